@@ -1,0 +1,27 @@
+"""sous: a terminal coding agent.
+
+The public Python API is re-exported lazily so that `import sous` (and `sous --version`) stays
+cheap; see `__all__`.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Agent": "sous.core",
+    "Conversation": "sous.core",
+    "Session": "sous.session",
+    "open_session": "sous.app",
+    "run_headless": "sous.ui.headless",
+}
+
+__all__ = sorted([*_LAZY, "__version__"])
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sous' has no attribute {name!r}")

@@ -1,0 +1,104 @@
+"""The one event stream out of the loop.
+
+The loop calls `emit(event)` for everything a front end may show or record; the terminal UI,
+headless output, the editor bridge and the transcript writer are all clients of these values.
+Events are frozen: a client must never expect to change the run by mutating one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .messages import AssistantMessage, Message, ToolCall, ToolResultMessage, Usage
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TurnStart:
+    """A model request is about to be sent; `turn` counts from 1 within the run."""
+
+    turn: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThinkingDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Retry:
+    """The provider failed in a retryable way; the request is sent again after `delay_s`."""
+
+    attempt: int
+    max_retries: int
+    delay_s: float
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageAdded:
+    """A message was appended to the conversation (user prompt, assistant reply, tool result)."""
+
+    message: Message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolStart:
+    call: ToolCall
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolProgress:
+    """Partial output of a running tool (e.g. Bash lines as they come)."""
+
+    call_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolEnd:
+    call: ToolCall
+    result: ToolResultMessage
+    duration_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PermissionDecided:
+    """A permission check ended; `decision` is "allow" or "deny", `source` says what decided."""
+
+    call: ToolCall
+    decision: str
+    source: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notice:
+    """A line for the person (warnings, hints); never sent to the model."""
+
+    level: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunEnd:
+    """The run is over. `reason` is one of "end_turn", "max_turns", "error", "aborted"."""
+
+    reason: str
+    num_turns: int
+    usage: Usage
+    last_message: AssistantMessage | None
+    duration_ms: int
+    duration_api_ms: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+Event = (
+    TurnStart | TextDelta | ThinkingDelta | Retry | MessageAdded | ToolStart | ToolProgress
+    | ToolEnd | PermissionDecided | Notice | RunEnd
+)

@@ -1,0 +1,251 @@
+"""The agent loop: ask the model, run the tools it asks for, repeat.
+
+`Agent.run()` streams one model turn, checks and runs the requested tools (consecutive read-only
+calls concurrently), appends the results and goes on until the model stops, the turn limit is
+hit, the provider fails for good, or the run is cancelled. Everything observable goes out
+through `emit`. The loop holds no global state: a sub-agent is another `Agent` with its own
+`Conversation`, tools and context.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .cancel import CancelToken
+from .errors import ProviderError
+from .events import (
+    Event, MessageAdded, RunEnd, TextDelta, ToolEnd, ToolProgress, ToolStart, TurnStart,
+)
+from .messages import (
+    AssistantMessage, Message, Text, ToolCall, ToolResultMessage, Usage, UserMessage, user,
+)
+from .middleware import PassThrough
+from .protocols import (
+    Deny, Emit, Middleware, Model, ModelRequest, Rewrite, Tool, ToolContext, ToolResult,
+)
+from .toolset import ToolSet
+
+INTERRUPTED_TOOL = "[Request interrupted by user for tool use]"
+INTERRUPTED = "[Request interrupted by user]"
+_current_call: ContextVar[str] = ContextVar("sous_current_call", default="")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(slots=True, kw_only=True)
+class Conversation:
+    """One agent's history. `inbox` holds user messages typed while the agent works; they are
+    delivered at the next turn boundary."""
+
+    system: str
+    messages: list[Message] = field(default_factory=list)
+    inbox: list[UserMessage] = field(default_factory=list)
+
+
+@dataclass(slots=True, kw_only=True)
+class Agent:
+    """Everything one run needs. Re-entrant: nothing here is shared with other agents unless
+    the composition root passes the same object twice."""
+
+    model: Model
+    tools: ToolSet
+    ctx: ToolContext
+    emit: Emit = lambda event: None
+    middleware: Middleware = field(default_factory=PassThrough)
+    max_turns: int | None = None
+    max_tokens: int = 16_000
+
+    def __post_init__(self) -> None:
+        self.ctx.progress = lambda text: self.emit(ToolProgress(call_id=_current_call.get(), text=text))
+
+    def append(self, convo: Conversation, message: Message) -> None:
+        convo.messages.append(message)
+        self.emit(MessageAdded(message=message))
+
+    async def run(self, convo: Conversation, prompt: Message | None = None,
+                  cancel: CancelToken | None = None) -> RunEnd:
+        """Run until the model stops; return (and emit) the `RunEnd`. Never raises for provider
+        or tool failures; `asyncio.CancelledError` from outside propagates after cleanup."""
+        cancel = cancel or self.ctx.cancel
+        self.ctx.cancel = cancel
+        started = time.monotonic()
+        stats = _Stats()
+        if prompt is not None:
+            self.append(convo, prompt)
+        reason = await self._turns(convo, cancel, stats)
+        last = next((m for m in reversed(convo.messages) if isinstance(m, AssistantMessage)), None)
+        end = RunEnd(
+            reason=reason, num_turns=stats.turns, usage=stats.usage, last_message=last,
+            duration_ms=int((time.monotonic() - started) * 1000), duration_api_ms=stats.api_ms,
+        )
+        self.emit(end)
+        return end
+
+    async def _turns(self, convo: Conversation, cancel: CancelToken, stats: _Stats) -> str:
+        while True:
+            if self.max_turns is not None and stats.turns >= self.max_turns:
+                return "max_turns"
+            if cancel.cancelled:
+                return self._interrupted(convo, "")
+            stats.turns += 1
+            self.emit(TurnStart(turn=stats.turns))
+            messages = await self.middleware.before_model(list(convo.messages))
+            request = ModelRequest(system=convo.system, messages=tuple(messages),
+                                   tools=self.tools.schemas(), max_tokens=self.max_tokens)
+            reply, partial = await self._ask_model(request, cancel, stats)
+            if reply is None:
+                return self._interrupted(convo, partial)
+            stats.usage += reply.usage
+            self.append(convo, reply)
+            if reply.stop_reason == "error":
+                return "error"
+            if reply.stop_reason == "aborted":
+                return self._interrupted(convo, None)
+            calls = reply.tool_calls
+            if not calls:
+                follow_ups: list[Message] = list(await self.middleware.after_turn(list(convo.messages)))
+                follow_ups += self._drain(convo)
+                if not follow_ups:
+                    return "end_turn"
+                for message in follow_ups:
+                    self.append(convo, message)
+                continue
+            for result in await self._run_calls(calls, cancel):
+                self.append(convo, result)
+            if cancel.cancelled:
+                return self._interrupted(convo, None)
+            for message in self._drain(convo):
+                self.append(convo, message)
+
+    def _drain(self, convo: Conversation) -> list[Message]:
+        queued: list[Message] = list(convo.inbox)
+        convo.inbox.clear()
+        return queued
+
+    def _interrupted(self, convo: Conversation, partial: str | None) -> str:
+        if partial:
+            self.append(convo, AssistantMessage(content=(Text(text=partial),), model=self.model.name,
+                                                stop_reason="aborted", id=new_id()))
+        self.append(convo, user(INTERRUPTED))
+        return "aborted"
+
+    async def _ask_model(self, request: ModelRequest, cancel: CancelToken,
+                         stats: _Stats) -> tuple[AssistantMessage | None, str]:
+        """Return (reply, "") or, when cancelled mid-stream, (None, text streamed so far)."""
+        streamed: list[str] = []
+
+        def relay(event: Event) -> None:
+            if isinstance(event, TextDelta):
+                streamed.append(event.text)
+            self.emit(event)
+
+        started = time.monotonic()
+        task = asyncio.ensure_future(self.model.complete(request, relay, cancel))
+        waiter = asyncio.ensure_future(cancel.wait())
+        try:
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            stats.api_ms += int((time.monotonic() - started) * 1000)
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return None, "".join(streamed)
+        try:
+            reply = task.result()
+        except ProviderError as e:
+            text = "".join(streamed)
+            content = (Text(text=text),) if text else ()
+            return AssistantMessage(content=content, model=self.model.name, stop_reason="error",
+                                    error=str(e), id=new_id()), ""
+        if not reply.id:
+            reply = _with_id(reply)
+        return reply, ""
+
+    async def _run_calls(self, calls: list[ToolCall], cancel: CancelToken) -> list[ToolResultMessage]:
+        results: list[ToolResultMessage] = []
+        for batch in self._batches(calls):
+            if cancel.cancelled:
+                results += [_result(c, INTERRUPTED_TOOL, True) for c in batch]
+            elif len(batch) == 1:
+                results.append(await self._run_call(batch[0], cancel))
+            else:
+                results += await asyncio.gather(*(self._run_call(c, cancel) for c in batch))
+        return results
+
+    def _batches(self, calls: list[ToolCall]) -> list[list[ToolCall]]:
+        """Consecutive read-only calls form one concurrent batch; every other call runs alone."""
+        batches: list[tuple[bool, list[ToolCall]]] = []
+        for call in calls:
+            tool = self.tools.get(call.name)
+            read_only = bool(tool and tool.read_only)
+            if read_only and batches and batches[-1][0]:
+                batches[-1][1].append(call)
+            else:
+                batches.append((read_only, [call]))
+        return [batch for _, batch in batches]
+
+    async def _run_call(self, call: ToolCall, cancel: CancelToken) -> ToolResultMessage:
+        self.emit(ToolStart(call=call))
+        started = time.monotonic()
+        result = await self._checked_run(call, cancel)
+        result = await self.middleware.after_tool(call, result)
+        self.emit(ToolEnd(call=call, result=result, duration_ms=int((time.monotonic() - started) * 1000)))
+        return result
+
+    async def _invoke(self, tool: Tool, call: ToolCall) -> ToolResult:
+        _current_call.set(call.id)  # runs in its own task, so concurrent calls keep their ids
+        return await tool.run(call.arguments, self.ctx)
+
+    async def _checked_run(self, call: ToolCall, cancel: CancelToken) -> ToolResultMessage:
+        if problem := self.tools.check(call):
+            return _result(call, problem, True)
+        decision = await self.middleware.before_tool(call, self.ctx)
+        if isinstance(decision, Deny):
+            return _result(call, decision.reason, True)
+        if isinstance(decision, Rewrite):
+            call = ToolCall(id=call.id, name=call.name, arguments=decision.arguments)
+            if problem := self.tools.check(call):
+                return _result(call, problem, True)
+        tool = self.tools.get(call.name)
+        assert tool is not None
+        task = asyncio.ensure_future(self._invoke(tool, call))
+        waiter = asyncio.ensure_future(cancel.wait())
+        try:
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return _result(call, INTERRUPTED_TOOL, True)
+        try:
+            out: ToolResult = task.result()
+        except Exception as e:  # a tool bug must not end the session; the model sees it
+            return _result(call, f"Tool {call.name} failed unexpectedly: {type(e).__name__}: {e}", True)
+        content = (Text(text=out.content),) if isinstance(out.content, str) else tuple(out.content)
+        return ToolResultMessage(tool_call_id=call.id, tool_name=call.name, content=content,
+                                 is_error=out.is_error, data=out.data, id=new_id())
+
+
+@dataclass(slots=True)
+class _Stats:
+    turns: int = 0
+    usage: Usage = field(default_factory=Usage)
+    api_ms: int = 0
+
+
+def _result(call: ToolCall, text: str, is_error: bool, data: Any = None) -> ToolResultMessage:
+    return ToolResultMessage(tool_call_id=call.id, tool_name=call.name, content=(Text(text=text),),
+                             is_error=is_error, data=data, id=new_id())
+
+
+def _with_id(reply: AssistantMessage) -> AssistantMessage:
+    return replace(reply, id=new_id())

@@ -1,0 +1,46 @@
+"""Built-in tools: Claude Code's names and input fields, one module each.
+
+`BUILTINS` maps each tool name to the `module:attribute` holding it; a tool module is imported
+only when a tool set that includes it is built.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+
+from sous.core import Tool, ToolSet
+
+from ._base import BuiltinTool, builtin
+
+BUILTINS: dict[str, str] = {
+    "Bash": "sous.tools.bash:TOOL",
+    "Read": "sous.tools.read:TOOL",
+    "Write": "sous.tools.write:TOOL",
+    "Edit": "sous.tools.edit:TOOL",
+    "MultiEdit": "sous.tools.edit:MULTI_EDIT",
+    "Glob": "sous.tools.glob:TOOL",
+    "Grep": "sous.tools.grep:TOOL",
+    "TodoWrite": "sous.tools.todo:TOOL",
+    "TaskOutput": "sous.tools.bash:TASK_OUTPUT",
+    "TaskStop": "sous.tools.bash:TASK_STOP",
+}
+"""Every built-in tool by name. MultiEdit is accepted for old transcripts and hooks but not
+offered to the model by default."""
+
+DEFAULT_TOOLS = ("Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite", "TaskOutput", "TaskStop")
+
+ALIASES = {"BashOutput": "TaskOutput", "KillShell": "TaskStop", "KillBash": "TaskStop"}
+
+
+def load(name: str) -> Tool:
+    module, _, attr = BUILTINS[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def toolset(names: Iterable[str] = DEFAULT_TOOLS) -> ToolSet:
+    """A tool set of the named built-ins, in the given order, with the legacy aliases."""
+    return ToolSet((load(n) for n in names), aliases=ALIASES | {"MultiEdit": "MultiEdit"})
+
+
+__all__ = ["ALIASES", "BUILTINS", "DEFAULT_TOOLS", "BuiltinTool", "builtin", "load", "toolset"]

@@ -1,0 +1,33 @@
+"""`BuiltinTool`: a tool as schema data plus one async function."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from sous.core import ToolContext, ToolResult
+
+RunFn = Callable[[dict[str, Any], ToolContext], Awaitable[ToolResult]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuiltinTool:
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    run_fn: RunFn
+    read_only: bool = False
+
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        return await self.run_fn(args, ctx)
+
+
+def builtin(name: str, schema: dict[str, Any], run: RunFn, *, read_only: bool = False,
+            description: str | None = None) -> BuiltinTool:
+    """Build a tool whose description is `descriptions/<name>.md` unless given inline."""
+    if description is None:
+        description = (resources.files("sous.tools") / "descriptions" / f"{name}.md").read_text("utf-8").strip()
+    return BuiltinTool(name=name, description=description, input_schema=schema, run_fn=run,
+                       read_only=read_only)
