@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def sous_home(tmp_path_factory, monkeypatch):
+    """Every test gets its own SOUS_HOME, so sessions and settings never touch the real home."""
+    home = tmp_path_factory.mktemp("sous_home")
+    monkeypatch.setenv("SOUS_HOME", str(home))
+    for var in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "SOUS_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    return home
