@@ -1,0 +1,62 @@
+"""Model providers, keyed by wire protocol and resolved on first use.
+
+`resolve("anthropic:claude-sonnet-4-5")` imports only the adapter it needs. A bare model name is
+matched to a provider by its prefix; with no name at all, the provider comes from the
+environment (`ANTHROPIC_API_KEY`/`ANTHROPIC_BASE_URL`, then `OPENAI_API_KEY`/`OPENAI_BASE_URL`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Mapping
+
+from sous.core import ConfigError, Model
+
+PROVIDERS: dict[str, str] = {
+    "anthropic": "sous.models.anthropic:AnthropicModel",
+    "openai": "sous.models.openai_chat:OpenAIChatModel",
+    "scripted": "sous.models.scripted:ScriptedModel",
+}
+
+DEFAULT_MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-5.1"}
+ALIASES = {"sonnet": "anthropic:claude-sonnet-4-5", "opus": "anthropic:claude-opus-4-5",
+           "haiku": "anthropic:claude-haiku-4-5"}
+
+NO_PROVIDER = ("no model provider is configured: set ANTHROPIC_API_KEY or OPENAI_API_KEY "
+               "(or OPENAI_BASE_URL for a local server such as Ollama), or pass --model provider:model")
+
+
+def split(spec: str | None, environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
+    """Return (provider, model id) for a `--model` value, a settings value or nothing."""
+    spec = ALIASES.get(spec or "", spec)
+    if spec:
+        provider, sep, model_id = spec.partition(":")
+        if sep and provider in PROVIDERS:
+            return provider, model_id
+        if spec.startswith("claude"):
+            return "anthropic", spec
+        if spec.startswith(("gpt", "o1", "o3", "o4", "chatgpt")):
+            return "openai", spec
+        if sep:
+            raise ConfigError(f"unknown model provider {provider!r} in {spec!r}; known: {', '.join(PROVIDERS)}")
+    if environ.get("ANTHROPIC_API_KEY") or environ.get("ANTHROPIC_BASE_URL") or environ.get("ANTHROPIC_AUTH_TOKEN"):
+        return "anthropic", spec or environ.get("ANTHROPIC_MODEL") or DEFAULT_MODELS["anthropic"]
+    if environ.get("OPENAI_API_KEY") or environ.get("OPENAI_BASE_URL"):
+        return "openai", spec or environ.get("OPENAI_MODEL") or DEFAULT_MODELS["openai"]
+    if spec:
+        raise ConfigError(f"cannot tell which provider serves {spec!r}; write it as provider:model, e.g. openai:{spec}")
+    raise ConfigError(NO_PROVIDER)
+
+
+def resolve(spec: str | None, environ: Mapping[str, str] = os.environ) -> Model:
+    """Build the model for `spec`; raises `ConfigError` with a one-line fix when it can't."""
+    provider, model_id = split(spec, environ)
+    module, _, cls = PROVIDERS[provider].partition(":")
+    factory = getattr(importlib.import_module(module), cls)
+    if provider == "scripted":
+        try:
+            return factory.from_spec(model_id)
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"cannot load scripted model {model_id!r}: {e}") from e
+    return factory(model_id, environ=environ)

@@ -1,0 +1,5 @@
+import sys
+
+from sous.cli import main
+
+sys.exit(main())

@@ -1,0 +1,140 @@
+"""The composition root: settings, model, tools, middlewares and transcript → a ready Session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sous.core import Agent, ConfigError, Conversation, Notice, ToolContext, new_id
+from sous.permissions import MODES, Asker, PermissionMiddleware, Rules
+from sous.permissions.rules import parse
+from sous.session import Session, repair
+from sous.store import transcript
+
+
+@dataclass(slots=True, kw_only=True)
+class Options:
+    """Everything a front end can choose about a session. Field names follow the CLI flags."""
+
+    cwd: str = field(default_factory=os.getcwd)
+    model: str | None = None
+    permission_mode: str | None = None
+    allowed_tools: list[str] = field(default_factory=list)
+    disallowed_tools: list[str] = field(default_factory=list)
+    tools: list[str] | None = None
+    """Restrict the built-in tool set (`--tools`); None = the default set."""
+    system_prompt: str | None = None
+    append_system_prompt: str = ""
+    max_turns: int | None = None
+    continue_last: bool = False
+    resume: str | None = None
+    settings: str | None = None
+    bare: bool = False
+    persist: bool = True
+    asker: Asker | None = None
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+
+def open_session(opts: Options) -> Session:
+    """Build a session; raises `ConfigError` (one line, with the fix) when it cannot start."""
+    from sous import settings as settings_mod
+    from sous import tools as builtin_tools
+    from sous.context import system_prompt
+    from sous.models import resolve
+
+    cwd = os.path.abspath(opts.cwd)
+    cfg = settings_mod.load(cwd, opts.settings, bare=opts.bare, environ=opts.environ)
+    notices = [Notice(level="warning", text=p) for p in cfg.problems]
+    environ = {**opts.environ, **{k: str(v) for k, v in (cfg.get("env") or {}).items()}}
+
+    loaded = _find_previous(opts, cwd)
+    model_spec = opts.model or (loaded.header.get("model") if loaded else None) or cfg.get("model") \
+        or opts.environ.get("SOUS_MODEL")
+    model = resolve(model_spec, environ)
+
+    rules = Rules.from_lists(
+        allow=[*cfg.get("permissions.allow", []), *_split_flags(opts.allowed_tools)],
+        ask=cfg.get("permissions.ask", []),
+        deny=[*cfg.get("permissions.deny", []), *_split_flags(opts.disallowed_tools)],
+    )
+    notices += [Notice(level="warning", text=f"ignored permission rule: {p}") for p in rules.problems]
+    mode = opts.permission_mode or cfg.get("permissions.defaultMode") or "default"
+    mode = {"manual": "default"}.get(mode, mode)
+    if mode not in MODES:
+        raise ConfigError(f"unknown permission mode {mode!r}; choose one of {', '.join(MODES)}")
+
+    names = opts.tools if opts.tools is not None else list(builtin_tools.DEFAULT_TOOLS)
+    unknown = [n for n in names if n not in builtin_tools.BUILTINS]
+    if unknown:
+        raise ConfigError(f"unknown tool(s) in --tools: {', '.join(unknown)}")
+    tools = builtin_tools.toolset(n for n in names if n not in rules.denied_tools())
+
+    ctx = ToolContext(cwd=cwd, project_dir=cwd, environ=environ)
+    permissions = PermissionMiddleware(rules, mode, asker=opts.asker,
+                                       read_only_tools={t.name for t in tools if t.read_only})
+    system = system_prompt.build(cwd, append=opts.append_system_prompt, replace=opts.system_prompt)
+    convo = Conversation(system=system)
+    agent = Agent(model=model, tools=tools, ctx=ctx, middleware=permissions, max_turns=opts.max_turns)
+
+    writer = None
+    if loaded is not None:
+        session_id = loaded.session_id
+        convo.messages = repair(loaded.messages)
+        if opts.persist:
+            writer = transcript.TranscriptWriter(loaded.path, last_id=convo.messages[-1].id if convo.messages else None)
+    else:
+        session_id = _uuid()
+        if opts.persist:
+            writer = transcript.TranscriptWriter.create(
+                transcript.session_path(cwd, session_id, opts.environ), session_id=session_id, cwd=cwd,
+                model=model.name, permission_mode=mode)
+    session = Session(session_id=session_id, agent=agent, convo=convo, writer=writer)
+    permissions.emit = session.emit
+    session.permissions = permissions
+    session.notices = notices
+    return session
+
+
+def _find_previous(opts: Options, cwd: str) -> transcript.LoadedSession | None:
+    if opts.resume:
+        path = transcript.find(opts.resume, opts.environ)
+        if path is None:
+            raise ConfigError(f"no session with id {opts.resume!r} was found")
+        return transcript.load(path)
+    if opts.continue_last:
+        path = transcript.latest(cwd, opts.environ)
+        if path is None:
+            raise ConfigError("there is no earlier session in this folder to continue")
+        return transcript.load(path)
+    return None
+
+
+def _split_flags(values: list[str]) -> list[str]:
+    """`--allowedTools "Bash(git *) Read,Edit"`: split on commas and spaces outside parentheses."""
+    out: list[str] = []
+    for value in values:
+        depth, current = 0, ""
+        for ch in value:
+            depth += ch == "("
+            depth -= ch == ")"
+            if ch in ", " and depth == 0:
+                if current:
+                    out.append(current)
+                current = ""
+            else:
+                current += ch
+        if current:
+            out.append(current)
+    for rule in out:
+        parse(rule)
+    return out
+
+
+def _uuid() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+__all__ = ["Options", "new_id", "open_session"]

@@ -1,0 +1,116 @@
+"""The `sous` command: argument parsing and dispatch.
+
+`sous --version` is answered before anything else is imported (the 60 ms budget); every other
+path imports only what it uses.
+"""
+
+from __future__ import annotations
+
+import sys
+
+USAGE = "sous [options] [prompt]"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv in (["--version"], ["-v"], ["-V"]):
+        from sous import __version__
+
+        print(f"{__version__} (sous)")
+        return 0
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("\nsous: interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser():
+    import argparse
+
+    p = argparse.ArgumentParser(prog="sous", usage=USAGE,
+                                description="A coding agent in your terminal. Without -p, opens an interactive session.")
+    p.add_argument("prompt", nargs="*", help="the prompt (with -p: the whole task; stdin is appended when piped)")
+    p.add_argument("-p", "--print", action="store_true", help="run one prompt non-interactively and print the result")
+    p.add_argument("--output-format", choices=("text", "json", "stream-json"), default="text")
+    p.add_argument("--input-format", choices=("text",), default="text")
+    p.add_argument("--include-partial-messages", action="store_true", help="stream-json: add text deltas")
+    p.add_argument("--verbose", action="store_true", help="accepted for compatibility; stream-json is always verbose")
+    p.add_argument("--model", help="provider:model, e.g. anthropic:claude-sonnet-4-5, openai:gpt-5.1, scripted:FILE")
+    p.add_argument("--max-turns", type=int, help="stop after this many model turns")
+    p.add_argument("--allowedTools", "--allowed-tools", dest="allowed_tools", nargs="+", action="extend", default=[],
+                   metavar="RULE", help='allow rules, e.g. "Bash(git *)" Edit')
+    p.add_argument("--disallowedTools", "--disallowed-tools", dest="disallowed_tools", nargs="+", action="extend",
+                   default=[], metavar="RULE", help="deny rules; a bare tool name removes the tool")
+    p.add_argument("--tools", help='comma-separated built-in tools to offer ("" for none, "default" for all)')
+    p.add_argument("--permission-mode", choices=("default", "manual", "acceptEdits", "plan", "dontAsk", "bypassPermissions"))
+    p.add_argument("--dangerously-skip-permissions", action="store_true", help="alias of --permission-mode bypassPermissions")
+    p.add_argument("--system-prompt", help="replace sous's system prompt")
+    p.add_argument("--append-system-prompt", default="", help="text added to the end of the system prompt")
+    p.add_argument("-c", "--continue", dest="continue_last", action="store_true", help="continue the last session in this folder")
+    p.add_argument("-r", "--resume", metavar="ID", help="resume a session by id")
+    p.add_argument("--settings", metavar="FILE_OR_JSON", help="extra settings layer (highest)")
+    p.add_argument("--no-session-persistence", action="store_true", help="do not write a session file")
+    p.add_argument("--bare", action="store_true", help="skip settings discovery")
+    p.add_argument("--version", action="store_true", help="print the version")
+    return p
+
+
+def _main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    if args.version:
+        from sous import __version__
+
+        print(f"{__version__} (sous)")
+        return 0
+    from sous.app import Options
+
+    tools = None
+    if args.tools is not None and args.tools.strip() != "default":
+        tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    opts = Options(
+        model=args.model, permission_mode="bypassPermissions" if args.dangerously_skip_permissions else args.permission_mode,
+        allowed_tools=args.allowed_tools, disallowed_tools=args.disallowed_tools, tools=tools,
+        system_prompt=args.system_prompt, append_system_prompt=args.append_system_prompt,
+        max_turns=args.max_turns, continue_last=args.continue_last, resume=args.resume, settings=args.settings,
+        bare=args.bare, persist=not args.no_session_persistence,
+    )
+    prompt = " ".join(args.prompt)
+    if args.print:
+        if not sys.stdin.isatty():
+            piped = sys.stdin.read()
+            prompt = f"{piped.rstrip()}\n\n{prompt}".strip() if prompt else piped.strip()
+        if not prompt:
+            print("sous: -p needs a prompt (as an argument or on stdin)", file=sys.stderr)
+            return 2
+        return _run(lambda: _headless(opts, prompt, args.output_format, args.include_partial_messages))
+    from sous.ui.plain import run_interactive
+
+    return _run(lambda: run_interactive(opts, prompt or None))
+
+
+def _run(make_coro) -> int:
+    import asyncio
+
+    from sous.core import SousError
+
+    try:
+        return asyncio.run(make_coro())
+    except SousError as e:
+        print(f"sous: {e}", file=sys.stderr)
+        return 2
+
+
+async def _headless(opts, prompt: str, fmt: str, partial: bool) -> int:
+    from sous.app import open_session
+    from sous.ui.headless import run_headless
+
+    session = open_session(opts)
+    try:
+        return await run_headless(session, prompt, fmt, partial=partial)
+    finally:
+        session.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Session: one conversation, its agent and its transcript.
+
+Front ends (headless output, the terminal UI, the editor bridge) subscribe to the session's
+events; the transcript writer is one more subscriber, so the file holds what the screen showed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+from sous.core import (
+    Agent, CancelToken, Conversation, Event, MessageAdded, Notice, RunEnd, Text, ToolResultMessage,
+    UserMessage, new_id,
+)
+from sous.core.messages import AssistantMessage, Message
+from sous.store.codec import usage_to_dict
+from sous.store.transcript import TranscriptWriter
+
+Subscriber = Callable[[Event], None]
+
+
+class Session:
+    def __init__(self, *, session_id: str, agent: Agent, convo: Conversation,
+                 writer: TranscriptWriter | None = None):
+        self.id = session_id
+        self.agent = agent
+        self.convo = convo
+        self.writer = writer
+        self.subscribers: list[Subscriber] = []
+        self.cancel: CancelToken | None = None
+        self.permissions = None
+        """The permission middleware, when the composition root installed one."""
+        self.notices: list[Notice] = []
+        """Problems found while opening (bad settings...), for the front end to show once."""
+        agent.emit = self.emit
+
+    @property
+    def transcript_path(self) -> Path | None:
+        return self.writer.path if self.writer else None
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.append(subscriber)
+
+    def emit(self, event: Event) -> None:
+        if self.writer is not None:
+            self._record(event)
+        for subscriber in self.subscribers:
+            subscriber(event)
+
+    def _record(self, event: Event) -> None:
+        assert self.writer is not None
+        if isinstance(event, MessageAdded):
+            self.writer.message(event.message)
+        elif isinstance(event, RunEnd):
+            self.writer.write({"type": "result", "reason": event.reason, "num_turns": event.num_turns,
+                               "duration_ms": event.duration_ms, "usage": usage_to_dict(event.usage)})
+        elif isinstance(event, Notice):
+            self.writer.write({"type": "notice", "level": event.level, "text": event.text})
+
+    async def send(self, prompt: str | UserMessage) -> RunEnd:
+        """Run one user turn to its end. Call `interrupt()` from elsewhere to stop it."""
+        message = prompt if isinstance(prompt, UserMessage) else UserMessage(content=(Text(text=prompt),))
+        if not message.id:
+            message = UserMessage(content=message.content, id=new_id())
+        self.cancel = CancelToken()
+        self.agent.ctx.cancel = self.cancel
+        try:
+            return await self.agent.run(self.convo, message, self.cancel)
+        finally:
+            self.cancel = None
+
+    def interrupt(self, reason: str = "interrupted by user") -> None:
+        if self.cancel is not None:
+            self.cancel.cancel(reason)
+
+    def queue(self, text: str) -> None:
+        """Deliver a message typed while the agent works at the next turn boundary."""
+        self.convo.inbox.append(UserMessage(content=(Text(text=text),), id=new_id()))
+
+    def close(self) -> None:
+        with contextlib.suppress(ImportError):
+            from sous.tools.bash import stop_all
+
+            stop_all(self.agent.ctx)
+        if self.writer is not None:
+            self.writer.close()
+
+
+def repair(messages: list[Message]) -> list[Message]:
+    """Make a loaded history valid to send again: every tool call of an assistant message gets a
+    result (a session killed mid-tool leaves calls unanswered)."""
+    out: list[Message] = []
+    pending: dict[str, str] = {}
+    for message in messages:
+        if pending and not isinstance(message, ToolResultMessage):
+            out += _unanswered(pending)
+        if isinstance(message, AssistantMessage):
+            pending = {c.id: c.name for c in message.tool_calls}
+        elif isinstance(message, ToolResultMessage):
+            pending.pop(message.tool_call_id, None)
+        out.append(message)
+    return out + _unanswered(pending)
+
+
+def _unanswered(pending: dict[str, str]) -> list[Message]:
+    results = [ToolResultMessage(tool_call_id=cid, tool_name=name, is_error=True, id=new_id(),
+                                 content=(Text(text="[Tool call did not finish: the session ended before its result]"),))
+               for cid, name in pending.items()]
+    pending.clear()
+    return results

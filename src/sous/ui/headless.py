@@ -1,0 +1,169 @@
+"""`sous -p`: one prompt, no questions asked, output as text, json or stream-json.
+
+The shapes follow Claude Code's print mode so that wrappers written for it drive sous unchanged:
+stream-json starts with a `system/init` line, then one `assistant` line per content block and one
+`user` line per tool result, and ends with the `result` object that `json` prints alone.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+from typing import Any, TextIO
+
+from sous import __version__
+from sous.core import (
+    AssistantMessage, MessageAdded, Notice, Retry, RunEnd, TextDelta, ThinkingDelta, ToolCall,
+    ToolResultMessage, UserMessage,
+)
+from sous.core.messages import Image, Text, Thinking
+from sous.session import Session
+
+FORMATS = ("text", "json", "stream-json")
+
+
+def _timestamp() -> str:
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+
+
+def api_usage(usage: Any) -> dict[str, int]:
+    return {"input_tokens": usage.input_tokens, "cache_creation_input_tokens": usage.cache_write_tokens,
+            "cache_read_input_tokens": usage.cache_read_tokens, "output_tokens": usage.output_tokens}
+
+
+def api_block(block: Any) -> dict[str, Any]:
+    """A content block in the Anthropic Messages shape that stream-json consumers expect."""
+    if isinstance(block, Text):
+        return {"type": "text", "text": block.text}
+    if isinstance(block, Thinking):
+        return {"type": "thinking", "thinking": block.thinking, "signature": block.signature or ""}
+    if isinstance(block, ToolCall):
+        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.arguments}
+    if isinstance(block, Image):
+        return {"type": "image", "source": {"type": "base64", "media_type": block.media_type, "data": block.data}}
+    raise TypeError(block)
+
+
+class HeadlessPrinter:
+    """Turns session events into print-mode output on `out` (and problems on `err`)."""
+
+    def __init__(self, session: Session, fmt: str, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+                 partial: bool = False):
+        self.session = session
+        self.fmt = fmt
+        self.out = out
+        self.err = err
+        self.partial = partial
+        self.prompt_seen = False
+        self.result: dict[str, Any] | None = None
+
+    def line(self, obj: dict[str, Any]) -> None:
+        self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        self.out.flush()
+
+    def init(self) -> None:
+        if self.fmt != "stream-json":
+            return
+        s = self.session
+        perms = s.permissions
+        self.line({"type": "system", "subtype": "init", "cwd": s.agent.ctx.cwd, "session_id": s.id,
+                   "tools": s.agent.tools.names, "mcp_servers": [], "model": s.agent.model.name.partition(":")[2],
+                   "permissionMode": perms.mode if perms else "default", "slash_commands": [],
+                   "apiKeySource": "none", "sous_version": __version__, "output_style": "default",
+                   "agents": [], "skills": [], "plugins": [], "uuid": str(uuid.uuid4())})
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, Notice):
+            self.err.write(f"sous: {event.level}: {event.text}\n")
+        elif isinstance(event, RunEnd):
+            self.result = self._result(event)
+            if self.fmt in ("json", "stream-json"):
+                self.line(self.result)
+        elif self.fmt != "stream-json":
+            return
+        elif isinstance(event, MessageAdded):
+            self._message(event.message)
+        elif isinstance(event, Retry):
+            self.line({"type": "system", "subtype": "api_retry", "attempt": event.attempt,
+                       "max_retries": event.max_retries, "retry_delay_ms": int(event.delay_s * 1000),
+                       "error": event.error, "session_id": self.session.id, "uuid": str(uuid.uuid4())})
+        elif self.partial and isinstance(event, (TextDelta, ThinkingDelta)):
+            kind = ("text_delta", "text") if isinstance(event, TextDelta) else ("thinking_delta", "thinking")
+            self.line({"type": "stream_event", "event": {"type": "content_block_delta", "index": 0,
+                       "delta": {"type": kind[0], kind[1]: event.text}}, "parent_tool_use_id": None,
+                       "session_id": self.session.id, "uuid": str(uuid.uuid4())})
+
+    def _envelope(self, kind: str, message: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        return {"type": kind, "message": message, "parent_tool_use_id": None, "session_id": self.session.id,
+                "uuid": str(uuid.uuid4()), "timestamp": _timestamp(), **extra}
+
+    def _message(self, message: Any) -> None:
+        if isinstance(message, AssistantMessage):
+            for block in message.content:
+                self.line(self._envelope("assistant", {
+                    "id": message.provider_data.get("id") or f"msg_{message.id}", "type": "message",
+                    "role": "assistant", "model": message.model, "content": [api_block(block)],
+                    "stop_reason": None, "stop_sequence": None, "usage": api_usage(message.usage),
+                    "context_management": None}))
+        elif isinstance(message, ToolResultMessage):
+            content: Any = message.text if all(isinstance(b, Text) for b in message.content) \
+                else [api_block(b) for b in message.content]
+            block = {"tool_use_id": message.tool_call_id, "type": "tool_result", "content": content,
+                     "is_error": message.is_error}
+            self.line(self._envelope("user", {"role": "user", "content": [block]},
+                                     tool_use_result=message.data if message.data is not None else message.text))
+        elif isinstance(message, UserMessage):
+            if not self.prompt_seen:
+                self.prompt_seen = True  # the prompt itself is not echoed, as in Claude Code
+                return
+            self.line(self._envelope("user", {"role": "user", "content": [api_block(b) for b in message.content]}))
+
+    def _result(self, end: RunEnd) -> dict[str, Any]:
+        last = end.last_message
+        is_error = end.reason != "end_turn"
+        subtype = {"end_turn": "success", "max_turns": "error_max_turns"}.get(end.reason, "error_during_execution")
+        if end.reason == "error" and last is not None:
+            text = f"API Error: {last.error}"
+        elif end.reason == "aborted":
+            text = "Interrupted"
+        elif end.reason == "max_turns":
+            text = f"Reached the maximum number of turns ({end.num_turns})"
+        else:
+            text = last.text if last else ""
+        model = self.session.agent.model.name.partition(":")[2]
+        perms = self.session.permissions
+        return {
+            "type": "result", "subtype": subtype, "is_error": is_error, "duration_ms": end.duration_ms,
+            "duration_api_ms": end.duration_api_ms, "num_turns": end.num_turns, "result": text,
+            "stop_reason": last.stop_reason if last else None, "session_id": self.session.id,
+            "total_cost_usd": round(end.usage.cost_usd, 6), "usage": api_usage(end.usage),
+            "modelUsage": {model: {"inputTokens": end.usage.input_tokens, "outputTokens": end.usage.output_tokens,
+                                   "cacheReadInputTokens": end.usage.cache_read_tokens,
+                                   "cacheCreationInputTokens": end.usage.cache_write_tokens,
+                                   "costUSD": round(end.usage.cost_usd, 6)}},
+            "permission_denials": list(perms.denials) if perms else [],
+            "terminal_reason": {"end_turn": "completed"}.get(end.reason, end.reason),
+            "uuid": str(uuid.uuid4()),
+        }
+
+
+async def run_headless(session: Session, prompt: str, fmt: str = "text", *, out: TextIO = sys.stdout,
+                       err: TextIO = sys.stderr, partial: bool = False) -> int:
+    """Run one prompt to the end and print it in `fmt`; return the process exit code."""
+    printer = HeadlessPrinter(session, fmt, out=out, err=err, partial=partial)
+    for notice in session.notices:
+        printer(notice)
+    session.subscribe(printer)
+    printer.init()
+    end = await session.send(prompt)
+    result = printer.result or {}
+    if fmt == "text":
+        if end.reason == "end_turn":
+            out.write(result.get("result", "") + "\n")
+        else:
+            err.write(f"sous: {result.get('result', end.reason)}\n")
+        out.flush()
+    return 1 if result.get("is_error") else 0

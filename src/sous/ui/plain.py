@@ -1,0 +1,134 @@
+"""A plain line-based interactive session: the fallback front end.
+
+It streams the assistant's text, shows each tool call as one line with a folded result, asks for
+permissions with single-letter answers, and turns Ctrl-C during a run into an interrupt (twice at
+the prompt to exit). It uses nothing but the standard library and works on any terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from typing import Any
+
+from sous.core import (
+    ConfigError, Notice, Retry, RunEnd, TextDelta, ToolCall, ToolEnd, ToolStart, TurnStart,
+)
+from sous.permissions.decide import Decision
+from sous.permissions.rules import parse
+
+PRIMARY_ARG = {"Bash": "command", "Read": "file_path", "Write": "file_path", "Edit": "file_path",
+               "MultiEdit": "file_path", "Glob": "pattern", "Grep": "pattern", "TaskOutput": "task_id",
+               "TaskStop": "task_id"}
+
+
+def call_label(call: ToolCall, width: int = 80) -> str:
+    """`Bash(pytest -q)`: the tool and its main argument on one line."""
+    arg = call.arguments.get(PRIMARY_ARG.get(call.name, ""), "")
+    if call.name == "TodoWrite":
+        arg = f"{len(call.arguments.get('todos', []))} items"
+    arg = " ".join(str(arg).split())
+    if len(arg) > width:
+        arg = arg[: width - 1] + "…"
+    return f"{call.name}({arg})"
+
+
+def fold(text: str, lines: int = 4) -> str:
+    rows = text.rstrip("\n").splitlines() or ["(no output)"]
+    shown = rows[:lines]
+    more = f"\n  … {len(rows) - lines} more lines" if len(rows) > lines else ""
+    return "\n".join("  " + r for r in shown) + more
+
+
+class PlainUI:
+    def __init__(self, out=sys.stdout):
+        self.out = out
+        self.in_text = False
+
+    def write(self, text: str) -> None:
+        self.out.write(text)
+        self.out.flush()
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, TextDelta):
+            self.in_text = True
+            self.write(event.text)
+            return
+        if self.in_text and not isinstance(event, TurnStart):
+            self.write("\n")
+            self.in_text = False
+        if isinstance(event, ToolStart):
+            self.write(f"⏺ {call_label(event.call)}\n")
+        elif isinstance(event, ToolEnd):
+            mark = "✗" if event.result.is_error else "⎿"
+            self.write(f"  {mark}{fold(event.result.text)[1:]}\n")
+        elif isinstance(event, Retry):
+            self.write(f"  (provider error: {event.error}; retrying in {event.delay_s:.1f}s)\n")
+        elif isinstance(event, Notice):
+            self.write(f"sous: {event.level}: {event.text}\n")
+        elif isinstance(event, RunEnd):
+            if self.in_text:
+                self.write("\n")
+            if event.reason == "error" and event.last_message:
+                self.write(f"sous: {event.last_message.error}\n")
+            elif event.reason == "max_turns":
+                self.write(f"sous: stopped after {event.num_turns} turns (--max-turns)\n")
+            self.in_text = False
+
+
+async def _read_line(prompt: str) -> str | None:
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(None, input, prompt)
+    except EOFError:
+        return None
+
+
+async def run_interactive(opts, first_prompt: str | None = None) -> int:
+    from sous.app import open_session
+
+    ui = PlainUI()
+    grants: list[str] = []
+
+    async def ask(call: ToolCall, decision: Decision) -> bool:
+        ui.write(f"\n? sous wants to run {call_label(call, 200)}\n  ({decision.reason})\n")
+        answer = ((await _read_line("  [y] yes once  [a] yes for this session  [n] no > ")) or "n").strip().lower()
+        if answer.startswith("a"):
+            rule = f"Bash({call.arguments.get('command', '').strip()})" if call.name == "Bash" else call.name
+            grants.append(rule)
+            session.permissions.rules.allow.append(parse(rule))
+            return True
+        return answer.startswith("y")
+
+    opts.asker = ask
+    try:
+        session = open_session(opts)
+    except ConfigError as e:
+        print(f"sous: {e}", file=sys.stderr)
+        return 2
+    session.subscribe(ui)
+    for notice in session.notices:
+        ui(notice)
+    ui.write(f"sous · {session.agent.model.name} · {session.agent.ctx.cwd}\n"
+             "Type a request; Ctrl-C interrupts a run, Ctrl-D or /exit quits.\n")
+    loop = asyncio.get_running_loop()
+    prompt = first_prompt
+    try:
+        while True:
+            if prompt is None:
+                prompt = await _read_line("\n> ")
+                if prompt is None or prompt.strip() in ("/exit", "/quit"):
+                    break
+                if not prompt.strip():
+                    prompt = None
+                    continue
+            loop.add_signal_handler(signal.SIGINT, session.interrupt)
+            try:
+                await session.send(prompt)
+            finally:
+                loop.remove_signal_handler(signal.SIGINT)
+            prompt = None
+    finally:
+        session.close()
+    return 0
