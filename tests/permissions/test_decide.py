@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import pytest
+
+from sous.permissions.decide import Rules, decide, split_command
+from sous.permissions.rules import command_matches, parse, path_matches
+
+ALLOW = ["Bash(npm run test *)", "Bash(git commit:*)", "Edit(src/**)", "WebFetch(domain:example.com)"]
+DENY = ["Bash(rm *)", "Read(./.env)"]
+
+
+def verdict(tool, args, mode="default", allow=ALLOW, deny=DENY, ask=()):
+    rules = Rules.from_lists(allow=allow, deny=deny, ask=ask)
+    return decide(rules, mode, tool, args, cwd="/p", project_dir="/p").behavior
+
+
+@pytest.mark.parametrize("spec,command,ok", [
+    ("npm run test *", "npm run test -- -x", True),
+    ("npm run test *", "npm run test", True),
+    ("npm run test *", "npm run testing", False),
+    ("ls *", "lsof", False),
+    ("ls*", "lsof", True),
+    ("git commit:*", "git commit -m x", True),
+    ("git * main", "git push origin main", True),
+    ("* --version", "node --version", True),
+    ("npm run build", "npm run build --prod", False),
+])
+def test_bash_specifiers(spec, command, ok):
+    assert command_matches(spec, command) == ok
+
+
+@pytest.mark.parametrize("command,parts", [
+    ("a && b || c; d | e", ["a", "b", "c", "d", "e"]),
+    ("timeout 5 npm test", ["npm test"]),
+    ("FOO=1 env BAR=2 nice -n 5 make", ["make"]),
+    ("echo $(rm -rf ~)", None),
+    ("echo `id`", None),
+    ("echo 'unterminated", None),
+    ("ls > out.txt", ["ls"]),
+])
+def test_split_command(command, parts):
+    assert split_command(command) == parts
+
+
+@pytest.mark.parametrize("tool,args,mode,expected", [
+    ("Bash", {"command": "npm run test && ls"}, "default", "allow"),
+    ("Bash", {"command": "ls && rm -rf /"}, "bypassPermissions", "deny"),
+    ("Bash", {"command": "python x.py"}, "default", "ask"),
+    ("Bash", {"command": "python x.py"}, "dontAsk", "deny"),
+    ("Bash", {"command": "python x.py"}, "bypassPermissions", "allow"),
+    ("Bash", {"command": "cat $(ls)"}, "default", "ask"),
+    ("Edit", {"file_path": "/p/src/a.py"}, "default", "allow"),
+    ("Edit", {"file_path": "/p/lib/a.py"}, "default", "ask"),
+    ("Edit", {"file_path": "/p/lib/a.py"}, "acceptEdits", "allow"),
+    ("Edit", {"file_path": "/etc/passwd"}, "acceptEdits", "ask"),
+    ("Write", {"file_path": "/p/lib/a.py"}, "plan", "deny"),
+    ("Read", {"file_path": "/p/.env"}, "bypassPermissions", "deny"),
+    ("Read", {"file_path": "/p/a/b.py"}, "default", "allow"),
+    ("Read", {"file_path": "/etc/hosts"}, "default", "ask"),
+    ("Grep", {"pattern": "x", "path": "/p/src"}, "plan", "allow"),
+    ("TodoWrite", {"todos": []}, "plan", "allow"),
+    ("WebFetch", {"url": "https://example.com/x"}, "default", "allow"),
+    ("WebFetch", {"url": "https://evil.example.org/x"}, "default", "ask"),
+])
+def test_decide(tool, args, mode, expected):
+    assert verdict(tool, args, mode) == expected
+
+
+def test_ask_rule_beats_allow_and_deny_beats_both():
+    assert verdict("Bash", {"command": "git commit -m x"}, ask=["Bash(git commit *)"]) == "ask"
+    assert verdict("Bash", {"command": "git commit -m x"}, deny=["Bash(git *)"], ask=["Bash(git commit *)"]) == "deny"
+
+
+def test_bare_deny_removes_the_tool():
+    assert Rules.from_lists(deny=["Bash", "Edit(x)", "mcp__*"]).denied_tools() == {"Bash"}
+
+
+def test_bad_rules_are_reported_not_fatal():
+    rules = Rules.from_lists(allow=["Bash(ok)", "not a rule("])
+    assert len(rules.allow) == 1 and rules.problems
+
+
+@pytest.mark.parametrize("spec,path,ok", [
+    ("src/**", "/p/src/a/b.py", True),
+    (".env", "/p/deep/er/.env", True),
+    ("/docs/*.md", "/p/docs/a.md", True),
+    ("/docs/*.md", "/p/docs/sub/a.md", False),
+    ("//etc/**", "/etc/passwd", True),
+    ("*.ts", "/p/x/y.ts", True),
+])
+def test_path_rules(spec, path, ok):
+    assert path_matches(spec, path, "/p") == ok
+
+
+def test_parse_aliases_task_to_agent():
+    assert parse("Task(Explore)").tool == "Agent"

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import json
+
+from sous import settings
+
+
+def write(path, data):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+
+
+def test_layers_merge_lists_and_take_scalars_from_the_highest(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    project = tmp_path / "proj"
+    write(home / ".claude" / "settings.json", {"model": "a", "permissions": {"allow": ["Read"]}})
+    write(project / ".claude" / "settings.json", {"model": "b", "permissions": {"allow": ["Bash(ls)"]}})
+    write(project / ".sous" / "settings.local.json", {"permissions": {"deny": ["Bash(rm *)"]}})
+    cfg = settings.load(project, '{"model": "c"}')
+    assert cfg.get("model") == "c"
+    assert cfg.get("permissions.allow") == ["Read", "Bash(ls)"]
+    assert cfg.get("permissions.deny") == ["Bash(rm *)"]
+    assert cfg.problems == []
+
+
+def test_malformed_file_is_reported_with_line_and_column_and_skipped(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    write(tmp_path / ".claude" / "settings.json", '{\n  "model": "x",\n  oops\n}')
+    write(tmp_path / ".sous" / "settings.json", {"model": "ok"})
+    cfg = settings.load(tmp_path)
+    assert cfg.get("model") == "ok"
+    assert len(cfg.problems) == 1 and "settings.json:3:3: invalid JSON" in cfg.problems[0]
+
+
+def test_bare_skips_discovery(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    write(tmp_path / ".sous" / "settings.json", {"model": "x"})
+    assert settings.load(tmp_path, bare=True).get("model") is None
