@@ -1,0 +1,140 @@
+"""Benchmarks of the spine. Run: `python bench/run.py [--runs N]` (after `pip install -e .`).
+
+Reports medians of several runs (these machines are shared and noisy):
+- `sous --version` wall time (target < 60 ms);
+- a 3-step scripted task (write a file, run it, answer) end to end: the real `sous -p` process
+  talking the Anthropic wire protocol to a local scripted endpoint (target < 0.4 s), with the
+  process's peak RSS (target < 80 MB);
+- harness overhead per model turn, in process, with a scripted model and a no-op tool (< 5 ms);
+- the size of the system prompt plus the default tool schemas (target < 4,000 tokens).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+THREE_STEPS = [
+    {"text": "I'll create the file.",
+     "tool_calls": [{"name": "Write", "input": {"file_path": "hello.py", "content": "print('hello')\n"}}],
+     "usage": {"input_tokens": 1200, "output_tokens": 30}},
+    {"text": "Now run it.",
+     "tool_calls": [{"name": "Bash", "input": {"command": "python3 hello.py", "description": "Run hello.py"}}],
+     "usage": {"input_tokens": 1300, "output_tokens": 20}},
+    {"text": "Created hello.py and it prints hello.", "usage": {"input_tokens": 1400, "output_tokens": 10}},
+]
+
+
+def sous_command() -> list[str]:
+    exe = shutil.which("sous")
+    return [exe] if exe else [sys.executable, "-m", "sous"]
+
+
+def peak_rss_kib(cmd: list[str], **kw) -> tuple[float, int, bytes, int]:
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+    out = proc.stdout.read()
+    proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss, out, proc.returncode
+
+
+def bench_version(runs: int) -> dict:
+    times = []
+    for _ in range(runs + 2):
+        elapsed, _, out, code = peak_rss_kib([*sous_command(), "--version"])
+        assert code == 0, out
+        times.append(elapsed)
+    times = times[2:]  # warm-up
+    return {"median_ms": round(statistics.median(times) * 1000, 1), "min_ms": round(min(times) * 1000, 1)}
+
+
+def bench_three_steps(runs: int) -> dict:
+    from sous.testing.server import ScriptedServer
+
+    times, rss = [], []
+    for _ in range(runs + 1):
+        with tempfile.TemporaryDirectory() as work, tempfile.TemporaryDirectory() as home, \
+                ScriptedServer(THREE_STEPS) as server:
+            env = {**os.environ, "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "bench",
+                   "SOUS_HOME": home}
+            elapsed, peak, out, code = peak_rss_kib(
+                [*sous_command(), "-p", "write hello.py, run it and tell me", "--model",
+                 "anthropic:claude-sonnet-4-5", "--dangerously-skip-permissions", "--output-format", "json"],
+                cwd=work, env=env)
+            result = json.loads(out)
+            assert code == 0 and result["result"] == THREE_STEPS[-1]["text"], out
+            assert (Path(work) / "hello.py").exists()
+        times.append(elapsed)
+        rss.append(peak)
+    times, rss = times[1:], rss[1:]
+    return {"median_s": round(statistics.median(times), 3), "min_s": round(min(times), 3),
+            "peak_rss_mb_median": round(statistics.median(rss) / 1024, 1)}
+
+
+def bench_turn_overhead(turns: int = 300) -> dict:
+    from sous.core import Agent, Conversation, ToolContext, ToolResult, ToolSet, user
+    from sous.models.scripted import ScriptedModel
+
+    class Noop:
+        name, description, read_only = "Noop", "does nothing", True
+        input_schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+
+        async def run(self, args, ctx):
+            return ToolResult(content="ok")
+
+    script = [{"text": "step", "tool_calls": [{"name": "Noop", "input": {"n": i}, "id": f"t{i}"}]}
+              for i in range(turns - 1)] + [{"text": "done"}]
+    with tempfile.TemporaryDirectory() as work:
+        agent = Agent(model=ScriptedModel(script), tools=ToolSet([Noop()]),
+                      ctx=ToolContext(cwd=work, project_dir=work))
+        started = time.perf_counter()
+        end = asyncio.run(agent.run(Conversation(system="s"), user("go")))
+        elapsed = time.perf_counter() - started
+    assert end.num_turns == turns
+    return {"turns": turns, "ms_per_turn": round(elapsed / turns * 1000, 3)}
+
+
+def prompt_budget() -> dict:
+    from sous import tools
+    from sous.context import system_prompt
+
+    with tempfile.TemporaryDirectory() as work:
+        system = system_prompt.build(work)
+    schemas = json.dumps(tools.toolset().schemas())
+    chars = len(system) + len(schemas)
+    # No tokenizer is reachable offline; 3.5 characters per token is a conservative estimate for
+    # English prose and JSON with Claude's and GPT's tokenizers.
+    return {"system_chars": len(system), "tool_schema_chars": len(schemas),
+            "estimated_tokens": round(chars / 3.5)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    report = {
+        "version": bench_version(args.runs),
+        "three_step_task": bench_three_steps(args.runs),
+        "turn_overhead": bench_turn_overhead(),
+        "prompt_budget": prompt_budget(),
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
