@@ -2,7 +2,7 @@
 
 from .cancel import CancelToken
 from .errors import (
-    AuthError, ConfigError, ConnectionFailed, ContextOverflow, Interrupted, Overloaded,
+    AuthError, ConfigError, ConnectionFailed, ContextOverflow, Overloaded,
     ProviderError, RateLimited, SousError, ToolError,
 )
 from .events import (
@@ -24,7 +24,7 @@ from .toolset import ToolSet
 __all__ = [
     "Agent", "Allow", "AssistantMessage", "AuthError", "CancelToken", "Chain", "ConfigError",
     "ConnectionFailed", "ContextOverflow", "Conversation", "Deny", "Emit", "Event", "Image",
-    "Interrupted", "Message", "MessageAdded", "Middleware", "Model", "ModelRequest", "Notice",
+    "Message", "MessageAdded", "Middleware", "Model", "ModelRequest", "Notice",
     "Overloaded", "PassThrough", "PermissionDecided", "ProviderError", "RateLimited", "Retry",
     "Rewrite", "RunEnd", "SousError", "StopReason", "Text", "TextDelta", "Thinking",
     "ThinkingDelta", "Tool", "ToolCall", "ToolContext", "ToolDecision", "ToolEnd", "ToolError",

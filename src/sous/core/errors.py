@@ -10,16 +10,10 @@
     │   └── ConnectionFailed   connect errors and streams cut mid-way: retried
     └── ToolError              a tool could not run; the loop turns it into an error result
 
-Control flow (not failures) uses `Interrupted`, which carries the messages to append.
 Tool failures the model should see are results, not exceptions (see `ToolResult`).
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .messages import Message
 
 
 class SousError(Exception):
@@ -61,11 +55,3 @@ class ConnectionFailed(ProviderError):
 
 class ToolError(SousError):
     pass
-
-
-class Interrupted(Exception):
-    """The user interrupted the run; `messages` are appended to the conversation before stopping."""
-
-    def __init__(self, *messages: Message):
-        super().__init__("interrupted")
-        self.messages = messages

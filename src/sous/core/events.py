@@ -7,8 +7,7 @@ Events are frozen: a client must never expect to change the run by mutating one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from .messages import AssistantMessage, Message, ToolCall, ToolResultMessage, Usage
 
@@ -95,7 +94,6 @@ class RunEnd:
     last_message: AssistantMessage | None
     duration_ms: int
     duration_api_ms: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 Event = (

@@ -14,10 +14,9 @@ import time
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from .cancel import CancelToken
-from .errors import ProviderError
+from .errors import ProviderError, ToolError
 from .events import (
     Event, MessageAdded, RunEnd, TextDelta, ToolEnd, ToolProgress, ToolStart, TurnStart,
 )
@@ -125,8 +124,7 @@ class Agent:
                 self.append(convo, message)
 
     def _drain(self, convo: Conversation) -> list[Message]:
-        queued: list[Message] = list(convo.inbox)
-        convo.inbox.clear()
+        queued, convo.inbox[:] = list(convo.inbox), []
         return queued
 
     def _interrupted(self, convo: Conversation, partial: str | None) -> str:
@@ -165,15 +163,13 @@ class Agent:
             content = (Text(text=text),) if text else ()
             return AssistantMessage(content=content, model=self.model.name, stop_reason="error",
                                     error=str(e), id=new_id()), ""
-        if not reply.id:
-            reply = _with_id(reply)
-        return reply, ""
+        return (reply if reply.id else replace(reply, id=new_id())), ""
 
     async def _run_calls(self, calls: list[ToolCall], cancel: CancelToken) -> list[ToolResultMessage]:
         results: list[ToolResultMessage] = []
         for batch in self._batches(calls):
             if cancel.cancelled:
-                results += [_result(c, INTERRUPTED_TOOL, True) for c in batch]
+                results += [_error(c, INTERRUPTED_TOOL) for c in batch]
             elif len(batch) == 1:
                 results.append(await self._run_call(batch[0], cancel))
             else:
@@ -206,14 +202,14 @@ class Agent:
 
     async def _checked_run(self, call: ToolCall, cancel: CancelToken) -> ToolResultMessage:
         if problem := self.tools.check(call):
-            return _result(call, problem, True)
+            return _error(call, problem)
         decision = await self.middleware.before_tool(call, self.ctx)
         if isinstance(decision, Deny):
-            return _result(call, decision.reason, True)
+            return _error(call, decision.reason)
         if isinstance(decision, Rewrite):
             call = ToolCall(id=call.id, name=call.name, arguments=decision.arguments)
             if problem := self.tools.check(call):
-                return _result(call, problem, True)
+                return _error(call, problem)
         tool = self.tools.get(call.name)
         assert tool is not None
         task = asyncio.ensure_future(self._invoke(tool, call))
@@ -225,11 +221,13 @@ class Agent:
         if not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-            return _result(call, INTERRUPTED_TOOL, True)
+            return _error(call, INTERRUPTED_TOOL)
         try:
             out: ToolResult = task.result()
+        except ToolError as e:
+            return _error(call, str(e))
         except Exception as e:  # a tool bug must not end the session; the model sees it
-            return _result(call, f"Tool {call.name} failed unexpectedly: {type(e).__name__}: {e}", True)
+            return _error(call, f"Tool {call.name} failed unexpectedly: {type(e).__name__}: {e}")
         content = (Text(text=out.content),) if isinstance(out.content, str) else tuple(out.content)
         return ToolResultMessage(tool_call_id=call.id, tool_name=call.name, content=content,
                                  is_error=out.is_error, data=out.data, id=new_id())
@@ -242,10 +240,6 @@ class _Stats:
     api_ms: int = 0
 
 
-def _result(call: ToolCall, text: str, is_error: bool, data: Any = None) -> ToolResultMessage:
+def _error(call: ToolCall, text: str) -> ToolResultMessage:
     return ToolResultMessage(tool_call_id=call.id, tool_name=call.name, content=(Text(text=text),),
-                             is_error=is_error, data=data, id=new_id())
-
-
-def _with_id(reply: AssistantMessage) -> AssistantMessage:
-    return replace(reply, id=new_id())
+                             is_error=True, id=new_id())

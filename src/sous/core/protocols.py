@@ -38,7 +38,6 @@ class Model(Protocol):
         records that as an assistant message with `stop_reason="error"`. When `cancel` fires it
         returns what it has with `stop_reason="aborted"` (or raises `asyncio.CancelledError`).
         """
-        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,12 +78,11 @@ class Tool(Protocol):
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         """Run with arguments already validated against `input_schema`. Failures the model can
         act on are returned as error results; only bugs and cancellation raise."""
-        ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Allow:
-    pass
+    """Run the call as asked."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,14 +108,12 @@ class Middleware(Protocol):
 
     async def before_model(self, messages: list[Message]) -> list[Message]:
         """Return the messages to send (the conversation itself is not changed)."""
-        ...
 
     async def before_tool(self, call: ToolCall, ctx: ToolContext) -> ToolDecision:
-        ...
+        """Allow, deny (the reason becomes the model's error result) or rewrite a validated call."""
 
     async def after_tool(self, call: ToolCall, result: ToolResultMessage) -> ToolResultMessage:
-        ...
+        """Return the result to append; may add context or replace it (e.g. a hook's feedback)."""
 
     async def after_turn(self, messages: list[Message]) -> list[Message]:
         """Called when the model stops without tool calls; returned messages make it go on."""
-        ...

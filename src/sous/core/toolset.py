@@ -18,14 +18,8 @@ class ToolSet:
         self._tools: dict[str, Tool] = {t.name: t for t in tools}
         self._aliases = dict(aliases or {})
 
-    def __contains__(self, name: str) -> bool:
-        return self.get(name) is not None
-
     def __iter__(self):
         return iter(self._tools.values())
-
-    def __len__(self) -> int:
-        return len(self._tools)
 
     @property
     def names(self) -> list[str]:
@@ -33,13 +27,6 @@ class ToolSet:
 
     def get(self, name: str) -> Tool | None:
         return self._tools.get(name) or self._tools.get(self._aliases.get(name, ""))
-
-    def add(self, tool: Tool) -> None:
-        self._tools[tool.name] = tool
-
-    def without(self, names: Iterable[str]) -> ToolSet:
-        drop = set(names)
-        return ToolSet((t for t in self if t.name not in drop), self._aliases)
 
     def schemas(self) -> tuple[dict[str, Any], ...]:
         return tuple(
