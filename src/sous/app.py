@@ -82,7 +82,12 @@ def open_session(opts: Options) -> Session:
         session_id = loaded.session_id
         convo.messages = repair(loaded.messages)
         if opts.persist:
-            writer = transcript.TranscriptWriter(loaded.path, last_id=convo.messages[-1].id if convo.messages else None)
+            last = loaded.messages[-1].id if loaded.messages else None
+            writer = transcript.TranscriptWriter(loaded.path, last_id=last)
+            known = {id(m) for m in loaded.messages}
+            for message in convo.messages:  # record the repair, so the file shows what the model sees
+                if id(message) not in known:
+                    writer.message(message)
     else:
         session_id = _uuid()
         if opts.persist:

@@ -161,8 +161,8 @@ class Agent:
         except ProviderError as e:
             text = "".join(streamed)
             content = (Text(text=text),) if text else ()
-            return AssistantMessage(content=content, model=self.model.name, stop_reason="error",
-                                    error=str(e), id=new_id()), ""
+            return AssistantMessage(content=content, model=self.model.name, stop_reason="error", error=str(e),
+                                    provider_data={"status": e.status}, id=new_id()), ""
         return (reply if reply.id else replace(reply, id=new_id())), ""
 
     async def _run_calls(self, calls: list[ToolCall], cancel: CancelToken) -> list[ToolResultMessage]:

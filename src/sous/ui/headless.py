@@ -15,8 +15,8 @@ from typing import Any, TextIO
 
 from sous import __version__
 from sous.core import (
-    AssistantMessage, MessageAdded, Notice, Retry, RunEnd, TextDelta, ThinkingDelta, ToolCall,
-    ToolResultMessage, UserMessage,
+    AssistantMessage, MessageAdded, Notice, PermissionDecided, Retry, RunEnd, TextDelta, ThinkingDelta,
+    ToolCall, ToolResultMessage, UserMessage,
 )
 from sous.core.messages import Image, Text, Thinking
 from sous.session import Session
@@ -59,6 +59,8 @@ class HeadlessPrinter:
         self.partial = partial
         self.prompt_seen = False
         self.result: dict[str, Any] | None = None
+        self.permission_meta: dict[str, dict[str, str]] = {}
+        """Per tool call: how its permission was decided, for the `tool_result_meta` of its result."""
 
     def line(self, obj: dict[str, Any]) -> None:
         self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
@@ -84,6 +86,11 @@ class HeadlessPrinter:
                 self.line(self.result)
         elif self.fmt != "stream-json":
             return
+        elif isinstance(event, PermissionDecided):
+            kind, _, _ = event.source.partition(":")
+            self.permission_meta[event.call.id] = {
+                "decision": "accept" if event.decision == "allow" else "reject",
+                "source": "user" if kind == "user" else "config", "reason_type": kind}
         elif isinstance(event, MessageAdded):
             self._message(event.message)
         elif isinstance(event, Retry):
@@ -113,7 +120,9 @@ class HeadlessPrinter:
                 else [api_block(b) for b in message.content]
             block = {"tool_use_id": message.tool_call_id, "type": "tool_result", "content": content,
                      "is_error": message.is_error}
-            self.line(self._envelope("user", {"role": "user", "content": [block]},
+            meta = [{"id": message.tool_call_id, "permission_decision": decision}
+                    for decision in [self.permission_meta.pop(message.tool_call_id, None)] if decision]
+            self.line(self._envelope("user", {"role": "user", "content": [block]}, tool_result_meta=meta,
                                      tool_use_result=message.data if message.data is not None else message.text))
         elif isinstance(message, UserMessage):
             if not self.prompt_seen:
@@ -145,9 +154,15 @@ class HeadlessPrinter:
                                    "cacheCreationInputTokens": end.usage.cache_write_tokens,
                                    "costUSD": round(end.usage.cost_usd, 6)}},
             "permission_denials": list(perms.denials) if perms else [],
+            "api_error_status": _status(last) if end.reason == "error" else None,
             "terminal_reason": {"end_turn": "completed"}.get(end.reason, end.reason),
             "uuid": str(uuid.uuid4()),
         }
+
+
+def _status(message: AssistantMessage | None) -> int | None:
+    status = message.provider_data.get("status") if message else None
+    return status if isinstance(status, int) else None
 
 
 async def run_headless(session: Session, prompt: str, fmt: str = "text", *, out: TextIO = sys.stdout,
