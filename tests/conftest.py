@@ -8,6 +8,7 @@ def sous_home(tmp_path_factory, monkeypatch):
     """Every test gets its own SOUS_HOME, so sessions and settings never touch the real home."""
     home = tmp_path_factory.mktemp("sous_home")
     monkeypatch.setenv("SOUS_HOME", str(home))
-    for var in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "SOUS_MODEL"):
+    for var in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "ANTHROPIC_MODEL",
+                "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "SOUS_MODEL", "MAX_THINKING_TOKENS"):
         monkeypatch.delenv(var, raising=False)
     return home
