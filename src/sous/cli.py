@@ -106,10 +106,33 @@ async def _headless(opts, prompt: str, fmt: str, partial: bool) -> int:
     from sous.ui.headless import run_headless
 
     session = open_session(opts)
+    _interrupt_on_signals(session)
     try:
-        return await run_headless(session, prompt, fmt, partial=partial)
+        code = await run_headless(session, prompt, fmt, partial=partial)
     finally:
         session.close()
+    return 130 if session.interrupted else code
+
+
+def _interrupt_on_signals(session) -> None:
+    """Ctrl-C (or SIGTERM) stops the run the way Esc does: the running tool's processes are
+    killed and the transcript records the interruption. A second Ctrl-C exits at once."""
+    import asyncio
+    import os
+    import signal
+
+    def first(signum: int) -> None:
+        session.interrupted = True
+        session.interrupt()
+        loop.remove_signal_handler(signum)
+        loop.add_signal_handler(signum, lambda: os._exit(128 + signum))
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, first, signum)
+        except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C raises KeyboardInterrupt instead
+            pass
 
 
 if __name__ == "__main__":

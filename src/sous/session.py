@@ -30,6 +30,8 @@ class Session:
         self.writer = writer
         self.subscribers: list[Subscriber] = []
         self.cancel: CancelToken | None = None
+        self.interrupted = False
+        """Set by a front end when the person interrupted the run (Ctrl-C, Esc)."""
         self.permissions = None
         """The permission middleware, when the composition root installed one."""
         self.notices: list[Notice] = []
@@ -83,7 +85,7 @@ class Session:
         with contextlib.suppress(ImportError):
             from sous.tools.bash import stop_all
 
-            stop_all(self.agent.ctx)
+            stop_all(self.agent.ctx.state)
         if self.writer is not None:
             self.writer.close()
 

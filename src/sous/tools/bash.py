@@ -1,0 +1,280 @@
+"""Bash, TaskOutput and TaskStop: shell commands, in the foreground or as background tasks.
+
+Each call is a fresh `bash -c` in its own process group. The working directory carries over
+between calls while it stays inside the project (an EXIT trap writes the final `pwd` to a file);
+`export`s do not, as in Claude Code. A timeout or an interrupt kills the whole group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sous.core import ToolContext, ToolResult
+
+from . import _process
+from ._base import builtin
+from ._truncate import head_tail
+
+DEFAULT_TIMEOUT_MS = 120_000
+MAX_TIMEOUT_MS = 600_000
+OUTPUT_LIMIT = 30_000
+
+# Exit code 1 means "nothing found" or "different", not failure, for these commands.
+_EXIT_ONE_OK = {"grep", "rg", "egrep", "fgrep", "find", "diff", "test", "[", "cmp"}
+_EXIT_ONE_OK_GIT = {"diff", "grep"}
+
+BASH_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "command": {"type": "string", "description": "The command to execute"},
+        "timeout": {"type": "number", "description": f"Optional timeout in milliseconds (max {MAX_TIMEOUT_MS})"},
+        "description": {"type": "string", "description": "What this command does, in 5-10 words"},
+        "run_in_background": {"type": "boolean", "description": "Run without waiting; read it with TaskOutput"},
+    },
+    "required": ["command"],
+}
+
+
+def _env_int(environ: Any, name: str, default: int) -> int:
+    try:
+        return int(environ.get(name) or default)
+    except ValueError:
+        return default
+
+
+def _environment(ctx: ToolContext) -> dict[str, str]:
+    env = dict(ctx.environ or os.environ)
+    # Nothing may wait for a person: pagers and editors are turned off.
+    env.update({"SOUS": "1", "PAGER": "cat", "GIT_PAGER": "cat", "GIT_EDITOR": "true", "EDITOR": "true",
+                "GIT_TERMINAL_PROMPT": "0"})
+    return env
+
+
+def _bash() -> str:
+    return shutil.which("bash") or "/bin/bash"
+
+
+def _exit_one_is_ok(command: str) -> bool:
+    last = re.split(r"\|\||&&|[|;]", command.strip())[-1].split()
+    if not last:
+        return False
+    while last and "=" in last[0] and not last[0].startswith("="):
+        last = last[1:]  # VAR=value prefixes
+    name = os.path.basename(last[0]) if last else ""
+    return name in _EXIT_ONE_OK or (name == "git" and len(last) > 1 and last[1] in _EXIT_ONE_OK_GIT)
+
+
+def _inside(path: str, root: str) -> bool:
+    path, root = os.path.realpath(path), os.path.realpath(root)
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    command: str = args["command"]
+    if not command.strip():
+        return ToolResult(content="Error: the command is empty", is_error=True)
+    if args.get("run_in_background"):
+        return await _start_background(command, args.get("description", ""), ctx)
+    environ = ctx.environ or os.environ
+    default = _env_int(environ, "BASH_DEFAULT_TIMEOUT_MS", DEFAULT_TIMEOUT_MS)
+    ceiling = _env_int(environ, "BASH_MAX_TIMEOUT_MS", MAX_TIMEOUT_MS)
+    timeout_ms = min(max(int(args.get("timeout") or default), 1), ceiling)
+    limit = _env_int(environ, "BASH_MAX_OUTPUT_LENGTH", OUTPUT_LIMIT)
+
+    fd, pwd_file = tempfile.mkstemp(prefix="sous-pwd-")
+    os.close(fd)
+    env = _environment(ctx)
+    env["SOUS_PWD_FILE"] = pwd_file
+    script = "trap 'pwd -P >| \"$SOUS_PWD_FILE\" 2>/dev/null' EXIT\n" + command
+    try:
+        proc = await _process.start([_bash(), "-c", script], cwd=ctx.cwd, env=env)
+        stdout, stderr = _process.CappedBuffer(limit), _process.CappedBuffer(limit)
+        readers = [asyncio.ensure_future(_process.pump(proc.stdout, stdout, ctx.progress)),
+                   asyncio.ensure_future(_process.pump(proc.stderr, stderr, ctx.progress))]
+        timed_out = False
+        try:
+            await asyncio.wait_for(proc.wait(), timeout_ms / 1000)
+        except asyncio.TimeoutError:
+            timed_out = True
+            await _process.terminate(proc)
+        except asyncio.CancelledError:
+            _process.kill_now(proc)
+            for reader in readers:
+                reader.cancel()
+            raise
+        # The shell is done; its pipes close unless something it started in the background
+        # still holds them. Give stragglers a moment, then stop reading.
+        _, pending = await asyncio.wait(readers, timeout=0.5)
+        for reader in pending:
+            reader.cancel()
+        notes = _carry_cwd(pwd_file, ctx)
+    finally:
+        os.unlink(pwd_file)
+    return _result(command, proc.returncode, stdout.text(limit), stderr.text(limit), timed_out, timeout_ms, notes)
+
+
+def _carry_cwd(pwd_file: str, ctx: ToolContext) -> list[str]:
+    try:
+        new_cwd = Path(pwd_file).read_text().strip()
+    except OSError:
+        new_cwd = ""
+    if not new_cwd or new_cwd == os.path.realpath(ctx.cwd):
+        return []
+    if _inside(new_cwd, ctx.project_dir) and os.path.isdir(new_cwd):
+        ctx.cwd = new_cwd
+        return []
+    ctx.cwd = ctx.project_dir
+    return [f"Shell cwd was reset to {ctx.project_dir}"]
+
+
+def _result(command: str, code: int | None, out: str, err: str, timed_out: bool, timeout_ms: int,
+            notes: list[str]) -> ToolResult:
+    out, err = out.rstrip("\n"), err.rstrip("\n")
+    ok = not timed_out and (code == 0 or (code == 1 and not err and _exit_one_is_ok(command)))
+    parts = [p for p in (out, err) if p]
+    if timed_out:
+        parts.append(f"Command timed out after {timeout_ms / 1000:g}s and was killed")
+    elif not ok:
+        parts.insert(0, f"Exit code {code}" if code is not None and code >= 0 else f"Killed by signal {-(code or 0)}")
+    parts += notes
+    data = {"stdout": out, "stderr": err, "interrupted": timed_out, "isImage": False,
+            "noOutputExpected": False, "returnCode": code, "backgroundTaskId": None}
+    return ToolResult(content="\n".join(parts) or "(no output)", is_error=not ok, data=data)
+
+
+# --- background tasks ---------------------------------------------------------------------
+
+_TASK_DIR: str | None = None
+
+
+@dataclass(slots=True)
+class Job:
+    id: str
+    command: str
+    description: str
+    proc: asyncio.subprocess.Process
+    output_path: str
+    started: float = field(default_factory=time.time)
+    read_offset: int = 0
+    stopped: bool = False
+
+    @property
+    def status(self) -> str:
+        code = self.proc.returncode
+        if code is None:
+            return "running"
+        if self.stopped:
+            return "killed"
+        return "completed" if code == 0 else "failed"
+
+
+def _jobs(ctx: ToolContext) -> dict[str, Job]:
+    return ctx.state.setdefault("bash_jobs", {})
+
+
+def list_jobs(state: dict[str, Any]) -> list[Job]:
+    """The background tasks of one agent, oldest first (for `/tasks` and the UI)."""
+    return list(state.get("bash_jobs", {}).values())
+
+
+async def _start_background(command: str, description: str, ctx: ToolContext) -> ToolResult:
+    global _TASK_DIR
+    if _TASK_DIR is None:
+        _TASK_DIR = tempfile.mkdtemp(prefix="sous-tasks-")
+    jobs = _jobs(ctx)
+    job_id = f"bash_{len(jobs) + 1}"
+    output_path = os.path.join(_TASK_DIR, f"{job_id}-{os.getpid()}-{id(ctx)}.log")
+    with open(output_path, "wb") as sink:
+        proc = await asyncio.create_subprocess_exec(
+            _bash(), "-c", command, cwd=ctx.cwd, env=_environment(ctx), stdin=asyncio.subprocess.DEVNULL,
+            stdout=sink, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+    _process._live.add(proc)
+    jobs[job_id] = Job(id=job_id, command=command, description=description, proc=proc, output_path=output_path)
+    text = (f"Command running in background with ID: {job_id}. Output is being written to: {output_path}. "
+            "Use TaskOutput to read it, TaskStop to stop it.")
+    return ToolResult(content=text, data={"stdout": "", "stderr": "", "interrupted": False, "isImage": False,
+                                          "returnCode": None, "backgroundTaskId": job_id})
+
+
+def _unknown(task_id: str, ctx: ToolContext) -> ToolResult:
+    known = ", ".join(_jobs(ctx)) or "none"
+    return ToolResult(content=f"No background task with ID {task_id!r}. Known tasks: {known}", is_error=True)
+
+
+async def task_output(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    job = _jobs(ctx).get(args["task_id"])
+    if job is None:
+        return _unknown(args["task_id"], ctx)
+    if args.get("block", True) and job.proc.returncode is None:
+        wait_s = min(float(args.get("timeout") or 30_000), MAX_TIMEOUT_MS) / 1000
+        try:
+            await asyncio.wait_for(asyncio.shield(job.proc.wait()), wait_s)
+        except asyncio.TimeoutError:
+            pass
+    with open(job.output_path, "rb") as f:
+        f.seek(job.read_offset)
+        new = f.read()
+    job.read_offset += len(new)
+    limit = _env_int(ctx.environ or os.environ, "BASH_MAX_OUTPUT_LENGTH", OUTPUT_LIMIT)
+    output = head_tail(new.decode("utf-8", errors="replace").rstrip("\n"), limit)
+    lines = [f"Task {job.id} ({job.command}): {job.status}"]
+    if job.proc.returncode is not None:
+        lines.append(f"Exit code {job.proc.returncode}")
+    lines.append(output if output else "(no new output)")
+    return ToolResult(content="\n".join(lines), data={"task_id": job.id, "status": job.status,
+                                                      "exitCode": job.proc.returncode, "output": output})
+
+
+async def task_stop(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    task_id = args.get("task_id") or args.get("shell_id") or ""
+    job = _jobs(ctx).get(task_id)
+    if job is None:
+        return _unknown(task_id, ctx)
+    if job.proc.returncode is not None:
+        return ToolResult(content=f"Task {task_id} already finished ({job.status}, exit code {job.proc.returncode})")
+    job.stopped = True
+    await _process.terminate(job.proc)
+    return ToolResult(content=f"Successfully killed task: {task_id} ({job.command})",
+                      data={"task_id": task_id, "command": job.command})
+
+
+def stop_all(state: dict[str, Any] | None = None) -> None:
+    """Kill the background tasks of one agent (`state` of its ToolContext), or with no argument
+    every command and task this process started (at exit)."""
+    if state is None:
+        _process.kill_all()
+        return
+    for job in list_jobs(state):
+        if job.proc.returncode is None:
+            job.stopped = True
+            _process.kill_now(job.proc)
+
+
+atexit.register(stop_all)
+
+TOOL = builtin("Bash", BASH_SCHEMA, run_bash)
+TASK_OUTPUT = builtin("TaskOutput", {
+    "type": "object",
+    "properties": {
+        "task_id": {"type": "string", "description": "The background task's ID"},
+        "block": {"type": "boolean", "description": "Wait for the task to finish (default true)"},
+        "timeout": {"type": "number", "description": "How long to wait, in ms (default 30000)"},
+    },
+    "required": ["task_id"],
+}, task_output, read_only=True)
+TASK_STOP = builtin("TaskStop", {
+    "type": "object",
+    "properties": {
+        "task_id": {"type": "string", "description": "The background task's ID"},
+        "shell_id": {"type": "string", "description": "Deprecated: use task_id"},
+    },
+}, task_stop)
