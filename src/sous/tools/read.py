@@ -1,0 +1,116 @@
+"""Read: a file as numbered lines, a page at a time, or an image as an image block."""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import os
+from pathlib import Path
+from typing import Any
+
+from sous.core import Image, ToolContext, ToolResult
+
+from ._base import builtin
+from ._files import decode, looks_binary, numbered, record_read, resolve
+
+DEFAULT_LINES = 2000
+MAX_LINE_CHARS = 2000
+MAX_OUTPUT_CHARS = 100_000
+"""About 25,000 tokens: past this a read becomes a partial view with a note on how to go on."""
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+               ".webp": "image/webp"}
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "file_path": {"type": "string", "description": "The path of the file to read (absolute is best)"},
+        "offset": {"type": "integer", "description": "The line number to start reading from (1-based)"},
+        "limit": {"type": "integer", "description": "The number of lines to read"},
+    },
+    "required": ["file_path"],
+}
+
+
+def _error(text: str) -> ToolResult:
+    return ToolResult(content=text, is_error=True)
+
+
+def _missing(path: Path, ctx: ToolContext) -> ToolResult:
+    text = f"File does not exist. Note: your current working directory is {ctx.cwd}."
+    try:
+        siblings = os.listdir(path.parent)
+    except OSError:
+        siblings = []
+    if close := difflib.get_close_matches(path.name, siblings, n=1):
+        text += f" Did you mean {path.parent / close[0]}?"
+    return _error(text)
+
+
+async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    path = resolve(args["file_path"], ctx)
+    if path.is_dir():
+        return _error(f"EISDIR: {path} is a directory. Use Bash `ls` or Glob to list its files.")
+    if not path.exists():
+        return _missing(path, ctx)
+    if path.suffix.lower() in IMAGE_TYPES:
+        return _image(path, ctx)
+    if looks_binary(path):
+        return _error(f"This tool cannot read binary files. The file appears to be a binary {path.suffix} file.")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return _error(f"Cannot read {path}: {e.strerror or e}")
+    text_file = decode(data)
+    if text_file is None:
+        return _error("This tool cannot read binary files. The file contains NUL bytes.")
+    record_read(ctx, path)
+    return _page(path, text_file.text, args)
+
+
+def _page(path: Path, text: str, args: dict[str, Any]) -> ToolResult:
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    total = len(lines)
+    start = max(int(args.get("offset") or 1), 1)
+    data = {"type": "text", "file": {"filePath": str(path), "content": "", "numLines": 0, "startLine": start,
+                                     "totalLines": total}}
+    if total == 0:
+        return ToolResult(content="<system-reminder>Warning: the file exists but the contents are empty."
+                                  "</system-reminder>", data=data)
+    if start > total:
+        return ToolResult(content=f"<system-reminder>Warning: the file exists but is shorter than the provided "
+                                  f"offset ({start}). The file has {total} lines.</system-reminder>", data=data)
+    limit = max(int(args.get("limit") or DEFAULT_LINES), 1)
+    chosen = [line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + " … [line truncated]"
+              for line in lines[start - 1:start - 1 + limit]]
+    size, kept = 0, 0
+    for line in chosen:  # stop at the character budget, always on a whole line
+        size += len(line) + 8
+        if size > MAX_OUTPUT_CHARS and kept:
+            break
+        kept += 1
+    chosen = chosen[:kept]
+    end = start + len(chosen) - 1
+    out = numbered(chosen, start)
+    if end < total:
+        out += (f"\n\n[PARTIAL view: showing lines {start}-{end} of {total}. "
+                f"Continue with offset={end + 1} to read more.]")
+    data["file"].update(content="\n".join(chosen), numLines=len(chosen))
+    return ToolResult(content=out, data=data)
+
+
+def _image(path: Path, ctx: ToolContext) -> ToolResult:
+    size = path.stat().st_size
+    if size > MAX_IMAGE_BYTES:
+        return _error(f"The image is {size / 1e6:.1f} MB; images up to {MAX_IMAGE_BYTES // 2**20} MB can be read. "
+                      "Make a smaller copy first (e.g. with ImageMagick's `convert -resize`).")
+    encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+    record_read(ctx, path)
+    media_type = IMAGE_TYPES[path.suffix.lower()]
+    return ToolResult(content=(Image(media_type=media_type, data=encoded),),
+                      data={"type": "image", "file": {"filePath": str(path), "type": media_type, "originalSize": size}})
+
+
+TOOL = builtin("Read", SCHEMA, run, read_only=True)
