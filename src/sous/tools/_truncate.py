@@ -25,9 +25,11 @@ def head(text: str, limit: int = DEFAULT_LIMIT, hint: str = "") -> str:
     return text[:limit] + note
 
 
-def paths(items: list[str], limit: int, what: str = "results") -> str:
-    """Join `items` one per line, keeping at most `limit`, with a note when some were left out."""
+def paths(items: list[str], limit: int, what: str = "results", total: int | None = None) -> str:
+    """Join `items` one per line, keeping at most `limit`, with a note when some were left out
+    (`total` is the full count when `items` was already cut)."""
+    total = len(items) if total is None else total
     text = "\n".join(items[:limit])
-    if len(items) > limit:
-        text += f"\n(Results are truncated: showing {limit} of {len(items)} {what}. Use a more specific path or pattern.)"
+    if total > min(limit, len(items)):
+        text += f"\n(Results are truncated: showing {min(limit, len(items))} of {total} {what}. Use a more specific path or pattern.)"
     return text

@@ -1,0 +1,52 @@
+"""TodoWrite: the model's task list for the session, replaced whole on every call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sous.core import ToolContext, ToolResult
+
+from ._base import builtin
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "todos": {
+            "type": "array",
+            "description": "The updated todo list",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "content": {"type": "string", "description": "The task, imperative: \"Run the tests\""},
+                    "status": {"type": "string", "enum": ["pending", "in_progress", "completed"]},
+                    "activeForm": {"type": "string", "description": "Present continuous: \"Running the tests\""},
+                },
+                "required": ["content", "status", "activeForm"],
+            },
+        },
+    },
+    "required": ["todos"],
+}
+
+ACCEPTED = ("Todos have been modified successfully. Ensure that you continue to use the todo list to track your "
+            "progress. Please proceed with the current tasks if applicable")
+
+
+def current_todos(state: dict[str, Any]) -> list[dict[str, Any]]:
+    """The todo list of one agent (its ToolContext's `state`), for the UI and `/todos`."""
+    return list(state.get("todos", []))
+
+
+async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    todos = [dict(t) for t in args["todos"]]
+    if empty := [i for i, t in enumerate(todos) if not t["content"].strip()]:
+        return ToolResult(content=f"todos[{empty[0]}].content is empty: every todo needs a task", is_error=True)
+    old = current_todos(ctx.state)
+    ctx.state["todos"] = todos
+    text = ACCEPTED
+    if sum(t["status"] == "in_progress" for t in todos) > 1:
+        text += "\nNote: more than one todo is in_progress; keep exactly one in progress at a time."
+    return ToolResult(content=text, data={"oldTodos": old, "newTodos": todos})
+
+
+TOOL = builtin("TodoWrite", SCHEMA, run)
