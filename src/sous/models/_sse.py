@@ -1,0 +1,30 @@
+"""Server-sent events: the framing both providers stream their answers in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+
+async def events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
+    """Yield (event name, data) for each event; lines are given without their line ends.
+
+    `data:` lines of one event are joined with newlines; comments (`:`) and unknown fields are
+    skipped; a blank line ends an event. An event without a name is called "message".
+    """
+    name, data = "", []
+    async for line in lines:
+        if not line:
+            if data:
+                yield name or "message", "\n".join(data)
+            name, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "event":
+            name = value
+        elif field == "data":
+            data.append(value)
+    if data:
+        yield name or "message", "\n".join(data)

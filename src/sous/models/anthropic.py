@@ -1,0 +1,217 @@
+"""The Anthropic Messages API, streamed: conversion to the wire and parsing of its events."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from sous.core import (
+    AssistantMessage, AuthError, CancelToken, ConnectionFailed, Emit, Image, Message, ModelRequest, Overloaded,
+    ProviderError, RateLimited, Text, TextDelta, Thinking, ThinkingDelta, ToolCall, ToolResultMessage, Usage,
+)
+
+from . import _http, _sse, catalog
+
+API_VERSION = "2023-06-01"
+STOP_REASONS = {"end_turn": "end_turn", "stop_sequence": "end_turn", "tool_use": "tool_use",
+                "max_tokens": "max_tokens", "pause_turn": "end_turn", "refusal": "end_turn"}
+CACHE = {"type": "ephemeral"}
+MAX_BREAKPOINTS = 4
+
+
+def _block(block: Any) -> dict[str, Any] | None:
+    if isinstance(block, Text):
+        return {"type": "text", "text": block.text} if block.text else None
+    if isinstance(block, Image):
+        return {"type": "image", "source": {"type": "base64", "media_type": block.media_type, "data": block.data}}
+    if isinstance(block, Thinking):
+        if block.redacted:
+            return {"type": "redacted_thinking", "data": block.signature or ""}
+        # Without its signature a thinking block is refused; it came from another provider.
+        return {"type": "thinking", "thinking": block.thinking, "signature": block.signature} \
+            if block.signature else None
+    if isinstance(block, ToolCall):
+        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.arguments}
+    raise TypeError(f"cannot send {type(block).__name__} to Anthropic")
+
+
+def to_wire(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    """Neutral messages → Anthropic messages: tool results become `tool_result` blocks of a user
+    message, consecutive messages of one role are merged, and empty ones are left out."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        if isinstance(message, ToolResultMessage):
+            content = [b for b in map(_block, message.content) if b] or [{"type": "text", "text": "(no output)"}]
+            blocks = [{"type": "tool_result", "tool_use_id": message.tool_call_id, "content": content,
+                       "is_error": message.is_error}]
+            role = "user"
+        else:
+            blocks = [b for b in map(_block, message.content) if b]
+            role = "assistant" if isinstance(message, AssistantMessage) else "user"
+        if not blocks:
+            continue
+        if out and out[-1]["role"] == role:
+            out[-1]["content"].extend(blocks)
+        else:
+            out.append({"role": role, "content": blocks})
+    return out
+
+
+def request_body(model_id: str, request: ModelRequest, thinking_budget: int = 0) -> dict[str, Any]:
+    """The JSON body, with prompt-cache breakpoints on the system prompt, the tools and the last
+    two messages (four at most, the API's limit)."""
+    messages = to_wire(request.messages)
+    max_tokens = min(request.max_tokens, catalog.info(model_id).max_output)
+    body: dict[str, Any] = {"model": model_id, "max_tokens": max_tokens, "messages": messages, "stream": True}
+    breakpoints = 0
+    if request.system:
+        body["system"] = [{"type": "text", "text": request.system, "cache_control": CACHE}]
+        breakpoints += 1
+    if request.tools:
+        body["tools"] = [dict(t) for t in request.tools]
+        body["tools"][-1]["cache_control"] = CACHE
+        breakpoints += 1
+    for message in reversed(messages[-2:]):
+        cacheable = [b for b in message["content"] if b["type"] not in ("thinking", "redacted_thinking")]
+        if cacheable and breakpoints < MAX_BREAKPOINTS:
+            cacheable[-1]["cache_control"] = CACHE
+            breakpoints += 1
+    if thinking_budget > 0:
+        body["thinking"] = {"type": "enabled", "budget_tokens": thinking_budget}
+        body["max_tokens"] = max(max_tokens, thinking_budget + 4096)
+    return body
+
+
+class _Stream:
+    """Builds the assistant message from the stream's events, emitting deltas as they come."""
+
+    def __init__(self, model_id: str, emit: Emit):
+        self.model_id = model_id
+        self.emit = emit
+        self.blocks: dict[int, dict[str, Any]] = {}
+        self.usage: dict[str, int] = {}
+        self.stop_reason = "end_turn"
+        self.message_id = ""
+        self.done = False
+
+    def feed(self, event: str, data: dict[str, Any]) -> None:
+        kind = data.get("type", event)
+        if kind == "message_start":
+            message = data.get("message", {})
+            self.message_id = message.get("id", "")
+            self.usage.update(message.get("usage") or {})
+        elif kind == "content_block_start":
+            self.blocks[data["index"]] = dict(data["content_block"], partial_json="")
+        elif kind == "content_block_delta":
+            self._delta(self.blocks[data["index"]], data["delta"])
+        elif kind == "message_delta":
+            self.stop_reason = STOP_REASONS.get(data.get("delta", {}).get("stop_reason") or "", "end_turn")
+            self.usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
+        elif kind == "message_stop":
+            self.done = True
+        elif kind == "error":
+            raise _stream_error(data.get("error", {}))
+
+    def _delta(self, block: dict[str, Any], delta: dict[str, Any]) -> None:
+        kind = delta.get("type")
+        if kind == "text_delta":
+            block["text"] = block.get("text", "") + delta["text"]
+            self.emit(TextDelta(text=delta["text"]))
+        elif kind == "thinking_delta":
+            block["thinking"] = block.get("thinking", "") + delta["thinking"]
+            self.emit(ThinkingDelta(text=delta["thinking"]))
+        elif kind == "signature_delta":
+            block["signature"] = block.get("signature", "") + delta["signature"]
+        elif kind == "input_json_delta":
+            block["partial_json"] += delta.get("partial_json", "")
+
+    def message(self) -> AssistantMessage:
+        if not self.done:
+            raise ConnectionFailed("the response stream ended before the message was complete")
+        content: list[Any] = []
+        for _, block in sorted(self.blocks.items()):
+            kind = block.get("type")
+            if kind == "text" and block.get("text"):
+                content.append(Text(text=block["text"]))
+            elif kind == "thinking":
+                content.append(Thinking(thinking=block.get("thinking", ""), signature=block.get("signature")))
+            elif kind == "redacted_thinking":
+                content.append(Thinking(thinking="", signature=block.get("data"), redacted=True))
+            elif kind == "tool_use":
+                content.append(_tool_call(block))
+        u = self.usage
+        usage = Usage(input_tokens=u.get("input_tokens", 0), output_tokens=u.get("output_tokens", 0),
+                      cache_read_tokens=u.get("cache_read_input_tokens") or 0,
+                      cache_write_tokens=u.get("cache_creation_input_tokens") or 0)
+        usage = replace(usage, cost_usd=catalog.cost(self.model_id, usage))
+        return AssistantMessage(content=tuple(content), model=self.model_id, usage=usage, stop_reason=self.stop_reason,
+                                provider_data={"id": self.message_id})
+
+
+def _tool_call(block: dict[str, Any]) -> ToolCall:
+    text = block["partial_json"]
+    if not text.strip():
+        return ToolCall(id=block["id"], name=block["name"], arguments=dict(block.get("input") or {}))
+    try:
+        arguments = json.loads(text)
+    except ValueError:
+        arguments = None
+    if not isinstance(arguments, dict):
+        return ToolCall(id=block["id"], name=block["name"], arguments={}, raw_arguments=text)
+    return ToolCall(id=block["id"], name=block["name"], arguments=arguments)
+
+
+def _stream_error(error: dict[str, Any]) -> ProviderError:
+    kind, text = error.get("type", ""), error.get("message", "stream error")
+    if kind == "rate_limit_error":
+        return RateLimited(f"rate limited: {text}", status=429)
+    if kind in ("overloaded_error", "api_error"):
+        return Overloaded(f"{kind}: {text}", status=529 if kind == "overloaded_error" else 500)
+    return ProviderError(f"{kind}: {text}")
+
+
+class AnthropicModel:
+    """`Model` over the Messages API (`ANTHROPIC_BASE_URL`, `ANTHROPIC_API_KEY` or `ANTHROPIC_AUTH_TOKEN`)."""
+
+    def __init__(self, model_id: str, *, environ: Mapping[str, str] = os.environ):
+        self.model_id = model_id
+        self.name = f"anthropic:{model_id}"
+        self.base_url = (environ.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com").rstrip("/")
+        self.api_key = environ.get("ANTHROPIC_API_KEY") or ""
+        self.auth_token = environ.get("ANTHROPIC_AUTH_TOKEN") or ""
+        self.thinking_budget = int(environ.get("MAX_THINKING_TOKENS") or 0)
+        self.retries = _http.max_retries(environ)
+        self._client = None
+
+    def headers(self) -> dict[str, str]:
+        headers = {"anthropic-version": API_VERSION, "content-type": "application/json", "accept": "text/event-stream"}
+        if self.api_key:
+            headers["x-api-key"] = self.api_key
+        elif self.auth_token:
+            headers["authorization"] = f"Bearer {self.auth_token}"
+        elif self.base_url == "https://api.anthropic.com":
+            raise AuthError("no Anthropic key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)")
+        return headers
+
+    async def complete(self, request: ModelRequest, emit: Emit, cancel: CancelToken) -> AssistantMessage:
+        body = request_body(self.model_id, request, self.thinking_budget)
+        headers = self.headers()
+        if self._client is None:
+            self._client = _http.client()
+
+        async def attempt() -> AssistantMessage:
+            stream = _Stream(self.model_id, emit)
+            async with self._client.stream("POST", f"{self.base_url}/v1/messages", json=body,
+                                           headers=headers) as response:
+                await _http.check(response, "ANTHROPIC_API_KEY")
+                async for event, data in _sse.events(response.aiter_lines()):
+                    if data and event != "ping":
+                        stream.feed(event, json.loads(data))
+                    if stream.done:
+                        break
+            return stream.message()
+
+        return await _http.with_retries(attempt, emit=emit, retries=self.retries)

@@ -1,0 +1,215 @@
+"""ScriptedServer: a local HTTP endpoint that answers from a script in both providers' wire
+protocols, for testing the adapters end to end and for benchmarks.
+
+    with ScriptedServer(turns) as server:     # turns: the ScriptedModel format (see models/scripted.py)
+        env = {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "test"}
+        ...                                    # or OPENAI_BASE_URL=server.openai_url
+        server.requests                        # what the client sent: path, headers, body
+
+`POST /v1/messages` answers as the Anthropic Messages API streams (SSE events), and
+`POST /v1/chat/completions` as OpenAI Chat Completions does. Each request takes the next turn.
+Beyond the ScriptedModel format a turn may hold `"cut": true` (the stream stops mid-way and the
+connection is dropped) and `"error": {"status", "message", "retry_after"}` (an HTTP error).
+
+`python -m sous.testing.server TURNS.json` serves a script until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from sous.models.scripted import Turn, load_turns, tool_calls_of
+
+_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                404: "not_found_error", 429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+
+
+def anthropic_events(turn: Turn, model: str) -> list[tuple[str, dict[str, Any]]]:
+    """The SSE events of one turn, as the Messages API sends them."""
+    usage = turn.get("usage", {})
+    calls = tool_calls_of(turn)
+    events: list[tuple[str, dict[str, Any]]] = [("message_start", {"type": "message_start", "message": {
+        "id": f"msg_{uuid.uuid4().hex[:20]}", "type": "message", "role": "assistant", "model": model, "content": [],
+        "stop_reason": None, "stop_sequence": None,
+        "usage": {"input_tokens": usage.get("input_tokens", 0), "output_tokens": 1,
+                  "cache_creation_input_tokens": usage.get("cache_write_tokens", 0),
+                  "cache_read_input_tokens": usage.get("cache_read_tokens", 0)}}}), ("ping", {"type": "ping"})]
+    blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+    if thinking := turn.get("thinking"):
+        blocks.append(({"type": "thinking", "thinking": ""},
+                       [{"type": "thinking_delta", "thinking": p} for p in _pieces(thinking, 16)]
+                       + [{"type": "signature_delta", "signature": turn.get("signature", "sig-" + uuid.uuid4().hex)}]))
+    if text := turn.get("text"):
+        blocks.append(({"type": "text", "text": ""}, [{"type": "text_delta", "text": p} for p in _pieces(text, 12)]))
+    for call in calls:
+        raw = call.raw_arguments if call.raw_arguments is not None else json.dumps(call.arguments)
+        blocks.append(({"type": "tool_use", "id": call.id, "name": call.name, "input": {}},
+                       [{"type": "input_json_delta", "partial_json": p} for p in _pieces(raw, max(len(raw) // 3, 1))]))
+    for index, (start, deltas) in enumerate(blocks):
+        events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}))
+        events += [("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}) for d in deltas]
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+    stop = turn.get("stop_reason") or ("tool_use" if calls else "end_turn")
+    events.append(("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
+                                     "usage": {"output_tokens": usage.get("output_tokens", 0)}}))
+    events.append(("message_stop", {"type": "message_stop"}))
+    return events
+
+
+def openai_chunks(turn: Turn, model: str) -> list[dict[str, Any]]:
+    """The stream chunks of one turn, as Chat Completions sends them (before `[DONE]`)."""
+    base = {"id": f"chatcmpl-{uuid.uuid4().hex[:20]}", "object": "chat.completion.chunk", "created": int(time.time()),
+            "model": model}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    chunks = [chunk({"role": "assistant", "content": ""})]
+    if thinking := turn.get("thinking"):
+        chunks += [chunk({"reasoning_content": p}) for p in _pieces(thinking, 16)]
+    if text := turn.get("text"):
+        chunks += [chunk({"content": p}) for p in _pieces(text, 12)]
+    calls = tool_calls_of(turn)
+    for index, call in enumerate(calls):
+        raw = call.raw_arguments if call.raw_arguments is not None else json.dumps(call.arguments)
+        chunks.append(chunk({"tool_calls": [{"index": index, "id": call.id, "type": "function",
+                                             "function": {"name": call.name, "arguments": ""}}]}))
+        chunks += [chunk({"tool_calls": [{"index": index, "function": {"arguments": p}}]})
+                   for p in _pieces(raw, max(len(raw) // 3, 1))]
+    stop = turn.get("stop_reason")
+    finish = {"max_tokens": "length", "tool_use": "tool_calls", "end_turn": "stop"}.get(stop or "") or \
+        ("tool_calls" if calls else "stop")
+    chunks.append(chunk({}, finish))
+    usage = turn.get("usage", {})
+    cached = usage.get("cache_read_tokens", 0)
+    prompt = usage.get("input_tokens", 0) + cached
+    chunks.append({**base, "choices": [], "usage": {
+        "prompt_tokens": prompt, "completion_tokens": usage.get("output_tokens", 0),
+        "total_tokens": prompt + usage.get("output_tokens", 0), "prompt_tokens_details": {"cached_tokens": cached}}})
+    return chunks
+
+
+class ScriptedServer:
+    def __init__(self, turns: list[Turn] | str, *, chunk_delay: float = 0.0):
+        self.turns = load_turns(turns)
+        self.chunk_delay = chunk_delay
+        self.requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None, "start the server first (use it as a context manager)"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def openai_url(self) -> str:
+        return f"{self.url}/v1"
+
+    def next_turn(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> Turn | None:
+        with self._lock:
+            self.requests.append({"path": path, "headers": headers, "body": body})
+            return self.turns.pop(0) if self.turns else None
+
+    def __enter__(self) -> ScriptedServer:
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd.daemon_threads = True
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._httpd is not None
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
+            pass
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+            anthropic = self.path.rstrip("/").endswith("/messages")
+            if not anthropic and not self.path.rstrip("/").endswith("/chat/completions"):
+                return self._error(404, f"no such endpoint: {self.path}", anthropic=True)
+            turn = server.next_turn(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            if turn is None:
+                return self._error(500, "the scripted server has no more turns", anthropic)
+            if error := turn.get("error"):
+                return self._error(int(error.get("status", 500)), error.get("message", "scripted error"), anthropic,
+                                   error.get("retry_after"))
+            model = body.get("model", "scripted")
+            if anthropic:
+                payloads = [f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in anthropic_events(turn, model)]
+            else:
+                payloads = [f"data: {json.dumps(c)}\n\n" for c in openai_chunks(turn, model)] + ["data: [DONE]\n\n"]
+            self._stream(payloads, cut=bool(turn.get("cut")))
+
+        def _stream(self, payloads: list[str], cut: bool) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("transfer-encoding", "chunked")
+            self.send_header("cache-control", "no-cache")
+            self.end_headers()
+            if cut:
+                payloads = payloads[:max(len(payloads) // 2, 1)]
+            for payload in payloads:
+                data = payload.encode()
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
+                if server.chunk_delay:
+                    time.sleep(server.chunk_delay)
+            if cut:  # drop the connection without the final chunk, as a dying proxy would
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
+        def _error(self, status: int, message: str, anthropic: bool, retry_after: float | None = None) -> None:
+            kind = _ERROR_TYPES.get(status, "api_error")
+            payload = {"type": "error", "error": {"type": kind, "message": message}} if anthropic else \
+                {"error": {"message": message, "type": kind, "code": status}}
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(data)))
+            if retry_after is not None:
+                self.send_header("retry-after", str(retry_after))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m sous.testing.server TURNS.json", file=sys.stderr)
+        return 2
+    with ScriptedServer(argv[0]) as server:
+        print(f"{server.url}  (Anthropic: ANTHROPIC_BASE_URL={server.url}; OpenAI: OPENAI_BASE_URL={server.openai_url})",
+              flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
