@@ -265,3 +265,20 @@ def test_ctrl_c_mid_tool_kills_the_command_and_records_the_interruption(project,
     messages = transcript.load(transcript.find(lines[0]["session_id"])).messages
     assert [type(m).__name__ for m in messages] == ["UserMessage", "AssistantMessage", "ToolResultMessage",
                                                    "UserMessage"]
+
+
+@pytest.mark.parametrize("protocol", ["anthropic", "openai"])
+def test_three_step_task_over_the_wire(project, protocol):
+    from sous.testing.server import ScriptedServer
+
+    with ScriptedServer(THREE_STEPS) as server:
+        env = {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "test"} if protocol == "anthropic" else \
+            {"OPENAI_BASE_URL": server.openai_url}
+        run = sous("-p", "write hello.py, run it and tell me", "--output-format", "json",
+                   "--dangerously-skip-permissions", cwd=project, env=env)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["result"] == "Created hello.py and it prints hello." and result["num_turns"] == 3
+    assert result["total_cost_usd"] > 0
+    third = server.requests[2]["body"]["messages"]
+    assert "hello" in json.dumps(third[-1])  # the Bash output went back to the model
