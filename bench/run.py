@@ -15,10 +15,10 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -38,8 +38,10 @@ THREE_STEPS = [
 
 
 def sous_command() -> list[str]:
-    exe = shutil.which("sous")
-    return [exe] if exe else [sys.executable, "-m", "sous"]
+    """The `sous` script installed with this interpreter (not a version manager's shim on PATH,
+    which would add its own start-up time), else `python -m sous`."""
+    exe = Path(sysconfig.get_path("scripts")) / "sous"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "sous"]
 
 
 def peak_rss_kib(cmd: list[str], **kw) -> tuple[float, int, bytes, int]:
@@ -70,8 +72,11 @@ def bench_three_steps(runs: int) -> dict:
     for _ in range(runs + 1):
         with tempfile.TemporaryDirectory() as work, tempfile.TemporaryDirectory() as home, \
                 ScriptedServer(THREE_STEPS) as server:
+            # `python3` in the task resolves to this interpreter, as in an activated venv (a
+            # version manager's shim would add ~100 ms that is not sous's).
+            path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
             env = {**os.environ, "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "bench",
-                   "SOUS_HOME": home}
+                   "SOUS_HOME": home, "PATH": path}
             elapsed, peak, out, code = peak_rss_kib(
                 [*sous_command(), "-p", "write hello.py, run it and tell me", "--model",
                  "anthropic:claude-sonnet-4-5", "--dangerously-skip-permissions", "--output-format", "json"],

@@ -27,9 +27,13 @@ TIMEOUT = httpx.Timeout(connect=15.0, read=600.0, write=60.0, pool=15.0)
 _CONTEXT_WORDS = ("context length", "context window", "prompt is too long", "maximum context", "too many tokens")
 
 
-def client() -> httpx.AsyncClient:
-    """A client honouring the usual proxy variables (HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE)."""
-    return httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
+def client(base_url: str) -> httpx.AsyncClient:
+    """A client honouring the usual proxy variables (HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE).
+
+    Loading the certificate store costs ~50 ms; a plain-http endpoint (a local server such as
+    Ollama or a test double) never uses it, so it is skipped there."""
+    secure = not base_url.startswith("http://")
+    return httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False, verify=secure)
 
 
 def max_retries(environ: Mapping[str, str]) -> int:

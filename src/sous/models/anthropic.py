@@ -200,7 +200,7 @@ class AnthropicModel:
         body = request_body(self.model_id, request, self.thinking_budget)
         headers = self.headers()
         if self._client is None:
-            self._client = _http.client()
+            self._client = _http.client(self.base_url)
 
         async def attempt() -> AssistantMessage:
             stream = _Stream(self.model_id, emit)
@@ -210,8 +210,6 @@ class AnthropicModel:
                 async for event, data in _sse.events(response.aiter_lines()):
                     if data and event != "ping":
                         stream.feed(event, json.loads(data))
-                    if stream.done:
-                        break
             return stream.message()
 
         return await _http.with_retries(attempt, emit=emit, retries=self.retries)

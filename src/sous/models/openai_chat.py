@@ -167,7 +167,7 @@ class OpenAIChatModel:
         body = self.request_body(request)
         headers = self.headers()
         if self._client is None:
-            self._client = _http.client()
+            self._client = _http.client(self.base_url)
 
         async def attempt() -> AssistantMessage:
             stream = _Stream(self.model_id, emit)

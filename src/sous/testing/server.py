@@ -100,13 +100,21 @@ def openai_chunks(turn: Turn, model: str) -> list[dict[str, Any]]:
     return chunks
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # clients may hang up; that is no error
+            super().handle_error(request, client_address)
+
+
 class ScriptedServer:
     def __init__(self, turns: list[Turn] | str, *, chunk_delay: float = 0.0):
         self.turns = load_turns(turns)
         self.chunk_delay = chunk_delay
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _Server | None = None
 
     @property
     def url(self) -> str:
@@ -124,8 +132,7 @@ class ScriptedServer:
             return self.turns.pop(0) if self.turns else None
 
     def __enter__(self) -> ScriptedServer:
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
         threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         return self
 
@@ -138,6 +145,11 @@ class ScriptedServer:
 def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            # Many small writes: without this, delayed ACKs stall each event by up to 40 ms.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
             pass
