@@ -10,7 +10,7 @@ import asyncio
 import json
 import os
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -19,6 +19,8 @@ from sous.core import (
     AssistantMessage, AuthError, ConnectionFailed, ContextOverflow, Emit, Overloaded, ProviderError,
     RateLimited, Retry,
 )
+
+from . import _sse
 
 DEFAULT_MAX_RETRIES = 10
 BASE_DELAY_S = 0.5
@@ -34,6 +36,15 @@ def client(base_url: str) -> httpx.AsyncClient:
     Ollama or a test double) never uses it, so it is skipped there."""
     secure = not base_url.startswith("http://")
     return httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False, verify=secure)
+
+
+async def post_events(client_: httpx.AsyncClient, url: str, *, body: dict[str, Any], headers: dict[str, str],
+                      key_hint: str) -> AsyncIterator[tuple[str, str]]:
+    """POST `body` and yield the (event, data) pairs of the streamed answer, to its end."""
+    async with client_.stream("POST", url, json=body, headers=headers) as response:
+        await check(response, key_hint)
+        async for event in _sse.events(response.aiter_lines()):
+            yield event
 
 
 def max_retries(environ: Mapping[str, str]) -> int:

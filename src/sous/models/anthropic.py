@@ -13,7 +13,7 @@ from sous.core import (
     ProviderError, RateLimited, Text, TextDelta, Thinking, ThinkingDelta, ToolCall, ToolResultMessage, Usage,
 )
 
-from . import _http, _sse, catalog
+from . import _http, catalog
 
 API_VERSION = "2023-06-01"
 STOP_REASONS = {"end_turn": "end_turn", "stop_sequence": "end_turn", "tool_use": "tool_use",
@@ -204,12 +204,10 @@ class AnthropicModel:
 
         async def attempt() -> AssistantMessage:
             stream = _Stream(self.model_id, emit)
-            async with self._client.stream("POST", f"{self.base_url}/v1/messages", json=body,
-                                           headers=headers) as response:
-                await _http.check(response, "ANTHROPIC_API_KEY")
-                async for event, data in _sse.events(response.aiter_lines()):
-                    if data and event != "ping":
-                        stream.feed(event, json.loads(data))
+            async for event, data in _http.post_events(self._client, f"{self.base_url}/v1/messages", body=body,
+                                                       headers=headers, key_hint="ANTHROPIC_API_KEY"):
+                if data and event != "ping":
+                    stream.feed(event, json.loads(data))
             return stream.message()
 
         return await _http.with_retries(attempt, emit=emit, retries=self.retries)

@@ -14,7 +14,7 @@ from sous.core import (
     Text, TextDelta, Thinking, ThinkingDelta, ToolCall, ToolResultMessage, Usage,
 )
 
-from . import _http, _sse, catalog
+from . import _http, catalog
 
 OPENAI_URL = "https://api.openai.com/v1"
 FINISH_REASONS = {"stop": "end_turn", "tool_calls": "tool_use", "function_call": "tool_use", "length": "max_tokens",
@@ -171,14 +171,10 @@ class OpenAIChatModel:
 
         async def attempt() -> AssistantMessage:
             stream = _Stream(self.model_id, emit)
-            async with self._client.stream("POST", f"{self.base_url}/chat/completions", json=body,
-                                           headers=headers) as response:
-                await _http.check(response, "OPENAI_API_KEY")
-                async for _, data in _sse.events(response.aiter_lines()):
-                    if data.strip() == "[DONE]":
-                        break
-                    if data:
-                        stream.feed(json.loads(data))
+            async for _, data in _http.post_events(self._client, f"{self.base_url}/chat/completions", body=body,
+                                                   headers=headers, key_hint="OPENAI_API_KEY"):
+                if data and data.strip() != "[DONE]":
+                    stream.feed(json.loads(data))
             return stream.message()
 
         return await _http.with_retries(attempt, emit=emit, retries=self.retries)

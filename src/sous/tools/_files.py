@@ -73,6 +73,20 @@ def _text_file(raw: str, encoding: str, bom: bytes) -> TextFile:
     return TextFile(text=raw.replace("\r\n", "\n"), encoding=encoding, bom=bom, newline=newline)
 
 
+def inside(path: str, root: str) -> bool:
+    """Whether `path` is `root` or lies below it, symlinks resolved."""
+    path, root = os.path.realpath(path), os.path.realpath(root)
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def mtime(path: str) -> float:
+    """Modification time, or 0 for a file that vanished meanwhile (for sorting newest first)."""
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return 0.0
+
+
 def looks_binary(path: Path) -> bool:
     return path.suffix.lower() in BINARY_SUFFIXES
 

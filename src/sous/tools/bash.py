@@ -22,6 +22,7 @@ from sous.core import ToolContext, ToolResult
 
 from . import _process
 from ._base import builtin
+from ._files import inside
 from ._truncate import head_tail
 
 DEFAULT_TIMEOUT_MS = 120_000
@@ -72,10 +73,6 @@ def _exit_one_is_ok(command: str) -> bool:
     name = os.path.basename(last[0]) if last else ""
     return name in _EXIT_ONE_OK or (name == "git" and len(last) > 1 and last[1] in _EXIT_ONE_OK_GIT)
 
-
-def _inside(path: str, root: str) -> bool:
-    path, root = os.path.realpath(path), os.path.realpath(root)
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
@@ -129,7 +126,7 @@ def _carry_cwd(pwd_file: str, ctx: ToolContext) -> list[str]:
         new_cwd = ""
     if not new_cwd or new_cwd == os.path.realpath(ctx.cwd):
         return []
-    if _inside(new_cwd, ctx.project_dir) and os.path.isdir(new_cwd):
+    if inside(new_cwd, ctx.project_dir) and os.path.isdir(new_cwd):
         ctx.cwd = new_cwd
         return []
     ctx.cwd = ctx.project_dir

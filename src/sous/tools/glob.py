@@ -11,7 +11,7 @@ from sous.core import ToolContext, ToolResult
 
 from . import _rg
 from ._base import builtin
-from ._files import resolve
+from ._files import mtime, resolve
 from ._truncate import paths
 
 MAX_RESULTS = 100
@@ -33,12 +33,6 @@ def _respect_gitignore(ctx: ToolContext) -> bool:
         environ.get("SOUS_GLOB_RESPECT_GITIGNORE", "") not in ("", "0", "false")
 
 
-def _mtime(path: str) -> float:
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return 0.0
-
 
 async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     started = time.monotonic()
@@ -52,8 +46,8 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if code == 2 and not out:
         return ToolResult(content=f"Glob failed: {err.strip()}", is_error=True)
     found = out.decode("utf-8", errors="replace").splitlines()
-    newest = heapq.nlargest(MAX_RESULTS, found, key=_mtime) if len(found) > MAX_RESULTS else \
-        sorted(found, key=_mtime, reverse=True)
+    newest = heapq.nlargest(MAX_RESULTS, found, key=mtime) if len(found) > MAX_RESULTS else \
+        sorted(found, key=mtime, reverse=True)
     data = {"filenames": newest, "numFiles": len(newest), "truncated": len(found) > MAX_RESULTS,
             "durationMs": int((time.monotonic() - started) * 1000)}
     if not found:

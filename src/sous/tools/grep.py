@@ -13,7 +13,7 @@ from sous.core import ToolContext, ToolResult
 
 from . import _rg
 from ._base import builtin
-from ._files import resolve
+from ._files import inside, mtime, resolve
 from ._truncate import head
 
 DEFAULT_HEAD_LIMIT = 250
@@ -73,19 +73,13 @@ def _command(args: dict[str, Any], mode: str, target: str) -> list[str]:
     return [*cmd, "--regexp", args["pattern"], "--", target]
 
 
-def _mtime(path: str) -> float:
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return 0.0
-
 
 async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     mode = args.get("output_mode") or "files_with_matches"
     root = resolve(args.get("path") or ".", ctx)
     if not root.exists():
         return ToolResult(content=f"Path does not exist: {root}", is_error=True)
-    target = os.path.relpath(root, ctx.cwd) if _inside(str(root), ctx.cwd) else str(root)
+    target = os.path.relpath(root, ctx.cwd) if inside(str(root), ctx.cwd) else str(root)
     code, raw, err = await _rg.run(_command(args, mode, target), cwd=ctx.cwd)
     if code == 2 and not raw:
         message = "\n".join(err.strip().splitlines()[:8])
@@ -94,7 +88,7 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if target == ".":
         lines = [line.removeprefix("./") for line in lines]
     if mode == "files_with_matches":
-        lines.sort(key=lambda p: _mtime(os.path.join(ctx.cwd, p)), reverse=True)
+        lines.sort(key=lambda p: mtime(os.path.join(ctx.cwd, p)), reverse=True)
     data: dict[str, Any] = {"mode": mode, "numFiles": 0, "filenames": [], "content": "", "numLines": 0}
     if not lines:
         return ToolResult(content="No matches found" if mode != "files_with_matches" else "No files found", data=data)
@@ -118,10 +112,6 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
                  f"use offset={offset + len(page)} for more.)")
     return ToolResult(content=text, data=data)
 
-
-def _inside(path: str, root: str) -> bool:
-    path, root = os.path.realpath(path), os.path.realpath(root)
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 TOOL = builtin("Grep", SCHEMA, run, read_only=True)
