@@ -114,6 +114,47 @@ def bench_turn_overhead(turns: int = 300) -> dict:
     return {"turns": turns, "ms_per_turn": round(elapsed / turns * 1000, 3)}
 
 
+LONG_SESSION = r"""
+import asyncio, json, os, resource, sys, time
+from sous.app import Options, open_session
+from sous.core import TurnStart
+
+turns, work = int(sys.argv[1]), sys.argv[2]
+open(os.path.join(work, "notes.txt"), "w").write("a small file\n" * 20)
+script = [{"text": "Reading again.", "tool_calls": [{"name": "Read", "input": {"file_path": "notes.txt"}}],
+           "usage": {"input_tokens": 2000, "output_tokens": 20}}] * (turns - 1) + [{"text": "done"}]
+json.dump(script, open(os.path.join(work, "script.json"), "w"))
+rss = {}
+
+def sample(event):
+    if isinstance(event, TurnStart) and event.turn in (100, turns):
+        rss[event.turn] = int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+async def main():
+    session = open_session(Options(cwd=work, model="scripted:" + os.path.join(work, "script.json"),
+                                   permission_mode="bypassPermissions"))
+    session.subscribe(sample)
+    started = time.perf_counter()
+    end = await session.send("read notes.txt over and over")
+    elapsed = time.perf_counter() - started
+    session.close()
+    assert end.num_turns == turns, end
+    print(json.dumps({"turns": turns, "ms_per_turn": round(elapsed / turns * 1000, 3),
+                      "rss_mb_at_turn_100": round(rss[100], 1), f"rss_mb_at_turn_{turns}": round(rss[turns], 1)}))
+
+asyncio.run(main())
+"""
+
+
+def bench_long_session(turns: int = 1000) -> dict:
+    """A whole session (transcript, permissions, the real Read tool) over many turns, in a fresh
+    process: time per turn and resident memory early and late. Growth should be the history only."""
+    with tempfile.TemporaryDirectory() as work, tempfile.TemporaryDirectory() as home:
+        out = subprocess.check_output([sys.executable, "-c", LONG_SESSION, str(turns), work],
+                                      env={**os.environ, "SOUS_HOME": home, "PYTHONPATH": str(ROOT / "src")})
+    return json.loads(out)
+
+
 def prompt_budget() -> dict:
     from sous import tools
     from sous.context import system_prompt
@@ -136,6 +177,7 @@ def main() -> None:
         "version": bench_version(args.runs),
         "three_step_task": bench_three_steps(args.runs),
         "turn_overhead": bench_turn_overhead(),
+        "long_session": bench_long_session(),
         "prompt_budget": prompt_budget(),
     }
     print(json.dumps(report, indent=2))

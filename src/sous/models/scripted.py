@@ -69,14 +69,17 @@ def tool_calls_of(turn: Turn) -> list[ToolCall]:
 class ScriptedModel:
     """A `Model` that answers from a script and records every request it gets."""
 
-    def __init__(self, turns: list[Turn], name: str = "scripted:test"):
+    def __init__(self, turns: list[Turn], name: str = "scripted:test", *, record_requests: bool = True):
         self.turns = list(turns)
         self.name = name
+        self.record_requests = record_requests
         self.requests: list[ModelRequest] = []
+        """Every request, for tests to inspect; each holds the whole history, so a long session
+        recording them grows quadratically: `--model scripted:FILE` does not record."""
 
     @classmethod
     def from_spec(cls, spec: str) -> ScriptedModel:
-        return cls(load_turns(spec), name=f"scripted:{spec}")
+        return cls(load_turns(spec), name=f"scripted:{spec}", record_requests=False)
 
     def assert_complete(self) -> None:
         """Fail when turns are left over: the run ended sooner than the script expected."""
@@ -84,7 +87,8 @@ class ScriptedModel:
             raise AssertionError(f"{len(self.turns)} scripted turn(s) were never used: {self.turns[0]}")
 
     async def complete(self, request: ModelRequest, emit: Emit, cancel: CancelToken) -> AssistantMessage:
-        self.requests.append(request)
+        if self.record_requests:
+            self.requests.append(request)
         if not self.turns:
             raise ProviderError("the scripted model has no more turns")
         turn = self.turns.pop(0)
