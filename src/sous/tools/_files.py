@@ -79,14 +79,6 @@ def inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def mtime(path: str) -> float:
-    """Modification time, or 0 for a file that vanished meanwhile (for sorting newest first)."""
-    try:
-        return os.stat(path).st_mtime
-    except OSError:
-        return 0.0
-
-
 def looks_binary(path: Path) -> bool:
     return path.suffix.lower() in BINARY_SUFFIXES
 

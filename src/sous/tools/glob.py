@@ -1,8 +1,13 @@
-"""Glob: files whose path matches a pattern, newest first."""
+"""Glob: files whose path matches a pattern, newest first, as absolute paths.
+
+As in Claude Code, Glob lists hidden files and files that .gitignore excludes (a build output or
+a vendored dependency is often exactly what is looked for); `CLAUDE_CODE_GLOB_NO_IGNORE=false`
+in the environment makes it honour .gitignore. Version-control folders (.git, ...) are always
+left out. At most 100 paths are returned, with a note when there were more.
+"""
 
 from __future__ import annotations
 
-import heapq
 import os
 import time
 from typing import Any
@@ -11,7 +16,7 @@ from sous.core import ToolContext, ToolResult
 
 from . import _rg
 from ._base import builtin
-from ._files import mtime, resolve
+from ._files import resolve
 from ._truncate import paths
 
 MAX_RESULTS = 100
@@ -26,33 +31,48 @@ SCHEMA = {
 }
 
 
-def _respect_gitignore(ctx: ToolContext) -> bool:
-    # As in Claude Code, Glob lists ignored files too unless told otherwise.
-    environ = ctx.environ or os.environ
-    return environ.get("CLAUDE_CODE_GLOB_NO_IGNORE", "").lower() == "false" or \
-        environ.get("SOUS_GLOB_RESPECT_GITIGNORE", "") not in ("", "0", "false")
+def split_absolute(pattern: str) -> tuple[str | None, str]:
+    """`/repo/src/**/*.py` → (`/repo/src`, `**/*.py`): the fixed folders of an absolute pattern
+    become the search root. A relative pattern is returned as is, with no root."""
+    if not os.path.isabs(pattern):
+        return None, pattern
+    parts = pattern.split("/")
+    fixed = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[{")), len(parts) - 1)
+    return "/".join(parts[:fixed]) or "/", "/".join(parts[fixed:])
 
+
+def _respect_gitignore(environ: Any) -> bool:
+    return environ.get("CLAUDE_CODE_GLOB_NO_IGNORE", "").lower() == "false"
 
 
 async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     started = time.monotonic()
-    root = resolve(args.get("path") or ".", ctx)
+    environ = ctx.environ or os.environ
+    if error := _rg.missing(environ):
+        return error
+    root_from_pattern, pattern = split_absolute(args["pattern"])
+    root = resolve(root_from_pattern or args.get("path") or ".", ctx)
+    if not root.exists():
+        return ToolResult(content=f"Directory does not exist: {root}", is_error=True)
     if not root.is_dir():
-        return ToolResult(content=f"Path does not exist or is not a directory: {root}", is_error=True)
-    flags = ["--files", "--hidden", "--glob", args["pattern"], "--glob", "!.git"]
-    if not _respect_gitignore(ctx):
+        return ToolResult(content=f"Path is not a directory: {root}", is_error=True)
+    flags = ["--files", "--hidden", "--glob", pattern, *_rg.vcs_excludes()]
+    if not _respect_gitignore(environ):
         flags.append("--no-ignore")
-    code, out, err = await _rg.run([*flags, str(root)], cwd=str(root))
-    if code == 2 and not out:
-        return ToolResult(content=f"Glob failed: {err.strip()}", is_error=True)
-    found = out.decode("utf-8", errors="replace").splitlines()
-    newest = heapq.nlargest(MAX_RESULTS, found, key=mtime) if len(found) > MAX_RESULTS else \
-        sorted(found, key=mtime, reverse=True)
-    data = {"filenames": newest, "numFiles": len(newest), "truncated": len(found) > MAX_RESULTS,
+    # rg matches globs against paths relative to its working folder, so it runs inside `root`.
+    stamped: list[tuple[float, str]] = []
+    out = await _rg.run([*flags, "--", str(root)], cwd=str(root), environ=environ,
+                        on_lines=lambda lines: _rg.stamp(lines, str(root), stamped))
+    if out.code == 2 and not out.stdout:
+        return ToolResult(content=f"Glob failed: {out.stderr.strip()}", is_error=True)
+    found = _rg.newest_first(stamped)
+    total = len(found)
+    shown = found[:MAX_RESULTS]
+    data = {"filenames": shown, "numFiles": len(shown), "truncated": total > MAX_RESULTS or out.cut,
             "durationMs": int((time.monotonic() - started) * 1000)}
     if not found:
         return ToolResult(content="No files found", data=data)
-    return ToolResult(content=paths(newest, MAX_RESULTS, "files", total=len(found)), data=data)
+    return ToolResult(content=paths(found, MAX_RESULTS, "files", total=total), data=data)
 
 
 TOOL = builtin("Glob", SCHEMA, run, read_only=True)

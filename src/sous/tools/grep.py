@@ -1,7 +1,10 @@
-"""Grep: search file contents with ripgrep, respecting .gitignore.
+"""Grep: search file contents with ripgrep.
 
-Paths are shown relative to the working directory when they lie inside it (fewer tokens).
-Results are paged with `head_limit`/`offset`, and every cut is said in the output.
+Like Claude Code: hidden files are searched, version-control folders are not, and ignore files
+are honoured the way rg does it (.gitignore inside a git repository; .ignore and .rgignore
+anywhere). Paths are shown relative to the working directory when they lie inside it (fewer
+tokens), else absolute. Results are paged with `head_limit` (default 250, 0 = no limit) and
+`offset`; every cut is said in the output.
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from sous.core import ToolContext, ToolResult
 
 from . import _rg
 from ._base import builtin
-from ._files import inside, mtime, resolve
+from ._files import inside, resolve
 from ._truncate import head
 
 DEFAULT_HEAD_LIMIT = 250
 MAX_CONTENT_CHARS = 30_000
+MODES = ("content", "files_with_matches", "count")
 
 SCHEMA = {
     "type": "object",
@@ -26,14 +30,15 @@ SCHEMA = {
         "path": {"type": "string", "description": "File or folder to search (default: the working directory)"},
         "glob": {"type": "string", "description": 'Only files matching this glob, e.g. "*.js" or "*.{ts,tsx}"'},
         "type": {"type": "string", "description": "Only files of this rg type, e.g. py, js, rust"},
-        "output_mode": {"type": "string", "enum": ["content", "files_with_matches", "count"],
+        "output_mode": {"type": "string", "enum": list(MODES),
                         "description": "content: matching lines; files_with_matches (default): paths; count: per file"},
         "-i": {"type": "boolean", "description": "Case insensitive"},
         "-n": {"type": "boolean", "description": "Line numbers in content mode (default true)"},
         "-A": {"type": "integer", "description": "Lines after each match (content mode)"},
         "-B": {"type": "integer", "description": "Lines before each match (content mode)"},
         "-C": {"type": "integer", "description": "Lines before and after each match (content mode)"},
-        "head_limit": {"type": "integer", "description": f"Show only the first N entries (default {DEFAULT_HEAD_LIMIT})"},
+        "head_limit": {"type": "integer",
+                       "description": f"Show only the first N entries (default {DEFAULT_HEAD_LIMIT}, 0 = all)"},
         "offset": {"type": "integer", "description": "Skip the first N entries"},
         "multiline": {"type": "boolean", "description": "Let . and patterns span lines"},
     },
@@ -49,8 +54,9 @@ def split_globs(value: str) -> list[str]:
     return out
 
 
-def _command(args: dict[str, Any], mode: str, target: str) -> list[str]:
-    cmd = ["--hidden", "--glob", "!.git", "--max-columns", "500", "--max-columns-preview", "--color", "never"]
+def command(args: dict[str, Any], mode: str, target: str) -> list[str]:
+    """The rg arguments for one Grep call searching `target`."""
+    cmd = ["--hidden", *_rg.vcs_excludes(), "--max-columns", "500", "--max-columns-preview", "--color", "never"]
     if mode == "files_with_matches":
         cmd.append("--files-with-matches")
     elif mode == "count":
@@ -61,7 +67,7 @@ def _command(args: dict[str, Any], mode: str, target: str) -> list[str]:
             cmd.append("--line-number")
         for flag in ("-A", "-B", "-C"):
             if args.get(flag) is not None:
-                cmd += [flag, str(int(args[flag]))]
+                cmd += [flag, str(max(int(args[flag]), 0))]
     if args.get("-i"):
         cmd.append("--ignore-case")
     if args.get("multiline"):
@@ -70,48 +76,68 @@ def _command(args: dict[str, Any], mode: str, target: str) -> list[str]:
         cmd += ["--glob", pattern]
     if args.get("type"):
         cmd += ["--type", args["type"]]
+    # --regexp so a pattern starting with "-" is not taken for a flag.
     return [*cmd, "--regexp", args["pattern"], "--", target]
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
 
 async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    environ = ctx.environ or os.environ
+    if error := _rg.missing(environ):
+        return error
     mode = args.get("output_mode") or "files_with_matches"
     root = resolve(args.get("path") or ".", ctx)
     if not root.exists():
         return ToolResult(content=f"Path does not exist: {root}", is_error=True)
     target = os.path.relpath(root, ctx.cwd) if inside(str(root), ctx.cwd) else str(root)
-    code, raw, err = await _rg.run(_command(args, mode, target), cwd=ctx.cwd)
-    if code == 2 and not raw:
-        message = "\n".join(err.strip().splitlines()[:8])
+    stamped: list[tuple[float, str]] = []
+    stamp = (lambda lines: _rg.stamp(lines, ctx.cwd, stamped)) if mode == "files_with_matches" else None
+    out = await _rg.run(command(args, mode, target), cwd=ctx.cwd, environ=environ, on_lines=stamp)
+    if out.code == 2 and not out.stdout:  # exit 2 with output = some files unreadable: keep the rest
+        message = "\n".join(out.stderr.strip().splitlines()[:8])
         return ToolResult(content=f"Grep failed: {message}", is_error=True)
-    lines = raw.decode("utf-8", errors="replace").splitlines()
+    if stamp is not None:
+        lines = _rg.newest_first(stamped)
+    else:
+        lines = out.stdout.decode("utf-8", errors="replace").splitlines()
     if target == ".":
         lines = [line.removeprefix("./") for line in lines]
-    if mode == "files_with_matches":
-        lines.sort(key=lambda p: mtime(os.path.join(ctx.cwd, p)), reverse=True)
+    return _result(mode, lines, args, cut=out.cut)
+
+
+def _result(mode: str, lines: list[str], args: dict[str, Any], *, cut: bool) -> ToolResult:
     data: dict[str, Any] = {"mode": mode, "numFiles": 0, "filenames": [], "content": "", "numLines": 0}
     if not lines:
-        return ToolResult(content="No matches found" if mode != "files_with_matches" else "No files found", data=data)
+        return ToolResult(content="No files found" if mode == "files_with_matches" else "No matches found",
+                          data=data)
     offset = max(int(args.get("offset") or 0), 0)
-    limit = max(int(args.get("head_limit") or DEFAULT_HEAD_LIMIT), 1)
-    page = lines[offset:offset + limit]
+    limit = args.get("head_limit")
+    limit = DEFAULT_HEAD_LIMIT if limit is None else int(limit)
+    page = lines[offset:offset + limit] if limit > 0 else lines[offset:]
     if not page:
         return ToolResult(content=f"No entries at this offset ({offset}); there are {len(lines)}.", data=data)
     if mode == "files_with_matches":
-        text = f"Found {len(lines)} file{'s' * (len(lines) != 1)}\n" + "\n".join(page)
-        data.update(numFiles=len(lines), filenames=page)
+        text = f"Found {_plural(len(lines), 'file')}\n" + "\n".join(page)
+        data.update(numFiles=len(page), filenames=page)
     elif mode == "count":
-        counts = [int(line.rpartition(":")[2]) for line in lines if line.rpartition(":")[2].isdigit()]
-        text = "\n".join(page) + f"\n\nFound {sum(counts)} total occurrences across {len(counts)} files."
+        counts = [int(n) for _, _, n in (line.rpartition(":") for line in lines) if n.isdigit()]
+        text = "\n".join(page) + (f"\n\nFound {_plural(sum(counts), 'total occurrence')} "
+                                  f"across {_plural(len(counts), 'file')}.")
         data.update(numFiles=len(counts), numMatches=sum(counts), content="\n".join(page))
     else:
         text = head("\n".join(page), MAX_CONTENT_CHARS, "narrow the search or page with offset/head_limit")
         data.update(content=text, numLines=len(page))
-    if offset + len(page) < len(lines) or offset:
+    if offset or offset + len(page) < len(lines):
+        data.update(appliedLimit=limit, appliedOffset=offset)
         text += (f"\n(Showing entries {offset + 1}-{offset + len(page)} of {len(lines)}; "
-                 f"use offset={offset + len(page)} for more.)")
+                 f"use offset={offset + len(page)} for more.)" if offset + len(page) < len(lines) else
+                 f"\n(Showing entries {offset + 1}-{offset + len(page)} of {len(lines)}.)")
+    if cut:
+        text += f"\n(ripgrep's output passed {_rg.OUTPUT_LIMIT // 2**20} MB and was cut; narrow the search.)"
     return ToolResult(content=text, data=data)
-
 
 
 TOOL = builtin("Grep", SCHEMA, run, read_only=True)

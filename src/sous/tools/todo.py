@@ -1,4 +1,8 @@
-"""TodoWrite: the model's task list for the session, replaced whole on every call."""
+"""TodoWrite: the model's task list for the session, replaced whole on every call.
+
+The list lives in the agent's `ToolContext.state["todos"]`; it changes no file, but the tool is
+not read-only so that two TodoWrite calls in one reply run in order, the last one winning.
+"""
 
 from __future__ import annotations
 
@@ -39,8 +43,11 @@ def current_todos(state: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     todos = [dict(t) for t in args["todos"]]
-    if empty := [i for i, t in enumerate(todos) if not t["content"].strip()]:
-        return ToolResult(content=f"todos[{empty[0]}].content is empty: every todo needs a task", is_error=True)
+    for i, todo in enumerate(todos):
+        for key in ("content", "activeForm"):
+            if not str(todo.get(key, "")).strip():
+                return ToolResult(content=f"todos[{i}].{key} is empty: every todo needs both forms of its task",
+                                  is_error=True)
     old = current_todos(ctx.state)
     ctx.state["todos"] = todos
     text = ACCEPTED
