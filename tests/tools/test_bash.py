@@ -178,3 +178,14 @@ async def test_stop_all_kills_remaining_tasks(ctx, tmp_path):
         await asyncio.sleep(0.05)
     stop_all(ctx.state)
     assert await wait_dead(int((tmp_path / "bg.pid").read_text()))
+
+
+async def test_cat_of_a_file_counts_as_reading_it(ctx, tmp_path):
+    from sous.tools.edit import TOOL as EDIT
+
+    (tmp_path / "a.txt").write_text("one\n")
+    (tmp_path / "b.txt").write_text("two\n")
+    await TOOL.run({"command": "cat a.txt"}, ctx)
+    await TOOL.run({"command": "cat b.txt | head -1"}, ctx)  # piped: not a plain view
+    assert not (await EDIT.run({"file_path": "a.txt", "old_string": "one", "new_string": "1"}, ctx)).is_error
+    assert (await EDIT.run({"file_path": "b.txt", "old_string": "two", "new_string": "2"}, ctx)).is_error

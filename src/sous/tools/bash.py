@@ -22,7 +22,7 @@ from sous.core import ToolContext, ToolResult
 
 from . import _process
 from ._base import builtin
-from ._files import inside
+from ._files import inside, record_read
 from ._truncate import head_tail
 
 DEFAULT_TIMEOUT_MS = 120_000
@@ -113,10 +113,35 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         _, pending = await asyncio.wait(readers, timeout=0.5)
         for reader in pending:
             reader.cancel()
+        if proc.returncode == 0:
+            _record_viewed_files(command, ctx)
         notes = _carry_cwd(pwd_file, ctx)
     finally:
         os.unlink(pwd_file)
     return _result(command, proc.returncode, stdout.text(limit), stderr.text(limit), timed_out, timeout_ms, notes)
+
+
+_VIEWERS = {"cat", "head", "tail", "nl", "bat", "less", "more"}
+
+
+def _record_viewed_files(command: str, ctx: ToolContext) -> None:
+    """`cat file` (or head, tail, nl, bat) with no pipes or redirections shows the model the file,
+    so it counts as a Read for the read-before-edit rule, as in Claude Code."""
+    import shlex
+
+    if any(ch in command for ch in "|;&<>`$\n"):
+        return
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return
+    if not argv or os.path.basename(argv[0]) not in _VIEWERS:
+        return
+    for arg in argv[1:]:
+        if not arg.startswith("-"):
+            path = Path(os.path.normpath(os.path.join(ctx.cwd, os.path.expanduser(arg))))
+            if path.is_file():
+                record_read(ctx, path)
 
 
 def _carry_cwd(pwd_file: str, ctx: ToolContext) -> list[str]:
