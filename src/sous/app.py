@@ -41,7 +41,7 @@ def open_session(opts: Options) -> Session:
     from sous import settings as settings_mod
     from sous import tools as builtin_tools
     from sous.context import system_prompt
-    from sous.models import resolve
+    from sous.models import OFFLINE_NOTICE, resolve
 
     cwd = os.path.abspath(opts.cwd)
     cfg = settings_mod.load(cwd, opts.settings, bare=opts.bare, environ=opts.environ)
@@ -52,6 +52,8 @@ def open_session(opts: Options) -> Session:
     model_spec = opts.model or (loaded.header.get("model") if loaded else None) or cfg.get("model") \
         or opts.environ.get("SOUS_MODEL")
     model = resolve(model_spec, environ)
+    if model.name.startswith("local:") and not model_spec:
+        notices.append(Notice(level="info", text=OFFLINE_NOTICE.format(name=model.name)))
 
     rules = Rules.from_lists(
         allow=[*cfg.get("permissions.allow", []), *_split_flags(opts.allowed_tools)],

@@ -29,6 +29,16 @@ def data_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return Path(platformdirs.user_data_dir("sous", appauthor=False))
 
 
+def cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """Large files sous can rebuild (the assembled offline model): `$SOUS_CACHE_DIR` or the
+    platform's user cache dir. Not under SOUS_HOME, so isolated sessions share one copy."""
+    if folder := environ.get("SOUS_CACHE_DIR"):
+        return Path(folder)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("sous", appauthor=False))
+
+
 def sessions_dir(cwd: str | Path, environ: Mapping[str, str] = os.environ) -> Path:
     """The folder holding the session files of one project (named after its path)."""
     return data_dir(environ) / "sessions" / project_slug(cwd)

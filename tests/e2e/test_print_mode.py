@@ -143,6 +143,7 @@ def test_provider_failure_is_an_error_result(project, tmp_path):
 
 def test_no_provider_configured_says_how_in_one_line(project):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_", "SOUS_MODEL"))}
+    env["SOUS_LOCAL_MODEL"] = "off"  # no built-in offline model either
     run = subprocess.run([sys.executable, "-m", "sous", "-p", "hi"], cwd=project, capture_output=True, text=True,
                          env=env, timeout=60)
     assert run.returncode == 2

