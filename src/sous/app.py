@@ -6,7 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sous.core import Agent, ConfigError, Conversation, Notice, ToolContext, new_id
+from sous import hooks
+from sous.core import Agent, Chain, ConfigError, Conversation, Middleware, Notice, ToolContext, new_id
 from sous.permissions import MODES, Asker, PermissionMiddleware, Rules
 from sous.permissions.rules import parse
 from sous.session import Session, repair
@@ -77,7 +78,17 @@ def open_session(opts: Options) -> Session:
                                        read_only_tools={t.name for t in tools if t.read_only})
     system = system_prompt.build(cwd, append=opts.append_system_prompt, replace=opts.system_prompt)
     convo = Conversation(system=system)
-    agent = Agent(model=model, tools=tools, ctx=ctx, middleware=permissions, max_turns=opts.max_turns)
+    hook_config = hooks.load(cfg.get("hooks"), disabled=bool(cfg.get("disableAllHooks")))
+    notices += [Notice(level="warning", text=p) for p in hook_config.problems]
+    middleware: Middleware = permissions
+    hook_middleware = None
+    if hook_config:
+        hook_middleware = hooks.HookMiddleware(
+            hook_config, session_id="", transcript_path="", project_dir=cwd, environ=environ,
+            mode=lambda: permissions.mode, pre_tool_failure=cfg.get("preToolUseHookFailure") or "block")
+        hook_middleware.permission_hints = permissions.hook_hints
+        middleware = Chain(hook_middleware, permissions)
+    agent = Agent(model=model, tools=tools, ctx=ctx, middleware=middleware, max_turns=opts.max_turns)
 
     writer = None
     if loaded is not None:
@@ -99,6 +110,14 @@ def open_session(opts: Options) -> Session:
     session = Session(session_id=session_id, agent=agent, convo=convo, writer=writer)
     permissions.emit = session.emit
     session.permissions = permissions
+    if hook_middleware is not None:
+        hook_middleware.session_id = session_id
+        hook_middleware.transcript_path = str(session.transcript_path or "")
+        hook_middleware.notify = lambda text: session.emit(Notice(level="warning", text=text))
+        hook_middleware.stop_run = lambda reason: session.interrupt(reason)
+        if writer is not None:
+            hook_middleware.record = writer.write
+        session.hooks = hook_middleware
     session.notices = notices
     return session
 

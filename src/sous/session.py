@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sous.core import (
     Agent, CancelToken, Conversation, Event, MessageAdded, Notice, RunEnd, Text, ToolResultMessage,
-    UserMessage, new_id,
+    Usage, UserMessage, new_id,
 )
 from sous.core.messages import AssistantMessage, Message
 from sous.store.codec import usage_to_dict
@@ -35,6 +35,10 @@ class Session:
         self.permissions = None
         """The permission middleware, when the composition root installed one."""
         self.notices: list[Notice] = []
+        self.hooks = None
+        """The hook middleware, when hooks are configured."""
+        self.pending_context: list[str] = []
+        """Context from SessionStart hooks, sent with the next prompt."""
         """Problems found while opening (bad settings...), for the front end to show once."""
         agent.emit = self.emit
 
@@ -61,9 +65,29 @@ class Session:
         elif isinstance(event, Notice):
             self.writer.write({"type": "notice", "level": event.level, "text": event.text})
 
+    async def start(self, source: str = "startup") -> None:
+        """Run SessionStart hooks (front ends call this once, before the first prompt)."""
+        if self.hooks is not None:
+            verdict = await self.hooks.session_start(source, self.agent.model.name)
+            self.pending_context += verdict.context
+
+    async def end(self, reason: str = "other") -> None:
+        if self.hooks is not None:
+            await self.hooks.session_end(reason)
+
     async def send(self, prompt: str | UserMessage) -> RunEnd:
         """Run one user turn to its end. Call `interrupt()` from elsewhere to stop it."""
         message = prompt if isinstance(prompt, UserMessage) else UserMessage(content=(Text(text=prompt),))
+        extra = [*self.pending_context]
+        self.pending_context.clear()
+        if self.hooks is not None:
+            verdict = await self.hooks.user_prompt(message.text)
+            if verdict.block is not None:
+                return self._blocked(f"prompt blocked by a UserPromptSubmit hook: {verdict.block}")
+            extra += verdict.context
+        if extra:
+            reminders = "\n\n".join(f"<system-reminder>\n{text}\n</system-reminder>" for text in extra)
+            message = UserMessage(content=(*message.content, Text(text=reminders)), id=message.id)
         if not message.id:
             message = UserMessage(content=message.content, id=new_id())
         self.cancel = CancelToken()
@@ -72,6 +96,13 @@ class Session:
             return await self.agent.run(self.convo, message, self.cancel)
         finally:
             self.cancel = None
+
+    def _blocked(self, reason: str) -> RunEnd:
+        self.emit(Notice(level="warning", text=reason))
+        end = RunEnd(reason="blocked", num_turns=0, usage=Usage(), duration_ms=0, duration_api_ms=0,
+                     last_message=AssistantMessage(content=(), stop_reason="error", error=reason))
+        self.emit(end)
+        return end
 
     def interrupt(self, reason: str = "interrupted by user") -> None:
         if self.cancel is not None:

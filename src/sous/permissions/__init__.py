@@ -28,10 +28,17 @@ class PermissionMiddleware(PassThrough):
         self.emit = emit
         self.read_only_tools = read_only_tools or set()
         self.denials: list[dict[str, Any]] = []
+        self.hook_hints: dict[str, str] = {}
+        """PreToolUse hooks' "allow"/"ask" per call id (shared with the hook middleware)."""
 
     async def before_tool(self, call: ToolCall, ctx: ToolContext) -> ToolDecision:
         decision = decide(self.rules, self.mode, call.name, call.arguments, cwd=ctx.cwd,
                           project_dir=ctx.project_dir, read_only=call.name in self.read_only_tools)
+        hint = self.hook_hints.pop(call.id, None)
+        if hint == "allow" and decision.behavior == "ask" and decision.source.startswith("mode:"):
+            decision = Decision(behavior="allow", source="hook", reason="allowed by a PreToolUse hook")
+        elif hint == "ask" and decision.behavior == "allow":  # a hook may always insist on asking
+            decision = Decision(behavior="ask", source="hook", reason="a PreToolUse hook asks for approval")
         if decision.behavior == "ask":
             if self.asker is not None and await self.asker(call, decision):
                 decision = Decision(behavior="allow", source="user", reason="approved by the user")

@@ -134,8 +134,8 @@ class HeadlessPrinter:
         last = end.last_message
         is_error = end.reason != "end_turn"
         subtype = {"end_turn": "success", "max_turns": "error_max_turns"}.get(end.reason, "error_during_execution")
-        if end.reason == "error" and last is not None:
-            text = f"API Error: {last.error}"
+        if end.reason in ("error", "blocked") and last is not None:
+            text = f"API Error: {last.error}" if end.reason == "error" else str(last.error)
         elif end.reason == "aborted":
             text = "Interrupted"
         elif end.reason == "max_turns":
@@ -173,7 +173,11 @@ async def run_headless(session: Session, prompt: str, fmt: str = "text", *, out:
         printer(notice)
     session.subscribe(printer)
     printer.init()
-    end = await session.send(prompt)
+    await session.start("resume" if session.convo.messages else "startup")
+    try:
+        end = await session.send(prompt)
+    finally:
+        await session.end("other")
     result = printer.result or {}
     if fmt == "text":
         if end.reason == "end_turn":

@@ -114,6 +114,7 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
              "Type a request; Ctrl-C interrupts a run, Ctrl-D or /exit quits.\n")
     loop = asyncio.get_running_loop()
     prompt = first_prompt
+    await session.start("resume" if session.convo.messages else "startup")
     try:
         while True:
             if prompt is None:
@@ -130,5 +131,6 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
                 loop.remove_signal_handler(signal.SIGINT)
             prompt = None
     finally:
+        await session.end("prompt_input_exit")
         session.close()
     return 0

@@ -1,0 +1,161 @@
+"""Lifecycle hooks as a middleware: Claude Code's events, input fields and output contract.
+
+`HookMiddleware` fires PreToolUse (block, deny/ask/allow, rewrite the input), PostToolUse and
+PostToolUseFailure (feedback and context added to the result) and Stop (a block makes the agent
+go on, at most 8 times in a row) from the loop's seams; the session calls `user_prompt`,
+`session_start` and `session_end`. Matching handlers run in parallel; every run is recorded.
+PreToolUse handlers fail closed by default (`"preToolUseHookFailure": "continue"` in settings
+restores Claude Code's fail-open), since a guard that silently stops guarding is worse than none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from sous.core import Deny, Message, PassThrough, Rewrite, Text, ToolCall, ToolContext, ToolResultMessage, user
+from sous.core.messages import AssistantMessage
+
+from . import runner
+from .config import HookConfig, Handler, load
+from .runner import Verdict
+
+MAX_STOP_BLOCKS = 8
+INTERRUPTED_TOOL = "[Request interrupted by user for tool use]"
+
+
+def reminder(text: str) -> str:
+    return f"<system-reminder>\n{text}\n</system-reminder>"
+
+
+class HookMiddleware(PassThrough):
+    def __init__(self, config: HookConfig, *, session_id: str, transcript_path: str, project_dir: str,
+                 environ: Mapping[str, str], mode: Callable[[], str] = lambda: "default",
+                 pre_tool_failure: str = "block"):
+        self.config = config
+        self.session_id = session_id
+        self.transcript_path = transcript_path
+        self.project_dir = project_dir
+        self.environ = {**environ, "CLAUDE_PROJECT_DIR": project_dir, "SOUS_PROJECT_DIR": project_dir}
+        self.mode = mode
+        self.pre_tool_failure = pre_tool_failure
+        self.record: Callable[[dict[str, Any]], None] = lambda entry: None
+        self.notify: Callable[[str], None] = lambda text: None
+        self.stop_run: Callable[[str], None] = lambda reason: None
+        self.permission_hints: dict[str, str] = {}
+        """PreToolUse "allow"/"ask" per call id, for the permission middleware that runs next."""
+        self.cwd = project_dir
+        self._context: dict[str, list[str]] = {}
+        self._stop_blocks = 0
+
+    async def fire(self, event: str, subject: str | None, fields: dict[str, Any]) -> Verdict:
+        handlers = self.config.handlers(event, subject)
+        if event == "PreToolUse" and self.pre_tool_failure == "block":
+            handlers = [h if h.on_failure else replace(h, on_failure="block") for h in handlers]
+        handlers = [h for h in handlers if self._if_holds(h, fields)]
+        if not handlers:
+            return Verdict()
+        payload = {"session_id": self.session_id, "transcript_path": self.transcript_path, "cwd": self.cwd,
+                   "permission_mode": self.mode(), "hook_event_name": event, **fields}
+        outcomes = await asyncio.gather(*(runner.run(h, payload, cwd=self.cwd, env=self.environ) for h in handlers))
+        result = runner.verdict(event, list(outcomes))
+        for outcome in outcomes:
+            self.record({"type": "hook", "event": event, "handler": outcome.handler.command or outcome.handler.url,
+                         "exit_code": outcome.exit_code, "duration_ms": outcome.duration_ms,
+                         "failure": outcome.failure or None})
+        self.record({"type": "hook_decision", "event": event, "block": result.block, "decision": result.decision,
+                     "stop": result.stop})
+        for message in result.messages:
+            self.notify(message)
+        if result.stop:
+            self.stop_run(result.stop)
+        return result
+
+    def _if_holds(self, handler: Handler, fields: dict[str, Any]) -> bool:
+        """A handler's `if` is one permission rule tried on the call; it runs when that fails to parse."""
+        if not handler.if_rule or "tool_name" not in fields:
+            return True
+        from sous.permissions.decide import split_command
+        from sous.permissions.rules import matches, parse
+
+        try:
+            rule = parse(handler.if_rule)
+        except ValueError:
+            return True
+        args = fields.get("tool_input") or {}
+        parts = split_command(args["command"]) if isinstance(args.get("command"), str) else None
+        if isinstance(args.get("command"), str) and parts is None:
+            return True
+        return matches(rule, fields["tool_name"], args, self.cwd, parts)
+
+    # --- the loop's seams ------------------------------------------------------------------
+
+    async def before_tool(self, call: ToolCall, ctx: ToolContext) -> Any:
+        self.cwd = ctx.cwd
+        result = await self.fire("PreToolUse", call.name, {"tool_name": call.name, "tool_input": _input(call, ctx),
+                                                          "tool_use_id": call.id})
+        if result.context:
+            self._context[call.id] = result.context
+        if result.block is not None:
+            return Deny(reason=f"PreToolUse hook blocked this call: {result.block}")
+        if result.decision == "deny":
+            return Deny(reason=f"PreToolUse hook denied this call: {result.reason or 'no reason given'}")
+        if result.decision in ("allow", "ask"):
+            self.permission_hints[call.id] = result.decision
+        if result.updated_input is not None:
+            return Rewrite(arguments=result.updated_input)
+        return await super().before_tool(call, ctx)
+
+    async def after_tool(self, call: ToolCall, result: ToolResultMessage) -> ToolResultMessage:
+        failed = result.is_error
+        fields: dict[str, Any] = {"tool_name": call.name, "tool_input": call.arguments, "tool_use_id": call.id}
+        if failed:
+            fields |= {"error": result.text, "is_interrupt": result.text == INTERRUPTED_TOOL}
+        else:
+            fields["tool_response"] = result.data if result.data is not None else result.text
+        verdict = await self.fire("PostToolUseFailure" if failed else "PostToolUse", call.name, fields)
+        extra = [*self._context.pop(call.id, []), *verdict.context]
+        notes = [reminder(text) for text in extra]
+        if verdict.block:
+            notes.insert(0, f"{'PostToolUseFailure' if failed else 'PostToolUse'} hook feedback:\n{verdict.block}")
+        if not notes:
+            return result
+        return replace(result, content=(*result.content, Text(text="\n\n" + "\n\n".join(notes))))
+
+    async def after_turn(self, messages: list[Message]) -> list[Message]:
+        last = next((m for m in reversed(messages) if isinstance(m, AssistantMessage)), None)
+        verdict = await self.fire("Stop", None, {"stop_hook_active": self._stop_blocks > 0,
+                                                 "last_assistant_message": last.text if last else ""})
+        if (verdict.block or verdict.context) and self._stop_blocks < MAX_STOP_BLOCKS and not verdict.stop:
+            self._stop_blocks += 1
+            text = verdict.block or "\n".join(verdict.context)
+            return [user(f"Stop hook feedback:\n{text}" if verdict.block else reminder(text))]
+        self._stop_blocks = 0
+        return []
+
+    # --- the session's moments -----------------------------------------------------------------
+
+    async def user_prompt(self, prompt: str) -> Verdict:
+        self._stop_blocks = 0
+        return await self.fire("UserPromptSubmit", None, {"prompt": prompt})
+
+    async def session_start(self, source: str, model: str) -> Verdict:
+        return await self.fire("SessionStart", source, {"source": source, "model": model})
+
+    async def session_end(self, reason: str) -> None:
+        await self.fire("SessionEnd", reason, {"reason": reason})
+
+
+def _input(call: ToolCall, ctx: ToolContext) -> dict[str, Any]:
+    """The tool input as hooks see it: file paths absolute, `~` expanded."""
+    args = dict(call.arguments)
+    for key in ("file_path", "notebook_path", "path"):
+        if isinstance(args.get(key), str):
+            args[key] = os.path.normpath(os.path.join(ctx.cwd, os.path.expanduser(args[key])))
+    return args
+
+
+__all__ = ["HookConfig", "HookMiddleware", "Verdict", "load"]

@@ -1,0 +1,105 @@
+"""Hook entries from the merged settings, and which of them match an event.
+
+Shape (Claude Code's): `{"hooks": {"PreToolUse": [{"matcher": "Bash|Edit", "hooks": [
+{"type": "command", "command": "...", "timeout": 30, "if": "Bash(rm *)"}]}]}}`. Every settings
+layer contributes (the settings merge concatenates the lists); identical handlers run once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+EVENTS = ("SessionStart", "SessionEnd", "UserPromptSubmit", "PreToolUse", "PermissionRequest", "PostToolUse",
+          "PostToolUseFailure", "Notification", "Stop", "SubagentStart", "SubagentStop", "PreCompact")
+TOOL_EVENTS = ("PreToolUse", "PermissionRequest", "PostToolUse", "PostToolUseFailure")
+DEFAULT_TIMEOUT_S = 600.0
+_PLAIN = re.compile(r"^[A-Za-z0-9_ ,|-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Handler:
+    type: str
+    command: str = ""
+    args: tuple[str, ...] = ()
+    url: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    if_rule: str = ""
+    on_failure: str = ""
+    """"block" makes a failure (timeout, crash, unusable output) block instead of passing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    matcher: str
+    handlers: tuple[Handler, ...]
+
+
+@dataclass(slots=True)
+class HookConfig:
+    groups: dict[str, list[Group]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def handlers(self, event: str, subject: str | None = None) -> list[Handler]:
+        """The distinct handlers for `event` whose matcher fits `subject` (a tool name, a
+        SessionStart source...), in settings order."""
+        seen: dict[Handler, None] = {}
+        for group in self.groups.get(event, []):
+            if subject is None or matcher_fits(group.matcher, subject):
+                seen.update(dict.fromkeys(group.handlers))
+        return list(seen)
+
+    def __bool__(self) -> bool:
+        return any(self.groups.values())
+
+
+def matcher_fits(matcher: str, subject: str) -> bool:
+    """`*`, "" = all; letters, digits, `_ -,|` only = exact names split on `|` or `,`; anything
+    else is an unanchored regular expression (so `Edit.*` also matches `NotebookEdit`)."""
+    if matcher in ("", "*"):
+        return True
+    if _PLAIN.match(matcher):
+        return subject in {m.strip() for m in re.split(r"[|,]", matcher)}
+    try:
+        return re.search(matcher, subject) is not None
+    except re.error:
+        return False
+
+
+def _handler(raw: dict[str, Any]) -> Handler:
+    kind = raw.get("type", "command")
+    if kind not in ("command", "http"):
+        raise ValueError(f"handler type {kind!r} is not supported (command, http)")
+    if kind == "command" and not isinstance(raw.get("command"), str):
+        raise ValueError("a command handler needs a \"command\" string")
+    if kind == "http" and not isinstance(raw.get("url"), str):
+        raise ValueError("an http handler needs a \"url\" string")
+    return Handler(type=kind, command=raw.get("command", ""), args=tuple(map(str, raw.get("args") or ())),
+                   url=raw.get("url", ""), headers=tuple(sorted((raw.get("headers") or {}).items())),
+                   timeout_s=float(raw.get("timeout") or DEFAULT_TIMEOUT_S), if_rule=raw.get("if", ""),
+                   on_failure=raw.get("onFailure", ""))
+
+
+def load(settings_hooks: Any, disabled: bool = False) -> HookConfig:
+    """Parse the merged `hooks` setting. Bad entries are skipped with a one-line problem each."""
+    config = HookConfig()
+    if disabled or not settings_hooks:
+        return config
+    if not isinstance(settings_hooks, dict):
+        config.problems.append("hooks: expected an object of events")
+        return config
+    for event, groups in settings_hooks.items():
+        if event not in EVENTS:
+            config.problems.append(f"hooks.{event}: unknown or unsupported event, ignored")
+            continue
+        for i, group in enumerate(groups if isinstance(groups, list) else []):
+            try:
+                handlers = tuple(_handler(h) for h in group.get("hooks", []))
+            except (ValueError, AttributeError, TypeError) as e:
+                config.problems.append(f"hooks.{event}[{i}]: {e}")
+                continue
+            config.groups.setdefault(event, []).append(Group(matcher=str(group.get("matcher") or ""),
+                                                             handlers=handlers))
+    return config

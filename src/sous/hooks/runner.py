@@ -1,0 +1,160 @@
+"""Running hook handlers and reading what they decided, by Claude Code's contract.
+
+A command handler gets the event's JSON on stdin. Exit 0: stdout that starts with `{` is the
+JSON answer (plain text is context for UserPromptSubmit and SessionStart). Exit 2: block, with
+stderr as the reason. Any other exit: a non-blocking error, unless stdout is valid JSON, which is
+honoured. A handler with `onFailure: "block"` turns a failure (timeout, crash, unusable output)
+into a block: that is how a guard hook fails closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import Handler
+
+PLAIN_TEXT_IS_CONTEXT = ("UserPromptSubmit", "SessionStart")
+_DECISION_RANK = {"deny": 3, "ask": 2, "allow": 1}
+
+
+@dataclass(slots=True)
+class Outcome:
+    handler: Handler
+    exit_code: int | None
+    stdout: str = ""
+    stderr: str = ""
+    failure: str = ""
+    """Why the handler did not give a usable answer ("timed out after 30s", "exit code 1"...)."""
+    duration_ms: int = 0
+
+    @property
+    def output(self) -> dict[str, Any] | None:
+        text = self.stdout.strip()
+        if not text.startswith("{"):
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+
+@dataclass(slots=True)
+class Verdict:
+    """What all the handlers of one event decided together."""
+
+    block: str | None = None
+    """Set when the action is blocked; the reason (for the model or the person, per event)."""
+    decision: str | None = None
+    """PreToolUse's permissionDecision: deny > ask > allow across handlers."""
+    reason: str = ""
+    updated_input: dict[str, Any] | None = None
+    context: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    """Lines for the person: systemMessage values and non-blocking errors."""
+    stop: str | None = None
+    """`continue: false` from a hook: the run stops, with this reason."""
+
+
+def _substitute(text: str, env: Mapping[str, str]) -> str:
+    for name in ("CLAUDE_PROJECT_DIR", "SOUS_PROJECT_DIR"):
+        text = text.replace("${" + name + "}", env.get(name, "")).replace("$" + name, env.get(name, ""))
+    return text
+
+
+async def run(handler: Handler, payload: dict[str, Any], *, cwd: str, env: Mapping[str, str]) -> Outcome:
+    started = time.monotonic()
+    if handler.type == "http":
+        outcome = await _run_http(handler, payload)
+    else:
+        outcome = await _run_command(handler, payload, cwd=cwd, env=env)
+    outcome.duration_ms = int((time.monotonic() - started) * 1000)
+    return outcome
+
+
+async def _run_command(handler: Handler, payload: dict[str, Any], *, cwd: str, env: Mapping[str, str]) -> Outcome:
+    argv = [_substitute(handler.command, env), *(_substitute(a, env) for a in handler.args)] if handler.args \
+        else ["/bin/sh", "-c", handler.command]
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=cwd, env=dict(env), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, start_new_session=True)
+    except OSError as e:
+        return Outcome(handler, None, failure=f"could not start: {e.strerror or e}")
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(json.dumps(payload).encode()), handler.timeout_s)
+    except asyncio.TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()
+        return Outcome(handler, None, failure=f"timed out after {handler.timeout_s:g}s")
+    except asyncio.CancelledError:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    outcome = Outcome(handler, proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+    if proc.returncode not in (0, 2) and outcome.output is None:
+        outcome.failure = f"exit code {proc.returncode}" + (f": {outcome.stderr.strip()[:300]}" if outcome.stderr.strip() else "")
+    return outcome
+
+
+async def _run_http(handler: Handler, payload: dict[str, Any]) -> Outcome:
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(timeout=handler.timeout_s) as client:
+            response = await client.post(handler.url, json=payload, headers=dict(handler.headers))
+    except httpx.HTTPError as e:
+        return Outcome(handler, None, failure=f"request failed: {type(e).__name__}: {e}")
+    if not response.is_success:
+        return Outcome(handler, None, failure=f"HTTP {response.status_code}")
+    return Outcome(handler, 0, stdout=response.text)
+
+
+def verdict(event: str, outcomes: list[Outcome]) -> Verdict:
+    """Combine the outcomes of one event's handlers into one decision."""
+    result = Verdict()
+    for outcome in outcomes:
+        data = outcome.output
+        if outcome.failure:
+            if outcome.handler.on_failure == "block":
+                result.block = result.block or f"{event} hook failed ({outcome.failure}); blocking, as configured"
+            else:
+                result.messages.append(f"{event} hook error: {outcome.failure}")
+            continue
+        if outcome.exit_code == 2:
+            result.block = result.block or (outcome.stderr.strip() or f"blocked by a {event} hook")
+            continue
+        if data is None:
+            if event in PLAIN_TEXT_IS_CONTEXT and outcome.stdout.strip():
+                result.context.append(outcome.stdout.strip())
+            continue
+        _read_json(event, data, result)
+    return result
+
+
+def _read_json(event: str, data: dict[str, Any], result: Verdict) -> None:
+    if data.get("continue") is False:
+        result.stop = str(data.get("stopReason") or f"stopped by a {event} hook")
+    if data.get("systemMessage"):
+        result.messages.append(str(data["systemMessage"]))
+    specific = data.get("hookSpecificOutput") if isinstance(data.get("hookSpecificOutput"), dict) else {}
+    if context := specific.get("additionalContext"):
+        result.context.append(str(context))
+    if event == "PreToolUse":
+        decision = specific.get("permissionDecision") or {"approve": "allow", "block": "deny"}.get(data.get("decision", ""))
+        if decision in _DECISION_RANK and _DECISION_RANK[decision] > _DECISION_RANK.get(result.decision or "", 0):
+            result.decision = decision
+            result.reason = str(specific.get("permissionDecisionReason") or data.get("reason") or "")
+        if isinstance(specific.get("updatedInput"), dict):
+            result.updated_input = specific["updatedInput"]
+    elif data.get("decision") == "block":
+        result.block = result.block or str(data.get("reason") or f"blocked by a {event} hook")
