@@ -41,7 +41,7 @@ def open_session(opts: Options) -> Session:
     """Build a session; raises `ConfigError` (one line, with the fix) when it cannot start."""
     from sous import settings as settings_mod
     from sous import tools as builtin_tools
-    from sous.context import system_prompt
+    from sous.context import memory, system_prompt
     from sous.models import OFFLINE_NOTICE, resolve
 
     cwd = os.path.abspath(opts.cwd)
@@ -78,16 +78,22 @@ def open_session(opts: Options) -> Session:
                                        read_only_tools={t.name for t in tools if t.read_only})
     system = system_prompt.build(cwd, append=opts.append_system_prompt, replace=opts.system_prompt)
     convo = Conversation(system=system)
-    hook_config = hooks.load(cfg.get("hooks"), disabled=bool(cfg.get("disableAllHooks")))
+    hook_config = hooks.load(cfg.get("hooks"), disabled=bool(cfg.get("disableAllHooks")) or opts.bare)
     notices += [Notice(level="warning", text=p) for p in hook_config.problems]
-    middleware: Middleware = permissions
+    steering: list[Middleware] = [permissions]
     hook_middleware = None
     if hook_config:
         hook_middleware = hooks.HookMiddleware(
             hook_config, session_id="", transcript_path="", project_dir=cwd, environ=environ,
             mode=lambda: permissions.mode, pre_tool_failure=cfg.get("preToolUseHookFailure") or "block")
         hook_middleware.permission_hints = permissions.hook_hints
-        middleware = Chain(hook_middleware, permissions)
+        steering.insert(0, hook_middleware)
+    instructions = None
+    if not opts.bare:
+        root = system_prompt.git_root(cwd)
+        instructions, scoped = memory.load(cwd, str(root) if root else None, opts.environ)
+        steering.append(memory.MemoryMiddleware(instructions, scoped, cwd))
+    middleware: Middleware = steering[0] if len(steering) == 1 else Chain(*steering)
     agent = Agent(model=model, tools=tools, ctx=ctx, middleware=middleware, max_turns=opts.max_turns)
 
     writer = None
@@ -110,6 +116,8 @@ def open_session(opts: Options) -> Session:
     session = Session(session_id=session_id, agent=agent, convo=convo, writer=writer)
     permissions.emit = session.emit
     session.permissions = permissions
+    if instructions is not None and loaded is None and (text := instructions.render()):
+        session.pending_context.append(text)
     if hook_middleware is not None:
         hook_middleware.session_id = session_id
         hook_middleware.transcript_path = str(session.transcript_path or "")
