@@ -18,6 +18,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"{__version__} (sous)")
         return 0
+    if argv[:1] in (["config"], ["hooks"]):
+        from sous.inspect_cli import main as inspect_main
+
+        return inspect_main(argv)
     try:
         return _main(argv)
     except KeyboardInterrupt:

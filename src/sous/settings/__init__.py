@@ -26,6 +26,28 @@ class Settings:
     """The files that were read, lowest layer first."""
     problems: list[str] = field(default_factory=list)
     """One line per layer that could not be used."""
+    origins: dict[str, str] = field(default_factory=dict)
+    """Which layer each value came from: `"model"`, or `'permissions.allow["Bash(ls)"]'` for a
+    list item (the first layer that listed it)."""
+
+    def explain(self) -> list[str]:
+        """Every value as `key = value  # source`, one list item per line (for `sous config`)."""
+        lines: list[str] = []
+
+        def walk(node: dict[str, Any], prefix: str) -> None:
+            for key, value in node.items():
+                dotted = prefix + key
+                if isinstance(value, dict) and value:
+                    walk(value, dotted + ".")
+                elif isinstance(value, list):
+                    for item in value:
+                        origin = self.origins.get(f"{dotted}[{json.dumps(item, sort_keys=True)}]", "?")
+                        lines.append(f"{dotted}[] = {json.dumps(item)}  # {origin}")
+                else:
+                    lines.append(f"{dotted} = {json.dumps(value)}  # {self.origins.get(dotted, '?')}")
+
+        walk(self.values, "")
+        return lines
 
     def get(self, dotted: str, default: Any = None) -> Any:
         node: Any = self.values
@@ -95,3 +117,16 @@ def _apply(settings: Settings, name: str, text: str) -> None:
         return
     settings.values = merge(settings.values, data)
     settings.sources.append(name)
+    _record(settings, name, data, "")
+
+
+def _record(settings: Settings, name: str, data: dict[str, Any], prefix: str) -> None:
+    for key, value in data.items():
+        dotted = prefix + key
+        if isinstance(value, dict) and value:
+            _record(settings, name, value, dotted + ".")
+        elif isinstance(value, list):
+            for item in value:
+                settings.origins.setdefault(f"{dotted}[{json.dumps(item, sort_keys=True)}]", name)
+        else:
+            settings.origins[dotted] = name

@@ -1,0 +1,80 @@
+"""`sous config` and `sous hooks list|test`: look at the setup without starting a session.
+
+    sous config                     the merged settings, each value with the file it came from
+    sous hooks list                 the configured hooks by event
+    sous hooks test EVENT FILE      run the hooks of EVENT on the JSON payload in FILE ("-" = stdin)
+                                    and print what each handler did and what they decided together
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+USAGE = "usage: sous config | sous hooks list | sous hooks test EVENT PAYLOAD.json"
+
+
+def main(argv: list[str]) -> int:
+    from sous import settings as settings_mod
+
+    cwd = os.getcwd()
+    cfg = settings_mod.load(cwd)
+    for problem in cfg.problems:
+        print(f"sous: warning: {problem}", file=sys.stderr)
+    if argv == ["config"]:
+        print("# layers read (lowest first): " + (", ".join(cfg.sources) or "none"))
+        for line in cfg.explain():
+            print(line)
+        return 0
+    if argv[:1] != ["hooks"] or len(argv) < 2:
+        print(USAGE, file=sys.stderr)
+        return 2
+    from sous import hooks
+
+    config = hooks.load(cfg.get("hooks"), disabled=bool(cfg.get("disableAllHooks")))
+    for problem in config.problems:
+        print(f"sous: warning: {problem}", file=sys.stderr)
+    if argv[1:] == ["list"]:
+        for event, groups in config.groups.items():
+            for group in groups:
+                for handler in group.handlers:
+                    target = handler.command or handler.url
+                    print(f"{event}\t{group.matcher or '*'}\t{handler.type}\t{target}")
+        return 0
+    if argv[1] == "test" and len(argv) == 4:
+        return _test(config, argv[2], argv[3], cwd, cfg.get("preToolUseHookFailure") or "block")
+    print(USAGE, file=sys.stderr)
+    return 2
+
+
+def _test(config, event: str, source: str, cwd: str, pre_tool_failure: str) -> int:
+    import asyncio
+
+    from sous.hooks import HookMiddleware
+    from sous.hooks.config import EVENTS
+
+    if event not in EVENTS:
+        print(f"sous: unknown hook event {event!r}; known: {', '.join(EVENTS)}", file=sys.stderr)
+        return 2
+    try:
+        payload = json.loads(sys.stdin.read() if source == "-" else Path(source).read_text("utf-8"))
+    except (OSError, ValueError) as e:
+        print(f"sous: cannot read the payload {source}: {e}", file=sys.stderr)
+        return 2
+    middleware = HookMiddleware(config, session_id=payload.get("session_id", "hooks-test"),
+                                transcript_path=payload.get("transcript_path", ""), project_dir=cwd,
+                                environ=os.environ, mode=lambda: payload.get("permission_mode", "default"),
+                                pre_tool_failure=pre_tool_failure)
+    runs: list[dict] = []
+    middleware.record = runs.append
+    middleware.notify = lambda text: print(f"sous: {text}", file=sys.stderr)
+    subject = payload.get("tool_name") or payload.get("source") or payload.get("reason")
+    fields = {k: v for k, v in payload.items() if k not in ("session_id", "transcript_path", "hook_event_name")}
+    verdict = asyncio.run(middleware.fire(event, subject, fields))
+    for run in runs:
+        print(json.dumps(run))
+    print(json.dumps({"decision": verdict.decision, "reason": verdict.reason or None, "block": verdict.block,
+                      "updated_input": verdict.updated_input, "context": verdict.context, "stop": verdict.stop}))
+    return 0
