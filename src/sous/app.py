@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sous import hooks
-from sous.core import Agent, Chain, ConfigError, Conversation, Middleware, Notice, ToolContext, new_id
+from sous.core import Agent, Chain, ConfigError, Conversation, Middleware, Notice, ToolContext, ToolSet, new_id
 from sous.permissions import MODES, Asker, PermissionMiddleware, Rules
 from sous.permissions.rules import parse
 from sous.session import Session, repair
@@ -41,7 +41,7 @@ def open_session(opts: Options) -> Session:
     """Build a session; raises `ConfigError` (one line, with the fix) when it cannot start."""
     from sous import settings as settings_mod
     from sous import tools as builtin_tools
-    from sous.context import memory, system_prompt
+    from sous.context import commands, memory, system_prompt
     from sous.models import OFFLINE_NOTICE, resolve
 
     cwd = os.path.abspath(opts.cwd)
@@ -72,6 +72,11 @@ def open_session(opts: Options) -> Session:
     if unknown:
         raise ConfigError(f"unknown tool(s) in --tools: {', '.join(unknown)}")
     tools = builtin_tools.toolset(n for n in names if n not in rules.denied_tools())
+    custom = {} if opts.bare else commands.discover(cwd, opts.environ)
+    holder: list[Session] = []  # the Skill tool asks the session, which is made below
+    skill = commands.skill_tool(custom, lambda command, cmd: holder[0].shell_allowed(command, cmd))
+    if skill is not None and "Skill" not in rules.denied_tools():
+        tools = ToolSet([*tools, skill], aliases=builtin_tools.ALIASES)
 
     ctx = ToolContext(cwd=cwd, project_dir=cwd, environ=environ)
     permissions = PermissionMiddleware(rules, mode, asker=opts.asker,
@@ -116,6 +121,8 @@ def open_session(opts: Options) -> Session:
     session = Session(session_id=session_id, agent=agent, convo=convo, writer=writer)
     permissions.emit = session.emit
     session.permissions = permissions
+    session.commands = custom
+    holder.append(session)
     if instructions is not None and loaded is None and (text := instructions.render()):
         session.pending_context.append(text)
     if hook_middleware is not None:

@@ -39,6 +39,8 @@ class Session:
         """The hook middleware, when hooks are configured."""
         self.pending_context: list[str] = []
         """Context from SessionStart hooks, sent with the next prompt."""
+        self.commands: dict = {}
+        """Custom commands and skills by name (`/name args` prompts are expanded)."""
         """Problems found while opening (bad settings...), for the front end to show once."""
         agent.emit = self.emit
 
@@ -76,7 +78,53 @@ class Session:
             await self.hooks.session_end(reason)
 
     async def send(self, prompt: str | UserMessage) -> RunEnd:
-        """Run one user turn to its end. Call `interrupt()` from elsewhere to stop it."""
+        """Run one user turn to its end. Call `interrupt()` from elsewhere to stop it. A prompt
+        `/name args` naming a custom command or skill is expanded first."""
+        granted: list = []
+        if isinstance(prompt, str) and prompt.startswith("/") and self.commands:
+            from sous.context import commands
+
+            if invocation := commands.split_invocation(prompt, self.commands):
+                command, arguments = invocation
+                try:
+                    prompt = commands.expand(command, arguments, cwd=self.agent.ctx.cwd, session_id=self.id,
+                                             allow_shell=lambda cmd: self.shell_allowed(command, cmd))
+                except commands.ExpansionError as e:
+                    return self._blocked(f"/{command.name}: {e}")
+                granted = self._grant(command.allowed_tools)
+        try:
+            return await self._send(prompt)
+        finally:
+            for rule in granted:  # a command's allowed-tools hold for the invoking turn only
+                self.permissions.rules.allow.remove(rule)
+
+    def shell_allowed(self, command, shell_command: str) -> bool:
+        """May a command's `!`shell`` placeholder run: its allowed-tools or the rules allow it."""
+        from sous.permissions import Rules, decide
+
+        if self.permissions is None:
+            return False
+        rules = self.permissions.rules
+        extra = Rules.from_lists(allow=command.allowed_tools)
+        rules = Rules(allow=[*rules.allow, *extra.allow], ask=rules.ask, deny=rules.deny)
+        return decide(rules, "default", "Bash", {"command": shell_command}, cwd=self.agent.ctx.cwd,
+                      project_dir=self.agent.ctx.project_dir, read_only=False).behavior == "allow"
+
+    def _grant(self, allowed_tools: list[str]) -> list:
+        from sous.permissions.rules import parse
+
+        if self.permissions is None:
+            return []
+        granted = []
+        for text in allowed_tools:
+            try:
+                granted.append(parse(text))
+            except ValueError:
+                continue
+        self.permissions.rules.allow.extend(granted)
+        return granted
+
+    async def _send(self, prompt: str | UserMessage) -> RunEnd:
         message = prompt if isinstance(prompt, UserMessage) else UserMessage(content=(Text(text=prompt),))
         extra = [*self.pending_context]
         self.pending_context.clear()

@@ -1,0 +1,201 @@
+"""Custom commands and skills: Markdown prompts invoked as `/name args` or, for skills, by the model.
+
+Found in `.sous/commands/**/*.md` and `.claude/commands/**/*.md` (the file name is the command;
+subfolders only group), and `.sous/skills/<name>/SKILL.md` / `.claude/skills/<name>/SKILL.md`, in
+the project and at user level. Personal beats project; a skill beats a command of the same name.
+
+Expansion follows Claude Code: `$ARGUMENTS` (appended as `ARGUMENTS: ...` when absent),
+`$ARGUMENTS[N]` and `$N`, named `$name` from `arguments`, `${CLAUDE_SESSION_ID}`,
+`${CLAUDE_SKILL_DIR}`, `${CLAUDE_PROJECT_DIR}`, `@path` inclusion and `` !`command` `` output.
+Positional numbering is 0-based as in current Claude Code; a body that uses `$1` but never `$0`
+was written for the older 1-based convention and is read that way.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sous import paths
+
+_TRUE = {"yes", "on", "1", "true"}
+_SHELL = re.compile(r"(?:(?<=\s)|^)!`([^`]+)`", re.MULTILINE)
+_INCLUDE = re.compile(r"(?:(?<=\s)|^)@([\w./~-]+\w)")
+
+
+class ExpansionError(Exception):
+    """The command cannot be sent (a `!` command was not allowed or failed)."""
+
+
+@dataclass(slots=True)
+class Command:
+    name: str
+    path: Path
+    body: str
+    meta: dict[str, Any] = field(default_factory=dict)
+    skill: bool = False
+
+    @property
+    def description(self) -> str:
+        text = str(self.meta.get("description") or "")
+        return text or next((line.strip("# ").strip() for line in self.body.splitlines() if line.strip()), "")
+
+    @property
+    def allowed_tools(self) -> list[str]:
+        value = self.meta.get("allowed-tools") or []
+        if isinstance(value, str):
+            value = re.findall(r"[\w*]+(?:\([^)]*\))?", value)
+        return [str(v) for v in value]
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        value = self.meta.get(key)
+        return default if value is None else str(value).lower() in _TRUE
+
+    @property
+    def model_invocable(self) -> bool:
+        return self.skill and not self.flag("disable-model-invocation")
+
+    @property
+    def user_invocable(self) -> bool:
+        return self.flag("user-invocable", True)
+
+
+def frontmatter(text: str) -> tuple[dict[str, Any], str]:
+    """Split `---` YAML-ish frontmatter (scalars, `[a, b]` and `- item` lists) from the body."""
+    if not text.startswith("---"):
+        return {}, text
+    head, sep, body = text[3:].partition("\n---")
+    if not sep:
+        return {}, text
+    meta: dict[str, Any] = {}
+    key = None
+    for line in head.splitlines():
+        if m := re.match(r"^([\w-]+):\s*(.*)$", line):
+            key, value = m.group(1), m.group(2).strip()
+            if value.startswith("[") and value.endswith("]"):
+                meta[key] = [v.strip().strip("\"'") for v in value[1:-1].split(",") if v.strip()]
+            else:
+                meta[key] = value.strip("\"'") if value else []
+        elif key and (m := re.match(r"^\s+-\s*(.+)$", line)) and isinstance(meta.get(key), list):
+            meta[key].append(m.group(1).strip().strip("\"'"))
+    return meta, body.split("\n", 1)[1] if "\n" in body else ""
+
+
+def _read(path: Path, name: str, skill: bool) -> Command | None:
+    try:
+        meta, body = frontmatter(path.read_text("utf-8", errors="replace"))
+    except OSError:
+        return None
+    return Command(name=str(meta.get("name") or name) if skill else name, path=path, body=body, meta=meta, skill=skill)
+
+
+def discover(project_dir: str, environ: Mapping[str, str] = os.environ) -> dict[str, Command]:
+    home = Path(environ.get("HOME") or Path.home())
+    project, user = [Path(project_dir) / ".claude", Path(project_dir) / ".sous"], [home / ".claude", paths.config_dir(environ)]
+    found: dict[str, Command] = {}
+    for root in (*project, *user):  # later wins: personal over project
+        for path in sorted((root / "commands").rglob("*.md")) if (root / "commands").is_dir() else []:
+            if (command := _read(path, path.stem, False)) and not (found.get(command.name) and found[command.name].skill):
+                found[command.name] = command
+    for root in (*project, *user):  # skills over commands
+        for path in sorted((root / "skills").glob("*/SKILL.md")) if (root / "skills").is_dir() else []:
+            if command := _read(path, path.parent.name, True):
+                found[command.name] = command
+    return found
+
+
+def split_invocation(text: str, commands: Mapping[str, Command]) -> tuple[Command, str] | None:
+    """`/name rest` → (command, rest) when `name` is a user-invocable command."""
+    match = re.match(r"^/([\w:.-]+)(?:\s+(.*))?$", text.strip(), re.DOTALL)
+    if not match or match.group(1) not in commands or not commands[match.group(1)].user_invocable:
+        return None
+    return commands[match.group(1)], (match.group(2) or "").strip()
+
+
+def expand(command: Command, arguments: str, *, cwd: str, session_id: str = "",
+           allow_shell: Callable[[str], bool] = lambda cmd: False) -> str:
+    """The prompt text of an invocation. Raises ExpansionError when a `!` command may not run."""
+    body = command.body
+    try:
+        args = shlex.split(arguments)
+    except ValueError:
+        args = arguments.split()
+    one_based = re.search(r"\$(?:ARGUMENTS\[)?0\b", body) is None and re.search(r"\$[1-9]", body) is not None
+    names = command.meta.get("arguments") or []
+    named = {n: args[i] for i, n in enumerate(names if isinstance(names, list) else []) if i < len(args)}
+    had_arguments = "$ARGUMENTS" in body
+
+    def positional(match: re.Match[str]) -> str:
+        index = int(match.group(1)) - (1 if one_based else 0)
+        return args[index] if 0 <= index < len(args) else ""
+
+    text = re.sub(r"\$ARGUMENTS\[(\d+)\]", positional, body)
+    text = text.replace("$ARGUMENTS", arguments)
+    text = re.sub(r"\$(\d+)\b", positional, text)
+    for key, value in named.items():
+        text = re.sub(rf"\${re.escape(key)}\b", value, text)
+    skill_dir = str(command.path.parent)
+    for var, value in (("CLAUDE_SESSION_ID", session_id), ("CLAUDE_SKILL_DIR", skill_dir),
+                       ("CLAUDE_PROJECT_DIR", cwd), ("SOUS_PROJECT_DIR", cwd)):
+        text = text.replace("${" + var + "}", value)
+    text = _SHELL.sub(lambda m: _shell(m.group(1), cwd, allow_shell), text)
+    text = _INCLUDE.sub(lambda m: _include(m.group(0), m.group(1), cwd), text)
+    if arguments and not had_arguments and not named and not re.search(r"\$\d", body):
+        text = f"{text.rstrip()}\n\nARGUMENTS: {arguments}"
+    return text.strip()
+
+
+def _shell(cmd: str, cwd: str, allow: Callable[[str], bool]) -> str:
+    if not allow(cmd):
+        raise ExpansionError(f"`!{cmd}` is not allowed: add Bash({cmd}) to the command's allowed-tools or to "
+                             "the permission rules")
+    run = subprocess.run(["bash", "-c", cmd], cwd=cwd, capture_output=True, text=True, timeout=120)
+    if run.returncode not in (0, 1) or (run.returncode == 1 and run.stderr.strip()):
+        raise ExpansionError(f"`!{cmd}` failed with exit code {run.returncode}: {run.stderr.strip()[:300]}")
+    return run.stdout.rstrip("\n")
+
+
+def _include(original: str, name: str, cwd: str) -> str:
+    path = Path(cwd) / os.path.expanduser(name)
+    if not path.is_file():
+        return original  # an @mention that is not a file stays as written
+    try:
+        return f"{original}\n```\n{path.read_text('utf-8', errors='replace').rstrip()}\n```"
+    except OSError:
+        return original
+
+
+def skill_tool(commands: Mapping[str, Command], allow_shell: Callable[[Command, str], bool]) -> Any:
+    """The `Skill` tool: lists model-invocable skills by name and description only; a call loads
+    one skill's instructions into the conversation (progressive disclosure)."""
+    from sous.core import ToolContext, ToolResult
+    from sous.tools import builtin
+
+    skills = {name: c for name, c in commands.items() if c.model_invocable}
+    listing = "\n".join(f"- {name}: {c.description[:200]}" for name, c in sorted(skills.items()))
+
+    async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        command = skills.get(args["skill"].lstrip("/"))
+        if command is None:
+            return ToolResult(content=f"Unknown skill {args['skill']!r}. Available: {', '.join(sorted(skills))}",
+                              is_error=True)
+        try:
+            text = expand(command, args.get("args") or "", cwd=ctx.cwd,
+                          allow_shell=lambda cmd: allow_shell(command, cmd))
+        except ExpansionError as e:
+            return ToolResult(content=str(e), is_error=True)
+        return ToolResult(content=f"Skill {command.name} is loaded; follow its instructions:\n\n{text}",
+                          data={"skill": command.name, "path": str(command.path)})
+
+    schema = {"type": "object", "properties": {
+        "skill": {"type": "string", "description": "The skill's name"},
+        "args": {"type": "string", "description": "Arguments for the skill, if it takes any"}}, "required": ["skill"]}
+    description = ("Loads a skill: instructions for a kind of task, to follow once loaded. Use one when the task "
+                   f"matches its description.\nAvailable skills:\n{listing}")
+    return builtin("Skill", schema, run, description=description) if skills else None
