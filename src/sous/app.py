@@ -92,6 +92,8 @@ def open_session(opts: Options) -> Session:
             hook_config, session_id="", transcript_path="", project_dir=cwd, environ=environ,
             mode=lambda: permissions.mode, pre_tool_failure=cfg.get("preToolUseHookFailure") or "block")
         hook_middleware.permission_hints = permissions.hook_hints
+        if hook_config.handlers("PermissionRequest"):
+            permissions.on_ask = hook_middleware.permission_request
         steering.insert(0, hook_middleware)
     instructions = None
     if not opts.bare:

@@ -208,3 +208,73 @@ def test_identical_handlers_from_several_layers_run_once():
     config = load({"PreToolUse": [{"matcher": "Bash", "hooks": [same]}, {"matcher": "*", "hooks": [same]}]})
     assert len(config.handlers("PreToolUse", "Bash")) == 1
     assert not load({"PreToolUse": []}) and not load({"PreToolUse": [{"hooks": [same]}]}, disabled=True)
+
+
+def test_a_formatter_after_edit_runs_on_the_edited_file(project, tmp_path):
+    # A bash PostToolUse hook in the usual style: read the path from stdin with jq, format the file.
+    (tmp_path / "fmt.sh").write_text('#!/bin/bash\nf=$(jq -r .tool_input.file_path)\nsed -i "s/[ \\t]*$//" "$f"\n')
+    (tmp_path / "fmt.sh").chmod(0o755)
+    (project / "a.py").write_text("x = 1\n")
+    turns = [{"tool_calls": [{"name": "Read", "input": {"file_path": "a.py"}}]},
+             {"tool_calls": [{"name": "Edit", "input": {"file_path": "a.py", "old_string": "x = 1",
+                                                         "new_string": "x = 2   "}}]},
+             {"text": "ok"}]
+    hooks = {"PostToolUse": [{"matcher": "Edit|Write", "hooks": [{"type": "command", "command": str(tmp_path / "fmt.sh")}]}]}
+    result, _ = run(project, turns, hooks, "--permission-mode", "acceptEdits")
+    assert result.returncode == 0, result.stderr
+    assert (project / "a.py").read_text() == "x = 2\n"
+
+
+def test_garbage_output_is_ignored_and_said(project, tmp_path):
+    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "echo ran > ran.txt"}}]}, {"text": "ok"}]
+    hooks = {"PreToolUse": [{"hooks": [hook(tmp_path, "print", "{not json at all")]}]}
+    result, _ = run(project, turns, hooks, "--dangerously-skip-permissions")
+    assert (project / "ran.txt").exists()  # exit 0 with unusable stdout decides nothing
+    hooks = {"PreToolUse": [{"hooks": [{"type": "command", "command": "echo '{broken'; exit 1"}]}]}
+    result, _ = run(project, turns, hooks, "--dangerously-skip-permissions",
+                    settings={"preToolUseHookFailure": "continue"})
+    assert "PreToolUse hook error: exit code 1" in result.stderr
+
+
+def test_permission_request_hooks_answer_before_anyone_is_asked(project, tmp_path):
+    write = [{"tool_calls": [{"name": "Write", "input": {"file_path": "b.txt", "content": "b"}}]}, {"text": "ok"}]
+    allow = json.dumps({"hookSpecificOutput": {"hookEventName": "PermissionRequest",
+                                               "decision": {"behavior": "allow"}}})
+    result, entries = run(project, write, {"PermissionRequest": [{"matcher": "Write", "hooks": [hook(tmp_path, "json", allow)]}]})
+    assert (project / "b.txt").read_text() == "b" and entries[0]["payload"]["hook_event_name"] == "PermissionRequest"
+    deny = json.dumps({"hookSpecificOutput": {"hookEventName": "PermissionRequest",
+                                              "decision": {"behavior": "deny", "message": "ask the team lead"}}})
+    (project / "b.txt").unlink()
+    result, _ = run(project, write, {"PermissionRequest": [{"hooks": [hook(tmp_path, "json", deny)]}]})
+    assert not (project / "b.txt").exists() and "ask the team lead" in tool_results(result)[0]
+
+
+def test_http_hooks_post_the_payload_and_their_json_decides(project):
+    import http.server
+    import threading
+
+    seen: list[dict] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            seen.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            body = json.dumps({"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
+                                                      "permissionDecisionReason": "policy server says no"}}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        result, _ = run(project, BASH_RM, {"PreToolUse": [{"hooks": [{"type": "http", "url": url}]}]},
+                        "--dangerously-skip-permissions")
+    finally:
+        server.shutdown()
+    assert seen[0]["tool_name"] == "Bash" and "policy server says no" in tool_results(result)[0]

@@ -136,6 +136,12 @@ class HookMiddleware(PassThrough):
         self._stop_blocks = 0
         return []
 
+    async def permission_request(self, call: ToolCall) -> tuple[str, str] | None:
+        """Before the person is asked: a PermissionRequest hook may answer for them."""
+        verdict = await self.fire("PermissionRequest", call.name, {"tool_name": call.name, "tool_input": call.arguments,
+                                                                  "permission_suggestions": []})
+        return (verdict.decision, verdict.reason) if verdict.decision else None
+
     # --- the session's moments -----------------------------------------------------------------
 
     async def user_prompt(self, prompt: str) -> Verdict:

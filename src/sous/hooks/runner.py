@@ -156,5 +156,10 @@ def _read_json(event: str, data: dict[str, Any], result: Verdict) -> None:
             result.reason = str(specific.get("permissionDecisionReason") or data.get("reason") or "")
         if isinstance(specific.get("updatedInput"), dict):
             result.updated_input = specific["updatedInput"]
+    elif event == "PermissionRequest" and isinstance(specific.get("decision"), dict):
+        behavior = specific["decision"].get("behavior")
+        if behavior in ("allow", "deny") and result.decision != "deny":
+            result.decision = behavior
+            result.reason = str(specific["decision"].get("message") or "")
     elif data.get("decision") == "block":
         result.block = result.block or str(data.get("reason") or f"blocked by a {event} hook")

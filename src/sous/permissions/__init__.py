@@ -28,6 +28,8 @@ class PermissionMiddleware(PassThrough):
         self.emit = emit
         self.read_only_tools = read_only_tools or set()
         self.denials: list[dict[str, Any]] = []
+        self.on_ask: Callable[[ToolCall], Awaitable[tuple[str, str] | None]] | None = None
+        """Asked before the person is (PermissionRequest hooks): ("allow"|"deny", reason) or None."""
         self.hook_hints: dict[str, str] = {}
         """PreToolUse hooks' "allow"/"ask" per call id (shared with the hook middleware)."""
 
@@ -39,6 +41,9 @@ class PermissionMiddleware(PassThrough):
             decision = Decision(behavior="allow", source="hook", reason="allowed by a PreToolUse hook")
         elif hint == "ask" and decision.behavior == "allow":  # a hook may always insist on asking
             decision = Decision(behavior="ask", source="hook", reason="a PreToolUse hook asks for approval")
+        if decision.behavior == "ask" and self.on_ask is not None and (answer := await self.on_ask(call)):
+            behavior, why = answer
+            decision = Decision(behavior=behavior, source="hook", reason=why or f"{behavior} by a PermissionRequest hook")
         if decision.behavior == "ask":
             if self.asker is not None and await self.asker(call, decision):
                 decision = Decision(behavior="allow", source="user", reason="approved by the user")
