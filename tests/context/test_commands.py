@@ -80,6 +80,11 @@ def test_shell_placeholders_run_only_when_allowed(project):
     assert not (project / "pwned.txt").exists()
 
 
+def test_fenced_shell_blocks_run_too(project):
+    write(project / ".claude" / "commands" / "env.md", "Facts:\n```!\necho one && echo two\n```\nGo.")
+    assert expand(project, "/env", allow_shell=lambda cmd: True) == "Facts:\none\ntwo\nGo."
+
+
 def test_file_inclusion(project):
     assert "```\nalpha beta\n```" in expand(project, "/withfile")
 

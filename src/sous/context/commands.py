@@ -6,7 +6,8 @@ the project and at user level. Personal beats project; a skill beats a command o
 
 Expansion follows Claude Code: `$ARGUMENTS` (appended as `ARGUMENTS: ...` when absent),
 `$ARGUMENTS[N]` and `$N`, named `$name` from `arguments`, `${CLAUDE_SESSION_ID}`,
-`${CLAUDE_SKILL_DIR}`, `${CLAUDE_PROJECT_DIR}`, `@path` inclusion and `` !`command` `` output.
+`${CLAUDE_SKILL_DIR}`, `${CLAUDE_PROJECT_DIR}`, `@path` inclusion and the output of `` !`command` ``
+and of ```` ```! ```` fenced blocks.
 Positional numbering is 0-based as in current Claude Code; a body that uses `$1` but never `$0`
 was written for the older 1-based convention and is read that way.
 """
@@ -26,6 +27,7 @@ from sous import paths
 
 _TRUE = {"yes", "on", "1", "true"}
 _SHELL = re.compile(r"(?:(?<=\s)|^)!`([^`]+)`", re.MULTILINE)
+_SHELL_BLOCK = re.compile(r"^```!\n(.*?)\n```", re.MULTILINE | re.DOTALL)
 _INCLUDE = re.compile(r"(?:(?<=\s)|^)@([\w./~-]+\w)")
 
 
@@ -144,6 +146,7 @@ def expand(command: Command, arguments: str, *, cwd: str, session_id: str = "",
     for var, value in (("CLAUDE_SESSION_ID", session_id), ("CLAUDE_SKILL_DIR", skill_dir),
                        ("CLAUDE_PROJECT_DIR", cwd), ("SOUS_PROJECT_DIR", cwd)):
         text = text.replace("${" + var + "}", value)
+    text = _SHELL_BLOCK.sub(lambda m: _shell(m.group(1).strip(), cwd, allow_shell), text)
     text = _SHELL.sub(lambda m: _shell(m.group(1), cwd, allow_shell), text)
     text = _INCLUDE.sub(lambda m: _include(m.group(0), m.group(1), cwd), text)
     if arguments and not had_arguments and not named and not re.search(r"\$\d", body):
