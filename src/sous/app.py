@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sous import hooks
 from sous.core import Agent, Chain, ConfigError, Conversation, Middleware, Notice, ToolContext, ToolSet, new_id
@@ -80,7 +81,8 @@ def open_session(opts: Options) -> Session:
 
     ctx = ToolContext(cwd=cwd, project_dir=cwd, environ=environ)
     permissions = PermissionMiddleware(rules, mode, asker=opts.asker,
-                                       read_only_tools={t.name for t in tools if t.read_only})
+                                       read_only_tools={t.name for t in tools if t.read_only},
+                                       local_settings=Path(cwd) / ".claude" / "settings.local.json")
     system = system_prompt.build(cwd, append=opts.append_system_prompt, replace=opts.system_prompt)
     convo = Conversation(system=system)
     hook_config = hooks.load(cfg.get("hooks"), disabled=bool(cfg.get("disableAllHooks")) or opts.bare)

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sous.core import (
-    Agent, CancelToken, Conversation, Event, MessageAdded, Notice, RunEnd, Text, ToolResultMessage,
-    Usage, UserMessage, new_id,
+    Agent, CancelToken, Conversation, Event, MessageAdded, Notice, PermissionDecided, RunEnd, Text,
+    ToolResultMessage, Usage, UserMessage, new_id,
 )
 from sous.core.messages import AssistantMessage, Message
 from sous.store.codec import usage_to_dict
@@ -66,6 +66,10 @@ class Session:
                                "duration_ms": event.duration_ms, "usage": usage_to_dict(event.usage)})
         elif isinstance(event, Notice):
             self.writer.write({"type": "notice", "level": event.level, "text": event.text})
+        elif isinstance(event, PermissionDecided):  # who asked, what decided, why: kept for later questions
+            self.writer.write({"type": "permission", "tool": event.call.name, "tool_use_id": event.call.id,
+                               "decision": event.decision, "source": event.source, "reason": event.reason,
+                               "agent": getattr(self.permissions, "agent", None)})
 
     async def start(self, source: str = "startup") -> None:
         """Run SessionStart hooks (front ends call this once, before the first prompt)."""

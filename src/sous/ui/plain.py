@@ -16,7 +16,7 @@ from sous.core import (
     ConfigError, Notice, Retry, RunEnd, TextDelta, ToolCall, ToolEnd, ToolStart, TurnStart,
 )
 from sous.permissions.decide import Decision
-from sous.permissions.rules import parse
+from sous.permissions import Answer
 
 PRIMARY_ARG = {"Bash": "command", "Read": "file_path", "Write": "file_path", "Edit": "file_path",
                "MultiEdit": "file_path", "Glob": "pattern", "Grep": "pattern", "TaskOutput": "task_id",
@@ -89,17 +89,23 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
     from sous.app import open_session
 
     ui = PlainUI()
-    grants: list[str] = []
-
-    async def ask(call: ToolCall, decision: Decision) -> bool:
-        ui.write(f"\n? sous wants to run {call_label(call, 200)}\n  ({decision.reason})\n")
-        answer = ((await _read_line("  [y] yes once  [a] yes for this session  [n] no > ")) or "n").strip().lower()
-        if answer.startswith("a"):
-            rule = f"Bash({call.arguments.get('command', '').strip()})" if call.name == "Bash" else call.name
-            grants.append(rule)
-            session.permissions.rules.allow.append(parse(rule))
-            return True
-        return answer.startswith("y")
+    async def ask(call: ToolCall, decision: Decision) -> Answer:
+        who = f" (for agent {session.permissions.agent})" if session.permissions.agent else ""
+        ui.write(f"\n? sous wants to run {call_label(call, 200)}{who}\n  why you are asked: {decision.reason} "
+                 f"[{decision.source}]\n")
+        if decision.confirm == "typed":
+            typed = ((await _read_line("  This cannot be granted for later. Type yes to allow it once: ")) or "")
+            return Answer(allow=typed.strip().lower() == "yes")
+        choice = ((await _read_line("  [y] once  [5] 5 min  [h] 1 hour  [s] session  [a] always  [3] 3 uses  "
+                                    "[n] no  [t] no, and say what instead > ")) or "n").strip().lower()
+        if choice.startswith("t"):
+            return Answer(allow=False, feedback=(await _read_line("  what should sous do instead? ")) or "")
+        durations = {"y": "once", "5": "5m", "h": "1h", "s": "session", "a": "always"}
+        if choice[:1] in durations:
+            return Answer(allow=True, duration=durations[choice[:1]])
+        if choice[:1].isdigit():
+            return Answer(allow=True, duration="session", uses=int(choice[:1]))
+        return Answer(allow=False)
 
     opts.asker = ask
     try:
@@ -121,6 +127,10 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
                 prompt = await _read_line("\n> ")
                 if prompt is None or prompt.strip() in ("/exit", "/quit"):
                     break
+                if prompt.strip().startswith("/permissions"):
+                    _permissions_command(session, prompt.split()[1:], ui)
+                    prompt = None
+                    continue
                 if not prompt.strip():
                     prompt = None
                     continue
@@ -134,3 +144,13 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
         await session.end("prompt_input_exit")
         session.close()
     return 0
+
+
+def _permissions_command(session, args: list[str], ui: PlainUI) -> None:
+    """`/permissions` lists rules and grants; `/permissions revoke N` withdraws grant #N."""
+    perms = session.permissions
+    if args[:1] == ["revoke"] and len(args) == 2 and args[1].lstrip("#").isdigit():
+        done = perms.grants.revoke(int(args[1].lstrip("#")))
+        ui.write(f"{'revoked' if done else 'no such grant'} #{args[1].lstrip('#')}\n")
+        return
+    ui.write("\n".join(perms.describe()) + "\n")

@@ -1,0 +1,127 @@
+"""Grants: the person's answers to permission prompts, kept for as long as they said.
+
+A grant is an allow rule with limits: it expires (5 minutes, an hour, the session) or runs out
+after N uses ("allow `npm publish` once"). "Always" is not a grant: it writes the narrowest
+correct rule into the local settings file (see `narrowest_rules` and `save_always`). Grants answer
+asks, so they are checked after deny rules and the safety floor, before ask rules.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from .rules import EDIT_TOOLS, READ_TOOLS, Rule, matches, parse
+
+DURATIONS = {"once": None, "5m": 300.0, "1h": 3600.0, "session": None}
+
+
+@dataclass(slots=True)
+class Grant:
+    id: int
+    rule: Rule
+    expires_at: float | None = None
+    uses_left: int | None = None
+    agent: str | None = None
+    """When set, the grant covers calls of this sub-agent only."""
+    created: float = field(default_factory=time.time)
+
+    def describe(self, now: float) -> str:
+        limits = []
+        if self.expires_at is not None:
+            limits.append(f"expires in {max(0, int(self.expires_at - now))}s")
+        if self.uses_left is not None:
+            limits.append(f"{self.uses_left} use{'s' * (self.uses_left != 1)} left")
+        if self.agent:
+            limits.append(f"for agent {self.agent}")
+        return f"#{self.id} allow {self.rule} ({', '.join(limits) or 'this session'})"
+
+
+class Grants:
+    def __init__(self, clock: Callable[[], float] = time.time):
+        self.clock = clock
+        self.items: list[Grant] = []
+        self._ids = itertools.count(1)
+
+    def add(self, rule_text: str, *, duration: str = "session", uses: int | None = None,
+            agent: str | None = None) -> Grant:
+        seconds = DURATIONS.get(duration)
+        if duration == "once":
+            uses = 1
+        grant = Grant(id=next(self._ids), rule=parse(rule_text), uses_left=uses, agent=agent,
+                      expires_at=self.clock() + seconds if seconds else None)
+        self.items.append(grant)
+        return grant
+
+    def active(self) -> list[Grant]:
+        now = self.clock()
+        self.items = [g for g in self.items if (g.expires_at is None or g.expires_at > now)
+                      and (g.uses_left is None or g.uses_left > 0)]
+        return list(self.items)
+
+    def revoke(self, grant_id: int) -> bool:
+        before = len(self.items)
+        self.items = [g for g in self.items if g.id != grant_id]
+        return len(self.items) < before
+
+    def find(self, tool: str, args: dict[str, Any], cwd: str, parts: list[str] | None,
+             agent: str | None = None) -> list[Grant] | None:
+        """The grants covering this call, or None. A Bash command is covered when every part is
+        covered by some grant. Nothing is counted: see `consume`."""
+        live = [g for g in self.active() if g.agent in (None, agent)]
+        if tool == "Bash" and parts:
+            covering = []
+            for part in parts:
+                grant = next((g for g in live if matches(g.rule, tool, args, cwd, [part])), None)
+                if grant is None:
+                    return None
+                covering.append(grant)
+            return list({id(g): g for g in covering}.values())
+        found = next((g for g in live if matches(g.rule, tool, args, cwd, parts)), None)
+        return [found] if found else None
+
+    def consume(self, grant_ids: tuple[int, ...]) -> None:
+        """Count one use of each grant that allowed a call."""
+        for grant in self.items:
+            if grant.id in grant_ids and grant.uses_left is not None:
+                grant.uses_left -= 1
+
+
+def narrowest_rules(tool: str, args: dict[str, Any], cwd: str, uncovered_parts: list[str] | None = None) -> list[str]:
+    """The smallest rules that allow exactly this call again."""
+    if tool == "Bash":
+        parts = uncovered_parts or [str(args.get("command", "")).strip()]
+        return [f"Bash({part})" for part in parts if part]
+    if tool in EDIT_TOOLS | READ_TOOLS:
+        path = args.get("file_path") or args.get("notebook_path") or args.get("path")
+        if isinstance(path, str) and path:
+            full = os.path.normpath(os.path.join(cwd, os.path.expanduser(path)))
+            relative = os.path.relpath(full, cwd)
+            family = "Edit" if tool in EDIT_TOOLS else "Read"
+            return [f"{family}({relative if not relative.startswith('..') else '/' + full.lstrip('/')})"]
+    if tool == "WebFetch" and isinstance(args.get("url"), str):
+        return [f"WebFetch(domain:{urlparse(args['url']).hostname})"]
+    return [tool]
+
+
+def save_always(rules: list[str], settings_file: Path) -> None:
+    """Add allow rules to a settings file (the local, git-ignored one), keeping everything else."""
+    data: dict[str, Any] = {}
+    if settings_file.is_file():
+        try:
+            data = json.loads(settings_file.read_text("utf-8") or "{}")
+        except ValueError:
+            data = {}
+    allow = data.setdefault("permissions", {}).setdefault("allow", [])
+    allow += [r for r in rules if r not in allow]
+    settings_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = settings_file.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", "utf-8")
+    os.replace(tmp, settings_file)
