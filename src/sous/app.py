@@ -80,9 +80,12 @@ def open_session(opts: Options) -> Session:
         tools = ToolSet([*tools, skill], aliases=builtin_tools.ALIASES)
 
     ctx = ToolContext(cwd=cwd, project_dir=cwd, environ=environ)
+    if cfg.get("sandbox.enabled") and not opts.bare:
+        notices += _sandbox(cfg, cwd, ctx, rules)
     permissions = PermissionMiddleware(rules, mode, asker=opts.asker,
                                        read_only_tools={t.name for t in tools if t.read_only},
                                        local_settings=Path(cwd) / ".claude" / "settings.local.json")
+    permissions.sandboxed = "sandbox" in ctx.state
     system = system_prompt.build(cwd, append=opts.append_system_prompt, replace=opts.system_prompt)
     convo = Conversation(system=system)
     hook_config = hooks.load(cfg.get("hooks"), disabled=bool(cfg.get("disableAllHooks")) or opts.bare)
@@ -139,6 +142,24 @@ def open_session(opts: Options) -> Session:
         session.hooks = hook_middleware
     session.notices = notices
     return session
+
+
+def _sandbox(cfg, cwd: str, ctx: ToolContext, rules: Rules) -> list[Notice]:
+    """Put the Bash sandbox in the tools' state, or make every command ask when it cannot be had."""
+    from sous.permissions.rules import parse
+    from sous.tools import _sandbox as sandbox
+
+    if not sandbox.usable():
+        rules.ask.append(parse("Bash"))
+        return [Notice(level="warning", text="sandbox.enabled is set but bubblewrap (bwrap) cannot run here: "
+                                             "every Bash command will ask before running unsandboxed")]
+    domains = cfg.get("sandbox.network.allowedDomains") or []
+    writable = [os.path.join(cwd, os.path.expanduser(p)) for p in cfg.get("sandbox.writablePaths") or []]
+    ctx.state["sandbox"] = sandbox.Sandbox(writable=(cwd, *writable), network="*" in domains)
+    if domains and "*" not in domains:
+        return [Notice(level="warning", text="sandbox.network.allowedDomains: per-domain filtering is not "
+                                             "available yet, so the sandbox keeps the network off")]
+    return []
 
 
 def _find_previous(opts: Options, cwd: str) -> transcript.LoadedSession | None:

@@ -57,11 +57,16 @@ class PermissionMiddleware(PassThrough):
         """Asked before the person is (PermissionRequest hooks): ("allow"|"deny", reason) or None."""
         self.hook_hints: dict[str, str] = {}
         """PreToolUse hooks' "allow"/"ask" per call id (shared with the hook middleware)."""
+        self.sandboxed = False
+        """Bash runs in the sandbox: leaving it (`dangerouslyDisableSandbox`) is always asked."""
 
     async def before_tool(self, call: ToolCall, ctx: ToolContext) -> ToolDecision:
         decision = decide(self.rules, self.mode, call.name, call.arguments, cwd=ctx.cwd, project_dir=ctx.project_dir,
                           read_only=call.name in self.read_only_tools, grants=self.grants, agent=self.agent)
         self.grants.consume(decision.grant_ids)
+        if (self.sandboxed and call.name == "Bash" and call.arguments.get("dangerouslyDisableSandbox")
+                and decision.behavior == "allow" and self.mode != "bypassPermissions"):
+            decision = Decision(behavior="ask", source="sandbox", reason="the command asks to run outside the sandbox")
         hint = self.hook_hints.pop(call.id, None)
         if hint == "allow" and decision.behavior == "ask" and decision.source.startswith("mode:"):
             decision = Decision(behavior="allow", source="hook", reason="allowed by a PreToolUse hook")

@@ -20,7 +20,7 @@ from typing import Any
 
 from sous.core import ToolContext, ToolResult
 
-from . import _process
+from . import _process, _sandbox
 from ._base import builtin
 from ._files import inside, record_read
 from ._truncate import head_tail
@@ -40,6 +40,7 @@ BASH_SCHEMA = {
         "timeout": {"type": "number", "description": f"Optional timeout in milliseconds (max {MAX_TIMEOUT_MS})"},
         "description": {"type": "string", "description": "What this command does, in 5-10 words"},
         "run_in_background": {"type": "boolean", "description": "Run without waiting; read it with TaskOutput"},
+        "dangerouslyDisableSandbox": {"type": "boolean", "description": "Run outside the sandbox (the user is asked)"},
     },
     "required": ["command"],
 }
@@ -87,13 +88,15 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     timeout_ms = min(max(int(args.get("timeout") or default), 1), ceiling)
     limit = _env_int(environ, "BASH_MAX_OUTPUT_LENGTH", OUTPUT_LIMIT)
 
-    fd, pwd_file = tempfile.mkstemp(prefix="sous-pwd-")
+    fd, pwd_file = tempfile.mkstemp(prefix="pwd-", dir=_sandbox.scratch_dir())
     os.close(fd)
     env = _environment(ctx)
     env["SOUS_PWD_FILE"] = pwd_file
     script = "trap 'pwd -P >| \"$SOUS_PWD_FILE\" 2>/dev/null' EXIT\n" + command
     try:
-        proc = await _process.start([_bash(), "-c", script], cwd=ctx.cwd, env=env)
+        sandbox = None if args.get("dangerouslyDisableSandbox") else ctx.state.get("sandbox")
+        argv = [_bash(), "-c", script]
+        proc = await _process.start(sandbox.wrap(argv, ctx.cwd) if sandbox else argv, cwd=ctx.cwd, env=env)
         stdout, stderr = _process.CappedBuffer(limit), _process.CappedBuffer(limit)
         readers = [asyncio.ensure_future(_process.pump(proc.stdout, stdout, ctx.progress)),
                    asyncio.ensure_future(_process.pump(proc.stderr, stderr, ctx.progress))]
@@ -118,7 +121,10 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         notes = _carry_cwd(pwd_file, ctx)
     finally:
         os.unlink(pwd_file)
-    return _result(command, proc.returncode, stdout.text(limit), stderr.text(limit), timed_out, timeout_ms, notes)
+    out, err = stdout.text(limit), stderr.text(limit)
+    if sandbox and proc.returncode and _sandbox.looks_blocked(out + err):
+        notes.append(_sandbox.NOTE)
+    return _result(command, proc.returncode, out, err, timed_out, timeout_ms, notes)
 
 
 _VIEWERS = {"cat", "head", "tail", "nl", "bat", "less", "more"}
@@ -216,8 +222,10 @@ async def _start_background(command: str, description: str, ctx: ToolContext) ->
     job_id = f"bash_{len(jobs) + 1}"
     output_path = os.path.join(_TASK_DIR, f"{job_id}-{os.getpid()}-{id(ctx)}.log")
     with open(output_path, "wb") as sink:
+        sandbox = ctx.state.get("sandbox")
+        argv = [_bash(), "-c", command]
         proc = await asyncio.create_subprocess_exec(
-            _bash(), "-c", command, cwd=ctx.cwd, env=_environment(ctx), stdin=asyncio.subprocess.DEVNULL,
+            *(sandbox.wrap(argv, ctx.cwd) if sandbox else argv), cwd=ctx.cwd, env=_environment(ctx), stdin=asyncio.subprocess.DEVNULL,
             stdout=sink, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
     _process._live.add(proc)
     jobs[job_id] = Job(id=job_id, command=command, description=description, proc=proc, output_path=output_path)

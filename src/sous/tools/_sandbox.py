@@ -1,0 +1,69 @@
+"""The optional OS sandbox for Bash on Linux, with bubblewrap.
+
+With `"sandbox": {"enabled": true}` in settings, each command runs with the whole file system
+read-only except the project (and any `sandbox.writablePaths`) and the temporary folder, and with
+no network unless `sandbox.network.allowedDomains` holds "*". Per-domain filtering needs a proxy
+that sous does not have yet, so a list of domains keeps the network off (and says so).
+
+The composition root puts a `Sandbox` in `ctx.state["sandbox"]`; Bash wraps its argv with it.
+A call with `dangerouslyDisableSandbox: true` runs outside, after the person agreed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+
+SANDBOX_SIGNS = ("Read-only file system", "Could not resolve host", "Temporary failure in name resolution",
+                 "Network is unreachable", "Name or service not known")
+NOTE = ("[sous: this command ran in the sandbox: files outside the project are read-only and there is no "
+        "network. If it needs more, run it again with dangerouslyDisableSandbox: true; the user will be asked.]")
+
+
+@dataclass(frozen=True, slots=True)
+class Sandbox:
+    writable: tuple[str, ...]
+    network: bool = False
+    extra_args: tuple[str, ...] = field(default=())
+
+    def wrap(self, argv: list[str], cwd: str) -> list[str]:
+        # /tmp becomes a private scratch space; the writable folders are bound back on top of it.
+        args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+                "--die-with-parent"]
+        for path in (*self.writable, scratch_dir()):
+            if os.path.isdir(path):
+                args += ["--bind", path, path]
+        if not self.network:
+            args.append("--unshare-net")
+        return [*args, *self.extra_args, "--chdir", cwd, "--", *argv]
+
+
+@functools.cache
+def scratch_dir() -> str:
+    """A folder of this process's own, writable inside the sandbox (Bash keeps its cwd file there)."""
+    folder = tempfile.mkdtemp(prefix="sous-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+@functools.cache
+def usable() -> bool:
+    """Whether bubblewrap is installed and can make a sandbox here (user namespaces allowed)."""
+    if shutil.which("bwrap") is None:
+        return False
+    try:
+        done = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--", "true"],
+                              capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def looks_blocked(output: str) -> bool:
+    """Whether a failure reads like the sandbox's doing."""
+    return any(sign in output for sign in SANDBOX_SIGNS)
