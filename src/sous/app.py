@@ -129,6 +129,7 @@ def open_session(opts: Options) -> Session:
     permissions.emit = session.emit
     session.permissions = permissions
     session.commands = custom
+    session.memory = instructions
     holder.append(session)
     if instructions is not None and loaded is None and (text := instructions.render()):
         session.pending_context.append(text)

@@ -40,6 +40,8 @@ class Session:
         self.pending_context: list[str] = []
         """Context from SessionStart hooks, sent with the next prompt."""
         self.commands: dict = {}
+        self.memory = None
+        """The memory files loaded (`sous.context.memory.Memory`), for `/memory`."""
         """Custom commands and skills by name (`/name args` prompts are expanded)."""
         """Problems found while opening (bad settings...), for the front end to show once."""
         agent.emit = self.emit

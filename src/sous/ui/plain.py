@@ -127,8 +127,7 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
                 prompt = await _read_line("\n> ")
                 if prompt is None or prompt.strip() in ("/exit", "/quit"):
                     break
-                if prompt.strip().startswith("/permissions"):
-                    _permissions_command(session, prompt.split()[1:], ui)
+                if _builtin_command(session, prompt.strip(), ui):
                     prompt = None
                     continue
                 if not prompt.strip():
@@ -154,3 +153,38 @@ def _permissions_command(session, args: list[str], ui: PlainUI) -> None:
         ui.write(f"{'revoked' if done else 'no such grant'} #{args[1].lstrip('#')}\n")
         return
     ui.write("\n".join(perms.describe()) + "\n")
+
+
+BUILTIN_HELP = {"/help": "this list", "/permissions [revoke N]": "rules and grants; withdraw grant N",
+                "/hooks": "the configured hooks", "/memory [N]": "the memory files loaded; open number N in $EDITOR",
+                "/exit": "leave"}
+
+
+def _builtin_command(session, text: str, ui: PlainUI) -> bool:
+    """Run one of the built-in slash commands; False when `text` is not one (custom commands and
+    plain prompts go to the session)."""
+    name, *args = text.split() or [""]
+    if name == "/help":
+        lines = [f"{cmd:28} {what}" for cmd, what in BUILTIN_HELP.items()]
+        lines += [f"/{c.name:27} {c.description[:70]}" for c in session.commands.values() if c.user_invocable]
+        ui.write("\n".join(lines) + "\n")
+    elif name == "/permissions":
+        _permissions_command(session, args, ui)
+    elif name == "/hooks":
+        config = session.hooks.config if session.hooks else None
+        rows = [f"{event:20} {g.matcher or '*':12} {h.command or h.url}" for event, groups in
+                (config.groups.items() if config else []) for g in groups for h in g.handlers]
+        ui.write("\n".join(rows or ["no hooks are configured"]) + "\n")
+    elif name == "/memory":
+        files = session.memory.files if session.memory else []
+        if args and args[0].isdigit() and 0 < int(args[0]) <= len(files):
+            import os
+            import subprocess
+
+            subprocess.run([os.environ.get("EDITOR", "vi"), str(files[int(args[0]) - 1].path)])
+        else:
+            rows = [f"{i}. {f.path} ({f.scope})" for i, f in enumerate(files, 1)]
+            ui.write("\n".join(rows or ["no memory files are loaded"]) + "\n")
+    else:
+        return False
+    return True

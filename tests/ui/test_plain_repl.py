@@ -1,0 +1,63 @@
+"""The interactive session, driven like a person would: pexpect on the real `sous` process."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+import sous
+
+SRC = str(Path(sous.__file__).resolve().parents[1])
+
+
+@pytest.fixture
+def repl(tmp_path: Path):
+    project = tmp_path / "project"
+    (project / ".claude" / "commands").mkdir(parents=True)
+    (project / "CLAUDE.md").write_text("Be brief.")
+    (project / ".claude" / "commands" / "review.md").write_text("---\ndescription: Review the diff\n---\nReview.")
+    (project / ".claude" / "settings.json").write_text(json.dumps(
+        {"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "true"}]}]}}))
+    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "python3 -c 'print(41 + 1)'"}}]},
+             {"tool_calls": [{"name": "Bash", "input": {"command": "python3 -c 'print(41 + 1)'"}}]},
+             {"tool_calls": [{"name": "Bash", "input": {"command": "rm -rf ~/nothing-here"}}]},
+             {"text": "All done."}]
+    (tmp_path / "turns.json").write_text(json.dumps(turns))
+    env = {**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "NO_COLOR": "1"}
+    child = pexpect.spawn(sys.executable, ["-m", "sous", "--model", f"scripted:{tmp_path / 'turns.json'}"],
+                          cwd=str(project), env=env, encoding="utf-8", timeout=20, dimensions=(40, 120))
+    child.expect("> ")
+    yield child
+    child.sendeof()
+    child.close()
+
+
+def test_built_in_commands_show_the_setup(repl):
+    repl.sendline("/help")
+    repl.expect("/review +Review the diff")
+    repl.sendline("/hooks")
+    repl.expect(r"PreToolUse +Bash +true")
+    repl.sendline("/memory")
+    repl.expect(r"1\. .*CLAUDE\.md \(project\)")
+
+
+def test_a_session_grant_stops_the_asking_and_the_floor_wants_a_typed_yes(repl):
+    repl.sendline("go")
+    repl.expect(r"why you are asked: Bash needs approval")
+    repl.expect(r"\[s\] session")
+    repl.sendline("s")
+    repl.expect("42")
+    repl.expect("42")  # the second identical call ran without a prompt
+    repl.expect("Type yes to allow it once: ")
+    repl.sendline("no")
+    repl.expect("the user said no")
+    repl.expect("All done.")
+    repl.sendline("/permissions")
+    repl.expect(r"#1 allow Bash\(python3 -c print\(41 \+ 1\)\) \(this session\)")
+    repl.sendline("/permissions revoke 1")
+    repl.expect("revoked #1")
