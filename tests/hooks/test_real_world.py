@@ -210,7 +210,7 @@ import json, sys
 data = json.load(sys.stdin)
 if "Any" in data["tool_input"]["content"]:
     print(json.dumps({"decision": "block", "reason": "mypy: avoid Any in " + data["tool_input"]["file_path"]}))
-''', "types.py")
+''', "typecheck.py")
     turns = [{"tool_calls": [{"name": "Write", "input": {"file_path": "m.py", "content": "x: Any = 1\n"}}]}, DONE]
     _, out, _ = project.run("write", turns, "--permission-mode", "acceptEdits")
     assert "mypy: avoid Any in" in results(out)[0] and "File created successfully" in results(out)[0]

@@ -24,8 +24,8 @@ SRC = str(Path(sous.__file__).resolve().parents[1])
 
 @pytest.fixture
 def outside():
-    """A folder outside /tmp (the sandbox gives commands a private /tmp)."""
-    folder = Path(tempfile.mkdtemp(prefix="sous-sandbox-test-", dir=Path.home()))
+    """A folder outside the project."""
+    folder = Path(tempfile.mkdtemp(prefix="sous-sandbox-test-"))
     (folder / "precious.txt").write_text("keep me")
     yield folder
     shutil.rmtree(folder)
@@ -42,8 +42,9 @@ def world(tmp_path: Path, outside: Path):
 
 async def test_work_inside_the_project_succeeds(world):
     project, _, ctx = world
-    result = await TOOL.run({"command": "mkdir -p out && echo built > out/a.txt && cat out/a.txt"}, ctx)
-    assert not result.is_error and result.content == "built"
+    result = await TOOL.run({"command": "mkdir -p out && echo built > out/a.txt && cat out/a.txt && "
+                                        "t=$(mktemp) && echo scratch > $t && cat $t"}, ctx)
+    assert not result.is_error and result.content == "built\nscratch"
     assert (project / "out" / "a.txt").read_text() == "built\n"
 
 

@@ -1,8 +1,8 @@
 """The optional OS sandbox for Bash on Linux, with bubblewrap.
 
 With `"sandbox": {"enabled": true}` in settings, each command runs with the whole file system
-read-only except the project (and any `sandbox.writablePaths`) and the temporary folder, and with
-no network unless `sandbox.network.allowedDomains` holds "*". Per-domain filtering needs a proxy
+read-only except the project (and any `sandbox.writablePaths`) and a scratch folder that `TMPDIR`
+points to, and with no network unless `sandbox.network.allowedDomains` holds "*". Per-domain filtering needs a proxy
 that sous does not have yet, so a list of domains keeps the network off (and says so).
 
 The composition root puts a `Sandbox` in `ctx.state["sandbox"]`; Bash wraps its argv with it.
@@ -32,10 +32,11 @@ class Sandbox:
     extra_args: tuple[str, ...] = field(default=())
 
     def wrap(self, argv: list[str], cwd: str) -> list[str]:
-        # /tmp becomes a private scratch space; the writable folders are bound back on top of it.
-        args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-                "--die-with-parent"]
-        for path in (*self.writable, scratch_dir()):
+        # Everything stays visible (read-only); temporary files go to a scratch folder of our own.
+        scratch = scratch_dir()
+        args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--die-with-parent",
+                "--setenv", "TMPDIR", scratch]
+        for path in (*self.writable, scratch):
             if os.path.isdir(path):
                 args += ["--bind", path, path]
         if not self.network:
