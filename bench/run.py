@@ -26,15 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-THREE_STEPS = [
-    {"text": "I'll create the file.",
-     "tool_calls": [{"name": "Write", "input": {"file_path": "hello.py", "content": "print('hello')\n"}}],
-     "usage": {"input_tokens": 1200, "output_tokens": 30}},
-    {"text": "Now run it.",
-     "tool_calls": [{"name": "Bash", "input": {"command": "python3 hello.py", "description": "Run hello.py"}}],
-     "usage": {"input_tokens": 1300, "output_tokens": 20}},
-    {"text": "Created hello.py and it prints hello.", "usage": {"input_tokens": 1400, "output_tokens": 10}},
-]
+from sous.testing import THREE_STEP_TASK as THREE_STEPS  # noqa: E402
+
 
 
 def sous_command() -> list[str]:

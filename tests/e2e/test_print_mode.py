@@ -18,6 +18,7 @@ import pytest
 
 import sous
 from sous.store import transcript
+from sous.testing import THREE_STEP_TASK as THREE_STEPS
 
 # The subprocesses import the same sous as the tests, installed or not.
 SRC = str(Path(sous.__file__).resolve().parents[1])
@@ -26,15 +27,6 @@ os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, os.environ.get("PY
 # A real `claude -p --output-format stream-json --verbose` run of the same 3-step task.
 SAMPLE = Path(__file__).with_name("claude-code-stream-json-sample.jsonl")
 
-THREE_STEPS = [
-    {"text": "I'll create the file.",
-     "tool_calls": [{"name": "Write", "input": {"file_path": "hello.py", "content": "print('hello')\n"}}],
-     "usage": {"input_tokens": 1200, "output_tokens": 30}},
-    {"text": "Now run it.",
-     "tool_calls": [{"name": "Bash", "input": {"command": "python3 hello.py", "description": "Run hello.py"}}],
-     "usage": {"input_tokens": 1300, "output_tokens": 20}},
-    {"text": "Created hello.py and it prints hello.", "usage": {"input_tokens": 1400, "output_tokens": 10}},
-]
 
 
 def sous(*args: str, cwd: Path, stdin: str | None = None, env: dict | None = None,
