@@ -42,7 +42,10 @@ def open_session(opts: Options) -> Session:
     """Build a session; raises `ConfigError` (one line, with the fix) when it cannot start."""
     from sous import settings as settings_mod
     from sous import tools as builtin_tools
+    from sous import agents
     from sous.context import commands, memory, system_prompt
+    from sous.subagents import Spawner
+    from sous.tools.agent import agent_tool
     from sous.models import OFFLINE_NOTICE, resolve
 
     cwd = os.path.abspath(opts.cwd)
@@ -78,6 +81,12 @@ def open_session(opts: Options) -> Session:
     skill = commands.skill_tool(custom, lambda command, cmd: holder[0].shell_allowed(command, cmd))
     if skill is not None and "Skill" not in rules.denied_tools():
         tools = ToolSet([*tools, skill], aliases=builtin_tools.ALIASES)
+    agent_types = {}
+    if "Agent" not in rules.denied_tools() and (opts.tools is None or "Agent" in opts.tools):
+        denied_types = {r.specifier for r in rules.deny if r.tool == "Agent" and r.specifier}
+        agent_types = {n: t for n, t in agents.discover(cwd, opts.environ).items() if n not in denied_types} \
+            if not opts.bare else {n: t for n, t in agents.BUILTIN.items() if n not in denied_types}
+        tools = ToolSet([*tools, agent_tool(agent_types)], aliases=builtin_tools.ALIASES | {"Task": "Agent"})
 
     ctx = ToolContext(cwd=cwd, project_dir=cwd, environ=environ)
     if cfg.get("sandbox.enabled") and not opts.bare:
@@ -131,6 +140,12 @@ def open_session(opts: Options) -> Session:
     session.commands = custom
     session.memory = instructions
     holder.append(session)
+    if agent_types:
+        transcript_dir = session.transcript_path.with_suffix("") / "subagents" if session.transcript_path else None
+        ctx.spawn = Spawner(types=agent_types, model=model, resolve=lambda spec: resolve(spec, environ), toolset=tools,
+                            aliases=builtin_tools.ALIASES | {"Task": "Agent"}, permissions=permissions,
+                            hooks=hook_middleware, environment=system.partition("# Environment")[2], emit=session.emit,
+                            transcript_dir=transcript_dir, session_id=session_id)
     if instructions is not None and loaded is None and (text := instructions.render()):
         session.pending_context.append(text)
     if hook_middleware is not None:

@@ -71,7 +71,7 @@ class Session:
         elif isinstance(event, PermissionDecided):  # who asked, what decided, why: kept for later questions
             self.writer.write({"type": "permission", "tool": event.call.name, "tool_use_id": event.call.id,
                                "decision": event.decision, "source": event.source, "reason": event.reason,
-                               "agent": getattr(self.permissions, "agent", None)})
+                               "agent": event.agent or None})
 
     async def start(self, source: str = "startup") -> None:
         """Run SessionStart hooks (front ends call this once, before the first prompt)."""

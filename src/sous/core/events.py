@@ -68,12 +68,13 @@ class ToolEnd:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PermissionDecided:
-    """A permission check ended; `decision` is "allow" or "deny", `source` says what decided."""
+    """A permission check ended: "allow" or "deny", what decided, and for which sub-agent, if any."""
 
     call: ToolCall
     decision: str
     source: str
     reason: str = ""
+    agent: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,7 +97,5 @@ class RunEnd:
     duration_api_ms: int
 
 
-Event = (
-    TurnStart | TextDelta | ThinkingDelta | Retry | MessageAdded | ToolStart | ToolProgress
-    | ToolEnd | PermissionDecided | Notice | RunEnd
-)
+Event = (TurnStart | TextDelta | ThinkingDelta | Retry | MessageAdded | ToolStart | ToolProgress | ToolEnd
+         | PermissionDecided | Notice | RunEnd)

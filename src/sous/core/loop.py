@@ -181,7 +181,7 @@ class Agent:
         batches: list[tuple[bool, list[ToolCall]]] = []
         for call in calls:
             tool = self.tools.get(call.name)
-            read_only = bool(tool and tool.read_only)
+            read_only = bool(tool and (tool.read_only or getattr(tool, "concurrent", False)))
             if read_only and batches and batches[-1][0]:
                 batches[-1][1].append(call)
             else:

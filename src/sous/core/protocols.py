@@ -73,7 +73,7 @@ class Tool(Protocol):
     description: str
     input_schema: dict[str, Any]
     read_only: bool
-    """True when the tool never changes anything: such calls may run concurrently."""
+    """True when the tool changes nothing; such calls run concurrently (so do those of `concurrent` tools)."""
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         """Run with arguments already validated against `input_schema`. Failures the model can

@@ -48,8 +48,22 @@ class HookMiddleware(PassThrough):
         self.permission_hints: dict[str, str] = {}
         """PreToolUse "allow"/"ask" per call id, for the permission middleware that runs next."""
         self.cwd = project_dir
+        self.fields: dict[str, Any] = {}
+        """Added to every payload (a sub-agent's `agent_id` and `agent_type`)."""
+        self.stop_event: str | None = "Stop"
         self._context: dict[str, list[str]] = {}
         self._stop_blocks = 0
+
+    def for_agent(self, *, agent_id: str, agent_type: str) -> HookMiddleware:
+        """The same hooks inside a sub-agent: its calls carry its id and type, and its end is
+        reported as SubagentStop by whoever ran it, not as Stop."""
+        child = HookMiddleware(self.config, session_id=self.session_id, transcript_path=self.transcript_path,
+                               project_dir=self.project_dir, environ=self.environ, mode=self.mode,
+                               pre_tool_failure=self.pre_tool_failure)
+        child.record, child.notify, child.stop_run = self.record, self.notify, self.stop_run
+        child.fields = {"agent_id": agent_id, "agent_type": agent_type}
+        child.stop_event = None
+        return child
 
     async def fire(self, event: str, subject: str | None, fields: dict[str, Any]) -> Verdict:
         handlers = self.config.handlers(event, subject)
@@ -59,7 +73,7 @@ class HookMiddleware(PassThrough):
         if not handlers:
             return Verdict()
         payload = {"session_id": self.session_id, "transcript_path": self.transcript_path, "cwd": self.cwd,
-                   "permission_mode": self.mode(), "hook_event_name": event, **fields}
+                   "permission_mode": self.mode(), "hook_event_name": event, **self.fields, **fields}
         outcomes = await asyncio.gather(*(runner.run(h, payload, cwd=self.cwd, env=self.environ) for h in handlers))
         result = runner.verdict(event, list(outcomes))
         for outcome in outcomes:
@@ -126,6 +140,8 @@ class HookMiddleware(PassThrough):
         return replace(result, content=(*result.content, Text(text="\n\n" + "\n\n".join(notes))))
 
     async def after_turn(self, messages: list[Message]) -> list[Message]:
+        if self.stop_event is None:
+            return []
         last = next((m for m in reversed(messages) if isinstance(m, AssistantMessage)), None)
         verdict = await self.fire("Stop", None, {"stop_hook_active": self._stop_blocks > 0,
                                                  "last_assistant_message": last.text if last else ""})

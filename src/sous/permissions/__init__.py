@@ -79,7 +79,7 @@ class PermissionMiddleware(PassThrough):
         if decision.behavior == "ask":
             decision, feedback = await self._ask(call, ctx, decision)
         self.emit(PermissionDecided(call=call, decision=decision.behavior, source=decision.source,
-                                    reason=decision.reason))
+                                    reason=decision.reason, agent=self.agent or ""))
         if decision.behavior == "allow":
             return Allow()
         self.denials.append({"tool_name": call.name, "tool_use_id": call.id, "tool_input": call.arguments})

@@ -15,7 +15,8 @@ from .grants import Grants
 from .rules import EDIT_TOOLS, READ_TOOLS, Rule, matches, parse
 
 MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissions")
-ALWAYS_ALLOWED = {"TodoWrite", "TaskOutput"}
+ALWAYS_ALLOWED = {"TodoWrite", "TaskOutput", "Agent"}
+"""Launching a sub-agent is free: each of its tool calls is checked on its own."""
 READ_ONLY_COMMANDS = {
     "ls", "cat", "echo", "pwd", "head", "tail", "grep", "rg", "find", "wc", "which", "diff", "stat",
     "du", "cd", "true", "false", "test", "[", "file", "tree", "sort", "uniq", "date", "printf", "basename",

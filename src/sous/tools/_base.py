@@ -19,15 +19,16 @@ class BuiltinTool:
     input_schema: dict[str, Any]
     run_fn: RunFn
     read_only: bool = False
+    concurrent: bool = False
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         return await self.run_fn(args, ctx)
 
 
 def builtin(name: str, schema: dict[str, Any], run: RunFn, *, read_only: bool = False,
-            description: str | None = None) -> BuiltinTool:
+            description: str | None = None, concurrent: bool = False) -> BuiltinTool:
     """Build a tool whose description is `descriptions/<name>.md` unless given inline."""
     if description is None:
         description = (resources.files("sous.tools") / "descriptions" / f"{name}.md").read_text("utf-8").strip()
     return BuiltinTool(name=name, description=description, input_schema=schema, run_fn=run,
-                       read_only=read_only)
+                       read_only=read_only, concurrent=concurrent)

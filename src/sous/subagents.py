@@ -1,0 +1,110 @@
+"""Running sub-agents: the `ctx.spawn` behind the Agent tool.
+
+A sub-agent is the same loop with its own conversation, system prompt, tool set, limits and
+transcript (beside the session's, in `<session>/subagents/`). It shares the session's rules and
+grants; its permission requests reach the person labelled with its name and task; a read-only
+type (`permissionMode: plan`) stays read-only whatever the parent's mode. Hooks fire inside it
+with `agent_id`/`agent_type`, and SubagentStart/SubagentStop around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sous.core import (
+    Agent, Chain, Conversation, Event, Middleware, Model, Notice, PermissionDecided, RunEnd, ToolContext, ToolEnd,
+    ToolError, ToolSet, user,
+)
+from sous.store.transcript import TranscriptWriter
+
+MAX_DEPTH = 2
+MAX_PARALLEL = 8
+
+
+class Spawner:
+    def __init__(self, *, types: Mapping[str, Any], model: Model, resolve: Callable[[str], Model], toolset: ToolSet,
+                 aliases: dict[str, str], permissions: Any, hooks: Any, environment: str,
+                 emit: Callable[[Event], None], transcript_dir: Path | None, session_id: str,
+                 max_depth: int = MAX_DEPTH, max_parallel: int = MAX_PARALLEL):
+        self.types, self.model, self.resolve, self.toolset, self.aliases = types, model, resolve, toolset, aliases
+        self.permissions, self.hooks, self.environment, self.emit = permissions, hooks, environment, emit
+        self.transcript_dir, self.session_id = transcript_dir, session_id
+        self.max_depth = max_depth
+        self.slots = asyncio.Semaphore(max_parallel)
+
+    def _tools(self, spec: Any, depth: int) -> ToolSet:
+        names = [t.name for t in self.toolset]
+        if spec.tools is not None:
+            allowed = {t.partition("(")[0] for t in spec.tools}
+            names = [n for n in names if n in allowed]
+        names = [n for n in names if n not in spec.disallowed and not (n == "Agent" and depth >= self.max_depth)]
+        return ToolSet([self.toolset.get(n) for n in names], aliases=self.aliases)
+
+    def _middleware(self, spec: Any, label: str, agent_id: str, read_only: set[str]) -> Middleware:
+        from sous.permissions import PermissionMiddleware
+
+        parent = self.permissions
+        mode = parent.mode
+        if spec.permission_mode == "plan":
+            mode = "plan"  # read-only types stay read-only, bypass or not
+        elif spec.permission_mode and parent.mode not in ("bypassPermissions", "acceptEdits"):
+            mode = spec.permission_mode
+        child = PermissionMiddleware(parent.rules, mode, asker=parent.asker, emit=self.emit, read_only_tools=read_only,
+                                     local_settings=parent.local_settings, agent=label)
+        child.grants, child.sandboxed, child.on_ask = parent.grants, parent.sandboxed, parent.on_ask
+        child.denials = parent.denials  # one list for the run's permission_denials
+        if self.hooks is None:
+            return child
+        hooks = self.hooks.for_agent(agent_id=agent_id, agent_type=spec.name)
+        hooks.permission_hints = child.hook_hints
+        return Chain(hooks, child)
+
+    async def __call__(self, kind: str, prompt: str, *, description: str = "", model: str | None = None,
+                       parent: ToolContext) -> dict[str, Any]:
+        spec = self.types[kind]
+        depth = parent.depth + 1
+        if depth > self.max_depth:
+            raise ToolError(f"sub-agents may nest {self.max_depth} levels deep at most; do this task yourself")
+        agent_id = uuid.uuid4().hex[:12]
+        tools = self._tools(spec, depth)
+        chosen = model or spec.model
+        ctx = ToolContext(cwd=parent.cwd, project_dir=parent.project_dir, environ=parent.environ, depth=depth,
+                          spawn=self, cancel=parent.cancel, state={k: v for k, v in parent.state.items() if k == "sandbox"})
+        uses = 0
+        writer = None
+        if self.transcript_dir is not None:
+            writer = TranscriptWriter.create(self.transcript_dir / f"agent-{agent_id}.jsonl", session_id=self.session_id,
+                                             cwd=parent.cwd, model=chosen or self.model.name, agent_type=kind)
+
+        def emit(event: Event) -> None:
+            nonlocal uses
+            uses += isinstance(event, ToolEnd)
+            if writer is not None and hasattr(event, "message"):
+                writer.message(event.message)
+            if isinstance(event, (Notice, PermissionDecided)):
+                self.emit(event)
+
+        agent = Agent(model=self.resolve(chosen) if chosen else self.model, tools=tools, ctx=ctx, emit=emit,
+                      middleware=self._middleware(spec, f"{spec.name}: {description}", agent_id,
+                                                  {t.name for t in tools if t.read_only}),
+                      max_turns=spec.max_turns or 100)
+        system = f"{spec.prompt}\n\n# Environment\n{self.environment.strip()}"
+        if self.hooks is not None:
+            await self.hooks.fire("SubagentStart", spec.name, {"agent_id": agent_id, "agent_type": spec.name})
+        started = time.monotonic()
+        async with self.slots:
+            end: RunEnd = await agent.run(Conversation(system=system), user(prompt), parent.cancel)
+        if writer is not None:
+            writer.close()
+        text = end.last_message.text if end.last_message else ""
+        if self.hooks is not None:
+            await self.hooks.fire("SubagentStop", spec.name, {"agent_id": agent_id, "agent_type": spec.name,
+                                                             "stop_hook_active": False, "last_assistant_message": text})
+        return {"status": "completed" if end.reason == "end_turn" else end.reason, "agent_id": agent_id, "text": text,
+                "tokens": end.usage.input_tokens + end.usage.output_tokens, "tool_uses": uses,
+                "duration_ms": int((time.monotonic() - started) * 1000), "usage": end.usage}

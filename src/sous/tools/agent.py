@@ -1,0 +1,55 @@
+"""Agent (alias Task): hand a focused job to a sub-agent with a fresh context; only its report returns.
+
+The tool asks the composition root to run the sub-agent through `ctx.spawn`, so it knows nothing
+of sessions or models. Several Agent calls in one turn run concurrently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sous.core import ToolContext, ToolError, ToolResult
+
+from ._base import BuiltinTool, builtin
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "description": {"type": "string", "description": "A short (3-5 word) description of the task"},
+        "prompt": {"type": "string", "description": "The task for the agent, with everything it needs to know"},
+        "subagent_type": {"type": "string", "description": "The type of agent (default general-purpose)"},
+        "model": {"type": "string", "description": "Optional model for this agent"},
+        "run_in_background": {"type": "boolean", "description": "Not supported yet: the agent runs in the foreground"},
+    },
+    "required": ["description", "prompt"],
+}
+
+
+def agent_tool(types: Mapping[str, Any]) -> BuiltinTool:
+    """The Agent tool, its description listing the agent types (name: description)."""
+    listing = "\n".join(f"- {name}: {spec.description[:200]}" for name, spec in sorted(types.items()))
+
+    async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        if ctx.spawn is None:
+            return ToolResult(content="Sub-agents are not available here.", is_error=True)
+        kind = args.get("subagent_type") or "general-purpose"
+        if kind not in types:
+            return ToolResult(content=f"Unknown agent type {kind!r}. Available: {', '.join(sorted(types))}",
+                              is_error=True)
+        try:
+            report = await ctx.spawn(kind, args["prompt"], description=args["description"], model=args.get("model"),
+                                     parent=ctx)
+        except ToolError as e:
+            return ToolResult(content=str(e), is_error=True)
+        text = report["text"] or "(the agent finished without a report)"
+        return ToolResult(content=text, is_error=report["status"] != "completed",
+                          data={"status": report["status"], "agentId": report["agent_id"], "content": [text],
+                                "totalTokens": report["tokens"], "totalToolUseCount": report["tool_uses"],
+                                "totalDurationMs": report["duration_ms"], "agentType": kind})
+
+    description = ("Launches a sub-agent with a fresh context for a focused task (searching a large codebase, "
+                   "a self-contained change, a review); it works on its own and returns one report. Give it a "
+                   "complete, self-contained prompt. Launch independent agents in one message to run them in "
+                   f"parallel.\nAgent types:\n{listing}")
+    return builtin("Agent", SCHEMA, run, description=description, concurrent=True)
