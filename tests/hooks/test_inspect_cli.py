@@ -25,7 +25,7 @@ def setup(tmp_path: Path) -> Path:
         "model": "sonnet", "permissions": {"allow": ["Bash(ls *)"]},
         "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": GUARD}]}]}}))
     (tmp_path / ".claude" / "settings.local.json").write_text(
-        json.dumps({"model": "opus", "permissions": {"allow": ["Read"]}}))
+        json.dumps({"model": "opus", "permissions": {"allow": ["Read"]}, "statusLine": {"type": "command"}}))
     return tmp_path
 
 
@@ -35,6 +35,7 @@ def test_config_shows_every_value_with_its_source(tmp_path):
     assert f'model = "opus"  # {project}/.claude/settings.local.json' in out
     assert f'permissions.allow[] = "Bash(ls *)"  # {project}/.claude/settings.json' in out
     assert f'permissions.allow[] = "Read"  # {project}/.claude/settings.local.json' in out
+    assert out[-1] == "# not used by sous (ignored): statusLine"
 
 
 def test_hooks_list_and_test_run_the_configured_guard(tmp_path):

@@ -21,8 +21,11 @@ def repl(tmp_path: Path):
     (project / ".claude" / "commands").mkdir(parents=True)
     (project / "CLAUDE.md").write_text("Be brief.")
     (project / ".claude" / "commands" / "review.md").write_text("---\ndescription: Review the diff\n---\nReview.")
+    log = tmp_path / "notifications.log"
     (project / ".claude" / "settings.json").write_text(json.dumps(
-        {"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "true"}]}]}}))
+        {"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "true"}]}],
+                   "Notification": [{"matcher": "permission_prompt",
+                                     "hooks": [{"type": "command", "command": f"cat >> {log}; echo >> {log}"}]}]}}))
     turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "python3 -c 'print(41 + 1)'"}}]},
              {"tool_calls": [{"name": "Bash", "input": {"command": "python3 -c 'print(41 + 1)'"}}]},
              {"tool_calls": [{"name": "Bash", "input": {"command": "rm -rf ~/nothing-here"}}]},
@@ -42,6 +45,7 @@ def test_built_in_commands_show_the_setup(repl):
     repl.expect("/review +Review the diff")
     repl.sendline("/hooks")
     repl.expect(r"PreToolUse +Bash +true")
+    repl.expect(r"Notification +permission_prompt")
     repl.sendline("/memory")
     repl.expect(r"1\. .*CLAUDE\.md \(project\)")
 
@@ -61,3 +65,6 @@ def test_a_session_grant_stops_the_asking_and_the_floor_wants_a_typed_yes(repl):
     repl.expect(r"#1 allow Bash\(python3 -c print\(41 \+ 1\)\) \(this session\)")
     repl.sendline("/permissions revoke 1")
     repl.expect("revoked #1")
+    log = Path(repl.cwd).parent / "notifications.log"
+    sent = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    assert [n["notification_type"] for n in sent] == ["permission_prompt", "permission_prompt"]

@@ -19,6 +19,10 @@ from typing import Any
 from sous.paths import config_dir
 
 
+USED_KEYS = {"model", "env", "permissions", "hooks", "disableAllHooks", "preToolUseHookFailure", "sandbox"}
+"""The settings sous reads; any other key is left alone (and listed by `sous config`)."""
+
+
 @dataclass(slots=True, kw_only=True)
 class Settings:
     values: dict[str, Any] = field(default_factory=dict)
@@ -29,6 +33,10 @@ class Settings:
     origins: dict[str, str] = field(default_factory=dict)
     """Which layer each value came from: `"model"`, or `'permissions.allow["Bash(ls)"]'` for a
     list item (the first layer that listed it)."""
+
+    def unknown_keys(self) -> list[str]:
+        """Top-level keys sous does not use (Claude Code-only keys among them): ignored, not errors."""
+        return sorted(k for k in self.values if k not in USED_KEYS)
 
     def explain(self) -> list[str]:
         """Every value as `key = value  # source`, one list item per line (for `sous config`)."""
