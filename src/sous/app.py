@@ -146,6 +146,8 @@ def open_session(opts: Options) -> Session:
                             aliases=builtin_tools.ALIASES | {"Task": "Agent"}, permissions=permissions,
                             hooks=hook_middleware, environment=system.partition("# Environment")[2], emit=session.emit,
                             transcript_dir=transcript_dir, session_id=session_id)
+        ctx.spawn.deliver = session.queue
+        session.closers.append(ctx.spawn.stop_background)
     if instructions is not None and loaded is None and (text := instructions.render()):
         session.pending_context.append(text)
     if hook_middleware is not None:

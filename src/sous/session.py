@@ -41,6 +41,8 @@ class Session:
         """Context from SessionStart hooks, sent with the next prompt."""
         self.commands: dict = {}
         self.memory = None
+        self.closers: list[Callable[[], None]] = []
+        """Called by `close()` (stopping background sub-agents...)."""
         """The memory files loaded (`sous.context.memory.Memory`), for `/memory`."""
         """Custom commands and skills by name (`/name args` prompts are expanded)."""
         """Problems found while opening (bad settings...), for the front end to show once."""
@@ -167,6 +169,8 @@ class Session:
         self.convo.inbox.append(UserMessage(content=(Text(text=text),), id=new_id()))
 
     def close(self) -> None:
+        for closer in self.closers:
+            closer()
         with contextlib.suppress(ImportError):
             from sous.tools.bash import stop_all
 

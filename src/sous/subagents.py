@@ -22,6 +22,8 @@ from sous.core import (
 )
 from sous.store.transcript import TranscriptWriter
 
+from . import worktree as _worktree
+
 MAX_DEPTH = 2
 MAX_PARALLEL = 8
 
@@ -36,6 +38,9 @@ class Spawner:
         self.transcript_dir, self.session_id = transcript_dir, session_id
         self.max_depth = max_depth
         self.slots = asyncio.Semaphore(max_parallel)
+        self.background: dict[str, asyncio.Future] = {}
+        self.deliver: Callable[[str], None] = lambda text: None
+        """Where a background agent's report goes (the session's inbox)."""
 
     def _tools(self, spec: Any, depth: int) -> ToolSet:
         names = [t.name for t in self.toolset]
@@ -65,21 +70,48 @@ class Spawner:
         return Chain(hooks, child)
 
     async def __call__(self, kind: str, prompt: str, *, description: str = "", model: str | None = None,
-                       parent: ToolContext) -> dict[str, Any]:
+                       parent: ToolContext, isolation: str | None = None, background: bool = False) -> dict[str, Any]:
         spec = self.types[kind]
         depth = parent.depth + 1
         if depth > self.max_depth:
             raise ToolError(f"sub-agents may nest {self.max_depth} levels deep at most; do this task yourself")
         agent_id = uuid.uuid4().hex[:12]
+        worktree = _worktree.create(parent.cwd, agent_id) if (isolation or spec.isolation) == "worktree" else None
+        if background:
+            task = asyncio.ensure_future(self._run(spec, kind, prompt, description, model, parent, depth, agent_id,
+                                                   worktree))
+            self.background[agent_id] = task
+            task.add_done_callback(lambda done: self._deliver(agent_id, description, done))
+            return {"status": "async_launched", "agent_id": agent_id, "tokens": 0, "tool_uses": 0, "duration_ms": 0,
+                    "text": f"Agent {agent_id} ({description}) is running in the background; its report will "
+                            "arrive as a message when it finishes."}
+        return await self._run(spec, kind, prompt, description, model, parent, depth, agent_id, worktree)
+
+    def _deliver(self, agent_id: str, description: str, task: asyncio.Future) -> None:
+        self.background.pop(agent_id, None)
+        if task.cancelled():
+            return
+        error = task.exception()
+        report = f"failed: {error}" if error else task.result()["text"]
+        self.deliver(f"[Background agent {agent_id} ({description}) finished]\n{report}")
+
+    def stop_background(self) -> None:
+        for task in list(self.background.values()):
+            task.cancel()
+
+    async def _run(self, spec: Any, kind: str, prompt: str, description: str, model: str | None, parent: ToolContext,
+                   depth: int, agent_id: str, worktree: _worktree.Worktree | None) -> dict[str, Any]:
         tools = self._tools(spec, depth)
         chosen = model or spec.model
-        ctx = ToolContext(cwd=parent.cwd, project_dir=parent.project_dir, environ=parent.environ, depth=depth,
-                          spawn=self, cancel=parent.cancel, state={k: v for k, v in parent.state.items() if k == "sandbox"})
+        cwd = worktree.path if worktree else parent.cwd
+        ctx = ToolContext(cwd=cwd, project_dir=worktree.path if worktree else parent.project_dir,
+                          environ=parent.environ, depth=depth, spawn=self, cancel=parent.cancel,
+                          state={k: v for k, v in parent.state.items() if k == "sandbox"})
         uses = 0
         writer = None
         if self.transcript_dir is not None:
             writer = TranscriptWriter.create(self.transcript_dir / f"agent-{agent_id}.jsonl", session_id=self.session_id,
-                                             cwd=parent.cwd, model=chosen or self.model.name, agent_type=kind)
+                                             cwd=cwd, model=chosen or self.model.name, agent_type=kind)
 
         def emit(event: Event) -> None:
             nonlocal uses
@@ -102,6 +134,8 @@ class Spawner:
         if writer is not None:
             writer.close()
         text = end.last_message.text if end.last_message else ""
+        if worktree is not None:
+            text += "\n\n" + worktree.finish(f"sous agent {agent_id}: {description or kind}")
         if self.hooks is not None:
             await self.hooks.fire("SubagentStop", spec.name, {"agent_id": agent_id, "agent_type": spec.name,
                                                              "stop_hook_active": False, "last_assistant_message": text})

@@ -148,3 +148,43 @@ def test_hooks_fire_inside_and_around_sub_agents(project):
     assert names == [("PreToolUse", "Agent", None), ("SubagentStart", None, "Explore"),
                      ("PreToolUse", "Bash", "Explore"), ("SubagentStop", None, "Explore")]
     assert events[-1]["last_assistant_message"] == "two files" and events[1]["agent_id"] == events[2]["agent_id"]
+
+
+def test_a_worktree_agent_leaves_its_changes_on_a_branch(project):
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(project), *args], capture_output=True, text=True, check=True).stdout
+
+    git("init", "-q")
+    (project / "README.md").write_text("demo\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "init")
+    child = project.parent / "child.json"
+    child.write_text(json.dumps([{"tool_calls": [{"name": "Write", "input": {"file_path": "feature.txt",
+                                                                           "content": "new\n"}}]},
+                                 {"text": "Added feature.txt."}]))
+    call = {"name": "Agent", "input": {"description": "add feature", "prompt": "add it", "isolation": "worktree",
+                                       "model": f"scripted:{child}"}}
+    done, out = run(project, [{"tool_calls": [call]}, {"text": "merged later"}], "--dangerously-skip-permissions")
+    assert done.returncode == 0, done.stderr
+    report = results(out)[0]["message"]["content"][0]["content"]
+    assert report.startswith("Added feature.txt.") and "committed on branch sous/agent-" in report
+    assert not (project / "feature.txt").exists()
+    branch = next(b.strip(" *") for b in git("branch").splitlines() if "sous/agent-" in b)
+    assert git("show", f"{branch}:feature.txt") == "new\n"
+    assert "sous-worktree" not in git("worktree", "list")
+
+
+def test_a_background_agent_reports_at_the_next_turn(project):
+    child = project.parent / "child.json"
+    child.write_text(json.dumps([{"text": "background report: 3 TODOs"}]))
+    call = {"name": "Agent", "input": {"description": "count todos", "prompt": "count", "run_in_background": True,
+                                       "model": f"scripted:{child}"}}
+    turns = [{"tool_calls": [call]}, {"tool_calls": [{"name": "Bash", "input": {"command": "sleep 1"}}]},
+             {"text": "The agent found 3 TODOs."}]
+    done, out = run(project, turns, "--dangerously-skip-permissions")
+    assert done.returncode == 0, done.stderr
+    launched = results(out)[0]
+    assert launched["tool_use_result"]["status"] == "async_launched"
+    messages = transcript.load(transcript.find(out[0]["session_id"])).messages
+    delivered = [m.text for m in messages if type(m).__name__ == "UserMessage" and "Background agent" in m.text]
+    assert len(delivered) == 1 and "background report: 3 TODOs" in delivered[0]

@@ -34,6 +34,8 @@ class AgentSpec:
     permission_mode: str | None = None
     """"plan" makes an agent read-only: the permission layer, not the prompt, enforces it."""
     max_turns: int | None = None
+    isolation: str | None = None
+    """"worktree": work in a temporary git worktree, changes committed on a branch."""
     source: str = "built-in"
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -81,7 +83,8 @@ def _read(path: Path, source: str) -> AgentSpec | None:
                      disallowed=_names(meta.get("disallowedTools")) or (), source=source,
                      model=None if model == "inherit" else model,
                      permission_mode=str(meta.get("permissionMode") or "") or None,
-                     max_turns=int(turns) if turns.isdigit() else None)
+                     max_turns=int(turns) if turns.isdigit() else None,
+                     isolation=str(meta.get("isolation") or "") or None)
 
 
 def discover(project_dir: str, environ: Mapping[str, str] = os.environ) -> dict[str, AgentSpec]:

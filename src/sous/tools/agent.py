@@ -1,7 +1,8 @@
 """Agent (alias Task): hand a focused job to a sub-agent with a fresh context; only its report returns.
 
 The tool asks the composition root to run the sub-agent through `ctx.spawn`, so it knows nothing
-of sessions or models. Several Agent calls in one turn run concurrently.
+of sessions or models. Several Agent calls in one turn run concurrently; a background agent's
+report arrives later as a message; `isolation: worktree` gives the agent its own git checkout.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ SCHEMA = {
         "prompt": {"type": "string", "description": "The task for the agent, with everything it needs to know"},
         "subagent_type": {"type": "string", "description": "The type of agent (default general-purpose)"},
         "model": {"type": "string", "description": "Optional model for this agent"},
-        "run_in_background": {"type": "boolean", "description": "Not supported yet: the agent runs in the foreground"},
+        "run_in_background": {"type": "boolean", "description": "Return at once; the report arrives as a message"},
+        "isolation": {"type": "string", "enum": ["worktree"], "description": "Work in a temporary git worktree"},
     },
     "required": ["description", "prompt"],
 }
@@ -39,11 +41,12 @@ def agent_tool(types: Mapping[str, Any]) -> BuiltinTool:
                               is_error=True)
         try:
             report = await ctx.spawn(kind, args["prompt"], description=args["description"], model=args.get("model"),
-                                     parent=ctx)
+                                     parent=ctx, isolation=args.get("isolation"),
+                                     background=bool(args.get("run_in_background")))
         except ToolError as e:
             return ToolResult(content=str(e), is_error=True)
         text = report["text"] or "(the agent finished without a report)"
-        return ToolResult(content=text, is_error=report["status"] != "completed",
+        return ToolResult(content=text, is_error=report["status"] not in ("completed", "async_launched"),
                           data={"status": report["status"], "agentId": report["agent_id"], "content": [text],
                                 "totalTokens": report["tokens"], "totalToolUseCount": report["tool_uses"],
                                 "totalDurationMs": report["duration_ms"], "agentType": kind})
