@@ -49,7 +49,13 @@ def test_system_prompt_and_default_tool_schemas_fit_the_token_budget(tmp_path):
     from sous import tools
     from sous.context import system_prompt
 
-    text = system_prompt.build(str(tmp_path)) + json.dumps(list(tools.toolset().schemas()))
+    from sous.agents import BUILTIN
+    from sous.tools.agent import agent_tool
+
+    agent = agent_tool(BUILTIN)
+    schemas = [*tools.toolset().schemas(), {"name": agent.name, "description": agent.description,
+                                            "input_schema": agent.input_schema}]
+    text = system_prompt.build(str(tmp_path)) + json.dumps(schemas)
     # ~3.5 characters per token is the usual estimate for English prose and JSON; it errs high.
     assert len(text) / 3.5 < 4000, len(text) / 3.5
 
