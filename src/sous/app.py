@@ -31,6 +31,10 @@ class Options:
     max_turns: int | None = None
     continue_last: bool = False
     resume: str | None = None
+    agents_json: str | None = None
+    """`--agents JSON`: more agent types, over the files."""
+    agent: str | None = None
+    """`--agent NAME`: run the whole session as that agent."""
     settings: str | None = None
     bare: bool = False
     persist: bool = True
@@ -75,6 +79,18 @@ def open_session(opts: Options) -> Session:
     unknown = [n for n in names if n not in builtin_tools.BUILTINS]
     if unknown:
         raise ConfigError(f"unknown tool(s) in --tools: {', '.join(unknown)}")
+    all_types = {} if opts.bare else agents.discover(cwd, opts.environ)
+    all_types = {**agents.BUILTIN, **all_types, **(agents.from_json(opts.agents_json) if opts.agents_json else {})}
+    main_spec = None
+    if opts.agent:  # the whole session runs as this agent
+        if opts.agent not in all_types:
+            raise ConfigError(f"no agent named {opts.agent!r}; known: {', '.join(sorted(all_types))}")
+        main_spec = all_types[opts.agent]
+        if main_spec.model and not opts.model:
+            model = resolve(main_spec.model, environ)
+        if main_spec.permission_mode in MODES and not opts.permission_mode:
+            mode = main_spec.permission_mode
+        names = [n for n in names if (main_spec.tools is None or n in main_spec.tools) and n not in main_spec.disallowed]
     tools = builtin_tools.toolset(n for n in names if n not in rules.denied_tools())
     custom = {} if opts.bare else commands.discover(cwd, opts.environ)
     holder: list[Session] = []  # the Skill tool asks the session, which is made below
@@ -82,10 +98,10 @@ def open_session(opts: Options) -> Session:
     if skill is not None and "Skill" not in rules.denied_tools():
         tools = ToolSet([*tools, skill], aliases=builtin_tools.ALIASES)
     agent_types = {}
-    if "Agent" not in rules.denied_tools() and (opts.tools is None or "Agent" in opts.tools):
+    if "Agent" not in rules.denied_tools() and (opts.tools is None or "Agent" in opts.tools) and \
+            (main_spec is None or main_spec.tools is None or "Agent" in main_spec.tools):
         denied_types = {r.specifier for r in rules.deny if r.tool == "Agent" and r.specifier}
-        agent_types = {n: t for n, t in agents.discover(cwd, opts.environ).items() if n not in denied_types} \
-            if not opts.bare else {n: t for n, t in agents.BUILTIN.items() if n not in denied_types}
+        agent_types = {n: t for n, t in all_types.items() if n not in denied_types}
         tools = ToolSet([*tools, agent_tool(agent_types)], aliases=builtin_tools.ALIASES | {"Task": "Agent"})
 
     ctx = ToolContext(cwd=cwd, project_dir=cwd, environ=environ)
@@ -96,6 +112,8 @@ def open_session(opts: Options) -> Session:
                                        local_settings=Path(cwd) / ".claude" / "settings.local.json")
     permissions.sandboxed = "sandbox" in ctx.state
     system = system_prompt.build(cwd, append=opts.append_system_prompt, replace=opts.system_prompt)
+    if main_spec is not None and opts.system_prompt is None:
+        system = f"{main_spec.prompt}\n\n# Environment{system.partition('# Environment')[2]}"
     convo = Conversation(system=system)
     hook_config = hooks.load(cfg.get("hooks"), disabled=bool(cfg.get("disableAllHooks")) or opts.bare)
     notices += [Notice(level="warning", text=p) for p in hook_config.problems]
@@ -147,6 +165,7 @@ def open_session(opts: Options) -> Session:
                             hooks=hook_middleware, environment=system.partition("# Environment")[2], emit=session.emit,
                             transcript_dir=transcript_dir, session_id=session_id)
         ctx.spawn.deliver = session.queue
+        ctx.spawn.finished = session.subagent_runs.append
         session.closers.append(ctx.spawn.stop_background)
     if instructions is not None and loaded is None and (text := instructions.render()):
         session.pending_context.append(text)

@@ -42,6 +42,8 @@ class Session:
         self.commands: dict = {}
         self.memory = None
         self.closers: list[Callable[[], None]] = []
+        self.subagent_runs: list[dict] = []
+        """One entry per finished sub-agent: id, type, model, usage, tool uses, duration."""
         """Called by `close()` (stopping background sub-agents...)."""
         """The memory files loaded (`sous.context.memory.Memory`), for `/memory`."""
         """Custom commands and skills by name (`/name args` prompts are expanded)."""

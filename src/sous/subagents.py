@@ -41,6 +41,8 @@ class Spawner:
         self.background: dict[str, asyncio.Future] = {}
         self.deliver: Callable[[str], None] = lambda text: None
         """Where a background agent's report goes (the session's inbox)."""
+        self.finished: Callable[[dict[str, Any]], None] = lambda run: None
+        """Told of every finished sub-agent (the session keeps them for the result's accounting)."""
 
     def _tools(self, spec: Any, depth: int) -> ToolSet:
         names = [t.name for t in self.toolset]
@@ -139,6 +141,9 @@ class Spawner:
         if self.hooks is not None:
             await self.hooks.fire("SubagentStop", spec.name, {"agent_id": agent_id, "agent_type": spec.name,
                                                              "stop_hook_active": False, "last_assistant_message": text})
-        return {"status": "completed" if end.reason == "end_turn" else end.reason, "agent_id": agent_id, "text": text,
-                "tokens": end.usage.input_tokens + end.usage.output_tokens, "tool_uses": uses,
-                "duration_ms": int((time.monotonic() - started) * 1000), "usage": end.usage}
+        report = {"status": "completed" if end.reason == "end_turn" else end.reason, "agent_id": agent_id,
+                  "text": text, "tokens": end.usage.input_tokens + end.usage.output_tokens, "tool_uses": uses,
+                  "duration_ms": int((time.monotonic() - started) * 1000), "usage": end.usage,
+                  "agent_type": kind, "model": agent.model.name.partition(":")[2] or agent.model.name}
+        self.finished(report)
+        return report

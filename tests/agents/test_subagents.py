@@ -188,3 +188,33 @@ def test_a_background_agent_reports_at_the_next_turn(project):
     messages = transcript.load(transcript.find(out[0]["session_id"])).messages
     delivered = [m.text for m in messages if type(m).__name__ == "UserMessage" and "Background agent" in m.text]
     assert len(delivered) == 1 and "background report: 3 TODOs" in delivered[0]
+
+
+def test_agents_flag_and_per_agent_accounting_in_the_result(project):
+    defined = json.dumps({"summariser": {"description": "Summarises files", "prompt": "You summarise.",
+                                         "tools": ["Read"]}})
+    turns = [{"tool_calls": [agent_call("summarise README", "summariser")], "usage": {"input_tokens": 100}},
+             {"text": "It is a demo.", "usage": {"input_tokens": 40, "output_tokens": 7}},
+             {"text": "Summary: a demo.", "usage": {"input_tokens": 150, "output_tokens": 5}}]
+    done, out = run(project, turns, "--agents", defined, "--dangerously-skip-permissions")
+    assert done.returncode == 0, done.stderr
+    result = out[-1]
+    (sub,) = result["subagents"]
+    assert sub["agent_type"] == "summariser" and sub["usage"]["input_tokens"] == 40 and sub["tool_uses"] == 0
+    assert result["usage"]["input_tokens"] == 250  # the main agent's own
+    (model_usage,) = result["modelUsage"].values()
+    assert model_usage["inputTokens"] == 290 and model_usage["outputTokens"] == 12
+    bad, _ = run(project, [{"text": "x"}], "--agents", "{not json")
+    assert bad.returncode == 2 and "--agents is not valid JSON" in bad.stderr
+
+
+def test_the_whole_session_can_run_as_an_agent(project):
+    (project / ".claude" / "agents").mkdir(parents=True)
+    (project / ".claude" / "agents" / "auditor.md").write_text(
+        "---\nname: auditor\ndescription: Audits\ntools: Read, Grep\npermissionMode: plan\n---\nYou audit code.")
+    done, out = run(project, [{"tool_calls": [{"name": "Bash", "input": {"command": "ls"}}]}, {"text": "ok"}],
+                    "--agent", "auditor")
+    assert sorted(out[0]["tools"]) == ["Grep", "Read"] and out[0]["permissionMode"] == "plan"
+    assert "No such tool available: Bash" in results(out)[0]["message"]["content"][0]["content"]
+    unknown, _ = run(project, [{"text": "x"}], "--agent", "nobody")
+    assert unknown.returncode == 2 and "no agent named 'nobody'" in unknown.stderr

@@ -98,3 +98,28 @@ def discover(project_dir: str, environ: Mapping[str, str] = os.environ) -> dict[
             if spec := _read(path, str(path)):
                 found[spec.name] = spec
     return found
+
+
+def from_json(text: str) -> dict[str, AgentSpec]:
+    """`--agents '{"reviewer": {"description": "...", "prompt": "...", "tools": ["Read"]}}'`."""
+    import json
+
+    from sous.core import ConfigError
+
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        raise ConfigError(f"--agents is not valid JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise ConfigError("--agents must be a JSON object of agent name to definition")
+    specs = {}
+    for name, raw in data.items():
+        if not isinstance(raw, dict) or not raw.get("description") or not raw.get("prompt"):
+            raise ConfigError(f"--agents: {name!r} needs a description and a prompt")
+        model = raw.get("model")
+        specs[name] = AgentSpec(name=name, description=str(raw["description"]), prompt=str(raw["prompt"]),
+                                tools=_names(raw.get("tools")), disallowed=_names(raw.get("disallowedTools")) or (),
+                                model=None if model in (None, "inherit") else str(model),
+                                permission_mode=raw.get("permissionMode"), max_turns=raw.get("maxTurns"),
+                                source="--agents")
+    return specs

@@ -143,21 +143,37 @@ class HeadlessPrinter:
         else:
             text = last.text if last else ""
         model = self.session.agent.model.name.partition(":")[2]
+        subagents = self.session.subagent_runs
         perms = self.session.permissions
         return {
             "type": "result", "subtype": subtype, "is_error": is_error, "duration_ms": end.duration_ms,
             "duration_api_ms": end.duration_api_ms, "num_turns": end.num_turns, "result": text,
             "stop_reason": last.stop_reason if last else None, "session_id": self.session.id,
-            "total_cost_usd": round(end.usage.cost_usd, 6), "usage": api_usage(end.usage),
-            "modelUsage": {model: {"inputTokens": end.usage.input_tokens, "outputTokens": end.usage.output_tokens,
-                                   "cacheReadInputTokens": end.usage.cache_read_tokens,
-                                   "cacheCreationInputTokens": end.usage.cache_write_tokens,
-                                   "costUSD": round(end.usage.cost_usd, 6)}},
+            "total_cost_usd": round(end.usage.cost_usd + sum(r["usage"].cost_usd for r in subagents), 6),
+            "usage": api_usage(end.usage),
+            "modelUsage": _model_usage([(model, end.usage), *((r["model"], r["usage"]) for r in subagents)]),
+            "subagents": [{"agent_id": r["agent_id"], "agent_type": r["agent_type"], "model": r["model"],
+                           "usage": api_usage(r["usage"]), "cost_usd": round(r["usage"].cost_usd, 6),
+                           "tool_uses": r["tool_uses"], "duration_ms": r["duration_ms"]} for r in subagents],
             "permission_denials": list(perms.denials) if perms else [],
             "api_error_status": _status(last) if end.reason == "error" else None,
             "terminal_reason": {"end_turn": "completed"}.get(end.reason, end.reason),
             "uuid": str(uuid.uuid4()),
         }
+
+
+def _model_usage(entries: list[tuple[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Tokens and cost per model, the session's own and its sub-agents' together."""
+    out: dict[str, dict[str, Any]] = {}
+    for model, usage in entries:
+        row = out.setdefault(model, {"inputTokens": 0, "outputTokens": 0, "cacheReadInputTokens": 0,
+                                     "cacheCreationInputTokens": 0, "costUSD": 0.0})
+        row["inputTokens"] += usage.input_tokens
+        row["outputTokens"] += usage.output_tokens
+        row["cacheReadInputTokens"] += usage.cache_read_tokens
+        row["cacheCreationInputTokens"] += usage.cache_write_tokens
+        row["costUSD"] = round(row["costUSD"] + usage.cost_usd, 6)
+    return out
 
 
 def _status(message: AssistantMessage | None) -> int | None:
