@@ -35,6 +35,8 @@ class Options:
     """`--agents JSON`: more agent types, over the files."""
     agent: str | None = None
     """`--agent NAME`: run the whole session as that agent."""
+    mcp_config: list[str] = field(default_factory=list)
+    strict_mcp_config: bool = False
     settings: str | None = None
     bare: bool = False
     persist: bool = True
@@ -156,6 +158,16 @@ def open_session(opts: Options) -> Session:
     permissions.emit = session.emit
     session.permissions = permissions
     session.commands = custom
+    session.tool_aliases = builtin_tools.ALIASES | {"Task": "Agent"}
+    if not opts.bare or opts.mcp_config:
+        from sous import mcp
+
+        servers = mcp.load(cwd, opts.environ, extra=opts.mcp_config, strict=opts.strict_mcp_config or opts.bare)
+        session.notices += [Notice(level="warning", text=p) for p in servers.problems]
+        if servers.servers:
+            from sous.mcp.client import McpManager
+
+            session.mcp = McpManager(servers.servers, environ=environ, project_dir=cwd)
     session.memory = instructions
     holder.append(session)
     if agent_types:

@@ -56,6 +56,9 @@ def _parser():
     p.add_argument("--settings", metavar="FILE_OR_JSON", help="extra settings layer (highest)")
     p.add_argument("--agents", metavar="JSON", help='more agent types: {"name": {"description", "prompt", ...}}')
     p.add_argument("--agent", metavar="NAME", help="run the session as this agent (its prompt, tools, model)")
+    p.add_argument("--mcp-config", nargs="+", action="extend", default=[], metavar="FILE_OR_JSON",
+                   help="MCP servers from these files or JSON strings")
+    p.add_argument("--strict-mcp-config", action="store_true", help="use only the --mcp-config servers")
     p.add_argument("--no-session-persistence", action="store_true", help="do not write a session file")
     p.add_argument("--bare", action="store_true", help="skip settings discovery")
     p.add_argument("--version", action="store_true", help="print the version")
@@ -79,7 +82,7 @@ def _main(argv: list[str]) -> int:
         allowed_tools=args.allowed_tools, disallowed_tools=args.disallowed_tools, tools=tools,
         system_prompt=args.system_prompt, append_system_prompt=args.append_system_prompt,
         max_turns=args.max_turns, continue_last=args.continue_last, resume=args.resume, settings=args.settings,
-        agents_json=args.agents, agent=args.agent,
+        agents_json=args.agents, agent=args.agent, mcp_config=args.mcp_config, strict_mcp_config=args.strict_mcp_config,
         bare=args.bare, persist=not args.no_session_persistence,
     )
     prompt = " ".join(args.prompt)

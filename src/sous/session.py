@@ -43,6 +43,9 @@ class Session:
         self.memory = None
         self.closers: list[Callable[[], None]] = []
         self.subagent_runs: list[dict] = []
+        self.mcp = None
+        """The MCP manager, when servers are configured; connected by `start()`."""
+        self.tool_aliases: dict[str, str] = {}
         """One entry per finished sub-agent: id, type, model, usage, tool uses, duration."""
         """Called by `close()` (stopping background sub-agents...)."""
         """The memory files loaded (`sous.context.memory.Memory`), for `/memory`."""
@@ -78,7 +81,16 @@ class Session:
                                "agent": event.agent or None})
 
     async def start(self, source: str = "startup") -> None:
-        """Run SessionStart hooks (front ends call this once, before the first prompt)."""
+        """Connect MCP servers and run SessionStart hooks (front ends call this once, before the
+        first prompt, and `end()` in the same task when they are done)."""
+        if self.mcp is not None:
+            from sous.core import ToolSet
+
+            for problem in await self.mcp.start():
+                self.emit(Notice(level="warning", text=problem))
+            self.agent.tools = ToolSet([*self.agent.tools, *self.mcp.tools], aliases=self.tool_aliases)
+            if self.agent.ctx.spawn is not None and hasattr(self.agent.ctx.spawn, "toolset"):
+                self.agent.ctx.spawn.toolset = self.agent.tools
         if self.hooks is not None:
             verdict = await self.hooks.session_start(source, self.agent.model.name)
             self.pending_context += verdict.context
@@ -86,6 +98,8 @@ class Session:
     async def end(self, reason: str = "other") -> None:
         if self.hooks is not None:
             await self.hooks.session_end(reason)
+        if self.mcp is not None:
+            await self.mcp.close()
 
     async def send(self, prompt: str | UserMessage) -> RunEnd:
         """Run one user turn to its end. Call `interrupt()` from elsewhere to stop it. A prompt

@@ -72,7 +72,7 @@ class HeadlessPrinter:
         s = self.session
         perms = s.permissions
         self.line({"type": "system", "subtype": "init", "cwd": s.agent.ctx.cwd, "session_id": s.id,
-                   "tools": s.agent.tools.names, "mcp_servers": [], "model": s.agent.model.name.partition(":")[2],
+                   "tools": s.agent.tools.names, "mcp_servers": _mcp_servers(s), "model": s.agent.model.name.partition(":")[2],
                    "permissionMode": perms.mode if perms else "default", "slash_commands": [],
                    "apiKeySource": "none", "sous_version": __version__, "output_style": "default",
                    "agents": [], "skills": [], "plugins": [], "uuid": str(uuid.uuid4())})
@@ -162,6 +162,13 @@ class HeadlessPrinter:
         }
 
 
+def _mcp_servers(session: Session) -> list[dict[str, str]]:
+    if session.mcp is None:
+        return []
+    return [{"name": name, "status": "connected" if server.state == "connected" else "failed"}
+            for name, server in session.mcp.servers.items()]
+
+
 def _model_usage(entries: list[tuple[str, Any]]) -> dict[str, dict[str, Any]]:
     """Tokens and cost per model, the session's own and its sub-agents' together."""
     out: dict[str, dict[str, Any]] = {}
@@ -188,8 +195,8 @@ async def run_headless(session: Session, prompt: str, fmt: str = "text", *, out:
     for notice in session.notices:
         printer(notice)
     session.subscribe(printer)
-    printer.init()
     await session.start("resume" if session.convo.messages else "startup")
+    printer.init()
     try:
         end = await session.send(prompt)
     finally:

@@ -1,0 +1,177 @@
+"""Connecting to MCP servers with the official SDK and offering their tools as sous tools.
+
+Servers start concurrently, each bounded by a start-up timeout (`MCP_TIMEOUT`, 30 s); one that
+fails or hangs is reported and skipped without holding up the others. Tools are named
+`mcp__<server>__<tool>` and go through permissions and hooks like any other. A call to a server
+that died gets an error result at once; a call is bounded by `MCP_TOOL_TIMEOUT`. Output past
+`MAX_MCP_OUTPUT_TOKENS` (25,000; ~4 characters each) is cut with a note; images stay images.
+The SDK (and pydantic under it) is imported only here, only when a server is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sous.core import Image, Text, ToolContext, ToolResult
+
+from .config import ServerSpec
+
+
+def _get(obj: Any, *names: str, default: Any = None) -> Any:
+    """An attribute under its SDK 2.x (snake_case) or 1.x (camelCase) name."""
+    for name in names:
+        if hasattr(obj, name):
+            return getattr(obj, name)
+    return default
+
+
+def tool_name(server: str, tool: str) -> str:
+    return "mcp__" + re.sub(r"[^A-Za-z0-9_-]", "_", server) + "__" + re.sub(r"[^A-Za-z0-9_-]", "_", tool)
+
+
+@dataclass(slots=True)
+class Server:
+    spec: ServerSpec
+    state: str = "starting"
+    """"connected", "failed", or "starting"."""
+    error: str = ""
+    session: Any = None
+    tools: list[McpTool] = field(default_factory=list)
+    stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
+
+
+@dataclass(slots=True)
+class McpTool:
+    """One server tool as a sous Tool."""
+
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    server: Server
+    remote_name: str
+    read_only: bool = False
+    output_chars: int = 100_000
+    call_timeout_s: float | None = None
+
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        server = self.server
+        if server.state != "connected" or server.session is None:
+            return ToolResult(content=f"MCP server {server.spec.name!r} is not connected ({server.error or server.state})",
+                              is_error=True)
+        try:
+            result = await asyncio.wait_for(server.session.call_tool(self.remote_name, args), self.call_timeout_s)
+        except asyncio.TimeoutError:
+            return ToolResult(content=f"MCP tool {self.name} timed out after {self.call_timeout_s:g}s", is_error=True)
+        except Exception as e:  # the server died or broke the protocol: mark it, answer clearly
+            server.state, server.error = "failed", f"{type(e).__name__}: {e}"
+            return ToolResult(content=f"MCP server {server.spec.name!r} failed during the call: {server.error}",
+                              is_error=True)
+        return self._result(result)
+
+    def _result(self, result: Any) -> ToolResult:
+        blocks: list[Any] = []
+        for item in _get(result, "content", default=[]) or []:
+            kind = getattr(item, "type", "")
+            if kind == "text":
+                blocks.append(Text(text=item.text))
+            elif kind == "image":
+                blocks.append(Image(media_type=_get(item, "mime_type", "mimeType", default="image/png"), data=item.data))
+            elif kind == "resource":
+                resource = item.resource
+                blocks.append(Text(text=getattr(resource, "text", None) or f"[resource {getattr(resource, 'uri', '')}]"))
+            else:
+                blocks.append(Text(text=f"[{kind} content]"))
+        text_size = sum(len(b.text) for b in blocks if isinstance(b, Text))
+        if text_size > self.output_chars:
+            joined = "".join(b.text for b in blocks if isinstance(b, Text))
+            cut = joined[:self.output_chars]
+            blocks = [Text(text=f"{cut}\n[... MCP output truncated: {text_size - self.output_chars} of {text_size} "
+                                f"characters cut (MAX_MCP_OUTPUT_TOKENS)]"),
+                      *(b for b in blocks if isinstance(b, Image))]
+        is_error = bool(_get(result, "is_error", "isError", default=False))
+        structured = _get(result, "structured_content", "structuredContent")
+        return ToolResult(content=tuple(blocks) or "(no output)", is_error=is_error, data=structured)
+
+
+class McpManager:
+    def __init__(self, specs: Mapping[str, ServerSpec], *, environ: Mapping[str, str], project_dir: str):
+        self.servers = {name: Server(spec=spec) for name, spec in specs.items()}
+        self.environ = environ
+        self.project_dir = project_dir
+
+    def _seconds(self, name: str, default: float) -> float | None:
+        try:
+            value = float(self.environ.get(name) or default * 1000) / 1000
+        except ValueError:
+            value = default
+        return value or None
+
+    async def start(self) -> list[str]:
+        """Connect every server at once; return one line per server that could not be used."""
+        timeout = self._seconds("MCP_TIMEOUT", 30.0)
+        await asyncio.gather(*(self._connect(server, timeout) for server in self.servers.values()))
+        return [f"MCP server {s.spec.name!r} is not available: {s.error}" for s in self.servers.values()
+                if s.state != "connected"]
+
+    async def _connect(self, server: Server, timeout: float | None) -> None:
+        try:
+            await asyncio.wait_for(self._open(server), timeout)
+            server.state = "connected"
+        except asyncio.TimeoutError:
+            server.state, server.error = "failed", f"it did not start within {timeout:g}s"
+        except Exception as e:  # noqa: BLE001 - any start-up failure is reported, never fatal
+            server.state, server.error = "failed", f"{type(e).__name__}: {e}".strip()[:300]
+
+    async def _open(self, server: Server) -> None:
+        from mcp import ClientSession
+
+        spec = server.spec
+        if spec.type == "stdio":
+            from mcp.client.stdio import StdioServerParameters, stdio_client
+
+            env = {**os.environ, **dict(spec.env), "CLAUDE_PROJECT_DIR": self.project_dir,
+                   "SOUS_PROJECT_DIR": self.project_dir}
+            transport = stdio_client(StdioServerParameters(command=spec.command, args=list(spec.args), env=env,
+                                                           cwd=self.project_dir))
+        elif spec.type == "sse":
+            from mcp.client.sse import sse_client
+
+            transport = sse_client(spec.url, headers=dict(spec.headers))
+        else:
+            from mcp.client.streamable_http import streamablehttp_client
+
+            transport = streamablehttp_client(spec.url, headers=dict(spec.headers))
+        streams = await server.stack.enter_async_context(transport)
+        session = await server.stack.enter_async_context(ClientSession(streams[0], streams[1]))
+        await session.initialize()
+        listing = await session.list_tools()
+        output_chars = int(self.environ.get("MAX_MCP_OUTPUT_TOKENS") or 25_000) * 4
+        call_timeout = spec.timeout_s or self._seconds("MCP_TOOL_TIMEOUT", 0) or None
+        server.session = session
+        server.tools = [
+            McpTool(name=tool_name(spec.name, t.name), description=(t.description or t.name)[:2048],
+                    input_schema=_get(t, "input_schema", "inputSchema", default=None) or {"type": "object"},
+                    server=server, remote_name=t.name, output_chars=output_chars, call_timeout_s=call_timeout,
+                    read_only=bool(_get(_get(t, "annotations"), "read_only_hint", "readOnlyHint", default=False)))
+            for t in listing.tools]
+
+    @property
+    def tools(self) -> list[McpTool]:
+        return [tool for server in self.servers.values() if server.state == "connected" for tool in server.tools]
+
+    def describe(self) -> list[str]:
+        """One line per server: state, tool count or the reason it failed (for `/mcp`)."""
+        return [f"{name}: {s.state}" + (f", {len(s.tools)} tools" if s.state == "connected" else f" ({s.error})")
+                for name, s in self.servers.items()]
+
+    async def close(self) -> None:
+        for server in self.servers.values():
+            with contextlib.suppress(Exception):
+                await server.stack.aclose()
+            server.state = "closed"

@@ -1,0 +1,121 @@
+"""MCP server entries: where they come from and how `${VAR}` in them is expanded.
+
+Scopes, as in Claude Code (the first that names a server wins, whole entry): local
+(`~/.claude.json` → `projects[<project>].mcpServers`), project (`.mcp.json`), user (`~/.claude.json`
+→ `mcpServers`, and `~/.sous/mcp.json`), then `--mcp-config` files or JSON (which alone count with
+`--strict-mcp-config`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sous import paths
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSpec:
+    name: str
+    type: str = "stdio"
+    command: str = ""
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    url: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    timeout_s: float | None = None
+    source: str = ""
+
+
+@dataclass(slots=True)
+class McpConfig:
+    servers: dict[str, ServerSpec] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def expand(value: str, environ: Mapping[str, str], problems: list[str]) -> str:
+    def one(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        problems.append(f"${{{name}}} is not set")
+        return match.group(0)
+
+    return _VAR.sub(one, value)
+
+
+def _spec(name: str, raw: Any, source: str, environ: Mapping[str, str], problems: list[str]) -> ServerSpec | None:
+    if not isinstance(raw, dict):
+        problems.append(f"{source}: server {name!r} is not an object")
+        return None
+    kind = raw.get("type") or ("stdio" if "command" in raw else "")
+    kind = {"streamable-http": "http"}.get(kind, kind)
+    if kind not in ("stdio", "http", "sse"):
+        problems.append(f"{source}: server {name!r} has type {kind or 'missing'!r}; sous speaks stdio, http and sse")
+        return None
+    found: list[str] = []
+    env = {k: expand(str(v), environ, found) for k, v in (raw.get("env") or {}).items()}
+    spec = ServerSpec(
+        name=name, type=kind, command=expand(str(raw.get("command", "")), environ, found),
+        args=tuple(expand(str(a), environ, found) for a in raw.get("args") or ()), env=tuple(env.items()),
+        url=expand(str(raw.get("url", "")), environ, found),
+        headers=tuple((k, expand(str(v), environ, found)) for k, v in (raw.get("headers") or {}).items()),
+        timeout_s=float(raw["timeout"]) / 1000 if raw.get("timeout") else None, source=source)
+    problems += [f"{source}: server {name!r}: {p}" for p in found]
+    if kind == "stdio" and not spec.command:
+        problems.append(f"{source}: server {name!r} needs a command")
+        return None
+    if kind != "stdio" and not spec.url:
+        problems.append(f"{source}: server {name!r} needs a url")
+        return None
+    return spec
+
+
+def _read(path: Path, problems: list[str]) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as e:
+        problems.append(f"{path}: cannot read MCP servers: {e}")
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def load(project_dir: str, environ: Mapping[str, str] = os.environ, extra: list[str] | None = None,
+         strict: bool = False) -> McpConfig:
+    config = McpConfig()
+    home = Path(environ.get("HOME") or Path.home())
+    claude_json = _read(home / ".claude.json", config.problems)
+    layers: list[tuple[str, Any]] = []
+    for item in extra or []:
+        if item.lstrip().startswith("{"):
+            try:
+                layers.append(("--mcp-config", json.loads(item).get("mcpServers", {})))
+            except ValueError as e:
+                config.problems.append(f"--mcp-config: invalid JSON: {e}")
+        else:
+            layers.append((item, _read(Path(item), config.problems).get("mcpServers", {})))
+    if not strict:
+        project_entry = (claude_json.get("projects") or {}).get(str(Path(project_dir).resolve()), {})
+        layers = [("~/.claude.json (local)", project_entry.get("mcpServers", {})),
+                  (str(Path(project_dir) / ".mcp.json"), _read(Path(project_dir) / ".mcp.json", config.problems)
+                   .get("mcpServers", {})),
+                  ("~/.claude.json (user)", claude_json.get("mcpServers", {})),
+                  (str(paths.config_dir(environ) / "mcp.json"),
+                   _read(paths.config_dir(environ) / "mcp.json", config.problems).get("mcpServers", {})),
+                  *layers]
+    for source, servers in layers:
+        for name, raw in (servers or {}).items():
+            if name not in config.servers and (spec := _spec(name, raw, source, environ, config.problems)):
+                config.servers[name] = spec
+    return config

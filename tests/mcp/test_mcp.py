@@ -1,0 +1,145 @@
+"""MCP through the real `sous -p`: the `mcp-server-time` server from PyPI and a fragile server of
+our own (written with the SDK) for crashes, huge output and images; config scopes and expansion."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import sous
+from sous.mcp import load
+
+SRC = str(Path(sous.__file__).resolve().parents[1])
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+FRAGILE = f'''
+import os, sys, base64
+try:
+    from mcp.server.mcpserver import MCPServer as App, Image
+except ImportError:
+    from mcp.server.fastmcp import FastMCP as App, Image
+app = App("fragile")
+
+@app.tool()
+def crash() -> str:
+    """Dies mid-call."""
+    os._exit(1)
+
+@app.tool()
+def big() -> str:
+    """Returns a huge text."""
+    return "y" * 300000
+
+@app.tool()
+def picture() -> Image:
+    """Returns a 1x1 PNG."""
+    return Image(data=base64.b64decode("{PNG}"), format="png")
+
+app.run()
+'''
+
+pytest.importorskip("mcp_server_time")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (tmp_path / "fragile.py").write_text(FRAGILE)
+    servers = {"time": {"command": sys.executable, "args": ["-m", "mcp_server_time"]},
+               "fragile": {"type": "stdio", "command": sys.executable, "args": [str(tmp_path / "fragile.py")]}}
+    (root / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
+    return root
+
+
+def run(project: Path, turns: list, *flags: str, env: dict | None = None) -> tuple[subprocess.CompletedProcess, list]:
+    script = project.parent / "turns.json"
+    script.write_text(json.dumps(turns))
+    done = subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{script}",
+                           "--output-format", "stream-json", "--verbose", *flags], cwd=project, text=True,
+                          capture_output=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent), **(env or {})})
+    return done, [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def tool_results(out: list) -> list:
+    return [o["message"]["content"][0] for o in out if o["type"] == "user"]
+
+
+def call(name: str, args: dict | None = None) -> dict:
+    return {"tool_calls": [{"name": name, "input": args or {}}]}
+
+
+def test_a_real_server_from_pypi_is_listed_and_called(project):
+    done, out = run(project, [call("mcp__time__get_current_time", {"timezone": "UTC"}), {"text": "ok"}],
+                    "--allowedTools", "mcp__time")
+    assert done.returncode == 0, done.stderr
+    init = out[0]
+    assert "mcp__time__get_current_time" in init["tools"] and "mcp__fragile__crash" in init["tools"]
+    assert {"name": "time", "status": "connected"} in init["mcp_servers"]
+    result = tool_results(out)[0]
+    assert not result["is_error"] and '"timezone": "UTC"' in result["content"]
+
+
+def test_mcp_tools_ask_in_default_mode(project):
+    _, out = run(project, [call("mcp__time__get_current_time", {"timezone": "UTC"}), {"text": "ok"}])
+    assert [d["tool_name"] for d in out[-1]["permission_denials"]] == ["mcp__time__get_current_time"]
+
+
+def test_a_crash_mid_call_is_an_error_result_and_later_calls_fail_fast(project):
+    turns = [call("mcp__fragile__crash"), call("mcp__fragile__big"), {"text": "ok"}]
+    started = time.monotonic()
+    done, out = run(project, turns, "--allowedTools", "mcp__fragile")
+    assert done.returncode == 0, done.stderr and time.monotonic() - started < 60
+    first, second = tool_results(out)
+    assert first["is_error"] and "fragile" in first["content"]
+    assert second["is_error"] and "not connected" in second["content"]
+
+
+def test_huge_output_is_cut_with_a_note_and_images_stay_images(project):
+    done, out = run(project, [call("mcp__fragile__big"), call("mcp__fragile__picture"), {"text": "ok"}],
+                    "--allowedTools", "mcp__fragile", env={"MAX_MCP_OUTPUT_TOKENS": "1000"})
+    big, picture = tool_results(out)
+    assert "MCP output truncated" in big["content"] and len(big["content"]) < 4200
+    assert picture["content"][0]["type"] == "image" and picture["content"][0]["source"]["data"] == PNG
+    assert base64.b64decode(PNG)
+
+
+def test_broken_and_hanging_servers_are_reported_without_blocking(project, tmp_path):
+    servers = {"broken": {"command": "/nonexistent/server"}, "hangs": {"command": "sleep", "args": ["60"]},
+               "time": {"command": sys.executable, "args": ["-m", "mcp_server_time"]}}
+    (project / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
+    started = time.monotonic()
+    done, out = run(project, [{"text": "fine"}], env={"MCP_TIMEOUT": "2000"})
+    assert done.returncode == 0 and out[-1]["result"] == "fine"
+    assert time.monotonic() - started < 20
+    warnings = [line for line in done.stderr.splitlines() if "MCP server" in line]
+    assert any("'broken'" in w for w in warnings) and any("'hangs'" in w and "2s" in w for w in warnings)
+    assert {"name": "time", "status": "connected"} in out[0]["mcp_servers"]
+
+
+def test_scopes_precedence_expansion_and_problems(tmp_path):
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / ".mcp.json").write_text(json.dumps({"mcpServers": {
+        "shared": {"command": "from-project"},
+        "api": {"type": "http", "url": "${API_URL:-http://localhost:9}/mcp", "headers": {"Authorization": "Bearer ${TOKEN}"}},
+        "bad": {"url": "http://x"}, "odd": {"type": "ws", "url": "ws://x"}}}))
+    (tmp_path / ".claude.json").write_text(json.dumps({
+        "mcpServers": {"shared": {"command": "from-user"}, "mine": {"command": "tool", "env": {"K": "${HOME}"}}},
+        "projects": {str(project.resolve()): {"mcpServers": {"shared": {"command": "from-local"}}}}}))
+    config = load(str(project), {"HOME": str(tmp_path), "TOKEN": "t0k"})
+    assert config.servers["shared"].command == "from-local"
+    assert config.servers["api"].url == "http://localhost:9/mcp" and dict(config.servers["api"].headers) == {
+        "Authorization": "Bearer t0k"}
+    assert dict(config.servers["mine"].env) == {"K": str(tmp_path)}
+    assert "bad" not in config.servers and "odd" not in config.servers and len(config.problems) == 2
+    strict = load(str(project), {"HOME": str(tmp_path)}, extra=['{"mcpServers": {"only": {"command": "x"}}}'],
+                  strict=True)
+    assert list(strict.servers) == ["only"]
