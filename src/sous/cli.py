@@ -18,6 +18,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"{__version__} (sous)")
         return 0
+    if argv[:1] == ["mcp"]:
+        from sous.mcp.cli import main as mcp_main
+
+        return mcp_main(argv[1:])
     if argv[:1] in (["config"], ["hooks"]):
         from sous.inspect_cli import main as inspect_main
 

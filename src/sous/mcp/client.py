@@ -31,6 +31,13 @@ def _get(obj: Any, *names: str, default: Any = None) -> Any:
     return default
 
 
+def _reason(error: BaseException) -> str:
+    """One line for a failure, looking inside the SDK's exception groups."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return f"{type(error).__name__}: {error}".strip()[:300]
+
+
 def tool_name(server: str, tool: str) -> str:
     return "mcp__" + re.sub(r"[^A-Za-z0-9_-]", "_", server) + "__" + re.sub(r"[^A-Za-z0-9_-]", "_", tool)
 
@@ -44,6 +51,10 @@ class Server:
     session: Any = None
     tools: list[McpTool] = field(default_factory=list)
     stack: contextlib.AsyncExitStack = field(default_factory=contextlib.AsyncExitStack)
+    task: asyncio.Task | None = None
+    """Owns the connection: the SDK's transports must be closed by the task that opened them."""
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass(slots=True)
@@ -69,7 +80,7 @@ class McpTool:
         except asyncio.TimeoutError:
             return ToolResult(content=f"MCP tool {self.name} timed out after {self.call_timeout_s:g}s", is_error=True)
         except Exception as e:  # the server died or broke the protocol: mark it, answer clearly
-            server.state, server.error = "failed", f"{type(e).__name__}: {e}"
+            server.state, server.error = "failed", _reason(e)
             return ToolResult(content=f"MCP server {server.spec.name!r} failed during the call: {server.error}",
                               is_error=True)
         return self._result(result)
@@ -115,18 +126,35 @@ class McpManager:
     async def start(self) -> list[str]:
         """Connect every server at once; return one line per server that could not be used."""
         timeout = self._seconds("MCP_TIMEOUT", 30.0)
-        await asyncio.gather(*(self._connect(server, timeout) for server in self.servers.values()))
-        return [f"MCP server {s.spec.name!r} is not available: {s.error}" for s in self.servers.values()
-                if s.state != "connected"]
+        servers = list(self.servers.values())
+        for server in servers:
+            server.task = asyncio.ensure_future(self._serve(server))
+        if servers:
+            await asyncio.wait([asyncio.ensure_future(s.ready.wait()) for s in servers], timeout=timeout)
+        for server in servers:
+            if not server.ready.is_set():
+                server.state, server.error = "failed", f"it did not start within {timeout:g}s"
+                assert server.task is not None
+                server.task.cancel()
+        return [f"MCP server {s.spec.name!r} is not available: {s.error}" for s in servers if s.state != "connected"]
 
-    async def _connect(self, server: Server, timeout: float | None) -> None:
+    async def _serve(self, server: Server) -> None:
         try:
-            await asyncio.wait_for(self._open(server), timeout)
-            server.state = "connected"
-        except asyncio.TimeoutError:
-            server.state, server.error = "failed", f"it did not start within {timeout:g}s"
-        except Exception as e:  # noqa: BLE001 - any start-up failure is reported, never fatal
-            server.state, server.error = "failed", f"{type(e).__name__}: {e}".strip()[:300]
+            async with server.stack:
+                await self._open(server)
+                server.state = "connected"
+                server.ready.set()
+                await server.stop.wait()
+        except asyncio.CancelledError:
+            pass
+        except BaseException as e:  # noqa: BLE001 - a server that fails is reported, never fatal
+            if server.state != "failed":
+                server.state, server.error = "failed", _reason(e)
+        finally:
+            server.session = None
+            if server.state == "connected":
+                server.state, server.error = "failed", "the connection ended"
+            server.ready.set()
 
     async def _open(self, server: Server) -> None:
         from mcp import ClientSession
@@ -144,9 +172,14 @@ class McpManager:
 
             transport = sse_client(spec.url, headers=dict(spec.headers))
         else:
-            from mcp.client.streamable_http import streamablehttp_client
+            from mcp.client import streamable_http
 
-            transport = streamablehttp_client(spec.url, headers=dict(spec.headers))
+            if hasattr(streamable_http, "streamable_http_client"):  # SDK 2.x
+                client = streamable_http.create_mcp_http_client(headers=dict(spec.headers))
+                await server.stack.enter_async_context(client)
+                transport = streamable_http.streamable_http_client(spec.url, http_client=client)
+            else:  # SDK 1.x
+                transport = streamable_http.streamablehttp_client(spec.url, headers=dict(spec.headers))
         streams = await server.stack.enter_async_context(transport)
         session = await server.stack.enter_async_context(ClientSession(streams[0], streams[1]))
         await session.initialize()
@@ -171,7 +204,12 @@ class McpManager:
                 for name, s in self.servers.items()]
 
     async def close(self) -> None:
+        tasks = [s.task for s in self.servers.values() if s.task is not None]
         for server in self.servers.values():
-            with contextlib.suppress(Exception):
-                await server.stack.aclose()
+            server.stop.set()
+        if tasks:
+            _, stuck = await asyncio.wait(tasks, timeout=5)
+            for task in stuck:
+                task.cancel()
+        for server in self.servers.values():
             server.state = "closed"
