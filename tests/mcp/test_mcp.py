@@ -92,14 +92,17 @@ def test_mcp_tools_ask_in_default_mode(project):
     assert [d["tool_name"] for d in out[-1]["permission_denials"]] == ["mcp__time__get_current_time"]
 
 
-def test_a_crash_mid_call_is_an_error_result_and_later_calls_fail_fast(project):
-    turns = [call("mcp__fragile__crash"), call("mcp__fragile__big"), {"text": "ok"}]
+def test_a_crashed_server_fails_fast_then_is_restarted(project):
+    turns = [call("mcp__fragile__crash"), call("mcp__fragile__big"), call("Bash", {"command": "sleep 4"}),
+             call("mcp__fragile__big"), {"text": "ok"}]
     started = time.monotonic()
-    done, out = run(project, turns, "--allowedTools", "mcp__fragile")
-    assert done.returncode == 0, done.stderr and time.monotonic() - started < 60
-    first, second = tool_results(out)
-    assert first["is_error"] and "fragile" in first["content"]
-    assert second["is_error"] and "not connected" in second["content"]
+    done, out = run(project, turns, "--allowedTools", "mcp__fragile", "Bash(sleep *)")
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 60
+    crashed, during, _, after = tool_results(out)
+    assert crashed["is_error"] and "fragile" in crashed["content"]
+    assert during["is_error"] and "not connected (restarting" in during["content"]
+    assert not after["is_error"] and after["content"].startswith("yyyy")
 
 
 def test_huge_output_is_cut_with_a_note_and_images_stay_images(project):

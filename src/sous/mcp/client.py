@@ -22,6 +22,8 @@ from sous.core import Image, Text, ToolContext, ToolResult
 
 from .config import ServerSpec
 
+MAX_RESTARTS = 5
+
 
 def _get(obj: Any, *names: str, default: Any = None) -> Any:
     """An attribute under its SDK 2.x (snake_case) or 1.x (camelCase) name."""
@@ -46,7 +48,7 @@ def tool_name(server: str, tool: str) -> str:
 class Server:
     spec: ServerSpec
     state: str = "starting"
-    """"connected", "failed", or "starting"."""
+    """"starting", "connected", "restarting" (after a crash, with backoff) or "failed"."""
     error: str = ""
     session: Any = None
     tools: list[McpTool] = field(default_factory=list)
@@ -55,6 +57,11 @@ class Server:
     """Owns the connection: the SDK's transports must be closed by the task that opened them."""
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    broken: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set by a call that found the server dead, so its task tears down and restarts it."""
+    restartable: bool = False
+    """Set once it has connected (or on a manual reconnect): a crash then means a restart."""
 
 
 @dataclass(slots=True)
@@ -73,14 +80,15 @@ class McpTool:
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         server = self.server
         if server.state != "connected" or server.session is None:
-            return ToolResult(content=f"MCP server {server.spec.name!r} is not connected ({server.error or server.state})",
-                              is_error=True)
+            why = f"{server.state}: {server.error}" if server.error else server.state
+            return ToolResult(content=f"MCP server {server.spec.name!r} is not connected ({why})", is_error=True)
         try:
             result = await asyncio.wait_for(server.session.call_tool(self.remote_name, args), self.call_timeout_s)
         except asyncio.TimeoutError:
             return ToolResult(content=f"MCP tool {self.name} timed out after {self.call_timeout_s:g}s", is_error=True)
-        except Exception as e:  # the server died or broke the protocol: mark it, answer clearly
-            server.state, server.error = "failed", _reason(e)
+        except Exception as e:  # the server died or broke the protocol: say so; its task restarts it
+            server.error, server.state = _reason(e), "restarting"
+            server.broken.set()
             return ToolResult(content=f"MCP server {server.spec.name!r} failed during the call: {server.error}",
                               is_error=True)
         return self._result(result)
@@ -139,22 +147,56 @@ class McpManager:
         return [f"MCP server {s.spec.name!r} is not available: {s.error}" for s in servers if s.state != "connected"]
 
     async def _serve(self, server: Server) -> None:
-        try:
-            async with server.stack:
-                await self._open(server)
-                server.state = "connected"
+        """Hold the connection open until `close()`; after a crash, restart it with backoff."""
+        attempt = 0
+        while not server.stop.is_set():
+            was_connected = False
+            try:
+                async with contextlib.AsyncExitStack() as stack:
+                    server.stack = stack
+                    await self._open(server)
+                    server.state, server.error, attempt, was_connected = "connected", "", 0, True
+                    server.restartable = True
+                    server.ready.set()
+                    waiters = [asyncio.ensure_future(server.stop.wait()), asyncio.ensure_future(server.broken.wait())]
+                    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                    for waiter in waiters:
+                        waiter.cancel()
+                    if server.stop.is_set():
+                        return
+                    server.broken.clear()
+                    raise ConnectionError(server.error or "the server stopped answering")
+            except asyncio.CancelledError:
+                return
+            except BaseException as e:  # noqa: BLE001 - a server that fails is reported, never fatal
+                server.error = _reason(e)
+            finally:
+                server.session = None
                 server.ready.set()
-                await server.stop.wait()
-        except asyncio.CancelledError:
-            pass
-        except BaseException as e:  # noqa: BLE001 - a server that fails is reported, never fatal
-            if server.state != "failed":
-                server.state, server.error = "failed", _reason(e)
-        finally:
-            server.session = None
-            if server.state == "connected":
-                server.state, server.error = "failed", "the connection ended"
-            server.ready.set()
+            if not was_connected and attempt == 0 and not server.restartable:
+                server.state = "failed"  # it never came up: report it rather than retry forever
+                return
+            attempt += 1
+            if attempt > MAX_RESTARTS:
+                server.state = "failed"
+                return
+            server.state = "restarting"
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(server.wake.wait(), min(2 ** (attempt - 1), 30))
+            server.wake.clear()
+
+    def reconnect(self, name: str) -> bool:
+        """Restart a server now (`/mcp reconnect NAME`)."""
+        server = self.servers.get(name)
+        if server is None or server.task is None:
+            return False
+        server.restartable = True
+        if server.task.done():
+            server.ready.clear()
+            server.task = asyncio.ensure_future(self._serve(server))
+        else:
+            server.wake.set()
+        return True
 
     async def _open(self, server: Server) -> None:
         from mcp import ClientSession

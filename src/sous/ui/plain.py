@@ -160,7 +160,7 @@ def _permissions_command(session, args: list[str], ui: PlainUI) -> None:
 
 
 BUILTIN_HELP = {"/help": "this list", "/permissions [revoke N]": "rules and grants; withdraw grant N",
-                "/hooks": "the configured hooks", "/mcp": "the MCP servers and their state", "/memory [N]": "the memory files loaded; open number N in $EDITOR",
+                "/hooks": "the configured hooks", "/mcp [reconnect NAME]": "the MCP servers and their state; restart one", "/memory [N]": "the memory files loaded; open number N in $EDITOR",
                 "/exit": "leave"}
 
 
@@ -173,7 +173,10 @@ def _builtin_command(session, text: str, ui: PlainUI) -> bool:
         lines += [f"/{c.name:27} {c.description[:70]}" for c in session.commands.values() if c.user_invocable]
         ui.write("\n".join(lines) + "\n")
     elif name == "/mcp":
-        ui.write("\n".join(session.mcp.describe() if session.mcp else ["no MCP servers are configured"]) + "\n")
+        if args[:1] == ["reconnect"] and len(args) == 2 and session.mcp:
+            ui.write(f"{'reconnecting' if session.mcp.reconnect(args[1]) else 'no such server'} {args[1]}\n")
+        else:
+            ui.write("\n".join(session.mcp.describe() if session.mcp else ["no MCP servers are configured"]) + "\n")
     elif name == "/permissions":
         _permissions_command(session, args, ui)
     elif name == "/hooks":
