@@ -146,3 +146,16 @@ def test_scopes_precedence_expansion_and_problems(tmp_path):
     strict = load(str(project), {"HOME": str(tmp_path)}, extra=['{"mcpServers": {"only": {"command": "x"}}}'],
                   strict=True)
     assert list(strict.servers) == ["only"]
+
+
+def test_the_git_server_from_pypi_works_on_a_real_repository(project):
+    pytest.importorskip("mcp_server_git")
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    (project / "a.txt").write_text("a\n")
+    servers = {"git": {"command": sys.executable, "args": ["-m", "mcp_server_git", "--repository", str(project)]}}
+    (project / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
+    done, out = run(project, [call("mcp__git__git_status", {"repo_path": str(project)}), {"text": "ok"}],
+                    "--allowedTools", "mcp__git__git_status")
+    assert done.returncode == 0, done.stderr
+    result = tool_results(out)[0]
+    assert not result["is_error"] and "a.txt" in result["content"] and "Untracked" in result["content"]
