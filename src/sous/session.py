@@ -6,6 +6,7 @@ events; the transcript writer is one more subscriber, so the file holds what the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +47,7 @@ class Session:
         self.mcp = None
         """The MCP manager, when servers are configured; connected by `start()`."""
         self.tool_aliases: dict[str, str] = {}
+        self._mcp_connecting: asyncio.Future | None = None
         """One entry per finished sub-agent: id, type, model, usage, tool uses, duration."""
         """Called by `close()` (stopping background sub-agents...)."""
         """The memory files loaded (`sous.context.memory.Memory`), for `/memory`."""
@@ -80,24 +82,34 @@ class Session:
                                "decision": event.decision, "source": event.source, "reason": event.reason,
                                "agent": event.agent or None})
 
-    async def start(self, source: str = "startup") -> None:
+    async def start(self, source: str = "startup", *, wait_for_mcp: bool = True) -> None:
         """Connect MCP servers and run SessionStart hooks (front ends call this once, before the
-        first prompt, and `end()` in the same task when they are done)."""
+        first prompt, and `end()` when they are done). The terminal does not wait for the servers:
+        their tools join when they are up."""
         if self.mcp is not None:
-            from sous.core import ToolSet
-
-            for problem in await self.mcp.start():
-                self.emit(Notice(level="warning", text=problem))
-            self.agent.tools = ToolSet([*self.agent.tools, *self.mcp.tools], aliases=self.tool_aliases)
-            if self.agent.ctx.spawn is not None and hasattr(self.agent.ctx.spawn, "toolset"):
-                self.agent.ctx.spawn.toolset = self.agent.tools
+            if wait_for_mcp:
+                await self._connect_mcp()
+            else:
+                self._mcp_connecting = asyncio.ensure_future(self._connect_mcp())
         if self.hooks is not None:
             verdict = await self.hooks.session_start(source, self.agent.model.name)
             self.pending_context += verdict.context
 
+    async def _connect_mcp(self) -> None:
+        from sous.core import ToolSet
+
+        assert self.mcp is not None
+        for problem in await self.mcp.start():
+            self.emit(Notice(level="warning", text=problem))
+        self.agent.tools = ToolSet([*self.agent.tools, *self.mcp.tools], aliases=self.tool_aliases)
+        if self.agent.ctx.spawn is not None and hasattr(self.agent.ctx.spawn, "toolset"):
+            self.agent.ctx.spawn.toolset = self.agent.tools
+
     async def end(self, reason: str = "other") -> None:
         if self.hooks is not None:
             await self.hooks.session_end(reason)
+        if self._mcp_connecting is not None and not self._mcp_connecting.done():
+            self._mcp_connecting.cancel()
         if self.mcp is not None:
             await self.mcp.close()
 

@@ -68,3 +68,34 @@ def test_a_session_grant_stops_the_asking_and_the_floor_wants_a_typed_yes(repl):
     log = Path(repl.cwd).parent / "notifications.log"
     sent = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     assert [n["notification_type"] for n in sent] == ["permission_prompt", "permission_prompt"]
+
+
+def test_the_prompt_does_not_wait_for_mcp_servers(tmp_path):
+    pytest.importorskip("mcp_server_time")
+    import time
+
+    project = tmp_path / "project"
+    project.mkdir()
+    servers = {"slow": {"command": "sleep", "args": ["60"]},
+               "time": {"command": sys.executable, "args": ["-m", "mcp_server_time"]}}
+    (project / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
+    (tmp_path / "turns.json").write_text(json.dumps([{"text": "hi"}]))
+    env = {**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "MCP_TIMEOUT": "30000"}
+    started = time.monotonic()
+    child = pexpect.spawn(sys.executable, ["-m", "sous", "--model", f"scripted:{tmp_path / 'turns.json'}"],
+                          cwd=str(project), env=env, encoding="utf-8", timeout=20, dimensions=(40, 120))
+    try:
+        child.expect("> ")
+        assert time.monotonic() - started < 10  # a server that hangs for 30 s does not hold the prompt
+        deadline = time.monotonic() + 15
+        while True:
+            child.sendline("/mcp")
+            child.expect("slow: starting")
+            index = child.expect([r"time: connected, 2 tools", r"time: starting"])
+            if index == 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert index == 0
+    finally:
+        child.sendeof()
+        child.close()

@@ -242,7 +242,8 @@ class McpManager:
 
     def describe(self) -> list[str]:
         """One line per server: state, tool count or the reason it failed (for `/mcp`)."""
-        return [f"{name}: {s.state}" + (f", {len(s.tools)} tools" if s.state == "connected" else f" ({s.error})")
+        return [f"{name}: {s.state}" + (f", {len(s.tools)} tools" if s.state == "connected"
+                                        else f" ({s.error})" if s.error else "")
                 for name, s in self.servers.items()]
 
     async def close(self) -> None:

@@ -124,7 +124,7 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
              "Type a request; Ctrl-C interrupts a run, Ctrl-D or /exit quits.\n")
     loop = asyncio.get_running_loop()
     prompt = first_prompt
-    await session.start("resume" if session.convo.messages else "startup")
+    await session.start("resume" if session.convo.messages else "startup", wait_for_mcp=False)
     try:
         while True:
             if prompt is None:
