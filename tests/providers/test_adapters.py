@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from sous.core import (
-    AssistantMessage, AuthError, CancelToken, Image, ModelRequest, ProviderError, Retry, Text, TextDelta,
-    Thinking, ThinkingDelta, ToolCall, ToolResultMessage, user,
+    AssistantMessage, AuthError, CancelToken, ContextOverflow, Image, ModelRequest, ProviderError, Retry, Text,
+    TextDelta, Thinking, ThinkingDelta, ToolCall, ToolResultMessage, user,
 )
 from sous.models.anthropic import AnthropicModel
 from sous.models.openai_chat import OpenAIChatModel
@@ -19,17 +19,13 @@ TOOLS = ({"name": "Bash", "description": "Run a command", "input_schema": {"type
          {"name": "Read", "description": "Read a file", "input_schema": {"type": "object"}})
 
 
-@pytest.fixture(autouse=True)
-def fast_retries(monkeypatch):
-    monkeypatch.setenv("SOUS_RETRY_BASE_DELAY", "0.01")
-
-
 @pytest.fixture(params=["anthropic", "openai"])
 def protocol(request) -> str:
     return request.param
 
 
 def make_model(protocol: str, server: ScriptedServer, **env: str):
+    env = {"SOUS_RETRY_BASE_DELAY": "0.001", **env}  # backoff in milliseconds, not seconds
     if protocol == "anthropic":
         return AnthropicModel("claude-sonnet-4-5", environ={"ANTHROPIC_BASE_URL": server.url,
                                                             "ANTHROPIC_API_KEY": "sk-test", **env})
@@ -190,7 +186,14 @@ async def test_openai_request_shape_tools_and_images_after_tool_messages():
     assert body["messages"][3] == {"role": "tool", "tool_call_id": "call_1", "content": "the image:"}
     assert body["messages"][4]["content"][1]["image_url"]["url"] == "data:image/png;base64,AAAA"
     assert body["tools"][0]["function"]["name"] == "Bash" and body["stream_options"] == {"include_usage": True}
-    assert "max_tokens" in body  # a compatible server, not api.openai.com
+    assert "max_completion_tokens" in body and "max_tokens" not in body  # gpt-5 wants the new name anywhere
+
+
+async def test_openai_compatible_server_gets_max_tokens_for_other_models():
+    with ScriptedServer([{"text": "ok"}]) as server:
+        await ask(OpenAIChatModel("llama3.1:8b", environ={"OPENAI_BASE_URL": server.openai_url}))
+    body = server.requests[0]["body"]
+    assert body["max_tokens"] == 16_000 and "max_completion_tokens" not in body
 
 
 async def test_openai_compatible_server_needs_no_key():
@@ -205,3 +208,103 @@ def test_no_key_for_the_official_endpoints_is_a_one_line_auth_error():
         AnthropicModel("claude-sonnet-4-5", environ={}).headers()
     with pytest.raises(AuthError, match="OPENAI_API_KEY"):
         OpenAIChatModel("gpt-5.1", environ={}).headers()
+
+
+async def test_cancel_token_mid_stream_returns_the_partial_message_aborted(protocol):
+    text = "A long answer that arrives slowly, chunk by chunk, until the user presses Esc. " * 4
+    turn = {"text": text, "tool_calls": [{"name": "Bash", "input": {"command": "rm -rf build"}}]}
+    with ScriptedServer([turn], chunk_delay=0.02) as server:
+        model, cancel, events = make_model(protocol, server), CancelToken(), []
+        task = asyncio.ensure_future(model.complete(ModelRequest(system="", messages=(user("hi"),), tools=TOOLS),
+                                                    events.append, cancel))
+        while len(events) < 3:
+            await asyncio.sleep(0.01)
+        cancel.cancel()
+        reply = await asyncio.wait_for(task, 2)
+    assert reply.stop_reason == "aborted" and reply.tool_calls == []
+    assert reply.text and text.startswith(reply.text) and len(reply.text) < len(text)
+    assert reply.text == "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+async def test_cancel_while_waiting_to_retry_returns_at_once(protocol):
+    turns = [{"error": {"status": 429, "message": "slow down", "retry_after": 60}}, {"text": "too late"}]
+    with ScriptedServer(turns) as server:
+        model, cancel, events = make_model(protocol, server), CancelToken(), []
+        task = asyncio.ensure_future(model.complete(ModelRequest(system="", messages=(user("hi"),), tools=()),
+                                                    events.append, cancel))
+        while not events:
+            await asyncio.sleep(0.01)
+        cancel.cancel()
+        reply = await asyncio.wait_for(task, 2)
+    assert isinstance(events[0], Retry) and events[0].delay_s == 60
+    assert reply.stop_reason == "aborted" and reply.content == () and len(server.requests) == 1
+
+
+async def test_retry_after_ms_header_sets_the_delay(protocol):
+    turns = [{"error": {"status": 503, "message": "busy", "retry_after_ms": 5}}, {"text": "ok"}]
+    with ScriptedServer(turns) as server:
+        reply, events = await ask(make_model(protocol, server))
+    assert reply.text == "ok" and [e.delay_s for e in events if isinstance(e, Retry)] == [0.005]
+
+
+async def test_error_event_mid_stream_is_retried(protocol):
+    turns = [{"text": "Partial answer that the server gives up on.", "stream_error": {"type": "overloaded_error",
+                                                                                     "message": "Overloaded"}},
+             {"text": "Whole answer."}]
+    with ScriptedServer(turns) as server:
+        reply, events = await ask(make_model(protocol, server))
+    assert reply.text == "Whole answer."
+    (retry,) = [e for e in events if isinstance(e, Retry)]
+    assert "Overloaded" in retry.error
+
+
+async def test_context_overflow_is_its_own_error_and_not_retried(protocol):
+    message = "prompt is too long: 210000 tokens > 200000 maximum"
+    with ScriptedServer([{"error": {"status": 400, "message": message}}]) as server:
+        with pytest.raises(ContextOverflow, match="210000 tokens"):
+            await ask(make_model(protocol, server))
+    assert len(server.requests) == 1
+
+
+async def test_other_client_errors_carry_the_server_message_in_one_line(protocol):
+    with ScriptedServer([{"error": {"status": 400, "message": "tools.0.name:\n  bad   name"}}]) as server:
+        with pytest.raises(ProviderError) as caught:
+            await ask(make_model(protocol, server))
+    assert str(caught.value) == "request rejected (400): tools.0.name: bad name"
+    assert not caught.value.retryable and len(server.requests) == 1
+
+
+async def test_a_script_that_runs_out_fails_at_once_with_a_clear_message(protocol):
+    with ScriptedServer([]) as server, pytest.raises(ProviderError, match="no more turns"):
+        await ask(make_model(protocol, server, SOUS_MAX_RETRIES="10", SOUS_RETRY_BASE_DELAY="5"))
+    assert len(server.requests) == 1  # x-should-retry: false was believed
+
+
+async def test_openai_reasoning_streams_as_thinking_without_signature():
+    with ScriptedServer([{"thinking": "Consider the options.", "text": "B."}]) as server:
+        reply, events = await ask(make_model("openai", server))
+    assert "".join(e.text for e in events if isinstance(e, ThinkingDelta)) == "Consider the options."
+    assert reply.content == (Thinking(thinking="Consider the options."), Text(text="B."))
+
+
+async def test_anthropic_thinking_budget_auth_token_and_wire_forms_of_odd_blocks():
+    history = (
+        user("go"),
+        AssistantMessage(content=(Thinking(thinking="", signature="opaque", redacted=True),
+                                  Thinking(thinking="from another provider"),
+                                  ToolCall(id="t1", name="Bash", arguments={}, raw_arguments="{oops")),
+                         stop_reason="tool_use"),
+        ToolResultMessage(tool_call_id="t1", tool_name="Bash", content=(Text(text="invalid JSON"),), is_error=True),
+    )
+    with ScriptedServer([{"text": "fixed"}]) as server:
+        environ = {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_AUTH_TOKEN": "tok", "MAX_THINKING_TOKENS": "8000"}
+        model = AnthropicModel("claude-sonnet-4-5", environ=environ)
+        await ask(model, *history)
+    request = server.requests[0]
+    assert request["headers"]["authorization"] == "Bearer tok" and "x-api-key" not in request["headers"]
+    body = request["body"]
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 8000} and body["max_tokens"] > 8000
+    assert body["messages"][1]["content"] == [{"type": "redacted_thinking", "data": "opaque"},
+                                              {"type": "tool_use", "id": "t1", "name": "Bash", "input": {},
+                                               "cache_control": {"type": "ephemeral"}}]
+    assert body["messages"][2]["content"][0]["is_error"] is True

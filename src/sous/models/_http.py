@@ -1,57 +1,181 @@
-"""The HTTP side shared by the providers: one httpx client, error mapping and retries.
+"""The HTTP side shared by the providers: one streamed POST, error mapping, retries, cancellation.
 
-httpx is imported here and only here, so it loads when a provider first talks to the network
-and never on `sous --version`.
+httpx is imported here and only here, on the first request: building a model costs nothing, and
+`sous --version` never loads it.
+
+Retries. 408, 409, 429, 5xx and 529 answers, refused connections, timeouts and streams cut
+mid-way are retried with exponential backoff and jitter (or after the server's `retry-after-ms`/
+`retry-after`), up to `SOUS_MAX_RETRIES` (default 10) times, each announced by a `Retry` event. A
+stream cut mid-way restarts the turn from scratch: deltas already emitted are emitted again by the
+next attempt (the `Retry` event in between tells a front end to drop them), and the returned
+message is built from the successful attempt alone, so it never holds content twice. A server
+saying `x-should-retry: false` (as Anthropic's does) is believed.
+
+Cancellation. When the `CancelToken` fires mid-stream the connection is closed and the partial
+message comes back with `stop_reason="aborted"`; while waiting to retry, the wait ends at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
-
-import httpx
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from sous.core import (
-    AssistantMessage, AuthError, ConnectionFailed, ContextOverflow, Emit, Overloaded, ProviderError,
+    AssistantMessage, AuthError, CancelToken, ConnectionFailed, ContextOverflow, Emit, Overloaded, ProviderError,
     RateLimited, Retry,
 )
 
 from . import _sse
 
+if TYPE_CHECKING:
+    import httpx
+
+T = TypeVar("T")
+_CONTEXT_WORDS = ("context length", "context window", "context_length_exceeded", "prompt is too long",
+                  "maximum context", "too many tokens")
+
+
+class Parser(Protocol):
+    """Turns one attempt's stream into an assistant message, emitting deltas as they arrive."""
+
+    def feed(self, event: str, data: str) -> None:
+        """Take one SSE event; may raise `ProviderError` for an error the server streamed."""
+
+    def message(self) -> AssistantMessage:
+        """The finished message; raises `ConnectionFailed` when the stream stopped short."""
+
+    def partial(self) -> AssistantMessage:
+        """What has arrived so far, without tool calls, with `stop_reason="aborted"`."""
+
+
 DEFAULT_MAX_RETRIES = 10
-BASE_DELAY_S = 0.5
-MAX_DELAY_S = 30.0
-TIMEOUT = httpx.Timeout(connect=15.0, read=600.0, write=60.0, pool=15.0)
-_CONTEXT_WORDS = ("context length", "context window", "prompt is too long", "maximum context", "too many tokens")
+DEFAULT_BASE_DELAY_S = 0.5
 
 
-def client(base_url: str) -> httpx.AsyncClient:
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_retries: int = DEFAULT_MAX_RETRIES
+    base_delay_s: float = DEFAULT_BASE_DELAY_S
+    """First backoff; doubles per attempt up to `max_delay_s`. `SOUS_RETRY_BASE_DELAY` lowers it in tests."""
+    max_delay_s: float = 30.0
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> RetryPolicy:
+        """Read `SOUS_MAX_RETRIES` and `SOUS_RETRY_BASE_DELAY`; bad values fall back to the defaults."""
+        def number(name: str, default: float) -> float:
+            try:
+                return max(float(environ.get(name) or default), 0.0)
+            except ValueError:
+                return default
+        return cls(max_retries=int(number("SOUS_MAX_RETRIES", DEFAULT_MAX_RETRIES)),
+                   base_delay_s=number("SOUS_RETRY_BASE_DELAY", DEFAULT_BASE_DELAY_S))
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds before retry number `attempt` (1-based): the server's wish when it states one
+        (within reason), else exponential backoff with jitter, capped."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_delay_s * 4)
+        return random.uniform(0.5, 1.0) * min(self.base_delay_s * 2 ** (attempt - 1), self.max_delay_s)
+
+
+def new_client(base_url: str) -> httpx.AsyncClient:
     """A client honouring the usual proxy variables (HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE).
 
     Loading the certificate store costs ~50 ms; a plain-http endpoint (a local server such as
     Ollama or a test double) never uses it, so it is skipped there."""
-    secure = not base_url.startswith("http://")
-    return httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False, verify=secure)
+    import httpx
+
+    timeout = httpx.Timeout(connect=15.0, read=600.0, write=60.0, pool=15.0)
+    return httpx.AsyncClient(timeout=timeout, follow_redirects=False, verify=not base_url.startswith("http://"))
 
 
-async def post_events(client_: httpx.AsyncClient, url: str, *, body: dict[str, Any], headers: dict[str, str],
-                      key_hint: str) -> AsyncIterator[tuple[str, str]]:
-    """POST `body` and yield the (event, data) pairs of the streamed answer, to its end."""
-    async with client_.stream("POST", url, json=body, headers=headers) as response:
-        await check(response, key_hint)
-        async for event in _sse.events(response.aiter_lines()):
-            yield event
+class Endpoint:
+    """One provider's base URL: a pooled client and the streamed, retried, cancellable POST."""
+
+    def __init__(self, base_url: str, *, key_hint: str, environ: Mapping[str, str]):
+        self.base_url = base_url.rstrip("/")
+        self.key_hint = key_hint
+        """The environment variable an authentication failure tells the user to check."""
+        self.policy = RetryPolicy.from_environ(environ)
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def client(self) -> httpx.AsyncClient:
+        # Pooled connections belong to the event loop that opened them; a new loop needs a new client.
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client, self._loop = new_client(self.base_url), loop
+        return self._client
+
+    async def stream(self, path: str, *, body: dict[str, Any], headers: dict[str, str],
+                     parser: Callable[[], Parser], emit: Emit, cancel: CancelToken) -> AssistantMessage:
+        """POST `body` to `path` and parse the streamed answer with a fresh `parser()` per attempt.
+
+        Raises `ProviderError` when the request fails for good; returns the partial message
+        (`stop_reason="aborted"`) when `cancel` fires first."""
+        import httpx
+
+        retries = self.policy.max_retries
+        for n in range(retries + 1):
+            current = parser()
+            try:
+                finished, reply = await _unless_cancelled(self._attempt(path, body, headers, current), cancel)
+                return reply if finished else current.partial()
+            except httpx.HTTPError as e:
+                error = transport_error(e)
+            except ProviderError as e:
+                error = e
+            if not error.retryable or n == retries:
+                if n:
+                    error.args = (f"{error.args[0]} (after {n} retr{'y' if n == 1 else 'ies'})",)
+                raise error
+            delay = self.policy.delay(n + 1, error.retry_after)
+            emit(Retry(attempt=n + 1, max_retries=retries, delay_s=delay, error=str(error)))
+            waited, _ = await _unless_cancelled(asyncio.sleep(delay), cancel)
+            if not waited:
+                return current.partial()
+        raise AssertionError("unreachable")
+
+    async def _attempt(self, path: str, body: dict[str, Any], headers: dict[str, str],
+                       parser: Parser) -> AssistantMessage:
+        async for event, data in self._events(path, body, headers):
+            parser.feed(event, data)
+        return parser.message()
+
+    async def _events(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> AsyncIterator[tuple[str, str]]:
+        async with self.client().stream("POST", self.base_url + path, json=body, headers=headers) as response:
+            await check(response, self.key_hint)
+            async for event in _sse.events(response.aiter_lines()):
+                yield event
 
 
-def max_retries(environ: Mapping[str, str]) -> int:
+async def _unless_cancelled(work: Awaitable[T], cancel: CancelToken) -> tuple[bool, T | None]:
+    """Await `work` unless `cancel` fires first: (True, result), or (False, None) once `work` has
+    been cancelled and has finished cleaning up (an open stream is closed)."""
+    task = asyncio.ensure_future(work)
+    waiter = asyncio.ensure_future(cancel.wait())
     try:
-        return max(int(environ.get("SOUS_MAX_RETRIES") or DEFAULT_MAX_RETRIES), 0)
-    except ValueError:
-        return DEFAULT_MAX_RETRIES
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if task.cancelled():
+        return False, None
+    return True, task.result()
+
+
+def decode(data: str) -> Any:
+    """One event's JSON payload; garbage (a proxy's error page mid-stream) is a retryable failure."""
+    try:
+        return json.loads(data)
+    except ValueError as e:
+        raise ConnectionFailed(f"the response stream held invalid JSON: {' '.join(data.split())[:200]}") from e
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
@@ -60,7 +184,7 @@ def _retry_after(headers: httpx.Headers) -> float | None:
             return float(ms) / 1000
         if seconds := headers.get("retry-after"):
             return float(seconds)
-    except ValueError:
+    except ValueError:  # an HTTP date: rare enough to fall back to our own backoff
         return None
     return None
 
@@ -76,58 +200,31 @@ def _message(body: bytes) -> str:
     return " ".join(str(text or "").split())[:500]
 
 
+def error_for_status(status: int, text: str, key_hint: str, retry_after: float | None = None) -> ProviderError:
+    """The `ProviderError` for an HTTP error status, with a one-line message."""
+    if status in (401, 403):
+        return AuthError(f"authentication failed ({status}): {text} — check {key_hint}", status=status)
+    if status == 429:
+        return RateLimited(f"rate limited (429): {text}", status=status, retry_after=retry_after)
+    if status in (408, 409) or status >= 500:
+        return Overloaded(f"server error ({status}): {text}", status=status, retry_after=retry_after)
+    if status in (400, 413) and any(w in text.lower() for w in _CONTEXT_WORDS):
+        return ContextOverflow(f"the conversation does not fit the model's context window: {text}", status=status)
+    return ProviderError(f"request rejected ({status}): {text}", status=status)
+
+
 async def check(response: httpx.Response, key_hint: str) -> None:
     """Raise the fitting `ProviderError` for an error response (its body read first)."""
     if response.status_code < 400:
         return
-    status = response.status_code
     text = _message(await response.aread()) or response.reason_phrase
-    retry_after = _retry_after(response.headers)
-    if status in (401, 403):
-        raise AuthError(f"authentication failed ({status}): {text} — check {key_hint}", status=status)
-    if status == 429:
-        raise RateLimited(f"rate limited (429): {text}", status=status, retry_after=retry_after)
-    if status in (408, 409) or status >= 500:
-        raise Overloaded(f"server error ({status}): {text}", status=status, retry_after=retry_after)
-    if status in (400, 413) and any(w in text.lower() for w in _CONTEXT_WORDS):
-        raise ContextOverflow(f"the conversation does not fit the model's context window: {text}", status=status)
-    raise ProviderError(f"request rejected ({status}): {text}", status=status)
+    error = error_for_status(response.status_code, text, key_hint, _retry_after(response.headers))
+    should_retry = response.headers.get("x-should-retry", "").lower()
+    if should_retry in ("true", "false") and not isinstance(error, AuthError):
+        error.retryable = should_retry == "true"
+    raise error
 
 
 def transport_error(error: httpx.HTTPError) -> ProviderError:
     """A network failure (refused connection, timeout, stream cut mid-way) as a retryable error."""
-    kind = type(error).__name__
-    return ConnectionFailed(f"connection problem ({kind}): {error or 'no details'}")
-
-
-def backoff(attempt: int, retry_after: float | None) -> float:
-    """Seconds to wait before retry number `attempt` (1-based): the server's retry-after when it
-    gives one, else exponential with full jitter, capped."""
-    if retry_after is not None:
-        return min(max(retry_after, 0.0), MAX_DELAY_S * 4)
-    base = float(os.environ.get("SOUS_RETRY_BASE_DELAY", BASE_DELAY_S))
-    return random.uniform(0.5, 1.0) * min(base * 2 ** (attempt - 1), MAX_DELAY_S)
-
-
-async def with_retries(attempt: Callable[[], Awaitable[AssistantMessage]], *, emit: Emit,
-                       retries: int) -> AssistantMessage:
-    """Run `attempt` until it returns, retrying retryable failures with backoff.
-
-    A stream cut mid-way is retried from the start: the text already shown is shown again, and
-    the returned message holds the successful attempt only.
-    """
-    for n in range(retries + 1):
-        try:
-            return await attempt()
-        except httpx.HTTPError as e:
-            error: ProviderError = transport_error(e)
-        except ProviderError as e:
-            error = e
-        if not error.retryable or n == retries:
-            if n:
-                error.args = (f"{error.args[0]} (after {n} retr{'y' if n == 1 else 'ies'})",)
-            raise error
-        delay = backoff(n + 1, error.retry_after)
-        emit(Retry(attempt=n + 1, max_retries=retries, delay_s=delay, error=str(error)))
-        await asyncio.sleep(delay)
-    raise AssertionError("unreachable")
+    return ConnectionFailed(f"connection problem ({type(error).__name__}): {error or 'no details'}")

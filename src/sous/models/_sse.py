@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 async def events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
     """Yield (event name, data) for each event; lines are given without their line ends.
 
-    `data:` lines of one event are joined with newlines; comments (`:`) and unknown fields are
-    skipped; a blank line ends an event. An event without a name is called "message".
+    `data:` lines of one event are joined with newlines; comments (`:`) and other fields (`id:`,
+    `retry:`) are skipped; a blank line dispatches the event. An event without a name is called
+    "message". As the SSE standard says, an event still open when the stream ends is dropped: a
+    stream cut mid-event must not hand half a JSON document to the parser.
     """
     name, data = "", []
     async for line in lines:
@@ -26,5 +28,3 @@ async def events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
             name = value
         elif field == "data":
             data.append(value)
-    if data:
-        yield name or "message", "\n".join(data)

@@ -9,15 +9,17 @@ from dataclasses import replace
 from typing import Any
 
 from sous.core import (
-    AssistantMessage, AuthError, CancelToken, ConnectionFailed, Emit, Image, Message, ModelRequest, Overloaded,
-    ProviderError, RateLimited, Text, TextDelta, Thinking, ThinkingDelta, ToolCall, ToolResultMessage, Usage,
+    AssistantMessage, AuthError, CancelToken, ConfigError, ConnectionFailed, Emit, Image, Message, ModelRequest,
+    Overloaded, ProviderError, RateLimited, StopReason, Text, TextDelta, Thinking, ThinkingDelta, ToolCall,
+    ToolResultMessage, Usage,
 )
 
 from . import _http, catalog
 
+ANTHROPIC_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
-STOP_REASONS = {"end_turn": "end_turn", "stop_sequence": "end_turn", "tool_use": "tool_use",
-                "max_tokens": "max_tokens", "pause_turn": "end_turn", "refusal": "end_turn"}
+STOP_REASONS: dict[str, StopReason] = {"end_turn": "end_turn", "stop_sequence": "end_turn", "tool_use": "tool_use",
+                                       "max_tokens": "max_tokens", "pause_turn": "end_turn", "refusal": "end_turn"}
 CACHE = {"type": "ephemeral"}
 MAX_BREAKPOINTS = 4
 
@@ -34,7 +36,9 @@ def _block(block: Any) -> dict[str, Any] | None:
         return {"type": "thinking", "thinking": block.thinking, "signature": block.signature} \
             if block.signature else None
     if isinstance(block, ToolCall):
-        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.arguments}
+        # Arguments that were not JSON go back as {}: the tool result already told the model why.
+        return {"type": "tool_use", "id": block.id, "name": block.name,
+                "input": {} if block.raw_arguments is not None else block.arguments}
     raise TypeError(f"cannot send {type(block).__name__} to Anthropic")
 
 
@@ -80,13 +84,15 @@ def request_body(model_id: str, request: ModelRequest, thinking_budget: int = 0)
             cacheable[-1]["cache_control"] = CACHE
             breakpoints += 1
     if thinking_budget > 0:
-        body["thinking"] = {"type": "enabled", "budget_tokens": thinking_budget}
-        body["max_tokens"] = max(max_tokens, thinking_budget + 4096)
+        # The API wants 1,024 ≤ budget < max_tokens, and max_tokens within the model's limit.
+        body["max_tokens"] = min(max(max_tokens, thinking_budget + 4096), catalog.info(model_id).max_output)
+        budget = min(max(thinking_budget, 1024), body["max_tokens"] - 1024)
+        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
     return body
 
 
 class _Stream:
-    """Builds the assistant message from the stream's events, emitting deltas as they come."""
+    """Builds the assistant message from one attempt's events, emitting deltas as they come."""
 
     def __init__(self, model_id: str, emit: Emit):
         self.model_id = model_id
@@ -97,23 +103,26 @@ class _Stream:
         self.message_id = ""
         self.done = False
 
-    def feed(self, event: str, data: dict[str, Any]) -> None:
-        kind = data.get("type", event)
+    def feed(self, event: str, data: str) -> None:
+        if event == "ping" or not data:
+            return
+        payload = _http.decode(data)
+        kind = payload.get("type", event)
         if kind == "message_start":
-            message = data.get("message", {})
+            message = payload.get("message", {})
             self.message_id = message.get("id", "")
             self.usage.update(message.get("usage") or {})
         elif kind == "content_block_start":
-            self.blocks[data["index"]] = dict(data["content_block"], partial_json="")
+            self.blocks[payload["index"]] = dict(payload["content_block"], partial_json="")
         elif kind == "content_block_delta":
-            self._delta(self.blocks[data["index"]], data["delta"])
+            self._delta(self.blocks[payload["index"]], payload["delta"])
         elif kind == "message_delta":
-            self.stop_reason = STOP_REASONS.get(data.get("delta", {}).get("stop_reason") or "", "end_turn")
-            self.usage.update({k: v for k, v in (data.get("usage") or {}).items() if v is not None})
+            self.stop_reason = STOP_REASONS.get(payload.get("delta", {}).get("stop_reason") or "", "end_turn")
+            self.usage.update({k: v for k, v in (payload.get("usage") or {}).items() if v is not None})
         elif kind == "message_stop":
             self.done = True
         elif kind == "error":
-            raise _stream_error(data.get("error", {}))
+            raise _stream_error(payload.get("error", {}))
 
     def _delta(self, block: dict[str, Any], delta: dict[str, Any]) -> None:
         kind = delta.get("type")
@@ -131,6 +140,12 @@ class _Stream:
     def message(self) -> AssistantMessage:
         if not self.done:
             raise ConnectionFailed("the response stream ended before the message was complete")
+        return self._build(self.stop_reason, with_tools=True)
+
+    def partial(self) -> AssistantMessage:
+        return self._build("aborted", with_tools=False)
+
+    def _build(self, stop_reason: StopReason, *, with_tools: bool) -> AssistantMessage:
         content: list[Any] = []
         for _, block in sorted(self.blocks.items()):
             kind = block.get("type")
@@ -140,14 +155,14 @@ class _Stream:
                 content.append(Thinking(thinking=block.get("thinking", ""), signature=block.get("signature")))
             elif kind == "redacted_thinking":
                 content.append(Thinking(thinking="", signature=block.get("data"), redacted=True))
-            elif kind == "tool_use":
+            elif kind == "tool_use" and with_tools:
                 content.append(_tool_call(block))
         u = self.usage
         usage = Usage(input_tokens=u.get("input_tokens", 0), output_tokens=u.get("output_tokens", 0),
                       cache_read_tokens=u.get("cache_read_input_tokens") or 0,
                       cache_write_tokens=u.get("cache_creation_input_tokens") or 0)
         usage = replace(usage, cost_usd=catalog.cost(self.model_id, usage))
-        return AssistantMessage(content=tuple(content), model=self.model_id, usage=usage, stop_reason=self.stop_reason,
+        return AssistantMessage(content=tuple(content), model=self.model_id, usage=usage, stop_reason=stop_reason,
                                 provider_data={"id": self.message_id})
 
 
@@ -174,17 +189,22 @@ def _stream_error(error: dict[str, Any]) -> ProviderError:
 
 
 class AnthropicModel:
-    """`Model` over the Messages API (`ANTHROPIC_BASE_URL`, `ANTHROPIC_API_KEY` or `ANTHROPIC_AUTH_TOKEN`)."""
+    """`Model` over the Messages API (`ANTHROPIC_BASE_URL`, `ANTHROPIC_API_KEY` or
+    `ANTHROPIC_AUTH_TOKEN`; `MAX_THINKING_TOKENS` > 0 turns extended thinking on)."""
 
     def __init__(self, model_id: str, *, environ: Mapping[str, str] = os.environ):
         self.model_id = model_id
         self.name = f"anthropic:{model_id}"
-        self.base_url = (environ.get("ANTHROPIC_BASE_URL") or "https://api.anthropic.com").rstrip("/")
         self.api_key = environ.get("ANTHROPIC_API_KEY") or ""
         self.auth_token = environ.get("ANTHROPIC_AUTH_TOKEN") or ""
-        self.thinking_budget = int(environ.get("MAX_THINKING_TOKENS") or 0)
-        self.retries = _http.max_retries(environ)
-        self._client = None
+        base_url = environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_URL
+        key_hint = "ANTHROPIC_AUTH_TOKEN" if self.auth_token and not self.api_key else "ANTHROPIC_API_KEY"
+        self.endpoint = _http.Endpoint(base_url, key_hint=key_hint, environ=environ)
+        try:
+            self.thinking_budget = int(environ.get("MAX_THINKING_TOKENS") or 0)
+        except ValueError:
+            raise ConfigError(f"MAX_THINKING_TOKENS must be a number of tokens, not "
+                              f"{environ.get('MAX_THINKING_TOKENS')!r}") from None
 
     def headers(self) -> dict[str, str]:
         headers = {"anthropic-version": API_VERSION, "content-type": "application/json", "accept": "text/event-stream"}
@@ -192,22 +212,11 @@ class AnthropicModel:
             headers["x-api-key"] = self.api_key
         elif self.auth_token:
             headers["authorization"] = f"Bearer {self.auth_token}"
-        elif self.base_url == "https://api.anthropic.com":
+        elif self.endpoint.base_url == ANTHROPIC_URL:
             raise AuthError("no Anthropic key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)")
         return headers
 
     async def complete(self, request: ModelRequest, emit: Emit, cancel: CancelToken) -> AssistantMessage:
         body = request_body(self.model_id, request, self.thinking_budget)
-        headers = self.headers()
-        if self._client is None:
-            self._client = _http.client(self.base_url)
-
-        async def attempt() -> AssistantMessage:
-            stream = _Stream(self.model_id, emit)
-            async for event, data in _http.post_events(self._client, f"{self.base_url}/v1/messages", body=body,
-                                                       headers=headers, key_hint="ANTHROPIC_API_KEY"):
-                if data and event != "ping":
-                    stream.feed(event, json.loads(data))
-            return stream.message()
-
-        return await _http.with_retries(attempt, emit=emit, retries=self.retries)
+        return await self.endpoint.stream("/v1/messages", body=body, headers=self.headers(),
+                                          parser=lambda: _Stream(self.model_id, emit), emit=emit, cancel=cancel)

@@ -10,15 +10,17 @@ from dataclasses import replace
 from typing import Any
 
 from sous.core import (
-    AssistantMessage, AuthError, CancelToken, ConnectionFailed, Emit, Image, Message, ModelRequest, ProviderError,
-    Text, TextDelta, Thinking, ThinkingDelta, ToolCall, ToolResultMessage, Usage,
+    AssistantMessage, AuthError, CancelToken, ConnectionFailed, Emit, Image, Message, ModelRequest, Overloaded,
+    ProviderError, RateLimited, StopReason, Text, TextDelta, Thinking, ThinkingDelta, ToolCall, ToolResultMessage,
+    Usage,
 )
 
 from . import _http, catalog
 
 OPENAI_URL = "https://api.openai.com/v1"
-FINISH_REASONS = {"stop": "end_turn", "tool_calls": "tool_use", "function_call": "tool_use", "length": "max_tokens",
-                  "content_filter": "end_turn"}
+REASONING_FAMILIES = ("gpt-5", "o1", "o3", "o4")
+FINISH_REASONS: dict[str, StopReason] = {"stop": "end_turn", "tool_calls": "tool_use", "function_call": "tool_use",
+                                         "length": "max_tokens", "content_filter": "end_turn"}
 
 
 def _image_part(image: Image) -> dict[str, Any]:
@@ -64,6 +66,8 @@ def to_wire(system: str, messages: tuple[Message, ...]) -> list[dict[str, Any]]:
 
 
 class _Stream:
+    """Builds the assistant message from one attempt's chunks, emitting deltas as they come."""
+
     def __init__(self, model_id: str, emit: Emit):
         self.model_id = model_id
         self.emit = emit
@@ -74,12 +78,15 @@ class _Stream:
         self.usage = Usage()
         self.response_id = ""
 
-    def feed(self, chunk: dict[str, Any]) -> None:
+    def feed(self, event: str, data: str) -> None:
+        if not data or data.strip() == "[DONE]":
+            return
+        chunk = _http.decode(data)
         if error := chunk.get("error"):
-            message = error.get("message", error) if isinstance(error, dict) else error
-            raise ProviderError(f"the server reported an error mid-stream: {message}")
+            raise _stream_error(error)
         self.response_id = chunk.get("id") or self.response_id
         if usage := chunk.get("usage"):
+            # OpenAI counts cached tokens inside prompt_tokens; sous counts them apart.
             cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
             self.usage = Usage(input_tokens=(usage.get("prompt_tokens") or 0) - cached,
                                output_tokens=usage.get("completion_tokens") or 0, cache_read_tokens=cached)
@@ -92,30 +99,55 @@ class _Stream:
                 self.reasoning.append(thought)
                 self.emit(ThinkingDelta(text=thought))
             for call in delta.get("tool_calls") or []:
-                slot = self.calls.setdefault(call.get("index", len(self.calls)), {"id": "", "name": "", "arguments": ""})
-                function = call.get("function") or {}
-                slot["id"] = call.get("id") or slot["id"]
-                slot["name"] += function.get("name") or ""
-                slot["arguments"] += function.get("arguments") or ""
+                self._tool_delta(call)
             if choice.get("finish_reason"):
                 self.finish = choice["finish_reason"]
+
+    def _tool_delta(self, call: dict[str, Any]) -> None:
+        index = call.get("index")
+        if index is None:  # some servers leave it out: a new id starts a call, the rest continue the last
+            index = len(self.calls) if call.get("id") or not self.calls else max(self.calls)
+        slot = self.calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+        function = call.get("function") or {}
+        slot["id"] = call.get("id") or slot["id"]
+        slot["name"] += function.get("name") or ""
+        slot["arguments"] += function.get("arguments") or ""
 
     def message(self) -> AssistantMessage:
         if self.finish is None:
             raise ConnectionFailed("the response stream ended before the message was complete")
+        calls = [_tool_call(slot, index) for index, slot in sorted(self.calls.items())]
+        stop: StopReason = FINISH_REASONS.get(self.finish, "end_turn")
+        if calls:
+            stop = "tool_use"  # some servers say "stop" even when they called tools
+        return self._build(stop, calls)
+
+    def partial(self) -> AssistantMessage:
+        return self._build("aborted", [])
+
+    def _build(self, stop_reason: StopReason, calls: list[ToolCall]) -> AssistantMessage:
         content: list[Any] = []
         if self.reasoning:
             content.append(Thinking(thinking="".join(self.reasoning)))
         if self.text:
             content.append(Text(text="".join(self.text)))
-        for index, slot in sorted(self.calls.items()):
-            content.append(_tool_call(slot, index))
-        stop = FINISH_REASONS.get(self.finish, "end_turn")
-        if any(isinstance(b, ToolCall) for b in content):
-            stop = "tool_use"  # some servers say "stop" even when they called tools
+        content += calls
         usage = replace(self.usage, cost_usd=catalog.cost(self.model_id, self.usage))
-        return AssistantMessage(content=tuple(content), model=self.model_id, usage=usage, stop_reason=stop,
+        return AssistantMessage(content=tuple(content), model=self.model_id, usage=usage, stop_reason=stop_reason,
                                 provider_data={"id": self.response_id})
+
+
+def _stream_error(error: Any) -> ProviderError:
+    """An error the server put in the stream after answering 200."""
+    if not isinstance(error, dict):
+        return ProviderError(f"the server reported an error mid-stream: {error}")
+    text = f"the server reported an error mid-stream: {error.get('message') or error}"
+    kind = f"{error.get('type')} {error.get('code')}"
+    if "rate_limit" in kind:
+        return RateLimited(text, status=429)
+    if "server_error" in kind or "overloaded" in kind:
+        return Overloaded(text, status=500)
+    return ProviderError(text)
 
 
 def _tool_call(slot: dict[str, str], index: int) -> ToolCall:
@@ -137,25 +169,25 @@ class OpenAIChatModel:
     def __init__(self, model_id: str, *, environ: Mapping[str, str] = os.environ):
         self.model_id = model_id
         self.name = f"openai:{model_id}"
-        self.base_url = (environ.get("OPENAI_BASE_URL") or OPENAI_URL).rstrip("/")
         self.api_key = environ.get("OPENAI_API_KEY") or ""
-        self.retries = _http.max_retries(environ)
-        self._client = None
+        self.endpoint = _http.Endpoint(environ.get("OPENAI_BASE_URL") or OPENAI_URL, key_hint="OPENAI_API_KEY",
+                                       environ=environ)
 
     def headers(self) -> dict[str, str]:
         headers = {"content-type": "application/json", "accept": "text/event-stream"}
         if self.api_key:
             headers["authorization"] = f"Bearer {self.api_key}"
-        elif self.base_url == OPENAI_URL:
+        elif self.endpoint.base_url == OPENAI_URL:
             raise AuthError("no OpenAI key: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)")
         return headers
 
     def request_body(self, request: ModelRequest) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model_id, "messages": to_wire(request.system, request.messages),
                                 "stream": True, "stream_options": {"include_usage": True}}
-        # api.openai.com wants max_completion_tokens (required by reasoning models); most
-        # compatible servers only know the older max_tokens.
-        body["max_completion_tokens" if self.base_url == OPENAI_URL else "max_tokens"] = \
+        # OpenAI's reasoning models refuse max_tokens; most compatible servers know only max_tokens.
+        family = self.model_id.rpartition("/")[2]
+        modern = self.endpoint.base_url == OPENAI_URL or family.startswith(REASONING_FAMILIES)
+        body["max_completion_tokens" if modern else "max_tokens"] = \
             min(request.max_tokens, catalog.info(self.model_id).max_output)
         if request.tools:
             body["tools"] = [{"type": "function", "function": {
@@ -164,17 +196,5 @@ class OpenAIChatModel:
         return body
 
     async def complete(self, request: ModelRequest, emit: Emit, cancel: CancelToken) -> AssistantMessage:
-        body = self.request_body(request)
-        headers = self.headers()
-        if self._client is None:
-            self._client = _http.client(self.base_url)
-
-        async def attempt() -> AssistantMessage:
-            stream = _Stream(self.model_id, emit)
-            async for _, data in _http.post_events(self._client, f"{self.base_url}/chat/completions", body=body,
-                                                   headers=headers, key_hint="OPENAI_API_KEY"):
-                if data and data.strip() != "[DONE]":
-                    stream.feed(json.loads(data))
-            return stream.message()
-
-        return await _http.with_retries(attempt, emit=emit, retries=self.retries)
+        return await self.endpoint.stream("/chat/completions", body=self.request_body(request), headers=self.headers(),
+                                          parser=lambda: _Stream(self.model_id, emit), emit=emit, cancel=cancel)

@@ -8,8 +8,16 @@ protocols, for testing the adapters end to end and for benchmarks.
 
 `POST /v1/messages` answers as the Anthropic Messages API streams (SSE events), and
 `POST /v1/chat/completions` as OpenAI Chat Completions does. Each request takes the next turn.
-Beyond the ScriptedModel format a turn may hold `"cut": true` (the stream stops mid-way and the
-connection is dropped) and `"error": {"status", "message", "retry_after"}` (an HTTP error).
+Beyond the ScriptedModel format a turn may hold:
+
+    "cut": true                                  the stream stops mid-event and the connection drops
+    "error": {"status": 429, "message": "...",   an HTTP error with the provider's JSON error body
+              "retry_after": 0, "retry_after_ms": 5}   (and those headers, when given)
+    "stream_error": {"type": "overloaded_error", "message": "..."}
+                                                 half the stream, then the provider's error event
+
+When the turns run out the answer is a 500 saying so, with `x-should-retry: false` so that
+clients fail at once instead of retrying.
 
 `python -m sous.testing.server TURNS.json` serves a script until Ctrl-C.
 """
@@ -100,6 +108,18 @@ def openai_chunks(turn: Turn, model: str) -> list[dict[str, Any]]:
     return chunks
 
 
+def _anthropic_sse(name: str, data: dict[str, Any]) -> str:
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+
+
+def _stream_error(error: dict[str, Any], anthropic: bool) -> str:
+    """The error event a provider sends when it fails after answering 200."""
+    kind, message = error.get("type", "overloaded_error"), error.get("message", "Overloaded")
+    if anthropic:
+        return _anthropic_sse("error", {"type": "error", "error": {"type": kind, "message": message}})
+    return f"data: {json.dumps({'error': {'message': message, 'type': kind, 'code': None}})}\n\n"
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -109,6 +129,11 @@ class _Server(ThreadingHTTPServer):
 
 
 class ScriptedServer:
+    """A threaded HTTP server on 127.0.0.1 (a free port) answering each request with the next turn.
+
+    `url` is the Anthropic base URL, `openai_url` the OpenAI one; `requests` holds one dict per
+    request received (`path`, lower-cased `headers`, parsed JSON `body`), turn or no turn."""
+
     def __init__(self, turns: list[Turn] | str, *, chunk_delay: float = 0.0):
         self.turns = load_turns(turns)
         self.chunk_delay = chunk_delay
@@ -155,21 +180,27 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
             anthropic = self.path.rstrip("/").endswith("/messages")
             if not anthropic and not self.path.rstrip("/").endswith("/chat/completions"):
                 return self._error(404, f"no such endpoint: {self.path}", anthropic=True)
+            try:
+                body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
+            except ValueError as e:
+                return self._error(400, f"the request body is not JSON: {e}", anthropic)
             turn = server.next_turn(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
             if turn is None:
-                return self._error(500, "the scripted server has no more turns", anthropic)
+                return self._error(500, "the scripted server has no more turns; add turns to the script",
+                                   anthropic, should_retry=False)
             if error := turn.get("error"):
                 return self._error(int(error.get("status", 500)), error.get("message", "scripted error"), anthropic,
-                                   error.get("retry_after"))
+                                   retry_after=error.get("retry_after"), retry_after_ms=error.get("retry_after_ms"))
             model = body.get("model", "scripted")
             if anthropic:
-                payloads = [f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in anthropic_events(turn, model)]
+                payloads = [_anthropic_sse(name, data) for name, data in anthropic_events(turn, model)]
             else:
                 payloads = [f"data: {json.dumps(c)}\n\n" for c in openai_chunks(turn, model)] + ["data: [DONE]\n\n"]
+            if failure := turn.get("stream_error"):
+                payloads = payloads[:max(len(payloads) // 2, 1)] + [_stream_error(failure, anthropic)]
             self._stream(payloads, cut=bool(turn.get("cut")))
 
         def _stream(self, payloads: list[str], cut: bool) -> None:
@@ -178,8 +209,10 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("transfer-encoding", "chunked")
             self.send_header("cache-control", "no-cache")
             self.end_headers()
-            if cut:
-                payloads = payloads[:max(len(payloads) // 2, 1)]
+            if cut:  # half the events, then half of the next one
+                half = max(len(payloads) // 2, 1)
+                payloads = payloads[:half] + [payloads[half][:len(payloads[half]) // 2]] if half < len(payloads) \
+                    else payloads[:half]
             for payload in payloads:
                 data = payload.encode()
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
@@ -193,7 +226,8 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
 
-        def _error(self, status: int, message: str, anthropic: bool, retry_after: float | None = None) -> None:
+        def _error(self, status: int, message: str, anthropic: bool, *, retry_after: float | None = None,
+                   retry_after_ms: float | None = None, should_retry: bool | None = None) -> None:
             kind = _ERROR_TYPES.get(status, "api_error")
             payload = {"type": "error", "error": {"type": kind, "message": message}} if anthropic else \
                 {"error": {"message": message, "type": kind, "code": status}}
@@ -203,6 +237,10 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("content-length", str(len(data)))
             if retry_after is not None:
                 self.send_header("retry-after", str(retry_after))
+            if retry_after_ms is not None:
+                self.send_header("retry-after-ms", str(retry_after_ms))
+            if should_retry is not None:
+                self.send_header("x-should-retry", str(should_retry).lower())
             self.end_headers()
             self.wfile.write(data)
 
