@@ -9,17 +9,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sous.core import (
-    Agent, CancelToken, Conversation, Event, MessageAdded, Notice, PermissionDecided, RunEnd, Text,
-    ToolResultMessage, Usage, UserMessage, new_id,
+    Agent, CancelToken, Conversation, Event, MessageAdded, Notice, PermissionDecided, RunEnd, Text, TextDelta,
+    ThinkingDelta, ToolResultMessage, Usage, UserMessage, new_id,
 )
 from sous.core.messages import AssistantMessage, Message
 from sous.store.codec import usage_to_dict
 from sous.store.transcript import TranscriptWriter
 
 Subscriber = Callable[[Event], None]
+
+
+@dataclass(slots=True)
+class Totals:
+    """What the runs of this session used, for `/cost` and the status line."""
+
+    usage: Usage = field(default_factory=Usage)
+    runs: int = 0
+    turns: int = 0
+    duration_ms: int = 0
+    api_ms: int = 0
+    last_input_tokens: int = 0
+    """The prompt size of the latest turn: how full the context window is."""
+
+    def add(self, end: RunEnd) -> None:
+        self.usage += end.usage
+        self.runs += 1
+        self.turns += end.num_turns
+        self.duration_ms += end.duration_ms
+        self.api_ms += end.duration_api_ms
+        if end.last_message is not None and end.last_message.usage.input_tokens:
+            u = end.last_message.usage
+            self.last_input_tokens = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.output_tokens
 
 
 class Session:
@@ -48,6 +72,9 @@ class Session:
         """The MCP manager, when servers are configured; connected by `start()`."""
         self.tool_aliases: dict[str, str] = {}
         self._mcp_connecting: asyncio.Future | None = None
+        self.side_usage = Usage()
+        """Model use outside runs (compaction), for `/cost`."""
+        self.totals = Totals()
         """One entry per finished sub-agent: id, type, model, usage, tool uses, duration."""
         """Called by `close()` (stopping background sub-agents...)."""
         """The memory files loaded (`sous.context.memory.Memory`), for `/memory`."""
@@ -63,6 +90,8 @@ class Session:
         self.subscribers.append(subscriber)
 
     def emit(self, event: Event) -> None:
+        if isinstance(event, RunEnd):
+            self.totals.add(event)
         if self.writer is not None:
             self._record(event)
         for subscriber in self.subscribers:
@@ -195,6 +224,48 @@ class Session:
     def queue(self, text: str) -> None:
         """Deliver a message typed while the agent works at the next turn boundary."""
         self.convo.inbox.append(UserMessage(content=(Text(text=text),), id=new_id()))
+
+    def switch(self, session_id: str, messages: list[Message], writer: TranscriptWriter | None) -> None:
+        """Go on as another session (`/clear`: a new empty one; `/resume`: an earlier one) with the
+        same tools, settings and servers."""
+        if self.writer is not None:
+            self.writer.close()
+        self.id, self.writer = session_id, writer
+        self.convo.messages = list(messages)
+        self.convo.inbox.clear()
+        if self.hooks is not None:
+            self.hooks.session_id = session_id
+            self.hooks.transcript_path = str(writer.path if writer else "")
+            self.hooks.record = writer.write if writer else (lambda entry: None)
+
+    async def compact(self, focus: str = "", trigger: str = "manual") -> str:
+        """Replace the conversation by the model's summary of it; returns the summary. Raises
+        `CompactError` (the conversation unchanged) when a PreCompact hook blocks or the model fails."""
+        from sous.context import compact
+
+        extra = ""
+        if self.hooks is not None:
+            verdict = await self.hooks.fire("PreCompact", trigger, {"trigger": trigger, "custom_instructions": focus})
+            if verdict.block is not None:
+                raise compact.CompactError(f"a PreCompact hook blocked compaction: {verdict.block}")
+            extra = "\n".join(verdict.context)
+        before = sum(compact.message_tokens(m) for m in self.convo.messages)
+        self.cancel = CancelToken()
+        try:
+            summary, reply = await compact.summarise(
+                self.agent.model, self.convo, focus=focus, extra=extra, cancel=self.cancel,
+                emit=lambda event: self.emit(event) if not isinstance(event, TextDelta | ThinkingDelta) else None)
+        finally:
+            self.cancel = None
+        self.side_usage += reply.usage
+        message = compact.summary_message(summary)
+        self.convo.messages = [message]
+        if self.writer is not None:
+            self.writer.write({"type": "compact", "trigger": trigger, "pre_tokens": before})
+            self.writer.message(message)
+        if self.hooks is not None:
+            await self.hooks.fire("PostCompact", trigger, {"trigger": trigger, "compact_summary": summary})
+        return summary
 
     def close(self) -> None:
         for closer in self.closers:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 EVENTS = ("SessionStart", "SessionEnd", "UserPromptSubmit", "PreToolUse", "PermissionRequest", "PostToolUse",
-          "PostToolUseFailure", "Notification", "Stop", "SubagentStart", "SubagentStop", "PreCompact")
+          "PostToolUseFailure", "Notification", "Stop", "SubagentStart", "SubagentStop", "PreCompact",
+          "PostCompact")
 TOOL_EVENTS = ("PreToolUse", "PermissionRequest", "PostToolUse", "PostToolUseFailure")
 DEFAULT_TIMEOUT_S = 600.0
 _PLAIN = re.compile(r"^[A-Za-z0-9_ ,|-]*$")

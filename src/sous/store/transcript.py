@@ -89,6 +89,9 @@ def load(path: Path) -> LoadedSession:
                 session = LoadedSession(path=path, header=header)
             elif record.get("type") == "message":
                 session.messages.append(from_dict(record["message"]))
+            elif record.get("type") == "compact":  # the summary that follows replaces what came before
+                session.messages.clear()
+                session.records.append(record)
             else:
                 session.records.append(record)
     if session is None:

@@ -8,7 +8,9 @@ the prompt to exit). It uses nothing but the standard library and works on any t
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import subprocess
 import sys
 from typing import Any
 
@@ -17,6 +19,8 @@ from sous.core import (
 )
 from sous.permissions.decide import Decision
 from sous.permissions import Answer
+
+from . import slash
 
 PRIMARY_ARG = {"Bash": "command", "Read": "file_path", "Write": "file_path", "Edit": "file_path",
                "MultiEdit": "file_path", "Glob": "pattern", "Grep": "pattern", "TaskOutput": "task_id",
@@ -131,12 +135,20 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
                 prompt = await _read_line("\n> ")
                 if prompt is None or prompt.strip() in ("/exit", "/quit"):
                     break
-                if _builtin_command(session, prompt.strip(), ui):
-                    prompt = None
-                    continue
                 if not prompt.strip():
                     prompt = None
                     continue
+                outcome = await slash.run(session, prompt)
+                if outcome is not None:
+                    if outcome.text:
+                        ui.write(outcome.text + "\n")
+                    if outcome.edit:
+                        subprocess.run([os.environ.get("EDITOR", "vi"), outcome.edit])
+                    if outcome.exit:
+                        break
+                    prompt = outcome.prompt
+                    if prompt is None:
+                        continue
             loop.add_signal_handler(signal.SIGINT, session.interrupt)
             try:
                 await session.send(prompt)
@@ -147,53 +159,3 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
         await session.end("prompt_input_exit")
         session.close()
     return 0
-
-
-def _permissions_command(session, args: list[str], ui: PlainUI) -> None:
-    """`/permissions` lists rules and grants; `/permissions revoke N` withdraws grant #N."""
-    perms = session.permissions
-    if args[:1] == ["revoke"] and len(args) == 2 and args[1].lstrip("#").isdigit():
-        done = perms.grants.revoke(int(args[1].lstrip("#")))
-        ui.write(f"{'revoked' if done else 'no such grant'} #{args[1].lstrip('#')}\n")
-        return
-    ui.write("\n".join(perms.describe()) + "\n")
-
-
-BUILTIN_HELP = {"/help": "this list", "/permissions [revoke N]": "rules and grants; withdraw grant N",
-                "/hooks": "the configured hooks", "/mcp [reconnect NAME]": "the MCP servers and their state; restart one", "/memory [N]": "the memory files loaded; open number N in $EDITOR",
-                "/exit": "leave"}
-
-
-def _builtin_command(session, text: str, ui: PlainUI) -> bool:
-    """Run one of the built-in slash commands; False when `text` is not one (custom commands and
-    plain prompts go to the session)."""
-    name, *args = text.split() or [""]
-    if name == "/help":
-        lines = [f"{cmd:28} {what}" for cmd, what in BUILTIN_HELP.items()]
-        lines += [f"/{c.name:27} {c.description[:70]}" for c in session.commands.values() if c.user_invocable]
-        ui.write("\n".join(lines) + "\n")
-    elif name == "/mcp":
-        if args[:1] == ["reconnect"] and len(args) == 2 and session.mcp:
-            ui.write(f"{'reconnecting' if session.mcp.reconnect(args[1]) else 'no such server'} {args[1]}\n")
-        else:
-            ui.write("\n".join(session.mcp.describe() if session.mcp else ["no MCP servers are configured"]) + "\n")
-    elif name == "/permissions":
-        _permissions_command(session, args, ui)
-    elif name == "/hooks":
-        config = session.hooks.config if session.hooks else None
-        rows = [f"{event:20} {g.matcher or '*':12} {h.command or h.url}" for event, groups in
-                (config.groups.items() if config else []) for g in groups for h in g.handlers]
-        ui.write("\n".join(rows or ["no hooks are configured"]) + "\n")
-    elif name == "/memory":
-        files = session.memory.files if session.memory else []
-        if args and args[0].isdigit() and 0 < int(args[0]) <= len(files):
-            import os
-            import subprocess
-
-            subprocess.run([os.environ.get("EDITOR", "vi"), str(files[int(args[0]) - 1].path)])
-        else:
-            rows = [f"{i}. {f.path} ({f.scope})" for i, f in enumerate(files, 1)]
-            ui.write("\n".join(rows or ["no memory files are loaded"]) + "\n")
-    else:
-        return False
-    return True

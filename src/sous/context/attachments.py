@@ -1,0 +1,71 @@
+"""`@path` in a prompt attaches that file (or lists that folder) for the model.
+
+The prompt keeps its words; each mentioned file that exists is added after it as its own text
+block, numbered like the Read tool's output and capped like it, and counts as read, so the model
+may edit it straight away. Mentions of things that do not exist stay plain text (`@decorator`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from sous.core import Text, ToolContext, UserMessage, new_id
+
+MENTION = re.compile(r"(?:^|(?<=\s))@(\"[^\"]+\"|[^\s\"]+)")
+MAX_LINES = 2000
+MAX_CHARS = 100_000
+MAX_LISTED = 200
+
+
+def mentions(prompt: str) -> list[str]:
+    return [m.group(1).strip('"').rstrip(".,;:!?)") for m in MENTION.finditer(prompt)]
+
+
+def attach(prompt: str, ctx: ToolContext) -> UserMessage:
+    """The user message for `prompt`, with every `@file` mentioned in it attached."""
+    blocks = [Text(text=prompt)]
+    seen: set[Path] = set()
+    for mention in mentions(prompt):
+        path = Path(os.path.expanduser(mention))
+        path = path if path.is_absolute() else Path(ctx.cwd) / path
+        path = path.resolve()
+        if path in seen or not path.exists():
+            continue
+        seen.add(path)
+        if path.is_dir():
+            blocks.append(Text(text=_listing(path, mention)))
+        elif (block := _file(path, mention, ctx)) is not None:
+            blocks.append(Text(text=block))
+    return UserMessage(content=tuple(blocks), id=new_id())
+
+
+def _file(path: Path, mention: str, ctx: ToolContext) -> str | None:
+    from sous.tools._files import record_read
+
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        return f"<attachment path=\"{mention}\">could not be read: {e.strerror}</attachment>"
+    if b"\0" in raw[:8192]:
+        return f"<attachment path=\"{mention}\">a binary file of {len(raw):,} bytes; not shown</attachment>"
+    text = raw.decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    shown, note = lines[:MAX_LINES], ""
+    body = "\n".join(f"{i:>6}\t{line}" for i, line in enumerate(shown, 1))
+    if len(body) > MAX_CHARS:
+        body = body[:MAX_CHARS]
+        note = f"\n[cut at {MAX_CHARS:,} characters; use Read with offset/limit for the rest]"
+    elif len(lines) > MAX_LINES:
+        note = f"\n[showing {MAX_LINES} of {len(lines)} lines; use Read with offset/limit for the rest]"
+    else:
+        record_read(ctx, path)  # the whole file was seen: it may be edited without a Read first
+    return f"<attachment path=\"{mention}\">\n{body}{note}\n</attachment>"
+
+
+def _listing(path: Path, mention: str) -> str:
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir() if not p.name.startswith("."))
+    more = f"\n… and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else ""
+    return f"<attachment path=\"{mention}\" kind=\"folder\">\n" + "\n".join(names[:MAX_LISTED]) + more + \
+        "\n</attachment>"

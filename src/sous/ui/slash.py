@@ -1,0 +1,331 @@
+"""The built-in slash commands, shared by every interactive front end.
+
+`await run(session, "/cost")` returns an `Outcome`: text to show, and possibly a prompt to send to
+the model (`/init`) or a request to leave. It returns None for anything that is not a built-in
+(custom commands and skills are expanded by the session; plain prompts go to the model), and an
+error with a suggestion for a `/word` that names nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BUILTINS: dict[str, str] = {
+    "/help": "this list",
+    "/clear": "start afresh: empty context, a new session in this folder",
+    "/compact [focus]": "summarise the conversation and go on from the summary",
+    "/context": "what fills the context window",
+    "/cost": "tokens, cost and time of this session",
+    "/model [name]": "show or switch the model",
+    "/resume [N|id]": "list this folder's sessions; resume one",
+    "/todos": "the current todo list",
+    "/status": "version, model, session, mode, servers",
+    "/init": "write an AGENTS.md describing this project (asks the model)",
+    "/permissions [revoke N]": "rules and grants; withdraw grant N",
+    "/hooks": "the configured hooks",
+    "/mcp [reconnect NAME]": "the MCP servers and their state; restart one",
+    "/memory [N]": "the memory files loaded; open number N in $EDITOR",
+    "/exit": "leave (Ctrl-D too)",
+}
+NAMES = [usage.split()[0] for usage in BUILTINS] + ["/quit"]
+
+INIT_PROMPT = """\
+Please analyse this codebase and write an AGENTS.md file at its root, for future coding agents \
+working in this repository. Include:
+
+1. The commands used most: how to install, build, lint, run the tests (and a single test).
+2. The architecture at a glance: the big picture that needs several files to understand.
+
+Be concise: no generic advice, no exhaustive file listings, nothing you cannot verify from the \
+repository. If an AGENTS.md or CLAUDE.md exists, improve it instead of starting over; fold in \
+important parts of README.md, .cursorrules, .github/copilot-instructions.md when present."""
+
+
+@dataclass(slots=True)
+class Outcome:
+    text: str = ""
+    prompt: str | None = None
+    """A prompt the front end sends to the model next (as if typed)."""
+    exit: bool = False
+    error: bool = False
+    edit: str | None = None
+    """A file the front end opens in $EDITOR (it knows how to hand the terminal over)."""
+
+
+def is_command_like(line: str) -> bool:
+    """`/word args`: a command; `/usr/bin/env is odd` (a path) is a prompt."""
+    return re.match(r"^/[\w:.-]+(\s|$)", line) is not None and "/" not in line.split()[0][1:]
+
+
+def suggest(name: str, custom: list[str]) -> str:
+    close = difflib.get_close_matches(name, [*NAMES, *custom], n=1, cutoff=0.5)
+    return f"unknown command {name}" + (f" — did you mean {close[0]}?" if close else "; /help lists them")
+
+
+async def run(session, line: str) -> Outcome | None:
+    line = line.strip()
+    if not is_command_like(line):
+        return None
+    name, _, rest = line.partition(" ")
+    args = rest.split()
+    handler = _HANDLERS.get(name)
+    if handler is None:
+        if name[1:] in session.commands:
+            return None  # the session expands custom commands
+        return Outcome(text=suggest(name, [f"/{c}" for c in session.commands]), error=True)
+    return await handler(session, rest.strip(), args)
+
+
+async def _help(session, rest, args) -> Outcome:
+    lines = [f"{usage:26} {what}" for usage, what in BUILTINS.items()]
+    lines += [f"/{c.name:25} {c.description[:70]}" for c in session.commands.values() if c.user_invocable]
+    return Outcome("\n".join(lines))
+
+
+async def _exit(session, rest, args) -> Outcome:
+    return Outcome(exit=True)
+
+
+async def _clear(session, rest, args) -> Outcome:
+    from sous.store import transcript
+
+    if session.hooks is not None:
+        await session.hooks.session_end("clear")
+    session_id = _uuid()
+    writer = None
+    if session.writer is not None:
+        ctx = session.agent.ctx
+        writer = transcript.TranscriptWriter.create(
+            transcript.session_path(ctx.project_dir, session_id, ctx.environ), session_id=session_id,
+            cwd=ctx.project_dir, model=session.agent.model.name)
+    session.switch(session_id, [], writer)
+    session.agent.ctx.state.pop("todos", None)
+    if session.hooks is not None:
+        verdict = await session.hooks.session_start("clear", session.agent.model.name)
+        session.pending_context += verdict.context
+    if session.memory is not None and (text := session.memory.render()):
+        session.pending_context.append(text)
+    return Outcome("(context cleared: a new session begins)")
+
+
+async def _compact(session, rest, args) -> Outcome:
+    from sous.context.compact import CompactError, estimate_tokens, message_tokens
+
+    if not session.convo.messages:
+        return Outcome("nothing to compact yet", error=True)
+    before = sum(message_tokens(m) for m in session.convo.messages)
+    try:
+        summary = await session.compact(rest)
+    except CompactError as e:
+        return Outcome(f"compaction failed: {e}", error=True)
+    return Outcome(f"compacted: ~{before:,} tokens of conversation → ~{estimate_tokens(summary):,} of summary "
+                   f"(/context shows the window)")
+
+
+async def _context(session, rest, args) -> Outcome:
+    import json
+
+    from sous.context.compact import estimate_tokens, message_tokens
+    from sous.models import catalog
+
+    system = estimate_tokens(session.convo.system)
+    tools = estimate_tokens(json.dumps(session.agent.tools.schemas()))
+    memory = estimate_tokens(session.memory.render()) if session.memory is not None else 0
+    messages = sum(message_tokens(m) for m in session.convo.messages)
+    window = catalog.info(session.agent.model.name.partition(":")[2]).context_window
+    if session.agent.model.name.startswith("local:"):
+        window = getattr(session.agent.model, "context_window", 8192)
+    used = system + tools + messages + (memory if not session.convo.messages else 0)
+    rows = [("system prompt", system), ("tool schemas", tools), ("memory files", memory), ("messages", messages)]
+    width = 30
+    filled = min(width, round(width * used / window)) if window else 0
+    lines = [f"context  [{'█' * filled}{'░' * (width - filled)}]  ~{used:,} of {window:,} tokens "
+             f"({100 * used / window:.0f}%)" if window else f"~{used:,} tokens"]
+    lines += [f"  {label:14} ~{tokens:>8,} tokens" for label, tokens in rows]
+    if session.totals.last_input_tokens:
+        lines.append(f"  (the model's own count at the last turn: {session.totals.last_input_tokens:,})")
+    lines.append(f"  {len(session.convo.messages)} messages; /compact frees room")
+    return Outcome("\n".join(lines))
+
+
+def cost_lines(session) -> list[str]:
+    t = session.totals
+    usage = t.usage + session.side_usage
+    for run in session.subagent_runs:
+        u = run.get("usage")
+        if u is not None and hasattr(u, "cost_usd"):
+            usage = usage + u
+    return [f"total cost:        ${usage.cost_usd:.4f}",
+            f"tokens:            {usage.input_tokens:,} in, {usage.output_tokens:,} out, "
+            f"{usage.cache_read_tokens:,} cache read, {usage.cache_write_tokens:,} cache write",
+            f"time:              {t.duration_ms / 1000:.1f} s in runs, {t.api_ms / 1000:.1f} s waiting for the model",
+            f"runs:              {t.runs} ({t.turns} model turns)"]
+
+
+async def _cost(session, rest, args) -> Outcome:
+    return Outcome("\n".join(cost_lines(session)))
+
+
+def known_models() -> list[str]:
+    from sous.models import ALIASES, catalog
+
+    names = [*ALIASES]
+    for model_id in catalog.MODELS:
+        names.append(f"{'anthropic' if model_id.startswith('claude') else 'openai'}:{model_id}")
+    return names
+
+
+async def _model(session, rest, args) -> Outcome:
+    from sous.core import ConfigError
+    from sous.models import resolve
+
+    if not args:
+        return Outcome(f"model: {session.agent.model.name}\nswitch with /model NAME, e.g. "
+                       + ", ".join(known_models()[:6]) + " (Tab completes)")
+    try:
+        model = resolve(args[0], session.agent.ctx.environ)
+    except ConfigError as e:
+        return Outcome(f"cannot switch: {e}", error=True)
+    session.agent.model = model
+    if session.agent.ctx.spawn is not None and hasattr(session.agent.ctx.spawn, "model"):
+        session.agent.ctx.spawn.model = model
+    return Outcome(f"model: {model.name}")
+
+
+def _preview(path: Path) -> tuple[str, str, int]:
+    """(session id, first prompt, message count) of a session file."""
+    from sous.store import transcript
+
+    try:
+        loaded = transcript.load(path)
+    except (OSError, ValueError):
+        return path.stem, "(unreadable)", 0
+    from sous.context.compact import SUMMARY_HEADER
+
+    prompts = [m.text for m in loaded.messages if m.role == "user" and m.text.strip()
+               and not m.text.startswith("<system-reminder>")]
+    first = next((p for p in prompts if not p.startswith(SUMMARY_HEADER)), "")
+    if prompts and prompts[0].startswith(SUMMARY_HEADER):
+        first = "(compacted) " + first
+    return loaded.session_id, " ".join(first.split())[:70] or "(no prompt)", len(loaded.messages)
+
+
+def _has_messages(path: Path) -> bool:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return any('"type": "message"' in line for line in f)
+
+
+async def _resume(session, rest, args) -> Outcome:
+    from sous.session import repair
+    from sous.store import transcript
+
+    ctx = session.agent.ctx
+    paths = [p for p in transcript.list_sessions(ctx.project_dir, ctx.environ)
+             if p.stem != session.id and _has_messages(p)]
+    if not args:
+        if not paths:
+            return Outcome("no earlier sessions in this folder")
+        rows = []
+        for i, path in enumerate(paths[:20], 1):
+            sid, first, count = _preview(path)
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
+            rows.append(f"{i:>2}. {when}  {count:>4} msgs  {first}  [{sid[:8]}]")
+        return Outcome("\n".join(rows) + "\nresume one with /resume N (or its id)")
+    choice = args[0]
+    if choice.isdigit() and 0 < int(choice) <= len(paths):
+        path = paths[int(choice) - 1]
+    else:
+        path = next((p for p in paths if p.stem.startswith(choice)), None)
+        if path is None:
+            return Outcome(f"no session {choice!r} in this folder; /resume lists them", error=True)
+    loaded = transcript.load(path)
+    if session.hooks is not None:
+        await session.hooks.session_end("resume")
+    messages = repair(loaded.messages)
+    writer = None
+    if session.writer is not None:
+        writer = transcript.TranscriptWriter(path, last_id=loaded.messages[-1].id if loaded.messages else None)
+        for message in messages[len(loaded.messages):]:
+            writer.message(message)
+    session.switch(loaded.session_id, messages, writer)
+    if session.hooks is not None:
+        await session.hooks.session_start("resume", session.agent.model.name)
+    last = [m for m in messages if m.role in ("user", "assistant") and m.text.strip()][-4:]
+    shown = "\n".join(f"  {m.role}: {' '.join(m.text.split())[:100]}" for m in last)
+    return Outcome(f"resumed {loaded.session_id} ({len(messages)} messages)\n{shown}")
+
+
+def todo_lines(todos: list[dict], ascii_only: bool = False) -> list[str]:
+    marks = {"completed": "[x]", "in_progress": "[~]", "pending": "[ ]"} if ascii_only else \
+        {"completed": "☒", "in_progress": "◐", "pending": "☐"}
+    return [f"{marks.get(t.get('status'), '?')} {t.get('content', '')}" for t in todos]
+
+
+async def _todos(session, rest, args) -> Outcome:
+    todos = session.agent.ctx.state.get("todos") or []
+    return Outcome("\n".join(todo_lines(todos)) if todos else "no todos yet")
+
+
+async def _status(session, rest, args) -> Outcome:
+    from sous import __version__
+
+    perms = session.permissions
+    lines = [f"sous {__version__}", f"session:  {session.id}", f"folder:   {session.agent.ctx.cwd}",
+             f"model:    {session.agent.model.name}", f"mode:     {perms.mode if perms else 'default'}",
+             f"tools:    {len(list(session.agent.tools))}",
+             f"memory:   {len(session.memory.files) if session.memory else 0} files",
+             f"mcp:      {'; '.join(session.mcp.describe()) if session.mcp else 'none'}"]
+    if session.transcript_path:
+        lines.append(f"log:      {session.transcript_path}")
+    return Outcome("\n".join(lines))
+
+
+async def _init(session, rest, args) -> Outcome:
+    return Outcome("(asking the model to write AGENTS.md)", prompt=INIT_PROMPT + (f"\n\n{rest}" if rest else ""))
+
+
+async def _permissions(session, rest, args) -> Outcome:
+    perms = session.permissions
+    if perms is None:
+        return Outcome("permissions are not enforced in this session")
+    if args[:1] == ["revoke"] and len(args) == 2 and args[1].lstrip("#").isdigit():
+        done = perms.grants.revoke(int(args[1].lstrip("#")))
+        return Outcome(f"{'revoked' if done else 'no such grant'} #{args[1].lstrip('#')}", error=not done)
+    return Outcome("\n".join(perms.describe()))
+
+
+async def _hooks(session, rest, args) -> Outcome:
+    config = session.hooks.config if session.hooks else None
+    rows = [f"{event:20} {g.matcher or '*':12} {h.command or h.url}" for event, groups in
+            (config.groups.items() if config else []) for g in groups for h in g.handlers]
+    return Outcome("\n".join(rows or ["no hooks are configured"]))
+
+
+async def _mcp(session, rest, args) -> Outcome:
+    if args[:1] == ["reconnect"] and len(args) == 2 and session.mcp:
+        return Outcome(f"{'reconnecting' if session.mcp.reconnect(args[1]) else 'no such server'} {args[1]}")
+    return Outcome("\n".join(session.mcp.describe() if session.mcp else ["no MCP servers are configured"]))
+
+
+async def _memory(session, rest, args) -> Outcome:
+    files = session.memory.files if session.memory else []
+    if args and args[0].isdigit() and 0 < int(args[0]) <= len(files):
+        return Outcome(edit=str(files[int(args[0]) - 1].path))
+    rows = [f"{i}. {f.path} ({f.scope})" for i, f in enumerate(files, 1)]
+    return Outcome("\n".join(rows or ["no memory files are loaded"]))
+
+
+def _uuid() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+_HANDLERS = {"/help": _help, "/exit": _exit, "/quit": _exit, "/clear": _clear, "/compact": _compact,
+             "/context": _context, "/cost": _cost, "/model": _model, "/resume": _resume, "/todos": _todos,
+             "/status": _status, "/init": _init, "/permissions": _permissions, "/hooks": _hooks, "/mcp": _mcp,
+             "/memory": _memory}

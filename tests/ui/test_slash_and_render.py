@@ -1,0 +1,145 @@
+"""The pieces under the terminal: slash commands on a real session (scripted model, real hook
+scripts, real session files), compaction, `@` attachments, streamed Markdown and fuzzy paths."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from sous.app import Options, open_session
+from sous.context.attachments import attach, mentions
+from sous.context.compact import SUMMARY_HEADER
+from sous.core import ToolContext
+from sous.models.scripted import ScriptedModel
+from sous.store import transcript
+from sous.ui import slash
+from sous.ui.complete import fuzzy_score
+from sous.ui.render import MarkdownBlocks, fold
+
+
+@pytest.fixture
+def make_session(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir(exist_ok=True)
+    environ = {**os.environ, "HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "home")}
+    opened = []
+
+    def make(turns: list[dict], **options):
+        script = tmp_path / "turns.json"
+        script.write_text(json.dumps(turns))
+        session = open_session(Options(cwd=str(project), model=f"scripted:{script}", environ=environ,
+                                       permission_mode="bypassPermissions", **options))
+        session.agent.model = ScriptedModel(turns)
+        opened.append(session)
+        return session
+
+    yield make
+    for session in opened:
+        session.close()
+
+
+async def test_compact_replaces_the_history_and_a_resumed_session_starts_from_the_summary(make_session):
+    session = make_session([{"text": "Paris."}, {"text": "The user asked for France's capital: Paris."},
+                            {"text": "Yes, Paris."}])
+    await session.send("capital of France?")
+    outcome = await slash.run(session, "/compact keep the city")
+    assert "compacted" in outcome.text and not outcome.error
+    request = session.agent.model.requests[1]
+    assert request.tools == () and "keep the city" in request.messages[-1].text
+    assert [m.text for m in session.convo.messages] == [SUMMARY_HEADER + "The user asked for France's capital: Paris."]
+    await session.send("sure?")
+    assert session.agent.model.requests[2].messages[0].text.startswith(SUMMARY_HEADER)
+    loaded = transcript.load(session.transcript_path)
+    assert loaded.messages[0].text.startswith(SUMMARY_HEADER) and len(loaded.messages) == 3
+
+
+async def test_a_pre_compact_hook_can_block_and_post_compact_sees_the_summary(make_session, tmp_path):
+    log = tmp_path / "post.json"
+    settings = {"hooks": {
+        "PreCompact": [{"matcher": "manual", "hooks": [{"type": "command",
+                                                        "command": "grep -q forbidden && { echo no >&2; exit 2; }; exit 0"}]}],
+        "PostCompact": [{"hooks": [{"type": "command", "command": f"cat > {log}"}]}]}}
+    session = make_session([{"text": "ok"}, {"text": "A summary."}], settings=json.dumps(settings))
+    await session.send("hello")
+    blocked = await slash.run(session, "/compact forbidden")
+    assert blocked.error and "PreCompact hook blocked" in blocked.text
+    assert len(session.convo.messages) == 2  # unchanged
+    done = await slash.run(session, "/compact")
+    assert not done.error
+    assert json.loads(log.read_text())["compact_summary"] == "A summary."
+
+
+async def test_a_failed_summary_leaves_the_conversation_alone(make_session):
+    session = make_session([{"text": "ok"}, {"text": ""}])
+    await session.send("hello")
+    outcome = await slash.run(session, "/compact")
+    assert outcome.error and "empty summary" in outcome.text
+    assert len(session.convo.messages) == 2
+
+
+async def test_clear_starts_a_new_session_file_and_resume_goes_back(make_session):
+    session = make_session([{"text": "first answer"}, {"text": "second answer"}])
+    await session.send("first question")
+    first_id, first_path = session.id, session.transcript_path
+    assert "context cleared" in (await slash.run(session, "/clear")).text
+    assert session.id != first_id and session.convo.messages == [] and session.transcript_path != first_path
+    listing = (await slash.run(session, "/resume")).text
+    assert "first question" in listing and "1." in listing
+    resumed = await slash.run(session, "/resume 1")
+    assert session.id == first_id and "first answer" in resumed.text
+    await session.send("more")
+    assert [m.text for m in transcript.load(first_path).messages][-1] == "second answer"
+
+
+async def test_model_cost_context_status_todos_and_unknown_commands(make_session):
+    session = make_session([{"text": "hi", "usage": {"input_tokens": 1200, "output_tokens": 30}}])
+    await session.send("hello")
+    assert (await slash.run(session, "/model haiku")).text == "model: anthropic:claude-haiku-4-5"
+    assert "cannot switch" in (await slash.run(session, "/model nosuch:thing")).text
+    cost = (await slash.run(session, "/cost")).text
+    assert "1,200 in, 30 out" in cost and "runs:              1 (1 model turns)" in cost
+    context = (await slash.run(session, "/context")).text
+    assert "of 200,000 tokens" in context and "tool schemas" in context
+    assert f"session:  {session.id}" in (await slash.run(session, "/status")).text
+    assert (await slash.run(session, "/todos")).text == "no todos yet"
+    assert "did you mean /model" in (await slash.run(session, "/modle x")).text
+    assert await slash.run(session, "/usr/bin/env is odd") is None  # a path, not a command
+    assert await slash.run(session, "plain words") is None
+    init = await slash.run(session, "/init")
+    assert "AGENTS.md" in init.prompt
+
+
+def test_at_mentions_attach_files_and_folders_and_mark_them_read(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("x = 1\ny = 2\n")
+    (tmp_path / "blob.bin").write_bytes(b"\0\1\2")
+    ctx = ToolContext(cwd=str(tmp_path), project_dir=str(tmp_path))
+    assert mentions('see @src/a.py, @"with space.txt" and mail@example.com') == ["src/a.py", "with space.txt"]
+    message = attach("look at @src/a.py and @src and @blob.bin and @nothing", ctx)
+    texts = [b.text for b in message.content]
+    assert texts[0] == "look at @src/a.py and @src and @blob.bin and @nothing"
+    assert '<attachment path="src/a.py">\n     1\tx = 1\n     2\ty = 2\n</attachment>' in texts
+    assert any('kind="folder"' in t and "a.py" in t for t in texts)
+    assert any("binary file" in t for t in texts)
+    assert len(texts) == 4
+    assert str((tmp_path / "src" / "a.py").resolve()) in ctx.state["read_files"]
+
+
+def test_streamed_markdown_is_cut_into_finished_blocks():
+    blocks = MarkdownBlocks()
+    out = []
+    for piece in ["Intro par", "agraph.\n", "\n```py", "thon\nx = 1\n\n", "y = 2\n``", "`\nTail"]:
+        out += blocks.feed(piece)
+    assert out == ["Intro paragraph.", "```python\nx = 1\n\ny = 2\n```"]  # a blank line inside code does not cut
+    assert blocks.flush() == "Tail" and blocks.flush() == ""
+
+
+def test_folding_never_cuts_silently_and_fuzzy_paths_prefer_file_names():
+    assert fold("a\nb\nc\nd\ne\nf") == ["a", "b", "c", "d", "… +2 lines"]
+    assert fold("") == ["(no output)"]
+    files = ["docs/readme.md", "src/sous/ui/repl.py", "src/sous/ui/render.py", "tests/ui/test_repl.py"]
+    ranked = sorted((s, f) for f in files if (s := fuzzy_score("repl", f)) is not None)
+    assert [f for _, f in ranked][:2] == ["src/sous/ui/repl.py", "tests/ui/test_repl.py"]
+    assert fuzzy_score("srp", "src/sous/ui/repl.py") is not None and fuzzy_score("zz", "src/a.py") is None
