@@ -98,9 +98,22 @@ def _main(argv: list[str]) -> int:
             print("sous: -p needs a prompt (as an argument or on stdin)", file=sys.stderr)
             return 2
         return _run(lambda: _headless(opts, prompt, args.output_format, args.include_partial_messages))
-    from sous.ui.plain import run_interactive
+    return _run(lambda: _interactive(opts, prompt or None))
 
-    return _run(lambda: run_interactive(opts, prompt or None))
+
+def _interactive(opts, prompt: str | None):
+    """The full terminal UI on a terminal; the plain line-based one when input or output is
+    piped, or with SOUS_UI=plain."""
+    import os
+
+    for stream in (sys.stdout, sys.stderr):  # a non-UTF-8 locale shows "?" instead of crashing
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+    if os.environ.get("SOUS_UI") != "plain" and sys.stdin.isatty() and sys.stdout.isatty():
+        from sous.ui.repl import run_interactive
+    else:
+        from sous.ui.plain import run_interactive
+    return run_interactive(opts, prompt)
 
 
 def _run(make_coro) -> int:

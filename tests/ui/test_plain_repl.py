@@ -31,7 +31,7 @@ def repl(tmp_path: Path):
              {"tool_calls": [{"name": "Bash", "input": {"command": "rm -rf ~/nothing-here"}}]},
              {"text": "All done."}]
     (tmp_path / "turns.json").write_text(json.dumps(turns))
-    env = {**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "NO_COLOR": "1"}
+    env = {**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "NO_COLOR": "1", "SOUS_UI": "plain"}
     child = pexpect.spawn(sys.executable, ["-m", "sous", "--model", f"scripted:{tmp_path / 'turns.json'}"],
                           cwd=str(project), env=env, encoding="utf-8", timeout=20, dimensions=(40, 120))
     child.expect("> ")
@@ -80,7 +80,7 @@ def test_the_prompt_does_not_wait_for_mcp_servers(tmp_path):
                "time": {"command": sys.executable, "args": ["-m", "mcp_server_time"]}}
     (project / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
     (tmp_path / "turns.json").write_text(json.dumps([{"text": "hi"}]))
-    env = {**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "MCP_TIMEOUT": "30000"}
+    env = {**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "MCP_TIMEOUT": "30000", "SOUS_UI": "plain"}
     started = time.monotonic()
     child = pexpect.spawn(sys.executable, ["-m", "sous", "--model", f"scripted:{tmp_path / 'turns.json'}"],
                           cwd=str(project), env=env, encoding="utf-8", timeout=20, dimensions=(40, 120))

@@ -1,0 +1,252 @@
+"""What the interactive terminal prints for the session's events, rendered with rich.
+
+Output is inline (no alternate screen): everything lands in the terminal's own scrollback. The
+assistant's text is rendered as Markdown one finished block at a time (a paragraph at its blank
+line, a code block at its closing fence), so nothing printed is ever redrawn. Each tool call is
+one line, its result folded to a few lines; edits show as a coloured diff and the todo list as a
+checklist. rich is imported on the first event, not at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Any
+
+from sous.core import (
+    Notice, Retry, RunEnd, TextDelta, ThinkingDelta, ToolCall, ToolEnd, ToolStart, TurnStart,
+)
+
+PRIMARY_ARG = {"Bash": "command", "Read": "file_path", "Write": "file_path", "Edit": "file_path",
+               "MultiEdit": "file_path", "Glob": "pattern", "Grep": "pattern", "TaskOutput": "task_id",
+               "TaskStop": "task_id", "WebFetch": "url", "WebSearch": "query", "Agent": "description",
+               "Task": "description", "Skill": "skill"}
+FOLD_LINES = 4
+DIFF_LINES = 40
+
+
+def call_label(call: ToolCall, width: int = 80) -> str:
+    """`Bash(pytest -q)`: the tool and its main argument on one line."""
+    arg = call.arguments.get(PRIMARY_ARG.get(call.name, ""), "")
+    if call.name == "TodoWrite":
+        arg = f"{len(call.arguments.get('todos', []))} items"
+    elif call.name in ("Agent", "Task") and call.arguments.get("subagent_type"):
+        arg = f"{call.arguments['subagent_type']}: {arg}"
+    arg = " ".join(str(arg).split())
+    if len(arg) > width:
+        arg = arg[: max(width - 1, 1)] + "…"
+    return f"{call.name}({arg})"
+
+
+def fold(text: str, lines: int = FOLD_LINES) -> list[str]:
+    """The first `lines` lines of a result and a count of the rest: never silently cut."""
+    rows = text.rstrip("\n").splitlines() or ["(no output)"]
+    shown = [r if len(r) <= 400 else r[:399] + "…" for r in rows[:lines]]
+    if len(rows) > lines:
+        shown.append(f"… +{len(rows) - lines} lines")
+    return shown
+
+
+class MarkdownBlocks:
+    """Cuts streamed Markdown into finished blocks: a paragraph ends at a blank line, a fenced
+    code block at its closing fence. `feed` returns the blocks completed by the new text."""
+
+    def __init__(self) -> None:
+        self.pending = ""
+        self.block: list[str] = []
+        self.fence: str | None = None
+
+    def feed(self, text: str) -> list[str]:
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        done: list[str] = []
+        for line in lines:
+            stripped = line.strip()
+            if self.fence is not None:
+                self.block.append(line)
+                if stripped.startswith(self.fence) and stripped.strip("`~") == "":
+                    self.fence = None
+                    done.append(self._take())
+            elif stripped.startswith(("```", "~~~")):
+                if self.block:
+                    done.append(self._take())
+                self.fence = stripped[:3]
+                self.block.append(line)
+            elif not stripped:
+                if self.block:
+                    done.append(self._take())
+            else:
+                self.block.append(line)
+        return done
+
+    def flush(self) -> str:
+        if self.pending:
+            self.block.append(self.pending)
+            self.pending = ""
+        self.fence = None
+        return self._take() if self.block else ""
+
+    def _take(self) -> str:
+        text, self.block = "\n".join(self.block), []
+        return text
+
+
+class Glyphs:
+    def __init__(self, ascii_only: bool):
+        self.call, self.result, self.error, self.think = ("*", "|", "x", "~") if ascii_only else ("⏺", "⎿", "✗", "✻")
+
+
+def wants_ascii(stream: Any = None) -> bool:
+    encoding = (getattr(stream or sys.stdout, "encoding", "") or "").lower().replace("-", "")
+    return encoding not in ("utf8", "utf16", "utf32")
+
+
+class Renderer:
+    """A session subscriber printing to a rich Console (made on first use by `make_console`)."""
+
+    def __init__(self, make_console, *, ascii_only: bool = False, cwd: str = ""):
+        self._make_console = make_console
+        self._console = None
+        self.glyphs = Glyphs(ascii_only)
+        self.ascii_only = ascii_only
+        self.cwd = cwd
+        self.blocks = MarkdownBlocks()
+        self.blocks_shown = 0
+        """Markdown blocks printed for the current message: the next one is set off by a blank line."""
+        self.thinking = False
+        self.busy_since: float | None = None
+        self.streamed_chars = 0
+        """Characters of text streamed in this run, for the status line's live token count."""
+
+    @property
+    def console(self):
+        if self._console is None:
+            self._console = self._make_console()
+        return self._console
+
+    def print(self, *things: Any, **options: Any) -> None:
+        self.console.print(*things, **options)
+
+    def note(self, text: str, style: str = "dim") -> None:
+        from rich.text import Text
+
+        self.print(Text(text, style=style))
+
+    def __call__(self, event: Any) -> None:
+        if isinstance(event, TextDelta):
+            self.streamed_chars += len(event.text)
+            for block in self.blocks.feed(event.text):
+                self._markdown(block)
+            return
+        if isinstance(event, ThinkingDelta):
+            if not self.thinking:
+                self.thinking = True
+                self.note(f"{self.glyphs.think} Thinking…", "dim italic")
+            return
+        self.thinking = False
+        if not isinstance(event, TurnStart):
+            self._flush_text()
+            self.blocks_shown = 0
+        if isinstance(event, TurnStart) and self.busy_since is None:
+            self.busy_since = time.monotonic()
+        elif isinstance(event, ToolStart):
+            self._tool_line(event.call)
+        elif isinstance(event, ToolEnd):
+            self._tool_result(event)
+        elif isinstance(event, Retry):
+            self.note(f"  provider error: {event.error}; retry {event.attempt}/{event.max_retries} "
+                      f"in {event.delay_s:.1f}s", "yellow")
+        elif isinstance(event, Notice):
+            self.note(f"{event.level}: {event.text}", "yellow" if event.level == "warning" else "dim")
+        elif isinstance(event, RunEnd):
+            self._run_end(event)
+
+    def _flush_text(self) -> None:
+        if rest := self.blocks.flush():
+            self._markdown(rest)
+
+    def _markdown(self, block: str) -> None:
+        from rich.markdown import Markdown
+
+        if self.blocks_shown:
+            self.print()
+        self.blocks_shown += 1
+        self.print(Markdown(block, code_theme="ansi_dark"))
+
+    def _tool_line(self, call: ToolCall) -> None:
+        from rich.text import Text
+
+        width = max(self.console.width - len(call.name) - 6, 10)
+        line = Text(f"{self.glyphs.call} ", style="green")
+        line.append(call_label(call, width).replace(self.cwd + "/", "") if self.cwd else call_label(call, width),
+                    style="bold")
+        self.print(line)
+
+    def _tool_result(self, event: ToolEnd) -> None:
+        from rich.text import Text
+
+        result, call = event.result, event.call
+        data = result.data if isinstance(result.data, dict) else {}
+        if not result.is_error and call.name == "TodoWrite":
+            return self._todos(call.arguments.get("todos") or [])
+        if not result.is_error and call.name in ("Edit", "MultiEdit", "Write") and data:
+            return self._diff(call, data)
+        lines = fold(result.text)
+        if not result.is_error and call.name == "Read":
+            lines = [f"Read {len(result.text.splitlines())} lines"]
+        mark, style = (self.glyphs.error, "red") if result.is_error else (self.glyphs.result, "dim")
+        for i, row in enumerate(lines):
+            self.print(Text(f"  {mark if i == 0 else ' '} {row}", style=style), soft_wrap=True)
+
+    def _diff(self, call: ToolCall, data: dict) -> None:
+        from rich.text import Text
+
+        hunks = data.get("structuredPatch") or []
+        path = os.path.relpath(str(data.get("filePath") or ""), self.cwd or None) if data.get("filePath") else ""
+        added = sum(1 for h in hunks for line in h["lines"] if line.startswith("+"))
+        removed = sum(1 for h in hunks for line in h["lines"] if line.startswith("-"))
+        if data.get("type") == "create":
+            content = str(data.get("content") or "")
+            summary = f"Wrote {len(content.splitlines())} lines to {path}"
+            hunks = [{"oldStart": 1, "newStart": 1, "lines": ["+" + line for line in content.splitlines()]}]
+        else:
+            summary = f"Updated {path}: {added} added, {removed} removed"
+        self.print(Text(f"  {self.glyphs.result} {summary}", style="dim"))
+        shown = 0
+        total = sum(len(h["lines"]) for h in hunks)
+        for hunk in hunks:
+            old, new = hunk.get("oldStart", 1), hunk.get("newStart", 1)
+            for line in hunk["lines"]:
+                if shown == DIFF_LINES:
+                    self.print(Text(f"      … +{total - shown} diff lines", style="dim"))
+                    return
+                sign, body = line[:1], line[1:]
+                if sign == "-":
+                    number, style, old = old, "red", old + 1
+                elif sign == "+":
+                    number, style, new = new, "green", new + 1
+                else:
+                    number, style, old, new = new, "dim", old + 1, new + 1
+                self.print(Text(f"  {number:>5} {sign} {body}", style=style), soft_wrap=True, overflow="ellipsis")
+                shown += 1
+
+    def _todos(self, todos: list[dict]) -> None:
+        from rich.text import Text
+
+        from .slash import todo_lines
+
+        for i, (todo, row) in enumerate(zip(todos, todo_lines(todos, self.ascii_only))):
+            style = {"completed": "dim strike", "in_progress": "bold"}.get(todo.get("status"), "")
+            prefix = f"  {self.glyphs.result} " if i == 0 else "    "
+            self.print(Text(prefix + row, style=style))
+
+    def _run_end(self, end: RunEnd) -> None:
+        self.busy_since = None
+        self.streamed_chars = 0
+        if end.reason == "aborted":
+            self.note(f"  {self.glyphs.result} Interrupted · what should sous do instead?", "yellow")
+        elif end.reason == "error" and end.last_message is not None:
+            self.note(f"error: {end.last_message.error}", "bold red")
+        elif end.reason == "max_turns":
+            self.note(f"stopped after {end.num_turns} turns (--max-turns)", "yellow")

@@ -1,0 +1,412 @@
+"""The interactive terminal: a prompt that stays live while the agent works.
+
+prompt_toolkit owns the bottom line (the input and a status bar); everything else is printed
+above it into the terminal's own scrollback by `Renderer` (no alternate screen). Because the
+prompt never goes away, typing during a run queues a message for the next turn boundary, Esc
+interrupts the run, and a permission request is answered with one key.
+
+Keys: Enter sends; Alt+Enter, Ctrl-J or a trailing `\\` add a line; Tab completes `/commands`,
+`/model` names and `@files`; Up/Down walk this folder's history; Esc interrupts (or clears the
+input); Ctrl-C clears the input, interrupts, and twice in a row at an idle prompt exits; Ctrl-D
+on an empty prompt exits. `!cmd` runs a shell command and gives its output to the model with
+the next prompt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.application import run_in_terminal
+from prompt_toolkit.filters import Condition
+from prompt_toolkit.formatted_text import HTML
+from prompt_toolkit.history import FileHistory
+from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.output.color_depth import ColorDepth
+from prompt_toolkit.patch_stdout import patch_stdout
+
+from sous.core import ConfigError, ToolCall
+from sous.permissions import Answer
+from sous.permissions.decide import Decision
+
+from . import slash
+from .render import Renderer, call_label, wants_ascii
+
+CHOICES = {"y": ("once", None, "yes, this once"), "5": ("5m", None, "yes, for 5 minutes"),
+           "h": ("1h", None, "yes, for an hour"), "s": ("session", None, "yes, for this session"),
+           "a": ("always", None, "yes, always (saved to .claude/settings.local.json)"),
+           "3": ("session", 3, "yes, for the next 3 uses")}
+CHOICE_LINE = "[y] once  [5] 5 min  [h] 1 hour  [s] session  [a] always  [3] 3 uses  [n] no  [t] no, and say what instead"
+SHELL_OUTPUT_CAP = 30_000
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+class _InlinePrompt(PromptSession):
+    """A prompt as tall as what is typed (plus room for the completion menu when it shows), so
+    the status bar sits right under it instead of at the bottom of an empty screen."""
+
+    def _get_default_buffer_control_height(self):
+        from prompt_toolkit.application import get_app
+        from prompt_toolkit.layout.dimension import Dimension
+
+        app = get_app()
+        width = max(app.output.get_size().columns - 2, 10)
+        rows = sum(max(1, -(-len(line) // width)) for line in self.default_buffer.document.lines)
+        menu = self.reserve_space_for_menu if self.default_buffer.complete_state is not None and not app.is_done else 0
+        return Dimension(min=max(rows, menu), max=max(rows, menu), preferred=max(rows, menu))
+
+
+@dataclass(slots=True)
+class Question:
+    call: ToolCall
+    decision: Decision
+    answer: asyncio.Future
+    kind: str = "choice"
+    """"choice" (one key), "typed" (type yes: the safety floor) or "feedback" (what to do instead)."""
+
+
+class Repl:
+    def __init__(self, session, *, ascii_only: bool = False):
+        self.session = session
+        self.ascii_only = ascii_only
+        self.task: asyncio.Task | None = None
+        self.question: Question | None = None
+        self.last_ctrl_c = 0.0
+        self.cwd = session.agent.ctx.cwd
+        self.renderer = Renderer(self._console, ascii_only=ascii_only, cwd=self.cwd)
+        self.prompt: PromptSession | None = None
+        self.leaving = False
+
+    # --- set-up -------------------------------------------------------------------------------
+
+    def _console(self):
+        from rich.console import Console
+
+        return Console(file=sys.stdout, highlight=False, emoji=False, no_color=bool(os.environ.get("NO_COLOR")))
+
+    def _prompt_session(self) -> PromptSession:
+        from sous.paths import data_dir, project_slug
+
+        from .complete import FileIndex, PromptCompleter
+
+        history = data_dir(self.session.agent.ctx.environ) / "history" / f"{project_slug(self.cwd)}.txt"
+        history.parent.mkdir(parents=True, exist_ok=True)
+        completer = PromptCompleter(FileIndex(self.cwd), lambda: self.session.commands, slash.known_models)
+        depth = ColorDepth.DEPTH_1_BIT if os.environ.get("NO_COLOR") else None
+        prompt = _InlinePrompt(
+            message=self._message, multiline=True, key_bindings=self._bindings(), history=FileHistory(str(history)),
+            completer=completer, complete_while_typing=True, complete_in_thread=True,
+            bottom_toolbar=self._toolbar, color_depth=depth, prompt_continuation=lambda width, *_: "… ".rjust(width),
+            reserve_space_for_menu=6, enable_suspend=True)
+        prompt.app.ttimeoutlen = 0.05  # Esc alone is read as Esc after 50 ms, not the default 500
+        prompt.app.timeoutlen = 0.2
+        return prompt
+
+    @property
+    def busy(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def _message(self):
+        if self.question is None:
+            return HTML("<b>&gt;</b> ")
+        return {"choice": "  choose › ", "typed": "  type yes to allow it once › ",
+                "feedback": "  what should sous do instead? › "}[self.question.kind]
+
+    def _toolbar(self):
+        from sous.models import catalog
+
+        s, parts = self.session, []
+        parts.append(s.agent.model.name)
+        if s.permissions is not None and s.permissions.mode != "default":
+            parts.append(f"mode: {s.permissions.mode}")
+        if self.busy and self.renderer.busy_since is not None:
+            elapsed = time.monotonic() - self.renderer.busy_since
+            spin = "*" if self.ascii_only else SPINNER[int(elapsed * 8) % len(SPINNER)]
+            parts.append(f"{spin} working {elapsed:.0f}s · ~{self.renderer.streamed_chars // 4} tokens · esc to interrupt")
+        usage = s.totals.usage + s.side_usage
+        parts.append(f"{usage.input_tokens + usage.cache_read_tokens:,} in / {usage.output_tokens:,} out · "
+                     f"${usage.cost_usd:.4f}")
+        window = catalog.info(s.agent.model.name.partition(":")[2]).context_window
+        if s.totals.last_input_tokens and window:
+            parts.append(f"context {100 * s.totals.last_input_tokens / window:.0f}%")
+        if s.convo.inbox:
+            parts.append(f"{len(s.convo.inbox)} queued")
+        return " · ".join(parts)
+
+    def _bindings(self) -> KeyBindings:
+        kb = KeyBindings()
+        choosing = Condition(lambda: self.question is not None and self.question.kind == "choice")
+
+        @kb.add("enter")
+        def _(event):
+            buffer = event.current_buffer
+            state = buffer.complete_state
+            if state is not None and state.current_completion is not None:
+                buffer.complete_state = None  # the chosen completion is already in the text
+                if buffer.document.get_word_before_cursor(WORD=True).startswith("@"):
+                    return  # a file was picked: the prompt goes on
+                buffer.validate_and_handle()
+            elif self.question is not None and self.question.kind == "choice":
+                return
+            elif buffer.document.text_before_cursor.endswith("\\") and buffer.document.is_cursor_at_the_end:
+                buffer.delete_before_cursor(1)
+                buffer.insert_text("\n")
+            else:
+                buffer.validate_and_handle()
+
+        @kb.add("escape", "enter")
+        @kb.add("c-j")
+        def _(event):
+            event.current_buffer.insert_text("\n")
+
+        @kb.add("escape")
+        def _(event):
+            if self.question is not None:
+                self._answer(Answer(allow=False), "no")
+            elif self.busy:
+                self._interrupt()
+            else:
+                event.current_buffer.reset()
+
+        @kb.add("c-c")
+        def _(event):
+            buffer = event.current_buffer
+            if buffer.text and self.question is None:
+                buffer.reset()
+            elif self.question is not None or self.busy:
+                if self.question is not None:
+                    self._answer(Answer(allow=False), "no")
+                self._interrupt()
+            elif time.monotonic() - self.last_ctrl_c < 2.0:
+                event.app.exit(exception=EOFError())
+            else:
+                self.last_ctrl_c = time.monotonic()
+                self.renderer.note("(press Ctrl-C again to exit)")
+
+        for key, (duration, uses, said) in CHOICES.items():
+            @kb.add(key, filter=choosing)
+            def _(event, duration=duration, uses=uses, said=said):
+                self._answer(Answer(allow=True, duration=duration, uses=uses) if uses else
+                             Answer(allow=True, duration=duration), said)
+
+        @kb.add("n", filter=choosing)
+        def _(event):
+            self._answer(Answer(allow=False), "no")
+
+        @kb.add("t", filter=choosing)
+        def _(event):
+            self.question.kind = "feedback"
+            event.app.invalidate()
+
+        return kb
+
+    # --- permission requests ------------------------------------------------------------------
+
+    async def ask(self, call: ToolCall, decision: Decision) -> Answer:
+        from rich.text import Text
+
+        session = self.session
+        if session.hooks is not None:
+            await session.hooks.fire("Notification", "permission_prompt", {
+                "message": f"sous needs your permission to use {call.name}", "title": "sous",
+                "notification_type": "permission_prompt"})
+        self.renderer._flush_text()
+        who = f"  (asked by agent {session.permissions.agent})" if session.permissions.agent else ""
+        block = Text()
+        block.append(f"? sous wants to run {call_label(call, 300)}{who}\n", style="bold yellow")
+        block.append(f"  why you are asked: {decision.reason} [{decision.source}]\n", style="dim")
+        if decision.confirm == "typed":
+            block.append("  This cannot be granted for later: type yes to allow it once (Esc says no).")
+        else:
+            block.append("  " + CHOICE_LINE)
+        self.renderer.print(block)
+        future = asyncio.get_running_loop().create_future()
+        self.question = Question(call, decision, future, "typed" if decision.confirm == "typed" else "choice")
+        self._refresh()
+        try:
+            return await future
+        finally:
+            self.question = None
+            self._refresh()
+
+    def _answer(self, answer: Answer, said: str) -> None:
+        question = self.question
+        if question is None or question.answer.done():
+            return
+        question.answer.set_result(answer)
+        self.question = None
+        self.renderer.note(f"  → {said}", "green" if answer.allow else "red")
+
+    # --- the main loop ------------------------------------------------------------------------
+
+    async def run(self, first_prompt: str | None = None) -> int:
+        session = self.session
+        with patch_stdout(raw=True):
+            self.prompt = self._prompt_session()
+            for notice in session.notices:
+                self.renderer(notice)
+            self.renderer.note(f"sous · {session.agent.model.name} · {self.cwd}", "bold")
+            self.renderer.note("/help for commands · @ attaches a file · ! runs a shell command · "
+                               "Esc interrupts · Ctrl-D quits")
+            await session.start("resume" if session.convo.messages else "startup", wait_for_mcp=False)
+            if first_prompt:
+                self._submit(first_prompt)
+            while not self.leaving:
+                try:
+                    text = await self.prompt.prompt_async()
+                except EOFError:
+                    break
+                except KeyboardInterrupt:
+                    continue
+                self._take(text)
+            if self.busy:
+                self._interrupt()
+                await asyncio.gather(self.task, return_exceptions=True)
+        await session.end("prompt_input_exit")
+        return 0
+
+    def _take(self, text: str) -> None:
+        """What Enter does with the input: answer a question, queue, or start something."""
+        question = self.question
+        if question is not None and question.kind == "typed":
+            allow = text.strip().lower() == "yes"
+            return self._answer(Answer(allow=allow), "yes, once" if allow else "no")
+        if question is not None and question.kind == "feedback":
+            question.answer.set_result(Answer(allow=False, feedback=text.strip()))
+            self.question = None
+            return self.renderer.note(f"  → no; told sous: {text.strip()}", "red")
+        if not text.strip():
+            return None
+        if text.strip() in ("/exit", "/quit"):
+            self.leaving = True
+            return None
+        if self.busy:
+            if text.lstrip().startswith(("/", "!")):
+                return self.renderer.note("(commands wait until the run ends: press Esc to interrupt it)", "yellow")
+            self.session.queue(text)
+            return self.renderer.note(f"  queued for the next turn: {' '.join(text.split())[:80]}")
+        self._submit(text)
+
+    def _submit(self, text: str) -> None:
+        self.task = asyncio.ensure_future(self._perform(text))
+
+    async def _perform(self, text: str) -> None:
+        ticker = asyncio.ensure_future(self._tick())
+        try:
+            if text.startswith("!"):
+                return await self._shell(text[1:].strip())
+            outcome = await slash.run(self.session, text)
+            if outcome is not None:
+                if outcome.text:
+                    self.renderer.note(outcome.text, "red" if outcome.error else "")
+                if outcome.edit:
+                    await self._edit(outcome.edit)
+                if outcome.exit:
+                    self.leaving = True
+                    self.prompt.app.exit(exception=EOFError())
+                if outcome.prompt is None:
+                    return
+                text = outcome.prompt
+            await self._send(text)
+        except Exception as e:  # noqa: BLE001 - the terminal must survive anything one request does
+            self.renderer.note(f"error: {type(e).__name__}: {e}", "bold red")
+        finally:
+            ticker.cancel()
+            self._refresh()
+
+    async def _send(self, text: str) -> None:
+        from sous.context.attachments import attach, mentions
+
+        session = self.session
+        message = attach(text, session.agent.ctx) if not text.startswith("/") and mentions(text) else text
+        end = await session.send(message)
+        while session.convo.inbox and end.reason != "aborted":  # typed after the run's last turn boundary
+            queued = session.convo.inbox.pop(0)
+            end = await session.send(queued)
+        if end.reason == "aborted" and session.convo.inbox:  # give what was queued back to the input
+            waiting = "\n".join(m.text for m in session.convo.inbox)
+            session.convo.inbox.clear()
+            self.prompt.default_buffer.text = waiting
+
+    async def _shell(self, command: str) -> None:
+        """`!cmd`: run it in the project folder, show the output, and pass both to the model with
+        the next prompt (as Claude Code's bash mode does)."""
+        from rich.text import Text
+
+        if not command:
+            return
+        self.renderer.print(Text(f"! {command}", style="bold magenta"))
+        process = await asyncio.create_subprocess_exec(
+            "bash", "-c", command, cwd=self.session.agent.ctx.cwd, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+        try:
+            output, _ = await process.communicate()
+        except asyncio.CancelledError:
+            import signal
+
+            os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+            self.renderer.note("  (interrupted)", "yellow")
+            raise
+        text = output.decode("utf-8", errors="replace")
+        shown = text if len(text) <= SHELL_OUTPUT_CAP else text[:SHELL_OUTPUT_CAP] + \
+            f"\n[output cut at {SHELL_OUTPUT_CAP:,} of {len(text):,} characters]"
+        lines = shown.rstrip("\n").splitlines()
+        for line in lines[:200]:
+            self.renderer.print(Text(line), soft_wrap=True)
+        if len(lines) > 200:
+            self.renderer.note(f"… +{len(lines) - 200} lines (all of it goes to the model)")
+        if process.returncode:
+            self.renderer.note(f"  exit code {process.returncode}", "red")
+        self.session.pending_context.append(
+            f"The user ran a shell command:\n<bash-input>{command}</bash-input>\n<bash-stdout>{shown}</bash-stdout>\n"
+            f"<bash-exit-code>{process.returncode}</bash-exit-code>")
+
+    async def _edit(self, path: str) -> None:
+        import subprocess
+
+        editor = os.environ.get("EDITOR", "vi")
+        await run_in_terminal(lambda: subprocess.run([editor, path]), in_executor=True)
+
+    def _interrupt(self) -> None:
+        if self.session.cancel is not None:
+            self.session.interrupt()
+        elif self.busy:  # a `!` command or a slash command without a cancel token
+            self.task.cancel()
+
+    async def _tick(self) -> None:
+        """Redraw the status line while busy (elapsed time, spinner); idle costs nothing."""
+        while True:
+            await asyncio.sleep(0.25)
+            self._refresh()
+
+    def _refresh(self) -> None:
+        if self.prompt is not None and self.prompt.app.is_running:
+            self.prompt.app.invalidate()
+
+
+async def run_interactive(opts, first_prompt: str | None = None) -> int:
+    from sous.app import open_session
+
+    holder: list[Repl] = []
+
+    async def ask(call: ToolCall, decision: Decision) -> Answer:
+        return await holder[0].ask(call, decision)
+
+    opts.asker = ask
+    try:
+        session = open_session(opts)
+    except ConfigError as e:
+        print(f"sous: {e}", file=sys.stderr)
+        return 2
+    repl = Repl(session, ascii_only=wants_ascii())
+    holder.append(repl)
+    session.subscribe(repl.renderer)
+    try:
+        return await repl.run(first_prompt)
+    finally:
+        session.close()

@@ -1,0 +1,263 @@
+"""The interactive terminal, driven as a person would: keys into the real `sous` in a pty, the
+screen read back. The model is the scripted local HTTP endpoint speaking the Anthropic protocol."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from sous.testing.server import ScriptedServer
+
+from .terminal import Terminal
+
+
+def _project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "app.py").write_text("def greet():\n    return 'hello'\n")
+    (project / "notes.md").write_text("remember the milk\n")
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    return project
+
+
+def _start(tmp_path: Path, server: ScriptedServer, *args: str, cols: int = 100, env: dict | None = None) -> Terminal:
+    project = tmp_path / "project"
+    term = Terminal(["--model", "anthropic:claude-sonnet-4-5", *args], cwd=project, cols=cols,
+                    env={"HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "sous-home"), "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "test",
+                         "TERM": "xterm-256color", **(env or {})})
+    term.wait_for(r"^>$")
+    return term
+
+
+def _texts(request: dict) -> list[str]:
+    """Every text the model was sent, in order (user prompts, tool results)."""
+    out = []
+    for message in request["body"]["messages"]:
+        content = message["content"]
+        if isinstance(content, str):
+            out.append(content)
+            continue
+        for block in content:
+            if block.get("type") == "text":
+                out.append(block["text"])
+            elif block.get("type") == "tool_result":
+                inner = block.get("content")
+                out.append(inner if isinstance(inner, str) else " ".join(b.get("text", "") for b in inner or []))
+    return out
+
+
+def test_a_turn_streams_markdown_asks_with_one_key_and_shows_the_diff(tmp_path):
+    _project(tmp_path)
+    turns = [{"text": "I will fix **greet**.\n\n```python\nprint('x')\n```\n",
+              "tool_calls": [{"name": "Read", "input": {"file_path": "app.py"}}]},
+             {"tool_calls": [{"name": "Edit", "input": {"file_path": "app.py", "old_string": "'hello'",
+                                                        "new_string": "'hello, world'"}}]},
+             {"tool_calls": [{"name": "TodoWrite", "input": {"todos": [
+                 {"content": "Fix greet", "status": "completed", "activeForm": "Fixing greet"},
+                 {"content": "Run tests", "status": "in_progress", "activeForm": "Running tests"}]}}]},
+             {"text": "Done: greet now says hello, world."}]
+    with ScriptedServer(turns, chunk_delay=0.01) as server:
+        term = _start(tmp_path, server)
+        term.line("fix greet")
+        term.wait_for(r"I will fix greet\.")          # Markdown rendered: no asterisks left
+        term.wait_for(r"print\('x'\)")
+        term.wait_for(r"⏺ Read\(app\.py\)")
+        term.wait_for(r"Read 2 lines")
+        term.wait_for(r"\? sous wants to run Edit\(app\.py\)")
+        term.wait_for(r"\[y\] once .*\[s\] session")
+        term.type("y")                                  # one key, no Enter
+        term.wait_for(r"→ yes, this once")
+        term.wait_for(r"Updated app\.py: 1 added, 1 removed")
+        term.wait_for(r"2 - +return 'hello'$")
+        term.wait_for(r"2 \+ +return 'hello, world'$")
+        term.wait_for(r"☒ Fix greet")
+        term.wait_for(r"◐ Run tests")
+        term.wait_for(r"Done: greet now says hello, world\.")
+        term.wait_for(r"claude-sonnet-4-5 · .* in / .* out · \$")   # the status line
+        term.close()
+    assert "hello, world" in (tmp_path / "project" / "app.py").read_text()
+
+
+def test_esc_interrupts_a_running_tool_and_kills_it(tmp_path):
+    _project(tmp_path)
+    marker = f"sleep {100 + os.getpid() % 50}"
+    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": marker}}]}, {"text": "Stopped."}]
+    with ScriptedServer(turns) as server:
+        term = _start(tmp_path, server, "--permission-mode", "bypassPermissions")
+        term.line("wait a while")
+        term.wait_for(rf"⏺ Bash\({marker}\)")
+        deadline = time.monotonic() + 10
+        while subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode == 0
+        started = time.monotonic()
+        term.press("esc")
+        term.wait_for(r"Interrupted · what should sous do instead\?")
+        assert time.monotonic() - started < 3
+        time.sleep(0.3)
+        assert subprocess.run(["pgrep", "-f", marker], capture_output=True).returncode == 1, "the sleep survived"
+        term.close()
+    sessions = list((tmp_path / "sous-home" / "sessions").glob("*/*.jsonl"))
+    records = [json.loads(line) for line in sessions[0].read_text().splitlines()]
+    assert any(r.get("type") == "result" and r.get("reason") == "aborted" for r in records)
+
+
+def test_typing_while_busy_queues_for_the_next_turn_boundary(tmp_path):
+    _project(tmp_path)
+    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "sleep 2; echo slept"}}]},
+             {"text": "Noted your extra request."}]
+    with ScriptedServer(turns) as server:
+        term = _start(tmp_path, server, "--permission-mode", "bypassPermissions")
+        term.line("first task")
+        term.wait_for(r"⏺ Bash\(sleep 2; echo slept\)")
+        term.line("also mention the weather")
+        term.wait_for(r"queued for the next turn: also mention the weather")
+        term.wait_for(r"Noted your extra request\.")
+        term.close()
+        second = _texts(server.requests[1])
+    assert "slept" in second[-2] and second[-1] == "also mention the weather"
+
+
+def test_an_interrupted_run_gives_the_queued_text_back_to_the_input(tmp_path):
+    _project(tmp_path)
+    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "sleep 60"}}]}]
+    with ScriptedServer(turns) as server:
+        term = _start(tmp_path, server, "--permission-mode", "bypassPermissions")
+        term.line("go")
+        term.wait_for(r"⏺ Bash\(sleep 60\)")
+        term.line("second thoughts")
+        term.wait_for("queued for the next turn")
+        term.press("esc")
+        term.wait_for(r"Interrupted")
+        term.wait_for(r"^> second thoughts$")
+        term.close()
+
+
+def test_slash_commands_clear_compact_resume_and_suggest(tmp_path):
+    _project(tmp_path)
+    turns = [{"text": "The answer is 42."},
+             {"text": "Summary: the user asked a question; the answer was 42."},
+             {"text": "Still 42, from the summary."}]
+    with ScriptedServer(turns) as server:
+        term = _start(tmp_path, server)
+        term.line("what is the answer?")
+        term.wait_for(r"The answer is 42\.")
+        term.line("/compact focus on numbers")
+        term.wait_for(r"compacted: ~\d+ tokens of conversation → ~\d+ of summary")
+        term.line("and now?")
+        term.wait_for(r"Still 42, from the summary\.")
+        term.line("/cost")
+        term.wait_for(r"runs: +2 \(2 model turns\)")
+        term.line("/context")
+        term.wait_for(r"tool schemas +~ +[\d,]+ tokens")
+        term.line("/clear")
+        term.wait_for(r"context cleared")
+        term.line("/resume")
+        term.wait_for(r" 1\. .*\(compacted\) and now\?")
+        term.line("/resume 1")
+        term.wait_for(r"resumed .* \(\d+ messages\)")
+        term.wait_for(r"assistant: Still 42, from the summary\.")
+        term.line("/stauts")
+        term.wait_for(r"unknown command /stauts — did you mean /status\?")
+        term.close()
+        compact_request = server.requests[1]["body"]
+        last_request = server.requests[2]["body"]
+    assert "focus on: focus on numbers" in json.dumps(compact_request["messages"][-1])
+    assert compact_request.get("tools") in (None, [])
+    first = json.dumps(last_request["messages"][0])
+    assert "the answer was 42" in first and "what is the answer?" not in json.dumps(last_request["messages"])
+
+
+def test_at_completes_paths_and_attaches_the_file_and_bang_runs_a_shell_command(tmp_path):
+    project = _project(tmp_path)
+    (project / "src").mkdir()
+    (project / "src" / "deep_module.py").write_text("VALUE = 7\n")
+    (project / "ignored.log").write_text("noise\n")
+    (project / ".gitignore").write_text("*.log\n")
+    turns = [{"text": "Seen it."}, {"text": "I saw the shell output."}]
+    with ScriptedServer(turns) as server:
+        term = _start(tmp_path, server)
+        term.type("what is in @dmod")
+        term.press("tab")
+        term.wait_for(r"^> what is in @src/deep_module\.py")
+        term.type("@ignored")
+        time.sleep(0.5)
+        term.press("tab")
+        term.settle()
+        assert "ignored.log" not in term.text()        # .gitignore is honoured
+        term.press("ctrl-u")
+        term.line("what is in @src/deep_module.py")
+        term.wait_for(r"Seen it\.")
+        term.line("!echo from-the-shell")
+        term.wait_for(r"^from-the-shell$")
+        term.line("did you see it?")
+        term.wait_for(r"I saw the shell output\.")
+        term.close()
+        first, second = (json.dumps(r["body"]["messages"]) for r in server.requests)
+    assert "VALUE = 7" in first and "deep_module.py" in first
+    assert "<bash-input>echo from-the-shell</bash-input>" in second and "from-the-shell\\n" in second
+
+
+def test_multi_line_input_history_and_model_switch(tmp_path):
+    _project(tmp_path)
+    turns = [{"text": "Two lines received."}, {"text": "Again."}]
+    with ScriptedServer(turns) as server:
+        term = _start(tmp_path, server)
+        term.type("line one\\")
+        term.press("enter")
+        term.type("line two")
+        term.press("alt-enter")
+        term.type("line three")
+        term.press("enter")
+        term.wait_for(r"Two lines received\.")
+        term.press("up")
+        term.wait_for(r"line three$")
+        term.press("esc")                               # Esc at an idle prompt clears the input
+        time.sleep(0.3)
+        term.type("/model hai")
+        term.press("tab")
+        term.wait_for(r"^> /model haiku")
+        term.press("enter")
+        term.wait_for(r"^model: anthropic:claude-haiku-4-5")
+        term.line("again")
+        term.wait_for(r"Again\.")
+        term.close()
+        assert _texts(server.requests[0])[-1].startswith("line one\nline two\nline three")
+        assert server.requests[1]["body"]["model"] == "claude-haiku-4-5"
+
+
+def test_ctrl_c_twice_at_an_idle_prompt_exits(tmp_path):
+    _project(tmp_path)
+    with ScriptedServer([]) as server:
+        term = _start(tmp_path, server)
+        term.press("ctrl-c")
+        term.wait_for(r"press Ctrl-C again to exit")
+        term.press("ctrl-c")
+        term.child.expect(__import__("pexpect").EOF, timeout=10)
+        term.child.close()
+        assert term.child.exitstatus == 0
+
+
+@pytest.mark.parametrize("env", [{"NO_COLOR": "1"}, {"LANG": "C", "LC_ALL": "C", "PYTHONIOENCODING": "ascii"}],
+                         ids=["no-color", "ascii-locale"])
+def test_narrow_plain_terminals_degrade_gracefully(tmp_path, env):
+    _project(tmp_path)
+    turns = [{"text": "A fairly long sentence that must wrap on a narrow terminal without breaking anything.",
+              "tool_calls": [{"name": "Bash", "input": {"command": "echo ok"}}]}, {"text": "Fine."}]
+    with ScriptedServer(turns) as server:
+        term = _start(tmp_path, server, "--permission-mode", "bypassPermissions", cols=60, env=env)
+        term.line("go")
+        term.wait_for(r"Fine\.")
+        text = term.text()
+        assert "A fairly long sentence" in text and "ok" in text
+        assert max(len(line) for line in text.splitlines()) <= 60
+        if "NO_COLOR" in env:
+            assert b"\x1b[3" not in term.raw.split(b"go", 1)[1]  # no foreground colours after the prompt
+        else:
+            assert "* Bash(echo ok)" in text
+        term.close()
