@@ -131,6 +131,11 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=1000)
     args = parser.parse_args()
     os.environ.pop("NO_COLOR", None)
+    # As after `pip install`: bytecode compiled once, not recompiled on every start.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "src"), quiet=1)
 
     launch = launch_to_prompt(args.runs)
     print(f"launch to prompt:            median {statistics.median(launch) * 1000:.0f} ms "

@@ -25,6 +25,7 @@ class Terminal:
         self.stream = pyte.ByteStream(self.screen)
         self.child = pexpect.spawn(sys.executable, ["-m", "sous", *args], cwd=str(cwd),
                                    env={**os.environ, "PYTHONPATH": SRC, **env}, dimensions=(rows, cols))
+        self.child.delaybeforesend = None  # pexpect sleeps 50 ms before each send by default
         self.raw = b""
 
     def _pump(self, timeout: float) -> None:
@@ -61,6 +62,10 @@ class Terminal:
             self._pump(0.05)
             if len(self.raw) != before:
                 last = time.monotonic()
+
+    def resize(self, rows: int, cols: int) -> None:
+        self.screen.resize(rows, cols)
+        self.child.setwinsize(rows, cols)
 
     def type(self, text: str) -> None:
         self.child.send(text)

@@ -183,6 +183,7 @@ def test_at_completes_paths_and_attaches_the_file_and_bang_runs_a_shell_command(
     with ScriptedServer(turns) as server:
         term = _start(tmp_path, server)
         term.type("what is in @dmod")
+        term.wait_for(r"^ +src/deep_module\.py$")          # the menu, while typing
         term.press("tab")
         term.wait_for(r"^> what is in @src/deep_module\.py")
         term.type("@ignored")
@@ -220,6 +221,7 @@ def test_multi_line_input_history_and_model_switch(tmp_path):
         term.press("esc")                               # Esc at an idle prompt clears the input
         time.sleep(0.3)
         term.type("/model hai")
+        term.wait_for(r"^ +anthropic:claude-haiku-4-5")
         term.press("tab")
         term.wait_for(r"^> /model haiku")
         term.press("enter")
@@ -260,4 +262,35 @@ def test_narrow_plain_terminals_degrade_gracefully(tmp_path, env):
             assert b"\x1b[3" not in term.raw.split(b"go", 1)[1]  # no foreground colours after the prompt
         else:
             assert "* Bash(echo ok)" in text
+        term.close()
+
+
+def test_a_sub_agents_request_says_who_asks(tmp_path):
+    _project(tmp_path)
+    turns = [{"tool_calls": [{"name": "Agent", "input": {"description": "count files", "prompt": "count them",
+                                                         "subagent_type": "general-purpose"}}]},
+             {"tool_calls": [{"name": "Bash", "input": {"command": "touch counted.txt"}}]},
+             {"text": "There are 2 files."},
+             {"text": "The helper counted 2 files."}]
+    with ScriptedServer(turns) as server:
+        term = _start(tmp_path, server)
+        term.line("how many files?")
+        term.wait_for(r"⏺ Agent\(general-purpose: count files\)")
+        term.wait_for(r"\? sous wants to run Bash\(touch counted\.txt\)\s+\(asked by agent general-purpose: count files\)")
+        term.type("y")
+        term.wait_for(r"The helper counted 2 files\.")
+        term.close()
+
+
+def test_a_resized_terminal_keeps_working(tmp_path):
+    _project(tmp_path)
+    turns = [{"text": "first " * 30}, {"text": "second " * 30}]
+    with ScriptedServer(turns) as server:
+        term = _start(tmp_path, server)
+        term.line("one")
+        term.wait_for(r"first first")
+        term.resize(40, 50)
+        term.line("two")
+        term.wait_for(r"^second second")
+        assert all(len(line) <= 50 for line in term.text().splitlines()[-6:])
         term.close()

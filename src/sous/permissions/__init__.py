@@ -10,7 +10,7 @@ are kept in `denials` for the headless result's `permission_denials`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,7 @@ class PermissionMiddleware(PassThrough):
         if self.asker is None:
             return Decision(behavior="deny", source=decision.source,
                             reason=f"{decision.reason}; no one can approve it in this non-interactive run"), ""
-        reply = await self.asker(call, decision)
+        reply = await self.asker(call, replace(decision, agent=self.agent or ""))
         answer = reply if isinstance(reply, Answer) else Answer(allow=bool(reply))
         if not answer.allow:
             return Decision(behavior="deny", source="user", reason=f"{decision.reason}; the user said no"), answer.feedback

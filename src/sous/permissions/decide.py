@@ -34,6 +34,8 @@ class Decision:
     confirm: str = ""
     """"typed" when the person must type the confirmation (the safety floor), not press a key."""
     grant_ids: tuple[int, ...] = ()
+    agent: str = ""
+    """Which sub-agent is asking ("Explore: find the config"); empty for the main agent."""
 
 
 @dataclass(slots=True, kw_only=True)

@@ -98,7 +98,7 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
             await session.hooks.fire("Notification", "permission_prompt", {
                 "message": f"sous needs your permission to use {call.name}", "title": "sous",
                 "notification_type": "permission_prompt"})
-        who = f" (for agent {session.permissions.agent})" if session.permissions.agent else ""
+        who = f" (asked by agent {decision.agent})" if decision.agent else ""
         ui.write(f"\n? sous wants to run {call_label(call, 200)}{who}\n  why you are asked: {decision.reason} "
                  f"[{decision.source}]\n")
         if decision.confirm == "typed":

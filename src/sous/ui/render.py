@@ -9,6 +9,7 @@ checklist. rich is imported on the first event, not at start-up.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import time
@@ -23,6 +24,8 @@ PRIMARY_ARG = {"Bash": "command", "Read": "file_path", "Write": "file_path", "Ed
                "TaskStop": "task_id", "WebFetch": "url", "WebSearch": "query", "Agent": "description",
                "Task": "description", "Skill": "skill"}
 FOLD_LINES = 4
+RENDER_BATCH_S = 0.03
+RENDER_SLICE = 4000
 DIFF_LINES = 40
 
 
@@ -112,6 +115,9 @@ class Renderer:
         self.ascii_only = ascii_only
         self.cwd = cwd
         self.blocks = MarkdownBlocks()
+        self.ready: list[str] = []
+        """Finished blocks waiting for the next batch."""
+        self._scheduled: asyncio.TimerHandle | None = None
         self.blocks_shown = 0
         """Markdown blocks printed for the current message: the next one is set off by a blank line."""
         self.thinking = False
@@ -136,8 +142,9 @@ class Renderer:
     def __call__(self, event: Any) -> None:
         if isinstance(event, TextDelta):
             self.streamed_chars += len(event.text)
-            for block in self.blocks.feed(event.text):
-                self._markdown(block)
+            if blocks := self.blocks.feed(event.text):
+                self.ready += blocks
+                self._schedule()
             return
         if isinstance(event, ThinkingDelta):
             if not self.thinking:
@@ -146,7 +153,7 @@ class Renderer:
             return
         self.thinking = False
         if not isinstance(event, TurnStart):
-            self._flush_text()
+            self.flush_text()
             self.blocks_shown = 0
         if isinstance(event, TurnStart) and self.busy_since is None:
             self.busy_since = time.monotonic()
@@ -162,9 +169,36 @@ class Renderer:
         elif isinstance(event, RunEnd):
             self._run_end(event)
 
-    def _flush_text(self) -> None:
+    def _schedule(self) -> None:
+        """Render finished blocks a few milliseconds later, all in one go: rich's cost is mostly
+        per call, and the prompt stays responsive between batches."""
+        if self._scheduled is not None:
+            return
+        try:
+            self._scheduled = asyncio.get_running_loop().call_later(RENDER_BATCH_S, self._render_ready)
+        except RuntimeError:  # no event loop (tests, tools): render now
+            self._render_ready()
+
+    def _render_ready(self, everything: bool = False) -> None:
+        """Render the waiting blocks: a slice of about `RENDER_SLICE` characters at a time, the
+        rest a moment later (so keys are read in between), or `everything` now."""
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+            self._scheduled = None
+        while self.ready:
+            taken, size = 0, 0
+            while taken < len(self.ready) and (size < RENDER_SLICE or everything):
+                size += len(self.ready[taken])
+                taken += 1
+            text, self.ready = "\n\n".join(self.ready[:taken]), self.ready[taken:]
+            self._markdown(text)
+            if self.ready and not everything:
+                return self._schedule()
+
+    def flush_text(self) -> None:
         if rest := self.blocks.flush():
-            self._markdown(rest)
+            self.ready.append(rest)
+        self._render_ready(everything=True)
 
     def _markdown(self, block: str) -> None:
         from rich.markdown import Markdown

@@ -214,8 +214,8 @@ class Repl:
             await session.hooks.fire("Notification", "permission_prompt", {
                 "message": f"sous needs your permission to use {call.name}", "title": "sous",
                 "notification_type": "permission_prompt"})
-        self.renderer._flush_text()
-        who = f"  (asked by agent {session.permissions.agent})" if session.permissions.agent else ""
+        self.renderer.flush_text()
+        who = f"  (asked by agent {decision.agent})" if decision.agent else ""
         block = Text()
         block.append(f"? sous wants to run {call_label(call, 300)}{who}\n", style="bold yellow")
         block.append(f"  why you are asked: {decision.reason} [{decision.source}]\n", style="dim")
@@ -247,11 +247,7 @@ class Repl:
         session = self.session
         with patch_stdout(raw=True):
             self.prompt = self._prompt_session()
-            for notice in session.notices:
-                self.renderer(notice)
-            self.renderer.note(f"sous · {session.agent.model.name} · {self.cwd}", "bold")
-            self.renderer.note("/help for commands · @ attaches a file · ! runs a shell command · "
-                               "Esc interrupts · Ctrl-D quits")
+            self._banner()
             await session.start("resume" if session.convo.messages else "startup", wait_for_mcp=False)
             if first_prompt:
                 self._submit(first_prompt)
@@ -268,6 +264,17 @@ class Repl:
                 await asyncio.gather(self.task, return_exceptions=True)
         await session.end("prompt_input_exit")
         return 0
+
+    def _banner(self) -> None:
+        """The first lines, written without rich so that the prompt shows before rich loads."""
+        bold, dim, yellow, reset = ("", "", "", "") if os.environ.get("NO_COLOR") else \
+            ("\x1b[1m", "\x1b[2m", "\x1b[33m", "\x1b[0m")
+        lines = [f"{yellow}{n.level}: {n.text}{reset}" for n in self.session.notices]
+        lines.append(f"{bold}sous · {self.session.agent.model.name} · {self.cwd}{reset}")
+        lines.append(f"{dim}/help for commands · @ attaches a file · ! runs a shell command · Esc interrupts · "
+                     f"Ctrl-D quits{reset}")
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()
 
     def _take(self, text: str) -> None:
         """What Enter does with the input: answer a question, queue, or start something."""
