@@ -157,6 +157,7 @@ def open_session(opts: Options) -> Session:
     session = Session(session_id=session_id, agent=agent, convo=convo, writer=writer)
     permissions.emit = session.emit
     session.permissions = permissions
+    permissions.mode_changed = session.on_mode_change
     session.commands = custom
     session.tool_aliases = builtin_tools.ALIASES | {"Task": "Agent"}
     if not opts.bare or opts.mcp_config:
@@ -190,6 +191,8 @@ def open_session(opts: Options) -> Session:
             hook_middleware.record = writer.write
         session.hooks = hook_middleware
     session.notices = notices
+    if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):
+        session.on_mode_change("default", "plan")  # a tool list chosen by hand is left as it is
     return session
 
 

@@ -52,6 +52,8 @@ def _parser():
                    default=[], metavar="RULE", help="deny rules; a bare tool name removes the tool")
     p.add_argument("--tools", help='comma-separated built-in tools to offer ("" for none, "default" for all)')
     p.add_argument("--permission-mode", choices=("default", "manual", "acceptEdits", "plan", "dontAsk", "bypassPermissions"))
+    p.add_argument("--permission-prompt-tool", metavar="MCP_TOOL",
+                   help="-p: this MCP tool (mcp__server__tool) answers permission questions")
     p.add_argument("--dangerously-skip-permissions", action="store_true", help="alias of --permission-mode bypassPermissions")
     p.add_argument("--system-prompt", help="replace sous's system prompt")
     p.add_argument("--append-system-prompt", default="", help="text added to the end of the system prompt")
@@ -97,7 +99,8 @@ def _main(argv: list[str]) -> int:
         if not prompt:
             print("sous: -p needs a prompt (as an argument or on stdin)", file=sys.stderr)
             return 2
-        return _run(lambda: _headless(opts, prompt, args.output_format, args.include_partial_messages))
+        return _run(lambda: _headless(opts, prompt, args.output_format, args.include_partial_messages,
+                                      args.permission_prompt_tool))
     return _run(lambda: _interactive(opts, prompt or None))
 
 
@@ -128,11 +131,17 @@ def _run(make_coro) -> int:
         return 2
 
 
-async def _headless(opts, prompt: str, fmt: str, partial: bool) -> int:
+async def _headless(opts, prompt: str, fmt: str, partial: bool, prompt_tool: str | None = None) -> int:
     from sous.app import open_session
     from sous.ui.headless import run_headless
 
+    holder = []
+    if prompt_tool:
+        from sous.permissions.prompt_tool import prompt_tool_asker
+
+        opts.asker = prompt_tool_asker(prompt_tool, lambda: holder[0])
     session = open_session(opts)
+    holder.append(session)
     _interrupt_on_signals(session)
     try:
         code = await run_headless(session, prompt, fmt, partial=partial)

@@ -225,6 +225,20 @@ class Session:
         """Deliver a message typed while the agent works at the next turn boundary."""
         self.convo.inbox.append(UserMessage(content=(Text(text=text),), id=new_id()))
 
+    def on_mode_change(self, old: str, new: str) -> None:
+        """Offer ExitPlanMode only in plan mode, and tell the model when plan mode begins."""
+        from sous.core import ToolSet
+        from sous.tools import load
+        from sous.tools.plan import PLAN_REMINDER
+
+        tools = [t for t in self.agent.tools if t.name != "ExitPlanMode"]
+        if new == "plan":
+            tools.append(load("ExitPlanMode"))
+            self.pending_context.append(PLAN_REMINDER)
+        self.agent.tools = ToolSet(tools, aliases=self.tool_aliases)
+        if self.writer is not None:
+            self.writer.write({"type": "mode", "from": old, "to": new})
+
     def switch(self, session_id: str, messages: list[Message], writer: TranscriptWriter | None) -> None:
         """Go on as another session (`/clear`: a new empty one; `/resume`: an earlier one) with the
         same tools, settings and servers."""

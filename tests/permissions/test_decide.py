@@ -97,3 +97,28 @@ def test_path_rules(spec, path, ok):
 
 def test_parse_aliases_task_to_agent():
     assert parse("Task(Explore)").tool == "Agent"
+
+
+def test_leaving_plan_mode_is_always_the_persons_call():
+    everything = ["ExitPlanMode", "Bash", "Edit"]
+    assert verdict("ExitPlanMode", {"plan": "x"}, mode="plan", allow=everything) == "ask"
+    assert verdict("ExitPlanMode", {"plan": "x"}, mode="bypassPermissions") == "deny"  # not in plan mode
+    assert verdict("ExitPlanMode", {"plan": "x"}, mode="default") == "deny"
+    assert verdict("Edit", {"file_path": "/p/src/a.py"}, mode="plan", allow=[]) == "deny"
+
+
+async def test_an_approved_plan_switches_to_the_chosen_mode():
+    from sous.core import ToolCall, ToolContext
+    from sous.permissions import Answer, PermissionMiddleware
+
+    changes = []
+
+    async def approve(call, decision):
+        assert decision.confirm == "plan"
+        return Answer(allow=True, mode="acceptEdits")
+
+    perms = PermissionMiddleware(Rules(), "plan", asker=approve)
+    perms.mode_changed = lambda old, new: changes.append((old, new))
+    ctx = ToolContext(cwd="/p", project_dir="/p")
+    decision = await perms.before_tool(ToolCall(id="1", name="ExitPlanMode", arguments={"plan": "do it"}), ctx)
+    assert type(decision).__name__ == "Allow" and perms.mode == "acceptEdits" and changes == [("plan", "acceptEdits")]

@@ -16,7 +16,7 @@ import sous
 
 SRC = str(Path(sous.__file__).resolve().parents[1])
 KEYS = {"enter": "\r", "esc": "\x1b", "tab": "\t", "ctrl-c": "\x03", "ctrl-d": "\x04", "alt-enter": "\x1b\r",
-        "up": "\x1b[A", "down": "\x1b[B", "ctrl-u": "\x15"}
+        "up": "\x1b[A", "shift-tab": "\x1b[Z", "down": "\x1b[B", "ctrl-u": "\x15"}
 
 
 class Terminal:

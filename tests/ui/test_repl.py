@@ -294,3 +294,51 @@ def test_a_resized_terminal_keeps_working(tmp_path):
         term.wait_for(r"^second second")
         assert all(len(line) <= 50 for line in term.text().splitlines()[-6:])
         term.close()
+
+
+def _tool_names(request: dict) -> list[str]:
+    return [t["name"] for t in request["body"].get("tools") or []]
+
+
+def test_plan_mode_reads_only_until_the_plan_is_approved(tmp_path):
+    _project(tmp_path)
+    plan = "1. Change greet to say hello, world\n2. Run the tests"
+    turns = [{"tool_calls": [{"name": "Write", "input": {"file_path": "new.py", "content": "x = 1\n"}}]},
+             {"tool_calls": [{"name": "ExitPlanMode", "input": {"plan": plan}}]},
+             {"tool_calls": [{"name": "Write", "input": {"file_path": "new.py", "content": "x = 1\n"}}]},
+             {"text": "Plan carried out."}]
+    with ScriptedServer(turns) as server:
+        term = _start(tmp_path, server, "--permission-mode", "plan")
+        term.wait_for(r"plan mode on \(shift\+tab\)")
+        term.line("make greet friendlier")
+        term.wait_for(r"plan mode allows read-only tools only")
+        term.wait_for(r"\? sous has a plan\. Carry it out\?")
+        term.wait_for(r"1\.? Change greet to say hello, world")
+        term.wait_for(r"\[a\] yes, and accept edits")
+        term.type("a")
+        term.wait_for(r"→ yes: carry it out, accepting edits")
+        term.wait_for(r"Plan carried out\.")
+        term.wait_for(r"accept edits on \(shift\+tab\)")
+        term.close()
+        first, _, third, _ = server.requests
+    assert "ExitPlanMode" in _tool_names(first) and "ExitPlanMode" not in _tool_names(third)
+    assert "Plan mode is active" in json.dumps(first["body"]["messages"][0])
+    assert (tmp_path / "project" / "new.py").read_text() == "x = 1\n"  # written after approval, without asking
+
+
+def test_shift_tab_cycles_the_modes(tmp_path):
+    _project(tmp_path)
+    turns = [{"text": "planning"}]
+    with ScriptedServer(turns) as server:
+        term = _start(tmp_path, server)
+        term.press("shift-tab")
+        term.wait_for(r"accept edits on \(shift\+tab\)")
+        term.press("shift-tab")
+        term.wait_for(r"plan mode on \(shift\+tab\)")
+        term.line("think first")
+        term.wait_for(r"^planning$")
+        term.press("shift-tab")
+        term.settle()
+        assert "mode on" not in term.text().splitlines()[-1] and "edits on" not in term.text().splitlines()[-1]
+        term.close()
+        assert "ExitPlanMode" in _tool_names(server.requests[0])

@@ -203,6 +203,7 @@ class Agent:
     async def _checked_run(self, call: ToolCall, cancel: CancelToken) -> ToolResultMessage:
         if problem := self.tools.check(call):
             return _error(call, problem)
+        tool = self.tools.get(call.name)  # taken now: a check may change the tool set (leaving plan mode)
         try:
             decision = await self.middleware.before_tool(call, self.ctx)
         except Exception as e:  # a broken check must block the call, not end the session
@@ -213,9 +214,7 @@ class Agent:
             call = ToolCall(id=call.id, name=call.name, arguments=decision.arguments)
             if problem := self.tools.check(call):
                 return _error(call, problem)
-        tool = self.tools.get(call.name)
-        assert tool is not None
-        task = asyncio.ensure_future(self._invoke(tool, call))
+        task = asyncio.ensure_future(self._invoke(tool, call))  # type: ignore[arg-type]  # check() found it
         waiter = asyncio.ensure_future(cancel.wait())
         try:
             await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)

@@ -14,7 +14,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sous.core import Allow, Deny, Emit, Notice, PassThrough, PermissionDecided, ToolCall, ToolContext, ToolDecision
+from sous.core import (
+    Allow, Deny, Emit, Notice, PassThrough, PermissionDecided, Rewrite, ToolCall, ToolContext, ToolDecision,
+)
 
 from .decide import MODES, Decision, Rules, decide, split_command
 from .grants import Grants, narrowest_rules, save_always
@@ -32,6 +34,10 @@ class Answer:
     """Limit a grant to this many calls."""
     feedback: str = ""
     """With a no: what the model should do instead."""
+    mode: str | None = None
+    """With a yes to a plan: the permission mode to carry on in."""
+    updated_input: dict[str, Any] | None = None
+    """With a yes: run the call with these arguments instead (a permission prompt tool's answer)."""
 
 
 Asker = Callable[[ToolCall, Decision], Awaitable["bool | Answer"]]
@@ -59,6 +65,17 @@ class PermissionMiddleware(PassThrough):
         """PreToolUse hooks' "allow"/"ask" per call id (shared with the hook middleware)."""
         self.sandboxed = False
         """Bash runs in the sandbox: leaving it (`dangerouslyDisableSandbox`) is always asked."""
+        self._updated_inputs: dict[str, dict[str, Any]] = {}
+        self.mode_changed: Callable[[str, str], None] = lambda old, new: None
+        """Called by `set_mode` (the session offers ExitPlanMode only in plan mode)."""
+
+    def set_mode(self, mode: str) -> None:
+        mode = MODE_ALIASES.get(mode, mode)
+        if mode not in MODES:
+            raise ValueError(f"unknown permission mode {mode!r}")
+        old, self.mode = self.mode, mode
+        if old != mode:
+            self.mode_changed(old, mode)
 
     async def before_tool(self, call: ToolCall, ctx: ToolContext) -> ToolDecision:
         decision = decide(self.rules, self.mode, call.name, call.arguments, cwd=ctx.cwd, project_dir=ctx.project_dir,
@@ -81,6 +98,8 @@ class PermissionMiddleware(PassThrough):
         self.emit(PermissionDecided(call=call, decision=decision.behavior, source=decision.source,
                                     reason=decision.reason, agent=self.agent or ""))
         if decision.behavior == "allow":
+            if (updated := self._updated_inputs.pop(call.id, None)) is not None:
+                return Rewrite(arguments=updated)
             return Allow()
         self.denials.append({"tool_name": call.name, "tool_use_id": call.id, "tool_input": call.arguments})
         if feedback:
@@ -96,8 +115,13 @@ class PermissionMiddleware(PassThrough):
         answer = reply if isinstance(reply, Answer) else Answer(allow=bool(reply))
         if not answer.allow:
             return Decision(behavior="deny", source="user", reason=f"{decision.reason}; the user said no"), answer.feedback
+        if decision.source == "plan":
+            self.set_mode(answer.mode or "default")
+            return Decision(behavior="allow", source="user", reason=f"plan approved; now in {self.mode} mode"), ""
         if decision.source != "safety":  # the safety floor asks every time
             self._remember(call, ctx, answer)
+        if answer.updated_input is not None:
+            self._updated_inputs[call.id] = answer.updated_input
         return Decision(behavior="allow", source="user", reason=f"approved by the user ({answer.duration})"), ""
 
     def _remember(self, call: ToolCall, ctx: ToolContext, answer: Answer) -> None:

@@ -32,7 +32,8 @@ class Decision:
     """What decided: `rule:<text>`, `mode:<mode>`, `parse`, `safety`, `hook`, `user`."""
     reason: str = ""
     confirm: str = ""
-    """"typed" when the person must type the confirmation (the safety floor), not press a key."""
+    """"typed" when the person must type the confirmation (the safety floor), not press a key;
+    "plan" for a plan to approve (the answer may name the mode to go on in)."""
     grant_ids: tuple[int, ...] = ()
     agent: str = ""
     """Which sub-agent is asking ("Explore: find the config"); empty for the main agent."""
@@ -99,6 +100,10 @@ def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str
     for rule in rules.deny:
         if _hits(rule, tool, args, cwd, parts, any_part=True):
             return Decision(behavior="deny", source=f"rule:{rule}", reason=f"denied by the rule {rule}")
+    if tool == "ExitPlanMode":  # leaving plan mode is the person's call, whatever the rules say
+        if mode != "plan":
+            return Decision(behavior="deny", source=f"mode:{mode}", reason="not in plan mode: no plan to approve")
+        return Decision(behavior="ask", source="plan", reason="the plan needs your approval", confirm="plan")
     if floor := safety.check(tool, args, analysis, cwd=cwd, project_dir=project_dir, mode=mode,
                              home=home or os.path.expanduser("~")):
         return Decision(behavior="ask", source="safety", reason=floor, confirm="typed")

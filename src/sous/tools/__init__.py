@@ -24,9 +24,10 @@ BUILTINS: dict[str, str] = {
     "TodoWrite": "sous.tools.todo:TOOL",
     "TaskOutput": "sous.tools.bash:TASK_OUTPUT",
     "TaskStop": "sous.tools.bash:TASK_STOP",
+    "ExitPlanMode": "sous.tools.plan:TOOL",
 }
 """Every built-in tool by name. MultiEdit is accepted for old transcripts and hooks but not
-offered to the model by default."""
+offered to the model by default; ExitPlanMode is offered only in plan mode."""
 
 DEFAULT_TOOLS = ("Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite", "TaskOutput", "TaskStop")
 

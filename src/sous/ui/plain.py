@@ -101,6 +101,15 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
         who = f" (asked by agent {decision.agent})" if decision.agent else ""
         ui.write(f"\n? sous wants to run {call_label(call, 200)}{who}\n  why you are asked: {decision.reason} "
                  f"[{decision.source}]\n")
+        if decision.confirm == "plan":
+            ui.write(f"\n{call.arguments.get('plan', '')}\n")
+            choice = ((await _read_line("  carry it out? [a] yes, accept edits  [y] yes, ask before edits  [n] no  "
+                                        "[t] no, and say what to change > ")) or "n").strip().lower()
+            if choice.startswith("t"):
+                return Answer(allow=False, feedback=(await _read_line("  what should change? ")) or "")
+            if choice[:1] in ("a", "y"):
+                return Answer(allow=True, mode="acceptEdits" if choice[:1] == "a" else "default")
+            return Answer(allow=False)
         if decision.confirm == "typed":
             typed = ((await _read_line("  This cannot be granted for later. Type yes to allow it once: ")) or "")
             return Answer(allow=typed.strip().lower() == "yes")

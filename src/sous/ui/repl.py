@@ -41,6 +41,11 @@ CHOICES = {"y": ("once", None, "yes, this once"), "5": ("5m", None, "yes, for 5 
            "a": ("always", None, "yes, always (saved to .claude/settings.local.json)"),
            "3": ("session", 3, "yes, for the next 3 uses")}
 CHOICE_LINE = "[y] once  [5] 5 min  [h] 1 hour  [s] session  [a] always  [3] 3 uses  [n] no  [t] no, and say what instead"
+PLAN_CHOICE_LINE = "[a] yes, and accept edits  [y] yes, and ask before edits  [n] no, keep planning  [t] no, and say what to change"
+MODE_CYCLE = ("default", "acceptEdits", "plan")
+MODE_LABELS = {"acceptEdits": "accept edits on", "plan": "plan mode on", "bypassPermissions": "bypass permissions on",
+               "dontAsk": "don't ask mode on"}
+"""Shift+Tab's order, as in Claude Code."""
 SHELL_OUTPUT_CAP = 30_000
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -80,6 +85,7 @@ class Repl:
         self.renderer = Renderer(self._console, ascii_only=ascii_only, cwd=self.cwd)
         self.prompt: PromptSession | None = None
         self.leaving = False
+        self.bypass_allowed = session.permissions is not None and session.permissions.mode == "bypassPermissions"
 
     # --- set-up -------------------------------------------------------------------------------
 
@@ -113,7 +119,7 @@ class Repl:
     def _message(self):
         if self.question is None:
             return HTML("<b>&gt;</b> ")
-        return {"choice": "  choose › ", "typed": "  type yes to allow it once › ",
+        return {"choice": "  choose › ", "plan": "  choose › ", "typed": "  type yes to allow it once › ",
                 "feedback": "  what should sous do instead? › "}[self.question.kind]
 
     def _toolbar(self):
@@ -122,7 +128,7 @@ class Repl:
         s, parts = self.session, []
         parts.append(s.agent.model.name)
         if s.permissions is not None and s.permissions.mode != "default":
-            parts.append(f"mode: {s.permissions.mode}")
+            parts.append(MODE_LABELS.get(s.permissions.mode, s.permissions.mode) + " (shift+tab)")
         if self.busy and self.renderer.busy_since is not None:
             elapsed = time.monotonic() - self.renderer.busy_since
             spin = "*" if self.ascii_only else SPINNER[int(elapsed * 8) % len(SPINNER)]
@@ -140,6 +146,8 @@ class Repl:
     def _bindings(self) -> KeyBindings:
         kb = KeyBindings()
         choosing = Condition(lambda: self.question is not None and self.question.kind == "choice")
+        planning = Condition(lambda: self.question is not None and self.question.kind == "plan")
+        answering = choosing | planning
 
         @kb.add("enter")
         def _(event):
@@ -150,7 +158,7 @@ class Repl:
                 if buffer.document.get_word_before_cursor(WORD=True).startswith("@"):
                     return  # a file was picked: the prompt goes on
                 buffer.validate_and_handle()
-            elif self.question is not None and self.question.kind == "choice":
+            elif self.question is not None and self.question.kind in ("choice", "plan"):
                 return
             elif buffer.document.text_before_cursor.endswith("\\") and buffer.document.is_cursor_at_the_end:
                 buffer.delete_before_cursor(1)
@@ -193,13 +201,31 @@ class Repl:
                 self._answer(Answer(allow=True, duration=duration, uses=uses) if uses else
                              Answer(allow=True, duration=duration), said)
 
-        @kb.add("n", filter=choosing)
+        @kb.add("a", filter=planning)
+        def _(event):
+            self._answer(Answer(allow=True, mode="acceptEdits"), "yes: carry it out, accepting edits")
+
+        @kb.add("y", filter=planning)
+        def _(event):
+            self._answer(Answer(allow=True, mode="default"), "yes: carry it out, asking before edits")
+
+        @kb.add("n", filter=answering)
         def _(event):
             self._answer(Answer(allow=False), "no")
 
-        @kb.add("t", filter=choosing)
+        @kb.add("t", filter=answering)
         def _(event):
             self.question.kind = "feedback"
+            event.app.invalidate()
+
+        @kb.add("s-tab")
+        def _(event):
+            """Cycle the permission mode (bypass only when the session started in it)."""
+            perms = self.session.permissions
+            if perms is None:
+                return
+            cycle = MODE_CYCLE + (("bypassPermissions",) if self.bypass_allowed else ())
+            perms.set_mode(cycle[(cycle.index(perms.mode) + 1) % len(cycle)] if perms.mode in cycle else "default")
             event.app.invalidate()
 
         return kb
@@ -219,13 +245,22 @@ class Repl:
         block = Text()
         block.append(f"? sous wants to run {call_label(call, 300)}{who}\n", style="bold yellow")
         block.append(f"  why you are asked: {decision.reason} [{decision.source}]\n", style="dim")
-        if decision.confirm == "typed":
+        if decision.confirm == "plan":
+            from rich.markdown import Markdown
+            from rich.panel import Panel
+
+            block = Text("? sous has a plan. Carry it out?", style="bold yellow")
+            self.renderer.print(block)
+            self.renderer.print(Panel(Markdown(str(call.arguments.get("plan", ""))), expand=True))
+            block = Text("  " + PLAN_CHOICE_LINE)
+        elif decision.confirm == "typed":
             block.append("  This cannot be granted for later: type yes to allow it once (Esc says no).")
         else:
             block.append("  " + CHOICE_LINE)
         self.renderer.print(block)
         future = asyncio.get_running_loop().create_future()
-        self.question = Question(call, decision, future, "typed" if decision.confirm == "typed" else "choice")
+        kind = {"typed": "typed", "plan": "plan"}.get(decision.confirm, "choice")
+        self.question = Question(call, decision, future, kind)
         self._refresh()
         try:
             return await future

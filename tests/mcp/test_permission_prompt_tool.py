@@ -1,0 +1,76 @@
+"""`--permission-prompt-tool`: an MCP server of our own (written with the SDK) answers the
+permission questions of a real `sous -p` run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sous.permissions.prompt_tool import parse_reply
+
+pytest.importorskip("mcp")
+
+GATEKEEPER = '''
+import json
+try:
+    from mcp.server.mcpserver import MCPServer as App
+except ImportError:
+    from mcp.server.fastmcp import FastMCP as App
+app = App("gate")
+
+@app.tool()
+def approve(tool_name: str, input: dict, tool_use_id: str = "") -> str:
+    """Decides permission requests."""
+    if tool_name == "Bash" and input.get("command", "").startswith("touch"):
+        return json.dumps({"behavior": "allow", "updatedInput": {"command": "echo rewritten by the gate"}})
+    if tool_name == "Bash" and input.get("command") == "garbage":
+        return "not json at all"
+    return json.dumps({"behavior": "deny", "message": f"the gate refuses {tool_name}"})
+
+app.run()
+'''
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (tmp_path / "gate.py").write_text(GATEKEEPER)
+    servers = {"gate": {"command": sys.executable, "args": [str(tmp_path / "gate.py")]}}
+    (root / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
+    return root
+
+
+def run(project: Path, turns: list, *flags: str):
+    (project.parent / "turns.json").write_text(json.dumps(turns))
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    done = subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{project.parent}/turns.json",
+                           "--output-format", "stream-json", "--verbose", *flags], cwd=project, text=True,
+                          capture_output=True, timeout=120, env={**os.environ, "PYTHONPATH": src, "HOME": str(project.parent)})
+    return done, [json.loads(line) for line in done.stdout.splitlines()]
+
+
+def test_an_mcp_tool_allows_rewrites_and_denies(project):
+    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "touch made.txt"}}]},
+             {"tool_calls": [{"name": "Write", "input": {"file_path": "x.txt", "content": "x"}}]},
+             {"tool_calls": [{"name": "Bash", "input": {"command": "garbage"}}]},
+             {"text": "done"}]
+    done, out = run(project, turns, "--permission-prompt-tool", "mcp__gate__approve")
+    assert done.returncode == 0, done.stderr
+    results = [o["message"]["content"][0] for o in out if o["type"] == "user"]
+    assert results[0]["content"].strip() == "rewritten by the gate" and not results[0]["is_error"]
+    assert results[1]["is_error"] and "the gate refuses Write" in results[1]["content"]
+    assert results[2]["is_error"] and "gave no decision: not json at all" in results[2]["content"]
+    assert [d["tool_name"] for d in out[-1]["permission_denials"]] == ["Write", "Bash"]
+    assert not (project / "x.txt").exists() and not (project / "made.txt").exists()
+
+
+def test_a_missing_prompt_tool_denies():
+    assert parse_reply('{"behavior": "allow"}').allow
+    assert not parse_reply('{"behavior": "maybe"}').allow
+    assert not parse_reply('{"behavior": "allow"}', is_error=True).allow
