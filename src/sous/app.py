@@ -207,10 +207,8 @@ def _sandbox(cfg, cwd: str, ctx: ToolContext, rules: Rules) -> list[Notice]:
                                              "every Bash command will ask before running unsandboxed")]
     domains = cfg.get("sandbox.network.allowedDomains") or []
     writable = [os.path.join(cwd, os.path.expanduser(p)) for p in cfg.get("sandbox.writablePaths") or []]
-    ctx.state["sandbox"] = sandbox.Sandbox(writable=(cwd, *writable), network="*" in domains)
-    if domains and "*" not in domains:
-        return [Notice(level="warning", text="sandbox.network.allowedDomains: per-domain filtering is not "
-                                             "available yet, so the sandbox keeps the network off")]
+    ctx.state["sandbox"] = sandbox.Sandbox(writable=(cwd, *writable), network="*" in domains,
+                                           allowed_domains=tuple(str(d) for d in domains if d != "*"))
     return []
 
 

@@ -284,6 +284,8 @@ class Session:
     def close(self) -> None:
         for closer in self.closers:
             closer()
+        if (proxy := self.agent.ctx.state.get("sandbox_proxy")) is not None:
+            proxy.close()
         with contextlib.suppress(ImportError):
             from sous.tools.bash import stop_all
 

@@ -82,3 +82,55 @@ def test_sous_p_with_the_sandbox_asks_to_leave_it(tmp_path, outside):
     result = json.loads(run.stdout)
     assert not (outside / "x").exists() and not (outside / "y").exists()
     assert [d["tool_input"].get("dangerouslyDisableSandbox") for d in result["permission_denials"]] == [True]
+
+
+@pytest.fixture
+def web_server():
+    """A plain HTTP server on the host's loopback, to be reached through the sandbox's proxy."""
+    import http.server
+    import threading
+
+    class Hello(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = f"hello from {self.path}".encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hello)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1]
+    server.shutdown()
+
+
+async def test_allowed_domains_pass_and_others_are_refused_with_a_note(tmp_path, web_server):
+    project = tmp_path / "project"
+    project.mkdir()
+    ctx = ToolContext(cwd=str(project), project_dir=str(project),
+                      state={"sandbox": _sandbox.Sandbox(writable=(str(project),), allowed_domains=("localhost",))})
+    fetch = f"{sys.executable} -c \"import urllib.request as u, sys; print(u.urlopen(sys.argv[1], timeout=10).read().decode())\""
+    try:
+        allowed = await TOOL.run({"command": f"{fetch} http://localhost:{web_server}/ok"}, ctx)
+        assert not allowed.is_error and allowed.content == "hello from /ok"
+        refused = await TOOL.run({"command": f"{fetch} http://127.0.0.1:{web_server}/no"}, ctx)
+        assert refused.is_error and "403" in refused.content
+        assert "the sandbox refused network access to 127.0.0.1" in refused.content
+        tunnel = await TOOL.run({"command": f"{fetch} https://example.com/"}, ctx)
+        assert tunnel.is_error and "refused network access to example.com" in tunnel.content
+        direct = await TOOL.run({"command": f"{sys.executable} -c \"import socket; "
+                                            f"socket.create_connection(('1.1.1.1', 53), timeout=2)\""}, ctx)
+        assert direct.is_error and "Network is unreachable" in direct.content  # no way around the proxy
+    finally:
+        ctx.state["sandbox_proxy"].close()
+
+
+def test_domain_matching():
+    from sous.tools._netproxy import domain_allowed
+
+    assert domain_allowed("api.github.com", ("*.github.com",)) and not domain_allowed("github.com", ("*.github.com",))
+    assert domain_allowed("PyPI.org.", ("pypi.org",)) and not domain_allowed("evilpypi.org", ("pypi.org",))
+    assert not domain_allowed("pypi.org.evil.com", ("pypi.org",))

@@ -2,8 +2,9 @@
 
 With `"sandbox": {"enabled": true}` in settings, each command runs with the whole file system
 read-only except the project (and any `sandbox.writablePaths`) and a scratch folder that `TMPDIR`
-points to, and with no network unless `sandbox.network.allowedDomains` holds "*". Per-domain filtering needs a proxy
-that sous does not have yet, so a list of domains keeps the network off (and says so).
+points to, and with no network: `sandbox.network.allowedDomains` holding "*" shares the host's,
+and a list of domains lets HTTP(S) through to those only, by way of a filtering proxy (see
+`_netproxy`).
 
 The composition root puts a `Sandbox` in `ctx.state["sandbox"]`; Bash wraps its argv with it.
 A call with `dangerouslyDisableSandbox: true` runs outside, after the person agreed.
@@ -16,6 +17,7 @@ import functools
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 
@@ -23,6 +25,8 @@ SANDBOX_SIGNS = ("Read-only file system", "Could not resolve host", "Temporary f
                  "Network is unreachable", "Name or service not known")
 NOTE = ("[sous: this command ran in the sandbox: files outside the project are read-only and there is no "
         "network. If it needs more, run it again with dangerouslyDisableSandbox: true; the user will be asked.]")
+REFUSED_NOTE = ("[sous: the sandbox refused network access to {hosts}: not in sandbox.network.allowedDomains. If the "
+                "command needs it, run it again with dangerouslyDisableSandbox: true; the user will be asked.]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +34,10 @@ class Sandbox:
     writable: tuple[str, ...]
     network: bool = False
     extra_args: tuple[str, ...] = field(default=())
+    allowed_domains: tuple[str, ...] = ()
+    """With `network` off: the domains reachable through the proxy."""
 
-    def wrap(self, argv: list[str], cwd: str) -> list[str]:
+    def wrap(self, argv: list[str], cwd: str, proxy_socket: str | None = None) -> list[str]:
         # Everything stays visible (read-only); temporary files go to a scratch folder of our own.
         scratch = scratch_dir()
         args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--die-with-parent",
@@ -41,6 +47,9 @@ class Sandbox:
                 args += ["--bind", path, path]
         if not self.network:
             args.append("--unshare-net")
+            if proxy_socket:  # relay a loopback port to the proxy (the socket is in the scratch folder)
+                bridge = os.path.join(os.path.dirname(__file__), "_netbridge.py")
+                argv = [sys.executable, "-I", "-S", bridge, proxy_socket, "--", *argv]
         return [*args, *self.extra_args, "--chdir", cwd, "--", *argv]
 
 

@@ -95,8 +95,9 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     script = "trap 'pwd -P >| \"$SOUS_PWD_FILE\" 2>/dev/null' EXIT\n" + command
     try:
         sandbox = None if args.get("dangerouslyDisableSandbox") else ctx.state.get("sandbox")
-        argv = [_bash(), "-c", script]
-        proc = await _process.start(sandbox.wrap(argv, ctx.cwd) if sandbox else argv, cwd=ctx.cwd, env=env)
+        argv, proxy = await _sandboxed([_bash(), "-c", script], sandbox, ctx)
+        refused_before = len(proxy.refused) if proxy else 0
+        proc = await _process.start(argv, cwd=ctx.cwd, env=env)
         stdout, stderr = _process.CappedBuffer(limit), _process.CappedBuffer(limit)
         readers = [asyncio.ensure_future(_process.pump(proc.stdout, stdout, ctx.progress)),
                    asyncio.ensure_future(_process.pump(proc.stderr, stderr, ctx.progress))]
@@ -122,7 +123,9 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     finally:
         os.unlink(pwd_file)
     out, err = stdout.text(limit), stderr.text(limit)
-    if sandbox and proc.returncode and _sandbox.looks_blocked(out + err):
+    if proxy and (refused := list(dict.fromkeys(proxy.refused[refused_before:]))):
+        notes.append(_sandbox.REFUSED_NOTE.format(hosts=", ".join(refused)))
+    elif sandbox and proc.returncode and _sandbox.looks_blocked(out + err):
         notes.append(_sandbox.NOTE)
     return _result(command, proc.returncode, out, err, timed_out, timeout_ms, notes)
 
@@ -214,6 +217,18 @@ def list_jobs(state: dict[str, Any]) -> list[Job]:
     return list(state.get("bash_jobs", {}).values())
 
 
+async def _sandboxed(argv: list[str], sandbox, ctx: ToolContext):
+    """`argv` wrapped in the sandbox when there is one, and the domain proxy it goes through."""
+    if sandbox is None:
+        return argv, None
+    proxy = None
+    if not sandbox.network and sandbox.allowed_domains:
+        from ._netproxy import proxy_for
+
+        proxy = await proxy_for(ctx.state, sandbox.allowed_domains, _sandbox.scratch_dir())
+    return sandbox.wrap(argv, ctx.cwd, proxy.socket_path if proxy else None), proxy
+
+
 async def _start_background(command: str, description: str, ctx: ToolContext) -> ToolResult:
     global _TASK_DIR
     if _TASK_DIR is None:
@@ -222,10 +237,9 @@ async def _start_background(command: str, description: str, ctx: ToolContext) ->
     job_id = f"bash_{len(jobs) + 1}"
     output_path = os.path.join(_TASK_DIR, f"{job_id}-{os.getpid()}-{id(ctx)}.log")
     with open(output_path, "wb") as sink:
-        sandbox = ctx.state.get("sandbox")
-        argv = [_bash(), "-c", command]
+        argv, _ = await _sandboxed([_bash(), "-c", command], ctx.state.get("sandbox"), ctx)
         proc = await asyncio.create_subprocess_exec(
-            *(sandbox.wrap(argv, ctx.cwd) if sandbox else argv), cwd=ctx.cwd, env=_environment(ctx), stdin=asyncio.subprocess.DEVNULL,
+            *argv, cwd=ctx.cwd, env=_environment(ctx), stdin=asyncio.subprocess.DEVNULL,
             stdout=sink, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
     _process._live.add(proc)
     jobs[job_id] = Job(id=job_id, command=command, description=description, proc=proc, output_path=output_path)

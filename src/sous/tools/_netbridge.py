@@ -1,0 +1,58 @@
+"""Run inside the Bash sandbox: relay a loopback port to sous's proxy socket, then run the command.
+
+    python _netbridge.py SOCKET_PATH -- ARGV...
+
+The command gets HTTP_PROXY/HTTPS_PROXY (both spellings) pointing at the relay; its exit status
+is passed on. Standard library only: it runs with whatever Python started sous.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (source, sink):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _relay(listener: socket.socket, socket_path: str) -> None:
+    while True:
+        client, _ = listener.accept()
+        upstream = socket.socket(socket.AF_UNIX)
+        try:
+            upstream.connect(socket_path)
+        except OSError:
+            client.close()
+            continue
+        threading.Thread(target=_pipe, args=(client, upstream), daemon=True).start()
+        threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
+
+
+def main(argv: list[str]) -> int:
+    socket_path, argv = argv[0], argv[2:]
+    listener = socket.create_server(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    threading.Thread(target=_relay, args=(listener, socket_path), daemon=True).start()
+    env = dict(os.environ)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        env[name] = url
+    env.pop("NO_PROXY", None)
+    env.pop("no_proxy", None)
+    code = subprocess.call(argv, env=env)
+    return 128 - code if code < 0 else code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

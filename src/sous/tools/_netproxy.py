@@ -1,0 +1,114 @@
+"""Per-domain network access for the Bash sandbox.
+
+A sandboxed command has no network of its own (`bwrap --unshare-net`). When
+`sandbox.network.allowedDomains` lists domains, sous runs this HTTP proxy on a Unix socket in the
+scratch folder (which the sandbox can see); inside the sandbox `_netbridge.py` relays a loopback
+port to that socket and points `HTTP_PROXY`/`HTTPS_PROXY` at it. The proxy opens connections only
+to allowed hosts (CONNECT for HTTPS, absolute-URI requests for plain HTTP) and answers 403 to the
+rest, remembering what it refused so the Bash result can say so.
+
+A domain entry matches itself; `*.example.com` matches its subdomains (not example.com itself).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from urllib.parse import urlsplit
+
+REFUSAL = b"sous sandbox: network access to %s is not allowed (sandbox.network.allowedDomains)\n"
+
+
+def domain_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    host = host.lower().rstrip(".")
+    for entry in allowed:
+        entry = entry.lower().rstrip(".")
+        if entry.startswith("*.") and host.endswith(entry[1:]) and host != entry[2:]:
+            return True
+        if host == entry:
+            return True
+    return False
+
+
+class DomainProxy:
+    def __init__(self, allowed: tuple[str, ...], socket_path: str):
+        self.allowed = allowed
+        self.socket_path = socket_path
+        self.refused: list[str] = []
+        """Hosts refused so far, in order (the Bash tool reports the new ones after each command)."""
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.socket_path)
+        self._server = await asyncio.start_unix_server(self._serve, path=self.socket_path)
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            writer.close()
+            return
+        request_line, _, rest = head.partition(b"\r\n")
+        try:
+            method, target, version = request_line.decode("latin-1").split(" ", 2)
+        except ValueError:
+            return await self._answer(writer, 400, b"bad request\n")
+        if method == "CONNECT":
+            host, _, port = target.rpartition(":")
+            forward = b""
+        else:
+            url = urlsplit(target)
+            host, port = url.hostname or "", str(url.port or 80)
+            path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+            headers = [h for h in rest.split(b"\r\n") if h and not h.lower().startswith(b"proxy-")]
+            forward = f"{method} {path} {version}\r\n".encode("latin-1") + b"\r\n".join(headers) + b"\r\n\r\n"
+        host = host.strip("[]")
+        if not host or not domain_allowed(host, self.allowed):
+            self.refused.append(host or target)
+            return await self._answer(writer, 403, REFUSAL % (host or target).encode())
+        try:
+            up_reader, up_writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 15)
+        except (OSError, ValueError, asyncio.TimeoutError) as e:
+            return await self._answer(writer, 502, f"sous sandbox proxy: cannot reach {host}: {e}\n".encode())
+        if method == "CONNECT":
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        else:
+            up_writer.write(forward)
+        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+
+    @staticmethod
+    async def _answer(writer: asyncio.StreamWriter, status: int, body: bytes) -> None:
+        reason = {400: "Bad Request", 403: "Forbidden", 502: "Bad Gateway"}[status]
+        writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n"
+                     f"Connection: close\r\n\r\n".encode() + body)
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
+        writer.close()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        with contextlib.suppress(Exception):
+            writer.close()
+
+
+async def proxy_for(state: dict, allowed: tuple[str, ...], scratch: str) -> DomainProxy:
+    """The session's proxy (kept in the tools' state), started on first use."""
+    proxy = state.get("sandbox_proxy")
+    if proxy is None or proxy.allowed != allowed:
+        proxy = DomainProxy(allowed, os.path.join(scratch, "net.sock"))
+        await proxy.start()
+        state["sandbox_proxy"] = proxy
+    return proxy
