@@ -143,3 +143,26 @@ def test_folding_never_cuts_silently_and_fuzzy_paths_prefer_file_names():
     ranked = sorted((s, f) for f in files if (s := fuzzy_score("repl", f)) is not None)
     assert [f for _, f in ranked][:2] == ["src/sous/ui/repl.py", "tests/ui/test_repl.py"]
     assert fuzzy_score("srp", "src/sous/ui/repl.py") is not None and fuzzy_score("zz", "src/a.py") is None
+
+
+def test_slash_completion_offers_built_ins_custom_commands_and_skills(make_session, tmp_path):
+    from prompt_toolkit.document import Document
+
+    from sous.ui.complete import FileIndex, PromptCompleter
+
+    commands = tmp_path / "project" / ".claude" / "commands" / "git"
+    commands.mkdir(parents=True)
+    (commands / "review.md").write_text("---\ndescription: Review the diff\n---\nReview $ARGUMENTS")
+    skill = tmp_path / "project" / ".sous" / "skills" / "release"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text("---\nname: release\ndescription: Cut a release\n---\nSteps.")
+    session = make_session([])
+    completer = PromptCompleter(FileIndex(str(tmp_path / "project")), lambda: session.commands, slash.known_models)
+
+    def offered(text):
+        return {c.text: c.display_meta_text for c in completer.get_completions(Document(text), None)}
+
+    assert set(offered("/co")) == {"/compact", "/context", "/cost"}
+    assert offered("/rev")["/review"] == "Review the diff"  # a subfolder organises, the name is the file's
+    assert offered("/rel")["/release"] == "Cut a release"
+    assert "anthropic:claude-haiku-4-5" in offered("/model claude-hai")
