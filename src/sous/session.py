@@ -75,6 +75,8 @@ class Session:
         self.side_usage = Usage()
         """Model use outside runs (compaction), for `/cost`."""
         self.totals = Totals()
+        self.deferred_tools: dict = {}
+        """MCP tools kept out of the prompt until ToolSearch loads them (many servers)."""
         """One entry per finished sub-agent: id, type, model, usage, tool uses, duration."""
         """Called by `close()` (stopping background sub-agents...)."""
         """The memory files loaded (`sous.context.memory.Memory`), for `/memory`."""
@@ -130,9 +132,25 @@ class Session:
         assert self.mcp is not None
         for problem in await self.mcp.start():
             self.emit(Notice(level="warning", text=problem))
-        self.agent.tools = ToolSet([*self.agent.tools, *self.mcp.tools], aliases=self.tool_aliases)
+        from sous.mcp.search import ToolSearch, should_defer
+        from sous.models import catalog
+
+        offered: list = list(self.mcp.tools)
+        window = catalog.info(self.agent.model.name.partition(":")[2]).context_window
+        if should_defer(offered, window, self.agent.ctx.environ.get("ENABLE_TOOL_SEARCH")):
+            self.deferred_tools = {t.name: t for t in offered}
+            offered = [ToolSearch(self.deferred_tools, self._load_tools)]
+        self.agent.tools = ToolSet([*self.agent.tools, *offered], aliases=self.tool_aliases)
         if self.agent.ctx.spawn is not None and hasattr(self.agent.ctx.spawn, "toolset"):
             self.agent.ctx.spawn.toolset = self.agent.tools
+
+    def _load_tools(self, tools: list) -> None:
+        """ToolSearch found these deferred tools: offer them from the next turn on."""
+        from sous.core import ToolSet
+
+        have = {t.name for t in self.agent.tools}
+        self.agent.tools = ToolSet([*self.agent.tools, *(t for t in tools if t.name not in have)],
+                                   aliases=self.tool_aliases)
 
     async def end(self, reason: str = "other") -> None:
         if self.hooks is not None:

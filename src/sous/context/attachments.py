@@ -41,6 +41,26 @@ def attach(prompt: str, ctx: ToolContext) -> UserMessage:
     return UserMessage(content=tuple(blocks), id=new_id())
 
 
+async def attach_resources(message: UserMessage, prompt: str, mcp) -> UserMessage:
+    """Add the MCP resources mentioned as `@server:scheme://path` to `message`."""
+    from sous.mcp.client import McpError
+
+    blocks = list(message.content)
+    for mention in mentions(prompt):
+        server, sep, uri = mention.partition(":")
+        if not sep or server not in mcp.servers or "://" not in uri:
+            continue
+        try:
+            text = await mcp.read_resource(server, uri)
+        except McpError as e:
+            blocks.append(Text(text=f'<attachment resource="{mention}">could not be read: {e}</attachment>'))
+            continue
+        if len(text) > MAX_CHARS:
+            text = text[:MAX_CHARS] + f"\n[cut at {MAX_CHARS:,} of {len(text):,} characters]"
+        blocks.append(Text(text=f'<attachment resource="{mention}">\n{text}\n</attachment>'))
+    return UserMessage(content=tuple(blocks), id=message.id)
+
+
 def _file(path: Path, mention: str, ctx: ToolContext) -> str | None:
     from sous.tools._files import record_read
 

@@ -25,6 +25,10 @@ from .config import ServerSpec
 MAX_RESTARTS = 5
 
 
+class McpError(Exception):
+    """A resource or prompt could not be had; the message is one line for the person."""
+
+
 def _get(obj: Any, *names: str, default: Any = None) -> Any:
     """An attribute under its SDK 2.x (snake_case) or 1.x (camelCase) name."""
     for name in names:
@@ -62,6 +66,10 @@ class Server:
     """Set by a call that found the server dead, so its task tears down and restarts it."""
     restartable: bool = False
     """Set once it has connected (or on a manual reconnect): a crash then means a restart."""
+    resources: list[dict[str, str]] = field(default_factory=list)
+    """What it offers to `@server:uri`: uri, name, description."""
+    prompts: list[dict[str, Any]] = field(default_factory=list)
+    """What it offers as `/mcp__server__prompt`: name, description, arguments (names, in order)."""
 
 
 @dataclass(slots=True)
@@ -224,8 +232,19 @@ class McpManager:
                 transport = streamable_http.streamablehttp_client(spec.url, headers=dict(spec.headers))
         streams = await server.stack.enter_async_context(transport)
         session = await server.stack.enter_async_context(ClientSession(streams[0], streams[1]))
-        await session.initialize()
+        initialized = await session.initialize()
         listing = await session.list_tools()
+        capabilities = _get(initialized, "capabilities")
+        if _get(capabilities, "resources") is not None:
+            with contextlib.suppress(Exception):  # a listing that fails costs the feature, not the server
+                server.resources = [{"uri": str(r.uri), "name": r.name or "", "description": r.description or ""}
+                                    for r in (await session.list_resources()).resources]
+        if _get(capabilities, "prompts") is not None:
+            with contextlib.suppress(Exception):
+                server.prompts = [{"name": p.name, "description": p.description or "",
+                                   "arguments": [a.name for a in p.arguments or []],
+                                   "required": [a.name for a in p.arguments or [] if a.required]}
+                                  for p in (await session.list_prompts()).prompts]
         output_chars = int(self.environ.get("MAX_MCP_OUTPUT_TOKENS") or 25_000) * 4
         call_timeout = spec.timeout_s or self._seconds("MCP_TOOL_TIMEOUT", 0) or None
         server.session = session
@@ -240,10 +259,66 @@ class McpManager:
     def tools(self) -> list[McpTool]:
         return [tool for server in self.servers.values() if server.state == "connected" for tool in server.tools]
 
+    def _connected(self, name: str) -> Server:
+        server = self.servers.get(name)
+        if server is None:
+            raise McpError(f"no MCP server named {name!r}")
+        if server.state != "connected" or server.session is None:
+            raise McpError(f"MCP server {name!r} is not connected ({server.state})")
+        return server
+
+    async def read_resource(self, name: str, uri: str) -> str:
+        """The text of resource `uri` of server `name` (binary parts described, not dumped)."""
+        server = self._connected(name)
+        try:
+            result = await asyncio.wait_for(server.session.read_resource(uri), 60)
+        except Exception as e:
+            raise McpError(f"reading {name}:{uri} failed: {_reason(e)}") from e
+        parts = []
+        for item in _get(result, "contents", default=[]) or []:
+            text = getattr(item, "text", None)
+            parts.append(text if text is not None else f"[binary {getattr(item, 'mimeType', '') or 'data'} "
+                                                       f"of {len(getattr(item, 'blob', '') or '') * 3 // 4:,} bytes]")
+        return "\n".join(parts)
+
+    async def get_prompt(self, name: str, prompt: str, arguments: dict[str, str]) -> str:
+        """The text of a server prompt, its messages joined, for `/mcp__server__prompt args`."""
+        server = self._connected(name)
+        try:
+            result = await asyncio.wait_for(server.session.get_prompt(prompt, arguments), 60)
+        except Exception as e:
+            raise McpError(f"the prompt {prompt!r} of {name!r} failed: {_reason(e)}") from e
+        texts = []
+        for message in _get(result, "messages", default=[]) or []:
+            content = message.content
+            texts.append(getattr(content, "text", None) or getattr(getattr(content, "resource", None), "text", "")
+                         or f"[{getattr(content, 'type', 'content')}]")
+        return "\n\n".join(t for t in texts if t)
+
+    def find_prompt(self, command: str) -> tuple[str, dict[str, Any]] | None:
+        """(server name, prompt) for a command name `mcp__server__prompt`."""
+        for name, server in self.servers.items():
+            for prompt in server.prompts:
+                if tool_name(name, prompt["name"]) == command:
+                    return name, prompt
+        return None
+
+    def prompt_commands(self) -> list[tuple[str, str]]:
+        return [(tool_name(name, p["name"]), p["description"]) for name, s in self.servers.items() if s.state ==
+                "connected" for p in s.prompts]
+
+    def resource_mentions(self) -> list[tuple[str, str]]:
+        """`server:uri` and a label, for `@` completion."""
+        return [(f"{name}:{r['uri']}", r["name"] or r["description"]) for name, s in self.servers.items()
+                if s.state == "connected" for r in s.resources]
+
     def describe(self) -> list[str]:
         """One line per server: state, tool count or the reason it failed (for `/mcp`)."""
-        return [f"{name}: {s.state}" + (f", {len(s.tools)} tools" if s.state == "connected"
-                                        else f" ({s.error})" if s.error else "")
+        def offers(s: Server) -> str:
+            extra = [f"{len(x)} {what}" for x, what in ((s.resources, "resources"), (s.prompts, "prompts")) if x]
+            return f", {len(s.tools)} tools" + "".join(f", {e}" for e in extra)
+
+        return [f"{name}: {s.state}" + (offers(s) if s.state == "connected" else f" ({s.error})" if s.error else "")
                 for name, s in self.servers.items()]
 
     async def close(self) -> None:

@@ -74,10 +74,14 @@ class FileIndex:
 
 
 class PromptCompleter(Completer):
-    def __init__(self, files: FileIndex, custom_commands: Callable[[], dict], models: Callable[[], list[str]]):
+    def __init__(self, files: FileIndex, custom_commands: Callable[[], dict], models: Callable[[], list[str]], *,
+                 mcp_prompts: Callable[[], list[tuple[str, str]]] = list,
+                 mcp_resources: Callable[[], list[tuple[str, str]]] = list):
         self.files = files
         self.custom_commands = custom_commands
         self.models = models
+        self.mcp_prompts = mcp_prompts
+        self.mcp_resources = mcp_resources
 
     def get_completions(self, document, complete_event) -> Iterable[Completion]:
         before = document.text_before_cursor
@@ -89,6 +93,9 @@ class PromptCompleter(Completer):
                 if name.startswith(word) or word in name:
                     yield Completion(name, start_position=-len(word))
         elif word.startswith("@"):
+            for mention, label in self.mcp_resources():
+                if fuzzy_score(word[1:], mention) is not None:
+                    yield Completion(f"@{mention}", start_position=-len(word), display=mention, display_meta=label)
             for path in self.files.match(word[1:]):
                 text = f'@"{path}"' if " " in path else f"@{path}"
                 yield Completion(text, start_position=-len(word), display=path)
@@ -97,6 +104,7 @@ class PromptCompleter(Completer):
         entries = [(usage.split()[0], what) for usage, what in slash.BUILTINS.items()]
         entries += [(f"/{c.name}", c.description) for c in self.custom_commands().values()
                     if getattr(c, "user_invocable", True)]
+        entries += [(f"/{name}", what) for name, what in self.mcp_prompts()]
         for name, what in entries:
             if name.startswith(typed):
                 yield Completion(name, start_position=-len(typed), display_meta=what[:60])

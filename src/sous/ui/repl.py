@@ -101,7 +101,10 @@ class Repl:
 
         history = data_dir(self.session.agent.ctx.environ) / "history" / f"{project_slug(self.cwd)}.txt"
         history.parent.mkdir(parents=True, exist_ok=True)
-        completer = PromptCompleter(FileIndex(self.cwd), lambda: self.session.commands, slash.known_models)
+        mcp = self.session.mcp
+        completer = PromptCompleter(FileIndex(self.cwd), lambda: self.session.commands, slash.known_models,
+                                    mcp_prompts=mcp.prompt_commands if mcp else list,
+                                    mcp_resources=mcp.resource_mentions if mcp else list)
         depth = ColorDepth.DEPTH_1_BIT if os.environ.get("NO_COLOR") else None
         prompt = _InlinePrompt(
             message=self._message, multiline=True, key_bindings=self._bindings(), history=FileHistory(str(history)),
@@ -365,6 +368,10 @@ class Repl:
 
         session = self.session
         message = attach(text, session.agent.ctx) if not text.startswith("/") and mentions(text) else text
+        if session.mcp is not None and not isinstance(message, str):
+            from sous.context.attachments import attach_resources
+
+            message = await attach_resources(message, text, session.mcp)
         end = await session.send(message)
         while session.convo.inbox and end.reason != "aborted":  # typed after the run's last turn boundary
             queued = session.convo.inbox.pop(0)

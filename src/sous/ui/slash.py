@@ -76,13 +76,38 @@ async def run(session, line: str) -> Outcome | None:
     if handler is None:
         if name[1:] in session.commands:
             return None  # the session expands custom commands
-        return Outcome(text=suggest(name, [f"/{c}" for c in session.commands]), error=True)
+        if session.mcp is not None and (found := session.mcp.find_prompt(name[1:])):
+            return await _mcp_prompt(session, *found, rest)
+        mcp_prompts = [f"/{n}" for n, _ in session.mcp.prompt_commands()] if session.mcp else []
+        return Outcome(text=suggest(name, [f"/{c}" for c in session.commands] + mcp_prompts), error=True)
     return await handler(session, rest.strip(), args)
+
+
+async def _mcp_prompt(session, server: str, prompt: dict, rest: str) -> Outcome:
+    """`/mcp__server__prompt a "b c"`: the server's prompt, its arguments given in order."""
+    import shlex
+
+    from sous.mcp.client import McpError
+
+    try:
+        values = shlex.split(rest)
+    except ValueError:
+        values = rest.split()
+    arguments = dict(zip(prompt["arguments"], values))
+    if missing := [a for a in prompt["required"] if a not in arguments]:
+        usage = " ".join(f"<{a}>" for a in prompt["arguments"])
+        return Outcome(f"missing {', '.join(missing)}: /mcp__{server}__{prompt['name']} {usage}", error=True)
+    try:
+        text = await session.mcp.get_prompt(server, prompt["name"], arguments)
+    except McpError as e:
+        return Outcome(str(e), error=True)
+    return Outcome(prompt=text)
 
 
 async def _help(session, rest, args) -> Outcome:
     lines = [f"{usage:26} {what}" for usage, what in BUILTINS.items()]
     lines += [f"/{c.name:25} {c.description[:70]}" for c in session.commands.values() if c.user_invocable]
+    lines += [f"/{n:25} {d[:70]}" for n, d in (session.mcp.prompt_commands() if session.mcp else [])]
     return Outcome("\n".join(lines))
 
 
@@ -146,6 +171,14 @@ async def _context(session, rest, args) -> Outcome:
     lines = [f"context  [{'█' * filled}{'░' * (width - filled)}]  ~{used:,} of {window:,} tokens "
              f"({100 * used / window:.0f}%)" if window else f"~{used:,} tokens"]
     lines += [f"  {label:14} ~{tokens:>8,} tokens" for label, tokens in rows]
+    if session.mcp is not None:
+        from sous.mcp.search import schema_tokens
+
+        for name, server in session.mcp.servers.items():
+            if server.tools:
+                deferred = all(t.name in session.deferred_tools for t in server.tools)
+                lines.append(f"    mcp {name:10} ~{schema_tokens(server.tools):>8,} tokens, {len(server.tools)} tools"
+                             + (" (deferred: loaded by ToolSearch on demand)" if deferred else ""))
     if session.totals.last_input_tokens:
         lines.append(f"  (the model's own count at the last turn: {session.totals.last_input_tokens:,})")
     lines.append(f"  {len(session.convo.messages)} messages; /compact frees room")
