@@ -43,6 +43,10 @@ def _edit(scope: str, project: str, change) -> Any:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["serve"]:  # its own flags; stdout belongs to the protocol
+        from .serve import main as serve_main
+
+        return serve_main(argv[1:])
     parser = argparse.ArgumentParser(prog="sous mcp")
     sub = parser.add_subparsers(dest="action", required=True)
     add = sub.add_parser("add", help="add a server: NAME URL, or NAME -- COMMAND ARGS...")
@@ -57,6 +61,7 @@ def main(argv: list[str]) -> int:
     add_json.add_argument("name")
     add_json.add_argument("json")
     sub.add_parser("list", help="every server with its state")
+    sub.add_parser("serve", help="offer sous's own tools to other MCP clients on stdio")
     get = sub.add_parser("get", help="one server's entry")
     get.add_argument("name")
     remove = sub.add_parser("remove", help="remove a server")
