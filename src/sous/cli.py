@@ -31,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nsous: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `sous -p ... | head`: the reader left; leave quietly, as Unix tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _parser():
