@@ -51,7 +51,7 @@ def open_session(opts: Options) -> Session:
     from sous import agents
     from sous.context import commands, memory, system_prompt
     from sous.subagents import Spawner
-    from sous.tools.agent import agent_tool
+    from sous.tools.agent import agent_tool, send_message_tool
     from sous.models import OFFLINE_NOTICE, resolve
 
     cwd = os.path.abspath(opts.cwd)
@@ -104,7 +104,8 @@ def open_session(opts: Options) -> Session:
             (main_spec is None or main_spec.tools is None or "Agent" in main_spec.tools):
         denied_types = {r.specifier for r in rules.deny if r.tool == "Agent" and r.specifier}
         agent_types = {n: t for n, t in all_types.items() if n not in denied_types}
-        tools = ToolSet([*tools, agent_tool(agent_types)], aliases=builtin_tools.ALIASES | {"Task": "Agent"})
+        extra = [agent_tool(agent_types)] + ([send_message_tool()] if "SendMessage" not in rules.denied_tools() else [])
+        tools = ToolSet([*tools, *extra], aliases=builtin_tools.ALIASES | {"Task": "Agent"})
 
     ctx = ToolContext(cwd=cwd, project_dir=cwd, environ=environ)
     if cfg.get("sandbox.enabled") and not opts.bare:

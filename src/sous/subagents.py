@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sous.core import (
-    Agent, Chain, Conversation, Event, Middleware, Model, Notice, PermissionDecided, RunEnd, ToolContext, ToolEnd,
-    ToolError, ToolSet, user,
+    Agent, AssistantMessage, Chain, Conversation, Event, MessageAdded, Middleware, Model, Notice, PermissionDecided,
+    RunEnd, ToolContext, ToolEnd, ToolError, ToolSet, ToolStart, user,
 )
 from sous.store.transcript import TranscriptWriter
 
@@ -26,6 +28,32 @@ from . import worktree as _worktree
 
 MAX_DEPTH = 2
 MAX_PARALLEL = 8
+KEEP_FINISHED = 20
+"""Finished agents kept for SendMessage to resume (oldest dropped first)."""
+
+
+@dataclass(slots=True)
+class Running:
+    """A sub-agent at work, as the terminal shows it."""
+
+    agent_id: str
+    kind: str
+    description: str
+    started: float
+    activity: str = "starting"
+    """Its latest tool call, as one line."""
+    tokens: int = 0
+    background: bool = False
+
+
+@dataclass(slots=True)
+class Finished:
+    agent: Agent
+    convo: Conversation
+    kind: str
+    description: str
+    writer: TranscriptWriter | None = None
+    """Kept open: a resumed agent goes on writing to its transcript."""
 
 
 class Spawner:
@@ -43,6 +71,10 @@ class Spawner:
         """Where a background agent's report goes (the session's inbox)."""
         self.finished: Callable[[dict[str, Any]], None] = lambda run: None
         """Told of every finished sub-agent (the session keeps them for the result's accounting)."""
+        self.running: dict[str, Running] = {}
+        self.inboxes: dict[str, list] = {}
+        """The inbox of each running agent's conversation (SendMessage to a busy agent)."""
+        self.done: OrderedDict[str, Finished] = OrderedDict()
 
     def _tools(self, spec: Any, depth: int) -> ToolSet:
         names = [t.name for t in self.toolset]
@@ -83,6 +115,7 @@ class Spawner:
             task = asyncio.ensure_future(self._run(spec, kind, prompt, description, model, parent, depth, agent_id,
                                                    worktree))
             self.background[agent_id] = task
+            self.running[agent_id] = Running(agent_id, kind, description, time.monotonic(), background=True)
             task.add_done_callback(lambda done: self._deliver(agent_id, description, done))
             return {"status": "async_launched", "agent_id": agent_id, "tokens": 0, "tool_uses": 0, "duration_ms": 0,
                     "text": f"Agent {agent_id} ({description}) is running in the background; its report will "
@@ -97,9 +130,56 @@ class Spawner:
         report = f"failed: {error}" if error else task.result()["text"]
         self.deliver(f"[Background agent {agent_id} ({description}) finished]\n{report}")
 
+    def _keep(self, agent_id: str, finished: Finished) -> None:
+        self.done[agent_id] = finished
+        while len(self.done) > KEEP_FINISHED:
+            _, dropped = self.done.popitem(last=False)
+            if dropped.writer is not None:
+                dropped.writer.close()
+
+    def stop(self, agent_id: str) -> bool:
+        """Stop a background agent (`/agents stop ID`)."""
+        task = self.background.get(agent_id)
+        if task is None:
+            return False
+        task.cancel()
+        return True
+
+    async def send(self, to: str, message: str, parent: ToolContext) -> str:
+        """SendMessage: queue `message` for a running agent, or resume a finished one with it and
+        return its new report."""
+        to = self._resolve(to)
+        if (running := self.running.get(to)) is not None and to in self.inboxes:
+            self.inboxes[to].append(user(message))
+            return f"Delivered to {running.kind} agent {to}; it reads it at its next step."
+        finished = self.done.get(to)
+        if finished is None:
+            known = ", ".join(self.done) or "none"
+            raise ToolError(f"no agent {to!r} to message (resumable: {known})")
+        self.running[to] = Running(to, finished.kind, finished.description, time.monotonic(), "resuming")
+        try:
+            async with self.slots:
+                end = await finished.agent.run(finished.convo, user(message), parent.cancel)
+        finally:
+            self.running.pop(to, None)
+        return (end.last_message.text if end.last_message else "") or "(the agent replied with no text)"
+
+    def _resolve(self, to: str) -> str:
+        """An agent id from an id, a task description or a type (the latest such agent)."""
+        if to in self.running or to in self.done:
+            return to
+        for agents in (self.running, self.done):
+            for agent_id, agent in reversed(list(agents.items())):
+                if to in (agent.description, agent.kind):
+                    return agent_id
+        return to
+
     def stop_background(self) -> None:
         for task in list(self.background.values()):
             task.cancel()
+        for finished in self.done.values():
+            if finished.writer is not None:
+                finished.writer.close()
 
     async def _run(self, spec: Any, kind: str, prompt: str, description: str, model: str | None, parent: ToolContext,
                    depth: int, agent_id: str, worktree: _worktree.Worktree | None) -> dict[str, Any]:
@@ -115,9 +195,17 @@ class Spawner:
             writer = TranscriptWriter.create(self.transcript_dir / f"agent-{agent_id}.jsonl", session_id=self.session_id,
                                              cwd=cwd, model=chosen or self.model.name, agent_type=kind)
 
+        running = self.running.setdefault(agent_id, Running(agent_id, kind, description, time.monotonic()))
+
         def emit(event: Event) -> None:
             nonlocal uses
             uses += isinstance(event, ToolEnd)
+            if isinstance(event, ToolStart):
+                from sous.labels import call_label
+
+                running.activity = call_label(event.call, 60)
+            elif isinstance(event, MessageAdded) and isinstance(event.message, AssistantMessage):
+                running.tokens += event.message.usage.input_tokens + event.message.usage.output_tokens
             if writer is not None and hasattr(event, "message"):
                 writer.message(event.message)
             if isinstance(event, (Notice, PermissionDecided)):
@@ -131,9 +219,17 @@ class Spawner:
         if self.hooks is not None:
             await self.hooks.fire("SubagentStart", spec.name, {"agent_id": agent_id, "agent_type": spec.name})
         started = time.monotonic()
-        async with self.slots:
-            end: RunEnd = await agent.run(Conversation(system=system), user(prompt), parent.cancel)
-        if writer is not None:
+        convo = Conversation(system=system)
+        self.inboxes[agent_id] = convo.inbox
+        try:
+            async with self.slots:
+                end: RunEnd = await agent.run(convo, user(prompt), parent.cancel)
+        finally:
+            self.running.pop(agent_id, None)
+            self.inboxes.pop(agent_id, None)
+        if spec.permission_mode != "plan":  # read-only helpers are one-shot, as in Claude Code
+            self._keep(agent_id, Finished(agent, convo, kind, description, writer))
+        elif writer is not None:
             writer.close()
         text = end.last_message.text if end.last_message else ""
         if worktree is not None:

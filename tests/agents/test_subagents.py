@@ -54,7 +54,8 @@ def test_delegation_returns_only_the_report(project):
     assert done.returncode == 0, done.stderr
     assert (project / "notes.txt").read_text() == "hi\n"
     (result,) = results(out)
-    assert result["message"]["content"][0]["content"] == "Created notes.txt."
+    report = result["message"]["content"][0]["content"]
+    assert report.startswith("Created notes.txt.\n\nagentId: ") and "SendMessage" in report
     data = result["tool_use_result"]
     assert data["status"] == "completed" and data["totalToolUseCount"] == 1 and data["agentType"] == "general-purpose"
     parent = transcript.load(transcript.find(out[0]["session_id"]))
@@ -106,7 +107,7 @@ def test_nesting_stops_at_the_depth_limit(project):
              {"tool_calls": [agent_call("level three")]},    # grandchild tries again: no Agent tool there
              {"text": "grandchild report"}, {"text": "child report"}, {"text": "top report"}]
     done, out = run(project, turns, "--dangerously-skip-permissions")
-    assert out[-1]["result"] == "top report" and results(out)[0]["message"]["content"][0]["content"] == "child report"
+    assert out[-1]["result"] == "top report" and results(out)[0]["message"]["content"][0]["content"].startswith("child report\n\nagentId: ")
 
 
 def test_agent_calls_in_one_turn_run_concurrently(project):
@@ -218,3 +219,19 @@ def test_the_whole_session_can_run_as_an_agent(project):
     assert "No such tool available: Bash" in results(out)[0]["message"]["content"][0]["content"]
     unknown, _ = run(project, [{"text": "x"}], "--agent", "nobody")
     assert unknown.returncode == 2 and "no agent named 'nobody'" in unknown.stderr
+
+
+def test_send_message_resumes_a_finished_agent_with_its_history(project):
+    turns = [{"tool_calls": [{"name": "Agent", "input": {"description": "remember a number", "prompt": "Remember 7.",
+                                                         "subagent_type": "general-purpose"}}]},
+             {"text": "Remembered."},                                                               # child
+             {"tool_calls": [{"name": "SendMessage", "input": {"to": "remember a number",
+                                                               "message": "Which number?"}}]},
+             {"text": "The number is 7."},                                                          # child, resumed
+             {"tool_calls": [{"name": "SendMessage", "input": {"to": "nobody", "message": "hi"}}]},
+             {"text": "done"}]
+    done, out = run(project, turns)
+    assert done.returncode == 0, done.stderr
+    first, resumed, missing = (r["message"]["content"][0] for r in results(out))
+    assert resumed["content"] == "The number is 7." and not resumed["is_error"]
+    assert missing["is_error"] and "no agent 'nobody' to message" in missing["content"]

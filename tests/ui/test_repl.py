@@ -342,3 +342,20 @@ def test_shift_tab_cycles_the_modes(tmp_path):
         assert "mode on" not in term.text().splitlines()[-1] and "edits on" not in term.text().splitlines()[-1]
         term.close()
         assert "ExitPlanMode" in _tool_names(server.requests[0])
+
+
+def test_running_sub_agents_show_their_live_tool_line(tmp_path):
+    _project(tmp_path)
+    turns = [{"tool_calls": [{"name": "Agent", "input": {"description": "count slowly", "prompt": "count",
+                                                         "subagent_type": "general-purpose"}}]},
+             {"tool_calls": [{"name": "Bash", "input": {"command": "sleep 3"}}], "usage": {"input_tokens": 1500}},
+             {"text": "counted"},
+             {"text": "The helper finished."}]
+    with ScriptedServer(turns) as server:
+        term = _start(tmp_path, server, "--permission-mode", "bypassPermissions")
+        term.line("delegate")
+        term.wait_for(r"^⏺ general-purpose: count slowly · Bash\(sleep 3\) · 1,5\d\d tokens · \d+s$")
+        term.wait_for(r"The helper finished\.")
+        term.settle()
+        assert "count slowly ·" not in term.text().splitlines()[-1]
+        term.close()

@@ -166,3 +166,21 @@ def test_slash_completion_offers_built_ins_custom_commands_and_skills(make_sessi
     assert offered("/rev")["/review"] == "Review the diff"  # a subfolder organises, the name is the file's
     assert offered("/rel")["/release"] == "Cut a release"
     assert "anthropic:claude-haiku-4-5" in offered("/model claude-hai")
+
+
+async def test_agents_lists_types_and_drafts_a_new_one(make_session, tmp_path):
+    draft = ("---\nname: Security Reviewer\ndescription: Reviews changes for security problems\ntools: Read, Grep\n"
+             "---\nYou review code for injection, secrets and unsafe defaults. Report findings with path:line.")
+    session = make_session([{"text": draft}, {"text": "no frontmatter here"}])
+    listing = (await slash.run(session, "/agents")).text
+    assert "general-purpose" in listing and "Explore" in listing
+    outcome = await slash.run(session, "/agents new reviews code for security problems")
+    path = tmp_path / "project" / ".claude" / "agents" / "security-reviewer.md"
+    assert outcome.edit == str(path) and outcome.then == "/agents" and path.read_text().startswith("---")
+    assert path.read_text().startswith("---\nname: security-reviewer\n")
+    assert "security-reviewer    Reviews changes" in (await slash.run(session, "/agents")).text
+    agent_tool = session.agent.tools.get("Agent")
+    assert "security-reviewer: Reviews changes for security problems" in agent_tool.description
+    bad = await slash.run(session, "/agents new something vague")
+    assert bad.error and "no name, description or prompt" in bad.text
+    assert (await slash.run(session, "/agents stop nope")).error

@@ -15,7 +15,7 @@ from .grants import Grants
 from .rules import EDIT_TOOLS, READ_TOOLS, Rule, matches, parse
 
 MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissions")
-ALWAYS_ALLOWED = {"ToolSearch", "TodoWrite", "TaskOutput", "Agent"}
+ALWAYS_ALLOWED = {"ToolSearch", "SendMessage", "TodoWrite", "TaskOutput", "Agent"}
 """Launching a sub-agent is free: each of its tool calls is checked on its own."""
 READ_ONLY_COMMANDS = {
     "ls", "cat", "echo", "pwd", "head", "tail", "grep", "rg", "find", "wc", "which", "diff", "stat",

@@ -46,6 +46,8 @@ def agent_tool(types: Mapping[str, Any]) -> BuiltinTool:
         except ToolError as e:
             return ToolResult(content=str(e), is_error=True)
         text = report["text"] or "(the agent finished without a report)"
+        if report["agent_id"] in getattr(ctx.spawn, "done", {}):
+            text += f"\n\nagentId: {report['agent_id']} (SendMessage to this id continues the agent with its history)"
         return ToolResult(content=text, is_error=report["status"] not in ("completed", "async_launched"),
                           data={"status": report["status"], "agentId": report["agent_id"], "content": [text],
                                 "totalTokens": report["tokens"], "totalToolUseCount": report["tool_uses"],
@@ -56,3 +58,31 @@ def agent_tool(types: Mapping[str, Any]) -> BuiltinTool:
                    "complete, self-contained prompt. Launch independent agents in one message to run them in "
                    f"parallel.\nAgent types:\n{listing}")
     return builtin("Agent", SCHEMA, run, description=description, concurrent=True)
+
+
+SEND_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "to": {"type": "string", "description": "The agentId an Agent result gave (or the agent's task description)"},
+        "message": {"type": "string", "description": "What to tell or ask it"},
+    },
+    "required": ["to", "message"],
+}
+
+
+def send_message_tool() -> BuiltinTool:
+    """SendMessage: continue a finished sub-agent with its whole history, or tell a running one."""
+
+    async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        if ctx.spawn is None:
+            return ToolResult(content="Sub-agents are not available here.", is_error=True)
+        try:
+            reply = await ctx.spawn.send(str(args["to"]), str(args["message"]), ctx)
+        except ToolError as e:
+            return ToolResult(content=str(e), is_error=True)
+        return ToolResult(content=reply, data={"to": args["to"]})
+
+    description = ("Sends a message to a sub-agent by its agentId: a finished agent resumes with its full history "
+                   "and replies (its answer is this tool's result); a running one reads it at its next step. "
+                   "Read-only helpers (Explore, Plan) cannot be resumed.")
+    return builtin("SendMessage", SEND_SCHEMA, run, description=description, concurrent=True)

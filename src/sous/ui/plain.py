@@ -18,25 +18,10 @@ from sous.core import (
     ConfigError, Notice, Retry, RunEnd, TextDelta, ToolCall, ToolEnd, ToolStart, TurnStart,
 )
 from sous.permissions.decide import Decision
+from sous.labels import call_label
 from sous.permissions import Answer
 
 from . import slash
-
-PRIMARY_ARG = {"Bash": "command", "Read": "file_path", "Write": "file_path", "Edit": "file_path",
-               "MultiEdit": "file_path", "Glob": "pattern", "Grep": "pattern", "TaskOutput": "task_id",
-               "TaskStop": "task_id"}
-
-
-def call_label(call: ToolCall, width: int = 80) -> str:
-    """`Bash(pytest -q)`: the tool and its main argument on one line."""
-    arg = call.arguments.get(PRIMARY_ARG.get(call.name, ""), "")
-    if call.name == "TodoWrite":
-        arg = f"{len(call.arguments.get('todos', []))} items"
-    arg = " ".join(str(arg).split())
-    if len(arg) > width:
-        arg = arg[: width - 1] + "…"
-    return f"{call.name}({arg})"
-
 
 def fold(text: str, lines: int = 4) -> str:
     rows = text.rstrip("\n").splitlines() or ["(no output)"]
@@ -153,6 +138,8 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
                         ui.write(outcome.text + "\n")
                     if outcome.edit:
                         subprocess.run([os.environ.get("EDITOR", "vi"), outcome.edit])
+                    if outcome.then and (follow := await slash.run(session, outcome.then)) is not None:
+                        ui.write(follow.text + "\n")
                     if outcome.exit:
                         break
                     prompt = outcome.prompt

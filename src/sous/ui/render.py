@@ -18,28 +18,12 @@ from typing import Any
 from sous.core import (
     Notice, Retry, RunEnd, TextDelta, ThinkingDelta, ToolCall, ToolEnd, ToolStart, TurnStart,
 )
+from sous.labels import call_label
 
-PRIMARY_ARG = {"Bash": "command", "Read": "file_path", "Write": "file_path", "Edit": "file_path",
-               "MultiEdit": "file_path", "Glob": "pattern", "Grep": "pattern", "TaskOutput": "task_id",
-               "TaskStop": "task_id", "WebFetch": "url", "WebSearch": "query", "Agent": "description",
-               "Task": "description", "Skill": "skill"}
 FOLD_LINES = 4
 RENDER_BATCH_S = 0.03
 RENDER_SLICE = 4000
 DIFF_LINES = 40
-
-
-def call_label(call: ToolCall, width: int = 80) -> str:
-    """`Bash(pytest -q)`: the tool and its main argument on one line."""
-    arg = call.arguments.get(PRIMARY_ARG.get(call.name, ""), "")
-    if call.name == "TodoWrite":
-        arg = f"{len(call.arguments.get('todos', []))} items"
-    elif call.name in ("Agent", "Task") and call.arguments.get("subagent_type"):
-        arg = f"{call.arguments['subagent_type']}: {arg}"
-    arg = " ".join(str(arg).split())
-    if len(arg) > width:
-        arg = arg[: max(width - 1, 1)] + "…"
-    return f"{call.name}({arg})"
 
 
 def fold(text: str, lines: int = FOLD_LINES) -> list[str]:

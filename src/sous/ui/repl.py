@@ -144,7 +144,15 @@ class Repl:
             parts.append(f"context {100 * s.totals.last_input_tokens / window:.0f}%")
         if s.convo.inbox:
             parts.append(f"{len(s.convo.inbox)} queued")
-        return " · ".join(parts)
+        agents = list(getattr(s.agent.ctx.spawn, "running", {}).values())
+        if not agents:
+            return " · ".join(parts)
+        now, mark = time.monotonic(), "*" if self.ascii_only else "⏺"
+        lines = [f"{mark} {r.kind}: {r.description[:32]} · {r.activity} · {r.tokens:,} tokens · {now - r.started:.0f}s"
+                 + (" · background" if r.background else "") for r in agents[:4]]
+        if len(agents) > 4:
+            lines.append(f"  … and {len(agents) - 4} more (/agents)")
+        return "\n".join([*lines, " · ".join(parts)])
 
     def _bindings(self) -> KeyBindings:
         kb = KeyBindings()
@@ -287,6 +295,7 @@ class Repl:
             self.prompt = self._prompt_session()
             self._banner()
             await session.start("resume" if session.convo.messages else "startup", wait_for_mcp=False)
+            watcher = asyncio.ensure_future(self._watch_agents())
             if first_prompt:
                 self._submit(first_prompt)
             while not self.leaving:
@@ -297,6 +306,7 @@ class Repl:
                 except KeyboardInterrupt:
                     continue
                 self._take(text)
+            watcher.cancel()
             if self.busy:
                 self._interrupt()
                 await asyncio.gather(self.task, return_exceptions=True)
@@ -350,6 +360,8 @@ class Repl:
                     self.renderer.note(outcome.text, "red" if outcome.error else "")
                 if outcome.edit:
                     await self._edit(outcome.edit)
+                if outcome.then and (follow := await slash.run(self.session, outcome.then)) is not None:
+                    self.renderer.note(follow.text, "red" if follow.error else "")
                 if outcome.exit:
                     self.leaving = True
                     self.prompt.app.exit(exception=EOFError())
@@ -432,6 +444,13 @@ class Repl:
         while True:
             await asyncio.sleep(0.25)
             self._refresh()
+
+    async def _watch_agents(self) -> None:
+        """Keep background agents' lines in the status bar live while the prompt is idle."""
+        while True:
+            await asyncio.sleep(0.5)
+            if not self.busy and getattr(self.session.agent.ctx.spawn, "running", None):
+                self._refresh()
 
     def _refresh(self) -> None:
         if self.prompt is not None and self.prompt.app.is_running:

@@ -23,6 +23,7 @@ BUILTINS: dict[str, str] = {
     "/model [name]": "show or switch the model",
     "/resume [N|id]": "list this folder's sessions; resume one",
     "/todos": "the current todo list",
+    "/agents [new DESC|stop ID]": "agent types and running agents; draft a new type; stop one",
     "/status": "version, model, session, mode, servers",
     "/init": "write an AGENTS.md describing this project (asks the model)",
     "/permissions [revoke N]": "rules and grants; withdraw grant N",
@@ -54,6 +55,8 @@ class Outcome:
     error: bool = False
     edit: str | None = None
     """A file the front end opens in $EDITOR (it knows how to hand the terminal over)."""
+    then: str | None = None
+    """A command the front end runs after the edit (to pick up what was saved)."""
 
 
 def is_command_like(line: str) -> bool:
@@ -292,6 +295,90 @@ async def _resume(session, rest, args) -> Outcome:
     return Outcome(f"resumed {loaded.session_id} ({len(messages)} messages)\n{shown}")
 
 
+AGENT_DRAFT = """\
+Write the definition of a sub-agent for this purpose: {purpose}
+
+Reply with the file only, no commentary and no code fence: a YAML frontmatter between --- lines with
+`name` (lowercase words joined by hyphens), `description` (one sentence saying when to use it) and,
+if it should be limited, `tools` (a comma-separated subset of: {tools}); then, after the frontmatter,
+the agent's system prompt: who it is, how it works, what its final report must contain."""
+
+
+def _refresh_agents(session) -> dict:
+    """Re-read the agent files into the session's types and the Agent tool's description."""
+    from sous import agents
+    from sous.core import ToolSet
+    from sous.tools.agent import agent_tool
+
+    spawner = session.agent.ctx.spawn
+    if spawner is None:
+        return {}
+    ctx = session.agent.ctx
+    for name, spec in agents.discover(ctx.project_dir, ctx.environ).items():
+        spawner.types.setdefault(name, spec)
+        if spec.source != "built-in":
+            spawner.types[name] = spec
+    tools = [agent_tool(spawner.types) if t.name == "Agent" else t for t in session.agent.tools]
+    session.agent.tools = ToolSet(tools, aliases=session.tool_aliases)
+    return spawner.types
+
+
+async def _agents(session, rest, args) -> Outcome:
+    spawner = session.agent.ctx.spawn
+    if spawner is None:
+        return Outcome("sub-agents are off in this session (the Agent tool is denied or not offered)", error=True)
+    if args[:1] == ["stop"] and len(args) == 2:
+        done = spawner.stop(args[1])
+        return Outcome(f"stopped {args[1]}" if done else f"no background agent {args[1]}", error=not done)
+    if args[:1] == ["new"]:
+        return await _draft_agent(session, rest[3:].strip())
+    types = _refresh_agents(session)
+    lines = ["agent types:"]
+    lines += [f"  {name:20} {spec.description[:60]}  [{'built-in' if spec.source == 'built-in' else spec.source}]"
+              for name, spec in sorted(types.items())]
+    now = time.monotonic()
+    if spawner.running:
+        lines.append("running:")
+        lines += [f"  {r.agent_id}  {r.kind}: {r.description[:40]} · {r.activity} · {r.tokens:,} tokens · "
+                  f"{now - r.started:.0f}s{' · background' if r.background else ''}" for r in spawner.running.values()]
+    if spawner.done:
+        lines.append("finished, resumable with SendMessage: " + ", ".join(
+            f"{agent_id} ({f.kind})" for agent_id, f in spawner.done.items()))
+    lines.append("/agents new DESCRIPTION drafts a new type; /agents stop ID stops a background agent")
+    return Outcome("\n".join(lines))
+
+
+async def _draft_agent(session, purpose: str) -> Outcome:
+    from sous.context.commands import frontmatter
+    from sous.core import CancelToken, ModelRequest, ProviderError, Text, UserMessage, new_id
+
+    if not purpose:
+        return Outcome("describe the agent: /agents new reviews pull requests for security problems", error=True)
+    names = ", ".join(t.name for t in session.agent.tools if not t.name.startswith("mcp__"))
+    ask = UserMessage(content=(Text(text=AGENT_DRAFT.format(purpose=purpose, tools=names)),), id=new_id())
+    try:
+        reply = await session.agent.model.complete(
+            ModelRequest(system="You write sub-agent definitions for a coding agent.", messages=(ask,), tools=()),
+            lambda event: None, CancelToken())
+    except ProviderError as e:
+        return Outcome(f"the model could not draft it: {e}", error=True)
+    session.side_usage += reply.usage
+    text = reply.text.strip().removeprefix("```markdown").removeprefix("```yaml").removeprefix("```").removesuffix("```")
+    meta, body = frontmatter(text.strip() + "\n")
+    name = re.sub(r"[^a-z0-9-]+", "-", str(meta.get("name") or "").lower()).strip("-")
+    if not name or not meta.get("description") or not body.strip():
+        return Outcome("the model's draft had no name, description or prompt; try again with more detail", error=True)
+    folder = Path(session.agent.ctx.project_dir) / ".claude" / "agents"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.md"
+    if path.exists():
+        return Outcome(f"{path} exists already; edit it, or describe a different agent", error=True)
+    text = re.sub(r"(?m)^name:.*$", f"name: {name}", text.strip(), count=1)  # the file name and the name agree
+    path.write_text(text + "\n", encoding="utf-8")
+    _refresh_agents(session)
+    return Outcome(f"drafted {path}; opening it for your edits", edit=str(path), then="/agents")
+
+
 def todo_lines(todos: list[dict], ascii_only: bool = False) -> list[str]:
     marks = {"completed": "[x]", "in_progress": "[~]", "pending": "[ ]"} if ascii_only else \
         {"completed": "☒", "in_progress": "◐", "pending": "☐"}
@@ -361,4 +448,4 @@ def _uuid() -> str:
 _HANDLERS = {"/help": _help, "/exit": _exit, "/quit": _exit, "/clear": _clear, "/compact": _compact,
              "/context": _context, "/cost": _cost, "/model": _model, "/resume": _resume, "/todos": _todos,
              "/status": _status, "/init": _init, "/permissions": _permissions, "/hooks": _hooks, "/mcp": _mcp,
-             "/memory": _memory}
+             "/memory": _memory, "/agents": _agents}
