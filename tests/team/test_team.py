@@ -1,0 +1,112 @@
+"""`sous team`: two scripted members build against a shared contract with the board as their only
+channel; the real `sous team` process, real files, real locks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import sous
+from sous.core import ConfigError
+from sous.team import load
+from sous.team.board import Board, BoardError
+
+SRC = str(Path(sous.__file__).resolve().parents[1])
+
+
+def call(name: str, **args) -> dict:
+    return {"tool_calls": [{"name": name, "input": args}]}
+
+
+BACKEND = [
+    call("Write", file_path="api/contract.md", content="GET /todos -> [{\"id\": 1, \"title\": \"...\"}]\n"),
+    call("PostTask", title="Build the page listing GET /todos", owner="frontend",
+         description="The contract is in api/contract.md"),
+    call("SendTeamMessage", to="frontend", text="Contract ready in api/contract.md; task #1 is yours."),
+    {"text": "Backend: contract published, waiting for the frontend."},
+    call("TeamBoard"),                                           # woken by the frontend's message
+    {"text": "Backend: the page is done; nothing left for me."},
+]
+FRONTEND = [
+    call("WaitForMessages", timeout_s=30),
+    call("Read", file_path="api/contract.md"),
+    call("Write", file_path="api/hack.py", content="# not my folder\n"),  # refused: nobody to approve it
+    call("Write", file_path="web/index.html", content="<ul id=todos></ul><script>fetch('/todos')</script>\n"),
+    call("UpdateTask", id=1, state="done", note="web/index.html lists the todos"),
+    call("SendTeamMessage", to="backend", text="Page done in web/index.html."),
+    {"text": "Frontend: page built against the contract."},
+]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / ".sous").mkdir(parents=True)
+    (tmp_path / "backend.json").write_text(json.dumps(BACKEND))
+    (tmp_path / "frontend.json").write_text(json.dumps(FRONTEND))
+    (root / ".sous" / "team.yaml").write_text(f"""\
+goal: A todo app, a JSON API and a web page that lists the todos.
+members:
+  - name: backend
+    folder: api
+    model: scripted:{tmp_path / 'backend.json'}
+    prompt: You own the API and its contract.
+  - name: frontend
+    folder: web/
+    model: scripted:{tmp_path / 'frontend.json'}
+""")
+    return root
+
+
+def run_team(project: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sous", "team", *args], cwd=project, text=True, capture_output=True,
+                          stdin=subprocess.DEVNULL, timeout=120,
+                          env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent),
+                               "SOUS_HOME": str(project.parent / "home")})
+
+
+def test_two_members_finish_a_task_through_the_board(project):
+    done = run_team(project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (project / "api" / "contract.md").exists() and "fetch('/todos')" in (project / "web" / "index.html").read_text()
+    assert not (project / "api" / "hack.py").exists()  # outside frontend's folder, and nobody to approve
+    assert "[frontend] ⏺ Write(api/hack.py)" in done.stdout and "all tasks done" in done.stdout
+    assert "[frontend]   ✗ Permission to use Write was denied" in done.stdout
+    assert "[backend] ⏺ PostTask(Build the page listing GET /todos)" in done.stdout
+    board = Board(project / ".sous" / "team")
+    (task,) = board.tasks()
+    assert task["state"] == "done" and task["owner"] == "frontend" and task["created_by"] == "backend"
+    log = [json.loads(line) for line in (project / ".sous" / "team" / "log.jsonl").read_text().splitlines()]
+    assert any(e["who"] == "frontend" and "Page done" in e["what"] for e in log)
+    assert board.unread("backend") == 0 and board.unread("frontend") == 0
+
+
+def test_the_board_is_exact_about_who_owns_what(tmp_path):
+    board = Board(tmp_path / "team")
+    task = board.post("a", "write docs")
+    assert task["state"] == "open" and board.claim("b", task["id"])["owner"] == "b"
+    with pytest.raises(BoardError, match="belongs to b"):
+        board.claim("c", task["id"])
+    with pytest.raises(BoardError, match="no task #9"):
+        board.update("b", 9, "done")
+    board.send("a", "b", "hello")
+    assert board.unread("b") == 1 and [m["text"] for m in board.take_mail("b")] == ["hello"]
+    assert board.take_mail("b") == [] and Board(tmp_path / "team").tasks()[0]["owner"] == "b"  # on disk
+
+
+def test_bad_team_files_get_one_line(tmp_path):
+    bad = tmp_path / "team.yaml"
+    bad.write_text("members:\n  - name: x\n")
+    with pytest.raises(ConfigError, match="member 1 needs a `name` and a `folder`"):
+        load(bad)
+    bad.write_text("members: [{name: x, folder: ../out}]")
+    with pytest.raises(ConfigError, match="folder must be a folder inside the project"):
+        load(bad)
+    bad.write_text("members: [oops")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load(bad)
