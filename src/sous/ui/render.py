@@ -13,6 +13,7 @@ import asyncio
 import os
 import sys
 import time
+from collections import deque
 from typing import Any
 
 from sous.core import (
@@ -23,6 +24,7 @@ from sous.labels import call_label
 FOLD_LINES = 4
 RENDER_BATCH_S = 0.03
 RENDER_SLICE = 4000
+SLICE_S = 0.02
 DIFF_LINES = 40
 
 
@@ -99,8 +101,8 @@ class Renderer:
         self.ascii_only = ascii_only
         self.cwd = cwd
         self.blocks = MarkdownBlocks()
-        self.ready: list[str] = []
-        """Finished blocks waiting for the next batch."""
+        self.jobs: deque[tuple[str, Any, Any]] = deque()
+        """Output waiting to be rendered: ("print", things, options) or ("markdown", text, None)."""
         self._scheduled: asyncio.TimerHandle | None = None
         self.blocks_shown = 0
         """Markdown blocks printed for the current message: the next one is set off by a blank line."""
@@ -116,7 +118,9 @@ class Renderer:
         return self._console
 
     def print(self, *things: Any, **options: Any) -> None:
-        self.console.print(*things, **options)
+        """Queue output; it is rendered in order, in slices that keep the prompt responsive."""
+        self.jobs.append(("print", things, options))
+        self._kick()
 
     def note(self, text: str, style: str = "dim") -> None:
         from rich.text import Text
@@ -126,9 +130,8 @@ class Renderer:
     def __call__(self, event: Any) -> None:
         if isinstance(event, TextDelta):
             self.streamed_chars += len(event.text)
-            if blocks := self.blocks.feed(event.text):
-                self.ready += blocks
-                self._schedule()
+            for block in self.blocks.feed(event.text):
+                self._markdown(block)
             return
         if isinstance(event, ThinkingDelta):
             if not self.thinking:
@@ -153,44 +156,57 @@ class Renderer:
         elif isinstance(event, RunEnd):
             self._run_end(event)
 
-    def _schedule(self) -> None:
-        """Render finished blocks a few milliseconds later, all in one go: rich's cost is mostly
-        per call, and the prompt stays responsive between batches."""
+    def _kick(self, delay: float = 0.0) -> None:
+        """Have the queue drained soon (text a few milliseconds later, so that blocks arriving
+        together are rendered in one call: rich's cost is mostly per call)."""
         if self._scheduled is not None:
             return
         try:
-            self._scheduled = asyncio.get_running_loop().call_later(RENDER_BATCH_S, self._render_ready)
+            loop = asyncio.get_running_loop()
         except RuntimeError:  # no event loop (tests, tools): render now
-            self._render_ready()
+            return self.drain()
+        self._scheduled = loop.call_later(delay, self._drain_slice)
 
-    def _render_ready(self, everything: bool = False) -> None:
-        """Render the waiting blocks: a slice of about `RENDER_SLICE` characters at a time, the
-        rest a moment later (so keys are read in between), or `everything` now."""
+    def _drain_slice(self) -> None:
+        """Render for at most `SLICE_S`, then let the event loop read keys before going on."""
+        self._scheduled = None
+        deadline = time.perf_counter() + SLICE_S
+        while self.jobs and time.perf_counter() < deadline:
+            self._render_one()
+        if self.jobs:
+            self._kick()
+
+    def drain(self) -> None:
+        """Render everything waiting (before the terminal is handed back)."""
         if self._scheduled is not None:
             self._scheduled.cancel()
             self._scheduled = None
-        while self.ready:
-            taken, size = 0, 0
-            while taken < len(self.ready) and (size < RENDER_SLICE or everything):
-                size += len(self.ready[taken])
-                taken += 1
-            text, self.ready = "\n\n".join(self.ready[:taken]), self.ready[taken:]
-            self._markdown(text)
-            if self.ready and not everything:
-                return self._schedule()
+        while self.jobs:
+            self._render_one()
+
+    def _render_one(self) -> None:
+        kind, payload, options = self.jobs.popleft()
+        if kind == "print":
+            self.console.print(*payload, **options)
+            return
+        from rich.markdown import Markdown
+
+        text, size = payload, len(payload)  # consecutive blocks go into one Markdown, up to a slice
+        while self.jobs and self.jobs[0][0] == "markdown" and size < RENDER_SLICE:
+            more = self.jobs.popleft()[1]
+            text, size = f"{text}\n\n{more}", size + len(more)
+        self.console.print(Markdown(text, code_theme="ansi_dark"))
 
     def flush_text(self) -> None:
         if rest := self.blocks.flush():
-            self.ready.append(rest)
-        self._render_ready(everything=True)
+            self._markdown(rest)
 
     def _markdown(self, block: str) -> None:
-        from rich.markdown import Markdown
-
-        if self.blocks_shown:
-            self.print()
+        if self.blocks_shown and not (self.jobs and self.jobs[-1][0] == "markdown"):
+            self.print()  # blocks merged into one Markdown get their spacing from it
         self.blocks_shown += 1
-        self.print(Markdown(block, code_theme="ansi_dark"))
+        self.jobs.append(("markdown", block, None))
+        self._kick(RENDER_BATCH_S)
 
     def _tool_line(self, call: ToolCall) -> None:
         from rich.text import Text

@@ -310,6 +310,7 @@ class Repl:
             if self.busy:
                 self._interrupt()
                 await asyncio.gather(self.task, return_exceptions=True)
+            self.renderer.drain()
         await session.end("prompt_input_exit")
         return 0
 
