@@ -110,3 +110,33 @@ def test_bad_team_files_get_one_line(tmp_path):
     bad.write_text("members: [oops")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load(bad)
+
+
+def test_the_person_watching_messages_members_approves_and_sees_the_board(project, tmp_path):
+    import pexpect
+
+    solo = [{"text": "Backend: waiting for instructions."},
+            call("Write", file_path="api/README.md", content="The API.\n"),
+            call("Write", file_path="docs/outside.md", content="asks first\n"),
+            {"text": "Backend: README written."}]
+    (tmp_path / "solo.json").write_text(json.dumps(solo))
+    (project / ".sous" / "team.yaml").write_text(
+        f"goal: docs\nmembers:\n  - name: backend\n    folder: api\n    model: scripted:{tmp_path / 'solo.json'}\n")
+    child = pexpect.spawn(sys.executable, ["-m", "sous", "team"], cwd=str(project), encoding="utf-8", timeout=30,
+                          env={**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "h")})
+    child.expect(r"\[backend\] Backend: waiting for instructions\.")
+    child.sendline("/board")
+    child.expect(r"\(no tasks yet\)")
+    child.sendline("@backend please write api/README.md")
+    child.expect(r"\[backend\] ⏺ Write\(api/README\.md\)")
+    child.expect(r"\? \[backend\] wants to run Write\(docs/outside\.md\).*Allow once\? \[y/N\]")
+    child.sendline("y")
+    child.expect(r"\[backend\] Backend: README written\.")
+    child.expect(r"everyone is idle")  # with a person watching, an idle team waits for them
+    child.sendline("/stop")
+    child.expect("stopping the team")
+    child.expect("no tasks")
+    child.expect(pexpect.EOF)
+    assert (project / "api" / "README.md").exists() and (project / "docs" / "outside.md").exists()
+    log = (project / ".sous" / "team" / "log.jsonl").read_text()
+    assert "please write api/README.md" in log

@@ -137,40 +137,56 @@ class TeamRunner:
             return Answer(allow=reply.strip().lower() in ("y", "yes"))
 
     async def _read_input(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self.stop.is_set():
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
-                return
-            line = line.strip()
-            if self.question is not None and not self.question.done():
-                self.question.set_result(line)
-            elif line == "/stop":
-                self.say("stopping the team")
-                self.stop.set()
-            elif line == "/board":
-                self.say(self.board.render())
-            elif line.startswith("@") and " " in line:
-                to, text = line[1:].split(" ", 1)
-                if to in self.asleep or to == "all":
-                    for target in (self.asleep if to == "all" else [to]):
-                        self.board.send("user", target, text)
-                else:
-                    self.say(f"no member {to!r}; members: {', '.join(self.asleep)}")
-            elif line:
-                self.say("type @member message, /board or /stop")
+        # A reader callback, not a thread: a thread blocked in readline() would keep the process
+        # alive after the team is done.
+        loop, lines = asyncio.get_running_loop(), asyncio.Queue()
+        loop.add_reader(sys.stdin.fileno(), lambda: lines.put_nowait(sys.stdin.readline()))
+        try:
+            while not self.stop.is_set():
+                line = await lines.get()
+                if not line:
+                    return self.stop.set()  # Ctrl-D
+                self._take(line.strip())
+        finally:
+            loop.remove_reader(sys.stdin.fileno())
+
+    def _take(self, line: str) -> None:
+        """One line typed by the person: an answer, a message to a member, or a command."""
+        if self.question is not None and not self.question.done():
+            self.question.set_result(line)
+        elif line == "/stop":
+            self.say("stopping the team")
+            self.stop.set()
+        elif line == "/board":
+            self.say(self.board.render())
+        elif line.startswith("@") and " " in line:
+            to, text = line[1:].split(" ", 1)
+            if to in self.asleep or to == "all":
+                for target in (self.asleep if to == "all" else [to]):
+                    self.board.send("user", target, text)
+            else:
+                self.say(f"no member {to!r}; members: {', '.join(self.asleep)}")
+        elif line:
+            self.say("type @member message, /board or /stop")
 
     async def _watch(self) -> None:
-        quiet_since = None
+        """End the team once everyone sleeps with no mail waiting. With a person watching, only
+        when every task is done: until then they may still message someone, or /stop."""
+        quiet_since, told = None, False
         while not self.stop.is_set():
             await asyncio.sleep(0.2)
             idle = all(self.asleep.values()) and not any(self.board.unread(m) for m in self.asleep)
+            finished = bool(self.board.tasks()) and not self.board.unfinished()
             if not idle:
-                quiet_since = None
+                quiet_since, told = None, False
             elif quiet_since is None:
                 quiet_since = asyncio.get_running_loop().time()
             elif asyncio.get_running_loop().time() - quiet_since >= QUIET_S:
-                self.stop.set()
+                if finished or not self.interactive:
+                    self.stop.set()
+                elif not told:
+                    told = True
+                    self.say("(everyone is idle: message a member with @name text, or /stop)")
 
     async def run(self) -> int:
         for member in self.team.members:
