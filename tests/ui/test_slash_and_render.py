@@ -184,3 +184,10 @@ async def test_agents_lists_types_and_drafts_a_new_one(make_session, tmp_path):
     bad = await slash.run(session, "/agents new something vague")
     assert bad.error and "no name, description or prompt" in bad.text
     assert (await slash.run(session, "/agents stop nope")).error
+
+
+async def test_agents_refresh_keeps_denied_types_away(make_session):
+    session = make_session([], settings=json.dumps({"permissions": {"deny": ["Agent(Explore)"]}}))
+    listing = (await slash.run(session, "/agents")).text
+    assert "Explore" not in listing and "general-purpose" in listing
+    assert "Explore" not in session.agent.ctx.spawn.types

@@ -314,7 +314,11 @@ def _refresh_agents(session) -> dict:
     if spawner is None:
         return {}
     ctx = session.agent.ctx
+    rules = session.permissions.rules if session.permissions is not None else None
+    denied = {r.specifier for r in rules.deny if r.tool == "Agent" and r.specifier} if rules else set()
     for name, spec in agents.discover(ctx.project_dir, ctx.environ).items():
+        if name in denied:  # `Agent(Explore)` in permissions.deny keeps the type away, as at start-up
+            continue
         spawner.types.setdefault(name, spec)
         if spec.source != "built-in":
             spawner.types[name] = spec
