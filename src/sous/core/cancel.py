@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 
 class CancelToken:
@@ -28,3 +29,16 @@ class CancelToken:
 
     async def wait(self) -> None:
         await self._event.wait()
+
+    async def race(self, work: Awaitable) -> asyncio.Future | None:
+        """Run `work` until it ends or the token fires: the finished task (read its result), or
+        None once `work` has been cancelled and has cleaned up (a stream closed, a process killed)."""
+        task, waiter = asyncio.ensure_future(work), asyncio.ensure_future(self.wait())
+        try:
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        return None if task.cancelled() else task

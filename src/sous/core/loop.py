@@ -145,16 +145,11 @@ class Agent:
             self.emit(event)
 
         started = time.monotonic()
-        task = asyncio.ensure_future(self.model.complete(request, relay, cancel))
-        waiter = asyncio.ensure_future(cancel.wait())
         try:
-            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            task = await cancel.race(self.model.complete(request, relay, cancel))
         finally:
-            waiter.cancel()
             stats.api_ms += int((time.monotonic() - started) * 1000)
-        if not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        if task is None:
             return None, "".join(streamed)
         try:
             reply = task.result()
@@ -214,15 +209,8 @@ class Agent:
             call = ToolCall(id=call.id, name=call.name, arguments=decision.arguments)
             if problem := self.tools.check(call):
                 return _error(call, problem)
-        task = asyncio.ensure_future(self._invoke(tool, call))  # type: ignore[arg-type]  # check() found it
-        waiter = asyncio.ensure_future(cancel.wait())
-        try:
-            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiter.cancel()
-        if not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        task = await cancel.race(self._invoke(tool, call))  # type: ignore[arg-type]  # check() found it
+        if task is None:
             return _error(call, INTERRUPTED_TOOL)
         try:
             out: ToolResult = task.result()

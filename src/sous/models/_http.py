@@ -20,9 +20,9 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sous.core import (
     AssistantMessage, AuthError, CancelToken, ConnectionFailed, ContextOverflow, Emit, Overloaded, ProviderError,
@@ -34,7 +34,6 @@ from . import _sse
 if TYPE_CHECKING:
     import httpx
 
-T = TypeVar("T")
 _CONTEXT_WORDS = ("context length", "context window", "context_length_exceeded", "prompt is too long",
                   "maximum context", "too many tokens")
 
@@ -123,8 +122,8 @@ class Endpoint:
         for n in range(retries + 1):
             current = parser()
             try:
-                finished, reply = await _unless_cancelled(self._attempt(path, body, headers, current), cancel)
-                return reply if finished else current.partial()
+                attempt = await cancel.race(self._attempt(path, body, headers, current))
+                return attempt.result() if attempt is not None else current.partial()
             except httpx.HTTPError as e:
                 error = transport_error(e)
             except ProviderError as e:
@@ -135,8 +134,7 @@ class Endpoint:
                 raise error
             delay = self.policy.delay(n + 1, error.retry_after)
             emit(Retry(attempt=n + 1, max_retries=retries, delay_s=delay, error=str(error)))
-            waited, _ = await _unless_cancelled(asyncio.sleep(delay), cancel)
-            if not waited:
+            if await cancel.race(asyncio.sleep(delay)) is None:
                 return current.partial()
         raise AssertionError("unreachable")
 
@@ -151,23 +149,6 @@ class Endpoint:
             await check(response, self.key_hint)
             async for event in _sse.events(response.aiter_lines()):
                 yield event
-
-
-async def _unless_cancelled(work: Awaitable[T], cancel: CancelToken) -> tuple[bool, T | None]:
-    """Await `work` unless `cancel` fires first: (True, result), or (False, None) once `work` has
-    been cancelled and has finished cleaning up (an open stream is closed)."""
-    task = asyncio.ensure_future(work)
-    waiter = asyncio.ensure_future(cancel.wait())
-    try:
-        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiter.cancel()
-        if not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-    if task.cancelled():
-        return False, None
-    return True, task.result()
 
 
 def decode(data: str) -> Any:
