@@ -129,6 +129,8 @@ def open_session(opts: Options) -> Session:
         hook_middleware.permission_hints = permissions.hook_hints
         if hook_config.handlers("PermissionRequest"):
             permissions.on_ask = hook_middleware.permission_request
+        if opts.asker is not None and hook_config.handlers("Notification"):
+            permissions.asker = _notifying(opts.asker, hook_middleware)
         steering.insert(0, hook_middleware)
     instructions = None
     if not opts.bare:
@@ -211,6 +213,16 @@ def _sandbox(cfg, cwd: str, ctx: ToolContext, rules: Rules) -> list[Notice]:
     ctx.state["sandbox"] = sandbox.Sandbox(writable=(cwd, *writable), network="*" in domains,
                                            allowed_domains=tuple(str(d) for d in domains if d != "*"))
     return []
+
+
+def _notifying(asker, hooks):
+    """Fire the Notification hook ("permission_prompt") each time a person is about to be asked."""
+    async def ask(call, decision):
+        await hooks.fire("Notification", "permission_prompt", {
+            "message": f"sous needs your permission to use {call.name}", "title": "sous",
+            "notification_type": "permission_prompt"})
+        return await asker(call, decision)
+    return ask
 
 
 def _find_previous(opts: Options, cwd: str) -> transcript.LoadedSession | None:

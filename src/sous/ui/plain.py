@@ -79,10 +79,6 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
 
     ui = PlainUI()
     async def ask(call: ToolCall, decision: Decision) -> Answer:
-        if session.hooks is not None:
-            await session.hooks.fire("Notification", "permission_prompt", {
-                "message": f"sous needs your permission to use {call.name}", "title": "sous",
-                "notification_type": "permission_prompt"})
         who = f" (asked by agent {decision.agent})" if decision.agent else ""
         ui.write(f"\n? sous wants to run {call_label(call, 200)}{who}\n  why you are asked: {decision.reason} "
                  f"[{decision.source}]\n")

@@ -246,11 +246,6 @@ class Repl:
     async def ask(self, call: ToolCall, decision: Decision) -> Answer:
         from rich.text import Text
 
-        session = self.session
-        if session.hooks is not None:
-            await session.hooks.fire("Notification", "permission_prompt", {
-                "message": f"sous needs your permission to use {call.name}", "title": "sous",
-                "notification_type": "permission_prompt"})
         self.renderer.flush_text()
         who = f"  (asked by agent {decision.agent})" if decision.agent else ""
         block = Text()
