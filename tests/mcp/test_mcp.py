@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import sys
 import time
@@ -58,16 +57,6 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def run(project: Path, turns: list, *flags: str, env: dict | None = None) -> tuple[subprocess.CompletedProcess, list]:
-    script = project.parent / "turns.json"
-    script.write_text(json.dumps(turns))
-    done = subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{script}",
-                           "--output-format", "stream-json", "--verbose", *flags], cwd=project, text=True,
-                          capture_output=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent), **(env or {})})
-    return done, [json.loads(line) for line in done.stdout.splitlines()]
-
-
 def tool_results(out: list) -> list:
     return [o["message"]["content"][0] for o in out if o["type"] == "user"]
 
@@ -76,8 +65,8 @@ def call(name: str, args: dict | None = None) -> dict:
     return {"tool_calls": [{"name": name, "input": args or {}}]}
 
 
-def test_a_real_server_from_pypi_is_listed_and_called(project):
-    done, out = run(project, [call("mcp__time__get_current_time", {"timezone": "UTC"}), {"text": "ok"}],
+def test_a_real_server_from_pypi_is_listed_and_called(project, sous_p):
+    done, out = sous_p(project, [call("mcp__time__get_current_time", {"timezone": "UTC"}), {"text": "ok"}],
                     "--allowedTools", "mcp__time")
     assert done.returncode == 0, done.stderr
     init = out[0]
@@ -87,16 +76,16 @@ def test_a_real_server_from_pypi_is_listed_and_called(project):
     assert not result["is_error"] and '"timezone": "UTC"' in result["content"]
 
 
-def test_mcp_tools_ask_in_default_mode(project):
-    _, out = run(project, [call("mcp__time__get_current_time", {"timezone": "UTC"}), {"text": "ok"}])
+def test_mcp_tools_ask_in_default_mode(project, sous_p):
+    _, out = sous_p(project, [call("mcp__time__get_current_time", {"timezone": "UTC"}), {"text": "ok"}])
     assert [d["tool_name"] for d in out[-1]["permission_denials"]] == ["mcp__time__get_current_time"]
 
 
-def test_a_crashed_server_fails_fast_then_is_restarted(project):
+def test_a_crashed_server_fails_fast_then_is_restarted(project, sous_p):
     turns = [call("mcp__fragile__crash"), call("mcp__fragile__big"), call("Bash", {"command": "sleep 4"}),
              call("mcp__fragile__big"), {"text": "ok"}]
     started = time.monotonic()
-    done, out = run(project, turns, "--allowedTools", "mcp__fragile", "Bash(sleep *)")
+    done, out = sous_p(project, turns, "--allowedTools", "mcp__fragile", "Bash(sleep *)")
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - started < 60
     crashed, during, _, after = tool_results(out)
@@ -105,8 +94,8 @@ def test_a_crashed_server_fails_fast_then_is_restarted(project):
     assert not after["is_error"] and after["content"].startswith("yyyy")
 
 
-def test_huge_output_is_cut_with_a_note_and_images_stay_images(project):
-    done, out = run(project, [call("mcp__fragile__big"), call("mcp__fragile__picture"), {"text": "ok"}],
+def test_huge_output_is_cut_with_a_note_and_images_stay_images(project, sous_p):
+    done, out = sous_p(project, [call("mcp__fragile__big"), call("mcp__fragile__picture"), {"text": "ok"}],
                     "--allowedTools", "mcp__fragile", env={"MAX_MCP_OUTPUT_TOKENS": "1000"})
     big, picture = tool_results(out)
     assert "MCP output truncated" in big["content"] and len(big["content"]) < 4200
@@ -114,12 +103,12 @@ def test_huge_output_is_cut_with_a_note_and_images_stay_images(project):
     assert base64.b64decode(PNG)
 
 
-def test_broken_and_hanging_servers_are_reported_without_blocking(project, tmp_path):
+def test_broken_and_hanging_servers_are_reported_without_blocking(project, tmp_path, sous_p):
     servers = {"broken": {"command": "/nonexistent/server"}, "hangs": {"command": "sleep", "args": ["60"]},
                "time": {"command": sys.executable, "args": ["-m", "mcp_server_time"]}}
     (project / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
     started = time.monotonic()
-    done, out = run(project, [{"text": "fine"}], env={"MCP_TIMEOUT": "2000"})
+    done, out = sous_p(project, [{"text": "fine"}], env={"MCP_TIMEOUT": "2000"})
     assert done.returncode == 0 and out[-1]["result"] == "fine"
     assert time.monotonic() - started < 20
     warnings = [line for line in done.stderr.splitlines() if "MCP server" in line]
@@ -148,13 +137,13 @@ def test_scopes_precedence_expansion_and_problems(tmp_path):
     assert list(strict.servers) == ["only"]
 
 
-def test_the_git_server_from_pypi_works_on_a_real_repository(project):
+def test_the_git_server_from_pypi_works_on_a_real_repository(project, sous_p):
     pytest.importorskip("mcp_server_git")
     subprocess.run(["git", "init", "-q", str(project)], check=True)
     (project / "a.txt").write_text("a\n")
     servers = {"git": {"command": sys.executable, "args": ["-m", "mcp_server_git", "--repository", str(project)]}}
     (project / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
-    done, out = run(project, [call("mcp__git__git_status", {"repo_path": str(project)}), {"text": "ok"}],
+    done, out = sous_p(project, [call("mcp__git__git_status", {"repo_path": str(project)}), {"text": "ok"}],
                     "--allowedTools", "mcp__git__git_status")
     assert done.returncode == 0, done.stderr
     result = tool_results(out)[0]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -81,22 +80,18 @@ async def test_resources_attach_and_prompts_become_commands(project, tmp_path):
         session.close()
 
 
-def _run(project: Path, turns: list, *flags: str, env: dict | None = None):
-    (project.parent / "turns.json").write_text(json.dumps(turns))
-    done = subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{project.parent}/turns.json",
-                           "--output-format", "stream-json", "--verbose", *flags], cwd=project, text=True,
-                          capture_output=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent), **(env or {})})
+def _run(sous_p, project: Path, turns: list, *flags: str, env: dict | None = None):
+    done, out = sous_p(project, turns, *flags, env=env)
     assert done.returncode == 0, done.stderr
-    return [json.loads(line) for line in done.stdout.splitlines()]
+    return out
 
 
-def test_deferred_tools_are_found_and_loaded_by_tool_search(project):
+def test_deferred_tools_are_found_and_loaded_by_tool_search(project, sous_p):
     turns = [{"tool_calls": [{"name": "mcp__lib__shelve", "input": {"title": "Dune"}}]},
              {"tool_calls": [{"name": "ToolSearch", "input": {"query": "shelf book"}}]},
              {"tool_calls": [{"name": "mcp__lib__shelve", "input": {"title": "Dune"}}]},
              {"text": "done"}]
-    out = _run(project, turns, "--allowedTools", "mcp__lib", env={"ENABLE_TOOL_SEARCH": "true"})
+    out = _run(sous_p, project, turns, "--allowedTools", "mcp__lib", env={"ENABLE_TOOL_SEARCH": "true"})
     assert "ToolSearch" in out[0]["tools"] and "mcp__lib__shelve" not in out[0]["tools"]
     results = [o["message"]["content"][0] for o in out if o["type"] == "user"]
     assert results[0]["is_error"]  # not loaded yet
@@ -104,12 +99,12 @@ def test_deferred_tools_are_found_and_loaded_by_tool_search(project):
     assert results[2]["content"] == "shelved Dune" and not results[2]["is_error"]
 
 
-def test_few_tools_are_not_deferred(project):
-    out = _run(project, [{"text": "hi"}])
+def test_few_tools_are_not_deferred(project, sous_p):
+    out = _run(sous_p, project, [{"text": "hi"}])
     assert "mcp__lib__shelve" in out[0]["tools"] and "ToolSearch" not in out[0]["tools"]
 
 
-def test_mcp_server_fetch_from_pypi_reads_a_local_page(tmp_path):
+def test_mcp_server_fetch_from_pypi_reads_a_local_page(tmp_path, sous_p):
     pytest.importorskip("mcp_server_fetch")
 
     class Page(http.server.BaseHTTPRequestHandler):
@@ -132,7 +127,7 @@ def test_mcp_server_fetch_from_pypi_reads_a_local_page(tmp_path):
     (project / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/menu.html"
-        out = _run(project, [{"tool_calls": [{"name": "mcp__fetch__fetch", "input": {"url": url}}]}, {"text": "ok"}],
+        out = _run(sous_p, project, [{"tool_calls": [{"name": "mcp__fetch__fetch", "input": {"url": url}}]}, {"text": "ok"}],
                    "--allowedTools", "mcp__fetch", env={"NO_PROXY": "*"})
     finally:
         server.shutdown()

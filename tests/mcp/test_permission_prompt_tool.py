@@ -4,8 +4,6 @@ permission questions of a real `sous -p` run."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -46,21 +44,12 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def run(project: Path, turns: list, *flags: str):
-    (project.parent / "turns.json").write_text(json.dumps(turns))
-    src = str(Path(__file__).resolve().parents[2] / "src")
-    done = subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{project.parent}/turns.json",
-                           "--output-format", "stream-json", "--verbose", *flags], cwd=project, text=True,
-                          capture_output=True, timeout=120, env={**os.environ, "PYTHONPATH": src, "HOME": str(project.parent)})
-    return done, [json.loads(line) for line in done.stdout.splitlines()]
-
-
-def test_an_mcp_tool_allows_rewrites_and_denies(project):
+def test_an_mcp_tool_allows_rewrites_and_denies(project, sous_p):
     turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "touch made.txt"}}]},
              {"tool_calls": [{"name": "Write", "input": {"file_path": "x.txt", "content": "x"}}]},
              {"tool_calls": [{"name": "Bash", "input": {"command": "garbage"}}]},
              {"text": "done"}]
-    done, out = run(project, turns, "--permission-prompt-tool", "mcp__gate__approve")
+    done, out = sous_p(project, turns, "--permission-prompt-tool", "mcp__gate__approve")
     assert done.returncode == 0, done.stderr
     results = [o["message"]["content"][0] for o in out if o["type"] == "user"]
     assert results[0]["content"].strip() == "rewritten by the gate" and not results[0]["is_error"]
