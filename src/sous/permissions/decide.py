@@ -10,19 +10,13 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from . import safety, shell
+from . import bash_policy, safety, shell
 from .grants import Grants
 from .rules import EDIT_TOOLS, READ_TOOLS, Rule, matches, parse
 
 MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissions")
 ALWAYS_ALLOWED = {"ToolSearch", "SendMessage", "TodoWrite", "TaskOutput", "Agent"}
 """Launching a sub-agent is free: each of its tool calls is checked on its own."""
-READ_ONLY_COMMANDS = {
-    "ls", "cat", "echo", "pwd", "head", "tail", "grep", "rg", "find", "wc", "which", "diff", "stat",
-    "du", "cd", "true", "false", "test", "[", "file", "tree", "sort", "uniq", "date", "printf", "basename",
-    "dirname", "realpath", "whoami", "uname", "less", "more", "nl", "id", "hostname", "type", "ps",
-}
-READ_ONLY_GIT = {"status", "log", "diff", "show", "branch", "rev-parse", "ls-files", "blame", "remote"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,28 +60,7 @@ def split_command(command: str) -> list[str] | None:
     """The simple commands of a shell command, wrappers removed (see `shell.analyse`); None when
     it cannot be read safely."""
     analysis = shell.analyse(command)
-    return analysis.parts if analysis is not None else None
-
-
-def is_read_only_command(words: list[str]) -> bool:
-    """Commands that only look: `ls`, `git status`, `find` without -delete/-exec, ..."""
-    if not words:
-        return True
-    head, rest = words[0].rsplit("/", 1)[-1], words[1:]
-    if head == "git":
-        sub = rest[0] if rest else ""
-        if sub == "branch":
-            return all(w in ("-a", "-r", "-v", "-vv", "--list", "--show-current", "--all") for w in rest[1:])
-        if sub == "remote":
-            return all(w in ("-v", "--verbose") for w in rest[1:])
-        return sub in READ_ONLY_GIT
-    if head == "find":
-        return not any(w.startswith(("-delete", "-exec", "-ok", "-fprint", "-fls")) for w in rest)
-    if head == "env":
-        return False  # prints every variable, secrets included
-    if head == "sort":
-        return not any(w.startswith(("-o", "--output")) for w in rest)
-    return head in READ_ONLY_COMMANDS
+    return analysis.parts if analysis is not None and not analysis.opaque else None
 
 
 def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str, project_dir: str,
@@ -95,61 +68,112 @@ def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str
            agent: str | None = None) -> Decision:
     """Decide one call. Pure: reads nothing but its arguments (and whether paths exist); a grant
     that allows is named in the decision, and the caller counts its use."""
-    analysis = shell.analyse(str(args.get("command", ""))) if tool == "Bash" else None
-    parts = analysis.parts if analysis is not None else None
+    home = home or os.path.expanduser("~")
+    if tool == "Bash":
+        return _decide_bash(rules, mode, args, cwd=cwd, project_dir=project_dir, home=home, grants=grants,
+                            agent=agent)
     for rule in rules.deny:
-        if _hits(rule, tool, args, cwd, parts, any_part=True):
+        if _hits(rule, tool, args, cwd, None, any_part=True):
             return Decision(behavior="deny", source=f"rule:{rule}", reason=f"denied by the rule {rule}")
     if tool == "ExitPlanMode":  # leaving plan mode is the person's call, whatever the rules say
         if mode != "plan":
             return Decision(behavior="deny", source=f"mode:{mode}", reason="not in plan mode: no plan to approve")
         return Decision(behavior="ask", source="plan", reason="the plan needs your approval", confirm="plan")
-    if floor := safety.check(tool, args, analysis, cwd=cwd, project_dir=project_dir, mode=mode,
-                             home=home or os.path.expanduser("~")):
+    if floor := safety.check(tool, args, None, cwd=cwd, project_dir=project_dir, mode=mode, home=home):
         return Decision(behavior="ask", source="safety", reason=floor, confirm="typed")
-    if grants is not None and (tool != "Bash" or analysis is not None) and \
-            (found := grants.find(tool, args, cwd, parts, agent)) is not None:
+    if grants is not None and (found := grants.find(tool, args, cwd, None, agent)) is not None:
         return Decision(behavior="allow", source="grant:" + ",".join(f"#{g.id}" for g in found),
                         reason="allowed by your earlier answer", grant_ids=tuple(g.id for g in found))
     for rule in rules.ask:
-        if _hits(rule, tool, args, cwd, parts, any_part=True):
+        if _hits(rule, tool, args, cwd, None, any_part=True):
             return Decision(behavior="ask", source=f"rule:{rule}", reason=f"the rule {rule} asks for approval")
-    if tool == "Bash" and analysis is None:
-        return _mode(mode, "ask", "parse", "the command could not be analysed safely")
-    if tool == "Bash":
-        assert analysis is not None
-        uncovered = [w for w in analysis.commands if not any(matches(r, tool, args, cwd, [" ".join(w)]) for r in rules.allow)]
-        writes_ok = all(_write_allowed(path, rules, mode, cwd, project_dir) for path in analysis.writes)
-        if not uncovered and writes_ok:
-            return Decision(behavior="allow", source="rule:allow", reason="allowed by the allow rules")
-    elif (rule := next((r for r in rules.allow if matches(r, tool, args, cwd)), None)) is not None:
+    if (rule := next((r for r in rules.allow if matches(r, tool, args, cwd)), None)) is not None:
         return Decision(behavior="allow", source=f"rule:{rule}", reason=f"allowed by the rule {rule}")
     if mode == "bypassPermissions":
         return Decision(behavior="allow", source="mode:bypassPermissions")
     if tool in ALWAYS_ALLOWED:
         return Decision(behavior="allow", source="mode:" + mode)
-    if tool in READ_TOOLS or (read_only and tool not in EDIT_TOOLS and tool != "Bash"):
+    if tool in READ_TOOLS or (read_only and tool not in EDIT_TOOLS):
         if _inside(args.get("file_path") or args.get("path") or cwd, cwd, project_dir):
             return Decision(behavior="allow", source="mode:" + mode, reason="reading inside the project")
         return _mode(mode, "ask", "mode:" + mode, "reading outside the project")
-    if tool == "Bash" and all(is_read_only_command(w) for w in uncovered) and writes_ok:
-        return Decision(behavior="allow", source="mode:" + mode, reason="read-only command")
     if mode == "plan":
         return Decision(behavior="deny", source="mode:plan", reason="plan mode allows read-only tools only")
     if mode == "acceptEdits" and tool in EDIT_TOOLS and _inside(args.get("file_path", ""), cwd, project_dir):
         return Decision(behavior="allow", source="mode:acceptEdits", reason="edits inside the project are accepted")
-    if tool == "Bash" and not writes_ok:
-        return _mode(mode, "ask", "mode:" + mode, "the command writes to files")
     return _mode(mode, "ask", "mode:" + mode, f"{tool} needs approval in {mode} mode")
 
 
-def _write_allowed(path: str, rules: Rules, mode: str, cwd: str, project_dir: str) -> bool:
-    """A redirection writes a file: allowed as an Edit of it would be."""
+def _decide_bash(rules: Rules, mode: str, args: dict[str, Any], *, cwd: str, project_dir: str, home: str,
+                 grants: Grants | None, agent: str | None) -> Decision:
+    """A Bash call: rules on every command it runs, Read/Edit rules and bounds on every file it
+    touches, the safety floor, then the mode (see `bash_policy`)."""
+    raw = str(args.get("command", ""))
+    analysis = shell.analyse(raw, home=home)
+    if analysis is None:
+        return _mode(mode, "ask", "parse", "the command cannot be read")
+    for rule in rules.deny:
+        if bash_policy.hits(rule, analysis, raw, cwd):
+            return Decision(behavior="deny", source=f"rule:{rule}", reason=f"denied by the rule {rule}")
+    reads = {id(t): bash_policy.read_verdict(t, rules, cwd, project_dir, home) for t in analysis.reads}
+    writes = {id(t): bash_policy.write_verdict(t, rules, mode, cwd, project_dir, home) for t in analysis.writes}
+    if "deny" in reads.values() or "deny" in writes.values():
+        return Decision(behavior="deny", source="rule:paths",
+                        reason="the command touches a file that a Read or Edit deny rule protects")
+    if floor := safety.check("Bash", args, analysis, cwd=cwd, project_dir=project_dir, mode=mode, home=home):
+        return Decision(behavior="ask", source="safety", reason=floor, confirm="typed")
+    parts = analysis.parts if not analysis.opaque else None
+    if grants is not None and parts is not None and (found := grants.find("Bash", args, cwd, parts, agent)) is not None:
+        return Decision(behavior="allow", source="grant:" + ",".join(f"#{g.id}" for g in found),
+                        reason="allowed by your earlier answer", grant_ids=tuple(g.id for g in found))
+    for rule in rules.ask:
+        if bash_policy.hits(rule, analysis, raw, cwd):
+            return Decision(behavior="ask", source=f"rule:{rule}", reason=f"the rule {rule} asks for approval")
+    if "ask" in reads.values() or "ask" in writes.values() or \
+            ("unknown" in reads.values() and any(r.tool in READ_TOOLS for r in rules.deny)):
+        return Decision(behavior="ask", source="rule:paths", reason="the command touches a file a rule asks about")
+    if analysis.opaque:
+        return _mode(mode, "ask", "parse", f"the command could not be analysed safely: {analysis.opaque[0]}")
     if mode == "bypassPermissions":
-        return True
-    if any(matches(r, "Edit", {"file_path": path}, cwd) for r in rules.allow if r.tool in EDIT_TOOLS):
-        return True
-    return mode == "acceptEdits" and _inside(path, cwd, project_dir)
+        return Decision(behavior="allow", source="mode:bypassPermissions")
+    covered = {i for i, c in enumerate(analysis.commands) if any(bash_policy.allow_matches(r, c) for r in rules.allow)}
+    uncovered = [c for i, c in enumerate(analysis.commands) if i not in covered]
+    for target in analysis.writes:  # `Bash(mkdir *)` allows mkdir's own writes inside the project
+        if writes[id(target)] == "no" and target.owner in covered and \
+                bash_policy.inside_project(target, cwd, project_dir, home):
+            writes[id(target)] = "ok"
+    problems = _bash_effects(analysis, reads, writes)
+    if not uncovered and not problems:
+        return Decision(behavior="allow", source="rule:allow", reason="allowed by the allow rules")
+    plain = [c for c in uncovered if not bash_policy.read_only(c, cwd, project_dir, home)]
+    if not plain and not problems:
+        return Decision(behavior="allow", source="mode:" + mode, reason="read-only command")
+    if mode == "plan":
+        return Decision(behavior="deny", source="mode:plan", reason="plan mode allows read-only tools only")
+    if mode == "acceptEdits" and not analysis.network and "unknown" not in reads.values() and \
+            "outside" not in reads.values() and \
+            all(bash_policy.accept_edit(c, analysis, cwd, project_dir, home) for c in plain) and \
+            all(v == "ok" for v in writes.values()):
+        return Decision(behavior="allow", source="mode:acceptEdits", reason="edits inside the project are accepted")
+    if problems:
+        return _mode(mode, "ask", "mode:" + mode, problems[0])
+    return _mode(mode, "ask", "mode:" + mode, f"Bash needs approval in {mode} mode")
+
+
+def _bash_effects(analysis: shell.Analysis, reads: dict[int, str], writes: dict[int, str]) -> list[str]:
+    """Why the files or connections of a command keep it from running unasked (empty: they don't)."""
+    problems = []
+    if analysis.network:
+        problems.append(f"the command opens a network connection ({analysis.network[0]})")
+    for target in analysis.reads:
+        if reads[id(target)] == "unknown":
+            problems.append(f"the command reads a file known only at run time ({target})")
+        elif reads[id(target)] == "outside":
+            problems.append(f"the command reads {target}, outside the project")
+    for target in analysis.writes:
+        if writes[id(target)] != "ok":
+            problems.append(f"the command writes to {target}")
+    return problems
 
 
 def _mode(mode: str, behavior: Literal["ask"], source: str, reason: str) -> Decision:

@@ -1,11 +1,19 @@
 """The safety floor: what asks for a typed confirmation in every mode, bypassPermissions included.
 
-- a recursive delete (`rm -r`, `rm -rf`), `chmod -R` or `chown -R`/`chgrp -R` that reaches outside
-  the project, the project folder itself, or the home directory;
-- overwriting an existing file outside the project (Write/Edit, or a `>`/`>>` redirection), and,
-  outside bypass mode, any write outside the project;
+- a recursive delete (`rm -r`, `rm --rec`, `find -delete`, `find -exec rm`, `xargs rm -r`),
+  `chmod -R` or `chown -R`/`chgrp -R` that reaches outside the project, the project folder
+  itself, or the home directory, or whose target is known only at run time;
+- overwriting or deleting an existing file outside the project (Write/Edit, a redirection, or
+  any program that writes: `tee`, `cp`, `mv`, `dd of=`, `sed -i`, `truncate`...), writing a file
+  known only at run time, and, outside bypass mode, any write outside the project;
 - writing protected files anywhere: `.git/` internals, shell start-up files, and sous's and
-  Claude Code's settings (the model must not grant itself permissions or hooks).
+  Claude Code's settings (the model must not grant itself permissions or hooks);
+- inline interpreter code that deletes, writes or runs programs (`python3 -c`, `perl -e`,
+  `node -e`, `awk '{system(...)}'`): what it touches cannot be read.
+
+Commands are seen through every wrapper (`sudo`, `setsid`, `nohup`, `xargs`, `env -S`, `find
+-exec`, `bash -c`), paths from where `cd`/`pushd` left the shell, with `~`, `$HOME` and globs
+expanded (see `shell` and `targets`).
 
 Only an allow rule cannot lift it; the person can, by typing the confirmation.
 """
@@ -13,18 +21,19 @@ Only an allow rule cannot lift it; the person can, by typing the confirmation.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
+from .commands import FIND_EXEC, find_parts
+from .options import Spec, long_form, names, parse
 from .rules import EDIT_TOOLS
-from .shell import Analysis
+from .shell import Analysis, Command
+from .targets import Target, inside, resolve
+from .words import UNKNOWN, Word
 
 SHELL_STARTUP = {".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".zprofile", ".zshenv", ".zlogin",
                  ".cshrc", ".tcshrc", ".kshrc", "config.fish"}
 SETTINGS_FOLDERS = {".sous", ".claude"}
-_RECURSIVE = {"-r", "-R", "--recursive"}
-_OWNERSHIP = {"chmod", "chown", "chgrp"}
-
-
 def _resolve(path: str, cwd: str, home: str) -> str:
     if path == "~" or path.startswith("~/"):
         path = home + path[1:]
@@ -51,42 +60,6 @@ def protected(path: str, home: str) -> str | None:
     return None
 
 
-def _flags(words: list[str]) -> set[str]:
-    flags: set[str] = set()
-    for word in words[1:]:
-        if word == "--":
-            break
-        if word.startswith("--"):
-            flags.add(word)
-        elif word.startswith("-") and len(word) > 1:
-            flags.update("-" + c for c in word[1:])
-    return flags
-
-
-def _targets(words: list[str]) -> list[str]:
-    out, options_done = [], False
-    for word in words[1:]:
-        if word == "--" and not options_done:
-            options_done = True
-        elif options_done or not word.startswith("-"):
-            out.append(word)
-    return out
-
-
-def _reach(target: str, cwd: str, project: str, home: str) -> str | None:
-    """Why a recursive operation on `target` reaches too far, or None."""
-    if any(c in target for c in "$`"):
-        return f"{target} is only known at run time"
-    path = _resolve(target.rstrip("*") or ".", cwd, home)
-    if path in (os.path.realpath(home), os.sep):
-        return f"{target} is {'your home directory' if path != os.sep else 'the root directory'}"
-    if path == os.path.realpath(project):
-        return f"{target} is the whole project"
-    if not _inside(path, project):
-        return f"{target} is outside the project"
-    return None
-
-
 def _write_problem(path: str, cwd: str, project: str, home: str, mode: str) -> str | None:
     resolved = _resolve(path, cwd, home)
     if why := protected(resolved, home):
@@ -108,16 +81,117 @@ def check(tool: str, args: dict[str, Any], analysis: Analysis | None, *, cwd: st
         return _write_problem(path, cwd, project_dir, home, mode) if isinstance(path, str) and path else None
     if tool != "Bash" or analysis is None:
         return None
-    for words in analysis.commands:
-        head = words[0].rsplit("/", 1)[-1] if words else ""
-        if head in ("sudo", "doas") and len(words) > 1:
-            head, words = words[1].rsplit("/", 1)[-1], words[1:]
-        recursive = _RECURSIVE & _flags(words)
-        if (head == "rm" and recursive) or (head in _OWNERSHIP and recursive):
-            for target in _targets(words)[1 if head in _OWNERSHIP else 0:]:
-                if why := _reach(target, cwd, project_dir, home):
-                    return f"`{' '.join(words)}`: a recursive {head} where {why}"
-    for path in analysis.writes:
-        if why := _write_problem(path, cwd, project_dir, home, mode):
+    links = any(c.name in ("ln", "mv", "cp") for c in analysis.commands)
+    for command in analysis.commands + analysis.candidates:
+        if why := _command_problem(command, cwd, project_dir, home, links):
+            return why
+    for target in analysis.writes:
+        if why := _target_problem(target, cwd, project_dir, home, mode):
             return f"the command writes a file: {why}"
     return None
+
+
+def _command_problem(command: Command, cwd: str, project: str, home: str, links: bool) -> str | None:
+    words = command.words
+    if not words:
+        return None
+    name = command.name if words[0].known else "rm"  # a name known only at run time may be rm
+    shown = " ".join(w.text for w in words)
+    if name in _DELETERS or name in _OWNERSHIP:
+        spec = _DELETERS.get(name) or _OWNERSHIP_SPEC
+        parsed = parse(spec, words[1:])
+        flags = {long_form(n, spec.flags) for n, _ in parsed.options}
+        recursive = bool(flags & _RECURSIVE) or (name == "rm" and any(not w.known for w in parsed.unknown))
+        if recursive or name == "rmdir":
+            targets = parsed.operands + [w for w in parsed.unknown if not w.known]
+            for word in targets[1 if name in _OWNERSHIP and "--reference" not in flags else 0:]:
+                if why := _reach(word, command, cwd, project, home, whole_project=True):
+                    return f"`{shown}`: a recursive {name} where {why}"
+            if links and name == "rm" and recursive:
+                return f"`{shown}`: a recursive delete after the command makes links or moves files"
+    if name == "find":
+        rest = words[1:]
+        parts = find_parts(rest)
+        starts = parts[0] if parts else [w for w in rest if not w.may_be_option] or [Word(value=".", text=".")]
+        if any(w.value in FIND_EXEC or w.value == "-delete" for w in rest) or parts is None:
+            for word in starts:
+                if why := _reach(word, command, cwd, project, home, whole_project=False):
+                    return f"`{shown}`: find deletes or runs commands where {why}"
+    code = _inline_code(name, words[1:])
+    if code is not None and _DESTRUCTIVE.search(code):
+        return f"`{name}` runs inline code that may delete, write or run programs, which cannot be checked"
+    return None
+
+
+def _reach(word: Word, command: Command, cwd: str, project: str, home: str, *, whole_project: bool) -> str | None:
+    """Why a recursive operation on `word` reaches too far, or None."""
+    paths = resolve(Target(word=word, cwds=command.cwds, kind="delete"), cwd, home)
+    if paths is None:
+        return f"{word.text} is only known at run time"
+    for path in paths:
+        if path in (os.path.realpath(home), os.sep):
+            return f"{word.text} is {'your home directory' if path != os.sep else 'the root directory'}"
+        if path == os.path.realpath(project):
+            if whole_project:
+                return f"{word.text} is the whole project"
+            continue
+        if not inside(path, project):
+            return f"{word.text} is outside the project"
+    return None
+
+
+def _target_problem(target: Target, cwd: str, project: str, home: str, mode: str) -> str | None:
+    paths = resolve(target, cwd, home)
+    if paths is None:
+        return f"{target} is known only at run time"
+    for path in paths:
+        if why := protected(path, home):
+            return why
+        if inside(path, project):
+            continue
+        verb = "deletes" if target.kind == "delete" else "overwrites"
+        if os.path.lexists(path) or target.synthetic:
+            return f"it {verb} {target}, outside the project"
+        if mode != "bypassPermissions":
+            return f"it writes {target}, outside the project"
+    return None
+
+
+def _inline_code(name: str, rest: list[Word]) -> str | None:
+    """The inline program of an interpreter (`python3 -c CODE`, `awk 'PROGRAM'`), or None."""
+    base = re.sub(r"[\d.]+$", "", name)
+    if base in ("awk", "gawk", "mawk", "nawk"):
+        operands = [w for w in rest if not w.may_be_option]
+        has_file = any(w.value in ("-f", "--file") for w in rest)
+        if not operands or has_file:
+            return None
+        return operands[0].value
+    flags = _INLINE.get(base)
+    if flags is None:
+        return None
+    for i, word in enumerate(rest):
+        if word.value in flags or (word.value[:1] == "-" and not word.value.startswith("--")
+                                   and any(f"-{c}" in flags for c in word.value[1:])):
+            code = rest[i + 1] if i + 1 < len(rest) else None
+            return UNKNOWN if code is None or not code.known else code.value
+    return None
+
+
+_RECURSIVE = {"-r", "-R", "--recursive"}
+_OWNERSHIP = {"chmod", "chown", "chgrp"}
+_DELETERS = {"rm": Spec(flags=names("-f -i -I -r -R -d -v --force --interactive --recursive --dir --verbose "
+                                    "--one-file-system --no-preserve-root --preserve-root")),
+             "rmdir": Spec(flags=names("-p -v --parents --verbose --ignore-fail-on-non-empty"))}
+_OWNERSHIP_SPEC = Spec(valued=names("--reference --from"),
+                       flags=names("-R -c -f -v -h -H -L -P --recursive --changes --silent --quiet --verbose "
+                                   "--no-dereference --dereference --preserve-root --no-preserve-root"))
+_INLINE = {"python": {"-c"}, "perl": {"-e", "-E"}, "ruby": {"-e"}, "node": {"-e", "--eval", "-p", "--print"},
+           "nodejs": {"-e", "--eval", "-p", "--print"}, "php": {"-r"}, "lua": {"-e"}, "Rscript": {"-e"},
+           "bun": {"-e", "--eval"}, "deno": {"eval"}, "osascript": {"-e"}, "pwsh": {"-c", "-Command"},
+           "tclsh": set(), "julia": {"-e"}}
+_DESTRUCTIVE = re.compile(
+    r"\x00|rmtree|unlink|rmdir|remove|rename|replace\(|truncate|\bsystem\b|popen|\bexec|spawn|subprocess|shutil"
+    r"|\bos\.(?:kill|chmod|chown|makedirs|mkdir|write|open)|open\([^)]*['\"][wax+]|\bFile\.|FileUtils|writeFile"
+    r"|appendFile|rmSync|\bfs\.|Deno\.|child_process|\brm\b|print[^;{}]*[^>]>[^=]|\|\s*\"|\"\s*\||getline|`"
+    r"|\bqx\b|\bdel\b|delete")
+"""Inline code that may delete, write or run programs (or is unknown: `\x00`)."""

@@ -1,41 +1,95 @@
 """What a Bash command really runs, read with a real shell grammar (tree-sitter-bash).
 
-`analyse("cd src && timeout 5 npm test | tee log.txt")` gives the simple commands to check one by
-one (`cd src`, `npm test`, `tee log.txt`; wrappers such as `timeout`, `nice`, `env VAR=x`, `xargs`
-looked through), the files written by redirections, and every command hidden inside `$(...)`,
-backticks, `<(...)`, subshells, loops, functions, `bash -c '...'` and `eval '...'`. Anything the
-grammar cannot read, or whose command name is only known at run time (`$CMD`, `eval "$x"`), makes
-it return None: the caller must then ask, never allow (fail closed).
+`analyse("cd src && timeout 5 npm test | tee log.txt")` gives every simple command to check one by
+one (wrappers looked through per `wrappers`), each with its words as the program receives them
+(see `words`), its leading assignments and the directories it may run in (`cd`/`pushd` are
+tracked); every file read, written or deleted by a redirection or a modelled program (`commands`);
+network redirections (`/dev/tcp/...`); and every command hidden inside `$(...)`, backticks,
+`<(...)`, subshells, loops, functions, `bash -c '...'`, `eval '...'`, `env -S '...'`, `watch`,
+`xargs` and `find -exec`.
+
+Whatever cannot be known statically is recorded, not guessed: a command name known only at run
+time, `eval "$x"`, arithmetic or array subscripts fed by variables (bash runs `$(...)` found
+in them), `${!x}` and `${x@P}` make the analysis `opaque` (the caller asks, never allows);
+an unknown word stays in its command as `UNKNOWN` so nothing that needs its literal text passes.
+A command the grammar cannot parse gives an opaque analysis that still lists what it could read,
+so the safety floor checks it too. `analyse` never raises and never runs anything.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+import os
+import re
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-WRAPPERS = {"timeout", "nice", "nohup", "time", "stdbuf", "command", "builtin", "noglob", "xargs", "env", "exec"}
-SHELLS = {"bash", "sh", "zsh", "dash", "ksh"}
-_WRAPPER_VALUE_OPTIONS = {"nice": {"-n"}, "timeout": {"-s", "-k", "--signal", "--kill-after"},
-                          "xargs": {"-n", "-P", "-I", "-L", "-d", "-s", "-E"}, "stdbuf": {"-i", "-o", "-e"},
-                          "env": {"-u", "-C", "-S"}}
-_NO_WRITE = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
+from . import commands
+from .targets import Cwds, Target, network
+from .words import UNKNOWN, Chars, Word, ansi_c, double_quoted, expand, unquoted
+from .wrappers import unwrap
+
+SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "mksh", "fish", "busybox"}
+_REDIRECTS = ("file_redirect", "heredoc_redirect", "herestring_redirect")
+_LOOPS = ("for_statement", "c_style_for_statement", "while_statement", "until_statement", "select_statement")
+_SHELL_VALUED = {"-o", "+o", "-O", "+O", "--rcfile", "--init-file"}
+_MAX_CWDS = 8
+_NAME_BUILTINS = {"read", "mapfile", "readarray", "unset", "getopts", "wait", "printf", "export", "declare",
+                  "typeset", "local", "readonly"}
+
+
+@dataclass(slots=True, kw_only=True)
+class Command:
+    """One simple command, as run."""
+
+    words: list[Word]
+    """The program and its arguments, wrappers removed."""
+    outer: list[Word] = field(default_factory=list)
+    """The words as written, wrappers included (leading assignments excluded)."""
+    assigns: list[tuple[str, Word]] = field(default_factory=list)
+    """`NAME=value` before the command, through `env`, or inherited from an enclosing `bash -c`."""
+    wrappers: list[str] = field(default_factory=list)
+    cwds: Cwds = frozenset({"."})
+    opaque: str = ""
+    """Why no allow rule or read-only verdict may cover this command (empty when they may)."""
+
+    @property
+    def name(self) -> str:
+        return commands.program(self.words)
+
+    def rendered(self, outer: bool = False) -> str:
+        """The words' literal values joined by spaces; run-time pieces stay `UNKNOWN`."""
+        return " ".join(w.value for w in (self.outer if outer else self.words))
+
+    def typed(self, outer: bool = False) -> str:
+        """The words as typed where their value is unknown, their values elsewhere."""
+        return " ".join(w.value if w.known else w.text for w in (self.outer if outer else self.words))
 
 
 @dataclass(slots=True)
 class Analysis:
-    commands: list[list[str]] = field(default_factory=list)
-    """Each simple command as words, wrappers removed, in the order they appear."""
-    writes: list[str] = field(default_factory=list)
-    """Files that output redirections write (`>`, `>>`, `&>`, `tee FILE` is a command, not here)."""
+    commands: list[Command] = field(default_factory=list)
+    """Every simple command, in the order they appear."""
+    targets: list[Target] = field(default_factory=list)
+    """Files read, written or deleted, by redirections and by the programs `commands` models."""
+    network: list[str] = field(default_factory=list)
+    """Words that open network connections (`3<>/dev/tcp/host/80`)."""
+    opaque: list[str] = field(default_factory=list)
+    """Why the command as a whole cannot be allowed without asking."""
+    candidates: list[Command] = field(default_factory=list)
+    """Commands that might run behind a wrapper that is not looked through (for the floor only)."""
 
     @property
     def parts(self) -> list[str]:
-        return [" ".join(words) for words in self.commands]
+        return [c.typed() for c in self.commands if c.words]
 
+    @property
+    def writes(self) -> list[Target]:
+        return [t for t in self.targets if t.kind != "read"]
 
-class _Unsafe(Exception):
-    pass
+    @property
+    def reads(self) -> list[Target]:
+        return [t for t in self.targets if t.kind == "read"]
 
 
 @functools.cache
@@ -46,123 +100,429 @@ def _parser() -> Any:
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
 
 
-def analyse(command: str, depth: int = 0) -> Analysis | None:
-    """The simple commands and written files of `command`, or None when it cannot be known."""
-    if depth > 3 or "\x00" in command:
-        return None
-    tree = _parser().parse(command.encode())
-    if tree.root_node.has_error:
+def analyse(command: str, home: str | None = None) -> Analysis | None:
+    """The commands, files and hazards of `command`; None only for text no shell would take (NUL)."""
+    if "\x00" in command:
         return None
     result = Analysis()
-    try:
-        _walk(tree.root_node, result, depth)
-    except _Unsafe:
-        return None
+    walker = _Walker(result, home=home if home and not re.search(r"(?<![$\w{])HOME\b", command) else None)
+    walker.code(command, depth=0)
     return result
 
 
-def _text(node: Any) -> str:
-    return node.text.decode("utf-8", errors="replace")
+class _Walker:
+    def __init__(self, result: Analysis, home: str | None):
+        self.result = result
+        self.home = home
+        self.cwds: Cwds = frozenset({"."})
+        self.src = b""
+        self.depth = 0
+        self.inherited: list[tuple[str, Word]] = []
+        self.inherited_opaque = ""
 
+    # --- entry points ---------------------------------------------------------------------------
 
-def _word(node: Any, result: Analysis, depth: int) -> str:
-    """The literal value of a word-like node; commands inside it are analysed too."""
-    kind = node.type
-    if kind in ("word", "number"):
-        return _text(node).replace("\\", "")
-    if kind == "raw_string":
-        return _text(node)[1:-1]
-    if kind in ("command_substitution", "process_substitution"):
+    def code(self, text: str, depth: int, assigns: list[tuple[str, Word]] | None = None, opaque: str = "") -> None:
+        """Walk shell code (the command itself, or a `bash -c`/`eval` string) in a child scope."""
+        if depth > 4:
+            self.result.opaque.append("shell code nested too deeply")
+            return
+        tree = _parser().parse(text.encode())
+        saved = (self.src, self.depth, self.inherited, self.inherited_opaque, self.cwds)
+        self.src, self.depth = text.encode(), depth
+        self.inherited = self.inherited + (assigns or [])
+        self.inherited_opaque = self.inherited_opaque or opaque
+        if tree.root_node.has_error:
+            self.result.opaque.append("the command cannot be parsed")
+        self.walk(tree.root_node)
+        self.src, self.depth, self.inherited, self.inherited_opaque, self.cwds = saved
+        if depth == 0:
+            self.cwds = saved[4]
+
+    def _opaque(self, why: str) -> None:
+        self.result.opaque.append(why)
+
+    # --- statements -----------------------------------------------------------------------------
+
+    def walk(self, node: Any) -> None:
+        kind = node.type
+        if kind == "command":
+            self._command(node)
+        elif kind in _REDIRECTS:
+            self._redirect(node)
+        elif kind in ("subshell", "command_substitution", "process_substitution"):
+            self._isolated(node.children)
+        elif kind == "pipeline":
+            for child in node.children:
+                self._isolated([child])
+        elif kind in _LOOPS:
+            self._loop(node)
+        elif kind == "variable_assignment":
+            self._record(Command(words=[], assigns=[self._assignment(node)], cwds=self.cwds))
+        elif kind == "declaration_command":
+            self._declaration(node)
+        elif kind == "unset_command":
+            self._names(node, [self._word1(c) for c in node.children[1:] if c.is_named])
+        elif kind == "test_command":
+            self._test(node)
+        elif kind == "compound_statement" and node.children and node.children[0].type == "((":
+            self._arithmetic(node)
+        elif kind in ("arithmetic_expansion",):
+            self._arithmetic(node)
+        elif kind == "expansion":
+            self._expansion(node)
+        elif kind == "ERROR":
+            for child in node.children:
+                self.walk(child)
+        else:
+            for child in node.children:
+                self.walk(child)
+
+    def _isolated(self, children: list[Any]) -> None:
+        saved = self.cwds
+        for child in children:
+            self.walk(child)
+        self.cwds = saved
+
+    def _loop(self, node: Any) -> None:
+        before_cwds, n_cmd, n_tgt = self.cwds, len(self.result.commands), len(self.result.targets)
         for child in node.children:
-            _walk(child, result, depth)
-        return _text(node)
-    for child in node.children:  # strings, concatenations, expansions: look inside for commands
-        if child.is_named:
-            _word(child, result, depth)
-    return _text(node)[1:-1] if kind == "string" else _text(node)
+            self.walk(child)
+        if self.cwds != before_cwds:  # a `cd` in a loop body moves every later iteration: unknown
+            del self.result.commands[n_cmd:], self.result.targets[n_tgt:]
+            self.cwds = None
+            for child in node.children:
+                self.walk(child)
+            self.cwds = None
 
+    def _record(self, command: Command) -> int:
+        command.assigns = self.inherited + command.assigns
+        command.opaque = command.opaque or self.inherited_opaque
+        self.result.commands.append(command)
+        return len(self.result.commands) - 1
 
-def _dynamic(node: Any) -> bool:
-    return node.type not in ("word", "raw_string", "string", "number", "concatenation") or any(
-        c.type in ("simple_expansion", "expansion", "command_substitution") for c in node.children)
+    # --- words ----------------------------------------------------------------------------------
 
+    def _slice(self, a: int, b: int) -> str:
+        return self.src[a:b].decode("utf-8", errors="replace")
 
-def _walk(node: Any, result: Analysis, depth: int) -> None:
-    kind = node.type
-    if kind == "command":
-        _command(node, result, depth)
-        return
-    if kind in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
-        _redirect(node, result, depth)
-        return
-    for child in node.children:
-        _walk(child, result, depth)
+    def words(self, node: Any) -> list[Word]:
+        """The words one argument node becomes (brace expansion may make several)."""
+        return expand(self._chars(node), self._slice(node.start_byte, node.end_byte))
 
+    def _word1(self, node: Any) -> Word:
+        found = self.words(node)
+        return found[0] if len(found) == 1 else Word(value=UNKNOWN, text=self._slice(node.start_byte, node.end_byte))
 
-def _redirect(node: Any, result: Analysis, depth: int) -> None:
-    operator = next((_text(c) for c in node.children if not c.is_named), "")
-    destination = node.child_by_field_name("destination")
-    if destination is None:
+    def _chars(self, node: Any) -> Chars:
+        kind = node.type
+        text = self._slice(node.start_byte, node.end_byte)
+        if kind in ("word", "number", "brace_expression", "variable_name", "test_operator"):
+            return unquoted(text)
+        if kind == "raw_string":
+            return [(c, True) for c in text[1:-1]]
+        if kind == "ansi_c_string":
+            value = ansi_c(text[2:-1])
+            return [(c, True) for c in value] if value is not None else [(UNKNOWN, True)]
+        if kind in ("string", "translated_string"):
+            start = node.start_byte + (2 if kind == "translated_string" else 1)
+            return self._pieces(node, start, node.end_byte - 1, double_quoted)
+        if kind == "concatenation":
+            return self._pieces(node, node.start_byte, node.end_byte, unquoted)
+        if kind in ("simple_expansion", "expansion") and self.home and text in ("$HOME", "${HOME}"):
+            return [(c, True) for c in self.home]
+        if kind == "process_substitution":
+            self._isolated(node.children)
+            return [(c, True) for c in "/dev/fd/63"]
+        self.walk(node)  # substitutions, expansions, arithmetic: commands inside are checked too
+        return [(UNKNOWN, True)]
+
+    def _pieces(self, node: Any, start: int, end: int, lex: Any) -> Chars:
+        out: Chars = []
+        at = start
         for child in node.children:
-            _walk(child, result, depth)
-        return
-    target = _word(destination, result, depth)
-    if ">" in operator and not operator.endswith("&") and not target.startswith("&") and target not in _NO_WRITE:
-        if _dynamic(destination):
-            raise _Unsafe("a redirection to a path known only at run time")
-        result.writes.append(target)
+            if child.start_byte < start or child.end_byte > end:
+                continue
+            if child.start_byte > at:
+                out += lex(self._slice(at, child.start_byte))
+            if child.type == "string_content":
+                out += double_quoted(self._slice(child.start_byte, child.end_byte))
+            elif not child.is_named:
+                out += lex(self._slice(child.start_byte, child.end_byte))
+            else:
+                out += self._chars(child)
+            at = child.end_byte
+        if at < end:
+            out += lex(self._slice(at, end))
+        return out
+
+    # --- class 5: code evaluated later ----------------------------------------------------------
+
+    def _arithmetic(self, node: Any) -> None:
+        if _mentions_variables(node):
+            self._opaque("arithmetic on variables (bash runs `$(...)` found in their values)")
+        for child in node.children:
+            self.walk(child)
+
+    def _expansion(self, node: Any) -> None:
+        kinds = [c.type for c in node.children]
+        texts = [self._slice(c.start_byte, c.end_byte) for c in node.children]
+        if len(kinds) > 1 and kinds[1] == "!":
+            self._opaque("an indirect expansion `${!x}`")
+        if "@" in texts and any(t in ("P", "E", "A", "K", "a", "k") for t in texts[texts.index("@") + 1:]):
+            self._opaque("a prompt or quoting expansion `${x@P}`")
+        for child in node.children:
+            if child.type == "subscript" and _subscript_is_code(child):
+                self._opaque("an array subscript fed by variables")
+            self.walk(child)
+
+    def _names(self, node: Any, names: list[Word]) -> None:
+        """Builtins that take variable names evaluate a subscript in them as arithmetic."""
+        for name in names:
+            if not name.known or re.search(r"\[(?!\s*[0-9@*]+\s*\])", name.value):
+                self._opaque(f"a variable name with a subscript or known only at run time: {name.text}")
+        for child in node.children:
+            self.walk(child)
+
+    def _test(self, node: Any) -> None:
+        words = []
+        for child in _leaves(node):
+            words.extend(self.words(child) if child.is_named else [Word(value=self._slice(
+                child.start_byte, child.end_byte), text="")])
+        inner = [w for w in words if w.value not in ("[[", "]]", "[", "]")]
+        if not commands.arithmetic_safe_test(inner):
+            self._opaque("a test whose operands bash evaluates as arithmetic")
+
+    def _assignment(self, node: Any) -> tuple[str, Word]:
+        name_node = node.children[0] if node.children else node
+        if name_node.type == "subscript":
+            if _subscript_is_code(name_node):
+                self._opaque("an array subscript fed by variables")
+            self.walk(name_node)
+        name = self._slice(name_node.start_byte, name_node.end_byte)
+        values = [c for c in node.children[2:] if c.is_named]
+        value = self._word1(values[0]) if values else Word(value="", text="")
+        for extra in values[1:]:
+            self.walk(extra)
+        return name.split("[", 1)[0], value
+
+    def _declaration(self, node: Any) -> None:
+        keyword = self._slice(node.children[0].start_byte, node.children[0].end_byte)
+        words, assigns = [Word(value=keyword, text=keyword)], []
+        for child in node.children[1:]:
+            if child.type == "variable_assignment":
+                name, value = self._assignment(child)
+                assigns.append((name, value))
+                words.append(Word(value=f"{name}={value.value}", text=self._slice(child.start_byte, child.end_byte)))
+            elif child.is_named:
+                words.extend(self.words(child))
+        flags = "".join(w.value[1:] for w in words[1:] if w.value.startswith("-"))
+        opaque = ""
+        if any(f in flags for f in "inA") or any(not w.known for w in words[1:]):
+            opaque = f"`{keyword}` of integer, reference or run-time variables"
+        names = [w for w in words[1:] if not w.value.startswith(("-", "+"))]
+        self._names(node, [Word(value=w.value.split("=", 1)[0], text=w.text) for w in names])
+        self._record(Command(words=words, assigns=assigns, cwds=self.cwds, opaque=opaque, outer=words))
+
+    # --- commands -------------------------------------------------------------------------------
+
+    def _command(self, node: Any) -> None:
+        assigns, words, redirects = [], [], []
+        for child in node.children:
+            if child.type == "variable_assignment":
+                assigns.append(self._assignment(child))
+            elif child.type in _REDIRECTS:
+                redirects.append(child)
+            elif child.type == "command_name":
+                words.extend(self.words(child.children[0] if child.children else child))
+            elif child.is_named:
+                words.extend(self.words(child))
+        self.simple(words, assigns)
+        for child in redirects:
+            self._redirect(child)
+
+    def simple(self, outer: list[Word], assigns: list[tuple[str, Word]], opaque: str = "") -> None:
+        """Record one simple command (and what its wrappers run), updating the tracked cwd."""
+        result = self.result
+        if not outer:
+            if assigns:
+                self._record(Command(words=[], assigns=assigns, cwds=self.cwds, opaque=opaque))
+            return
+        for word in outer:
+            if network(word) and word.value.startswith("/dev/"):
+                result.network.append(word.text)
+        unwrapped = unwrap(outer)
+        opaque = opaque or unwrapped.opaque
+        cwds = self.cwds
+        if unwrapped.chdir is not None:
+            cwds = _cd(cwds, unwrapped.chdir)
+        result.targets += [Target(word=w, cwds=cwds, kind="write") for w in unwrapped.writes]
+        result.targets += [Target(word=w, cwds=cwds, kind="read") for w in unwrapped.reads]
+        all_assigns = assigns + unwrapped.assigns
+        for candidate in unwrapped.candidates:
+            if candidate and candidate is not unwrapped.words:
+                result.candidates.append(Command(words=candidate, cwds=cwds, opaque=opaque or "a tail"))
+        if unwrapped.script is not None:
+            script = unwrapped.script
+            if not script.known:
+                self._opaque(f"`{' '.join(unwrapped.wrappers)}` runs code known only at run time")
+            else:
+                self._nested(script.value, all_assigns, opaque, cwds)
+            return
+        words = unwrapped.words or outer  # `nice` or `env` alone, or a wrapper that was not looked through
+        if not words[0].known:
+            self._opaque("a command whose name is known only at run time")
+            result.candidates.append(Command(words=words, cwds=cwds, opaque="unknown command"))
+            return
+        name = commands.program(words)
+        if name in SHELLS and (script := _shell_script(words)) is not None:
+            if isinstance(script, str):
+                self._opaque(script)
+            elif not script.known:
+                self._opaque(f"`{name} -c` of code known only at run time")
+            else:
+                self._nested(script.value, all_assigns, opaque, cwds)
+            return
+        if name == "eval":
+            if all(w.known for w in words[1:]):
+                self._nested(" ".join(w.value for w in words[1:]), all_assigns, opaque, cwds)
+            else:
+                self._opaque("eval of code known only at run time")
+            return
+        command = Command(words=words, outer=outer, assigns=all_assigns, wrappers=unwrapped.wrappers, cwds=cwds,
+                          opaque=opaque)
+        self._builtin_hazards(command)
+        execs = commands.find_execs(words[1:]) if name == "find" else []
+        if name == "find" and (execs or any(w.value in commands.FIND_WRITES or w.value == "-delete" for w in words)):
+            command.opaque = command.opaque or "`find` that deletes, writes or runs commands: always asked"
+        owner = self._record(command)
+        result.targets += [replace(t, owner=owner) for t in commands.effects(words, cwds)]
+        for inner in execs:
+            self.simple(inner, [], opaque="run by `find -exec`")
+        if name in ("cd", "pushd", "popd", "chdir"):
+            self._change_dir(name, words[1:])
+
+    def _nested(self, code: str, assigns: list[tuple[str, Word]], opaque: str, cwds: Cwds) -> None:
+        saved = self.cwds
+        self.cwds = cwds
+        self.code(code, self.depth + 1, assigns, opaque)
+        self.cwds = saved
+
+    def _builtin_hazards(self, command: Command) -> None:
+        name, rest = command.name, command.words[1:]
+        if name == "let":
+            command.opaque = "`let` evaluates arithmetic"
+            self._opaque("arithmetic with `let`")
+        elif name in ("test", "["):
+            if not commands.arithmetic_safe_test(rest):
+                self._opaque("a test whose operands bash evaluates as arithmetic")
+        elif name in ("read", "mapfile", "readarray", "unset", "getopts", "wait"):
+            self._check_names([w for w in rest if not w.value.startswith("-")] if name != "getopts" else rest[1:2])
+        elif name == "printf":
+            for i, word in enumerate(rest[:-1]):
+                if word.value.startswith("-") and "v" in word.value:
+                    self._check_names([rest[i + 1]])
+            if rest and not rest[0].known:
+                self._opaque("printf with a format known only at run time")
+
+    def _check_names(self, names: list[Word]) -> None:
+        for name in names:
+            if not name.known or re.search(r"\[(?!\s*[0-9@*]+\s*\])", name.value):
+                self._opaque(f"a variable name with a subscript or known only at run time: {name.text}")
+
+    def _change_dir(self, name: str, rest: list[Word]) -> None:
+        operands = [w for w in rest if not (w.known and w.value in ("-L", "-P", "-e", "-@"))]
+        if name == "popd" or (operands and operands[0].value in ("-", "+1", "-1")):
+            self.cwds = None
+            return
+        target = operands[0] if operands else Word(value="~", text="~", tilde=True)
+        self.cwds = _cd(self.cwds, target, union=True)
+
+    def _redirect(self, node: Any) -> None:
+        if node.type != "file_redirect":
+            for child in node.children:
+                self.walk(child)
+            return
+        operator = next((self._slice(c.start_byte, c.end_byte) for c in node.children if not c.is_named), "")
+        destination = node.child_by_field_name("destination")
+        if destination is None:
+            named = [c for c in node.children if c.is_named and c.type != "file_descriptor"]
+            destination = named[-1] if named else None
+        if destination is None:
+            return
+        for word in self.words(destination):
+            if operator in (">&", "<&") and word.known and re.fullmatch(r"\d+-?|-", word.value):
+                continue  # duplicating or closing a file descriptor
+            if operator.endswith("&-"):
+                continue
+            if network(word):
+                self.result.network.append(word.text)
+            kinds = {"<": ["read"], "<>": ["read", "write"], "<&": ["read"]}.get(operator, ["write"])
+            self.result.targets += [Target(word=word, cwds=self.cwds, kind=k) for k in kinds]  # type: ignore[misc]
 
 
-def _command(node: Any, result: Analysis, depth: int) -> None:
-    words: list[str] = []
-    name = node.child_by_field_name("name")
+def _leaves(node: Any) -> list[Any]:
+    """The word-level children of a test expression (operators included)."""
+    if node.type in ("word", "string", "raw_string", "simple_expansion", "expansion", "concatenation", "number",
+                     "command_substitution", "ansi_c_string", "test_operator", "arithmetic_expansion",
+                     "translated_string", "regex", "extglob_pattern"):
+        return [node]
+    if not node.is_named and node.type not in ("[[", "]]", "[", "]", "(", ")", "&&", "||"):
+        return [node]
+    out = []
     for child in node.children:
-        if child.type == "variable_assignment":
-            for value in child.children[2:]:
-                _word(value, result, depth)
-        elif child.type in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
-            _redirect(child, result, depth)
-        elif child.type == "command_name":
-            inner = child.children[0] if child.children else child
-            if _dynamic(inner):
-                raise _Unsafe("a command whose name is known only at run time")
-            words.append(_word(inner, result, depth))
-        elif child.is_named:
-            words.append(_word(child, result, depth))
-    if name is None and not words:
-        return
-    words = strip_wrappers(words) or words  # a bare `env` or `time` is a command of its own
-    head = words[0].rsplit("/", 1)[-1]
-    if head == "eval" or (head in SHELLS and "-c" in words):
-        script = words[-1] if head == "eval" else (words[words.index("-c") + 1] if words.index("-c") + 1 < len(words) else "")
-        inner = analyse(script, depth + 1) if script else None
-        if inner is None or (head == "eval" and _has_dynamic_arg(node)):
-            raise _Unsafe(f"{head} of a script that cannot be read")
-        result.commands.extend(inner.commands)
-        result.writes.extend(inner.writes)
-        return
-    result.commands.append(words)
+        out.extend(_leaves(child))
+    return out
 
 
-def _has_dynamic_arg(node: Any) -> bool:
-    return any(c.is_named and c.type not in ("command_name", "word", "raw_string") and _dynamic(c) for c in node.children)
+def _mentions_variables(node: Any) -> bool:
+    if node.type in ("variable_name", "simple_expansion", "expansion", "command_substitution", "subscript"):
+        return True
+    if node.type == "word" and re.search(r"[A-Za-z_]", node.text.decode("utf-8", "replace")):
+        return True
+    return any(_mentions_variables(c) for c in node.children)
 
 
-def strip_wrappers(words: list[str]) -> list[str]:
-    """`timeout 5 nice -n 2 env A=1 npm test` → `npm test`."""
-    words = list(words)
-    while words:
-        head = words[0].rsplit("/", 1)[-1]
-        if "=" in words[0] and words[0].split("=", 1)[0].isidentifier():
-            words.pop(0)
-            continue
-        if head not in WRAPPERS:
+def _subscript_is_code(node: Any) -> bool:
+    index = [c for c in node.children if c.is_named][1:]
+    return any(c.type != "number" and c.text.decode("utf-8", "replace") not in ("@", "*") for c in index)
+
+
+def _cd(cwds: Cwds, target: Word, union: bool = False) -> Cwds:
+    if cwds is None or not target.known:
+        return None
+    value = target.value
+    if target.tilde:
+        value = "~" + value[1:]
+    moved = {os.path.normpath(value if os.path.isabs(value) or value.startswith("~") else os.path.join(d, value))
+             for d in cwds}
+    out = frozenset(moved | (cwds if union else set()))
+    return out if len(out) <= _MAX_CWDS else None
+
+
+def _shell_script(words: list[Word]) -> Word | str | None:
+    """`bash [options] -c SCRIPT`: the script word; a reason string when the options cannot be read;
+    None when the shell runs a file or stdin (an ordinary command)."""
+    i, has_c = 1, False
+    while i < len(words):
+        word = words[i]
+        if not word.known:
+            return "a shell started with options known only at run time" if word.may_be_option else None
+        value = word.value
+        if value == "--" or value == "-":
+            i += 1
             break
-        words.pop(0)
-        takes_value = _WRAPPER_VALUE_OPTIONS.get(head, set())
-        while words and (words[0].startswith("-") or (head == "timeout" and words[0][:1].isdigit())
-                         or "=" in words[0] and head == "env"):
-            option = words.pop(0)
-            if option in takes_value and words:
-                words.pop(0)
-    return words
+        if value in _SHELL_VALUED:
+            i += 2
+            continue
+        if value.startswith("--"):
+            i += 1
+            continue
+        if value[:1] in "-+" and len(value) > 1:
+            has_c = has_c or "c" in value[1:]
+            i += 1
+            continue
+        break
+    if not has_c:
+        return None
+    return words[i] if i < len(words) else "a shell `-c` without code"

@@ -1,0 +1,174 @@
+"""How rules, the read-only set and file bounds apply to an analysed Bash command.
+
+- A command matches an allow rule on its words' literal values (after quote removal and brace
+  expansion); a piece known only at run time matches only a rule's `*`, never its literal text.
+- A command with `NAME=value` in front (or through `env`) matches an allow rule, or counts as
+  read-only, only when every name is on `SAFE_ENV`: `GIT_CONFIG_*`, `LD_PRELOAD`, `PATH`,
+  `PAGER`, `LESSOPEN`... change what a "harmless" program runs. Deny and ask rules look past
+  any assignment.
+- Every file a command reads must pass the Read rules and the project bound, whatever allowed
+  the command (`Bash(cat *)` does not reach `~/.ssh`); every file it writes or deletes needs
+  what an Edit would; network redirections and files known only at run time are asked about.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shlex
+from collections.abc import Iterator
+from typing import Any
+
+from . import commands
+from .rules import EDIT_TOOLS, READ_TOOLS, Rule, command_matches, matches
+from .shell import Analysis, Command
+from .targets import Target, inside, resolve
+from .words import Word
+
+SAFE_ENV = frozenset({"LANG", "LANGUAGE", "TZ", "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TERM",
+                      "COLORTERM", "CI", "DEBUG", "COLUMNS", "LINES", "NODE_ENV", "RUST_BACKTRACE", "RUST_LOG",
+                      "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING", "PYTHONHASHSEED",
+                      "GOFLAGS_NOCOLOR", "TIMEFORMAT", "SOURCE_DATE_EPOCH"})
+"""Variables that may stand before an allowed command: they change messages, never programs."""
+ACCEPT_EDITS = frozenset({"mkdir", "touch", "rm", "rmdir", "mv", "cp", "sed"})
+"""What acceptEdits runs without asking when every file it touches is inside the project."""
+
+
+def safe_assignment(name: str, *, standalone: bool) -> bool:
+    """May `name=...` stand before an allowed command (or alone, when `standalone`)?"""
+    if name in SAFE_ENV or name.startswith("LC_"):
+        return True
+    # a plain lower-case shell variable does not reach programs unless exported (proxies aside)
+    return standalone and re.fullmatch(r"[a-z_][a-z0-9_]*", name) is not None and "proxy" not in name
+
+
+def env_safe(command: Command) -> bool:
+    standalone = not command.words
+    return all(safe_assignment(name, standalone=standalone) for name, _ in command.assigns)
+
+
+@functools.lru_cache(maxsize=512)
+def _spec_words(spec: str) -> str:
+    """A rule written with quotes (`Bash(git commit -m "fix it")`) compares as the words it names."""
+    if not any(q in spec for q in "'\"\\"):
+        return spec
+    try:
+        return " ".join(shlex.split(spec))
+    except ValueError:
+        return spec
+
+
+def allow_matches(rule: Rule, command: Command) -> bool:
+    """Does an allow rule cover `command` for every value its unknown pieces may take?"""
+    if rule.tool != "Bash":
+        return False
+    if rule.specifier is None:
+        return True
+    if command.opaque or not env_safe(command) or not command.words:
+        return False
+    return command_matches(_spec_words(rule.specifier), command.rendered())
+
+
+def renderings(command: Command, raw: str) -> Iterator[str]:
+    """Every form a deny or ask rule is tried on: values, typed text, with and without wrappers."""
+    yield command.rendered()
+    yield command.typed()
+    if command.outer:
+        yield command.rendered(outer=True)
+        yield command.typed(outer=True)
+    yield raw
+
+
+def hits(rule: Rule, analysis: Analysis, raw: str, cwd: str) -> bool:
+    """Does a deny/ask rule catch any command of the analysis (hidden ones included)?"""
+    if rule.tool != "Bash" and "*" not in rule.tool:
+        return False
+    if rule.specifier is None:
+        return matches(rule, "Bash", {"command": raw}, cwd)
+    spec = _spec_words(rule.specifier)
+    everything = analysis.commands + analysis.candidates
+    return any(command_matches(spec, text) or command_matches(rule.specifier, text)
+               for command in everything if command.words for text in renderings(command, raw if len(everything) == 1 else ""))
+
+
+def read_only(command: Command, cwd: str, project_dir: str, home: str) -> bool:
+    """Only looks, with the environment it is given, from where it runs."""
+    if command.opaque or not env_safe(command):
+        return False
+    if not command.words:
+        return True
+    if not commands.read_only(command.words):
+        return False
+    if command.name == "git":  # a repository elsewhere brings its own config (core.fsmonitor, hooks)
+        bases = resolve(Target(word=_DOT, cwds=command.cwds, kind="read"), cwd, home)
+        return bases is not None and all(inside(p, project_dir) for p in bases)
+    return True
+
+
+def paths(target: Target, cwd: str, home: str) -> list[str] | None:
+    return resolve(target, cwd, home)
+
+
+def read_verdict(target: Target, rules: Any, cwd: str, project_dir: str, home: str) -> str:
+    """"deny", "ask" (a Read ask rule or outside the project or unknown) or "ok" for one file read."""
+    found = resolve(target, cwd, home)
+    if found is None:
+        return "unknown"
+    verdict = "ok"
+    for path in found:
+        if any(_path_rule(rule, "Read", path, cwd) for rule in rules.deny):
+            return "deny"
+        if any(_path_rule(rule, "Read", path, cwd) for rule in rules.ask):
+            verdict = "ask"
+        elif verdict == "ok" and not inside(path, project_dir) and \
+                not any(_path_rule(rule, "Read", path, cwd) for rule in rules.allow):
+            verdict = "outside"
+    return verdict
+
+
+def write_verdict(target: Target, rules: Any, mode: str, cwd: str, project_dir: str, home: str) -> str:
+    """"deny" (an Edit deny rule), "ask" (an Edit ask rule), "ok" or "no" for one file written."""
+    found = resolve(target, cwd, home)
+    if found is None:
+        return "no"
+    verdict = "ok"
+    for path in found:
+        if any(_path_rule(rule, "Edit", path, cwd) for rule in rules.deny):
+            return "deny"
+        if any(_path_rule(rule, "Edit", path, cwd) for rule in rules.ask):
+            verdict = "ask"
+        elif verdict == "ok" and not any(_path_rule(rule, "Edit", path, cwd) for rule in rules.allow) and \
+                not (mode == "acceptEdits" and inside(path, project_dir)):
+            verdict = "no"
+    return verdict
+
+
+def inside_project(target: Target, cwd: str, project_dir: str, home: str) -> bool:
+    found = resolve(target, cwd, home)
+    return found is not None and all(inside(p, project_dir) for p in found)
+
+
+def _path_rule(rule: Rule, family: str, path: str, cwd: str) -> bool:
+    if family == "Read" and rule.tool not in READ_TOOLS and rule.tool not in EDIT_TOOLS:
+        return False
+    if family == "Edit" and rule.tool not in EDIT_TOOLS:
+        return False
+    if rule.tool in EDIT_TOOLS and family == "Read" and rule.specifier is None:
+        return False
+    return matches(rule, family, {"file_path": path}, cwd)
+
+
+def accept_edit(command: Command, analysis: Analysis, cwd: str, project_dir: str, home: str) -> bool:
+    """acceptEdits runs `mkdir touch rm rmdir mv cp sed` whose files all lie inside the project."""
+    if command.opaque or not env_safe(command) or command.name not in ACCEPT_EDITS:
+        return False
+    mine = commands.effects(command.words, command.cwds)
+    for target in mine:
+        found = resolve(target, cwd, home)
+        if found is None or not all(inside(p, project_dir) and p != os.path.realpath(project_dir) for p in found):
+            return False
+    return bool(mine)
+
+
+_DOT = Word(value=".", text=".")

@@ -1,0 +1,93 @@
+"""Files a shell command touches, and where they really are.
+
+A `Target` is a word naming a file that a command reads, writes or deletes, with the directories
+the shell may be in when it runs (`cd` is tracked, see `shell`). `resolve` turns it into real
+paths: `~` is the home directory, a glob is matched against the disk as bash would (no match
+leaves it as typed), symlinks are followed. It returns None when the path cannot be known
+(a run-time piece, an unknown working directory): callers must then ask, never allow.
+"""
+
+from __future__ import annotations
+
+import glob as globbing
+import os
+from dataclasses import dataclass
+from itertools import islice
+from typing import Literal
+
+from .words import UNKNOWN, Word
+
+Cwds = frozenset[str] | None
+"""The directories a command may run in (absolute, or relative to the tool's cwd); None: unknown."""
+HARMLESS = {"/dev/null", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero", "/dev/random",
+            "/dev/urandom", "-"}
+_MAX_MATCHES = 256
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """A file operand or redirection of one command."""
+
+    word: Word
+    cwds: Cwds
+    kind: Literal["read", "write", "delete"]
+    synthetic: bool = False
+    """A stand-in for files found at run time (`find DIR -exec rm {}`): assume it exists."""
+    owner: int = -1
+    """Index of the command (in `Analysis.commands`) whose program touches the file; -1 for a
+    redirection or a wrapper's own file."""
+
+    def __str__(self) -> str:
+        return self.word.text
+
+
+def network(word: Word) -> bool:
+    """`/dev/tcp/HOST/PORT` and `/dev/udp/...` are sockets in bash redirections."""
+    value = os.path.normpath(word.value.replace(UNKNOWN, "x")) if word.value else ""
+    return value.startswith(("/dev/tcp/", "/dev/udp/")) or (not word.known and "/dev/" in word.value)
+
+
+def resolve(target: Target, cwd: str, home: str) -> list[str] | None:
+    """Every real path `target` may name, or None when one of them cannot be known."""
+    word = target.word
+    value = word.value
+    if UNKNOWN in value:
+        return None
+    if value in HARMLESS or value.startswith("/dev/fd/"):
+        return []
+    if word.tilde:
+        value = home + value[1:]
+    bases = [cwd] if target.cwds is None and os.path.isabs(value) else _bases(target.cwds, cwd, home)
+    if bases is None:
+        return None
+    out: list[str] = []
+    for base in bases:
+        full = os.path.join(base, value)
+        if word.glob:
+            matches = list(islice(globbing.iglob(full), _MAX_MATCHES + 1))
+            if len(matches) > _MAX_MATCHES:
+                return None
+            out.extend(os.path.realpath(m) for m in matches)
+            static = full[:min((full.find(c) for c in "*?[" if c in full), default=len(full))]
+            out.append(os.path.realpath(os.path.dirname(static) if not static.endswith("/") else static))
+            if os.sep + ".." in full[len(static):] or full[len(static):].startswith(".."):
+                return None  # `*/../..` climbs out of wherever the glob lands
+        out.append(os.path.realpath(full))
+    return out
+
+
+def _bases(cwds: Cwds, cwd: str, home: str) -> list[str] | None:
+    if cwds is None:
+        return None
+    out = []
+    for d in cwds:
+        if d == "~" or d.startswith("~/"):
+            d = home + d[1:]
+        out.append(os.path.join(cwd, d))
+    return out
+
+
+def inside(path: str, root: str) -> bool:
+    """Is the resolved `path` the folder `root` (resolved) or below it?"""
+    root = os.path.realpath(root)
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
