@@ -87,6 +87,7 @@ MUST_NOT_PASS = [
     # once passing, now asked: variables outside the safe list before a command, and files read
     # whose names only run time knows (`cat $(echo ~/.ssh/id_rsa)` is the same shape)
     "A=1 B=2 make test", "timeout 5 env X=1 nice pytest", "cat $(ls src/*.py)", "for f in *.py; do wc -l $f; done",
+    "cd .. && ls",  # lists the folder above the project
 ]
 
 MUST_PASS = [
@@ -110,7 +111,7 @@ MUST_PASS = [
     "echo `date`", "git status", "git status --short", "git log --oneline -5", "git diff", "git diff --staged",
     "git show HEAD", "git branch", "git branch -a", "git rev-parse HEAD", "git ls-files", "git blame src/app.py",
     "git remote -v", "ls | grep py", "cat a | sort | uniq", "ls 2>/dev/null", "ls > /dev/null 2>&1",
-    "grep x f || true", "id", "hostname", "type ls", "ps aux", "nl README.md", "cd .. && ls", "ls; pwd; date",
+    "grep x f || true", "id", "hostname", "type ls", "ps aux", "nl README.md", "cd tests && ls", "ls; pwd; date",
     "cat src/*.py", "echo $(git rev-parse HEAD)", "diff <(ls src) <(ls tests)", "find . -name x | head",
     "(cd src && ls)", "{ ls; pwd; }", "if [ -f x ]; then cat x; fi", "for f in *.py; do echo $f; done",
     "bash -c 'ls -la'", "sh -c \"git status\"", "npm test 2>&1 | tail -20", "pytest 2>&1 | head -50",

@@ -44,7 +44,7 @@ def safe_assignment(name: str, *, standalone: bool) -> bool:
 
 
 def env_safe(command: Command) -> bool:
-    standalone = not command.words
+    standalone = not command.words and not command.exports
     return all(safe_assignment(name, standalone=standalone) for name, _ in command.assigns)
 
 
@@ -59,7 +59,7 @@ def _spec_words(spec: str) -> str:
         return spec
 
 
-def allow_matches(rule: Rule, command: Command) -> bool:
+def allow_matches(rule: Rule, command: Command, cwd: str, project_dir: str, home: str) -> bool:
     """Does an allow rule cover `command` for every value its unknown pieces may take?"""
     if rule.tool != "Bash":
         return False
@@ -67,7 +67,16 @@ def allow_matches(rule: Rule, command: Command) -> bool:
         return True
     if command.opaque or not env_safe(command) or not command.words:
         return False
-    return command_matches(_spec_words(rule.specifier), command.rendered())
+    return command_matches(_spec_words(rule.specifier), command.rendered()) and \
+        _git_at_home(command, cwd, project_dir, home)
+
+
+def _git_at_home(command: Command, cwd: str, project_dir: str, home: str) -> bool:
+    """git in another repository runs that repository's config (core.fsmonitor, hooks, pagers)."""
+    if command.name != "git":
+        return True
+    bases = resolve(Target(word=_DOT, cwds=command.cwds, kind="read"), cwd, home)
+    return bases is not None and all(inside(p, project_dir) for p in bases)
 
 
 def renderings(command: Command, raw: str) -> Iterator[str]:
@@ -100,10 +109,7 @@ def read_only(command: Command, cwd: str, project_dir: str, home: str) -> bool:
         return True
     if not commands.read_only(command.words):
         return False
-    if command.name == "git":  # a repository elsewhere brings its own config (core.fsmonitor, hooks)
-        bases = resolve(Target(word=_DOT, cwds=command.cwds, kind="read"), cwd, home)
-        return bases is not None and all(inside(p, project_dir) for p in bases)
-    return True
+    return _git_at_home(command, cwd, project_dir, home)
 
 
 def paths(target: Target, cwd: str, home: str) -> list[str] | None:

@@ -135,6 +135,8 @@ READ_ONLY: dict[str, Spec] = {
     "printf": Spec(posix=True),
     "pwd": Spec(flags=names("-L -P")),
     "cd": Spec(flags=names("-L -P -e -@"), posix=True),
+    "pushd": Spec(flags=names("-n"), posix=True),
+    "popd": Spec(flags=names("-n"), posix=True),
     "true": Spec(harmless=True), "false": Spec(harmless=True), ":": Spec(harmless=True),
     "which": Spec(flags=names("-a -s")),
     "type": Spec(flags=names("-a -f -p -P -t"), posix=True),
@@ -232,6 +234,8 @@ def read_only(words: list[Word]) -> bool:
         return _git_read_only(rest)
     if name == "find":
         return find_parts(rest) is not None and not _find_acts(rest)
+    if name == "exec":  # `exec 2>&1` alone changes only descriptors (its redirections are checked)
+        return len(words) == 1
     if name == "command":  # `command -v x` prints where x is
         return bool(rest) and rest[0].known and rest[0].value in ("-v", "-V") and all(w.known for w in rest)
     spec = READ_ONLY.get(name)
@@ -248,7 +252,7 @@ def read_only(words: list[Word]) -> bool:
         return bool(rest) and not rest[0].may_be_option
     if name == "date":
         return all(w.value.startswith("+") for w in parsed.operands)
-    if name == "cd":
+    if name in ("cd", "pushd", "popd"):
         return len(parsed.operands) <= 1
     return True
 
@@ -314,15 +318,21 @@ def _find_acts(rest: list[Word]) -> bool:
 
 
 def find_execs(rest: list[Word]) -> list[list[Word]]:
-    """The commands `find -exec CMD ... ;` runs, `{}` standing for each file found (unknown)."""
+    """The commands `find -exec CMD ... ;` runs, once per starting point, `{}` standing for the
+    files found below it (`START/*`, a glob; unknown when the starting point is)."""
+    parts = find_parts(rest)
+    starts = parts[0] if parts else [Word(value=UNKNOWN, text="?")]
     out, i = [], 0
     while i < len(rest):
         if rest[i].value in FIND_EXEC:
             j = i + 1
             while j < len(rest) and rest[j].value not in (";", "+"):
                 j += 1
-            out.append([Word(value=w.value.replace("{}", UNKNOWN), text=w.text) if "{}" in w.value else w
-                        for w in rest[i + 1:j]])
+            for start in starts:
+                found = start.value.rstrip("/") + "/*" if start.known else UNKNOWN
+                out.append([Word(value=w.value.replace("{}", found), text=w.text, glob=start.known,
+                                 tilde=start.tilde and w.value.startswith("{}")) if "{}" in w.value else w
+                            for w in rest[i + 1:j]])
             i = j
         i += 1
     return out
@@ -331,7 +341,7 @@ def find_execs(rest: list[Word]) -> list[list[Word]]:
 _ARITH_TEST = {"-eq", "-ne", "-lt", "-le", "-gt", "-ge"}
 
 
-def arithmetic_safe_test(rest: list[Word]) -> bool:
+def arithmetic_safe_test(rest: list[Word], double_bracket: bool = False) -> bool:
     """`test`/`[` evaluate the operands of -eq, -lt... and the name of `-v` as arithmetic, where
     `a[$(cmd)]` runs cmd: those operands must be plain integers / names without subscripts, and
     no unknown word may stand where it could become an operator."""
@@ -340,7 +350,11 @@ def arithmetic_safe_test(rest: list[Word]) -> bool:
         if not word.known:
             before = words[i - 1].value if i else ""
             after = words[i + 1].value if i + 1 < len(words) else ""
-            if before in _ARITH_TEST or after in _ARITH_TEST or before in ("-v", "-R") or word.glob:
+            if before in _ARITH_TEST or after in _ARITH_TEST or before in ("-v", "-R"):
+                return False
+            if double_bracket:  # inside [[ ]] no expansion becomes an operator or several words
+                continue
+            if word.glob or word.split:
                 return False
             if len(words) > 1 and before in ("", "!", "(", "-a", "-o") and not re.fullmatch(r"[=!<>]=?|==|-\w+", after):
                 return False  # an unknown word could be read as an operator, `-v` included
@@ -422,6 +436,8 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
         out = _t(parsed.values(*spec.reads), cwds, "read")
         if spec.operands in ("read", "list"):
             out += _t([w for w in parsed.unknown if not w.known], cwds, "read")  # may be a file, too
+            if not operands and _reads_cwd(name, spec, parsed):
+                operands = [_DOT]
             limit = spec.max_operands if spec.max_operands is not None else len(operands)
             out += _t(operands[:limit], cwds, "read") + _t(operands[limit:], cwds, "write")
         return out
@@ -462,6 +478,16 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
     if name in ("rm", "rmdir", "unlink") or (name == "shred" and parsed.has("-u", "--remove")):
         return out + _t(operands, cwds, "delete")
     return out + _t(operands, cwds, "write")
+
+
+_DOT = Word(value=".", text=".")
+
+
+def _reads_cwd(name: str, spec: Spec, parsed: Parsed) -> bool:
+    """Without operands, `ls`, `du`, `tree`, `rg` and `grep -r` read the directory they run in."""
+    if spec.operands == "list" or name == "rg":
+        return True
+    return name == "grep" and parsed.has("-r", "-R", "--recursive", "--dereference-recursive")
 
 
 def _dd(rest: list[Word], cwds: Cwds) -> list[Target]:

@@ -70,8 +70,12 @@ def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str
     that allows is named in the decision, and the caller counts its use."""
     home = home or os.path.expanduser("~")
     if tool == "Bash":
-        return _decide_bash(rules, mode, args, cwd=cwd, project_dir=project_dir, home=home, grants=grants,
-                            agent=agent)
+        decision = _decide_bash(rules, mode, args, cwd=cwd, project_dir=project_dir, home=home, grants=grants,
+                                agent=agent)
+        if mode == "dontAsk" and decision.behavior == "ask":  # no one to ask: the floor and ask rules deny
+            return Decision(behavior="deny", source=decision.source,
+                            reason=decision.reason + " (dontAsk mode denies what would ask)")
+        return decision
     for rule in rules.deny:
         if _hits(rule, tool, args, cwd, None, any_part=True):
             return Decision(behavior="deny", source=f"rule:{rule}", reason=f"denied by the rule {rule}")
@@ -109,7 +113,7 @@ def _decide_bash(rules: Rules, mode: str, args: dict[str, Any], *, cwd: str, pro
     """A Bash call: rules on every command it runs, Read/Edit rules and bounds on every file it
     touches, the safety floor, then the mode (see `bash_policy`)."""
     raw = str(args.get("command", ""))
-    analysis = shell.analyse(raw, home=home)
+    analysis = shell.analyse(raw, home=home, cwd=cwd)
     if analysis is None:
         return _mode(mode, "ask", "parse", "the command cannot be read")
     for rule in rules.deny:
@@ -136,7 +140,8 @@ def _decide_bash(rules: Rules, mode: str, args: dict[str, Any], *, cwd: str, pro
         return _mode(mode, "ask", "parse", f"the command could not be analysed safely: {analysis.opaque[0]}")
     if mode == "bypassPermissions":
         return Decision(behavior="allow", source="mode:bypassPermissions")
-    covered = {i for i, c in enumerate(analysis.commands) if any(bash_policy.allow_matches(r, c) for r in rules.allow)}
+    covered = {i for i, c in enumerate(analysis.commands)
+               if any(bash_policy.allow_matches(r, c, cwd, project_dir, home) for r in rules.allow)}
     uncovered = [c for i, c in enumerate(analysis.commands) if i not in covered]
     for target in analysis.writes:  # `Bash(mkdir *)` allows mkdir's own writes inside the project
         if writes[id(target)] == "no" and target.owner in covered and \

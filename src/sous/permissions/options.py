@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .words import Word
+from .words import UNKNOWN, Word
 
 
 def names(text: str) -> frozenset[str]:
@@ -76,7 +76,7 @@ def parse(spec: Spec, words: list[Word]) -> Parsed:
         if value == "--" and word.known:
             done = True
             continue
-        if not word.known:
+        if not word.known and not _glob_in_value(word):
             out.unknown.append(word)
             continue
         if value.startswith("--"):
@@ -123,6 +123,13 @@ def parse(spec: Spec, words: list[Word]) -> Parsed:
             out.unknown.append(word)
             break
     return out
+
+
+def _glob_in_value(word: Word) -> bool:
+    """`--exclude=*.pyc`: a glob can only expand to names starting `--exclude=`: the same option."""
+    value = word.value
+    first = min((value.find(c) for c in "*?[" if c in value), default=len(value))
+    return word.glob and UNKNOWN not in value and value.startswith("--") and "=" in value[:first]
 
 
 def long_form(value: str, choices: frozenset[str]) -> str:

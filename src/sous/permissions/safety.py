@@ -24,7 +24,7 @@ import os
 import re
 from typing import Any
 
-from .commands import FIND_EXEC, find_parts
+from .commands import find_parts
 from .options import Spec, long_form, names, parse
 from .rules import EDIT_TOOLS
 from .shell import Analysis, Command
@@ -101,6 +101,7 @@ def _command_problem(command: Command, cwd: str, project: str, home: str, links:
         spec = _DELETERS.get(name) or _OWNERSHIP_SPEC
         parsed = parse(spec, words[1:])
         flags = {long_form(n, spec.flags) for n, _ in parsed.options}
+        flags |= {long_form(w.value, _LONG_RECURSIVE) for w in parsed.unknown if w.known}  # `--rec`, `--recur`
         recursive = bool(flags & _RECURSIVE) or (name == "rm" and any(not w.known for w in parsed.unknown))
         if recursive or name == "rmdir":
             targets = parsed.operands + [w for w in parsed.unknown if not w.known]
@@ -113,7 +114,7 @@ def _command_problem(command: Command, cwd: str, project: str, home: str, links:
         rest = words[1:]
         parts = find_parts(rest)
         starts = parts[0] if parts else [w for w in rest if not w.may_be_option] or [Word(value=".", text=".")]
-        if any(w.value in FIND_EXEC or w.value == "-delete" for w in rest) or parts is None:
+        if any(w.value == "-delete" for w in rest) or (parts is None and any(not w.known for w in rest)):
             for word in starts:
                 if why := _reach(word, command, cwd, project, home, whole_project=False):
                     return f"`{shown}`: find deletes or runs commands where {why}"
@@ -178,6 +179,7 @@ def _inline_code(name: str, rest: list[Word]) -> str | None:
 
 
 _RECURSIVE = {"-r", "-R", "--recursive"}
+_LONG_RECURSIVE = frozenset({"--recursive"})
 _OWNERSHIP = {"chmod", "chown", "chgrp"}
 _DELETERS = {"rm": Spec(flags=names("-f -i -I -r -R -d -v --force --interactive --recursive --dir --verbose "
                                     "--one-file-system --no-preserve-root --preserve-root")),

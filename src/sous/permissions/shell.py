@@ -52,6 +52,8 @@ class Command:
     cwds: Cwds = frozenset({"."})
     opaque: str = ""
     """Why no allow rule or read-only verdict may cover this command (empty when they may)."""
+    exports: bool = False
+    """`export`/`declare -x` with no command: the names reach every later program."""
 
     @property
     def name(self) -> str:
@@ -100,18 +102,21 @@ def _parser() -> Any:
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
 
 
-def analyse(command: str, home: str | None = None) -> Analysis | None:
-    """The commands, files and hazards of `command`; None only for text no shell would take (NUL)."""
+def analyse(command: str, home: str | None = None, cwd: str | None = None) -> Analysis | None:
+    """The commands, files and hazards of `command`; None only for text no shell would take (NUL).
+
+    `home` lets `$HOME` be read (unless the command assigns HOME); `cwd` lets a `cd` into an
+    existing directory replace the tracked directory instead of adding to it."""
     if "\x00" in command:
         return None
     result = Analysis()
-    walker = _Walker(result, home=home if home and not re.search(r"(?<![$\w{])HOME\b", command) else None)
+    walker = _Walker(result, home=home if home and not re.search(r"(?<![$\w{])HOME\b", command) else None, cwd=cwd)
     walker.code(command, depth=0)
     return result
 
 
 class _Walker:
-    def __init__(self, result: Analysis, home: str | None):
+    def __init__(self, result: Analysis, home: str | None, cwd: str | None):
         self.result = result
         self.home = home
         self.cwds: Cwds = frozenset({"."})
@@ -119,6 +124,8 @@ class _Walker:
         self.depth = 0
         self.inherited: list[tuple[str, Word]] = []
         self.inherited_opaque = ""
+        self.fallible = False
+        self.cwd = cwd
 
     # --- entry points ---------------------------------------------------------------------------
 
@@ -156,7 +163,14 @@ class _Walker:
             for child in node.children:
                 self._isolated([child])
         elif kind in _LOOPS:
+            if kind == "c_style_for_statement":
+                self._arithmetic_only(node)
             self._loop(node)
+        elif kind == "list" and any(c.type == "||" for c in node.children):
+            saved, self.fallible = self.fallible, True  # `cd x || ...` may leave the shell where it was
+            for child in node.children:
+                self.walk(child)
+            self.fallible = saved
         elif kind == "variable_assignment":
             self._record(Command(words=[], assigns=[self._assignment(node)], cwds=self.cwds))
         elif kind == "declaration_command":
@@ -214,7 +228,8 @@ class _Walker:
         found = self.words(node)
         return found[0] if len(found) == 1 else Word(value=UNKNOWN, text=self._slice(node.start_byte, node.end_byte))
 
-    def _chars(self, node: Any) -> Chars:
+    def _chars(self, node: Any, quoted: bool = False) -> Chars:
+        """Characters of a word node; run-time pieces are UNKNOWN, flagged unquoted outside "..."."""
         kind = node.type
         text = self._slice(node.start_byte, node.end_byte)
         if kind in ("word", "number", "brace_expression", "variable_name", "test_operator"):
@@ -223,21 +238,21 @@ class _Walker:
             return [(c, True) for c in text[1:-1]]
         if kind == "ansi_c_string":
             value = ansi_c(text[2:-1])
-            return [(c, True) for c in value] if value is not None else [(UNKNOWN, True)]
+            return [(c, True) for c in value] if value is not None else [(UNKNOWN, quoted)]
         if kind in ("string", "translated_string"):
             start = node.start_byte + (2 if kind == "translated_string" else 1)
-            return self._pieces(node, start, node.end_byte - 1, double_quoted)
+            return self._pieces(node, start, node.end_byte - 1, double_quoted, quoted=True)
         if kind == "concatenation":
-            return self._pieces(node, node.start_byte, node.end_byte, unquoted)
+            return self._pieces(node, node.start_byte, node.end_byte, unquoted, quoted=quoted)
         if kind in ("simple_expansion", "expansion") and self.home and text in ("$HOME", "${HOME}"):
             return [(c, True) for c in self.home]
         if kind == "process_substitution":
             self._isolated(node.children)
             return [(c, True) for c in "/dev/fd/63"]
         self.walk(node)  # substitutions, expansions, arithmetic: commands inside are checked too
-        return [(UNKNOWN, True)]
+        return [(UNKNOWN, quoted)]
 
-    def _pieces(self, node: Any, start: int, end: int, lex: Any) -> Chars:
+    def _pieces(self, node: Any, start: int, end: int, lex: Any, quoted: bool) -> Chars:
         out: Chars = []
         at = start
         for child in node.children:
@@ -250,13 +265,17 @@ class _Walker:
             elif not child.is_named:
                 out += lex(self._slice(child.start_byte, child.end_byte))
             else:
-                out += self._chars(child)
+                out += self._chars(child, quoted)
             at = child.end_byte
         if at < end:
             out += lex(self._slice(at, end))
         return out
 
     # --- class 5: code evaluated later ----------------------------------------------------------
+
+    def _arithmetic_only(self, node: Any) -> None:
+        if any(_mentions_variables(c) for c in node.children if c.type not in ("do_group", "compound_statement")):
+            self._opaque("arithmetic on variables (bash runs `$(...)` found in their values)")
 
     def _arithmetic(self, node: Any) -> None:
         if _mentions_variables(node):
@@ -290,7 +309,7 @@ class _Walker:
             words.extend(self.words(child) if child.is_named else [Word(value=self._slice(
                 child.start_byte, child.end_byte), text="")])
         inner = [w for w in words if w.value not in ("[[", "]]", "[", "]")]
-        if not commands.arithmetic_safe_test(inner):
+        if not commands.arithmetic_safe_test(inner, double_bracket=node.children[0].type == "[["):
             self._opaque("a test whose operands bash evaluates as arithmetic")
 
     def _assignment(self, node: Any) -> tuple[str, Word]:
@@ -306,6 +325,15 @@ class _Walker:
             self.walk(extra)
         return name.split("[", 1)[0], value
 
+    def _heredoc(self, node: Any) -> None:
+        """An unquoted here-document expands `$(...)`, backticks and `${...}` in its body."""
+        if not _unquoted_delimiter(node):
+            return
+        for body in (c for c in node.children if c.type == "heredoc_body"):
+            text = self._slice(body.start_byte, body.end_byte)
+            if any(m in text for m in ("`", "$(", "${", "$[")):
+                self._nested(': "' + text.replace('"', '\\"') + '"', [], "", self.cwds)
+
     def _declaration(self, node: Any) -> None:
         keyword = self._slice(node.children[0].start_byte, node.children[0].end_byte)
         words, assigns = [Word(value=keyword, text=keyword)], []
@@ -316,13 +344,20 @@ class _Walker:
                 words.append(Word(value=f"{name}={value.value}", text=self._slice(child.start_byte, child.end_byte)))
             elif child.is_named:
                 words.extend(self.words(child))
-        flags = "".join(w.value[1:] for w in words[1:] if w.value.startswith("-"))
+        flags = "".join(w.value[1:] for w in words[1:] if w.value.startswith(("-", "+")))
         opaque = ""
-        if any(f in flags for f in "inA") or any(not w.known for w in words[1:]):
-            opaque = f"`{keyword}` of integer, reference or run-time variables"
+        if any(f in flags for f in "inAfFpa") or any(not w.known for w in words[1:]):
+            opaque = f"`{keyword}` of integer, reference, function or run-time variables"
         names = [w for w in words[1:] if not w.value.startswith(("-", "+"))]
         self._names(node, [Word(value=w.value.split("=", 1)[0], text=w.text) for w in names])
-        self._record(Command(words=words, assigns=assigns, cwds=self.cwds, opaque=opaque, outer=words))
+        exported = keyword == "export" or "x" in flags
+        for word in names:  # `export NAME` without a value exports it too: judge every name
+            name = word.value.split("=", 1)[0]
+            if not any(n == name for n, _ in assigns):
+                assigns.append((name, Word(value="", text=word.text)))
+        # a plain declaration is an assignment; rules see it as one (flags other than -x/-r/-g ask)
+        self._record(Command(words=[], assigns=assigns, cwds=self.cwds, opaque=opaque, outer=words,
+                             exports=exported))
 
     # --- commands -------------------------------------------------------------------------------
 
@@ -436,9 +471,21 @@ class _Walker:
             self.cwds = None
             return
         target = operands[0] if operands else Word(value="~", text="~", tilde=True)
-        self.cwds = _cd(self.cwds, target, union=True)
+        moved = _cd(self.cwds, target)
+        # A `cd` that fails leaves the shell where it was: only one into a directory that exists now,
+        # outside an `||` list, surely moves it (one made earlier in the same command does not exist
+        # yet, so the shell may be in either place, and both are checked).
+        certain = moved is not None and not self.fallible and all(self._is_dir(d) for d in moved)
+        self.cwds = moved if certain else _cd(self.cwds, target, union=True)
+
+    def _is_dir(self, path: str) -> bool:
+        if path.startswith("~"):
+            return self.home is not None and os.path.isdir(self.home + path[1:])
+        return self.cwd is not None and os.path.isdir(os.path.join(self.cwd, path))
 
     def _redirect(self, node: Any) -> None:
+        if node.type == "heredoc_redirect":
+            self._heredoc(node)
         if node.type != "file_redirect":
             for child in node.children:
                 self.walk(child)
@@ -459,6 +506,11 @@ class _Walker:
                 self.result.network.append(word.text)
             kinds = {"<": ["read"], "<>": ["read", "write"], "<&": ["read"]}.get(operator, ["write"])
             self.result.targets += [Target(word=word, cwds=self.cwds, kind=k) for k in kinds]  # type: ignore[misc]
+
+
+def _unquoted_delimiter(node: Any) -> bool:
+    start = next((c for c in node.children if c.type == "heredoc_start"), None)
+    return start is not None and not any(q in start.text.decode("utf-8", "replace") for q in "'\"\\")
 
 
 def _leaves(node: Any) -> list[Any]:

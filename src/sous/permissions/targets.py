@@ -67,13 +67,21 @@ def resolve(target: Target, cwd: str, home: str) -> list[str] | None:
             matches = list(islice(globbing.iglob(full), _MAX_MATCHES + 1))
             if len(matches) > _MAX_MATCHES:
                 return None
-            out.extend(os.path.realpath(m) for m in matches)
             static = full[:min((full.find(c) for c in "*?[" if c in full), default=len(full))]
-            out.append(os.path.realpath(os.path.dirname(static) if not static.endswith("/") else static))
-            if os.sep + ".." in full[len(static):] or full[len(static):].startswith(".."):
+            if os.sep + ".." in full[len(static):]:
                 return None  # `*/../..` climbs out of wherever the glob lands
-        out.append(os.path.realpath(full))
+            if matches:  # bash uses the matches; with none, the word stays as typed
+                out.extend(_real(m, target.kind) for m in matches)
+                continue
+        out.append(_real(full, target.kind))
     return out
+
+
+def _real(path: str, kind: str) -> str:
+    """Where `path` leads; deleting a symlink (without a trailing slash) removes the link itself."""
+    if kind != "delete" or path.endswith("/") or os.path.basename(path) in ("", ".", ".."):
+        return os.path.realpath(path)
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
 
 
 def _bases(cwds: Cwds, cwd: str, home: str) -> list[str] | None:

@@ -33,6 +33,8 @@ class Word:
     """Unquoted `*`, `?` or `[`: the shell may replace the word by file names."""
     tilde: bool = False
     """An unquoted leading `~`: the value starts with the home directory."""
+    split: bool = False
+    """An unquoted run-time piece: bash may split it into several words, or none."""
 
     @property
     def known(self) -> bool:
@@ -51,7 +53,8 @@ class Word:
 
 
 Chars = list[tuple[str, bool]]
-"""A word before expansion: each character with whether it was quoted (UNKNOWN counts as quoted)."""
+"""A word before expansion: each character with whether it was quoted (an UNKNOWN piece is
+flagged unquoted when bash would split it into words)."""
 
 
 def unquoted(text: str) -> Chars:
@@ -137,10 +140,11 @@ def expand(chars: Chars, text: str) -> list[Word]:
 def _finish(chars: Chars, text: str) -> Word:
     value = "".join(c for c, _ in chars)
     glob = any(c in GLOB_CHARS and not q for c, q in chars)
+    split = any(c == UNKNOWN and not q for c, q in chars)
     tilde = bool(chars) and chars[0] == ("~", False) and (len(chars) == 1 or chars[1][0] == "/")
     if chars and chars[0] == ("~", False) and not tilde:
         value = UNKNOWN + value  # ~user or ~+: another user's home or a directory stack entry
-    return Word(value=value, text=text, glob=glob, tilde=tilde)
+    return Word(value=value, text=text, glob=glob, tilde=tilde, split=split)
 
 
 def _braces(chars: Chars, budget: int) -> list[Chars]:

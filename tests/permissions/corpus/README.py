@@ -1,0 +1,11 @@
+"""The adversarial corpus, one module per class of hole (issue 13's numbering).
+
+Each module has `PAIRS`: (must not pass, must pass) commands. The first is what an attacker who
+controls the model's commands would try; the second is its harmless sibling, which must still
+run without a prompt so that closing the hole does not cost usability. `MODE` says how they are
+judged: "dontAsk" under the allow rules `ATTACK_ALLOW` (the bad one is denied, the good one
+allowed), or "floor" in bypassPermissions with `Bash` allowed (the bad one needs a typed
+confirmation, the good one runs).
+"""
+
+ATTACK_ALLOW = ["Bash(echo *)", "Bash(ls *)", "Bash(cat *)", "Bash(git status)"]
