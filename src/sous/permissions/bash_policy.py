@@ -17,7 +17,6 @@ import functools
 import os
 import re
 import shlex
-from collections.abc import Iterator
 from typing import Any
 
 from . import commands
@@ -71,6 +70,22 @@ def allow_matches(rule: Rule, command: Command, cwd: str, project_dir: str, home
         _git_at_home(command, cwd, project_dir, home)
 
 
+def covered(rules: list[Rule], commands_: list[Command], cwd: str, project_dir: str, home: str) -> set[int]:
+    """Indexes of the commands some allow rule covers (see `allow_matches`)."""
+    bash = [r for r in rules if r.tool == "Bash"]
+    if any(r.specifier is None for r in bash):
+        return set(range(len(commands_)))
+    specs = [_spec_words(r.specifier) for r in bash if r.specifier is not None]
+    out = set()
+    for i, command in enumerate(commands_):
+        if command.opaque or not env_safe(command) or not command.words:
+            continue
+        text = command.rendered()
+        if any(command_matches(spec, text) for spec in specs) and _git_at_home(command, cwd, project_dir, home):
+            out.add(i)
+    return out
+
+
 def _git_at_home(command: Command, cwd: str, project_dir: str, home: str) -> bool:
     """git in another repository runs that repository's config (core.fsmonitor, hooks, pagers)."""
     if command.name != "git":
@@ -79,26 +94,27 @@ def _git_at_home(command: Command, cwd: str, project_dir: str, home: str) -> boo
     return bases is not None and all(inside(p, project_dir) for p in bases)
 
 
-def renderings(command: Command, raw: str) -> Iterator[str]:
-    """Every form a deny or ask rule is tried on: values, typed text, with and without wrappers."""
-    yield command.rendered()
-    yield command.typed()
-    if command.outer:
-        yield command.rendered(outer=True)
-        yield command.typed(outer=True)
-    yield raw
+def rule_texts(analysis: Analysis, raw: str) -> list[str]:
+    """Every form deny and ask rules are tried on: each command's values and typed text, with and
+    without its wrappers (hidden and candidate commands included), and the raw command when it
+    is a single command."""
+    everything = [c for c in analysis.commands + analysis.candidates if c.words]
+    texts = {raw} if len(everything) <= 1 else set()
+    for command in everything:
+        texts.update((command.rendered(), command.typed()))
+        if command.outer:
+            texts.update((command.rendered(outer=True), command.typed(outer=True)))
+    return list(texts)
 
 
-def hits(rule: Rule, analysis: Analysis, raw: str, cwd: str) -> bool:
-    """Does a deny/ask rule catch any command of the analysis (hidden ones included)?"""
+def hits(rule: Rule, texts: list[str], raw: str, cwd: str) -> bool:
+    """Does a deny/ask rule catch any of `texts` (see `rule_texts`)?"""
     if rule.tool != "Bash" and "*" not in rule.tool:
         return False
     if rule.specifier is None:
         return matches(rule, "Bash", {"command": raw}, cwd)
     spec = _spec_words(rule.specifier)
-    everything = analysis.commands + analysis.candidates
-    return any(command_matches(spec, text) or command_matches(rule.specifier, text)
-               for command in everything if command.words for text in renderings(command, raw if len(everything) == 1 else ""))
+    return any(command_matches(spec, text) or command_matches(rule.specifier, text) for text in texts)
 
 
 def read_only(command: Command, cwd: str, project_dir: str, home: str) -> bool:

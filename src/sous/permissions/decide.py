@@ -116,8 +116,9 @@ def _decide_bash(rules: Rules, mode: str, args: dict[str, Any], *, cwd: str, pro
     analysis = shell.analyse(raw, home=home, cwd=cwd)
     if analysis is None:
         return _mode(mode, "ask", "parse", "the command cannot be read")
+    texts = bash_policy.rule_texts(analysis, raw)
     for rule in rules.deny:
-        if bash_policy.hits(rule, analysis, raw, cwd):
+        if bash_policy.hits(rule, texts, raw, cwd):
             return Decision(behavior="deny", source=f"rule:{rule}", reason=f"denied by the rule {rule}")
     reads = {id(t): bash_policy.read_verdict(t, rules, cwd, project_dir, home) for t in analysis.reads}
     writes = {id(t): bash_policy.write_verdict(t, rules, mode, cwd, project_dir, home) for t in analysis.writes}
@@ -131,7 +132,7 @@ def _decide_bash(rules: Rules, mode: str, args: dict[str, Any], *, cwd: str, pro
         return Decision(behavior="allow", source="grant:" + ",".join(f"#{g.id}" for g in found),
                         reason="allowed by your earlier answer", grant_ids=tuple(g.id for g in found))
     for rule in rules.ask:
-        if bash_policy.hits(rule, analysis, raw, cwd):
+        if bash_policy.hits(rule, texts, raw, cwd):
             return Decision(behavior="ask", source=f"rule:{rule}", reason=f"the rule {rule} asks for approval")
     if "ask" in reads.values() or "ask" in writes.values() or \
             ("unknown" in reads.values() and any(r.tool in READ_TOOLS for r in rules.deny)):
@@ -140,8 +141,7 @@ def _decide_bash(rules: Rules, mode: str, args: dict[str, Any], *, cwd: str, pro
         return _mode(mode, "ask", "parse", f"the command could not be analysed safely: {analysis.opaque[0]}")
     if mode == "bypassPermissions":
         return Decision(behavior="allow", source="mode:bypassPermissions")
-    covered = {i for i, c in enumerate(analysis.commands)
-               if any(bash_policy.allow_matches(r, c, cwd, project_dir, home) for r in rules.allow)}
+    covered = bash_policy.covered(rules.allow, analysis.commands, cwd, project_dir, home)
     uncovered = [c for i, c in enumerate(analysis.commands) if i not in covered]
     for target in analysis.writes:  # `Bash(mkdir *)` allows mkdir's own writes inside the project
         if writes[id(target)] == "no" and target.owner in covered and \

@@ -141,6 +141,12 @@ class _Walker:
         self.inherited_opaque = self.inherited_opaque or opaque
         if tree.root_node.has_error:
             self.result.opaque.append("the command cannot be parsed")
+            for words in fallback_words(text):  # what bash may still run, for the floor
+                unwrapped = unwrap(words)
+                for candidate in [unwrapped.words or words, *unwrapped.candidates]:
+                    if candidate:
+                        self.result.candidates.append(Command(words=candidate, cwds=self.cwds, opaque="unparsed"))
+                        self.result.targets += commands.effects(candidate, self.cwds)
         self.walk(tree.root_node)
         self.src, self.depth, self.inherited, self.inherited_opaque, self.cwds = saved
         if depth == 0:
@@ -362,16 +368,31 @@ class _Walker:
     # --- commands -------------------------------------------------------------------------------
 
     def _command(self, node: Any) -> None:
-        assigns, words, redirects = [], [], []
+        assigns, pieces, redirects = [], [], []
         for child in node.children:
             if child.type == "variable_assignment":
                 assigns.append(self._assignment(child))
             elif child.type in _REDIRECTS:
                 redirects.append(child)
             elif child.type == "command_name":
-                words.extend(self.words(child.children[0] if child.children else child))
+                pieces.append(child.children[0] if child.children else child)
             elif child.is_named:
-                words.extend(self.words(child))
+                pieces.append(child)
+        # the grammar sometimes ends a word where bash does not (`-'-'\c...` as two nodes):
+        # nodes with nothing between them are one word
+        groups: list[list[Any]] = []
+        for piece in pieces:
+            if groups and groups[-1][-1].end_byte == piece.start_byte:
+                groups[-1].append(piece)
+            else:
+                groups.append([piece])
+        words: list[Word] = []
+        for group in groups:
+            if len(group) == 1:
+                words.extend(self.words(group[0]))
+            else:
+                chars = [c for piece in group for c in self._chars(piece)]
+                words.extend(expand(chars, self._slice(group[0].start_byte, group[-1].end_byte)))
         self.simple(words, assigns)
         for child in redirects:
             self._redirect(child)
@@ -578,3 +599,69 @@ def _shell_script(words: list[Word]) -> Word | str | None:
     if not has_c:
         return None
     return words[i] if i < len(words) else "a shell `-c` without code"
+
+
+def fallback_words(text: str) -> list[list[Word]]:
+    """Simple commands of text the grammar rejects, read by a plain quote-aware lexer: separators
+    `; & | ( ) { }` and newlines split commands; quotes, `$'...'` and backslashes are honoured,
+    `$...` is unknown, braces in words are expanded. Used only to let the floor see more."""
+    out: list[list[Word]] = []
+    words: list[Word] = []
+    chars: Chars = []
+    i, n = 0, len(text)
+
+    def end_word() -> None:
+        nonlocal chars
+        if chars:
+            words.extend(expand(chars, "".join(c for c, _ in chars)))
+            chars = []
+
+    def end_command() -> None:
+        nonlocal words
+        end_word()
+        if words:
+            out.append(words)
+            words = []
+
+    while i < n:
+        c = text[i]
+        if c == "\\" and i + 1 < n:
+            chars.append((text[i + 1], True))
+            i += 2
+        elif c == "'":
+            j = text.find("'", i + 1)
+            j = n if j < 0 else j
+            chars += [(ch, True) for ch in text[i + 1:j]]
+            i = j + 1
+        elif c == "$" and text.startswith("$'", i):
+            j = text.find("'", i + 2)
+            j = n if j < 0 else j
+            value = ansi_c(text[i + 2:j])
+            chars += [(ch, True) for ch in value] if value is not None else [(UNKNOWN, True)]
+            i = j + 1
+        elif c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            chars += [(UNKNOWN, True)] if "$" in text[i + 1:j] or "`" in text[i + 1:j] else \
+                double_quoted(text[i + 1:j])
+            i = j + 1
+        elif c in "$`":
+            chars.append((UNKNOWN, False))
+            i += 1
+            while i < n and (text[i].isalnum() or text[i] in "_{}()"):
+                i += 1
+        elif c in " \t":
+            end_word()
+            i += 1
+        elif c in ";&|()\n" or (c in "{}" and not chars and (i + 1 == n or text[i + 1] in " \t\n;")):
+            end_command()
+            i += 1
+        elif c in "<>":
+            end_word()
+            i += 1
+        else:
+            chars.append((c, False))
+            i += 1
+    end_command()
+    return out

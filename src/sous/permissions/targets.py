@@ -43,6 +43,8 @@ class Target:
 
 def network(word: Word) -> bool:
     """`/dev/tcp/HOST/PORT` and `/dev/udp/...` are sockets in bash redirections."""
+    if "/dev/" not in word.value and not word.value.startswith(UNKNOWN):
+        return False
     value = os.path.normpath(word.value.replace(UNKNOWN, "x")) if word.value else ""
     return value.startswith(("/dev/tcp/", "/dev/udp/")) or (not word.known and "/dev/" in word.value)
 
