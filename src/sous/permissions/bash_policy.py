@@ -182,8 +182,11 @@ def _path_rule(rule: Rule, family: str, path: str, cwd: str) -> bool:
 
 
 def accept_edit(command: Command, analysis: Analysis, cwd: str, project_dir: str, home: str) -> bool:
-    """acceptEdits runs `mkdir touch rm rmdir mv cp sed` whose files all lie inside the project."""
+    """acceptEdits runs `mkdir touch rm rmdir mv cp sed` whose files all lie inside the project
+    (sed only with plain substitution or deletion scripts: `w FILE` writes and `e` runs)."""
     if command.opaque or not env_safe(command) or command.name not in ACCEPT_EDITS:
+        return False
+    if command.name == "sed" and not commands.plain_sed(command.words[1:]):
         return False
     mine = commands.effects(command.words, command.cwds)
     for target in mine:

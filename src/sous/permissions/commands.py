@@ -447,6 +447,9 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
     parsed = parse(spec, rest)
     operands = parsed.operands
     out = _t(parsed.values(*spec.reads), cwds, "read")
+    # a word known only at run time may be any operand, the destination included
+    out += _t([w for w in parsed.unknown if not w.known], cwds, "delete" if name in ("rm", "rmdir", "unlink", "mv")
+              else "write")
     if name in ("cp", "mv", "install", "ln"):
         target_dir = parsed.values("-t", "--target-directory")
         if target_dir:
@@ -488,6 +491,20 @@ def _reads_cwd(name: str, spec: Spec, parsed: Parsed) -> bool:
     if spec.operands == "list" or name == "rg":
         return True
     return name == "grep" and parsed.has("-r", "-R", "--recursive", "--dereference-recursive")
+
+
+_PLAIN_SED = re.compile(r"(?:\d*,?\d*[dp]|s(.)(?:(?!\1)[^\\\n]|\\.)*\1(?:(?!\1)[^\\\n]|\\.)*\1[gIip0-9]*)"
+                        r"(?:\s*;\s*(?:\d*,?\d*[dp]|s(.)(?:(?!\2)[^\\\n]|\\.)*\2(?:(?!\2)[^\\\n]|\\.)*\2"
+                        r"[gIip0-9]*))*")
+
+
+def plain_sed(rest: list[Word]) -> bool:
+    """Are all of sed's scripts plain substitutions or deletions (no `w FILE`, `r`, `e`, `s///w`)?"""
+    parsed = parse(_WRITERS["sed"], rest)
+    if parsed.unknown or parsed.has("-f", "--file"):
+        return False
+    scripts = parsed.values("-e", "--expression") or parsed.operands[:1]
+    return bool(scripts) and all(w.known and _PLAIN_SED.fullmatch(w.value.strip()) for w in scripts)
 
 
 def _dd(rest: list[Word], cwds: Cwds) -> list[Target]:

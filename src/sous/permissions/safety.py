@@ -24,7 +24,7 @@ import os
 import re
 from typing import Any
 
-from .commands import find_parts
+from .commands import find_parts, plain_sed
 from .options import Spec, long_form, names, parse
 from .rules import EDIT_TOOLS
 from .shell import Analysis, Command
@@ -118,6 +118,8 @@ def _command_problem(command: Command, cwd: str, project: str, home: str, links:
             for word in starts:
                 if why := _reach(word, command, cwd, project, home, whole_project=False):
                     return f"`{shown}`: find deletes or runs commands where {why}"
+    if name == "sed" and not plain_sed(words[1:]) and _SED_WRITES.search(" ".join(w.value for w in words[1:])):
+        return f"`{shown}`: a sed script that may write files or run commands"
     code = _inline_code(name, words[1:])
     if code is not None and _DESTRUCTIVE.search(code):
         return f"`{name}` runs inline code that may delete, write or run programs, which cannot be checked"
@@ -178,6 +180,7 @@ def _inline_code(name: str, rest: list[Word]) -> str | None:
     return None
 
 
+_SED_WRITES = re.compile(r"(?:^|[;}\n\s])\s*\d*,?\d*[wWe](?:\s|$)|/[gIip0-9]*[we]|\x00")
 _RECURSIVE = {"-r", "-R", "--recursive"}
 _LONG_RECURSIVE = frozenset({"--recursive"})
 _OWNERSHIP = {"chmod", "chown", "chgrp"}

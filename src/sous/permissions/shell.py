@@ -27,7 +27,7 @@ from typing import Any
 from . import commands
 from .targets import Cwds, Target, network
 from .words import UNKNOWN, Chars, Word, ansi_c, double_quoted, expand, unquoted
-from .wrappers import unwrap
+from .wrappers import RUNNERS, unwrap
 
 SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "mksh", "fish", "busybox"}
 _REDIRECTS = ("file_redirect", "heredoc_redirect", "herestring_redirect")
@@ -361,6 +361,9 @@ class _Walker:
             name = word.value.split("=", 1)[0]
             if not any(n == name for n, _ in assigns):
                 assigns.append((name, Word(value="", text=word.text)))
+        if not names:  # `export`, `declare -x` alone print every variable, secrets included
+            self._record(Command(words=words, cwds=self.cwds, opaque=opaque, outer=words))
+            return
         # a plain declaration is an assignment; rules see it as one (flags other than -x/-r/-g ask)
         self._record(Command(words=[], assigns=assigns, cwds=self.cwds, opaque=opaque, outer=words,
                              exports=exported))
@@ -439,6 +442,8 @@ class _Walker:
             else:
                 self._nested(script.value, all_assigns, opaque, cwds)
             return
+        if name == "trap" or (name in RUNNERS and any(_runs_code(w) for w in words[1:])):
+            self._code_operand(command_name=name, words=words, assigns=all_assigns, cwds=cwds)
         if name == "eval":
             if all(w.known for w in words[1:]):
                 self._nested(" ".join(w.value for w in words[1:]), all_assigns, opaque, cwds)
@@ -457,6 +462,26 @@ class _Walker:
             self.simple(inner, [], opaque="run by `find -exec`")
         if name in ("cd", "pushd", "popd", "chdir"):
             self._change_dir(name, words[1:])
+
+    def _code_operand(self, *, command_name: str, words: list[Word], assigns: list[tuple[str, Word]],
+                      cwds: Cwds) -> None:
+        """`trap 'CODE' SIG` and `su -c 'CODE'` run shell code later or elsewhere: read it too."""
+        rest = words[1:]
+        if command_name == "trap":
+            code = next((w for w in rest if not (w.known and w.value.startswith("-"))), None)
+        else:
+            at = next(i for i, w in enumerate(rest) if _runs_code(w))
+            value = rest[at].value
+            if value.startswith("--command="):
+                code = Word(value=value.split("=", 1)[1], text=rest[at].text)
+            else:
+                code = rest[at + 1] if at + 1 < len(rest) else None
+        if code is None:
+            return
+        if not code.known:
+            self._opaque(f"`{command_name}` runs code known only at run time")
+        else:
+            self._nested(code.value, assigns, f"run by `{command_name}`", cwds)
 
     def _nested(self, code: str, assigns: list[tuple[str, Word]], opaque: str, cwds: Cwds) -> None:
         saved = self.cwds
@@ -527,6 +552,13 @@ class _Walker:
                 self.result.network.append(word.text)
             kinds = {"<": ["read"], "<>": ["read", "write"], "<&": ["read"]}.get(operator, ["write"])
             self.result.targets += [Target(word=word, cwds=self.cwds, kind=k) for k in kinds]  # type: ignore[misc]
+
+
+def _runs_code(word: Word) -> bool:
+    """`-c`, `-qc`, `--command`: the option after which `su`, `script`, `runuser` take shell code."""
+    value = word.value
+    return word.known and (value.startswith("--command") or
+                           (value.startswith("-") and not value.startswith("--") and "c" in value))
 
 
 def _unquoted_delimiter(node: Any) -> bool:

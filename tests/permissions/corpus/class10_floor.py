@@ -73,4 +73,9 @@ PAIRS = [
     ("unlink ~/notes.txt", "unlink file.txt"),
     ("shred -u ~/notes.txt", "shred -u file.txt"),
     ("rmdir ~/emptydir", "rmdir victim/emptydir"),
+    ("trap 'rm -rf ~' EXIT", "trap 'rm -rf victim' EXIT"),
+    ("su -c 'rm -rf ~/x'", "su -c 'ls ~'"),
+    ("script -qc 'rm -rf ~/x' /dev/null", "script -qc 'ls' /dev/null"),
+    ("sed 's/a/b/w out.txt' file.txt", "sed 's/a/b/g' file.txt"),
+    ("sed -n 'e id' file.txt", "sed -n '1p' file.txt"),
 ]

@@ -63,4 +63,7 @@ PAIRS = [
     ("stat --bogus README.md", "stat -c %s README.md"),
     ("env", "echo ok"),
     ("cd src && git -c core.fsmonitor=sh status", "cd src && git status"),
+    ("export", "export LANG=C"),
+    ("declare -x", "declare -x TZ=UTC"),
+    ("declare -p", "declare -r TERM=dumb"),
 ]

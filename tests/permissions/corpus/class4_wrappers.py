@@ -64,4 +64,6 @@ PAIRS = [
     ("eval \"$X\"", "eval 'ls victim'"),
     ("find victim -exec cat ~/.ssh/id_rsa \\;", "find victim -name x"),
     ("find victim -exec sh -c 'rm -rf \"$1\"' _ {} \\;", "find victim -type d"),
+    ("trap 'rm -rf victim' EXIT; ls", "ls; echo trap"),
+    ("su -c 'cat file.txt'", "cat file.txt"),
 ]

@@ -60,4 +60,6 @@ PAIRS = [
     ("git -C ~ status", "git status"),
     ("cd ~/other && git status", "cd src && git status"),
     ("ls escape/", "ls victim/"),
+    ("echo $(< ~/.ssh/id_rsa)", "echo $(< file.txt)"),
+    ("echo \"$(<../secret.txt)\"", "echo \"$(<README.md)\""),
 ]

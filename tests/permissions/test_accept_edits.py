@@ -1,0 +1,36 @@
+"""acceptEdits runs file-editing commands inside the project without asking, and nothing more:
+every file they touch is checked, and sed only with plain scripts."""
+
+from __future__ import annotations
+
+import pytest
+
+from sous.permissions.decide import Rules, decide
+
+
+@pytest.fixture
+def project(tmp_path) -> str:
+    (tmp_path / "p" / "victim").mkdir(parents=True)
+    (tmp_path / "p" / "file.txt").write_text("a\n")
+    (tmp_path / "notes.txt").write_text("mine\n")
+    return str(tmp_path / "p")
+
+
+def verdict(project: str, command: str) -> str:
+    return decide(Rules(), "acceptEdits", "Bash", {"command": command}, cwd=project, project_dir=project,
+                  home=str(__import__("pathlib").Path(project).parent)).behavior
+
+
+@pytest.mark.parametrize("command", ["mkdir -p build/out", "touch new.txt", "sed -i s/a/b/ file.txt",
+                                     "sed -i -e 's/a/b/g' file.txt", "cp file.txt copy.txt", "mv file.txt moved.txt",
+                                     "rm -rf victim", "rmdir victim", "echo x > out.txt", "mkdir a && touch a/b"])
+def test_edits_inside_the_project_run(project, command):
+    assert verdict(project, command) == "allow"
+
+
+@pytest.mark.parametrize("command", ["sed 's/a/b/w out.txt' file.txt", "sed -n 'e id' file.txt", "sed -f s.sed file.txt",
+                                     "cp file.txt ../copy.txt", "mv ../notes.txt .", "touch ~/x", "rm ../notes.txt",
+                                     "mkdir $D", "cp file.txt $DEST", "ln -s ../notes.txt n", "chmod 777 file.txt",
+                                     "tee out.txt < file.txt", "cat ../notes.txt > copy.txt", "rm -rf ."])
+def test_anything_else_still_asks(project, command):
+    assert verdict(project, command) == "ask"
