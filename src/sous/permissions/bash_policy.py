@@ -86,6 +86,9 @@ def covered(rules: list[Rule], commands_: list[Command], cwd: str, project_dir: 
     return out
 
 
+
+
+
 def _git_at_home(command: Command, cwd: str, project_dir: str, home: str) -> bool:
     """git in another repository runs that repository's config (core.fsmonitor, hooks, pagers)."""
     if command.name != "git":

@@ -141,7 +141,9 @@ class _Walker:
         self.inherited_opaque = self.inherited_opaque or opaque
         if tree.root_node.has_error:
             self.result.opaque.append("the command cannot be parsed")
-            for words in fallback_words(text):  # what bash may still run, for the floor
+            found, redirected = fallback_words(text)
+            self.result.targets += [Target(word=w, cwds=self.cwds, kind=k) for k, w in redirected]  # type: ignore[misc]
+            for words in found:  # what bash may still run, for the floor
                 unwrapped = unwrap(words)
                 for candidate in [unwrapped.words or words, *unwrapped.candidates]:
                     if candidate:
@@ -633,19 +635,30 @@ def _shell_script(words: list[Word]) -> Word | str | None:
     return words[i] if i < len(words) else "a shell `-c` without code"
 
 
-def fallback_words(text: str) -> list[list[Word]]:
+def fallback_words(text: str) -> tuple[list[list[Word]], list[tuple[str, Word]]]:
     """Simple commands of text the grammar rejects, read by a plain quote-aware lexer: separators
     `; & | ( ) { }` and newlines split commands; quotes, `$'...'` and backslashes are honoured,
-    `$...` is unknown, braces in words are expanded. Used only to let the floor see more."""
+    `$...` is unknown, braces in words are expanded; the word after `<`, `>`, `<>` is a file read
+    or written. Used only to let the floor see more."""
     out: list[list[Word]] = []
+    redirected: list[tuple[str, Word]] = []
     words: list[Word] = []
     chars: Chars = []
+    pending = ""
     i, n = 0, len(text)
 
     def end_word() -> None:
-        nonlocal chars
+        nonlocal chars, pending
         if chars:
-            words.extend(expand(chars, "".join(c for c, _ in chars)))
+            found = expand(chars, "".join(c for c, _ in chars))
+            if pending:
+                if not (pending.endswith("&") and all(w.value.isdigit() or w.value == "-" for w in found)):
+                    redirected.extend((kind, w) for w in found for kind in
+                                      (("read", "write") if pending == "<>" else ("read",) if pending[0] == "<"
+                                       else ("write",)))
+                pending = ""
+            else:
+                words.extend(found)
             chars = []
 
     def end_command() -> None:
@@ -691,9 +704,15 @@ def fallback_words(text: str) -> list[list[Word]]:
             i += 1
         elif c in "<>":
             end_word()
-            i += 1
+            j = i
+            while j < n and text[j] in "<>&|":
+                j += 1
+            pending = text[i:j].replace("|", "")
+            if chars == [] and words and words[-1].value.isdigit() and text[i - 1:i].isdigit():
+                words.pop()  # `2>`: the descriptor number is not a word
+            i = j
         else:
             chars.append((c, False))
             i += 1
     end_command()
-    return out
+    return out, redirected

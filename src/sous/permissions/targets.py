@@ -9,6 +9,7 @@ leaves it as typed), symlinks are followed. It returns None when the path cannot
 
 from __future__ import annotations
 
+import functools
 import glob as globbing
 import os
 from dataclasses import dataclass
@@ -99,5 +100,11 @@ def _bases(cwds: Cwds, cwd: str, home: str) -> list[str] | None:
 
 def inside(path: str, root: str) -> bool:
     """Is the resolved `path` the folder `root` (resolved) or below it?"""
-    root = os.path.realpath(root)
+    root = _real_root(root)
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+@functools.lru_cache(maxsize=64)
+def _real_root(root: str) -> str:
+    # the project folder is resolved once: it is where sous was started, not something a command moves
+    return os.path.realpath(root)

@@ -130,6 +130,8 @@ def ansi_c(body: str) -> str | None:
 
 def expand(chars: Chars, text: str) -> list[Word]:
     """Brace-expand and remove quotes; more than 64 results give one unknown word."""
+    if ("{", False) not in chars:
+        return [_finish(chars, text)]
     try:
         results = _braces(chars, 0)
     except OverflowError:

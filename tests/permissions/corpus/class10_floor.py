@@ -78,4 +78,6 @@ PAIRS = [
     ("script -qc 'rm -rf ~/x' /dev/null", "script -qc 'ls' /dev/null"),
     ("sed 's/a/b/w out.txt' file.txt", "sed 's/a/b/g' file.txt"),
     ("sed -n 'e id' file.txt", "sed -n '1p' file.txt"),
+    ("cat file.txt <> ~/.bashrc", "cat file.txt > rw.txt"),
+    ("{rm,-rf,~/x}", "echo {-n,~/x}"),
 ]
