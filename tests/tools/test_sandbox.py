@@ -72,12 +72,18 @@ def test_sous_p_with_the_sandbox_asks_to_leave_it(tmp_path, outside):
     project = tmp_path / "project"
     (project / ".claude").mkdir(parents=True)
     (project / ".claude" / "settings.json").write_text(json.dumps({"sandbox": {"enabled": True}}))
-    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": f"touch {outside}/x"}}]},
-             {"tool_calls": [{"name": "Bash", "input": {"command": f"touch {outside}/y",
+    # a program whose writes the permission check cannot see (`touch` outside the project would meet
+    # the safety floor before the sandbox)
+    def touch(path):
+        return f"{sys.executable} -c \"import pathlib; pathlib.Path('{path}').touch()\""
+
+    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": touch(outside / "x")}}]},
+             {"tool_calls": [{"name": "Bash", "input": {"command": touch(outside / "y"),
                                                          "dangerouslyDisableSandbox": True}}]}, {"text": "ok"}]
     (tmp_path / "turns.json").write_text(json.dumps(turns))
     run = subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{tmp_path / 'turns.json'}",
-                          "--allowedTools", "Bash(touch *)", "--output-format", "json"], cwd=project, text=True,
+                          "--allowedTools", f"Bash({sys.executable} *)", "--output-format", "json"], cwd=project,
+                         text=True,
                          capture_output=True, timeout=60, env={**os.environ, "PYTHONPATH": SRC})
     result = json.loads(run.stdout)
     assert not (outside / "x").exists() and not (outside / "y").exists()
