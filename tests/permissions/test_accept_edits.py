@@ -34,3 +34,19 @@ def test_edits_inside_the_project_run(project, command):
                                      "tee out.txt < file.txt", "cat ../notes.txt > copy.txt", "rm -rf ."])
 def test_anything_else_still_asks(project, command):
     assert verdict(project, command) == "ask"
+
+
+def test_a_grant_does_not_look_past_variables(project):
+    from sous.permissions.grants import Grants
+
+    grants = Grants()
+    grants.add("Bash(git status)", duration="session")
+    rules = Rules()
+
+    def run(command):
+        return decide(rules, "default", "Bash", {"command": command}, cwd=project, project_dir=project,
+                      grants=grants).behavior
+
+    assert run("touch x && git status") == "ask"
+    assert run("GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.fsmonitor GIT_CONFIG_VALUE_0=x git status") == "ask"
+    assert run("LANG=C git status") == "allow"

@@ -127,7 +127,9 @@ def _decide_bash(rules: Rules, mode: str, args: dict[str, Any], *, cwd: str, pro
                         reason="the command touches a file that a Read or Edit deny rule protects")
     if floor := safety.check("Bash", args, analysis, cwd=cwd, project_dir=project_dir, mode=mode, home=home):
         return Decision(behavior="ask", source="safety", reason=floor, confirm="typed")
-    parts = analysis.parts if not analysis.opaque else None
+    # a grant names command texts: it may not look past variables that change what runs
+    parts = analysis.parts if not analysis.opaque and all(
+        bash_policy.env_safe(c) and not c.opaque for c in analysis.commands) else None
     if grants is not None and parts is not None and (found := grants.find("Bash", args, cwd, parts, agent)) is not None:
         return Decision(behavior="allow", source="grant:" + ",".join(f"#{g.id}" for g in found),
                         reason="allowed by your earlier answer", grant_ids=tuple(g.id for g in found))

@@ -27,7 +27,7 @@ from typing import Any
 from . import commands
 from .targets import Cwds, Target, network
 from .words import UNKNOWN, Chars, Word, ansi_c, double_quoted, expand, unquoted
-from .wrappers import RUNNERS, unwrap
+from .wrappers import RESERVED, RUNNERS, unwrap
 
 SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "mksh", "fish", "busybox"}
 _REDIRECTS = ("file_redirect", "heredoc_redirect", "herestring_redirect")
@@ -430,6 +430,8 @@ class _Walker:
             else:
                 self._nested(script.value, all_assigns, opaque, cwds)
             return
+        if not unwrapped.words and all(w.value in RESERVED for w in outer):
+            return  # the `}` closing a group the grammar split
         words = unwrapped.words or outer  # `nice` or `env` alone, or a wrapper that was not looked through
         if not words[0].known:
             self._opaque("a command whose name is known only at run time")

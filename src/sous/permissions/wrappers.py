@@ -32,6 +32,7 @@ _SIMPLE: dict[str, Spec] = {
 }
 """Wrappers Claude Code looks through; the operand count before the command for each."""
 _LEADING_OPERANDS = {"timeout": 1}
+RESERVED = {"{", "}", "!", "coproc", "(", ")"}
 
 _ALWAYS_ASK: dict[str, Spec] = {
     "sudo": Spec(posix=True, valued=names("-u -g -C -D -h -p -r -t -T -U --user --group --close-from --chdir "
@@ -95,6 +96,12 @@ def unwrap(words: list[Word]) -> Unwrapped:
     for _ in range(32):
         words = out.words
         name = _name(words[0]) if words else ""
+        if name in RESERVED:  # `time { rm ...; }`, `coproc rm ...`: the grammar hands these on as words
+            drop = 2 if name == "coproc" and len(words) > 2 and words[2].value in ("{", "(") else 1
+            out.words = words[drop:]
+            if not out.words:
+                return out
+            continue
         if name in _SIMPLE:
             if name == "command" and len(words) > 1 and words[1].value in ("-v", "-V"):
                 return out

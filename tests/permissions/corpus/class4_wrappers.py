@@ -66,4 +66,7 @@ PAIRS = [
     ("find victim -exec sh -c 'rm -rf \"$1\"' _ {} \\;", "find victim -type d"),
     ("trap 'rm -rf victim' EXIT; ls", "ls; echo trap"),
     ("su -c 'cat file.txt'", "cat file.txt"),
+    ("time { rm -rf victim; }", "time { ls victim; }"),
+    ("coproc rm -rf victim", "coproc ls victim"),
+    ("coproc x { rm -rf victim; }", "coproc x { ls victim; }"),
 ]
