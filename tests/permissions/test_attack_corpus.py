@@ -40,7 +40,7 @@ def world(tmp_path_factory) -> tuple[str, str]:
     for folder in ("src", "docs", "victim/sub", "victim/emptydir", ".git/hooks", ".claude", "secrets"):
         (project / folder).mkdir(parents=True, exist_ok=True)
     for name in ("README.md", "file.txt", "src/app.py", "victim/a.txt", "docs/guide.md", ".env", "secrets/key.pem",
-                 ".git/config", ".claude/settings.json", "list", "hook"):
+                 ".git/config", ".claude/settings.json", "list", "hook", "victim/-delete", "victim/-o"):
         (project / name).write_text("x\n")
     for folder in (".ssh", "emptydir", "other"):
         (home / folder).mkdir(exist_ok=True)

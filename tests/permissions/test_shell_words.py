@@ -123,3 +123,14 @@ def test_code_evaluated_later_makes_the_analysis_opaque(command):
 def test_plain_forms_stay_readable(command):
     analysis = analyse(command)
     assert analysis is not None and not analysis.opaque, (command, analysis.opaque)
+
+
+def test_a_glob_is_option_safe_only_when_no_match_starts_with_a_dash_and_nothing_is_written(tmp_path):
+    (tmp_path / "a.txt").write_text("x")
+    found = analyse("du -sh *", cwd=str(tmp_path))
+    assert found is not None and not found.commands[0].words[-1].may_be_option
+    found = analyse("touch ./-x; du -sh *", cwd=str(tmp_path))  # the write may make `-x` first
+    assert found is not None and found.commands[-1].words[-1].may_be_option
+    (tmp_path / "--files0-from=a.txt").write_text("")
+    found = analyse("du -sh *", cwd=str(tmp_path))
+    assert found is not None and found.commands[0].words[-1].may_be_option

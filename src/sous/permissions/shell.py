@@ -19,14 +19,16 @@ so the safety floor checks it too. `analyse` never raises and never runs anythin
 from __future__ import annotations
 
 import functools
+import glob as globbing
 import os
 import re
+from itertools import islice
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import commands
 from .targets import Cwds, Target, network
-from .words import UNKNOWN, Chars, Word, ansi_c, double_quoted, expand, unquoted
+from .words import GLOB_CHARS, UNKNOWN, Chars, Word, ansi_c, double_quoted, expand, unquoted
 from .wrappers import RESERVED, RUNNERS, unwrap
 
 SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "mksh", "fish", "busybox"}
@@ -109,14 +111,18 @@ def analyse(command: str, home: str | None = None, cwd: str | None = None) -> An
     existing directory replace the tracked directory instead of adding to it."""
     if "\x00" in command:
         return None
+    home = home if home and not re.search(r"(?<![$\w{])HOME\b", command) else None
     result = Analysis()
-    walker = _Walker(result, home=home if home and not re.search(r"(?<![$\w{])HOME\b", command) else None, cwd=cwd)
-    walker.code(command, depth=0)
+    _Walker(result, home=home, cwd=cwd, look=cwd is not None).code(command, depth=0)
+    if cwd is not None and result.writes:
+        # a command that writes may create the `-x` file a glob then matches: look nothing up
+        result = Analysis()
+        _Walker(result, home=home, cwd=cwd, look=False).code(command, depth=0)
     return result
 
 
 class _Walker:
-    def __init__(self, result: Analysis, home: str | None, cwd: str | None):
+    def __init__(self, result: Analysis, home: str | None, cwd: str | None, look: bool = False):
         self.result = result
         self.home = home
         self.cwds: Cwds = frozenset({"."})
@@ -126,6 +132,8 @@ class _Walker:
         self.inherited_opaque = ""
         self.fallible = False
         self.cwd = cwd
+        self.look = look
+        """May globs be matched against the disk now (see `Word.dashless`)?"""
 
     # --- entry points ---------------------------------------------------------------------------
 
@@ -398,9 +406,22 @@ class _Walker:
             else:
                 chars = [c for piece in group for c in self._chars(piece)]
                 words.extend(expand(chars, self._slice(group[0].start_byte, group[-1].end_byte)))
+        if self.look:
+            words = [self._dashless(w) if w.glob and w.value[:1] in GLOB_CHARS else w for w in words]
         self.simple(words, assigns)
         for child in redirects:
             self._redirect(child)
+
+    def _dashless(self, word: Word) -> Word:
+        """`du -sh *` is fine unless a file named `-x...` is there for `*` to match."""
+        if UNKNOWN in word.value or self.cwds is None or self.cwd is None:
+            return word
+        for d in self.cwds:
+            base = os.path.join(self.cwd, self.home + d[1:] if d.startswith("~") and self.home else d)
+            names = list(islice(globbing.iglob(os.path.join(base, word.value)), 1000))
+            if len(names) >= 1000 or any(os.path.basename(n.rstrip("/")).startswith("-") for n in names):
+                return word
+        return replace(word, dashless=True)
 
     def simple(self, outer: list[Word], assigns: list[tuple[str, Word]], opaque: str = "") -> None:
         """Record one simple command (and what its wrappers run), updating the tracked cwd."""

@@ -35,6 +35,9 @@ class Word:
     """An unquoted leading `~`: the value starts with the home directory."""
     split: bool = False
     """An unquoted run-time piece: bash may split it into several words, or none."""
+    dashless: bool = False
+    """A glob whose matches on disk, when the decision is made, all start with something other
+    than `-`: it cannot turn into an option."""
 
     @property
     def known(self) -> bool:
@@ -45,7 +48,8 @@ class Word:
     def may_be_option(self) -> bool:
         """Could the program read this word as an option (does it, or may it, start with `-`)?"""
         first = self.value[:1]
-        return first == "-" or first == UNKNOWN or (self.glob and first in GLOB_CHARS) or self.value == ""
+        return first == "-" or first == UNKNOWN or (self.glob and first in GLOB_CHARS and not self.dashless) \
+            or self.value == ""
 
     def render(self) -> str:
         """The value as rule matching sees it: run-time pieces stay `UNKNOWN`."""

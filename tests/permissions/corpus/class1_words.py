@@ -49,4 +49,7 @@ PAIRS = [
     (r"rg --p''re sh x", r"rg --i''gnore-case x src"),
     (r"rg {--pre,sh} x", r"rg {-i,-n} x src"),
     (r"grep $PAT src", r"grep -e $PAT src"),
+    (r"cd victim && find * -name x", r"cd src && find * -name x"),
+    (r"cd victim && sort * ", r"cd src && sort *"),
+    (r"touch ./-delete; cd src && find * -name x", r"echo ./-delete; cd src && find * -name x"),
 ]
