@@ -22,22 +22,27 @@ import functools
 import glob as globbing
 import os
 import re
-from itertools import islice
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import Any
 
-from . import commands
+from . import commands, syntax
 from .targets import Cwds, Target, network
-from .words import GLOB_CHARS, UNKNOWN, Chars, Word, ansi_c, double_quoted, expand, unquoted
+from .words import (
+    GLOB_CHARS,
+    UNKNOWN,
+    Chars,
+    Word,
+    ansi_c,
+    double_quoted,
+    expand,
+    unquoted,
+)
 from .wrappers import RESERVED, RUNNERS, unwrap
 
 SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "mksh", "fish", "busybox"}
 _REDIRECTS = ("file_redirect", "heredoc_redirect", "herestring_redirect")
 _LOOPS = ("for_statement", "c_style_for_statement", "while_statement", "until_statement", "select_statement")
-_SHELL_VALUED = {"-o", "+o", "-O", "+O", "--rcfile", "--init-file"}
-_MAX_CWDS = 8
-_NAME_BUILTINS = {"read", "mapfile", "readarray", "unset", "getopts", "wait", "printf", "export", "declare",
-                  "typeset", "local", "readonly"}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -149,7 +154,7 @@ class _Walker:
         self.inherited_opaque = self.inherited_opaque or opaque
         if tree.root_node.has_error:
             self.result.opaque.append("the command cannot be parsed")
-            found, redirected = fallback_words(text)
+            found, redirected = syntax.fallback_words(text)
             self.result.targets += [Target(word=w, cwds=self.cwds, kind=k) for k, w in redirected]  # type: ignore[misc]
             for words in found:  # what bash may still run, for the floor
                 unwrapped = unwrap(words)
@@ -195,9 +200,7 @@ class _Walker:
             self._names(node, [self._word1(c) for c in node.children[1:] if c.is_named])
         elif kind == "test_command":
             self._test(node)
-        elif kind == "compound_statement" and node.children and node.children[0].type == "((":
-            self._arithmetic(node)
-        elif kind in ("arithmetic_expansion",):
+        elif kind == "compound_statement" and node.children and node.children[0].type == "((" or kind in ("arithmetic_expansion",):
             self._arithmetic(node)
         elif kind == "expansion":
             self._expansion(node)
@@ -290,11 +293,11 @@ class _Walker:
     # --- class 5: code evaluated later ----------------------------------------------------------
 
     def _arithmetic_only(self, node: Any) -> None:
-        if any(_mentions_variables(c) for c in node.children if c.type not in ("do_group", "compound_statement")):
+        if any(syntax.mentions_variables(c) for c in node.children if c.type not in ("do_group", "compound_statement")):
             self._opaque("arithmetic on variables (bash runs `$(...)` found in their values)")
 
     def _arithmetic(self, node: Any) -> None:
-        if _mentions_variables(node):
+        if syntax.mentions_variables(node):
             self._opaque("arithmetic on variables (bash runs `$(...)` found in their values)")
         for child in node.children:
             self.walk(child)
@@ -307,7 +310,7 @@ class _Walker:
         if "@" in texts and any(t in ("P", "E", "A", "K", "a", "k") for t in texts[texts.index("@") + 1:]):
             self._opaque("a prompt or quoting expansion `${x@P}`")
         for child in node.children:
-            if child.type == "subscript" and _subscript_is_code(child):
+            if child.type == "subscript" and syntax.subscript_is_code(child):
                 self._opaque("an array subscript fed by variables")
             self.walk(child)
 
@@ -321,7 +324,7 @@ class _Walker:
 
     def _test(self, node: Any) -> None:
         words = []
-        for child in _leaves(node):
+        for child in syntax.leaves(node):
             words.extend(self.words(child) if child.is_named else [Word(value=self._slice(
                 child.start_byte, child.end_byte), text="")])
         inner = [w for w in words if w.value not in ("[[", "]]", "[", "]")]
@@ -331,7 +334,7 @@ class _Walker:
     def _assignment(self, node: Any) -> tuple[str, Word]:
         name_node = node.children[0] if node.children else node
         if name_node.type == "subscript":
-            if _subscript_is_code(name_node):
+            if syntax.subscript_is_code(name_node):
                 self._opaque("an array subscript fed by variables")
             self.walk(name_node)
         name = self._slice(name_node.start_byte, name_node.end_byte)
@@ -343,7 +346,7 @@ class _Walker:
 
     def _heredoc(self, node: Any) -> None:
         """An unquoted here-document expands `$(...)`, backticks and `${...}` in its body."""
-        if not _unquoted_delimiter(node):
+        if not syntax.unquoted_delimiter(node):
             return
         for body in (c for c in node.children if c.type == "heredoc_body"):
             text = self._slice(body.start_byte, body.end_byte)
@@ -437,7 +440,7 @@ class _Walker:
         opaque = opaque or unwrapped.opaque
         cwds = self.cwds
         if unwrapped.chdir is not None:
-            cwds = _cd(cwds, unwrapped.chdir)
+            cwds = syntax.cd(cwds, unwrapped.chdir)
         result.targets += [Target(word=w, cwds=cwds, kind="write") for w in unwrapped.writes]
         result.targets += [Target(word=w, cwds=cwds, kind="read") for w in unwrapped.reads]
         all_assigns = assigns + unwrapped.assigns
@@ -459,7 +462,7 @@ class _Walker:
             result.candidates.append(Command(words=words, cwds=cwds, opaque="unknown command"))
             return
         name = commands.program(words)
-        if name in SHELLS and (script := _shell_script(words)) is not None:
+        if name in SHELLS and (script := syntax.shell_script(words)) is not None:
             if isinstance(script, str):
                 self._opaque(script)
             elif not script.known:
@@ -467,7 +470,7 @@ class _Walker:
             else:
                 self._nested(script.value, all_assigns, opaque, cwds)
             return
-        if name == "trap" or (name in RUNNERS and any(_runs_code(w) for w in words[1:])):
+        if name == "trap" or (name in RUNNERS and any(syntax.runs_code(w) for w in words[1:])):
             self._code_operand(command_name=name, words=words, assigns=all_assigns, cwds=cwds)
         if name == "eval":
             if all(w.known for w in words[1:]):
@@ -495,7 +498,7 @@ class _Walker:
         if command_name == "trap":
             code = next((w for w in rest if not (w.known and w.value.startswith("-"))), None)
         else:
-            at = next(i for i, w in enumerate(rest) if _runs_code(w))
+            at = next(i for i, w in enumerate(rest) if syntax.runs_code(w))
             value = rest[at].value
             if value.startswith("--command="):
                 code = Word(value=value.split("=", 1)[1], text=rest[at].text)
@@ -542,12 +545,12 @@ class _Walker:
             self.cwds = None
             return
         target = operands[0] if operands else Word(value="~", text="~", tilde=True)
-        moved = _cd(self.cwds, target)
+        moved = syntax.cd(self.cwds, target)
         # A `cd` that fails leaves the shell where it was: only one into a directory that exists now,
         # outside an `||` list, surely moves it (one made earlier in the same command does not exist
         # yet, so the shell may be in either place, and both are checked).
         certain = moved is not None and not self.fallible and all(self._is_dir(d) for d in moved)
-        self.cwds = moved if certain else _cd(self.cwds, target, union=True)
+        self.cwds = moved if certain else syntax.cd(self.cwds, target, union=True)
 
     def _is_dir(self, path: str) -> bool:
         if path.startswith("~"):
@@ -577,165 +580,3 @@ class _Walker:
                 self.result.network.append(word.text)
             kinds = {"<": ["read"], "<>": ["read", "write"], "<&": ["read"]}.get(operator, ["write"])
             self.result.targets += [Target(word=word, cwds=self.cwds, kind=k) for k in kinds]  # type: ignore[misc]
-
-
-def _runs_code(word: Word) -> bool:
-    """`-c`, `-qc`, `--command`: the option after which `su`, `script`, `runuser` take shell code."""
-    value = word.value
-    return word.known and (value.startswith("--command") or
-                           (value.startswith("-") and not value.startswith("--") and "c" in value))
-
-
-def _unquoted_delimiter(node: Any) -> bool:
-    start = next((c for c in node.children if c.type == "heredoc_start"), None)
-    return start is not None and not any(q in start.text.decode("utf-8", "replace") for q in "'\"\\")
-
-
-def _leaves(node: Any) -> list[Any]:
-    """The word-level children of a test expression (operators included)."""
-    if node.type in ("word", "string", "raw_string", "simple_expansion", "expansion", "concatenation", "number",
-                     "command_substitution", "ansi_c_string", "test_operator", "arithmetic_expansion",
-                     "translated_string", "regex", "extglob_pattern"):
-        return [node]
-    if not node.is_named and node.type not in ("[[", "]]", "[", "]", "(", ")", "&&", "||"):
-        return [node]
-    out = []
-    for child in node.children:
-        out.extend(_leaves(child))
-    return out
-
-
-def _mentions_variables(node: Any) -> bool:
-    if node.type in ("variable_name", "simple_expansion", "expansion", "command_substitution", "subscript"):
-        return True
-    if node.type == "word" and re.search(r"[A-Za-z_]", node.text.decode("utf-8", "replace")):
-        return True
-    return any(_mentions_variables(c) for c in node.children)
-
-
-def _subscript_is_code(node: Any) -> bool:
-    index = [c for c in node.children if c.is_named][1:]
-    return any(c.type != "number" and c.text.decode("utf-8", "replace") not in ("@", "*") for c in index)
-
-
-def _cd(cwds: Cwds, target: Word, union: bool = False) -> Cwds:
-    if cwds is None or not target.known:
-        return None
-    value = target.value
-    if target.tilde:
-        value = "~" + value[1:]
-    moved = {os.path.normpath(value if os.path.isabs(value) or value.startswith("~") else os.path.join(d, value))
-             for d in cwds}
-    out = frozenset(moved | (cwds if union else set()))
-    return out if len(out) <= _MAX_CWDS else None
-
-
-def _shell_script(words: list[Word]) -> Word | str | None:
-    """`bash [options] -c SCRIPT`: the script word; a reason string when the options cannot be read;
-    None when the shell runs a file or stdin (an ordinary command)."""
-    i, has_c = 1, False
-    while i < len(words):
-        word = words[i]
-        if not word.known:
-            return "a shell started with options known only at run time" if word.may_be_option else None
-        value = word.value
-        if value == "--" or value == "-":
-            i += 1
-            break
-        if value in _SHELL_VALUED:
-            i += 2
-            continue
-        if value.startswith("--"):
-            i += 1
-            continue
-        if value[:1] in "-+" and len(value) > 1:
-            has_c = has_c or "c" in value[1:]
-            i += 1
-            continue
-        break
-    if not has_c:
-        return None
-    return words[i] if i < len(words) else "a shell `-c` without code"
-
-
-def fallback_words(text: str) -> tuple[list[list[Word]], list[tuple[str, Word]]]:
-    """Simple commands of text the grammar rejects, read by a plain quote-aware lexer: separators
-    `; & | ( ) { }` and newlines split commands; quotes, `$'...'` and backslashes are honoured,
-    `$...` is unknown, braces in words are expanded; the word after `<`, `>`, `<>` is a file read
-    or written. Used only to let the floor see more."""
-    out: list[list[Word]] = []
-    redirected: list[tuple[str, Word]] = []
-    words: list[Word] = []
-    chars: Chars = []
-    pending = ""
-    i, n = 0, len(text)
-
-    def end_word() -> None:
-        nonlocal chars, pending
-        if chars:
-            found = expand(chars, "".join(c for c, _ in chars))
-            if pending:
-                if not (pending.endswith("&") and all(w.value.isdigit() or w.value == "-" for w in found)):
-                    redirected.extend((kind, w) for w in found for kind in
-                                      (("read", "write") if pending == "<>" else ("read",) if pending[0] == "<"
-                                       else ("write",)))
-                pending = ""
-            else:
-                words.extend(found)
-            chars = []
-
-    def end_command() -> None:
-        nonlocal words
-        end_word()
-        if words:
-            out.append(words)
-            words = []
-
-    while i < n:
-        c = text[i]
-        if c == "\\" and i + 1 < n:
-            chars.append((text[i + 1], True))
-            i += 2
-        elif c == "'":
-            j = text.find("'", i + 1)
-            j = n if j < 0 else j
-            chars += [(ch, True) for ch in text[i + 1:j]]
-            i = j + 1
-        elif c == "$" and text.startswith("$'", i):
-            j = text.find("'", i + 2)
-            j = n if j < 0 else j
-            value = ansi_c(text[i + 2:j])
-            chars += [(ch, True) for ch in value] if value is not None else [(UNKNOWN, True)]
-            i = j + 1
-        elif c == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            chars += [(UNKNOWN, True)] if "$" in text[i + 1:j] or "`" in text[i + 1:j] else \
-                double_quoted(text[i + 1:j])
-            i = j + 1
-        elif c in "$`":
-            chars.append((UNKNOWN, False))
-            i += 1
-            while i < n and (text[i].isalnum() or text[i] in "_{}()"):
-                i += 1
-        elif c in " \t":
-            end_word()
-            i += 1
-        elif c in ";&|()\n" or (c in "{}" and not chars and (i + 1 == n or text[i + 1] in " \t\n;")):
-            end_command()
-            i += 1
-        elif c in "<>":
-            end_word()
-            j = i
-            while j < n and text[j] in "<>&|":
-                j += 1
-            pending = text[i:j].replace("|", "")
-            if chars == [] and words and words[-1].value.isdigit() and text[i - 1:i].isdigit():
-                words.pop()  # `2>`: the descriptor number is not a word
-            i = j
-        else:
-            chars.append((c, False))
-            i += 1
-    end_command()
-    return out, redirected

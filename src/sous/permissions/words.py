@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 UNKNOWN = "\x00"
 """Stands in a word's value for text that only run time knows (NUL cannot occur in a real word)."""
@@ -117,7 +118,7 @@ def ansi_c(body: str) -> str | None:
             i += 1 + len(m.group())
         elif e in "xuU":
             width = {"x": 2, "u": 4, "U": 8}[e]
-            m = re.match(r"[0-9a-fA-F]{1,%d}" % width, body[i + 2:])
+            m = re.match(f"[0-9a-fA-F]{{1,{width}}}", body[i + 2:])
             if not m:
                 return None
             out.append(chr(int(m.group(), 16)))
@@ -177,7 +178,7 @@ def _braces(chars: Chars, budget: int) -> list[Chars]:
             return [chars]
         if commas:
             bounds = [i, *commas, close]
-            alternatives = [chars[a + 1:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+            alternatives = [chars[a + 1:b] for a, b in pairwise(bounds)]
         else:
             alternatives = _sequence(chars[i + 1:close])
             if alternatives is None:

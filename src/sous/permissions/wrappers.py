@@ -155,12 +155,12 @@ def _always_ask(out: Unwrapped, name: str) -> None:
     out.words = operands[skip:]
     if name == "strace" or name == "ltrace":
         out.writes.extend(parsed.values("-o"))
-    if (name == "watch" and not parsed.has("-x", "--exec")) or (name == "sudo" and parsed.has("-s", "-i")):
-        if out.words:
-            known = all(w.known for w in out.words)
-            out.script = Word(value=" ".join(w.value for w in out.words) if known else UNKNOWN,
-                              text=" ".join(w.text for w in out.words))
-            out.words = []
+    if ((name == "watch" and not parsed.has("-x", "--exec")) or (name == "sudo" and parsed.has("-s", "-i"))) \
+            and out.words:
+        known = all(w.known for w in out.words)
+        out.script = Word(value=" ".join(w.value for w in out.words) if known else UNKNOWN,
+                          text=" ".join(w.text for w in out.words))
+        out.words = []
     out.candidates.append(out.words)
 
 
