@@ -62,9 +62,11 @@ class Command:
     exports: bool = False
     """`export`/`declare -x` with no command: the names reach every later program."""
 
-    @property
-    def name(self) -> str:
-        return commands.program(self.words)
+    name: str = field(init=False, repr=False, compare=False)
+    """The program's name (`commands.program`): "" when only run time knows it."""
+
+    def __post_init__(self) -> None:
+        self.name = commands.program(self.words)
 
     def rendered(self, outer: bool = False) -> str:
         """The words' literal values joined by spaces; run-time pieces stay `UNKNOWN`."""

@@ -13,7 +13,7 @@ the `UNKNOWN` character inside the value: `src/$x` has the value "src/\\x00". Su
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 UNKNOWN = "\x00"
@@ -40,10 +40,11 @@ class Word:
     """A glob whose matches on disk, when the decision is made, all start with something other
     than `-`: it cannot turn into an option."""
 
-    @property
-    def known(self) -> bool:
-        """The program receives exactly `value` (no run-time part, no file-name expansion)."""
-        return UNKNOWN not in self.value and not self.glob
+    known: bool = field(init=False, repr=False, compare=False)
+    """The program receives exactly `value` (no run-time part, no file-name expansion)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "known", UNKNOWN not in self.value and not self.glob)
 
     @property
     def may_be_option(self) -> bool:
