@@ -59,7 +59,7 @@ READ_ONLY: dict[str, Spec] = {
                              "--perl-regexp --ignore-case --no-ignore-case --invert-match --word-regexp "
                              "--line-regexp --null --null-data --text --byte-offset --initial-tab --line-buffered "
                              "--no-messages --no-group-separator " + _COLOR)),
-    "rg": Spec(operands="read", pattern_first=True, pattern_options=names("-e -f --regexp --file"),
+    "rg": Spec(operands="read", pattern_first=True, pattern_options=names("-e -f --regexp --file --files --type-list"),
                reads=names("-f --file --ignore-file"),
                valued=names("-e -f -g -t -T -m -A -B -C -d -M -j -E -r --regexp --file --glob --iglob --type "
                             "--type-not --max-count --after-context --before-context --context --max-depth "

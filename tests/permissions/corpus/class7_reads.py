@@ -62,4 +62,7 @@ PAIRS = [
     ("ls escape/", "ls victim/"),
     ("echo $(< ~/.ssh/id_rsa)", "echo $(< file.txt)"),
     ("echo \"$(<../secret.txt)\"", "echo \"$(<README.md)\""),
+    ("rg --files /", "rg --files src"),
+    ("rg --files ~", "rg --files"),
+    ("rg -e x ~/.ssh", "rg -e x src"),
 ]
