@@ -28,7 +28,7 @@ from .words import Word
 SAFE_ENV = frozenset({"LANG", "LANGUAGE", "TZ", "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TERM",
                       "COLORTERM", "CI", "DEBUG", "COLUMNS", "LINES", "NODE_ENV", "RUST_BACKTRACE", "RUST_LOG",
                       "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING", "PYTHONHASHSEED",
-                      "GOFLAGS_NOCOLOR", "TIMEFORMAT", "SOURCE_DATE_EPOCH"})
+                      "TIMEFORMAT", "SOURCE_DATE_EPOCH"})
 """Variables that may stand before an allowed command: they change messages, never programs."""
 ACCEPT_EDITS = frozenset({"mkdir", "touch", "rm", "rmdir", "mv", "cp", "sed"})
 """What acceptEdits runs without asking when every file it touches is inside the project."""
@@ -58,20 +58,11 @@ def _spec_words(spec: str) -> str:
         return spec
 
 
-def allow_matches(rule: Rule, command: Command, cwd: str, project_dir: str, home: str) -> bool:
-    """Does an allow rule cover `command` for every value its unknown pieces may take?"""
-    if rule.tool != "Bash":
-        return False
-    if rule.specifier is None:
-        return True
-    if command.opaque or not env_safe(command) or not command.words:
-        return False
-    return command_matches(_spec_words(rule.specifier), command.rendered()) and \
-        _git_at_home(command, cwd, project_dir, home)
-
-
 def covered(rules: list[Rule], commands_: list[Command], cwd: str, project_dir: str, home: str) -> set[int]:
-    """Indexes of the commands some allow rule covers (see `allow_matches`)."""
+    """Indexes of the commands some allow rule covers for every value their unknown pieces may
+    take: a rule matches the words' literal values, where a run-time piece (`UNKNOWN`) can only
+    fall in a `*`; commands that are opaque, have unsafe assignments, or run git in another
+    repository are never covered (a bare `Bash` rule covers everything else)."""
     bash = [r for r in rules if r.tool == "Bash"]
     if any(r.specifier is None for r in bash):
         return set(range(len(commands_)))
@@ -129,10 +120,6 @@ def read_only(command: Command, cwd: str, project_dir: str, home: str) -> bool:
     if not commands.read_only(command.words):
         return False
     return _git_at_home(command, cwd, project_dir, home)
-
-
-def paths(target: Target, cwd: str, home: str) -> list[str] | None:
-    return resolve(target, cwd, home)
 
 
 def read_verdict(target: Target, rules: Any, cwd: str, project_dir: str, home: str) -> str:
