@@ -55,7 +55,8 @@ def open_session(opts: Options) -> Session:
     from sous.models import OFFLINE_NOTICE, resolve
 
     cwd = os.path.abspath(opts.cwd)
-    cfg = settings_mod.load(cwd, opts.settings, bare=opts.bare, environ=opts.environ)
+    cfg = settings_mod.load(cwd, opts.settings, bare=opts.bare, environ=opts.environ, check_rule=parse)
+    cfg.require_valid()
     notices = [Notice(level="warning", text=p) for p in cfg.problems]
     environ = {**opts.environ, **{k: str(v) for k, v in (cfg.get("env") or {}).items()}}
 
