@@ -149,3 +149,14 @@ def test_sous_pointed_at_a_web_server_says_so_at_once(tmp_path):
         assert len(server.requests) == 1
     assert run.returncode != 0 and "retrying" not in run.stderr
     assert "answered with an HTML page, not an event stream: check ANTHROPIC_BASE_URL" in run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(("content_type", "body", "said"), [
+    ("text/plain", HTML, "answered with an HTML page"), ("", HTML, "answered with an HTML page"),
+    ("application/octet-stream", '{"result": "not streamed"}', "answered with JSON")])
+async def test_a_wrong_answer_that_does_not_say_its_type_is_judged_by_its_body(protocol, content_type, body, said):
+    turns = [{"answer": {"status": 200, "content_type": content_type, "body": body}}, {"text": "never"}]
+    with ScriptedServer(turns) as server:
+        with pytest.raises(ProviderError, match=said):
+            await ask(make_model(protocol, server))
+        assert len(server.requests) == 1

@@ -169,30 +169,45 @@ class Endpoint:
         async with self.client().stream("POST", self.base_url + path, json=body, headers=headers) as response:
             await check(response, self.key_hint)
             await self._check_stream(response)
-            async for event in _sse.events(response.aiter_lines()):
-                yield event
+            first: list[str] = []
 
+            async def lines() -> AsyncIterator[str]:
+                async for line in response.aiter_lines():
+                    if not first and line.strip():
+                        first.append(line.strip())
+                    yield line
+
+            seen = False
+            async for event in _sse.events(lines()):
+                seen = True
+                yield event
+            # A server that does not say what it sends, and sent no event at all: judge by the body.
+            if not seen and first and first[0].startswith("<"):
+                raise self._not_a_stream("an HTML page", response.status_code)
+            if not seen and first and first[0].startswith("{"):
+                raise self._not_a_stream("JSON", response.status_code)
+
+    def _not_a_stream(self, what: str, status: int) -> ProviderError:
+        hint = " (does it support streaming?)" if what == "JSON" else ""
+        return ProviderError(f"the server at {self.base_url} answered with {what}, not an event stream{hint}: "
+                             f"check {self.url_hint}", status=status)
 
     async def _check_stream(self, response: httpx.Response) -> None:
         """Raise a non-retryable `ProviderError` when a success answer is not an event stream."""
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in NOT_A_STREAM:
-            return  # an event stream, or a server that does not say: the parser judges the events
-        where = f"the server at {self.base_url}"
+            return  # an event stream, or a server that does not say: the events are judged as they come
         if "html" in content_type or "xml" in content_type:
-            raise ProviderError(f"{where} answered with {'an HTML page' if 'html' in content_type else 'XML'}, "
-                                f"not an event stream: check {self.url_hint}", status=response.status_code)
+            raise self._not_a_stream("an HTML page" if "html" in content_type else "XML", response.status_code)
         body = (await response.aread())[:100_000]
-        text = _message(body)
         try:
             is_error = isinstance(data := json.loads(body), dict) and "error" in data
         except ValueError:
             is_error = False
         if is_error:
-            raise ProviderError(f"{where} answered {response.status_code} with an error: {text}",
-                                status=response.status_code)
-        raise ProviderError(f"{where} answered with JSON, not an event stream (does it support streaming?): "
-                            f"check {self.url_hint}", status=response.status_code)
+            raise ProviderError(f"the server at {self.base_url} answered {response.status_code} with an error: "
+                                f"{_message(body)}", status=response.status_code)
+        raise self._not_a_stream("JSON", response.status_code)
 
 
 def decode(data: str) -> Any:
