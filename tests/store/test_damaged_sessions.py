@@ -153,3 +153,15 @@ def test_resume_by_id_of_a_file_with_a_garbage_line_continues_and_reports(projec
     assert "skipped 1 unreadable line" in run.stderr and "Traceback" not in run.stderr
     prompts = [m.text for m in transcript.load(path).messages if m.role == "user"]
     assert "first" in prompts and "second" in prompts
+
+
+def test_a_fifo_or_dangling_link_in_place_of_a_session_is_refused_without_blocking(tmp_path, sous_home):
+    fifo = tmp_path / "s.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(transcript.UnreadableSession, match="not a regular file"):
+        transcript.load(fifo)
+    folder = transcript.session_path(str(tmp_path), "x").parent
+    folder.mkdir(parents=True)
+    (folder / "gone.jsonl").symlink_to(tmp_path / "nowhere")
+    assert transcript.list_sessions(str(tmp_path))[0].name == "gone.jsonl"
+    assert transcript.latest(str(tmp_path)) is not None  # listed, not a crash; loading it says why

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -117,6 +118,8 @@ def load(path: Path) -> LoadedSession:
     Raises `UnreadableSession` when no line is a sous record (an empty file, or not JSONL at all)
     or the header's schema is newer than this sous; `OSError` when the file cannot be opened. A
     torn or garbled header is recovered from: the id is then the file name."""
+    if not stat.S_ISREG(os.stat(path).st_mode):  # opening a FIFO would wait for a writer forever
+        raise UnreadableSession(f"{path}: not a regular file, so not a session file")
     header: dict[str, Any] | None = None
     session = LoadedSession(path=path, header={})
     with open(path, "rb") as f:
@@ -195,8 +198,15 @@ def session_path(cwd: str, session_id: str, environ: Mapping[str, str] = os.envi
 def latest(cwd: str, environ: Mapping[str, str] = os.environ) -> Path | None:
     """The most recently written session file of this project, if any. Empty files (a start
     killed before its first write) hold nothing to continue and are passed over."""
-    files = [p for p in list_sessions(cwd, environ) if p.stat().st_size > 0]
+    files = [p for p in list_sessions(cwd, environ) if _size(p) != 0]
     return files[0] if files else None
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def find(session_id: str, environ: Mapping[str, str] = os.environ) -> Path | None:
@@ -213,4 +223,9 @@ def list_sessions(cwd: str, environ: Mapping[str, str] = os.environ) -> list[Pat
     folder = sessions_dir(cwd, environ)
     if not folder.is_dir():
         return []
-    return sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True)
+    def mtime(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:  # removed meanwhile, or a dangling link: listed last, refused when loaded
+            return 0.0
+    return sorted(folder.glob("*.jsonl"), key=mtime, reverse=True)
