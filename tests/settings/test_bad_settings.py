@@ -107,6 +107,8 @@ def test_an_allow_rule_that_does_not_parse_is_only_skipped(tmp_path):
      "hooks.PreToolUse[0].hooks[0].timeout", True),
     ({"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": ["g"]}]}]}},
      "hooks.PreToolUse[0].hooks[0].command", True),
+    ({"hooks": {"PreToolUse": [{"hooks": [{"type": "http", "url": "http://x", "headers": ["a"]}]}]}},
+     "hooks.PreToolUse[0].hooks[0].headers", True),
     ({"permissions": {"defaultMode": "yolo"}}, "permissions.defaultMode", True),
     ({"permissions": {"defaultMode": 1}}, "permissions.defaultMode", True),
     ({"disableAllHooks": "false"}, "disableAllHooks", False),
@@ -246,3 +248,26 @@ def test_sous_starts_past_a_dropped_value_with_a_warning(tmp_path, data):
     run = run_sous(project)
     assert run.returncode == 0 and run.stdout == "done\n", run.stderr
     assert "Traceback" not in run.stderr and "expected" in run.stderr
+
+
+def test_a_valid_claude_code_settings_file_passes_untouched(tmp_path):
+    data = {
+        "$schema": "https://json.schemastore.org/claude-code-settings.json",
+        "model": "anthropic:claude-sonnet-4-5", "env": {"FOO": "1", "PORT": 8080, "DEBUG": 1.5},
+        "permissions": {"allow": ["Bash(npm run test *)", "Read(./src/**)"], "ask": ["Bash(git push *)"],
+                        "deny": ["Read(./.env)", "Bash(rm -rf *)"], "defaultMode": "acceptEdits",
+                        "additionalDirectories": ["../shared"], "disableBypassPermissionsMode": "disable"},
+        "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [
+            {"type": "command", "command": "guard.sh", "timeout": 30, "async": False, "statusMessage": "checking",
+             "if": "Bash(rm *)", "onFailure": "block"},
+            {"type": "http", "url": "http://127.0.0.1:1/hook", "headers": {"X-Key": "$KEY"}, "timeout": 2.5}]}],
+            "Setup": [{"hooks": [{"type": "command", "command": "x", "args": ["a", "b"]}]}]},
+        "disableAllHooks": False, "preToolUseHookFailure": "continue",
+        "sandbox": {"enabled": True, "writablePaths": ["/tmp"], "network": {"allowedDomains": ["pypi.org"]},
+                    "excludedCommands": ["docker"]},
+        "statusLine": {"type": "command", "command": "~/.claude/statusline.sh"}, "cleanupPeriodDays": 30,
+    }
+    layer(tmp_path, data)
+    cfg = load(tmp_path)
+    assert cfg.problems == [] and cfg.errors == []
+    assert cfg.values == data

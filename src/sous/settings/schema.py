@@ -205,6 +205,10 @@ def _handler(c: _Checker, where: str, handler: Any) -> bool:
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
         c.bad(f"{where}.timeout", "a number of seconds above 0", timeout, fatal=True)
         ok = False
+    headers = handler.get("headers")
+    if headers is not None and not (isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values())):
+        c.bad(f"{where}.headers", "an object of strings", headers, fatal=True)
+        ok = False
     if "args" in handler and not (isinstance(handler["args"], list) and all(isinstance(a, str) for a in handler["args"])):
         c.bad(f"{where}.args", "a list of strings", handler["args"], fatal=True)
         ok = False
