@@ -271,3 +271,23 @@ def test_a_valid_claude_code_settings_file_passes_untouched(tmp_path):
     cfg = load(tmp_path)
     assert cfg.problems == [] and cfg.errors == []
     assert cfg.values == data
+
+
+@pytest.mark.parametrize("content", ['{"permissions": {"deny": ["Bash(rm *)"],}}', '{"permissions": []}',
+                                     '{"permissions": {"allow": "Bash(ls)"}}', "[1]", b"\xff\xfe{}"])
+def test_always_allow_never_rewrites_a_settings_file_it_cannot_read(tmp_path, content):
+    from sous.permissions.grants import save_always
+
+    path = layer(tmp_path, content, "settings.local.json")
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="left unchanged"):
+        save_always(["Bash(make)"], path)
+    assert path.read_bytes() == before
+
+
+def test_always_allow_adds_to_a_file_with_a_byte_order_mark(tmp_path):
+    from sous.permissions.grants import save_always
+
+    path = layer(tmp_path, "\ufeff" + json.dumps({"permissions": {"deny": ["Bash(rm *)"]}}), "settings.local.json")
+    save_always(["Bash(make)"], path)
+    assert json.loads(path.read_text()) == {"permissions": {"deny": ["Bash(rm *)"], "allow": ["Bash(make)"]}}
