@@ -160,3 +160,44 @@ async def test_a_wrong_answer_that_does_not_say_its_type_is_judged_by_its_body(p
         with pytest.raises(ProviderError, match=said):
             await ask(make_model(protocol, server))
         assert len(server.requests) == 1
+
+
+async def test_a_stream_line_without_end_is_refused_before_it_fills_memory(protocol):
+    body = "data: " + "x" * (17 * 2**20)
+    turns = [{"answer": {"status": 200, "content_type": "text/event-stream", "body": body}}, {"text": "never"}]
+    with ScriptedServer(turns) as server:
+        with pytest.raises(ProviderError, match="sent a line over 16 MB without an end"):
+            await ask(make_model(protocol, server))
+        assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("line_end", ["\r\n", "\r", "\n"])
+async def test_every_sse_line_end_is_read(protocol, line_end):
+    from sous.testing.server import anthropic_events, openai_chunks
+
+    turn = {"text": "ends \u2028 of lines"}
+    if protocol == "anthropic":
+        events = [f"event: {name}{line_end}data: {json.dumps(data, ensure_ascii=False)}{line_end}{line_end}"
+                  for name, data in anthropic_events(turn, "m")]
+    else:
+        events = [f"data: {json.dumps(c, ensure_ascii=False)}{line_end}{line_end}" for c in openai_chunks(turn, "m")]
+        events.append(f"data: [DONE]{line_end}{line_end}")
+    turns = [{"answer": {"status": 200, "content_type": "text/event-stream", "body": "".join(events)}}]
+    with ScriptedServer(turns) as server:
+        reply, _ = await ask(make_model(protocol, server))
+    assert reply.text == "ends \u2028 of lines"
+
+
+async def test_line_ends_split_across_chunks_are_one_line_end():
+    import httpx
+
+    from sous.models._http import _lines
+
+    class Chunks(httpx.AsyncByteStream):
+        async def __aiter__(self):
+            for chunk in (b"data: a\r", b"\ndata: b\r", b"\r", b"\n", b"x" * 10, b"y\n\r\n", b"tail"):
+                yield chunk
+
+    response = httpx.Response(200, stream=Chunks())
+    assert [line async for line in _lines(response, "http://x")] == ["data: a", "data: b", "", "xxxxxxxxxxy", "",
+                                                                    "tail"]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -65,6 +66,9 @@ DEFAULT_IDLE_TIMEOUT_S = 120.0
 NOT_A_STREAM = ("text/html", "application/xhtml+xml", "application/json", "application/problem+json", "text/xml",
                 "application/xml")
 """Content types that are never an event stream: answers of the wrong server, not stream failures."""
+MAX_LINE_CHARS = 16 * 2**20
+"""The longest stream line kept (a large tool input arrives in many small events, never one line)."""
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +176,7 @@ class Endpoint:
             first: list[str] = []
 
             async def lines() -> AsyncIterator[str]:
-                async for line in response.aiter_lines():
+                async for line in _lines(response, self.base_url):
                     if not first and line.strip():
                         first.append(line.strip())
                     yield line
@@ -208,6 +212,29 @@ class Endpoint:
             raise ProviderError(f"the server at {self.base_url} answered {response.status_code} with an error: "
                                 f"{_message(body)}", status=response.status_code)
         raise self._not_a_stream("JSON", response.status_code)
+
+
+async def _lines(response: httpx.Response, base_url: str) -> AsyncIterator[str]:
+    """The body's lines (SSE ends them with CRLF, LF or CR), none longer than `MAX_LINE_CHARS`:
+    a server sending bytes without a line end must not fill memory."""
+    pieces: list[str] = []  # the unfinished line, kept in pieces so a long one is not copied over and over
+    size, after_cr = 0, False
+    async for text in response.aiter_text():
+        if after_cr and text.startswith("\n"):  # the second half of a CRLF split across chunks
+            text = text[1:]
+        after_cr = text.endswith("\r")
+        start = 0
+        for match in _LINE_END.finditer(text):
+            pieces.append(text[start:match.start()])
+            yield "".join(pieces)
+            pieces, size, start = [], 0, match.end()
+        pieces.append(text[start:])
+        size += len(text) - start
+        if size > MAX_LINE_CHARS:
+            raise ProviderError(f"the server at {base_url} sent a line over {MAX_LINE_CHARS // 2**20} MB "
+                                "without an end: not an event stream")
+    if line := "".join(pieces):
+        yield line
 
 
 def decode(data: str) -> Any:
