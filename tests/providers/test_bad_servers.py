@@ -109,7 +109,7 @@ async def test_each_retry_carries_attempt_delay_and_status(protocol):
 def sous_p(env: dict, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])),
            "SOUS_RETRY_BASE_DELAY": "0.001", "SOUS_MAX_RETRIES": "2", **env}
-    return subprocess.run([sys.executable, "-m", "sous", "-p", "hi", *args], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "sous", "-p", "hi", *args], env=env, capture_output=True, check=False,
                           text=True, timeout=60, cwd=env["HOME"])
 
 

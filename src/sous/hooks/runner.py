@@ -128,7 +128,7 @@ async def _run_command(handler: Handler, payload: dict[str, Any], *, cwd: str, e
     failure = ""
     try:
         out, err = await asyncio.wait_for(talk(), handler.timeout_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         failure = f"timed out after {handler.timeout_s:g}s"
     except _TooMuchOutput:
         failure = f"printed more than {MAX_OUTPUT_BYTES // 2**20} MB; stopped"
@@ -165,7 +165,7 @@ async def _run_http(handler: Handler, payload: dict[str, Any]) -> Outcome:
 
     try:
         status, body = await asyncio.wait_for(exchange(), handler.timeout_s)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return Outcome(handler, None, failure=f"timed out after {handler.timeout_s:g}s")
     except _TooMuchOutput:
         return Outcome(handler, None, failure=f"answered more than {MAX_OUTPUT_BYTES // 2**20} MB")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -89,7 +90,7 @@ class RetryPolicy:
                 value = float(environ.get(name) or default)
             except ValueError:
                 return default
-            return max(value, 0.0) if value == value else default  # NaN is not a number of anything
+            return default if math.isnan(value) else max(value, 0.0)
         idle_ms = number("SOUS_STREAM_IDLE_TIMEOUT_MS", DEFAULT_IDLE_TIMEOUT_S * 1000)
         return cls(max_retries=int(min(number("SOUS_MAX_RETRIES", DEFAULT_MAX_RETRIES), 1000)),
                    base_delay_s=number("SOUS_RETRY_BASE_DELAY", DEFAULT_BASE_DELAY_S),

@@ -27,7 +27,6 @@ from sous.paths import config_dir
 
 from . import schema
 
-
 MAX_FILE_BYTES = 4 * 2**20
 """A settings file is a few kilobytes; past this it is something else, and is not read whole."""
 
