@@ -55,11 +55,14 @@ def open_session(opts: Options) -> Session:
     from sous.models import OFFLINE_NOTICE, resolve
 
     cwd = os.path.abspath(opts.cwd)
-    cfg = settings_mod.load(cwd, opts.settings, bare=opts.bare, environ=opts.environ)
+    cfg = settings_mod.load(cwd, opts.settings, bare=opts.bare, environ=opts.environ, check_rule=parse)
+    cfg.require_valid()
     notices = [Notice(level="warning", text=p) for p in cfg.problems]
     environ = {**opts.environ, **{k: str(v) for k, v in (cfg.get("env") or {}).items()}}
 
     loaded = _find_previous(opts, cwd)
+    if loaded is not None and loaded.damage:
+        notices.append(Notice(level="warning", text=loaded.damage))
     model_spec = opts.model or (loaded.header.get("model") if loaded else None) or cfg.get("model") \
         or opts.environ.get("SOUS_MODEL")
     model = resolve(model_spec, environ)
@@ -230,13 +233,18 @@ def _find_previous(opts: Options, cwd: str) -> transcript.LoadedSession | None:
         path = transcript.find(opts.resume, opts.environ)
         if path is None:
             raise ConfigError(f"no session with id {opts.resume!r} was found")
-        return transcript.load(path)
-    if opts.continue_last:
+    elif opts.continue_last:
         path = transcript.latest(cwd, opts.environ)
         if path is None:
             raise ConfigError("there is no earlier session in this folder to continue")
+    else:
+        return None
+    try:
         return transcript.load(path)
-    return None
+    except transcript.UnreadableSession as e:
+        raise ConfigError(str(e)) from e
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the session file: {e.strerror or e}") from e
 
 
 def _split_flags(values: list[str]) -> list[str]:

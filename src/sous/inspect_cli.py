@@ -20,9 +20,13 @@ def main(argv: list[str]) -> int:
     from sous import settings as settings_mod
 
     cwd = os.getcwd()
-    cfg = settings_mod.load(cwd)
+    from sous.permissions import parse
+
+    cfg = settings_mod.load(cwd, check_rule=parse)
     for problem in cfg.problems:
         print(f"sous: warning: {problem}", file=sys.stderr)
+    for error in cfg.errors:
+        print(f"sous: error: {error}", file=sys.stderr)
     if argv == ["config"]:
         print("# layers read (lowest first): " + (", ".join(cfg.sources) or "none"))
         for line in cfg.explain():

@@ -24,13 +24,14 @@ def test_layers_merge_lists_and_take_scalars_from_the_highest(tmp_path, monkeypa
     assert cfg.problems == []
 
 
-def test_malformed_file_is_reported_with_line_and_column_and_skipped(tmp_path, monkeypatch):
+def test_malformed_file_is_an_error_with_line_and_column_and_the_rest_still_reads(tmp_path, monkeypatch):
+    # An error, not a warning: the unreadable file may hold deny rules (see test_bad_settings.py).
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     write(tmp_path / ".claude" / "settings.json", '{\n  "model": "x",\n  oops\n}')
     write(tmp_path / ".sous" / "settings.json", {"model": "ok"})
     cfg = settings.load(tmp_path)
-    assert cfg.get("model") == "ok"
-    assert len(cfg.problems) == 1 and "settings.json:3:3: invalid JSON" in cfg.problems[0]
+    assert cfg.get("model") == "ok" and cfg.problems == []
+    assert len(cfg.errors) == 1 and "settings.json:3:3: invalid JSON" in cfg.errors[0]
 
 
 def test_bare_skips_discovery(tmp_path, monkeypatch):

@@ -37,6 +37,8 @@ class Retry:
     max_retries: int
     delay_s: float
     error: str
+    status: int | None = None
+    """The HTTP status of the failed attempt; None for a connection failure or a stalled stream."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,7 +15,10 @@ EVENTS = ("SessionStart", "SessionEnd", "UserPromptSubmit", "PreToolUse", "Permi
           "PostToolUseFailure", "Notification", "Stop", "SubagentStart", "SubagentStop", "PreCompact",
           "PostCompact")
 TOOL_EVENTS = ("PreToolUse", "PermissionRequest", "PostToolUse", "PostToolUseFailure")
-DEFAULT_TIMEOUT_S = 600.0
+DEFAULT_TIMEOUT_S = 60.0
+"""A handler without `timeout` is stopped after a minute. Claude Code 2.1.x waits 600 s (60 s in
+2025); a hook that hangs would then hold the session for ten minutes with nothing on screen, so
+sous keeps the shorter bound: a hook that needs longer says so with `timeout`."""
 _PLAIN = re.compile(r"^[A-Za-z0-9_ ,|-]*$")
 
 

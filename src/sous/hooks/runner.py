@@ -80,6 +80,34 @@ async def run(handler: Handler, payload: dict[str, Any], *, cwd: str, env: Mappi
     return outcome
 
 
+MAX_OUTPUT_BYTES = 10 * 2**20
+"""What a hook may print on stdout or stderr; past it the hook is stopped (a runaway `yes` would
+otherwise fill memory until its timeout)."""
+
+
+class _TooMuchOutput(Exception):
+    pass
+
+
+async def _read_capped(stream: asyncio.StreamReader) -> bytes:
+    chunks, size = [], 0
+    while chunk := await stream.read(65536):
+        size += len(chunk)
+        if size > MAX_OUTPUT_BYTES:
+            raise _TooMuchOutput
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _write_stdin(stdin: asyncio.StreamWriter, data: bytes) -> None:
+    try:  # a hook that ignores its input may exit before reading it all
+        stdin.write(data)
+        await stdin.drain()
+        stdin.close()
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+
+
 async def _run_command(handler: Handler, payload: dict[str, Any], *, cwd: str, env: Mapping[str, str]) -> Outcome:
     argv = [_substitute(handler.command, env), *(_substitute(a, env) for a in handler.args)] if handler.args \
         else ["/bin/sh", "-c", handler.command]
@@ -89,17 +117,30 @@ async def _run_command(handler: Handler, payload: dict[str, Any], *, cwd: str, e
             stderr=asyncio.subprocess.PIPE, start_new_session=True)
     except OSError as e:
         return Outcome(handler, None, failure=f"could not start: {e.strerror or e}")
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(json.dumps(payload).encode()), handler.timeout_s)
-    except asyncio.TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+
+    async def talk() -> tuple[bytes, bytes]:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        _, out, err = await asyncio.gather(_write_stdin(proc.stdin, json.dumps(payload).encode()),
+                                           _read_capped(proc.stdout), _read_capped(proc.stderr))
         await proc.wait()
-        return Outcome(handler, None, failure=f"timed out after {handler.timeout_s:g}s")
+        return out, err
+
+    failure = ""
+    try:
+        out, err = await asyncio.wait_for(talk(), handler.timeout_s)
+    except TimeoutError:
+        failure = f"timed out after {handler.timeout_s:g}s"
+    except _TooMuchOutput:
+        failure = f"printed more than {MAX_OUTPUT_BYTES // 2**20} MB; stopped"
     except asyncio.CancelledError:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         raise
+    if failure:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()
+        return Outcome(handler, None, failure=failure)
     outcome = Outcome(handler, proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
     if proc.returncode not in (0, 2) and outcome.output is None:
         outcome.failure = f"exit code {proc.returncode}" + (f": {outcome.stderr.strip()[:300]}" if outcome.stderr.strip() else "")
@@ -107,16 +148,32 @@ async def _run_command(handler: Handler, payload: dict[str, Any], *, cwd: str, e
 
 
 async def _run_http(handler: Handler, payload: dict[str, Any]) -> Outcome:
+    """POST the payload; the whole exchange (not each read) is bounded by the handler's timeout,
+    and an answer over `MAX_OUTPUT_BYTES` is a failure."""
     import httpx
 
+    async def exchange() -> tuple[int, bytes]:
+        async with httpx.AsyncClient(timeout=handler.timeout_s) as client, \
+                client.stream("POST", handler.url, json=payload, headers=dict(handler.headers)) as response:
+            body, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_OUTPUT_BYTES:
+                    raise _TooMuchOutput
+                body.append(chunk)
+            return response.status_code, b"".join(body)
+
     try:
-        async with httpx.AsyncClient(timeout=handler.timeout_s) as client:
-            response = await client.post(handler.url, json=payload, headers=dict(handler.headers))
+        status, body = await asyncio.wait_for(exchange(), handler.timeout_s)
+    except TimeoutError:
+        return Outcome(handler, None, failure=f"timed out after {handler.timeout_s:g}s")
+    except _TooMuchOutput:
+        return Outcome(handler, None, failure=f"answered more than {MAX_OUTPUT_BYTES // 2**20} MB")
     except httpx.HTTPError as e:
         return Outcome(handler, None, failure=f"request failed: {type(e).__name__}: {e}")
-    if not response.is_success:
-        return Outcome(handler, None, failure=f"HTTP {response.status_code}")
-    return Outcome(handler, 0, stdout=response.text)
+    if not 200 <= status < 300:
+        return Outcome(handler, None, failure=f"HTTP {status}")
+    return Outcome(handler, 0, stdout=body.decode("utf-8", "replace"))
 
 
 def verdict(event: str, outcomes: list[Outcome]) -> Verdict:

@@ -21,9 +21,10 @@ from sous.core import Deny, Image, Rewrite, ToolCall, ToolContext, new_id
 def _toolbox(cwd: str, environ, allowed: list[str], disallowed: list[str], mode: str | None):
     from sous import settings as settings_mod
     from sous import tools as builtin_tools
-    from sous.permissions import PermissionMiddleware, Rules
+    from sous.permissions import PermissionMiddleware, Rules, parse
 
-    cfg = settings_mod.load(cwd, None, environ=environ)
+    cfg = settings_mod.load(cwd, None, environ=environ, check_rule=parse)
+    cfg.require_valid()
     rules = Rules.from_lists(allow=[*cfg.get("permissions.allow", []), *allowed], ask=cfg.get("permissions.ask", []),
                              deny=[*cfg.get("permissions.deny", []), *disallowed])
     tools = builtin_tools.toolset(n for n in builtin_tools.DEFAULT_TOOLS if n not in rules.denied_tools())

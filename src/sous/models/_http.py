@@ -11,6 +11,14 @@ next attempt (the `Retry` event in between tells a front end to drop them), and 
 message is built from the successful attempt alone, so it never holds content twice. A server
 saying `x-should-retry: false` (as Anthropic's does) is believed.
 
+Stalls. A stream that sends nothing for `SOUS_STREAM_IDLE_TIMEOUT_MS` (default 120 s; the wait for
+the response's first bytes counts too) is a cut stream, and is retried. A slow local server that
+thinks longer than that before its first token needs the variable raised.
+
+Wrong servers. A 200 answer that is not an event stream (an HTML page from a base URL pointing at
+a web server, a JSON error body) is a configuration problem: it is said in one line naming the
+URL and the variable to check, and not retried.
+
 Cancellation. When the `CancelToken` fires mid-stream the connection is closed and the partial
 message comes back with `stop_reason="aborted"`; while waiting to retry, the wait ends at once.
 """
@@ -19,7 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -53,6 +63,13 @@ class Parser(Protocol):
 
 DEFAULT_MAX_RETRIES = 10
 DEFAULT_BASE_DELAY_S = 0.5
+DEFAULT_IDLE_TIMEOUT_S = 120.0
+NOT_A_STREAM = ("text/html", "application/xhtml+xml", "application/json", "application/problem+json", "text/xml",
+                "application/xml")
+"""Content types that are never an event stream: answers of the wrong server, not stream failures."""
+MAX_LINE_CHARS = 16 * 2**20
+"""The longest stream line kept (a large tool input arrives in many small events, never one line)."""
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +78,23 @@ class RetryPolicy:
     base_delay_s: float = DEFAULT_BASE_DELAY_S
     """First backoff; doubles per attempt up to `max_delay_s`. `SOUS_RETRY_BASE_DELAY` lowers it in tests."""
     max_delay_s: float = 30.0
+    idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S
+    """How long a stream may send nothing before it counts as cut (`SOUS_STREAM_IDLE_TIMEOUT_MS`)."""
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> RetryPolicy:
-        """Read `SOUS_MAX_RETRIES` and `SOUS_RETRY_BASE_DELAY`; bad values fall back to the defaults."""
+        """Read `SOUS_MAX_RETRIES`, `SOUS_RETRY_BASE_DELAY` and `SOUS_STREAM_IDLE_TIMEOUT_MS`; bad
+        values fall back to the defaults."""
         def number(name: str, default: float) -> float:
             try:
-                return max(float(environ.get(name) or default), 0.0)
+                value = float(environ.get(name) or default)
             except ValueError:
                 return default
-        return cls(max_retries=int(number("SOUS_MAX_RETRIES", DEFAULT_MAX_RETRIES)),
-                   base_delay_s=number("SOUS_RETRY_BASE_DELAY", DEFAULT_BASE_DELAY_S))
+            return default if math.isnan(value) else max(value, 0.0)
+        idle_ms = number("SOUS_STREAM_IDLE_TIMEOUT_MS", DEFAULT_IDLE_TIMEOUT_S * 1000)
+        return cls(max_retries=int(min(number("SOUS_MAX_RETRIES", DEFAULT_MAX_RETRIES), 1000)),
+                   base_delay_s=number("SOUS_RETRY_BASE_DELAY", DEFAULT_BASE_DELAY_S),
+                   idle_timeout_s=idle_ms / 1000 if idle_ms > 0 else DEFAULT_IDLE_TIMEOUT_S)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds before retry number `attempt` (1-based): the server's wish when it states one
@@ -81,24 +104,27 @@ class RetryPolicy:
         return random.uniform(0.5, 1.0) * min(self.base_delay_s * 2 ** (attempt - 1), self.max_delay_s)
 
 
-def new_client(base_url: str) -> httpx.AsyncClient:
-    """A client honouring the usual proxy variables (HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE).
+def new_client(base_url: str, idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S) -> httpx.AsyncClient:
+    """A client honouring the usual proxy variables (HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE); a
+    read that waits `idle_timeout_s` for a byte fails with `httpx.ReadTimeout`.
 
     Loading the certificate store costs ~50 ms; a plain-http endpoint (a local server such as
     Ollama or a test double) never uses it, so it is skipped there."""
     import httpx
 
-    timeout = httpx.Timeout(connect=15.0, read=600.0, write=60.0, pool=15.0)
+    timeout = httpx.Timeout(connect=15.0, read=idle_timeout_s, write=60.0, pool=15.0)
     return httpx.AsyncClient(timeout=timeout, follow_redirects=False, verify=not base_url.startswith("http://"))
 
 
 class Endpoint:
     """One provider's base URL: a pooled client and the streamed, retried, cancellable POST."""
 
-    def __init__(self, base_url: str, *, key_hint: str, environ: Mapping[str, str]):
+    def __init__(self, base_url: str, *, key_hint: str, environ: Mapping[str, str], url_hint: str = "the base URL"):
         self.base_url = base_url.rstrip("/")
         self.key_hint = key_hint
         """The environment variable an authentication failure tells the user to check."""
+        self.url_hint = url_hint
+        """The environment variable a wrong server (an HTML page, say) tells the user to check."""
         self.policy = RetryPolicy.from_environ(environ)
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -107,7 +133,7 @@ class Endpoint:
         # Pooled connections belong to the event loop that opened them; a new loop needs a new client.
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
-            self._client, self._loop = new_client(self.base_url), loop
+            self._client, self._loop = new_client(self.base_url, self.policy.idle_timeout_s), loop
         return self._client
 
     async def stream(self, path: str, *, body: dict[str, Any], headers: dict[str, str],
@@ -125,7 +151,7 @@ class Endpoint:
                 attempt = await cancel.race(self._attempt(path, body, headers, current))
                 return attempt.result() if attempt is not None else current.partial()
             except httpx.HTTPError as e:
-                error = transport_error(e)
+                error = transport_error(e, self.policy.idle_timeout_s)
             except ProviderError as e:
                 error = e
             if not error.retryable or n == retries:
@@ -133,7 +159,7 @@ class Endpoint:
                     error.args = (f"{error.args[0]} (after {n} retr{'y' if n == 1 else 'ies'})",)
                 raise error
             delay = self.policy.delay(n + 1, error.retry_after)
-            emit(Retry(attempt=n + 1, max_retries=retries, delay_s=delay, error=str(error)))
+            emit(Retry(attempt=n + 1, max_retries=retries, delay_s=delay, error=str(error), status=error.status))
             if await cancel.race(asyncio.sleep(delay)) is None:
                 return current.partial()
         raise AssertionError("unreachable")
@@ -147,8 +173,69 @@ class Endpoint:
     async def _events(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> AsyncIterator[tuple[str, str]]:
         async with self.client().stream("POST", self.base_url + path, json=body, headers=headers) as response:
             await check(response, self.key_hint)
-            async for event in _sse.events(response.aiter_lines()):
+            await self._check_stream(response)
+            first: list[str] = []
+
+            async def lines() -> AsyncIterator[str]:
+                async for line in _lines(response, self.base_url):
+                    if not first and line.strip():
+                        first.append(line.strip())
+                    yield line
+
+            seen = False
+            async for event in _sse.events(lines()):
+                seen = True
                 yield event
+            # A server that does not say what it sends, and sent no event at all: judge by the body.
+            if not seen and first and first[0].startswith("<"):
+                raise self._not_a_stream("an HTML page", response.status_code)
+            if not seen and first and first[0].startswith("{"):
+                raise self._not_a_stream("JSON", response.status_code)
+
+    def _not_a_stream(self, what: str, status: int) -> ProviderError:
+        hint = " (does it support streaming?)" if what == "JSON" else ""
+        return ProviderError(f"the server at {self.base_url} answered with {what}, not an event stream{hint}: "
+                             f"check {self.url_hint}", status=status)
+
+    async def _check_stream(self, response: httpx.Response) -> None:
+        """Raise a non-retryable `ProviderError` when a success answer is not an event stream."""
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in NOT_A_STREAM:
+            return  # an event stream, or a server that does not say: the events are judged as they come
+        if "html" in content_type or "xml" in content_type:
+            raise self._not_a_stream("an HTML page" if "html" in content_type else "XML", response.status_code)
+        body = (await response.aread())[:100_000]
+        try:
+            is_error = isinstance(data := json.loads(body), dict) and "error" in data
+        except ValueError:
+            is_error = False
+        if is_error:
+            raise ProviderError(f"the server at {self.base_url} answered {response.status_code} with an error: "
+                                f"{_message(body)}", status=response.status_code)
+        raise self._not_a_stream("JSON", response.status_code)
+
+
+async def _lines(response: httpx.Response, base_url: str) -> AsyncIterator[str]:
+    """The body's lines (SSE ends them with CRLF, LF or CR), none longer than `MAX_LINE_CHARS`:
+    a server sending bytes without a line end must not fill memory."""
+    pieces: list[str] = []  # the unfinished line, kept in pieces so a long one is not copied over and over
+    size, after_cr = 0, False
+    async for text in response.aiter_text():
+        if after_cr and text.startswith("\n"):  # the second half of a CRLF split across chunks
+            text = text[1:]
+        after_cr = text.endswith("\r")
+        start = 0
+        for match in _LINE_END.finditer(text):
+            pieces.append(text[start:match.start()])
+            yield "".join(pieces)
+            pieces, size, start = [], 0, match.end()
+        pieces.append(text[start:])
+        size += len(text) - start
+        if size > MAX_LINE_CHARS:
+            raise ProviderError(f"the server at {base_url} sent a line over {MAX_LINE_CHARS // 2**20} MB "
+                                "without an end: not an event stream")
+    if line := "".join(pieces):
+        yield line
 
 
 def decode(data: str) -> Any:
@@ -206,6 +293,11 @@ async def check(response: httpx.Response, key_hint: str) -> None:
     raise error
 
 
-def transport_error(error: httpx.HTTPError) -> ProviderError:
+def transport_error(error: httpx.HTTPError, idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S) -> ProviderError:
     """A network failure (refused connection, timeout, stream cut mid-way) as a retryable error."""
+    import httpx
+
+    if isinstance(error, httpx.ReadTimeout):
+        return ConnectionFailed(f"the server sent nothing for {idle_timeout_s:g}s; the stream counts as cut "
+                                "(SOUS_STREAM_IDLE_TIMEOUT_MS sets the limit)")
     return ConnectionFailed(f"connection problem ({type(error).__name__}): {error or 'no details'}")

@@ -199,7 +199,8 @@ class AnthropicModel:
         self.auth_token = environ.get("ANTHROPIC_AUTH_TOKEN") or ""
         base_url = environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_URL
         key_hint = "ANTHROPIC_AUTH_TOKEN" if self.auth_token and not self.api_key else "ANTHROPIC_API_KEY"
-        self.endpoint = _http.Endpoint(base_url, key_hint=key_hint, environ=environ)
+        self.endpoint = _http.Endpoint(base_url, key_hint=key_hint, environ=environ,
+                                       url_hint="ANTHROPIC_BASE_URL")
         try:
             self.thinking_budget = int(environ.get("MAX_THINKING_TOKENS") or 0)
         except ValueError:

@@ -171,7 +171,7 @@ class OpenAIChatModel:
         self.name = f"openai:{model_id}"
         self.api_key = environ.get("OPENAI_API_KEY") or ""
         self.endpoint = _http.Endpoint(environ.get("OPENAI_BASE_URL") or OPENAI_URL, key_hint="OPENAI_API_KEY",
-                                       environ=environ)
+                                       environ=environ, url_hint="OPENAI_BASE_URL")
 
     def headers(self) -> dict[str, str]:
         headers = {"content-type": "application/json", "accept": "text/event-stream"}

@@ -132,7 +132,11 @@ class PermissionMiddleware(PassThrough):
         if answer.duration == "always":
             self.rules.allow.extend(parse(r) for r in rules)
             if self.local_settings is not None:
-                save_always(rules, self.local_settings)
+                try:
+                    save_always(rules, self.local_settings)
+                except ValueError as e:  # allowed for this session; the file is never overwritten blindly
+                    self.emit(Notice(level="warning", text=f"{e}: {', '.join(rules)} allowed for this session only"))
+                    return
                 self.emit(Notice(level="info", text=f"added to {self.local_settings}: {', '.join(rules)}"))
             return
         duration = "session" if answer.duration == "once" else answer.duration

@@ -112,14 +112,20 @@ def narrowest_rules(tool: str, args: dict[str, Any], cwd: str, uncovered_parts: 
 
 
 def save_always(rules: list[str], settings_file: Path) -> None:
-    """Add allow rules to a settings file (the local, git-ignored one), keeping everything else."""
+    """Add allow rules to a settings file (the local, git-ignored one), keeping everything else.
+
+    Raises `ValueError` (one line) and leaves the file alone when it cannot be read as a settings
+    object with a list of allow rules: rewriting it would lose what it holds, its deny rules too."""
     data: dict[str, Any] = {}
-    if settings_file.is_file():
+    if settings_file.exists():
         try:
-            data = json.loads(settings_file.read_text("utf-8") or "{}")
-        except ValueError:
-            data = {}
-    allow = data.setdefault("permissions", {}).setdefault("allow", [])
+            data = json.loads(settings_file.read_bytes().decode("utf-8").removeprefix("\ufeff") or "{}")
+        except (OSError, ValueError, RecursionError) as e:
+            raise ValueError(f"{settings_file} cannot be read ({type(e).__name__}); it was left unchanged") from e
+    permissions = data.setdefault("permissions", {}) if isinstance(data, dict) else None
+    allow = permissions.setdefault("allow", []) if isinstance(permissions, dict) else None
+    if not isinstance(allow, list):
+        raise ValueError(f"{settings_file} does not hold permissions.allow as a list; it was left unchanged")
     allow += [r for r in rules if r not in allow]
     settings_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = settings_file.with_suffix(".json.tmp")

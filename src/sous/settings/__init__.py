@@ -3,21 +3,32 @@
 Layers, lowest first: user (`~/.claude/settings.json`, then `~/.sous/settings.json`), project
 (`.claude/settings.json`, `.sous/settings.json`), local (the same names with `.local.json`), then
 `--settings FILE|JSON`. Merge rule: objects merge key by key, lists concatenate (without
-duplicates), any other value is taken from the highest layer that sets it. A malformed file is
-reported in one line naming the file, line and column, and skipped; the other layers still load.
+duplicates), any other value is taken from the highest layer that sets it.
+
+Each layer is checked once, before the merge (`schema.check`): a value of the wrong type is
+dropped with a one-line warning, or, where dropping it could widen permissions (a broken deny
+list), recorded as an error that stops sous from starting (`Settings.require_valid`). A file
+that exists but cannot be read or parsed (invalid JSON, comments, not UTF-8, unreadable) is an
+error too: it may hold deny rules, and sous cannot tell which. A UTF-8 byte-order mark is allowed.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+import stat
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sous.core import ConfigError
 from sous.paths import config_dir
 
+from . import schema
+
+MAX_FILE_BYTES = 4 * 2**20
+"""A settings file is a few kilobytes; past this it is something else, and is not read whole."""
 
 USED_KEYS = {"model", "env", "permissions", "hooks", "disableAllHooks", "preToolUseHookFailure", "sandbox"}
 """The settings sous reads; any other key is left alone (and listed by `sous config`)."""
@@ -29,10 +40,17 @@ class Settings:
     sources: list[str] = field(default_factory=list)
     """The files that were read, lowest layer first."""
     problems: list[str] = field(default_factory=list)
-    """One line per layer that could not be used."""
+    """Warnings, one line each: values that were dropped (sous goes on without them)."""
+    errors: list[str] = field(default_factory=list)
+    """One line per file or value that makes the settings unusable: sous must not start."""
     origins: dict[str, str] = field(default_factory=dict)
     """Which layer each value came from: `"model"`, or `'permissions.allow["Bash(ls)"]'` for a
     list item (the first layer that listed it)."""
+
+    def require_valid(self) -> None:
+        """Raise `ConfigError` (one line per error) when a layer could not be used safely."""
+        if self.errors:
+            raise ConfigError("\n".join(self.errors))
 
     def unknown_keys(self) -> list[str]:
         """Top-level keys sous does not use (Claude Code-only keys among them): ignored, not errors."""
@@ -93,39 +111,79 @@ def layer_files(cwd: str | Path, environ: Mapping[str, str] = os.environ) -> lis
 
 
 def load(cwd: str | Path, cli_settings: str | None = None, *, bare: bool = False,
-         environ: Mapping[str, str] = os.environ) -> Settings:
-    """Read every layer that exists; never raises for a bad file (see `Settings.problems`)."""
+         environ: Mapping[str, str] = os.environ,
+         check_rule: Callable[[str], object] | None = None) -> Settings:
+    """Read and check every layer that exists; never raises (see `problems` and `errors`).
+    `check_rule` parses a permission rule (raising `ValueError`), so that an unreadable deny or
+    ask rule is an error naming its file; without it rules are not looked at here."""
     settings = Settings()
     files = [] if bare else layer_files(cwd, environ)
     for path in files:
-        if path.is_file():
-            _apply(settings, str(path), path.read_text("utf-8", errors="replace"))
+        if (text := _read(settings, path)) is not None:
+            _apply(settings, str(path), text, check_rule)
     if cli_settings:
-        text = cli_settings
-        name = "--settings"
-        if not cli_settings.lstrip().startswith("{"):
-            name = cli_settings
-            try:
-                text = Path(cli_settings).read_text("utf-8")
-            except OSError as e:
-                settings.problems.append(f"{cli_settings}: cannot read settings file: {e.strerror}")
-                return settings
-        _apply(settings, name, text)
+        if cli_settings.lstrip().startswith("{"):
+            _apply(settings, "--settings", cli_settings, check_rule)
+        elif (text := _read(settings, Path(cli_settings), given=True)) is not None:
+            _apply(settings, cli_settings, text, check_rule)
     return settings
 
 
-def _apply(settings: Settings, name: str, text: str) -> None:
+def _read(settings: Settings, path: Path, given: bool = False) -> str | None:
+    """The text of a layer file; None when there is none to use (each failure reported once).
+    A missing layer is normal unless the file was named on the command line."""
+    try:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):  # it cannot hold settings, so nothing is lost by going on
+            settings.problems.append(f"{path}: is a directory, not a settings file; ignored")
+            return None
+        if not stat.S_ISREG(mode):  # a FIFO would block the start forever
+            settings.errors.append(f"{path}: not a regular file; sous will not start without it "
+                                   "(it may hold restrictions): replace it with a settings file")
+            return None
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        if given:
+            settings.errors.append(f"{path}: cannot read settings file: no such file")
+        return None
+    except OSError as e:
+        settings.errors.append(f"{path}: cannot read settings file: {e.strerror or e}; "
+                               "sous will not start without it (it may hold restrictions)")
+        return None
+    if len(data) > MAX_FILE_BYTES:
+        settings.errors.append(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB, not a settings file; "
+                               "sous will not start without it (it may hold restrictions)")
+        return None
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as e:
+        settings.errors.append(f"{path}: not UTF-8 text (byte {e.start}); sous will not start without it "
+                               "(it may hold restrictions): save it as UTF-8")
+        return None
+
+
+def _apply(settings: Settings, name: str, text: str, check_rule: Callable[[str], object] | None) -> None:
     try:
         data = json.loads(text) if text.strip() else {}
+    except RecursionError:
+        settings.errors.append(f"{name}: invalid JSON (nested too deeply); sous will not start without it "
+                               "(it may hold restrictions)")
+        return
     except json.JSONDecodeError as e:
-        settings.problems.append(f"{name}:{e.lineno}:{e.colno}: invalid JSON ({e.msg}); this file was skipped")
+        settings.errors.append(f"{name}:{e.lineno}:{e.colno}: invalid JSON ({e.msg}; comments and trailing "
+                               "commas are not allowed); sous will not start without it (it may hold restrictions)")
         return
     if not isinstance(data, dict):
-        settings.problems.append(f"{name}: settings must be a JSON object; this file was skipped")
+        settings.errors.append(f"{name}: settings must be a JSON object, not {schema.kind(data)}; "
+                               "sous will not start without it (it may hold restrictions)")
         return
-    settings.values = merge(settings.values, data)
+    checked = schema.check(name, data, check_rule=check_rule)
+    settings.problems += checked.warnings
+    settings.errors += checked.errors
+    settings.values = merge(settings.values, checked.values)
     settings.sources.append(name)
-    _record(settings, name, data, "")
+    _record(settings, name, checked.values, "")
 
 
 def _record(settings: Settings, name: str, data: dict[str, Any], prefix: str) -> None:

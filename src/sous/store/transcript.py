@@ -3,13 +3,21 @@
 Line 1 is a header `{"v": 1, "type": "session", "session_id", "cwd", "model", "created", ...}`.
 Every later line is `{"v": 1, "type": "message", "id", "parent_id", "ts", "message": {...}}` or a
 record of another kind (`"result"`, `"notice"`). Each line is flushed when written, so a crash or
-`kill -9` loses nothing already shown. A reader skips a torn last line.
+`kill -9` loses nothing already shown.
+
+Damage. A `kill -9` mid-write leaves a torn last line (no newline); a disk or an editor may leave
+garbage or bytes that are not UTF-8. The reader keeps every record it can read, skips the others
+and says how many it skipped (`LoadedSession.damage`); the writer starts a new line before its
+first record when the file does not end with one, so a torn line never swallows the next record.
+A file written by a newer sous (a header `"v"` above `SCHEMA_VERSION`) is refused, not appended
+to: the older reader would misread it and mix two formats in one file.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +44,9 @@ class TranscriptWriter:
         self.last_id = last_id
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the session's life
+        if _ends_torn(path):  # a write cut by kill -9: end that line, so the next record stands alone
+            self._file.write("\n")
+            self._file.flush()
 
     @classmethod
     def create(cls, path: Path, *, session_id: str, cwd: str, model: str, **extra: Any) -> TranscriptWriter:
@@ -57,6 +68,22 @@ class TranscriptWriter:
         self._file.close()
 
 
+def _ends_torn(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            if f.tell() == 0:
+                return False
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) != b"\n"
+    except OSError:
+        return False
+
+
+class UnreadableSession(ValueError):
+    """The file is not a session sous can continue: no header anywhere, or a newer schema."""
+
+
 @dataclass(slots=True, kw_only=True)
 class LoadedSession:
     path: Path
@@ -64,39 +91,92 @@ class LoadedSession:
     messages: list[Message] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
     """Every non-message record (results, notices), in file order."""
+    skipped: int = 0
+    """Lines that could not be read (torn, garbage, not a record sous knows) and were left out."""
+    replaced: int = 0
+    """Lines read with bytes that were not UTF-8 replaced by U+FFFD."""
 
     @property
     def session_id(self) -> str:
         return self.header.get("session_id") or self.path.stem
 
+    @property
+    def damage(self) -> str:
+        """One line saying what was wrong with the file, or "" when nothing was."""
+        if not (self.skipped or self.replaced):
+            return ""
+        parts = [f"skipped {self.skipped} unreadable line{'s' * (self.skipped != 1)}"] if self.skipped else []
+        if self.replaced:
+            parts.append(f"replaced bad bytes in {self.replaced} line{'s' * (self.replaced != 1)}")
+        kept = len(self.messages)
+        return f"{self.path}: {' and '.join(parts)}; kept {kept} message{'s' * (kept != 1)}"
+
 
 def load(path: Path) -> LoadedSession:
-    """Read a session file. Lines that do not parse (a torn last write) are skipped; a file
-    without a valid header raises ValueError."""
+    """Read a session file, keeping every record that can be read (see the module docstring).
+
+    Raises `UnreadableSession` when no line is a sous record (an empty file, or not JSONL at all)
+    or the header's schema is newer than this sous; `OSError` when the file cannot be opened. A
+    torn or garbled header is recovered from: the id is then the file name."""
+    if not stat.S_ISREG(os.stat(path).st_mode):  # opening a FIFO would wait for a writer forever
+        raise UnreadableSession(f"{path}: not a regular file, so not a session file")
     header: dict[str, Any] | None = None
-    session = None
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
+    session = LoadedSession(path=path, header={})
+    with open(path, "rb") as f:
+        for raw in f:
+            if not raw.strip():
+                continue
+            record = _record(raw, session)
+            if record is None:
+                continue
+            version = record.get("v", 1)
+            if record.get("type") == "session" and version > SCHEMA_VERSION:
+                raise UnreadableSession(f"{path}: written by a newer sous (session format v{version}; this sous "
+                                        f"reads v{SCHEMA_VERSION}): update sous to continue it")
+            if not 1 <= version <= SCHEMA_VERSION:
+                session.skipped += 1
                 continue
             record = migrate(record)
-            if header is None:
-                if record.get("type") != "session":
-                    raise ValueError(f"{path}: not a sous session file")
-                header = record
-                session = LoadedSession(path=path, header=header)
-            elif record.get("type") == "message":
-                session.messages.append(from_dict(record["message"]))
-            elif record.get("type") == "compact":  # the summary that follows replaces what came before
+            kind = record.get("type")
+            if header is None and kind == "session":
+                header = session.header = record
+            elif kind == "message":
+                try:
+                    session.messages.append(from_dict(record["message"]))
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    session.skipped += 1
+            elif kind == "compact":  # the summary that follows replaces what came before
                 session.messages.clear()
                 session.records.append(record)
-            else:
+            elif kind == "session":
+                session.skipped += 1
+            elif isinstance(kind, str):
                 session.records.append(record)
-    if session is None:
-        raise ValueError(f"{path}: empty session file")
+            else:
+                session.skipped += 1
+    if header is None and not session.messages:
+        raise UnreadableSession(f"{path}: not a sous session file (no readable session record)")
+    if header is None:  # the header line itself was torn or garbled: the file name is the id
+        session.skipped += 1
+        session.header = {"type": "session", "session_id": path.stem}
     return session
+
+
+def _record(raw: bytes, session: LoadedSession) -> dict[str, Any] | None:
+    """One line as a record, or None (counted as skipped) when it is not a JSON object."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", errors="replace")
+        session.replaced += 1
+    try:
+        record = json.loads(text)
+    except (ValueError, RecursionError):
+        record = None
+    if not isinstance(record, dict) or not isinstance(record.get("v", 1), int):
+        session.skipped += 1
+        return None
+    return record
 
 
 MIGRATIONS: list = []
@@ -116,10 +196,17 @@ def session_path(cwd: str, session_id: str, environ: Mapping[str, str] = os.envi
 
 
 def latest(cwd: str, environ: Mapping[str, str] = os.environ) -> Path | None:
-    """The most recently written session file of this project, if any."""
-    folder = sessions_dir(cwd, environ)
-    files = sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
+    """The most recently written session file of this project, if any. Empty files (a start
+    killed before its first write) hold nothing to continue and are passed over."""
+    files = [p for p in list_sessions(cwd, environ) if _size(p) != 0]
     return files[0] if files else None
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def find(session_id: str, environ: Mapping[str, str] = os.environ) -> Path | None:
@@ -136,4 +223,9 @@ def list_sessions(cwd: str, environ: Mapping[str, str] = os.environ) -> list[Pat
     folder = sessions_dir(cwd, environ)
     if not folder.is_dir():
         return []
-    return sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True)
+    def mtime(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:  # removed meanwhile, or a dangling link: listed last, refused when loaded
+            return 0.0
+    return sorted(folder.glob("*.jsonl"), key=mtime, reverse=True)

@@ -15,6 +15,9 @@ Beyond the ScriptedModel format a turn may hold:
               "retry_after": 0, "retry_after_ms": 5}   (and those headers, when given)
     "stream_error": {"type": "overloaded_error", "message": "..."}
                                                  half the stream, then the provider's error event
+    "stall": 5                                   half the stream, then nothing for 5 seconds, then the cut
+    "answer": {"status": 200, "content_type": "text/html", "body": "<html>..."}
+                                                 a raw answer, as a server that is not the provider gives
 
 When the turns run out the answer is a 500 saying so, with `x-should-retry: false` so that
 clients fail at once instead of retrying.
@@ -191,6 +194,9 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             if turn is None:
                 return self._error(500, "the scripted server has no more turns; add turns to the script",
                                    anthropic, should_retry=False)
+            if answer := turn.get("answer"):
+                return self._raw(int(answer.get("status", 200)), answer.get("content_type", "text/html"),
+                                 str(answer.get("body", "")))
             if error := turn.get("error"):
                 return self._error(int(error.get("status", 500)), error.get("message", "scripted error"), anthropic,
                                    retry_after=error.get("retry_after"), retry_after_ms=error.get("retry_after_ms"))
@@ -201,9 +207,18 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
                 payloads = [f"data: {json.dumps(c)}\n\n" for c in openai_chunks(turn, model)] + ["data: [DONE]\n\n"]
             if failure := turn.get("stream_error"):
                 payloads = payloads[:max(len(payloads) // 2, 1)] + [_stream_error(failure, anthropic)]
-            self._stream(payloads, cut=bool(turn.get("cut")))
+            self._stream(payloads, cut=bool(turn.get("cut")) or bool(turn.get("stall")),
+                         stall=float(turn.get("stall") or 0))
 
-        def _stream(self, payloads: list[str], cut: bool) -> None:
+        def _raw(self, status: int, content_type: str, body: str) -> None:
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("content-type", content_type)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _stream(self, payloads: list[str], cut: bool, stall: float = 0.0) -> None:
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
             self.send_header("transfer-encoding", "chunked")
@@ -219,6 +234,8 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
                 self.wfile.flush()
                 if server.chunk_delay:
                     time.sleep(server.chunk_delay)
+            if stall:  # a server that hangs: the client must give up on its own
+                time.sleep(stall)
             if cut:  # drop the connection without the final chunk, as a dying proxy would
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)

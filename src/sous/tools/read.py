@@ -1,10 +1,16 @@
-"""Read: a file as numbered lines, a page at a time, or an image as an image block."""
+"""Read: a file as numbered lines, a page at a time, or an image as an image block.
+
+Bounded: only regular files are opened (a FIFO would block forever, `/dev/zero` never ends), a
+file is read whole only up to `MAX_WHOLE_BYTES`, and a larger one is streamed line by line just
+up to the page asked for, so memory stays small whatever the file's size.
+"""
 
 from __future__ import annotations
 
 import base64
 import difflib
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +23,12 @@ DEFAULT_LINES = 2000
 MAX_LINE_CHARS = 2000
 MAX_OUTPUT_CHARS = 100_000
 """About 25,000 tokens: past this a read becomes a partial view with a note on how to go on."""
+MAX_WHOLE_BYTES = 4 * 2**20
+"""Files up to this size are read whole, so their line count is exact; larger ones are streamed."""
+MAX_LINE_BYTES = MAX_LINE_CHARS * 4
+"""What is read of one line of a streamed file; the rest of a longer line is skipped unread."""
+SPECIAL_FILES = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                 (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
                ".webp": "image/webp"}
@@ -47,8 +59,24 @@ def _missing(path: Path, ctx: ToolContext) -> ToolResult:
     return _error(text)
 
 
+def _refuse_special(path: Path) -> ToolResult | None:
+    """An error for anything but a regular file or a directory: reading a FIFO blocks until a
+    writer comes, a device like /dev/zero or /dev/urandom never ends."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # missing or unreadable: the checks below say so
+    for test, name in SPECIAL_FILES:
+        if test(mode):
+            return _error(f"{path} is {name}, not a regular file: Read only reads files "
+                          "(reading this could block or never end).")
+    return None
+
+
 async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     path = resolve(args["file_path"], ctx)
+    if (refusal := _refuse_special(path)) is not None:
+        return refusal
     if path.is_dir():
         return _error(f"EISDIR: {path} is a directory. Use Bash `ls` or Glob to list its files.")
     if not path.exists():
@@ -58,7 +86,10 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if looks_binary(path):
         return _error(f"This tool cannot read binary files. The file appears to be a binary {path.suffix} file.")
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read(MAX_WHOLE_BYTES + 1)
+        if len(data) > MAX_WHOLE_BYTES:
+            return _stream(path, args, ctx)
     except OSError as e:
         return _error(f"Cannot read {path}: {e.strerror or e}")
     text_file = decode(data)
@@ -98,6 +129,47 @@ def _page(path: Path, text: str, args: dict[str, Any]) -> ToolResult:
         out += (f"\n\n[PARTIAL view: showing lines {start}-{end} of {total}. "
                 f"Continue with offset={end + 1} to read more.]")
     data["file"].update(content="\n".join(chosen), numLines=len(chosen))
+    return ToolResult(content=out, data=data)
+
+
+def _stream(path: Path, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    """A page of a file too large to read whole: lines are read only up to the page's end."""
+    start = max(int(args.get("offset") or 1), 1)
+    limit = max(int(args.get("limit") or DEFAULT_LINES), 1)
+    chosen: list[str] = []
+    size, number, more = 0, 0, False
+    with open(path, "rb") as f:
+        head = f.read(8192)
+        if decode(head) is None:
+            return _error("This tool cannot read binary files. The file contains NUL bytes.")
+        f.seek(0)
+        while raw := f.readline(MAX_LINE_BYTES):
+            long = not raw.endswith(b"\n") and len(raw) == MAX_LINE_BYTES
+            while long and (rest := f.readline(2**20)) and not rest.endswith(b"\n"):
+                pass  # skip the unread part of an overlong line
+            number += 1
+            if number < start:
+                continue
+            if len(chosen) >= limit or size > MAX_OUTPUT_CHARS:
+                more = True
+                break
+            line = raw.rstrip(b"\n").rstrip(b"\r").decode("utf-8", errors="replace")
+            if long or len(line) > MAX_LINE_CHARS:
+                line = line[:MAX_LINE_CHARS] + " … [line truncated]"
+            chosen.append(line)
+            size += len(line) + 8
+    record_read(ctx, path)
+    data = {"type": "text", "file": {"filePath": str(path), "content": "\n".join(chosen), "numLines": len(chosen),
+                                     "startLine": start, "totalLines": None}}
+    if not chosen:
+        return ToolResult(content=f"<system-reminder>Warning: the file exists but is shorter than the provided "
+                                  f"offset ({start}). The file has {number} lines.</system-reminder>", data=data)
+    end = start + len(chosen) - 1
+    out = numbered(chosen, start)
+    if more:
+        out += (f"\n\n[PARTIAL view: showing lines {start}-{end} of a file over {MAX_WHOLE_BYTES // 2**20} MB "
+                f"(too large to count its lines). Continue with offset={end + 1} to read more, or use Grep to "
+                "find what you need.]")
     return ToolResult(content=out, data=data)
 
 

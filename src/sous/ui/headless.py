@@ -84,6 +84,10 @@ class HeadlessPrinter:
             self.result = self._result(event)
             if self.fmt in ("json", "stream-json"):
                 self.line(self.result)
+        elif isinstance(event, Retry) and self.fmt != "stream-json":  # stdout holds only the answer
+            self.err.write(f"sous: retrying in {event.delay_s:.1f}s (attempt {event.attempt} of {event.max_retries}, "
+                           f"{event.status or 'no answer'}): {event.error}\n")
+            self.err.flush()
         elif self.fmt != "stream-json":
             return
         elif isinstance(event, PermissionDecided):
@@ -94,9 +98,12 @@ class HeadlessPrinter:
         elif isinstance(event, MessageAdded):
             self._message(event.message)
         elif isinstance(event, Retry):
+            # Claude Code's shape: `error` is a category, `error_status` the HTTP status or null;
+            # `error_message` (sous's own) is the one-line reason shown in the terminal.
             self.line({"type": "system", "subtype": "api_retry", "attempt": event.attempt,
                        "max_retries": event.max_retries, "retry_delay_ms": int(event.delay_s * 1000),
-                       "error": event.error, "session_id": self.session.id, "uuid": str(uuid.uuid4())})
+                       "error_status": event.status, "error": retry_category(event.status),
+                       "error_message": event.error, "session_id": self.session.id, "uuid": str(uuid.uuid4())})
         elif self.partial and isinstance(event, (TextDelta, ThinkingDelta)):
             kind = ("text_delta", "text") if isinstance(event, TextDelta) else ("thinking_delta", "thinking")
             self.line({"type": "stream_event", "event": {"type": "content_block_delta", "index": 0,
@@ -209,3 +216,16 @@ async def run_headless(session: Session, prompt: str, fmt: str = "text", *, out:
             err.write(f"sous: {result.get('result', end.reason)}\n")
         out.flush()
     return 1 if result.get("is_error") else 0
+
+
+def retry_category(status: int | None) -> str:
+    """Claude Code's `api_retry` error category for an HTTP status (None: no answer at all)."""
+    if status is None:
+        return "unknown"
+    if status in (401, 403):
+        return "authentication_failed"
+    if status == 402:
+        return "billing_error"
+    if status == 429:
+        return "rate_limit"
+    return "server_error" if status >= 500 or status in (408, 409) else "invalid_request"

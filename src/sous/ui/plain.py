@@ -53,7 +53,8 @@ class PlainUI:
             mark = "✗" if event.result.is_error else "⎿"
             self.write(f"  {mark}{fold(event.result.text)[1:]}\n")
         elif isinstance(event, Retry):
-            self.write(f"  (provider error: {event.error}; retrying in {event.delay_s:.1f}s)\n")
+            self.write(f"  (retrying in {event.delay_s:.1f}s, attempt {event.attempt} of {event.max_retries}, "
+                       f"{event.status or 'no answer'}: {event.error})\n")
         elif isinstance(event, Notice):
             self.write(f"sous: {event.level}: {event.text}\n")
         elif isinstance(event, RunEnd):

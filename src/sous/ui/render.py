@@ -149,8 +149,8 @@ class Renderer:
         elif isinstance(event, ToolEnd):
             self._tool_result(event)
         elif isinstance(event, Retry):
-            self.note(f"  provider error: {event.error}; retry {event.attempt}/{event.max_retries} "
-                      f"in {event.delay_s:.1f}s", "yellow")
+            self.note(f"  retrying in {event.delay_s:.1f}s (attempt {event.attempt} of {event.max_retries}, "
+                      f"{event.status or 'no answer'}): {event.error}", "dim")
         elif isinstance(event, Notice):
             self.note(f"{event.level}: {event.text}", "yellow" if event.level == "warning" else "dim")
         elif isinstance(event, RunEnd):
