@@ -10,7 +10,7 @@ from pathlib import Path
 from sous import hooks
 from sous.core import Agent, Chain, ConfigError, Conversation, Middleware, Notice, ToolContext, ToolSet, new_id
 from sous.permissions import MODES, Asker, PermissionMiddleware, Rules
-from sous.permissions.rules import parse
+from sous.permissions.rules import parse, read_denied
 from sous.session import Session, repair
 from sous.store import transcript
 
@@ -108,6 +108,8 @@ def open_session(opts: Options) -> Session:
         tools = ToolSet([*tools, *extra], aliases=builtin_tools.ALIASES | {"Task": "Agent"})
 
     ctx = ToolContext(cwd=cwd, project_dir=cwd, environ=environ)
+    if (denied := read_denied(rules.deny, cwd)) is not None:
+        ctx.state["read_denied"] = denied
     if cfg.get("sandbox.enabled") and not opts.bare:
         notices += _sandbox(cfg, cwd, ctx, rules)
     permissions = PermissionMiddleware(rules, mode, asker=opts.asker,

@@ -15,6 +15,7 @@ import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from collections.abc import Callable
 from typing import Any
 
 READ_TOOLS = {"Read", "Glob", "Grep"}
@@ -135,6 +136,17 @@ def call_paths(tool: str, args: dict[str, Any], cwd: str) -> list[str]:
         return out
     path = args.get("file_path") or args.get("notebook_path") or args.get("path") or cwd
     return [_absolute(str(path), cwd)]
+
+
+def read_denied(deny: list[Rule], cwd: str) -> Callable[[str], bool] | None:
+    """A test for the files that `Read(...)` deny rules keep from being read, for Glob and Grep to
+    leave out of what they list or show (the rules cover Glob and Grep, and a search over a folder
+    must not return a denied file's lines); None when there are no such rules. The test takes an
+    absolute path, or one relative to `cwd`."""
+    specs = [r.specifier for r in deny if r.specifier is not None and r.tool == "Read"]
+    if not specs:
+        return None
+    return lambda path: any(path_matches(spec, path, cwd, deny=True) for spec in specs)
 
 
 def _absolute(path: str, cwd: str) -> str:

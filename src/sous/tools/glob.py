@@ -70,6 +70,8 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if out.code == 2 and not out.stdout:
         return ToolResult(content=f"Glob failed: {out.stderr.strip()}", is_error=True)
     found = _rg.newest_first(stamped)
+    if (denied := ctx.state.get("read_denied")) is not None:  # files that Read deny rules keep out
+        found = [path for path in found if not denied(os.path.join(root, path))]
     total = len(found)
     shown = found[:MAX_RESULTS]
     data = {"filenames": shown, "numFiles": len(shown), "truncated": total > MAX_RESULTS or out.cut,
