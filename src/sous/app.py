@@ -122,9 +122,9 @@ def open_session(opts: Options) -> Session:
     convo = Conversation(system=system)
     from sous.permissions import trust
 
-    project_trust = trust.check(cwd, opts.environ, cfg)  # what the project's own files would run
+    project_trust = trust.check(cwd, opts.environ, opts.settings)  # what the project's own files would run
     hooks_off = bool(cfg.get("disableAllHooks")) or opts.bare
-    hook_config = hooks.load(trust.trusted_hooks(cfg.get("hooks"), cfg, project_trust, cwd, opts.environ),
+    hook_config = hooks.load(trust.trusted_hooks(cfg.get("hooks"), project_trust, opts.environ, opts.settings),
                              disabled=hooks_off)
     left_out = [] if hooks_off else [e for e in project_trust.pending if e.kind == "hook"]
     notices += [Notice(level="warning", text=p) for p in hook_config.problems]

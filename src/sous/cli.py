@@ -127,10 +127,8 @@ def _interactive(opts, prompt: str | None):
             stream.reconfigure(errors="replace")
     if sys.stdin.isatty() and sys.stdout.isatty() and not opts.bare:  # someone can approve the project's config
         from sous.permissions import trust
-        from sous.settings import load
 
-        trust.ask_in_terminal(trust.check(opts.cwd, opts.environ, load(opts.cwd, opts.settings, environ=opts.environ)),
-                              opts.environ)
+        trust.ask_in_terminal(trust.check(opts.cwd, opts.environ, opts.settings), opts.environ)
     if os.environ.get("SOUS_UI") != "plain" and sys.stdin.isatty() and sys.stdout.isatty():
         from sous.ui.repl import run_interactive
     else:

@@ -109,25 +109,20 @@ def project_entries(project_dir: str | Path, environ: Mapping[str, str] = os.env
     return out
 
 
-def check(project_dir: str | Path, environ: Mapping[str, str] = os.environ, settings: Any = None) -> ProjectTrust:
-    """The project's entries and which of them are pending. `settings` (a loaded `Settings`) gives
-    the user-scope approval keys; it is read from the files when not given."""
-    if settings is None:
-        from sous import settings as settings_mod
+def check(project_dir: str | Path, environ: Mapping[str, str] = os.environ,
+          cli_settings: str | None = None) -> ProjectTrust:
+    """The project's entries and which of them are pending. The approval keys are read from the
+    user's own layers only: `~/.claude/settings.json`, `~/.sous/settings.json` and
+    `cli_settings` (`--settings FILE|JSON`)."""
+    user = user_layers(environ, cli_settings)
 
-        settings = settings_mod.load(project_dir, environ=environ)
-    project_files = {str(p) for p in _project_settings_files(Path(project_dir), environ)}
+    def names(key: str) -> set[str]:
+        return {str(n) for layer in user for n in _list(layer.get(key))}
 
-    def from_user(key: str) -> bool:
-        return settings.origins.get(key, "") not in project_files
-
-    enable_all = settings.get("enableAllProjectMcpServers") is True and from_user("enableAllProjectMcpServers")
-    named = {str(n) for n in _list(settings.get("enabledMcpjsonServers"))
-             if from_user(f"enabledMcpjsonServers[{json.dumps(n, sort_keys=True)}]")}
-    disabled = {str(n) for n in _list(settings.get("disabledMcpjsonServers"))
-                if from_user(f"disabledMcpjsonServers[{json.dumps(n, sort_keys=True)}]")}
+    enable_all = any(layer.get("enableAllProjectMcpServers") is True for layer in user)
+    named, disabled = names("enabledMcpjsonServers"), names("disabledMcpjsonServers")
     approved = _approved(project_dir, environ)
-    names = {(v.get("kind"), v.get("name")) for v in approved.values() if isinstance(v, dict)}
+    known = {(v.get("kind"), v.get("name")) for v in approved.values() if isinstance(v, dict)}
     trust = ProjectTrust(project=project_key(project_dir), entries=project_entries(project_dir, environ),
                          disabled_servers=disabled)
     for entry in trust.entries:
@@ -136,9 +131,26 @@ def check(project_dir: str | Path, environ: Mapping[str, str] = os.environ, sett
         if entry.kind == "mcp" and (entry.name in disabled or enable_all or entry.name in named):
             continue
         trust.pending.append(entry)
-        if (entry.kind, entry.name) in names:
+        if (entry.kind, entry.name) in known:
             trust.changed.add(entry.digest)
     return trust
+
+
+def user_layers(environ: Mapping[str, str] = os.environ, cli_settings: str | None = None) -> list[dict[str, Any]]:
+    """The user's own settings layers as dicts (unreadable ones are empty; `sous.settings` reports them)."""
+    from sous.settings import layer_files
+
+    layers = [_json(path) for path in layer_files(".", environ)[:2]]
+    if cli_settings:
+        if cli_settings.lstrip().startswith("{"):
+            try:
+                data = json.loads(cli_settings)
+            except ValueError:
+                data = {}
+            layers.append(data if isinstance(data, dict) else {})
+        else:
+            layers.append(_json(Path(cli_settings)))
+    return layers
 
 
 def approve(trust: ProjectTrust, environ: Mapping[str, str] = os.environ) -> None:
@@ -165,14 +177,16 @@ def reset(project_dir: str | Path, environ: Mapping[str, str] = os.environ) -> b
     return True
 
 
-def trusted_hooks(value: Any, settings: Any, trust: ProjectTrust, project_dir: str | Path,
-                  environ: Mapping[str, str] = os.environ) -> Any:
-    """The merged `hooks` setting without the pending handlers of the project's files (a group
-    that a user layer also lists is the user's, and kept)."""
+def trusted_hooks(value: Any, trust: ProjectTrust, environ: Mapping[str, str] = os.environ,
+                  cli_settings: str | None = None) -> Any:
+    """The merged `hooks` setting without the pending handlers of the project's files. A group that
+    one of the user's own layers lists is the user's, and kept whole."""
     pending = trust.hook_digests()
     if not pending or not isinstance(value, dict):
         return value
-    project_files = {str(p) for p in _project_settings_files(Path(project_dir), environ)}
+    users = {(event, json.dumps(group, sort_keys=True)) for layer in user_layers(environ, cli_settings)
+             if isinstance(layer.get("hooks"), dict)
+             for event, groups in layer["hooks"].items() for group in _list(groups)}
     out: dict[str, Any] = {}
     for event, groups in value.items():
         if not isinstance(groups, list):
@@ -180,8 +194,8 @@ def trusted_hooks(value: Any, settings: Any, trust: ProjectTrust, project_dir: s
             continue
         kept = []
         for group in groups:
-            origin = settings.origins.get(f"hooks.{event}[{json.dumps(group, sort_keys=True)}]", "")
-            if not isinstance(group, dict) or not isinstance(group.get("hooks"), list) or origin not in project_files:
+            if not isinstance(group, dict) or not isinstance(group.get("hooks"), list) or \
+                    (event, json.dumps(group, sort_keys=True)) in users:
                 kept.append(group)
                 continue
             matcher = str(group.get("matcher") or "")
