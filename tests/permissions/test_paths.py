@@ -332,3 +332,25 @@ def test_grep_without_deny_rules_shows_every_file(world):
     done, results = sous_p(world["project"], calls(("Grep", {"pattern": "TOKEN", "output_mode": "content"})),
                            home=world["home"])
     assert ".env:1:TOKEN=secret" in results[0]
+
+
+# --- what an "always" answer remembers -----------------------------------------------------------
+
+def test_always_for_a_glob_outside_remembers_that_folder_not_every_glob(world):
+    from sous.permissions.grants import narrowest_rules
+
+    project = str(world["project"])
+    [rule] = narrowest_rules("Glob", {"pattern": "~/.ssh/*"}, project)
+    assert rule == f"Read(/{world['home']}/.ssh)"
+    remembered = [rule]
+    assert run(world, "Glob", {"pattern": "~/.ssh/*"}, mode="dontAsk", allow=remembered).behavior == "allow"
+    assert run(world, "Read", {"file_path": "~/.ssh/id_rsa"}, mode="dontAsk", allow=remembered).behavior == "deny"
+    assert run(world, "Glob", {"pattern": "/etc/*"}, mode="dontAsk", allow=remembered).behavior == "deny"
+
+
+def test_always_for_a_bare_file_name_stays_at_that_file(world):
+    from sous.permissions.grants import narrowest_rules
+
+    [rule] = narrowest_rules("Edit", {"file_path": "notes.md"}, str(world["project"]))
+    assert rule == "Edit(./notes.md)"
+    assert not path_matches("./notes.md", str(world["project"] / "docs" / "notes.md"), str(world["project"]))
