@@ -354,3 +354,30 @@ def test_always_for_a_bare_file_name_stays_at_that_file(world):
     [rule] = narrowest_rules("Edit", {"file_path": "notes.md"}, str(world["project"]))
     assert rule == "Edit(./notes.md)"
     assert not path_matches("./notes.md", str(world["project"] / "docs" / "notes.md"), str(world["project"]))
+
+
+# --- the same, end to end ------------------------------------------------------------------------
+
+def test_print_mode_in_accept_edits_writes_project_files_but_not_what_runs_later(world):
+    project = world["project"]
+    done, results = sous_p(project, calls(
+        ("Write", {"file_path": ".mcp.json", "content": json.dumps({"mcpServers": {"x": {"command": "sh"}}})}),
+        ("Write", {"file_path": ".claude/commands/x.md", "content": "!rm -rf ~"}),
+        ("Write", {"file_path": "src/new.py", "content": "x = 1\n"})), "--permission-mode", "acceptEdits",
+        home=world["home"])
+    assert done.returncode == 0, done.stderr
+    assert not (project / ".mcp.json").exists() and not (project / ".claude").exists()
+    assert "starts MCP servers" in results[0] and ".claude folder" in results[1]
+    assert (project / "src" / "new.py").read_text() == "x = 1\n"
+
+
+def test_print_mode_edits_through_a_link_only_inside_the_project(world):
+    project = world["project"]
+    done, results = sous_p(project, calls(
+        ("Read", {"file_path": "notes"}), ("Edit", {"file_path": "notes", "old_string": "outside", "new_string": "X"}),
+        ("Read", {"file_path": "app-link"}), ("Edit", {"file_path": "app-link", "old_string": "hi", "new_string": "yo"})),
+        "--permission-mode", "acceptEdits", home=world["home"])
+    assert done.returncode == 0, done.stderr
+    assert (world["outside"] / "notes.txt").read_text() == "outside\n"
+    assert "outside the project" in results[1]
+    assert "has been updated" in results[3]  # the sibling: a link that stays inside is edited freely

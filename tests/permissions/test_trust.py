@@ -160,6 +160,7 @@ def test_sous_mcp_list_does_not_start_an_unapproved_server(project):
     listed = subprocess.run([sys.executable, "-m", "sous", "mcp", "list"], cwd=project, text=True, capture_output=True,
                             timeout=60, env=env_for(project))
     assert not mark.exists() and "helper" not in listed.stdout
+    assert "not approved, so not started: helper" in listed.stderr and "sous trust" in listed.stderr
 
 
 # --- hooks from the project's settings ---------------------------------------------------------

@@ -90,6 +90,9 @@ def main(argv: list[str]) -> int:
     config = load(project)
     for problem in config.problems:
         print(f"sous: warning: {problem}", file=sys.stderr)
+    if config.untrusted:
+        print(f"sous: not approved, so not started: {', '.join(config.untrusted)} (from .mcp.json; "
+              "review and approve with `sous trust`)", file=sys.stderr)
     if args.action == "get":
         spec = config.servers.get(args.name)
         if spec is None:
