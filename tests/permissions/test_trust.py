@@ -303,3 +303,14 @@ def test_a_no_in_the_terminal_runs_nothing_and_says_so(project):
     child.close()
     assert not mark.exists()
     assert len(trust.check(project, env_for(project)).pending) == 1
+
+
+def test_sous_hooks_list_says_which_project_hooks_wait_for_approval(project):
+    write_hook(project, "echo hi")
+    listed = subprocess.run([sys.executable, "-m", "sous", "hooks", "list"], cwd=project, text=True,
+                            capture_output=True, timeout=60, env=env_for(project))
+    assert "SessionStart" in listed.stdout and "1 of these" in listed.stderr and "sous trust" in listed.stderr
+    sous_trust(project, "--yes")
+    listed = subprocess.run([sys.executable, "-m", "sous", "hooks", "list"], cwd=project, text=True,
+                            capture_output=True, timeout=60, env=env_for(project))
+    assert "sous trust" not in listed.stderr
