@@ -94,8 +94,7 @@ def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str
            read_only: bool = False, home: str | None = None, grants: Grants | None = None,
            agent: str | None = None) -> Decision:
     """Decide one call. Pure: reads nothing but its arguments (and, on disk, where symlinks lead and
-    whether paths exist); a grant
-    that allows is named in the decision, and the caller counts its use."""
+    whether paths exist); a grant that allows is named in the decision, and the caller counts its use."""
     analysis = shell.analyse(str(args.get("command", ""))) if tool == "Bash" else None
     parts = analysis.parts if analysis is not None else None
     for rule in rules.deny:
