@@ -126,7 +126,7 @@ GLOBS_OUT = [{"pattern": "{home}/.ssh/*"}, {"pattern": "~/.ssh/*"}, {"pattern": 
              {"pattern": "../outside/*"}, {"pattern": "src/../../outside/*"}, {"pattern": "**/../../*"},
              {"pattern": "/etc/*"}, {"pattern": "/*"}, {"pattern": "*", "path": "{outside}"},
              {"pattern": "*", "path": ".."}, {"pattern": "**/id_rsa", "path": "~"}, {"pattern": "*", "path": "ssh"},
-             {"pattern": "{home}/**/id_*", "path": "src"}]
+             {"pattern": "{home}/**/id_*", "path": "src"}, {"pattern": "~root/*"}, {"pattern": "~nobody/**"}]
 
 
 def filled(args: dict, world) -> dict:
@@ -381,3 +381,14 @@ def test_print_mode_edits_through_a_link_only_inside_the_project(world):
     assert (world["outside"] / "notes.txt").read_text() == "outside\n"
     assert "outside the project" in results[1]
     assert "has been updated" in results[3]  # the sibling: a link that stays inside is edited freely
+
+
+@pytest.mark.parametrize("tool,args", [
+    ("Read", {"file_path": "src/app.py\0.txt"}), ("Glob", {"pattern": "x\0/*"}), ("Grep", {"pattern": "x", "path": "\0"}),
+    ("Edit", {"file_path": ".mcp.json\0"}), ("Write", {"file_path": "src/\0x"}), ("NotebookEdit", {"notebook_path": "\0"}),
+])
+def test_a_path_with_a_nul_byte_is_refused_not_a_crash(world, tool, args):
+    for mode in ("default", "bypassPermissions"):
+        assert run(world, tool, args, mode=mode, allow=["Read(/**)", "Edit(/**)"]).behavior == "deny"
+    assert path_matches(".env", "a\0b", str(world["project"]), deny=True)
+    assert not path_matches("/**", "a\0b", str(world["project"]))

@@ -97,6 +97,8 @@ def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str
     whether paths exist); a grant that allows is named in the decision, and the caller counts its use."""
     analysis = shell.analyse(str(args.get("command", ""))) if tool == "Bash" else None
     parts = analysis.parts if analysis is not None else None
+    if tool in READ_TOOLS | EDIT_TOOLS and any("\0" in path for path in _paths(tool, args, cwd)):
+        return Decision(behavior="deny", source="parse", reason="a path with a NUL byte names no file")
     for rule in rules.deny:
         if _hits(rule, tool, args, cwd, parts, any_part=True):
             return Decision(behavior="deny", source=f"rule:{rule}", reason=f"denied by the rule {rule}")

@@ -169,6 +169,8 @@ def path_matches(spec: str, path: str, cwd: str, *, deny: bool = False) -> bool:
     project reached through a linked folder still matches): `deny=True` is true when either
     matches, otherwise both must (Claude Code: "allow needs both link and target to match; deny
     if either matches")."""
+    if "\0" in path:  # names no file; no allow covers it, and a deny or ask rule does
+        return deny
     given = os.path.abspath(os.path.join(cwd, os.path.expanduser(path)))
     real = os.path.realpath(given)
     pattern = _anchor(spec, cwd)
