@@ -392,3 +392,55 @@ def test_a_path_with_a_nul_byte_is_refused_not_a_crash(world, tool, args):
         assert run(world, tool, args, mode=mode, allow=["Read(/**)", "Edit(/**)"]).behavior == "deny"
     assert path_matches(".env", "a\0b", str(world["project"]), deny=True)
     assert not path_matches("/**", "a\0b", str(world["project"]))
+
+
+# --- generated spellings: every way to name a file leads to the same decision ---------------------
+
+def spellings(target: Path, world) -> list[str]:
+    """Ways to name `target` from the project: absolute, from home, climbing, through /proc, with
+    doubled slashes and `.` parts, and through the project's links when they lead there."""
+    project, home = world["project"], world["home"]
+    absolute = str(target)
+    out = [absolute, "/proc/self/root" + absolute, absolute.replace("/", "//"), absolute.replace("/", "/./"),
+           os.path.relpath(absolute, project), "./" + os.path.relpath(absolute, project),
+           "src/../" + os.path.relpath(absolute, project), str(project / "src" / ".." / os.path.relpath(absolute, project))]
+    if absolute.startswith(str(home) + "/"):
+        out += ["~/" + os.path.relpath(absolute, home), "~/./" + os.path.relpath(absolute, home)]
+    if absolute.startswith(str(home / ".ssh")):
+        rest = os.path.relpath(absolute, home / ".ssh")
+        out += [f"ssh/{rest}", f"./ssh/{rest}", f"src-link/../ssh/{rest}", f"{project}/ssh/{rest}"]
+    return out
+
+
+def forms(spelling: str, is_dir: bool) -> list[tuple[str, dict]]:
+    """The file tool calls that read what `spelling` names."""
+    if is_dir:
+        return [("Glob", {"pattern": "*", "path": spelling}), ("Glob", {"pattern": spelling.rstrip("/") + "/*"}),
+                ("Grep", {"pattern": "x", "path": spelling}), ("Glob", {"pattern": spelling.rstrip("/") + "/**/*"})]
+    return [("Read", {"file_path": spelling}), ("Grep", {"pattern": "x", "path": spelling})]
+
+
+def test_no_spelling_of_a_key_is_allowed_by_a_project_rule_and_every_one_meets_the_deny_rule(world):
+    checked = 0
+    for target, is_dir in ((world["home"] / ".ssh" / "id_rsa", False), (world["home"] / ".ssh", True)):
+        for spelling in spellings(target, world):
+            for tool, args in forms(spelling, is_dir):
+                assert run(world, tool, args, mode="dontAsk", allow=["Read(/**)"]).behavior == "deny", (tool, args)
+                assert run(world, tool, args).behavior == "ask", (tool, args)
+                assert run(world, tool, args, mode="bypassPermissions",
+                           deny=["Read(~/.ssh/**)", "Read(~/.ssh)"]).behavior == "deny", (tool, args)
+                checked += 1
+    assert checked > 60
+
+
+def test_every_spelling_of_a_project_file_stays_free(world):
+    checked = 0
+    for target, is_dir in ((world["project"] / "src" / "app.py", False), (world["project"] / "src", True)):
+        for spelling in spellings(target, world):
+            for tool, args in forms(spelling, is_dir):
+                if "/proc/self/root" in spelling:
+                    continue  # the project reached through /proc resolves inside; the literal path does not
+                assert run(world, tool, args, mode="dontAsk", allow=["Read(/**)"]).behavior == "allow", (tool, args)
+                assert run(world, tool, args).behavior == "allow", (tool, args)
+                checked += 1
+    assert checked > 30
