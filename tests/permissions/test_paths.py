@@ -162,6 +162,7 @@ def test_an_absolute_glob_inside_the_project_is_free(world):
     {"pattern": "x", "path": "/etc"}, {"pattern": "x", "path": "~/.ssh"}, {"pattern": "x", "path": ".."},
     {"pattern": "x", "path": "key"}, {"pattern": "x", "path": "ssh"}, {"pattern": "x", "glob": "/etc/*"},
     {"pattern": "x", "glob": "../../**"}, {"pattern": "x", "glob": "~/.ssh/*"}, {"pattern": "x", "glob": "**/../../*"},
+    {"pattern": "x", "glob": "*.py,/etc/*"},
 ])
 def test_grep_paths_and_globs_that_leave_the_project_ask(world, args):
     assert run(world, "Grep", args).behavior == "ask"

@@ -13,9 +13,9 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from collections.abc import Callable
 from typing import Any
 
 READ_TOOLS = {"Read", "Glob", "Grep"}
@@ -125,9 +125,11 @@ def call_paths(tool: str, args: dict[str, Any], cwd: str) -> list[str]:
         root, rest = split_pattern(str(args.get("pattern") or ""), _absolute(str(args.get("path") or "."), cwd))
         return [os.sep if ".." in rest.split("/") else os.path.normpath(os.path.join(root, _fixed_prefix(rest)))]
     if tool == "Grep":
+        from sous.tools.grep import split_globs
+
         root = _absolute(str(args.get("path") or "."), cwd)
         out = [root]
-        for glob in str(args.get("glob") or "").split():
+        for glob in split_globs(str(args.get("glob") or "")):
             glob = os.path.expanduser(glob.lstrip("!"))
             if glob.startswith("/") or ".." in glob.split("/"):
                 prefix = _fixed_prefix(glob)
