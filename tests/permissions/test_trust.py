@@ -314,3 +314,15 @@ def test_sous_hooks_list_says_which_project_hooks_wait_for_approval(project):
     listed = subprocess.run([sys.executable, "-m", "sous", "hooks", "list"], cwd=project, text=True,
                             capture_output=True, timeout=60, env=env_for(project))
     assert "sous trust" not in listed.stderr
+
+
+def test_sous_mcp_add_to_the_project_approves_that_server_only(project):
+    mark, other = project.parent / "mark", project.parent / "other"
+    write_mcp(project, planted=server(other))
+    added = subprocess.run([sys.executable, "-m", "sous", "mcp", "add", "--scope", "project", "mine", "--", "sh", "-c",
+                            f"echo started >> {mark}; exec {sys.executable} -m sous mcp serve"], cwd=project,
+                           text=True, capture_output=True, timeout=60, env=env_for(project))
+    assert added.returncode == 0, added.stderr
+    done, init = sous_p(project)
+    assert [s["name"] for s in init["mcp_servers"]] == ["mine"] and mark.exists() and not other.exists()
+    assert '"planted"' in trust_lines(done.stderr)[0]

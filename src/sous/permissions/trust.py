@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -153,16 +153,20 @@ def user_layers(environ: Mapping[str, str] = os.environ, cli_settings: str | Non
     return layers
 
 
-def approve(trust: ProjectTrust, environ: Mapping[str, str] = os.environ) -> None:
-    """Record every current entry of the project as approved (approvals of entries that are gone
-    are dropped, so one that comes back is asked about again)."""
+def approve(trust: ProjectTrust, environ: Mapping[str, str] = os.environ, *,
+            only: Iterable[Entry] | None = None) -> None:
+    """Record the pending entries (or just `only`) as approved, beside the earlier approvals of
+    entries that are still there (approvals of entries that are gone are dropped, so one that
+    comes back is asked about again)."""
+    chosen = {e.digest for e in (trust.pending if only is None else only)}
+    earlier = _approved(trust.project, environ)
     store = _store(environ)
     data = _json(store)
     projects = data.get("projects")
     if not isinstance(projects, dict):
         projects = data["projects"] = {}
     projects[trust.project] = {"approved": {e.digest: {"kind": e.kind, "name": e.name, "detail": e.detail}
-                                            for e in trust.entries}}
+                                            for e in trust.entries if e.digest in chosen or e.digest in earlier}}
     _write(store, data)
 
 
