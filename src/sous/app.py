@@ -10,7 +10,7 @@ from pathlib import Path
 from sous import hooks
 from sous.core import Agent, Chain, ConfigError, Conversation, Middleware, Notice, ToolContext, ToolSet, new_id
 from sous.permissions import MODES, Asker, PermissionMiddleware, Rules
-from sous.permissions.rules import parse
+from sous.permissions.rules import parse, read_denied
 from sous.session import Session, repair
 from sous.store import transcript
 
@@ -111,6 +111,8 @@ def open_session(opts: Options) -> Session:
         tools = ToolSet([*tools, *extra], aliases=builtin_tools.ALIASES | {"Task": "Agent"})
 
     ctx = ToolContext(cwd=cwd, project_dir=cwd, environ=environ)
+    if (denied := read_denied(rules.deny, cwd)) is not None:
+        ctx.state["read_denied"] = denied
     if cfg.get("sandbox.enabled") and not opts.bare:
         notices += _sandbox(cfg, cwd, ctx, rules)
     permissions = PermissionMiddleware(rules, mode, asker=opts.asker,
@@ -121,7 +123,13 @@ def open_session(opts: Options) -> Session:
     if main_spec is not None and opts.system_prompt is None:
         system = f"{main_spec.prompt}\n\n# Environment{system.partition('# Environment')[2]}"
     convo = Conversation(system=system)
-    hook_config = hooks.load(cfg.get("hooks"), disabled=bool(cfg.get("disableAllHooks")) or opts.bare)
+    from sous.permissions import trust
+
+    project_trust = trust.check(cwd, opts.environ, opts.settings)  # what the project's own files would run
+    hooks_off = bool(cfg.get("disableAllHooks")) or opts.bare
+    hook_config = hooks.load(trust.trusted_hooks(cfg.get("hooks"), project_trust, opts.environ, opts.settings),
+                             disabled=hooks_off)
+    left_out = [] if hooks_off else [e for e in project_trust.pending if e.kind == "hook"]
     notices += [Notice(level="warning", text=p) for p in hook_config.problems]
     steering: list[Middleware] = [permissions]
     hook_middleware = None
@@ -169,8 +177,10 @@ def open_session(opts: Options) -> Session:
     if not opts.bare or opts.mcp_config:
         from sous import mcp
 
-        servers = mcp.load(cwd, opts.environ, extra=opts.mcp_config, strict=opts.strict_mcp_config or opts.bare)
-        session.notices += [Notice(level="warning", text=p) for p in servers.problems]
+        servers = mcp.load(cwd, opts.environ, extra=opts.mcp_config, strict=opts.strict_mcp_config or opts.bare,
+                           trust=project_trust)
+        notices += [Notice(level="warning", text=p) for p in servers.problems]
+        left_out = [e for e in project_trust.pending if e.kind == "mcp" and e.name in servers.untrusted] + left_out
         if servers.servers:
             from sous.mcp.client import McpManager
 
@@ -197,6 +207,8 @@ def open_session(opts: Options) -> Session:
             hook_middleware.record = writer.write
         session.hooks = hook_middleware
     session.notices = notices
+    if left_out:
+        session.notices.append(Notice(level="warning", text=trust.notice(left_out)))
     if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):
         session.on_mode_change("default", "plan")  # a tool list chosen by hand is left as it is
     return session

@@ -26,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
         from sous.team.runner import main as team_main
 
         return team_main(argv[1:])
+    if argv[:1] == ["trust"]:
+        from sous.permissions.trust import main as trust_main
+
+        return trust_main(argv[1:])
     if argv[:1] in (["config"], ["hooks"]):
         from sous.inspect_cli import main as inspect_main
 
@@ -121,6 +125,10 @@ def _interactive(opts, prompt: str | None):
     for stream in (sys.stdout, sys.stderr):  # a non-UTF-8 locale shows "?" instead of crashing
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="replace")
+    if sys.stdin.isatty() and sys.stdout.isatty() and not opts.bare:  # someone can approve the project's config
+        from sous.permissions import trust
+
+        trust.ask_in_terminal(trust.check(opts.cwd, opts.environ, opts.settings), opts.environ)
     if os.environ.get("SOUS_UI") != "plain" and sys.stdin.isatty() and sys.stdout.isatty():
         from sous.ui.repl import run_interactive
     else:

@@ -48,6 +48,11 @@ def main(argv: list[str]) -> int:
                 for handler in group.handlers:
                     target = handler.command or handler.url
                     print(f"{event}\t{group.matcher or '*'}\t{handler.type}\t{target}")
+        from sous.permissions import trust
+
+        if waiting := [e for e in trust.check(cwd).pending if e.kind == "hook"]:
+            print(f"sous: {len(waiting)} of these from the project's files will not run until approved "
+                  "(`sous trust`)", file=sys.stderr)
         return 0
     if argv[1] == "test" and len(argv) == 4:
         return _test(config, argv[2], argv[3], cwd, cfg.get("preToolUseHookFailure") or "block")

@@ -188,7 +188,7 @@ class Spawner:
         cwd = worktree.path if worktree else parent.cwd
         ctx = ToolContext(cwd=cwd, project_dir=worktree.path if worktree else parent.project_dir,
                           environ=parent.environ, depth=depth, spawn=self, cancel=parent.cancel,
-                          state={k: v for k, v in parent.state.items() if k == "sandbox"})
+                          state={k: v for k, v in parent.state.items() if k in ("sandbox", "read_denied")})
         uses = 0
         writer = None
         if self.transcript_dir is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import sous
+from sous.permissions import trust
 from sous.store import transcript
 
 SRC = str(Path(sous.__file__).resolve().parents[1])
@@ -39,6 +40,7 @@ class Project:
 
     def run(self, prompt: str, turns: list, *flags: str) -> tuple[int, list[dict], str]:
         put(self.root / ".claude" / "settings.json", json.dumps(self.settings))
+        trust.approve(trust.check(self.root, {**os.environ, "HOME": str(self.root.parent)}))  # `sous trust --yes`
         script = put(self.root.parent / "turns.json", json.dumps(turns))
         done = subprocess.run([sys.executable, "-m", "sous", "-p", prompt, "--model", f"scripted:{script}",
                                "--output-format", "stream-json", "--verbose", *flags], cwd=self.root, text=True,

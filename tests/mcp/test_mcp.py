@@ -14,6 +14,7 @@ import pytest
 
 import sous
 from sous.mcp import load
+from sous.permissions import trust
 
 SRC = str(Path(sous.__file__).resolve().parents[1])
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -126,6 +127,7 @@ def test_scopes_precedence_expansion_and_problems(tmp_path):
     (tmp_path / ".claude.json").write_text(json.dumps({
         "mcpServers": {"shared": {"command": "from-user"}, "mine": {"command": "tool", "env": {"K": "${HOME}"}}},
         "projects": {str(project.resolve()): {"mcpServers": {"shared": {"command": "from-local"}}}}}))
+    trust.approve(trust.check(project, {"HOME": str(tmp_path)}), {"HOME": str(tmp_path)})  # `sous trust --yes`
     config = load(str(project), {"HOME": str(tmp_path), "TOKEN": "t0k"})
     assert config.servers["shared"].command == "from-local"
     assert config.servers["api"].url == "http://localhost:9/mcp" and dict(config.servers["api"].headers) == {

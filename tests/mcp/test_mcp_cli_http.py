@@ -61,6 +61,7 @@ def test_a_streamable_http_server(project):
             time.sleep(0.2)
         (project / ".mcp.json").write_text(json.dumps(
             {"mcpServers": {"web": {"type": "http", "url": f"http://127.0.0.1:{port}/mcp"}}}))
+        assert sous_cmd(project, "trust", "--yes").returncode == 0  # the project's server, approved
         turns = [{"tool_calls": [{"name": "mcp__web__shout", "input": {"text": "hello"}}]}, {"text": "ok"}]
         (project.parent / "turns.json").write_text(json.dumps(turns))
         done = sous_cmd(project, "-p", "go", "--model", f"scripted:{project.parent / 'turns.json'}",

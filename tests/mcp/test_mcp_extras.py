@@ -57,6 +57,7 @@ def project(tmp_path: Path) -> Path:
 async def test_resources_attach_and_prompts_become_commands(project, tmp_path):
     (tmp_path / "turns.json").write_text("[]")
     session = open_session(Options(cwd=str(project), model=f"scripted:{tmp_path / 'turns.json'}",
+                                   settings=json.dumps({"enabledMcpjsonServers": ["lib"]}),  # approved by name
                                    environ={**os.environ, "HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "h")}))
     try:
         await session.start()

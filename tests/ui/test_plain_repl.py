@@ -34,6 +34,9 @@ def repl(tmp_path: Path):
     env = {**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "NO_COLOR": "1", "SOUS_UI": "plain"}
     child = pexpect.spawn(sys.executable, ["-m", "sous", "--model", f"scripted:{tmp_path / 'turns.json'}"],
                           cwd=str(project), env=env, encoding="utf-8", timeout=20, dimensions=(40, 120))
+    child.expect(r"\[new\] hook Notification \(permission_prompt\): cat >> ")
+    child.expect(r"Trust this project's config and run them\? \[y/N\] ")
+    child.sendline("y")
     child.expect("> ")
     yield child
     child.sendeof()
@@ -85,6 +88,8 @@ def test_the_prompt_does_not_wait_for_mcp_servers(tmp_path):
     child = pexpect.spawn(sys.executable, ["-m", "sous", "--model", f"scripted:{tmp_path / 'turns.json'}"],
                           cwd=str(project), env=env, encoding="utf-8", timeout=20, dimensions=(40, 120))
     try:
+        child.expect(r"\[y/N\] ")
+        child.sendline("y")
         child.expect("> ")
         assert time.monotonic() - started < 10  # a server that hangs for 30 s does not hold the prompt
         deadline = time.monotonic() + 15

@@ -103,7 +103,9 @@ class HookMiddleware(PassThrough):
         parts = split_command(args["command"]) if isinstance(args.get("command"), str) else None
         if isinstance(args.get("command"), str) and parts is None:
             return True
-        return matches(rule, fields["tool_name"], args, self.cwd, parts)
+        # As for a deny rule: a path rule holds when the path as given or where its links lead
+        # matches, so a guard cannot be walked around through a symlink.
+        return matches(rule, fields["tool_name"], args, self.cwd, parts, deny=True)
 
     # --- the loop's seams ------------------------------------------------------------------
 

@@ -76,6 +76,11 @@ def main(argv: list[str]) -> int:
             return 2
         _edit(args.scope, project, lambda servers: servers.__setitem__(args.name, entry))
         print(f"Added {args.name} to {_file(args.scope, project)[0]} ({args.scope} scope)")
+        if args.scope == "project":  # the person typed it: this entry, and only it, is approved
+            from sous.permissions import trust
+
+            state = trust.check(project)
+            trust.approve(state, only=[e for e in state.pending if e.kind == "mcp" and e.name == args.name])
         return 0
     if args.action == "remove":
         scopes = [args.scope] if args.scope else ["local", "project", "user"]
@@ -90,6 +95,9 @@ def main(argv: list[str]) -> int:
     config = load(project)
     for problem in config.problems:
         print(f"sous: warning: {problem}", file=sys.stderr)
+    if config.untrusted:
+        print(f"sous: not approved, so not started: {', '.join(config.untrusted)} (from .mcp.json; "
+              "review and approve with `sous trust`)", file=sys.stderr)
     if args.action == "get":
         spec = config.servers.get(args.name)
         if spec is None:

@@ -38,6 +38,8 @@ class ServerSpec:
 class McpConfig:
     servers: dict[str, ServerSpec] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    untrusted: list[str] = field(default_factory=list)
+    """`.mcp.json` servers left out because the person has not approved them (project trust)."""
 
 
 def expand(value: str, environ: Mapping[str, str], problems: list[str]) -> str:
@@ -92,7 +94,9 @@ def _read(path: Path, problems: list[str]) -> dict[str, Any]:
 
 
 def load(project_dir: str, environ: Mapping[str, str] = os.environ, extra: list[str] | None = None,
-         strict: bool = False) -> McpConfig:
+         strict: bool = False, trust: Any = None) -> McpConfig:
+    """The servers to start. A `.mcp.json` server is left out (named in `untrusted`) until the
+    person approves it (`sous.permissions.trust`; `trust` is that check, made here when not given)."""
     config = McpConfig()
     home = Path(environ.get("HOME") or Path.home())
     claude_json = _read(home / ".claude.json", config.problems)
@@ -114,8 +118,22 @@ def load(project_dir: str, environ: Mapping[str, str] = os.environ, extra: list[
                   (str(paths.config_dir(environ) / "mcp.json"),
                    _read(paths.config_dir(environ) / "mcp.json", config.problems).get("mcpServers", {})),
                   *layers]
+    project_source = str(Path(project_dir) / ".mcp.json")
+    blocked: set[str] = set()
+    if not strict:
+        if trust is None:
+            from sous.permissions import trust as trust_mod
+
+            trust = trust_mod.check(project_dir, environ)
+        blocked = trust.blocked_servers()
     for source, servers in layers:
-        for name, raw in (servers or {}).items():
-            if name not in config.servers and (spec := _spec(name, raw, source, environ, config.problems)):
+        for name, raw in (servers if isinstance(servers, dict) else {}).items():
+            if name in config.servers:
+                continue
+            if source == project_source and name in blocked:
+                if name not in trust.disabled_servers:
+                    config.untrusted.append(name)
+                continue
+            if spec := _spec(name, raw, source, environ, config.problems):
                 config.servers[name] = spec
     return config

@@ -22,6 +22,7 @@ def _toolbox(cwd: str, environ, allowed: list[str], disallowed: list[str], mode:
     from sous import settings as settings_mod
     from sous import tools as builtin_tools
     from sous.permissions import PermissionMiddleware, Rules, parse
+    from sous.permissions.rules import read_denied
 
     cfg = settings_mod.load(cwd, None, environ=environ, check_rule=parse)
     cfg.require_valid()
@@ -31,6 +32,8 @@ def _toolbox(cwd: str, environ, allowed: list[str], disallowed: list[str], mode:
     permissions = PermissionMiddleware(rules, mode or cfg.get("permissions.defaultMode") or "default",
                                        read_only_tools={t.name for t in tools if t.read_only})
     ctx = ToolContext(cwd=cwd, project_dir=cwd, environ=dict(environ))
+    if (denied := read_denied(rules.deny, cwd)) is not None:  # Glob and Grep leave these files out
+        ctx.state["read_denied"] = denied
     return tools, permissions, ctx
 
 

@@ -129,9 +129,9 @@ def read_verdict(target: Target, rules: Any, cwd: str, project_dir: str, home: s
         return "unknown"
     verdict = "ok"
     for path in found:
-        if any(_path_rule(rule, "Read", path, cwd) for rule in rules.deny):
+        if any(_path_rule(rule, "Read", path, cwd, deny=True) for rule in rules.deny):
             return "deny"
-        if any(_path_rule(rule, "Read", path, cwd) for rule in rules.ask):
+        if any(_path_rule(rule, "Read", path, cwd, deny=True) for rule in rules.ask):
             verdict = "ask"
         elif verdict == "ok" and not inside(path, project_dir) and \
                 not any(_path_rule(rule, "Read", path, cwd) for rule in rules.allow):
@@ -146,9 +146,9 @@ def write_verdict(target: Target, rules: Any, mode: str, cwd: str, project_dir: 
         return "no"
     verdict = "ok"
     for path in found:
-        if any(_path_rule(rule, "Edit", path, cwd) for rule in rules.deny):
+        if any(_path_rule(rule, "Edit", path, cwd, deny=True) for rule in rules.deny):
             return "deny"
-        if any(_path_rule(rule, "Edit", path, cwd) for rule in rules.ask):
+        if any(_path_rule(rule, "Edit", path, cwd, deny=True) for rule in rules.ask):
             verdict = "ask"
         elif verdict == "ok" and not any(_path_rule(rule, "Edit", path, cwd) for rule in rules.allow) and \
                 not (mode == "acceptEdits" and inside(path, project_dir)):
@@ -161,14 +161,16 @@ def inside_project(target: Target, cwd: str, project_dir: str, home: str) -> boo
     return found is not None and all(inside(p, project_dir) for p in found)
 
 
-def _path_rule(rule: Rule, family: str, path: str, cwd: str) -> bool:
+def _path_rule(rule: Rule, family: str, path: str, cwd: str, *, deny: bool = False) -> bool:
+    """Does a Read or Edit rule cover `path`? Deny and ask rules (`deny=True`) hold when they name
+    the path as given or where its symlinks lead; allow rules need both (see `rules.matches`)."""
     if family == "Read" and rule.tool not in READ_TOOLS and rule.tool not in EDIT_TOOLS:
         return False
     if family == "Edit" and rule.tool not in EDIT_TOOLS:
         return False
     if rule.tool in EDIT_TOOLS and family == "Read" and rule.specifier is None:
         return False
-    return matches(rule, family, {"file_path": path}, cwd)
+    return matches(rule, family, {"file_path": path}, cwd, deny=deny)
 
 
 def accept_edit(command: Command, analysis: Analysis, cwd: str, project_dir: str, home: str) -> bool:

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from . import bash_policy, safety, shell
 from .grants import Grants
-from .rules import EDIT_TOOLS, READ_TOOLS, Rule, matches, parse
+from .rules import EDIT_TOOLS, READ_TOOLS, Rule, call_paths, matches, parse
 
 MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissions")
 ALWAYS_ALLOWED = {"ToolSearch", "SendMessage", "TodoWrite", "TaskOutput", "Agent"}
@@ -66,9 +66,11 @@ def split_command(command: str) -> list[str] | None:
 def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str, project_dir: str,
            read_only: bool = False, home: str | None = None, grants: Grants | None = None,
            agent: str | None = None) -> Decision:
-    """Decide one call. Pure: reads nothing but its arguments (and whether paths exist); a grant
-    that allows is named in the decision, and the caller counts its use."""
+    """Decide one call. Pure: reads nothing but its arguments (and, on disk, where symlinks lead and
+    whether paths exist); a grant that allows is named in the decision, and the caller counts its use."""
     home = home or os.path.expanduser("~")
+    if tool in READ_TOOLS | EDIT_TOOLS and any("\0" in path for path in _paths(tool, args, cwd)):
+        return Decision(behavior="deny", source="parse", reason="a path with a NUL byte names no file")
     if tool == "Bash":
         decision = _decide_bash(rules, mode, args, cwd=cwd, project_dir=project_dir, home=home, grants=grants,
                                 agent=agent)
@@ -97,13 +99,14 @@ def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str
         return Decision(behavior="allow", source="mode:bypassPermissions")
     if tool in ALWAYS_ALLOWED:
         return Decision(behavior="allow", source="mode:" + mode)
-    if tool in READ_TOOLS or (read_only and tool not in EDIT_TOOLS):
-        if _inside(args.get("file_path") or args.get("path") or cwd, cwd, project_dir):
+    if tool in READ_TOOLS or (read_only and tool not in EDIT_TOOLS and tool != "Bash"):
+        if all(_inside(path, cwd, project_dir) for path in _paths(tool, args, cwd)):
             return Decision(behavior="allow", source="mode:" + mode, reason="reading inside the project")
         return _mode(mode, "ask", "mode:" + mode, "reading outside the project")
     if mode == "plan":
         return Decision(behavior="deny", source="mode:plan", reason="plan mode allows read-only tools only")
-    if mode == "acceptEdits" and tool in EDIT_TOOLS and _inside(args.get("file_path", ""), cwd, project_dir):
+    if mode == "acceptEdits" and tool in EDIT_TOOLS and \
+            all(_inside(p, cwd, project_dir) for p in _paths(tool, args, cwd)):
         return Decision(behavior="allow", source="mode:acceptEdits", reason="edits inside the project are accepted")
     return _mode(mode, "ask", "mode:" + mode, f"{tool} needs approval in {mode} mode")
 
@@ -191,11 +194,20 @@ def _mode(mode: str, behavior: Literal["ask"], source: str, reason: str) -> Deci
 
 def _hits(rule: Rule, tool: str, args: dict[str, Any], cwd: str, parts: list[str] | None, *, any_part: bool) -> bool:
     if tool == "Bash" and parts and rule.specifier is not None:
-        return any(matches(rule, tool, args, cwd, [p]) for p in parts)
-    return matches(rule, tool, args, cwd, parts)
+        return any(matches(rule, tool, args, cwd, [p], deny=True) for p in parts)
+    return matches(rule, tool, args, cwd, parts, deny=True)
+
+
+def _paths(tool: str, args: dict[str, Any], cwd: str) -> list[str]:
+    """The paths a file tool touches (`rules.call_paths`); for another read-only tool, its path
+    argument or the working directory."""
+    if tool in READ_TOOLS | EDIT_TOOLS:
+        return call_paths(tool, args, cwd)
+    return [str(args.get("file_path") or args.get("path") or cwd)]
 
 
 def _inside(path: str, cwd: str, root: str) -> bool:
+    """Is `path`, symlinks resolved, the project folder or inside it?"""
     full = os.path.realpath(os.path.join(cwd, os.path.expanduser(str(path))))
     root = os.path.realpath(root)
     return full == root or full.startswith(root + os.sep)

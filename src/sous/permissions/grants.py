@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .rules import EDIT_TOOLS, READ_TOOLS, Rule, matches, parse
+from .rules import EDIT_TOOLS, READ_TOOLS, Rule, call_paths, matches, parse
 
 DURATIONS = {"once": None, "5m": 300.0, "1h": 3600.0, "session": None}
 
@@ -100,12 +100,18 @@ def narrowest_rules(tool: str, args: dict[str, Any], cwd: str, uncovered_parts: 
         parts = uncovered_parts or [str(args.get("command", "")).strip()]
         return [f"Bash({part})" for part in parts if part]
     if tool in EDIT_TOOLS | READ_TOOLS:
-        path = args.get("file_path") or args.get("notebook_path") or args.get("path")
-        if isinstance(path, str) and path:
-            full = os.path.normpath(os.path.join(cwd, os.path.expanduser(path)))
+        # The paths the call was checked on (a Glob's searched folder, not just its `path`); a
+        # bare name would match at any depth, so it is anchored with `./`.
+        family = "Edit" if tool in EDIT_TOOLS else "Read"
+        out = []
+        for full in call_paths(tool, args, cwd):
             relative = os.path.relpath(full, cwd)
-            family = "Edit" if tool in EDIT_TOOLS else "Read"
-            return [f"{family}({relative if not relative.startswith('..') else '/' + full.lstrip('/')})"]
+            if relative.startswith("..") or relative == ".":
+                out.append(f"{family}(/{full})")
+            else:
+                out.append(f"{family}({relative if '/' in relative else './' + relative})")
+        if out:
+            return out
     if tool == "WebFetch" and isinstance(args.get("url"), str):
         return [f"WebFetch(domain:{urlparse(args['url']).hostname})"]
     return [tool]

@@ -6,8 +6,9 @@
 - overwriting or deleting an existing file outside the project (Write/Edit, a redirection, or
   any program that writes: `tee`, `cp`, `mv`, `dd of=`, `sed -i`, `truncate`...), writing a file
   known only at run time, and, outside bypass mode, any write outside the project;
-- writing protected files anywhere: `.git/` internals, shell start-up files, and sous's and
-  Claude Code's settings (the model must not grant itself permissions or hooks);
+- writing protected files anywhere (see `protected`): files that run or grant later without a
+  prompt — `.git/` internals, shell start-up files, `.mcp.json`, the `.claude/` and `.sous/`
+  folders, `~/.ssh/` — whatever the writer (the file tools, or a command's written files);
 - inline interpreter code that deletes, writes or runs programs (`python3 -c`, `perl -e`,
   `node -e`, `awk '{system(...)}'`): what it touches cannot be read.
 
@@ -24,6 +25,8 @@ import os
 import re
 from typing import Any
 
+from sous import paths
+
 from .commands import find_parts, plain_sed
 from .options import Spec, long_form, names, parse
 from .rules import EDIT_TOOLS
@@ -31,9 +34,13 @@ from .shell import Analysis, Command
 from .targets import Target, inside, resolve
 from .words import UNKNOWN, Word
 
-SHELL_STARTUP = {".bashrc", ".bash_profile", ".bash_login", ".profile", ".zshrc", ".zprofile", ".zshenv", ".zlogin",
-                 ".cshrc", ".tcshrc", ".kshrc", "config.fish"}
+SHELL_STARTUP = {".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zprofile",
+                 ".zshenv", ".zlogin", ".zlogout", ".cshrc", ".tcshrc", ".kshrc", "config.fish"}
 SETTINGS_FOLDERS = {".sous", ".claude"}
+RUNS_LATER = {".mcp.json": "starts MCP servers at the next start", ".claude.json": "holds MCP servers",
+              ".envrc": "is run by direnv on entering the folder", ".gitconfig": "is git configuration"}
+
+
 def _resolve(path: str, cwd: str, home: str) -> str:
     if path == "~" or path.startswith("~/"):
         path = home + path[1:]
@@ -45,24 +52,55 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def protected(path: str, home: str) -> str | None:
-    """Why writing `path` (already resolved) is protected, or None."""
+def protected(path: str, home: str, *, state_dir: str | None = None) -> str | None:
+    """Why writing `path` (absolute, symlinks already resolved) is protected, or None.
+
+    Protected are the files whose content runs or grants later, with no prompt: `.git/` internals
+    (hooks, config), git's user config, shell start-up files, `~/.ssh/`, the `.claude/` and
+    `.sous/` folders anywhere (settings, hooks, agents, commands and skills: a command's
+    `allowed-tools` grants permissions when run, its `!` lines run at expansion), `.mcp.json`,
+    `~/.claude.json`, `.envrc` (direnv runs it on `cd`), `.vscode/tasks.json` (tasks may run when
+    the folder opens), `.husky/` (git hooks by another name) and sous's own state folder
+    (`state_dir`, default `$SOUS_HOME` or `~/.sous`: project trust lives there). Worktrees that
+    Claude Code keeps under `.claude/worktrees/NAME/` are projects of their own: the rest of
+    their path is checked the same way."""
     parts = path.split(os.sep)
-    if ".git" in parts[:-1] or parts[-1] == ".git":
-        return f"{path} is inside a .git folder"
     name = parts[-1]
-    if name in SHELL_STARTUP and (os.path.dirname(path) == os.path.realpath(home) or "fish" in parts):
+    real_home = os.path.realpath(home)
+    if ".git" in parts[:-1] or name == ".git":
+        return f"{path} is inside a .git folder"
+    if name in SHELL_STARTUP and (os.path.dirname(path) == real_home or "fish" in parts):
         return f"{path} is a shell start-up file"
-    if len(parts) > 1 and parts[-2] in SETTINGS_FOLDERS and (name.startswith("settings") and name.endswith(".json")):
-        return f"{path} holds permission settings"
-    if len(parts) > 2 and parts[-3] in SETTINGS_FOLDERS and parts[-2] == "hooks":
-        return f"{path} is a hook script, which runs with your rights"
+    scan = parts[:-1]
+    for i in range(len(parts) - 4, -1, -1):
+        if parts[i] == ".claude" and parts[i + 1] == "worktrees":
+            scan = parts[i + 3:-1]
+            break
+    if folder := next((part for part in scan if part in SETTINGS_FOLDERS), None) or \
+            (name in SETTINGS_FOLDERS and name):
+        return f"{path} is in a {folder} folder, whose files configure what runs and what is allowed"
+    if name in RUNS_LATER:
+        return f"{path} {RUNS_LATER[name]}"
+    if name == "tasks.json" and len(parts) > 1 and parts[-2] == ".vscode":
+        return f"{path} defines editor tasks, which may run when the folder is opened"
+    if ".husky" in parts[:-1]:
+        return f"{path} is a git hook (husky)"
+    for folder, why in ((".ssh", "holds SSH keys and the keys allowed to log in"),
+                        (os.path.join(".config", "git"), "is git's user configuration")):
+        if _inside(path, os.path.join(real_home, folder)):
+            return f"{path} {why}"
+    state = os.path.realpath(state_dir if state_dir is not None else str(paths.config_dir()))
+    if _inside(path, state):
+        return f"{path} is in sous's own settings folder"
     return None
 
 
 def _write_problem(path: str, cwd: str, project: str, home: str, mode: str) -> str | None:
+    """Writing goes where the symlinks lead, so the resolved path decides; the path as given is
+    checked for protection too (a link named `.mcp.json` is still read as one)."""
     resolved = _resolve(path, cwd, home)
-    if why := protected(resolved, home):
+    given = os.path.abspath(os.path.join(cwd, home + path[1:] if path == "~" or path.startswith("~/") else path))
+    if why := protected(resolved, home) or protected(given, home):
         return why
     if _inside(resolved, project):
         return None

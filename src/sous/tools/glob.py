@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from sous.core import ToolContext, ToolResult
@@ -31,14 +32,17 @@ SCHEMA = {
 }
 
 
-def split_absolute(pattern: str) -> tuple[str | None, str]:
-    """`/repo/src/**/*.py` → (`/repo/src`, `**/*.py`): the fixed folders of an absolute pattern
-    become the search root. A relative pattern is returned as is, with no root."""
-    if not os.path.isabs(pattern):
-        return None, pattern
-    parts = pattern.split("/")
+def split_pattern(pattern: str, base: str) -> tuple[str, str]:
+    """(folder to search, glob relative to it). A pattern that is absolute (`/repo/src/**/*.py`),
+    starts at home (`~/x/*`) or climbs (`../other/**`) has its fixed leading folders moved into
+    the folder searched (`/repo/src`, `**/*.py`); any other pattern is matched under `base` as it
+    is. The permission check looks at the same folder (`permissions.rules.call_paths`)."""
+    expanded = os.path.expanduser(pattern) if pattern.startswith("~") else pattern
+    parts = expanded.split("/")
     fixed = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[{")), len(parts) - 1)
-    return "/".join(parts[:fixed]) or "/", "/".join(parts[fixed:])
+    if not (os.path.isabs(expanded) or pattern.startswith("~") or ".." in parts[:fixed]):
+        return base, pattern
+    return os.path.normpath(os.path.join(base, "/".join(parts[:fixed]) or "/")), "/".join(parts[fixed:])
 
 
 def _respect_gitignore(environ: Any) -> bool:
@@ -50,8 +54,8 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     environ = ctx.environ or os.environ
     if error := _rg.missing(environ):
         return error
-    root_from_pattern, pattern = split_absolute(args["pattern"])
-    root = resolve(root_from_pattern or args.get("path") or ".", ctx)
+    base, pattern = split_pattern(args["pattern"], str(resolve(args.get("path") or ".", ctx)))
+    root = Path(base)
     if not root.exists():
         return ToolResult(content=f"Directory does not exist: {root}", is_error=True)
     if not root.is_dir():
@@ -66,6 +70,8 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if out.code == 2 and not out.stdout:
         return ToolResult(content=f"Glob failed: {out.stderr.strip()}", is_error=True)
     found = _rg.newest_first(stamped)
+    if (denied := ctx.state.get("read_denied")) is not None:  # files that Read deny rules keep out
+        found = [path for path in found if not denied(os.path.join(root, path))]
     total = len(found)
     shown = found[:MAX_RESULTS]
     data = {"filenames": shown, "numFiles": len(shown), "truncated": total > MAX_RESULTS or out.cut,

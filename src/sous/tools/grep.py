@@ -10,6 +10,7 @@ tokens), else absolute. Results are paged with `head_limit` (default 250, 0 = no
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from sous.core import ToolContext, ToolResult
@@ -95,7 +96,10 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     target = os.path.relpath(root, ctx.cwd) if inside(str(root), ctx.cwd) else str(root)
     stamped: list[tuple[float, str]] = []
     stamp = (lambda lines: _rg.stamp(lines, ctx.cwd, stamped)) if mode == "files_with_matches" else None
-    out = await _rg.run(command(args, mode, target), cwd=ctx.cwd, environ=environ, on_lines=stamp)
+    denied = ctx.state.get("read_denied")
+    # With deny rules, rg ends each path with NUL so that the path can be told apart from the line.
+    null = ["--null"] if denied is not None and mode != "files_with_matches" else []
+    out = await _rg.run([*null, *command(args, mode, target)], cwd=ctx.cwd, environ=environ, on_lines=stamp)
     if out.code == 2 and not out.stdout:  # exit 2 with output = some files unreadable: keep the rest
         message = "\n".join(out.stderr.strip().splitlines()[:8])
         return ToolResult(content=f"Grep failed: {message}", is_error=True)
@@ -103,9 +107,26 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         lines = _rg.newest_first(stamped)
     else:
         lines = out.stdout.decode("utf-8", errors="replace").splitlines()
+    if denied is not None:
+        lines = _without_denied(lines, denied, ctx.cwd)
     if target == ".":
         lines = [line.removeprefix("./") for line in lines]
     return _result(mode, lines, args, cut=out.cut)
+
+
+def _without_denied(lines: list[str], denied: Any, cwd: str) -> list[str]:
+    """Leave out the lines of files that Read deny rules cover; `path\0rest` lines (`--null`)
+    become `path:rest` again (`path-rest` for a context line)."""
+    kept = []
+    for line in lines:
+        path, nul, rest = line.partition("\0")
+        if denied(os.path.join(cwd, path)):
+            continue
+        if nul:
+            number = re.match(r"\d+([:-])", rest)
+            line = f"{path}{number.group(1) if number else ':'}{rest}"
+        kept.append(line)
+    return kept
 
 
 def _result(mode: str, lines: list[str], args: dict[str, Any], *, cut: bool) -> ToolResult:
