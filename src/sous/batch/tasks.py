@@ -164,6 +164,9 @@ def _task(data: dict[str, Any], base: Path, defaults: Defaults, line: int, error
     if "id" in values and not _ID.fullmatch(values["id"]):
         bad("id", "letters, digits, '.', '_' or '-' (at most 128, not starting with '.', '_' or '-')")
         values.pop("id")
+    if "ref" in values and (values["ref"].startswith("-") or any(c.isspace() for c in values["ref"])):
+        bad("ref", "a commit, branch or tag name")
+        values.pop("ref")
     if "repo" in values and not is_url(values["repo"]):
         values["repo"] = str((base / Path(values["repo"]).expanduser()).resolve())
     if (tools := data.get("allowed_tools")) is not None:

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sous.testing.server import ScriptedServer
+from tests.batch.conftest import SRC, make_repo, pid_alive, read_results, sous_batch
+
+
+def _write_tasks(root: Path, rows: list[dict]) -> Path:
+    path = root / "tasks.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_ctrl_c_kills_running_tasks_records_them_interrupted_and_a_rerun_finishes_the_rest(tmp_path):
+    make_repo(tmp_path)
+    flag, pids = tmp_path / "go-fast", tmp_path / "sleeps.pid"
+    wait_unless_flag = f"test -f {flag} || {{ sleep 60 & echo $! >> {pids}; wait; }}"
+    rows = []
+    for i in range(1, 7):
+        command = "true" if i <= 2 else wait_unless_flag
+        script = tmp_path / f"t{i}.json"
+        script.write_text(json.dumps([
+            {"tool_calls": [{"name": "Bash", "input": {"command": command}}]},
+            {"tool_calls": [{"name": "Write", "input": {"file_path": f"t{i}.txt", "content": "done\n"}}]},
+            {"text": "Done."}]))
+        rows.append({"id": f"t{i}", "repo": "proj", "prompt": f"task {i}", "model": f"scripted:{script}",
+                     "permission_mode": "bypassPermissions", "verify": f"test -f t{i}.txt"})
+    tasks = _write_tasks(tmp_path, rows)
+    out = tmp_path / "out"
+    batch = subprocess.Popen([sys.executable, "-m", "sous", "batch", str(tasks), "--out", str(out), "-j", "2"],
+                             cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env={**os.environ, "PYTHONPATH": SRC})
+    deadline = time.monotonic() + 60
+    while not (pids.exists() and len(pids.read_text().split()) == 2 and (out / "results.jsonl").exists()
+               and len(read_results(out)) == 2):
+        assert batch.poll() is None and time.monotonic() < deadline, batch.communicate()
+        time.sleep(0.1)
+    batch.send_signal(signal.SIGINT)
+    stdout, stderr = batch.communicate(timeout=30)
+    assert batch.returncode == 130, stderr
+    assert "stopped; rerun the same command to go on" in stderr
+    first = {line["id"]: line for line in read_results(out)}
+    assert {k: v["status"] for k, v in first.items()} == {"t1": "success", "t2": "success",
+                                                         "t3": "interrupted", "t4": "interrupted"}
+    for task_id in ("t3", "t4"):
+        assert first[task_id]["error"] == "the batch was stopped" and first[task_id]["verify_exit"] is None
+    assert "interrupted   2" in stdout and "not started   2" in stdout
+    for pid in pids.read_text().split():
+        assert not pid_alive(int(pid)), "an interrupted task's command still runs"
+
+    flag.touch()
+    again = sous_batch(str(tasks), "--out", str(out), "-j", "2", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "2 task(s) already finished" in again.stderr
+    lines = read_results(out)
+    assert Counter(line["id"] for line in lines) == {"t1": 1, "t2": 1, "t3": 2, "t4": 2, "t5": 1, "t6": 1}
+    assert all(line["status"] == "success" for line in lines[4:])
+    assert "success       6" in again.stdout and "success rate  100% (6/6)" in again.stdout
+
+
+def _priced_turn(**extra) -> dict:
+    return {"text": "Done.", "usage": {"input_tokens": 1_000_000, "output_tokens": 0}, **extra}  # $3 on sonnet
+
+
+@pytest.fixture
+def priced(tmp_path):
+    def start(turns: list[dict]):
+        server = ScriptedServer(turns)
+        server.__enter__()
+        started.append(server)
+        return server, {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "test"}
+    started: list[ScriptedServer] = []
+    yield start
+    for server in started:
+        server.__exit__(None, None, None)
+
+
+def test_the_batch_cost_cap_stops_starting_tasks_and_a_rerun_with_a_higher_cap_goes_on(tmp_path, priced):
+    make_repo(tmp_path)
+    server, env = priced([_priced_turn() for _ in range(4)])
+    tasks = _write_tasks(tmp_path, [{"id": f"c{i}", "repo": "proj", "prompt": "go", "model": "anthropic:claude-sonnet-4-5"}
+                                    for i in range(4)])
+    run = sous_batch(str(tasks), "--out", "out", "-j", "1", "--max-cost-usd", "5", cwd=tmp_path, env=env)
+    assert run.returncode == 1, run.stderr
+    assert [(line["id"], line["status"], line["cost_usd"]) for line in read_results(tmp_path / "out")] == \
+        [("c0", "success", 3.0), ("c1", "success", 3.0)]
+    assert "cost cap ($5) is reached: 2 task(s) not started" in run.stderr
+    assert "not started   2" in run.stdout and "$6.00" in run.stdout
+    again = sous_batch(str(tasks), "--out", "out", "-j", "1", "--max-cost-usd", "20", cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stderr
+    assert len(server.requests) == 4
+
+
+def test_a_task_over_its_budget_is_stopped_after_the_turn_that_passed_it(tmp_path, priced):
+    make_repo(tmp_path)
+    server, env = priced([_priced_turn(tool_calls=[{"name": "Bash", "input": {"command": "true"}}]),
+                          _priced_turn(delay=20)])
+    tasks = _write_tasks(tmp_path, [{"id": "b", "repo": "proj", "prompt": "go", "model": "anthropic:claude-sonnet-4-5",
+                                     "permission_mode": "bypassPermissions", "max_budget_usd": 1}])
+    started = time.monotonic()
+    run = sous_batch(str(tasks), "--out", "out", cwd=tmp_path, env=env)
+    assert time.monotonic() - started < 15
+    (line,) = read_results(tmp_path / "out")
+    assert run.returncode == 1
+    assert line["status"] == "failed" and line["agent_status"] == "error_max_budget_usd"
+    assert line["cost_usd"] >= 3.0 and "error_max_budget_usd" in line["error"]
