@@ -133,6 +133,9 @@ def make_batch(root: Path) -> Batch:
                       "model": model[script], "permission_mode": "bypassPermissions", "verify": VERIFY,
                       "timeout_s": 90, **fields}, expect))
 
+    # First, so that its wait overlaps the other tasks.
+    task("timeout", "slow", Expect("timeout", None, ("+1",), turns=None, agent_status="error_during_execution",
+                                   error_has="timeout after 8 s"), timeout_s=8)
     for i in range(1, 5):
         task(f"pass-{i:02d}", "fix", Expect("success", 0, (fixed,)))
     task("pass-setup", "fix", Expect("success", 0, (fixed,)), setup=["echo generated > setup.txt", "test -f calc.py"],
@@ -150,8 +153,6 @@ def make_batch(root: Path) -> Batch:
          verify="test -f x.txt")
     task("fail-allowed-other", "write", Expect("success", 0, ("+x",), turns=2), permission_mode="dontAsk",
          allowed_tools=["Write"], verify="test -f x.txt")
-    task("timeout", "slow", Expect("timeout", None, ("+1",), turns=None, agent_status="error_during_execution", error_has="timeout after 8 s"),
-         timeout_s=8)
     task("setup-fails", "fix", Expect("error", None, patch=False, turns=0, agent_status=None,
                                       error_has="setup failed (exit 4): echo broken >&2; exit 4\npreparing\nbroken"),
          setup=["echo preparing", "echo broken >&2; exit 4"])
@@ -165,7 +166,12 @@ def make_batch(root: Path) -> Batch:
 
 def sous_batch(*args: str, cwd: Path, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "sous", "batch", *args], cwd=cwd, text=True, capture_output=True,
-                          timeout=timeout, env={**os.environ, "PYTHONPATH": SRC, **(env or {})})
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": python_path(), **(env or {})})
+
+
+def python_path() -> str:
+    """This sous first, then whatever else the tests were given."""
+    return os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))
 
 
 def read_results(out: Path) -> list[dict]:

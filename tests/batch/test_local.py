@@ -27,7 +27,7 @@ def test_twenty_tasks_run_isolated_and_every_result_line_and_patch_is_right(batc
     summary = run.stdout
     assert "tasks         20" in summary and "success       11" in summary and "failed        6" in summary
     assert "timeout       1" in summary and "error         2" in summary and "success rate  55% (11/20)" in summary
-    assert "slowest:\n  timeout" in summary
+    assert "slowest:\n  timeout " in summary
     # Not a terminal: one plain line per task.
     assert run.stderr.count(": success in ") == 11 and "fail-denied: failed in" in run.stderr
 

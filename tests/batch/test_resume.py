@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sous.testing.server import ScriptedServer
-from tests.batch.conftest import SRC, make_repo, pid_alive, read_results, sous_batch
+from tests.batch.conftest import make_repo, pid_alive, python_path, read_results, sous_batch
 
 
 def _write_tasks(root: Path, rows: list[dict]) -> Path:
@@ -39,7 +39,7 @@ def test_ctrl_c_kills_running_tasks_records_them_interrupted_and_a_rerun_finishe
     out = tmp_path / "out"
     batch = subprocess.Popen([sys.executable, "-m", "sous", "batch", str(tasks), "--out", str(out), "-j", "2"],
                              cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env={**os.environ, "PYTHONPATH": SRC})
+                             env={**os.environ, "PYTHONPATH": python_path()})
     deadline = time.monotonic() + 60
     while not (pids.exists() and len(pids.read_text().split()) == 2 and (out / "results.jsonl").exists()
                and len(read_results(out)) == 2):

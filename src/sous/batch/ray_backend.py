@@ -56,7 +56,9 @@ def _run_on_worker(task: dict[str, Any], settings_seed: str | None) -> dict[str,
 
 class RayBackend:
     """A `sous.batch.pool.Backend` on a Ray cluster. Connecting raises `RuntimeError` with a
-    one-line reason when Ray is missing or the cluster cannot be reached."""
+    one-line reason when Ray is missing or the cluster cannot be reached. When this process is
+    already connected (`ray.init()` was called), that connection and its runtime environment are
+    used as they are, and left open by `close()`."""
 
     def __init__(self, address: str, *, cpus_per_task: float = 1.0, max_retries: int = 3,
                  settings_seed: str | None = None, environ: Mapping[str, str] = os.environ,
@@ -71,20 +73,24 @@ class RayBackend:
         kwargs: dict[str, Any] = {"runtime_env": runtime_env, "logging_level": logging.ERROR,
                                   "log_to_driver": False}
         if address == "local":  # a private Ray instance for this batch alone
-            kwargs.update(num_cpus=local_cpus, include_dashboard=False)
+            kwargs.update(address="local", num_cpus=local_cpus, include_dashboard=False)
         else:
             kwargs["address"] = address
         started = time.monotonic()
+        # A program that already called ray.init() (a notebook, the benchmark) keeps its connection.
+        self.owns_connection = not ray.is_initialized()
         try:
-            ray.init(**kwargs)
+            if self.owns_connection:
+                ray.init(**kwargs)
         except (ConnectionError, RuntimeError, ValueError) as e:
             first = str(e).strip().splitlines()
             raise RuntimeError(f"cannot connect to the Ray cluster at {address}: "
                                f"{first[0] if first else type(e).__name__}") from None
         self.connect_s = time.monotonic() - started
         self.resources = ray.cluster_resources()
-        self.remote = ray.remote(_run_on_worker).options(num_cpus=cpus_per_task, max_retries=max_retries,
-                                                          retry_exceptions=False)
+        self.remote = ray.remote(_run_on_worker)
+        self.options: dict[str, Any] = {"num_cpus": cpus_per_task, "max_retries": max_retries,
+                                        "retry_exceptions": False}
         self.settings_seed = settings_seed
         self.running: dict[Any, tuple[Task, float]] = {}
 
@@ -93,8 +99,10 @@ class RayBackend:
 
     def submit(self, task: Task) -> Any:
         resource = provider_resource(task.provider)
-        options = {"resources": {resource: 1}} if resource in self.resources else {}
-        ref = self.remote.options(name=f"sous-batch:{task.id}", **options).remote(task.to_json(), self.settings_seed)
+        options = {**self.options, "name": f"sous-batch:{task.id}"}
+        if resource in self.resources:
+            options["resources"] = {resource: 1}
+        ref = self.remote.options(**options).remote(task.to_json(), self.settings_seed)
         self.running[ref] = (task, time.monotonic())
         return ref
 
@@ -136,4 +144,5 @@ class RayBackend:
         return Outcome(record=data["record"], patch=data["patch"], transcript=data["transcript"])
 
     def close(self) -> None:
-        self.ray.shutdown()
+        if self.owns_connection:
+            self.ray.shutdown()

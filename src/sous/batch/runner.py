@@ -159,6 +159,11 @@ class _Run:
         return Outcome(record=self.record, patch=self.patch, transcript=self.transcript)
 
 
+def _now_iso() -> str:
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+
+
 def blank_record(task: Task, status: str = "error", error: str | None = None,
                  duration_s: float = 0.0) -> dict[str, Any]:
     """A results line with nothing measured yet (also the driver's line for a task whose run was
@@ -166,7 +171,7 @@ def blank_record(task: Task, status: str = "error", error: str | None = None,
     return {"id": task.id, "status": status, "error": error, "verify_exit": None, "verify_output": None,
             "turns": 0, "usage": {}, "cost_usd": 0.0, "duration_s": round(duration_s, 3), "agent_status": None,
             "agent_exit": None, "session_id": None, "model": task.model,
-            "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "startup_s": None,
+            "started_at": _now_iso(), "startup_s": None,
             "host": os.uname().nodename}
 
 
