@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,8 +139,12 @@ def make_batch(root: Path) -> Batch:
                                    error_has="timeout after 8 s"), timeout_s=8)
     for i in range(1, 5):
         task(f"pass-{i:02d}", "fix", Expect("success", 0, (fixed,)))
-    task("pass-setup", "fix", Expect("success", 0, (fixed,)), setup=["echo generated > setup.txt", "test -f calc.py"],
-         verify=VERIFY + " && test -f setup.txt")
+    # A service started by setup (here one that leaves the process group) lives through the agent
+    # and verify, and dies with the task.
+    service = root / "service.pid"
+    task("pass-setup", "fix", Expect("success", 0, (fixed,)),
+         setup=["echo generated > setup.txt", f"setsid sleep 300 > /dev/null 2>&1 & echo $! > {service}", "test -f calc.py"],
+         verify=VERIFY + f" && test -f setup.txt && kill -0 $(cat {service})")
     task("pass-ref", "fix", Expect("success", 0, (fixed,)), ref="base", verify=VERIFY + " && test ! -e extra.py")
     task("pass-files", "files", Expect("success", 0, ("+hello", "deleted file mode 100644", "-calc"), turns=2),
          verify="test -f notes/new.txt && test ! -e README.md")
@@ -179,6 +184,7 @@ def read_results(out: Path) -> list[dict]:
 
 
 def check_batch(batch: Batch, out: Path) -> None:
+    assert not pid_alive(int((batch.root / "service.pid").read_text())), "a setup's service outlived its task"
     lines = read_results(out)
     by_id = {line["id"]: line for line in lines}
     assert sorted(by_id) == sorted(batch.expect) and len(lines) == len(batch.expect)
@@ -223,12 +229,20 @@ def check_applies(repo: Path, patch: str, ref: str) -> None:
     assert run.returncode == 0, (run.stderr, patch)
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def pid_alive(pid: int, grace_s: float = 3.0) -> bool:
+    """Whether `pid` still runs `grace_s` from now (a SIGKILL lands asynchronously; a zombie
+    waiting for its reaper counts as gone)."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return False
+        if state == "Z":
+            return False
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.05)
 
 
 @pytest.fixture

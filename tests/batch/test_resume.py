@@ -23,11 +23,11 @@ def _write_tasks(root: Path, rows: list[dict]) -> Path:
 
 def test_ctrl_c_kills_running_tasks_records_them_interrupted_and_a_rerun_finishes_the_rest(tmp_path):
     make_repo(tmp_path)
-    flag, pids = tmp_path / "go-fast", tmp_path / "sleeps.pid"
-    wait_unless_flag = f"test -f {flag} || {{ sleep 60 & echo $! >> {pids}; wait; }}"
+    flag = tmp_path / "go-fast"
     rows = []
     for i in range(1, 7):
-        command = "true" if i <= 2 else wait_unless_flag
+        # A new file each: overwriting a file outside the project asks even in bypassPermissions.
+        command = "true" if i <= 2 else f"test -f {flag} || {{ sleep 60 & echo $! > {tmp_path}/sleep-{i}.pid; wait; }}"
         script = tmp_path / f"t{i}.json"
         script.write_text(json.dumps([
             {"tool_calls": [{"name": "Bash", "input": {"command": command}}]},
@@ -41,7 +41,7 @@ def test_ctrl_c_kills_running_tasks_records_them_interrupted_and_a_rerun_finishe
                              cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env={**os.environ, "PYTHONPATH": python_path()})
     deadline = time.monotonic() + 60
-    while not (pids.exists() and len(pids.read_text().split()) == 2 and (out / "results.jsonl").exists()
+    while not (len(pids := list(tmp_path.glob("sleep-*.pid"))) == 2 and (out / "results.jsonl").exists()
                and len(read_results(out)) == 2):
         assert batch.poll() is None and time.monotonic() < deadline, batch.communicate()
         time.sleep(0.1)
@@ -55,8 +55,8 @@ def test_ctrl_c_kills_running_tasks_records_them_interrupted_and_a_rerun_finishe
     for task_id in ("t3", "t4"):
         assert first[task_id]["error"] == "the batch was stopped" and first[task_id]["verify_exit"] is None
     assert "interrupted   2" in stdout and "not started   2" in stdout
-    for pid in pids.read_text().split():
-        assert not pid_alive(int(pid)), "an interrupted task's command still runs"
+    for pidfile in pids:
+        assert not pid_alive(int(pidfile.read_text())), "an interrupted task's command still runs"
 
     flag.touch()
     again = sous_batch(str(tasks), "--out", str(out), "-j", "2", cwd=tmp_path)

@@ -3,7 +3,12 @@
 Every command a task runs (setup, the agent, verify) starts a new session, so a Ctrl-C at the
 terminal reaches only the batch, and stopping a command means stopping its group: SIGTERM first
 (sous -p then interrupts its run and writes its transcript, killing its tools' own groups), SIGKILL
-after a grace period, and a last SIGKILL for whatever the command left running in its group.
+after a grace period.
+
+What a command leaves running (a server started by setup for the agent to use, a tool's process
+in a session of its own) lives until the task ends; then `sweep` kills every process that carries
+the task's marker in its environment, wherever it moved (process groups and sessions can be left;
+an inherited environment is kept). On systems without /proc only the groups are stopped.
 """
 
 from __future__ import annotations
@@ -50,7 +55,6 @@ class Child:
                 except subprocess.TimeoutExpired:
                     pass
                 else:
-                    self._sweep()
                     return Ended(how="exit", code=code)
                 how: Ending | None = ("timeout" if time.monotonic() >= deadline else
                                       "interrupted" if should_stop() else "limit" if over_limit() else None)
@@ -68,15 +72,38 @@ class Child:
         except subprocess.TimeoutExpired:
             self._signal(signal.SIGKILL)
             self.popen.wait()
-        self._sweep()
+        self._signal(signal.SIGKILL)  # what the group leader left behind
         return self.popen.returncode
-
-    def _sweep(self) -> None:
-        """Kill what the command left behind in its group (a `sleep &` of a setup script...)."""
-        self._signal(signal.SIGKILL)
 
     def _signal(self, signum: int) -> None:
         try:
             os.killpg(self.popen.pid, signum)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+MARKER = "SOUS_BATCH_RUN"
+"""The environment variable whose value names the task run a process belongs to."""
+
+
+def sweep(marker: str) -> int:
+    """SIGKILL every process of this user whose environment holds `MARKER=marker`; return how
+    many were signalled. Never raises."""
+    needle = f"{MARKER}={marker}".encode()
+    killed = 0
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return 0
+    for pid in pids:
+        if pid == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if needle not in f.read().split(b"\0"):
+                    continue
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+        except (OSError, ValueError):  # gone meanwhile, or another user's
+            continue
+    return killed

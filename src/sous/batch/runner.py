@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,7 @@ from typing import IO, Any
 
 import sous
 from sous.batch.checkout import Checkout, CheckoutError
-from sous.batch.process import Child, Ended
+from sous.batch.process import MARKER, Child, Ended, sweep
 from sous.batch.tasks import Task
 
 TAIL_CHARS = 4000
@@ -137,7 +138,8 @@ class _Run:
         # `python -m sous` must find this very sous, installed or not (a Ray worker gets it through
         # runtime_env, not installed).
         src = str(Path(sous.__file__).resolve().parent.parent)
-        self.env = {**env, "SOUS_HOME": str(self.home),
+        self.marker = uuid.uuid4().hex
+        self.env = {**env, "SOUS_HOME": str(self.home), MARKER: self.marker,
                     "PYTHONPATH": os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))}
         self.record = blank_record(task)
         self.patch: bytes | None = None
@@ -190,6 +192,7 @@ def run_task(task: Task, *, env: Mapping[str, str] = os.environ, settings_seed: 
     except (CheckoutError, OSError, subprocess.SubprocessError) as e:
         return run.end("error", f"{type(e).__name__}: {e}")
     finally:
+        sweep(run.marker)  # nothing a task started outlives it
         shutil.rmtree(run.work, ignore_errors=True)
 
 
