@@ -114,3 +114,22 @@ def test_a_task_over_its_budget_is_stopped_after_the_turn_that_passed_it(tmp_pat
     assert run.returncode == 1
     assert line["status"] == "failed" and line["agent_status"] == "error_max_budget_usd"
     assert line["cost_usd"] >= 3.0 and "error_max_budget_usd" in line["error"]
+
+
+def test_per_provider_limits_how_many_tasks_of_one_provider_run_at_once(tmp_path):
+    make_repo(tmp_path)
+    script = tmp_path / "slow.json"
+    script.write_text(json.dumps([{"text": "Done.", "delay": 0.5}]))
+    tasks = _write_tasks(tmp_path, [{"id": f"p{i}", "repo": "proj", "prompt": "go", "model": f"scripted:{script}"}
+                                    for i in range(3)])
+    run = sous_batch(str(tasks), "--out", "out", "-j", "3", "--per-provider", "1", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    spans = sorted((_epoch(line["started_at"]), _epoch(line["started_at"]) + line["duration_s"])
+                   for line in read_results(tmp_path / "out"))
+    assert all(end <= next_start + 0.01 for (_, end), (next_start, _) in zip(spans, spans[1:])), spans
+
+
+def _epoch(iso: str) -> float:
+    from datetime import datetime, timezone
+
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
