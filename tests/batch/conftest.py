@@ -137,8 +137,9 @@ def make_batch(root: Path) -> Batch:
     # First, so that its wait overlaps the other tasks.
     task("timeout", "slow", Expect("timeout", None, ("+1",), turns=None, agent_status="error_during_execution",
                                    error_has="timeout after 8 s"), timeout_s=8)
-    for i in range(1, 5):
+    for i in range(1, 4):
         task(f"pass-{i:02d}", "fix", Expect("success", 0, (fixed,)))
+    task("pass-url", "fix", Expect("success", 0, (fixed,)), repo=f"file://{repo}")
     # A service started by setup (here one that leaves the process group) lives through the agent
     # and verify, and dies with the task.
     service = root / "service.pid"

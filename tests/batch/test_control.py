@@ -133,3 +133,45 @@ def _epoch(iso: str) -> float:
     from datetime import datetime, timezone
 
     return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+def test_an_output_folder_that_cannot_be_used_is_one_line_and_two_batches_never_share_one(tmp_path):
+    make_repo(tmp_path)
+    script = tmp_path / "slow.json"
+    script.write_text(json.dumps([{"text": "Done.", "delay": 30}]))
+    tasks = _write_tasks(tmp_path, [{"id": "s", "repo": "proj", "prompt": "go", "model": f"scripted:{script}"}])
+    (tmp_path / "a-file").write_text("")
+    run = sous_batch(str(tasks), "--out", "a-file", cwd=tmp_path)
+    assert (run.returncode, run.stderr) == (2, "sous batch: cannot use a-file as the output folder: File exists\n")
+
+    first = subprocess.Popen([sys.executable, "-m", "sous", "batch", str(tasks), "--out", "out"], cwd=tmp_path,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": python_path()})
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "out" / ".lock").exists():
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        second = sous_batch(str(tasks), "--out", "out", cwd=tmp_path)
+        assert (second.returncode, second.stderr) == \
+            (2, "sous batch: cannot use out as the output folder: another sous batch is writing there\n")
+    finally:
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=30) == 130
+    (line,) = read_results(tmp_path / "out")
+    assert line["status"] == "interrupted"
+
+
+def test_a_damaged_results_file_is_read_around_with_a_warning(tmp_path):
+    from sous.batch.results import Results
+
+    out = tmp_path / "out"
+    out.mkdir()
+    good = {"id": "a", "status": "success", "cost_usd": 1.0}
+    (out / "results.jsonl").write_text(json.dumps(good) + "\n" + '{"id": "b", "status": "succ' + "\n"
+                                       + json.dumps({"id": "c", "status": "weird"}) + "\n"
+                                       + json.dumps({"id": "d", "status": "interrupted"}) + "\n")
+    results = Results(out)
+    assert results.latest == {"a": good, "d": {"id": "d", "status": "interrupted"}}
+    assert results.warnings == [f"{out}/results.jsonl:2: not a result line; ignored",
+                                f"{out}/results.jsonl:3: not a result line; ignored"]
+    assert results.finished("a") and not results.finished("d") and not results.finished("b")

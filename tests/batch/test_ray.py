@@ -4,10 +4,17 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
-from tests.batch.conftest import USAGE, Expect, check_batch, pid_alive, read_results, sous_batch
+from tests.batch.conftest import (
+    USAGE, Expect, check_batch, make_repo, pid_alive, python_path, read_results, sous_batch,
+)
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'sous[ray]' (or '.[test]')")
 
@@ -40,4 +47,31 @@ def test_the_twenty_task_batch_runs_on_ray_and_a_task_whose_worker_dies_runs_aga
     check_batch(batch, tmp_path / "out")
     assert flag.exists() and not pid_alive(int(batch.pidfile.read_text()))
     assert "success rate  55% (12/22)" in run.stdout
-    assert {line["host"] for line in read_results(tmp_path / "out")} == {__import__("os").uname().nodename}
+    assert {line["host"] for line in read_results(tmp_path / "out")} == {os.uname().nodename}
+
+
+def test_ctrl_c_on_a_ray_batch_cancels_the_running_tasks_and_kills_their_commands(tmp_path, cluster):
+    make_repo(tmp_path)
+    rows = []
+    for i in range(3):
+        script = tmp_path / f"t{i}.json"
+        script.write_text(json.dumps([{"tool_calls": [{"name": "Bash", "input": {
+            "command": f"sleep 60 & echo $! > {tmp_path}/sleep-{i}.pid; wait"}}]}, {"text": "Done."}]))
+        rows.append({"id": f"t{i}", "repo": "proj", "prompt": "go", "model": f"scripted:{script}",
+                     "permission_mode": "bypassPermissions"})
+    (tmp_path / "tasks.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    batch = subprocess.Popen([sys.executable, "-m", "sous", "batch", "tasks.jsonl", "--out", "out", "--ray", cluster,
+                              "-j", "2"], cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env={**os.environ, "PYTHONPATH": python_path()})
+    deadline = time.monotonic() + 90
+    while len(pids := list(tmp_path.glob("sleep-*.pid"))) < 2 or not all(p.read_text().strip() for p in pids):
+        assert batch.poll() is None and time.monotonic() < deadline, batch.communicate()
+        time.sleep(0.1)
+    batch.send_signal(signal.SIGINT)
+    stdout, stderr = batch.communicate(timeout=60)
+    assert batch.returncode == 130, stderr
+    lines = read_results(tmp_path / "out")
+    assert sorted((line["id"], line["status"]) for line in lines) == [("t0", "interrupted"), ("t1", "interrupted")]
+    assert "not started   1" in stdout
+    for pidfile in pids:
+        assert not pid_alive(int(pidfile.read_text())), "a cancelled task's command still runs"

@@ -74,6 +74,14 @@ def _settings_seed() -> str | None:
 
 
 def main(argv: list[str]) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # before the batch's own handlers are in place (connecting to Ray...)
+        print("\nsous batch: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     defaults = Defaults(model=args.model, permission_mode=args.permission_mode, timeout_s=args.timeout,
                         max_turns=args.max_turns)
@@ -90,7 +98,12 @@ def main(argv: list[str]) -> int:
     from sous.batch.report import Progress, summary
     from sous.batch.results import Results
 
-    results = Results(args.out)
+    try:
+        results = Results(args.out)
+        results.lock()
+    except OSError as e:
+        print(f"sous batch: cannot use {args.out} as the output folder: {e.strerror or e}", file=sys.stderr)
+        return 2
     for warning in results.warnings:
         print(f"sous batch: {warning}", file=sys.stderr)
     seed = _settings_seed()

@@ -29,7 +29,23 @@ class Results:
         """Lines of an existing results file that could not be read (a crash mid-write)."""
         self.latest: dict[str, dict[str, Any]] = {}
         """The latest line of each id, from earlier runs and this one."""
+        self._lock: int | None = None
         self._read()
+
+    def lock(self) -> None:
+        """Create the folder and hold its lock until this process exits, so that two batches
+        never write one results file. Raises OSError (EBUSY when another batch holds it)."""
+        import errno
+        import fcntl
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.out / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OSError(errno.EBUSY, "another sous batch is writing there") from None
+        self._lock = fd
 
     def _read(self) -> None:
         if not self.path.exists():

@@ -1,6 +1,6 @@
 """Run one task from start to end: checkout, setup, the agent, the patch, verify.
 
-The agent is sous itself in a subprocess (`python -m sous -p --output-format stream-json`), in the
+The agent is sous itself in a subprocess (`sous -p --output-format stream-json`), in the
 task's checkout, with a SOUS_HOME of its own (a fresh folder holding only a copy of the user's
 settings.json), so no session, grant or history passes between tasks. The prompt goes in on stdin
 (a prompt starting with `-` cannot be mistaken for an option).
@@ -107,9 +107,17 @@ def _price(model: str, usage: dict[str, Any]) -> float:
                              cache_write_tokens=n("cache_creation_input_tokens")))
 
 
+# `python -m sous`, from the very sous running this batch, installed or not (a Ray worker gets it
+# through the runtime environment). Its folder goes on the child's sys.path, not on PYTHONPATH,
+# which setup, verify and the agent's own commands would inherit: for an installed sous that
+# folder is site-packages, which would shadow the packages of the project under test.
+_BOOT = "import sys; sys.path.insert(0, sys.argv.pop(1)); from sous.cli import main; sys.exit(main())"
+
+
 def agent_argv(task: Task) -> list[str]:
     """The `sous -p` command line of a task (the prompt goes on stdin)."""
-    argv = [sys.executable, "-m", "sous", "-p", "--output-format", "stream-json", "--verbose"]
+    src = str(Path(sous.__file__).resolve().parent.parent)
+    argv = [sys.executable, "-c", _BOOT, src, "-p", "--output-format", "stream-json", "--verbose"]
     if task.model:
         argv += ["--model", task.model]
     if task.permission_mode:
@@ -135,12 +143,8 @@ class _Run:
         self.work = Path(tempfile.mkdtemp(prefix=f"sous-batch-{task.id}-"))
         self.home = self.work / "home"
         self.home.mkdir()
-        # `python -m sous` must find this very sous, installed or not (a Ray worker gets it through
-        # runtime_env, not installed).
-        src = str(Path(sous.__file__).resolve().parent.parent)
         self.marker = uuid.uuid4().hex
-        self.env = {**env, "SOUS_HOME": str(self.home), MARKER: self.marker,
-                    "PYTHONPATH": os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))}
+        self.env = {**env, "SOUS_HOME": str(self.home), MARKER: self.marker}
         self.record = blank_record(task)
         self.patch: bytes | None = None
         self.transcript: str | None = None
