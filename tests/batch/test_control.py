@@ -103,8 +103,8 @@ def test_the_batch_cost_cap_stops_starting_tasks_and_a_rerun_with_a_higher_cap_g
 
 def test_a_task_over_its_budget_is_stopped_after_the_turn_that_passed_it(tmp_path, priced):
     make_repo(tmp_path)
-    server, env = priced([_priced_turn(tool_calls=[{"name": "Bash", "input": {"command": "true"}}]),
-                          _priced_turn(delay=20)])
+    server, env = priced([_priced_turn(tool_calls=[{"name": "Bash", "input": {"command": "sleep 20"}}]),
+                          _priced_turn()])
     tasks = _write_tasks(tmp_path, [{"id": "b", "repo": "proj", "prompt": "go", "model": "anthropic:claude-sonnet-4-5",
                                      "permission_mode": "bypassPermissions", "max_budget_usd": 1}])
     started = time.monotonic()
@@ -113,7 +113,8 @@ def test_a_task_over_its_budget_is_stopped_after_the_turn_that_passed_it(tmp_pat
     (line,) = read_results(tmp_path / "out")
     assert run.returncode == 1
     assert line["status"] == "failed" and line["agent_status"] == "error_max_budget_usd"
-    assert line["cost_usd"] >= 3.0 and "error_max_budget_usd" in line["error"]
+    assert line["cost_usd"] == 3.0 and "error_max_budget_usd" in line["error"]
+    assert len(server.requests) == 1
 
 
 def test_per_provider_limits_how_many_tasks_of_one_provider_run_at_once(tmp_path):
@@ -167,11 +168,14 @@ def test_a_damaged_results_file_is_read_around_with_a_warning(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     good = {"id": "a", "status": "success", "cost_usd": 1.0}
-    (out / "results.jsonl").write_text(json.dumps(good) + "\n" + '{"id": "b", "status": "succ' + "\n"
+    earlier = {"id": "a", "status": "interrupted", "cost_usd": 0.5}
+    (out / "results.jsonl").write_text(json.dumps(earlier) + "\n" + json.dumps(good) + "\n"
+                                       + '{"id": "b", "status": "succ' + "\n"
                                        + json.dumps({"id": "c", "status": "weird"}) + "\n"
                                        + json.dumps({"id": "d", "status": "interrupted"}) + "\n")
     results = Results(out)
     assert results.latest == {"a": good, "d": {"id": "d", "status": "interrupted"}}
-    assert results.warnings == [f"{out}/results.jsonl:2: not a result line; ignored",
-                                f"{out}/results.jsonl:3: not a result line; ignored"]
+    assert results.warnings == [f"{out}/results.jsonl:3: not a result line; ignored",
+                                f"{out}/results.jsonl:4: not a result line; ignored"]
+    assert results.spent == {"a": 1.5, "d": 0.0}  # the interrupted run's money counts towards a cap
     assert results.finished("a") and not results.finished("d") and not results.finished("b")

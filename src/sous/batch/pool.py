@@ -30,9 +30,10 @@ class Backend(Protocol):
         """Start `task`; return a handle for it."""
         ...
 
-    def wait(self, timeout: float) -> list[tuple[object, Outcome]]:
-        """Wait up to `timeout` seconds; return the handles that finished, with their outcomes
-        (a task lost to the backend comes back as an `error` outcome, never as an exception)."""
+    def wait(self, timeout: float) -> list[tuple[object, Outcome | None]]:
+        """Wait up to `timeout` seconds; return the handles that finished, with their outcomes:
+        a task that failed inside the backend comes back as an `error` outcome, one cancelled
+        from outside as None (recorded `interrupted`); never an exception."""
         ...
 
     def stop(self) -> list[tuple[object, Outcome | None]]:
@@ -52,24 +53,30 @@ class LocalBackend:
         self.settings_seed = settings_seed
         self.stopping = threading.Event()
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sous-batch")
-        self.running: set[Future[Outcome]] = set()
+        self.running: dict[Future[Outcome], tuple[Task, float]] = {}
 
     def submit(self, task: Task) -> Future[Outcome]:
         future = self.pool.submit(run_task, task, env=self.env, settings_seed=self.settings_seed,
                                   should_stop=self.stopping.is_set)
-        self.running.add(future)
+        self.running[future] = (task, time.monotonic())
         return future
 
-    def wait(self, timeout: float) -> list[tuple[object, Outcome]]:
+    def wait(self, timeout: float) -> list[tuple[object, Outcome | None]]:
         done, _ = wait(self.running, timeout=timeout, return_when=FIRST_COMPLETED)
-        self.running -= done
-        return [(future, future.result()) for future in done]
+        return [(future, self._outcome(future)) for future in done]
 
     def stop(self) -> list[tuple[object, Outcome | None]]:
         self.stopping.set()
         done, _ = wait(self.running)
-        self.running.clear()
-        return [(future, future.result()) for future in done]
+        return [(future, self._outcome(future)) for future in done]
+
+    def _outcome(self, future: Future[Outcome]) -> Outcome:
+        task, started = self.running.pop(future)
+        try:
+            return future.result()
+        except Exception as e:  # a bug in the runner: this task's line says so, the batch goes on
+            return Outcome(record=blank_record(task, "error", f"internal error: {e!r}", time.monotonic() - started),
+                           patch=None, transcript=None)
 
     def close(self) -> None:
         self.stopping.set()  # nothing runs after a normal end; after an exception, nothing must
@@ -108,7 +115,7 @@ def run_batch(tasks: list[Task], backend: Backend, results: Results, progress: P
     ids = {task.id for task in tasks}
     pending = [task for task in tasks if not results.finished(task.id)]
     skipped = len(tasks) - len(pending)
-    spent = sum(line.get("cost_usd") or 0.0 for task_id, line in results.latest.items() if task_id in ids)
+    spent = sum(cost for task_id, cost in results.spent.items() if task_id in ids)
     running: dict[object, tuple[Task, float]] = {}
     per_provider: dict[str, int] = {}
     ran = 0
@@ -122,7 +129,7 @@ def run_batch(tasks: list[Task], backend: Backend, results: Results, progress: P
             outcome = Outcome(record=blank_record(task, "interrupted", "the batch was stopped",
                                                   time.monotonic() - t0), patch=None, transcript=None)
         line = results.record(outcome)
-        spent += line.get("cost_usd") or 0.0
+        spent += line.get("cost_usd") or 0.0  # money spent stays spent, whatever the status
         ran += 1
         progress.finished_task(line)
 

@@ -106,14 +106,14 @@ class RayBackend:
         self.running[ref] = (task, time.monotonic())
         return ref
 
-    def wait(self, timeout: float) -> list[tuple[object, Outcome]]:
+    def wait(self, timeout: float) -> list[tuple[object, Outcome | None]]:
         if not self.running:
             return []
         refs = list(self.running)
         ready, _ = self.ray.wait(refs, num_returns=1, timeout=timeout)
         if ready:
             ready, _ = self.ray.wait(refs, num_returns=len(refs), timeout=0)
-        return [(ref, outcome) for ref in ready if (outcome := self._get(ref)) is not None]
+        return [(ref, self._get(ref)) for ref in ready]
 
     def stop(self) -> list[tuple[object, Outcome | None]]:
         """Cancel every running task: Ray raises KeyboardInterrupt in each, whose runner stops
@@ -132,9 +132,9 @@ class RayBackend:
         task, t0 = self.running.pop(ref)
         try:
             data = self.ray.get(ref, timeout=0 if cancelled else None)
-        except (exceptions.TaskCancelledError, exceptions.GetTimeoutError):
-            if not cancelled:
-                raise
+        except exceptions.TaskCancelledError:  # by us, or by someone stopping the job
+            return None
+        except exceptions.GetTimeoutError:  # only when cancelled: still stopping after the grace
             self.ray.cancel(ref, force=True)
             return None
         except exceptions.RayError as e:  # the worker died past its retries, or the runner raised

@@ -29,6 +29,8 @@ class Results:
         """Lines of an existing results file that could not be read (a crash mid-write)."""
         self.latest: dict[str, dict[str, Any]] = {}
         """The latest line of each id, from earlier runs and this one."""
+        self.spent: dict[str, float] = {}
+        """What each id's runs cost together, interrupted and superseded runs included."""
         self._lock: int | None = None
         self._read()
 
@@ -59,7 +61,12 @@ class Results:
                 if raw.strip():
                     self.warnings.append(f"{self.path}:{number}: not a result line; ignored")
                 continue
-            self.latest[line["id"]] = line
+            self._take(line)
+
+    def _take(self, line: dict[str, Any]) -> None:
+        self.latest[line["id"]] = line
+        cost = line.get("cost_usd")
+        self.spent[line["id"]] = self.spent.get(line["id"], 0.0) + (cost if isinstance(cost, (int, float)) else 0.0)
 
     def finished(self, task_id: str) -> bool:
         """Whether an earlier run recorded a final status for `task_id`."""
@@ -77,7 +84,7 @@ class Results:
             f.write(json.dumps(line, ensure_ascii=False) + "\n")
             f.flush()
             os.fsync(f.fileno())
-        self.latest[task_id] = line
+        self._take(line)
         return line
 
     def _artifact(self, folder: str, name: str, text: str | bytes | None) -> str | None:

@@ -7,8 +7,9 @@ settings.json), so no session, grant or history passes between tasks. The prompt
 
 `sous -p` has no spending flag, so `max_budget_usd` is enforced here: the runner prices each
 assistant message of the stream as it arrives (the list prices of `sous.models.catalog`, as the
-result's `total_cost_usd` does) and stops the agent once the sum passes the budget. The check
-happens between model turns, so a task can overrun its budget by at most one turn.
+result's `total_cost_usd` does) and stops the agent once the sum passes the budget, within
+50 ms of the turn that passed it: a task overruns its budget by that turn (and by a next model
+request only if the agent sends one within those 50 ms).
 
 How a task ends (`status`):
     error        the checkout or a setup command failed, or the agent stopped on an error of its
