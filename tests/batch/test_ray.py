@@ -21,8 +21,10 @@ ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'sous
 
 @pytest.fixture(scope="module")
 def cluster():
-    context = ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-                       logging_level="ERROR")
+    # At most 2 tasks on the scripted provider at once, cluster-wide (as many as CPUs: the 20-task
+    # batch is not slowed; the Ctrl-C test shows the limit).
+    context = ray.init(address="local", num_cpus=2, resources={"sous_provider_scripted": 2},
+                       include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield context.address_info["gcs_address"]
     ray.shutdown()
 
@@ -50,7 +52,7 @@ def test_the_twenty_task_batch_runs_on_ray_and_a_task_whose_worker_dies_runs_aga
     assert {line["host"] for line in read_results(tmp_path / "out")} == {os.uname().nodename}
 
 
-def test_ctrl_c_on_a_ray_batch_cancels_the_running_tasks_and_kills_their_commands(tmp_path, cluster):
+def test_the_provider_resource_limits_a_ray_batch_and_ctrl_c_cancels_running_and_waiting_tasks(tmp_path, cluster):
     make_repo(tmp_path)
     rows = []
     for i in range(3):
@@ -60,18 +62,22 @@ def test_ctrl_c_on_a_ray_batch_cancels_the_running_tasks_and_kills_their_command
         rows.append({"id": f"t{i}", "repo": "proj", "prompt": "go", "model": f"scripted:{script}",
                      "permission_mode": "bypassPermissions"})
     (tmp_path / "tasks.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    # CPUs would let 4 tasks run and the driver hands out 3; the provider's resource lets 2 run.
     batch = subprocess.Popen([sys.executable, "-m", "sous", "batch", "tasks.jsonl", "--out", "out", "--ray", cluster,
-                              "-j", "2"], cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env={**os.environ, "PYTHONPATH": python_path()})
+                              "-j", "3", "--cpus-per-task", "0.5"], cwd=tmp_path, text=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env={**os.environ, "PYTHONPATH": python_path()})
     deadline = time.monotonic() + 90
     while len(pids := list(tmp_path.glob("sleep-*.pid"))) < 2 or not all(p.read_text().strip() for p in pids):
         assert batch.poll() is None and time.monotonic() < deadline, batch.communicate()
         time.sleep(0.1)
+    time.sleep(3)
+    assert len(list(tmp_path.glob("sleep-*.pid"))) == 2, "a third task ran beside two on the same provider"
     batch.send_signal(signal.SIGINT)
     stdout, stderr = batch.communicate(timeout=60)
     assert batch.returncode == 130, stderr
     lines = read_results(tmp_path / "out")
-    assert sorted((line["id"], line["status"]) for line in lines) == [("t0", "interrupted"), ("t1", "interrupted")]
-    assert "not started   1" in stdout
+    assert sorted((line["id"], line["status"]) for line in lines) == \
+        [("t0", "interrupted"), ("t1", "interrupted"), ("t2", "interrupted")]
+    assert "interrupted   3" in stdout
     for pidfile in pids:
         assert not pid_alive(int(pidfile.read_text())), "a cancelled task's command still runs"
