@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,7 @@ class Timed:
 
 
 def _epoch(iso: str) -> float:
-    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
 
 
 def _stats(values: list[float]) -> dict[str, float]:
@@ -128,10 +128,11 @@ def run_level(where: str, concurrency: int, tasks: list, server: ConversationSer
         inner = LocalBackend(concurrency)
     backend = Timed(inner)
     results = Results(out)
-    progress = Progress(len(tasks), out=open(os.devnull, "w"), live=False)
-    started = time.monotonic()
-    end = run_batch(tasks, backend, results, progress, Limits(concurrency=concurrency), threading.Event())
-    wall = time.monotonic() - started
+    with open(os.devnull, "w") as quiet:
+        progress = Progress(len(tasks), out=quiet, live=False)
+        started = time.monotonic()
+        end = run_batch(tasks, backend, results, progress, Limits(concurrency=concurrency), threading.Event())
+        wall = time.monotonic() - started
     lines = [results.latest[t.id] for t in tasks]
     assert end.ran == len(tasks) and all(line["status"] == "success" for line in lines), \
         [line for line in lines if line["status"] != "success"][:2]

@@ -7,12 +7,14 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 
 from sous.testing.server import ScriptedServer
-from tests.batch.conftest import make_repo, pid_alive, python_path, read_results, sous_batch
+
+from .conftest import make_repo, pid_alive, python_path, read_results, sous_batch
 
 
 def _write_tasks(root: Path, rows: list[dict]) -> Path:
@@ -127,13 +129,13 @@ def test_per_provider_limits_how_many_tasks_of_one_provider_run_at_once(tmp_path
     assert run.returncode == 0, run.stderr
     spans = sorted((_epoch(line["started_at"]), _epoch(line["started_at"]) + line["duration_s"])
                    for line in read_results(tmp_path / "out"))
-    assert all(end <= next_start + 0.01 for (_, end), (next_start, _) in zip(spans, spans[1:])), spans
+    assert all(end <= next_start + 0.01 for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False)), spans
 
 
 def _epoch(iso: str) -> float:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+    return datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()
 
 
 def test_an_output_folder_that_cannot_be_used_is_one_line_and_two_batches_never_share_one(tmp_path):

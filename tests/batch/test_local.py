@@ -1,15 +1,11 @@
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-from tests.batch.conftest import (
-    SRC, check_batch, make_repo, pid_alive, read_results, sous_batch, tree_digest, write_scripts,
+from .conftest import (
+    check_batch,
+    pid_alive,
+    read_results,
+    sous_batch,
+    tree_digest,
 )
 
 

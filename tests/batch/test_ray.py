@@ -12,8 +12,15 @@ import time
 
 import pytest
 
-from tests.batch.conftest import (
-    USAGE, Expect, check_batch, make_repo, pid_alive, python_path, read_results, sous_batch,
+from .conftest import (
+    USAGE,
+    Expect,
+    check_batch,
+    make_repo,
+    pid_alive,
+    python_path,
+    read_results,
+    sous_batch,
 )
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'sous[ray]' (or '.[test]')")

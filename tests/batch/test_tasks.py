@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from sous.batch.tasks import Defaults, Task, TaskFileError, is_url, load_tasks
-from tests.batch.conftest import sous_batch
+
+from .conftest import sous_batch
 
 GOOD = {"id": "t1", "repo": "proj", "prompt": "fix it"}
 

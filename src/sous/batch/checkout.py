@@ -31,8 +31,8 @@ class CheckoutError(Exception):
 
 
 def _git(cwd: str | Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> str:
-    run = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, errors="replace", timeout=_GIT_TIMEOUT,
-                         env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})})
+    run = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, errors="replace",
+                         timeout=_GIT_TIMEOUT, env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})})
     if check and run.returncode != 0:
         detail = (run.stderr.strip() or run.stdout.strip()).splitlines()
         raise CheckoutError(f"git {args[0]} failed: {detail[-1] if detail else f'exit {run.returncode}'}")

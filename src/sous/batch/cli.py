@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 import threading
-from pathlib import Path
 
 from sous.batch.tasks import PERMISSION_MODES, Defaults, TaskFileError, load_tasks
 
@@ -94,7 +93,7 @@ def _main(argv: list[str]) -> int:
     if args.check:
         print(f"{len(tasks)} task(s), all valid")
         return 0
-    from sous.batch.pool import LocalBackend, Limits, run_batch
+    from sous.batch.pool import Limits, LocalBackend, run_batch
     from sous.batch.report import Progress, summary
     from sous.batch.results import Results
 

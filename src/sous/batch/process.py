@@ -13,6 +13,7 @@ an inherited environment is kept). On systems without /proc only the groups are 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -76,10 +77,8 @@ class Child:
         return self.popen.returncode
 
     def _signal(self, signum: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.popen.pid, signum)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 MARKER = "SOUS_BATCH_RUN"
