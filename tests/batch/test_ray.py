@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -51,7 +54,11 @@ def test_the_twenty_task_batch_runs_on_ray_and_a_task_whose_worker_dies_runs_aga
     batch.expect["dies-always"] = Expect("error", None, patch=False, turns=0, agent_status=None,
                                          error_has="ray: WorkerCrashedError")
 
-    run = sous_batch(str(batch.tasks), "--out", "out", "--ray", cluster, "--ray-max-retries", "1", cwd=tmp_path)
+    try:
+        run = sous_batch(str(batch.tasks), "--out", "out", "--ray", cluster, "--ray-max-retries", "1", cwd=tmp_path)
+    finally:  # a killed worker cannot remove its task's temporary folder (the README says so)
+        for leftover in Path(tempfile.gettempdir()).glob("sous-batch-dies-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
     assert run.returncode == 1, run.stderr
     check_batch(batch, tmp_path / "out")
     assert flag.exists() and not pid_alive(int(batch.pidfile.read_text()))
