@@ -30,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
         from sous.permissions.trust import main as trust_main
 
         return trust_main(argv[1:])
+    if argv[:1] == ["batch"]:
+        from sous.batch.cli import main as batch_main
+
+        return batch_main(argv[1:])
     if argv[:1] in (["config"], ["hooks"]):
         from sous.inspect_cli import main as inspect_main
 
