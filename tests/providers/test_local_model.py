@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 import sous
-from sous.core import CancelToken, ModelRequest, Notice, TextDelta, user
+from sous.core import (
+    AssistantMessage, CancelToken, ModelRequest, Notice, Text, TextDelta, ToolCall, ToolResultMessage, user,
+)
 from sous.models import local, resolve
 
 pytestmark = pytest.mark.skipif(not local.available(), reason="llama-cpp-python or the offline model weights are absent")
@@ -27,10 +29,15 @@ SRC = str(Path(sous.__file__).resolve().parents[1])
 async def test_the_model_answers_and_streams():
     model = local.LocalModel(local.DEFAULT_NAME)
     events: list = []
-    request = ModelRequest(system="# Environment\n- Working directory: /tmp", messages=(user("Say hello."),), tools=())
+    look = ToolCall(id="c1", name="Bash", arguments={"command": "cat notes.txt"})
+    messages = (user("What is written in notes.txt?"),
+                AssistantMessage(content=(look,), model="m", stop_reason="tool_use"),
+                ToolResultMessage(tool_call_id="c1", tool_name="Bash", content=(Text(text="buy milk"),)))
+    request = ModelRequest(system="# Environment\n- Working directory: /tmp", messages=messages, tools=())
     reply = await model.complete(request, events.append, CancelToken())
     deltas = [e.text for e in events if isinstance(e, TextDelta)]
-    assert deltas and "".join(deltas).strip()
+    assert deltas and "".join(deltas).strip() and "milk" in reply.text
+    assert reply.text.startswith("".join(deltas).strip())  # what streamed is the answer itself
     assert reply.usage.output_tokens > 0 and reply.stop_reason in ("end_turn", "tool_use", "max_tokens")
 
 
