@@ -1,4 +1,4 @@
-"""Ten trivial tasks on the built-in offline model, end to end through sous's real loop and tools.
+"""Twenty-two small tasks, in the shapes people try first, on the built-in offline model, end to end through sous's real loop and tools.
 
 Run: `python bench/offline.py [--protocol fenced|json|both] [--model local:smollm2]`.
 Reports per protocol: success rate, median seconds per task, tokens per second, model load
@@ -58,12 +58,52 @@ TASKS: list[tuple[str, dict[str, str], str, Check]] = [
     ("largest file", {"small.txt": "x\n", "big.txt": "x" * 5000 + "\n", "mid.txt": "x" * 100 + "\n"},
      "Which file in this folder is the largest?",
      lambda w, a: "big.txt" in a and "small.txt" not in a and "mid.txt" not in a),
+    ("fix so a test passes", {"stats.py": "def mean(xs):\n    return sum(xs) / (len(xs) + 1)\n",
+                              "test_stats.py": "from stats import mean\n\ndef test_mean():\n    assert mean([2, 4]) == 3\n"},
+     "The test in test_stats.py fails. Fix stats.py so that it passes.",
+     lambda w, a: _runs(w, "from test_stats import test_mean; test_mean(); print('ok')").strip() == "ok"),
+    ("rename in three files", {"geo.py": "def area(r):\n    return 3.14159 * r * r\n",
+                               "report.py": "from geo import area\nprint(area(2))\n",
+                               "test_geo.py": "from geo import area\nassert area(1) > 3\n"},
+     "Rename the function area to circle_area in geo.py, report.py and test_geo.py.",
+     lambda w, a: all("circle_area" in _read(w / f) and not re.search(r"\barea\b", _read(w / f))
+                      for f in ("geo.py", "report.py", "test_geo.py"))),
+    ("add a function and a test", {"calc.py": "def add(a, b):\n    return a + b\n"},
+     "Add a function multiply(a, b) to calc.py that returns a times b, and a test for it in test_calc.py.",
+     lambda w, a: _runs(w, "from calc import multiply; print(multiply(3, 4))").strip() == "12"
+     and "multiply" in _read(w / "test_calc.py")),
+    ("edit one line of 300", {"settings.py": "".join(f"OPTION_{i} = {i}\n" for i in range(150)) + "TIMEOUT = 30\n"
+                              + "".join(f"OPTION_{i} = {i}\n" for i in range(150, 299))},
+     "In settings.py change TIMEOUT = 30 to TIMEOUT = 60.",
+     lambda w, a: _read(w / "settings.py").splitlines()[150:151] == ["TIMEOUT = 60"]
+     and len(_read(w / "settings.py").splitlines()) == 300 and "OPTION_298 = 298" in _read(w / "settings.py")),
+    ("answer about a function", {"shapes.py": "def square_area(s):\n    return s * s\n\n\n"
+                                 "def circle_area(r):\n    return 3.14159 * r * r\n"},
+     "Which function in shapes.py computes the area of a circle?", lambda w, a: "circle_area" in a),
+    ("run a script and report", {"check.py": "print('checksum: 7f3a9c')\n"},
+     "Run python check.py and tell me the checksum it prints.", lambda w, a: "7f3a9c" in a),
+    ("set a JSON value", {"config.json": '{"debug": false, "port": 8000}\n'},
+     'Set "debug" to true in config.json.',
+     lambda w, a: _runs(w, "import json; d = json.load(open('config.json')); print(d.get('debug'), d.get('port'))")
+     .strip() == "True 8000"),
+    ("add an import", {"main.py": "print(os.getcwd())\n"}, "main.py fails because os is not imported. Fix it.",
+     lambda w, a: _runs(w, "import runpy; runpy.run_path('main.py')").strip() == str(w.resolve())),
+    ("count functions", {"lib.py": "def a():\n    pass\n\n\ndef b():\n    pass\n\n\ndef c():\n    pass\n"},
+     "How many functions are defined in lib.py?", lambda w, a: re.search(r"\b(3|three)\b", a.lower()) is not None),
+    ("replace a word", {"notes.md": "The colour of the sky.\nMy favourite colour is blue.\n"},
+     "Replace every occurrence of colour with color in notes.md.",
+     lambda w, a: _read(w / "notes.md") == "The color of the sky.\nMy favourite color is blue.\n"),
+    ("create a .gitignore", {}, "Create a .gitignore file that ignores __pycache__ folders.",
+     lambda w, a: "__pycache__" in _read(w / ".gitignore")),
+    ("find an error in a log", {"app.log": "INFO start\nINFO ready\nERROR disk full on /var\nINFO stop\n"},
+     "What error does app.log report?", lambda w, a: "disk full" in a.lower()),
 ]
 
 
 async def run_task(model: str, files: dict[str, str], prompt: str, check: Check) -> dict:
     from sous.app import Options, open_session
-    from sous.core import MessageAdded
+    from sous.core import MessageAdded, Notice
+    from sous.models import local_protocol
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -78,15 +118,21 @@ async def run_task(model: str, files: dict[str, str], prompt: str, check: Check)
             if isinstance(event, MessageAdded) and getattr(event.message, "usage", None):
                 output_tokens += event.message.usage.output_tokens
 
+        notices: list[Notice] = []
         session.subscribe(count)
+        session.subscribe(lambda e: notices.append(e) if isinstance(e, Notice) else None)
         started = time.perf_counter()
         end = await session.send(prompt)
         elapsed = time.perf_counter() - started
         session.close()
         answer = end.last_message.text if end.last_message else ""
         ok = end.reason == "end_turn" and check(work, answer)
+        # Honesty: a failed task whose answer claims work must have been flagged to the person.
+        claimed = local_protocol.claims_change(answer)
+        flagged = "[sous:" in answer or any(isinstance(e, Notice) and e.level == "warning" for e in notices)
         return {"ok": ok, "seconds": elapsed, "output_tokens": output_tokens, "turns": end.num_turns,
-                "api_seconds": end.duration_api_ms / 1000, "answer": answer[:120]}
+                "api_seconds": end.duration_api_ms / 1000, "answer": answer[:120],
+                "false_claim_unflagged": not ok and claimed and not flagged, "flagged": flagged}
 
 
 def bench(model: str, protocol: str, verbose: bool) -> dict:
@@ -108,7 +154,8 @@ def bench(model: str, protocol: str, verbose: bool) -> dict:
     return {"protocol": protocol, "success": f"{sum(r['ok'] for r in results)}/{len(results)}",
             "median_s_per_task": round(statistics.median(r["seconds"] for r in results), 2),
             "output_tokens_per_s": round(tokens / api_s, 1) if api_s else None,
-            "load_s": round(load_s, 2)}
+            "load_s": round(load_s, 2), "flagged": sum(r["flagged"] for r in results),
+            "false_claims_unflagged": [n for (n, *_), r in zip(TASKS, results) if r["false_claim_unflagged"]]}
 
 
 def main() -> None:

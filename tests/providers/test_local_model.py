@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 import sous
-from sous.core import CancelToken, ModelRequest, Notice, TextDelta, user
+from sous.core import (
+    AssistantMessage, CancelToken, ModelRequest, Notice, Text, TextDelta, ToolCall, ToolResultMessage, user,
+)
 from sous.models import local, resolve
 
 pytestmark = pytest.mark.skipif(not local.available(), reason="llama-cpp-python or the offline model weights are absent")
@@ -27,10 +29,15 @@ SRC = str(Path(sous.__file__).resolve().parents[1])
 async def test_the_model_answers_and_streams():
     model = local.LocalModel(local.DEFAULT_NAME)
     events: list = []
-    request = ModelRequest(system="# Environment\n- Working directory: /tmp", messages=(user("Say hello."),), tools=())
+    look = ToolCall(id="c1", name="Bash", arguments={"command": "cat notes.txt"})
+    messages = (user("What is written in notes.txt?"),
+                AssistantMessage(content=(look,), model="m", stop_reason="tool_use"),
+                ToolResultMessage(tool_call_id="c1", tool_name="Bash", content=(Text(text="buy milk"),)))
+    request = ModelRequest(system="# Environment\n- Working directory: /tmp", messages=messages, tools=())
     reply = await model.complete(request, events.append, CancelToken())
     deltas = [e.text for e in events if isinstance(e, TextDelta)]
-    assert deltas and "".join(deltas).strip()
+    assert deltas and "".join(deltas).strip() and "milk" in reply.text
+    assert reply.text.startswith("".join(deltas).strip())  # what streamed is the answer itself
     assert reply.usage.output_tokens > 0 and reply.stop_reason in ("end_turn", "tool_use", "max_tokens")
 
 
@@ -38,9 +45,11 @@ async def test_the_json_protocol_always_yields_valid_json():
     model = local.LocalModel(local.DEFAULT_NAME, environ={"SOUS_LOCAL_PROTOCOL": "json"})
     request = ModelRequest(system="", messages=(user("List the files in this folder."),), tools=())
     events: list = []
-    await model.complete(request, events.append, CancelToken())
-    text = "".join(e.text for e in events if isinstance(e, TextDelta))
-    assert isinstance(json.loads(text), dict)  # the grammar allows nothing else
+    reply = await model.complete(request, events.append, CancelToken())
+    streamed = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert reply.tool_calls or reply.text  # the grammar allows nothing but a call or an answer
+    assert '{"' not in streamed and '"command"' not in streamed  # the protocol never reaches the screen
+    assert reply.text.startswith(streamed.strip()[:20])
 
 
 async def test_cancel_stops_generation_promptly():
@@ -49,7 +58,9 @@ async def test_cancel_stops_generation_promptly():
     await model.complete(ModelRequest(system="", messages=(user("hi"),), tools=()), lambda e: None, CancelToken())
     events: list = []
     task = asyncio.ensure_future(model.complete(request, events.append, CancelToken()))
-    while not any(isinstance(e, TextDelta) for e in events):
+    for _ in range(300):  # the story streams as an answer; a command would stream nothing
+        if any(isinstance(e, TextDelta) for e in events):
+            break
         await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

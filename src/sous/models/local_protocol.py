@@ -21,7 +21,7 @@ import re
 import uuid
 from typing import Any
 
-from sous.core import AssistantMessage, Message, Text, ToolCall, ToolResultMessage
+from sous.core import AssistantMessage, Message, Text, ToolCall, ToolResultMessage, UserMessage
 
 FENCED = "fenced"
 JSON = "json"
@@ -174,3 +174,86 @@ def to_chat(system: str, messages: tuple[Message, ...], protocol: str = FENCED) 
         else:
             add("user", "".join(b.text for b in message.content if isinstance(b, Text)))
     return chat
+
+
+def visible_prose(text: str, protocol: str) -> str:
+    """The part of a reply still being generated that a person may see: the answer's words, never
+    the protocol around them. JSON: the decoded value of `"answer"` so far (a command or a file
+    to write shows as a tool call once the reply is complete, not as raw JSON); fenced: the words
+    before the first block. Grows monotonically as `text` grows, so deltas can be streamed."""
+    if protocol != JSON:
+        fence = text.find("```")
+        prose = text if fence < 0 else text[:fence]
+        # Hold back a trailing partial fence ("`" or "``") until we know it is not one.
+        return prose.rstrip("`") if fence < 0 else prose.rstrip()
+    match = re.match(r'\s*\{\s*"answer"\s*:\s*"', text)
+    if match is None:
+        return ""
+    out: list[str] = []
+    i = match.end()
+    escapes = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+    while i < len(text):
+        char = text[i]
+        if char == '"':
+            break
+        if char == "\\":
+            if i + 1 >= len(text):
+                break  # an escape cut in half: wait for the rest
+            out.append(escapes.get(text[i + 1], text[i + 1]))
+            i += 2
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out).lstrip()
+
+
+_CLAIM = re.compile(
+    r"\b(?:I(?:'ve| have)?|has been|have been|was|were|is now|are now)\s+(?:\w+\s+)?"
+    r"(?:fixed|changed|updated|renamed|added|created|removed|deleted|edited|modified|wrote|written|"
+    r"replaced|refactored|implemented|moved|corrected|rewrote|rewritten|appended|inserted)\b",
+    re.IGNORECASE)
+
+
+def claims_change(answer: str) -> bool:
+    """Whether a final answer says that files were changed ("I fixed the bug in mean()",
+    "the function has been renamed")."""
+    return _CLAIM.search(answer) is not None
+
+
+def changed_something(messages: tuple[Message, ...]) -> bool:
+    """Whether any tool call since the person's last prompt may have changed a file: a Write or
+    Edit that succeeded, or a command that exited 0 and does more than read (`cat`, `ls`,
+    `grep`... do not count)."""
+    start = max((i for i, m in enumerate(messages) if isinstance(m, UserMessage)), default=-1)
+    calls = {c.id: c for m in messages[start + 1:] if isinstance(m, AssistantMessage) for c in m.tool_calls}
+    for message in messages[start + 1:]:
+        if not isinstance(message, ToolResultMessage) or message.is_error:
+            continue
+        call = calls.get(message.tool_call_id)
+        if call is None:
+            continue
+        if call.name in ("Write", "Edit", "MultiEdit", "NotebookEdit"):
+            return True
+        if call.name == "Bash" and not _only_reads(str(call.arguments.get("command", ""))):
+            return True
+    return False
+
+
+_READERS = {"cat", "ls", "head", "tail", "grep", "rg", "find", "wc", "pwd", "echo", "which", "file", "stat", "tree",
+            "diff", "less", "more", "nl", "sort", "uniq", "type", "git"}
+_GIT_READERS = {"status", "log", "diff", "show", "branch", "ls-files", "blame", "rev-parse"}
+
+
+def _only_reads(command: str) -> bool:
+    """A rough reading of a small model's command: every part starts with a reading command and
+    nothing is redirected into a file. Used only to decide whether to warn, never to allow."""
+    if re.search(r"(?<![0-9&])>(?!&)|\btee\b|-i\b|--in-place", command):
+        return False
+    for part in re.split(r"&&|\|\||[;|\n]", command):
+        words = part.split()
+        if not words:
+            continue
+        if words[0] not in _READERS or (words[0] == "git" and (len(words) < 2 or words[1] not in _GIT_READERS)):
+            return False
+    return True
+

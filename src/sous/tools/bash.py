@@ -12,6 +12,7 @@ import atexit
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -54,10 +55,30 @@ def _env_int(environ: Any, name: str, default: int) -> int:
 
 
 def _environment(ctx: ToolContext) -> dict[str, str]:
-    env = dict(ctx.environ or os.environ)
+    env = without_own_venv(dict(ctx.environ or os.environ), ctx.project_dir)
     # Nothing may wait for a person: pagers and editors are turned off.
     env.update({"SOUS": "1", "PAGER": "cat", "GIT_PAGER": "cat", "GIT_EDITOR": "true", "EDITOR": "true",
                 "GIT_TERMINAL_PROMPT": "0"})
+    return env
+
+
+def without_own_venv(env: dict[str, str], project_dir: str, prefix: str = sys.prefix,
+                     base_prefix: str = sys.base_prefix) -> dict[str, str]:
+    """The environment with sous's own virtual environment taken off PATH (and VIRTUAL_ENV), so
+    that `python -m pytest` runs the project's Python, not the one sous was installed into. Kept
+    when the project is that environment's home (sous installed in the project's own .venv)."""
+    if prefix == base_prefix:
+        return env  # sous runs from a plain interpreter: nothing of its own to hide
+    venv = os.path.realpath(prefix)
+    project = os.path.realpath(project_dir)
+    if venv == project or venv.startswith(project + os.sep):
+        return env
+    own_bin = {os.path.join(venv, "bin"), os.path.join(venv, "Scripts")}
+    kept = [p for p in env.get("PATH", "").split(os.pathsep) if p and os.path.realpath(p) not in own_bin]
+    env["PATH"] = os.pathsep.join(kept)
+    if env.get("VIRTUAL_ENV") and os.path.realpath(env["VIRTUAL_ENV"]) == venv:
+        del env["VIRTUAL_ENV"]
+        env.pop("VIRTUAL_ENV_PROMPT", None)
     return env
 
 
