@@ -1,10 +1,20 @@
 """The optional OS sandbox for Bash on Linux, with bubblewrap.
 
-With `"sandbox": {"enabled": true}` in settings, each command runs with the whole file system
-read-only except the project (and any `sandbox.writablePaths`) and a scratch folder that `TMPDIR`
-points to, and with no network: `sandbox.network.allowedDomains` holding "*" shares the host's,
-and a list of domains lets HTTP(S) through to those only, by way of a filtering proxy (see
-`_netproxy`).
+With `"sandbox": {"enabled": true}` in settings, each command runs:
+
+- with the whole file system read-only except the project (and any `sandbox.writablePaths`);
+- with the files there that run code later, outside the sandbox, read-only too (`PROTECTED`:
+  git hooks and config, `.claude/`, `.sous/`, `.mcp.json`, `.envrc`, editor folders...). One that
+  does not exist yet is held by an empty read-only folder while the command runs, so it cannot be
+  created either; those stand-ins are removed when the last sandboxed command ends;
+- with a private `/tmp` (a folder of this session's scratch space) and an empty `/run`, so the
+  sockets of agents and daemons (ssh-agent, dbus, X11, docker) are out of reach, and without the
+  environment variables that point at them or hold credentials (`environment`);
+- with the credential folders and files of the home folder hidden (`CREDENTIALS`);
+- in its own PID, IPC, UTS and cgroup namespaces with a fresh /proc, in a new session, with
+  only stdin/stdout/stderr inherited, killed with sous;
+- with no network: `sandbox.network.allowedDomains` holding "*" shares the host's, and a list of
+  domains lets HTTP(S) through to those only, by way of a filtering proxy (see `_netproxy`).
 
 The composition root puts a `Sandbox` in `ctx.state["sandbox"]`; Bash wraps its argv with it.
 A call with `dangerouslyDisableSandbox: true` runs outside, after the person agreed.
@@ -15,6 +25,7 @@ from __future__ import annotations
 import atexit
 import functools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,10 +34,38 @@ from dataclasses import dataclass, field
 
 SANDBOX_SIGNS = ("Read-only file system", "Could not resolve host", "Temporary failure in name resolution",
                  "Network is unreachable", "Name or service not known")
-NOTE = ("[sous: this command ran in the sandbox: files outside the project are read-only and there is no "
-        "network. If it needs more, run it again with dangerouslyDisableSandbox: true; the user will be asked.]")
+NOTE = ("[sous: this command ran in the sandbox: files outside the project (and its git hooks, git config and "
+        "agent settings) are read-only and there is no network. If it needs more, run it again with "
+        "dangerouslyDisableSandbox: true; the user will be asked.]")
 REFUSED_NOTE = ("[sous: the sandbox refused network access to {hosts}: not in sandbox.network.allowedDomains. If the "
                 "command needs it, run it again with dangerouslyDisableSandbox: true; the user will be asked.]")
+
+PROTECTED: dict[str, str | None] = {
+    ".git/hooks": None, ".git/config": "", ".git/config.worktree": "", ".git/commondir": ".", ".git/modules": None,
+    ".claude": None, ".sous": None, ".mcp.json": None, ".envrc": None, ".vscode": None, ".idea": None,
+    ".husky": None, ".devcontainer": None, ".pre-commit-config.yaml": None}
+"""Inside each writable folder: what git, sous, Claude Code, direnv, editors or pre-commit run or
+read commands from later, outside the sandbox, and what stands in for it while it does not exist:
+an empty folder (None: git does not list empty folders, nothing reads one as a file), or a file
+with a content git reads as "nothing changed" (an empty config; a `commondir` naming the git folder
+itself, since git refuses to start with an unreadable one). `.git` itself is held in place (it
+cannot be renamed or replaced), and when it is a file (a linked worktree's pointer) it is read-only."""
+
+CREDENTIALS = (".ssh", ".aws", ".azure", ".config/gcloud", ".kube", ".docker", ".gnupg", ".config/gh",
+               ".config/hub", ".config/op", ".password-store", ".local/share/keyrings", ".netrc",
+               ".git-credentials", ".git-credential-cache", ".cache/git/credential", ".pypirc", ".npmrc",
+               ".yarnrc", ".cargo/credentials", ".cargo/credentials.toml", ".gem/credentials",
+               ".terraform.d/credentials.tfrc.json", ".vault-token", ".claude.json", ".claude/.credentials.json",
+               ".claude/settings.json", ".claude/settings.local.json", ".sous/settings.json",
+               ".sous/settings.local.json", ".mozilla", ".config/google-chrome", ".config/chromium")
+"""In the home folder: hidden inside the sandbox (an empty read-only folder or an empty file in
+their place). The user settings files are here for the API keys their `env` often holds."""
+
+_AGENT_VARIABLES = {"SSH_AUTH_SOCK", "SSH_AGENT_PID", "GPG_AGENT_INFO", "DBUS_SESSION_BUS_ADDRESS",
+                    "DBUS_SYSTEM_BUS_ADDRESS", "DOCKER_HOST", "CONTAINER_HOST", "XDG_RUNTIME_DIR", "DISPLAY",
+                    "WAYLAND_DISPLAY", "XAUTHORITY", "PULSE_SERVER", "KRB5CCNAME", "SSH_ASKPASS",
+                    "GIT_ASKPASS", "SUDO_ASKPASS"}
+_SECRET_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)(_|$)|^AWS_", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,26 +75,181 @@ class Sandbox:
     extra_args: tuple[str, ...] = field(default=())
     allowed_domains: tuple[str, ...] = ()
     """With `network` off: the domains reachable through the proxy."""
+    home: str = ""
+    """Whose credential folders to hide (the user's home when empty)."""
+    unix_sockets: bool = False
+    """Let the command make Unix sockets (`sandbox.network.allowAllUnixSockets`); see `_seccomp`."""
 
-    def wrap(self, argv: list[str], cwd: str, proxy_socket: str | None = None) -> list[str]:
-        # Everything stays visible (read-only); temporary files go to a scratch folder of our own.
+    def wrap(self, argv: list[str], cwd: str, proxy_socket: str | None = None,
+             seccomp_fd: int | None = None) -> list[str]:
+        """`argv` run inside bubblewrap. Stand-ins for missing protected paths are made now: call
+        `release()` once the command has ended (the last release removes them). Unless
+        `unix_sockets`, pass `seccomp_fd` (from `filter_fd()`, inherited by bubblewrap) when there is
+        no `proxy_socket`; with one, the network bridge loads the filter itself."""
         scratch = scratch_dir()
-        args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--die-with-parent",
-                "--setenv", "TMPDIR", scratch]
-        for path in (*self.writable, scratch):
-            if os.path.isdir(path):
-                args += ["--bind", path, path]
+        private_tmp = os.path.join(scratch, "tmp")
+        os.makedirs(private_tmp, exist_ok=True)
+        args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                "--die-with-parent", "--new-session", "--setenv", "TMPDIR", "/tmp"]
+        # Sockets live in /run, /var/run and /tmp: the command gets an empty /run and its own /tmp.
+        args += ["--tmpfs", "/run"]
+        if os.path.isdir("/var/run") and not os.path.islink("/var/run"):
+            args += ["--tmpfs", "/var/run"]
+        if self.network and (resolver := os.path.realpath("/etc/resolv.conf")).startswith("/run/"):
+            args += ["--ro-bind-try", resolver, resolver]  # systemd-resolved keeps the real one there
+        args += ["--bind", private_tmp, "/tmp"]
+        empty = os.path.join(scratch, "empty")
+        if not os.path.exists(empty):
+            open(empty, "w").close()
+            os.chmod(empty, 0o444)
+        args += _hide_credentials(self.home or os.path.expanduser("~"), empty)
+        roots = [os.path.realpath(p) for p in self.writable if os.path.isdir(p)]
+        for path in (scratch, *roots):
+            args += ["--bind", path, path]
+        _acquire()
+        for root in roots:
+            args += _protect(root)
+        bridged = not self.network and proxy_socket
         if not self.network:
             args.append("--unshare-net")
-            if proxy_socket:  # relay a loopback port to the proxy (the socket is in the scratch folder)
-                bridge = os.path.join(os.path.dirname(__file__), "_netbridge.py")
-                argv = [sys.executable, "-I", "-S", bridge, proxy_socket, "--", *argv]
+        if bridged:  # relay a loopback port to the proxy (the socket is in the scratch folder)
+            bridge = os.path.join(os.path.dirname(__file__), "_netbridge.py")
+            argv = [sys.executable, "-I", "-S", bridge, proxy_socket, *([] if self.unix_sockets else ["--seccomp"]),
+                    "--", *argv]
+        elif not self.unix_sockets:
+            if seccomp_fd is None:
+                raise ValueError("the sandbox needs its seccomp filter (seccomp_fd)")
+            args += ["--seccomp", str(seccomp_fd)]
         return [*args, *self.extra_args, "--chdir", cwd, "--", *argv]
+
+    def needs_filter_fd(self, proxy_socket: str | None) -> bool:
+        """Whether `wrap` wants a `seccomp_fd` for this command."""
+        return not self.unix_sockets and (self.network or not proxy_socket)
+
+    @staticmethod
+    def environment(env: dict[str, str]) -> dict[str, str]:
+        """`env` without the variables that point at agents and daemons outside the sandbox (whose
+        sockets it hides anyway) or that hold credentials."""
+        return {k: v for k, v in env.items() if k not in _AGENT_VARIABLES and not _SECRET_NAME.search(k)}
+
+
+def filter_fd() -> int:
+    """A pipe's reading end holding the seccomp filter, inheritable: give it to bubblewrap's
+    process (`pass_fds`) and close it here once that has started."""
+    from . import _seccomp
+
+    read, write = os.pipe()
+    try:
+        os.write(write, _seccomp.program())  # a few hundred bytes: far below a pipe's capacity
+    finally:
+        os.close(write)
+    return read
+
+
+def _hide_credentials(home: str, empty: str) -> list[str]:
+    args: list[str] = []
+    for rel in CREDENTIALS:
+        path = os.path.join(home, rel)
+        if os.path.islink(path):
+            path = os.path.realpath(path)
+        if os.path.isdir(path):
+            args += ["--tmpfs", path, "--remount-ro", path]
+        elif os.path.exists(path):
+            args += ["--ro-bind", empty, path]
+    return args
+
+
+def _protect(root: str) -> list[str]:
+    """Mount arguments keeping `root`'s files that run later read-only, stand-ins made for the
+    missing ones."""
+    args: list[str] = []
+    git = os.path.join(root, ".git")
+    if os.path.isdir(git) and not os.path.islink(git):
+        args += ["--bind", git, git]  # a mount point cannot be renamed or removed: .git stays where it is
+    elif os.path.lexists(git):
+        args += ["--ro-bind", os.path.realpath(git), os.path.realpath(git)]
+    held: list[str] = []
+    for rel, content in PROTECTED.items():
+        path = os.path.realpath(os.path.join(root, rel))
+        if not _inside(path, root) or any(_inside(path, h) for h in held):
+            continue
+        if not os.path.lexists(path):
+            path = _stand_in(path, root, content)
+            if path is None:
+                continue
+        held.append(path)
+        args += ["--ro-bind", path, path]
+    return args
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+# --- stand-ins for protected paths that do not exist yet ------------------------------------------
+
+_stand_ins: dict[str, tuple[int, int]] = {}
+"""Empty folders made to hold missing protected paths: path -> (device, inode)."""
+_running = 0
+
+
+def _stand_in(path: str, root: str, content: str | None) -> str | None:
+    """Make the stand-in for the missing `path` (`content` None: an empty folder), or an empty folder
+    at its highest missing parent folder inside `root` (a missing `.git` is held whole), and return
+    what was made; None when something in the way is not a folder."""
+    top = path
+    while not os.path.lexists(os.path.dirname(top)):
+        top, content = os.path.dirname(top), None
+    if not os.path.isdir(os.path.dirname(top)) or not _inside(top, root):
+        return None
+    try:
+        if content is None:
+            os.mkdir(top, 0o555)
+        else:
+            with open(top, "x") as f:
+                f.write(content)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    info = os.lstat(top)
+    _stand_ins.setdefault(top, (info.st_dev, info.st_ino))
+    return top
+
+
+def _acquire() -> None:
+    global _running
+    _running += 1
+
+
+def release() -> None:
+    """A sandboxed command has ended: when none is left running, remove the stand-ins that are
+    still the ones made here."""
+    global _running
+    _running = max(_running - 1, 0)
+    if _running == 0:
+        _remove_stand_ins()
+
+
+def _remove_stand_ins() -> None:
+    for path, (dev, ino) in sorted(_stand_ins.items(), reverse=True):
+        try:
+            info = os.lstat(path)
+            if (info.st_dev, info.st_ino) == (dev, ino):
+                (os.rmdir if os.path.isdir(path) else os.unlink)(path)
+        except OSError:
+            pass
+    _stand_ins.clear()
+
+
+atexit.register(_remove_stand_ins)
 
 
 @functools.cache
 def scratch_dir() -> str:
-    """A folder of this process's own, writable inside the sandbox (Bash keeps its cwd file there)."""
+    """A folder of this process's own, writable inside the sandbox (Bash keeps its cwd file there;
+    its `tmp` is the sandbox's /tmp)."""
     folder = tempfile.mkdtemp(prefix="sous-")
     atexit.register(shutil.rmtree, folder, True)
     return folder
@@ -67,8 +261,8 @@ def usable() -> bool:
     if shutil.which("bwrap") is None:
         return False
     try:
-        done = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--", "true"],
-                              capture_output=True, timeout=10)
+        done = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid",
+                               "--unshare-ipc", "--unshare-net", "--", "true"], capture_output=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0

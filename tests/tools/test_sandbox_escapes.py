@@ -1,0 +1,305 @@
+"""Escapes from the Bash sandbox, each tried with real bubblewrap and real bash: other processes
+(through /proc, signals, System V IPC), files that run later outside the sandbox, Unix sockets,
+credentials in the home folder and the network."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from sous.core import ToolContext
+from sous.tools import _sandbox
+from sous.tools.bash import TOOL
+
+pytestmark = pytest.mark.skipif(not _sandbox.usable(), reason="bubblewrap cannot run here")
+
+
+@pytest.fixture
+def outside():
+    """A folder outside the project and outside /tmp (which the sandbox replaces with its own)."""
+    folder = Path(tempfile.mkdtemp(prefix="sous-sandbox-test-", dir="/var/tmp"))
+    yield folder
+    shutil.rmtree(folder)
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=cwd,
+                          check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A git repository with one commit."""
+    root = tmp_path / "project"
+    root.mkdir()
+    _git(root, "init", "-q")
+    (root / "README").write_text("hello\n")
+    _git(root, "add", "README")
+    _git(root, "commit", "-qm", "first")
+    return root
+
+
+def _ctx(project: Path, **sandbox) -> ToolContext:
+    return ToolContext(cwd=str(project), project_dir=str(project),
+                       state={"sandbox": _sandbox.Sandbox(writable=(str(project),), **sandbox)})
+
+
+async def _run(ctx: ToolContext, command: str):
+    return await TOOL.run({"command": command}, ctx)
+
+
+# --- other processes ------------------------------------------------------------------------
+
+async def test_proc_root_of_an_outside_process_does_not_lead_outside(project, outside):
+    ctx = _ctx(project)
+    me = os.getpid()
+    result = await _run(ctx, f"echo pwned > /proc/{me}/root{outside}/escaped; "
+                             f"echo pwned > /proc/1/root{outside}/escaped1; ls /proc | grep -c '^[0-9]'")
+    assert not (outside / "escaped").exists() and not (outside / "escaped1").exists()
+    assert int(result.data["stdout"].split()[-1]) < 10  # only the sandbox's own processes are visible
+
+
+async def test_kill_does_not_reach_processes_outside(project):
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        await _run(_ctx(project), f"kill -9 {sleeper.pid}")
+        assert sleeper.poll() is None
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+@pytest.mark.skipif(shutil.which("ipcmk") is None, reason="needs util-linux ipcmk")
+async def test_system_v_ipc_is_private(project):
+    made = subprocess.run(["ipcmk", "-Q"], capture_output=True, text=True, check=True).stdout
+    queue = made.split(":")[-1].strip()
+    try:
+        result = await _run(_ctx(project), f"ipcrm -q {queue}; ipcs -q")
+        assert queue not in result.content.split()
+        still = subprocess.run(["ipcs", "-q"], capture_output=True, text=True).stdout
+        assert queue in still.split()
+    finally:
+        subprocess.run(["ipcrm", "-q", queue], capture_output=True)
+
+
+async def test_only_stdio_is_inherited_and_the_session_is_new(project):
+    leaked = os.open(os.devnull, os.O_RDONLY)
+    os.set_inheritable(leaked, True)
+    try:
+        result = await _run(_ctx(project), "ls /proc/self/fd; "
+                                           f"{sys.executable} -c 'import os; print(os.getsid(0) == os.getpid())'")
+    finally:
+        os.close(leaked)
+    *fds, new_session = result.content.split()
+    assert fds == ["0", "1", "2", "3"]  # 3 is the folder ls is reading
+    assert new_session == "False"  # the command's session is the sandbox's, without a terminal
+
+
+# --- files that run later, outside the sandbox -------------------------------------------------
+
+LATER = [".git/hooks/pre-commit", ".git/hooks/post-checkout", ".git/config", ".git/commondir",
+         ".claude/settings.json", ".claude/settings.local.json", ".sous/settings.json", ".mcp.json", ".envrc",
+         ".vscode/tasks.json", ".husky/pre-commit", ".pre-commit-config.yaml"]
+
+
+@pytest.mark.parametrize("existing", [False, True], ids=["missing", "existing"])
+async def test_files_that_run_later_are_read_only_inside(project, existing):
+    before = {}
+    if existing:
+        for rel in LATER:
+            path = project / rel
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text("# mine\n")
+    for rel in LATER:
+        path = project / rel
+        before[rel] = path.read_text() if path.exists() else None
+    attempts = "; ".join(f"mkdir -p $(dirname {rel}); echo '#!/bin/sh' >> {rel}; cp /dev/null {rel}" for rel in LATER)
+    result = await _run(_ctx(project), attempts)
+    assert "Read-only file system" in result.content
+    for rel in LATER:
+        path = project / rel
+        assert (path.read_text() if path.exists() else None) == before[rel], rel
+
+
+async def test_the_git_folder_cannot_be_swapped_or_its_hooks_replaced(project):
+    hooks = sorted(p.name for p in (project / ".git" / "hooks").iterdir())
+    result = await _run(_ctx(project), "mv .git .git-old; mv .git/hooks .git/h; rm -rf .git/hooks; "
+                                       "mv .claude .c; git config core.hooksPath evil; "
+                                       "git config core.fsmonitor 'touch pwned'; ls -d .git-old .git/h")
+    assert result.is_error
+    assert sorted(p.name for p in (project / ".git" / "hooks").iterdir()) == hooks
+    assert "hooksPath" not in (project / ".git" / "config").read_text()
+    assert "fsmonitor" not in (project / ".git" / "config").read_text()
+    assert not (project / ".git-old").exists() and not (project / ".git" / "h").exists()
+
+
+async def test_a_gitdir_file_cannot_be_pointed_elsewhere(tmp_path):
+    main = tmp_path / "main"
+    main.mkdir()
+    _git(main, "init", "-q")
+    (main / "a").write_text("a")
+    _git(main, "add", "a")
+    _git(main, "commit", "-qm", "a")
+    linked = tmp_path / "linked"
+    _git(main, "worktree", "add", "-q", str(linked))
+    pointer = (linked / ".git").read_text()
+    await _run(_ctx(linked), "mkdir -p evil && printf '[core]\\n\\tfsmonitor = touch pwned\\n' > evil/config && "
+                             "echo 'gitdir: evil' > .git")
+    assert (linked / ".git").read_text() == pointer
+
+
+async def test_git_commit_still_works_and_sees_no_stand_ins(project):
+    result = await _run(_ctx(project), "echo change > a.txt && git add -A && git status --porcelain && "
+                                       "git -c user.name=t -c user.email=t@example.com commit -qm second && "
+                                       "git log --oneline | wc -l")
+    assert not result.is_error, result.content
+    assert result.content.split("\n") == ["A  a.txt", "2"]
+    assert _git(project, "show", "--stat", "--format=", "HEAD").split()[0] == "a.txt"
+    # the stand-ins for missing protected paths are gone once the command ends
+    assert sorted(p.name for p in project.iterdir()) == [".git", "README", "a.txt"]
+
+
+async def test_a_project_without_git_cannot_grow_one(tmp_path):
+    root = tmp_path / "plain"
+    root.mkdir()
+    result = await _run(_ctx(root), "git init -q && echo made")
+    assert result.is_error and not (root / ".git").exists()
+
+
+# --- Unix sockets and credentials outside the project -------------------------------------------
+
+def _listen(path: str) -> socket.socket:
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen()
+    return server
+
+
+CONNECT = f"{sys.executable} -c \"import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print('connected')\""
+
+
+async def test_unix_sockets_outside_the_project_are_unreachable(project, outside):
+    places = [tempfile.mkdtemp(prefix="sous-sock-"), tempfile.mkdtemp(prefix="sous-sock-", dir=outside)]
+    if os.access("/run", os.W_OK):
+        places.append(tempfile.mkdtemp(prefix="sous-sock-", dir="/run"))
+    servers = [_listen(os.path.join(place, "agent.sock")) for place in places]
+    try:
+        for place in places:
+            result = await _run(_ctx(project), f"{CONNECT} {place}/agent.sock")
+            assert "connected" not in result.content, place
+    finally:
+        for server, place in zip(servers, places):
+            server.close()
+            shutil.rmtree(place, ignore_errors=True)
+
+
+async def test_agent_variables_are_not_passed_in(project):
+    ctx = _ctx(project)
+    ctx.environ = {**os.environ, "SSH_AUTH_SOCK": "/tmp/ssh-x/agent.1", "DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/x",
+                   "DOCKER_HOST": "unix:///run/docker.sock", "KEEP_ME": "yes"}
+    result = await _run(ctx, "echo \"[$SSH_AUTH_SOCK][$DBUS_SESSION_BUS_ADDRESS][$DOCKER_HOST][$KEEP_ME]\"")
+    assert result.content == "[][][][yes]"
+
+
+SECRETS = {rel: f"SECRET-{n}" for n, rel in enumerate([
+    ".ssh/id_rsa", ".aws/credentials", ".config/gcloud/credentials.db", ".netrc", ".docker/config.json",
+    ".git-credentials", ".kube/config", ".gnupg/private-keys-v1.d/k.key", ".config/gh/hosts.yml", ".npmrc",
+    ".claude/.credentials.json", ".claude/settings.json", ".sous/settings.json", ".pypirc"])}
+
+
+async def test_credentials_in_the_home_folder_are_hidden(project, outside):
+    home = outside / "home"
+    for rel, text in SECRETS.items():
+        (home / rel).parent.mkdir(parents=True, exist_ok=True)
+        (home / rel).write_text(text)
+    (home / "notes.txt").write_text("visible")
+    os.symlink(home / ".ssh" / "id_rsa", project / "key")
+    ctx = _ctx(project, home=str(home))
+    ctx.environ = {**os.environ, "HOME": str(home)}
+    reads = "; ".join(f"cat ~/{rel}" for rel in SECRETS)
+    result = await _run(ctx, f"{reads}; cat key; cat ~/notes.txt; ls -A ~/.ssh ~/.aws; "
+                             f"echo x > ~/.ssh/authorized_keys")
+    for text in SECRETS.values():
+        assert text not in result.content
+    assert "visible" in result.content
+    assert not (home / ".ssh" / "authorized_keys").exists()
+
+
+# --- the network -------------------------------------------------------------------------------
+
+@pytest.fixture
+def listener():
+    """A TCP server on the host's loopback (IPv4 and, where there is one, IPv6) counting connections."""
+    hits: list[str] = []
+    servers = []
+    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        try:
+            server = socket.create_server((host, 0), family=family)
+        except OSError:
+            continue
+        servers.append(server)
+
+        def accept(server=server):
+            while True:
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    return
+                hits.append(conn.recv(100).decode(errors="replace"))
+                conn.close()
+        threading.Thread(target=accept, daemon=True).start()
+    yield {s.family: s.getsockname()[1] for s in servers}, hits
+    for server in servers:
+        server.close()
+
+
+async def test_no_direct_network_by_any_route(project, listener):
+    ports, hits = listener
+    v4 = ports[socket.AF_INET]
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 0))
+    udp.setblocking(False)
+    sent = await _run(_ctx(project), f"echo leak > /dev/udp/127.0.0.1/{udp.getsockname()[1]}")
+    with pytest.raises(BlockingIOError):  # a datagram leaves no error behind: look for it at the other end
+        udp.recv(100)
+    udp.close()
+    commands = [f"echo leak > /dev/tcp/127.0.0.1/{v4}",
+                f"{sys.executable} -c \"import socket; socket.create_connection(('127.0.0.1', {v4}), 2).send(b'leak')\"",
+                f"{sys.executable} -c \"import socket; socket.getaddrinfo('example.com', 80)\""]
+    if socket.AF_INET6 in ports:
+        commands.append(f"{sys.executable} -c \"import socket; "
+                        f"socket.create_connection(('::1', {ports[socket.AF_INET6]}), 2).send(b'leak')\"")
+    for command in commands:
+        result = await _run(_ctx(project), command)
+        assert result.is_error, command
+    assert hits == []
+
+
+async def test_the_proxy_refuses_ip_literals_and_lookalikes(project, listener):
+    ports, hits = listener
+    v4 = ports[socket.AF_INET]
+    ctx = _ctx(project, allowed_domains=("localhost",))
+    ask = ("import os, socket, sys; from urllib.parse import urlsplit; p = urlsplit(os.environ['HTTP_PROXY']); "
+           "s = socket.create_connection((p.hostname, p.port), 5); s.sendall(sys.argv[1].encode() + b'\\r\\n\\r\\n'); "
+           "print(s.recv(200).decode().splitlines()[0])")
+    targets = [f"CONNECT 127.0.0.1:{v4} HTTP/1.1", f"CONNECT [::1]:{v4} HTTP/1.1", f"CONNECT 2130706433:{v4} HTTP/1.1",
+               f"CONNECT 0x7f000001:{v4} HTTP/1.1", f"CONNECT localhost.evil.test:{v4} HTTP/1.1",
+               f"GET http://localhost@127.0.0.1:{v4}/ HTTP/1.1", f"GET http://127.0.0.1:{v4}/ HTTP/1.1"]
+    try:
+        for target in targets:
+            result = await _run(ctx, f"{sys.executable} -c \"{ask}\" '{target}'")
+            assert "403" in result.content, (target, result.content)
+        allowed = await _run(ctx, f"{sys.executable} -c \"{ask}\" 'CONNECT localhost:{v4} HTTP/1.1'")
+        assert "200" in allowed.content
+    finally:
+        ctx.state["sandbox_proxy"].close()
+    assert hits == [""]  # only the allowed tunnel reached the server
