@@ -92,9 +92,11 @@ def is_read_only_command(words: list[str]) -> bool:
 
 def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str, project_dir: str,
            read_only: bool = False, home: str | None = None, grants: Grants | None = None,
-           agent: str | None = None) -> Decision:
+           agent: str | None = None, sandboxed: bool = False) -> Decision:
     """Decide one call. Pure: reads nothing but its arguments (and whether paths exist); a grant
-    that allows is named in the decision, and the caller counts its use."""
+    that allows is named in the decision, and the caller counts its use. `sandboxed`: Bash runs in
+    the sandbox and a command that nothing else stops is allowed there without asking
+    (`sandbox.autoAllowBashIfSandboxed`)."""
     analysis = shell.analyse(str(args.get("command", ""))) if tool == "Bash" else None
     parts = analysis.parts if analysis is not None else None
     for rule in rules.deny:
@@ -124,6 +126,13 @@ def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str
             return Decision(behavior="allow", source="rule:allow", reason="allowed by the allow rules")
     elif (rule := next((r for r in rules.allow if matches(r, tool, args, cwd)), None)) is not None:
         return Decision(behavior="allow", source=f"rule:{rule}", reason=f"allowed by the rule {rule}")
+    if tool == "Bash" and sandboxed and mode != "plan" and not args.get("dangerouslyDisableSandbox"):
+        # Deny and ask rules, the floor and an unreadable command have had their say above; what
+        # the sandbox's mounts bound (writes outside the project or to files that run later,
+        # credentials) needs no question. Read and Edit deny rules still hold for paths named.
+        assert analysis is not None
+        if not _names_denied_path(rules, analysis, cwd):
+            return Decision(behavior="allow", source="sandbox", reason="runs in the sandbox (autoAllowBashIfSandboxed)")
     if mode == "bypassPermissions":
         return Decision(behavior="allow", source="mode:bypassPermissions")
     if tool in ALWAYS_ALLOWED:
@@ -141,6 +150,17 @@ def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str
     if tool == "Bash" and not writes_ok:
         return _mode(mode, "ask", "mode:" + mode, "the command writes to files")
     return _mode(mode, "ask", "mode:" + mode, f"{tool} needs approval in {mode} mode")
+
+
+def _names_denied_path(rules: Rules, analysis: shell.Analysis, cwd: str) -> bool:
+    """Whether a word of the command, or a file it redirects to, is a path a Read or Edit deny
+    rule covers (the sandbox does not know those rules)."""
+    path_rules = [r for r in rules.deny if r.specifier and (r.tool in READ_TOOLS or r.tool in EDIT_TOOLS)]
+    if not path_rules:
+        return False
+    words = [w.split("=", 1)[-1] for words in analysis.commands for w in words[1:]] + list(analysis.writes)
+    return any(matches(r, "Read" if r.tool in READ_TOOLS else "Edit", {"file_path": w}, cwd)
+               for r in path_rules for w in words if w and not w.startswith("-"))
 
 
 def _write_allowed(path: str, rules: Rules, mode: str, cwd: str, project_dir: str) -> bool:
