@@ -4,6 +4,7 @@ credentials in the home folder and the network."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -54,6 +56,14 @@ def _ctx(project: Path, **sandbox) -> ToolContext:
 
 async def _run(ctx: ToolContext, command: str):
     return await TOOL.run({"command": command}, ctx)
+
+
+async def _stand_ins_gone() -> None:
+    """Wait until the stand-ins for missing protected paths have been removed."""
+    deadline = time.monotonic() + _sandbox.LINGER_S + 5
+    while _sandbox._stand_ins and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert not _sandbox._stand_ins
 
 
 # --- other processes ------------------------------------------------------------------------
@@ -125,6 +135,7 @@ async def test_files_that_run_later_are_read_only_inside(project, existing):
     attempts = "; ".join(f"mkdir -p $(dirname {rel}); echo '#!/bin/sh' >> {rel}; cp /dev/null {rel}" for rel in LATER)
     result = await _run(_ctx(project), attempts)
     assert "Read-only file system" in result.content
+    await _stand_ins_gone()
     for rel in LATER:
         path = project / rel
         assert (path.read_text() if path.exists() else None) == before[rel], rel
@@ -164,14 +175,17 @@ async def test_git_commit_still_works_and_sees_no_stand_ins(project):
     assert not result.is_error, result.content
     assert result.content.split("\n") == ["A  a.txt", "2"]
     assert _git(project, "show", "--stat", "--format=", "HEAD").split()[0] == "a.txt"
-    # the stand-ins for missing protected paths are gone once the command ends
+    # the stand-ins for missing protected paths are gone shortly after the command ends
+    await _stand_ins_gone()
     assert sorted(p.name for p in project.iterdir()) == [".git", "README", "a.txt"]
+    assert not {"commondir", "config.worktree", "modules"} & {p.name for p in (project / ".git").iterdir()}
 
 
 async def test_a_project_without_git_cannot_grow_one(tmp_path):
     root = tmp_path / "plain"
     root.mkdir()
     result = await _run(_ctx(root), "git init -q && echo made")
+    await _stand_ins_gone()
     assert result.is_error and not (root / ".git").exists()
 
 
@@ -303,3 +317,17 @@ async def test_the_proxy_refuses_ip_literals_and_lookalikes(project, listener):
     finally:
         ctx.state["sandbox_proxy"].close()
     assert hits == [""]  # only the allowed tunnel reached the server
+
+
+async def test_a_background_command_stays_protected_after_other_commands_end(project):
+    from sous.tools.bash import TASK_OUTPUT
+
+    ctx = _ctx(project)
+    started = await TOOL.run({"command": "sleep 2; echo '{}' > .mcp.json; echo hook > .git/hooks/pre-push",
+                              "run_in_background": True}, ctx)
+    assert not (await _run(ctx, "true")).is_error  # a foreground command ends first
+    await asyncio.sleep(_sandbox.LINGER_S + 0.5)
+    done = await TASK_OUTPUT.run({"task_id": started.data["backgroundTaskId"], "timeout": 20_000}, ctx)
+    assert "Read-only file system" in done.content
+    await _stand_ins_gone()
+    assert not (project / ".mcp.json").exists() and not (project / ".git" / "hooks" / "pre-push").exists()

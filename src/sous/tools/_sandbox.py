@@ -6,7 +6,7 @@ With `"sandbox": {"enabled": true}` in settings, each command runs:
 - with the files there that run code later, outside the sandbox, read-only too (`PROTECTED`:
   git hooks and config, `.claude/`, `.sous/`, `.mcp.json`, `.envrc`, editor folders...). One that
   does not exist yet is held by an empty read-only folder while the command runs, so it cannot be
-  created either; those stand-ins are removed when the last sandboxed command ends;
+  created either; those stand-ins are removed shortly after the last sandboxed command ends;
 - with a private `/tmp` (a folder of this session's scratch space) and an empty `/run`, so the
   sockets of agents and daemons (ssh-agent, dbus, X11, docker) are out of reach, and without the
   environment variables that point at them or hold credentials (`environment`);
@@ -30,10 +30,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 
 SANDBOX_SIGNS = ("Read-only file system", "Could not resolve host", "Temporary failure in name resolution",
-                 "Network is unreachable", "Name or service not known")
+                 "Network is unreachable", "Name or service not known", "Device or resource busy")
 NOTE = ("[sous: this command ran in the sandbox: files outside the project (and its git hooks, git config and "
         "agent settings) are read-only and there is no network. If it needs more, run it again with "
         "dangerouslyDisableSandbox: true; the user will be asked.]")
@@ -107,9 +108,7 @@ class Sandbox:
         roots = [os.path.realpath(p) for p in self.writable if os.path.isdir(p)]
         for path in (scratch, *roots):
             args += ["--bind", path, path]
-        _acquire()
-        for root in roots:
-            args += _protect(root)
+        args += _hold(roots)
         bridged = not self.network and proxy_socket
         if not self.network:
             args.append("--unshare-net")
@@ -190,8 +189,13 @@ def _inside(path: str, root: str) -> bool:
 # --- stand-ins for protected paths that do not exist yet ------------------------------------------
 
 _stand_ins: dict[str, tuple[int, int]] = {}
-"""Empty folders made to hold missing protected paths: path -> (device, inode)."""
+"""Stand-ins made for missing protected paths: path -> (device, inode)."""
 _running = 0
+_lock = threading.Lock()
+"""Guards `_stand_ins` and `_running` (stand-ins are removed from a timer thread)."""
+LINGER_S = 2.0
+"""Stand-ins are removed this long after the last sandboxed command ended (removing one costs a few
+ms, and an agent's commands come in bursts)."""
 
 
 def _stand_in(path: str, root: str, content: str | None) -> str | None:
@@ -218,18 +222,31 @@ def _stand_in(path: str, root: str, content: str | None) -> str | None:
     return top
 
 
-def _acquire() -> None:
+def _hold(roots: list[str]) -> list[str]:
+    """Count one more sandboxed command and protect `roots` for it (making stand-ins)."""
     global _running
-    _running += 1
+    with _lock:
+        _running += 1
+        return [arg for root in roots for arg in _protect(root)]
 
 
 def release() -> None:
-    """A sandboxed command has ended: when none is left running, remove the stand-ins that are
-    still the ones made here."""
+    """A sandboxed command has ended: once none has run for `LINGER_S`, the stand-ins that are
+    still the ones made here are removed."""
     global _running
-    _running = max(_running - 1, 0)
-    if _running == 0:
-        _remove_stand_ins()
+    with _lock:
+        _running = max(_running - 1, 0)
+        if _running or not _stand_ins:
+            return
+    timer = threading.Timer(LINGER_S, _remove_if_idle)
+    timer.daemon = True
+    timer.start()
+
+
+def _remove_if_idle() -> None:
+    with _lock:
+        if not _running:
+            _remove_stand_ins()
 
 
 def _remove_stand_ins() -> None:
