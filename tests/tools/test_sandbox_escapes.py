@@ -118,26 +118,29 @@ async def test_only_stdio_is_inherited_and_the_session_is_new(project):
 
 LATER = [".git/hooks/pre-commit", ".git/hooks/post-checkout", ".git/config", ".git/commondir",
          ".claude/settings.json", ".claude/settings.local.json", ".sous/settings.json", ".mcp.json", ".envrc",
-         ".vscode/tasks.json", ".husky/pre-commit", ".pre-commit-config.yaml"]
+         ".vscode/tasks.json", ".husky/pre-commit", ".pre-commit-config.yaml", ".npmrc", ".cargo/config.toml",
+         ".mvn/jvm.config"]
+PROTECTED_WHEN_THERE = [".yarn/releases/yarn.cjs", ".yarnrc.yml"]
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["missing", "existing"])
 async def test_files_that_run_later_are_read_only_inside(project, existing):
     before = {}
     if existing:
-        for rel in LATER:
+        for rel in LATER + PROTECTED_WHEN_THERE:
             path = project / rel
             if not path.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text("# mine\n")
-    for rel in LATER:
+    names = LATER + PROTECTED_WHEN_THERE if existing else LATER
+    for rel in names:
         path = project / rel
         before[rel] = path.read_text() if path.exists() else None
-    attempts = "; ".join(f"mkdir -p $(dirname {rel}); echo '#!/bin/sh' >> {rel}; cp /dev/null {rel}" for rel in LATER)
+    attempts = "; ".join(f"mkdir -p $(dirname {rel}); echo '#!/bin/sh' >> {rel}; cp /dev/null {rel}" for rel in names)
     result = await _run(_ctx(project), attempts)
     assert "Read-only file system" in result.content
     await _stand_ins_gone()
-    for rel in LATER:
+    for rel in names:
         path = project / rel
         assert (path.read_text() if path.exists() else None) == before[rel], rel
 

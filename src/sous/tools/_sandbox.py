@@ -42,16 +42,19 @@ NOTE = ("[sous: this command ran in the sandbox: files outside the project (and 
 REFUSED_NOTE = ("[sous: the sandbox refused network access to {hosts}: not in sandbox.network.allowedDomains. If the "
                 "command needs it, run it again with dangerouslyDisableSandbox: true; the user will be asked.]")
 
-PROTECTED: dict[str, str | None] = {
+PROTECTED: dict[str, str | bool | None] = {
     ".git/hooks": None, ".git/config": "", ".git/config.worktree": "", ".git/commondir": ".", ".git/modules": None,
     ".claude": None, ".sous": None, ".mcp.json": None, ".envrc": None, ".vscode": None, ".idea": None,
-    ".husky": None, ".devcontainer": None, ".pre-commit-config.yaml": None}
-"""Inside each writable folder: what git, sous, Claude Code, direnv, editors or pre-commit run or
-read commands from later, outside the sandbox, and what stands in for it while it does not exist:
-an empty folder (None: git does not list empty folders, nothing reads one as a file), or a file
-with a content git reads as "nothing changed" (an empty config; a `commondir` naming the git folder
-itself, since git refuses to start with an unreadable one). `.git` itself is held in place (it
-cannot be renamed or replaced), and when it is a file (a linked worktree's pointer) it is read-only."""
+    ".husky": None, ".devcontainer": None, ".pre-commit-config.yaml": None, ".npmrc": None, ".cargo": None,
+    ".mvn": None, ".yarn/releases": False, ".yarn/plugins": False, ".yarnrc": False, ".yarnrc.yml": False}
+"""Inside each writable folder: what git, sous, Claude Code, direnv, editors, pre-commit or package
+managers run or read commands from later, outside the sandbox, and what stands in for it while it
+does not exist: an empty folder (None: git does not list empty folders, npm and the rest skip a
+folder where they look for a file), or a file with a content git reads as "nothing changed" (an
+empty config; a `commondir` naming the git folder itself, since git refuses to start with an
+unreadable one). False: protected when it exists, no stand-in (yarn is not known to accept one).
+`.git` itself is held in place (it cannot be renamed or replaced), and when it is a file (a linked
+worktree's pointer) it is read-only."""
 
 CREDENTIALS = (".ssh", ".aws", ".azure", ".config/gcloud", ".kube", ".docker", ".gnupg", ".config/gh",
                ".config/hub", ".config/op", ".password-store", ".local/share/keyrings", ".netrc",
@@ -175,7 +178,7 @@ def _protect(root: str) -> list[str]:
         if not _inside(path, root) or any(_inside(path, h) for h in held):
             continue
         if not os.path.lexists(path):
-            path = _stand_in(path, root, content)
+            path = None if content is False else _stand_in(path, root, content)
             if path is None:
                 continue
         held.append(path)
@@ -256,7 +259,7 @@ LINGER_S = 2.0
 ms, and an agent's commands come in bursts)."""
 
 
-def _stand_in(path: str, root: str, content: str | None) -> str | None:
+def _stand_in(path: str, root: str, content: str | bool | None) -> str | None:
     """Make the stand-in for the missing `path` (`content` None: an empty folder), or an empty folder
     at its highest missing parent folder inside `root` (a missing `.git` is held whole), and return
     what was made; None when something in the way is not a folder."""
@@ -266,7 +269,7 @@ def _stand_in(path: str, root: str, content: str | None) -> str | None:
     if not os.path.isdir(os.path.dirname(top)) or not _inside(top, root):
         return None
     try:
-        if content is None:
+        if not isinstance(content, str):
             os.mkdir(top, 0o555)
         else:
             with open(top, "x") as f:
