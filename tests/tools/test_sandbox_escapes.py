@@ -355,3 +355,14 @@ async def test_scripts_the_configuration_runs_are_read_only_too(project):
     assert all(p.read_text() == "# mine\n" for p in (project / "tools").iterdir() if p.name != "other.txt")
     assert not (project / "githooks" / "pre-commit").exists()
     assert (project / "tools" / "other.txt").read_text() == "fine\n"  # the rest of the folder stays writable
+
+
+async def test_a_sub_agents_worktree_under_tmp_is_its_writable_project(project, tmp_path):
+    worktree = tmp_path / "agent-worktree"
+    _git(project, "worktree", "add", "-q", "-b", "agent", str(worktree))
+    ctx = ToolContext(cwd=str(worktree), project_dir=str(worktree),
+                      state={"sandbox": _sandbox.Sandbox(writable=(str(project),))})  # the parent's sandbox
+    result = await _run(ctx, "echo work > done.txt && git add done.txt && "
+                             "git -c user.name=t -c user.email=t@example.com commit -qm work && git log --oneline | wc -l")
+    assert not result.is_error and result.content == "2", result.content
+    assert _git(project, "log", "--oneline", "agent").count("\n") == 2

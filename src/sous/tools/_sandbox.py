@@ -86,8 +86,9 @@ class Sandbox:
     """Let the command make Unix sockets (`sandbox.network.allowAllUnixSockets`); see `_seccomp`."""
 
     def wrap(self, argv: list[str], cwd: str, proxy_socket: str | None = None,
-             seccomp_fd: int | None = None) -> list[str]:
-        """`argv` run inside bubblewrap. Stand-ins for missing protected paths are made now: call
+             seccomp_fd: int | None = None, project: str | None = None) -> list[str]:
+        """`argv` run inside bubblewrap, writable in `writable` and `project` (a sub-agent's
+        worktree is its project). Stand-ins for missing protected paths are made now: call
         `release()` once the command has ended (the last release removes them). Unless
         `unix_sockets`, pass `seccomp_fd` (from `filter_fd()`, inherited by bubblewrap) when there is
         no `proxy_socket`; with one, the network bridge loads the filter itself."""
@@ -109,7 +110,8 @@ class Sandbox:
             open(empty, "w").close()
             os.chmod(empty, 0o444)
         args += _hide_credentials(self.home or os.path.expanduser("~"), empty)
-        roots = [os.path.realpath(p) for p in self.writable if os.path.isdir(p)]
+        roots = list(dict.fromkeys(os.path.realpath(p) for p in (*self.writable, *([project] if project else []))
+                                   if os.path.isdir(p)))
         for path in (scratch, *roots):
             args += ["--bind", path, path]
         args += _hold(roots)
@@ -338,11 +340,16 @@ def usable() -> bool:
     """Whether bubblewrap is installed and can make a sandbox here (user namespaces allowed)."""
     if shutil.which("bwrap") is None:
         return False
+    fd = filter_fd()
     try:
         done = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid",
-                               "--unshare-ipc", "--unshare-net", "--", "true"], capture_output=True, timeout=10)
+                               "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net",
+                               "--new-session", "--die-with-parent", "--tmpfs", "/run", "--seccomp", str(fd),
+                               "--", "true"], capture_output=True, timeout=10, pass_fds=(fd,))
     except (OSError, subprocess.TimeoutExpired):
         return False
+    finally:
+        os.close(fd)
     return done.returncode == 0
 
 

@@ -237,7 +237,8 @@ async def _sandboxed(argv: list[str], sandbox, ctx: ToolContext):
         proxy = await proxy_for(ctx.state, sandbox.allowed_domains, _sandbox.scratch_dir())
     socket_path = proxy.socket_path if proxy else None
     fds = (_sandbox.filter_fd(),) if sandbox.needs_filter_fd(socket_path) else ()
-    return sandbox.wrap(argv, ctx.cwd, socket_path, seccomp_fd=fds[0] if fds else None), proxy, fds
+    return sandbox.wrap(argv, ctx.cwd, socket_path, seccomp_fd=fds[0] if fds else None,
+                        project=ctx.project_dir), proxy, fds
 
 
 def _close(fds: tuple[int, ...]) -> None:
