@@ -220,12 +220,17 @@ async def test_unix_sockets_outside_the_project_are_unreachable(project, outside
             shutil.rmtree(place, ignore_errors=True)
 
 
-async def test_agent_variables_are_not_passed_in(project):
+async def test_agent_and_credential_variables_are_not_passed_in(project):
     ctx = _ctx(project)
-    ctx.environ = {**os.environ, "SSH_AUTH_SOCK": "/tmp/ssh-x/agent.1", "DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/x",
-                   "DOCKER_HOST": "unix:///run/docker.sock", "KEEP_ME": "yes"}
-    result = await _run(ctx, "echo \"[$SSH_AUTH_SOCK][$DBUS_SESSION_BUS_ADDRESS][$DOCKER_HOST][$KEEP_ME]\"")
-    assert result.content == "[][][][yes]"
+    hidden = {"SSH_AUTH_SOCK": "/tmp/ssh-x/agent.1", "DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/x",
+              "DOCKER_HOST": "unix:///run/docker.sock", "ANTHROPIC_API_KEY": "sk-1", "GITHUB_TOKEN": "ghp-1",
+              "AWS_SECRET_ACCESS_KEY": "a1", "DB_PASSWORD": "p1", "SIGNING_PRIVATE_KEY": "k1", "npm_config__auth": "n1"}
+    kept = {"KEEP_ME": "yes", "TOKENIZERS_PARALLELISM": "false", "GIT_AUTHOR_NAME": "me", "PATH": os.environ["PATH"]}
+    ctx.environ = {**os.environ, **hidden, **kept}
+    result = await _run(ctx, "env")
+    seen = dict(line.split("=", 1) for line in result.data["stdout"].splitlines() if "=" in line)
+    assert not set(hidden) & set(seen)
+    assert all(seen[k] == v for k, v in kept.items())
 
 
 SECRETS = {rel: f"SECRET-{n}" for n, rel in enumerate([
