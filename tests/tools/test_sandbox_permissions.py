@@ -71,7 +71,7 @@ async def test_leaving_the_sandbox_is_asked_every_time_whatever_the_answer_said(
     perms = _middleware("default", person, allow=["Bash(touch *)"])
     for _ in range(2):
         assert await _decide(perms, "touch /elsewhere/x", **OUT) == "Allow"
-    assert [(d.source, d.confirm) for d in person.asked] == [("sandbox", ""), ("sandbox", "")]
+    assert [(d.source, d.confirm) for d in person.asked] == [("sandbox", "typed"), ("sandbox", "typed")]
     assert [str(r) for r in perms.rules.allow] == ["Bash(touch *)"] and not perms.grants.active()
 
 

@@ -46,13 +46,13 @@ MODE_ALIASES = {"manual": "default", "dangerously-skip-permissions": "bypassPerm
 
 
 def _leaving_the_sandbox(mode: str) -> Decision:
-    """What a Bash call the rules allow but that asks to run outside the sandbox gets: always a
-    question (typed in bypassPermissions mode, where keys are pressed without reading), a denial in
-    dontAsk mode."""
+    """What a Bash call the rules allow but that asks to run outside the sandbox gets: a question
+    with a typed yes in every mode, bypassPermissions included (an answer is never kept for later,
+    so the prompt offers no durations), and a denial in dontAsk mode."""
     reason = "the command asks to run outside the sandbox"
     if mode == "dontAsk":
         return Decision(behavior="deny", source="sandbox", reason=reason + " (dontAsk mode denies what would ask)")
-    return Decision(behavior="ask", source="sandbox", reason=reason, confirm="typed" if mode == "bypassPermissions" else "")
+    return Decision(behavior="ask", source="sandbox", reason=reason, confirm="typed")
 
 
 class PermissionMiddleware(PassThrough):
@@ -74,8 +74,8 @@ class PermissionMiddleware(PassThrough):
         self.hook_hints: dict[str, str] = {}
         """PreToolUse hooks' "allow"/"ask" per call id (shared with the hook middleware)."""
         self.sandboxed = False
-        """Bash runs in the sandbox: leaving it (`dangerouslyDisableSandbox`) is always asked, in
-        bypassPermissions mode too (with a typed yes), and denied in dontAsk mode."""
+        """Bash runs in the sandbox: leaving it (`dangerouslyDisableSandbox`) is always asked with a
+        typed yes, in bypassPermissions mode too, and denied in dontAsk mode."""
         self.auto_allow_sandboxed = False
         """With `sandboxed`: a Bash command nothing else stops runs without asking."""
         self._updated_inputs: dict[str, dict[str, Any]] = {}
