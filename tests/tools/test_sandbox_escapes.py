@@ -371,3 +371,24 @@ async def test_a_sub_agents_worktree_under_tmp_is_its_writable_project(project, 
                              "git -c user.name=t -c user.email=t@example.com commit -qm work && git log --oneline | wc -l")
     assert not result.is_error and result.content == "2", result.content
     assert _git(project, "log", "--oneline", "agent").count("\n") == 2
+
+
+async def test_the_proxy_socket_cannot_be_swapped_for_another_unix_socket(project, outside):
+    target = outside / "daemon.sock"
+    daemon = _listen(str(target))
+    daemon.settimeout(3)
+    ctx = _ctx(project, allowed_domains=("localhost",))
+    try:
+        await _run(ctx, "true")  # starts the proxy
+        sock = ctx.state["sandbox_proxy"].socket_path
+        relay = ("import os, socket; from urllib.parse import urlsplit; p = urlsplit(os.environ['HTTP_PROXY']); "
+                 "socket.create_connection((p.hostname, p.port), 5).sendall(b'hello daemon')")
+        result = await _run(ctx, f"rm -f {sock}; ln -s {target} {sock} || cp /dev/null {sock}; "
+                                 f"{sys.executable} -c \"{relay}\"")
+        assert "Read-only file system" in result.content or "Permission denied" in result.content
+        with pytest.raises(TimeoutError):
+            daemon.accept()
+        assert os.path.exists(sock) and not os.path.islink(sock)
+    finally:
+        daemon.close()
+        ctx.state["sandbox_proxy"].close()

@@ -106,11 +106,7 @@ class Sandbox:
         if self.network and (resolver := os.path.realpath("/etc/resolv.conf")).startswith("/run/"):
             args += ["--ro-bind-try", resolver, resolver]  # systemd-resolved keeps the real one there
         args += ["--bind", private_tmp, "/tmp"]
-        empty = os.path.join(scratch, "empty")
-        if not os.path.exists(empty):
-            open(empty, "w").close()
-            os.chmod(empty, 0o444)
-        args += _hide_credentials(self.home or os.path.expanduser("~"), empty)
+        args += _hide_credentials(self.home or os.path.expanduser("~"), os.path.join(sealed_dir(), "empty"))
         roots = list(dict.fromkeys(os.path.realpath(p) for p in (*self.writable, *([project] if project else []))
                                    if os.path.isdir(p)))
         for path in (scratch, *roots):
@@ -119,7 +115,9 @@ class Sandbox:
         bridged = not self.network and proxy_socket
         if not self.network:
             args.append("--unshare-net")
-        if bridged:  # relay a loopback port to the proxy (the socket is in the scratch folder)
+        if bridged:  # relay a loopback port to the proxy, whose socket the command sees read-only
+            folder = os.path.dirname(proxy_socket)
+            args += ["--ro-bind", folder, folder]
             bridge = os.path.join(os.path.dirname(__file__), "_netbridge.py")
             argv = [sys.executable, "-I", "-S", bridge, proxy_socket, *([] if self.unix_sockets else ["--seccomp"]),
                     "--", *argv]
@@ -333,6 +331,17 @@ def scratch_dir() -> str:
     its `tmp` is the sandbox's /tmp)."""
     folder = tempfile.mkdtemp(prefix="sous-")
     atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+@functools.cache
+def sealed_dir() -> str:
+    """A folder of this process's own that sandboxed commands see read-only, if at all: the
+    domain proxy's socket (so no command can put another socket in its place for the network
+    bridge to connect to) and the empty file that hides credential files."""
+    folder = tempfile.mkdtemp(prefix="sous-sealed-")
+    atexit.register(shutil.rmtree, folder, True)
+    open(os.path.join(folder, "empty"), "w").close()
     return folder
 
 

@@ -234,7 +234,7 @@ async def _sandboxed(argv: list[str], sandbox, ctx: ToolContext):
     if not sandbox.network and sandbox.allowed_domains:
         from ._netproxy import proxy_for
 
-        proxy = await proxy_for(ctx.state, sandbox.allowed_domains, _sandbox.scratch_dir())
+        proxy = await proxy_for(ctx.state, sandbox.allowed_domains, _sandbox.sealed_dir())
     socket_path = proxy.socket_path if proxy else None
     fds = (_sandbox.filter_fd(),) if sandbox.needs_filter_fd(socket_path) else ()
     return sandbox.wrap(argv, ctx.cwd, socket_path, seccomp_fd=fds[0] if fds else None,
