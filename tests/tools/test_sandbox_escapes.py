@@ -392,3 +392,16 @@ async def test_the_proxy_socket_cannot_be_swapped_for_another_unix_socket(projec
     finally:
         daemon.close()
         ctx.state["sandbox_proxy"].close()
+
+
+async def test_credentials_stay_hidden_when_the_project_is_the_home_folder(outside):
+    home = outside / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_rsa").write_text("SECRET-KEY")
+    (home / ".netrc").write_text("SECRET-NETRC")
+    ctx = _ctx(home, home=str(home))
+    result = await _run(ctx, "cat .ssh/id_rsa .netrc; echo key > .ssh/authorized_keys; echo x > .netrc; "
+                             "echo fine > notes.txt")
+    assert "SECRET" not in result.content and "Read-only file system" in result.content
+    assert not (home / ".ssh" / "authorized_keys").exists() and (home / ".netrc").read_text() == "SECRET-NETRC"
+    assert (home / "notes.txt").read_text() == "fine\n"

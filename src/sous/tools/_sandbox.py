@@ -106,12 +106,13 @@ class Sandbox:
         if self.network and (resolver := os.path.realpath("/etc/resolv.conf")).startswith("/run/"):
             args += ["--ro-bind-try", resolver, resolver]  # systemd-resolved keeps the real one there
         args += ["--bind", private_tmp, "/tmp"]
-        args += _hide_credentials(self.home or os.path.expanduser("~"), os.path.join(sealed_dir(), "empty"))
         roots = list(dict.fromkeys(os.path.realpath(p) for p in (*self.writable, *([project] if project else []))
                                    if os.path.isdir(p)))
         for path in (scratch, *roots):
             args += ["--bind", path, path]
         args += _hold(roots)
+        # Last, so that a project holding the home folder (sous started in ~) does not uncover them.
+        args += _hide_credentials(self.home or os.path.expanduser("~"), os.path.join(sealed_dir(), "empty"))
         bridged = not self.network and proxy_socket
         if not self.network:
             args.append("--unshare-net")
