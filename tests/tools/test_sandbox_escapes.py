@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from sous.core import ToolContext
-from sous.tools import _sandbox
+from sous.tools import _sandbox, _standins
 from sous.tools.bash import TOOL
 
 pytestmark = pytest.mark.skipif(not _sandbox.usable(), reason="bubblewrap cannot run here")
@@ -61,10 +61,10 @@ async def _run(ctx: ToolContext, command: str):
 
 async def _stand_ins_gone() -> None:
     """Wait until the stand-ins for missing protected paths have been removed."""
-    deadline = time.monotonic() + _sandbox.LINGER_S + 5
-    while _sandbox._stand_ins and time.monotonic() < deadline:
+    deadline = time.monotonic() + _standins.LINGER_S + 5
+    while _standins.held() and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
-    assert not _sandbox._stand_ins
+    assert not _standins.held()
 
 
 # --- other processes ------------------------------------------------------------------------
@@ -335,7 +335,7 @@ async def test_a_background_command_stays_protected_after_other_commands_end(pro
     started = await TOOL.run({"command": "sleep 2; echo '{}' > .mcp.json; echo hook > .git/hooks/pre-push",
                               "run_in_background": True}, ctx)
     assert not (await _run(ctx, "true")).is_error  # a foreground command ends first
-    await asyncio.sleep(_sandbox.LINGER_S + 0.5)
+    await asyncio.sleep(_standins.LINGER_S + 0.5)
     done = await TASK_OUTPUT.run({"task_id": started.data["backgroundTaskId"], "timeout": 20_000}, ctx)
     assert "Read-only file system" in done.content
     await _stand_ins_gone()
@@ -407,3 +407,33 @@ async def test_credentials_stay_hidden_when_the_project_is_the_home_folder(outsi
     assert "SECRET" not in result.content and "Read-only file system" in result.content
     assert not (home / ".ssh" / "authorized_keys").exists() and (home / ".netrc").read_text() == "SECRET-NETRC"
     assert (home / "notes.txt").read_text() == "fine\n"
+
+
+async def test_one_process_ending_its_commands_does_not_lift_another_ones_protection(project):
+    import sous
+    from sous.tools.bash import TASK_OUTPUT
+
+    ctx = _ctx(project)
+    mine = await TOOL.run({"command": "sleep 1", "run_in_background": True}, ctx)  # this process makes the stand-ins
+    assert (project / ".mcp.json").is_dir()
+    (project / ".sous-settings.json").write_text(json.dumps({"sandbox": {"enabled": True}}))
+    slow = "touch started; sleep 8; echo '{}' > .mcp.json; mkdir -p .vscode/x; echo done"
+    turns = project.parent / "turns.json"
+    turns.write_text(json.dumps([{"tool_calls": [{"name": "Bash", "input": {"command": slow}}]}, {"text": "ok"}]))
+    other = subprocess.Popen([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{turns}",
+                              "--settings", str(project / ".sous-settings.json")], cwd=project,
+                             env={**os.environ, "PYTHONPATH": str(Path(sous.__file__).resolve().parents[1])},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(300):  # until the other process's sandbox runs, on the same stand-ins
+            if (project / "started").exists():
+                break
+            await asyncio.sleep(0.1)
+        await TASK_OUTPUT.run({"task_id": mine.data["backgroundTaskId"]}, ctx)
+        await _stand_ins_gone()  # this process lets them go while the other's command still runs
+        await asyncio.sleep(1)
+        other.wait(timeout=60)
+    finally:
+        other.kill()
+    assert (project / "started").exists()
+    assert not (project / ".mcp.json").is_file() and not (project / ".vscode" / "x").exists()

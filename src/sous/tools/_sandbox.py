@@ -31,8 +31,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass, field
+
+from . import _standins
 
 SANDBOX_SIGNS = ("Read-only file system", "Could not resolve host", "Temporary failure in name resolution",
                  "Network is unreachable", "Name or service not known", "Device or resource busy")
@@ -170,23 +171,25 @@ def _hide_credentials(home: str, empty: str) -> list[str]:
 
 
 def _protect(root: str) -> list[str]:
-    """Mount arguments keeping `root`'s files that run later read-only, stand-ins made for the
+    """Mount arguments keeping `root`'s files that run later read-only, stand-ins held for the
     missing ones."""
     args: list[str] = []
     git = os.path.join(root, ".git")
-    if os.path.isdir(git) and not os.path.islink(git):
+    if os.path.isdir(git) and not os.path.islink(git) and not _standins.is_stand_in(git, None):
         args += ["--bind", git, git]  # a mount point cannot be renamed or removed: .git stays where it is
-    elif os.path.lexists(git):
+    elif os.path.lexists(git) and not os.path.isdir(git):
         args += ["--ro-bind", os.path.realpath(git), os.path.realpath(git)]
     held: list[str] = []
     for rel, content in PROTECTED.items():
         path = os.path.realpath(os.path.join(root, rel))
         if not _inside(path, root) or any(_inside(path, h) for h in held):
             continue
-        if not os.path.lexists(path):
-            path = None if content is False else _stand_in(path, root, content)
-            if path is None:
+        if content is not False and (stand_in := _stand_in_for(path, root, content)):
+            path, content = stand_in
+            if not _standins.hold(path, content):
                 continue
+        elif not os.path.lexists(path):
+            continue
         held.append(path)
         args += ["--ro-bind", path, path]
     for path in _named_files(root):
@@ -194,6 +197,21 @@ def _protect(root: str) -> list[str]:
             held.append(path)
             args += ["--ro-bind", path, path]
     return args
+
+
+def _stand_in_for(path: str, root: str, content: str | None) -> tuple[str, str | None] | None:
+    """Where a stand-in holds `path` and its content: the first folder on the way down from `root`
+    that is missing or already a stand-in (a missing `.git` is held whole), or `path` itself;
+    None when `path` exists (or something on the way is not a folder)."""
+    parts = os.path.relpath(path, root).split(os.sep)
+    for n in range(1, len(parts) + 1):
+        here = os.path.join(root, *parts[:n])
+        kind = content if n == len(parts) else None
+        if not os.path.lexists(here) or _standins.is_stand_in(here, kind):
+            return (here, kind) if os.path.isdir(os.path.dirname(here)) else None
+        if n < len(parts) and not os.path.isdir(here):
+            return None
+    return None
 
 
 _CONFIGS = (".git/config", ".claude/settings.json", ".claude/settings.local.json", ".sous/settings.json",
@@ -253,81 +271,15 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-# --- stand-ins for protected paths that do not exist yet ------------------------------------------
-
-_stand_ins: dict[str, tuple[int, int]] = {}
-"""Stand-ins made for missing protected paths: path -> (device, inode)."""
-_running = 0
-_lock = threading.Lock()
-"""Guards `_stand_ins` and `_running` (stand-ins are removed from a timer thread)."""
-LINGER_S = 2.0
-"""Stand-ins are removed this long after the last sandboxed command ended (removing one costs a few
-ms, and an agent's commands come in bursts)."""
-
-
-def _stand_in(path: str, root: str, content: str | bool | None) -> str | None:
-    """Make the stand-in for the missing `path` (`content` None: an empty folder), or an empty folder
-    at its highest missing parent folder inside `root` (a missing `.git` is held whole), and return
-    what was made; None when something in the way is not a folder."""
-    top = path
-    while not os.path.lexists(os.path.dirname(top)):
-        top, content = os.path.dirname(top), None
-    if not os.path.isdir(os.path.dirname(top)) or not _inside(top, root):
-        return None
-    try:
-        if not isinstance(content, str):
-            os.mkdir(top, 0o555)
-        else:
-            with open(top, "x") as f:
-                f.write(content)
-    except FileExistsError:
-        pass
-    except OSError:
-        return None
-    info = os.lstat(top)
-    _stand_ins.setdefault(top, (info.st_dev, info.st_ino))
-    return top
-
-
 def _hold(roots: list[str]) -> list[str]:
-    """Count one more sandboxed command and protect `roots` for it (making stand-ins)."""
-    global _running
-    with _lock:
-        _running += 1
+    """Count one more sandboxed command and protect `roots` for it (holding stand-ins)."""
+    with _standins.running():
         return [arg for root in roots for arg in _protect(root)]
 
 
 def release() -> None:
-    """A sandboxed command has ended: once none has run for `LINGER_S`, the stand-ins that are
-    still the ones made here are removed."""
-    global _running
-    with _lock:
-        _running = max(_running - 1, 0)
-        if _running or not _stand_ins:
-            return
-    timer = threading.Timer(LINGER_S, _remove_if_idle)
-    timer.daemon = True
-    timer.start()
-
-
-def _remove_if_idle() -> None:
-    with _lock:
-        if not _running:
-            _remove_stand_ins()
-
-
-def _remove_stand_ins() -> None:
-    for path, (dev, ino) in sorted(_stand_ins.items(), reverse=True):
-        try:
-            info = os.lstat(path)
-            if (info.st_dev, info.st_ino) == (dev, ino):
-                (os.rmdir if os.path.isdir(path) else os.unlink)(path)
-        except OSError:
-            pass
-    _stand_ins.clear()
-
-
-atexit.register(_remove_stand_ins)
+    """A sandboxed command has ended (see `_standins.release`)."""
+    _standins.release()
 
 
 @functools.cache
