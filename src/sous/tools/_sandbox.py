@@ -13,7 +13,7 @@ With `"sandbox": {"enabled": true}` in settings, each command runs:
   environment variables that point at them or hold credentials (`environment`);
 - with the credential folders and files of the home folder hidden (`CREDENTIALS`);
 - in its own PID, IPC, UTS and cgroup namespaces with a fresh /proc, in a new session, with
-  only stdin/stdout/stderr inherited, killed with sous;
+  only stdin/stdout/stderr inherited and no capabilities (root's included), killed with sous;
 - with no network: `sandbox.network.allowedDomains` holding "*" shares the host's, and a list of
   domains lets HTTP(S) through to those only, by way of a filtering proxy (see `_netproxy`).
 
@@ -79,6 +79,11 @@ _SECRET_NAME = re.compile(r"(API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|TOKEN|SECRET|PASS
                           re.IGNORECASE)
 
 
+_ROOT_ARGS = ("--cap-drop", "ALL") if os.geteuid() == 0 else ()
+"""Started by root, bubblewrap keeps every capability, and with them the command could remount its
+read-only mounts writable: root's command gets none (other users' commands have none anyway)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Sandbox:
     writable: tuple[str, ...]
@@ -103,7 +108,7 @@ class Sandbox:
         os.makedirs(private_tmp, exist_ok=True)
         args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                 "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                "--die-with-parent", "--new-session", "--setenv", "TMPDIR", "/tmp"]
+                "--die-with-parent", "--new-session", "--setenv", "TMPDIR", "/tmp", *_ROOT_ARGS]
         # Sockets live in /run, /var/run and /tmp: the command gets an empty /run and its own /tmp.
         args += ["--tmpfs", "/run"]
         if os.path.isdir("/var/run") and not os.path.islink("/var/run"):
@@ -311,7 +316,7 @@ def usable() -> bool:
     try:
         done = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid",
                                "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net",
-                               "--new-session", "--die-with-parent", "--tmpfs", "/run", "--seccomp", str(fd),
+                               "--new-session", "--die-with-parent", "--tmpfs", "/run", "--seccomp", str(fd), *_ROOT_ARGS,
                                "--", "true"], capture_output=True, timeout=10, pass_fds=(fd,))
     except (OSError, subprocess.TimeoutExpired):
         return False
