@@ -78,6 +78,15 @@ async def test_proc_root_of_an_outside_process_does_not_lead_outside(project, ou
     assert int(result.data["stdout"].split()[-1]) < 10  # only the sandbox's own processes are visible
 
 
+async def test_no_capabilities_so_mounts_cannot_be_undone(project, outside):
+    """Started by root, bubblewrap keeps the capabilities: remounting / writable escaped."""
+    result = await _run(_ctx(project), f"grep CapEff /proc/self/status; mount -o remount,bind,rw / ; "
+                                       f"umount {project}/.git/hooks; touch {outside}/escaped; "
+                                       f"echo x > {project}/.git/hooks/pre-commit")
+    assert "CapEff:\t0000000000000000" in result.content
+    assert not (outside / "escaped").exists() and not (project / ".git" / "hooks" / "pre-commit").exists()
+
+
 async def test_kill_does_not_reach_processes_outside(project):
     sleeper = subprocess.Popen(["sleep", "30"])
     try:
@@ -437,3 +446,15 @@ async def test_one_process_ending_its_commands_does_not_lift_another_ones_protec
         other.kill()
     assert (project / "started").exists()
     assert not (project / ".mcp.json").is_file() and not (project / ".vscode" / "x").exists()
+
+
+async def test_the_network_relay_cannot_be_traced_by_the_command(project):
+    (project / "attach.py").write_text("import ctypes, os\n"
+                                       "print('attached' if ctypes.CDLL(None).ptrace(16, os.getppid(), 0, 0) == 0 else 'refused')\n")
+    ctx = _ctx(project, allowed_domains=("localhost",))
+    try:  # the shell's parent is the relay, which may make Unix sockets
+        result = await _run(ctx, f"grep -q _netbridge /proc/$PPID/cmdline && echo relay; "
+                                 f"cat /proc/$PPID/environ >/dev/null && echo readable; exec {sys.executable} attach.py")
+        assert result.data["stdout"].split() == ["relay", "refused"]
+    finally:
+        ctx.state["sandbox_proxy"].close()

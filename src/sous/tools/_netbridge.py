@@ -50,8 +50,16 @@ def _seccomp_installer():
     return module.install
 
 
+def _undumpable() -> None:
+    """Keep the command from tracing this relay (it may make Unix sockets, the command may not)."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+
+
 def main(argv: list[str]) -> int:
     socket_path, argv = argv[0], argv[1:]
+    _undumpable()
     # With --seccomp the command may not make Unix sockets: the filter is loaded in the child only,
     # since this relay makes one for each connection to the proxy.
     install = None
