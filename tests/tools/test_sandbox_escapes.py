@@ -104,10 +104,10 @@ async def test_system_v_ipc_is_private(project):
     try:
         result = await _run(_ctx(project), f"ipcrm -q {queue}; ipcs -q")
         assert queue not in result.content.split()
-        still = subprocess.run(["ipcs", "-q"], capture_output=True, text=True).stdout
+        still = subprocess.run(["ipcs", "-q"], capture_output=True, text=True, check=True).stdout
         assert queue in still.split()
     finally:
-        subprocess.run(["ipcrm", "-q", queue], capture_output=True)
+        subprocess.run(["ipcrm", "-q", queue], capture_output=True, check=False)
 
 
 async def test_only_stdio_is_inherited_and_the_session_is_new(project):
@@ -300,7 +300,7 @@ async def test_no_direct_network_by_any_route(project, listener):
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind(("127.0.0.1", 0))
     udp.setblocking(False)
-    sent = await _run(_ctx(project), f"echo leak > /dev/udp/127.0.0.1/{udp.getsockname()[1]}")
+    await _run(_ctx(project), f"echo leak > /dev/udp/127.0.0.1/{udp.getsockname()[1]}")
     with pytest.raises(BlockingIOError):  # a datagram leaves no error behind: look for it at the other end
         udp.recv(100)
     udp.close()

@@ -115,7 +115,7 @@ def _sous_p(project: Path, turns: list, *args: str, settings: dict) -> dict:
     script = project.parent / "turns.json"
     script.write_text(json.dumps(turns))
     run = subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{script}",
-                          "--output-format", "json", *args], cwd=project, text=True, capture_output=True, timeout=90,
+                          "--output-format", "json", *args], cwd=project, text=True, capture_output=True, timeout=90, check=False,
                          env={**os.environ, "PYTHONPATH": SRC})
     return json.loads(run.stdout)
 

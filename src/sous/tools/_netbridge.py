@@ -44,7 +44,8 @@ def _seccomp_installer():
     """`_seccomp.install`, loaded by path (this script runs isolated, without sous on its path)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("_sous_seccomp", os.path.join(os.path.dirname(__file__), "_seccomp.py"))
+    path = os.path.join(os.path.dirname(__file__), "_seccomp.py")
+    spec = importlib.util.spec_from_file_location("_sous_seccomp", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.install
@@ -74,7 +75,7 @@ def main(argv: list[str]) -> int:
     env.pop("NO_PROXY", None)
     env.pop("no_proxy", None)
     # The child starts before the relay thread does: preexec_fn is only safe without other threads.
-    child = subprocess.Popen(argv, env=env, preexec_fn=install)
+    child = subprocess.Popen(argv, env=env, preexec_fn=install)  # noqa: PLW1509 (no thread runs yet)
     threading.Thread(target=_relay, args=(listener, socket_path), daemon=True).start()
     code = child.wait()
     return 128 - code if code < 0 else code

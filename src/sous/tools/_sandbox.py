@@ -75,8 +75,8 @@ _AGENT_VARIABLES = {"SSH_AUTH_SOCK", "SSH_AGENT_PID", "GPG_AGENT_INFO", "DBUS_SE
                     "DBUS_SYSTEM_BUS_ADDRESS", "DOCKER_HOST", "CONTAINER_HOST", "XDG_RUNTIME_DIR", "DISPLAY",
                     "WAYLAND_DISPLAY", "XAUTHORITY", "PULSE_SERVER", "KRB5CCNAME", "SSH_ASKPASS",
                     "GIT_ASKPASS", "SUDO_ASKPASS"}
-_SECRET_NAME = re.compile(r"(API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)(_|$)|^AWS_",
-                          re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r"(API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)(_|$)|^AWS_", re.IGNORECASE)
 
 
 _ROOT_ARGS = ("--cap-drop", "ALL") if os.geteuid() == 0 else ()
@@ -316,8 +316,8 @@ def usable() -> bool:
     try:
         done = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid",
                                "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net",
-                               "--new-session", "--die-with-parent", "--tmpfs", "/run", "--seccomp", str(fd), *_ROOT_ARGS,
-                               "--", "true"], capture_output=True, timeout=10, pass_fds=(fd,))
+                               "--new-session", "--die-with-parent", "--tmpfs", "/run", "--seccomp", str(fd),
+                               *_ROOT_ARGS, "--", "true"], capture_output=True, timeout=10, pass_fds=(fd,), check=False)
     except (OSError, subprocess.TimeoutExpired):
         return False
     finally:
