@@ -119,6 +119,7 @@ def open_session(opts: Options) -> Session:
                                        read_only_tools={t.name for t in tools if t.read_only},
                                        local_settings=Path(cwd) / ".claude" / "settings.local.json")
     permissions.sandboxed = "sandbox" in ctx.state
+    permissions.auto_allow_sandboxed = cfg.get("sandbox.autoAllowBashIfSandboxed") in (None, True)
     system = system_prompt.build(cwd, append=opts.append_system_prompt, replace=opts.system_prompt)
     if main_spec is not None and opts.system_prompt is None:
         system = f"{main_spec.prompt}\n\n# Environment{system.partition('# Environment')[2]}"
@@ -226,7 +227,9 @@ def _sandbox(cfg, cwd: str, ctx: ToolContext, rules: Rules) -> list[Notice]:
     domains = cfg.get("sandbox.network.allowedDomains") or []
     writable = [os.path.join(cwd, os.path.expanduser(p)) for p in cfg.get("sandbox.writablePaths") or []]
     ctx.state["sandbox"] = sandbox.Sandbox(writable=(cwd, *writable), network="*" in domains,
-                                           allowed_domains=tuple(str(d) for d in domains if d != "*"))
+                                           allowed_domains=tuple(str(d) for d in domains if d != "*"),
+                                           home=(ctx.environ or os.environ).get("HOME") or os.path.expanduser("~"),
+                                           unix_sockets=cfg.get("sandbox.network.allowAllUnixSockets") is True)
     return []
 
 

@@ -96,6 +96,7 @@ class Spawner:
         child = PermissionMiddleware(parent.rules, mode, asker=parent.asker, emit=self.emit, read_only_tools=read_only,
                                      local_settings=parent.local_settings, agent=label)
         child.grants, child.sandboxed, child.on_ask = parent.grants, parent.sandboxed, parent.on_ask
+        child.auto_allow_sandboxed = parent.auto_allow_sandboxed
         child.denials = parent.denials  # one list for the run's permission_denials
         if self.hooks is None:
             return child

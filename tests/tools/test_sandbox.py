@@ -24,8 +24,8 @@ SRC = str(Path(sous.__file__).resolve().parents[1])
 
 @pytest.fixture
 def outside():
-    """A folder outside the project."""
-    folder = Path(tempfile.mkdtemp(prefix="sous-sandbox-test-"))
+    """A folder outside the project and outside /tmp (which the sandbox replaces with its own)."""
+    folder = Path(tempfile.mkdtemp(prefix="sous-sandbox-test-", dir="/var/tmp"))
     (folder / "precious.txt").write_text("keep me")
     yield folder
     shutil.rmtree(folder)

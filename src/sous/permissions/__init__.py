@@ -45,6 +45,16 @@ Asker = Callable[[ToolCall, Decision], Awaitable["bool | Answer"]]
 MODE_ALIASES = {"manual": "default", "dangerously-skip-permissions": "bypassPermissions"}
 
 
+def _leaving_the_sandbox(mode: str) -> Decision:
+    """What a Bash call the rules allow but that asks to run outside the sandbox gets: a question
+    with a typed yes in every mode, bypassPermissions included (an answer is never kept for later,
+    so the prompt offers no durations), and a denial in dontAsk mode."""
+    reason = "the command asks to run outside the sandbox"
+    if mode == "dontAsk":
+        return Decision(behavior="deny", source="sandbox", reason=reason + " (dontAsk mode denies what would ask)")
+    return Decision(behavior="ask", source="sandbox", reason=reason, confirm="typed")
+
+
 class PermissionMiddleware(PassThrough):
     def __init__(self, rules: Rules, mode: str = "default", *, asker: Asker | None = None,
                  emit: Emit = lambda e: None, read_only_tools: set[str] | None = None,
@@ -64,7 +74,10 @@ class PermissionMiddleware(PassThrough):
         self.hook_hints: dict[str, str] = {}
         """PreToolUse hooks' "allow"/"ask" per call id (shared with the hook middleware)."""
         self.sandboxed = False
-        """Bash runs in the sandbox: leaving it (`dangerouslyDisableSandbox`) is always asked."""
+        """Bash runs in the sandbox: leaving it (`dangerouslyDisableSandbox`) is always asked with a
+        typed yes, in bypassPermissions mode too, and denied in dontAsk mode."""
+        self.auto_allow_sandboxed = False
+        """With `sandboxed`: a Bash command nothing else stops runs without asking."""
         self._updated_inputs: dict[str, dict[str, Any]] = {}
         self.mode_changed: Callable[[str, str], None] = lambda old, new: None
         """Called by `set_mode` (the session offers ExitPlanMode only in plan mode)."""
@@ -79,11 +92,12 @@ class PermissionMiddleware(PassThrough):
 
     async def before_tool(self, call: ToolCall, ctx: ToolContext) -> ToolDecision:
         decision = decide(self.rules, self.mode, call.name, call.arguments, cwd=ctx.cwd, project_dir=ctx.project_dir,
-                          read_only=call.name in self.read_only_tools, grants=self.grants, agent=self.agent)
+                          read_only=call.name in self.read_only_tools, grants=self.grants, agent=self.agent,
+                          sandboxed=self.sandboxed and self.auto_allow_sandboxed)
         self.grants.consume(decision.grant_ids)
         if (self.sandboxed and call.name == "Bash" and call.arguments.get("dangerouslyDisableSandbox")
-                and decision.behavior == "allow" and self.mode != "bypassPermissions"):
-            decision = Decision(behavior="ask", source="sandbox", reason="the command asks to run outside the sandbox")
+                and decision.behavior == "allow"):
+            decision = _leaving_the_sandbox(self.mode)
         hint = self.hook_hints.pop(call.id, None)
         if hint == "allow" and decision.behavior == "ask" and decision.source.startswith("mode:"):
             decision = Decision(behavior="allow", source="hook", reason="allowed by a PreToolUse hook")
@@ -118,7 +132,7 @@ class PermissionMiddleware(PassThrough):
         if decision.source == "plan":
             self.set_mode(answer.mode or "default")
             return Decision(behavior="allow", source="user", reason=f"plan approved; now in {self.mode} mode"), ""
-        if decision.source != "safety":  # the safety floor asks every time
+        if decision.source not in ("safety", "sandbox"):  # the floor and leaving the sandbox ask every time
             self._remember(call, ctx, answer)
         if answer.updated_input is not None:
             self._updated_inputs[call.id] = answer.updated_input

@@ -65,15 +65,17 @@ def split_command(command: str) -> list[str] | None:
 
 def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str, project_dir: str,
            read_only: bool = False, home: str | None = None, grants: Grants | None = None,
-           agent: str | None = None) -> Decision:
+           agent: str | None = None, sandboxed: bool = False) -> Decision:
     """Decide one call. Pure: reads nothing but its arguments (and, on disk, where symlinks lead and
-    whether paths exist); a grant that allows is named in the decision, and the caller counts its use."""
+    whether paths exist); a grant that allows is named in the decision, and the caller counts its use.
+    `sandboxed`: Bash runs in the sandbox, and a command that nothing else stops is allowed there
+    without asking (`sandbox.autoAllowBashIfSandboxed`)."""
     home = home or os.path.expanduser("~")
     if tool in READ_TOOLS | EDIT_TOOLS and any("\0" in path for path in _paths(tool, args, cwd)):
         return Decision(behavior="deny", source="parse", reason="a path with a NUL byte names no file")
     if tool == "Bash":
         decision = _decide_bash(rules, mode, args, cwd=cwd, project_dir=project_dir, home=home, grants=grants,
-                                agent=agent)
+                                agent=agent, sandboxed=sandboxed)
         if mode == "dontAsk" and decision.behavior == "ask":  # no one to ask: the floor and ask rules deny
             return Decision(behavior="deny", source=decision.source,
                             reason=decision.reason + " (dontAsk mode denies what would ask)")
@@ -112,7 +114,7 @@ def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str
 
 
 def _decide_bash(rules: Rules, mode: str, args: dict[str, Any], *, cwd: str, project_dir: str, home: str,
-                 grants: Grants | None, agent: str | None) -> Decision:
+                 grants: Grants | None, agent: str | None, sandboxed: bool = False) -> Decision:
     """A Bash call: rules on every command it runs, Read/Edit rules and bounds on every file it
     touches, the safety floor, then the mode (see `bash_policy`)."""
     raw = str(args.get("command", ""))
@@ -144,6 +146,11 @@ def _decide_bash(rules: Rules, mode: str, args: dict[str, Any], *, cwd: str, pro
         return Decision(behavior="ask", source="rule:paths", reason="the command touches a file a rule asks about")
     if analysis.opaque:
         return _mode(mode, "ask", "parse", f"the command could not be analysed safely: {analysis.opaque[0]}")
+    if sandboxed and mode != "plan" and not args.get("dangerouslyDisableSandbox"):
+        # Deny and ask rules, Read/Edit rules on the files it touches, the floor and an unreadable
+        # command have had their say above; what the sandbox's mounts bound (writes outside the
+        # project or to files that run later, credentials, the network) needs no question.
+        return Decision(behavior="allow", source="sandbox", reason="runs in the sandbox (autoAllowBashIfSandboxed)")
     if mode == "bypassPermissions":
         return Decision(behavior="allow", source="mode:bypassPermissions")
     covered = bash_policy.covered(rules.allow, analysis.commands, cwd, project_dir, home)

@@ -1,6 +1,6 @@
 """Run inside the Bash sandbox: relay a loopback port to sous's proxy socket, then run the command.
 
-    python _netbridge.py SOCKET_PATH -- ARGV...
+    python _netbridge.py SOCKET_PATH [--seccomp] -- ARGV...
 
 The command gets HTTP_PROXY/HTTPS_PROXY (both spellings) pointing at the relay; its exit status
 is passed on. Standard library only: it runs with whatever Python started sous.
@@ -40,17 +40,44 @@ def _relay(listener: socket.socket, socket_path: str) -> None:
         threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
 
 
+def _seccomp_installer():
+    """`_seccomp.install`, loaded by path (this script runs isolated, without sous on its path)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(__file__), "_seccomp.py")
+    spec = importlib.util.spec_from_file_location("_sous_seccomp", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.install
+
+
+def _undumpable() -> None:
+    """Keep the command from tracing this relay (it may make Unix sockets, the command may not)."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
+
+
 def main(argv: list[str]) -> int:
-    socket_path, argv = argv[0], argv[2:]
+    socket_path, argv = argv[0], argv[1:]
+    _undumpable()
+    # With --seccomp the command may not make Unix sockets: the filter is loaded in the child only,
+    # since this relay makes one for each connection to the proxy.
+    install = None
+    if argv[0] == "--seccomp":
+        install, argv = _seccomp_installer(), argv[1:]
+    argv = argv[1:]  # "--"
     listener = socket.create_server(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    threading.Thread(target=_relay, args=(listener, socket_path), daemon=True).start()
     env = dict(os.environ)
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         env[name] = url
     env.pop("NO_PROXY", None)
     env.pop("no_proxy", None)
-    code = subprocess.call(argv, env=env)
+    # The child starts before the relay thread does: preexec_fn is only safe without other threads.
+    child = subprocess.Popen(argv, env=env, preexec_fn=install)  # noqa: PLW1509 (no thread runs yet)
+    threading.Thread(target=_relay, args=(listener, socket_path), daemon=True).start()
+    code = child.wait()
     return 128 - code if code < 0 else code
 
 

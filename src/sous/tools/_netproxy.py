@@ -1,8 +1,8 @@
 """Per-domain network access for the Bash sandbox.
 
 A sandboxed command has no network of its own (`bwrap --unshare-net`). When
-`sandbox.network.allowedDomains` lists domains, sous runs this HTTP proxy on a Unix socket in the
-scratch folder (which the sandbox can see); inside the sandbox `_netbridge.py` relays a loopback
+`sandbox.network.allowedDomains` lists domains, sous runs this HTTP proxy on a Unix socket in a
+folder the sandbox sees read-only (`_sandbox.sealed_dir`); inside the sandbox `_netbridge.py` relays a loopback
 port to that socket and points `HTTP_PROXY`/`HTTPS_PROXY` at it. The proxy opens connections only
 to allowed hosts (CONNECT for HTTPS, absolute-URI requests for plain HTTP) and answers 403 to the
 rest, remembering what it refused so the Bash result can say so.
@@ -104,11 +104,12 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.close()
 
 
-async def proxy_for(state: dict, allowed: tuple[str, ...], scratch: str) -> DomainProxy:
-    """The session's proxy (kept in the tools' state), started on first use."""
+async def proxy_for(state: dict, allowed: tuple[str, ...], folder: str) -> DomainProxy:
+    """The session's proxy (kept in the tools' state), started on first use, its socket in
+    `folder` (one the sandbox sees read-only)."""
     proxy = state.get("sandbox_proxy")
     if proxy is None or proxy.allowed != allowed:
-        proxy = DomainProxy(allowed, os.path.join(scratch, "net.sock"))
+        proxy = DomainProxy(allowed, os.path.join(folder, "net.sock"))
         await proxy.start()
         state["sandbox_proxy"] = proxy
     return proxy

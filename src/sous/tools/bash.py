@@ -102,7 +102,8 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if not command.strip():
         return ToolResult(content="Error: the command is empty", is_error=True)
     if args.get("run_in_background"):
-        return await _start_background(command, args.get("description", ""), ctx)
+        return await _start_background(command, args.get("description", ""), ctx,
+                                       outside=bool(args.get("dangerouslyDisableSandbox")))
     environ = ctx.environ or os.environ
     default = _env_int(environ, "BASH_DEFAULT_TIMEOUT_MS", DEFAULT_TIMEOUT_MS)
     ceiling = _env_int(environ, "BASH_MAX_TIMEOUT_MS", MAX_TIMEOUT_MS)
@@ -114,11 +115,15 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     env = _environment(ctx)
     env["SOUS_PWD_FILE"] = pwd_file
     script = "trap 'pwd -P >| \"$SOUS_PWD_FILE\" 2>/dev/null' EXIT\n" + command
+    sandbox = None if args.get("dangerouslyDisableSandbox") else ctx.state.get("sandbox")
     try:
-        sandbox = None if args.get("dangerouslyDisableSandbox") else ctx.state.get("sandbox")
-        argv, proxy = await _sandboxed([_bash(), "-c", script], sandbox, ctx)
+        argv, proxy, fds = await _sandboxed([_bash(), "-c", script], sandbox, ctx)
         refused_before = len(proxy.refused) if proxy else 0
-        proc = await _process.start(argv, cwd=ctx.cwd, env=env)
+        try:
+            proc = await _process.start(argv, cwd=ctx.cwd, env=sandbox.environment(env) if sandbox else env,
+                                        pass_fds=fds)
+        finally:
+            _close(fds)
         stdout, stderr = _process.CappedBuffer(limit), _process.CappedBuffer(limit)
         readers = [asyncio.ensure_future(_process.pump(proc.stdout, stdout, ctx.progress)),
                    asyncio.ensure_future(_process.pump(proc.stderr, stderr, ctx.progress))]
@@ -143,6 +148,8 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         notes = _carry_cwd(pwd_file, ctx)
     finally:
         os.unlink(pwd_file)
+        if sandbox:
+            _sandbox.release()
     out, err = stdout.text(limit), stderr.text(limit)
     if proxy and (refused := list(dict.fromkeys(proxy.refused[refused_before:]))):
         notes.append(_sandbox.REFUSED_NOTE.format(hosts=", ".join(refused)))
@@ -239,30 +246,64 @@ def list_jobs(state: dict[str, Any]) -> list[Job]:
 
 
 async def _sandboxed(argv: list[str], sandbox, ctx: ToolContext):
-    """`argv` wrapped in the sandbox when there is one, and the domain proxy it goes through."""
+    """`argv` wrapped in the sandbox when there is one, the domain proxy it goes through, and the
+    file descriptors to hand to the process (close them once it has started). A wrapped command
+    must be followed by `_sandbox.release()` once it has ended."""
     if sandbox is None:
-        return argv, None
+        return argv, None, ()
     proxy = None
     if not sandbox.network and sandbox.allowed_domains:
         from ._netproxy import proxy_for
 
-        proxy = await proxy_for(ctx.state, sandbox.allowed_domains, _sandbox.scratch_dir())
-    return sandbox.wrap(argv, ctx.cwd, proxy.socket_path if proxy else None), proxy
+        proxy = await proxy_for(ctx.state, sandbox.allowed_domains, _sandbox.sealed_dir())
+    socket_path = proxy.socket_path if proxy else None
+    fds = (_sandbox.filter_fd(),) if sandbox.needs_filter_fd(socket_path) else ()
+    return sandbox.wrap(argv, ctx.cwd, socket_path, seccomp_fd=fds[0] if fds else None,
+                        project=ctx.project_dir), proxy, fds
 
 
-async def _start_background(command: str, description: str, ctx: ToolContext) -> ToolResult:
+def _close(fds: tuple[int, ...]) -> None:
+    for fd in fds:
+        os.close(fd)
+
+
+_waiters: set[asyncio.Future] = set()
+"""Background sandboxed commands being watched, to release the sandbox when they end."""
+
+
+async def _release_when_done(proc: asyncio.subprocess.Process) -> None:
+    try:
+        await proc.wait()
+    finally:
+        _sandbox.release()
+
+
+async def _start_background(command: str, description: str, ctx: ToolContext, *, outside: bool) -> ToolResult:
     global _TASK_DIR
     if _TASK_DIR is None:
         _TASK_DIR = tempfile.mkdtemp(prefix="sous-tasks-")
     jobs = _jobs(ctx)
     job_id = f"bash_{len(jobs) + 1}"
     output_path = os.path.join(_TASK_DIR, f"{job_id}-{os.getpid()}-{id(ctx)}.log")
+    sandbox = None if outside else ctx.state.get("sandbox")
     with open(output_path, "wb") as sink:
-        argv, _ = await _sandboxed([_bash(), "-c", command], ctx.state.get("sandbox"), ctx)
-        proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=ctx.cwd, env=_environment(ctx), stdin=asyncio.subprocess.DEVNULL,
-            stdout=sink, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+        argv, _, fds = await _sandboxed([_bash(), "-c", command], sandbox, ctx)
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv, cwd=ctx.cwd, env=sandbox.environment(_environment(ctx)) if sandbox else _environment(ctx),
+                stdin=asyncio.subprocess.DEVNULL, stdout=sink, stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True, pass_fds=fds)
+        except BaseException:
+            if sandbox:
+                _sandbox.release()
+            raise
+        finally:
+            _close(fds)
     _process._live.add(proc)
+    if sandbox:
+        waiter = asyncio.ensure_future(_release_when_done(proc))
+        _waiters.add(waiter)
+        waiter.add_done_callback(_waiters.discard)
     jobs[job_id] = Job(id=job_id, command=command, description=description, proc=proc, output_path=output_path)
     text = (f"Command running in background with ID: {job_id}. Output is being written to: {output_path}. "
             "Use TaskOutput to read it, TaskStop to stop it.")

@@ -1,0 +1,145 @@
+"""Permissions around the sandbox: leaving it is always asked (typed in bypassPermissions mode,
+denied in dontAsk mode, never remembered), and with `autoAllowBashIfSandboxed` a sandboxed command
+runs without asking unless a deny or ask rule, the safety floor or an unreadable command says
+otherwise."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import sous
+from sous.core import ToolCall, ToolContext
+from sous.permissions import Answer, PermissionMiddleware, Rules
+from sous.tools import _sandbox
+
+SRC = str(Path(sous.__file__).resolve().parents[1])
+
+
+class Person:
+    """Answers every question with `answer`, remembering what it was asked."""
+
+    def __init__(self, answer: Answer):
+        self.answer = answer
+        self.asked = []
+
+    async def __call__(self, call, decision):
+        self.asked.append(decision)
+        return self.answer
+
+
+def _middleware(mode: str, person: Person | None, *, auto: bool = False, **rules) -> PermissionMiddleware:
+    perms = PermissionMiddleware(Rules.from_lists(**rules), mode, asker=person)
+    perms.sandboxed, perms.auto_allow_sandboxed = True, auto
+    return perms
+
+
+async def _decide(perms: PermissionMiddleware, command: str, **extra) -> str:
+    ctx = ToolContext(cwd="/p", project_dir="/p")
+    decision = await perms.before_tool(ToolCall(id="1", name="Bash", arguments={"command": command, **extra}), ctx)
+    return type(decision).__name__
+
+
+OUT = {"dangerouslyDisableSandbox": True}
+
+
+@pytest.mark.parametrize("yes", [True, False])
+async def test_bypass_mode_asks_with_a_typed_yes_before_leaving_the_sandbox(yes):
+    person = Person(Answer(allow=yes))
+    perms = _middleware("bypassPermissions", person)
+    assert await _decide(perms, "touch /elsewhere/x", **OUT) == ("Allow" if yes else "Deny")
+    assert [(d.source, d.confirm) for d in person.asked] == [("sandbox", "typed")]
+    assert await _decide(perms, "touch /elsewhere/x") == "Allow"  # inside the sandbox: bypass as before
+    assert len(person.asked) == 1
+
+
+async def test_dont_ask_mode_denies_leaving_the_sandbox_even_when_a_rule_allows_the_command():
+    person = Person(Answer(allow=True))
+    perms = _middleware("dontAsk", person, allow=["Bash(touch *)"])
+    assert await _decide(perms, "touch /elsewhere/x", **OUT) == "Deny" and person.asked == []
+    assert await _decide(perms, "touch /elsewhere/x") == "Allow"
+
+
+async def test_leaving_the_sandbox_is_asked_every_time_whatever_the_answer_said():
+    person = Person(Answer(allow=True, duration="always"))
+    perms = _middleware("default", person, allow=["Bash(touch *)"])
+    for _ in range(2):
+        assert await _decide(perms, "touch /elsewhere/x", **OUT) == "Allow"
+    assert [(d.source, d.confirm) for d in person.asked] == [("sandbox", "typed"), ("sandbox", "typed")]
+    assert [str(r) for r in perms.rules.allow] == ["Bash(touch *)"] and not perms.grants.active()
+
+
+@pytest.mark.parametrize("mode", ["default", "acceptEdits", "dontAsk"])
+async def test_sandboxed_commands_run_without_asking(mode):
+    person = Person(Answer(allow=False))
+    perms = _middleware(mode, person, auto=True)
+    for command in ("touch out.txt", "npm test", "python -m pytest -q", "echo x > build.log", "git commit -qm x"):
+        assert await _decide(perms, command) == "Allow", command
+    assert person.asked == []
+
+
+@pytest.mark.parametrize(("command", "rules", "mode"), [
+    ("git push origin main", {"ask": ["Bash(git push *)"]}, "default"),  # ask rule
+    ("curl https://example.com", {"deny": ["Bash(curl *)"]}, "default"),  # deny rule
+    ("rm -rf ~", {}, "default"),  # the safety floor
+    ('eval "$X"', {}, "default"),  # cannot be read
+    ('bash -c "$Y"', {}, "default"),
+    ("cp .env copy.txt", {"deny": ["Read(./.env)"]}, "default"),  # a Read deny rule names the file
+    ("echo x > secrets/a", {"deny": ["Edit(secrets/**)"]}, "default"),
+    ("touch x", {}, "plan"),  # plan mode stays read-only
+])
+async def test_what_still_stops_a_sandboxed_command(command, rules, mode):
+    person = Person(Answer(allow=False))
+    perms = _middleware(mode, person, auto=True, **rules)
+    assert await _decide(perms, command) == "Deny"
+
+
+async def test_without_auto_allow_or_outside_the_sandbox_commands_ask_as_before():
+    person = Person(Answer(allow=False))
+    assert await _decide(_middleware("default", person), "touch out.txt") == "Deny"
+    assert await _decide(_middleware("default", person, auto=True), "touch out.txt", **OUT) == "Deny"
+    assert [d.source for d in person.asked] == ["mode:default", "mode:default"]
+
+
+# --- end to end, with sous -p, real bubblewrap and real bash --------------------------------------
+
+def _sous_p(project: Path, turns: list, *args: str, settings: dict) -> dict:
+    (project / ".claude").mkdir(parents=True, exist_ok=True)
+    (project / ".claude" / "settings.json").write_text(json.dumps(settings))
+    script = project.parent / "turns.json"
+    script.write_text(json.dumps(turns))
+    run = subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{script}",
+                          "--output-format", "json", *args], cwd=project, text=True, capture_output=True, timeout=90, check=False,
+                         env={**os.environ, "PYTHONPATH": SRC})
+    return json.loads(run.stdout)
+
+
+@pytest.mark.skipif(not _sandbox.usable(), reason="bubblewrap cannot run here")
+def test_sous_p_runs_sandboxed_commands_and_refuses_to_leave_in_bypass_mode(tmp_path):
+    project = tmp_path / "project"
+    outside = Path(tempfile.mkdtemp(prefix="sous-sandbox-test-", dir="/var/tmp"))
+    try:
+        turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "touch made-inside"}}]},
+                 {"tool_calls": [{"name": "Bash", "input": {"command": f"touch {outside}/x"}}]},
+                 {"tool_calls": [{"name": "Bash", "input": {"command": f"touch {outside}/y", **OUT}}]},
+                 {"text": "ok"}]
+        result = _sous_p(project, turns, settings={"sandbox": {"enabled": True}})  # default mode, no rules
+        assert (project / "made-inside").exists() and not (outside / "x").exists()
+        assert [d["tool_input"].get("dangerouslyDisableSandbox") for d in result["permission_denials"]] == [True]
+        bypass = _sous_p(project, turns[2:], "--permission-mode", "bypassPermissions",
+                         settings={"sandbox": {"enabled": True}})
+        assert not (outside / "y").exists() and len(bypass["permission_denials"]) == 1
+        off = _sous_p(project, turns[:1], settings={"sandbox": {"enabled": True, "autoAllowBashIfSandboxed": False}})
+        assert len(off["permission_denials"]) == 1
+        wrong = _sous_p(project, turns[:1], settings={"sandbox": {"enabled": True, "autoAllowBashIfSandboxed": "no"}})
+        assert len(wrong["permission_denials"]) == 1  # a value of the wrong type never widens
+    finally:
+        import shutil
+
+        shutil.rmtree(outside)
