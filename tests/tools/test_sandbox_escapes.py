@@ -426,7 +426,10 @@ async def test_one_process_ending_its_commands_does_not_lift_another_ones_protec
     mine = await TOOL.run({"command": "sleep 1", "run_in_background": True}, ctx)  # this process makes the stand-ins
     assert (project / ".mcp.json").is_dir()
     (project / ".sous-settings.json").write_text(json.dumps({"sandbox": {"enabled": True}}))
-    slow = "touch started; sleep 8; echo '{}' > .mcp.json; mkdir -p .vscode/x; echo done"
+    # The writes hide in a script: named in the command, the permission floor would stop them
+    # before the sandbox is even reached.
+    (project / "later.sh").write_text("echo '{}' > .mcp.json; mkdir -p .vscode/x\n")
+    slow = "touch started; sleep 8; sh later.sh; echo done"
     turns = project.parent / "turns.json"
     turns.write_text(json.dumps([{"tool_calls": [{"name": "Bash", "input": {"command": slow}}]}, {"text": "ok"}]))
     other = subprocess.Popen([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{turns}",
