@@ -97,6 +97,7 @@ class Spawner:
                                      local_settings=parent.local_settings, agent=label)
         child.grants, child.sandboxed, child.on_ask = parent.grants, parent.sandboxed, parent.on_ask
         child.denials = parent.denials  # one list for the run's permission_denials
+        child.auto = parent.auto  # one judge, one history, one list of the person's refusals
         if self.hooks is None:
             return child
         hooks = self.hooks.for_agent(agent_id=agent_id, agent_type=spec.name)

@@ -203,7 +203,8 @@ def cost_lines(session) -> list[str]:
 
 
 async def _cost(session, rest, args) -> Outcome:
-    return Outcome("\n".join(cost_lines(session)))
+    judge = getattr(session.permissions, "auto", None)  # the auto mode's judge counts apart
+    return Outcome("\n".join(cost_lines(session) + (judge.cost_lines() if judge and judge.spend.count else [])))
 
 
 def known_models() -> list[str]:

@@ -1,0 +1,254 @@
+"""The `auto` permission mode: a model judges the calls the mode would otherwise ask about.
+
+Only a call that asks *because of the mode's default* (`Decision.source` "mode:auto") is judged.
+Everything else that asks keeps asking, whatever a judge would say (the guardrails):
+
+- deny rules and ask rules (decided before the mode: their decisions never reach here);
+- the safety floor and protected files (source "safety": a typed confirmation);
+- commands the parser cannot read (source "parse");
+- leaving the sandbox (`dangerouslyDisableSandbox`);
+- the network: a WebFetch, or a Bash command naming a host, or running a network client
+  (curl, wget, ssh...), to a domain no rule allows;
+- anything like a call the person denied earlier in this session (same tool and same file,
+  same URL host, or same program and subcommand).
+
+A judge that raises, times out (`autoMode.timeoutSeconds`, 15 s by default) or answers outside
+the format (see `judge.parse_verdict`) leaves the call asking the person, which denies it when
+nobody is there (`-p`). A judge's "allow" is never remembered: the next similar call is judged
+afresh. Each judgement is announced (a dim `auto:` line), logged with its reason as the
+permission decision's source `auto:<judge model>`, kept for `/permissions`, and its tokens, cost
+and time are counted for `/cost` and the headless result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from sous.core import CancelToken, Emit, Model, Notice, ToolCall, Usage
+
+from . import judge
+from .decide import Decision, Rules, split_command
+
+DEFAULT_TIMEOUT = 15.0
+SMALL_MODELS = {"anthropic": "anthropic:claude-haiku-4-5", "openai": "openai:gpt-5-mini"}
+"""The default judge per provider: a small fast model; other providers judge with the main model."""
+NETWORK_CLIENTS = {"curl", "wget", "nc", "ncat", "netcat", "ssh", "scp", "sftp", "ftp", "telnet", "http", "https",
+                   "xh", "socat", "aria2c", "lynx", "w3m", "links"}
+URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"`<>|;&)]+")
+SCP_HOST = re.compile(r"^(?:[\w.-]+@)?([\w-]+(?:\.[\w-]+)+):")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Judgement:
+    """One call the judge decided (or failed to), for `/permissions` and the log."""
+
+    number: int
+    call: str
+    decision: str
+    """"allow", "deny", or "failed" (then the person was asked)."""
+    reason: str
+    agent: str = ""
+    latency_ms: int = 0
+
+
+@dataclass(slots=True, kw_only=True)
+class Spend:
+    """What judging cost this session."""
+
+    usage: Usage = field(default_factory=Usage)
+    latency_ms: int = 0
+    count: int = 0
+
+
+class AutoJudge:
+    """Judges the mode-default asks of an `auto` session (shared by its sub-agents)."""
+
+    def __init__(self, *, rules: Rules, user_messages: Callable[[], tuple[str, ...]],
+                 model: Model | Callable[[], Model], timeout: float = DEFAULT_TIMEOUT,
+                 allowed_domains: tuple[str, ...] = (), emit: Emit = lambda e: None):
+        self.rules = rules
+        self.user_messages = user_messages
+        self._model = model
+        self.timeout = timeout
+        self.allowed_domains = allowed_domains
+        self.emit = emit
+        self.history: list[str] = []
+        """Every call that ran, as `Tool(arguments)`, oldest first (never an output)."""
+        self.user_denied: list[tuple[str, frozenset[str]]] = []
+        self.judgements: list[Judgement] = []
+        self.spend = Spend()
+
+    @property
+    def model(self) -> Model:
+        """The judge model; resolved on first use when given as a factory (a bad `autoMode.judgeModel`
+        then fails the first judgement, which falls back to asking)."""
+        if callable(self._model) and not hasattr(self._model, "complete"):
+            self._model = self._model()
+        return self._model  # type: ignore[return-value]
+
+    def guardrail(self, call: ToolCall, decision: Decision) -> str | None:
+        """Why this ask may not be judged, or None when it may."""
+        if decision.behavior != "ask" or not decision.source.startswith("mode:"):
+            return f"{decision.source} asks"
+        if call.arguments.get("dangerouslyDisableSandbox"):
+            return "the call leaves the sandbox"
+        if host := self._foreign_host(call):
+            return f"the call reaches {host}, a host no rule allows"
+        keys = similarity_keys(call.name, call.arguments)
+        if any(tool == call.name and keys & denied for tool, denied in self.user_denied):
+            return "you denied a call like this one earlier in the session"
+        return None
+
+    async def review(self, call: ToolCall, decision: Decision, agent: str = "") -> Decision:
+        """The decision for a call that asks: the judge's allow/deny when it may judge and answers
+        well; otherwise `decision` itself (the person is asked), its reason saying why."""
+        if self.guardrail(call, decision) is not None:
+            return decision
+        data = judge.JudgeInput(user_messages=self.user_messages(), rules=judge.rules_of(
+            self.rules.allow, self.rules.ask, self.rules.deny), tool=call.name, arguments=call.arguments,
+            history=tuple(self.history), why_asked=decision.reason)
+        started = time.monotonic()
+        verdict, failure, name = None, "", "judge"
+        try:
+            model = self.model
+            name = model.name
+            reply = await asyncio.wait_for(model.complete(judge.build_request(data), lambda e: None, CancelToken()),
+                                           self.timeout)
+            self.spend.usage += reply.usage
+            verdict = judge.parse_verdict(reply.text) if reply.stop_reason != "error" else None
+            if verdict is None:
+                failure = f"the judge's answer was malformed: {_clip(reply.text or reply.error or 'nothing')}"
+        except asyncio.TimeoutError:
+            failure = f"the judge did not answer within {self.timeout:g}s"
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a judge that breaks, whatever the way, must not decide anything
+            failure = f"the judge failed: {_clip(str(e) or type(e).__name__)}"
+        latency = int((time.monotonic() - started) * 1000)
+        self.spend.latency_ms += latency
+        self.spend.count += 1
+        line = judge.call_line(call.name, call.arguments)
+        who = f"{agent}: " if agent else ""
+        if verdict is None:
+            self.judgements.append(Judgement(number=len(self.judgements) + 1, call=line, decision="failed",
+                                             reason=failure, agent=agent, latency_ms=latency))
+            self.emit(Notice(level="auto", text=f"{who}{_clip(line, 80)}: {failure}; asking instead"))
+            return replace(decision, reason=f"{decision.reason}; {failure}")
+        self.judgements.append(Judgement(number=len(self.judgements) + 1, call=line, decision=verdict.decision,
+                                         reason=verdict.reason, agent=agent, latency_ms=latency))
+        self.emit(Notice(level="auto", text=f"{who}{verdict.decision} {_clip(line, 80)}: {verdict.reason} "
+                                            f"({name}, {latency / 1000:.1f}s)"))
+        return Decision(behavior=verdict.decision, source=f"auto:{name}", reason=f"the judge said: {verdict.reason}",
+                        agent=decision.agent)
+
+    def record(self, call: ToolCall, decision: Decision) -> None:
+        """Note a decided call: an allowed one joins the history, one the person refused is never judged again."""
+        if decision.behavior == "allow":
+            self.history.append(judge.call_line(call.name, call.arguments))
+        elif decision.source == "user":
+            self.user_denied.append((call.name, similarity_keys(call.name, call.arguments)))
+
+    def describe(self) -> list[str]:
+        """The judgements so far, for `/permissions`."""
+        lines = [f"auto #{j.number} {j.decision}: {_clip(j.call, 100)} ({j.reason})"
+                 + (f" [{j.agent}]" if j.agent else "") for j in self.judgements]
+        denied = [f"never judged (you denied it): {tool} {sorted(keys)[0]}" for tool, keys in self.user_denied if keys]
+        return lines + denied
+
+    def cost_lines(self) -> list[str]:
+        s = self.spend
+        return [f"auto-mode judge:   {s.count} judgement(s), ${s.usage.cost_usd:.4f}, "
+                f"{s.usage.input_tokens:,} in / {s.usage.output_tokens:,} out, {s.latency_ms / 1000:.1f}s"]
+
+    def result(self) -> dict[str, Any]:
+        """The judge's figures for the headless result."""
+        s = self.spend
+        return {"judgements": s.count, "cost_usd": round(s.usage.cost_usd, 6), "latency_ms": s.latency_ms,
+                "input_tokens": s.usage.input_tokens, "output_tokens": s.usage.output_tokens,
+                "decisions": [{"call": j.call, "decision": j.decision, "reason": j.reason} for j in self.judgements]}
+
+    def _foreign_host(self, call: ToolCall) -> str | None:
+        hosts: list[str] = []
+        if call.name == "WebFetch":
+            hosts.append(urlsplit(str(call.arguments.get("url", ""))).hostname or "an unreadable URL")
+        elif call.name == "Bash":
+            command = str(call.arguments.get("command", ""))
+            hosts += [urlsplit(u).hostname or "an unreadable URL" for u in URL.findall(command)]
+            for part in split_command(command) or []:
+                words = part.split()
+                if words and words[0].rsplit("/", 1)[-1] in NETWORK_CLIENTS:
+                    named = [m.group(1) for w in words[1:] if (m := SCP_HOST.match(w))]
+                    named += [w.split("@")[-1] for w in words[1:] if "." in w and not w.startswith(("-", "/", "."))
+                              and "://" not in w and "/" not in w.split("@")[-1]]
+                    if not named and not URL.search(part):  # a client whose host cannot be read
+                        named = [f"the network ({words[0]})"]
+                    hosts += named
+        allowed = self._allowed()
+        return next((h for h in hosts if not any(h == d or h.endswith("." + d) for d in allowed)), None)
+
+    def _allowed(self) -> set[str]:
+        domains = set(self.allowed_domains)
+        for rule in self.rules.allow:
+            if rule.tool == "WebFetch" and rule.specifier and rule.specifier.startswith("domain:"):
+                domains.add(rule.specifier.removeprefix("domain:").removeprefix("*."))
+        return domains
+
+
+def similarity_keys(tool: str, args: dict[str, Any]) -> frozenset[str]:
+    """What makes two calls "the same request" for a person's earlier no: the file a file tool
+    touches, the host of a URL, each program and subcommand a command runs (`git push`), or, for
+    other tools, the arguments themselves."""
+    if tool == "Bash":
+        command = str(args.get("command", ""))
+        parts = split_command(command) or [command]
+        keys = set()
+        for part in parts:
+            words = [w for w in part.split() if "=" not in w or w.startswith("-")]
+            program = [w for w in words if not w.startswith("-")][:2]
+            if program:
+                keys.add("bash:" + " ".join(program))
+        return frozenset(keys)
+    if path := args.get("file_path") or args.get("notebook_path") or args.get("path"):
+        return frozenset({f"file:{path}"})
+    if url := args.get("url"):
+        return frozenset({f"host:{urlsplit(str(url)).hostname}"})
+    return frozenset({"args:" + json.dumps(args, sort_keys=True, default=str)})
+
+
+def default_judge_spec(main_model: str) -> str | None:
+    """The judge for a main model `provider:id`: a small model of the same provider, or None to
+    judge with the main model itself (offline and scripted models)."""
+    return SMALL_MODELS.get(main_model.partition(":")[0])
+
+
+def _clip(text: str, width: int = 160) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def from_settings(cfg: Any, main_model: Model, resolve: Callable[[str], Model], rules: Rules,
+                  messages: Callable[[], Any], emit: Emit, *, eager: bool) -> AutoJudge:
+    """The session's judge from settings: `autoMode.judgeModel` (any `provider:model`, an alias
+    such as "haiku", or `scripted:FILE`), `autoMode.timeoutSeconds`, and the sandbox's
+    `network.allowedDomains`. With `eager` (the session starts in auto mode) a judge model that
+    cannot be built raises `ConfigError` now; otherwise at the first judgement, which then asks."""
+    spec = cfg.get("autoMode.judgeModel") or default_judge_spec(main_model.name)
+    try:
+        timeout = float(cfg.get("autoMode.timeoutSeconds") or DEFAULT_TIMEOUT)
+    except (TypeError, ValueError):
+        timeout = DEFAULT_TIMEOUT
+    timeout = timeout if 0 < timeout <= 120 else DEFAULT_TIMEOUT
+    model: Model | Callable[[], Model] = (lambda: resolve(spec)) if spec else main_model
+    if eager and spec:
+        model = resolve(spec)
+    domains = cfg.get("sandbox.network.allowedDomains") or []
+    return AutoJudge(rules=rules, user_messages=lambda: judge.user_texts(messages()), model=model, timeout=timeout,
+                     allowed_domains=tuple(str(d).removeprefix("*.") for d in domains if isinstance(d, str)),
+                     emit=emit)
