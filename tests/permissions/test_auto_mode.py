@@ -12,7 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from sous.core import Allow, Deny, Notice, PermissionDecided, Text, ToolCall, ToolContext, ToolResultMessage, UserMessage
+from sous.core import (
+    Allow,
+    Deny,
+    Notice,
+    PermissionDecided,
+    Text,
+    ToolCall,
+    ToolContext,
+    ToolResultMessage,
+    UserMessage,
+)
 from sous.models.scripted import ScriptedModel
 from sous.permissions import Answer, PermissionMiddleware, Rules
 from sous.permissions.auto import AutoJudge

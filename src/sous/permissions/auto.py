@@ -125,11 +125,11 @@ class AutoJudge:
             verdict = judge.parse_verdict(reply.text) if reply.stop_reason != "error" else None
             if verdict is None:
                 failure = f"the judge's answer was malformed: {_clip(reply.text or reply.error or 'nothing')}"
-        except asyncio.TimeoutError:
+        except TimeoutError:
             failure = f"the judge did not answer within {self.timeout:g}s"
         except asyncio.CancelledError:
             raise
-        except Exception as e:  # a judge that breaks, whatever the way, must not decide anything
+        except Exception as e:  # noqa: BLE001 - a judge that breaks, whatever the way, must not decide anything
             failure = f"the judge failed: {_clip(str(e) or type(e).__name__)}"
         latency = int((time.monotonic() - started) * 1000)
         self.spend.latency_ms += latency
@@ -157,15 +157,15 @@ class AutoJudge:
 
     def describe(self) -> list[str]:
         """The judgements so far, for `/permissions`."""
-        lines = [f"auto #{j.number} {j.decision}: {_clip(j.call, 100)} ({j.reason})"
-                 + (f" [{j.agent}]" if j.agent else "") for j in self.judgements]
-        denied = [f"never judged (you denied it): {tool} {sorted(keys)[0]}" for tool, keys in self.user_denied if keys]
+        lines = [(f"auto #{j.number} {j.decision}: {_clip(j.call, 100)} ({j.reason})"
+                  + (f" [{j.agent}]" if j.agent else "")) for j in self.judgements]
+        denied = [f"never judged (you denied it): {tool} {min(keys)}" for tool, keys in self.user_denied if keys]
         return lines + denied
 
     def cost_lines(self) -> list[str]:
         s = self.spend
-        return [f"auto-mode judge:   {s.count} judgement(s), ${s.usage.cost_usd:.4f}, "
-                f"{s.usage.input_tokens:,} in / {s.usage.output_tokens:,} out, {s.latency_ms / 1000:.1f}s"]
+        return [(f"auto-mode judge:   {s.count} judgement(s), ${s.usage.cost_usd:.4f}, "
+                f"{s.usage.input_tokens:,} in / {s.usage.output_tokens:,} out, {s.latency_ms / 1000:.1f}s")]
 
     def result(self) -> dict[str, Any]:
         """The judge's figures for the headless result."""
