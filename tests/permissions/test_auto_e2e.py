@@ -20,7 +20,7 @@ def sous_p(project: Path, *args: str, env: dict | None = None) -> subprocess.Com
     environ = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])),
                **(env or {})}
     return subprocess.run([sys.executable, "-m", "sous", "-p", *args], cwd=project, text=True, capture_output=True,
-                          timeout=60, env=environ)
+                          timeout=60, env=environ, check=False)
 
 
 def test_text_injected_in_a_file_never_reaches_the_judge(tmp_path, sous_home):

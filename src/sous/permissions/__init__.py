@@ -96,7 +96,7 @@ class PermissionMiddleware(PassThrough):
             behavior, why = answer
             decision = Decision(behavior=behavior, source="hook", reason=why or f"{behavior} by a PermissionRequest hook")
         if decision.behavior == "ask" and self.mode == "auto" and self.auto is not None:
-            decision = await self.auto.review(call, decision, self.agent or "")
+            decision = await self.auto.review(call, decision, self.agent or "", cwd=ctx.cwd)
         feedback = ""
         if decision.behavior == "ask":
             decision, feedback = await self._ask(call, ctx, decision)

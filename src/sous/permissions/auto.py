@@ -8,7 +8,8 @@ Everything else that asks keeps asking, whatever a judge would say (the guardrai
 - commands the parser cannot read (source "parse");
 - leaving the sandbox (`dangerouslyDisableSandbox`);
 - the network: a WebFetch, or a Bash command naming a host, or running a network client
-  (curl, wget, ssh...), to a domain no rule allows;
+  (curl, wget, ssh...), to a domain no rule allows and the person's messages do not name;
+- reading credentials: `~/.ssh`, `~/.aws`, `~/.netrc`, `.env` files, private keys... (`SECRETS`);
 - anything like a call the person denied earlier in this session (same tool and same file,
   same URL host, or same program and subcommand).
 
@@ -42,6 +43,10 @@ SMALL_MODELS = {"anthropic": "anthropic:claude-haiku-4-5", "openai": "openai:gpt
 NETWORK_CLIENTS = {"curl", "wget", "nc", "ncat", "netcat", "ssh", "scp", "sftp", "ftp", "telnet", "http", "https",
                    "xh", "socat", "aria2c", "lynx", "w3m", "links"}
 URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"`<>|;&)]+")
+SECRETS = re.compile(r"(^|/)(\.ssh/(?!known_hosts$|[^/]*\.pub$)|\.aws/|\.gnupg/|\.azure/|\.kube/config$|\.docker/config\.json$"
+                     r"|\.config/(gh|gcloud)/|\.netrc$|\.pgpass$|\.git-credentials$|\.npmrc$|\.pypirc$"
+                     r"|\.env(\.(?!example$|sample$|template$)[^/]*)?$|[^/]*\.(pem|key|p12|pfx)$|id_(rsa|dsa|ecdsa|ed25519)$)")
+"""Files that hold credentials: reading one is never judged."""
 SCP_HOST = re.compile(r"^(?:[\w.-]+@)?([\w-]+(?:\.[\w-]+)+):")
 
 
@@ -93,7 +98,7 @@ class AutoJudge:
             self._model = self._model()
         return self._model  # type: ignore[return-value]
 
-    def guardrail(self, call: ToolCall, decision: Decision) -> str | None:
+    def guardrail(self, call: ToolCall, decision: Decision, cwd: str = ".") -> str | None:
         """Why this ask may not be judged, or None when it may."""
         if decision.behavior != "ask" or not decision.source.startswith("mode:"):
             return f"{decision.source} asks"
@@ -101,15 +106,17 @@ class AutoJudge:
             return "the call leaves the sandbox"
         if host := self._foreign_host(call):
             return f"the call reaches {host}, a host no rule allows"
+        if secret := _secret_read(call, cwd):
+            return f"the call reads {secret}, which holds credentials"
         keys = similarity_keys(call.name, call.arguments)
         if any(tool == call.name and keys & denied for tool, denied in self.user_denied):
             return "you denied a call like this one earlier in the session"
         return None
 
-    async def review(self, call: ToolCall, decision: Decision, agent: str = "") -> Decision:
+    async def review(self, call: ToolCall, decision: Decision, agent: str = "", *, cwd: str = ".") -> Decision:
         """The decision for a call that asks: the judge's allow/deny when it may judge and answers
         well; otherwise `decision` itself (the person is asked), its reason saying why."""
-        if self.guardrail(call, decision) is not None:
+        if self.guardrail(call, decision, cwd) is not None:
             return decision
         data = judge.JudgeInput(user_messages=self.user_messages(), rules=judge.rules_of(
             self.rules.allow, self.rules.ask, self.rules.deny), tool=call.name, arguments=call.arguments,
@@ -194,11 +201,33 @@ class AutoJudge:
         return next((h for h in hosts if not any(h == d or h.endswith("." + d) for d in allowed)), None)
 
     def _allowed(self) -> set[str]:
+        """Hosts allowed: the sandbox's, WebFetch domain rules', and those in the person's own messages."""
         domains = set(self.allowed_domains)
+        domains |= {host for text in self.user_messages() for url in URL.findall(text)
+                    if (host := urlsplit(url).hostname)}
         for rule in self.rules.allow:
             if rule.tool == "WebFetch" and rule.specifier and rule.specifier.startswith("domain:"):
                 domains.add(rule.specifier.removeprefix("domain:").removeprefix("*."))
         return domains
+
+
+def _secret_read(call: ToolCall, cwd: str) -> str | None:
+    """A credentials file the call reads, if any (Read/Grep paths, and every file a command reads)."""
+    import os
+
+    from . import shell
+    from .targets import resolve
+
+    home = os.path.expanduser("~")
+    paths: list[str] = []
+    if call.name == "Bash":
+        analysis = shell.analyse(str(call.arguments.get("command", "")), home=home, cwd=cwd)
+        for target in analysis.reads if analysis is not None else []:
+            paths += resolve(target, cwd, home) or []
+    elif path := call.arguments.get("file_path") or call.arguments.get("path"):
+        raw = str(path)
+        paths.append(os.path.join(cwd, home + raw[1:] if raw == "~" or raw.startswith("~/") else raw))
+    return next((p for p in paths if SECRETS.search(os.path.normpath(p))), None)
 
 
 def similarity_keys(tool: str, args: dict[str, Any]) -> frozenset[str]:
