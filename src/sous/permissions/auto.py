@@ -61,6 +61,9 @@ class Judgement:
     reason: str
     agent: str = ""
     latency_ms: int = 0
+    tool: str = ""
+    arguments: dict[str, Any] = field(default_factory=dict)
+    cwd: str = "."
 
 
 @dataclass(slots=True, kw_only=True)
@@ -145,11 +148,13 @@ class AutoJudge:
         who = f"{agent}: " if agent else ""
         if verdict is None:
             self.judgements.append(Judgement(number=len(self.judgements) + 1, call=line, decision="failed",
-                                             reason=failure, agent=agent, latency_ms=latency))
+                                             reason=failure, agent=agent, latency_ms=latency, tool=call.name,
+                                             arguments=dict(call.arguments), cwd=cwd))
             self.emit(Notice(level="auto", text=f"{who}{_clip(line, 80)}: {failure}; asking instead"))
             return replace(decision, reason=f"{decision.reason}; {failure}")
         self.judgements.append(Judgement(number=len(self.judgements) + 1, call=line, decision=verdict.decision,
-                                         reason=verdict.reason, agent=agent, latency_ms=latency))
+                                         reason=verdict.reason, agent=agent, latency_ms=latency, tool=call.name,
+                                         arguments=dict(call.arguments), cwd=cwd))
         self.emit(Notice(level="auto", text=f"{who}{verdict.decision} {_clip(line, 80)}: {verdict.reason} "
                                             f"({name}, {latency / 1000:.1f}s)"))
         return Decision(behavior=verdict.decision, source=f"auto:{name}", reason=f"the judge said: {verdict.reason}",
@@ -163,11 +168,31 @@ class AutoJudge:
             self.user_denied.append((call.name, similarity_keys(call.name, call.arguments)))
 
     def describe(self) -> list[str]:
-        """The judgements so far, for `/permissions`."""
+        """The judgements so far, for `/permissions` (`/permissions allow|deny N` makes one a rule)."""
         lines = [(f"auto #{j.number} {j.decision}: {_clip(j.call, 100)} ({j.reason})"
                   + (f" [{j.agent}]" if j.agent else "")) for j in self.judgements]
         denied = [f"never judged (you denied it): {tool} {min(keys)}" for tool, keys in self.user_denied if keys]
         return lines + denied
+
+    def adopt(self, number: int, kind: str, settings_file: Any = None) -> str:
+        """Turn judgement `number` into the narrowest rule of `kind` ("allow": saved like an
+        "always" answer to `settings_file`; "deny": for the rest of the session). Returns the
+        line to show."""
+        from .grants import narrowest_rules, save_always
+        from .rules import parse
+
+        found = next((j for j in self.judgements if j.number == number), None)
+        if found is None or kind not in ("allow", "deny"):
+            return f"no judgement #{number}"
+        parts = split_command(str(found.arguments.get("command", ""))) if found.tool == "Bash" else None
+        if found.tool == "Bash" and parts is None:
+            return f"judgement #{number}: the command cannot be read, so no rule can name it"
+        texts = narrowest_rules(found.tool, found.arguments, found.cwd, parts)
+        getattr(self.rules, kind).extend(parse(t) for t in texts)
+        if kind == "allow" and settings_file is not None:
+            save_always(texts, settings_file)
+            return f"added to {settings_file}: {', '.join(texts)}"
+        return f"{kind} for this session: {', '.join(texts)}"
 
     def cost_lines(self) -> list[str]:
         s = self.spend
