@@ -223,6 +223,8 @@ class AutoJudge:
                         named = [f"the network ({words[0]})"]
                     hosts += named
         allowed = self._allowed()
+        if "*" in allowed:  # the sandbox shares the whole network: every host may be judged
+            return None
         return next((h for h in hosts if not any(h == d or h.endswith("." + d) for d in allowed)), None)
 
     def _allowed(self) -> set[str]:
