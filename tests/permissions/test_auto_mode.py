@@ -122,6 +122,8 @@ def test_guardrails_ask_the_person_under_a_judge_that_allows_everything(project,
     assert isinstance(h.run(tool, **args), Deny)  # the person (scripted) said no
     assert len(h.asked) == 1 and h.asked[0][1].source.startswith(why)
     assert h.judge.requests == []
+    if why == "mode:auto":  # the person is told why no judge was asked
+        assert "not judged: " in h.asked[0][1].reason
 
 
 def test_the_sandbox_exit_still_asks_when_sandboxed(project):

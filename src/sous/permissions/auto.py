@@ -119,8 +119,9 @@ class AutoJudge:
     async def review(self, call: ToolCall, decision: Decision, agent: str = "", *, cwd: str = ".") -> Decision:
         """The decision for a call that asks: the judge's allow/deny when it may judge and answers
         well; otherwise `decision` itself (the person is asked), its reason saying why."""
-        if self.guardrail(call, decision, cwd) is not None:
-            return decision
+        if (why := self.guardrail(call, decision, cwd)) is not None:
+            judged_kind = decision.behavior == "ask" and decision.source.startswith("mode:")
+            return replace(decision, reason=f"{decision.reason}; not judged: {why}") if judged_kind else decision
         data = judge.JudgeInput(user_messages=self.user_messages(), rules=judge.rules_of(
             self.rules.allow, self.rules.ask, self.rules.deny), tool=call.name, arguments=call.arguments,
             history=tuple(self.history), why_asked=decision.reason)
