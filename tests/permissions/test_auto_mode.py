@@ -253,3 +253,19 @@ def test_the_verdict_format_is_strict():
     assert parse_verdict('  {"reason": "ok", "decision": "allow"}\n').decision == "allow"
     assert parse_verdict('```json\n{"decision": "allow", "reason": "ok"}\n```') is None
     assert parse_verdict('{"decision": "allow", "reason": "' + "x" * 400 + '"}') is None
+
+
+def test_a_late_judge_is_not_called_again_while_it_still_answers(project):
+    h = Harness(project, [{"delay": 1.0, **ALLOW}, ALLOW], timeout=0.2, answers=[Answer(allow=False)] * 2)
+    ctx = ToolContext(cwd=str(project), project_dir=str(project))
+
+    async def go():
+        first = await h.mw.before_tool(ToolCall(id="a", name="Bash", arguments={"command": "pytest -q"}), ctx)
+        second = await h.mw.before_tool(ToolCall(id="b", name="Bash", arguments={"command": "make test"}), ctx)
+        await asyncio.sleep(1.2)  # the late answer arrives and is ignored; the judge is free again
+        third = await h.mw.before_tool(ToolCall(id="c", name="Bash", arguments={"command": "npm test"}), ctx)
+        return first, second, third
+
+    first, second, third = asyncio.run(go())
+    assert isinstance(first, Deny) and isinstance(second, Deny) and isinstance(third, Allow)
+    assert "still busy" in h.asked[1][1].reason and len(h.judge.requests) == 2

@@ -92,6 +92,7 @@ class AutoJudge:
         self.user_denied: list[tuple[str, frozenset[str]]] = []
         self.judgements: list[Judgement] = []
         self.spend = Spend()
+        self._pending: asyncio.Future | None = None
 
     @property
     def model(self) -> Model:
@@ -130,8 +131,16 @@ class AutoJudge:
         try:
             model = self.model
             name = model.name
-            reply = await asyncio.wait_for(model.complete(judge.build_request(data), lambda e: None, CancelToken()),
-                                           self.timeout)
+            if self._pending is not None and not self._pending.done():
+                raise RuntimeError("it is still busy with an earlier call that ran out of time")
+            # a late judge is left to finish, not cancelled: some models (llama.cpp) cannot stop
+            # mid-answer, and a second call into them while one runs would crash the process
+            task = asyncio.ensure_future(model.complete(judge.build_request(data), lambda e: None, CancelToken()))
+            self._pending = task
+            done, _ = await asyncio.wait({task}, timeout=self.timeout)
+            if not done:
+                raise TimeoutError
+            reply = task.result()
             self.spend.usage += reply.usage
             verdict = judge.parse_verdict(reply.text) if reply.stop_reason != "error" else None
             if verdict is None:
