@@ -53,6 +53,7 @@ def open_session(opts: Options) -> Session:
     from sous.subagents import Spawner
     from sous.tools.agent import agent_tool, send_message_tool
     from sous.models import OFFLINE_NOTICE, resolve
+    from sous.permissions import auto as auto_mode
 
     cwd = os.path.abspath(opts.cwd)
     cfg = settings_mod.load(cwd, opts.settings, bare=opts.bare, environ=opts.environ, check_rule=parse)
@@ -173,6 +174,8 @@ def open_session(opts: Options) -> Session:
     permissions.emit = session.emit
     session.permissions = permissions
     permissions.mode_changed = session.on_mode_change
+    permissions.auto = auto_mode.from_settings(cfg, model, lambda spec: resolve(spec, environ), rules,
+                                               lambda: session.convo.messages, session.emit, eager=mode == "auto")
     session.commands = custom
     session.tool_aliases = builtin_tools.ALIASES | {"Task": "Agent"}
     if not opts.bare or opts.mcp_config:

@@ -68,7 +68,7 @@ def _parser():
     p.add_argument("--disallowedTools", "--disallowed-tools", dest="disallowed_tools", nargs="+", action="extend",
                    default=[], metavar="RULE", help="deny rules; a bare tool name removes the tool")
     p.add_argument("--tools", help='comma-separated built-in tools to offer ("" for none, "default" for all)')
-    p.add_argument("--permission-mode", choices=("default", "manual", "acceptEdits", "plan", "dontAsk", "bypassPermissions"))
+    p.add_argument("--permission-mode", choices=("default", "manual", "acceptEdits", "plan", "dontAsk", "bypassPermissions", "auto"))
     p.add_argument("--permission-prompt-tool", metavar="MCP_TOOL",
                    help="-p: this MCP tool (mcp__server__tool) answers permission questions")
     p.add_argument("--dangerously-skip-permissions", action="store_true", help="alias of --permission-mode bypassPermissions")

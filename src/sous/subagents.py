@@ -98,6 +98,7 @@ class Spawner:
         child.grants, child.sandboxed, child.on_ask = parent.grants, parent.sandboxed, parent.on_ask
         child.auto_allow_sandboxed = parent.auto_allow_sandboxed
         child.denials = parent.denials  # one list for the run's permission_denials
+        child.auto = parent.auto  # one judge, one history, one list of the person's refusals
         if self.hooks is None:
             return child
         hooks = self.hooks.for_agent(agent_id=agent_id, agent_type=spec.name)

@@ -338,6 +338,8 @@ def test_shift_tab_cycles_the_modes(tmp_path):
         term.line("think first")
         term.wait_for(r"^planning$")
         term.press("shift-tab")
+        term.wait_for(r"auto mode on")
+        term.press("shift-tab")
         term.settle()
         assert "mode on" not in term.text().splitlines()[-1] and "edits on" not in term.text().splitlines()[-1]
         term.close()

@@ -18,6 +18,7 @@ from sous.core import (
     Allow, Deny, Emit, Notice, PassThrough, PermissionDecided, Rewrite, ToolCall, ToolContext, ToolDecision,
 )
 
+from .auto import AutoJudge
 from .decide import MODES, Decision, Rules, decide, split_command
 from .grants import Grants, narrowest_rules, save_always
 from .rules import parse
@@ -81,6 +82,8 @@ class PermissionMiddleware(PassThrough):
         self._updated_inputs: dict[str, dict[str, Any]] = {}
         self.mode_changed: Callable[[str, str], None] = lambda old, new: None
         """Called by `set_mode` (the session offers ExitPlanMode only in plan mode)."""
+        self.auto: AutoJudge | None = None
+        """In `auto` mode, judges what the mode would ask (see `permissions.auto`)."""
 
     def set_mode(self, mode: str) -> None:
         mode = MODE_ALIASES.get(mode, mode)
@@ -106,9 +109,13 @@ class PermissionMiddleware(PassThrough):
         if decision.behavior == "ask" and self.on_ask is not None and (answer := await self.on_ask(call)):
             behavior, why = answer
             decision = Decision(behavior=behavior, source="hook", reason=why or f"{behavior} by a PermissionRequest hook")
+        if decision.behavior == "ask" and self.mode == "auto" and self.auto is not None:
+            decision = await self.auto.review(call, decision, self.agent or "", cwd=ctx.cwd)
         feedback = ""
         if decision.behavior == "ask":
             decision, feedback = await self._ask(call, ctx, decision)
+        if self.auto is not None:
+            self.auto.record(call, decision)
         self.emit(PermissionDecided(call=call, decision=decision.behavior, source=decision.source,
                                     reason=decision.reason, agent=self.agent or ""))
         if decision.behavior == "allow":
@@ -166,7 +173,7 @@ class PermissionMiddleware(PassThrough):
             lines += [f"{kind} {rule}" for rule in getattr(self.rules, kind)]
         now = time.time()
         lines += [grant.describe(now) for grant in self.grants.active()]
-        return lines
+        return lines + (self.auto.describe() if self.auto is not None else [])
 
 
 __all__ = ["MODES", "Answer", "Asker", "Decision", "PermissionMiddleware", "Rules", "decide", "split_command"]

@@ -14,7 +14,8 @@ from . import bash_policy, safety, shell
 from .grants import Grants
 from .rules import EDIT_TOOLS, READ_TOOLS, Rule, call_paths, matches, parse
 
-MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissions")
+MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissions", "auto")
+"""`auto` decides as `default` does; what it would ask goes to a judge (`permissions.auto`)."""
 ALWAYS_ALLOWED = {"ToolSearch", "SendMessage", "TodoWrite", "TaskOutput", "Agent"}
 """Launching a sub-agent is free: each of its tool calls is checked on its own."""
 

@@ -42,9 +42,9 @@ CHOICES = {"y": ("once", None, "yes, this once"), "5": ("5m", None, "yes, for 5 
            "3": ("session", 3, "yes, for the next 3 uses")}
 CHOICE_LINE = "[y] once  [5] 5 min  [h] 1 hour  [s] session  [a] always  [3] 3 uses  [n] no  [t] no, and say what instead"
 PLAN_CHOICE_LINE = "[a] yes, and accept edits  [y] yes, and ask before edits  [n] no, keep planning  [t] no, and say what to change"
-MODE_CYCLE = ("default", "acceptEdits", "plan")
+MODE_CYCLE = ("default", "acceptEdits", "plan", "auto")
 MODE_LABELS = {"acceptEdits": "accept edits on", "plan": "plan mode on", "bypassPermissions": "bypass permissions on",
-               "dontAsk": "don't ask mode on"}
+               "dontAsk": "don't ask mode on", "auto": "auto mode on (a model judges)"}
 """Shift+Tab's order, as in Claude Code."""
 SHELL_OUTPUT_CAP = 30_000
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"

@@ -26,7 +26,7 @@ BUILTINS: dict[str, str] = {
     "/agents [new DESC|stop ID]": "agent types and running agents; draft a new type; stop one",
     "/status": "version, model, session, mode, servers",
     "/init": "write an AGENTS.md describing this project (asks the model)",
-    "/permissions [revoke N]": "rules and grants; withdraw grant N",
+    "/permissions [revoke N]": "rules, grants, auto judgements; withdraw grant N; allow|deny N: judgement N as a rule",
     "/hooks": "the configured hooks",
     "/mcp [reconnect NAME]": "the MCP servers and their state; restart one",
     "/memory [N]": "the memory files loaded; open number N in $EDITOR",
@@ -203,7 +203,8 @@ def cost_lines(session) -> list[str]:
 
 
 async def _cost(session, rest, args) -> Outcome:
-    return Outcome("\n".join(cost_lines(session)))
+    judge = getattr(session.permissions, "auto", None)  # the auto mode's judge counts apart
+    return Outcome("\n".join(cost_lines(session) + (judge.cost_lines() if judge and judge.spend.count else [])))
 
 
 def known_models() -> list[str]:
@@ -419,6 +420,9 @@ async def _permissions(session, rest, args) -> Outcome:
     if args[:1] == ["revoke"] and len(args) == 2 and args[1].lstrip("#").isdigit():
         done = perms.grants.revoke(int(args[1].lstrip("#")))
         return Outcome(f"{'revoked' if done else 'no such grant'} #{args[1].lstrip('#')}", error=not done)
+    if args[:1] in (["allow"], ["deny"]) and len(args) == 2 and args[1].lstrip("#").isdigit() and perms.auto:
+        text = perms.auto.adopt(int(args[1].lstrip("#")), args[0], perms.local_settings)  # an auto-mode judgement
+        return Outcome(text, error=text.startswith("no "))
     return Outcome("\n".join(perms.describe()))
 
 
