@@ -62,15 +62,16 @@ async def test_bypass_mode_asks_with_a_typed_yes_before_leaving_the_sandbox(yes)
 async def test_dont_ask_mode_denies_leaving_the_sandbox_even_when_a_rule_allows_the_command():
     person = Person(Answer(allow=True))
     perms = _middleware("dontAsk", person, allow=["Bash(touch *)"])
-    assert await _decide(perms, "touch /elsewhere/x", **OUT) == "Deny" and person.asked == []
-    assert await _decide(perms, "touch /elsewhere/x") == "Allow"
+    assert await _decide(perms, "touch x", **OUT) == "Deny" and person.asked == []
+    assert await _decide(perms, "touch x") == "Allow"
+    assert await _decide(perms, "touch /elsewhere/x") == "Deny"  # writing outside the project is the floor's
 
 
 async def test_leaving_the_sandbox_is_asked_every_time_whatever_the_answer_said():
     person = Person(Answer(allow=True, duration="always"))
     perms = _middleware("default", person, allow=["Bash(touch *)"])
     for _ in range(2):
-        assert await _decide(perms, "touch /elsewhere/x", **OUT) == "Allow"
+        assert await _decide(perms, "touch x", **OUT) == "Allow"
     assert [(d.source, d.confirm) for d in person.asked] == [("sandbox", "typed"), ("sandbox", "typed")]
     assert [str(r) for r in perms.rules.allow] == ["Bash(touch *)"] and not perms.grants.active()
 
@@ -131,7 +132,8 @@ def test_sous_p_runs_sandboxed_commands_and_refuses_to_leave_in_bypass_mode(tmp_
                  {"text": "ok"}]
         result = _sous_p(project, turns, settings={"sandbox": {"enabled": True}})  # default mode, no rules
         assert (project / "made-inside").exists() and not (outside / "x").exists()
-        assert [d["tool_input"].get("dangerouslyDisableSandbox") for d in result["permission_denials"]] == [True]
+        # the write outside is stopped by the permission floor before the sandbox is reached
+        assert [d["tool_input"].get("dangerouslyDisableSandbox") for d in result["permission_denials"]] == [None, True]
         bypass = _sous_p(project, turns[2:], "--permission-mode", "bypassPermissions",
                          settings={"sandbox": {"enabled": True}})
         assert not (outside / "y").exists() and len(bypass["permission_denials"]) == 1
