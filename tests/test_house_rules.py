@@ -39,10 +39,38 @@ def test_version_imports_nothing_but_the_cli():
     assert eval(out[1]) == ["sous", "sous.cli"]
 
 
+def _declared_all(path: Path) -> list[str]:
+    """`__all__` as written in the module: a literal list, so that its order is the author's."""
+    import ast
+
+    for node in ast.parse(path.read_text("utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in node.targets):
+            assert isinstance(node.value, ast.List), f"{path}: __all__ must be a literal list"
+            return [ast.literal_eval(e) for e in node.value.elts]
+    raise AssertionError(f"{path} declares no __all__")
+
+
 def test_public_api_is_sorted_and_complete():
-    assert sous.__all__ == sorted(sous.__all__)
-    for name in sous.__all__:
+    declared = _declared_all(SRC / "__init__.py")
+    assert declared == sorted(declared), "sous.__all__ is not sorted as written"
+    assert set(declared) == {*sous._LAZY, "__version__"}, "sous.__all__ and the lazy exports differ"
+    for name in declared:
         assert getattr(sous, name) is not None
+
+
+def test_package_data_names_files_that_exist_and_nothing_else_ships_unnamed():
+    import tomllib
+
+    config = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text("utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["sous"]
+    named = set()
+    for pattern in patterns:
+        matched = set(SRC.glob(pattern))
+        assert matched, f"package-data names {pattern!r}, which matches no file"
+        named |= matched
+    stray = [p for p in SRC.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc") and p not in named
+             and "__pycache__" not in p.parts]
+    assert not stray, f"files in the package that package-data does not name: {stray}"
 
 
 def test_system_prompt_and_default_tool_schemas_fit_the_token_budget(tmp_path):

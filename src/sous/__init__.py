@@ -16,7 +16,7 @@ _LAZY = {
     "run_headless": "sous.ui.headless",
 }
 
-__all__ = sorted([*_LAZY, "__version__"])
+__all__ = ["Agent", "Conversation", "Session", "__version__", "open_session", "run_headless"]
 
 
 def __getattr__(name: str):

@@ -74,7 +74,7 @@ def _read(path: Path, source: str) -> AgentSpec | None:
         meta, body = frontmatter(path.read_text("utf-8", errors="replace"))
     except OSError:
         return None
-    name, description = str(meta.get("name") or ""), str(meta.get("description") or "")
+    name, description = str(meta.get("name") or ""), str(meta.get("description") or "").strip()
     if not name or not description or ":" in name:
         return None  # as in Claude Code: skipped
     model = str(meta.get("model") or "") or None
