@@ -62,7 +62,7 @@ TASKS: list[tuple[str, dict[str, str], str, Check]] = [
 
 
 async def run_task(model: str, files: dict[str, str], prompt: str, check: Check) -> dict:
-    from sous.app import Options, open_session
+    from sous.runtime import Options, open_session
     from sous.core import MessageAdded
 
     with tempfile.TemporaryDirectory() as tmp:

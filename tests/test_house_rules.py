@@ -28,7 +28,8 @@ def test_core_imports_only_the_standard_library():
 def test_core_size_budget():
     core = SRC / "core"
     assert _lines(core / "loop.py") <= 300
-    assert sum(_lines(p) for p in core.glob("*.py")) <= 900
+    # "About 1,000 lines": a signal, not a wall. Past it, move out what is not kernel; never golf.
+    assert sum(_lines(p) for p in core.glob("*.py")) <= 1100
 
 
 def test_version_imports_nothing_but_the_cli():
@@ -95,3 +96,4 @@ def test_every_builtin_tool_loads_with_a_description_and_an_object_schema():
         tool = tools.load(name)
         assert tool.name == name and tool.description.strip()
         assert tool.input_schema["type"] == "object"
+

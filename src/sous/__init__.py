@@ -11,8 +11,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "Agent": "sous.core",
     "Conversation": "sous.core",
-    "Session": "sous.session",
-    "open_session": "sous.app",
+    "Session": "sous.runtime",
+    "open_session": "sous.runtime",
     "run_headless": "sous.ui.headless",
 }
 

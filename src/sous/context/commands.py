@@ -189,9 +189,10 @@ def _include(original: str, name: str, cwd: str) -> str:
         return original
 
 
-def skill_tool(commands: Mapping[str, Command], allow_shell: Callable[[Command, str], bool]) -> Any:
+def skill_tool(commands: Mapping[str, Command], allow_shell: Callable[[Command, str, Any], bool]) -> Any:
     """The `Skill` tool: lists model-invocable skills by name and description only; a call loads
-    one skill's instructions into the conversation (progressive disclosure)."""
+    one skill's instructions into the conversation (progressive disclosure). `allow_shell(command,
+    shell_command, ctx)` says whether a `!`shell`` placeholder may run in the calling tool context."""
     from sous.core import ToolContext, ToolResult
     from sous.tools import builtin
 
@@ -205,7 +206,7 @@ def skill_tool(commands: Mapping[str, Command], allow_shell: Callable[[Command, 
                               is_error=True)
         try:
             text = expand(command, args.get("args") or "", cwd=ctx.cwd,
-                          allow_shell=lambda cmd: allow_shell(command, cmd))
+                          allow_shell=lambda cmd: allow_shell(command, cmd, ctx))
         except ExpansionError as e:
             return ToolResult(content=str(e), is_error=True)
         return ToolResult(content=f"Skill {command.name} is loaded; follow its instructions:\n\n{text}",

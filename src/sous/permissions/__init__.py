@@ -1,8 +1,9 @@
 """Permissions as a middleware: rules, grants and modes decide; asking the person is a callback.
 
-`PermissionMiddleware` asks `decide()` about each call. An "ask" goes first to PermissionRequest
-hooks (`on_ask`), then to `asker` (the terminal's dialog), or becomes a denial when there is
-none (headless runs). The person's answer may be a grant (once, 5 minutes, an hour, the session,
+`PermissionMiddleware` asks `decide()` about each call. An "ask" is returned as `Ask`; once every
+middleware has had its say it comes back to `settle`, which takes a PreToolUse hook's approval (for
+what only the mode asked), then PermissionRequest hooks (`on_ask`), then `asker` (the front end's
+dialog), or refuses when there is none (headless runs). The person's answer may be a grant (once, 5 minutes, an hour, the session,
 N uses) or "always", which writes the narrowest rule to `.claude/settings.local.json`. Denials
 are kept in `denials` for the headless result's `permission_denials`.
 """
@@ -15,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from sous.core import (
-    Allow, Deny, Emit, Notice, PassThrough, PermissionDecided, Rewrite, ToolCall, ToolContext, ToolDecision,
+    Allow, Ask, Deny, Emit, ModeChanged, Notice, PassThrough, PermissionDecided, Rewrite, ToolCall, ToolContext,
+    ToolDecision,
 )
 
 from .decide import MODES, Decision, Rules, decide, split_command
@@ -45,56 +47,81 @@ Asker = Callable[[ToolCall, Decision], Awaitable["bool | Answer"]]
 MODE_ALIASES = {"manual": "default", "dangerously-skip-permissions": "bypassPermissions"}
 
 
+OnAsk = Callable[[ToolCall], Awaitable["tuple[str, str] | None"]]
+
+
 class PermissionMiddleware(PassThrough):
     def __init__(self, rules: Rules, mode: str = "default", *, asker: Asker | None = None,
                  emit: Emit = lambda e: None, read_only_tools: set[str] | None = None,
-                 local_settings: Path | None = None, agent: str | None = None):
+                 local_settings: Path | None = None, agent: str | None = None, on_ask: OnAsk | None = None,
+                 sandboxed: bool = False, grants: Grants | None = None,
+                 denials: list[dict[str, Any]] | None = None):
         self.rules = rules
         self.mode = MODE_ALIASES.get(mode, mode)
         self.asker = asker
         self.emit = emit
         self.read_only_tools = read_only_tools or set()
-        self.grants = Grants()
+        self.grants = grants if grants is not None else Grants()
+        """Shared with sub-agents' middlewares: a grant given to one holds for all."""
         self.local_settings = local_settings
         """Where "always" answers are written (the project's `.claude/settings.local.json`)."""
         self.agent = agent
-        self.denials: list[dict[str, Any]] = []
-        self.on_ask: Callable[[ToolCall], Awaitable[tuple[str, str] | None]] | None = None
+        self.denials: list[dict[str, Any]] = denials if denials is not None else []
+        self.on_ask = on_ask
         """Asked before the person is (PermissionRequest hooks): ("allow"|"deny", reason) or None."""
-        self.hook_hints: dict[str, str] = {}
-        """PreToolUse hooks' "allow"/"ask" per call id (shared with the hook middleware)."""
-        self.sandboxed = False
+        self.sandboxed = sandboxed
         """Bash runs in the sandbox: leaving it (`dangerouslyDisableSandbox`) is always asked."""
         self._updated_inputs: dict[str, dict[str, Any]] = {}
-        self.mode_changed: Callable[[str, str], None] = lambda old, new: None
-        """Called by `set_mode` (the session offers ExitPlanMode only in plan mode)."""
 
     def set_mode(self, mode: str) -> None:
+        """Change the mode and emit `ModeChanged` (the session offers ExitPlanMode only in plan mode)."""
         mode = MODE_ALIASES.get(mode, mode)
         if mode not in MODES:
             raise ValueError(f"unknown permission mode {mode!r}")
-        old, self.mode = self.mode, mode
+        old = self.mode
+        self.mode = mode
         if old != mode:
-            self.mode_changed(old, mode)
+            self.emit(ModeChanged(old=old, new=mode))
 
     async def before_tool(self, call: ToolCall, ctx: ToolContext) -> ToolDecision:
+        """Decide by rules, grants and mode. A call that needs approval comes back as `Ask`, settled
+        by `settle` once every middleware has had its say (a PreToolUse hook may approve it)."""
         decision = decide(self.rules, self.mode, call.name, call.arguments, cwd=ctx.cwd, project_dir=ctx.project_dir,
                           read_only=call.name in self.read_only_tools, grants=self.grants, agent=self.agent)
         self.grants.consume(decision.grant_ids)
         if (self.sandboxed and call.name == "Bash" and call.arguments.get("dangerouslyDisableSandbox")
                 and decision.behavior == "allow" and self.mode != "bypassPermissions"):
             decision = Decision(behavior="ask", source="sandbox", reason="the command asks to run outside the sandbox")
-        hint = self.hook_hints.pop(call.id, None)
-        if hint == "allow" and decision.behavior == "ask" and decision.source.startswith("mode:"):
+        if decision.behavior == "ask":
+            return Ask(reason=decision.reason, source=decision.source, detail=decision,
+                       overridable=decision.source.startswith("mode:"))
+        return self._finish(call, decision, "")
+
+    async def settle(self, call: ToolCall, ask: Ask, ctx: ToolContext) -> ToolDecision:
+        """Answer a question: approved by a hook (for what only the mode asked), by PermissionRequest
+        hooks, by the asker (a person, a prompt tool), or refused when there is none."""
+        if ask.approved:
             decision = Decision(behavior="allow", source="hook", reason="allowed by a PreToolUse hook")
-        elif hint == "ask" and decision.behavior == "allow":  # a hook may always insist on asking
-            decision = Decision(behavior="ask", source="hook", reason="a PreToolUse hook asks for approval")
-        if decision.behavior == "ask" and self.on_ask is not None and (answer := await self.on_ask(call)):
+            return self._finish(call, decision, "")
+        if isinstance(ask.detail, Decision):
+            decision = ask.detail
+        else:
+            decision = Decision(behavior="ask", source=ask.source or "hook", reason=ask.reason)
+        if self.on_ask is not None and (answer := await self.on_ask(call)):
             behavior, why = answer
             decision = Decision(behavior=behavior, source="hook", reason=why or f"{behavior} by a PermissionRequest hook")
         feedback = ""
         if decision.behavior == "ask":
             decision, feedback = await self._ask(call, ctx, decision)
+        return self._finish(call, decision, feedback)
+
+    async def check(self, call: ToolCall, ctx: ToolContext) -> ToolDecision:
+        """The whole decision for one call when this middleware stands alone: decide, then settle a
+        question. Never returns `Ask`."""
+        verdict = await self.before_tool(call, ctx)
+        return await self.settle(call, verdict, ctx) if isinstance(verdict, Ask) else verdict
+
+    def _finish(self, call: ToolCall, decision: Decision, feedback: str) -> ToolDecision:
         self.emit(PermissionDecided(call=call, decision=decision.behavior, source=decision.source,
                                     reason=decision.reason, agent=self.agent or ""))
         if decision.behavior == "allow":
