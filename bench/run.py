@@ -3,8 +3,9 @@
 Reports medians of several runs (these machines are shared and noisy):
 - `sous --version` wall time (target < 60 ms);
 - a 3-step scripted task (write a file, run it, answer) end to end: the real `sous -p` process
-  talking the Anthropic wire protocol to a local scripted endpoint (target < 0.4 s), with the
+  talking the Anthropic wire protocol to a local scripted endpoint (target < 0.2 s), with the
   process's peak RSS (target < 80 MB);
+- `python -X importtime` of that task: the imports' cumulative time (target < 80 ms);
 - harness overhead per model turn, in process, with a scripted model and a no-op tool (< 5 ms);
 - the size of the system prompt plus the default tool schemas (target < 4,000 tokens).
 """

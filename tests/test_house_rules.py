@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,19 @@ def test_every_builtin_tool_loads_with_a_description_and_an_object_schema():
         assert tool.name == name and tool.description.strip()
         assert tool.input_schema["type"] == "object"
 
+
+def test_the_print_path_imports_no_terminal_libraries(tmp_path):
+    from sous.testing.server import ScriptedServer
+
+    with ScriptedServer([{"text": "hi"}]) as server:
+        env = {**os.environ, "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "test",
+               "SOUS_HOME": str(tmp_path / "home"), "PYTHONPATH": str(SRC.parent)}
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "sous", "-p", "hello", "--model",
+                               "anthropic:claude-sonnet-4-5"], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "hi", done.stderr[-2000:]
+    loaded = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "httpx" in loaded and "sous.runtime.build" in loaded  # the measurement sees the real path
+    heavy = {m for m in loaded if m.split(".")[0] in ("rich", "click", "pygments", "prompt_toolkit")}
+    assert heavy == set(), sorted(heavy)
+    assert not any(m.startswith(("sous.hooks", "sous.ui.repl", "sous.mcp.client")) for m in loaded)
