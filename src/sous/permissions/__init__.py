@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sous.core import (
     Allow, Ask, Deny, Emit, ModeChanged, Notice, PassThrough, PermissionDecided, Rewrite, ToolCall, ToolContext,
@@ -107,9 +107,10 @@ class PermissionMiddleware(PassThrough):
             decision = ask.detail
         else:
             decision = Decision(behavior="ask", source=ask.source or "hook", reason=ask.reason)
-        if self.on_ask is not None and (answer := await self.on_ask(call)):
-            behavior, why = answer
-            decision = Decision(behavior=behavior, source="hook", reason=why or f"{behavior} by a PermissionRequest hook")
+        if self.on_ask is not None and (answer := await self.on_ask(call)) and answer[0] in ("allow", "deny"):
+            behavior: Literal["allow", "deny"] = "allow" if answer[0] == "allow" else "deny"
+            reason = answer[1] or f"{behavior} by a PermissionRequest hook"
+            decision = Decision(behavior=behavior, source="hook", reason=reason)
         feedback = ""
         if decision.behavior == "ask":
             decision, feedback = await self._ask(call, ctx, decision)
