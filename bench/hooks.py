@@ -30,7 +30,7 @@ VARIANTS = {
 
 
 async def session_seconds(calls: int, hooks: dict, work: str) -> float:
-    from sous.app import Options, open_session
+    from sous.runtime import Options, open_session
 
     script = [{"tool_calls": [{"name": "Read", "input": {"file_path": "notes.txt"}}]}] * calls + [{"text": "done"}]
     path = os.path.join(work, "script.json")

@@ -101,9 +101,9 @@ TASKS: list[tuple[str, dict[str, str], str, Check]] = [
 
 
 async def run_task(model: str, files: dict[str, str], prompt: str, check: Check) -> dict:
-    from sous.app import Options, open_session
     from sous.core import MessageAdded, Notice
     from sous.models import local_protocol
+    from sous.runtime import Options, open_session
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -3,8 +3,9 @@
 Reports medians of several runs (these machines are shared and noisy):
 - `sous --version` wall time (target < 60 ms);
 - a 3-step scripted task (write a file, run it, answer) end to end: the real `sous -p` process
-  talking the Anthropic wire protocol to a local scripted endpoint (target < 0.4 s), with the
+  talking the Anthropic wire protocol to a local scripted endpoint (target < 0.2 s), with the
   process's peak RSS (target < 80 MB);
+- `python -X importtime` of that task: the imports' cumulative time (target < 80 ms);
 - harness overhead per model turn, in process, with a scripted model and a no-op tool (< 5 ms);
 - the size of the system prompt plus the default tool schemas (target < 4,000 tokens).
 """
@@ -84,12 +85,44 @@ def bench_three_steps(runs: int) -> dict:
             "peak_rss_mb_median": round(statistics.median(rss) / 1024, 1)}
 
 
+IMPORT_TIME_TARGET_MS = 80
+
+
+def bench_import_time(runs: int) -> dict:
+    """`python -X importtime` of the 3-step `-p` task: the imports' cumulative time (the sum of the
+    top-level entries), median of `runs`, with the ten costliest top-level imports of the last run."""
+    from sous.testing.server import ScriptedServer
+
+    totals, top = [], []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as work, tempfile.TemporaryDirectory() as home, \
+                ScriptedServer(THREE_STEPS) as server:
+            path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+            env = {**os.environ, "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "bench",
+                   "SOUS_HOME": home, "PATH": path}
+            done = subprocess.run(
+                [sys.executable, "-X", "importtime", "-m", "sous", "-p", "write hello.py, run it and tell me",
+                 "--model", "anthropic:claude-sonnet-4-5", "--dangerously-skip-permissions", "--output-format",
+                 "json"], cwd=work, env=env, capture_output=True, text=True, check=True)
+        rows = []
+        for line in done.stderr.splitlines():
+            if not line.startswith("import time:") or "|" not in line or "cumulative" in line:
+                continue
+            _, cumulative, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
+            if not name.startswith(" ") and not line.split("|")[2].startswith("  "):
+                rows.append((int(cumulative), name))
+        totals.append(sum(us for us, _ in rows) / 1000)
+        top = sorted(rows, reverse=True)[:10]
+    return {"cumulative_ms_median": round(statistics.median(totals), 1), "target_ms": IMPORT_TIME_TARGET_MS,
+            "top": [f"{name} {us / 1000:.1f} ms" for us, name in top]}
+
+
 def bench_turn_overhead(turns: int = 300) -> dict:
     from sous.core import Agent, Conversation, ToolContext, ToolResult, ToolSet, user
     from sous.models.scripted import ScriptedModel
 
     class Noop:
-        name, description, read_only = "Noop", "does nothing", True
+        name, description, read_only, concurrent = "Noop", "does nothing", True, False
         input_schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
 
         async def run(self, args, ctx):
@@ -109,7 +142,7 @@ def bench_turn_overhead(turns: int = 300) -> dict:
 
 LONG_SESSION = r"""
 import asyncio, json, os, resource, sys, time
-from sous.app import Options, open_session
+from sous.runtime import Options, open_session
 from sous.core import TurnStart
 
 turns, work = int(sys.argv[1]), sys.argv[2]
@@ -169,6 +202,7 @@ def main() -> None:
     report = {
         "version": bench_version(args.runs),
         "three_step_task": bench_three_steps(args.runs),
+        "import_time": bench_import_time(args.runs),
         "turn_overhead": bench_turn_overhead(),
         "long_session": bench_long_session(),
         "prompt_budget": prompt_budget(),

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 
 async def timed(work: str, script: list) -> float:
-    from sous.app import Options, open_session
+    from sous.runtime import Options, open_session
 
     path = os.path.join(work, "script.json")
     Path(path).write_text(json.dumps(script))

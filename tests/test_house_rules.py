@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,8 @@ def test_core_imports_only_the_standard_library():
 def test_core_size_budget():
     core = SRC / "core"
     assert _lines(core / "loop.py") <= 300
-    assert sum(_lines(p) for p in core.glob("*.py")) <= 910  # STYLE.md: "about 1,000"
+    # "About 1,000 lines": a signal, not a wall. Past it, move out what is not kernel; never golf.
+    assert sum(_lines(p) for p in core.glob("*.py")) <= 1100
 
 
 def test_version_imports_nothing_but_the_cli():
@@ -39,10 +41,38 @@ def test_version_imports_nothing_but_the_cli():
     assert eval(out[1]) == ["sous", "sous.cli"]
 
 
+def _declared_all(path: Path) -> list[str]:
+    """`__all__` as written in the module: a literal list, so that its order is the author's."""
+    import ast
+
+    for node in ast.parse(path.read_text("utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in node.targets):
+            assert isinstance(node.value, ast.List), f"{path}: __all__ must be a literal list"
+            return [ast.literal_eval(e) for e in node.value.elts]
+    raise AssertionError(f"{path} declares no __all__")
+
+
 def test_public_api_is_sorted_and_complete():
-    assert sous.__all__ == sorted(sous.__all__)
-    for name in sous.__all__:
+    declared = _declared_all(SRC / "__init__.py")
+    assert declared == sorted(declared), "sous.__all__ is not sorted as written"
+    assert set(declared) == {*sous._LAZY, "__version__"}, "sous.__all__ and the lazy exports differ"
+    for name in declared:
         assert getattr(sous, name) is not None
+
+
+def test_package_data_names_files_that_exist_and_nothing_else_ships_unnamed():
+    import tomllib
+
+    config = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text("utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["sous"]
+    named = set()
+    for pattern in patterns:
+        matched = set(SRC.glob(pattern))
+        assert matched, f"package-data names {pattern!r}, which matches no file"
+        named |= matched
+    stray = [p for p in SRC.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc") and p not in named
+             and "__pycache__" not in p.parts]
+    assert not stray, f"files in the package that package-data does not name: {stray}"
 
 
 def test_system_prompt_and_default_tool_schemas_fit_the_token_budget(tmp_path):
@@ -67,3 +97,20 @@ def test_every_builtin_tool_loads_with_a_description_and_an_object_schema():
         tool = tools.load(name)
         assert tool.name == name and tool.description.strip()
         assert tool.input_schema["type"] == "object"
+
+
+def test_the_print_path_imports_no_terminal_libraries(tmp_path):
+    from sous.testing.server import ScriptedServer
+
+    with ScriptedServer([{"text": "hi"}]) as server:
+        env = {**os.environ, "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "test",
+               "SOUS_HOME": str(tmp_path / "home"), "PYTHONPATH": str(SRC.parent)}
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "sous", "-p", "hello", "--model",
+                               "anthropic:claude-sonnet-4-5"], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "hi", done.stderr[-2000:]
+    loaded = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "httpx" in loaded and "sous.runtime.build" in loaded  # the measurement sees the real path
+    heavy = {m for m in loaded if m.split(".")[0] in ("rich", "click", "pygments", "prompt_toolkit")}
+    assert heavy == set(), sorted(heavy)
+    assert not any(m.startswith(("sous.hooks", "sous.ui.repl", "sous.mcp.client")) for m in loaded)

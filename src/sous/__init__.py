@@ -11,12 +11,12 @@ __version__ = "0.1.0"
 _LAZY = {
     "Agent": "sous.core",
     "Conversation": "sous.core",
-    "Session": "sous.session",
-    "open_session": "sous.app",
+    "Session": "sous.runtime",
+    "open_session": "sous.runtime",
     "run_headless": "sous.ui.headless",
 }
 
-__all__ = sorted([*_LAZY, "__version__"])
+__all__ = ["Agent", "Conversation", "Session", "__version__", "open_session", "run_headless"]
 
 
 def __getattr__(name: str):

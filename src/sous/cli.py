@@ -95,7 +95,7 @@ def _main(argv: list[str]) -> int:
 
         print(f"{__version__} (sous)")
         return 0
-    from sous.app import Options
+    from sous.runtime import Options
 
     tools = None
     if args.tools is not None and args.tools.strip() != "default":
@@ -107,6 +107,7 @@ def _main(argv: list[str]) -> int:
         max_turns=args.max_turns, continue_last=args.continue_last, resume=args.resume, settings=args.settings,
         agents_json=args.agents, agent=args.agent, mcp_config=args.mcp_config, strict_mcp_config=args.strict_mcp_config,
         bare=args.bare, persist=not args.no_session_persistence,
+        permission_prompt_tool=args.permission_prompt_tool if args.print else None,
     )
     prompt = " ".join(args.prompt)
     if args.print:
@@ -116,8 +117,7 @@ def _main(argv: list[str]) -> int:
         if not prompt:
             print("sous: -p needs a prompt (as an argument or on stdin)", file=sys.stderr)
             return 2
-        return _run(lambda: _headless(opts, prompt, args.output_format, args.include_partial_messages,
-                                      args.permission_prompt_tool))
+        return _run(lambda: _headless(opts, prompt, args.output_format, args.include_partial_messages))
     return _run(lambda: _interactive(opts, prompt or None))
 
 
@@ -152,17 +152,11 @@ def _run(make_coro) -> int:
         return 2
 
 
-async def _headless(opts, prompt: str, fmt: str, partial: bool, prompt_tool: str | None = None) -> int:
-    from sous.app import open_session
+async def _headless(opts, prompt: str, fmt: str, partial: bool) -> int:
+    from sous.runtime import open_session
     from sous.ui.headless import run_headless
 
-    holder = []
-    if prompt_tool:
-        from sous.permissions.prompt_tool import prompt_tool_asker
-
-        opts.asker = prompt_tool_asker(prompt_tool, lambda: holder[0])
     session = open_session(opts)
-    holder.append(session)
     _interrupt_on_signals(session)
     try:
         code = await run_headless(session, prompt, fmt, partial=partial)
@@ -179,7 +173,6 @@ def _interrupt_on_signals(session) -> None:
     import signal
 
     def first(signum: int) -> None:
-        session.interrupted = True
         session.interrupt()
         loop.remove_signal_handler(signum)
         loop.add_signal_handler(signum, lambda: os._exit(128 + signum))

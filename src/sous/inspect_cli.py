@@ -74,13 +74,12 @@ def _test(config, event: str, source: str, cwd: str, pre_tool_failure: str) -> i
     except (OSError, ValueError) as e:
         print(f"sous: cannot read the payload {source}: {e}", file=sys.stderr)
         return 2
+    runs: list[dict] = []
     middleware = HookMiddleware(config, session_id=payload.get("session_id", "hooks-test"),
                                 transcript_path=payload.get("transcript_path", ""), project_dir=cwd,
                                 environ=os.environ, mode=lambda: payload.get("permission_mode", "default"),
-                                pre_tool_failure=pre_tool_failure)
-    runs: list[dict] = []
-    middleware.record = runs.append
-    middleware.notify = lambda text: print(f"sous: {text}", file=sys.stderr)
+                                pre_tool_failure=pre_tool_failure, record=runs.append,
+                                notify=lambda text: print(f"sous: {text}", file=sys.stderr))
     subject = payload.get("tool_name") or payload.get("source") or payload.get("reason")
     fields = {k: v for k, v in payload.items() if k not in ("session_id", "transcript_path", "hook_event_name")}
     verdict = asyncio.run(middleware.fire(event, subject, fields))

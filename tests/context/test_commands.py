@@ -127,3 +127,37 @@ def test_the_model_loads_a_skill_through_the_skill_tool(project):
     refused = [{"tool_calls": [{"name": "Skill", "input": {"skill": "secret"}}]}, {"text": "ok"}]
     _, out = sous_p(project, "x", refused, "--allowedTools", "Skill")
     assert "Unknown skill" in next(o for o in out if o["type"] == "user")["message"]["content"][0]["content"]
+
+
+def test_frontmatter_is_yaml_with_claude_code_semantics():
+    meta, body = commands.frontmatter(
+        "---\ndescription: |\n  Reviews code.\n  Use after edits.\nmodel: \"sonnet\" # pinned\n"
+        "tools: Read, Grep\nallowed-tools:\n  - Bash(git *)\n  - Read\nmaxTurns: 5\n---\nThe body.")
+    assert meta["description"] == "Reviews code.\nUse after edits.\n"
+    assert meta["model"] == "sonnet"
+    assert meta["tools"] == "Read, Grep"
+    assert meta["allowed-tools"] == ["Bash(git *)", "Read"]
+    assert meta["maxTurns"] == 5
+    assert body == "The body."
+
+
+def test_frontmatter_that_is_not_valid_yaml_is_read_line_by_line():
+    meta, body = commands.frontmatter("---\nname: fixer\ndescription: Use when: the build breaks # soon\n---\nb")
+    assert meta == {"name": "fixer", "description": "Use when: the build breaks"}
+    assert body == "b"
+    assert commands.frontmatter("---\n- a list\n---\nbody") == ({}, "body")
+    assert commands.frontmatter("no head") == ({}, "no head")
+
+
+def test_agent_definitions_read_block_descriptions_comments_and_tool_lists(tmp_path):
+    from sous import agents
+
+    folder = tmp_path / ".claude" / "agents"
+    write(folder / "reviewer.md", "---\nname: reviewer\ndescription: |\n  Reviews diffs.\n"
+          "model: \"haiku\" # cheap\ntools: Read, Grep\n---\nYou review.")
+    write(folder / "lister.md", "---\nname: lister\ndescription: Lists\ntools:\n  - Glob\n  - Read\n---\nYou list.")
+    found = agents.discover(str(tmp_path), {"SOUS_HOME": str(tmp_path / "home"), "HOME": str(tmp_path / "home")})
+    assert found["reviewer"].description == "Reviews diffs."
+    assert found["reviewer"].model == "haiku"
+    assert found["reviewer"].tools == ("Read", "Grep")
+    assert found["lister"].tools == ("Glob", "Read")

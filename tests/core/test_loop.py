@@ -21,6 +21,8 @@ class SleepTool:
     input_schema = {"type": "object", "properties": {"s": {"type": "number"}, "say": {"type": "string"}},
                     "required": ["s"], "additionalProperties": False}
 
+    concurrent = False
+
     def __init__(self, read_only: bool = True):
         self.read_only = read_only
         self.cancelled = 0
@@ -40,6 +42,7 @@ class Crash:
     description = "raises"
     input_schema = {"type": "object"}
     read_only = False
+    concurrent = False
 
     async def run(self, args, ctx):
         raise RuntimeError("boom")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import sous
-from sous.app import Options, open_session
+from sous.runtime import Options, open_session
 from sous.context.attachments import attach, attach_resources
 from sous.core import ToolContext
 from sous.ui import slash

@@ -118,8 +118,8 @@ async def test_an_approved_plan_switches_to_the_chosen_mode():
         assert decision.confirm == "plan"
         return Answer(allow=True, mode="acceptEdits")
 
-    perms = PermissionMiddleware(Rules(), "plan", asker=approve)
-    perms.mode_changed = lambda old, new: changes.append((old, new))
+    perms = PermissionMiddleware(Rules(), "plan", asker=approve,
+                                 emit=lambda e: changes.append((e.old, e.new)) if type(e).__name__ == "ModeChanged" else None)
     ctx = ToolContext(cwd="/p", project_dir="/p")
-    decision = await perms.before_tool(ToolCall(id="1", name="ExitPlanMode", arguments={"plan": "do it"}), ctx)
+    decision = await perms.check(ToolCall(id="1", name="ExitPlanMode", arguments={"plan": "do it"}), ctx)
     assert type(decision).__name__ == "Allow" and perms.mode == "acceptEdits" and changes == [("plan", "acceptEdits")]

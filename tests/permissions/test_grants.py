@@ -85,23 +85,23 @@ def call(command: str, n: int = 0) -> ToolCall:
 async def test_session_answers_stop_the_asking_and_once_does_not(tmp_path, ctx):
     perms, asked = middleware(tmp_path, [Answer(allow=True), Answer(allow=True, duration="session")])
     for n in range(4):
-        assert type(await perms.before_tool(call("python x.py", n), ctx)).__name__ == "Allow"
+        assert type(await perms.check(call("python x.py", n), ctx)).__name__ == "Allow"
     assert len(asked) == 2  # once, then session: the last two calls were not asked
 
 
 async def test_always_writes_the_rule_and_no_with_feedback_reaches_the_model(tmp_path, ctx):
     perms, asked = middleware(tmp_path, [Answer(allow=True, duration="always"),
                                          Answer(allow=False, feedback="use the staging script instead")])
-    await perms.before_tool(call("make deploy"), ctx)
+    await perms.check(call("make deploy"), ctx)
     saved = json.loads((tmp_path / ".claude" / "settings.local.json").read_text())
     assert saved["permissions"]["allow"] == ["Bash(make deploy)"]
-    denied = await perms.before_tool(call("make release", 1), ctx)
+    denied = await perms.check(call("make release", 1), ctx)
     assert "use the staging script instead" in denied.reason
 
 
 async def test_the_safety_floor_is_never_remembered(tmp_path, ctx):
     perms, asked = middleware(tmp_path, [Answer(allow=True, duration="session")] * 2)
     for n in range(2):
-        await perms.before_tool(call("rm -rf ..", n), ctx)
+        await perms.check(call("rm -rf ..", n), ctx)
     assert len(asked) == 2 and all(d.confirm == "typed" for d in asked)
     assert perms.grants.active() == []

@@ -140,3 +140,44 @@ def test_the_person_watching_messages_members_approves_and_sees_the_board(projec
     assert (project / "api" / "README.md").exists() and (project / "docs" / "outside.md").exists()
     log = (project / ".sous" / "team" / "log.jsonl").read_text()
     assert "please write api/README.md" in log
+
+
+def _readme_team_file() -> str:
+    """The team file of the README's worked example, as written there."""
+    readme = (Path(SRC).parent / "README.md").read_text("utf-8")
+    block = readme.split("```yaml\n# .sous/team.yaml\n", 1)[1].split("```", 1)[0]
+    assert "name: frontend" in block and "api/CONTRACT.md" in block
+    return block
+
+
+def test_the_readme_team_example_runs_unattended_to_the_end(tmp_path):
+    root = tmp_path / "project"
+    (root / ".sous").mkdir(parents=True)
+    backend = [
+        call("Write", file_path="api/CONTRACT.md", content="GET /todos -> [{\"id\": 1, \"title\": \"...\"}]\n"),
+        call("PostTask", title="Build web/index.html against api/CONTRACT.md", owner="frontend"),
+        call("SendTeamMessage", to="frontend", text="Contract in api/CONTRACT.md; task #1 is yours."),
+        {"text": "Backend: contract published."},
+        {"text": "Backend: nothing left for me."},
+    ]
+    frontend = [
+        call("WaitForMessages", timeout_s=30),
+        call("ClaimTask", id=1),
+        call("Read", file_path="api/CONTRACT.md"),
+        call("Write", file_path="web/index.html", content="<ul id=todos></ul>\n"),
+        call("UpdateTask", id=1, state="done", note="web/index.html lists the todos"),
+        call("SendTeamMessage", to="backend", text="Page done."),
+        {"text": "Frontend: done."},
+    ]
+    (tmp_path / "backend.json").write_text(json.dumps(backend))
+    (tmp_path / "frontend.json").write_text(json.dumps(frontend))
+    team = _readme_team_file()
+    team = team.replace("  - name: backend\n", f"  - name: backend\n    model: scripted:{tmp_path / 'backend.json'}\n")
+    team = team.replace("  - name: frontend\n", f"  - name: frontend\n    model: scripted:{tmp_path / 'frontend.json'}\n")
+    (root / ".sous" / "team.yaml").write_text(team)
+    done = run_team(root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[frontend] ⏺ Read(api/CONTRACT.md)" in done.stdout
+    assert "✗" not in done.stdout, done.stdout  # the frontend's Read of the backend's contract was allowed
+    assert "all tasks done" in done.stdout
+    assert (root / "web" / "index.html").exists() and (root / "api" / "CONTRACT.md").exists()

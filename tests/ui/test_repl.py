@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -245,6 +246,23 @@ def test_ctrl_c_twice_at_an_idle_prompt_exits(tmp_path):
         assert term.child.exitstatus == 0
 
 
+def _foreground_colours(raw: bytes) -> list[bytes]:
+    """The SGR sequences (`ESC[...m`) that set a foreground colour; cursor moves such as `ESC[3C`
+    and other controls are not colours."""
+    found = []
+    for match in re.finditer(rb"\x1b\[([0-9;]*)m", raw):
+        params = [int(p) for p in match.group(1).split(b";") if p]
+        if any(30 <= p <= 38 or 90 <= p <= 97 for p in params):
+            found.append(match.group(0))
+    return found
+
+
+def test_the_colour_check_tells_colours_from_cursor_moves():
+    assert _foreground_colours(b"\x1b[3C\x1b[31C\x1b[0m\x1b[1m\x1b[39;49m\x1b[32m") == [b"\x1b[32m"]
+    assert _foreground_colours(b"a\x1b[31mred\x1b[0m \x1b[1;38;5;208mx") == [b"\x1b[31m", b"\x1b[1;38;5;208m"]
+    assert _foreground_colours(b"\x1b[3Cplain\x1b[2K") == []
+
+
 @pytest.mark.parametrize("env", [{"NO_COLOR": "1"}, {"LANG": "C", "LC_ALL": "C", "PYTHONIOENCODING": "ascii"}],
                          ids=["no-color", "ascii-locale"])
 def test_narrow_plain_terminals_degrade_gracefully(tmp_path, env):
@@ -259,7 +277,7 @@ def test_narrow_plain_terminals_degrade_gracefully(tmp_path, env):
         assert "A fairly long sentence" in text and "ok" in text
         assert max(len(line) for line in text.splitlines()) <= 60
         if "NO_COLOR" in env:
-            assert b"\x1b[3" not in term.raw.split(b"go", 1)[1]  # no foreground colours after the prompt
+            assert not _foreground_colours(term.raw.split(b"go", 1)[1])
         else:
             assert "* Bash(echo ok)" in text
         term.close()

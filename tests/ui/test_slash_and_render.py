@@ -8,11 +8,11 @@ import os
 
 import pytest
 
-from sous.app import Options, open_session
+from sous.models.scripted import ScriptedModel
+from sous.runtime import Options, open_session
 from sous.context.attachments import attach, mentions
 from sous.context.compact import SUMMARY_HEADER
 from sous.core import ToolContext
-from sous.models.scripted import ScriptedModel
 from sous.store import transcript
 from sous.ui import slash
 from sous.ui.complete import fuzzy_score
@@ -27,11 +27,8 @@ def make_session(tmp_path):
     opened = []
 
     def make(turns: list[dict], **options):
-        script = tmp_path / "turns.json"
-        script.write_text(json.dumps(turns))
-        session = open_session(Options(cwd=str(project), model=f"scripted:{script}", environ=environ,
+        session = open_session(Options(cwd=str(project), model=ScriptedModel(turns), environ=environ,
                                        permission_mode="bypassPermissions", **options))
-        session.agent.model = ScriptedModel(turns)
         opened.append(session)
         return session
 
@@ -46,11 +43,11 @@ async def test_compact_replaces_the_history_and_a_resumed_session_starts_from_th
     await session.send("capital of France?")
     outcome = await slash.run(session, "/compact keep the city")
     assert "compacted" in outcome.text and not outcome.error
-    request = session.agent.model.requests[1]
+    request = session.model.requests[1]
     assert request.tools == () and "keep the city" in request.messages[-1].text
-    assert [m.text for m in session.convo.messages] == [SUMMARY_HEADER + "The user asked for France's capital: Paris."]
+    assert [m.text for m in session.messages] == [SUMMARY_HEADER + "The user asked for France's capital: Paris."]
     await session.send("sure?")
-    assert session.agent.model.requests[2].messages[0].text.startswith(SUMMARY_HEADER)
+    assert session.model.requests[2].messages[0].text.startswith(SUMMARY_HEADER)
     loaded = transcript.load(session.transcript_path)
     assert loaded.messages[0].text.startswith(SUMMARY_HEADER) and len(loaded.messages) == 3
 
@@ -65,7 +62,7 @@ async def test_a_pre_compact_hook_can_block_and_post_compact_sees_the_summary(ma
     await session.send("hello")
     blocked = await slash.run(session, "/compact forbidden")
     assert blocked.error and "PreCompact hook blocked" in blocked.text
-    assert len(session.convo.messages) == 2  # unchanged
+    assert len(session.messages) == 2  # unchanged
     done = await slash.run(session, "/compact")
     assert not done.error
     assert json.loads(log.read_text())["compact_summary"] == "A summary."
@@ -76,7 +73,7 @@ async def test_a_failed_summary_leaves_the_conversation_alone(make_session):
     await session.send("hello")
     outcome = await slash.run(session, "/compact")
     assert outcome.error and "empty summary" in outcome.text
-    assert len(session.convo.messages) == 2
+    assert len(session.messages) == 2
 
 
 async def test_clear_starts_a_new_session_file_and_resume_goes_back(make_session):
@@ -84,7 +81,7 @@ async def test_clear_starts_a_new_session_file_and_resume_goes_back(make_session
     await session.send("first question")
     first_id, first_path = session.id, session.transcript_path
     assert "context cleared" in (await slash.run(session, "/clear")).text
-    assert session.id != first_id and session.convo.messages == [] and session.transcript_path != first_path
+    assert session.id != first_id and session.messages == () and session.transcript_path != first_path
     listing = (await slash.run(session, "/resume")).text
     assert "first question" in listing and "1." in listing
     resumed = await slash.run(session, "/resume 1")
@@ -179,7 +176,7 @@ async def test_agents_lists_types_and_drafts_a_new_one(make_session, tmp_path):
     assert outcome.edit == str(path) and outcome.then == "/agents" and path.read_text().startswith("---")
     assert path.read_text().startswith("---\nname: security-reviewer\n")
     assert "security-reviewer    Reviews changes" in (await slash.run(session, "/agents")).text
-    agent_tool = session.agent.tools.get("Agent")
+    agent_tool = session.tools.get("Agent")
     assert "security-reviewer: Reviews changes for security problems" in agent_tool.description
     bad = await slash.run(session, "/agents new something vague")
     assert bad.error and "no name, description or prompt" in bad.text
@@ -190,4 +187,4 @@ async def test_agents_refresh_keeps_denied_types_away(make_session):
     session = make_session([], settings=json.dumps({"permissions": {"deny": ["Agent(Explore)"]}}))
     listing = (await slash.run(session, "/agents")).text
     assert "Explore" not in listing and "general-purpose" in listing
-    assert "Explore" not in session.agent.ctx.spawn.types
+    assert "Explore" not in session.subagents.types

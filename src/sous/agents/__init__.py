@@ -2,10 +2,11 @@
 
 Definitions come from `.claude/agents/**/*.md` and `.sous/agents/**/*.md` in the project (which win)
 and at user level, plus the built-in `general-purpose`, `Explore` and `Plan`. The frontmatter
-carries `name`, `description` (both required), `tools`, `disallowedTools`, `model` (`inherit` or a
-model), `permissionMode` and `maxTurns`; the body is the agent's system prompt. Running one is the
-composition root's job (`ctx.spawn`): the Agent tool only asks for it, so tools never import the
-session.
+is YAML, read as Claude Code reads it, and carries `name`, `description` (both required), `tools`
+(a comma-separated string or a list), `disallowedTools`, `model` (`inherit` or a model),
+`permissionMode` and `maxTurns`; the body is the agent's system prompt. Running one is the
+runtime's job (`sous.runtime.spawn`, reached through the `Spawner` in `ctx.spawn`): the Agent tool
+only asks for it, so tools never import the session.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def _read(path: Path, source: str) -> AgentSpec | None:
         meta, body = frontmatter(path.read_text("utf-8", errors="replace"))
     except OSError:
         return None
-    name, description = str(meta.get("name") or ""), str(meta.get("description") or "")
+    name, description = str(meta.get("name") or ""), str(meta.get("description") or "").strip()
     if not name or not description or ":" in name:
         return None  # as in Claude Code: skipped
     model = str(meta.get("model") or "") or None

@@ -69,24 +69,39 @@ class Command:
 
 
 def frontmatter(text: str) -> tuple[dict[str, Any], str]:
-    """Split `---` YAML-ish frontmatter (scalars, `[a, b]` and `- item` lists) from the body."""
+    """Split `---` YAML frontmatter from the body, read as Claude Code reads it: real YAML (block
+    scalars such as `description: |`, quoted strings, `# comments`, flow and block lists). A head
+    that is not valid YAML (typically an unquoted `: ` inside a description) is read again line by
+    line, each `key: value` taken as a plain string; a head that is not a mapping is ignored."""
     if not text.startswith("---"):
         return {}, text
     head, sep, body = text[3:].partition("\n---")
     if not sep:
         return {}, text
+    body = body.split("\n", 1)[1] if "\n" in body else ""
+    import yaml
+
+    try:
+        meta = yaml.safe_load(head)
+    except yaml.YAMLError:
+        meta = _lenient(head)
+    if not isinstance(meta, dict):
+        return {}, body
+    return {str(k): ("" if v is None else v) for k, v in meta.items()}, body
+
+
+def _lenient(head: str) -> dict[str, Any]:
+    """Top-level `key: value` lines as strings (quotes and trailing ` # comments` removed) and
+    `- item` lines under a key with no value as a list."""
     meta: dict[str, Any] = {}
     key = None
     for line in head.splitlines():
         if m := re.match(r"^([\w-]+):\s*(.*)$", line):
-            key, value = m.group(1), m.group(2).strip()
-            if value.startswith("[") and value.endswith("]"):
-                meta[key] = [v.strip().strip("\"'") for v in value[1:-1].split(",") if v.strip()]
-            else:
-                meta[key] = value.strip("\"'") if value else []
+            key, value = m.group(1), re.sub(r"\s+#.*$", "", m.group(2)).strip()
+            meta[key] = value.strip("\"'") if value else []
         elif key and (m := re.match(r"^\s+-\s*(.+)$", line)) and isinstance(meta.get(key), list):
             meta[key].append(m.group(1).strip().strip("\"'"))
-    return meta, body.split("\n", 1)[1] if "\n" in body else ""
+    return meta
 
 
 def _read(path: Path, name: str, skill: bool) -> Command | None:
@@ -174,9 +189,10 @@ def _include(original: str, name: str, cwd: str) -> str:
         return original
 
 
-def skill_tool(commands: Mapping[str, Command], allow_shell: Callable[[Command, str], bool]) -> Any:
+def skill_tool(commands: Mapping[str, Command], allow_shell: Callable[[Command, str, Any], bool]) -> Any:
     """The `Skill` tool: lists model-invocable skills by name and description only; a call loads
-    one skill's instructions into the conversation (progressive disclosure)."""
+    one skill's instructions into the conversation (progressive disclosure). `allow_shell(command,
+    shell_command, ctx)` says whether a `!`shell`` placeholder may run in the calling tool context."""
     from sous.core import ToolContext, ToolResult
     from sous.tools import builtin
 
@@ -190,7 +206,7 @@ def skill_tool(commands: Mapping[str, Command], allow_shell: Callable[[Command, 
                               is_error=True)
         try:
             text = expand(command, args.get("args") or "", cwd=ctx.cwd,
-                          allow_shell=lambda cmd: allow_shell(command, cmd))
+                          allow_shell=lambda cmd: allow_shell(command, cmd, ctx))
         except ExpansionError as e:
             return ToolResult(content=str(e), is_error=True)
         return ToolResult(content=f"Skill {command.name} is loaded; follow its instructions:\n\n{text}",

@@ -8,6 +8,7 @@ Events are frozen: a client must never expect to change the run by mutating one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from .messages import AssistantMessage, Message, ToolCall, ToolResultMessage, Usage
 
@@ -88,10 +89,34 @@ class Notice:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RunEnd:
-    """The run is over. `reason` is one of "end_turn", "max_turns", "error", "aborted"."""
+class PermissionRequest:
+    """Someone must approve `call`: a front end shows the question and answers with
+    `Session.answer(request_id, ...)`. `detail` is the permission layer's decision (its reason,
+    source, the agent asking and how to confirm)."""
 
-    reason: str
+    request_id: str
+    call: ToolCall
+    detail: Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModeChanged:
+    """The permission mode changed (Shift+Tab, an approved plan, `Session.set_mode`)."""
+
+    old: str
+    new: str
+
+
+RunEndReason = Literal["end_turn", "max_turns", "error", "aborted", "blocked"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunEnd:
+    """The run is over. `reason`: "end_turn" (the model stopped), "max_turns" (the turn limit),
+    "error" (the provider failed for good), "aborted" (interrupted) or "blocked" (the session
+    refused the prompt before the loop ran: a UserPromptSubmit hook or a command that cannot expand)."""
+
+    reason: RunEndReason
     num_turns: int
     usage: Usage
     last_message: AssistantMessage | None
@@ -99,5 +124,18 @@ class RunEnd:
     duration_api_ms: int
 
 
-Event = (TurnStart | TextDelta | ThinkingDelta | Retry | MessageAdded | ToolStart | ToolProgress | ToolEnd
-         | PermissionDecided | Notice | RunEnd)
+Event = (
+    TurnStart
+    | TextDelta
+    | ThinkingDelta
+    | Retry
+    | MessageAdded
+    | ToolStart
+    | ToolProgress
+    | ToolEnd
+    | PermissionDecided
+    | PermissionRequest
+    | ModeChanged
+    | Notice
+    | RunEnd
+)

@@ -10,22 +10,22 @@ through `emit`. The loop holds no global state: a sub-agent is another `Agent` w
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
 from .cancel import CancelToken
 from .errors import ProviderError, ToolError
 from .events import (
-    Event, MessageAdded, RunEnd, TextDelta, ToolEnd, ToolProgress, ToolStart, TurnStart,
+    Event, MessageAdded, RunEnd, RunEndReason, TextDelta, ToolEnd, ToolProgress, ToolStart, TurnStart,
 )
 from .messages import (
     AssistantMessage, Message, Text, ToolCall, ToolResultMessage, Usage, UserMessage, user,
 )
 from .middleware import PassThrough
 from .protocols import (
-    Deny, Emit, Middleware, Model, ModelRequest, Rewrite, Tool, ToolContext, ToolResult,
+    Ask, Deny, Emit, Middleware, Model, ModelRequest, Rewrite, Tool, ToolContext, ToolResult,
 )
 from .toolset import ToolSet
 
@@ -35,7 +35,18 @@ _current_call: ContextVar[str] = ContextVar("sous_current_call", default="")
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    """A random 32-hex-digit id for messages and calls."""
+    return os.urandom(16).hex()
+
+
+def new_uuid() -> str:
+    """A random (version 4) UUID as text, for session ids and stream-json lines. Written out here
+    because `import uuid` loads `platform`, a noticeable part of start-up."""
+    digits = bytearray(os.urandom(16))
+    digits[6] = (digits[6] & 0x0F) | 0x40
+    digits[8] = (digits[8] & 0x3F) | 0x80
+    h = digits.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -87,7 +98,7 @@ class Agent:
         self.emit(end)
         return end
 
-    async def _turns(self, convo: Conversation, cancel: CancelToken, stats: _Stats) -> str:
+    async def _turns(self, convo: Conversation, cancel: CancelToken, stats: _Stats) -> RunEndReason:
         while True:
             if self.max_turns is not None and stats.turns >= self.max_turns:
                 return "max_turns"
@@ -124,10 +135,13 @@ class Agent:
                 self.append(convo, message)
 
     def _drain(self, convo: Conversation) -> list[Message]:
-        queued, convo.inbox[:] = list(convo.inbox), []
+        """Take the messages typed while the agent worked, emptying the inbox in place (the
+        session and sub-agents hold the same list)."""
+        queued: list[Message] = list(convo.inbox)
+        convo.inbox.clear()
         return queued
 
-    def _interrupted(self, convo: Conversation, partial: str | None) -> str:
+    def _interrupted(self, convo: Conversation, partial: str | None) -> RunEndReason:
         if partial:
             self.append(convo, AssistantMessage(content=(Text(text=partial),), model=self.model.name,
                                                 stop_reason="aborted", id=new_id()))
@@ -176,12 +190,19 @@ class Agent:
         batches: list[tuple[bool, list[ToolCall]]] = []
         for call in calls:
             tool = self.tools.get(call.name)
-            read_only = bool(tool and (tool.read_only or getattr(tool, "concurrent", False)))
+            read_only = tool is not None and (tool.read_only or tool.concurrent)
             if read_only and batches and batches[-1][0]:
                 batches[-1][1].append(call)
             else:
                 batches.append((read_only, [call]))
         return [batch for _, batch in batches]
+
+    async def call(self, call: ToolCall, cancel: CancelToken | None = None) -> ToolResultMessage:
+        """Run one tool call exactly as the loop would — validated, checked by the middleware,
+        re-validated when rewritten, run, its failures turned into error results — outside any
+        conversation (a front end serving the tools, e.g. `sous mcp serve`). Never raises for the
+        tool's failures."""
+        return await self._run_call(call, cancel or self.ctx.cancel)
 
     async def _run_call(self, call: ToolCall, cancel: CancelToken) -> ToolResultMessage:
         self.emit(ToolStart(call=call))
@@ -201,6 +222,15 @@ class Agent:
         tool = self.tools.get(call.name)  # taken now: a check may change the tool set (leaving plan mode)
         try:
             decision = await self.middleware.before_tool(call, self.ctx)
+            if isinstance(decision, Ask):
+                if decision.arguments is not None:
+                    call = ToolCall(id=call.id, name=call.name, arguments=decision.arguments)
+                    if problem := self.tools.check(call):
+                        return _error(call, problem)
+                settled = await self.middleware.settle(call, decision, self.ctx)
+                if settled is None or isinstance(settled, Ask):
+                    settled = Deny(reason=f"{decision.reason}; nothing here can approve it")
+                decision = settled
         except Exception as e:  # a broken check must block the call, not end the session
             return _error(call, f"The call was blocked: its check failed ({type(e).__name__}: {e})")
         if isinstance(decision, Deny):

@@ -5,13 +5,13 @@ Implementations never import a base class; anything with these attributes fits.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from .cancel import CancelToken
 from .events import Event
-from .messages import AssistantMessage, Message, ToolCall, ToolResultMessage, UserContent
+from .messages import AssistantMessage, Message, ToolCall, ToolResultMessage, Usage, UserContent
 
 Emit = Callable[[Event], None]
 """Receives every event of a run, in order. Must not block and must not raise."""
@@ -65,15 +65,63 @@ class ToolContext:
     """Per-agent tool state, each tool under its own key (e.g. "read_files", "todos")."""
     depth: int = 0
     """0 for the main agent, +1 for each level of sub-agent."""
-    spawn: Callable[..., Awaitable[Any]] | None = None
+    spawn: Spawner | None = None
+    """Runs sub-agents for the Agent and SendMessage tools; None where sub-agents are not offered."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpawnReport:
+    """What a sub-agent run left behind, for the Agent tool's result."""
+
+    status: Literal["completed", "async_launched", "max_turns", "error", "aborted"]
+    agent_id: str
+    text: str
+    """Its final reply (with the worktree's branch when isolated); the only part the parent model reads."""
+    tokens: int = 0
+    tool_uses: int = 0
+    duration_ms: int = 0
+    agent_type: str = ""
+    model: str = ""
+    usage: Usage = field(default_factory=Usage)
+    resumable: bool = False
+    """SendMessage to `agent_id` continues this agent with its history."""
+
+
+class Spawner(Protocol):
+    """Runs sub-agents: a fresh conversation on the same loop, at `parent.depth + 1`."""
+
+    async def spawn(self, kind: str, prompt: str, *, description: str, model: str | None, parent: ToolContext,
+                    isolation: str | None = None, background: bool = False) -> SpawnReport:
+        """Run an agent of type `kind` on `prompt` to its end (or, with `background`, start it and
+        return at once; its report arrives later as a user message). Raises `ToolError` for what the
+        model can correct (too deep, no git repository for a worktree); never for the agent's failures,
+        which are reported through `status`."""
+
+    async def send(self, to: str, message: str, parent: ToolContext) -> str:
+        """Queue `message` for a running agent, or resume a finished one with it and return its new
+        reply. Raises `ToolError` when there is no such agent."""
 
 
 class Tool(Protocol):
-    name: str
-    description: str
-    input_schema: dict[str, Any]
-    read_only: bool
-    """True when the tool changes nothing; such calls run concurrently (so do those of `concurrent` tools)."""
+    """A tool the model may call. The attributes are read only: a class attribute, a frozen
+    dataclass field or a property all fit."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def input_schema(self) -> dict[str, Any]: ...
+
+    @property
+    def read_only(self) -> bool:
+        """True when the tool changes nothing; consecutive read-only calls run concurrently."""
+
+    @property
+    def concurrent(self) -> bool:
+        """True when calls may run beside read-only ones although the tool changes things (Agent)."""
 
     async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         """Run with arguments already validated against `input_schema`. Failures the model can
@@ -82,7 +130,10 @@ class Tool(Protocol):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Allow:
-    """Run the call as asked."""
+    """Run the call as asked. `approve`: whoever returned it vouches for the call, so a question
+    that only the permission mode would have asked is skipped (a PreToolUse hook's "allow")."""
+
+    approve: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,13 +142,33 @@ class Deny:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Ask:
+    """Someone must approve the call first. The chain collects every middleware's verdict and
+    then hands the question to `Middleware.settle`, so the order of the middlewares does not matter."""
+
+    reason: str
+    source: str = ""
+    """What asks: "hook", "rule:...", "mode:...", "safety", "sandbox", "plan"."""
+    overridable: bool = False
+    """Only the permission mode asks: an `approve` from another middleware answers it."""
+    approved: bool = False
+    """Set by the chain when another middleware approved the call."""
+    detail: Any = None
+    """The asking middleware's own record of why (the permission layer's `Decision`)."""
+    arguments: dict[str, Any] | None = None
+    """Arguments rewritten on the way (a hook's `updatedInput`): the call to approve and run."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Rewrite:
-    """Run the call with these arguments instead (e.g. a hook's `updatedInput`)."""
+    """Run the call with these arguments instead (e.g. a hook's `updatedInput`), checked again
+    against the tool's schema. `then` carries the rewriter's own verdict on the new call."""
 
     arguments: dict[str, Any]
+    then: Literal["", "approve", "ask"] = ""
 
 
-ToolDecision = Allow | Deny | Rewrite
+ToolDecision = Allow | Deny | Rewrite | Ask
 
 
 class Middleware(Protocol):
@@ -110,7 +181,12 @@ class Middleware(Protocol):
         """Return the messages to send (the conversation itself is not changed)."""
 
     async def before_tool(self, call: ToolCall, ctx: ToolContext) -> ToolDecision:
-        """Allow, deny (the reason becomes the model's error result) or rewrite a validated call."""
+        """Allow, deny (the reason becomes the model's error result), rewrite a validated call, or
+        say that someone must approve it (`Ask`)."""
+
+    async def settle(self, call: ToolCall, ask: Ask, ctx: ToolContext) -> ToolDecision | None:
+        """Answer an `Ask` (by asking a person, a hook, a prompt tool) with Allow, Deny or Rewrite;
+        None when this middleware does not settle questions. May wait on a person."""
 
     async def after_tool(self, call: ToolCall, result: ToolResultMessage) -> ToolResultMessage:
         """Return the result to append; may add context or replace it (e.g. a hook's feedback)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from .messages import ToolCall
@@ -12,14 +12,33 @@ from .schema import validate
 
 class ToolSet:
     """An ordered name → tool table. Aliases (e.g. `Task` for `Agent`) resolve to the same tool
-    but are not listed to the model."""
+    but are not listed to the model. A tool set is never changed in place: `adding`, `without`
+    and `only` return new sets that keep the aliases, so no caller has to remember them."""
 
     def __init__(self, tools: Iterable[Tool] = (), aliases: dict[str, str] | None = None):
         self._tools: dict[str, Tool] = {t.name: t for t in tools}
         self._aliases = dict(aliases or {})
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tool]:
         return iter(self._tools.values())
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def adding(self, tools: Iterable[Tool], aliases: dict[str, str] | None = None) -> ToolSet:
+        """These tools too (a tool of the same name is replaced, keeping its place)."""
+        merged = dict(self._tools)
+        for tool in tools:
+            merged[tool.name] = tool
+        return ToolSet(merged.values(), aliases={**self._aliases, **(aliases or {})})
+
+    def without(self, names: Iterable[str]) -> ToolSet:
+        drop = set(names)
+        return ToolSet((t for t in self if t.name not in drop), aliases=self._aliases)
+
+    def only(self, names: Iterable[str]) -> ToolSet:
+        """The named tools that are in this set, in the given order."""
+        return ToolSet((t for n in names if (t := self._tools.get(n)) is not None), aliases=self._aliases)
 
     @property
     def names(self) -> list[str]:

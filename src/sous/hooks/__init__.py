@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from sous.core import Deny, Message, PassThrough, Rewrite, Text, ToolCall, ToolContext, ToolResultMessage, user
+from sous.core import Allow, Ask, Deny, Message, PassThrough, Rewrite, Text, ToolCall, ToolContext, ToolResultMessage, user
 from sous.core.messages import AssistantMessage
 
 from . import runner
@@ -34,7 +34,9 @@ def reminder(text: str) -> str:
 class HookMiddleware(PassThrough):
     def __init__(self, config: HookConfig, *, session_id: str, transcript_path: str, project_dir: str,
                  environ: Mapping[str, str], mode: Callable[[], str] = lambda: "default",
-                 pre_tool_failure: str = "block"):
+                 pre_tool_failure: str = "block", record: Callable[[dict[str, Any]], None] = lambda entry: None,
+                 notify: Callable[[str], None] = lambda text: None,
+                 stop_run: Callable[[str], object] = lambda reason: None):
         self.config = config
         self.session_id = session_id
         self.transcript_path = transcript_path
@@ -42,11 +44,12 @@ class HookMiddleware(PassThrough):
         self.environ = {**environ, "CLAUDE_PROJECT_DIR": project_dir, "SOUS_PROJECT_DIR": project_dir}
         self.mode = mode
         self.pre_tool_failure = pre_tool_failure
-        self.record: Callable[[dict[str, Any]], None] = lambda entry: None
-        self.notify: Callable[[str], None] = lambda text: None
-        self.stop_run: Callable[[str], None] = lambda reason: None
-        self.permission_hints: dict[str, str] = {}
-        """PreToolUse "allow"/"ask" per call id, for the permission middleware that runs next."""
+        self.record = record
+        """Where each hook run is written (the session's transcript)."""
+        self.notify = notify
+        """Shows a hook's `systemMessage` to the person."""
+        self.stop_run = stop_run
+        """Stops the current run (a hook's `continue: false`)."""
         self.cwd = project_dir
         self.fields: dict[str, Any] = {}
         """Added to every payload (a sub-agent's `agent_id` and `agent_type`)."""
@@ -59,8 +62,8 @@ class HookMiddleware(PassThrough):
         reported as SubagentStop by whoever ran it, not as Stop."""
         child = HookMiddleware(self.config, session_id=self.session_id, transcript_path=self.transcript_path,
                                project_dir=self.project_dir, environ=self.environ, mode=self.mode,
-                               pre_tool_failure=self.pre_tool_failure)
-        child.record, child.notify, child.stop_run = self.record, self.notify, self.stop_run
+                               pre_tool_failure=self.pre_tool_failure, record=self.record, notify=self.notify,
+                               stop_run=self.stop_run)
         child.fields = {"agent_id": agent_id, "agent_type": agent_type}
         child.stop_event = None
         return child
@@ -119,11 +122,12 @@ class HookMiddleware(PassThrough):
             return Deny(reason=f"PreToolUse hook blocked this call: {result.block}")
         if result.decision == "deny":
             return Deny(reason=f"PreToolUse hook denied this call: {result.reason or 'no reason given'}")
-        if result.decision in ("allow", "ask"):
-            self.permission_hints[call.id] = result.decision
+        then = {"allow": "approve", "ask": "ask"}.get(result.decision or "", "")
         if result.updated_input is not None:
-            return Rewrite(arguments=result.updated_input)
-        return await super().before_tool(call, ctx)
+            return Rewrite(arguments=result.updated_input, then=then)  # type: ignore[arg-type]
+        if then == "ask":
+            return Ask(reason="a PreToolUse hook asks for approval", source="hook")
+        return Allow(approve=then == "approve")
 
     async def after_tool(self, call: ToolCall, result: ToolResultMessage) -> ToolResultMessage:
         failed = result.is_error

@@ -82,6 +82,7 @@ class McpTool:
     server: Server
     remote_name: str
     read_only: bool = False
+    concurrent: bool = False
     output_chars: int = 100_000
     call_timeout_s: float | None = None
 

@@ -1,10 +1,13 @@
 """`sous mcp serve`: sous's own tools (Bash, Read, Write, Edit, Glob, Grep...) as an MCP server on
 stdio, for other MCP clients.
 
-Every call goes through sous's permission rules for the folder it was started in (settings layers
-and `--allowedTools`/`--disallowedTools`/`--permission-mode`): what the rules allow runs, what they
-deny is refused, and what would ask is refused too, since nobody can be asked here (the client is
-expected to confirm with its user before calling). Works with the SDK's 1.x and 2.x server APIs.
+The tools belong to a session built by the one builder for the folder it was started in, and every
+call goes through the same checks as the model's calls in that folder: argument validation (again
+after a hook rewrites them), PreToolUse/PostToolUse hooks, the permission rules (settings layers and
+`--allowedTools`/`--disallowedTools`/`--permission-mode`) and, with `sandbox.enabled`, the Bash
+sandbox. What would ask is refused, since nobody can be asked here (the client is expected to
+confirm with its user before calling); a tool that fails returns an error result. Works with the
+SDK's 1.x and 2.x server APIs.
 """
 
 from __future__ import annotations
@@ -15,43 +18,33 @@ import os
 import sys
 from typing import Any
 
-from sous.core import Deny, Image, Rewrite, ToolCall, ToolContext, new_id
+from sous.core import Image, ProviderError, Text
 
 
-def _toolbox(cwd: str, environ, allowed: list[str], disallowed: list[str], mode: str | None):
-    from sous import settings as settings_mod
-    from sous import tools as builtin_tools
-    from sous.permissions import PermissionMiddleware, Rules, parse
-    from sous.permissions.rules import read_denied
+class ToolsOnly:
+    """The model of a served session: there is none, since the client is the one thinking."""
 
-    cfg = settings_mod.load(cwd, None, environ=environ, check_rule=parse)
-    cfg.require_valid()
-    rules = Rules.from_lists(allow=[*cfg.get("permissions.allow", []), *allowed], ask=cfg.get("permissions.ask", []),
-                             deny=[*cfg.get("permissions.deny", []), *disallowed])
-    tools = builtin_tools.toolset(n for n in builtin_tools.DEFAULT_TOOLS if n not in rules.denied_tools())
-    permissions = PermissionMiddleware(rules, mode or cfg.get("permissions.defaultMode") or "default",
-                                       read_only_tools={t.name for t in tools if t.read_only})
-    ctx = ToolContext(cwd=cwd, project_dir=cwd, environ=dict(environ))
-    if (denied := read_denied(rules.deny, cwd)) is not None:  # Glob and Grep leave these files out
-        ctx.state["read_denied"] = denied
-    return tools, permissions, ctx
+    name = "none:tools-only"
+
+    async def complete(self, request: Any, emit: Any, cancel: Any) -> Any:
+        raise ProviderError("sous mcp serve runs tools only; it has no model")
 
 
-async def call(tools, permissions, ctx: ToolContext, name: str, arguments: dict[str, Any]) -> tuple[list[Any], bool]:
-    """Run one call as sous would: (content blocks, is_error)."""
-    from sous.core import Text
+def open_toolbox(cwd: str, environ: Any, allowed: list[str], disallowed: list[str], mode: str | None) -> Any:
+    """The session whose tools are served: built by the one builder, so the folder's settings,
+    rules, hooks and sandbox apply as in any other session. Nothing is written to disk."""
+    from sous.runtime import Options, open_session
+    from sous.tools import DEFAULT_TOOLS
 
-    call_ = ToolCall(id=new_id(), name=name, arguments=arguments or {})
-    if problem := tools.check(call_):
-        return [Text(text=problem)], True
-    decision = await permissions.before_tool(call_, ctx)
-    if isinstance(decision, Deny):
-        return [Text(text=decision.reason)], True
-    if isinstance(decision, Rewrite):
-        call_ = ToolCall(id=call_.id, name=name, arguments=decision.arguments)
-    result = await tools.get(name).run(call_.arguments, ctx)
-    content = [Text(text=result.content)] if isinstance(result.content, str) else list(result.content)
-    return content, result.is_error
+    return open_session(Options(cwd=cwd, environ=environ, model=ToolsOnly(), allowed_tools=allowed, disallowed_tools=disallowed,
+                                permission_mode=mode, tools=list(DEFAULT_TOOLS), strict_mcp_config=True,
+                                persist=False))
+
+
+async def call(session: Any, name: str, arguments: dict[str, Any]) -> tuple[list[Any], bool]:
+    """Run one call as sous would (validation, hooks, permissions, the sandbox): (content blocks, is_error)."""
+    result = await session.call_tool(name, arguments or {})
+    return list(result.content) or [Text(text="")], result.is_error
 
 
 async def serve(argv: list[str]) -> int:
@@ -68,14 +61,15 @@ async def serve(argv: list[str]) -> int:
     parser.add_argument("--disallowedTools", nargs="+", action="extend", default=[])
     parser.add_argument("--permission-mode")
     args = parser.parse_args(argv)
-    tools, permissions, ctx = _toolbox(os.getcwd(), os.environ, args.allowedTools, args.disallowedTools,
-                                       args.permission_mode)
+    session = open_toolbox(os.getcwd(), os.environ, args.allowedTools, args.disallowedTools, args.permission_mode)
+    for notice in session.notices:
+        print(f"sous mcp serve: {notice.level}: {notice.text}", file=sys.stderr)
 
     def listing() -> list[Any]:
-        return [types.Tool(name=t.name, description=t.description, inputSchema=t.input_schema) for t in tools]
+        return [types.Tool(name=t.name, description=t.description, inputSchema=t.input_schema) for t in session.tools]
 
     async def run_call(name: str, arguments: dict[str, Any]) -> Any:
-        content, is_error = await call(tools, permissions, ctx, name, arguments)
+        content, is_error = await call(session, name, arguments)
         blocks = [types.ImageContent(type="image", data=b.data, mimeType=b.media_type) if isinstance(b, Image)
                   else types.TextContent(type="text", text=b.text) for b in content]
         return types.CallToolResult(content=blocks, isError=is_error)
@@ -102,8 +96,13 @@ async def serve(argv: list[str]) -> int:
                 raise RuntimeError(" ".join(getattr(b, "text", "") for b in result.content))
             return result.content
 
-    async with stdio_server() as (read, write):
-        await server.run(read, write, server.create_initialization_options())
+    await session.start()
+    try:
+        async with stdio_server() as (read, write):
+            await server.run(read, write, server.create_initialization_options())
+    finally:
+        await session.end("other")
+        session.close()
     return 0
 
 

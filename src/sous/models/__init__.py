@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Mapping
 
 from sous.core import ConfigError, Model
@@ -64,8 +65,17 @@ def offline_default(environ: Mapping[str, str] = os.environ) -> str:
     return name
 
 
+def _without_httpx_cli() -> None:
+    """`import httpx` imports its command-line client, and with it rich, click and pygments when
+    they are installed (about a hundred modules sous never uses). Marking that one module absent
+    before httpx is first imported makes httpx skip it, as it does when they are not installed."""
+    if "httpx" not in sys.modules:
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+
+
 def resolve(spec: str | None, environ: Mapping[str, str] = os.environ) -> Model:
     """Build the model for `spec`; raises `ConfigError` with a one-line fix when it can't."""
+    _without_httpx_cli()
     provider, model_id = split(spec, environ)
     module, _, cls = PROVIDERS[provider].partition(":")
     factory = getattr(importlib.import_module(module), cls)

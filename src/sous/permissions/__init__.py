@@ -1,8 +1,9 @@
 """Permissions as a middleware: rules, grants and modes decide; asking the person is a callback.
 
-`PermissionMiddleware` asks `decide()` about each call. An "ask" goes first to PermissionRequest
-hooks (`on_ask`), then to `asker` (the terminal's dialog), or becomes a denial when there is
-none (headless runs). The person's answer may be a grant (once, 5 minutes, an hour, the session,
+`PermissionMiddleware` asks `decide()` about each call. An "ask" is returned as `Ask`; once every
+middleware has had its say it comes back to `settle`, which takes a PreToolUse hook's approval (for
+what only the mode asked), then PermissionRequest hooks (`on_ask`), then `asker` (the front end's
+dialog), or refuses when there is none (headless runs). The person's answer may be a grant (once, 5 minutes, an hour, the session,
 N uses) or "always", which writes the narrowest rule to `.claude/settings.local.json`. Denials
 are kept in `denials` for the headless result's `permission_denials`.
 """
@@ -12,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sous.core import (
-    Allow, Deny, Emit, Notice, PassThrough, PermissionDecided, Rewrite, ToolCall, ToolContext, ToolDecision,
+    Allow, Ask, Deny, Emit, ModeChanged, Notice, PassThrough, PermissionDecided, Rewrite, ToolCall, ToolContext,
+    ToolDecision,
 )
 
 from .auto import AutoJudge
@@ -56,44 +58,50 @@ def _leaving_the_sandbox(mode: str) -> Decision:
     return Decision(behavior="ask", source="sandbox", reason=reason, confirm="typed")
 
 
+OnAsk = Callable[[ToolCall], Awaitable["tuple[str, str] | None"]]
+
+
 class PermissionMiddleware(PassThrough):
     def __init__(self, rules: Rules, mode: str = "default", *, asker: Asker | None = None,
                  emit: Emit = lambda e: None, read_only_tools: set[str] | None = None,
-                 local_settings: Path | None = None, agent: str | None = None):
+                 local_settings: Path | None = None, agent: str | None = None, on_ask: OnAsk | None = None,
+                 sandboxed: bool = False, auto_allow_sandboxed: bool = False, auto: AutoJudge | None = None,
+                 grants: Grants | None = None, denials: list[dict[str, Any]] | None = None):
         self.rules = rules
         self.mode = MODE_ALIASES.get(mode, mode)
         self.asker = asker
         self.emit = emit
         self.read_only_tools = read_only_tools or set()
-        self.grants = Grants()
+        self.grants = grants if grants is not None else Grants()
+        """Shared with sub-agents' middlewares: a grant given to one holds for all."""
         self.local_settings = local_settings
         """Where "always" answers are written (the project's `.claude/settings.local.json`)."""
         self.agent = agent
-        self.denials: list[dict[str, Any]] = []
-        self.on_ask: Callable[[ToolCall], Awaitable[tuple[str, str] | None]] | None = None
+        self.denials: list[dict[str, Any]] = denials if denials is not None else []
+        self.on_ask = on_ask
         """Asked before the person is (PermissionRequest hooks): ("allow"|"deny", reason) or None."""
-        self.hook_hints: dict[str, str] = {}
-        """PreToolUse hooks' "allow"/"ask" per call id (shared with the hook middleware)."""
-        self.sandboxed = False
+        self.sandboxed = sandboxed
         """Bash runs in the sandbox: leaving it (`dangerouslyDisableSandbox`) is always asked with a
         typed yes, in bypassPermissions mode too, and denied in dontAsk mode."""
-        self.auto_allow_sandboxed = False
+        self.auto_allow_sandboxed = auto_allow_sandboxed
         """With `sandboxed`: a Bash command nothing else stops runs without asking."""
-        self._updated_inputs: dict[str, dict[str, Any]] = {}
-        self.mode_changed: Callable[[str, str], None] = lambda old, new: None
-        """Called by `set_mode` (the session offers ExitPlanMode only in plan mode)."""
-        self.auto: AutoJudge | None = None
+        self.auto = auto
         """In `auto` mode, judges what the mode would ask (see `permissions.auto`)."""
+        self._updated_inputs: dict[str, dict[str, Any]] = {}
 
     def set_mode(self, mode: str) -> None:
+        """Change the mode and emit `ModeChanged` (the session offers ExitPlanMode only in plan mode)."""
         mode = MODE_ALIASES.get(mode, mode)
         if mode not in MODES:
             raise ValueError(f"unknown permission mode {mode!r}")
-        old, self.mode = self.mode, mode
+        old = self.mode
+        self.mode = mode
         if old != mode:
-            self.mode_changed(old, mode)
+            self.emit(ModeChanged(old=old, new=mode))
 
     async def before_tool(self, call: ToolCall, ctx: ToolContext) -> ToolDecision:
+        """Decide by rules, grants and mode. A call that needs approval comes back as `Ask`, settled
+        by `settle` once every middleware has had its say (a PreToolUse hook may approve it)."""
         decision = decide(self.rules, self.mode, call.name, call.arguments, cwd=ctx.cwd, project_dir=ctx.project_dir,
                           read_only=call.name in self.read_only_tools, grants=self.grants, agent=self.agent,
                           sandboxed=self.sandboxed and self.auto_allow_sandboxed)
@@ -101,20 +109,41 @@ class PermissionMiddleware(PassThrough):
         if (self.sandboxed and call.name == "Bash" and call.arguments.get("dangerouslyDisableSandbox")
                 and decision.behavior == "allow"):
             decision = _leaving_the_sandbox(self.mode)
-        hint = self.hook_hints.pop(call.id, None)
-        if hint == "allow" and decision.behavior == "ask" and decision.source.startswith("mode:"):
+        if decision.behavior == "ask":
+            return Ask(reason=decision.reason, source=decision.source, detail=decision,
+                       overridable=decision.source.startswith("mode:"))
+        return self._finish(call, decision, "")
+
+    async def settle(self, call: ToolCall, ask: Ask, ctx: ToolContext) -> ToolDecision:
+        """Answer a question: approved by a hook (for what only the mode asked), by PermissionRequest
+        hooks, by the judge in `auto` mode, by the asker (a person, a prompt tool), or refused when
+        there is none."""
+        if ask.approved:
             decision = Decision(behavior="allow", source="hook", reason="allowed by a PreToolUse hook")
-        elif hint == "ask" and decision.behavior == "allow":  # a hook may always insist on asking
-            decision = Decision(behavior="ask", source="hook", reason="a PreToolUse hook asks for approval")
-        if decision.behavior == "ask" and self.on_ask is not None and (answer := await self.on_ask(call)):
-            behavior, why = answer
-            decision = Decision(behavior=behavior, source="hook", reason=why or f"{behavior} by a PermissionRequest hook")
+            return self._finish(call, decision, "")
+        if isinstance(ask.detail, Decision):
+            decision = ask.detail
+        else:
+            decision = Decision(behavior="ask", source=ask.source or "hook", reason=ask.reason)
+        if self.on_ask is not None and (answer := await self.on_ask(call)) and answer[0] in ("allow", "deny"):
+            behavior: Literal["allow", "deny"] = "allow" if answer[0] == "allow" else "deny"
+            reason = answer[1] or f"{behavior} by a PermissionRequest hook"
+            decision = Decision(behavior=behavior, source="hook", reason=reason)
         if decision.behavior == "ask" and self.mode == "auto" and self.auto is not None:
             decision = await self.auto.review(call, decision, self.agent or "", cwd=ctx.cwd)
         feedback = ""
         if decision.behavior == "ask":
             decision, feedback = await self._ask(call, ctx, decision)
-        if self.auto is not None:
+        return self._finish(call, decision, feedback)
+
+    async def check(self, call: ToolCall, ctx: ToolContext) -> ToolDecision:
+        """The whole decision for one call when this middleware stands alone: decide, then settle a
+        question. Never returns `Ask`."""
+        verdict = await self.before_tool(call, ctx)
+        return await self.settle(call, verdict, ctx) if isinstance(verdict, Ask) else verdict
+
+    def _finish(self, call: ToolCall, decision: Decision, feedback: str) -> ToolDecision:
+        if self.auto is not None:  # the judge learns what was refused, and what the session did
             self.auto.record(call, decision)
         self.emit(PermissionDecided(call=call, decision=decision.behavior, source=decision.source,
                                     reason=decision.reason, agent=self.agent or ""))

@@ -10,26 +10,24 @@ fail closed.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
-from sous.core import ToolCall
+from sous.core import ToolCall, ToolContext
 
 from . import Answer
 from .decide import Decision
 
 
-def prompt_tool_asker(tool_name: str, session: Callable[[], Any]):
-    """An `Asker` that puts each question to the MCP tool `tool_name` of `session()`."""
+def prompt_tool_asker(tool_name: str, mcp: Any, ctx: ToolContext):
+    """An `Asker` that puts each question to the MCP tool `tool_name` of the servers `mcp`
+    (connected by the time anything is asked), run in the session's tool context `ctx`."""
 
     async def ask(call: ToolCall, decision: Decision) -> Answer:
-        current = session()
-        tool = current.agent.tools.get(tool_name)
+        tool = next((t for t in (mcp.tools if mcp is not None else []) if t.name == tool_name), None)
         if tool is None:
             return Answer(allow=False, feedback=f"the permission prompt tool {tool_name} is not available")
         try:
-            result = await tool.run({"tool_name": call.name, "input": call.arguments, "tool_use_id": call.id},
-                                    current.agent.ctx)
+            result = await tool.run({"tool_name": call.name, "input": call.arguments, "tool_use_id": call.id}, ctx)
         except Exception as e:  # noqa: BLE001 - a broken prompt tool denies, it does not crash the run
             return Answer(allow=False, feedback=f"the permission prompt tool failed: {type(e).__name__}: {e}")
         text = result.content if isinstance(result.content, str) else \

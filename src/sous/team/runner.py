@@ -20,12 +20,21 @@ import os
 import sys
 from pathlib import Path
 
-from sous.core import AssistantMessage, ConfigError, MessageAdded, Notice, ToolCall, ToolEnd, ToolStart
+from sous.core import (
+    AssistantMessage,
+    ConfigError,
+    MessageAdded,
+    Notice,
+    PermissionRequest,
+    ToolCall,
+    ToolEnd,
+    ToolStart,
+)
 from sous.labels import call_label
 
 from . import Team, find, load
 from .board import Board
-from .tools import NAMES, team_tools
+from .tools import team_tools
 
 QUIET_S = 1.0
 """How long everyone must have been asleep, with no mail waiting, before the team is over."""
@@ -66,9 +75,7 @@ class TeamRunner:
     # --- members ----------------------------------------------------------------------------------
 
     def _open(self, member):
-        from sous.app import Options, open_session
-        from sous.core import ToolSet
-        from sous.permissions.rules import parse
+        from sous.runtime import Options, open_session
 
         roster = "\n".join(f"- {m.name}: owns {m.folder}/" for m in self.team.members)
         context = KICKOFF.format(name=member.name, goal=self.team.goal or "(see the board)", roster=roster,
@@ -78,21 +85,25 @@ class TeamRunner:
         folder = Path(self.project_dir) / member.folder
         folder.mkdir(parents=True, exist_ok=True)
 
-        async def ask(call: ToolCall, decision) -> object:
-            return await self._ask(member.name, call, decision)
-
-        opts = Options(cwd=self.project_dir, model=member.model, permission_mode="acceptEdits",
-                       allowed_tools=list(member.allow), append_system_prompt=context, max_turns=self.max_turns,
+        # The member reads the whole project; only its writes are bound to its folder.
+        opts = Options(cwd=self.project_dir, model=member.model, allowed_tools=list(member.allow),
+                       append_system_prompt=context, max_turns=self.max_turns, write_root=member.folder,
                        agent=member.persona if member.persona != "general-purpose" else None,
-                       asker=ask if self.interactive else None, environ=self.environ)
+                       answers_permissions=self.interactive, environ=self.environ)
         session = open_session(opts)
-        session.agent.ctx.project_dir = str(folder)  # edits are accepted inside its folder only
         names = [m.name for m in self.team.members]
-        session.agent.tools = ToolSet([*session.agent.tools, *team_tools(self.board, member.name, names, self.stop)],
-                                      aliases=session.tool_aliases)
-        session.permissions.rules.allow.extend(parse(name) for name in NAMES)
+        session.set_tools(add=team_tools(self.board, member.name, names, self.stop), allow=True)
         session.subscribe(lambda event, who=member.name: self._show(who, event))
+        if self.interactive:
+            session.subscribe(lambda event, who=member.name, s=session: self._question(who, s, event))
         return session
+
+    def _question(self, who: str, session, event) -> None:
+        if isinstance(event, PermissionRequest):
+            asyncio.ensure_future(self._settle(who, session, event))
+
+    async def _settle(self, who: str, session, request: PermissionRequest) -> None:
+        session.answer(request.request_id, await self._ask(who, request.call, request.detail))
 
     async def _member(self, member) -> None:
         session = self.sessions[member.name]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from sous.core import ToolContext, ToolResult
+
+DESCRIPTIONS = Path(__file__).parent / "descriptions"
 
 RunFn = Callable[[dict[str, Any], ToolContext], Awaitable[ToolResult]]
 
@@ -29,6 +31,8 @@ def builtin(name: str, schema: dict[str, Any], run: RunFn, *, read_only: bool = 
             description: str | None = None, concurrent: bool = False) -> BuiltinTool:
     """Build a tool whose description is `descriptions/<name>.md` unless given inline."""
     if description is None:
-        description = (resources.files("sous.tools") / "descriptions" / f"{name}.md").read_text("utf-8").strip()
+        # A plain path, not importlib.resources: its zip support costs start-up time, and sous
+        # is installed as files.
+        description = (DESCRIPTIONS / f"{name}.md").read_text("utf-8").strip()
     return BuiltinTool(name=name, description=description, input_schema=schema, run_fn=run,
                        read_only=read_only, concurrent=concurrent)

@@ -1,7 +1,7 @@
 """Agent (alias Task): hand a focused job to a sub-agent with a fresh context; only its report returns.
 
-The tool asks the composition root to run the sub-agent through `ctx.spawn`, so it knows nothing
-of sessions or models. Several Agent calls in one turn run concurrently; a background agent's
+The tool asks the session's `Spawner` (`ctx.spawn`, a core protocol) to run the sub-agent, so it
+knows nothing of sessions or models. Several Agent calls in one turn run concurrently; a background agent's
 report arrives later as a message; `isolation: worktree` gives the agent its own git checkout.
 """
 
@@ -40,18 +40,18 @@ def agent_tool(types: Mapping[str, Any]) -> BuiltinTool:
             return ToolResult(content=f"Unknown agent type {kind!r}. Available: {', '.join(sorted(types))}",
                               is_error=True)
         try:
-            report = await ctx.spawn(kind, args["prompt"], description=args["description"], model=args.get("model"),
-                                     parent=ctx, isolation=args.get("isolation"),
-                                     background=bool(args.get("run_in_background")))
+            report = await ctx.spawn.spawn(kind, args["prompt"], description=args["description"],
+                                           model=args.get("model"), parent=ctx, isolation=args.get("isolation"),
+                                           background=bool(args.get("run_in_background")))
         except ToolError as e:
             return ToolResult(content=str(e), is_error=True)
-        text = report["text"] or "(the agent finished without a report)"
-        if report["agent_id"] in getattr(ctx.spawn, "done", {}):
-            text += f"\n\nagentId: {report['agent_id']} (SendMessage to this id continues the agent with its history)"
-        return ToolResult(content=text, is_error=report["status"] not in ("completed", "async_launched"),
-                          data={"status": report["status"], "agentId": report["agent_id"], "content": [text],
-                                "totalTokens": report["tokens"], "totalToolUseCount": report["tool_uses"],
-                                "totalDurationMs": report["duration_ms"], "agentType": kind})
+        text = report.text or "(the agent finished without a report)"
+        if report.resumable:
+            text += f"\n\nagentId: {report.agent_id} (SendMessage to this id continues the agent with its history)"
+        return ToolResult(content=text, is_error=report.status not in ("completed", "async_launched"),
+                          data={"status": report.status, "agentId": report.agent_id, "content": [text],
+                                "totalTokens": report.tokens, "totalToolUseCount": report.tool_uses,
+                                "totalDurationMs": report.duration_ms, "agentType": kind})
 
     description = ("Launches a sub-agent with a fresh context for a focused task (searching a large codebase, "
                    "a self-contained change, a review); it works on its own and returns one report. Give it a "

@@ -10,16 +10,15 @@ from __future__ import annotations
 import json
 import sys
 import time
-import uuid
 from typing import Any, TextIO
 
 from sous import __version__
 from sous.core import (
     AssistantMessage, MessageAdded, Notice, PermissionDecided, Retry, RunEnd, TextDelta, ThinkingDelta,
-    ToolCall, ToolResultMessage, UserMessage,
+    ToolCall, ToolResultMessage, UserMessage, new_uuid,
 )
 from sous.core.messages import Image, Text, Thinking
-from sous.session import Session
+from sous.runtime import Session
 
 FORMATS = ("text", "json", "stream-json")
 
@@ -70,12 +69,11 @@ class HeadlessPrinter:
         if self.fmt != "stream-json":
             return
         s = self.session
-        perms = s.permissions
-        self.line({"type": "system", "subtype": "init", "cwd": s.agent.ctx.cwd, "session_id": s.id,
-                   "tools": s.agent.tools.names, "mcp_servers": _mcp_servers(s), "model": s.agent.model.name.partition(":")[2],
-                   "permissionMode": perms.mode if perms else "default", "slash_commands": [],
+        self.line({"type": "system", "subtype": "init", "cwd": s.cwd, "session_id": s.id,
+                   "tools": s.tools.names, "mcp_servers": _mcp_servers(s), "model": s.model.name.partition(":")[2],
+                   "permissionMode": s.mode, "slash_commands": [],
                    "apiKeySource": "none", "sous_version": __version__, "output_style": "default",
-                   "agents": [], "skills": [], "plugins": [], "uuid": str(uuid.uuid4())})
+                   "agents": [], "skills": [], "plugins": [], "uuid": new_uuid()})
 
     def __call__(self, event: Any) -> None:
         if isinstance(event, Notice):
@@ -103,16 +101,16 @@ class HeadlessPrinter:
             self.line({"type": "system", "subtype": "api_retry", "attempt": event.attempt,
                        "max_retries": event.max_retries, "retry_delay_ms": int(event.delay_s * 1000),
                        "error_status": event.status, "error": retry_category(event.status),
-                       "error_message": event.error, "session_id": self.session.id, "uuid": str(uuid.uuid4())})
+                       "error_message": event.error, "session_id": self.session.id, "uuid": new_uuid()})
         elif self.partial and isinstance(event, (TextDelta, ThinkingDelta)):
             kind = ("text_delta", "text") if isinstance(event, TextDelta) else ("thinking_delta", "thinking")
             self.line({"type": "stream_event", "event": {"type": "content_block_delta", "index": 0,
                        "delta": {"type": kind[0], kind[1]: event.text}}, "parent_tool_use_id": None,
-                       "session_id": self.session.id, "uuid": str(uuid.uuid4())})
+                       "session_id": self.session.id, "uuid": new_uuid()})
 
     def _envelope(self, kind: str, message: dict[str, Any], **extra: Any) -> dict[str, Any]:
         return {"type": kind, "message": message, "parent_tool_use_id": None, "session_id": self.session.id,
-                "uuid": str(uuid.uuid4()), "timestamp": _timestamp(), **extra}
+                "uuid": new_uuid(), "timestamp": _timestamp(), **extra}
 
     def _message(self, message: Any) -> None:
         if isinstance(message, AssistantMessage):
@@ -149,25 +147,25 @@ class HeadlessPrinter:
             text = f"Reached the maximum number of turns ({end.num_turns})"
         else:
             text = last.text if last else ""
-        model = self.session.agent.model.name.partition(":")[2]
+        model = self.session.model.name.partition(":")[2]
         subagents = self.session.subagent_runs
-        perms = self.session.permissions
+        judge = self.session.auto_judge
         return {
             "type": "result", "subtype": subtype, "is_error": is_error, "duration_ms": end.duration_ms,
             "duration_api_ms": end.duration_api_ms, "num_turns": end.num_turns, "result": text,
             "stop_reason": last.stop_reason if last else None, "session_id": self.session.id,
-            "total_cost_usd": round(end.usage.cost_usd + sum(r["usage"].cost_usd for r in subagents)
-                                    + (perms.auto.spend.usage.cost_usd if perms and perms.auto else 0.0), 6),
+            "total_cost_usd": round(end.usage.cost_usd + sum(r.usage.cost_usd for r in subagents)
+                                    + (judge.spend.usage.cost_usd if judge else 0.0), 6),
             "usage": api_usage(end.usage),
-            "modelUsage": _model_usage([(model, end.usage), *((r["model"], r["usage"]) for r in subagents)]),
-            "subagents": [{"agent_id": r["agent_id"], "agent_type": r["agent_type"], "model": r["model"],
-                           "usage": api_usage(r["usage"]), "cost_usd": round(r["usage"].cost_usd, 6),
-                           "tool_uses": r["tool_uses"], "duration_ms": r["duration_ms"]} for r in subagents],
-            "permission_denials": list(perms.denials) if perms else [],
-            **({"auto_judge": perms.auto.result()} if perms and perms.auto and perms.auto.spend.count else {}),
+            "modelUsage": _model_usage([(model, end.usage), *((r.model, r.usage) for r in subagents)]),
+            "subagents": [{"agent_id": r.agent_id, "agent_type": r.agent_type, "model": r.model,
+                           "usage": api_usage(r.usage), "cost_usd": round(r.usage.cost_usd, 6),
+                           "tool_uses": r.tool_uses, "duration_ms": r.duration_ms} for r in subagents],
+            "permission_denials": self.session.denials,
+            **({"auto_judge": judge.result()} if judge and judge.spend.count else {}),
             "api_error_status": _status(last) if end.reason == "error" else None,
             "terminal_reason": {"end_turn": "completed"}.get(end.reason, end.reason),
-            "uuid": str(uuid.uuid4()),
+            "uuid": new_uuid(),
         }
 
 
@@ -204,7 +202,7 @@ async def run_headless(session: Session, prompt: str, fmt: str = "text", *, out:
     for notice in session.notices:
         printer(notice)
     session.subscribe(printer)
-    await session.start("resume" if session.convo.messages else "startup")
+    await session.start()
     printer.init()
     try:
         end = await session.send(prompt)

@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from sous.core import (
-    ConfigError, Notice, Retry, RunEnd, TextDelta, ToolCall, ToolEnd, ToolStart, TurnStart,
+    ConfigError, Notice, PermissionRequest, Retry, RunEnd, TextDelta, ToolCall, ToolEnd, ToolStart, TurnStart,
 )
 from sous.permissions.decide import Decision
 from sous.labels import call_label
@@ -76,7 +76,7 @@ async def _read_line(prompt: str) -> str | None:
 
 
 async def run_interactive(opts, first_prompt: str | None = None) -> int:
-    from sous.app import open_session
+    from sous.runtime import open_session
 
     ui = PlainUI()
     async def ask(call: ToolCall, decision: Decision) -> Answer:
@@ -106,20 +106,29 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
             return Answer(allow=True, duration="session", uses=int(choice[:1]))
         return Answer(allow=False)
 
-    opts.asker = ask
+    opts.answers_permissions = True
     try:
         session = open_session(opts)
     except ConfigError as e:
         print(f"sous: {e}", file=sys.stderr)
         return 2
+
+    async def settle(request: PermissionRequest) -> None:
+        session.answer(request.request_id, await ask(request.call, request.detail))
+
+    def questions(event: object) -> None:
+        if isinstance(event, PermissionRequest):
+            asyncio.ensure_future(settle(event))
+
     session.subscribe(ui)
+    session.subscribe(questions)
     for notice in session.notices:
         ui(notice)
-    ui.write(f"sous · {session.agent.model.name} · {session.agent.ctx.cwd}\n"
+    ui.write(f"sous · {session.model.name} · {session.cwd}\n"
              "Type a request; Ctrl-C interrupts a run, Ctrl-D or /exit quits.\n")
     loop = asyncio.get_running_loop()
     prompt = first_prompt
-    await session.start("resume" if session.convo.messages else "startup", wait_for_mcp=False)
+    await session.start(wait_for_mcp=False)
     try:
         while True:
             if prompt is None:

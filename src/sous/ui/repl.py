@@ -29,7 +29,7 @@ from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.output.color_depth import ColorDepth
 from prompt_toolkit.patch_stdout import patch_stdout
 
-from sous.core import ConfigError, ToolCall
+from sous.core import ConfigError, PermissionRequest, RunEnd, ToolCall
 from sous.permissions import Answer
 from sous.permissions.decide import Decision
 
@@ -80,12 +80,13 @@ class Repl:
         self.ascii_only = ascii_only
         self.task: asyncio.Task | None = None
         self.question: Question | None = None
+        self.questions: dict[str, asyncio.Future] = {}
         self.last_ctrl_c = 0.0
-        self.cwd = session.agent.ctx.cwd
+        self.cwd = session.cwd
         self.renderer = Renderer(self._console, ascii_only=ascii_only, cwd=self.cwd)
         self.prompt: PromptSession | None = None
         self.leaving = False
-        self.bypass_allowed = session.permissions is not None and session.permissions.mode == "bypassPermissions"
+        self.bypass_allowed = session.mode == "bypassPermissions"
 
     # --- set-up -------------------------------------------------------------------------------
 
@@ -99,7 +100,7 @@ class Repl:
 
         from .complete import FileIndex, PromptCompleter
 
-        history = data_dir(self.session.agent.ctx.environ) / "history" / f"{project_slug(self.cwd)}.txt"
+        history = data_dir(self.session.environ) / "history" / f"{project_slug(self.cwd)}.txt"
         history.parent.mkdir(parents=True, exist_ok=True)
         mcp = self.session.mcp
         completer = PromptCompleter(FileIndex(self.cwd), lambda: self.session.commands, slash.known_models,
@@ -129,9 +130,9 @@ class Repl:
         from sous.models import catalog
 
         s, parts = self.session, []
-        parts.append(s.agent.model.name)
-        if s.permissions is not None and s.permissions.mode != "default":
-            parts.append(MODE_LABELS.get(s.permissions.mode, s.permissions.mode) + " (shift+tab)")
+        parts.append(s.model.name)
+        if s.mode != "default":
+            parts.append(MODE_LABELS.get(s.mode, s.mode) + " (shift+tab)")
         if self.busy and self.renderer.busy_since is not None:
             elapsed = time.monotonic() - self.renderer.busy_since
             spin = "*" if self.ascii_only else SPINNER[int(elapsed * 8) % len(SPINNER)]
@@ -139,12 +140,12 @@ class Repl:
         usage = s.totals.usage + s.side_usage
         parts.append(f"{usage.input_tokens + usage.cache_read_tokens:,} in / {usage.output_tokens:,} out · "
                      f"${usage.cost_usd:.4f}")
-        window = catalog.info(s.agent.model.name.partition(":")[2]).context_window
+        window = catalog.info(s.model.name.partition(":")[2]).context_window
         if s.totals.last_input_tokens and window:
             parts.append(f"context {100 * s.totals.last_input_tokens / window:.0f}%")
-        if s.convo.inbox:
-            parts.append(f"{len(s.convo.inbox)} queued")
-        agents = list(getattr(s.agent.ctx.spawn, "running", {}).values())
+        if s.queued:
+            parts.append(f"{len(s.queued)} queued")
+        agents = list(s.subagents.running.values()) if s.subagents is not None else []
         if not agents:
             return " · ".join(parts)
         now, mark = time.monotonic(), "*" if self.ascii_only else "⏺"
@@ -232,16 +233,30 @@ class Repl:
         @kb.add("s-tab")
         def _(event):
             """Cycle the permission mode (bypass only when the session started in it)."""
-            perms = self.session.permissions
-            if perms is None:
-                return
+            mode = self.session.mode
             cycle = MODE_CYCLE + (("bypassPermissions",) if self.bypass_allowed else ())
-            perms.set_mode(cycle[(cycle.index(perms.mode) + 1) % len(cycle)] if perms.mode in cycle else "default")
+            self.session.set_mode(cycle[(cycle.index(mode) + 1) % len(cycle)] if mode in cycle else "default")
             event.app.invalidate()
 
         return kb
 
     # --- permission requests ------------------------------------------------------------------
+
+    def on_event(self, event) -> None:
+        """A permission question from the session: show it, and answer when the person has chosen.
+        A question the session withdrew (its run was interrupted) is closed at the run's end."""
+        if isinstance(event, PermissionRequest):
+            self.questions[event.request_id] = asyncio.ensure_future(self._settle(event))
+        elif isinstance(event, RunEnd):
+            for request_id in [r for r in self.questions if r not in self.session.waiting_questions]:
+                self.questions.pop(request_id).cancel()
+
+    async def _settle(self, request: PermissionRequest) -> None:
+        try:
+            answer = await self.ask(request.call, request.detail)
+        finally:
+            self.questions.pop(request.request_id, None)
+        self.session.answer(request.request_id, answer)
 
     async def ask(self, call: ToolCall, decision: Decision) -> Answer:
         from rich.text import Text
@@ -289,7 +304,7 @@ class Repl:
         with patch_stdout(raw=True):
             self.prompt = self._prompt_session()
             self._banner()
-            await session.start("resume" if session.convo.messages else "startup", wait_for_mcp=False)
+            await session.start(wait_for_mcp=False)
             watcher = asyncio.ensure_future(self._watch_agents())
             if first_prompt:
                 self._submit(first_prompt)
@@ -314,7 +329,7 @@ class Repl:
         bold, dim, yellow, reset = ("", "", "", "") if os.environ.get("NO_COLOR") else \
             ("\x1b[1m", "\x1b[2m", "\x1b[33m", "\x1b[0m")
         lines = [f"{yellow}{n.level}: {n.text}{reset}" for n in self.session.notices]
-        lines.append(f"{bold}sous · {self.session.agent.model.name} · {self.cwd}{reset}")
+        lines.append(f"{bold}sous · {self.session.model.name} · {self.cwd}{reset}")
         lines.append(f"{dim}/help for commands · @ attaches a file · ! runs a shell command · Esc interrupts · "
                      f"Ctrl-D quits{reset}")
         sys.stdout.write("\n".join(lines) + "\n")
@@ -372,22 +387,15 @@ class Repl:
             self._refresh()
 
     async def _send(self, text: str) -> None:
-        from sous.context.attachments import attach, mentions
-
         session = self.session
-        message = attach(text, session.agent.ctx) if not text.startswith("/") and mentions(text) else text
-        if session.mcp is not None and not isinstance(message, str):
-            from sous.context.attachments import attach_resources
-
-            message = await attach_resources(message, text, session.mcp)
-        end = await session.send(message)
-        while session.convo.inbox and end.reason != "aborted":  # typed after the run's last turn boundary
-            queued = session.convo.inbox.pop(0)
-            end = await session.send(queued)
-        if end.reason == "aborted" and session.convo.inbox:  # give what was queued back to the input
-            waiting = "\n".join(m.text for m in session.convo.inbox)
-            session.convo.inbox.clear()
-            self.prompt.default_buffer.text = waiting
+        end = await session.send(text, attachments=True)
+        while session.queued and end.reason != "aborted":  # typed after the run's last turn boundary
+            first, *rest = session.take_queued()
+            for message in rest:
+                session.queue(message.text)
+            end = await session.send(first)
+        if end.reason == "aborted" and session.queued:  # give what was queued back to the input
+            self.prompt.default_buffer.text = "\n".join(m.text for m in session.take_queued())
 
     async def _shell(self, command: str) -> None:
         """`!cmd`: run it in the project folder, show the output, and pass both to the model with
@@ -398,7 +406,7 @@ class Repl:
             return
         self.renderer.print(Text(f"! {command}", style="bold magenta"))
         process = await asyncio.create_subprocess_exec(
-            "bash", "-c", command, cwd=self.session.agent.ctx.cwd, stdin=asyncio.subprocess.DEVNULL,
+            "bash", "-c", command, cwd=self.session.cwd, stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
         try:
             output, _ = await process.communicate()
@@ -419,7 +427,7 @@ class Repl:
             self.renderer.note(f"… +{len(lines) - 200} lines (all of it goes to the model)")
         if process.returncode:
             self.renderer.note(f"  exit code {process.returncode}", "red")
-        self.session.pending_context.append(
+        self.session.add_context(
             f"The user ran a shell command:\n<bash-input>{command}</bash-input>\n<bash-stdout>{shown}</bash-stdout>\n"
             f"<bash-exit-code>{process.returncode}</bash-exit-code>")
 
@@ -430,7 +438,7 @@ class Repl:
         await run_in_terminal(lambda: subprocess.run([editor, path]), in_executor=True)
 
     def _interrupt(self) -> None:
-        if self.session.cancel is not None:
+        if self.session.running:
             self.session.interrupt()
         elif self.busy:  # a `!` command or a slash command without a cancel token
             self.task.cancel()
@@ -445,7 +453,7 @@ class Repl:
         """Keep background agents' lines in the status bar live while the prompt is idle."""
         while True:
             await asyncio.sleep(0.5)
-            if not self.busy and getattr(self.session.agent.ctx.spawn, "running", None):
+            if not self.busy and self.session.subagents is not None and self.session.subagents.running:
                 self._refresh()
 
     def _refresh(self) -> None:
@@ -454,22 +462,17 @@ class Repl:
 
 
 async def run_interactive(opts, first_prompt: str | None = None) -> int:
-    from sous.app import open_session
+    from sous.runtime import open_session
 
-    holder: list[Repl] = []
-
-    async def ask(call: ToolCall, decision: Decision) -> Answer:
-        return await holder[0].ask(call, decision)
-
-    opts.asker = ask
+    opts.answers_permissions = True
     try:
         session = open_session(opts)
     except ConfigError as e:
         print(f"sous: {e}", file=sys.stderr)
         return 2
     repl = Repl(session, ascii_only=wants_ascii())
-    holder.append(repl)
     session.subscribe(repl.renderer)
+    session.subscribe(repl.on_event)
     try:
         return await repl.run(first_prompt)
     finally:

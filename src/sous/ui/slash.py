@@ -119,33 +119,16 @@ async def _exit(session, rest, args) -> Outcome:
 
 
 async def _clear(session, rest, args) -> Outcome:
-    from sous.store import transcript
-
-    if session.hooks is not None:
-        await session.hooks.session_end("clear")
-    session_id = _uuid()
-    writer = None
-    if session.writer is not None:
-        ctx = session.agent.ctx
-        writer = transcript.TranscriptWriter.create(
-            transcript.session_path(ctx.project_dir, session_id, ctx.environ), session_id=session_id,
-            cwd=ctx.project_dir, model=session.agent.model.name)
-    session.switch(session_id, [], writer)
-    session.agent.ctx.state.pop("todos", None)
-    if session.hooks is not None:
-        verdict = await session.hooks.session_start("clear", session.agent.model.name)
-        session.pending_context += verdict.context
-    if session.memory is not None and (text := session.memory.render()):
-        session.pending_context.append(text)
+    await session.clear()
     return Outcome("(context cleared: a new session begins)")
 
 
 async def _compact(session, rest, args) -> Outcome:
     from sous.context.compact import CompactError, estimate_tokens, message_tokens
 
-    if not session.convo.messages:
+    if not session.messages:
         return Outcome("nothing to compact yet", error=True)
-    before = sum(message_tokens(m) for m in session.convo.messages)
+    before = sum(message_tokens(m) for m in session.messages)
     try:
         summary = await session.compact(rest)
     except CompactError as e:
@@ -160,14 +143,14 @@ async def _context(session, rest, args) -> Outcome:
     from sous.context.compact import estimate_tokens, message_tokens
     from sous.models import catalog
 
-    system = estimate_tokens(session.convo.system)
-    tools = estimate_tokens(json.dumps(session.agent.tools.schemas()))
+    system = estimate_tokens(session.system_prompt)
+    tools = estimate_tokens(json.dumps(session.tools.schemas()))
     memory = estimate_tokens(session.memory.render()) if session.memory is not None else 0
-    messages = sum(message_tokens(m) for m in session.convo.messages)
-    window = catalog.info(session.agent.model.name.partition(":")[2]).context_window
-    if session.agent.model.name.startswith("local:"):
-        window = getattr(session.agent.model, "context_window", 8192)
-    used = system + tools + messages + (memory if not session.convo.messages else 0)
+    messages = sum(message_tokens(m) for m in session.messages)
+    window = catalog.info(session.model.name.partition(":")[2]).context_window
+    if session.model.name.startswith("local:"):
+        window = getattr(session.model, "context_window", 8192)
+    used = system + tools + messages + (memory if not session.messages else 0)
     rows = [("system prompt", system), ("tool schemas", tools), ("memory files", memory), ("messages", messages)]
     width = 30
     filled = min(width, round(width * used / window)) if window else 0
@@ -184,7 +167,7 @@ async def _context(session, rest, args) -> Outcome:
                              + (" (deferred: loaded by ToolSearch on demand)" if deferred else ""))
     if session.totals.last_input_tokens:
         lines.append(f"  (the model's own count at the last turn: {session.totals.last_input_tokens:,})")
-    lines.append(f"  {len(session.convo.messages)} messages; /compact frees room")
+    lines.append(f"  {len(session.messages)} messages; /compact frees room")
     return Outcome("\n".join(lines))
 
 
@@ -192,9 +175,7 @@ def cost_lines(session) -> list[str]:
     t = session.totals
     usage = t.usage + session.side_usage
     for run in session.subagent_runs:
-        u = run.get("usage")
-        if u is not None and hasattr(u, "cost_usd"):
-            usage = usage + u
+        usage = usage + run.usage
     return [f"total cost:        ${usage.cost_usd:.4f}",
             f"tokens:            {usage.input_tokens:,} in, {usage.output_tokens:,} out, "
             f"{usage.cache_read_tokens:,} cache read, {usage.cache_write_tokens:,} cache write",
@@ -218,18 +199,13 @@ def known_models() -> list[str]:
 
 async def _model(session, rest, args) -> Outcome:
     from sous.core import ConfigError
-    from sous.models import resolve
-
     if not args:
-        return Outcome(f"model: {session.agent.model.name}\nswitch with /model NAME, e.g. "
+        return Outcome(f"model: {session.model.name}\nswitch with /model NAME, e.g. "
                        + ", ".join(known_models()[:6]) + " (Tab completes)")
     try:
-        model = resolve(args[0], session.agent.ctx.environ)
+        model = session.set_model(args[0])
     except ConfigError as e:
         return Outcome(f"cannot switch: {e}", error=True)
-    session.agent.model = model
-    if session.agent.ctx.spawn is not None and hasattr(session.agent.ctx.spawn, "model"):
-        session.agent.ctx.spawn.model = model
     return Outcome(f"model: {model.name}")
 
 
@@ -257,11 +233,9 @@ def _has_messages(path: Path) -> bool:
 
 
 async def _resume(session, rest, args) -> Outcome:
-    from sous.session import repair
     from sous.store import transcript
 
-    ctx = session.agent.ctx
-    paths = [p for p in transcript.list_sessions(ctx.project_dir, ctx.environ)
+    paths = [p for p in transcript.list_sessions(session.project_dir, session.environ)
              if p.stem != session.id and _has_messages(p)]
     if not args:
         if not paths:
@@ -279,21 +253,13 @@ async def _resume(session, rest, args) -> Outcome:
         path = next((p for p in paths if p.stem.startswith(choice)), None)
         if path is None:
             return Outcome(f"no session {choice!r} in this folder; /resume lists them", error=True)
-    loaded = transcript.load(path)
-    if session.hooks is not None:
-        await session.hooks.session_end("resume")
-    messages = repair(loaded.messages)
-    writer = None
-    if session.writer is not None:
-        writer = transcript.TranscriptWriter(path, last_id=loaded.messages[-1].id if loaded.messages else None)
-        for message in messages[len(loaded.messages):]:
-            writer.message(message)
-    session.switch(loaded.session_id, messages, writer)
-    if session.hooks is not None:
-        await session.hooks.session_start("resume", session.agent.model.name)
+    try:
+        messages = await session.resume(path)
+    except (OSError, ValueError) as e:
+        return Outcome(f"cannot resume {path.name}: {e}", error=True)
     last = [m for m in messages if m.role in ("user", "assistant") and m.text.strip()][-4:]
     shown = "\n".join(f"  {m.role}: {' '.join(m.text.split())[:100]}" for m in last)
-    return Outcome(f"resumed {loaded.session_id} ({len(messages)} messages)\n{shown}")
+    return Outcome(f"resumed {session.id} ({len(messages)} messages)\n{shown}")
 
 
 AGENT_DRAFT = """\
@@ -305,31 +271,8 @@ if it should be limited, `tools` (a comma-separated subset of: {tools}); then, a
 the agent's system prompt: who it is, how it works, what its final report must contain."""
 
 
-def _refresh_agents(session) -> dict:
-    """Re-read the agent files into the session's types and the Agent tool's description."""
-    from sous import agents
-    from sous.core import ToolSet
-    from sous.tools.agent import agent_tool
-
-    spawner = session.agent.ctx.spawn
-    if spawner is None:
-        return {}
-    ctx = session.agent.ctx
-    rules = session.permissions.rules if session.permissions is not None else None
-    denied = {r.specifier for r in rules.deny if r.tool == "Agent" and r.specifier} if rules else set()
-    for name, spec in agents.discover(ctx.project_dir, ctx.environ).items():
-        if name in denied:  # `Agent(Explore)` in permissions.deny keeps the type away, as at start-up
-            continue
-        spawner.types.setdefault(name, spec)
-        if spec.source != "built-in":
-            spawner.types[name] = spec
-    tools = [agent_tool(spawner.types) if t.name == "Agent" else t for t in session.agent.tools]
-    session.agent.tools = ToolSet(tools, aliases=session.tool_aliases)
-    return spawner.types
-
-
 async def _agents(session, rest, args) -> Outcome:
-    spawner = session.agent.ctx.spawn
+    spawner = session.subagents
     if spawner is None:
         return Outcome("sub-agents are off in this session (the Agent tool is denied or not offered)", error=True)
     if args[:1] == ["stop"] and len(args) == 2:
@@ -337,7 +280,7 @@ async def _agents(session, rest, args) -> Outcome:
         return Outcome(f"stopped {args[1]}" if done else f"no background agent {args[1]}", error=not done)
     if args[:1] == ["new"]:
         return await _draft_agent(session, rest[3:].strip())
-    types = _refresh_agents(session)
+    types = session.refresh_agents()
     lines = ["agent types:"]
     lines += [f"  {name:20} {spec.description[:60]}  [{'built-in' if spec.source == 'built-in' else spec.source}]"
               for name, spec in sorted(types.items())]
@@ -355,32 +298,29 @@ async def _agents(session, rest, args) -> Outcome:
 
 async def _draft_agent(session, purpose: str) -> Outcome:
     from sous.context.commands import frontmatter
-    from sous.core import CancelToken, ModelRequest, ProviderError, Text, UserMessage, new_id
+    from sous.core import ProviderError
 
     if not purpose:
         return Outcome("describe the agent: /agents new reviews pull requests for security problems", error=True)
-    names = ", ".join(t.name for t in session.agent.tools if not t.name.startswith("mcp__"))
-    ask = UserMessage(content=(Text(text=AGENT_DRAFT.format(purpose=purpose, tools=names)),), id=new_id())
+    names = ", ".join(t.name for t in session.tools if not t.name.startswith("mcp__"))
     try:
-        reply = await session.agent.model.complete(
-            ModelRequest(system="You write sub-agent definitions for a coding agent.", messages=(ask,), tools=()),
-            lambda event: None, CancelToken())
+        reply = await session.ask_aside("You write sub-agent definitions for a coding agent.",
+                                        AGENT_DRAFT.format(purpose=purpose, tools=names))
     except ProviderError as e:
         return Outcome(f"the model could not draft it: {e}", error=True)
-    session.side_usage += reply.usage
-    text = reply.text.strip().removeprefix("```markdown").removeprefix("```yaml").removeprefix("```").removesuffix("```")
+    text = reply.strip().removeprefix("```markdown").removeprefix("```yaml").removeprefix("```").removesuffix("```")
     meta, body = frontmatter(text.strip() + "\n")
     name = re.sub(r"[^a-z0-9-]+", "-", str(meta.get("name") or "").lower()).strip("-")
     if not name or not meta.get("description") or not body.strip():
         return Outcome("the model's draft had no name, description or prompt; try again with more detail", error=True)
-    folder = Path(session.agent.ctx.project_dir) / ".claude" / "agents"
+    folder = Path(session.project_dir) / ".claude" / "agents"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.md"
     if path.exists():
         return Outcome(f"{path} exists already; edit it, or describe a different agent", error=True)
     text = re.sub(r"(?m)^name:.*$", f"name: {name}", text.strip(), count=1)  # the file name and the name agree
     path.write_text(text + "\n", encoding="utf-8")
-    _refresh_agents(session)
+    session.refresh_agents()
     return Outcome(f"drafted {path}; opening it for your edits", edit=str(path), then="/agents")
 
 
@@ -391,17 +331,16 @@ def todo_lines(todos: list[dict], ascii_only: bool = False) -> list[str]:
 
 
 async def _todos(session, rest, args) -> Outcome:
-    todos = session.agent.ctx.state.get("todos") or []
+    todos = session.todos
     return Outcome("\n".join(todo_lines(todos)) if todos else "no todos yet")
 
 
 async def _status(session, rest, args) -> Outcome:
     from sous import __version__
 
-    perms = session.permissions
-    lines = [f"sous {__version__}", f"session:  {session.id}", f"folder:   {session.agent.ctx.cwd}",
-             f"model:    {session.agent.model.name}", f"mode:     {perms.mode if perms else 'default'}",
-             f"tools:    {len(list(session.agent.tools))}",
+    lines = [f"sous {__version__}", f"session:  {session.id}", f"folder:   {session.cwd}",
+             f"model:    {session.model.name}", f"mode:     {session.mode}",
+             f"tools:    {len(session.tools)}",
              f"memory:   {len(session.memory.files) if session.memory else 0} files",
              f"mcp:      {'; '.join(session.mcp.describe()) if session.mcp else 'none'}"]
     if session.transcript_path:
@@ -414,20 +353,17 @@ async def _init(session, rest, args) -> Outcome:
 
 
 async def _permissions(session, rest, args) -> Outcome:
-    perms = session.permissions
-    if perms is None:
-        return Outcome("permissions are not enforced in this session")
     if args[:1] == ["revoke"] and len(args) == 2 and args[1].lstrip("#").isdigit():
-        done = perms.grants.revoke(int(args[1].lstrip("#")))
+        done = session.revoke_grant(int(args[1].lstrip("#")))
         return Outcome(f"{'revoked' if done else 'no such grant'} #{args[1].lstrip('#')}", error=not done)
-    if args[:1] in (["allow"], ["deny"]) and len(args) == 2 and args[1].lstrip("#").isdigit() and perms.auto:
-        text = perms.auto.adopt(int(args[1].lstrip("#")), args[0], perms.local_settings)  # an auto-mode judgement
+    if args[:1] in (["allow"], ["deny"]) and len(args) == 2 and args[1].lstrip("#").isdigit() and session.auto_judge:
+        text = session.adopt_judgement(int(args[1].lstrip("#")), args[0])  # an auto-mode judgement
         return Outcome(text, error=text.startswith("no "))
-    return Outcome("\n".join(perms.describe()))
+    return Outcome("\n".join(session.permission_lines()))
 
 
 async def _hooks(session, rest, args) -> Outcome:
-    config = session.hooks.config if session.hooks else None
+    config = session.hook_config
     rows = [f"{event:20} {g.matcher or '*':12} {h.command or h.url}" for event, groups in
             (config.groups.items() if config else []) for g in groups for h in g.handlers]
     return Outcome("\n".join(rows or ["no hooks are configured"]))
@@ -445,12 +381,6 @@ async def _memory(session, rest, args) -> Outcome:
         return Outcome(edit=str(files[int(args[0]) - 1].path))
     rows = [f"{i}. {f.path} ({f.scope})" for i, f in enumerate(files, 1)]
     return Outcome("\n".join(rows or ["no memory files are loaded"]))
-
-
-def _uuid() -> str:
-    import uuid
-
-    return str(uuid.uuid4())
 
 
 _HANDLERS = {"/help": _help, "/exit": _exit, "/quit": _exit, "/clear": _clear, "/compact": _compact,

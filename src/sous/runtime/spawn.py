@@ -1,4 +1,4 @@
-"""Running sub-agents: the `ctx.spawn` behind the Agent tool.
+"""Running sub-agents: the `Spawner` behind the Agent and SendMessage tools (`ctx.spawn`).
 
 A sub-agent is the same loop with its own conversation, system prompt, tool set, limits and
 transcript (beside the session's, in `<session>/subagents/`). It shares the session's rules and
@@ -11,20 +11,36 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sous import worktree as _worktree
 from sous.core import (
-    Agent, AssistantMessage, Chain, Conversation, Event, MessageAdded, Middleware, Model, Notice, PermissionDecided,
-    RunEnd, ToolContext, ToolEnd, ToolError, ToolSet, ToolStart, user,
+    Agent,
+    AssistantMessage,
+    Chain,
+    Conversation,
+    Event,
+    MessageAdded,
+    Middleware,
+    Model,
+    Notice,
+    PermissionDecided,
+    RunEnd,
+    SpawnReport,
+    ToolContext,
+    ToolEnd,
+    ToolError,
+    ToolSet,
+    ToolStart,
+    UserMessage,
+    new_id,
+    user,
 )
 from sous.store.transcript import TranscriptWriter
-
-from . import worktree as _worktree
 
 MAX_DEPTH = 2
 MAX_PARALLEL = 8
@@ -56,21 +72,45 @@ class Finished:
     """Kept open: a resumed agent goes on writing to its transcript."""
 
 
-class Spawner:
-    def __init__(self, *, types: Mapping[str, Any], model: Model, resolve: Callable[[str], Model], toolset: ToolSet,
-                 aliases: dict[str, str], permissions: Any, hooks: Any, environment: str,
-                 emit: Callable[[Event], None], transcript_dir: Path | None, session_id: str,
-                 max_depth: int = MAX_DEPTH, max_parallel: int = MAX_PARALLEL):
-        self.types, self.model, self.resolve, self.toolset, self.aliases = types, model, resolve, toolset, aliases
-        self.permissions, self.hooks, self.environment, self.emit = permissions, hooks, environment, emit
-        self.transcript_dir, self.session_id = transcript_dir, session_id
+class SubAgents:
+    """The session's `Spawner`: one per session, shared by every level of sub-agent."""
+
+    def __init__(
+        self,
+        *,
+        types: Mapping[str, Any],
+        model: Model,
+        resolve: Callable[[str], Model],
+        toolset: ToolSet,
+        permissions: Any,
+        hooks: Any,
+        environment: str,
+        emit: Callable[[Event], None],
+        inbox: list[UserMessage],
+        transcript_dir: Path | None,
+        session_id: str,
+        max_depth: int = MAX_DEPTH,
+        max_parallel: int = MAX_PARALLEL,
+    ):
+        self.types = dict(types)
+        self.model = model
+        """The session's model: agents without a model of their own use it (`Session.set_model` changes it)."""
+        self.resolve = resolve
+        self.toolset = toolset
+        """The session's tools, which agents' tool lists are cut from (`Session.set_tools` changes it)."""
+        self.permissions = permissions
+        self.hooks = hooks
+        self.environment = environment
+        self.emit = emit
+        self.inbox = inbox
+        """Where a background agent's report goes: the session's conversation inbox."""
+        self.transcript_dir = transcript_dir
+        self.session_id = session_id
         self.max_depth = max_depth
         self.slots = asyncio.Semaphore(max_parallel)
-        self.background: dict[str, asyncio.Future] = {}
-        self.deliver: Callable[[str], None] = lambda text: None
-        """Where a background agent's report goes (the session's inbox)."""
-        self.finished: Callable[[dict[str, Any]], None] = lambda run: None
-        """Told of every finished sub-agent (the session keeps them for the result's accounting)."""
+        self.background: dict[str, asyncio.Future[SpawnReport]] = {}
+        self.runs: list[SpawnReport] = []
+        """Every finished sub-agent run, for the result's accounting and `/cost`."""
         self.running: dict[str, Running] = {}
         self.inboxes: dict[str, list] = {}
         """The inbox of each running agent's conversation (SendMessage to a busy agent)."""
@@ -82,7 +122,7 @@ class Spawner:
             allowed = {t.partition("(")[0] for t in spec.tools}
             names = [n for n in names if n in allowed]
         names = [n for n in names if n not in spec.disallowed and not (n == "Agent" and depth >= self.max_depth)]
-        return ToolSet([self.toolset.get(n) for n in names], aliases=self.aliases)
+        return self.toolset.only(names)
 
     def _middleware(self, spec: Any, label: str, agent_id: str, read_only: set[str]) -> Middleware:
         from sous.permissions import PermissionMiddleware
@@ -93,44 +133,69 @@ class Spawner:
             mode = "plan"  # read-only types stay read-only, bypass or not
         elif spec.permission_mode and parent.mode not in ("bypassPermissions", "acceptEdits"):
             mode = spec.permission_mode
-        child = PermissionMiddleware(parent.rules, mode, asker=parent.asker, emit=self.emit, read_only_tools=read_only,
-                                     local_settings=parent.local_settings, agent=label)
-        child.grants, child.sandboxed, child.on_ask = parent.grants, parent.sandboxed, parent.on_ask
-        child.auto_allow_sandboxed = parent.auto_allow_sandboxed
-        child.denials = parent.denials  # one list for the run's permission_denials
-        child.auto = parent.auto  # one judge, one history, one list of the person's refusals
+        child = PermissionMiddleware(
+            parent.rules,
+            mode,
+            asker=parent.asker,
+            emit=self.emit,
+            read_only_tools=read_only,
+            local_settings=parent.local_settings,
+            agent=label,
+            on_ask=parent.on_ask,
+            sandboxed=parent.sandboxed,
+            auto_allow_sandboxed=parent.auto_allow_sandboxed,
+            auto=parent.auto,  # one judge, one history, one list of the person's refusals
+            grants=parent.grants,
+            denials=parent.denials,  # one list for the run's permission_denials
+        )
         if self.hooks is None:
             return child
         hooks = self.hooks.for_agent(agent_id=agent_id, agent_type=spec.name)
-        hooks.permission_hints = child.hook_hints
         return Chain(hooks, child)
 
-    async def __call__(self, kind: str, prompt: str, *, description: str = "", model: str | None = None,
-                       parent: ToolContext, isolation: str | None = None, background: bool = False) -> dict[str, Any]:
-        spec = self.types[kind]
+    async def spawn(
+        self,
+        kind: str,
+        prompt: str,
+        *,
+        description: str,
+        model: str | None,
+        parent: ToolContext,
+        isolation: str | None = None,
+        background: bool = False,
+    ) -> SpawnReport:
+        spec = self.types.get(kind)
+        if spec is None:
+            raise ToolError(f"Unknown agent type {kind!r}. Available: {', '.join(sorted(self.types))}")
         depth = parent.depth + 1
         if depth > self.max_depth:
             raise ToolError(f"sub-agents may nest {self.max_depth} levels deep at most; do this task yourself")
-        agent_id = uuid.uuid4().hex[:12]
-        worktree = _worktree.create(parent.cwd, agent_id) if (isolation or spec.isolation) == "worktree" else None
+        agent_id = new_id()[:12]
+        isolated = (isolation or spec.isolation) == "worktree"
+        worktree = await _worktree.create(parent.cwd, agent_id) if isolated else None
         if background:
-            task = asyncio.ensure_future(self._run(spec, kind, prompt, description, model, parent, depth, agent_id,
-                                                   worktree))
+            task = asyncio.ensure_future(
+                self._run(spec, kind, prompt, description, model, parent, depth, agent_id, worktree)
+            )
             self.background[agent_id] = task
             self.running[agent_id] = Running(agent_id, kind, description, time.monotonic(), background=True)
             task.add_done_callback(lambda done: self._deliver(agent_id, description, done))
-            return {"status": "async_launched", "agent_id": agent_id, "tokens": 0, "tool_uses": 0, "duration_ms": 0,
-                    "text": f"Agent {agent_id} ({description}) is running in the background; its report will "
-                            "arrive as a message when it finishes."}
+            return SpawnReport(
+                status="async_launched",
+                agent_id=agent_id,
+                agent_type=kind,
+                text=f"Agent {agent_id} ({description}) is running in the background; its report "
+                "will arrive as a message when it finishes.",
+            )
         return await self._run(spec, kind, prompt, description, model, parent, depth, agent_id, worktree)
 
-    def _deliver(self, agent_id: str, description: str, task: asyncio.Future) -> None:
+    def _deliver(self, agent_id: str, description: str, task: asyncio.Future[SpawnReport]) -> None:
         self.background.pop(agent_id, None)
         if task.cancelled():
             return
         error = task.exception()
-        report = f"failed: {error}" if error else task.result()["text"]
-        self.deliver(f"[Background agent {agent_id} ({description}) finished]\n{report}")
+        report = f"failed: {error}" if error else task.result().text
+        self.inbox.append(user(f"[Background agent {agent_id} ({description}) finished]\n{report}"))
 
     def _keep(self, agent_id: str, finished: Finished) -> None:
         self.done[agent_id] = finished
@@ -170,10 +235,11 @@ class Spawner:
         """An agent id from an id, a task description or a type (the latest such agent)."""
         if to in self.running or to in self.done:
             return to
-        for agents in (self.running, self.done):
-            for agent_id, agent in reversed(list(agents.items())):
-                if to in (agent.description, agent.kind):
-                    return agent_id
+        # Running agents first, then finished ones; the latest first in each.
+        known: list[tuple[str, Running | Finished]] = [*reversed(self.running.items()), *reversed(self.done.items())]
+        for agent_id, agent in known:
+            if to in (agent.description, agent.kind):
+                return agent_id
         return to
 
     def stop_background(self) -> None:
@@ -183,40 +249,68 @@ class Spawner:
             if finished.writer is not None:
                 finished.writer.close()
 
-    async def _run(self, spec: Any, kind: str, prompt: str, description: str, model: str | None, parent: ToolContext,
-                   depth: int, agent_id: str, worktree: _worktree.Worktree | None) -> dict[str, Any]:
+    async def _run(
+        self,
+        spec: Any,
+        kind: str,
+        prompt: str,
+        description: str,
+        model: str | None,
+        parent: ToolContext,
+        depth: int,
+        agent_id: str,
+        worktree: _worktree.Worktree | None,
+    ) -> SpawnReport:
         tools = self._tools(spec, depth)
         chosen = model or spec.model
         cwd = worktree.path if worktree else parent.cwd
-        ctx = ToolContext(cwd=cwd, project_dir=worktree.path if worktree else parent.project_dir,
-                          environ=parent.environ, depth=depth, spawn=self, cancel=parent.cancel,
-                          state={k: v for k, v in parent.state.items() if k in ("sandbox", "read_denied")})
+        ctx = ToolContext(
+            cwd=cwd,
+            project_dir=worktree.path if worktree else parent.project_dir,
+            environ=parent.environ,
+            depth=depth,
+            spawn=self,
+            cancel=parent.cancel,
+            state={k: v for k, v in parent.state.items() if k in ("sandbox", "read_denied")},
+        )
         uses = 0
         writer = None
         if self.transcript_dir is not None:
-            writer = TranscriptWriter.create(self.transcript_dir / f"agent-{agent_id}.jsonl", session_id=self.session_id,
-                                             cwd=cwd, model=chosen or self.model.name, agent_type=kind)
+            writer = TranscriptWriter.create(
+                self.transcript_dir / f"agent-{agent_id}.jsonl",
+                session_id=self.session_id,
+                cwd=cwd,
+                model=chosen or self.model.name,
+                agent_type=kind,
+            )
 
         running = self.running.setdefault(agent_id, Running(agent_id, kind, description, time.monotonic()))
 
         def emit(event: Event) -> None:
             nonlocal uses
-            uses += isinstance(event, ToolEnd)
+            if isinstance(event, ToolEnd):
+                uses += 1
             if isinstance(event, ToolStart):
                 from sous.labels import call_label
 
                 running.activity = call_label(event.call, 60)
             elif isinstance(event, MessageAdded) and isinstance(event.message, AssistantMessage):
                 running.tokens += event.message.usage.input_tokens + event.message.usage.output_tokens
-            if writer is not None and hasattr(event, "message"):
+            if writer is not None and isinstance(event, MessageAdded):
                 writer.message(event.message)
             if isinstance(event, (Notice, PermissionDecided)):
                 self.emit(event)
 
-        agent = Agent(model=self.resolve(chosen) if chosen else self.model, tools=tools, ctx=ctx, emit=emit,
-                      middleware=self._middleware(spec, f"{spec.name}: {description}", agent_id,
-                                                  {t.name for t in tools if t.read_only}),
-                      max_turns=spec.max_turns or 100)
+        agent = Agent(
+            model=self.resolve(chosen) if chosen else self.model,
+            tools=tools,
+            ctx=ctx,
+            emit=emit,
+            middleware=self._middleware(
+                spec, f"{spec.name}: {description}", agent_id, {t.name for t in tools if t.read_only}
+            ),
+            max_turns=spec.max_turns or 100,
+        )
         system = f"{spec.prompt}\n\n# Environment\n{self.environment.strip()}"
         if self.hooks is not None:
             await self.hooks.fire("SubagentStart", spec.name, {"agent_id": agent_id, "agent_type": spec.name})
@@ -229,19 +323,37 @@ class Spawner:
         finally:
             self.running.pop(agent_id, None)
             self.inboxes.pop(agent_id, None)
-        if spec.permission_mode != "plan":  # read-only helpers are one-shot, as in Claude Code
+        resumable = spec.permission_mode != "plan"  # read-only helpers are one-shot, as in Claude Code
+        if resumable:
             self._keep(agent_id, Finished(agent, convo, kind, description, writer))
         elif writer is not None:
             writer.close()
         text = end.last_message.text if end.last_message else ""
         if worktree is not None:
-            text += "\n\n" + worktree.finish(f"sous agent {agent_id}: {description or kind}")
+            text += "\n\n" + await worktree.finish(f"sous agent {agent_id}: {description or kind}")
         if self.hooks is not None:
-            await self.hooks.fire("SubagentStop", spec.name, {"agent_id": agent_id, "agent_type": spec.name,
-                                                             "stop_hook_active": False, "last_assistant_message": text})
-        report = {"status": "completed" if end.reason == "end_turn" else end.reason, "agent_id": agent_id,
-                  "text": text, "tokens": end.usage.input_tokens + end.usage.output_tokens, "tool_uses": uses,
-                  "duration_ms": int((time.monotonic() - started) * 1000), "usage": end.usage,
-                  "agent_type": kind, "model": agent.model.name.partition(":")[2] or agent.model.name}
-        self.finished(report)
+            await self.hooks.fire(
+                "SubagentStop",
+                spec.name,
+                {
+                    "agent_id": agent_id,
+                    "agent_type": spec.name,
+                    "stop_hook_active": False,
+                    "last_assistant_message": text,
+                },
+            )
+        status = "completed" if end.reason == "end_turn" else end.reason
+        report = SpawnReport(
+            status=status if status != "blocked" else "error",
+            agent_id=agent_id,
+            text=text,
+            tokens=end.usage.input_tokens + end.usage.output_tokens,
+            tool_uses=uses,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            usage=end.usage,
+            agent_type=kind,
+            model=agent.model.name.partition(":")[2] or agent.model.name,
+            resumable=resumable,
+        )
+        self.runs.append(report)
         return report

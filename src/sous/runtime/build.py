@@ -1,0 +1,460 @@
+"""The builder: settings, model, tools, middlewares and transcript → a ready `Session`.
+
+Every front end (the terminal, the plain REPL, `-p`, `sous team`, `sous mcp serve`) opens its
+session here, and nothing else builds one. The parts are made in dependency order — the event
+bus first, then the transcript, permissions, hooks, sub-agents, the agent and the session — so
+each is complete when it is made: nothing is filled in or wired back afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sous.core import (
+    Agent,
+    Chain,
+    ConfigError,
+    Conversation,
+    Middleware,
+    ModeChanged,
+    Model,
+    Notice,
+    ToolContext,
+    ToolSet,
+    new_uuid,
+)
+from sous.permissions import MODES, Asker, PermissionMiddleware, Rules
+from sous.permissions.rules import parse, read_denied
+from sous.store import transcript as store
+
+from .bus import CurrentMode, EventBus, Questions, Runs
+from .record import Transcript
+from .session import Session, repair, shell_allowed
+
+AGENT_ALIASES = {"Task": "Agent"}
+
+
+@dataclass(slots=True, kw_only=True)
+class Options:
+    """Everything a front end can choose about a session. Field names follow the CLI flags."""
+
+    cwd: str = field(default_factory=os.getcwd)
+    model: str | Model | None = None
+    """`provider:model` (or an alias), or a ready `Model` (an embedding program's, a test's scripted one)."""
+    permission_mode: str | None = None
+    allowed_tools: list[str] = field(default_factory=list)
+    disallowed_tools: list[str] = field(default_factory=list)
+    tools: list[str] | None = None
+    """Restrict the built-in tool set (`--tools`); None = the default set."""
+    system_prompt: str | None = None
+    append_system_prompt: str = ""
+    max_turns: int | None = None
+    continue_last: bool = False
+    resume: str | None = None
+    agents_json: str | None = None
+    """`--agents JSON`: more agent types, over the files."""
+    agent: str | None = None
+    """`--agent NAME`: run the whole session as that agent."""
+    mcp_config: list[str] = field(default_factory=list)
+    strict_mcp_config: bool = False
+    settings: str | None = None
+    bare: bool = False
+    persist: bool = True
+    answers_permissions: bool = False
+    """A person answers permission questions (`PermissionRequest` events, `Session.answer`);
+    otherwise what would ask is refused."""
+    permission_prompt_tool: str | None = None
+    """`--permission-prompt-tool mcp__server__tool`: that MCP tool answers permission questions."""
+    write_root: str | None = None
+    """Edits are allowed without asking only inside this folder (a team member's); reads still
+    cover the whole project."""
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+
+
+def open_session(opts: Options) -> Session:
+    """Build a session; raises `ConfigError` (one line, with the fix) when it cannot start."""
+    from sous import settings as settings_mod
+    from sous.context import system_prompt
+    from sous.models import OFFLINE_NOTICE, resolve
+
+    cwd = os.path.abspath(opts.cwd)
+    cfg = settings_mod.load(cwd, opts.settings, bare=opts.bare, environ=opts.environ, check_rule=parse)
+    cfg.require_valid()  # a setting whose loss could widen a permission stops the session here
+    notices = [Notice(level="warning", text=p) for p in cfg.problems]
+    environ = {**opts.environ, **{k: str(v) for k, v in (cfg.get("env") or {}).items()}}
+
+    loaded = _find_previous(opts, cwd)
+    if loaded is not None and loaded.damage:
+        notices.append(Notice(level="warning", text=loaded.damage))
+    model_spec = (
+        opts.model
+        or (loaded.header.get("model") if loaded else None)
+        or cfg.get("model")
+        or opts.environ.get("SOUS_MODEL")
+    )
+    model = model_spec if model_spec is not None and not isinstance(model_spec, str) else resolve(model_spec, environ)
+    if model.name.startswith("local:") and not model_spec:
+        notices.append(Notice(level="info", text=OFFLINE_NOTICE.format(name=model.name)))
+
+    rules = _rules(cfg, opts, cwd)
+    notices += [Notice(level="warning", text=f"ignored permission rule: {p}") for p in rules.problems]
+    mode = _mode(opts.permission_mode or cfg.get("permissions.defaultMode") or "default")
+    main_spec, all_types = _agent_types(opts, cwd)
+    if main_spec is not None:  # the whole session runs as this agent
+        if main_spec.model and not opts.model:
+            model = resolve(main_spec.model, environ)
+        if main_spec.permission_mode in MODES and not opts.permission_mode:
+            mode = main_spec.permission_mode
+
+    bus = EventBus()
+    questions = Questions(bus.emit)
+    session_id = loaded.session_id if loaded is not None else new_uuid()
+    record = Transcript(_writer(opts, cwd, loaded, session_id, model.name, mode))
+    state: dict[str, Any] = {}  # the tools' state (the sandbox, files read, shells), for the context made last
+    if (denied := read_denied(rules.deny, cwd)) is not None:  # Glob and Grep leave these files out
+        state["read_denied"] = denied
+    if cfg.get("sandbox.enabled") and not opts.bare:
+        notices += _sandbox(cfg, cwd, state, rules, environ)
+
+    from sous.permissions import trust
+
+    project_trust = trust.check(cwd, opts.environ, opts.settings)  # what the project's own files would run
+    left_out: list[Any] = []
+    mcp = _mcp(opts, cwd, environ, notices, project_trust, left_out)
+    runs = Runs()
+    hooks = _hooks(cfg, opts, cwd, environ, session_id, record, bus, runs, mode, notices, project_trust, left_out)
+    if left_out:
+        notices.append(Notice(level="warning", text=trust.notice(left_out)))
+    tools, agent_types, custom = _tools(opts, cwd, rules, main_spec, all_types)
+    system = system_prompt.build(cwd, append=opts.append_system_prompt, replace=opts.system_prompt)
+    if main_spec is not None and opts.system_prompt is None:
+        system = f"{main_spec.prompt}\n\n# Environment{system.partition('# Environment')[2]}"
+    convo = Conversation(system=system)
+    if loaded is not None:
+        convo.messages = repair(loaded.messages)
+    from sous.permissions import auto as auto_mode
+
+    judge = auto_mode.from_settings(cfg, model, lambda spec: resolve(spec, environ), rules,
+                                    lambda: convo.messages, bus.emit, eager=mode == "auto")
+    permissions = PermissionMiddleware(
+        rules,
+        mode,
+        asker=_asker(opts, hooks, questions, mcp, ToolContext(cwd=cwd, project_dir=cwd, environ=environ)),
+        emit=bus.emit,
+        read_only_tools={t.name for t in tools if t.read_only},
+        local_settings=Path(cwd) / ".claude" / "settings.local.json",
+        on_ask=hooks.permission_request if hooks is not None and hooks.config.handlers("PermissionRequest") else None,
+        sandboxed="sandbox" in state,
+        auto_allow_sandboxed=cfg.get("sandbox.autoAllowBashIfSandboxed") in (None, True),
+        auto=judge,
+    )
+
+    steering: list[Middleware] = [permissions] if hooks is None else [hooks, permissions]
+    instructions = None
+    pending: list[str] = []
+    if not opts.bare:
+        from sous.context import memory
+
+        root = system_prompt.git_root(cwd)
+        instructions, scoped = memory.load(cwd, str(root) if root else None, opts.environ)
+        steering.append(memory.MemoryMiddleware(instructions, scoped, cwd))
+        if loaded is None and (text := instructions.render()):
+            pending.append(text)
+
+    subagents = None
+    if agent_types:
+        from .spawn import SubAgents
+
+        transcript_dir = record.path.with_suffix("") / "subagents" if record.path else None
+        subagents = SubAgents(
+            types=agent_types,
+            model=model,
+            resolve=lambda spec: resolve(spec, environ),
+            toolset=tools,
+            permissions=permissions,
+            hooks=hooks,
+            environment=system.partition("# Environment")[2],
+            emit=bus.emit,
+            inbox=convo.inbox,
+            transcript_dir=transcript_dir,
+            session_id=session_id,
+        )
+    middleware: Middleware = steering[0] if len(steering) == 1 else Chain(*steering)
+    ctx = ToolContext(cwd=cwd, project_dir=cwd, environ=environ, state=state, spawn=subagents)
+    agent = Agent(model=model, tools=tools, ctx=ctx, emit=bus.emit, middleware=middleware, max_turns=opts.max_turns)
+    session = Session(
+        session_id=session_id,
+        agent=agent,
+        convo=convo,
+        bus=bus,
+        questions=questions,
+        runs=runs,
+        transcript=record,
+        permissions=permissions,
+        hooks=hooks,
+        mcp=mcp,
+        memory=instructions,
+        commands=custom,
+        subagents=subagents,
+        notices=notices,
+        resolve=lambda spec: resolve(spec, environ),
+        pending_context=pending,
+    )
+    if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):
+        bus.emit(ModeChanged(old="default", new="plan"))  # a tool list chosen by hand is left as it is
+    return session
+
+
+def _rules(cfg: Any, opts: Options, cwd: str) -> Rules:
+    allow = [*cfg.get("permissions.allow", []), *_split_flags(opts.allowed_tools)]
+    if opts.write_root is not None:  # a team member: its own folder may change without asking
+        folder = os.path.join(cwd, opts.write_root).rstrip(os.sep)
+        allow += [f"{tool}(/{folder}/**)" for tool in ("Edit", "Write", "MultiEdit", "NotebookEdit")]
+    return Rules.from_lists(
+        allow=allow,
+        ask=cfg.get("permissions.ask", []),
+        deny=[*cfg.get("permissions.deny", []), *_split_flags(opts.disallowed_tools)],
+    )
+
+
+def _mode(mode: str) -> str:
+    mode = {"manual": "default"}.get(mode, mode)
+    if mode not in MODES:
+        raise ConfigError(f"unknown permission mode {mode!r}; choose one of {', '.join(MODES)}")
+    return mode
+
+
+def _agent_types(opts: Options, cwd: str) -> tuple[Any, dict[str, Any]]:
+    """The agent the session runs as (`--agent`), if any, and every agent type known."""
+    from sous import agents
+
+    found = {} if opts.bare else agents.discover(cwd, opts.environ)
+    types = {**agents.BUILTIN, **found, **(agents.from_json(opts.agents_json) if opts.agents_json else {})}
+    if not opts.agent:
+        return None, types
+    if opts.agent not in types:
+        raise ConfigError(f"no agent named {opts.agent!r}; known: {', '.join(sorted(types))}")
+    return types[opts.agent], types
+
+
+def _tools(
+    opts: Options, cwd: str, rules: Rules, main_spec: Any, all_types: dict[str, Any]
+) -> tuple[ToolSet, dict[str, Any], dict[str, Any]]:
+    """The one place a session's tool set is made: (tools, the agent types offered, custom commands)."""
+    from sous import tools as builtin_tools
+    from sous.context import commands
+
+    names = opts.tools if opts.tools is not None else list(builtin_tools.DEFAULT_TOOLS)
+    unknown = [n for n in names if n not in builtin_tools.BUILTINS]
+    if unknown:
+        raise ConfigError(f"unknown tool(s) in --tools: {', '.join(unknown)}")
+    if main_spec is not None:
+        names = [
+            n for n in names if (main_spec.tools is None or n in main_spec.tools) and n not in main_spec.disallowed
+        ]
+    denied = rules.denied_tools()
+    tools = builtin_tools.toolset(n for n in names if n not in denied)
+    custom = {} if opts.bare else commands.discover(cwd, opts.environ)
+    skill = commands.skill_tool(
+        custom, lambda command, cmd, ctx: shell_allowed(rules, ctx.cwd, ctx.project_dir, command, cmd)
+    )
+    if skill is not None and "Skill" not in denied:
+        tools = tools.adding([skill])
+    offered = (
+        "Agent" not in denied
+        and (opts.tools is None or "Agent" in opts.tools)
+        and (main_spec is None or main_spec.tools is None or "Agent" in main_spec.tools)
+    )
+    if not offered:
+        return tools, {}, custom
+    from sous.tools.agent import agent_tool, send_message_tool
+
+    denied_types = {r.specifier for r in rules.deny if r.tool == "Agent" and r.specifier}
+    types = {n: t for n, t in all_types.items() if n not in denied_types}
+    extra = [agent_tool(types)] + ([send_message_tool()] if "SendMessage" not in denied else [])
+    return tools.adding(extra, aliases=AGENT_ALIASES), types, custom
+
+
+def _writer(
+    opts: Options, cwd: str, loaded: store.LoadedSession | None, session_id: str, model: str, mode: str
+) -> store.TranscriptWriter | None:
+    if not opts.persist:
+        return None
+    if loaded is None:
+        return store.TranscriptWriter.create(
+            store.session_path(cwd, session_id, opts.environ),
+            session_id=session_id,
+            cwd=cwd,
+            model=model,
+            permission_mode=mode,
+        )
+    writer = store.TranscriptWriter(loaded.path, last_id=loaded.messages[-1].id if loaded.messages else None)
+    known = {id(m) for m in loaded.messages}
+    for message in repair(loaded.messages):  # record the repair, so the file shows what the model sees
+        if id(message) not in known:
+            writer.message(message)
+    return writer
+
+
+def _mcp(
+    opts: Options, cwd: str, environ: Mapping[str, str], notices: list[Notice], project_trust: Any, left_out: list[Any]
+) -> Any:
+    """The MCP manager when servers are configured (connected by `Session.start`), else None.
+    Project servers not yet approved (`sous trust`) are left out and added to `left_out`."""
+    if opts.bare and not opts.mcp_config:
+        return None
+    from sous import mcp
+
+    servers = mcp.load(
+        cwd, opts.environ, extra=opts.mcp_config, strict=opts.strict_mcp_config or opts.bare, trust=project_trust
+    )
+    notices += [Notice(level="warning", text=p) for p in servers.problems]
+    left_out += [e for e in project_trust.pending if e.kind == "mcp" and e.name in servers.untrusted]
+    if not servers.servers:
+        return None
+    from sous.mcp.client import McpManager
+
+    return McpManager(servers.servers, environ=environ, project_dir=cwd)
+
+
+def _hooks(
+    cfg: Any,
+    opts: Options,
+    cwd: str,
+    environ: Mapping[str, str],
+    session_id: str,
+    record: Transcript,
+    bus: EventBus,
+    runs: Runs,
+    mode: str,
+    notices: list[Notice],
+    project_trust: Any,
+    left_out: list[Any],
+) -> Any:
+    """The hook middleware when hooks are configured, else None (sous.hooks is then not imported).
+    Hooks from the project's own settings run only once approved (`sous trust`)."""
+    if opts.bare or cfg.get("disableAllHooks") or not cfg.get("hooks"):
+        return None
+    from sous import hooks
+    from sous.permissions import trust
+
+    left_out += [e for e in project_trust.pending if e.kind == "hook"]
+    config = hooks.load(trust.trusted_hooks(cfg.get("hooks"), project_trust, opts.environ, opts.settings))
+    notices += [Notice(level="warning", text=p) for p in config.problems]
+    if not config:
+        return None
+    current = CurrentMode(mode)
+    bus.subscribe(current)
+    return hooks.HookMiddleware(
+        config,
+        session_id=session_id,
+        transcript_path=str(record.path or ""),
+        project_dir=cwd,
+        environ=environ,
+        mode=current.get,
+        pre_tool_failure=cfg.get("preToolUseHookFailure") or "block",
+        record=record.write,
+        notify=lambda text: bus.emit(Notice(level="warning", text=text)),
+        stop_run=runs.interrupt,
+    )
+
+
+def _asker(opts: Options, hooks: Any, questions: Questions, mcp: Any, ctx: ToolContext) -> Asker | None:
+    """Who answers permission questions: the MCP prompt tool, a person through the front end, or
+    nobody (what would ask is refused). The Notification hook fires before a person is asked."""
+    if opts.permission_prompt_tool:
+        from sous.permissions.prompt_tool import prompt_tool_asker
+
+        return prompt_tool_asker(opts.permission_prompt_tool, mcp, ctx)
+    if not opts.answers_permissions:
+        return None
+    if hooks is None or not hooks.config.handlers("Notification"):
+        return questions.ask
+
+    async def ask(call: Any, decision: Any) -> Any:
+        await hooks.fire(
+            "Notification",
+            "permission_prompt",
+            {
+                "message": f"sous needs your permission to use {call.name}",
+                "title": "sous",
+                "notification_type": "permission_prompt",
+            },
+        )
+        return await questions.ask(call, decision)
+
+    return ask
+
+
+def _sandbox(cfg: Any, cwd: str, state: dict[str, Any], rules: Rules, environ: Mapping[str, str]) -> list[Notice]:
+    """Put the Bash sandbox in the tools' state, or make every command ask when it cannot be had."""
+    from sous.tools import _sandbox as sandbox
+
+    if not sandbox.usable():
+        rules.ask.append(parse("Bash"))
+        return [
+            Notice(
+                level="warning",
+                text="sandbox.enabled is set but bubblewrap (bwrap) cannot run here: "
+                "every Bash command will ask before running unsandboxed",
+            )
+        ]
+    domains = cfg.get("sandbox.network.allowedDomains") or []
+    writable = [os.path.join(cwd, os.path.expanduser(p)) for p in cfg.get("sandbox.writablePaths") or []]
+    state["sandbox"] = sandbox.Sandbox(
+        writable=(cwd, *writable),
+        network="*" in domains,
+        allowed_domains=tuple(str(d) for d in domains if d != "*"),
+        home=environ.get("HOME") or os.path.expanduser("~"),
+        unix_sockets=cfg.get("sandbox.network.allowAllUnixSockets") is True,
+    )
+    return []
+
+
+def _find_previous(opts: Options, cwd: str) -> store.LoadedSession | None:
+    if opts.resume:
+        path = store.find(opts.resume, opts.environ)
+        if path is None:
+            raise ConfigError(f"no session with id {opts.resume!r} was found")
+    elif opts.continue_last:
+        path = store.latest(cwd, opts.environ)
+        if path is None:
+            raise ConfigError("there is no earlier session in this folder to continue")
+    else:
+        return None
+    try:
+        return store.load(path)
+    except store.UnreadableSession as e:
+        raise ConfigError(str(e)) from e
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the session file: {e.strerror or e}") from e
+
+
+def _split_flags(values: Sequence[str]) -> list[str]:
+    """`--allowedTools "Bash(git *) Read,Edit"`: split on commas and spaces outside parentheses."""
+    out: list[str] = []
+    for value in values:
+        depth, current = 0, ""
+        for ch in value:
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            if ch in ", " and depth == 0:
+                if current:
+                    out.append(current)
+                current = ""
+            else:
+                current += ch
+        if current:
+            out.append(current)
+    for rule in out:
+        parse(rule)
+    return out
+
+
+__all__ = ["Options", "open_session"]
