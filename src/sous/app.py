@@ -139,6 +139,7 @@ def open_session(opts: Options) -> Session:
         steering.append(memory.MemoryMiddleware(instructions, scoped, cwd))
     middleware: Middleware = steering[0] if len(steering) == 1 else Chain(*steering)
     agent = Agent(model=model, tools=tools, ctx=ctx, middleware=middleware, max_turns=opts.max_turns)
+    ctx.state["session_model"] = lambda: agent.model  # tools' side jobs pick a small model by its provider
 
     writer = None
     if loaded is not None:

@@ -25,11 +25,15 @@ BUILTINS: dict[str, str] = {
     "TaskOutput": "sous.tools.bash:TASK_OUTPUT",
     "TaskStop": "sous.tools.bash:TASK_STOP",
     "ExitPlanMode": "sous.tools.plan:TOOL",
+    "WebFetch": "sous.tools.web_fetch:TOOL",
+    "WebSearch": "sous.tools.web_search:TOOL",
+    "NotebookEdit": "sous.tools.notebook_edit:TOOL",
+    "Screenshot": "sous.tools.screenshot:TOOL",
 }
 """Every built-in tool by name. MultiEdit is accepted for old transcripts and hooks but not
 offered to the model by default; ExitPlanMode is offered only in plan mode."""
 
-DEFAULT_TOOLS = ("Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite", "TaskOutput", "TaskStop")
+DEFAULT_TOOLS = ("Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite", "TaskOutput", "TaskStop", "WebFetch")
 
 ALIASES = {"BashOutput": "TaskOutput", "KillShell": "TaskStop", "KillBash": "TaskStop"}
 

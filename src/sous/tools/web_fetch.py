@@ -1,0 +1,268 @@
+"""WebFetch: a web page as Markdown, with a prompt applied to it.
+
+The contract, as Claude Code's:
+- `http://` is upgraded to `https://`, except for loopback hosts (a local dev server);
+- a redirect to the same host (give or take `www.`) is followed; one to another host is not:
+  the result names the new URL, and the model fetches it again (which asks permission for that
+  host, as `WebFetch(domain:...)` rules see only the URL they are asked about);
+- with the sandbox on and its network limited to `sandbox.network.allowedDomains`, other hosts
+  are refused here too, so WebFetch is no way around the sandbox;
+- at most `MAX_BYTES` of body are read and `timeout` seconds spent (`SOUS_WEB_FETCH_TIMEOUT`),
+  and the result says when either cut the page short;
+- HTML becomes Markdown (markdownify, imported on first use); pages are cached for 15 minutes;
+- the prompt is answered by a small fast model where the provider has one (see `_side_model`);
+  otherwise the parts of the page that share most words with the prompt are returned as they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from sous.core import ModelRequest, ProviderError, ToolContext, ToolResult, user
+
+from ._base import builtin
+from ._side_model import small_fast_model
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_MARKDOWN_CHARS = 100_000
+"""What the side model is given of a page (about 25,000 tokens)."""
+DIRECT_CHARS = 20_000
+"""Without a side model: a page up to this size comes back whole, else its best-matching parts."""
+DEFAULT_TIMEOUT = 30.0
+MAX_REDIRECTS = 10
+CACHE_SECONDS = 15 * 60
+CACHE_ENTRIES = 64
+USER_AGENT = "sous-User (WebFetch; +https://github.com/sous)"
+LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "url": {"type": "string", "format": "uri", "description": "The URL to fetch content from"},
+        "prompt": {"type": "string", "description": "The prompt to run on the fetched content"},
+    },
+    "required": ["url", "prompt"],
+    "additionalProperties": False,
+}
+
+SIDE_SYSTEM = ("You answer a question about one web page, from its content alone. Be concise; quote exactly "
+               "where the wording matters (code, commands, numbers). Say so when the page does not answer.")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Page:
+    url: str
+    status: int
+    reason: str
+    content_type: str
+    markdown: str
+    size: int
+    """Bytes read from the body."""
+    notes: tuple[str, ...] = ()
+    """Why the page may be incomplete (size or time cap)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Redirect:
+    url: str
+    location: str
+    status: int
+
+
+_cache: dict[str, tuple[float, Page]] = {}
+
+
+def _error(text: str) -> ToolResult:
+    return ToolResult(content=text, is_error=True)
+
+
+def normalise(url: str) -> str:
+    """The URL to fetch; raises ValueError with a one-line reason when it is not a web URL."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    if parts.username or parts.password:
+        raise ValueError("URLs with a user name or password are refused")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        parts = parts._replace(scheme="https")
+    return urlunsplit(parts._replace(fragment=""))
+
+
+def same_site(a: str, b: str) -> bool:
+    strip = lambda h: (h or "").lower().removeprefix("www.")  # noqa: E731
+    return strip(urlsplit(a).hostname) == strip(urlsplit(b).hostname)
+
+
+def sandbox_refusal(url: str, ctx: ToolContext) -> str | None:
+    """Why the sandbox forbids this host, or None."""
+    sandbox = ctx.state.get("sandbox")
+    if sandbox is None or sandbox.network:
+        return None
+    from ._netproxy import domain_allowed
+
+    host = urlsplit(url).hostname or ""
+    if domain_allowed(host, sandbox.allowed_domains):
+        return None
+    return (f"The sandbox does not allow network access to {host}: it is not in sandbox.network.allowedDomains "
+            f"({', '.join(sandbox.allowed_domains) or 'empty'}).")
+
+
+async def fetch(url: str, *, timeout: float, max_bytes: int = MAX_BYTES) -> Page | Redirect:
+    """GET `url`, following same-site redirects; a cross-site one is returned, not followed.
+    Raises `httpx.HTTPError` (or ValueError) on failure; the time cap covers the whole fetch."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    headers = {"user-agent": USER_AGENT, "accept": "text/markdown, text/html;q=0.9, */*;q=0.5"}
+    limits = httpx.Timeout(timeout)
+    async with httpx.AsyncClient(follow_redirects=False, timeout=limits, headers=headers) as client:
+        for _ in range(MAX_REDIRECTS + 1):
+            async with client.stream("GET", url) as response:
+                if response.is_redirect:
+                    location = urljoin(url, response.headers.get("location", ""))
+                    if not same_site(url, location):
+                        return Redirect(url=url, location=location, status=response.status_code)
+                    url = normalise(location)
+                    continue
+                body, notes = await _read(response, deadline, max_bytes)
+                content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                return Page(url=url, status=response.status_code, reason=response.reason_phrase,
+                            content_type=content_type, markdown=to_markdown(body, response.encoding, content_type),
+                            size=len(body), notes=notes)
+    raise ValueError(f"more than {MAX_REDIRECTS} redirects")
+
+
+async def _read(response: Any, deadline: float, max_bytes: int) -> tuple[bytes, tuple[str, ...]]:
+    chunks: list[bytes] = []
+    size = 0
+    stream = response.aiter_bytes().__aiter__()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return b"".join(chunks), (f"the page took longer than the time cap; only the first {size:,} bytes "
+                                      f"arrived in time",)
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), left)
+        except StopAsyncIteration:
+            return b"".join(chunks), ()
+        except asyncio.TimeoutError:
+            continue  # the loop notices the deadline
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= max_bytes:
+            return b"".join(chunks)[:max_bytes], (f"the page is larger than {max_bytes // 2**20} MB; only its first "
+                                                  f"{max_bytes // 2**20} MB were read",)
+
+
+def to_markdown(body: bytes, encoding: str | None, content_type: str) -> str:
+    text = body.decode(encoding or "utf-8", errors="replace")
+    if content_type in ("text/html", "application/xhtml+xml") or (not content_type and "<html" in text[:2000].lower()):
+        from bs4 import BeautifulSoup
+        from markdownify import MarkdownConverter
+
+        soup = BeautifulSoup(text, "html.parser")
+        for node in soup(["script", "style", "noscript", "svg", "template", "iframe", "head"]):
+            node.decompose()  # their text is no part of what a reader sees
+        text = MarkdownConverter(heading_style="ATX").convert_soup(soup)
+        text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    return text
+
+
+def relevant_part(markdown: str, prompt: str, budget: int = DIRECT_CHARS) -> str:
+    """Without a model: the page if it fits, else its paragraphs sharing most words with the
+    prompt, in page order, within `budget` characters, with a note saying so."""
+    if len(markdown) <= budget:
+        return markdown
+    terms = {w for w in re.findall(r"[a-z0-9_]{3,}", prompt.lower())}
+    blocks = [b for b in re.split(r"\n\s*\n", markdown) if b.strip()]
+    scored = sorted(range(len(blocks)), key=lambda i: (-sum(blocks[i].lower().count(t) for t in terms), i))
+    keep, used = set(), 0
+    for i in scored:
+        if used + len(blocks[i]) > budget:
+            continue
+        keep.add(i)
+        used += len(blocks[i]) + 2
+    shown = "\n\n".join(blocks[i] for i in sorted(keep))
+    return (f"[The page has {len(markdown):,} characters; these are its {len(keep)} of {len(blocks)} parts that best "
+            f"match the prompt, in page order. No model was used to answer it.]\n\n{shown}")
+
+
+async def apply_prompt(page: Page, prompt: str, ctx: ToolContext) -> tuple[str, str | None]:
+    """The answer to `prompt` from `page`, and the side model's name when one answered."""
+    model = small_fast_model(ctx)
+    if model is None:
+        return relevant_part(page.markdown, prompt), None
+    content = page.markdown
+    if len(content) > MAX_MARKDOWN_CHARS:
+        content = content[:MAX_MARKDOWN_CHARS] + "\n[... the rest of the page was cut ...]"
+    request = ModelRequest(system=SIDE_SYSTEM, messages=(user(f"Web page content:\n---\n{content}\n---\n\n{prompt}"),),
+                           tools=(), max_tokens=4096)
+    try:
+        done = await ctx.cancel.race(model.complete(request, lambda event: None, ctx.cancel))
+    except ProviderError as e:
+        return f"[The small model failed ({e}); the page's relevant part follows.]\n\n" + \
+            relevant_part(page.markdown, prompt), None
+    if done is None:
+        raise asyncio.CancelledError
+    reply = done.result()
+    return reply.text or "(the small model gave no answer)", model.name
+
+
+async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    started = time.monotonic()
+    try:
+        url = normalise(args["url"])
+    except ValueError as e:
+        return _error(f"Invalid URL: {e}")
+    if refusal := sandbox_refusal(url, ctx):
+        return _error(refusal)
+    page = _cached(url)
+    if page is None:
+        timeout = float(ctx.environ.get("SOUS_WEB_FETCH_TIMEOUT") or DEFAULT_TIMEOUT)
+        import httpx
+
+        try:
+            # The body's own cap is `timeout`; this bounds the connection and headers too.
+            got = await asyncio.wait_for(fetch(url, timeout=timeout), timeout + 5)
+        except (httpx.TimeoutException, asyncio.TimeoutError):
+            return _error(f"Fetching {url} timed out after {timeout:g} s.")
+        except (httpx.HTTPError, ValueError) as e:
+            return _error(f"Fetching {url} failed: {e or type(e).__name__}")
+        if isinstance(got, Redirect):
+            return ToolResult(content=(
+                f"REDIRECT DETECTED: the URL redirects to a different host.\n\nOriginal URL: {got.url}\n"
+                f"Redirect URL: {got.location}\nStatus: {got.status}\n\nTo fetch the content, call WebFetch again "
+                f"with url=\"{got.location}\"."), data={"url": got.url, "code": got.status, "redirect": got.location})
+        page = got
+        if page.status < 400 and not page.notes:
+            _store(url, page)
+    if page.status >= 400:
+        return _error(f"{url} answered {page.status} {page.reason}.\n\n{page.markdown[:2000]}")
+    answer, side_model = await apply_prompt(page, args["prompt"], ctx)
+    notes = "".join(f"\n\n[Note: {n}.]" for n in page.notes)
+    data = {"url": page.url, "code": page.status, "codeText": page.reason, "bytes": page.size,
+            "contentType": page.content_type, "result": answer, "model": side_model,
+            "durationMs": int((time.monotonic() - started) * 1000)}
+    return ToolResult(content=answer + notes, data=data)
+
+
+def _cached(url: str) -> Page | None:
+    hit = _cache.get(url)
+    if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
+        _cache.pop(url, None)
+        return None
+    return hit[1]
+
+
+def _store(url: str, page: Page) -> None:
+    if len(_cache) >= CACHE_ENTRIES:
+        del _cache[min(_cache, key=lambda k: _cache[k][0])]
+    _cache[url] = (time.monotonic(), page)
+
+
+TOOL = builtin("WebFetch", SCHEMA, run, concurrent=True)
