@@ -93,6 +93,11 @@ def open_session(opts: Options) -> Session:
         if main_spec.permission_mode in MODES and not opts.permission_mode:
             mode = main_spec.permission_mode
         names = [n for n in names if (main_spec.tools is None or n in main_spec.tools) and n not in main_spec.disallowed]
+    unavailable = {n: why for n in dict.fromkeys([*names, *builtin_tools.DEFERRED_TOOLS])
+                   if (why := builtin_tools.unavailable(n, model_name=model.name, settings=cfg, environ=environ))}
+    if opts.tools is not None:
+        notices += [Notice(level="warning", text=unavailable[n]) for n in names if n in unavailable]
+    names = [n for n in names if n not in unavailable]
     tools = builtin_tools.toolset(n for n in names if n not in rules.denied_tools())
     custom = {} if opts.bare else commands.discover(cwd, opts.environ)
     holder: list[Session] = []  # the Skill tool asks the session, which is made below
@@ -108,6 +113,7 @@ def open_session(opts: Options) -> Session:
         tools = ToolSet([*tools, *extra], aliases=builtin_tools.ALIASES | {"Task": "Agent"})
 
     ctx = ToolContext(cwd=cwd, project_dir=cwd, environ=environ)
+    ctx.state.update(tools_unavailable=unavailable, web_search_config=cfg.get("webSearch"))
     if cfg.get("sandbox.enabled") and not opts.bare:
         notices += _sandbox(cfg, cwd, ctx, rules)
     permissions = PermissionMiddleware(rules, mode, asker=opts.asker,
@@ -174,6 +180,9 @@ def open_session(opts: Options) -> Session:
 
             session.mcp = McpManager(servers.servers, environ=environ, project_dir=cwd)
     session.memory = instructions
+    if opts.tools is None and (main_spec is None or main_spec.tools is None):
+        _defer(session, [builtin_tools.load(n) for n in builtin_tools.DEFERRED_TOOLS
+                         if n not in unavailable and n not in rules.denied_tools()], environ)
     holder.append(session)
     if agent_types:
         transcript_dir = session.transcript_path.with_suffix("") / "subagents" if session.transcript_path else None
@@ -198,6 +207,20 @@ def open_session(opts: Options) -> Session:
     if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):
         session.on_mode_change("default", "plan")  # a tool list chosen by hand is left as it is
     return session
+
+
+def _defer(session: Session, deferred: list, environ: Mapping[str, str]) -> None:
+    """Offer rarely used built-ins through ToolSearch (directly with `ENABLE_TOOL_SEARCH=false`)."""
+    from sous.mcp.search import ToolSearch
+
+    if not deferred:
+        return
+    if (environ.get("ENABLE_TOOL_SEARCH") or "").strip().lower() in ("false", "0", "off"):
+        session.agent.tools = ToolSet([*session.agent.tools, *deferred], aliases=session.tool_aliases)
+        return
+    session.deferred_tools = {t.name: t for t in deferred}
+    session.agent.tools = ToolSet([*session.agent.tools, ToolSearch(session.deferred_tools, session._load_tools)],
+                                  aliases=session.tool_aliases)
 
 
 def _sandbox(cfg, cwd: str, ctx: ToolContext, rules: Rules) -> list[Notice]:

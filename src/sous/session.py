@@ -138,9 +138,12 @@ class Session:
         offered: list = list(self.mcp.tools)
         window = catalog.info(self.agent.model.name.partition(":")[2]).context_window
         if should_defer(offered, window, self.agent.ctx.environ.get("ENABLE_TOOL_SEARCH")):
-            self.deferred_tools = {t.name: t for t in offered}
-            offered = [ToolSearch(self.deferred_tools, self._load_tools)]
-        self.agent.tools = ToolSet([*self.agent.tools, *offered], aliases=self.tool_aliases)
+            self.deferred_tools = {**self.deferred_tools, **{t.name: t for t in offered}}
+            offered = []
+        # One ToolSearch, over the deferred built-ins and MCP tools alike.
+        kept = [t for t in self.agent.tools if t.name != "ToolSearch"]
+        search = [ToolSearch(self.deferred_tools, self._load_tools)] if self.deferred_tools else []
+        self.agent.tools = ToolSet([*kept, *offered, *search], aliases=self.tool_aliases)
         if self.agent.ctx.spawn is not None and hasattr(self.agent.ctx.spawn, "toolset"):
             self.agent.ctx.spawn.toolset = self.agent.tools
 

@@ -405,6 +405,7 @@ async def _status(session, rest, args) -> Outcome:
              f"mcp:      {'; '.join(session.mcp.describe()) if session.mcp else 'none'}"]
     if session.transcript_path:
         lines.append(f"log:      {session.transcript_path}")
+    lines += session.agent.ctx.state.get("tools_unavailable", {}).values()  # how to enable each missing tool
     return Outcome("\n".join(lines))
 
 
