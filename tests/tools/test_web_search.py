@@ -31,9 +31,11 @@ SEARCH_BLOCKS = [
 
 
 def run_sous(project: Path, env: dict, *flags: str) -> list[dict]:
+    """WebSearch waits behind ToolSearch by default; `ENABLE_TOOL_SEARCH=false` offers it directly."""
     done = subprocess.run([sys.executable, "-m", "sous", "-p", "search", "--output-format", "stream-json", "--verbose",
                            "--allowedTools", "WebSearch", *flags], cwd=project, text=True, capture_output=True,
-                          timeout=120, env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent), **env})
+                          timeout=120, env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent),
+                                            "ENABLE_TOOL_SEARCH": "false", **env})
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
@@ -52,19 +54,24 @@ def test_on_anthropic_the_server_side_search_tool_runs_and_its_blocks_are_shown(
     project = tmp_path / "p"
     project.mkdir()
     call = {"name": "WebSearch", "input": {"query": "python 3.13 release", "allowed_domains": ["python.org"]}}
-    turns = [{"tool_calls": [call]},
+    turns = [{"tool_calls": [{"name": "ToolSearch", "input": {"query": "select:WebSearch"}}]},
+             {"tool_calls": [call]},
              {"server_blocks": SEARCH_BLOCKS, "text": "Python 3.13 was released on October 7, 2024."},
              {"text": "It came out in October 2024."}]
     with ScriptedServer(turns) as api:
-        lines = run_sous(project, {"ANTHROPIC_BASE_URL": api.url, "ANTHROPIC_API_KEY": "k"},
+        lines = run_sous(project, {"ANTHROPIC_BASE_URL": api.url, "ANTHROPIC_API_KEY": "k", "ENABLE_TOOL_SEARCH": ""},
                          "--model", "anthropic:claude-sonnet-4-5")
     init = next(line for line in lines if line.get("subtype") == "init")
-    assert "WebSearch" in init["tools"]
-    side = api.requests[1]["body"]
+    assert "WebSearch" not in init["tools"] and "ToolSearch" in init["tools"]  # deferred until loaded
+    search = next(t for t in api.requests[0]["body"]["tools"] if t["name"] == "ToolSearch")
+    assert "WebSearch" in search["description"]
+    assert "WebSearch" in [t["name"] for t in api.requests[1]["body"]["tools"]]
+    side = api.requests[2]["body"]
     assert side["model"] == "claude-haiku-4-5"
     assert [{k: v for k, v in t.items() if k != "cache_control"} for t in side["tools"]] == [
         {"type": "web_search_20250305", "name": "web_search", "max_uses": 5, "allowed_domains": ["python.org"]}]
-    (result,) = tool_results(lines)
+    loaded, result = tool_results(lines)
+    assert "Loaded 1 tool(s)" in text_of(loaded)
     shown = text_of(result)
     assert 'Searches run: "python 3.13 release"' in shown
     assert "1. [What's New In Python 3.13](https://docs.python.org/3/whatsnew/3.13.html)" in shown

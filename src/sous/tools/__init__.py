@@ -34,10 +34,9 @@ BUILTINS: dict[str, str] = {
 """Every built-in tool by name. MultiEdit is accepted for old transcripts and hooks but not
 offered to the model by default; ExitPlanMode is offered only in plan mode."""
 
-DEFAULT_TOOLS = ("Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite", "TaskOutput", "TaskStop", "WebFetch",
-                 "WebSearch")
+DEFAULT_TOOLS = ("Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite", "TaskOutput", "TaskStop", "WebFetch")
 
-DEFERRED_TOOLS = ("NotebookEdit", "Screenshot")
+DEFERRED_TOOLS = ("WebSearch", "NotebookEdit", "Screenshot")
 """Also in the default set, but kept out of the prompt until ToolSearch loads them (unless
 `ENABLE_TOOL_SEARCH=false`): they are rarely needed, and their schemas would push the system
 prompt plus tool schemas past 4,000 tokens."""
