@@ -40,6 +40,8 @@ working in this repository. Include:
 
 1. The commands used most: how to install, build, lint, run the tests (and a single test).
 2. The architecture at a glance: the big picture that needs several files to understand.
+3. A line of the form: Test command: `<command>` -- the one command that runs the whole test \
+suite (run it once to check it works); hooks and scripts read this line.
 
 Be concise: no generic advice, no exhaustive file listings, nothing you cannot verify from the \
 repository. If an AGENTS.md or CLAUDE.md exists, improve it instead of starting over; fold in \
@@ -410,7 +412,12 @@ async def _status(session, rest, args) -> Outcome:
 
 
 async def _init(session, rest, args) -> Outcome:
-    return Outcome("(asking the model to write AGENTS.md)", prompt=INIT_PROMPT + (f"\n\n{rest}" if rest else ""))
+    from sous.context import test_command
+
+    prompt = INIT_PROMPT
+    if guessed := test_command.guess(session.agent.ctx.cwd):
+        prompt += f"\n\nThe project's files suggest the test command `{guessed}`."
+    return Outcome("(asking the model to write AGENTS.md)", prompt=prompt + (f"\n\n{rest}" if rest else ""))
 
 
 async def _permissions(session, rest, args) -> Outcome:
