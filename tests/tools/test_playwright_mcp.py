@@ -34,8 +34,11 @@ PACKAGE = "@playwright/mcp"
 def playwright_mcp() -> str:
     if chromium_path() is None:
         pytest.skip("Chromium is not installed (apt-get install chromium)")
-    if shutil.which("npm") is None:
+    if shutil.which("npm") is None or shutil.which("node") is None:
         pytest.skip("npm is not installed: cannot fetch @playwright/mcp")
+    version = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    if int(version.lstrip("v").split(".")[0] or 0) < 20:
+        pytest.skip(f"@playwright/mcp needs Node.js 20 or newer; this is {version}")
     folder = Path(os.environ.get("SOUS_PLAYWRIGHT_MCP_DIR") or Path(tempfile.gettempdir()) / "sous-playwright-mcp")
     binary = folder / "node_modules" / ".bin" / "playwright-mcp"
     if not binary.exists():
