@@ -89,6 +89,19 @@ async def test_console_errors_and_failed_requests_are_reported(ctx):
     assert "HTTP 404" in text and "/missing.png" in text
 
 
+async def test_a_shot_past_the_size_cap_comes_as_jpeg(ctx, tmp_path):
+    noise = ("<html><body style='margin:0'><canvas id=c width=1800 height=1800></canvas><script>"
+             "const c = document.getElementById('c').getContext('2d'), d = c.createImageData(1800, 1800);"
+             "for (let i = 0; i < d.data.length; i++) d.data[i] = Math.random() * 256 | 0;"
+             "c.putImageData(d, 0, 0);</script></body></html>")
+    (tmp_path / "noise.html").write_text(noise)
+    result = await SCREENSHOT.run({"url": "noise.html", "width": 1800, "height": 1800}, ctx)
+    (image,) = [b for b in result.content if isinstance(b, Image)]
+    assert image.media_type == "image/jpeg"
+    assert len(base64.b64decode(image.data)) <= screenshot.MAX_IMAGE_BYTES
+    assert PILImage.open(io.BytesIO(base64.b64decode(image.data))).size == (1800, 1800)
+
+
 async def test_only_local_pages_are_opened(ctx):
     for url in ("https://example.com/", "http://10.0.0.1/", "ftp://localhost/x", "nope.html"):
         result = await SCREENSHOT.run({"url": url}, ctx)

@@ -3,7 +3,7 @@
 The page is a file (a path, or a `file://` URL) or a local server (`http://localhost:…`,
 `127.0.0.1`, `[::1]`, `*.localhost`); other hosts are refused (WebFetch reads the web). After the
 page's `load` event (and `wait_for`, a CSS selector, when given) the optional `actions` run in
-order: click, type (fill), press a key, or wait. The result is a PNG image block, plus the
+order: click, type (fill), press a key, or wait. The result is a PNG image block (JPEG past 5 MB), plus the
 console errors, uncaught exceptions and failed requests seen on the way.
 
 Chromium comes from `SOUS_CHROMIUM` or PATH (`chromium`, `chromium-browser`, `google-chrome`),
@@ -36,6 +36,7 @@ ENABLE_HINT = ("Screenshot: not offered: it needs Chromium (apt-get install chro
                "and Playwright for Python (pip install playwright; no `playwright install` needed)")
 MAX_SIDE = 4000
 MAX_FULL_PAGE_HEIGHT = 8000
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
 TIMEOUT_MS = 15_000
 MAX_LISTED = 20
 
@@ -152,7 +153,7 @@ async def _shoot(url: str, args: dict[str, Any], ctx: ToolContext) -> ToolResult
                     step = f"action {number} ({action.get('action')} {action.get('selector') or ''})".strip()
                     await _act(page, action)
                 step = "taking the screenshot"
-                png = await _capture(page, bool(args.get("full_page")))
+                shot, media_type = await _capture(page, bool(args.get("full_page")))
             except (PlaywrightError, ValueError) as e:
                 first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
                 return ToolResult(content=f"Screenshot failed while {step}: {first}" + _listing(problems, blocked),
@@ -162,8 +163,8 @@ async def _shoot(url: str, args: dict[str, Any], ctx: ToolContext) -> ToolResult
             await browser.close()
     summary = f"Screenshot of {url} ({viewport['width']}x{viewport['height']}), title {title!r}."
     summary += _listing(problems, blocked) or "\nNo console errors or failed requests."
-    data = {"url": url, "viewport": viewport, "problems": problems, "blocked": blocked, "bytes": len(png)}
-    return ToolResult(content=(Text(text=summary), Image(media_type="image/png", data=base64.b64encode(png).decode())),
+    data = {"url": url, "viewport": viewport, "problems": problems, "blocked": blocked, "bytes": len(shot)}
+    return ToolResult(content=(Text(text=summary), Image(media_type=media_type, data=base64.b64encode(shot).decode())),
                       data=data)
 
 
@@ -183,13 +184,17 @@ async def _act(page: Any, action: dict[str, Any]) -> None:
         raise ValueError(f"unknown action {kind!r}")
 
 
-async def _capture(page: Any, full_page: bool) -> bytes:
-    if not full_page:
-        return await page.screenshot(type="png")
-    height = await page.evaluate("document.documentElement.scrollHeight")
-    width = page.viewport_size["width"]
-    return await page.screenshot(type="png", full_page=True,
-                                 clip={"x": 0, "y": 0, "width": width, "height": min(height, MAX_FULL_PAGE_HEIGHT)})
+async def _capture(page: Any, full_page: bool) -> tuple[bytes, str]:
+    """The shot as PNG, or as JPEG when the PNG would pass the image size cap."""
+    options: dict[str, Any] = {}
+    if full_page:
+        height = await page.evaluate("document.documentElement.scrollHeight")
+        options = {"full_page": True, "clip": {"x": 0, "y": 0, "width": page.viewport_size["width"],
+                                               "height": min(height, MAX_FULL_PAGE_HEIGHT)}}
+    png = await page.screenshot(type="png", **options)
+    if len(png) <= MAX_IMAGE_BYTES:
+        return png, "image/png"
+    return await page.screenshot(type="jpeg", quality=70, **options), "image/jpeg"
 
 
 async def _filter(route: Any, allowed: tuple[str, ...], blocked: list[str]) -> None:
