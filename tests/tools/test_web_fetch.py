@@ -79,6 +79,19 @@ async def test_a_20_mb_page_is_cut_at_the_size_cap_with_a_note(ctx):
     assert time.monotonic() - started < 30
 
 
+async def test_big_markup_is_cut_before_conversion_with_a_note(ctx, monkeypatch):
+    monkeypatch.setattr(web_fetch, "MAX_HTML_CHARS", 50_000)
+    scripts = "<script>" + "x" * 3_000_000 + "</script>"  # dropped before parsing: costs nothing
+    paragraphs = "".join(f"<p>para {i}</p>" for i in range(10_000))
+    with WebServer({"/": html(f"<html><body>{scripts}<h1>Top</h1>{paragraphs}</body></html>")}) as server:
+        started = time.monotonic()
+        result = await fetch(ctx, server.url + "/")
+    assert time.monotonic() - started < 20
+    assert "Top" in result.content and "para 10" in result.content and "para 9999" not in result.content
+    assert "only the first 50,000 were converted" in result.content
+    assert web_fetch._cache  # a cut by size is cached; only a cut by time is not
+
+
 def stall_before_headers(handler):
     time.sleep(8)
 

@@ -33,6 +33,8 @@ MAX_MARKDOWN_CHARS = 100_000
 """What the side model is given of a page (about 25,000 tokens)."""
 DIRECT_CHARS = 20_000
 """Without a side model: a page up to this size comes back whole, else its best-matching parts."""
+MAX_HTML_CHARS = 1_000_000
+"""Markup past this is not converted (after scripts and styles are dropped)."""
 DEFAULT_TIMEOUT = 30.0
 MAX_REDIRECTS = 10
 CACHE_SECONDS = 15 * 60
@@ -65,6 +67,8 @@ class Page:
     """Bytes read from the body."""
     notes: tuple[str, ...] = ()
     """Why the page may be incomplete (size or time cap)."""
+    timed_out: bool = False
+    """Cut by the time cap: worth fetching again, so not cached."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,6 +79,7 @@ class Redirect:
 
 
 _cache: dict[str, tuple[float, Page]] = {}
+_INVISIBLE = re.compile(r"<(script|style|svg|noscript)\b.*?</\1\s*>|<!--.*?-->", re.S | re.I)
 
 
 def _error(text: str) -> ToolResult:
@@ -129,15 +134,17 @@ async def fetch(url: str, *, timeout: float, max_bytes: int = MAX_BYTES) -> Page
                         return Redirect(url=url, location=location, status=response.status_code)
                     url = normalise(location)
                     continue
-                body, notes = await _read(response, deadline, max_bytes)
+                body, notes, timed_out = await _read(response, deadline, max_bytes)
                 content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                markdown, cut = await asyncio.to_thread(to_markdown, body, response.encoding, content_type)
                 return Page(url=url, status=response.status_code, reason=response.reason_phrase,
-                            content_type=content_type, markdown=to_markdown(body, response.encoding, content_type),
-                            size=len(body), notes=notes)
+                            content_type=content_type, markdown=markdown, size=len(body), notes=notes + cut,
+                            timed_out=timed_out)
     raise ValueError(f"more than {MAX_REDIRECTS} redirects")
 
 
-async def _read(response: Any, deadline: float, max_bytes: int) -> tuple[bytes, tuple[str, ...]]:
+async def _read(response: Any, deadline: float, max_bytes: int) -> tuple[bytes, tuple[str, ...], bool]:
+    """The body up to the caps, notes on what was cut, and whether the time cap cut it."""
     chunks: list[bytes] = []
     size = 0
     stream = response.aiter_bytes().__aiter__()
@@ -145,32 +152,40 @@ async def _read(response: Any, deadline: float, max_bytes: int) -> tuple[bytes, 
         left = deadline - time.monotonic()
         if left <= 0:
             return b"".join(chunks), (f"the page took longer than the time cap; only the first {size:,} bytes "
-                                      f"arrived in time",)
+                                      f"arrived in time",), True
         try:
             chunk = await asyncio.wait_for(stream.__anext__(), left)
         except StopAsyncIteration:
-            return b"".join(chunks), ()
+            return b"".join(chunks), (), False
         except asyncio.TimeoutError:
             continue  # the loop notices the deadline
         chunks.append(chunk)
         size += len(chunk)
         if size >= max_bytes:
             return b"".join(chunks)[:max_bytes], (f"the page is larger than {max_bytes // 2**20} MB; only its first "
-                                                  f"{max_bytes // 2**20} MB were read",)
+                                                  f"{max_bytes // 2**20} MB were read",), False
 
 
-def to_markdown(body: bytes, encoding: str | None, content_type: str) -> str:
+def to_markdown(body: bytes, encoding: str | None, content_type: str) -> tuple[str, tuple[str, ...]]:
+    """The page as Markdown (HTML converted; other text as it is), and notes on what was cut.
+    Slow on big pages (about a second per 300 KB of markup): run it off the event loop."""
     text = body.decode(encoding or "utf-8", errors="replace")
-    if content_type in ("text/html", "application/xhtml+xml") or (not content_type and "<html" in text[:2000].lower()):
-        from bs4 import BeautifulSoup
-        from markdownify import MarkdownConverter
+    if content_type not in ("text/html", "application/xhtml+xml") and \
+            (content_type or "<html" not in text[:2000].lower()):
+        return text, ()
+    from bs4 import BeautifulSoup
+    from markdownify import MarkdownConverter
 
-        soup = BeautifulSoup(text, "html.parser")
-        for node in soup(["script", "style", "noscript", "svg", "template", "iframe", "head"]):
-            node.decompose()  # their text is no part of what a reader sees
-        text = MarkdownConverter(heading_style="ATX").convert_soup(soup)
-        text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    return text
+    notes: tuple[str, ...] = ()
+    text = _INVISIBLE.sub("", text)  # scripts and styles are most of many pages: drop them before parsing
+    if len(text) > MAX_HTML_CHARS:
+        notes = (f"the page's markup is {len(text):,} characters; only the first {MAX_HTML_CHARS:,} were converted",)
+        text = text[:MAX_HTML_CHARS]
+    soup = BeautifulSoup(text, "html.parser")
+    for node in soup(["script", "style", "noscript", "svg", "template", "iframe", "head"]):
+        node.decompose()  # their text is no part of what a reader sees
+    text = MarkdownConverter(heading_style="ATX").convert_soup(soup)
+    return re.sub(r"\n{3,}", "\n\n", text).strip(), notes
 
 
 def relevant_part(markdown: str, prompt: str, budget: int = DIRECT_CHARS) -> str:
@@ -239,7 +254,7 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
                 f"Redirect URL: {got.location}\nStatus: {got.status}\n\nTo fetch the content, call WebFetch again "
                 f"with url=\"{got.location}\"."), data={"url": got.url, "code": got.status, "redirect": got.location})
         page = got
-        if page.status < 400 and not page.notes:
+        if page.status < 400 and not page.timed_out:
             _store(url, page)
     if page.status >= 400:
         return _error(f"{url} answered {page.status} {page.reason}.\n\n{page.markdown[:2000]}")
