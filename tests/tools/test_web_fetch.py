@@ -145,6 +145,24 @@ async def test_errors_are_results(ctx):
     assert closed.is_error and "failed" in closed.content
 
 
+async def test_binary_content_is_refused_in_one_line_and_pdfs_are_read(ctx):
+    from test_documents import make_pdf
+
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10
+    with WebServer({"/logo.png": lambda h: send(h, 200, png, "image/png"),
+                    "/blob": lambda h: send(h, 200, b"\0\1\2" * 100, ""),
+                    "/doc.pdf": lambda h: send(h, 200, make_pdf(["Quarterly numbers"]), "application/pdf"),
+                    "/data.json": lambda h: send(h, 200, b'{"a": 1}', "application/json")}) as server:
+        image = await fetch(ctx, server.url + "/logo.png")
+        blob = await fetch(ctx, server.url + "/blob")
+        pdf = await fetch(ctx, server.url + "/doc.pdf")
+        data = await fetch(ctx, server.url + "/data.json")
+    assert image.is_error and "image/png content, which WebFetch does not show" in image.content
+    assert blob.is_error and "binary content" in blob.content
+    assert not pdf.is_error and "--- Page 1 ---\nQuarterly numbers" in pdf.content
+    assert data.content == '{"a": 1}'
+
+
 def test_http_is_upgraded_except_on_loopback():
     assert web_fetch.normalise("http://example.com/a#frag") == "https://example.com/a"
     assert web_fetch.normalise("http://localhost:8000/") == "http://localhost:8000/"

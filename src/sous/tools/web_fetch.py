@@ -167,9 +167,16 @@ async def _read(response: Any, deadline: float, max_bytes: int) -> tuple[bytes, 
 
 
 def to_markdown(body: bytes, encoding: str | None, content_type: str) -> tuple[str, tuple[str, ...]]:
-    """The page as Markdown (HTML converted; other text as it is), and notes on what was cut.
-    Slow on big pages (about a second per 300 KB of markup): run it off the event loop."""
+    """The page as Markdown (HTML converted, a PDF's text extracted, other text as it is), and
+    notes on what was cut or not shown. Slow on big pages (about a second per 300 KB of markup):
+    run it off the event loop."""
+    if content_type == "application/pdf":
+        return _pdf_text(body)
+    if content_type and not _textual(content_type):
+        return "", (f"the URL holds {content_type} content, which WebFetch does not show",)
     text = body.decode(encoding or "utf-8", errors="replace")
+    if not content_type and "\0" in text[:8192]:
+        return "", ("the URL holds binary content, which WebFetch does not show",)
     if content_type not in ("text/html", "application/xhtml+xml") and \
             (content_type or "<html" not in text[:2000].lower()):
         return text, ()
@@ -186,6 +193,24 @@ def to_markdown(body: bytes, encoding: str | None, content_type: str) -> tuple[s
         node.decompose()  # their text is no part of what a reader sees
     text = MarkdownConverter(heading_style="ATX").convert_soup(soup)
     return re.sub(r"\n{3,}", "\n\n", text).strip(), notes
+
+
+def _textual(content_type: str) -> bool:
+    return content_type.startswith("text/") or content_type.endswith(("json", "xml", "javascript", "yaml", "toml")) \
+        or content_type in ("application/x-sh", "application/x-python")
+
+
+def _pdf_text(body: bytes) -> tuple[str, tuple[str, ...]]:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        pages = PdfReader(io.BytesIO(body)).pages
+        return "\n\n".join(f"--- Page {n} ---\n{(p.extract_text() or '').strip()}" for n, p in enumerate(pages, 1)), ()
+    except (PdfReadError, ValueError, OSError) as e:
+        return "", (f"the PDF could not be read: {e}",)
 
 
 def relevant_part(markdown: str, prompt: str, budget: int = DIRECT_CHARS) -> str:
@@ -258,6 +283,8 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
             _store(url, page)
     if page.status >= 400:
         return _error(f"{url} answered {page.status} {page.reason}.\n\n{page.markdown[:2000]}")
+    if not page.markdown.strip():
+        return _error(f"Nothing to read at {page.url}: " + ("; ".join(page.notes) or "the page is empty") + ".")
     answer, side_model = await apply_prompt(page, args["prompt"], ctx)
     notes = "".join(f"\n\n[Note: {n}.]" for n in page.notes)
     data = {"url": page.url, "code": page.status, "codeText": page.reason, "bytes": page.size,
