@@ -132,6 +132,9 @@ async def test_domain_lists_filter_searxng_results(tmp_path):
         both = await WEB_SEARCH.run({"query": "widget", "allowed_domains": ["a.com"], "blocked_domains": ["b.com"]}, ctx)
     assert "docs.widget.dev" in only.content and "www.widget.dev" in only.content and "spam" not in only.content
     assert both.is_error and "not both" in both.content
+    ctx.state["web_searches"] = 200
+    capped = await WEB_SEARCH.run({"query": "widget"}, ctx)
+    assert capped.is_error and "run its 200 web searches" in capped.content
     down = ToolContext(cwd=str(tmp_path), project_dir=str(tmp_path),
                        state={"web_search_config": {"searxng": "http://127.0.0.1:9"}})
     failed = await WEB_SEARCH.run({"query": "widget"}, down)

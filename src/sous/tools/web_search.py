@@ -25,6 +25,8 @@ from ._side_model import small_fast_model
 
 MAX_RESULTS = 10
 MAX_USES = 5
+MAX_PER_SESSION = 200
+"""As Claude Code: a runaway loop of searches stops here."""
 TIMEOUT = 20.0
 NOT_CONFIGURED = ('WebSearch: not offered: it needs the Anthropic provider, or a SearXNG instance in settings '
                   '("webSearch": {"searxng": "http://localhost:8888"})')
@@ -67,6 +69,11 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     allowed, blocked = args.get("allowed_domains") or [], args.get("blocked_domains") or []
     if allowed and blocked:
         return ToolResult(content="Give allowed_domains or blocked_domains, not both.", is_error=True)
+    done = ctx.state.get("web_searches", 0)
+    if done >= MAX_PER_SESSION:
+        return ToolResult(content=f"This session has run its {MAX_PER_SESSION} web searches; answer from what was "
+                                  "found, or start a new session.", is_error=True)
+    ctx.state["web_searches"] = done + 1
     current = ctx.state.get("session_model")
     model_name = getattr(current(), "name", "") if current else ""
     chosen = backend(model_name, ctx.state.get("web_search_config"))
