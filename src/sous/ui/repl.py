@@ -372,10 +372,12 @@ class Repl:
             self._refresh()
 
     async def _send(self, text: str) -> None:
-        from sous.context.attachments import attach, mentions
+        from sous.context.attachments import attach, dropped_images, mentions
+        from sous.ui.slash import is_command_like
 
         session = self.session
-        message = attach(text, session.agent.ctx) if not text.startswith("/") and mentions(text) else text
+        wanted = mentions(text) or dropped_images(text)  # a dragged image path may start the line
+        message = attach(text, session.agent.ctx) if wanted and not is_command_like(text) else text
         if session.mcp is not None and not isinstance(message, str):
             from sous.context.attachments import attach_resources
 
