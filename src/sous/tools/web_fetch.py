@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -69,6 +69,9 @@ class Page:
     """Why the page may be incomplete (size or time cap)."""
     timed_out: bool = False
     """Cut by the time cap: worth fetching again, so not cached."""
+    body: bytes = b""
+    """The raw body until it is converted (then dropped, so the cache holds Markdown only)."""
+    encoding: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,8 +102,12 @@ def normalise(url: str) -> str:
 
 
 def same_site(a: str, b: str) -> bool:
-    strip = lambda h: (h or "").lower().removeprefix("www.")  # noqa: E731
-    return strip(urlsplit(a).hostname) == strip(urlsplit(b).hostname)
+    """Same host, give or take a leading `www.`."""
+    return _site(a) == _site(b)
+
+
+def _site(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower().removeprefix("www.")
 
 
 def sandbox_refusal(url: str, ctx: ToolContext) -> str | None:
@@ -119,7 +126,8 @@ def sandbox_refusal(url: str, ctx: ToolContext) -> str | None:
 
 async def fetch(url: str, *, timeout: float, max_bytes: int = MAX_BYTES) -> Page | Redirect:
     """GET `url`, following same-site redirects; a cross-site one is returned, not followed.
-    Raises `httpx.HTTPError` (or ValueError) on failure; the time cap covers the whole fetch."""
+    The page comes back unconverted (`body`, no `markdown`). Raises `httpx.HTTPError` (or
+    ValueError) on failure; the time cap covers the whole fetch."""
     import httpx
 
     deadline = time.monotonic() + timeout
@@ -136,10 +144,9 @@ async def fetch(url: str, *, timeout: float, max_bytes: int = MAX_BYTES) -> Page
                     continue
                 body, notes, timed_out = await _read(response, deadline, max_bytes)
                 content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-                markdown, cut = await asyncio.to_thread(to_markdown, body, response.encoding, content_type)
                 return Page(url=url, status=response.status_code, reason=response.reason_phrase,
-                            content_type=content_type, markdown=markdown, size=len(body), notes=notes + cut,
-                            timed_out=timed_out)
+                            content_type=content_type, markdown="", size=len(body), notes=notes,
+                            timed_out=timed_out, body=body, encoding=response.encoding)
     raise ValueError(f"more than {MAX_REDIRECTS} redirects")
 
 
@@ -278,7 +285,9 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
                 f"REDIRECT DETECTED: the URL redirects to a different host.\n\nOriginal URL: {got.url}\n"
                 f"Redirect URL: {got.location}\nStatus: {got.status}\n\nTo fetch the content, call WebFetch again "
                 f"with url=\"{got.location}\"."), data={"url": got.url, "code": got.status, "redirect": got.location})
-        page = got
+        # Converting can take seconds on a big page: off the event loop, and outside the time cap.
+        markdown, cut = await asyncio.to_thread(to_markdown, got.body, got.encoding, got.content_type)
+        page = replace(got, markdown=markdown, notes=got.notes + cut, body=b"")
         if page.status < 400 and not page.timed_out:
             _store(url, page)
     if page.status >= 400:
