@@ -184,10 +184,14 @@ def bench_long_session(turns: int = 1000) -> dict:
 def prompt_budget() -> dict:
     from sous import tools
     from sous.context import system_prompt
+    from sous.core import ToolSet
 
     with tempfile.TemporaryDirectory() as work:
         system = system_prompt.build(work)
-    schemas = json.dumps(tools.toolset().schemas())
+    from sous.mcp.search import ToolSearch
+
+    deferred = {n: tools.load(n) for n in tools.DEFERRED_TOOLS}  # offered through ToolSearch
+    schemas = json.dumps([*tools.toolset().schemas(), *ToolSet([ToolSearch(deferred, print)]).schemas()])
     chars = len(system) + len(schemas)
     # No tokenizer is reachable offline; 3.5 characters per token is a conservative estimate for
     # English prose and JSON with Claude's and GPT's tokenizers.

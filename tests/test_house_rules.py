@@ -82,9 +82,12 @@ def test_system_prompt_and_default_tool_schemas_fit_the_token_budget(tmp_path):
     from sous.agents import BUILTIN
     from sous.tools.agent import agent_tool
 
+    from sous.mcp.search import ToolSearch
+
     agent = agent_tool(BUILTIN)
-    schemas = [*tools.toolset().schemas(), {"name": agent.name, "description": agent.description,
-                                            "input_schema": agent.input_schema}]
+    search = ToolSearch({n: tools.load(n) for n in tools.DEFERRED_TOOLS}, print)  # the deferred built-ins
+    schemas = [*tools.toolset().schemas(), *({"name": t.name, "description": t.description,
+                                              "input_schema": t.input_schema} for t in (agent, search))]
     text = system_prompt.build(str(tmp_path)) + json.dumps(schemas)
     # ~3.5 characters per token is the usual estimate for English prose and JSON; it errs high.
     assert len(text) / 3.5 < 4000, len(text) / 3.5

@@ -88,3 +88,52 @@ async def test_modes_change_through_the_api_with_an_event_and_bad_ones_are_one_l
     with pytest.raises(ConfigError):
         session.set_model("nosuchprovider:x")
     session.close()
+
+
+def _seen_tools(session) -> set[str]:
+    return set(session.tools.names)
+
+
+async def test_rarely_used_builtins_wait_behind_one_tool_search_unless_it_is_switched_off(opts):
+    session = open_session(opts([{"text": "hi"}]))
+    deferred = set(session.deferred_tools)
+    session.close()
+    assert {"NotebookEdit"} <= deferred and not deferred & _seen_tools(session)
+    assert [n for n in session.tools.names if n == "ToolSearch"] == ["ToolSearch"]
+    search = session.tools.get("ToolSearch")
+    assert set(search.deferred) == deferred and "NotebookEdit" in search.description
+
+    direct = opts([{"text": "hi"}])
+    direct.environ = {**direct.environ, "ENABLE_TOOL_SEARCH": "false"}
+    session = open_session(direct)
+    session.close()
+    assert "NotebookEdit" in _seen_tools(session) and "ToolSearch" not in _seen_tools(session)
+    assert session.deferred_tools == {}
+
+    chosen = open_session(opts([{"text": "hi"}], tools=["Read", "Screenshot"]))
+    chosen.close()
+    assert "ToolSearch" not in _seen_tools(chosen) and "NotebookEdit" not in _seen_tools(chosen)
+
+
+async def test_a_tool_that_cannot_work_is_not_offered_and_says_how_to_enable_it(opts, tmp_path):
+    made = opts([{"text": "hi"}], tools=["Read", "Screenshot"])
+    made.environ = {**made.environ, "SOUS_CHROMIUM": str(tmp_path / "no-such-browser")}
+    session = open_session(made)
+    session.close()
+    assert "Screenshot" not in _seen_tools(session) and "Screenshot" not in session.deferred_tools
+    assert "Screenshot" in session.unavailable_tools
+    assert any(n.text == session.unavailable_tools["Screenshot"] for n in session.notices)
+
+
+async def test_an_image_path_dragged_to_the_start_of_the_prompt_is_attached(opts, tmp_path):
+    from sous.core import Image
+
+    shot = tmp_path / "shot.png"
+    shot.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 16)
+    session = open_session(opts([{"text": "a red square"}]))
+    await session.send(f"{shot} what is this?", attachments=True)
+    await session.send(f"{shot} sent plainly")
+    session.close()
+    first, second = [m for m in session.messages if m.role == "user"]
+    assert any(isinstance(b, Image) for b in first.content)
+    assert not any(isinstance(b, Image) for b in second.content)

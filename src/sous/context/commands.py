@@ -127,6 +127,11 @@ def discover(project_dir: str, environ: Mapping[str, str] = os.environ) -> dict[
     return found
 
 
+def is_command_like(line: str) -> bool:
+    """`/word args`: a command; `/usr/bin/env is odd` or a dragged `/tmp/shot.png` (a path) is a prompt."""
+    return re.match(r"^/[\w:.-]+(\s|$)", line.strip()) is not None
+
+
 def split_invocation(text: str, commands: Mapping[str, Command]) -> tuple[Command, str] | None:
     """`/name rest` → (command, rest) when `name` is a user-invocable command."""
     match = re.match(r"^/([\w:.-]+)(?:\s+(.*))?$", text.strip(), re.DOTALL)

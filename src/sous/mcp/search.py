@@ -82,10 +82,10 @@ class ToolSearch:
         listed = "\n".join(names[:MAX_NAMES_LISTED])
         more = f"\n... and {len(names) - MAX_NAMES_LISTED} more" if len(names) > MAX_NAMES_LISTED else ""
         self.description = (
-            "Finds and loads tools that are available but not yet loaded (MCP server tools). Search by keywords "
-            "(\"weather forecast\", \"create issue\") or load by exact name with \"select:name1,name2\". The tools "
-            "found are loaded and can be called from your next reply on; a deferred tool cannot be called before "
-            f"it is loaded.\n\nDeferred tools:\n{listed}{more}")
+            "Finds and loads tools that are available but not yet loaded (MCP server tools, rarely used built-ins). "
+            "Search by keywords (\"weather forecast\", \"create issue\") or load by exact name with "
+            "\"select:name1,name2\". The tools found are loaded and can be called from your next reply on; a "
+            f"deferred tool cannot be called before it is loaded.\n\nDeferred tools:\n{listed}{more}")
         self.input_schema = {
             "type": "object",
             "properties": {"query": {"type": "string", "description": "Keywords, or select:<name>[,<name>...]"},

@@ -21,6 +21,8 @@ API_VERSION = "2023-06-01"
 STOP_REASONS: dict[str, StopReason] = {"end_turn": "end_turn", "stop_sequence": "end_turn", "tool_use": "tool_use",
                                        "max_tokens": "max_tokens", "pause_turn": "end_turn", "refusal": "end_turn"}
 CACHE = {"type": "ephemeral"}
+SERVER_BLOCKS = ("server_tool_use", "web_search_tool_result", "web_fetch_tool_result")
+"""Blocks of tools the API runs itself: kept whole in `provider_data["server_blocks"]`."""
 MAX_BREAKPOINTS = 4
 
 
@@ -55,6 +57,8 @@ def to_wire(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
         else:
             blocks = [b for b in map(_block, message.content) if b]
             role = "assistant" if isinstance(message, AssistantMessage) else "user"
+            if role == "assistant" and (server := message.provider_data.get("server_blocks")):
+                blocks = [dict(b) for b in server] + blocks  # a server tool's use and result precede the answer
         if not blocks:
             continue
         if out and out[-1]["role"] == role:
@@ -136,6 +140,8 @@ class _Stream:
             block["signature"] = block.get("signature", "") + delta["signature"]
         elif kind == "input_json_delta":
             block["partial_json"] += delta.get("partial_json", "")
+        elif kind == "citations_delta":
+            block.setdefault("citations", []).append(delta.get("citation"))
 
     def message(self) -> AssistantMessage:
         if not self.done:
@@ -147,8 +153,11 @@ class _Stream:
 
     def _build(self, stop_reason: StopReason, *, with_tools: bool) -> AssistantMessage:
         content: list[Any] = []
+        server_blocks: list[dict[str, Any]] = []
         for _, block in sorted(self.blocks.items()):
             kind = block.get("type")
+            if kind in SERVER_BLOCKS:
+                server_blocks.append(_server_block(block))
             if kind == "text" and block.get("text"):
                 content.append(Text(text=block["text"]))
             elif kind == "thinking":
@@ -162,8 +171,22 @@ class _Stream:
                       cache_read_tokens=u.get("cache_read_input_tokens") or 0,
                       cache_write_tokens=u.get("cache_creation_input_tokens") or 0)
         usage = replace(usage, cost_usd=catalog.cost(self.model_id, usage))
+        provider_data: dict[str, Any] = {"id": self.message_id}
+        if server_blocks:
+            provider_data["server_blocks"] = server_blocks
         return AssistantMessage(content=tuple(content), model=self.model_id, usage=usage, stop_reason=stop_reason,
-                                provider_data={"id": self.message_id})
+                                provider_data=provider_data)
+
+
+def _server_block(block: dict[str, Any]) -> dict[str, Any]:
+    """A server tool's block as the API sent it, its streamed input parsed."""
+    out = {k: v for k, v in block.items() if k != "partial_json"}
+    if block.get("partial_json", "").strip():
+        try:
+            out["input"] = json.loads(block["partial_json"])
+        except ValueError:
+            out["input"] = {"raw": block["partial_json"]}
+    return out
 
 
 def _tool_call(block: dict[str, Any]) -> ToolCall:

@@ -130,6 +130,11 @@ def open_session(opts: Options) -> Session:
     if left_out:
         notices.append(Notice(level="warning", text=trust.notice(left_out)))
     tools, agent_types, custom = _tools(opts, cwd, rules, main_spec, all_types)
+    unavailable, deferred = _availability(opts, tools, rules, main_spec, model.name, cfg, environ, notices)
+    if deferred and _tool_search_off(environ):  # ENABLE_TOOL_SEARCH=false: offered directly
+        tools, deferred = tools.adding(deferred), []
+    tools = tools.without(unavailable)
+    state.update(tools_unavailable=unavailable, web_search_config=cfg.get("webSearch"))
     system = system_prompt.build(cwd, append=opts.append_system_prompt, replace=opts.system_prompt)
     if main_spec is not None and opts.system_prompt is None:
         system = f"{main_spec.prompt}\n\n# Environment{system.partition('# Environment')[2]}"
@@ -186,6 +191,7 @@ def open_session(opts: Options) -> Session:
     middleware: Middleware = steering[0] if len(steering) == 1 else Chain(*steering)
     ctx = ToolContext(cwd=cwd, project_dir=cwd, environ=environ, state=state, spawn=subagents)
     agent = Agent(model=model, tools=tools, ctx=ctx, emit=bus.emit, middleware=middleware, max_turns=opts.max_turns)
+    state["session_model"] = lambda: agent.model  # tools' side jobs pick a small model by its provider
     session = Session(
         session_id=session_id,
         agent=agent,
@@ -203,6 +209,8 @@ def open_session(opts: Options) -> Session:
         notices=notices,
         resolve=lambda spec: resolve(spec, environ),
         pending_context=pending,
+        deferred=deferred,
+        unavailable=unavailable,
     )
     if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):
         bus.emit(ModeChanged(old="default", new="plan"))  # a tool list chosen by hand is left as it is
@@ -277,6 +285,43 @@ def _tools(
     types = {n: t for n, t in all_types.items() if n not in denied_types}
     extra = [agent_tool(types)] + ([send_message_tool()] if "SendMessage" not in denied else [])
     return tools.adding(extra, aliases=AGENT_ALIASES), types, custom
+
+
+def _availability(
+    opts: Options,
+    tools: ToolSet,
+    rules: Rules,
+    main_spec: Any,
+    model_name: str,
+    cfg: Any,
+    environ: Mapping[str, str],
+    notices: list[Notice],
+) -> tuple[dict[str, str], list[Any]]:
+    """(the built-ins that cannot work here, each with the line saying how to enable it; the
+    rarely used built-ins to offer through ToolSearch). A tool that cannot work is not offered
+    rather than failing when called; one asked for by `--tools` gets a warning. The deferred
+    built-ins join only the default tool set, never one chosen by hand."""
+    from sous import tools as builtin_tools
+
+    unavailable = {
+        n: why
+        for n in dict.fromkeys([*tools.names, *builtin_tools.DEFERRED_TOOLS])
+        if (why := builtin_tools.unavailable(n, model_name=model_name, settings=cfg, environ=environ))
+    }
+    if opts.tools is not None:
+        notices += [Notice(level="warning", text=why) for n, why in unavailable.items() if n in opts.tools]
+        return unavailable, []
+    if main_spec is not None and main_spec.tools is not None:
+        return unavailable, []
+    denied = rules.denied_tools()
+    names = [n for n in builtin_tools.DEFERRED_TOOLS if n not in unavailable and n not in denied]
+    if main_spec is not None:
+        names = [n for n in names if n not in main_spec.disallowed]
+    return unavailable, [builtin_tools.load(n) for n in names]
+
+
+def _tool_search_off(environ: Mapping[str, str]) -> bool:
+    return (environ.get("ENABLE_TOOL_SEARCH") or "").strip().lower() in ("false", "0", "off")
 
 
 def _writer(

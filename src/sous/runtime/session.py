@@ -66,6 +66,8 @@ class Session:
         notices: Sequence[Notice],
         resolve: Callable[[str], Model],
         pending_context: Sequence[str] = (),
+        deferred: Sequence[Tool] = (),
+        unavailable: Mapping[str, str] | None = None,
     ):
         self._id = session_id
         self._agent = agent
@@ -85,6 +87,7 @@ class Session:
         self._runs = runs
         self._mcp_connecting: asyncio.Future[None] | None = None
         self._deferred: dict[str, Tool] = {}
+        self._unavailable = dict(unavailable or {})
         self._interrupted = False
         self.totals = Totals()
         self.side_usage = Usage()
@@ -92,6 +95,8 @@ class Session:
         bus.subscribe(self.totals)
         bus.subscribe(transcript)
         bus.subscribe(self._on_mode_change)
+        if deferred:
+            self._defer(deferred)
 
     # --- what front ends read ------------------------------------------------------------------
 
@@ -192,8 +197,15 @@ class Session:
 
     @property
     def deferred_tools(self) -> dict[str, Tool]:
-        """MCP tools kept out of the prompt until ToolSearch loads them."""
+        """Tools kept out of the prompt until ToolSearch loads them: rarely used built-ins, and
+        MCP tools when there are many."""
         return dict(self._deferred)
+
+    @property
+    def unavailable_tools(self) -> dict[str, str]:
+        """Built-ins not offered because they cannot work here, each with the line saying how to
+        enable it (for `/status`)."""
+        return dict(self._unavailable)
 
     @property
     def subagents(self) -> SubAgents | None:
@@ -252,7 +264,7 @@ class Session:
             self._pending_context += verdict.context
 
     async def _connect_mcp(self) -> None:
-        from sous.mcp.search import ToolSearch, should_defer
+        from sous.mcp.search import should_defer
         from sous.models import catalog
 
         for problem in await self._mcp.start():
@@ -260,9 +272,17 @@ class Session:
         offered: list[Any] = list(self._mcp.tools)
         window = catalog.info(self.model.name.partition(":")[2]).context_window
         if should_defer(offered, window, self.environ.get("ENABLE_TOOL_SEARCH")):
-            self._deferred = {t.name: t for t in offered}
-            offered = [ToolSearch(self._deferred, self._load_deferred)]
-        self._set_toolset(self.tools.adding(offered))
+            self._defer(offered)
+        else:
+            self._set_toolset(self.tools.adding(offered))
+
+    def _defer(self, tools: Sequence[Tool]) -> None:
+        """Keep `tools` out of the prompt behind the one ToolSearch, which is rebuilt to list
+        every deferred tool (built-ins and MCP tools alike)."""
+        from sous.mcp.search import ToolSearch
+
+        self._deferred = {**self._deferred, **{t.name: t for t in tools}}
+        self._set_toolset(self.tools.adding([ToolSearch(self._deferred, self._load_deferred)]))
 
     def _load_deferred(self, tools: list[Any]) -> None:
         """ToolSearch found these deferred tools: offer them from the next turn on."""
@@ -297,24 +317,31 @@ class Session:
         custom command or skill is expanded first; with `attachments`, `@file` and `@server:uri`
         mentions are attached. Never raises for the model's or the tools' failures."""
         granted: list[Any] = []
+        invocation = None
         if isinstance(prompt, str) and prompt.startswith("/") and self._commands:
+            from sous.context.commands import split_invocation
+
+            invocation = split_invocation(prompt, self._commands)
+        if invocation is not None:
             from sous.context import commands
 
-            if invocation := commands.split_invocation(prompt, self._commands):
-                command, arguments = invocation
-                try:
-                    prompt = commands.expand(
-                        command,
-                        arguments,
-                        cwd=self.cwd,
-                        session_id=self.id,
-                        allow_shell=lambda cmd: self.shell_allowed(command, cmd),
-                    )
-                except commands.ExpansionError as e:
-                    return self._blocked(f"/{command.name}: {e}")
-                granted = self._grant(command.allowed_tools)
-        elif isinstance(prompt, str) and attachments and not prompt.startswith("/"):
-            prompt = await self._attach(prompt)
+            command, arguments = invocation
+            try:
+                prompt = commands.expand(
+                    command,
+                    arguments,
+                    cwd=self.cwd,
+                    session_id=self.id,
+                    allow_shell=lambda cmd: self.shell_allowed(command, cmd),
+                )
+            except commands.ExpansionError as e:
+                return self._blocked(f"/{command.name}: {e}")
+            granted = self._grant(command.allowed_tools)
+        elif isinstance(prompt, str) and attachments:
+            from sous.context.commands import is_command_like
+
+            if not is_command_like(prompt):  # `/tmp/shot.png what is this?` is a prompt with an image
+                prompt = await self._attach(prompt)
         try:
             return await self._send(prompt)
         finally:
@@ -322,9 +349,14 @@ class Session:
                 self._permissions.rules.allow.remove(rule)
 
     async def _attach(self, text: str) -> str | UserMessage:
-        from sous.context.attachments import attach, attach_resources, mentions
+        from sous.context.attachments import (
+            attach,
+            attach_resources,
+            dropped_images,
+            mentions,
+        )
 
-        if not mentions(text):
+        if not mentions(text) and not dropped_images(text):  # a dragged image's path may start the line
             return text
         message = attach(text, self._agent.ctx)
         if self._mcp is not None:

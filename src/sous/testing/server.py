@@ -18,6 +18,9 @@ Beyond the ScriptedModel format a turn may hold:
     "stall": 5                                   half the stream, then nothing for 5 seconds, then the cut
     "answer": {"status": 200, "content_type": "text/html", "body": "<html>..."}
                                                  a raw answer, as a server that is not the provider gives
+    "server_blocks": [{"type": "server_tool_use", ...}, {"type": "web_search_tool_result", ...}]
+                                                 Anthropic server-tool blocks, sent before the text
+                                                 (a server_tool_use's input as input_json_delta)
 
 When the turns run out the answer is a 500 saying so, with `x-should-retry: false` so that
 clients fail at once instead of retrying.
@@ -61,6 +64,12 @@ def anthropic_events(turn: Turn, model: str) -> list[tuple[str, dict[str, Any]]]
         blocks.append(({"type": "thinking", "thinking": ""},
                        [{"type": "thinking_delta", "thinking": p} for p in _pieces(thinking, 16)]
                        + [{"type": "signature_delta", "signature": turn.get("signature", "sig-" + uuid.uuid4().hex)}]))
+    for block in turn.get("server_blocks", []):
+        if block.get("type") == "server_tool_use":
+            blocks.append(({**block, "input": {}}, [{"type": "input_json_delta",
+                                                     "partial_json": json.dumps(block.get("input", {}))}]))
+        else:
+            blocks.append((block, []))
     if text := turn.get("text"):
         blocks.append(({"type": "text", "text": ""}, [{"type": "text_delta", "text": p} for p in _pieces(text, 12)]))
     for call in calls:

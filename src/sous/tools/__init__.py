@@ -7,7 +7,8 @@ only when a tool set that includes it is built.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sous.core import Tool, ToolSet
 
@@ -25,11 +26,20 @@ BUILTINS: dict[str, str] = {
     "TaskOutput": "sous.tools.bash:TASK_OUTPUT",
     "TaskStop": "sous.tools.bash:TASK_STOP",
     "ExitPlanMode": "sous.tools.plan:TOOL",
+    "WebFetch": "sous.tools.web_fetch:TOOL",
+    "WebSearch": "sous.tools.web_search:TOOL",
+    "NotebookEdit": "sous.tools.notebook_edit:TOOL",
+    "Screenshot": "sous.tools.screenshot:TOOL",
 }
 """Every built-in tool by name. MultiEdit is accepted for old transcripts and hooks but not
 offered to the model by default; ExitPlanMode is offered only in plan mode."""
 
-DEFAULT_TOOLS = ("Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite", "TaskOutput", "TaskStop")
+DEFAULT_TOOLS = ("Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite", "TaskOutput", "TaskStop", "WebFetch")
+
+DEFERRED_TOOLS = ("WebSearch", "NotebookEdit", "Screenshot")
+"""Also in the default set, but kept out of the prompt until ToolSearch loads them (unless
+`ENABLE_TOOL_SEARCH=false`): they are rarely needed, and their schemas would push the system
+prompt plus tool schemas past 4,000 tokens."""
 
 ALIASES = {"BashOutput": "TaskOutput", "KillShell": "TaskStop", "KillBash": "TaskStop"}
 
@@ -39,9 +49,22 @@ def load(name: str) -> Tool:
     return getattr(importlib.import_module(module), attr)
 
 
+def unavailable(name: str, *, model_name: str, settings: Mapping[str, Any], environ: Mapping[str, str]) -> str | None:
+    """Why the tool cannot work in this session (one line naming the fix, for /status), or None.
+    A tool that cannot work is not offered rather than failing when called."""
+    if name == "Screenshot":
+        from .screenshot import unavailable as why
+        return why(environ)
+    if name == "WebSearch":
+        from .web_search import unavailable as why_not
+        return why_not(model_name, settings.get("webSearch"))
+    return None
+
+
 def toolset(names: Iterable[str] = DEFAULT_TOOLS) -> ToolSet:
     """A tool set of the named built-ins, in the given order, with the legacy aliases."""
     return ToolSet((load(n) for n in names), aliases=ALIASES | {"MultiEdit": "MultiEdit"})
 
 
-__all__ = ["ALIASES", "BUILTINS", "DEFAULT_TOOLS", "BuiltinTool", "builtin", "load", "toolset"]
+__all__ = ["ALIASES", "BUILTINS", "DEFAULT_TOOLS", "DEFERRED_TOOLS", "BuiltinTool", "builtin", "load", "toolset",
+           "unavailable"]

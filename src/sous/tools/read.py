@@ -1,4 +1,5 @@
-"""Read: a file as numbered lines, a page at a time, or an image as an image block.
+"""Read: a file as numbered lines, a page at a time; an image as an image block; a PDF's pages
+(`_read_pdf`) and a notebook's cells with their outputs (`_notebook`).
 
 Bounded: only regular files are opened (a FIFO would block forever, `/dev/zero` never ends), a
 file is read whole only up to `MAX_WHOLE_BYTES`, and a larger one is streamed line by line just
@@ -39,6 +40,7 @@ SCHEMA = {
         "file_path": {"type": "string", "description": "The path of the file to read (absolute is best)"},
         "offset": {"type": "integer", "description": "The line number to start reading from (1-based)"},
         "limit": {"type": "integer", "description": "The number of lines to read"},
+        "pages": {"type": "string", "description": "PDF page range, e.g. \"1-5\" (required over 10 pages)"},
     },
     "required": ["file_path"],
 }
@@ -83,6 +85,8 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         return _missing(path, ctx)
     if path.suffix.lower() in IMAGE_TYPES:
         return _image(path, ctx)
+    if path.suffix.lower() in (".pdf", ".ipynb"):
+        return await _document(path, args, ctx)
     if looks_binary(path):
         return _error(f"This tool cannot read binary files. The file appears to be a binary {path.suffix} file.")
     try:
@@ -183,6 +187,26 @@ def _image(path: Path, ctx: ToolContext) -> ToolResult:
     media_type = IMAGE_TYPES[path.suffix.lower()]
     return ToolResult(content=(Image(media_type=media_type, data=encoded),),
                       data={"type": "image", "file": {"filePath": str(path), "type": media_type, "originalSize": size}})
+
+
+async def _document(path: Path, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    """A PDF or a notebook, by its own reader (each imported on first use)."""
+    if path.suffix.lower() == ".pdf":
+        from ._read_pdf import read_pdf
+
+        result = await read_pdf(path, args.get("pages"), ctx)
+    else:
+        from . import _notebook
+
+        try:
+            notebook = _notebook.load(path)
+        except _notebook.NotebookError as e:
+            return _error(str(e))
+        result = ToolResult(content=tuple(_notebook.render(notebook)),
+                            data={"type": "notebook", "file": {"filePath": str(path), "cells": notebook["cells"]}})
+    if not result.is_error:
+        record_read(ctx, path)
+    return result
 
 
 TOOL = builtin("Read", SCHEMA, run, read_only=True)

@@ -40,6 +40,8 @@ working in this repository. Include:
 
 1. The commands used most: how to install, build, lint, run the tests (and a single test).
 2. The architecture at a glance: the big picture that needs several files to understand.
+3. A line of the form: Test command: `<command>` -- the one command that runs the whole test \
+suite (run it once to check it works); hooks and scripts read this line.
 
 Be concise: no generic advice, no exhaustive file listings, nothing you cannot verify from the \
 repository. If an AGENTS.md or CLAUDE.md exists, improve it instead of starting over; fold in \
@@ -61,7 +63,9 @@ class Outcome:
 
 def is_command_like(line: str) -> bool:
     """`/word args`: a command; `/usr/bin/env is odd` (a path) is a prompt."""
-    return re.match(r"^/[\w:.-]+(\s|$)", line) is not None and "/" not in line.split()[0][1:]
+    from sous.context.commands import is_command_like as command_like
+
+    return command_like(line)
 
 
 def suggest(name: str, custom: list[str]) -> str:
@@ -345,11 +349,17 @@ async def _status(session, rest, args) -> Outcome:
              f"mcp:      {'; '.join(session.mcp.describe()) if session.mcp else 'none'}"]
     if session.transcript_path:
         lines.append(f"log:      {session.transcript_path}")
+    lines += session.unavailable_tools.values()  # how to enable each missing tool
     return Outcome("\n".join(lines))
 
 
 async def _init(session, rest, args) -> Outcome:
-    return Outcome("(asking the model to write AGENTS.md)", prompt=INIT_PROMPT + (f"\n\n{rest}" if rest else ""))
+    from sous.context import test_command
+
+    prompt = INIT_PROMPT
+    if guessed := test_command.guess(session.cwd):
+        prompt += f"\n\nThe project's files suggest the test command `{guessed}`."
+    return Outcome("(asking the model to write AGENTS.md)", prompt=prompt + (f"\n\n{rest}" if rest else ""))
 
 
 async def _permissions(session, rest, args) -> Outcome:
