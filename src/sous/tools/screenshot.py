@@ -217,7 +217,7 @@ def _listing(problems: list[str], blocked: list[str]) -> str:
         if len(problems) > MAX_LISTED:
             out += f"\n- ... and {len(problems) - MAX_LISTED} more"
     if blocked:
-        out += (f"\nBlocked by the sandbox (not in sandbox.network.allowedDomains): "
+        out += ("\nBlocked by the sandbox (not in sandbox.network.allowedDomains): "
                 + ", ".join(blocked[:MAX_LISTED]))
     return out
 
