@@ -60,7 +60,7 @@ class Channel:
         """Send a control request and return the program's `response`; raises `ControlError` for an
         error answer, a closed stdin or no answer within the timeout (the request is then cancelled)."""
         if self.closed:
-            raise ControlError(f"cannot ask the program ({request.get('subtype')}): its input is closed")
+            raise ControlError(f"the program closed its input; {request.get('subtype')} cannot be asked")
         request_id = f"sous_{next(self._ids)}_{secrets.token_hex(4)}"
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
