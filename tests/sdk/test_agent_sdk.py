@@ -261,3 +261,73 @@ def test_unsupported_flags_fail_with_one_clear_line(cli, project):
 def test_add_dirs_through_the_sdk_is_an_error_not_a_silent_success(options, script):
     with pytest.raises(Exception):
         asyncio.run(_collect("hi", options(script([{"text": "x"}]), add_dirs=["/tmp"])))
+
+
+def test_post_tool_use_hook_context_reaches_the_model(options, script, project):
+    seen = []
+
+    async def note(hook_input, tool_use_id, context):
+        seen.append((hook_input["hook_event_name"], hook_input["tool_name"]))
+        return {"hookSpecificOutput": {"hookEventName": "PostToolUse", "additionalContext": "LINT-CLEAN-7"}}
+
+    opts = options(script(_bash_then_done("echo x > out.txt")), permission_mode="bypassPermissions",
+                   hooks={"PostToolUse": [HookMatcher(matcher="Bash", hooks=[note])]})
+    messages = asyncio.run(_collect(_prompts("write it"), opts))
+    assert seen == [("PostToolUse", "Bash")] and messages[-1].subtype == "success"
+    (path,) = Path(os.environ["SOUS_HOME"]).rglob(f"{messages[-1].session_id}.jsonl")
+    assert "LINT-CLEAN-7" in path.read_text()
+
+
+def test_stop_hook_that_blocks_makes_the_model_go_on(options, script):
+    stops = []
+
+    async def not_yet(hook_input, tool_use_id, context):
+        stops.append(hook_input["hook_event_name"])
+        if len(stops) == 1:
+            return {"decision": "block", "reason": "run the tests first"}
+        return {}
+
+    opts = options(script([{"text": "finished?"}, {"text": "tests pass, finished"}]),
+                   hooks={"Stop": [HookMatcher(hooks=[not_yet])]})
+    messages = asyncio.run(_collect(_prompts("do it"), opts))
+    assert stops == ["Stop", "Stop"]
+    assert _texts(messages) == ["finished?", "tests pass, finished"] and messages[-1].result == "tests pass, finished"
+
+
+def test_a_hook_callback_that_never_answers_blocks_the_call_after_its_timeout(options, script, project):
+    async def hang(hook_input, tool_use_id, context):
+        await asyncio.sleep(3600)
+        return {}
+
+    opts = options(script(_bash_then_done("echo x > out.txt")), permission_mode="bypassPermissions",
+                   hooks={"PreToolUse": [HookMatcher(matcher="Bash", hooks=[hang], timeout=1)]})
+    messages = asyncio.run(asyncio.wait_for(_collect(_prompts("write it"), opts), 60))
+    result = _tool_results(messages)[0]
+    assert result.is_error and not (project / "out.txt").exists()  # fail closed
+    assert messages[-1].subtype == "success"
+
+
+def test_continue_picks_up_the_last_session(options, script):
+    first = asyncio.run(_collect("remember 7", options(script([{"text": "noted"}]))))
+    again = asyncio.run(_collect("and now?", options(script([{"text": "still 7"}]), continue_conversation=True)))
+    assert again[-1].session_id == first[-1].session_id and _texts(again) == ["still 7"]
+
+
+def test_max_budget_usd_stops_the_run_that_spends_it_and_refuses_the_next(options, script, project):
+    turns = [{"text": "cheap", "usage": {"cost_usd": 0.6}},
+             {"tool_calls": [{"name": "Bash", "input": {"command": "sleep 5; echo x > late.txt"}, "id": "c"}],
+              "usage": {"cost_usd": 0.6}},
+             {"text": "never"}]
+
+    async def main():
+        async with ClaudeSDKClient(options(script(turns), max_budget_usd=1.0,
+                                           permission_mode="bypassPermissions")) as client:
+            out = []
+            for prompt in ("one", "two", "three"):
+                await client.query(prompt)
+                out.append([m async for m in client.receive_response()][-1])
+            return out
+
+    one, two, three = asyncio.run(main())
+    assert one.subtype == "success" and two.is_error and two.result == "Interrupted"
+    assert three.subtype == "error_max_budget_usd" and three.is_error and not (project / "late.txt").exists()

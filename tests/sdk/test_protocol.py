@@ -102,3 +102,13 @@ def test_prompt_argument_or_text_output_with_stream_json_input_is_refused(cli, p
         run = subprocess.run([cli, *FLAGS, *extra], input="", capture_output=True, text=True, cwd=project,
                              timeout=60)
         assert run.returncode == 2 and "--input-format stream-json needs --output-format stream-json" in run.stderr
+
+
+def test_with_dash_p_too_the_prompts_run_in_one_session_and_stdin_end_exits_zero(cli, project, script):
+    proc = _start(cli, project, script([{"text": "a"}, {"text": "b"}]), "-p")
+    out, err = proc.communicate(_user("one") + "\n" + _user("two") + "\n", timeout=60)
+    assert proc.returncode == 0, err
+    lines = _lines(out)
+    assert [line["type"] for line in lines].count("system") == 1
+    results = [line for line in lines if line["type"] == "result"]
+    assert [r["result"] for r in results] == ["a", "b"] and results[0]["session_id"] == results[1]["session_id"]

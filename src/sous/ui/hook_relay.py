@@ -29,6 +29,8 @@ class HookRelay:
         self.token = secrets.token_hex(16)
         self.server: asyncio.AbstractServer | None = None
         self.port = 0
+        self.timeouts: dict[str, float] = {}
+        """Each callback's own timeout: the relay stops waiting for the program when the hook does."""
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -47,7 +49,8 @@ class HookRelay:
                 ids = entry.get("hookCallbackIds") if isinstance(entry, dict) else None
                 if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
                     raise ValueError(f"hooks.{event}: each matcher needs a hookCallbackIds list")
-                timeout = entry.get("timeout") or DEFAULT_HOOK_TIMEOUT_S
+                timeout = float(entry.get("timeout") or DEFAULT_HOOK_TIMEOUT_S)
+                self.timeouts.update(dict.fromkeys(ids, timeout))
                 handler_extra = {"onFailure": entry["onFailure"]} if entry.get("onFailure") else {}
                 handlers = [{"type": "http", "url": f"http://127.0.0.1:{self.port}/{self.token}/{cid}",
                              "timeout": timeout, **handler_extra} for cid in ids]
@@ -80,8 +83,7 @@ class HookRelay:
         request = {"subtype": "hook_callback", "callback_id": callback_id, "input": payload,
                    "tool_use_id": payload.get("tool_use_id")}
         try:
-            # The hook's own timeout (the HTTP client's) bounds this wait from the other side.
-            return 200, await self.channel.request(request, timeout_s=self.channel.timeout_s)
+            return 200, await self.channel.request(request, timeout_s=self.timeouts.get(callback_id))
         except ControlError as e:
             return 502, {"error": str(e)}
 
