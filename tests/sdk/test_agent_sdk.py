@@ -331,3 +331,44 @@ def test_max_budget_usd_stops_the_run_that_spends_it_and_refuses_the_next(option
     one, two, three = asyncio.run(main())
     assert one.subtype == "success" and two.is_error and two.result == "Interrupted"
     assert three.subtype == "error_max_budget_usd" and three.is_error and not (project / "late.txt").exists()
+
+
+def test_sdk_mcp_server_tools_run_in_the_program(options, script):
+    from claude_agent_sdk import create_sdk_mcp_server, tool
+
+    calls = []
+
+    @tool("add", "Add two numbers", {"a": int, "b": int})
+    async def add(args):
+        calls.append(args)
+        return {"content": [{"type": "text", "text": f"sum={args['a'] + args['b']}"}]}
+
+    @tool("explode", "Always fails", {})
+    async def explode(args):
+        raise RuntimeError("kaboom")
+
+    server = create_sdk_mcp_server(name="calc", version="1.0.0", tools=[add, explode])
+    turns = [{"tool_calls": [{"name": "mcp__calc__add", "input": {"a": 2, "b": 40}, "id": "m1"},
+                             {"name": "mcp__calc__explode", "input": {}, "id": "m2"}]}, {"text": "done"}]
+    opts = options(script(turns), mcp_servers={"calc": server}, allowed_tools=["mcp__calc__add", "mcp__calc__explode"])
+    messages = asyncio.run(_collect(_prompts("add"), opts))
+    init = next(m for m in messages if isinstance(m, SystemMessage) and m.subtype == "init")
+    assert "mcp__calc__add" in init.data["tools"]
+    ok, failed = _tool_results(messages)
+    assert calls == [{"a": 2, "b": 40}] and not ok.is_error and "sum=42" in str(ok.content)
+    assert failed.is_error and "kaboom" in str(failed.content)
+    assert messages[-1].subtype == "success"
+
+
+def test_sdk_mcp_tools_still_ask_permission(options, script):
+    from claude_agent_sdk import create_sdk_mcp_server, tool
+
+    @tool("wipe", "Deletes things", {})
+    async def wipe(args):
+        raise AssertionError("must not run without permission")
+
+    server = create_sdk_mcp_server(name="danger", tools=[wipe])
+    turns = [{"tool_calls": [{"name": "mcp__danger__wipe", "input": {}, "id": "w"}]}, {"text": "ok"}]
+    messages = asyncio.run(_collect(_prompts("wipe"), options(script(turns), mcp_servers={"danger": server})))
+    result = _tool_results(messages)[0]
+    assert result.is_error and "must not run" not in str(result.content)

@@ -17,6 +17,7 @@ from sous.core import AssistantMessage, ConfigError, MessageAdded
 
 from .control import Channel, ControlError, Permissions, Prompt, stdin_lines, user_message
 from .headless import HeadlessPrinter
+from .sdk_mcp import connect, split_sdk_servers
 
 
 @dataclasses.dataclass(slots=True, kw_only=True)
@@ -44,6 +45,16 @@ class Driven:
         self.started_model = ""
         self.spent_usd = 0.0
         self.failed = False
+        self.opening: asyncio.Future[None] | None = None
+        self.handlers: set[asyncio.Task[None]] = set()
+        kept, self.sdk_servers = split_sdk_servers(list(opts.mcp_config))
+        self.opts = dataclasses.replace(opts, mcp_config=kept)
+
+    def _session_ready(self, hooks: Any = None, agents: Any = None) -> asyncio.Future[None]:
+        """The session opening (started once, by `initialize` or whatever needs it first)."""
+        if self.opening is None:
+            self.opening = asyncio.ensure_future(self._open(hooks, agents))
+        return self.opening
 
     # --- the session --------------------------------------------------------------------------
 
@@ -63,6 +74,11 @@ class Driven:
             merged = {**(json.loads(opts.agents_json) if opts.agents_json else {}), **agents}
             opts = dataclasses.replace(opts, agents_json=json.dumps(merged))
         session = open_session(opts)
+        for server in self.sdk_servers:  # the program answers these while it waits for initialize
+            try:
+                session.set_tools(add=await connect(self.channel, server))
+            except ControlError as e:
+                self._problem(f"MCP server {server!r} (sdk) offers no tools: {e}")
         if self.drive.fork:
             session.fork()
         self.session = session
@@ -104,6 +120,8 @@ class Driven:
                 if worker.done():
                     break
             self.channel.close()
+            if self.handlers:  # requests read before stdin ended are still answered
+                await asyncio.wait(set(self.handlers))
             await self.prompts.put(None)
             await worker
         finally:
@@ -123,9 +141,8 @@ class Driven:
             if prompt in self.waiting:
                 self.waiting.remove(prompt)
             try:
-                if self.session is None:
-                    await self._open()
-            except (ConfigError, ValueError) as e:
+                await self._session_ready()
+            except (ConfigError, ValueError, OSError) as e:
                 self._problem(str(e))
                 self.failed = True
                 return
@@ -161,7 +178,10 @@ class Driven:
             self.waiting.append(prompt)
             await self.prompts.put(prompt)
         elif kind == "control_request":
-            await self._control(obj)
+            # answered concurrently: opening the session may itself wait on the program (sdk servers)
+            task = asyncio.ensure_future(self._control(obj))
+            self.handlers.add(task)
+            task.add_done_callback(self.handlers.discard)
         elif kind == "control_response":
             response = obj.get("response")
             if not isinstance(response, dict) or not self.channel.settle(response):
@@ -180,16 +200,16 @@ class Driven:
         subtype = request.get("subtype")
         try:
             response = await self._answer(subtype, request)
-        except (ConfigError, ValueError, ControlError) as e:
+        except (ConfigError, ValueError, ControlError, OSError) as e:
             self.channel.respond(request_id, error=f"{subtype}: {e}")
             return
         self.channel.respond(request_id, response)
 
     async def _answer(self, subtype: Any, request: dict[str, Any]) -> dict[str, Any]:
         if subtype == "initialize":
-            if self.session is not None:
+            if self.opening is not None:
                 raise ValueError("the session is already initialized")
-            await self._open(hooks=request.get("hooks"), agents=request.get("agents"))
+            await self._session_ready(request.get("hooks"), request.get("agents"))
             agents = self.session.subagents.types if self.session.subagents is not None else {}
             return {"commands": [{"name": name, "description": getattr(c, "description", ""), "argumentHint": ""}
                                  for name, c in self.session.commands.items()],
@@ -198,8 +218,7 @@ class Driven:
                     "hooks_applied": True, "hook_on_failure_supported": True, "pid": os.getpid()}
         if subtype not in ("interrupt", "set_permission_mode", "set_model"):
             raise ValueError(f"unsupported control request subtype {subtype!r}")
-        if self.session is None:
-            await self._open()
+        await self._session_ready()
         if subtype == "interrupt":
             self.session.interrupt()
             return {"still_queued": [p.uuid for p in self.waiting if p.uuid]}
