@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
         from sous.mcp.cli import main as mcp_main
 
         return mcp_main(argv[1:])
+    if argv[:1] == ["acp"]:
+        from sous.ui.acp import main as acp_main
+
+        return acp_main(argv[1:])
     if argv[:1] == ["team"]:
         from sous.team.runner import main as team_main
 
