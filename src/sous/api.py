@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Self
 
 from sous.core import Event, PermissionRequest, RunEnd
 from sous.runtime import Options, Session, open_session
@@ -57,7 +57,7 @@ class Client:
             raise RuntimeError("the client is not open: use `async with sous.Client(...) as client`")
         return self._session
 
-    async def __aenter__(self) -> Client:
+    async def __aenter__(self) -> Self:
         self._session = open_session(self._opts)
         if self._can_use_tool is not None:
             self._session.subscribe(self._on_question)
@@ -68,7 +68,7 @@ class Client:
             raise
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         session, self._session = self._session, None
         if session is None:
             return

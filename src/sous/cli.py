@@ -144,6 +144,8 @@ def _unsupported(args) -> str | None:
         return "--add-dir is not supported: sous's tools and permissions work in one folder (run sous there)"
     if args.setting_sources is not None and set(args.setting_sources.split(",")) != {"user", "project", "local"}:
         return f"--setting-sources={args.setting_sources} is not supported: sous reads user, project and local settings"
+    if args.permission_prompt_tool == "stdio" and args.input_format != "stream-json":
+        return "--permission-prompt-tool stdio needs --input-format stream-json (the program answers on stdin)"
     if args.fork_session and not (args.resume or args.continue_last):
         return "--fork-session needs --resume or --continue"
     if args.fork_session and args.input_format != "stream-json":

@@ -13,7 +13,7 @@ import pytest
 import sous
 
 acp = pytest.importorskip("acp")
-from acp.schema import AllowedOutcome, DeniedOutcome, RequestPermissionResponse  # noqa: E402
+from acp.schema import AllowedOutcome, DeniedOutcome, RequestPermissionResponse
 
 SRC = Path(sous.__file__).resolve().parents[1]
 

@@ -21,8 +21,15 @@ from typing import Any
 
 from sous import __version__
 from sous.core import (
-    AssistantMessage, MessageAdded, PermissionRequest, TextDelta, ThinkingDelta, ToolEnd, ToolResultMessage,
-    ToolStart, UserMessage,
+    AssistantMessage,
+    MessageAdded,
+    PermissionRequest,
+    TextDelta,
+    ThinkingDelta,
+    ToolEnd,
+    ToolResultMessage,
+    ToolStart,
+    UserMessage,
 )
 
 CHOICES = (("once", "Allow once", "allow_once"), ("session", "Allow for this session", "allow_always"),
@@ -156,7 +163,12 @@ class SousAgent:
     async def initialize(self, protocol_version: int, client_capabilities: Any = None, client_info: Any = None,
                          **kwargs: Any) -> Any:
         from acp import PROTOCOL_VERSION
-        from acp.schema import AgentCapabilities, Implementation, InitializeResponse, PromptCapabilities
+        from acp.schema import (
+            AgentCapabilities,
+            Implementation,
+            InitializeResponse,
+            PromptCapabilities,
+        )
 
         return InitializeResponse(protocol_version=min(protocol_version, PROTOCOL_VERSION),
                                   agent_capabilities=AgentCapabilities(

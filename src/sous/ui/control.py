@@ -30,7 +30,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from sous.core import ConfigError, Image, PermissionRequest, Text, UserMessage, new_id
+from sous.core import Image, PermissionRequest, Text, UserMessage, new_id
 
 DEFAULT_REPLY_TIMEOUT_S = 60.0
 
@@ -68,7 +68,7 @@ class Channel:
         timeout = self.timeout_s if timeout_s is None else timeout_s
         try:
             return await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.line({"type": "control_cancel_request", "request_id": request_id})
             raise ControlError(f"the program did not answer {request.get('subtype')} within {timeout:g}s") from None
         finally:

@@ -15,7 +15,14 @@ from typing import Any, TextIO
 
 from sous.core import AssistantMessage, ConfigError, MessageAdded
 
-from .control import Channel, ControlError, Permissions, Prompt, stdin_lines, user_message
+from .control import (
+    Channel,
+    ControlError,
+    Permissions,
+    Prompt,
+    stdin_lines,
+    user_message,
+)
 from .headless import HeadlessPrinter
 from .sdk_mcp import connect, split_sdk_servers
 
