@@ -137,3 +137,27 @@ def test_cancel_while_a_tool_runs_stops_the_turn_and_load_resumes_the_session(ag
     assert first.stop_reason == "cancelled"
     assert any(u.session_update == "user_message_chunk" and u.content.text == "wait" for u in replayed)
     assert second.stop_reason == "end_turn" and resumed.text().endswith("back again")
+
+
+def test_permission_modes_are_advertised_and_switching_one_skips_the_question(agent_cmd, tmp_path):
+    turns = [{"tool_calls": [{"name": "Bash", "id": "b1", "input": {"command": "echo x > c.txt"}}]}, {"text": "ok"}]
+    editor = Editor(None)  # would cancel any question
+
+    async def main():
+        from acp import RequestError, spawn_agent_process, text_block
+
+        async with spawn_agent_process(editor, *agent_cmd(turns), env=_env(), cwd=str(tmp_path)) as (conn, _):
+            await conn.initialize(protocol_version=1)
+            new = await conn.new_session(cwd=str(tmp_path), mcp_servers=[])
+            with pytest.raises(RequestError):
+                await conn.set_session_mode(session_id=new.session_id, mode_id="yolo")
+            await conn.set_session_mode(session_id=new.session_id, mode_id="bypassPermissions")
+            reply = await conn.prompt(session_id=new.session_id, prompt=[text_block("go")])
+            return new, reply
+
+    new, reply = asyncio.run(asyncio.wait_for(main(), 60))
+    assert new.modes.current_mode_id == "default"
+    assert {m.id for m in new.modes.available_modes} >= {"default", "acceptEdits", "plan", "bypassPermissions"}
+    assert reply.stop_reason == "end_turn" and editor.asked == [] and (tmp_path / "c.txt").read_text() == "x\n"
+    assert any(u.session_update == "current_mode_update" and u.current_mode_id == "bypassPermissions"
+               for u in editor.updates)

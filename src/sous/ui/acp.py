@@ -36,6 +36,8 @@ CHOICES = (("once", "Allow once", "allow_once"), ("session", "Allow for this ses
            ("always", "Always allow (saved to the project)", "allow_always"), ("reject", "Reject", "reject_once"))
 KINDS = {"Read": "read", "Edit": "edit", "Write": "edit", "MultiEdit": "edit", "NotebookEdit": "edit", "Bash": "execute",
          "Glob": "search", "Grep": "search", "WebFetch": "fetch", "WebSearch": "fetch", "TodoWrite": "think"}
+MODE_NAMES = {"default": "Ask before changes", "acceptEdits": "Accept edits", "plan": "Plan only",
+              "dontAsk": "Refuse what would ask", "bypassPermissions": "Bypass permissions"}
 STOP = {"end_turn": "end_turn", "aborted": "cancelled", "max_turns": "max_turn_requests"}
 
 
@@ -149,6 +151,14 @@ class Relay:
         await self.updates.join()
 
 
+def _modes(session: Any) -> Any:
+    """The permission modes, advertised as ACP session modes (`session/set_mode` switches)."""
+    from acp.schema import SessionMode, SessionModeState
+
+    return SessionModeState(current_mode_id=session.mode,
+                            available_modes=[SessionMode(id=m, name=n) for m, n in MODE_NAMES.items()])
+
+
 class SousAgent:
     """The ACP agent: the `acp` package calls these methods for the editor's requests."""
 
@@ -195,14 +205,14 @@ class SousAgent:
         from acp.schema import NewSessionResponse
 
         relay = await self._open(cwd)
-        return NewSessionResponse(session_id=relay.session.id)
+        return NewSessionResponse(session_id=relay.session.id, modes=_modes(relay.session))
 
     async def load_session(self, cwd: str, session_id: str, mcp_servers: Any = None, **kwargs: Any) -> Any:
         from acp.schema import LoadSessionResponse
 
         relay = await self._open(cwd, resume=session_id)
         await relay.replay()
-        return LoadSessionResponse()
+        return LoadSessionResponse(modes=_modes(relay.session))
 
     def _relay(self, session_id: str) -> Relay:
         from acp import RequestError
@@ -239,11 +249,17 @@ class SousAgent:
 
     async def set_session_mode(self, session_id: str, mode_id: str, **kwargs: Any) -> Any:
         from acp import RequestError
+        from acp.helpers import update_current_mode
 
+        from sous.core import ConfigError
+
+        relay = self._relay(session_id)
         try:
-            self._relay(session_id).session.set_mode(mode_id)
-        except Exception as e:  # ConfigError: an unknown mode
+            relay.session.set_mode(mode_id)
+        except ConfigError as e:
             raise RequestError.invalid_params({"message": str(e)}) from e
+        relay.updates.put_nowait(update_current_mode(relay.session.mode))
+        await relay.updates.join()
         return None
 
     async def close(self) -> None:
