@@ -112,3 +112,13 @@ def test_with_dash_p_too_the_prompts_run_in_one_session_and_stdin_end_exits_zero
     assert [line["type"] for line in lines].count("system") == 1
     results = [line for line in lines if line["type"] == "result"]
     assert [r["result"] for r in results] == ["a", "b"] and results[0]["session_id"] == results[1]["session_id"]
+
+
+def test_a_session_that_cannot_open_ends_at_once_with_one_line_even_if_stdin_stays_open(cli, project):
+    proc = _start(cli, project, "nonsense-provider:model")
+    proc.stdin.write(_user("hi") + "\n")
+    proc.stdin.flush()  # and stdin is left open: sous must not wait for its end
+    assert proc.wait(timeout=30) == 1
+    err = proc.stderr.read()
+    assert err.startswith("sous: ") and "nonsense-provider" in err and proc.stdout.read() == ""
+    proc.stdin.close()

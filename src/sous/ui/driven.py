@@ -117,15 +117,20 @@ class Driven:
         worker = asyncio.ensure_future(self._work())
         number = 0
         try:
-            while (line := await lines.get()) is not None:
+            while True:
+                getter = asyncio.ensure_future(lines.get())
+                await asyncio.wait({getter, worker}, return_when=asyncio.FIRST_COMPLETED)
+                if not getter.done():  # the session could not open: stop reading, say so, exit
+                    getter.cancel()
+                    break
+                if (line := getter.result()) is None:
+                    break
                 number += 1
                 if line.startswith("\0"):
                     self._problem(f"stdin could not be read: {line[1:]}")
                     break
                 if line.strip():
                     await self._line(line, number)
-                if worker.done():
-                    break
             self.channel.close()
             if self.handlers:  # requests read before stdin ended are still answered
                 await asyncio.wait(set(self.handlers))
