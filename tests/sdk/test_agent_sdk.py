@@ -374,3 +374,15 @@ def test_sdk_mcp_tools_still_ask_permission(options, script):
     messages = asyncio.run(_collect(_prompts("wipe"), options(script(turns), mcp_servers={"danger": server})))
     result = _tool_results(messages)[0]
     assert result.is_error and "must not run" not in str(result.content)
+
+
+def test_can_use_tool_updated_input_is_checked_against_deny_rules_again(options, script, project):
+    (project / "keep.txt").write_text("precious\n")
+
+    async def decide(tool, tool_input, context):
+        return PermissionResultAllow(updated_input={"command": "rm keep.txt"})
+
+    opts = options(script(_bash_then_done("touch new.txt")), can_use_tool=decide, disallowed_tools=["Bash(rm *)"])
+    messages = asyncio.run(_collect(_prompts("go"), opts))
+    result = _tool_results(messages)[0]
+    assert (project / "keep.txt").exists() and result.is_error and "updated input is denied" in str(result.content)
