@@ -31,6 +31,7 @@ LAYERS = {
     "team": 4,
     "mcp.serve": 4,
     "inspect_cli": 4,
+    "api": 4,
     "cli": 5,
     "mcp.cli": 5,
     "__main__": 5,

@@ -10,13 +10,15 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "Agent": "sous.core",
+    "Client": "sous.api",
     "Conversation": "sous.core",
     "Session": "sous.runtime",
     "open_session": "sous.runtime",
+    "query": "sous.api",
     "run_headless": "sous.ui.headless",
 }
 
-__all__ = ["Agent", "Conversation", "Session", "__version__", "open_session", "run_headless"]
+__all__ = ["Agent", "Client", "Conversation", "Session", "__version__", "open_session", "query", "run_headless"]
 
 
 def __getattr__(name: str):

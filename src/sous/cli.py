@@ -22,6 +22,10 @@ def main(argv: list[str] | None = None) -> int:
         from sous.mcp.cli import main as mcp_main
 
         return mcp_main(argv[1:])
+    if argv[:1] == ["acp"]:
+        from sous.ui.acp import main as acp_main
+
+        return acp_main(argv[1:])
     if argv[:1] == ["team"]:
         from sous.team.runner import main as team_main
 
@@ -58,7 +62,8 @@ def _parser():
     p.add_argument("prompt", nargs="*", help="the prompt (with -p: the whole task; stdin is appended when piped)")
     p.add_argument("-p", "--print", action="store_true", help="run one prompt non-interactively and print the result")
     p.add_argument("--output-format", choices=("text", "json", "stream-json"), default="text")
-    p.add_argument("--input-format", choices=("text",), default="text")
+    p.add_argument("--input-format", choices=("text", "stream-json"), default="text",
+                   help="stream-json: a program sends prompts and control requests as JSON lines on stdin")
     p.add_argument("--include-partial-messages", action="store_true", help="stream-json: add text deltas")
     p.add_argument("--verbose", action="store_true", help="accepted for compatibility; stream-json is always verbose")
     p.add_argument("--model", help="provider:model, e.g. anthropic:claude-sonnet-4-5, openai:gpt-5.1, scripted:FILE")
@@ -82,6 +87,10 @@ def _parser():
     p.add_argument("--mcp-config", nargs="+", action="extend", default=[], metavar="FILE_OR_JSON",
                    help="MCP servers from these files or JSON strings")
     p.add_argument("--strict-mcp-config", action="store_true", help="use only the --mcp-config servers")
+    p.add_argument("--fork-session", action="store_true", help="with --resume/--continue: go on in a new session")
+    p.add_argument("--max-budget-usd", type=float, metavar="USD", help="stream-json input: stop once model use costs this much")
+    p.add_argument("--setting-sources", metavar="LIST", help="accepted only as user,project,local (sous reads them all)")
+    p.add_argument("--add-dir", action="append", default=[], metavar="DIR", help="not supported: sous works in one folder")
     p.add_argument("--no-session-persistence", action="store_true", help="do not write a session file")
     p.add_argument("--bare", action="store_true", help="skip settings discovery")
     p.add_argument("--version", action="store_true", help="print the version")
@@ -110,6 +119,22 @@ def _main(argv: list[str]) -> int:
         permission_prompt_tool=args.permission_prompt_tool if args.print else None,
     )
     prompt = " ".join(args.prompt)
+    if problem := _unsupported(args):
+        print(f"sous: {problem}", file=sys.stderr)
+        return 2
+    if args.input_format == "stream-json":
+        from sous.ui.driven import DriveOptions, run_driven
+
+        if args.output_format != "stream-json" or prompt:
+            print("sous: --input-format stream-json needs --output-format stream-json and no prompt argument",
+                  file=sys.stderr)
+            return 2
+        stdio = args.permission_prompt_tool == "stdio"
+        opts.permission_prompt_tool = None if stdio else args.permission_prompt_tool
+        opts.answers_permissions = stdio
+        drive = DriveOptions(partial=args.include_partial_messages, prompt_stdio=stdio, fork=args.fork_session,
+                             max_budget_usd=args.max_budget_usd)
+        return _run(lambda: run_driven(opts, drive))
     if args.print:
         if not sys.stdin.isatty():
             piped = sys.stdin.read()
@@ -119,6 +144,23 @@ def _main(argv: list[str]) -> int:
             return 2
         return _run(lambda: _headless(opts, prompt, args.output_format, args.include_partial_messages))
     return _run(lambda: _interactive(opts, prompt or None))
+
+
+def _unsupported(args) -> str | None:
+    """Flags sous accepts only where it can honour them: one line saying why, or None."""
+    if args.add_dir:
+        return "--add-dir is not supported: sous's tools and permissions work in one folder (run sous there)"
+    if args.setting_sources is not None and set(args.setting_sources.split(",")) != {"user", "project", "local"}:
+        return f"--setting-sources={args.setting_sources} is not supported: sous reads user, project and local settings"
+    if args.permission_prompt_tool == "stdio" and args.input_format != "stream-json":
+        return "--permission-prompt-tool stdio needs --input-format stream-json (the program answers on stdin)"
+    if args.fork_session and not (args.resume or args.continue_last):
+        return "--fork-session needs --resume or --continue"
+    if args.fork_session and args.input_format != "stream-json":
+        return "--fork-session is supported with --input-format stream-json only"
+    if args.max_budget_usd is not None and (args.input_format != "stream-json" or args.max_budget_usd <= 0):
+        return "--max-budget-usd needs a positive amount and --input-format stream-json"
+    return None
 
 
 def _interactive(opts, prompt: str | None):

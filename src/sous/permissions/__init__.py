@@ -165,6 +165,13 @@ class PermissionMiddleware(PassThrough):
         answer = reply if isinstance(reply, Answer) else Answer(allow=bool(reply))
         if not answer.allow:
             return Decision(behavior="deny", source="user", reason=f"{decision.reason}; the user said no"), answer.feedback
+        if answer.updated_input is not None:
+            # The answer approved its own rewrite, but never past a deny rule: decide the new input again.
+            again = decide(self.rules, self.mode, call.name, answer.updated_input, cwd=ctx.cwd,
+                           project_dir=ctx.project_dir, read_only=call.name in self.read_only_tools, agent=self.agent)
+            if again.behavior == "deny":
+                return Decision(behavior="deny", source=again.source,
+                                reason=f"the approved call's updated input is denied: {again.reason}"), ""
         if decision.source == "plan":
             self.set_mode(answer.mode or "default")
             return Decision(behavior="allow", source="user", reason=f"plan approved; now in {self.mode} mode"), ""

@@ -21,6 +21,9 @@ from sous.core.messages import Image, Text, Thinking
 from sous.runtime import Session
 
 FORMATS = ("text", "json", "stream-json")
+CLAUDE_CODE_COMPAT = "2.1.0"
+"""The Claude Code release whose stream-json shapes sous speaks, reported in system/init as
+`claude_code_version` (the Agent SDK warns about a CLI that reports none)."""
 
 
 def _timestamp() -> str:
@@ -72,7 +75,8 @@ class HeadlessPrinter:
         self.line({"type": "system", "subtype": "init", "cwd": s.cwd, "session_id": s.id,
                    "tools": s.tools.names, "mcp_servers": _mcp_servers(s), "model": s.model.name.partition(":")[2],
                    "permissionMode": s.mode, "slash_commands": [],
-                   "apiKeySource": "none", "sous_version": __version__, "output_style": "default",
+                   "apiKeySource": "none", "sous_version": __version__,
+                   "claude_code_version": CLAUDE_CODE_COMPAT, "output_style": "default",
                    "agents": [], "skills": [], "plugins": [], "uuid": new_uuid()})
 
     def __call__(self, event: Any) -> None:

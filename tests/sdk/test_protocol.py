@@ -1,0 +1,124 @@
+"""The stdin protocol spoken line by line, for what the SDK never sends: malformed lines, unknown
+requests, a program that never answers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+FLAGS = ["--output-format", "stream-json", "--verbose", "--input-format", "stream-json"]
+
+
+def _user(text: str) -> str:
+    return json.dumps({"type": "user", "message": {"role": "user", "content": text}, "parent_tool_use_id": None})
+
+
+def _start(cli, project, model, *extra, env=None):
+    import os
+
+    return subprocess.Popen([cli, *FLAGS, "--model", model, *extra], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=project, env={**os.environ, **(env or {})})
+
+
+def _lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_malformed_lines_and_unknown_requests_get_clear_answers_and_the_turn_still_runs(cli, project, script):
+    proc = _start(cli, project, script([{"text": "answered"}]))
+    out, err = proc.communicate("\n".join([
+        "{not json",
+        json.dumps({"type": "control_request", "request_id": "r1", "request": {"subtype": "rewind_everything"}}),
+        json.dumps({"type": "control_request", "request": {"subtype": "interrupt"}}),
+        json.dumps({"type": "user", "message": {"role": "user", "content": [{"type": "video"}]}}),
+        json.dumps({"type": "mystery"}),
+        json.dumps({"type": "control_request", "request_id": "r2", "request": {"subtype": "set_permission_mode",
+                                                                                "mode": "yolo"}}),
+        _user("hello"),
+    ]) + "\n", timeout=60)
+    assert proc.returncode == 0
+    lines = _lines(out)
+    errors = {line["response"]["request_id"]: line["response"]["error"] for line in lines
+              if line["type"] == "control_response" and line["response"]["subtype"] == "error"}
+    assert "unsupported control request subtype 'rewind_everything'" in errors["r1"]
+    assert "yolo" in errors["r2"]
+    assert lines[-1]["type"] == "result" and lines[-1]["result"] == "answered"
+    problems = err.splitlines()
+    assert any("stdin line 1 is not JSON" in p for p in problems)
+    assert any("needs a \"request_id\"" in p for p in problems)
+    assert any("unsupported content block" in p for p in problems)
+    assert any("unknown message type 'mystery'" in p for p in problems)
+
+
+def test_a_program_that_never_answers_can_use_tool_gets_a_denial_after_the_timeout(cli, project, script):
+    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "echo x > out.txt"}, "id": "c1"}]},
+             {"text": "gave up"}]
+    proc = _start(cli, project, script(turns), "--permission-prompt-tool", "stdio",
+                  env={"SOUS_SDK_REPLY_TIMEOUT_S": "1"})
+    proc.stdin.write(_user("write") + "\n")
+    proc.stdin.flush()
+    started = time.monotonic()
+    lines = []
+    while not lines or lines[-1]["type"] != "result":
+        lines.append(json.loads(proc.stdout.readline()))
+    elapsed = time.monotonic() - started
+    proc.stdin.close()
+    assert proc.wait(timeout=30) == 0
+    asked = [line for line in lines if line["type"] == "control_request"]
+    assert asked[0]["request"]["subtype"] == "can_use_tool" and asked[0]["request"]["tool_name"] == "Bash"
+    assert any(line["type"] == "control_cancel_request" and line["request_id"] == asked[0]["request_id"]
+               for line in lines)
+    results = [b for line in lines if line["type"] == "user" for b in line["message"]["content"]]
+    assert results[0]["is_error"] and "did not answer can_use_tool within 1s" in results[0]["content"]
+    assert not (project / "out.txt").exists() and elapsed < 20
+
+
+def test_closing_stdin_while_a_question_waits_denies_it_at_once_and_exits_zero(cli, project, script):
+    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "echo x > out.txt"}, "id": "c1"}]},
+             {"text": "stopped"}]
+    proc = _start(cli, project, script(turns), "--permission-prompt-tool", "stdio")
+    started = time.monotonic()
+    out, _ = proc.communicate(_user("write") + "\n", timeout=30)
+    assert proc.returncode == 0 and time.monotonic() - started < 20
+    lines = _lines(out)
+    results = [b for line in lines if line["type"] == "user" for b in line["message"]["content"]]
+    assert results[0]["is_error"] and "closed its input" in results[0]["content"]
+    assert lines[-1]["type"] == "result" and not (project / "out.txt").exists()
+
+
+def test_an_answer_to_no_request_is_reported_not_obeyed(cli, project, script):
+    proc = _start(cli, project, script([{"text": "fine"}]))
+    out, err = proc.communicate("\n".join([
+        json.dumps({"type": "control_response", "response": {"subtype": "success", "request_id": "forged",
+                                                            "response": {"behavior": "allow"}}}),
+        _user("hi")]) + "\n", timeout=60)
+    assert proc.returncode == 0 and "answers no waiting request" in err
+    assert _lines(out)[-1]["result"] == "fine"
+
+
+def test_prompt_argument_or_text_output_with_stream_json_input_is_refused(cli, project):
+    for extra in (["--output-format", "text"], ["a prompt"]):
+        run = subprocess.run([cli, *FLAGS, *extra], check=False, input="", capture_output=True, text=True, cwd=project,
+                             timeout=60)
+        assert run.returncode == 2 and "--input-format stream-json needs --output-format stream-json" in run.stderr
+
+
+def test_with_dash_p_too_the_prompts_run_in_one_session_and_stdin_end_exits_zero(cli, project, script):
+    proc = _start(cli, project, script([{"text": "a"}, {"text": "b"}]), "-p")
+    out, err = proc.communicate(_user("one") + "\n" + _user("two") + "\n", timeout=60)
+    assert proc.returncode == 0, err
+    lines = _lines(out)
+    assert [line["type"] for line in lines].count("system") == 1
+    results = [line for line in lines if line["type"] == "result"]
+    assert [r["result"] for r in results] == ["a", "b"] and results[0]["session_id"] == results[1]["session_id"]
+
+
+def test_a_session_that_cannot_open_ends_at_once_with_one_line_even_if_stdin_stays_open(cli, project):
+    proc = _start(cli, project, "nonsense-provider:model")
+    proc.stdin.write(_user("hi") + "\n")
+    proc.stdin.flush()  # and stdin is left open: sous must not wait for its end
+    assert proc.wait(timeout=30) == 1
+    err = proc.stderr.read()
+    assert err.startswith("sous: ") and "nonsense-provider" in err and proc.stdout.read() == ""
+    proc.stdin.close()
