@@ -32,6 +32,7 @@ LAYERS = {
     "mcp.serve": 4,
     "inspect_cli": 4,
     "api": 4,
+    "batch": 4,
     "cli": 5,
     "mcp.cli": 5,
     "__main__": 5,

@@ -30,7 +30,8 @@ def test_core_size_budget():
     core = SRC / "core"
     assert _lines(core / "loop.py") <= 300
     # "About 1,000 lines": a signal, not a wall. Past it, move out what is not kernel; never golf.
-    assert sum(_lines(p) for p in core.glob("*.py")) <= 1100
+    # 1,150: the loop's retry after a context overflow and the typed seams (Spawner, Ask) are kernel.
+    assert sum(_lines(p) for p in core.glob("*.py")) <= 1150
 
 
 def test_version_imports_nothing_but_the_cli():
