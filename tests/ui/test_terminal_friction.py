@@ -123,10 +123,9 @@ def test_a_write_request_shows_the_new_content_or_the_diff(tmp_path):
     with ScriptedServer(turns) as server:
         term = _start(tmp_path, server)
         term.line("write things")
-        term.wait_for(r"new file, 2 lines:")
+        term.wait_for(r"\? sous wants to run Write\(new\.py\)\n.*why you are asked.*\n +new file, 2 lines:")
         term.wait_for(r"1 \+ a = 1$")
-        term.wait_for(r"2 \+ b = 2$")
-        term.wait_for(r"\? sous wants to run Write\(new\.py\)")
+        term.wait_for(r"2 \+ b = 2\n +\[y\] once")  # the keys come last, right above the input
         term.type("y")
         term.wait_for(r"replaces the file: 1 added, 1 removed")
         term.wait_for(r"2 - +return 'hello'$")

@@ -306,11 +306,15 @@ class Repl:
             block = Text("  " + PLAN_CHOICE_LINE)
         elif decision.confirm == "typed":
             block.append("  This cannot be granted for later: type yes to allow it once (Esc says no).")
-        else:
-            block.append("  " + CHOICE_LINE)
-        if call.name == "Write" and decision.confirm != "plan" and isinstance(call.arguments.get("content"), str):
+        elif call.name == "Write" and isinstance(call.arguments.get("content"), str):
+            # what the file will hold, between the question and the keys that answer it
+            block.rstrip()
+            self.renderer.print(block)
             path = str(call.arguments.get("file_path") or "")
             self.renderer.preview_write(os.path.join(self.cwd, path), call.arguments["content"])
+            block = Text("  " + CHOICE_LINE)
+        else:
+            block.append("  " + CHOICE_LINE)
         self.renderer.print(block)
         self._pause_started = time.monotonic()
         future = asyncio.get_running_loop().create_future()
