@@ -30,9 +30,9 @@ def main(argv: list[str]) -> int:
         print("# layers read (lowest first): " + (", ".join(cfg.sources) or "none"))
         for line in cfg.explain():
             print(line)
+        print(_model_line(cfg))
         if unknown := cfg.unknown_keys():
             print("# not used by sous (ignored): " + ", ".join(unknown))
-        print(_model_line(cfg))
         return 0
     if argv[:1] != ["hooks"] or len(argv) < 2:
         print(USAGE, file=sys.stderr)
