@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import sys
 
-USAGE = "sous [options] [prompt]"
+USAGE = "sous [options] [prompt]\n       sous COMMAND ..."
+SUBCOMMANDS = {
+    "config": "the merged settings, each value with the file it came from, and the model sous would use",
+    "hooks": "list the configured hooks, or test them: sous hooks list | sous hooks test EVENT PAYLOAD.json",
+    "mcp": "manage MCP servers (add, add-json, list, get, remove) or serve sous's tools over MCP",
+    "team": "run a team of agents from .sous/team.yaml",
+    "batch": "run many tasks from a JSONL file in parallel, each in its own checkout (locally or on Ray)",
+    "trust": "review and approve the MCP servers and hooks this project's own files would run",
+    "acp": "speak the Agent Client Protocol on stdin/stdout, for editors (Zed, JetBrains, Neovim...)",
+}
+"""Every word `main` dispatches on, for `--help` (a test checks that the two agree)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,8 +67,23 @@ def main(argv: list[str] | None = None) -> int:
 def _parser():
     import argparse
 
-    p = argparse.ArgumentParser(prog="sous", usage=USAGE,
-                                description="A coding agent in your terminal. Without -p, opens an interactive session.")
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str):
+            """Name the closest known flag for an unknown one (`--modle` → --model)."""
+            import difflib
+
+            known = [o for a in self._actions for o in a.option_strings]
+            for word in message.partition(":")[2].split() if "unrecognized arguments" in message else ():
+                flag = word.partition("=")[0]
+                if flag.startswith("-") and (close := difflib.get_close_matches(flag, known, n=1, cutoff=0.6)):
+                    message += f" (did you mean {close[0]}?)"
+                    break
+            super().error(message)
+
+    commands = "\n".join(f"  {name:8} {what}" for name, what in SUBCOMMANDS.items())
+    p = Parser(prog="sous", usage=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter,
+               description="A coding agent in your terminal. Without -p, opens an interactive session.",
+               epilog=f"commands (sous COMMAND --help for more):\n{commands}")
     p.add_argument("prompt", nargs="*", help="the prompt (with -p: the whole task; stdin is appended when piped)")
     p.add_argument("-p", "--print", action="store_true", help="run one prompt non-interactively and print the result")
     p.add_argument("--output-format", choices=("text", "json", "stream-json"), default="text")

@@ -17,6 +17,9 @@ USAGE = "usage: sous config | sous hooks list | sous hooks test EVENT PAYLOAD.js
 
 
 def main(argv: list[str]) -> int:
+    if argv[1:] in (["--help"], ["-h"]):
+        print(__doc__.strip())
+        return 0
     from sous import settings as settings_mod
 
     cwd = os.getcwd()
@@ -31,6 +34,7 @@ def main(argv: list[str]) -> int:
         print("# layers read (lowest first): " + (", ".join(cfg.sources) or "none"))
         for line in cfg.explain():
             print(line)
+        print(_model_line(cfg))
         if unknown := cfg.unknown_keys():
             print("# not used by sous (ignored): " + ", ".join(unknown))
         return 0
@@ -43,6 +47,8 @@ def main(argv: list[str]) -> int:
     for problem in config.problems:
         print(f"sous: warning: {problem}", file=sys.stderr)
     if argv[1:] == ["list"]:
+        if not any(group.handlers for groups in config.groups.values() for group in groups):
+            print("no hooks configured" + (" (disableAllHooks is set)" if cfg.get("disableAllHooks") else ""))
         for event, groups in config.groups.items():
             for group in groups:
                 for handler in group.handlers:
@@ -58,6 +64,31 @@ def main(argv: list[str]) -> int:
         return _test(config, argv[2], argv[3], cwd, cfg.get("preToolUseHookFailure") or "block")
     print(USAGE, file=sys.stderr)
     return 2
+
+
+def _model_line(cfg) -> str:
+    """Which model a session started here without --model would use, and why."""
+    from sous.core import ConfigError
+    from sous.models import split
+
+    environ = {**os.environ, **{k: str(v) for k, v in (cfg.get("env") or {}).items()}}
+    spec = cfg.get("model") or environ.get("SOUS_MODEL")
+    try:
+        provider, model_id = split(spec, environ)
+    except ConfigError as e:
+        return f"# model: none: {e}"
+    if cfg.get("model"):
+        why = "the model setting"
+    elif environ.get("SOUS_MODEL"):
+        why = "SOUS_MODEL"
+    elif provider == "anthropic":
+        found = [k for k in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL") if environ.get(k)]
+        why = " and ".join(found) + " found"
+    elif provider == "openai":
+        why = " and ".join(k for k in ("OPENAI_API_KEY", "OPENAI_BASE_URL") if environ.get(k)) + " found"
+    else:
+        why = "no API key found (ANTHROPIC_API_KEY, OPENAI_API_KEY): the built-in offline model"
+    return f"# model: {provider}:{model_id} ({why}; --model chooses another)"
 
 
 def _test(config, event: str, source: str, cwd: str, pre_tool_failure: str) -> int:

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from sous.core import (
-    AssistantMessage, AuthError, CancelToken, ContextOverflow, Image, ModelRequest, ProviderError, Retry, Text,
+    AssistantMessage, AuthError, CancelToken, ConfigError, ContextOverflow, Image, ModelRequest, ProviderError, Retry, Text,
     TextDelta, Thinking, ThinkingDelta, ToolCall, ToolResultMessage, user,
 )
 from sous.models.anthropic import AnthropicModel
@@ -203,11 +203,11 @@ async def test_openai_compatible_server_needs_no_key():
     assert reply.text == "local" and "authorization" not in server.requests[0]["headers"]
 
 
-def test_no_key_for_the_official_endpoints_is_a_one_line_auth_error():
-    with pytest.raises(AuthError, match="ANTHROPIC_API_KEY"):
-        AnthropicModel("claude-sonnet-4-5", environ={}).headers()
-    with pytest.raises(AuthError, match="OPENAI_API_KEY"):
-        OpenAIChatModel("gpt-5.1", environ={}).headers()
+def test_no_key_for_the_official_endpoints_is_a_one_line_config_error_before_any_request():
+    with pytest.raises(ConfigError, match="ANTHROPIC_API_KEY"):
+        AnthropicModel("claude-sonnet-4-5", environ={})
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        OpenAIChatModel("gpt-5.1", environ={})
 
 
 async def test_cancel_token_mid_stream_returns_the_partial_message_aborted(protocol):

@@ -26,8 +26,8 @@ def make_session(tmp_path):
     environ = {**os.environ, "HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "home")}
     opened = []
 
-    def make(turns: list[dict], **options):
-        session = open_session(Options(cwd=str(project), model=ScriptedModel(turns), environ=environ,
+    def make(turns: list[dict], env: dict[str, str] | None = None, **options):
+        session = open_session(Options(cwd=str(project), model=ScriptedModel(turns), environ={**environ, **(env or {})},
                                        permission_mode="bypassPermissions", **options))
         opened.append(session)
         return session
@@ -91,7 +91,11 @@ async def test_clear_starts_a_new_session_file_and_resume_goes_back(make_session
 
 
 async def test_model_cost_context_status_todos_and_unknown_commands(make_session):
-    session = make_session([{"text": "hi", "usage": {"input_tokens": 1200, "output_tokens": 30}}])
+    keyless = make_session([], env={"ANTHROPIC_API_KEY": "", "ANTHROPIC_AUTH_TOKEN": "", "ANTHROPIC_BASE_URL": ""})
+    assert (await slash.run(keyless, "/model haiku")).text == (
+        "cannot switch: no Anthropic key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)")
+    session = make_session([{"text": "hi", "usage": {"input_tokens": 1200, "output_tokens": 30}}],
+                           env={"ANTHROPIC_API_KEY": "test"})
     await session.send("hello")
     assert (await slash.run(session, "/model haiku")).text == "model: anthropic:claude-haiku-4-5"
     assert "cannot switch" in (await slash.run(session, "/model nosuch:thing")).text

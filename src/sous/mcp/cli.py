@@ -67,6 +67,9 @@ def main(argv: list[str]) -> int:
     remove = sub.add_parser("remove", help="remove a server")
     remove.add_argument("--scope", "-s", choices=("local", "project", "user"), default=None)
     remove.add_argument("name")
+    if not argv:  # a bare `sous mcp` shows what it can do, as `sous hooks` does
+        parser.print_help(sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     project = os.getcwd()
 

@@ -211,6 +211,9 @@ def _stream_error(error: dict[str, Any]) -> ProviderError:
     return ProviderError(f"{kind}: {text}")
 
 
+NO_KEY = "no Anthropic key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)"
+
+
 class AnthropicModel:
     """`Model` over the Messages API (`ANTHROPIC_BASE_URL`, `ANTHROPIC_API_KEY` or
     `ANTHROPIC_AUTH_TOKEN`; `MAX_THINKING_TOKENS` > 0 turns extended thinking on)."""
@@ -224,6 +227,8 @@ class AnthropicModel:
         key_hint = "ANTHROPIC_AUTH_TOKEN" if self.auth_token and not self.api_key else "ANTHROPIC_API_KEY"
         self.endpoint = _http.Endpoint(base_url, key_hint=key_hint, environ=environ,
                                        url_hint="ANTHROPIC_BASE_URL")
+        if not self.api_key and not self.auth_token and self.endpoint.base_url == ANTHROPIC_URL:
+            raise ConfigError(NO_KEY)  # found before the session starts, so sous says it could not start (exit 2)
         try:
             self.thinking_budget = int(environ.get("MAX_THINKING_TOKENS") or 0)
         except ValueError:
@@ -237,7 +242,7 @@ class AnthropicModel:
         elif self.auth_token:
             headers["authorization"] = f"Bearer {self.auth_token}"
         elif self.endpoint.base_url == ANTHROPIC_URL:
-            raise AuthError("no Anthropic key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)")
+            raise AuthError(NO_KEY)
         return headers
 
     async def complete(self, request: ModelRequest, emit: Emit, cancel: CancelToken) -> AssistantMessage:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from sous.core import (
-    AssistantMessage, AuthError, CancelToken, ConnectionFailed, Emit, Image, Message, ModelRequest, Overloaded,
+    AssistantMessage, AuthError, CancelToken, ConfigError, ConnectionFailed, Emit, Image, Message, ModelRequest, Overloaded,
     ProviderError, RateLimited, StopReason, Text, TextDelta, Thinking, ThinkingDelta, ToolCall, ToolResultMessage,
     Usage,
 )
@@ -162,6 +162,9 @@ def _tool_call(slot: dict[str, str], index: int) -> ToolCall:
     return ToolCall(id=call_id, name=slot["name"], arguments=arguments)
 
 
+NO_KEY = "no OpenAI key: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)"
+
+
 class OpenAIChatModel:
     """`Model` over Chat Completions (`OPENAI_BASE_URL`, `OPENAI_API_KEY`; the key is optional
     for a local server)."""
@@ -172,13 +175,15 @@ class OpenAIChatModel:
         self.api_key = environ.get("OPENAI_API_KEY") or ""
         self.endpoint = _http.Endpoint(environ.get("OPENAI_BASE_URL") or OPENAI_URL, key_hint="OPENAI_API_KEY",
                                        environ=environ, url_hint="OPENAI_BASE_URL")
+        if not self.api_key and self.endpoint.base_url == OPENAI_URL:
+            raise ConfigError(NO_KEY)  # found before the session starts, so sous says it could not start (exit 2)
 
     def headers(self) -> dict[str, str]:
         headers = {"content-type": "application/json", "accept": "text/event-stream"}
         if self.api_key:
             headers["authorization"] = f"Bearer {self.api_key}"
         elif self.endpoint.base_url == OPENAI_URL:
-            raise AuthError("no OpenAI key: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)")
+            raise AuthError(NO_KEY)
         return headers
 
     def request_body(self, request: ModelRequest) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -41,18 +42,31 @@ class Questions:
         self._emit = emit
         self._waiting: dict[str, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
+        self._waited = 0.0
+        self._since: float | None = None
 
     async def ask(self, call: ToolCall, detail: Any) -> Any:
         """The permission layer's asker: emit the question, wait for `answer()`. Cancelled with
         the run (the question is then withdrawn)."""
         request_id = f"q{next(self._ids)}"
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        if not self._waiting:
+            self._since = time.monotonic()
         self._waiting[request_id] = future
         try:
             self._emit(PermissionRequest(request_id=request_id, call=call, detail=detail))
             return await future
         finally:
             self._waiting.pop(request_id, None)
+            if not self._waiting and self._since is not None:
+                self._waited += time.monotonic() - self._since
+                self._since = None
+
+    @property
+    def waited(self) -> float:
+        """Seconds during which at least one question waited for an answer (the person's time,
+        not the run's: `/cost` leaves it out of run time)."""
+        return self._waited + (time.monotonic() - self._since if self._since is not None else 0.0)
 
     def answer(self, request_id: str, answer: Any) -> bool:
         """Settle a waiting question; False when there is none by that id (already answered or gone)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,26 @@ from sous.store import transcript as store
 from .bus import EventBus, Questions, Runs
 from .record import Totals, Transcript
 from .spawn import SubAgents
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContextUse:
+    """What fills the context window, in estimated tokens."""
+
+    window: int
+    system: int
+    tools: int
+    memory: int
+    """Memory files not yet part of the messages (they are sent with the first prompt)."""
+    messages: int
+
+    @property
+    def used(self) -> int:
+        return self.system + self.tools + self.memory + self.messages
+
+    @property
+    def percent(self) -> float:
+        return 100 * self.used / self.window if self.window else 0.0
 
 
 class Session:
@@ -89,6 +110,7 @@ class Session:
         self._deferred: dict[str, Tool] = {}
         self._unavailable = dict(unavailable or {})
         self._interrupted = False
+        self._context_cache: tuple[Any, ContextUse] | None = None
         self.totals = Totals()
         self.side_usage = Usage()
         """Model use outside runs (compaction, drafting an agent), for `/cost`."""
@@ -224,6 +246,42 @@ class Session:
     def transcript_path(self) -> Path | None:
         return self._transcript.path
 
+    @property
+    def context_window(self) -> int:
+        """The model's context window in tokens: the built-in model's own `n_ctx`, else the catalog's."""
+        from sous.models import catalog
+
+        if self.model.name.startswith("local:"):
+            from sous.models.local import CONTEXT_TOKENS
+
+            return CONTEXT_TOKENS
+        return catalog.info(self.model.name.partition(":")[2]).context_window
+
+    def context_use(self) -> ContextUse:
+        """How full the context window is now: the one figure the status bar and `/context` show.
+        Estimated from what the next request would carry (system prompt, tool schemas, messages,
+        and memory files until they join the messages), so it follows /clear and /compact at once."""
+        import json
+
+        from sous.context.compact import estimate_tokens, message_tokens
+
+        key = (self.system_prompt, id(self.tools), len(self._convo.messages), self._convo.messages[-1:], self.model.name)
+        if self._context_cache is not None and self._context_cache[0] == key:
+            return self._context_cache[1]
+        system = estimate_tokens(self.system_prompt)
+        tools = estimate_tokens(json.dumps(self.tools.schemas()))
+        memory = estimate_tokens(self._memory.render()) if self._memory is not None else 0
+        messages = sum(message_tokens(m) for m in self._convo.messages)
+        use = ContextUse(
+            window=self.context_window,
+            system=system,
+            tools=tools,
+            memory=memory if not self._convo.messages else 0,
+            messages=messages,
+        )
+        self._context_cache = (key, use)
+        return use
+
     def permission_lines(self) -> list[str]:
         """Every active rule and grant, for `/permissions`."""
         return list(self._permissions.describe())
@@ -265,13 +323,11 @@ class Session:
 
     async def _connect_mcp(self) -> None:
         from sous.mcp.search import should_defer
-        from sous.models import catalog
 
         for problem in await self._mcp.start():
             self.emit(Notice(level="warning", text=problem))
         offered: list[Any] = list(self._mcp.tools)
-        window = catalog.info(self.model.name.partition(":")[2]).context_window
-        if should_defer(offered, window, self.environ.get("ENABLE_TOOL_SEARCH")):
+        if should_defer(offered, self.context_window, self.environ.get("ENABLE_TOOL_SEARCH")):
             self._defer(offered)
         else:
             self._set_toolset(self.tools.adding(offered))
@@ -388,6 +444,10 @@ class Session:
             if verdict.block is not None:
                 return self._blocked(f"prompt blocked by a UserPromptSubmit hook: {verdict.block}")
             extra += verdict.context
+        if self.mode == "plan":  # asked afresh at every prompt, so it is never sent once plan mode is left
+            from sous.tools.plan import PLAN_REMINDER
+
+            extra.append(PLAN_REMINDER)
         if extra:
             reminders = "\n\n".join(f"<system-reminder>\n{text}\n</system-reminder>" for text in extra)
             message = UserMessage(content=(*message.content, Text(text=reminders)), id=message.id)
@@ -395,10 +455,14 @@ class Session:
             message = UserMessage(content=message.content, id=new_id())
         cancel = self._runs.begin()
         self._agent.ctx.cancel = cancel
+        waited = self._questions.waited
         try:
             return await self._agent.run(self._convo, message, cancel)
         finally:
             self._runs.finish()
+            # the run's time excludes the time its questions waited for the person
+            paused_ms = int(1000 * (self._questions.waited - waited))
+            self.totals.duration_ms = max(0, self.totals.duration_ms - paused_ms)
 
     def _blocked(self, reason: str) -> RunEnd:
         self.emit(Notice(level="warning", text=reason))
@@ -488,16 +552,14 @@ class Session:
         return bool(self._permissions.grants.revoke(number))
 
     def _on_mode_change(self, event: Event) -> None:
-        """Offer ExitPlanMode only in plan mode, and tell the model when plan mode begins."""
+        """Offer ExitPlanMode only in plan mode (the plan reminder is added by `_send` while in it)."""
         if not isinstance(event, ModeChanged):
             return
         from sous.tools import load
-        from sous.tools.plan import PLAN_REMINDER
 
         tools = self.tools.without(["ExitPlanMode"])
         if event.new == "plan":
             tools = tools.adding([load("ExitPlanMode")])
-            self._pending_context.append(PLAN_REMINDER)
         self._set_toolset(tools)
 
     async def clear(self) -> None:

@@ -247,6 +247,44 @@ class Renderer:
         else:
             summary = f"Updated {path}: {added} added, {removed} removed"
         self.print(Text(f"  {self.glyphs.result} {summary}", style="dim"))
+        self._hunks(hunks)
+
+    def preview_write(self, path: str, content: str) -> None:
+        """What a Write request would do, shown before the person answers: the new file's first
+        lines, or the diff against the file it replaces (both capped at `DIFF_LINES`)."""
+        import difflib
+
+        from rich.text import Text
+
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                old: str | None = f.read()
+        except (OSError, ValueError):
+            old = None
+        new_lines = content.splitlines()
+        if old is None:
+            self.print(Text(f"  new file, {len(new_lines)} lines:", style="dim"))
+            return self._hunks([{"oldStart": 1, "newStart": 1, "lines": ["+" + line for line in new_lines]}])
+        hunks, old_lines = [], old.splitlines()
+        for group in difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False).get_grouped_opcodes(2):
+            lines = []
+            for tag, i1, i2, j1, j2 in group:
+                if tag == "equal":
+                    lines += [" " + line for line in old_lines[i1:i2]]
+                else:
+                    lines += ["-" + line for line in old_lines[i1:i2]]
+                    lines += ["+" + line for line in new_lines[j1:j2]]
+            hunks.append({"oldStart": group[0][1] + 1, "newStart": group[0][3] + 1, "lines": lines})
+        added = sum(1 for h in hunks for line in h["lines"] if line.startswith("+"))
+        removed = sum(1 for h in hunks for line in h["lines"] if line.startswith("-"))
+        if not hunks:
+            return self.print(Text("  replaces the file with the same content", style="dim"))
+        self.print(Text(f"  replaces the file: {added} added, {removed} removed", style="dim"))
+        self._hunks(hunks)
+
+    def _hunks(self, hunks: list[dict]) -> None:
+        from rich.text import Text
+
         shown = 0
         total = sum(len(h["lines"]) for h in hunks)
         for hunk in hunks:

@@ -26,6 +26,7 @@ from prompt_toolkit.filters import Condition
 from prompt_toolkit.formatted_text import HTML
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.keys import Keys
 from prompt_toolkit.output.color_depth import ColorDepth
 from prompt_toolkit.patch_stdout import patch_stdout
 
@@ -72,6 +73,8 @@ class Question:
     answer: asyncio.Future
     kind: str = "choice"
     """"choice" (one key), "typed" (type yes: the safety floor) or "feedback" (what to do instead)."""
+    hinted: bool = False
+    """The valid keys were shown after a key that is not one of them."""
 
 
 class Repl:
@@ -87,6 +90,11 @@ class Repl:
         self.prompt: PromptSession | None = None
         self.leaving = False
         self.bypass_allowed = session.mode == "bypassPermissions"
+        self._paused = 0.0
+        """Seconds the current run spent waiting for the person's answer: not counted as working."""
+        self._pause_started = 0.0
+        self._paused_run: float | None = None
+        """The `busy_since` of the run `_paused` belongs to."""
 
     # --- set-up -------------------------------------------------------------------------------
 
@@ -127,22 +135,23 @@ class Repl:
                 "feedback": "  what should sous do instead? › "}[self.question.kind]
 
     def _toolbar(self):
-        from sous.models import catalog
-
         s, parts = self.session, []
         parts.append(s.model.name)
         if s.mode != "default":
             parts.append(MODE_LABELS.get(s.mode, s.mode) + " (shift+tab)")
         if self.busy and self.renderer.busy_since is not None:
-            elapsed = time.monotonic() - self.renderer.busy_since
-            spin = "*" if self.ascii_only else SPINNER[int(elapsed * 8) % len(SPINNER)]
-            parts.append(f"{spin} working {elapsed:.0f}s · ~{self.renderer.streamed_chars // 4} tokens · esc to interrupt")
+            elapsed = self._working_seconds()
+            if self.question is not None:  # the clock and the spinner stop while the person decides
+                parts.append(f"waiting for you · {elapsed:.0f}s of work so far")
+            else:
+                spin = "*" if self.ascii_only else SPINNER[int(elapsed * 8) % len(SPINNER)]
+                parts.append(f"{spin} working {elapsed:.0f}s · ~{self.renderer.streamed_chars // 4} tokens"
+                             " · esc to interrupt")
         usage = s.totals.usage + s.side_usage
         parts.append(f"{usage.input_tokens + usage.cache_read_tokens:,} in / {usage.output_tokens:,} out · "
                      f"${usage.cost_usd:.4f}")
-        window = catalog.info(s.model.name.partition(":")[2]).context_window
-        if s.totals.last_input_tokens and window:
-            parts.append(f"context {100 * s.totals.last_input_tokens / window:.0f}%")
+        if s.messages and (use := s.context_use()).window:  # the same figure as /context
+            parts.append(f"context {use.percent:.0f}%")
         if s.queued:
             parts.append(f"{len(s.queued)} queued")
         agents = list(s.subagents.running.values()) if s.subagents is not None else []
@@ -154,6 +163,13 @@ class Repl:
         if len(agents) > 4:
             lines.append(f"  … and {len(agents) - 4} more (/agents)")
         return "\n".join([*lines, " · ".join(parts)])
+
+    def _working_seconds(self) -> float:
+        """Time since the run began, less the time its questions waited for the person."""
+        now = time.monotonic()
+        waiting = now - self._pause_started if self.question is not None else 0.0
+        paused = self._paused if self._paused_run == self.renderer.busy_since else 0.0
+        return max(0.0, now - self.renderer.busy_since - paused - waiting)
 
     def _bindings(self) -> KeyBindings:
         kb = KeyBindings()
@@ -230,6 +246,20 @@ class Repl:
             self.question.kind = "feedback"
             event.app.invalidate()
 
+        @kb.add(Keys.Any, filter=answering)
+        @kb.add("up", filter=answering)
+        @kb.add("down", filter=answering)
+        @kb.add("tab", filter=answering)
+        @kb.add("backspace", filter=answering)
+        def _(event):
+            """A key that answers nothing: swallowed (it must not end up in the next input), and the
+            valid keys shown once per question."""
+            question = self.question
+            if question is not None and not question.hinted:
+                question.hinted = True
+                keys = "a y n t" if question.kind == "plan" else " ".join([*CHOICES, "n", "t"])
+                self.renderer.note(f"  (not a choice: press one of {keys}, or Esc for no)", "yellow")
+
         @kb.add("s-tab")
         def _(event):
             """Cycle the permission mode (bypass only when the session started in it)."""
@@ -276,9 +306,17 @@ class Repl:
             block = Text("  " + PLAN_CHOICE_LINE)
         elif decision.confirm == "typed":
             block.append("  This cannot be granted for later: type yes to allow it once (Esc says no).")
+        elif call.name == "Write" and isinstance(call.arguments.get("content"), str):
+            # what the file will hold, between the question and the keys that answer it
+            block.rstrip()
+            self.renderer.print(block)
+            path = str(call.arguments.get("file_path") or "")
+            self.renderer.preview_write(os.path.join(self.cwd, path), call.arguments["content"])
+            block = Text("  " + CHOICE_LINE)
         else:
             block.append("  " + CHOICE_LINE)
         self.renderer.print(block)
+        self._pause_started = time.monotonic()
         future = asyncio.get_running_loop().create_future()
         kind = {"typed": "typed", "plan": "plan"}.get(decision.confirm, "choice")
         self.question = Question(call, decision, future, kind)
@@ -287,6 +325,9 @@ class Repl:
             return await future
         finally:
             self.question = None
+            if self._paused_run != self.renderer.busy_since:  # the first question of this run
+                self._paused, self._paused_run = 0.0, self.renderer.busy_since
+            self._paused += time.monotonic() - self._pause_started
             self._refresh()
 
     def _answer(self, answer: Answer, said: str) -> None:

@@ -33,6 +33,19 @@ BUILTINS: dict[str, str] = {
     "/exit": "leave (Ctrl-D too)",
 }
 NAMES = [usage.split()[0] for usage in BUILTINS] + ["/quit"]
+KEYS: dict[str, str] = {
+    "Enter": "send (while sous works: queue for its next turn)",
+    "Alt+Enter, Ctrl-J": "a new line (so does a \\ at the end of the line)",
+    "Esc": "interrupt the run, or say no to a question, or clear the input",
+    "Shift+Tab": "cycle the mode: default, accept edits, plan",
+    "@path": "attach a file (Tab completes)",
+    "!command": "run a shell command; its output goes to the model with the next prompt",
+    "Up/Down": "this folder's earlier prompts",
+    "Tab": "complete /commands, /model names and @files",
+    "Ctrl-C": "clear the input; twice at an idle prompt: leave",
+    "Ctrl-D": "leave (on an empty prompt)",
+}
+"""The full terminal's keys, for `/help` (the plain line-based REPL reads whole lines only)."""
 
 INIT_PROMPT = """\
 Please analyse this codebase and write an AGENTS.md file at its root, for future coding agents \
@@ -115,6 +128,8 @@ async def _help(session, rest, args) -> Outcome:
     lines = [f"{usage:26} {what}" for usage, what in BUILTINS.items()]
     lines += [f"/{c.name:25} {c.description[:70]}" for c in session.commands.values() if c.user_invocable]
     lines += [f"/{n:25} {d[:70]}" for n, d in (session.mcp.prompt_commands() if session.mcp else [])]
+    lines += ["", "keys (the full terminal):"]
+    lines += [f"  {key:24} {what}" for key, what in KEYS.items()]
     return Outcome("\n".join(lines))
 
 
@@ -142,24 +157,14 @@ async def _compact(session, rest, args) -> Outcome:
 
 
 async def _context(session, rest, args) -> Outcome:
-    import json
-
-    from sous.context.compact import estimate_tokens, message_tokens
-    from sous.models import catalog
-
-    system = estimate_tokens(session.system_prompt)
-    tools = estimate_tokens(json.dumps(session.tools.schemas()))
-    memory = estimate_tokens(session.memory.render()) if session.memory is not None else 0
-    messages = sum(message_tokens(m) for m in session.messages)
-    window = catalog.info(session.model.name.partition(":")[2]).context_window
-    if session.model.name.startswith("local:"):
-        window = getattr(session.model, "context_window", 8192)
-    used = system + tools + messages + (memory if not session.messages else 0)
-    rows = [("system prompt", system), ("tool schemas", tools), ("memory files", memory), ("messages", messages)]
+    use = session.context_use()
+    window, used = use.window, use.used
+    rows = [("system prompt", use.system), ("tool schemas", use.tools), ("memory files", use.memory),
+            ("messages", use.messages)]
     width = 30
     filled = min(width, round(width * used / window)) if window else 0
     lines = [f"context  [{'█' * filled}{'░' * (width - filled)}]  ~{used:,} of {window:,} tokens "
-             f"({100 * used / window:.0f}%)" if window else f"~{used:,} tokens"]
+             f"({use.percent:.0f}%)" if window else f"~{used:,} tokens"]
     lines += [f"  {label:14} ~{tokens:>8,} tokens" for label, tokens in rows]
     if session.mcp is not None:
         from sous.mcp.search import schema_tokens
