@@ -120,8 +120,14 @@ async def _run_command(handler: Handler, payload: dict[str, Any], *, cwd: str, e
 
     async def talk() -> tuple[bytes, bytes]:
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-        _, out, err = await asyncio.gather(_write_stdin(proc.stdin, json.dumps(payload).encode()),
-                                           _read_capped(proc.stdout), _read_capped(proc.stderr))
+        parts = [asyncio.ensure_future(_write_stdin(proc.stdin, json.dumps(payload).encode())),
+                 asyncio.ensure_future(_read_capped(proc.stdout)), asyncio.ensure_future(_read_capped(proc.stderr))]
+        try:
+            _, out, err = await asyncio.gather(*parts)
+        finally:  # one part failed or time ran out: the others stop too, before anyone drains the pipes
+            for part in parts:
+                part.cancel()
+            await asyncio.gather(*parts, return_exceptions=True)
         await proc.wait()
         return out, err
 
@@ -137,14 +143,27 @@ async def _run_command(handler: Handler, payload: dict[str, Any], *, cwd: str, e
             os.killpg(proc.pid, signal.SIGKILL)
         raise
     if failure:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        await proc.wait()
+        await _stop(proc)
         return Outcome(handler, None, failure=failure)
     outcome = Outcome(handler, proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
     if proc.returncode not in (0, 2) and outcome.output is None:
         outcome.failure = f"exit code {proc.returncode}" + (f": {outcome.stderr.strip()[:300]}" if outcome.stderr.strip() else "")
     return outcome
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    """Kill the hook's process group and reap it. What it printed and nobody read must be drained:
+    asyncio reports a process finished only once its pipes are closed, and a pipe whose reader
+    stopped (too much output) stays paused, so a bare `wait()` would never return."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+    async def drain(stream: asyncio.StreamReader | None) -> None:
+        while stream is not None and await stream.read(65536):
+            pass
+
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(drain(proc.stdout), drain(proc.stderr), proc.wait()), 10)
 
 
 async def _run_http(handler: Handler, payload: dict[str, Any]) -> Outcome:
