@@ -64,7 +64,7 @@ async def run_case(case: Any, model: Any, project: Path, timeout: float) -> dict
     seen: list[Any] = []
     middleware.emit = seen.append
     ctx = ToolContext(cwd=str(project), project_dir=str(project))
-    outcome = await middleware.before_tool(ToolCall(id="call", name=case.tool, arguments=dict(case.args)), ctx)
+    outcome = await middleware.check(ToolCall(id="call", name=case.tool, arguments=dict(case.args)), ctx)
     passed = isinstance(outcome, (Allow, Rewrite))
     if judge.judgements:
         layer = {"allow": "judge allowed", "deny": "judge denied", "failed": "judge failed"}[judge.judgements[0].decision]

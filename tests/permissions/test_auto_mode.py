@@ -64,7 +64,7 @@ class Harness:
     def run(self, tool: str, **args):
         ctx = ToolContext(cwd=str(self.project), project_dir=str(self.project))
         call = ToolCall(id=f"t{len(self.events)}", name=tool, arguments=args)
-        return asyncio.run(self.mw.before_tool(call, ctx))
+        return asyncio.run(self.mw.check(call, ctx))
 
 
 def test_an_in_scope_call_is_allowed_without_a_prompt(project):
@@ -260,10 +260,10 @@ def test_a_late_judge_is_not_called_again_while_it_still_answers(project):
     ctx = ToolContext(cwd=str(project), project_dir=str(project))
 
     async def go():
-        first = await h.mw.before_tool(ToolCall(id="a", name="Bash", arguments={"command": "pytest -q"}), ctx)
-        second = await h.mw.before_tool(ToolCall(id="b", name="Bash", arguments={"command": "make test"}), ctx)
+        first = await h.mw.check(ToolCall(id="a", name="Bash", arguments={"command": "pytest -q"}), ctx)
+        second = await h.mw.check(ToolCall(id="b", name="Bash", arguments={"command": "make test"}), ctx)
         await asyncio.sleep(1.2)  # the late answer arrives and is ignored; the judge is free again
-        third = await h.mw.before_tool(ToolCall(id="c", name="Bash", arguments={"command": "npm test"}), ctx)
+        third = await h.mw.check(ToolCall(id="c", name="Bash", arguments={"command": "npm test"}), ctx)
         return first, second, third
 
     first, second, third = asyncio.run(go())

@@ -37,8 +37,8 @@ def test_judgements_are_listed_counted_and_can_become_rules(tmp_path):
     ]
     session = _session(tmp_path, main, [verdict("allow", "writing notes was asked for"),
                                         verdict("deny", "nobody asked for a push")])
-    project = Path(session.agent.ctx.project_dir)
-    judge = session.permissions.auto.model
+    project = Path(session.project_dir)
+    judge = session.auto_judge.model
     judge.record_requests = True  # a `scripted:FILE` model does not record by default
 
     async def go():
@@ -60,7 +60,7 @@ def test_judgements_are_listed_counted_and_can_become_rules(tmp_path):
     assert (await_(slash.run(session, "/permissions allow 9"))).text == "no judgement #9"
     # what the judge was sent: the person's words and the calls, never the file the model read
     sent = [json.loads(r.messages[0].text) for r in judge.requests]
-    assert len(sent) == 2 and INJECTED in json.dumps([m.text for m in session.convo.messages])
+    assert len(sent) == 2 and INJECTED in json.dumps([m.text for m in session.messages])
     assert all(INJECTED not in json.dumps(s) and "tidy up" not in json.dumps(s["session_so_far"]) for s in sent)
     assert sent[1]["user_messages"] == ["tidy up: write the word tidy to notes.txt"]
     assert sent[1]["session_so_far"] == ['Read({"file_path": "TODO.md"})', 'Bash({"command": "echo tidy > notes.txt"})']

@@ -193,7 +193,7 @@ def cost_lines(session) -> list[str]:
 
 
 async def _cost(session, rest, args) -> Outcome:
-    judge = getattr(session.permissions, "auto", None)  # the auto mode's judge counts apart
+    judge = session.auto_judge  # the auto mode's judge counts apart
     return Outcome("\n".join(cost_lines(session) + (judge.cost_lines() if judge and judge.spend.count else [])))
 
 
