@@ -13,6 +13,7 @@ from pathlib import Path
 
 import sous
 from sous.context import test_command
+from sous.permissions import trust
 
 ROOT = Path(sous.__file__).resolve().parents[2]
 SRC = str(ROOT / "src")
@@ -35,6 +36,7 @@ def make_project(tmp_path: Path) -> Path:
     script, settings = recipe()
     (project / ".claude" / "hooks" / "run_tests.py").write_text(script)
     (project / ".claude" / "settings.json").write_text(settings)
+    trust.approve(trust.check(project, {**os.environ, "HOME": str(tmp_path)}))  # `sous trust --yes`, as the README says
     return project
 
 

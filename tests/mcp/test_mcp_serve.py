@@ -81,8 +81,8 @@ async def test_bash_over_mcp_runs_in_the_sandbox_when_it_is_enabled(tmp_path):
         await client.initialize()
         inside = await client.call_tool("Bash", {"command": "echo in > inside.txt && cat inside.txt"})
         assert not _failed(inside) and _text(inside).strip() == "in"
-        escaped = await client.call_tool("Bash", {"command": f"echo out > {outside}"})
-        assert "Read-only file system" in _text(escaped) or "Permission denied" in _text(escaped), _text(escaped)
+        # refused, or written into the sandbox's own private /tmp: either way nothing lands outside
+        await client.call_tool("Bash", {"command": f"echo out > {outside}"})
     assert (project / "inside.txt").read_text() == "in\n"
     assert not outside.exists()
 
@@ -102,6 +102,10 @@ async def test_hooks_run_over_mcp_and_rewritten_arguments_are_checked_again(tmp_
     log = tmp_path / "hook.log"
     (project / ".claude" / "settings.json").write_text(json.dumps({"hooks": {"PreToolUse": [
         {"matcher": "Read", "hooks": [{"type": "command", "command": f"{sys.executable} {hook} {log}"}]}]}}))
+    from sous.permissions import trust
+
+    serve_env = dict(_serve_params(project, tmp_path).env or os.environ)
+    trust.approve(trust.check(project, serve_env), serve_env)  # `sous trust --yes`
     async with stdio_client(_serve_params(project, tmp_path)) as (read, write), ClientSession(read, write) as client:
         await client.initialize()
         result = await client.call_tool("Read", {"file_path": str(project / "notes.txt")})
