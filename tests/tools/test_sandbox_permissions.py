@@ -42,7 +42,7 @@ def _middleware(mode: str, person: Person | None, *, auto: bool = False, **rules
 
 async def _decide(perms: PermissionMiddleware, command: str, **extra) -> str:
     ctx = ToolContext(cwd="/p", project_dir="/p")
-    decision = await perms.before_tool(ToolCall(id="1", name="Bash", arguments={"command": command, **extra}), ctx)
+    decision = await perms.check(ToolCall(id="1", name="Bash", arguments={"command": command, **extra}), ctx)
     return type(decision).__name__
 
 
