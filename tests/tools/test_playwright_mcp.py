@@ -62,6 +62,9 @@ def test_playwright_mcp_screenshots_arrive_as_images(tmp_path, playwright_mcp):
     project = tmp_path / "p"
     project.mkdir()
     (project / ".mcp.json").write_text(json.dumps(server_config(playwright_mcp)))
+    from sous.permissions import trust
+
+    trust.approve(trust.check(project, {**os.environ, "HOME": str(tmp_path)}))  # `sous trust --yes`
     button = ("<html><body style='margin:0;background:#fff'><button style='position:absolute;left:40px;top:40px;"
               "width:200px;height:100px;border:0;background:rgb(255,0,0)'>Go</button></body></html>")
     with WebServer({"/": html(button)}) as site:

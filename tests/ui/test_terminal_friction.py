@@ -28,7 +28,7 @@ def test_the_plan_reminder_is_sent_only_while_in_plan_mode(tmp_path):
     turns = [{"text": "one"}, {"text": "two"}, {"text": "three"}]
     with ScriptedServer(turns) as server:
         term = _start(tmp_path, server)
-        for _ in range(3):  # default → accept edits → plan → default, without a prompt in plan mode
+        for _ in range(4):  # default → accept edits → plan → auto → default, without a prompt in plan mode
             term.press("shift-tab")
             time.sleep(0.1)
         term.settle()
@@ -40,6 +40,8 @@ def test_the_plan_reminder_is_sent_only_while_in_plan_mode(tmp_path):
         term.wait_for(r"plan mode on \(shift\+tab\)")
         term.line("second")
         term.wait_for(r"^two$")
+        term.press("shift-tab")  # plan → auto → default
+        time.sleep(0.1)
         term.press("shift-tab")
         term.settle()
         assert "mode on" not in _status(term)
