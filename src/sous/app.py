@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sous import hooks
+from sous.context import autocompact
 from sous.core import Agent, Chain, ConfigError, Conversation, Middleware, Notice, ToolContext, ToolSet, new_id
 from sous.permissions import MODES, Asker, PermissionMiddleware, Rules
 from sous.permissions.rules import parse
@@ -194,6 +195,7 @@ def open_session(opts: Options) -> Session:
             hook_middleware.record = writer.write
         session.hooks = hook_middleware
     session.notices = notices
+    autocompact.install(session, cfg.get, environ)
     if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):
         session.on_mode_change("default", "plan")  # a tool list chosen by hand is left as it is
     return session

@@ -273,31 +273,9 @@ class Session:
     async def compact(self, focus: str = "", trigger: str = "manual") -> str:
         """Replace the conversation by the model's summary of it; returns the summary. Raises
         `CompactError` (the conversation unchanged) when a PreCompact hook blocks or the model fails."""
-        from sous.context import compact
+        from sous.context.autocompact import compact_session
 
-        extra = ""
-        if self.hooks is not None:
-            verdict = await self.hooks.fire("PreCompact", trigger, {"trigger": trigger, "custom_instructions": focus})
-            if verdict.block is not None:
-                raise compact.CompactError(f"a PreCompact hook blocked compaction: {verdict.block}")
-            extra = "\n".join(verdict.context)
-        before = sum(compact.message_tokens(m) for m in self.convo.messages)
-        self.cancel = CancelToken()
-        try:
-            summary, reply = await compact.summarise(
-                self.agent.model, self.convo, focus=focus, extra=extra, cancel=self.cancel,
-                emit=lambda event: self.emit(event) if not isinstance(event, TextDelta | ThinkingDelta) else None)
-        finally:
-            self.cancel = None
-        self.side_usage += reply.usage
-        message = compact.summary_message(summary)
-        self.convo.messages = [message]
-        if self.writer is not None:
-            self.writer.write({"type": "compact", "trigger": trigger, "pre_tokens": before})
-            self.writer.message(message)
-        if self.hooks is not None:
-            await self.hooks.fire("PostCompact", trigger, {"trigger": trigger, "compact_summary": summary})
-        return summary
+        return (await compact_session(self, focus=focus, trigger=trigger)).summary
 
     def close(self) -> None:
         for closer in self.closers:

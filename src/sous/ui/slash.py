@@ -184,6 +184,8 @@ async def _context(session, rest, args) -> Outcome:
                              + (" (deferred: loaded by ToolSearch on demand)" if deferred else ""))
     if session.totals.last_input_tokens:
         lines.append(f"  (the model's own count at the last turn: {session.totals.last_input_tokens:,})")
+    if (auto := getattr(session, "auto_compact", None)) is not None:
+        lines.append(f"  {auto.describe()}")
     lines.append(f"  {len(session.convo.messages)} messages; /compact frees room")
     return Outcome("\n".join(lines))
 
