@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sous import hooks
+from sous import checkpoints, hooks
 from sous.context import autocompact
 from sous.core import Agent, Chain, ConfigError, Conversation, Middleware, Notice, ToolContext, ToolSet, new_id
 from sous.permissions import MODES, Asker, PermissionMiddleware, Rules
@@ -196,6 +196,7 @@ def open_session(opts: Options) -> Session:
         session.hooks = hook_middleware
     session.notices = notices
     autocompact.install(session, cfg.get, environ)
+    checkpoints.attach(session, cfg.get, environ)
     if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):
         session.on_mode_change("default", "plan")  # a tool list chosen by hand is left as it is
     return session

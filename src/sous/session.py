@@ -221,12 +221,16 @@ class Session:
             message = UserMessage(content=(*message.content, Text(text=reminders)), id=message.id)
         if not message.id:
             message = UserMessage(content=message.content, id=new_id())
+        if (recorder := getattr(self, "checkpoints", None)) is not None:  # sous.checkpoints.Recorder
+            await recorder.started(message)
         self.cancel = CancelToken()
         self.agent.ctx.cancel = self.cancel
         try:
             return await self.agent.run(self.convo, message, self.cancel)
         finally:
             self.cancel = None
+            if recorder is not None:
+                await recorder.ended()
 
     def _blocked(self, reason: str) -> RunEnd:
         self.emit(Notice(level="warning", text=reason))

@@ -92,6 +92,11 @@ def load(path: Path) -> LoadedSession:
             elif record.get("type") == "compact":  # the summary that follows replaces what came before
                 session.messages.clear()
                 session.records.append(record)
+            elif record.get("type") == "rewind":  # the conversation went back to before this message
+                ids = [m.id for m in session.messages]
+                if record.get("message_id") in ids:
+                    del session.messages[ids.index(record["message_id"]):]
+                session.records.append(record)
             else:
                 session.records.append(record)
     if session is None:

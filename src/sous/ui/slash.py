@@ -30,6 +30,7 @@ BUILTINS: dict[str, str] = {
     "/hooks": "the configured hooks",
     "/mcp [reconnect NAME]": "the MCP servers and their state; restart one",
     "/memory [N]": "the memory files loaded; open number N in $EDITOR",
+    "/rewind [N [code|conversation|both] [force]]": "list checkpoints; restore files and/or conversation",
     "/exit": "leave (Ctrl-D too)",
 }
 NAMES = [usage.split()[0] for usage in BUILTINS] + ["/quit"]
@@ -455,3 +456,32 @@ _HANDLERS = {"/help": _help, "/exit": _exit, "/quit": _exit, "/clear": _clear, "
              "/context": _context, "/cost": _cost, "/model": _model, "/resume": _resume, "/todos": _todos,
              "/status": _status, "/init": _init, "/permissions": _permissions, "/hooks": _hooks, "/mcp": _mcp,
              "/memory": _memory, "/agents": _agents}
+
+
+async def _rewind(session, rest, args) -> Outcome:
+    from sous.checkpoints import CheckpointError, RewindRefused
+    from sous.checkpoints.rewind import MODES, describe, rewind_session
+
+    recorder = getattr(session, "checkpoints", None)
+    if recorder is None:
+        return Outcome("checkpoints are off for this session", error=True)
+    words = rest.split()
+    if not words:
+        entries = recorder.checkpoints.list()
+        if not entries:
+            return Outcome("no checkpoints yet: one is taken at each prompt")
+        return Outcome("\n".join(describe(e) for e in entries[-20:])
+                       + "\n/rewind N [code|conversation|both] restores to before turn N (both by default)")
+    mode = next((w for w in words[1:] if w in MODES), "both")
+    if not words[0].lstrip("#").isdigit() or any(w not in (*MODES, "force") for w in words[1:]):
+        return Outcome("usage: /rewind N [code|conversation|both] [force]", error=True)
+    number = int(words[0].lstrip("#"))
+    try:
+        return Outcome(await rewind_session(session, number, mode, force="force" in words[1:]))
+    except RewindRefused as e:
+        return Outcome(f"{e}: /rewind {number} {mode} force", error=True)
+    except CheckpointError as e:
+        return Outcome(f"rewind failed: {e}", error=True)
+
+
+_HANDLERS["/rewind"] = _rewind
