@@ -121,6 +121,10 @@ class Checkpoints:
                          GIT_COMMITTER_EMAIL="sous@localhost", GIT_TERMINAL_PROMPT="0", LC_ALL="C")
         self._open: Checkpoint | None = None
         self._ready = False
+        self._cached: tuple[tuple[int, int], str] | None = None
+        self._trees: dict[str, str] = {}
+        """Commit → its tree, for the commits this object has seen."""
+        """(the index file's stamp, the commit of its tree): unchanged index and tree → no git call."""
 
     # --- git -----------------------------------------------------------------------------------
 
@@ -154,35 +158,56 @@ class Checkpoints:
         self._ready = True
 
     async def snapshot(self) -> str:
-        """Commit the working tree as it is (a new commit only when it changed); returns its id."""
+        """Commit the working tree as it is (a new commit only when it changed); returns its id.
+
+        One walk of the tree (`ls-files` against the shadow index's stat cache) finds what
+        changed; only those paths are hashed (`update-index`), so an unchanged tree costs one git
+        process and a change costs four or five, whatever the project's size."""
         await self._setup()
         listed = await self._git("ls-files", "-z", "--others", "--modified", "--exclude-standard")
-        names = {p for p in listed.decode("utf-8", "surrogateescape").split("\0") if p}
+        # "dir/" is a nested repository: not the checkpoints' to copy.
+        names = sorted({p for p in listed.decode("utf-8", "surrogateescape").split("\0") if p and not p.endswith("/")})
+        index = self.git_dir / "index"
+        if not names and self._cached and self._cached[0] == _stamp(index):
+            return self._cached[1]
         if len(names) > MAX_NEW_FILES:
             raise CheckpointError(f"checkpoints are off here: {len(names):,} new files in {self.project_dir} "
                                   f"(more than {MAX_NEW_FILES:,}); is this a project folder?")
-        too_big = []
+        too_big = set()
         for name in names:
             try:
                 if os.lstat(os.path.join(self.project_dir, name)).st_size > self.max_file_bytes:
-                    too_big.append(name)
+                    too_big.add(name)
             except OSError:
-                continue  # deleted meanwhile: add -A records that
-        await self._git("add", "-A", "--ignore-errors", "--", ".",
-                        *(f":(exclude,literal){name}" for name in sorted(too_big)))
+                continue  # deleted: update-index --remove drops it
+        keep = [n for n in names if n not in too_big]
+        if keep:  # many new files (the first snapshot) go straight into one pack instead of loose objects
+            bulk = ("-c", "core.bigFileThreshold=1") if len(keep) > 200 else ()
+            await self._git(*bulk, "update-index", "--add", "--remove", "-z", "--stdin",
+                            stdin="\0".join(keep).encode("utf-8", "surrogateescape"))
         if too_big:  # a tracked file that grew past the cap leaves the snapshots
-            await self._git("rm", "-q", "--cached", "--ignore-unmatch", "--pathspec-from-file=-",
-                            "--pathspec-file-nul", stdin="\0".join(too_big).encode("utf-8", "surrogateescape"))
+            await self._git("update-index", "--force-remove", "-z", "--stdin",
+                            stdin="\0".join(sorted(too_big)).encode("utf-8", "surrogateescape"))
         tree = (await self._git("write-tree")).decode().strip()
         parent = await self._head()
-        if parent and (await self._git("rev-parse", f"{parent}^{{tree}}")).decode().strip() == tree:
+        if parent and parent not in self._trees:
+            self._trees[parent] = (await self._git("rev-parse", f"{parent}^{{tree}}")).decode().strip()
+        if parent and self._trees[parent] == tree:
+            self._cached = (_stamp(index), parent)
             return parent
         commit = (await self._git("commit-tree", tree, *(("-p", parent) if parent else ()),
                                   "-m", "sous checkpoint")).decode().strip()
-        await self._git("update-ref", _REF, commit)
+        await self._git("update-ref", _REF, commit, *((parent,) if parent else ()))
+        self._trees[commit] = tree
+        self._cached = (_stamp(index), commit)
         return commit
 
     async def _head(self) -> str:
+        """The newest checkpoint commit; read from the ref file when it is loose (no git call)."""
+        try:
+            return (self.git_dir / _REF).read_text().strip()
+        except OSError:
+            pass
         try:
             return (await self._git("rev-parse", "--verify", "-q", _REF)).decode().strip()
         except CheckpointError:
@@ -306,6 +331,14 @@ class Checkpoints:
         after = await self.snapshot()
         self._ended(undo, after)
         return Restored(written=write, deleted=gone, skipped=skipped, undo=replace(undo, after=after))
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    try:
+        st = path.stat()
+    except OSError:
+        return (0, 0)
+    return (st.st_mtime_ns, st.st_size)
 
 
 def _prune_empty(folder: Path, root: Path) -> None:
