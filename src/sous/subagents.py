@@ -220,6 +220,8 @@ class Spawner:
             await self.hooks.fire("SubagentStart", spec.name, {"agent_id": agent_id, "agent_type": spec.name})
         started = time.monotonic()
         convo = Conversation(system=system)
+        if (compaction := getattr(self, "compaction", None)) is not None:  # sous.context.autocompact.for_agent
+            compaction(agent, convo, writer)
         self.inboxes[agent_id] = convo.inbox
         try:
             async with self.slots:

@@ -225,3 +225,27 @@ def test_a_server_that_reports_no_usage_is_measured_and_asked_for_its_window():
                                timeout=300)
     assert figures["ok"], figures
     assert figures["compactions"] >= 1
+
+
+async def test_a_sub_agent_compacts_its_own_history(project, tmp_path):
+    (project / "big.txt").write_text("payload line\n" * 1500)
+    turns = [
+        {"tool_calls": [{"name": "Agent", "input": {"description": "read it", "prompt": "read big.txt",
+                                                    "subagent_type": "general-purpose"}}]},
+        {"tool_calls": [{"name": "Read", "input": {"file_path": "big.txt"}}], "usage": {"input_tokens": 1500}},
+        {"text": "Summary: the sub-agent read big.txt."},
+        {"text": "big.txt holds payload lines.", "usage": {"input_tokens": 1800}},
+        {"text": "Done."}]
+    session = _open(project, tmp_path, turns, settings={"autoCompactWindow": 6000})
+    session.agent.ctx.spawn.model = session.agent.model
+    try:
+        end = await session.send("use a sub-agent")
+        assert end.last_message.text == "Done."
+        summary_request, child_last = session.agent.model.requests[2:4]
+        assert "Respond with TEXT ONLY" in summary_request.messages[-1].text
+        assert summary_request.system.startswith(session.agent.ctx.spawn.types["general-purpose"].prompt[:40])
+        assert child_last.messages[0].text.startswith(compact.SUMMARY_HEADER)
+        assert "- USER: read big.txt" in child_last.messages[0].text
+        assert session.auto_compact.compactions == 0  # the parent's history was small
+    finally:
+        session.close()

@@ -276,6 +276,46 @@ async def _plain_budget(session: Any) -> engine.Budget:
     return engine.budget_for(await _find_window(session.agent.model), session.agent.max_tokens)
 
 
+@dataclass(slots=True, kw_only=True)
+class AgentView:
+    """What compaction needs of a session, for a sub-agent: its agent, history and transcript
+    (no hooks, no memory files: a sub-agent has neither)."""
+
+    agent: Any
+    convo: Conversation
+    writer: Any = None
+    emit: Callable[[Any], None] = lambda event: None
+    hooks: Any = None
+    memory: Any = None
+    side_usage: Any = None
+    auto_compact: AutoCompact | None = None
+
+    def __post_init__(self) -> None:
+        from sous.core import Usage
+
+        self.side_usage = Usage()
+
+    @property
+    def transcript_path(self) -> Any:
+        return self.writer.path if self.writer is not None else None
+
+    @property
+    def cancel(self) -> CancelToken:
+        """The running sub-agent's token (its parent's): interrupting the parent stops a compaction."""
+        return self.agent.ctx.cancel
+
+
+def for_agent(policy: Policy, agent: Any, convo: Conversation, writer: Any = None) -> AutoCompact:
+    """Give a sub-agent automatic compaction under the session's policy."""
+    from sous.core import Chain
+
+    view = AgentView(agent=agent, convo=convo, writer=writer, emit=agent.emit)
+    auto = view.auto_compact = AutoCompact(view, policy)
+    agent.middleware = Chain(agent.middleware, auto)
+    agent.on_overflow = auto.recover
+    return auto
+
+
 def install(session: Any, get: Callable[[str], Any], environ: Mapping[str, str]) -> AutoCompact:
     """Add automatic compaction to a built session: the middleware goes last in its chain and
     `recover` becomes the agent's `on_overflow`. Problems with the settings become notices."""
@@ -289,4 +329,6 @@ def install(session: Any, get: Callable[[str], Any], environ: Mapping[str, str])
         else Chain(agent.middleware, auto)
     agent.on_overflow = auto.recover
     session.auto_compact = auto
+    if agent.ctx.spawn is not None and hasattr(agent.ctx.spawn, "types"):  # sub-agents compact too
+        agent.ctx.spawn.compaction = lambda child, convo, writer: for_agent(policy, child, convo, writer)
     return auto

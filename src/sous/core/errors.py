@@ -46,8 +46,7 @@ class Overloaded(ProviderError):
 
 
 class ContextOverflow(ProviderError):
-    """The request does not fit the model's window (HTTP 400/413 "prompt is too long" and kin).
-    `tokens` and `limit` are the prompt's size and the window when the provider states them."""
+    """The request does not fit the model's window; `tokens` and `limit` as the provider states them."""
 
     tokens: int | None = None
     limit: int | None = None

@@ -62,8 +62,7 @@ class Agent:
     max_turns: int | None = None
     max_tokens: int = 16_000
     on_overflow: Callable[[Conversation, ContextOverflow], Awaitable[bool]] | None = None
-    """Called when the provider refuses a request as too long for its window; returning True
-    (it made room, e.g. by compacting) has the request built and sent again, twice at most."""
+    """Called when the provider refuses a request as too long; True (room was made) retries it, twice at most."""
 
     def __post_init__(self) -> None:
         self.ctx.progress = lambda text: self.emit(ToolProgress(call_id=_current_call.get(), text=text))
