@@ -54,7 +54,8 @@ def run(steps: int, kib: int, limit: int, *, wire: str = "anthropic", model: str
                 cmd += ["--settings", json.dumps(settings)]
             before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             started = time.monotonic()
-            proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=timeout,
+                                  check=False)
             wall = time.monotonic() - started
             peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             sessions = list(home.glob("sessions/*/*.jsonl"))

@@ -62,7 +62,7 @@ TURNS = [  # three user turns: Edit, Write, then Bash (rm, mv, a new folder, a b
 
 
 def _sous(*args: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sous", *args], cwd=cwd, capture_output=True, text=True, timeout=90,
+    return subprocess.run([sys.executable, "-m", "sous", *args], cwd=cwd, capture_output=True, text=True, timeout=90, check=False,
                           env={**os.environ, "PYTHONPATH": SRC, **env})
 
 
@@ -176,7 +176,7 @@ async def test_files_over_the_size_cap_are_never_snapshotted_nor_touched(project
     done = await store.restore_code(first)
     assert done.written == ["README.md"] and (project / "big.dat").read_bytes() == b"b" * 5000
     listing = subprocess.run(["git", "ls-tree", "-r", "--name-only", first.before], capture_output=True, text=True,
-                             env={"GIT_DIR": str(store.git_dir)}).stdout.split()
+                             env={"GIT_DIR": str(store.git_dir)}, check=True).stdout.split()
     assert "big.dat" not in listing and "src/app.py" in listing
 
 

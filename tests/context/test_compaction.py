@@ -22,10 +22,10 @@ import long_session  # noqa: E402
 WORDINGS = [  # (message, prompt tokens, window), as servers send them
     ("prompt is too long: 210543 tokens > 200000 maximum", 210543, 200000),
     ("input length and `max_tokens` exceed context limit: 188240 + 21333 > 200000, decrease input length", 188240, 200000),
-    ("This model's maximum context length is 128000 tokens. However, your messages resulted in 130012 tokens. "
-     "Please reduce the length of the messages.", 130012, 128000),
-    ("This model's maximum context length is 16384 tokens. However, you requested 122946 tokens (112946 in the "
-     "messages, 10000 in the completion).", 122946, 16384),
+    (("This model's maximum context length is 128000 tokens. However, your messages resulted in 130012 tokens. "
+      "Please reduce the length of the messages."), 130012, 128000),
+    (("This model's maximum context length is 16384 tokens. However, you requested 122946 tokens (112946 in the "
+      "messages, 10000 in the completion)."), 122946, 16384),
     ("This endpoint's maximum context length is 1048576 tokens. However, you requested about 1293741 tokens",
      1293741, 1048576),
     ("request (4476 tokens) exceeds the available context size (4096 tokens)", 4476, 4096),

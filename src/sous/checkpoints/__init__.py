@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import json
 import os
 import time
@@ -209,7 +210,7 @@ class Checkpoints:
         body = (f"tree {tree}\n" + (f"parent {parent}\n" if parent else "")
                 + f"author {stamp}\ncommitter {stamp}\n\nsous checkpoint\n").encode()
         raw = f"commit {len(body)}\0".encode() + body
-        commit = hashlib.sha1(raw).hexdigest()  # noqa: S324 - git's object name, not a security hash
+        commit = hashlib.sha1(raw).hexdigest()  # git's object name, not a security hash
         _write_atomic(self.git_dir / "objects" / commit[:2] / commit[2:], zlib.compress(raw))
         _write_atomic(self.git_dir / _REF, f"{commit}\n".encode())
         return commit
@@ -300,7 +301,7 @@ class Checkpoints:
             return []
         now = now or await self.snapshot()
         paths: set[str] = set()
-        for done, following in zip(entries, entries[1:]):
+        for done, following in itertools.pairwise(entries):
             if done.after and done.after != following.before:  # no end snapshot: the turn died; unknown
                 paths.update(path for _, path in await self._diff(done.after, following.before))
         last = entries[-1]

@@ -211,9 +211,9 @@ async def _find_window(model: Any) -> int:
         return model.context_window
     if known := catalog.lookup(model.name.partition(":")[2]):
         return known.context_window
-    if probe := getattr(model, "probe_context_window", None):
-        if size := await probe():
-            return size
+    probe = getattr(model, "probe_context_window", None)
+    if probe is not None and (size := await probe()):
+        return size
     return catalog.DEFAULT.context_window
 
 
