@@ -185,3 +185,21 @@ def test_the_cli_says_one_line_for_a_bad_id_and_lists_nothing_in_a_fresh_project
     assert _sous("rewind", cwd=project, env=env).stdout.strip() == "no checkpoints in this project yet"
     run = _sous("rewind", "7", cwd=project, env=env)
     assert run.returncode == 1 and run.stderr.count("\n") == 1 and "no checkpoint #7" in run.stderr
+
+
+async def test_without_git_the_turn_runs_and_says_once_that_checkpoints_are_off(project, tmp_path):
+    environ = {"HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "home"), "PATH": str(tmp_path / "nowhere")}
+    turns = [{"text": "one"}, {"text": "two"}]
+    script = tmp_path / "t.json"
+    script.write_text(json.dumps(turns))
+    session = open_session(Options(cwd=str(project), model=f"scripted:{script}", environ=environ, bare=True))
+    notices = []
+    session.subscribe(lambda event: notices.append(event.text) if hasattr(event, "level") else None)
+    try:
+        assert (await session.send("hello")).last_message.text == "one"
+        assert (await session.send("again")).last_message.text == "two"
+    finally:
+        session.close()
+    off = [n for n in notices if "checkpoints are off" in n]
+    assert len(off) == 1 and "git" in off[0]
+    assert (await slash.run(session, "/rewind")).text == "no checkpoints yet: one is taken at each prompt"

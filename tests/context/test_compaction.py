@@ -249,3 +249,10 @@ async def test_a_sub_agent_compacts_its_own_history(project, tmp_path):
         assert session.auto_compact.compactions == 0  # the parent's history was small
     finally:
         session.close()
+
+
+def test_a_llama_cpp_refusal_teaches_the_window_and_the_turn_is_retried():
+    # No usage, no /props: sous assumes 128k until the server's error names its n_ctx.
+    figures = long_session.run(12, 6, 20_000, wire="openai", model="bench-model", report_usage=False, timeout=300)
+    assert figures["exit"] == 0 and figures["in_order"] and figures["result"] == "All 12 steps are done.", figures
+    assert figures["refused"] == 1 and figures["compactions"] >= 1
