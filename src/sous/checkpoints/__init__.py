@@ -381,19 +381,28 @@ def rewind_conversation(messages: Sequence[Any], entry: Checkpoint) -> list[Any]
 
 
 class Recorder:
-    """Brackets a session's user turns with checkpoints. A failure never stops a turn: the
-    first one turns checkpoints off for the session with a warning."""
+    """Brackets a session's user turns with checkpoints, and is the middleware that holds every
+    tool call of a turn until the turn's first snapshot is taken: the snapshot runs while the
+    model thinks (the first one of a big project takes seconds), never while a tool changes files.
+    A failure never stops a turn: the first one turns checkpoints off for the session with a warning."""
 
     def __init__(self, checkpoints: Checkpoints, session: Any):
         self.checkpoints = checkpoints
         self.session = session
         self.failed = ""
+        self.pending: asyncio.Future | None = None
 
     async def started(self, message: Any) -> None:
+        """Begin the turn's snapshot; returns at once (`ready()` waits for it)."""
         self.checkpoints.session_id = self.session.id
-        await self._guard(self.checkpoints.turn_started(message.id, message.text))
+        self.pending = asyncio.ensure_future(self._guard(self.checkpoints.turn_started(message.id, message.text)))
+
+    async def ready(self) -> None:
+        if self.pending is not None:
+            await asyncio.shield(self.pending)
 
     async def ended(self) -> None:
+        await self.ready()
         await self._guard(self.checkpoints.turn_ended())
 
     async def _guard(self, step: Any) -> None:
@@ -408,6 +417,22 @@ class Recorder:
             self.failed = str(e)
             self.session.emit(Notice(level="warning", text=f"checkpoints are off for this session: {e}"))
 
+    # The middleware side: only `before_tool` does anything.
+    async def before_model(self, messages: list) -> list:
+        return messages
+
+    async def before_tool(self, call: Any, ctx: Any) -> Any:
+        from sous.core import Allow
+
+        await self.ready()
+        return Allow()
+
+    async def after_tool(self, call: Any, result: Any) -> Any:
+        return result
+
+    async def after_turn(self, messages: list) -> list:
+        return []
+
 
 def attach(session: Any, get: Any, environ: Mapping[str, str]) -> Recorder | None:
     """Give a built session checkpoints, unless `fileCheckpointingEnabled` is false or
@@ -418,6 +443,11 @@ def attach(session: Any, get: Any, environ: Mapping[str, str]) -> Recorder | Non
     home = environ.get("HOME")
     if os.path.realpath(project) in (os.path.realpath(home) if home else "", "/"):
         return None
+    from sous.core import Chain
+
     recorder = Recorder(Checkpoints(project, session_id=session.id, environ=environ), session)
     session.checkpoints = recorder
+    agent = session.agent  # first in the chain: not even a PreToolUse hook runs before the snapshot
+    agent.middleware = Chain(recorder, *agent.middleware.middlewares) if isinstance(agent.middleware, Chain) \
+        else Chain(recorder, agent.middleware)
     return recorder
