@@ -153,6 +153,8 @@ class Session:
                                    aliases=self.tool_aliases)
 
     async def end(self, reason: str = "other") -> None:
+        if (recorder := getattr(self, "checkpoints", None)) is not None:  # the last turn's end snapshot
+            await recorder.settle()
         if self.hooks is not None:
             await self.hooks.session_end(reason)
         if self._mcp_connecting is not None and not self._mcp_connecting.done():

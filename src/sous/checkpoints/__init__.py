@@ -382,9 +382,11 @@ def rewind_conversation(messages: Sequence[Any], entry: Checkpoint) -> list[Any]
 
 class Recorder:
     """Brackets a session's user turns with checkpoints, and is the middleware that holds every
-    tool call of a turn until the turn's first snapshot is taken: the snapshot runs while the
+    tool call of a turn until the turn's first snapshot is taken: that snapshot runs while the
     model thinks (the first one of a big project takes seconds), never while a tool changes files.
-    A failure never stops a turn: the first one turns checkpoints off for the session with a warning."""
+    The end snapshot is taken before `send()` returns, not in the background: a change made the
+    moment after must count as made outside sous. A failure never stops a turn: the first one
+    turns checkpoints off for the session with a warning."""
 
     def __init__(self, checkpoints: Checkpoints, session: Any):
         self.checkpoints = checkpoints
@@ -393,7 +395,8 @@ class Recorder:
         self.pending: asyncio.Future | None = None
 
     async def started(self, message: Any) -> None:
-        """Begin the turn's snapshot; returns at once (`ready()` waits for it)."""
+        """Begin the turn's snapshot (after the last turn's end snapshot); `ready()` waits for it."""
+        await self.settle()
         self.checkpoints.session_id = self.session.id
         self.pending = asyncio.ensure_future(self._guard(self.checkpoints.turn_started(message.id, message.text)))
 
@@ -404,6 +407,10 @@ class Recorder:
     async def ended(self) -> None:
         await self.ready()
         await self._guard(self.checkpoints.turn_ended())
+
+    async def settle(self) -> None:
+        """Wait for a snapshot under way (a turn's first, if no tool has waited for it)."""
+        await self.ready()
 
     async def _guard(self, step: Any) -> None:
         if self.failed:

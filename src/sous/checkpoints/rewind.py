@@ -63,6 +63,7 @@ async def rewind_session(session: Any, checkpoint_id: int, mode: str = "both", *
     recorder = getattr(session, "checkpoints", None)
     if recorder is None:
         raise CheckpointError("checkpoints are off for this session (fileCheckpointingEnabled / SOUS_CHECKPOINTS)")
+    await recorder.settle()
     store: Checkpoints = recorder.checkpoints
     entry = store.get(checkpoint_id)
     messages = None
