@@ -204,9 +204,11 @@ class OpenAIChatModel:
         which wins). Never raises; gives up after a few seconds."""
         import httpx
 
+        if self.endpoint.base_url == OPENAI_URL:  # OpenAI's models are in the catalog; its list has no sizes
+            return None
         found: int | None = None
         root = self.endpoint.base_url.removesuffix("/v1")
-        headers = {k: v for k, v in self.headers().items() if k == "authorization"}
+        headers = {"authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         for url in (self.endpoint.base_url + "/models", root + "/props"):
             try:
                 response = await self.endpoint.client().get(url, headers=headers, timeout=5.0)
