@@ -48,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         from sous.batch.cli import main as batch_main
 
         return batch_main(argv[1:])
+    if argv[:1] == ["rewind"]:
+        from sous.checkpoints.rewind import main as rewind_main
+
+        return rewind_main(argv[1:])
     if argv[:1] in (["config"], ["hooks"]):
         from sous.inspect_cli import main as inspect_main
 

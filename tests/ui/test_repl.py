@@ -171,7 +171,8 @@ def test_slash_commands_clear_compact_resume_and_suggest(tmp_path):
     assert "focus on: focus on numbers" in json.dumps(compact_request["messages"][-1])
     assert compact_request.get("tools") in (None, [])
     first = json.dumps(last_request["messages"][0])
-    assert "the answer was 42" in first and "what is the answer?" not in json.dumps(last_request["messages"])
+    assert "the answer was 42" in first and "The answer is 42." not in json.dumps(last_request["messages"])
+    assert "- USER: what is the answer?" in first  # the person's own words survive compaction verbatim
 
 
 def test_at_completes_paths_and_attaches_the_file_and_bang_runs_a_shell_command(tmp_path):

@@ -45,7 +45,9 @@ async def test_compact_replaces_the_history_and_a_resumed_session_starts_from_th
     assert "compacted" in outcome.text and not outcome.error
     request = session.model.requests[1]
     assert request.tools == () and "keep the city" in request.messages[-1].text
-    assert [m.text for m in session.messages] == [SUMMARY_HEADER + "The user asked for France's capital: Paris."]
+    [summary] = [m.text for m in session.messages]
+    assert summary.startswith(SUMMARY_HEADER + "The user asked for France's capital: Paris.")
+    assert "- USER: capital of France?" in summary and str(session.transcript_path) in summary
     await session.send("sure?")
     assert session.model.requests[2].messages[0].text.startswith(SUMMARY_HEADER)
     loaded = transcript.load(session.transcript_path)

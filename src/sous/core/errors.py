@@ -46,7 +46,10 @@ class Overloaded(ProviderError):
 
 
 class ContextOverflow(ProviderError):
-    pass
+    """The request does not fit the model's window; `tokens` and `limit` as the provider states them."""
+
+    tokens: int | None = None
+    limit: int | None = None
 
 
 class ConnectionFailed(ProviderError):

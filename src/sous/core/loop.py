@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 
 from .cancel import CancelToken
-from .errors import ProviderError, ToolError
+from .errors import ContextOverflow, ProviderError, ToolError
 from .events import (
     Event, MessageAdded, RunEnd, RunEndReason, TextDelta, ToolEnd, ToolProgress, ToolStart, TurnStart,
 )
@@ -71,6 +72,8 @@ class Agent:
     middleware: Middleware = field(default_factory=PassThrough)
     max_turns: int | None = None
     max_tokens: int = 16_000
+    on_overflow: Callable[[Conversation, ContextOverflow], Awaitable[bool]] | None = None
+    """Called when the provider refuses a request as too long; True (room was made) retries it, twice at most."""
 
     def __post_init__(self) -> None:
         self.ctx.progress = lambda text: self.emit(ToolProgress(call_id=_current_call.get(), text=text))
@@ -99,6 +102,7 @@ class Agent:
         return end
 
     async def _turns(self, convo: Conversation, cancel: CancelToken, stats: _Stats) -> RunEndReason:
+        overflows = 0
         while True:
             if self.max_turns is not None and stats.turns >= self.max_turns:
                 return "max_turns"
@@ -109,7 +113,15 @@ class Agent:
             messages = await self.middleware.before_model(list(convo.messages))
             request = ModelRequest(system=convo.system, messages=tuple(messages),
                                    tools=self.tools.schemas(), max_tokens=self.max_tokens)
-            reply, partial = await self._ask_model(request, cancel, stats)
+            try:
+                reply, partial = await self._ask_model(request, cancel, stats)
+            except ContextOverflow as e:  # raised only when there is an `on_overflow`
+                if overflows < 2 and self.on_overflow is not None and await self.on_overflow(convo, e):
+                    overflows += 1
+                    stats.turns -= 1
+                    continue
+                reply, partial = self._failed(e, ""), ""
+            overflows = 0
             if reply is None:
                 return self._interrupted(convo, partial)
             stats.usage += reply.usage
@@ -168,11 +180,15 @@ class Agent:
         try:
             reply = task.result()
         except ProviderError as e:
-            text = "".join(streamed)
-            content = (Text(text=text),) if text else ()
-            return AssistantMessage(content=content, model=self.model.name, stop_reason="error", error=str(e),
-                                    provider_data={"status": e.status}, id=new_id()), ""
+            if isinstance(e, ContextOverflow) and self.on_overflow is not None and not streamed:
+                raise
+            return self._failed(e, "".join(streamed)), ""
         return (reply if reply.id else replace(reply, id=new_id())), ""
+
+    def _failed(self, error: ProviderError, streamed: str) -> AssistantMessage:
+        content = (Text(text=streamed),) if streamed else ()
+        return AssistantMessage(content=content, model=self.model.name, stop_reason="error", error=str(error),
+                                provider_data={"status": error.status}, id=new_id())
 
     async def _run_calls(self, calls: list[ToolCall], cancel: CancelToken) -> list[ToolResultMessage]:
         results: list[ToolResultMessage] = []

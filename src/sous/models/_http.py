@@ -35,17 +35,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sous.core import (
-    AssistantMessage, AuthError, CancelToken, ConnectionFailed, ContextOverflow, Emit, Overloaded, ProviderError,
+    AssistantMessage, AuthError, CancelToken, ConnectionFailed, Emit, Overloaded, ProviderError,
     RateLimited, Retry,
 )
 
-from . import _sse
+from . import _overflow, _sse
 
 if TYPE_CHECKING:
     import httpx
-
-_CONTEXT_WORDS = ("context length", "context window", "context_length_exceeded", "prompt is too long",
-                  "maximum context", "too many tokens")
 
 
 class Parser(Protocol):
@@ -211,7 +208,7 @@ class Endpoint:
             is_error = False
         if is_error:
             raise ProviderError(f"the server at {self.base_url} answered {response.status_code} with an error: "
-                                f"{_message(body)}", status=response.status_code)
+                                f"{_error_body(body)[0]}", status=response.status_code)
         raise self._not_a_stream("JSON", response.status_code)
 
 
@@ -257,27 +254,32 @@ def _retry_after(headers: httpx.Headers) -> float | None:
     return None
 
 
-def _message(body: bytes) -> str:
-    """The server's own error text, in one line."""
+def _error_body(body: bytes) -> tuple[str, dict[str, Any]]:
+    """The server's own error text in one line, and its error object (fields beside the message)."""
+    error: Any = {}
     try:
         data: Any = json.loads(body)
         error = data.get("error", data) if isinstance(data, dict) else data
         text = error.get("message") if isinstance(error, dict) else str(error)
+        if isinstance(error, dict) and error.get("code") == "context_length_exceeded" and text:
+            text = f"{text} (context_length_exceeded)"
     except (ValueError, AttributeError):
         text = body.decode("utf-8", errors="replace")
-    return " ".join(str(text or "").split())[:500]
+    return " ".join(str(text or "").split())[:500], error if isinstance(error, dict) else {}
 
 
-def error_for_status(status: int, text: str, key_hint: str, retry_after: float | None = None) -> ProviderError:
-    """The `ProviderError` for an HTTP error status, with a one-line message."""
+def error_for_status(status: int, text: str, key_hint: str, retry_after: float | None = None,
+                     n_ctx: int | None = None) -> ProviderError:
+    """The `ProviderError` for an HTTP error status, with a one-line message. A 400/413 saying
+    the prompt is too long (any wording in `_overflow`) is a `ContextOverflow`."""
     if status in (401, 403):
         return AuthError(f"authentication failed ({status}): {text} — check {key_hint}", status=status)
     if status == 429:
         return RateLimited(f"rate limited (429): {text}", status=status, retry_after=retry_after)
     if status in (408, 409) or status >= 500:
         return Overloaded(f"server error ({status}): {text}", status=status, retry_after=retry_after)
-    if status in (400, 413) and any(w in text.lower() for w in _CONTEXT_WORDS):
-        return ContextOverflow(f"the conversation does not fit the model's context window: {text}", status=status)
+    if status in (400, 413) and _overflow.is_overflow(text):
+        return _overflow.overflow(text, status, n_ctx=n_ctx)
     return ProviderError(f"request rejected ({status}): {text}", status=status)
 
 
@@ -285,8 +287,10 @@ async def check(response: httpx.Response, key_hint: str) -> None:
     """Raise the fitting `ProviderError` for an error response (its body read first)."""
     if response.status_code < 400:
         return
-    text = _message(await response.aread()) or response.reason_phrase
-    error = error_for_status(response.status_code, text, key_hint, _retry_after(response.headers))
+    text, fields = _error_body(await response.aread())
+    n_ctx = fields.get("n_ctx") if isinstance(fields.get("n_ctx"), int) else None  # llama.cpp server
+    error = error_for_status(response.status_code, text or response.reason_phrase, key_hint,
+                             _retry_after(response.headers), n_ctx)
     should_retry = response.headers.get("x-should-retry", "").lower()
     if should_retry in ("true", "false") and not isinstance(error, AuthError):
         error.retryable = should_retry == "true"

@@ -14,7 +14,7 @@ from sous.core import (
     ToolResultMessage, Usage,
 )
 
-from . import _http, catalog
+from . import _http, _overflow, catalog
 
 ANTHROPIC_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -208,6 +208,8 @@ def _stream_error(error: dict[str, Any]) -> ProviderError:
         return RateLimited(f"rate limited: {text}", status=429)
     if kind in ("overloaded_error", "api_error"):
         return Overloaded(f"{kind}: {text}", status=529 if kind == "overloaded_error" else 500)
+    if _overflow.is_overflow(text):
+        return _overflow.overflow(text, 400)
     return ProviderError(f"{kind}: {text}")
 
 

@@ -48,14 +48,31 @@ MODELS: dict[str, ModelInfo] = {
     "o3-mini": ModelInfo(200_000, 100_000, (1.1, 4.4, 0.55, 0.0)),
     "o3-pro": ModelInfo(200_000, 100_000, (20.0, 80.0, 0.0, 0.0)),
     "o4-mini": ModelInfo(200_000, 100_000, (1.1, 4.4, 0.275, 0.0)),
+    "gpt-4-turbo": ModelInfo(128_000, 4_096, (10.0, 30.0, 0.0, 0.0)),
+    "gpt-4": ModelInfo(8_192, 8_192, (30.0, 60.0, 0.0, 0.0)),
+    "gpt-3.5-turbo": ModelInfo(16_385, 4_096, (0.5, 1.5, 0.0, 0.0)),
+    # Open models as local servers name them (Ollama tags, llama.cpp/vLLM ids): their native windows;
+    # a local server caps the reply only by the window.
+    "deepseek-chat": ModelInfo(128_000, 8_192, (0.28, 0.42, 0.028, 0.0)),
+    "deepseek-reasoner": ModelInfo(128_000, 64_000, (0.28, 0.42, 0.028, 0.0)),
+    "qwen2.5-coder": ModelInfo(32_768, 32_768),
+    "qwen3-coder": ModelInfo(262_144, 262_144),
+    "llama3.1": ModelInfo(131_072, 131_072),
+    "llama-3.1": ModelInfo(131_072, 131_072),
+    "gpt-oss": ModelInfo(131_072, 131_072),
 }
+
+
+def lookup(model_id: str) -> ModelInfo | None:
+    """What is known of `model_id` (longest matching prefix, case-insensitive), or None."""
+    model_id = model_id.rpartition("/")[2].lower()  # "openai/gpt-5" on routers such as OpenRouter
+    best = max((k for k in MODELS if model_id.startswith(k)), key=len, default=None)
+    return MODELS[best] if best else None
 
 
 def info(model_id: str) -> ModelInfo:
     """What is known of `model_id` (longest matching prefix), or `DEFAULT`."""
-    model_id = model_id.rpartition("/")[2]  # "openai/gpt-5" on routers such as OpenRouter
-    best = max((k for k in MODELS if model_id.startswith(k)), key=len, default=None)
-    return MODELS[best] if best else DEFAULT
+    return lookup(model_id) or DEFAULT
 
 
 def cost(model_id: str, usage: Usage) -> float:

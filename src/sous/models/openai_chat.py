@@ -15,7 +15,7 @@ from sous.core import (
     Usage,
 )
 
-from . import _http, catalog
+from . import _http, _overflow, catalog
 
 OPENAI_URL = "https://api.openai.com/v1"
 REASONING_FAMILIES = ("gpt-5", "o1", "o3", "o4")
@@ -147,6 +147,8 @@ def _stream_error(error: Any) -> ProviderError:
         return RateLimited(text, status=429)
     if "server_error" in kind or "overloaded" in kind:
         return Overloaded(text, status=500)
+    if _overflow.is_overflow(f"{text} {kind}"):
+        return _overflow.overflow(text, 400, n_ctx=error.get("n_ctx") if isinstance(error.get("n_ctx"), int) else None)
     return ProviderError(text)
 
 
@@ -199,6 +201,40 @@ class OpenAIChatModel:
                 "name": t["name"], "description": t["description"], "parameters": t["input_schema"]}}
                 for t in request.tools]
         return body
+
+    async def probe_context_window(self) -> int | None:
+        """The window the server says it serves this model with, or None. Asks `GET /models`
+        (vLLM's `max_model_len`, `context_length` of OpenRouter and LM Studio, llama.cpp's
+        `meta.n_ctx_train`) and llama.cpp's `GET /props` (`n_ctx`, the size it was started with,
+        which wins). Never raises; gives up after a few seconds."""
+        import httpx
+
+        if self.endpoint.base_url == OPENAI_URL:  # OpenAI's models are in the catalog; its list has no sizes
+            return None
+        found: int | None = None
+        root = self.endpoint.base_url.removesuffix("/v1")
+        headers = {"authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        for url in (self.endpoint.base_url + "/models", root + "/props"):
+            try:
+                response = await self.endpoint.client().get(url, headers=headers, timeout=5.0)
+                data = response.json() if response.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                continue
+            if isinstance(data, dict) and isinstance(data.get("data"), list):
+                entries = [e for e in data["data"] if isinstance(e, dict)]
+                entry = next((e for e in entries if e.get("id") == self.model_id), entries[0] if len(entries) == 1 else None)
+                if entry is not None:
+                    meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
+                    size = entry.get("max_model_len") or entry.get("context_length") or meta.get("n_ctx") \
+                        or meta.get("n_ctx_train")
+                    found = size if isinstance(size, int) and size > 0 else found
+            elif isinstance(data, dict):
+                settings = data.get("default_generation_settings")
+                size = (settings or {}).get("n_ctx") if isinstance(settings, dict) else None
+                size = size or data.get("n_ctx")
+                if isinstance(size, int) and size > 0:
+                    return size
+        return found
 
     async def complete(self, request: ModelRequest, emit: Emit, cancel: CancelToken) -> AssistantMessage:
         return await self.endpoint.stream("/chat/completions", body=self.request_body(request), headers=self.headers(),

@@ -8,12 +8,15 @@ each is complete when it is made: nothing is filled in or wired back afterwards.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sous import checkpoints
+from sous.context import autocompact
 from sous.core import (
     Agent,
     Chain,
@@ -32,6 +35,7 @@ from sous.permissions.rules import parse, read_denied
 from sous.store import transcript as store
 
 from .bus import CurrentMode, EventBus, Questions, Runs
+from .parts import SessionParts
 from .record import Transcript
 from .session import Session, repair, shell_allowed
 
@@ -170,6 +174,8 @@ def open_session(opts: Options) -> Session:
         if loaded is None and (text := instructions.render()):
             pending.append(text)
 
+    policy, problems = autocompact.Policy.from_config(cfg.get, environ)
+    notices += [Notice(level="warning", text=p) for p in problems]
     subagents = None
     if agent_types:
         from .spawn import SubAgents
@@ -187,11 +193,17 @@ def open_session(opts: Options) -> Session:
             inbox=convo.inbox,
             transcript_dir=transcript_dir,
             session_id=session_id,
+            compaction=functools.partial(autocompact.for_agent, policy),
         )
     middleware: Middleware = steering[0] if len(steering) == 1 else Chain(*steering)
     ctx = ToolContext(cwd=cwd, project_dir=cwd, environ=environ, state=state, spawn=subagents)
     agent = Agent(model=model, tools=tools, ctx=ctx, emit=bus.emit, middleware=middleware, max_turns=opts.max_turns)
     state["session_model"] = lambda: agent.model  # tools' side jobs pick a small model by its provider
+    # Compaction goes last in the agent's chain and checkpoints first; both act on the parts, not the Session.
+    parts = SessionParts(id=session_id, agent=agent, convo=convo, emit=bus.emit, runs=runs, writer=record,
+                         hooks=hooks, memory=instructions, notices=notices)
+    compaction = autocompact.install(parts, policy)
+    recorder = checkpoints.attach(parts, cfg.get, environ)
     session = Session(
         session_id=session_id,
         agent=agent,
@@ -211,6 +223,9 @@ def open_session(opts: Options) -> Session:
         pending_context=pending,
         deferred=deferred,
         unavailable=unavailable,
+        parts=parts,
+        compaction=compaction,
+        checkpoints=recorder,
     )
     if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):
         bus.emit(ModeChanged(old="default", new="plan"))  # a tool list chosen by hand is left as it is

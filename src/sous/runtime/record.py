@@ -28,6 +28,16 @@ class Transcript:
     def persistent(self) -> bool:
         return self._writer is not None
 
+    @property
+    def last_id(self) -> str | None:
+        """The message the next one follows in the file (a rewind moves it back)."""
+        return self._writer.last_id if self._writer is not None else None
+
+    @last_id.setter
+    def last_id(self, message_id: str | None) -> None:
+        if self._writer is not None:
+            self._writer.last_id = message_id
+
     def switch(self, writer: TranscriptWriter | None) -> None:
         if self._writer is not None:
             self._writer.close()

@@ -27,8 +27,6 @@ from sous.core import (
     RunEnd,
     SpawnReport,
     Text,
-    TextDelta,
-    ThinkingDelta,
     Tool,
     ToolResultMessage,
     ToolSet,
@@ -41,6 +39,7 @@ from sous.core.messages import AssistantMessage, Message
 from sous.store import transcript as store
 
 from .bus import EventBus, Questions, Runs
+from .parts import SessionParts
 from .record import Totals, Transcript
 from .spawn import SubAgents
 
@@ -86,6 +85,9 @@ class Session:
         subagents: SubAgents | None,
         notices: Sequence[Notice],
         resolve: Callable[[str], Model],
+        parts: SessionParts,
+        compaction: Any = None,
+        checkpoints: Any = None,
         pending_context: Sequence[str] = (),
         deferred: Sequence[Tool] = (),
         unavailable: Mapping[str, str] | None = None,
@@ -106,14 +108,17 @@ class Session:
         self._notices = tuple(notices)
         self._pending_context = list(pending_context)
         self._runs = runs
+        self._parts = parts
+        self._compaction = compaction
+        """`sous.context.autocompact.AutoCompact`: compacts before the window fills and on a too-long refusal."""
+        self._checkpoints = checkpoints
+        """`sous.checkpoints.Recorder`, or None when checkpoints are off: snapshots around each user turn."""
         self._mcp_connecting: asyncio.Future[None] | None = None
         self._deferred: dict[str, Tool] = {}
         self._unavailable = dict(unavailable or {})
         self._interrupted = False
         self._context_cache: tuple[Any, ContextUse] | None = None
         self.totals = Totals()
-        self.side_usage = Usage()
-        """Model use outside runs (compaction, drafting an agent), for `/cost`."""
         bus.subscribe(self.totals)
         bus.subscribe(transcript)
         bus.subscribe(self._on_mode_change)
@@ -121,6 +126,20 @@ class Session:
             self._defer(deferred)
 
     # --- what front ends read ------------------------------------------------------------------
+
+    @property
+    def side_usage(self) -> Usage:
+        """Model use outside runs (compaction, drafting an agent), for `/cost`."""
+        return self._parts.side_usage
+
+    @side_usage.setter
+    def side_usage(self, usage: Usage) -> None:
+        self._parts.side_usage = usage
+
+    @property
+    def compaction_status(self) -> str | None:
+        """One line on automatic compaction (window, use, threshold), for `/context`; None without it."""
+        return self._compaction.describe() if self._compaction is not None else None
 
     @property
     def id(self) -> str:
@@ -346,7 +365,9 @@ class Session:
         self._set_toolset(self.tools.adding(t for t in tools if t.name not in have))
 
     async def end(self, reason: str = "other") -> None:
-        """Run SessionEnd hooks and disconnect MCP servers."""
+        """Wait for a checkpoint snapshot under way, run SessionEnd hooks and disconnect MCP servers."""
+        if self._checkpoints is not None:  # the last turn's end snapshot
+            await self._checkpoints.wait()
         if self._hooks is not None:
             await self._hooks.session_end(reason)
         if self._mcp_connecting is not None and not self._mcp_connecting.done():
@@ -453,6 +474,8 @@ class Session:
             message = UserMessage(content=(*message.content, Text(text=reminders)), id=message.id)
         if not message.id:
             message = UserMessage(content=message.content, id=new_id())
+        if self._checkpoints is not None:  # the turn's first snapshot runs while the model thinks
+            await self._checkpoints.started(message)
         cancel = self._runs.begin()
         self._agent.ctx.cancel = cancel
         waited = self._questions.waited
@@ -463,6 +486,8 @@ class Session:
             # the run's time excludes the time its questions waited for the person
             paused_ms = int(1000 * (self._questions.waited - waited))
             self.totals.duration_ms = max(0, self.totals.duration_ms - paused_ms)
+            if self._checkpoints is not None:  # before send() returns: a later change is made outside sous
+                await self._checkpoints.ended()
 
     def _blocked(self, reason: str) -> RunEnd:
         self.emit(Notice(level="warning", text=reason))
@@ -615,7 +640,7 @@ class Session:
         )
 
     def _switch(self, session_id: str, messages: list[Message], writer: store.TranscriptWriter | None) -> None:
-        self._id = session_id
+        self._id = self._parts.id = session_id
         self._transcript.switch(writer)
         self._convo.messages = list(messages)
         self._convo.inbox.clear()
@@ -624,37 +649,31 @@ class Session:
             self._hooks.transcript_path = str(writer.path if writer else "")
 
     async def compact(self, focus: str = "", trigger: str = "manual") -> str:
-        """Replace the conversation by the model's summary of it; returns the summary. Raises
-        `CompactError` (the conversation unchanged) when a PreCompact hook blocks or the model fails."""
-        from sous.context import compact
+        """Replace the conversation by a summary that keeps the user's words, todos, plan, files
+        touched and memory files; returns the summary. Raises `CompactError` (the conversation
+        unchanged) when compaction is off, a PreCompact hook blocks or the model fails."""
+        from sous.context.autocompact import compact_session
 
-        extra = ""
-        if self._hooks is not None:
-            verdict = await self._hooks.fire("PreCompact", trigger, {"trigger": trigger, "custom_instructions": focus})
-            if verdict.block is not None:
-                raise compact.CompactError(f"a PreCompact hook blocked compaction: {verdict.block}")
-            extra = "\n".join(verdict.context)
-        before = sum(compact.message_tokens(m) for m in self._convo.messages)
-        cancel = self._runs.begin()
-        try:
-            summary, reply = await compact.summarise(
-                self.model,
-                self._convo,
-                focus=focus,
-                extra=extra,
-                cancel=cancel,
-                emit=lambda event: self.emit(event) if not isinstance(event, TextDelta | ThinkingDelta) else None,
-            )
-        finally:
-            self._runs.finish()
-        self.side_usage += reply.usage
-        message = compact.summary_message(summary)
-        self._convo.messages = [message]
-        self._transcript.write({"type": "compact", "trigger": trigger, "pre_tokens": before})
-        self._transcript.message(message)
-        if self._hooks is not None:
-            await self._hooks.fire("PostCompact", trigger, {"trigger": trigger, "compact_summary": summary})
-        return summary
+        return (await compact_session(self._parts, focus=focus, trigger=trigger)).summary
+
+    # --- checkpoints ------------------------------------------------------------------------------
+
+    @property
+    def checkpointing(self) -> bool:
+        """Whether this session has checkpoints (settings can turn them off; a failure later says so once)."""
+        return self._checkpoints is not None
+
+    def checkpoints(self) -> list[Any]:
+        """This project's checkpoints (`sous.checkpoints.Checkpoint`), oldest first; [] when off."""
+        return self._checkpoints.checkpoints.list() if self._checkpoints is not None else []
+
+    async def rewind(self, checkpoint_id: int, mode: str = "both", *, force: bool = False) -> str:
+        """Go back to before checkpoint `checkpoint_id`'s turn: its files (`code`), the conversation,
+        or `both`; returns what was done in one or two lines. Raises `CheckpointError` (nothing
+        changed) when it cannot, `RewindRefused` when files changed outside sous and not `force`."""
+        from sous.checkpoints.rewind import rewind_session
+
+        return await rewind_session(self._parts, checkpoint_id, mode, force=force)
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> ToolResultMessage:
         """Run one tool call outside the conversation, through the same checks as the model's calls

@@ -89,6 +89,7 @@ class SubAgents:
         inbox: list[UserMessage],
         transcript_dir: Path | None,
         session_id: str,
+        compaction: Callable[[Agent, Conversation, TranscriptWriter | None], Any] | None = None,
         max_depth: int = MAX_DEPTH,
         max_parallel: int = MAX_PARALLEL,
     ):
@@ -106,6 +107,8 @@ class SubAgents:
         """Where a background agent's report goes: the session's conversation inbox."""
         self.transcript_dir = transcript_dir
         self.session_id = session_id
+        self.compaction = compaction
+        """Gives each agent automatic compaction under the session's policy (`autocompact.for_agent`)."""
         self.max_depth = max_depth
         self.slots = asyncio.Semaphore(max_parallel)
         self.background: dict[str, asyncio.Future[SpawnReport]] = {}
@@ -316,6 +319,8 @@ class SubAgents:
             await self.hooks.fire("SubagentStart", spec.name, {"agent_id": agent_id, "agent_type": spec.name})
         started = time.monotonic()
         convo = Conversation(system=system)
+        if self.compaction is not None:
+            self.compaction(agent, convo, writer)
         self.inboxes[agent_id] = convo.inbox
         try:
             async with self.slots:

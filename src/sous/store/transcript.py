@@ -148,6 +148,11 @@ def load(path: Path) -> LoadedSession:
             elif kind == "compact":  # the summary that follows replaces what came before
                 session.messages.clear()
                 session.records.append(record)
+            elif kind == "rewind":  # the conversation went back to before this message
+                ids = [m.id for m in session.messages]
+                if record.get("message_id") in ids:
+                    del session.messages[ids.index(record["message_id"]):]
+                session.records.append(record)
             elif kind == "session":
                 session.skipped += 1
             elif isinstance(kind, str):

@@ -30,6 +30,7 @@ BUILTINS: dict[str, str] = {
     "/hooks": "the configured hooks",
     "/mcp [reconnect NAME]": "the MCP servers and their state; restart one",
     "/memory [N]": "the memory files loaded; open number N in $EDITOR",
+    "/rewind [N [code|conversation|both] [force]]": "list checkpoints; restore files and/or conversation",
     "/exit": "leave (Ctrl-D too)",
 }
 NAMES = [usage.split()[0] for usage in BUILTINS] + ["/quit"]
@@ -176,6 +177,8 @@ async def _context(session, rest, args) -> Outcome:
                              + (" (deferred: loaded by ToolSearch on demand)" if deferred else ""))
     if session.totals.last_input_tokens:
         lines.append(f"  (the model's own count at the last turn: {session.totals.last_input_tokens:,})")
+    if (status := session.compaction_status) is not None:
+        lines.append(f"  {status}")
     lines.append(f"  {len(session.messages)} messages; /compact frees room")
     return Outcome("\n".join(lines))
 
@@ -398,7 +401,32 @@ async def _memory(session, rest, args) -> Outcome:
     return Outcome("\n".join(rows or ["no memory files are loaded"]))
 
 
+async def _rewind(session, rest, args) -> Outcome:
+    from sous.checkpoints import CheckpointError, RewindRefused
+    from sous.checkpoints.rewind import MODES, describe
+
+    if not session.checkpointing:
+        return Outcome("checkpoints are off for this session", error=True)
+    words = rest.split()
+    if not words:
+        entries = session.checkpoints()
+        if not entries:
+            return Outcome("no checkpoints yet: one is taken at each prompt")
+        return Outcome("\n".join(describe(e) for e in entries[-20:])
+                       + "\n/rewind N [code|conversation|both] restores to before turn N (both by default)")
+    mode = next((w for w in words[1:] if w in MODES), "both")
+    if not words[0].lstrip("#").isdigit() or any(w not in (*MODES, "force") for w in words[1:]):
+        return Outcome("usage: /rewind N [code|conversation|both] [force]", error=True)
+    number = int(words[0].lstrip("#"))
+    try:
+        return Outcome(await session.rewind(number, mode, force="force" in words[1:]))
+    except RewindRefused as e:
+        return Outcome(f"{e}: /rewind {number} {mode} force", error=True)
+    except CheckpointError as e:
+        return Outcome(f"rewind failed: {e}", error=True)
+
+
 _HANDLERS = {"/help": _help, "/exit": _exit, "/quit": _exit, "/clear": _clear, "/compact": _compact,
              "/context": _context, "/cost": _cost, "/model": _model, "/resume": _resume, "/todos": _todos,
              "/status": _status, "/init": _init, "/permissions": _permissions, "/hooks": _hooks, "/mcp": _mcp,
-             "/memory": _memory, "/agents": _agents}
+             "/memory": _memory, "/agents": _agents, "/rewind": _rewind}
