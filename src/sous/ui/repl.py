@@ -485,10 +485,12 @@ class Repl:
             self.task.cancel()
 
     async def _tick(self) -> None:
-        """Redraw the status line while busy (elapsed time, spinner); idle costs nothing."""
+        """Redraw the status line while busy (elapsed time, spinner). Idle, or waiting for the
+        person's answer, nothing moves, so nothing is redrawn."""
         while True:
             await asyncio.sleep(0.25)
-            self._refresh()
+            if self.busy and not self.session.waiting_questions:
+                self._refresh()
 
     async def _watch_agents(self) -> None:
         """Keep background agents' lines in the status bar live while the prompt is idle."""
