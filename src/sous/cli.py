@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "batch": "run many tasks from a JSONL file in parallel, each in its own checkout (locally or on Ray)",
     "trust": "review and approve the MCP servers and hooks this project's own files would run",
     "acp": "speak the Agent Client Protocol on stdin/stdout, for editors (Zed, JetBrains, Neovim...)",
+    "rewind": "list this folder's checkpoints, or restore the code and/or conversation to one",
 }
 """Every word `main` dispatches on, for `--help` (a test checks that the two agree)."""
 

@@ -240,7 +240,8 @@ async def test_a_sub_agent_compacts_its_own_history(project, tmp_path):
         {"text": "Summary: the sub-agent read big.txt."},
         {"text": "big.txt holds payload lines.", "usage": {"input_tokens": 1800}},
         {"text": "Done."}]
-    session = _open(project, tmp_path, turns, settings={"autoCompactWindow": 6000})
+    # a window the sub-agent's read fills while the parent's prompt (system + tool schemas) stays under it
+    session = _open(project, tmp_path, turns, settings={"autoCompactWindow": 8000})
     try:
         end = await session.send("use a sub-agent")
         assert end.last_message.text == "Done."

@@ -51,7 +51,7 @@ def test_text_injected_in_a_file_never_reaches_the_judge(tmp_path, sous_home):
     assert result["auto_judge"]["judgements"] == 1 and result["auto_judge"]["input_tokens"] == 400
     assert result["total_cost_usd"] > 0
     assert "auto: deny Bash(" in run.stderr and "not a push" in run.stderr
-    log = next(sous_home.rglob("*.jsonl")).read_text()
+    log = next(p for p in sous_home.rglob("*.jsonl") if "checkpoints" not in p.parts).read_text()  # the session file
     records = [json.loads(line) for line in log.splitlines()]
     judged_records = [r for r in records if r.get("type") == "permission" and r["source"].startswith("auto:")]
     assert judged_records and "not a push" in judged_records[0]["reason"]

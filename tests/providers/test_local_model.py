@@ -53,15 +53,17 @@ async def test_the_json_protocol_always_yields_valid_json():
 
 
 async def test_cancel_stops_generation_promptly():
-    model = local.LocalModel(local.DEFAULT_NAME)
+    # The fenced protocol streams prose as it comes, so the story is seen being written.
+    model = local.LocalModel(local.DEFAULT_NAME, environ={"SOUS_LOCAL_PROTOCOL": "fenced"})
     request = ModelRequest(system="", messages=(user("Write a very long story about a cat."),), tools=())
     await model.complete(ModelRequest(system="", messages=(user("hi"),), tools=()), lambda e: None, CancelToken())
     events: list = []
     task = asyncio.ensure_future(model.complete(request, events.append, CancelToken()))
-    for _ in range(300):  # the story streams as an answer; a command would stream nothing
+    for _ in range(3000):  # at most 30 s
         if any(isinstance(e, TextDelta) for e in events):
             break
         await asyncio.sleep(0.01)
+    assert not task.done(), "the story ended before it could be interrupted"
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
