@@ -234,7 +234,8 @@ async def test_agent_and_credential_variables_are_not_passed_in(project):
     hidden = {"SSH_AUTH_SOCK": "/tmp/ssh-x/agent.1", "DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/x",
               "DOCKER_HOST": "unix:///run/docker.sock", "ANTHROPIC_API_KEY": "sk-1", "GITHUB_TOKEN": "ghp-1",
               "AWS_SECRET_ACCESS_KEY": "a1", "DB_PASSWORD": "p1", "SIGNING_PRIVATE_KEY": "k1", "npm_config__auth": "n1"}
-    kept = {"KEEP_ME": "yes", "TOKENIZERS_PARALLELISM": "false", "GIT_AUTHOR_NAME": "me", "PATH": os.environ["PATH"]}
+    # (a PATH without sous's own virtual environment, which commands never see: see bash.without_own_venv)
+    kept = {"KEEP_ME": "yes", "TOKENIZERS_PARALLELISM": "false", "GIT_AUTHOR_NAME": "me", "PATH": "/usr/local/bin:/usr/bin:/bin"}
     ctx.environ = {**os.environ, **hidden, **kept}
     result = await _run(ctx, "env")
     seen = dict(line.split("=", 1) for line in result.data["stdout"].splitlines() if "=" in line)
