@@ -37,7 +37,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 from sous.models.scripted import Turn, load_turns, tool_calls_of
 
@@ -140,7 +140,33 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class ScriptedServer:
+class LocalServer:
+    """A threaded HTTP server on 127.0.0.1, on a free port, for the lifetime of a `with` block.
+    Subclasses give the request handler class (`_handler`)."""
+
+    _httpd: _Server | None = None
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None, "start the server first (use it as a context manager)"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self) -> Self:
+        self._httpd = _Server(("127.0.0.1", 0), self._handler())
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._httpd is not None
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+class ScriptedServer(LocalServer):
     """A threaded HTTP server on 127.0.0.1 (a free port) answering each request with the next turn.
 
     `url` is the Anthropic base URL, `openai_url` the OpenAI one; `requests` holds one dict per
@@ -151,13 +177,6 @@ class ScriptedServer:
         self.chunk_delay = chunk_delay
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._httpd: _Server | None = None
-
-    @property
-    def url(self) -> str:
-        assert self._httpd is not None, "start the server first (use it as a context manager)"
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def openai_url(self) -> str:
@@ -168,15 +187,8 @@ class ScriptedServer:
             self.requests.append({"path": path, "headers": headers, "body": body})
             return self.turns.pop(0) if self.turns else None
 
-    def __enter__(self) -> ScriptedServer:
-        self._httpd = _Server(("127.0.0.1", 0), _handler_for(self))
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._httpd is not None
-        self._httpd.shutdown()
-        self._httpd.server_close()
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler_for(self)
 
 
 def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:

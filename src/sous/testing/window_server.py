@@ -28,7 +28,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from .server import _anthropic_sse, _Server, anthropic_events, openai_chunks
+from .server import LocalServer, _anthropic_sse, anthropic_events, openai_chunks
 
 MARKER = re.compile(r"STEP-MARKER (\d+)")
 _TOKENS = re.compile(r"[A-Za-z]{1,6}|\d{1,3}|[^\sA-Za-z\d]")
@@ -65,7 +65,7 @@ def request_text(body: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-class WindowServer:
+class WindowServer(LocalServer):
     """See the module doc. `steps` lists the step numbers asked for, in order; `refused` counts
     over-limit requests; `summaries` counts summary requests; `peak` is the largest request."""
 
@@ -84,23 +84,9 @@ class WindowServer:
         self.peak = 0
         self._previous = 0
         self._lock = threading.Lock()
-        self._httpd: _Server | None = None
 
-    @property
-    def url(self) -> str:
-        assert self._httpd is not None
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> WindowServer:
-        self._httpd = _Server(("127.0.0.1", 0), _handler(self))
-        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._httpd is not None
-        self._httpd.shutdown()
-        self._httpd.server_close()
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
     def answer(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """(status, turn or error) for one request."""
