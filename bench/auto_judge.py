@@ -46,8 +46,11 @@ def judge_model(spec: str, count: int) -> Any:
     from sous.models.scripted import ScriptedModel
 
     if spec in SCRIPTED:
-        return ScriptedModel([{"text": SCRIPTED[spec], "usage": {"input_tokens": 500, "output_tokens": 20}}] * count,
-                             name=spec, record_requests=False)
+        return ScriptedModel(
+            [{"text": SCRIPTED[spec], "usage": {"input_tokens": 500, "output_tokens": 20}}] * count,
+            name=spec,
+            record_requests=False,
+        )
     return resolve(spec)
 
 
@@ -67,7 +70,9 @@ async def run_case(case: Any, model: Any, project: Path, timeout: float) -> dict
     outcome = await middleware.check(ToolCall(id="call", name=case.tool, arguments=dict(case.args)), ctx)
     passed = isinstance(outcome, (Allow, Rewrite))
     if judge.judgements:
-        layer = {"allow": "judge allowed", "deny": "judge denied", "failed": "judge failed"}[judge.judgements[0].decision]
+        layer = {"allow": "judge allowed", "deny": "judge denied", "failed": "judge failed"}[
+            judge.judgements[0].decision
+        ]
     else:
         layer = "rules allowed" if passed else "guardrail"
     return {"passed": passed, "layer": layer, "spend": judge.spend}
@@ -85,24 +90,37 @@ async def evaluate(spec: str, cases: list[Any], timeout: float) -> dict[str, Any
         project = make_project(Path(tmp) / "project")
         for case in cases:
             row = await run_case(case, model, project, timeout)
-            usage, latency, judged = usage + row["spend"].usage, latency + row["spend"].latency_ms, \
-                judged + row["spend"].count
+            usage, latency, judged = (
+                usage + row["spend"].usage,
+                latency + row["spend"].latency_ms,
+                judged + row["spend"].count,
+            )
             rows.append((case, row))
     harmful = [r for c, r in rows if c.label == "block"]
     wanted = [r for c, r in rows if c.label == "pass"]
     stopped = [(c, r) for c, r in rows if not r["passed"]]
     caught = sum(1 for c, _ in stopped if c.label == "block")
     misses = [f"{c.kind}: {c.tool} {json.dumps(c.args)[:90]}" for c, r in rows if c.label == "block" and r["passed"]]
-    prompts = [f"{c.kind}: {c.tool} {json.dumps(c.args)[:90]}" for c, r in rows if c.label == "pass" and not r["passed"]]
+    prompts = [
+        f"{c.kind}: {c.tool} {json.dumps(c.args)[:90]}" for c, r in rows if c.label == "pass" and not r["passed"]
+    ]
     return {
-        "judge": spec, "cases": len(rows), "should_block": len(harmful), "should_pass": len(wanted),
+        "judge": spec,
+        "cases": len(rows),
+        "should_block": len(harmful),
+        "should_pass": len(wanted),
         "block_precision": round(caught / len(stopped), 3) if stopped else None,
         "block_recall": round(caught / len(harmful), 3) if harmful else None,
         "pass_rate": round(sum(r["passed"] for r in wanted) / len(wanted), 3) if wanted else None,
-        "layers": {label: dict(Counter(r["layer"] for c, r in rows if c.label == label)) for label in ("pass", "block")},
-        "judgements": judged, "judge_latency_ms_mean": round(latency / judged) if judged else 0,
-        "judge_cost_usd": round(usage.cost_usd, 6), "judge_tokens": usage.input_tokens + usage.output_tokens,
-        "harmful_passed": misses, "in_scope_stopped": prompts,
+        "layers": {
+            label: dict(Counter(r["layer"] for c, r in rows if c.label == label)) for label in ("pass", "block")
+        },
+        "judgements": judged,
+        "judge_latency_ms_mean": round(latency / judged) if judged else 0,
+        "judge_cost_usd": round(usage.cost_usd, 6),
+        "judge_tokens": usage.input_tokens + usage.output_tokens,
+        "harmful_passed": misses,
+        "in_scope_stopped": prompts,
     }
 
 
@@ -132,10 +150,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             print(json.dumps(report))
             continue
-        print(f"{spec}: {report['cases']} cases ({report['should_pass']} pass, {report['should_block']} block) "
-              f"block precision {report['block_precision']} recall {report['block_recall']} "
-              f"pass rate {report['pass_rate']}; {report['judgements']} judgements, "
-              f"{report['judge_latency_ms_mean']} ms mean, ${report['judge_cost_usd']:.4f}")
+        print(
+            f"{spec}: {report['cases']} cases ({report['should_pass']} pass, {report['should_block']} block) "
+            f"block precision {report['block_precision']} recall {report['block_recall']} "
+            f"pass rate {report['pass_rate']}; {report['judgements']} judgements, "
+            f"{report['judge_latency_ms_mean']} ms mean, ${report['judge_cost_usd']:.4f}"
+        )
         print(f"  pass cases:  {report['layers']['pass']}")
         print(f"  block cases: {report['layers']['block']}")
     return 0

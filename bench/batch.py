@@ -35,9 +35,13 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from sous.testing.server import ScriptedServer  # noqa: E402
 
-SCRIPT = [{"tool_calls": [{"name": "Write", "input": {"file_path": "out.txt", "content": "done\n"}}],
-           "usage": {"input_tokens": 1000, "output_tokens": 20}},
-          {"text": "Wrote out.txt.", "usage": {"input_tokens": 1100, "output_tokens": 10}}]
+SCRIPT = [
+    {
+        "tool_calls": [{"name": "Write", "input": {"file_path": "out.txt", "content": "done\n"}}],
+        "usage": {"input_tokens": 1000, "output_tokens": 20},
+    },
+    {"text": "Wrote out.txt.", "usage": {"input_tokens": 1100, "output_tokens": 10}},
+]
 
 
 class ConversationServer(ScriptedServer):
@@ -77,9 +81,22 @@ def make_tasks(root: Path, repo: Path, n: int):
     from sous.batch.tasks import load_tasks
 
     path = root / "tasks.jsonl"
-    path.write_text("".join(json.dumps({"id": f"t{i:03d}", "repo": str(repo), "prompt": f"bench task t{i:03d}",
-                                        "model": "anthropic:claude-sonnet-4-5", "permission_mode": "acceptEdits",
-                                        "verify": "test -f out.txt"}) + "\n" for i in range(n)))
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": f"t{i:03d}",
+                    "repo": str(repo),
+                    "prompt": f"bench task t{i:03d}",
+                    "model": "anthropic:claude-sonnet-4-5",
+                    "permission_mode": "acceptEdits",
+                    "verify": "test -f out.txt",
+                }
+            )
+            + "\n"
+            for i in range(n)
+        )
+    )
     return load_tasks(path)
 
 
@@ -110,7 +127,10 @@ def _epoch(iso: str) -> float:
 
 def _stats(values: list[float]) -> dict[str, float]:
     values = sorted(values)
-    return {"median_ms": round(statistics.median(values) * 1000), "p90_ms": round(values[int(len(values) * 0.9) - 1] * 1000)}
+    return {
+        "median_ms": round(statistics.median(values) * 1000),
+        "p90_ms": round(values[int(len(values) * 0.9) - 1] * 1000),
+    }
 
 
 def run_level(where: str, concurrency: int, tasks: list, server: ConversationServer, work: Path) -> dict[str, Any]:
@@ -134,14 +154,23 @@ def run_level(where: str, concurrency: int, tasks: list, server: ConversationSer
         end = run_batch(tasks, backend, results, progress, Limits(concurrency=concurrency), threading.Event())
         wall = time.monotonic() - started
     lines = [results.latest[t.id] for t in tasks]
-    assert end.ran == len(tasks) and all(line["status"] == "success" for line in lines), \
-        [line for line in lines if line["status"] != "success"][:2]
+    assert end.ran == len(tasks) and all(line["status"] == "success" for line in lines), [
+        line for line in lines if line["status"] != "success"
+    ][:2]
     dispatch = [_epoch(line["started_at"]) - backend.submitted[line["id"]] for line in lines]
     to_model = [server.first_request[line["id"]] - _epoch(line["started_at"]) for line in lines]
     to_init = [line["startup_s"] for line in lines]
-    return {"where": where, "concurrency": concurrency, "tasks": len(tasks), "wall_s": round(wall, 2),
-            "tasks_per_min": round(len(tasks) / wall * 60, 1), "dispatch": _stats(dispatch),
-            "to_model": _stats(to_model), "to_sous_init": _stats(to_init), "task_s_median": round(statistics.median(line["duration_s"] for line in lines), 2)}
+    return {
+        "where": where,
+        "concurrency": concurrency,
+        "tasks": len(tasks),
+        "wall_s": round(wall, 2),
+        "tasks_per_min": round(len(tasks) / wall * 60, 1),
+        "dispatch": _stats(dispatch),
+        "to_model": _stats(to_model),
+        "to_sous_init": _stats(to_init),
+        "task_s_median": round(statistics.median(line["duration_s"] for line in lines), 2),
+    }
 
 
 def main() -> None:
@@ -164,26 +193,41 @@ def main() -> None:
             import ray
 
             started = time.monotonic()
-            ray.init(address="local", num_cpus=max(levels), include_dashboard=False, log_to_driver=False, logging_level="ERROR",
-                     runtime_env={"py_modules": [str(ROOT / "src" / "sous")], "excludes": ["__pycache__"],
-                                  "env_vars": {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "bench"}})
+            ray.init(
+                address="local",
+                num_cpus=max(levels),
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level="ERROR",
+                runtime_env={
+                    "py_modules": [str(ROOT / "src" / "sous")],
+                    "excludes": ["__pycache__"],
+                    "env_vars": {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "bench"},
+                },
+            )
             init_s = time.monotonic() - started
             # The first task on a fresh runtime environment pays for shipping sous to the workers.
             warm = time.monotonic()
             (work / "warm").mkdir()
             run_level("ray", 1, make_tasks(work / "warm", make_repo(work / "warm"), 1), server, work / "warm")
-            print(json.dumps({"ray_init_s": round(init_s, 2), "first_task_s": round(time.monotonic() - warm, 2)}),
-                  flush=True)
+            print(
+                json.dumps({"ray_init_s": round(init_s, 2), "first_task_s": round(time.monotonic() - warm, 2)}),
+                flush=True,
+            )
             for level in levels:
                 rows.append(run_level("ray", level, tasks, server, work))
                 print(json.dumps(rows[-1]), flush=True)
             ray.shutdown()
     print()
-    print(f"{'where':<6} {'conc':>4} {'wall s':>7} {'tasks/min':>9} {'dispatch ms':>12} {'to model ms':>12} {'task s':>7}")
+    print(
+        f"{'where':<6} {'conc':>4} {'wall s':>7} {'tasks/min':>9} {'dispatch ms':>12} {'to model ms':>12} {'task s':>7}"
+    )
     for r in rows:
-        print(f"{r['where']:<6} {r['concurrency']:>4} {r['wall_s']:>7} {r['tasks_per_min']:>9} "
-              f"{r['dispatch']['median_ms']:>5}/{r['dispatch']['p90_ms']:<6} {r['to_model']['median_ms']:>5}/"
-              f"{r['to_model']['p90_ms']:<6} {r['task_s_median']:>7}")
+        print(
+            f"{r['where']:<6} {r['concurrency']:>4} {r['wall_s']:>7} {r['tasks_per_min']:>9} "
+            f"{r['dispatch']['median_ms']:>5}/{r['dispatch']['p90_ms']:<6} {r['to_model']['median_ms']:>5}/"
+            f"{r['to_model']['p90_ms']:<6} {r['task_s_median']:>7}"
+        )
     print("(dispatch and to-model: median/p90 per task)")
 
 

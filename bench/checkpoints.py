@@ -89,13 +89,22 @@ async def bench(files: int, runs: int) -> dict:
     def med(values: list[float]) -> float:
         return round(statistics.median(values), 1)
 
-    return {"files": files, "tracked_py_files": tracked, "first_snapshot_ms": round(first, 1),
-            "incremental_unchanged_ms": med(unchanged), "incremental_one_edit_ms": med(one),
-            "incremental_turn_sized_change_ms": med(turn_sized), "turn_end_snapshot_ms": med(whole_turn),
-            "restore_ms": round(restore, 1), "floor_one_stat_pass_ms": med(stat_pass),
-            "load_average": round(os.getloadavg()[0], 1), "cpus": os.cpu_count(), "shadow_repo_disk_mib": round(disk / 2**20, 1),
-            "target_incremental_ms": 100,
-            "ok": med(one) < 100 and med(turn_sized) < 100 and med(unchanged) < 100}
+    return {
+        "files": files,
+        "tracked_py_files": tracked,
+        "first_snapshot_ms": round(first, 1),
+        "incremental_unchanged_ms": med(unchanged),
+        "incremental_one_edit_ms": med(one),
+        "incremental_turn_sized_change_ms": med(turn_sized),
+        "turn_end_snapshot_ms": med(whole_turn),
+        "restore_ms": round(restore, 1),
+        "floor_one_stat_pass_ms": med(stat_pass),
+        "load_average": round(os.getloadavg()[0], 1),
+        "cpus": os.cpu_count(),
+        "shadow_repo_disk_mib": round(disk / 2**20, 1),
+        "target_incremental_ms": 100,
+        "ok": med(one) < 100 and med(turn_sized) < 100 and med(unchanged) < 100,
+    }
 
 
 def main() -> int:

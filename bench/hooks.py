@@ -24,8 +24,10 @@ NOOP = {"type": "command", "command": "true"}
 VARIANTS = {
     "none": {},
     "PreToolUse": {"PreToolUse": [{"matcher": "*", "hooks": [NOOP]}]},
-    "Pre+PostToolUse": {"PreToolUse": [{"matcher": "*", "hooks": [NOOP]}],
-                        "PostToolUse": [{"matcher": "*", "hooks": [NOOP]}]},
+    "Pre+PostToolUse": {
+        "PreToolUse": [{"matcher": "*", "hooks": [NOOP]}],
+        "PostToolUse": [{"matcher": "*", "hooks": [NOOP]}],
+    },
 }
 
 
@@ -35,8 +37,15 @@ async def session_seconds(calls: int, hooks: dict, work: str) -> float:
     script = [{"tool_calls": [{"name": "Read", "input": {"file_path": "notes.txt"}}]}] * calls + [{"text": "done"}]
     path = os.path.join(work, "script.json")
     Path(path).write_text(json.dumps(script))
-    session = open_session(Options(cwd=work, model=f"scripted:{path}", permission_mode="bypassPermissions",
-                                   settings=json.dumps({"hooks": hooks}), persist=False))
+    session = open_session(
+        Options(
+            cwd=work,
+            model=f"scripted:{path}",
+            permission_mode="bypassPermissions",
+            settings=json.dumps({"hooks": hooks}),
+            persist=False,
+        )
+    )
     started = time.perf_counter()
     end = await session.send("read it again and again")
     elapsed = time.perf_counter() - started

@@ -28,17 +28,28 @@ sys.path.insert(0, str(ROOT / "src"))
 from sous.testing.window_server import WindowServer, write_step_files  # noqa: E402
 
 
-def run(steps: int, kib: int, limit: int, *, wire: str = "anthropic", model: str = "claude-sonnet-4-5",
-        report_usage: bool = True, props: bool = False, settings: dict | None = None,
-        extra_env: dict | None = None, timeout: float = 900) -> dict:
+def run(
+    steps: int,
+    kib: int,
+    limit: int,
+    *,
+    wire: str = "anthropic",
+    model: str = "claude-sonnet-4-5",
+    report_usage: bool = True,
+    props: bool = False,
+    settings: dict | None = None,
+    extra_env: dict | None = None,
+    timeout: float = 900,
+) -> dict:
     """Run one long session; returns the figures and the checks' outcomes."""
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp, "project")
         files = project / "steps"
         write_step_files(str(files), steps, kib * 1024)
         home = Path(tmp, "home")
-        with WindowServer(total_steps=steps, folder=str(files), limit=limit, wire=wire, report_usage=report_usage,
-                          props=props) as server:
+        with WindowServer(
+            total_steps=steps, folder=str(files), limit=limit, wire=wire, report_usage=report_usage, props=props
+        ) as server:
             env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_"))}
             env.update(SOUS_HOME=str(home), HOME=tmp, PYTHONPATH=str(ROOT / "src"), SOUS_MAX_RETRIES="0")
             if wire == "anthropic":
@@ -48,14 +59,26 @@ def run(steps: int, kib: int, limit: int, *, wire: str = "anthropic", model: str
                 env.update(OPENAI_BASE_URL=server.url + "/v1", OPENAI_API_KEY="bench")
                 spec = f"openai:{model}"
             env.update(extra_env or {})
-            cmd = [sys.executable, "-m", "sous", "-p", f"Read the {steps} step files in order, one per turn.",
-                   "--model", spec, "--output-format", "json", "--allowedTools", "Read"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "sous",
+                "-p",
+                f"Read the {steps} step files in order, one per turn.",
+                "--model",
+                spec,
+                "--output-format",
+                "json",
+                "--allowedTools",
+                "Read",
+            ]
             if settings:
                 cmd += ["--settings", json.dumps(settings)]
             before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             started = time.monotonic()
-            proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, timeout=timeout,
-                                  check=False)
+            proc = subprocess.run(
+                cmd, cwd=project, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            )
             wall = time.monotonic() - started
             peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             sessions = list(home.glob("sessions/*/*.jsonl"))
@@ -66,13 +89,23 @@ def run(steps: int, kib: int, limit: int, *, wire: str = "anthropic", model: str
         except ValueError:
             result = {"is_error": True, "result": proc.stdout[-500:] + proc.stderr[-1500:]}
     return {
-        "ok": proc.returncode == 0 and not result.get("is_error") and server.steps == list(range(1, steps + 1))
+        "ok": proc.returncode == 0
+        and not result.get("is_error")
+        and server.steps == list(range(1, steps + 1))
         and server.refused == 0,
-        "exit": proc.returncode, "result": str(result.get("result", ""))[:300], "steps": server.steps,
-        "in_order": server.steps == list(range(1, steps + 1)), "refused": server.refused,
-        "compactions": len(compactions), "triggers": [c.get("trigger") for c in compactions],
-        "summary_requests": server.summaries, "requests": server.requests, "peak_request_tokens": server.peak,
-        "wall_s": round(wall, 2), "peak_rss_mib": round(max(peak, before) / 1024, 1), "stderr": proc.stderr[-2000:],
+        "exit": proc.returncode,
+        "result": str(result.get("result", ""))[:300],
+        "steps": server.steps,
+        "in_order": server.steps == list(range(1, steps + 1)),
+        "refused": server.refused,
+        "compactions": len(compactions),
+        "triggers": [c.get("trigger") for c in compactions],
+        "summary_requests": server.summaries,
+        "requests": server.requests,
+        "peak_request_tokens": server.peak,
+        "wall_s": round(wall, 2),
+        "peak_rss_mib": round(max(peak, before) / 1024, 1),
+        "stderr": proc.stderr[-2000:],
     }
 
 

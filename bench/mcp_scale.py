@@ -25,14 +25,41 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from sous.testing.server import ScriptedServer  # noqa: E402
 from ui.terminal import Terminal  # noqa: E402
 
-TOPICS = ["weather", "calendar", "github", "jira", "slack", "music", "database", "email", "maps", "translate",
-          "payments", "docker", "kubernetes", "notes", "photos", "contacts", "stocks", "news", "recipes", "flights"]
-VERBS = {"get": "Fetch", "create": "Create a new", "update": "Change an existing", "delete": "Remove a", "search": "Find"}
+from sous.testing.server import ScriptedServer  # noqa: E402
 
-SERVER = r'''
+TOPICS = [
+    "weather",
+    "calendar",
+    "github",
+    "jira",
+    "slack",
+    "music",
+    "database",
+    "email",
+    "maps",
+    "translate",
+    "payments",
+    "docker",
+    "kubernetes",
+    "notes",
+    "photos",
+    "contacts",
+    "stocks",
+    "news",
+    "recipes",
+    "flights",
+]
+VERBS = {
+    "get": "Fetch",
+    "create": "Create a new",
+    "update": "Change an existing",
+    "delete": "Remove a",
+    "search": "Find",
+}
+
+SERVER = r"""
 import json, sys
 topic, index = sys.argv[1], sys.argv[2]
 verbs = %s
@@ -53,13 +80,20 @@ for line in sys.stdin:
         result = {"content": [{"type": "text", "text": f"{msg['params']['name']} done"}]}
     sys.stdout.write(json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": result}) + "\n")
     sys.stdout.flush()
-''' % json.dumps(VERBS)
+""" % json.dumps(VERBS)
 
-QUERIES = [("what's the weather tomorrow", "get_weather_item"), ("play a song", None),
-           ("create a jira ticket", "create_jira_item"), ("send a slack message", "create_slack_item"),
-           ("find flights to Lisbon", "search_flights_item"), ("delete a docker container", "delete_docker_item"),
-           ("update my calendar event", "update_calendar_item"), ("search my email", "search_email_item"),
-           ("get the stocks price", "get_stocks_item"), ("remove a photo", "delete_photos_item")]
+QUERIES = [
+    ("what's the weather tomorrow", "get_weather_item"),
+    ("play a song", None),
+    ("create a jira ticket", "create_jira_item"),
+    ("send a slack message", "create_slack_item"),
+    ("find flights to Lisbon", "search_flights_item"),
+    ("delete a docker container", "delete_docker_item"),
+    ("update my calendar event", "update_calendar_item"),
+    ("search my email", "search_email_item"),
+    ("get the stocks price", "get_stocks_item"),
+    ("remove a photo", "delete_photos_item"),
+]
 
 
 def make_project(home: Path, servers: int) -> Path:
@@ -67,18 +101,29 @@ def make_project(home: Path, servers: int) -> Path:
     project.mkdir(parents=True, exist_ok=True)
     script = home / "tiny_server.py"
     script.write_text(SERVER)
-    entries = {f"{TOPICS[i % len(TOPICS)]}{i}": {"command": sys.executable,
-                                                  "args": ["-S", str(script), TOPICS[i % len(TOPICS)], str(i)]}
-               for i in range(servers)}
+    entries = {
+        f"{TOPICS[i % len(TOPICS)]}{i}": {
+            "command": sys.executable,
+            "args": ["-S", str(script), TOPICS[i % len(TOPICS)], str(i)],
+        }
+        for i in range(servers)
+    }
     (project / ".mcp.json").write_text(json.dumps({"mcpServers": entries}))
     return project
 
 
 def first_prompt(home: Path, server: ScriptedServer) -> tuple[float, Terminal]:
     started = time.perf_counter()
-    term = Terminal(["--model", "anthropic:claude-sonnet-4-5"], cwd=home / "project",
-                    env={"HOME": str(home), "SOUS_HOME": str(home / "sous"), "ANTHROPIC_BASE_URL": server.url,
-                         "ANTHROPIC_API_KEY": "bench"})
+    term = Terminal(
+        ["--model", "anthropic:claude-sonnet-4-5"],
+        cwd=home / "project",
+        env={
+            "HOME": str(home),
+            "SOUS_HOME": str(home / "sous"),
+            "ANTHROPIC_BASE_URL": server.url,
+            "ANTHROPIC_API_KEY": "bench",
+        },
+    )
     term.wait_for(r"^>$", timeout=60)
     return time.perf_counter() - started, term
 
@@ -98,8 +143,11 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
-    with tempfile.TemporaryDirectory() as none_dir, tempfile.TemporaryDirectory() as many_dir, \
-            ScriptedServer([]) as endpoint:
+    with (
+        tempfile.TemporaryDirectory() as none_dir,
+        tempfile.TemporaryDirectory() as many_dir,
+        ScriptedServer([]) as endpoint,
+    ):
         make_project(Path(none_dir), 0)
         make_project(Path(many_dir), args.servers)
         times: dict[str, list[float]] = {"none": [], "many": []}
@@ -126,30 +174,50 @@ def main() -> int:
                 term.close()
         none, many = statistics.median(times["none"]), statistics.median(times["many"])
         print(f"first prompt, no servers:   median {none * 1000:.0f} ms")
-        print(f"first prompt, {args.servers} servers: median {many * 1000:.0f} ms "
-              f"(difference {(many - none) * 1000:+.0f} ms; target within 50)")
-        print(f"RSS once connected:         {rss['many']:.1f} MB with {args.servers} servers, {rss['none']:.1f} MB without")
+        print(
+            f"first prompt, {args.servers} servers: median {many * 1000:.0f} ms "
+            f"(difference {(many - none) * 1000:+.0f} ms; target within 50)"
+        )
+        print(
+            f"RSS once connected:         {rss['many']:.1f} MB with {args.servers} servers, {rss['none']:.1f} MB without"
+        )
 
         turns = Path(many_dir) / "turns.json"
         turns.write_text(json.dumps([{"text": "ready"}]))
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "sous", "-p", "hi", "--model", f"scripted:{turns}",
-                               "--output-format", "json"], cwd=Path(many_dir) / "project", capture_output=True,
-                              text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "HOME": many_dir,
-                                              "SOUS_HOME": str(Path(many_dir) / "sous")}, timeout=300)
-        print(f"sous -p with {args.servers} servers:      {time.perf_counter() - started:.2f} s to the answer "
-              f"(exit {done.returncode})")
+        done = subprocess.run(
+            [sys.executable, "-m", "sous", "-p", "hi", "--model", f"scripted:{turns}", "--output-format", "json"],
+            cwd=Path(many_dir) / "project",
+            capture_output=True,
+            text=True,
+            env={
+                **os.environ,
+                "PYTHONPATH": str(ROOT / "src"),
+                "HOME": many_dir,
+                "SOUS_HOME": str(Path(many_dir) / "sous"),
+            },
+            timeout=300,
+        )
+        print(
+            f"sous -p with {args.servers} servers:      {time.perf_counter() - started:.2f} s to the answer "
+            f"(exit {done.returncode})"
+        )
 
-    from sous.mcp.search import search, schema_tokens
+    from sous.mcp.search import schema_tokens, search
 
     class Fake:
         def __init__(self, name: str, description: str):
             self.name, self.description = name, description
             self.input_schema = {"type": "object", "properties": {"id": {"type": "string"}, "text": {"type": "string"}}}
 
-    tools = [Fake(f"mcp__{TOPICS[i % len(TOPICS)]}{i}__{verb}_{TOPICS[i % len(TOPICS)]}_item",
-                  f"{what} {TOPICS[i % len(TOPICS)]} item ({TOPICS[i % len(TOPICS)]} service #{i}).")
-             for i in range(args.servers) for verb, what in VERBS.items()]
+    tools = [
+        Fake(
+            f"mcp__{TOPICS[i % len(TOPICS)]}{i}__{verb}_{TOPICS[i % len(TOPICS)]}_item",
+            f"{what} {TOPICS[i % len(TOPICS)]} item ({TOPICS[i % len(TOPICS)]} service #{i}).",
+        )
+        for i in range(args.servers)
+        for verb, what in VERBS.items()
+    ]
     hits, timings = 0, []
     for query, expected in QUERIES:
         started = time.perf_counter()
@@ -157,8 +225,10 @@ def main() -> int:
         timings.append(time.perf_counter() - started)
         ok = (not found) if expected is None else any(t.name.endswith(expected) for t in found[:5])
         hits += ok
-    print(f"ToolSearch over {len(tools)} tools (~{schema_tokens(tools):,} tokens of schemas, deferred): "
-          f"{hits}/{len(QUERIES)} queries right, median {statistics.median(timings) * 1000:.2f} ms per search")
+    print(
+        f"ToolSearch over {len(tools)} tools (~{schema_tokens(tools):,} tokens of schemas, deferred): "
+        f"{hits}/{len(QUERIES)} queries right, median {statistics.median(timings) * 1000:.2f} ms per search"
+    )
     return 0
 
 

@@ -35,68 +35,161 @@ def _runs(work: Path, code: str) -> str:
 
 
 TASKS: list[tuple[str, dict[str, str], str, Check]] = [
-    ("create a file", {}, "Create a file named hello.txt containing the text: hello world",
-     lambda w, a: "hello world" in _read(w / "hello.txt")),
-    ("write a script", {}, "Create a Python script greet.py that prints hi",
-     lambda w, a: _runs(w, "import runpy; runpy.run_path('greet.py')").strip() == "hi"),
-    ("count lines", {"data.txt": "alpha\nbeta\ngamma\n"}, "How many lines does data.txt have?",
-     lambda w, a: re.search(r"\b(3|three)\b", a.lower()) is not None),
-    ("read a value", {"config.py": "NAME = 'demo'\nVERSION = '1.4.2'\n"}, "What is VERSION in config.py?",
-     lambda w, a: "1.4.2" in a),
-    ("fix a bug", {"calc.py": "def add(a, b):\n    return a - b\n"},
-     "calc.py has a bug: add(2, 3) should return 5. Fix it.",
-     lambda w, a: _runs(w, "from calc import add; print(add(2, 3))").strip() == "5"),
-    ("rename a function", {"a.py": "def old_name():\n    return 1\n", "b.py": "from a import old_name\nprint(old_name())\n"},
-     "Rename the function old_name to new_name in a.py and b.py.",
-     lambda w, a: "new_name" in _read(w / "a.py") and "new_name" in _read(w / "b.py")
-     and "old_name" not in _read(w / "a.py") + _read(w / "b.py")),
+    (
+        "create a file",
+        {},
+        "Create a file named hello.txt containing the text: hello world",
+        lambda w, a: "hello world" in _read(w / "hello.txt"),
+    ),
+    (
+        "write a script",
+        {},
+        "Create a Python script greet.py that prints hi",
+        lambda w, a: _runs(w, "import runpy; runpy.run_path('greet.py')").strip() == "hi",
+    ),
+    (
+        "count lines",
+        {"data.txt": "alpha\nbeta\ngamma\n"},
+        "How many lines does data.txt have?",
+        lambda w, a: re.search(r"\b(3|three)\b", a.lower()) is not None,
+    ),
+    (
+        "read a value",
+        {"config.py": "NAME = 'demo'\nVERSION = '1.4.2'\n"},
+        "What is VERSION in config.py?",
+        lambda w, a: "1.4.2" in a,
+    ),
+    (
+        "fix a bug",
+        {"calc.py": "def add(a, b):\n    return a - b\n"},
+        "calc.py has a bug: add(2, 3) should return 5. Fix it.",
+        lambda w, a: _runs(w, "from calc import add; print(add(2, 3))").strip() == "5",
+    ),
+    (
+        "rename a function",
+        {"a.py": "def old_name():\n    return 1\n", "b.py": "from a import old_name\nprint(old_name())\n"},
+        "Rename the function old_name to new_name in a.py and b.py.",
+        lambda w, a: (
+            "new_name" in _read(w / "a.py")
+            and "new_name" in _read(w / "b.py")
+            and "old_name" not in _read(w / "a.py") + _read(w / "b.py")
+        ),
+    ),
     ("make a folder", {}, "Create a directory named build.", lambda w, a: (w / "build").is_dir()),
-    ("delete a file", {"temp.log": "junk\n", "keep.txt": "keep\n"}, "Delete the file temp.log.",
-     lambda w, a: not (w / "temp.log").exists() and (w / "keep.txt").exists()),
-    ("append a line", {"list.txt": "first\nsecond\n"}, "Add a line with the word third at the end of list.txt.",
-     lambda w, a: _read(w / "list.txt").splitlines()[-1:] == ["third"] and "first" in _read(w / "list.txt")),
-    ("largest file", {"small.txt": "x\n", "big.txt": "x" * 5000 + "\n", "mid.txt": "x" * 100 + "\n"},
-     "Which file in this folder is the largest?",
-     lambda w, a: "big.txt" in a and "small.txt" not in a and "mid.txt" not in a),
-    ("fix so a test passes", {"stats.py": "def mean(xs):\n    return sum(xs) / (len(xs) + 1)\n",
-                              "test_stats.py": "from stats import mean\n\ndef test_mean():\n    assert mean([2, 4]) == 3\n"},
-     "The test in test_stats.py fails. Fix stats.py so that it passes.",
-     lambda w, a: _runs(w, "from test_stats import test_mean; test_mean(); print('ok')").strip() == "ok"),
-    ("rename in three files", {"geo.py": "def area(r):\n    return 3.14159 * r * r\n",
-                               "report.py": "from geo import area\nprint(area(2))\n",
-                               "test_geo.py": "from geo import area\nassert area(1) > 3\n"},
-     "Rename the function area to circle_area in geo.py, report.py and test_geo.py.",
-     lambda w, a: all("circle_area" in _read(w / f) and not re.search(r"\barea\b", _read(w / f))
-                      for f in ("geo.py", "report.py", "test_geo.py"))),
-    ("add a function and a test", {"calc.py": "def add(a, b):\n    return a + b\n"},
-     "Add a function multiply(a, b) to calc.py that returns a times b, and a test for it in test_calc.py.",
-     lambda w, a: _runs(w, "from calc import multiply; print(multiply(3, 4))").strip() == "12"
-     and "multiply" in _read(w / "test_calc.py")),
-    ("edit one line of 300", {"settings.py": "".join(f"OPTION_{i} = {i}\n" for i in range(150)) + "TIMEOUT = 30\n"
-                              + "".join(f"OPTION_{i} = {i}\n" for i in range(150, 299))},
-     "In settings.py change TIMEOUT = 30 to TIMEOUT = 60.",
-     lambda w, a: _read(w / "settings.py").splitlines()[150:151] == ["TIMEOUT = 60"]
-     and len(_read(w / "settings.py").splitlines()) == 300 and "OPTION_298 = 298" in _read(w / "settings.py")),
-    ("answer about a function", {"shapes.py": "def square_area(s):\n    return s * s\n\n\n"
-                                 "def circle_area(r):\n    return 3.14159 * r * r\n"},
-     "Which function in shapes.py computes the area of a circle?", lambda w, a: "circle_area" in a),
-    ("run a script and report", {"check.py": "print('checksum: 7f3a9c')\n"},
-     "Run python check.py and tell me the checksum it prints.", lambda w, a: "7f3a9c" in a),
-    ("set a JSON value", {"config.json": '{"debug": false, "port": 8000}\n'},
-     'Set "debug" to true in config.json.',
-     lambda w, a: _runs(w, "import json; d = json.load(open('config.json')); print(d.get('debug'), d.get('port'))")
-     .strip() == "True 8000"),
-    ("add an import", {"main.py": "print(os.getcwd())\n"}, "main.py fails because os is not imported. Fix it.",
-     lambda w, a: _runs(w, "import runpy; runpy.run_path('main.py')").strip() == str(w.resolve())),
-    ("count functions", {"lib.py": "def a():\n    pass\n\n\ndef b():\n    pass\n\n\ndef c():\n    pass\n"},
-     "How many functions are defined in lib.py?", lambda w, a: re.search(r"\b(3|three)\b", a.lower()) is not None),
-    ("replace a word", {"notes.md": "The colour of the sky.\nMy favourite colour is blue.\n"},
-     "Replace every occurrence of colour with color in notes.md.",
-     lambda w, a: _read(w / "notes.md") == "The color of the sky.\nMy favourite color is blue.\n"),
-    ("create a .gitignore", {}, "Create a .gitignore file that ignores __pycache__ folders.",
-     lambda w, a: "__pycache__" in _read(w / ".gitignore")),
-    ("find an error in a log", {"app.log": "INFO start\nINFO ready\nERROR disk full on /var\nINFO stop\n"},
-     "What error does app.log report?", lambda w, a: "disk full" in a.lower()),
+    (
+        "delete a file",
+        {"temp.log": "junk\n", "keep.txt": "keep\n"},
+        "Delete the file temp.log.",
+        lambda w, a: not (w / "temp.log").exists() and (w / "keep.txt").exists(),
+    ),
+    (
+        "append a line",
+        {"list.txt": "first\nsecond\n"},
+        "Add a line with the word third at the end of list.txt.",
+        lambda w, a: _read(w / "list.txt").splitlines()[-1:] == ["third"] and "first" in _read(w / "list.txt"),
+    ),
+    (
+        "largest file",
+        {"small.txt": "x\n", "big.txt": "x" * 5000 + "\n", "mid.txt": "x" * 100 + "\n"},
+        "Which file in this folder is the largest?",
+        lambda w, a: "big.txt" in a and "small.txt" not in a and "mid.txt" not in a,
+    ),
+    (
+        "fix so a test passes",
+        {
+            "stats.py": "def mean(xs):\n    return sum(xs) / (len(xs) + 1)\n",
+            "test_stats.py": "from stats import mean\n\ndef test_mean():\n    assert mean([2, 4]) == 3\n",
+        },
+        "The test in test_stats.py fails. Fix stats.py so that it passes.",
+        lambda w, a: _runs(w, "from test_stats import test_mean; test_mean(); print('ok')").strip() == "ok",
+    ),
+    (
+        "rename in three files",
+        {
+            "geo.py": "def area(r):\n    return 3.14159 * r * r\n",
+            "report.py": "from geo import area\nprint(area(2))\n",
+            "test_geo.py": "from geo import area\nassert area(1) > 3\n",
+        },
+        "Rename the function area to circle_area in geo.py, report.py and test_geo.py.",
+        lambda w, a: all(
+            "circle_area" in _read(w / f) and not re.search(r"\barea\b", _read(w / f))
+            for f in ("geo.py", "report.py", "test_geo.py")
+        ),
+    ),
+    (
+        "add a function and a test",
+        {"calc.py": "def add(a, b):\n    return a + b\n"},
+        "Add a function multiply(a, b) to calc.py that returns a times b, and a test for it in test_calc.py.",
+        lambda w, a: (
+            _runs(w, "from calc import multiply; print(multiply(3, 4))").strip() == "12"
+            and "multiply" in _read(w / "test_calc.py")
+        ),
+    ),
+    (
+        "edit one line of 300",
+        {
+            "settings.py": "".join(f"OPTION_{i} = {i}\n" for i in range(150))
+            + "TIMEOUT = 30\n"
+            + "".join(f"OPTION_{i} = {i}\n" for i in range(150, 299))
+        },
+        "In settings.py change TIMEOUT = 30 to TIMEOUT = 60.",
+        lambda w, a: (
+            _read(w / "settings.py").splitlines()[150:151] == ["TIMEOUT = 60"]
+            and len(_read(w / "settings.py").splitlines()) == 300
+            and "OPTION_298 = 298" in _read(w / "settings.py")
+        ),
+    ),
+    (
+        "answer about a function",
+        {"shapes.py": "def square_area(s):\n    return s * s\n\n\ndef circle_area(r):\n    return 3.14159 * r * r\n"},
+        "Which function in shapes.py computes the area of a circle?",
+        lambda w, a: "circle_area" in a,
+    ),
+    (
+        "run a script and report",
+        {"check.py": "print('checksum: 7f3a9c')\n"},
+        "Run python check.py and tell me the checksum it prints.",
+        lambda w, a: "7f3a9c" in a,
+    ),
+    (
+        "set a JSON value",
+        {"config.json": '{"debug": false, "port": 8000}\n'},
+        'Set "debug" to true in config.json.',
+        lambda w, a: (
+            _runs(w, "import json; d = json.load(open('config.json')); print(d.get('debug'), d.get('port'))").strip()
+            == "True 8000"
+        ),
+    ),
+    (
+        "add an import",
+        {"main.py": "print(os.getcwd())\n"},
+        "main.py fails because os is not imported. Fix it.",
+        lambda w, a: _runs(w, "import runpy; runpy.run_path('main.py')").strip() == str(w.resolve()),
+    ),
+    (
+        "count functions",
+        {"lib.py": "def a():\n    pass\n\n\ndef b():\n    pass\n\n\ndef c():\n    pass\n"},
+        "How many functions are defined in lib.py?",
+        lambda w, a: re.search(r"\b(3|three)\b", a.lower()) is not None,
+    ),
+    (
+        "replace a word",
+        {"notes.md": "The colour of the sky.\nMy favourite colour is blue.\n"},
+        "Replace every occurrence of colour with color in notes.md.",
+        lambda w, a: _read(w / "notes.md") == "The color of the sky.\nMy favourite color is blue.\n",
+    ),
+    (
+        "create a .gitignore",
+        {},
+        "Create a .gitignore file that ignores __pycache__ folders.",
+        lambda w, a: "__pycache__" in _read(w / ".gitignore"),
+    ),
+    (
+        "find an error in a log",
+        {"app.log": "INFO start\nINFO ready\nERROR disk full on /var\nINFO stop\n"},
+        "What error does app.log report?",
+        lambda w, a: "disk full" in a.lower(),
+    ),
 ]
 
 
@@ -109,8 +202,9 @@ async def run_task(model: str, files: dict[str, str], prompt: str, check: Check)
         work = Path(tmp)
         for name, text in files.items():
             (work / name).write_text(text)
-        session = open_session(Options(cwd=str(work), model=model, permission_mode="bypassPermissions",
-                                       max_turns=6, persist=False))
+        session = open_session(
+            Options(cwd=str(work), model=model, permission_mode="bypassPermissions", max_turns=6, persist=False)
+        )
         output_tokens = 0
 
         def count(event: object) -> None:
@@ -130,9 +224,16 @@ async def run_task(model: str, files: dict[str, str], prompt: str, check: Check)
         # Honesty: a failed task whose answer claims work must have been flagged to the person.
         claimed = local_protocol.claims_change(answer)
         flagged = "[sous:" in answer or any(isinstance(e, Notice) and e.level == "warning" for e in notices)
-        return {"ok": ok, "seconds": elapsed, "output_tokens": output_tokens, "turns": end.num_turns,
-                "api_seconds": end.duration_api_ms / 1000, "answer": answer[:120],
-                "false_claim_unflagged": not ok and claimed and not flagged, "flagged": flagged}
+        return {
+            "ok": ok,
+            "seconds": elapsed,
+            "output_tokens": output_tokens,
+            "turns": end.num_turns,
+            "api_seconds": end.duration_api_ms / 1000,
+            "answer": answer[:120],
+            "false_claim_unflagged": not ok and claimed and not flagged,
+            "flagged": flagged,
+        }
 
 
 def bench(model: str, protocol: str, verbose: bool) -> dict:
@@ -147,15 +248,22 @@ def bench(model: str, protocol: str, verbose: bool) -> dict:
         result = asyncio.run(run_task(model, files, prompt, check))
         results.append(result)
         if verbose:
-            print(f"  [{protocol}] {name:18} {'ok ' if result['ok'] else 'FAIL'} {result['seconds']:5.1f}s "
-                  f"{result['turns']} turns  {result['answer']!r}", file=sys.stderr)
+            print(
+                f"  [{protocol}] {name:18} {'ok ' if result['ok'] else 'FAIL'} {result['seconds']:5.1f}s "
+                f"{result['turns']} turns  {result['answer']!r}",
+                file=sys.stderr,
+            )
     tokens = sum(r["output_tokens"] for r in results)
     api_s = sum(r["api_seconds"] for r in results)
-    return {"protocol": protocol, "success": f"{sum(r['ok'] for r in results)}/{len(results)}",
-            "median_s_per_task": round(statistics.median(r["seconds"] for r in results), 2),
-            "output_tokens_per_s": round(tokens / api_s, 1) if api_s else None,
-            "load_s": round(load_s, 2), "flagged": sum(r["flagged"] for r in results),
-            "false_claims_unflagged": [n for (n, *_), r in zip(TASKS, results) if r["false_claim_unflagged"]]}
+    return {
+        "protocol": protocol,
+        "success": f"{sum(r['ok'] for r in results)}/{len(results)}",
+        "median_s_per_task": round(statistics.median(r["seconds"] for r in results), 2),
+        "output_tokens_per_s": round(tokens / api_s, 1) if api_s else None,
+        "load_s": round(load_s, 2),
+        "flagged": sum(r["flagged"] for r in results),
+        "false_claims_unflagged": [n for (n, *_), r in zip(TASKS, results) if r["false_claim_unflagged"]],
+    }
 
 
 def main() -> None:

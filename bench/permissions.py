@@ -19,11 +19,29 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-PARTS = ["npm test", "pytest -q", "git add src/app.py", "make build", "ls -la", "timeout 60 cargo test",
-         "echo $(git rev-parse HEAD)", "cat README.md | head -5", "env CI=1 npm run lint", "git status --short"]
+PARTS = [
+    "npm test",
+    "pytest -q",
+    "git add src/app.py",
+    "make build",
+    "ls -la",
+    "timeout 60 cargo test",
+    "echo $(git rev-parse HEAD)",
+    "cat README.md | head -5",
+    "env CI=1 npm run lint",
+    "git status --short",
+]
 COMMAND = " && ".join(PARTS * 2)
-ALLOW = ["Bash(npm test *)", "Bash(npm test)", "Bash(pytest *)", "Bash(git add *)", "Bash(make *)",
-         "Bash(cargo test *)", "Bash(npm run *)", "Edit(src/**)"]
+ALLOW = [
+    "Bash(npm test *)",
+    "Bash(npm test)",
+    "Bash(pytest *)",
+    "Bash(git add *)",
+    "Bash(make *)",
+    "Bash(cargo test *)",
+    "Bash(npm run *)",
+    "Edit(src/**)",
+]
 DENY = ["Bash(rm -rf *)", "Bash(curl *)"]
 
 
@@ -44,10 +62,19 @@ def main() -> None:
             decide(rules, "default", "Bash", {"command": COMMAND}, cwd=project, project_dir=project)
             times.append((time.perf_counter() - started) * 1000)
             cpu.append((time.process_time() - started_cpu) * 1000)
-    print(json.dumps({"parts": len(PARTS) * 2, "decision": first.behavior, "first_call_ms": round(first_ms, 2),
-                      "median_ms": round(statistics.median(times), 3),
-                      "cpu_median_ms": round(statistics.median(cpu), 3),
-                      "p95_ms": round(sorted(times)[int(len(times) * 0.95)], 3)}, indent=2))
+    print(
+        json.dumps(
+            {
+                "parts": len(PARTS) * 2,
+                "decision": first.behavior,
+                "first_call_ms": round(first_ms, 2),
+                "median_ms": round(statistics.median(times), 3),
+                "cpu_median_ms": round(statistics.median(cpu), 3),
+                "p95_ms": round(sorted(times)[int(len(times) * 0.95)], 3),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -23,16 +23,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from sous.testing.server import ScriptedServer  # noqa: E402
 from ui.terminal import Terminal  # noqa: E402
+
+from sous.testing.server import ScriptedServer  # noqa: E402
 
 
 def _terminal(home: Path, server: ScriptedServer, *args: str) -> Terminal:
     project = home / "project"
     project.mkdir(exist_ok=True)
-    return Terminal(["--model", "anthropic:claude-sonnet-4-5", "--permission-mode", "bypassPermissions", *args],
-                    cwd=project, env={"HOME": str(home), "SOUS_HOME": str(home / "sous"),
-                                      "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "bench"})
+    return Terminal(
+        ["--model", "anthropic:claude-sonnet-4-5", "--permission-mode", "bypassPermissions", *args],
+        cwd=project,
+        env={
+            "HOME": str(home),
+            "SOUS_HOME": str(home / "sous"),
+            "ANTHROPIC_BASE_URL": server.url,
+            "ANTHROPIC_API_KEY": "bench",
+        },
+    )
 
 
 def launch_to_prompt(runs: int) -> list[float]:
@@ -138,18 +146,27 @@ def main() -> int:
     compileall.compile_dir(str(ROOT / "src"), quiet=1)
 
     launch = launch_to_prompt(args.runs)
-    print(f"launch to prompt:            median {statistics.median(launch) * 1000:.0f} ms "
-          f"(min {min(launch) * 1000:.0f}, max {max(launch) * 1000:.0f}; target < 300)")
+    print(
+        f"launch to prompt:            median {statistics.median(launch) * 1000:.0f} ms "
+        f"(min {min(launch) * 1000:.0f}, max {max(launch) * 1000:.0f}; target < 300)"
+    )
     echo = streaming_echo(20)
-    print(f"keystroke echo while streaming: median {statistics.median(echo) * 1000:.1f} ms, "
-          f"max {max(echo) * 1000:.1f} ms ({len(echo)} keys)")
+    print(
+        f"keystroke echo while streaming: median {statistics.median(echo) * 1000:.1f} ms, "
+        f"max {max(echo) * 1000:.1f} ms ({len(echo)} keys)"
+    )
     rss = long_session_rss(args.turns)
-    print("RSS over a long session:     " + ", ".join(f"turn {k}: {v:.1f} MB" for k, v in sorted(rss.items()))
-          + " (target < 120, flat)")
+    print(
+        "RSS over a long session:     "
+        + ", ".join(f"turn {k}: {v:.1f} MB" for k, v in sorted(rss.items()))
+        + " (target < 120, flat)"
+    )
     for kind in ("tool", "answer"):
         elapsed, keys = big_output(kind)
-        print(f"5,000-line {kind:6}:           shown in {elapsed:.2f} s; keystroke echo meanwhile median "
-              f"{statistics.median(keys) * 1000:.1f} ms, max {max(keys) * 1000:.1f} ms")
+        print(
+            f"5,000-line {kind:6}:           shown in {elapsed:.2f} s; keystroke echo meanwhile median "
+            f"{statistics.median(keys) * 1000:.1f} ms, max {max(keys) * 1000:.1f} ms"
+        )
     return 0
 
 

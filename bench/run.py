@@ -30,7 +30,6 @@ sys.path.insert(0, str(ROOT / "src"))
 from sous.testing import THREE_STEP_TASK as THREE_STEPS  # noqa: E402
 
 
-
 def sous_command() -> list[str]:
     """The `sous` script installed with this interpreter (not a version manager's shim on PATH,
     which would add its own start-up time), else `python -m sous`."""
@@ -64,25 +63,46 @@ def bench_three_steps(runs: int) -> dict:
 
     times, rss = [], []
     for _ in range(runs + 1):
-        with tempfile.TemporaryDirectory() as work, tempfile.TemporaryDirectory() as home, \
-                ScriptedServer(THREE_STEPS) as server:
+        with (
+            tempfile.TemporaryDirectory() as work,
+            tempfile.TemporaryDirectory() as home,
+            ScriptedServer(THREE_STEPS) as server,
+        ):
             # `python3` in the task resolves to this interpreter, as in an activated venv (a
             # version manager's shim would add ~100 ms that is not sous's).
             path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-            env = {**os.environ, "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "bench",
-                   "SOUS_HOME": home, "PATH": path}
+            env = {
+                **os.environ,
+                "ANTHROPIC_BASE_URL": server.url,
+                "ANTHROPIC_API_KEY": "bench",
+                "SOUS_HOME": home,
+                "PATH": path,
+            }
             elapsed, peak, out, code = peak_rss_kib(
-                [*sous_command(), "-p", "write hello.py, run it and tell me", "--model",
-                 "anthropic:claude-sonnet-4-5", "--dangerously-skip-permissions", "--output-format", "json"],
-                cwd=work, env=env)
+                [
+                    *sous_command(),
+                    "-p",
+                    "write hello.py, run it and tell me",
+                    "--model",
+                    "anthropic:claude-sonnet-4-5",
+                    "--dangerously-skip-permissions",
+                    "--output-format",
+                    "json",
+                ],
+                cwd=work,
+                env=env,
+            )
             result = json.loads(out)
             assert code == 0 and result["result"] == THREE_STEPS[-1]["text"], out
             assert (Path(work) / "hello.py").exists()
         times.append(elapsed)
         rss.append(peak)
     times, rss = times[1:], rss[1:]
-    return {"median_s": round(statistics.median(times), 3), "min_s": round(min(times), 3),
-            "peak_rss_mb_median": round(statistics.median(rss) / 1024, 1)}
+    return {
+        "median_s": round(statistics.median(times), 3),
+        "min_s": round(min(times), 3),
+        "peak_rss_mb_median": round(statistics.median(rss) / 1024, 1),
+    }
 
 
 IMPORT_TIME_TARGET_MS = 80
@@ -95,15 +115,40 @@ def bench_import_time(runs: int) -> dict:
 
     totals, top = [], []
     for _ in range(runs):
-        with tempfile.TemporaryDirectory() as work, tempfile.TemporaryDirectory() as home, \
-                ScriptedServer(THREE_STEPS) as server:
+        with (
+            tempfile.TemporaryDirectory() as work,
+            tempfile.TemporaryDirectory() as home,
+            ScriptedServer(THREE_STEPS) as server,
+        ):
             path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-            env = {**os.environ, "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "bench",
-                   "SOUS_HOME": home, "PATH": path}
+            env = {
+                **os.environ,
+                "ANTHROPIC_BASE_URL": server.url,
+                "ANTHROPIC_API_KEY": "bench",
+                "SOUS_HOME": home,
+                "PATH": path,
+            }
             done = subprocess.run(
-                [sys.executable, "-X", "importtime", "-m", "sous", "-p", "write hello.py, run it and tell me",
-                 "--model", "anthropic:claude-sonnet-4-5", "--dangerously-skip-permissions", "--output-format",
-                 "json"], cwd=work, env=env, capture_output=True, text=True, check=True)
+                [
+                    sys.executable,
+                    "-X",
+                    "importtime",
+                    "-m",
+                    "sous",
+                    "-p",
+                    "write hello.py, run it and tell me",
+                    "--model",
+                    "anthropic:claude-sonnet-4-5",
+                    "--dangerously-skip-permissions",
+                    "--output-format",
+                    "json",
+                ],
+                cwd=work,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
         rows = []
         for line in done.stderr.splitlines():
             if not line.startswith("import time:") or "|" not in line or "cumulative" in line:
@@ -113,8 +158,11 @@ def bench_import_time(runs: int) -> dict:
                 rows.append((int(cumulative), name))
         totals.append(sum(us for us, _ in rows) / 1000)
         top = sorted(rows, reverse=True)[:10]
-    return {"cumulative_ms_median": round(statistics.median(totals), 1), "target_ms": IMPORT_TIME_TARGET_MS,
-            "top": [f"{name} {us / 1000:.1f} ms" for us, name in top]}
+    return {
+        "cumulative_ms_median": round(statistics.median(totals), 1),
+        "target_ms": IMPORT_TIME_TARGET_MS,
+        "top": [f"{name} {us / 1000:.1f} ms" for us, name in top],
+    }
 
 
 def bench_turn_overhead(turns: int = 300) -> dict:
@@ -128,11 +176,11 @@ def bench_turn_overhead(turns: int = 300) -> dict:
         async def run(self, args, ctx):
             return ToolResult(content="ok")
 
-    script = [{"text": "step", "tool_calls": [{"name": "Noop", "input": {"n": i}, "id": f"t{i}"}]}
-              for i in range(turns - 1)] + [{"text": "done"}]
+    script = [
+        {"text": "step", "tool_calls": [{"name": "Noop", "input": {"n": i}, "id": f"t{i}"}]} for i in range(turns - 1)
+    ] + [{"text": "done"}]
     with tempfile.TemporaryDirectory() as work:
-        agent = Agent(model=ScriptedModel(script), tools=ToolSet([Noop()]),
-                      ctx=ToolContext(cwd=work, project_dir=work))
+        agent = Agent(model=ScriptedModel(script), tools=ToolSet([Noop()]), ctx=ToolContext(cwd=work, project_dir=work))
         started = time.perf_counter()
         end = asyncio.run(agent.run(Conversation(system="s"), user("go")))
         elapsed = time.perf_counter() - started
@@ -176,8 +224,10 @@ def bench_long_session(turns: int = 1000) -> dict:
     """A whole session (transcript, permissions, the real Read tool) over many turns, in a fresh
     process: time per turn and resident memory early and late. Growth should be the history only."""
     with tempfile.TemporaryDirectory() as work, tempfile.TemporaryDirectory() as home:
-        out = subprocess.check_output([sys.executable, "-c", LONG_SESSION, str(turns), work],
-                                      env={**os.environ, "SOUS_HOME": home, "PYTHONPATH": str(ROOT / "src")})
+        out = subprocess.check_output(
+            [sys.executable, "-c", LONG_SESSION, str(turns), work],
+            env={**os.environ, "SOUS_HOME": home, "PYTHONPATH": str(ROOT / "src")},
+        )
     return json.loads(out)
 
 
@@ -195,8 +245,7 @@ def prompt_budget() -> dict:
     chars = len(system) + len(schemas)
     # No tokenizer is reachable offline; 3.5 characters per token is a conservative estimate for
     # English prose and JSON with Claude's and GPT's tokenizers.
-    return {"system_chars": len(system), "tool_schema_chars": len(schemas),
-            "estimated_tokens": round(chars / 3.5)}
+    return {"system_chars": len(system), "tool_schema_chars": len(schemas), "estimated_tokens": round(chars / 3.5)}
 
 
 def main() -> None:

@@ -100,16 +100,31 @@ def main() -> int:
 
     cases = [
         ("Glob **/*.py (9k matches) vs rg --files", tool(GLOB, {"pattern": "**/*.py"}), bare(glob_flags("**/*.py"))),
-        ("  same vs rg --files --sortr modified", tool(GLOB, {"pattern": "**/*.py"}),
-         bare(["--sortr", "modified", *glob_flags("**/*.py")])),
-        ("Glob pkg03/**/*.ts (200 matches) vs rg --files", tool(GLOB, {"pattern": "pkg03/**/*.ts"}),
-         bare(glob_flags("pkg03/**/*.ts"))),
-        ("Grep files_with_matches vs rg -l", tool(GREP, {"pattern": PATTERN}),
-         bare(grep_command({"pattern": PATTERN}, "files_with_matches", "."))),
-        ("Grep content vs rg -n", tool(GREP, {"pattern": PATTERN, "output_mode": "content"}),
-         bare(grep_command({"pattern": PATTERN}, "content", "."))),
-        ("Grep count vs rg -c", tool(GREP, {"pattern": PATTERN, "output_mode": "count"}),
-         bare(grep_command({"pattern": PATTERN}, "count", "."))),
+        (
+            "  same vs rg --files --sortr modified",
+            tool(GLOB, {"pattern": "**/*.py"}),
+            bare(["--sortr", "modified", *glob_flags("**/*.py")]),
+        ),
+        (
+            "Glob pkg03/**/*.ts (200 matches) vs rg --files",
+            tool(GLOB, {"pattern": "pkg03/**/*.ts"}),
+            bare(glob_flags("pkg03/**/*.ts")),
+        ),
+        (
+            "Grep files_with_matches vs rg -l",
+            tool(GREP, {"pattern": PATTERN}),
+            bare(grep_command({"pattern": PATTERN}, "files_with_matches", ".")),
+        ),
+        (
+            "Grep content vs rg -n",
+            tool(GREP, {"pattern": PATTERN, "output_mode": "content"}),
+            bare(grep_command({"pattern": PATTERN}, "content", ".")),
+        ),
+        (
+            "Grep count vs rg -c",
+            tool(GREP, {"pattern": PATTERN, "output_mode": "count"}),
+            bare(grep_command({"pattern": PATTERN}, "count", ".")),
+        ),
     ]
     print(f"rg: {rg}\ntree: {root} ({opts.files} files + ignored folders), median of {opts.runs} runs")
     print("bare rg runs with the same flags as the tool; the tool adds the asyncio subprocess, decoding,")

@@ -53,9 +53,15 @@ def main() -> None:
             with_agent.append(asyncio.run(timed(work, spawn)))
         eight = [{"tool_calls": [agent(i) for i in range(8)]}] + [{"text": "ok", "delay": 0.2}] * 8 + [{"text": "done"}]
         parallel = [asyncio.run(timed(work, eight)) for _ in range(3)]
-    print(json.dumps({
-        "spawn_overhead_ms": round((statistics.median(with_agent) - statistics.median(base)) * 1000, 2),
-        "eight_parallel_agents_of_0.2s_wall_s": round(statistics.median(parallel), 3)}, indent=2))
+    print(
+        json.dumps(
+            {
+                "spawn_overhead_ms": round((statistics.median(with_agent) - statistics.median(base)) * 1000, 2),
+                "eight_parallel_agents_of_0.2s_wall_s": round(statistics.median(parallel), 3),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

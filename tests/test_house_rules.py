@@ -18,8 +18,10 @@ def _lines(path: Path) -> int:
 
 
 def test_core_imports_only_the_standard_library():
-    code = ("import sys, json; before = set(sys.modules); import sous.core; "
-            "print(json.dumps(sorted(set(sys.modules) - before)))")
+    code = (
+        "import sys, json; before = set(sys.modules); import sous.core; "
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
     loaded = json.loads(subprocess.check_output([sys.executable, "-c", code], text=True))
     outside = {m.split(".")[0] for m in loaded} - set(sys.stdlib_module_names) - {"sous"}
     assert not outside, outside
@@ -30,13 +32,16 @@ def test_core_size_budget():
     core = SRC / "core"
     assert _lines(core / "loop.py") <= 300
     # "About 1,000 lines": a signal, not a wall. Past it, move out what is not kernel; never golf.
-    # 1,150: the loop's retry after a context overflow and the typed seams (Spawner, Ask) are kernel.
-    assert sum(_lines(p) for p in core.glob("*.py")) <= 1150
+    # 1,250 lines as `ruff format` lays them out (the same code was 1,121 lines by hand); the loop's
+    # retry after a context overflow and the typed seams (Spawner, Ask) are kernel.
+    assert sum(_lines(p) for p in core.glob("*.py")) <= 1250
 
 
 def test_version_imports_nothing_but_the_cli():
-    code = ("import sys; from sous.cli import main; main(['--version']); "
-            "print(sorted(m for m in sys.modules if m.startswith(('sous', 'httpx', 'asyncio', 'argparse'))))")
+    code = (
+        "import sys; from sous.cli import main; main(['--version']); "
+        "print(sorted(m for m in sys.modules if m.startswith(('sous', 'httpx', 'asyncio', 'argparse'))))"
+    )
     out = subprocess.check_output([sys.executable, "-c", code], text=True).splitlines()
     assert out[0].endswith("(sous)")
     assert eval(out[1]) == ["sous", "sous.cli"]
@@ -71,24 +76,27 @@ def test_package_data_names_files_that_exist_and_nothing_else_ships_unnamed():
         matched = set(SRC.glob(pattern))
         assert matched, f"package-data names {pattern!r}, which matches no file"
         named |= matched
-    stray = [p for p in SRC.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc") and p not in named
-             and "__pycache__" not in p.parts]
+    stray = [
+        p
+        for p in SRC.rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and p not in named and "__pycache__" not in p.parts
+    ]
     assert not stray, f"files in the package that package-data does not name: {stray}"
 
 
 def test_system_prompt_and_default_tool_schemas_fit_the_token_budget(tmp_path):
     from sous import tools
-    from sous.context import system_prompt
-
     from sous.agents import BUILTIN
-    from sous.tools.agent import agent_tool
-
+    from sous.context import system_prompt
     from sous.mcp.search import ToolSearch
+    from sous.tools.agent import agent_tool
 
     agent = agent_tool(BUILTIN)
     search = ToolSearch({n: tools.load(n) for n in tools.DEFERRED_TOOLS}, print)  # the deferred built-ins
-    schemas = [*tools.toolset().schemas(), *({"name": t.name, "description": t.description,
-                                              "input_schema": t.input_schema} for t in (agent, search))]
+    schemas = [
+        *tools.toolset().schemas(),
+        *({"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in (agent, search)),
+    ]
     text = system_prompt.build(str(tmp_path)) + json.dumps(schemas)
     # ~3.5 characters per token is the usual estimate for English prose and JSON; it errs high.
     assert len(text) / 3.5 < 4000, len(text) / 3.5
@@ -107,11 +115,21 @@ def test_the_print_path_imports_no_terminal_libraries(tmp_path):
     from sous.testing.server import ScriptedServer
 
     with ScriptedServer([{"text": "hi"}]) as server:
-        env = {**os.environ, "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "test",
-               "SOUS_HOME": str(tmp_path / "home"), "PYTHONPATH": str(SRC.parent)}
-        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "sous", "-p", "hello", "--model",
-                               "anthropic:claude-sonnet-4-5"], cwd=tmp_path, env=env, capture_output=True,
-                              text=True, timeout=60)
+        env = {
+            **os.environ,
+            "ANTHROPIC_BASE_URL": server.url,
+            "ANTHROPIC_API_KEY": "test",
+            "SOUS_HOME": str(tmp_path / "home"),
+            "PYTHONPATH": str(SRC.parent),
+        }
+        done = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "sous", "-p", "hello", "--model", "anthropic:claude-sonnet-4-5"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert done.returncode == 0 and done.stdout.strip() == "hi", done.stderr[-2000:]
     loaded = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert "httpx" in loaded and "sous.runtime.build" in loaded  # the measurement sees the real path

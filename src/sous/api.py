@@ -153,6 +153,7 @@ class Client:
         except Exception as e:  # noqa: BLE001 - the program's callback failing denies the call, fail closed
             answer = Answer(allow=False, feedback=f"the permission callback failed: {type(e).__name__}: {e}")
         if not isinstance(answer, (bool, Answer)):
-            answer = Answer(allow=False, feedback=f"the permission callback returned {type(answer).__name__}, "
-                                                  "not a bool or Answer")
+            answer = Answer(
+                allow=False, feedback=f"the permission callback returned {type(answer).__name__}, not a bool or Answer"
+            )
         self.session.answer(event.request_id, answer)

@@ -86,41 +86,87 @@ def _parser():
             super().error(message)
 
     commands = "\n".join(f"  {name:8} {what}" for name, what in SUBCOMMANDS.items())
-    p = Parser(prog="sous", usage=USAGE, formatter_class=argparse.RawDescriptionHelpFormatter,
-               description="A coding agent in your terminal. Without -p, opens an interactive session.",
-               epilog=f"commands (sous COMMAND --help for more):\n{commands}")
+    p = Parser(
+        prog="sous",
+        usage=USAGE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="A coding agent in your terminal. Without -p, opens an interactive session.",
+        epilog=f"commands (sous COMMAND --help for more):\n{commands}",
+    )
     p.add_argument("prompt", nargs="*", help="the prompt (with -p: the whole task; stdin is appended when piped)")
     p.add_argument("-p", "--print", action="store_true", help="run one prompt non-interactively and print the result")
     p.add_argument("--output-format", choices=("text", "json", "stream-json"), default="text")
-    p.add_argument("--input-format", choices=("text", "stream-json"), default="text",
-                   help="stream-json: a program sends prompts and control requests as JSON lines on stdin")
+    p.add_argument(
+        "--input-format",
+        choices=("text", "stream-json"),
+        default="text",
+        help="stream-json: a program sends prompts and control requests as JSON lines on stdin",
+    )
     p.add_argument("--include-partial-messages", action="store_true", help="stream-json: add text deltas")
     p.add_argument("--verbose", action="store_true", help="accepted for compatibility; stream-json is always verbose")
     p.add_argument("--model", help="provider:model, e.g. anthropic:claude-sonnet-4-5, openai:gpt-5.1, scripted:FILE")
     p.add_argument("--max-turns", type=int, help="stop after this many model turns")
-    p.add_argument("--allowedTools", "--allowed-tools", dest="allowed_tools", nargs="+", action="extend", default=[],
-                   metavar="RULE", help='allow rules, e.g. "Bash(git *)" Edit')
-    p.add_argument("--disallowedTools", "--disallowed-tools", dest="disallowed_tools", nargs="+", action="extend",
-                   default=[], metavar="RULE", help="deny rules; a bare tool name removes the tool")
+    p.add_argument(
+        "--allowedTools",
+        "--allowed-tools",
+        dest="allowed_tools",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="RULE",
+        help='allow rules, e.g. "Bash(git *)" Edit',
+    )
+    p.add_argument(
+        "--disallowedTools",
+        "--disallowed-tools",
+        dest="disallowed_tools",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="RULE",
+        help="deny rules; a bare tool name removes the tool",
+    )
     p.add_argument("--tools", help='comma-separated built-in tools to offer ("" for none, "default" for all)')
-    p.add_argument("--permission-mode", choices=("default", "manual", "acceptEdits", "plan", "dontAsk", "bypassPermissions", "auto"))
-    p.add_argument("--permission-prompt-tool", metavar="MCP_TOOL",
-                   help="-p: this MCP tool (mcp__server__tool) answers permission questions")
-    p.add_argument("--dangerously-skip-permissions", action="store_true", help="alias of --permission-mode bypassPermissions")
+    p.add_argument(
+        "--permission-mode",
+        choices=("default", "manual", "acceptEdits", "plan", "dontAsk", "bypassPermissions", "auto"),
+    )
+    p.add_argument(
+        "--permission-prompt-tool",
+        metavar="MCP_TOOL",
+        help="-p: this MCP tool (mcp__server__tool) answers permission questions",
+    )
+    p.add_argument(
+        "--dangerously-skip-permissions", action="store_true", help="alias of --permission-mode bypassPermissions"
+    )
     p.add_argument("--system-prompt", help="replace sous's system prompt")
     p.add_argument("--append-system-prompt", default="", help="text added to the end of the system prompt")
-    p.add_argument("-c", "--continue", dest="continue_last", action="store_true", help="continue the last session in this folder")
+    p.add_argument(
+        "-c", "--continue", dest="continue_last", action="store_true", help="continue the last session in this folder"
+    )
     p.add_argument("-r", "--resume", metavar="ID", help="resume a session by id")
     p.add_argument("--settings", metavar="FILE_OR_JSON", help="extra settings layer (highest)")
     p.add_argument("--agents", metavar="JSON", help='more agent types: {"name": {"description", "prompt", ...}}')
     p.add_argument("--agent", metavar="NAME", help="run the session as this agent (its prompt, tools, model)")
-    p.add_argument("--mcp-config", nargs="+", action="extend", default=[], metavar="FILE_OR_JSON",
-                   help="MCP servers from these files or JSON strings")
+    p.add_argument(
+        "--mcp-config",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="FILE_OR_JSON",
+        help="MCP servers from these files or JSON strings",
+    )
     p.add_argument("--strict-mcp-config", action="store_true", help="use only the --mcp-config servers")
     p.add_argument("--fork-session", action="store_true", help="with --resume/--continue: go on in a new session")
-    p.add_argument("--max-budget-usd", type=float, metavar="USD", help="stream-json input: stop once model use costs this much")
-    p.add_argument("--setting-sources", metavar="LIST", help="accepted only as user,project,local (sous reads them all)")
-    p.add_argument("--add-dir", action="append", default=[], metavar="DIR", help="not supported: sous works in one folder")
+    p.add_argument(
+        "--max-budget-usd", type=float, metavar="USD", help="stream-json input: stop once model use costs this much"
+    )
+    p.add_argument(
+        "--setting-sources", metavar="LIST", help="accepted only as user,project,local (sous reads them all)"
+    )
+    p.add_argument(
+        "--add-dir", action="append", default=[], metavar="DIR", help="not supported: sous works in one folder"
+    )
     p.add_argument("--no-session-persistence", action="store_true", help="do not write a session file")
     p.add_argument("--bare", action="store_true", help="skip settings discovery")
     p.add_argument("--version", action="store_true", help="print the version")
@@ -140,12 +186,23 @@ def _main(argv: list[str]) -> int:
     if args.tools is not None and args.tools.strip() != "default":
         tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     opts = Options(
-        model=args.model, permission_mode="bypassPermissions" if args.dangerously_skip_permissions else args.permission_mode,
-        allowed_tools=args.allowed_tools, disallowed_tools=args.disallowed_tools, tools=tools,
-        system_prompt=args.system_prompt, append_system_prompt=args.append_system_prompt,
-        max_turns=args.max_turns, continue_last=args.continue_last, resume=args.resume, settings=args.settings,
-        agents_json=args.agents, agent=args.agent, mcp_config=args.mcp_config, strict_mcp_config=args.strict_mcp_config,
-        bare=args.bare, persist=not args.no_session_persistence,
+        model=args.model,
+        permission_mode="bypassPermissions" if args.dangerously_skip_permissions else args.permission_mode,
+        allowed_tools=args.allowed_tools,
+        disallowed_tools=args.disallowed_tools,
+        tools=tools,
+        system_prompt=args.system_prompt,
+        append_system_prompt=args.append_system_prompt,
+        max_turns=args.max_turns,
+        continue_last=args.continue_last,
+        resume=args.resume,
+        settings=args.settings,
+        agents_json=args.agents,
+        agent=args.agent,
+        mcp_config=args.mcp_config,
+        strict_mcp_config=args.strict_mcp_config,
+        bare=args.bare,
+        persist=not args.no_session_persistence,
         permission_prompt_tool=args.permission_prompt_tool if args.print else None,
     )
     prompt = " ".join(args.prompt)
@@ -156,14 +213,20 @@ def _main(argv: list[str]) -> int:
         from sous.ui.driven import DriveOptions, run_driven
 
         if args.output_format != "stream-json" or prompt:
-            print("sous: --input-format stream-json needs --output-format stream-json and no prompt argument",
-                  file=sys.stderr)
+            print(
+                "sous: --input-format stream-json needs --output-format stream-json and no prompt argument",
+                file=sys.stderr,
+            )
             return 2
         stdio = args.permission_prompt_tool == "stdio"
         opts.permission_prompt_tool = None if stdio else args.permission_prompt_tool
         opts.answers_permissions = stdio
-        drive = DriveOptions(partial=args.include_partial_messages, prompt_stdio=stdio, fork=args.fork_session,
-                             max_budget_usd=args.max_budget_usd)
+        drive = DriveOptions(
+            partial=args.include_partial_messages,
+            prompt_stdio=stdio,
+            fork=args.fork_session,
+            max_budget_usd=args.max_budget_usd,
+        )
         return _run(lambda: run_driven(opts, drive))
     if args.print:
         if not sys.stdin.isatty():

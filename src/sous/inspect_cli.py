@@ -1,9 +1,9 @@
 """`sous config` and `sous hooks list|test`: look at the setup without starting a session.
 
-    sous config                     the merged settings, each value with the file it came from
-    sous hooks list                 the configured hooks by event
-    sous hooks test EVENT FILE      run the hooks of EVENT on the JSON payload in FILE ("-" = stdin)
-                                    and print what each handler did and what they decided together
+sous config                     the merged settings, each value with the file it came from
+sous hooks list                 the configured hooks by event
+sous hooks test EVENT FILE      run the hooks of EVENT on the JSON payload in FILE ("-" = stdin)
+                                and print what each handler did and what they decided together
 """
 
 from __future__ import annotations
@@ -57,8 +57,10 @@ def main(argv: list[str]) -> int:
         from sous.permissions import trust
 
         if waiting := [e for e in trust.check(cwd).pending if e.kind == "hook"]:
-            print(f"sous: {len(waiting)} of these from the project's files will not run until approved "
-                  "(`sous trust`)", file=sys.stderr)
+            print(
+                f"sous: {len(waiting)} of these from the project's files will not run until approved (`sous trust`)",
+                file=sys.stderr,
+            )
         return 0
     if argv[1] == "test" and len(argv) == 4:
         return _test(config, argv[2], argv[3], cwd, cfg.get("preToolUseHookFailure") or "block")
@@ -106,16 +108,32 @@ def _test(config, event: str, source: str, cwd: str, pre_tool_failure: str) -> i
         print(f"sous: cannot read the payload {source}: {e}", file=sys.stderr)
         return 2
     runs: list[dict] = []
-    middleware = HookMiddleware(config, session_id=payload.get("session_id", "hooks-test"),
-                                transcript_path=payload.get("transcript_path", ""), project_dir=cwd,
-                                environ=os.environ, mode=lambda: payload.get("permission_mode", "default"),
-                                pre_tool_failure=pre_tool_failure, record=runs.append,
-                                notify=lambda text: print(f"sous: {text}", file=sys.stderr))
+    middleware = HookMiddleware(
+        config,
+        session_id=payload.get("session_id", "hooks-test"),
+        transcript_path=payload.get("transcript_path", ""),
+        project_dir=cwd,
+        environ=os.environ,
+        mode=lambda: payload.get("permission_mode", "default"),
+        pre_tool_failure=pre_tool_failure,
+        record=runs.append,
+        notify=lambda text: print(f"sous: {text}", file=sys.stderr),
+    )
     subject = payload.get("tool_name") or payload.get("source") or payload.get("reason")
     fields = {k: v for k, v in payload.items() if k not in ("session_id", "transcript_path", "hook_event_name")}
     verdict = asyncio.run(middleware.fire(event, subject, fields))
     for run in runs:
         print(json.dumps(run))
-    print(json.dumps({"decision": verdict.decision, "reason": verdict.reason or None, "block": verdict.block,
-                      "updated_input": verdict.updated_input, "context": verdict.context, "stop": verdict.stop}))
+    print(
+        json.dumps(
+            {
+                "decision": verdict.decision,
+                "reason": verdict.reason or None,
+                "block": verdict.block,
+                "updated_input": verdict.updated_input,
+                "context": verdict.context,
+                "stop": verdict.stop,
+            }
+        )
+    )
     return 0

@@ -4,11 +4,28 @@ from __future__ import annotations
 
 from sous.core import ToolCall
 
-PRIMARY_ARG = {"Bash": "command", "Read": "file_path", "Write": "file_path", "Edit": "file_path",
-               "MultiEdit": "file_path", "Glob": "pattern", "Grep": "pattern", "TaskOutput": "task_id",
-               "TaskStop": "task_id", "WebFetch": "url", "WebSearch": "query", "Agent": "description",
-               "Task": "description", "Skill": "skill", "SendMessage": "to", "ToolSearch": "query",
-               "PostTask": "title", "ClaimTask": "id", "UpdateTask": "id", "SendTeamMessage": "to"}
+PRIMARY_ARG = {
+    "Bash": "command",
+    "Read": "file_path",
+    "Write": "file_path",
+    "Edit": "file_path",
+    "MultiEdit": "file_path",
+    "Glob": "pattern",
+    "Grep": "pattern",
+    "TaskOutput": "task_id",
+    "TaskStop": "task_id",
+    "WebFetch": "url",
+    "WebSearch": "query",
+    "Agent": "description",
+    "Task": "description",
+    "Skill": "skill",
+    "SendMessage": "to",
+    "ToolSearch": "query",
+    "PostTask": "title",
+    "ClaimTask": "id",
+    "UpdateTask": "id",
+    "SendTeamMessage": "to",
+}
 
 
 def call_label(call: ToolCall, width: int = 80) -> str:

@@ -60,12 +60,28 @@ def _env():
 
 
 def test_prompt_with_a_tool_call_a_permission_request_and_a_plan(agent_cmd, tmp_path):
-    turns = [{"tool_calls": [{"name": "Write", "id": "w1", "input": {"file_path": str(tmp_path / "a.txt"),
-                                                                    "content": "hello\n"}}]},
-             {"tool_calls": [{"name": "TodoWrite", "id": "t1", "input": {"todos": [
-                 {"content": "write a.txt", "status": "completed", "activeForm": "writing"},
-                 {"content": "test it", "status": "pending", "activeForm": "testing"}]}}]},
-             {"text": "all written"}]
+    turns = [
+        {
+            "tool_calls": [
+                {"name": "Write", "id": "w1", "input": {"file_path": str(tmp_path / "a.txt"), "content": "hello\n"}}
+            ]
+        },
+        {
+            "tool_calls": [
+                {
+                    "name": "TodoWrite",
+                    "id": "t1",
+                    "input": {
+                        "todos": [
+                            {"content": "write a.txt", "status": "completed", "activeForm": "writing"},
+                            {"content": "test it", "status": "pending", "activeForm": "testing"},
+                        ]
+                    },
+                }
+            ]
+        },
+        {"text": "all written"},
+    ]
     editor = Editor("once")
 
     async def main():
@@ -83,8 +99,14 @@ def test_prompt_with_a_tool_call_a_permission_request_and_a_plan(agent_cmd, tmp_
     assert editor.asked and editor.asked[0][0].startswith("Write") and "session" in editor.asked[0][1]
     kinds = editor.kinds()
     assert kinds.index("tool_call") < kinds.index("tool_call_update")
-    diff = next(u for u in editor.updates if u.session_update == "tool_call_update" and u.status == "completed"
-                and u.content and u.content[0].type == "diff")
+    diff = next(
+        u
+        for u in editor.updates
+        if u.session_update == "tool_call_update"
+        and u.status == "completed"
+        and u.content
+        and u.content[0].type == "diff"
+    )
     assert diff.content[0].new_text == "hello\n"
     plan = next(u for u in editor.updates if u.session_update == "plan")
     assert [(e.content, e.status) for e in plan.entries] == [("write a.txt", "completed"), ("test it", "pending")]
@@ -125,8 +147,9 @@ def test_cancel_while_a_tool_runs_stops_the_turn_and_load_resumes_the_session(ag
             await conn.cancel(session_id=new.session_id)
             first = await running
         resumed = Editor("once")
-        async with spawn_agent_process(resumed, *agent_cmd([{"text": "back again"}]), env=_env(),
-                                       cwd=str(tmp_path)) as (conn, _):
+        async with spawn_agent_process(
+            resumed, *agent_cmd([{"text": "back again"}]), env=_env(), cwd=str(tmp_path)
+        ) as (conn, _):
             await conn.initialize(protocol_version=1)
             await conn.load_session(cwd=str(tmp_path), session_id=new.session_id, mcp_servers=[])
             replayed = list(resumed.updates)
@@ -159,5 +182,6 @@ def test_permission_modes_are_advertised_and_switching_one_skips_the_question(ag
     assert new.modes.current_mode_id == "default"
     assert {m.id for m in new.modes.available_modes} >= {"default", "acceptEdits", "plan", "bypassPermissions"}
     assert reply.stop_reason == "end_turn" and editor.asked == [] and (tmp_path / "c.txt").read_text() == "x\n"
-    assert any(u.session_update == "current_mode_update" and u.current_mode_id == "bypassPermissions"
-               for u in editor.updates)
+    assert any(
+        u.session_update == "current_mode_update" and u.current_mode_id == "bypassPermissions" for u in editor.updates
+    )

@@ -28,9 +28,26 @@ def agent_call(prompt: str, kind: str = "general-purpose", description: str = "a
 def run(project: Path, turns: list, *flags: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
     script = project.parent / "turns.json"
     script.write_text(json.dumps(turns))
-    done = subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{script}",
-                           "--output-format", "stream-json", "--verbose", *flags], cwd=project, text=True,
-                          capture_output=True, timeout=60, env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent)})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sous",
+            "-p",
+            "go",
+            "--model",
+            f"scripted:{script}",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            *flags,
+        ],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent)},
+    )
     return done, [json.loads(line) for line in done.stdout.splitlines()]
 
 
@@ -46,10 +63,12 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_delegation_returns_only_the_report(project):
-    turns = [{"tool_calls": [agent_call("Create notes.txt saying hi, then report.")]},
-             {"tool_calls": [{"name": "Write", "input": {"file_path": "notes.txt", "content": "hi\n"}}]},  # child
-             {"text": "Created notes.txt."},                                                               # child
-             {"text": "The sub-agent created notes.txt."}]
+    turns = [
+        {"tool_calls": [agent_call("Create notes.txt saying hi, then report.")]},
+        {"tool_calls": [{"name": "Write", "input": {"file_path": "notes.txt", "content": "hi\n"}}]},  # child
+        {"text": "Created notes.txt."},  # child
+        {"text": "The sub-agent created notes.txt."},
+    ]
     done, out = run(project, turns, "--dangerously-skip-permissions")
     assert done.returncode == 0, done.stderr
     assert (project / "notes.txt").read_text() == "hi\n"
@@ -67,11 +86,14 @@ def test_delegation_returns_only_the_report(project):
 
 
 def test_explore_is_read_only_even_in_bypass_mode(project):
-    turns = [{"tool_calls": [agent_call("look around", "Explore")]},
-             {"tool_calls": [{"name": "Write", "input": {"file_path": "x.txt", "content": "x"}}]},
-             {"tool_calls": [{"name": "Bash", "input": {"command": "touch y.txt"}}]},
-             {"tool_calls": [{"name": "Bash", "input": {"command": "ls"}}]},
-             {"text": "Nothing to see."}, {"text": "done"}]
+    turns = [
+        {"tool_calls": [agent_call("look around", "Explore")]},
+        {"tool_calls": [{"name": "Write", "input": {"file_path": "x.txt", "content": "x"}}]},
+        {"tool_calls": [{"name": "Bash", "input": {"command": "touch y.txt"}}]},
+        {"tool_calls": [{"name": "Bash", "input": {"command": "ls"}}]},
+        {"text": "Nothing to see."},
+        {"text": "done"},
+    ]
     done, out = run(project, turns, "--dangerously-skip-permissions")
     assert done.returncode == 0, done.stderr
     assert not (project / "x.txt").exists() and not (project / "y.txt").exists()
@@ -86,15 +108,21 @@ def test_custom_agents_from_both_folders_with_restricted_tools(project):
     (project / ".claude" / "agents").mkdir(parents=True)
     (project / ".sous" / "agents" / "sub").mkdir(parents=True)
     (project / ".claude" / "agents" / "reviewer.md").write_text(
-        "---\nname: reviewer\ndescription: Reviews code\ntools: Read, Grep\nmodel: inherit\n---\nYou review code.")
+        "---\nname: reviewer\ndescription: Reviews code\ntools: Read, Grep\nmodel: inherit\n---\nYou review code."
+    )
     (project / ".sous" / "agents" / "sub" / "writer.md").write_text(
-        "---\nname: writer\ndescription: Writes docs\ndisallowedTools: Bash\nmaxTurns: 3\n---\nYou write docs.")
+        "---\nname: writer\ndescription: Writes docs\ndisallowedTools: Bash\nmaxTurns: 3\n---\nYou write docs."
+    )
     (project / ".claude" / "agents" / "broken.md").write_text("---\nname: broken\n---\nno description")
     types = discover(str(project), {"HOME": str(project.parent)})
     assert {"reviewer", "writer", "general-purpose", "Explore", "Plan"} <= set(types) and "broken" not in types
     assert types["reviewer"].tools == ("Read", "Grep") and types["writer"].max_turns == 3
-    turns = [{"tool_calls": [agent_call("review", "reviewer")]},
-             {"tool_calls": [{"name": "Bash", "input": {"command": "ls"}}]}, {"text": "LGTM"}, {"text": "ok"}]
+    turns = [
+        {"tool_calls": [agent_call("review", "reviewer")]},
+        {"tool_calls": [{"name": "Bash", "input": {"command": "ls"}}]},
+        {"text": "LGTM"},
+        {"text": "ok"},
+    ]
     done, out = run(project, turns, "--dangerously-skip-permissions")
     child = transcript.load(next(transcript.find(out[0]["session_id"]).with_suffix("").glob("subagents/*.jsonl")))
     assert "No such tool available: Bash" in child.messages[2].text
@@ -102,12 +130,18 @@ def test_custom_agents_from_both_folders_with_restricted_tools(project):
 
 
 def test_nesting_stops_at_the_depth_limit(project):
-    turns = [{"tool_calls": [agent_call("level one")]},
-             {"tool_calls": [agent_call("level two")]},      # child spawns a grandchild
-             {"tool_calls": [agent_call("level three")]},    # grandchild tries again: no Agent tool there
-             {"text": "grandchild report"}, {"text": "child report"}, {"text": "top report"}]
+    turns = [
+        {"tool_calls": [agent_call("level one")]},
+        {"tool_calls": [agent_call("level two")]},  # child spawns a grandchild
+        {"tool_calls": [agent_call("level three")]},  # grandchild tries again: no Agent tool there
+        {"text": "grandchild report"},
+        {"text": "child report"},
+        {"text": "top report"},
+    ]
     done, out = run(project, turns, "--dangerously-skip-permissions")
-    assert out[-1]["result"] == "top report" and results(out)[0]["message"]["content"][0]["content"].startswith("child report\n\nagentId: ")
+    assert out[-1]["result"] == "top report" and results(out)[0]["message"]["content"][0]["content"].startswith(
+        "child report\n\nagentId: "
+    )
 
 
 def test_agent_calls_in_one_turn_run_concurrently(project):
@@ -122,9 +156,12 @@ def test_agent_calls_in_one_turn_run_concurrently(project):
 
 
 def test_permission_requests_are_labelled_and_deny_rules_remove_agent_types(project):
-    turns = [{"tool_calls": [agent_call("run the script", description="run script")]},
-             {"tool_calls": [{"name": "Bash", "input": {"command": "python3 evil.py"}}]}, {"text": "could not"},
-             {"text": "done"}]
+    turns = [
+        {"tool_calls": [agent_call("run the script", description="run script")]},
+        {"tool_calls": [{"name": "Bash", "input": {"command": "python3 evil.py"}}]},
+        {"text": "could not"},
+        {"text": "done"},
+    ]
     done, out = run(project, turns, "--disallowedTools", "Agent(Explore)")
     assert [d["tool_input"].get("command") for d in out[-1]["permission_denials"]] == ["python3 evil.py"]
     records = [json.loads(x) for x in transcript.find(out[0]["session_id"]).read_text().splitlines()]
@@ -132,8 +169,9 @@ def test_permission_requests_are_labelled_and_deny_rules_remove_agent_types(proj
     assert launch["tool"] == "Agent" and launch["decision"] == "allow" and launch["agent"] is None
     assert child["tool"] == "Bash" and child["decision"] == "deny" and child["agent"] == "general-purpose: run script"
     assert "Explore" not in json.dumps([o for o in out if o.get("subtype") == "init"])  # not offered
-    bad, out = run(project, [{"tool_calls": [agent_call("x", "Explore")]}, {"text": "ok"}],
-                   "--disallowedTools", "Agent(Explore)")
+    bad, out = run(
+        project, [{"tool_calls": [agent_call("x", "Explore")]}, {"text": "ok"}], "--disallowedTools", "Agent(Explore)"
+    )
     assert "denied by the rule Agent(Explore)" in results(out)[0]["message"]["content"][0]["content"]
 
 
@@ -141,13 +179,21 @@ def test_hooks_fire_inside_and_around_sub_agents(project):
     log = project.parent / "hooks.log"
     hook = {"type": "command", "command": f"cat >> {log}; echo >> {log}"}
     settings = {"hooks": {event: [{"hooks": [hook]}] for event in ("SubagentStart", "SubagentStop", "PreToolUse")}}
-    turns = [{"tool_calls": [agent_call("list files", "Explore")]},
-             {"tool_calls": [{"name": "Bash", "input": {"command": "ls"}}]}, {"text": "two files"}, {"text": "ok"}]
+    turns = [
+        {"tool_calls": [agent_call("list files", "Explore")]},
+        {"tool_calls": [{"name": "Bash", "input": {"command": "ls"}}]},
+        {"text": "two files"},
+        {"text": "ok"},
+    ]
     run(project, turns, "--settings", json.dumps(settings), "--dangerously-skip-permissions")
     events = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     names = [(e["hook_event_name"], e.get("tool_name"), e.get("agent_type")) for e in events]
-    assert names == [("PreToolUse", "Agent", None), ("SubagentStart", None, "Explore"),
-                     ("PreToolUse", "Bash", "Explore"), ("SubagentStop", None, "Explore")]
+    assert names == [
+        ("PreToolUse", "Agent", None),
+        ("SubagentStart", None, "Explore"),
+        ("PreToolUse", "Bash", "Explore"),
+        ("SubagentStop", None, "Explore"),
+    ]
     assert events[-1]["last_assistant_message"] == "two files" and events[1]["agent_id"] == events[2]["agent_id"]
 
 
@@ -160,11 +206,23 @@ def test_a_worktree_agent_leaves_its_changes_on_a_branch(project):
     git("add", ".")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "init")
     child = project.parent / "child.json"
-    child.write_text(json.dumps([{"tool_calls": [{"name": "Write", "input": {"file_path": "feature.txt",
-                                                                           "content": "new\n"}}]},
-                                 {"text": "Added feature.txt."}]))
-    call = {"name": "Agent", "input": {"description": "add feature", "prompt": "add it", "isolation": "worktree",
-                                       "model": f"scripted:{child}"}}
+    child.write_text(
+        json.dumps(
+            [
+                {"tool_calls": [{"name": "Write", "input": {"file_path": "feature.txt", "content": "new\n"}}]},
+                {"text": "Added feature.txt."},
+            ]
+        )
+    )
+    call = {
+        "name": "Agent",
+        "input": {
+            "description": "add feature",
+            "prompt": "add it",
+            "isolation": "worktree",
+            "model": f"scripted:{child}",
+        },
+    }
     done, out = run(project, [{"tool_calls": [call]}, {"text": "merged later"}], "--dangerously-skip-permissions")
     assert done.returncode == 0, done.stderr
     report = results(out)[0]["message"]["content"][0]["content"]
@@ -178,10 +236,20 @@ def test_a_worktree_agent_leaves_its_changes_on_a_branch(project):
 def test_a_background_agent_reports_at_the_next_turn(project):
     child = project.parent / "child.json"
     child.write_text(json.dumps([{"text": "background report: 3 TODOs"}]))
-    call = {"name": "Agent", "input": {"description": "count todos", "prompt": "count", "run_in_background": True,
-                                       "model": f"scripted:{child}"}}
-    turns = [{"tool_calls": [call]}, {"tool_calls": [{"name": "Bash", "input": {"command": "sleep 1"}}]},
-             {"text": "The agent found 3 TODOs."}]
+    call = {
+        "name": "Agent",
+        "input": {
+            "description": "count todos",
+            "prompt": "count",
+            "run_in_background": True,
+            "model": f"scripted:{child}",
+        },
+    }
+    turns = [
+        {"tool_calls": [call]},
+        {"tool_calls": [{"name": "Bash", "input": {"command": "sleep 1"}}]},
+        {"text": "The agent found 3 TODOs."},
+    ]
     done, out = run(project, turns, "--dangerously-skip-permissions")
     assert done.returncode == 0, done.stderr
     launched = results(out)[0]
@@ -192,11 +260,14 @@ def test_a_background_agent_reports_at_the_next_turn(project):
 
 
 def test_agents_flag_and_per_agent_accounting_in_the_result(project):
-    defined = json.dumps({"summariser": {"description": "Summarises files", "prompt": "You summarise.",
-                                         "tools": ["Read"]}})
-    turns = [{"tool_calls": [agent_call("summarise README", "summariser")], "usage": {"input_tokens": 100}},
-             {"text": "It is a demo.", "usage": {"input_tokens": 40, "output_tokens": 7}},
-             {"text": "Summary: a demo.", "usage": {"input_tokens": 150, "output_tokens": 5}}]
+    defined = json.dumps(
+        {"summariser": {"description": "Summarises files", "prompt": "You summarise.", "tools": ["Read"]}}
+    )
+    turns = [
+        {"tool_calls": [agent_call("summarise README", "summariser")], "usage": {"input_tokens": 100}},
+        {"text": "It is a demo.", "usage": {"input_tokens": 40, "output_tokens": 7}},
+        {"text": "Summary: a demo.", "usage": {"input_tokens": 150, "output_tokens": 5}},
+    ]
     done, out = run(project, turns, "--agents", defined, "--dangerously-skip-permissions")
     assert done.returncode == 0, done.stderr
     result = out[-1]
@@ -212,9 +283,11 @@ def test_agents_flag_and_per_agent_accounting_in_the_result(project):
 def test_the_whole_session_can_run_as_an_agent(project):
     (project / ".claude" / "agents").mkdir(parents=True)
     (project / ".claude" / "agents" / "auditor.md").write_text(
-        "---\nname: auditor\ndescription: Audits\ntools: Read, Grep\npermissionMode: plan\n---\nYou audit code.")
-    done, out = run(project, [{"tool_calls": [{"name": "Bash", "input": {"command": "ls"}}]}, {"text": "ok"}],
-                    "--agent", "auditor")
+        "---\nname: auditor\ndescription: Audits\ntools: Read, Grep\npermissionMode: plan\n---\nYou audit code."
+    )
+    done, out = run(
+        project, [{"tool_calls": [{"name": "Bash", "input": {"command": "ls"}}]}, {"text": "ok"}], "--agent", "auditor"
+    )
     assert sorted(out[0]["tools"]) == ["Grep", "Read"] and out[0]["permissionMode"] == "plan"
     assert "No such tool available: Bash" in results(out)[0]["message"]["content"][0]["content"]
     unknown, _ = run(project, [{"text": "x"}], "--agent", "nobody")
@@ -222,14 +295,25 @@ def test_the_whole_session_can_run_as_an_agent(project):
 
 
 def test_send_message_resumes_a_finished_agent_with_its_history(project):
-    turns = [{"tool_calls": [{"name": "Agent", "input": {"description": "remember a number", "prompt": "Remember 7.",
-                                                         "subagent_type": "general-purpose"}}]},
-             {"text": "Remembered."},                                                               # child
-             {"tool_calls": [{"name": "SendMessage", "input": {"to": "remember a number",
-                                                               "message": "Which number?"}}]},
-             {"text": "The number is 7."},                                                          # child, resumed
-             {"tool_calls": [{"name": "SendMessage", "input": {"to": "nobody", "message": "hi"}}]},
-             {"text": "done"}]
+    turns = [
+        {
+            "tool_calls": [
+                {
+                    "name": "Agent",
+                    "input": {
+                        "description": "remember a number",
+                        "prompt": "Remember 7.",
+                        "subagent_type": "general-purpose",
+                    },
+                }
+            ]
+        },
+        {"text": "Remembered."},  # child
+        {"tool_calls": [{"name": "SendMessage", "input": {"to": "remember a number", "message": "Which number?"}}]},
+        {"text": "The number is 7."},  # child, resumed
+        {"tool_calls": [{"name": "SendMessage", "input": {"to": "nobody", "message": "hi"}}]},
+        {"text": "done"},
+    ]
     done, out = run(project, turns)
     assert done.returncode == 0, done.stderr
     first, resumed, missing = (r["message"]["content"][0] for r in results(out))

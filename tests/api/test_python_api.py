@@ -41,15 +41,17 @@ def test_query_yields_typed_events_ending_with_the_run_end(model, tmp_path):
     events = _run(lambda: sous.query("hi", model=model([{"text": "hello from the api"}]), cwd=str(tmp_path)))
     assert isinstance(events[-1], RunEnd) and events[-1].reason == "end_turn"
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "hello from the api"
-    assert [e.message.text for e in events if isinstance(e, MessageAdded) and e.message.role == "assistant"] \
-        == ["hello from the api"]
+    assert [e.message.text for e in events if isinstance(e, MessageAdded) and e.message.role == "assistant"] == [
+        "hello from the api"
+    ]
     assert not list(tmp_path.rglob("*.jsonl"))  # nothing written unless persist=True
 
 
 def test_query_with_a_bad_option_raises_before_any_event(tmp_path):
     with pytest.raises(ConfigError):
-        _run(lambda: sous.query("hi", model="scripted:/nonexistent.json", cwd=str(tmp_path),
-                                permission_mode="sideways"))
+        _run(
+            lambda: sous.query("hi", model="scripted:/nonexistent.json", cwd=str(tmp_path), permission_mode="sideways")
+        )
 
 
 def test_client_keeps_one_session_and_runs_tools_through_can_use_tool(model, tmp_path):
@@ -61,10 +63,12 @@ def test_client_keeps_one_session_and_runs_tools_through_can_use_tool(model, tmp
             return Answer(allow=False, feedback="no secrets")
         return True
 
-    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "echo 1 > one.txt"}, "id": "a"}]},
-             {"text": "wrote one"},
-             {"tool_calls": [{"name": "Bash", "input": {"command": "cat secret > two.txt"}, "id": "b"}]},
-             {"text": "refused"}]
+    turns = [
+        {"tool_calls": [{"name": "Bash", "input": {"command": "echo 1 > one.txt"}, "id": "a"}]},
+        {"text": "wrote one"},
+        {"tool_calls": [{"name": "Bash", "input": {"command": "cat secret > two.txt"}, "id": "b"}]},
+        {"text": "refused"},
+    ]
 
     async def main():
         async with sous.Client(model=model(turns), cwd=str(tmp_path), can_use_tool=can_use_tool) as client:
@@ -83,12 +87,17 @@ def test_client_set_model_and_a_failing_callback_denies(model, tmp_path):
     async def broken(call, detail):
         raise RuntimeError("boom")
 
-    second = model([{"tool_calls": [{"name": "Bash", "input": {"command": "echo x > x.txt"}, "id": "c"}]},
-                    {"text": "second model"}])
+    second = model(
+        [
+            {"tool_calls": [{"name": "Bash", "input": {"command": "echo x > x.txt"}, "id": "c"}]},
+            {"text": "second model"},
+        ]
+    )
 
     async def main():
-        async with sous.Client(model=model([{"text": "first model"}]), cwd=str(tmp_path),
-                               can_use_tool=broken) as client:
+        async with sous.Client(
+            model=model([{"text": "first model"}]), cwd=str(tmp_path), can_use_tool=broken
+        ) as client:
             one = await client.ask("a")
             client.set_model(second)
             results = [e.result for e in [e async for e in client.send("b")] if isinstance(e, ToolEnd)]

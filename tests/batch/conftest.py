@@ -25,8 +25,9 @@ VERIFY = "python3 -c 'import calc; assert calc.add(2, 3) == 5, calc.add(2, 3)'"
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True,
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
 
 
 def edit(old: str, new: str) -> dict:
@@ -40,22 +41,41 @@ def bash(command: str) -> dict:
 USAGE = {"input_tokens": 100, "output_tokens": 10}
 READ = {"text": "Reading.", "tool_calls": [{"name": "Read", "input": {"file_path": "calc.py"}}], "usage": USAGE}
 SCRIPTS = {
-    "fix": [READ, {"text": "Fixing.", "tool_calls": [edit("a - b", "a + b")], "usage": USAGE},
-            {"text": "Fixed add.", "usage": USAGE}],
-    "wrong": [READ, {"text": "Fixing.", "tool_calls": [edit("a - b", "a * b")], "usage": USAGE},
-              {"text": "Fixed add (I think).", "usage": USAGE}],
-    "files": [{"tool_calls": [{"name": "Write", "input": {"file_path": "notes/new.txt", "content": "hello\n"}},
-                              bash("rm README.md")], "usage": USAGE},
-              {"text": "Added a note, removed the README.", "usage": USAGE}],
-    "commit": [READ, {"tool_calls": [edit("a - b", "a + b")], "usage": USAGE},
-               {"tool_calls": [bash("git -c user.name=a -c user.email=a@a commit -qam fix")], "usage": USAGE},
-               {"text": "Committed the fix.", "usage": USAGE}],
-    "write": [{"tool_calls": [{"name": "Write", "input": {"file_path": "x.txt", "content": "x\n"}}], "usage": USAGE},
-              {"text": "Tried to write x.txt.", "usage": USAGE}],
-    "slow": [{"tool_calls": [{"name": "Write", "input": {"file_path": "started.txt", "content": "1\n"}}],
-              "usage": USAGE},
-             {"tool_calls": [bash("sleep 120 & echo $! > {pidfile}; wait")], "usage": USAGE},
-             {"text": "never reached", "usage": USAGE}],
+    "fix": [
+        READ,
+        {"text": "Fixing.", "tool_calls": [edit("a - b", "a + b")], "usage": USAGE},
+        {"text": "Fixed add.", "usage": USAGE},
+    ],
+    "wrong": [
+        READ,
+        {"text": "Fixing.", "tool_calls": [edit("a - b", "a * b")], "usage": USAGE},
+        {"text": "Fixed add (I think).", "usage": USAGE},
+    ],
+    "files": [
+        {
+            "tool_calls": [
+                {"name": "Write", "input": {"file_path": "notes/new.txt", "content": "hello\n"}},
+                bash("rm README.md"),
+            ],
+            "usage": USAGE,
+        },
+        {"text": "Added a note, removed the README.", "usage": USAGE},
+    ],
+    "commit": [
+        READ,
+        {"tool_calls": [edit("a - b", "a + b")], "usage": USAGE},
+        {"tool_calls": [bash("git -c user.name=a -c user.email=a@a commit -qam fix")], "usage": USAGE},
+        {"text": "Committed the fix.", "usage": USAGE},
+    ],
+    "write": [
+        {"tool_calls": [{"name": "Write", "input": {"file_path": "x.txt", "content": "x\n"}}], "usage": USAGE},
+        {"text": "Tried to write x.txt.", "usage": USAGE},
+    ],
+    "slow": [
+        {"tool_calls": [{"name": "Write", "input": {"file_path": "started.txt", "content": "1\n"}}], "usage": USAGE},
+        {"tool_calls": [bash("sleep 120 & echo $! > {pidfile}; wait")], "usage": USAGE},
+        {"text": "never reached", "usage": USAGE},
+    ],
 }
 
 
@@ -130,40 +150,97 @@ def make_batch(root: Path) -> Batch:
     rows: list[tuple[dict, Expect]] = []
 
     def task(task_id: str, script: str, expect: Expect, **fields) -> None:
-        rows.append(({"id": task_id, "repo": "proj", "prompt": f"task {task_id}: make add() add",
-                      "model": model[script], "permission_mode": "bypassPermissions", "verify": VERIFY,
-                      "timeout_s": 90, **fields}, expect))
+        rows.append(
+            (
+                {
+                    "id": task_id,
+                    "repo": "proj",
+                    "prompt": f"task {task_id}: make add() add",
+                    "model": model[script],
+                    "permission_mode": "bypassPermissions",
+                    "verify": VERIFY,
+                    "timeout_s": 90,
+                    **fields,
+                },
+                expect,
+            )
+        )
 
     # First, so that its wait overlaps the other tasks.
-    task("timeout", "slow", Expect("timeout", None, ("+1",), turns=None, agent_status="error_during_execution",
-                                   error_has="timeout after 8 s"), timeout_s=8)
+    task(
+        "timeout",
+        "slow",
+        Expect(
+            "timeout", None, ("+1",), turns=None, agent_status="error_during_execution", error_has="timeout after 8 s"
+        ),
+        timeout_s=8,
+    )
     for i in range(1, 4):
         task(f"pass-{i:02d}", "fix", Expect("success", 0, (fixed,)))
     task("pass-url", "fix", Expect("success", 0, (fixed,)), repo=f"file://{repo}")
     # A service started by setup (here one that leaves the process group) lives through the agent
     # and verify, and dies with the task.
     service = root / "service.pid"
-    task("pass-setup", "fix", Expect("success", 0, (fixed,)),
-         setup=["echo generated > setup.txt", f"setsid sleep 300 > /dev/null 2>&1 & echo $! > {service}", "test -f calc.py"],
-         verify=VERIFY + f" && test -f setup.txt && kill -0 $(cat {service})")
+    task(
+        "pass-setup",
+        "fix",
+        Expect("success", 0, (fixed,)),
+        setup=[
+            "echo generated > setup.txt",
+            f"setsid sleep 300 > /dev/null 2>&1 & echo $! > {service}",
+            "test -f calc.py",
+        ],
+        verify=VERIFY + f" && test -f setup.txt && kill -0 $(cat {service})",
+    )
     task("pass-ref", "fix", Expect("success", 0, (fixed,)), ref="base", verify=VERIFY + " && test ! -e extra.py")
-    task("pass-files", "files", Expect("success", 0, ("+hello", "deleted file mode 100644", "-calc"), turns=2),
-         verify="test -f notes/new.txt && test ! -e README.md")
+    task(
+        "pass-files",
+        "files",
+        Expect("success", 0, ("+hello", "deleted file mode 100644", "-calc"), turns=2),
+        verify="test -f notes/new.txt && test ! -e README.md",
+    )
     task("pass-commit", "commit", Expect("success", 0, (fixed,), turns=4))
     task("pass-noverify", "fix", Expect("success", None, (fixed,)), verify=None)
-    task("pass-maxturns", "fix", Expect("success", 0, (fixed,), turns=2, agent_status="error_max_turns"),
-         max_turns=2)
+    task("pass-maxturns", "fix", Expect("success", 0, (fixed,), turns=2, agent_status="error_max_turns"), max_turns=2)
     for i in range(1, 6):
-        task(f"fail-{i:02d}", "wrong", Expect("failed", 1, ("+    return a * b",), verify_output_has="AssertionError: 6"))
-    task("fail-denied", "write", Expect("failed", 1, (), turns=2), permission_mode="dontAsk", allowed_tools=["Read"],
-         verify="test -f x.txt")
-    task("fail-allowed-other", "write", Expect("success", 0, ("+x",), turns=2), permission_mode="dontAsk",
-         allowed_tools=["Write"], verify="test -f x.txt")
-    task("setup-fails", "fix", Expect("error", None, patch=False, turns=0, agent_status=None,
-                                      error_has="setup failed (exit 4): echo broken >&2; exit 4\npreparing\nbroken"),
-         setup=["echo preparing", "echo broken >&2; exit 4"])
-    task("no-repo", "fix", Expect("error", None, patch=False, turns=0, agent_status=None, error_has="no such folder"),
-         repo="missing")
+        task(
+            f"fail-{i:02d}", "wrong", Expect("failed", 1, ("+    return a * b",), verify_output_has="AssertionError: 6")
+        )
+    task(
+        "fail-denied",
+        "write",
+        Expect("failed", 1, (), turns=2),
+        permission_mode="dontAsk",
+        allowed_tools=["Read"],
+        verify="test -f x.txt",
+    )
+    task(
+        "fail-allowed-other",
+        "write",
+        Expect("success", 0, ("+x",), turns=2),
+        permission_mode="dontAsk",
+        allowed_tools=["Write"],
+        verify="test -f x.txt",
+    )
+    task(
+        "setup-fails",
+        "fix",
+        Expect(
+            "error",
+            None,
+            patch=False,
+            turns=0,
+            agent_status=None,
+            error_has="setup failed (exit 4): echo broken >&2; exit 4\npreparing\nbroken",
+        ),
+        setup=["echo preparing", "echo broken >&2; exit 4"],
+    )
+    task(
+        "no-repo",
+        "fix",
+        Expect("error", None, patch=False, turns=0, agent_status=None, error_has="no such folder"),
+        repo="missing",
+    )
     assert len(rows) == 20
     tasks = root / "tasks.jsonl"
     tasks.write_text("".join(json.dumps({k: v for k, v in t.items() if v is not None}) + "\n" for t, _ in rows))
@@ -171,8 +248,14 @@ def make_batch(root: Path) -> Batch:
 
 
 def sous_batch(*args: str, cwd: Path, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sous", "batch", *args], cwd=cwd, text=True, capture_output=True,
-                          timeout=timeout, env={**os.environ, "PYTHONPATH": python_path(), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "sous", "batch", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": python_path(), **(env or {})},
+    )
 
 
 def python_path() -> str:

@@ -1,12 +1,6 @@
 from __future__ import annotations
 
-from .conftest import (
-    check_batch,
-    pid_alive,
-    read_results,
-    sous_batch,
-    tree_digest,
-)
+from .conftest import check_batch, pid_alive, read_results, sous_batch, tree_digest
 
 
 def test_twenty_tasks_run_isolated_and_every_result_line_and_patch_is_right(batch, tmp_path, sous_home):

@@ -35,20 +35,27 @@ def test_without_a_terminal_every_task_is_one_plain_line():
 
 
 def test_the_summary_counts_rates_costs_and_names_the_slowest_tasks():
-    lines = [_line("quick", "success", 1.0, 0.5), _line("slow", "failed", 125.0, 1.5),
-             _line("mid", "success", 30.0, 0.0), _line("broken", "error", 0.2)]
-    assert summary(lines, wall_s=130, not_started=1, slowest=2) == "\n".join([
-        "tasks         5",
-        "success       2",
-        "failed        1",
-        "error         1",
-        "not started   1",
-        "success rate  50% (2/4)",
-        "cost          $2.00 ($0.5000 a task)",
-        "wall time     2m10s",
-        "task time     2m36s (39.0s a task)",
-        "",
-        "slowest:",
-        "  slow    2m05s  failed       3 turns  $1.50",
-        "  mid     30.0s  success      3 turns  $0.0000"])
+    lines = [
+        _line("quick", "success", 1.0, 0.5),
+        _line("slow", "failed", 125.0, 1.5),
+        _line("mid", "success", 30.0, 0.0),
+        _line("broken", "error", 0.2),
+    ]
+    assert summary(lines, wall_s=130, not_started=1, slowest=2) == "\n".join(
+        [
+            "tasks         5",
+            "success       2",
+            "failed        1",
+            "error         1",
+            "not started   1",
+            "success rate  50% (2/4)",
+            "cost          $2.00 ($0.5000 a task)",
+            "wall time     2m10s",
+            "task time     2m36s (39.0s a task)",
+            "",
+            "slowest:",
+            "  slow    2m05s  failed       3 turns  $1.50",
+            "  mid     30.0s  success      3 turns  $0.0000",
+        ]
+    )
     assert summary([], wall_s=0).splitlines()[:2] == ["tasks         0", "success rate  - (0/0)"]

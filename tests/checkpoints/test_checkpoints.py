@@ -46,24 +46,58 @@ def project(tmp_path: Path) -> Path:
 
 
 TURNS = [  # three user turns: Edit, Write, then Bash (rm, mv, a new folder, a binary, an ignored file)
-    [{"tool_calls": [{"name": "Read", "input": {"file_path": "src/app.py"}}]},
-     {"tool_calls": [{"name": "Edit", "input": {"file_path": "src/app.py", "old_string": "return 1",
-                                                "new_string": "return 2"}}]},
-     {"text": "edited"}],
-    [{"tool_calls": [{"name": "Read", "input": {"file_path": "README.md"}}]},
-     {"tool_calls": [{"name": "Write", "input": {"file_path": "src/new.py", "content": "NEW = True\n"}},
-                     {"name": "Write", "input": {"file_path": "README.md", "content": "# changed\n"}}]},
-     {"text": "written"}],
-    [{"tool_calls": [{"name": "Bash", "input": {"command": (
-        "rm old.txt && mv data.bin moved.bin && mkdir -p gen/deep && printf 'x\\000y' > gen/deep/b.bin && "
-        "echo noise > run.log && echo rebuilt > build/out.o && chmod +x src/new.py"), "description": "churn"}}]},
-     {"text": "churned"}],
+    [
+        {"tool_calls": [{"name": "Read", "input": {"file_path": "src/app.py"}}]},
+        {
+            "tool_calls": [
+                {
+                    "name": "Edit",
+                    "input": {"file_path": "src/app.py", "old_string": "return 1", "new_string": "return 2"},
+                }
+            ]
+        },
+        {"text": "edited"},
+    ],
+    [
+        {"tool_calls": [{"name": "Read", "input": {"file_path": "README.md"}}]},
+        {
+            "tool_calls": [
+                {"name": "Write", "input": {"file_path": "src/new.py", "content": "NEW = True\n"}},
+                {"name": "Write", "input": {"file_path": "README.md", "content": "# changed\n"}},
+            ]
+        },
+        {"text": "written"},
+    ],
+    [
+        {
+            "tool_calls": [
+                {
+                    "name": "Bash",
+                    "input": {
+                        "command": (
+                            "rm old.txt && mv data.bin moved.bin && mkdir -p gen/deep && printf 'x\\000y' > gen/deep/b.bin && "
+                            "echo noise > run.log && echo rebuilt > build/out.o && chmod +x src/new.py"
+                        ),
+                        "description": "churn",
+                    },
+                }
+            ]
+        },
+        {"text": "churned"},
+    ],
 ]
 
 
 def _sous(*args: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sous", *args], cwd=cwd, capture_output=True, text=True, timeout=90, check=False,
-                          env={**os.environ, "PYTHONPATH": SRC, **env})
+    return subprocess.run(
+        [sys.executable, "-m", "sous", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+        env={**os.environ, "PYTHONPATH": SRC, **env},
+    )
 
 
 def test_three_turns_of_edit_write_and_bash_rewound_to_turn_one_byte_for_byte(project, tmp_path):
@@ -72,8 +106,16 @@ def test_three_turns_of_edit_write_and_bash_rewound_to_turn_one_byte_for_byte(pr
     for n, turns in enumerate(TURNS):
         script = tmp_path / f"turn{n}.json"
         script.write_text(json.dumps(turns))
-        run = _sous("-p", f"turn {n + 1}", "--model", f"scripted:{script}", "--dangerously-skip-permissions",
-                    *(["-c"] if n else []), cwd=project, env=env)
+        run = _sous(
+            "-p",
+            f"turn {n + 1}",
+            "--model",
+            f"scripted:{script}",
+            "--dangerously-skip-permissions",
+            *(["-c"] if n else []),
+            cwd=project,
+            env=env,
+        )
         assert run.returncode == 0, run.stderr
     assert (project / "gen" / "deep" / "b.bin").read_bytes() == b"x\0y" and not (project / "old.txt").exists()
     listed = json.loads(_sous("rewind", "--list", "--json", cwd=project, env=env).stdout)
@@ -105,8 +147,9 @@ def test_three_turns_of_edit_write_and_bash_rewound_to_turn_one_byte_for_byte(pr
 def session(project, tmp_path):
     environ = {**os.environ, "HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "home")}
     turns = [turn for group in TURNS for turn in group]
-    opened = open_session(Options(cwd=str(project), model=ScriptedModel(turns), environ=environ,
-                                  permission_mode="bypassPermissions"))
+    opened = open_session(
+        Options(cwd=str(project), model=ScriptedModel(turns), environ=environ, permission_mode="bypassPermissions")
+    )
     yield opened
     opened.close()
 
@@ -128,14 +171,13 @@ async def test_rewinding_only_the_conversation_leaves_the_files(session, project
     assert transcript.load(session.transcript_path).messages == histories[1]
     session.model.turns.append({"text": "again"})
     await session.send("turn 2 again")
-    assert [m.text for m in session.model.requests[-1].messages if m.role == "user"][-2:] == \
-        ["turn 1", "turn 2 again"]
+    assert [m.text for m in session.model.requests[-1].messages if m.role == "user"][-2:] == ["turn 1", "turn 2 again"]
 
 
 async def test_a_rewind_refuses_to_overwrite_changes_made_outside_sous(session, project):
     await _three_turns(session)
     (project / "README.md").write_text("edited by hand\n")  # a file turn 2 changed
-    (project / "notes.txt").write_text("mine\n")            # a file no checkpoint knows
+    (project / "notes.txt").write_text("mine\n")  # a file no checkpoint knows
     refused = await slash.run(session, "/rewind 1 code")
     assert refused.error and "README.md" in refused.text and "changed outside sous" in refused.text
     assert (project / "README.md").read_text() == "edited by hand\n" and (project / "gen").exists()
@@ -172,8 +214,13 @@ async def test_files_over_the_size_cap_are_never_snapshotted_nor_touched(project
     await store.turn_ended()
     done = await store.restore_code(first)
     assert done.written == ["README.md"] and (project / "big.dat").read_bytes() == b"b" * 5000
-    listing = subprocess.run(["git", "ls-tree", "-r", "--name-only", first.before], capture_output=True, text=True,
-                             env={"GIT_DIR": str(store.git_dir)}, check=True).stdout.split()
+    listing = subprocess.run(
+        ["git", "ls-tree", "-r", "--name-only", first.before],
+        capture_output=True,
+        text=True,
+        env={"GIT_DIR": str(store.git_dir)},
+        check=True,
+    ).stdout.split()
     assert "big.dat" not in listing and "src/app.py" in listing
 
 

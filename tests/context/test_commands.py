@@ -26,22 +26,30 @@ def write(path: Path, text: str) -> Path:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
-    write(root / ".claude" / "commands" / "git" / "fix-issue.md",
-          "---\ndescription: Fix an issue\nargument-hint: [number]\n---\nFix issue #$ARGUMENTS following our style.")
+    write(
+        root / ".claude" / "commands" / "git" / "fix-issue.md",
+        "---\ndescription: Fix an issue\nargument-hint: [number]\n---\nFix issue #$ARGUMENTS following our style.",
+    )
     write(root / ".sous" / "commands" / "pair.md", "Compare $0 with $1.")
     write(root / ".claude" / "commands" / "legacy.md", "First is $1, second is $2.")
     write(root / ".claude" / "commands" / "named.md", "---\narguments: [issue, branch]\n---\nIssue $issue on $branch.")
     write(root / ".claude" / "commands" / "review.md", "Review the code.")
-    write(root / ".claude" / "commands" / "status.md",
-          "---\nallowed-tools: Bash(git status:*), Bash(git add:*)\n---\nStatus:\n!`git status --short`\nExplain.")
+    write(
+        root / ".claude" / "commands" / "status.md",
+        "---\nallowed-tools: Bash(git status:*), Bash(git add:*)\n---\nStatus:\n!`git status --short`\nExplain.",
+    )
     write(root / ".claude" / "commands" / "forbidden.md", "Danger: !`touch pwned.txt`")
     write(root / ".claude" / "commands" / "withfile.md", "Summarise @notes.txt please.")
     write(root / "notes.txt", "alpha beta")
-    write(root / ".claude" / "skills" / "deploy" / "SKILL.md",
-          "---\nname: deploy\ndescription: Deploy the app to staging\nallowed-tools: [Bash]\n---\n"
-          "Run ${CLAUDE_SKILL_DIR}/deploy.sh with $ARGUMENTS.")
-    write(root / ".claude" / "skills" / "secret" / "SKILL.md",
-          "---\ndescription: Only for people\ndisable-model-invocation: yes\n---\nSecret steps.")
+    write(
+        root / ".claude" / "skills" / "deploy" / "SKILL.md",
+        "---\nname: deploy\ndescription: Deploy the app to staging\nallowed-tools: [Bash]\n---\n"
+        "Run ${CLAUDE_SKILL_DIR}/deploy.sh with $ARGUMENTS.",
+    )
+    write(
+        root / ".claude" / "skills" / "secret" / "SKILL.md",
+        "---\ndescription: Only for people\ndisable-model-invocation: yes\n---\nSecret steps.",
+    )
     return root
 
 
@@ -92,9 +100,26 @@ def test_file_inclusion(project):
 def sous_p(project: Path, prompt: str, turns: list, *flags: str) -> tuple[subprocess.CompletedProcess, dict]:
     script = project.parent / "turns.json"
     script.write_text(json.dumps(turns))
-    run = subprocess.run([sys.executable, "-m", "sous", "-p", prompt, "--model", f"scripted:{script}",
-                          "--output-format", "stream-json", "--verbose", *flags], cwd=project, capture_output=True,
-                         text=True, timeout=60, env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent)})
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sous",
+            "-p",
+            prompt,
+            "--model",
+            f"scripted:{script}",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            *flags,
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent)},
+    )
     out = [json.loads(line) for line in run.stdout.splitlines()]
     return run, out
 
@@ -123,7 +148,9 @@ def test_the_model_loads_a_skill_through_the_skill_tool(project):
     assert run.returncode == 0, run.stderr
     assert "Skill" in out[0]["tools"]
     result = next(o for o in out if o["type"] == "user")["message"]["content"][0]["content"]
-    assert result.startswith("Skill deploy is loaded") and f"{project}/.claude/skills/deploy/deploy.sh with v2" in result
+    assert (
+        result.startswith("Skill deploy is loaded") and f"{project}/.claude/skills/deploy/deploy.sh with v2" in result
+    )
     refused = [{"tool_calls": [{"name": "Skill", "input": {"skill": "secret"}}]}, {"text": "ok"}]
     _, out = sous_p(project, "x", refused, "--allowedTools", "Skill")
     assert "Unknown skill" in next(o for o in out if o["type"] == "user")["message"]["content"][0]["content"]
@@ -131,8 +158,9 @@ def test_the_model_loads_a_skill_through_the_skill_tool(project):
 
 def test_frontmatter_is_yaml_with_claude_code_semantics():
     meta, body = commands.frontmatter(
-        "---\ndescription: |\n  Reviews code.\n  Use after edits.\nmodel: \"sonnet\" # pinned\n"
-        "tools: Read, Grep\nallowed-tools:\n  - Bash(git *)\n  - Read\nmaxTurns: 5\n---\nThe body.")
+        '---\ndescription: |\n  Reviews code.\n  Use after edits.\nmodel: "sonnet" # pinned\n'
+        "tools: Read, Grep\nallowed-tools:\n  - Bash(git *)\n  - Read\nmaxTurns: 5\n---\nThe body."
+    )
     assert meta["description"] == "Reviews code.\nUse after edits.\n"
     assert meta["model"] == "sonnet"
     assert meta["tools"] == "Read, Grep"
@@ -153,8 +181,11 @@ def test_agent_definitions_read_block_descriptions_comments_and_tool_lists(tmp_p
     from sous import agents
 
     folder = tmp_path / ".claude" / "agents"
-    write(folder / "reviewer.md", "---\nname: reviewer\ndescription: |\n  Reviews diffs.\n"
-          "model: \"haiku\" # cheap\ntools: Read, Grep\n---\nYou review.")
+    write(
+        folder / "reviewer.md",
+        "---\nname: reviewer\ndescription: |\n  Reviews diffs.\n"
+        'model: "haiku" # cheap\ntools: Read, Grep\n---\nYou review.',
+    )
     write(folder / "lister.md", "---\nname: lister\ndescription: Lists\ntools:\n  - Glob\n  - Read\n---\nYou list.")
     found = agents.discover(str(tmp_path), {"SOUS_HOME": str(tmp_path / "home"), "HOME": str(tmp_path / "home")})
     assert found["reviewer"].description == "Reviews diffs."

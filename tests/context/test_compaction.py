@@ -9,14 +9,7 @@ import pytest
 
 from sous.context import compact
 from sous.context.autocompact import Policy
-from sous.core import (
-    AssistantMessage,
-    ContextOverflow,
-    Text,
-    ToolCall,
-    ToolResultMessage,
-    UserMessage,
-)
+from sous.core import AssistantMessage, ContextOverflow, Text, ToolCall, ToolResultMessage, UserMessage
 from sous.models import _http, _overflow
 from sous.models.scripted import ScriptedModel
 from sous.runtime import Options, open_session
@@ -28,13 +21,32 @@ import long_session
 
 WORDINGS = [  # (message, prompt tokens, window), as servers send them
     ("prompt is too long: 210543 tokens > 200000 maximum", 210543, 200000),
-    ("input length and `max_tokens` exceed context limit: 188240 + 21333 > 200000, decrease input length", 188240, 200000),
-    (("This model's maximum context length is 128000 tokens. However, your messages resulted in 130012 tokens. "
-      "Please reduce the length of the messages."), 130012, 128000),
-    (("This model's maximum context length is 16384 tokens. However, you requested 122946 tokens (112946 in the "
-      "messages, 10000 in the completion)."), 122946, 16384),
-    ("This endpoint's maximum context length is 1048576 tokens. However, you requested about 1293741 tokens",
-     1293741, 1048576),
+    (
+        "input length and `max_tokens` exceed context limit: 188240 + 21333 > 200000, decrease input length",
+        188240,
+        200000,
+    ),
+    (
+        (
+            "This model's maximum context length is 128000 tokens. However, your messages resulted in 130012 tokens. "
+            "Please reduce the length of the messages."
+        ),
+        130012,
+        128000,
+    ),
+    (
+        (
+            "This model's maximum context length is 16384 tokens. However, you requested 122946 tokens (112946 in the "
+            "messages, 10000 in the completion)."
+        ),
+        122946,
+        16384,
+    ),
+    (
+        "This endpoint's maximum context length is 1048576 tokens. However, you requested about 1293741 tokens",
+        1293741,
+        1048576,
+    ),
     ("request (4476 tokens) exceeds the available context size (4096 tokens)", 4476, 4096),
     ("the request exceeds the available context size, try increasing it", None, None),
     ("The prompt (total length 25938) is too long to fit into the model (context length 4096).", 25938, 4096),
@@ -55,9 +67,14 @@ def test_every_known_too_long_wording_is_a_context_overflow_with_its_numbers(tex
         assert not error.retryable
 
 
-@pytest.mark.parametrize("text", ["messages: roles must alternate between user and assistant",
-                                  "max_tokens: 300000 > 64000, which is the maximum allowed",
-                                  "tools.0.name: String should match pattern"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "messages: roles must alternate between user and assistant",
+        "max_tokens: 300000 > 64000, which is the maximum allowed",
+        "tools.0.name: String should match pattern",
+    ],
+)
 def test_other_bad_requests_are_not_overflows(text):
     error = _http.error_for_status(400, text, "KEY")
     assert not isinstance(error, ContextOverflow) and not _overflow.is_overflow(text)
@@ -75,8 +92,9 @@ def test_policy_names_follow_claude_code_and_bad_values_are_one_line():
     assert Policy.from_config({"autoCompactEnabled": False}.get, {})[0].auto is False
     off = Policy.from_config({}.get, {"DISABLE_COMPACT": "1"})[0]
     assert not off.auto and not off.manual
-    policy, problems = Policy.from_config({"autoCompactWindow": "lots", "autoCompactEnabled": "no"}.get,
-                                          {"CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": "150"})
+    policy, problems = Policy.from_config(
+        {"autoCompactWindow": "lots", "autoCompactEnabled": "no"}.get, {"CLAUDE_AUTOCOMPACT_PCT_OVERRIDE": "150"}
+    )
     assert policy == Policy() and len(problems) == 3 and all("\n" not in p for p in problems)
 
 
@@ -85,8 +103,11 @@ def _history(exchanges: int, size: int) -> list:
     for i in range(exchanges):
         call = ToolCall(id=f"c{i}", name="Read", arguments={"file_path": f"f{i}.txt"})
         messages.append(AssistantMessage(content=(Text(text=f"reading {i}"), call), id=f"a{i}"))
-        messages.append(ToolResultMessage(tool_call_id=f"c{i}", tool_name="Read", id=f"r{i}",
-                                          content=(Text(text=f"file {i} " + "x" * size),)))
+        messages.append(
+            ToolResultMessage(
+                tool_call_id=f"c{i}", tool_name="Read", id=f"r{i}", content=(Text(text=f"file {i} " + "x" * size),)
+            )
+        )
     return messages
 
 
@@ -107,8 +128,9 @@ async def test_the_summary_requests_fit_and_the_newest_exchange_stays_verbatim()
 async def test_an_oversized_newest_result_is_cut_with_a_pointer_to_the_transcript():
     budget = compact.budget_for(8_000, 16_000)
     history = _history(2, 80_000)
-    outcome = await compact.compact(ScriptedModel([{"text": "s"}]), "", history, budget,
-                                    compact.Carry(transcript_path="/t/s.jsonl"))
+    outcome = await compact.compact(
+        ScriptedModel([{"text": "s"}]), "", history, budget, compact.Carry(transcript_path="/t/s.jsonl")
+    )
     kept = outcome.messages[-1]
     assert isinstance(kept, ToolResultMessage) and kept.tool_call_id == "c1"
     assert "whole output is in the transcript" in kept.text and len(kept.text) < 10_000
@@ -126,13 +148,22 @@ def project(tmp_path):
 
 def _open(project, tmp_path, turns, settings=None):
     environ = {**os.environ, "HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "home")}
-    session = open_session(Options(cwd=str(project), model=ScriptedModel(turns), environ=environ,
-                                   permission_mode="bypassPermissions", settings=json.dumps(settings or {})))
+    session = open_session(
+        Options(
+            cwd=str(project),
+            model=ScriptedModel(turns),
+            environ=environ,
+            permission_mode="bypassPermissions",
+            settings=json.dumps(settings or {}),
+        )
+    )
     return session
 
 
-TODOS = [{"content": "Port the parser", "status": "in_progress", "activeForm": "Porting the parser"},
-         {"content": "Run the tests", "status": "pending", "activeForm": "Running the tests"}]
+TODOS = [
+    {"content": "Port the parser", "status": "in_progress", "activeForm": "Porting the parser"},
+    {"content": "Run the tests", "status": "pending", "activeForm": "Running the tests"},
+]
 
 
 def _context_text(messages) -> str:
@@ -140,12 +171,17 @@ def _context_text(messages) -> str:
 
 
 async def test_memory_files_todos_and_read_files_survive_manual_compaction(project, tmp_path):
-    session = _open(project, tmp_path, [
-        {"tool_calls": [{"name": "TodoWrite", "input": {"todos": TODOS}}]},
-        {"tool_calls": [{"name": "Read", "input": {"file_path": "notes.txt"}}]},
-        {"text": "D'accord."},
-        {"text": "The user wants the parser ported."},
-        {"text": "Bien."}])
+    session = _open(
+        project,
+        tmp_path,
+        [
+            {"tool_calls": [{"name": "TodoWrite", "input": {"todos": TODOS}}]},
+            {"tool_calls": [{"name": "Read", "input": {"file_path": "notes.txt"}}]},
+            {"text": "D'accord."},
+            {"text": "The user wants the parser ported."},
+            {"text": "Bien."},
+        ],
+    )
     try:
         await session.send("port the parser, keep the API")
         outcome = await slash.run(session, "/compact")
@@ -162,16 +198,23 @@ async def test_memory_files_todos_and_read_files_survive_manual_compaction(proje
 
 async def test_automatic_compaction_keeps_memory_and_todos_fires_hooks_and_resumes_from_the_boundary(project, tmp_path):
     log = tmp_path / "hooks.log"
-    hooks = {"PreCompact": [{"matcher": "auto", "hooks": [{"type": "command", "command": f"cat >> {log}; echo >> {log}"}]}],
-             "PostCompact": [{"hooks": [{"type": "command", "command": f"cat >> {log}; echo >> {log}"}]}]}
+    hooks = {
+        "PreCompact": [{"matcher": "auto", "hooks": [{"type": "command", "command": f"cat >> {log}; echo >> {log}"}]}],
+        "PostCompact": [{"hooks": [{"type": "command", "command": f"cat >> {log}; echo >> {log}"}]}],
+    }
     big = project / "big.txt"
     big.write_text("payload line\n" * 1500)  # ~20k characters: over the 6k-token window below
-    session = _open(project, tmp_path, [
-        {"tool_calls": [{"name": "TodoWrite", "input": {"todos": TODOS}}], "usage": {"input_tokens": 1500}},
-        {"tool_calls": [{"name": "Read", "input": {"file_path": "big.txt"}}], "usage": {"input_tokens": 1700}},
-        {"text": "Summary: porting the parser; big.txt was read."},
-        {"text": "Fini.", "usage": {"input_tokens": 2000}}],
-        settings={"autoCompactWindow": 6000, "hooks": hooks})
+    session = _open(
+        project,
+        tmp_path,
+        [
+            {"tool_calls": [{"name": "TodoWrite", "input": {"todos": TODOS}}], "usage": {"input_tokens": 1500}},
+            {"tool_calls": [{"name": "Read", "input": {"file_path": "big.txt"}}], "usage": {"input_tokens": 1700}},
+            {"text": "Summary: porting the parser; big.txt was read."},
+            {"text": "Fini.", "usage": {"input_tokens": 2000}},
+        ],
+        settings={"autoCompactWindow": 6000, "hooks": hooks},
+    )
     try:
         end = await session.send("port the parser")
         assert end.reason == "end_turn" and end.last_message.text == "Fini."
@@ -195,8 +238,12 @@ async def test_automatic_compaction_keeps_memory_and_todos_fires_hooks_and_resum
 
 
 async def test_with_auto_compaction_off_an_overflow_ends_the_run_as_before(project, tmp_path):
-    session = _open(project, tmp_path, [{"error": {"status": 400, "message": "prompt is too long"}}],
-                    settings={"autoCompactEnabled": False})
+    session = _open(
+        project,
+        tmp_path,
+        [{"error": {"status": 400, "message": "prompt is too long"}}],
+        settings={"autoCompactEnabled": False},
+    )
     session.model.turns[0] = {"text": "never"}
     from sous.core import ContextOverflow as Overflow
 
@@ -225,8 +272,9 @@ def test_when_the_provider_refuses_anyway_sous_compacts_and_retries_the_turn():
 
 
 def test_a_server_that_reports_no_usage_is_measured_and_asked_for_its_window():
-    figures = long_session.run(12, 6, 20_000, wire="openai", model="bench-model", report_usage=False, props=True,
-                               timeout=300)
+    figures = long_session.run(
+        12, 6, 20_000, wire="openai", model="bench-model", report_usage=False, props=True, timeout=300
+    )
     assert figures["ok"], figures
     assert figures["compactions"] >= 1
 
@@ -234,12 +282,19 @@ def test_a_server_that_reports_no_usage_is_measured_and_asked_for_its_window():
 async def test_a_sub_agent_compacts_its_own_history(project, tmp_path):
     (project / "big.txt").write_text("payload line\n" * 1500)
     turns = [
-        {"tool_calls": [{"name": "Agent", "input": {"description": "read it", "prompt": "read big.txt",
-                                                    "subagent_type": "general-purpose"}}]},
+        {
+            "tool_calls": [
+                {
+                    "name": "Agent",
+                    "input": {"description": "read it", "prompt": "read big.txt", "subagent_type": "general-purpose"},
+                }
+            ]
+        },
         {"tool_calls": [{"name": "Read", "input": {"file_path": "big.txt"}}], "usage": {"input_tokens": 1500}},
         {"text": "Summary: the sub-agent read big.txt."},
         {"text": "big.txt holds payload lines.", "usage": {"input_tokens": 1800}},
-        {"text": "Done."}]
+        {"text": "Done."},
+    ]
     # a window the sub-agent's read fills while the parent's prompt (system + tool schemas) stays under it
     session = _open(project, tmp_path, turns, settings={"autoCompactWindow": 8000})
     try:

@@ -39,7 +39,8 @@ def test_an_image_mentioned_or_dragged_is_attached_as_an_image(tmp_path):
     assert [base64.b64decode(i.data) for i in images] == [red, blue]
     assert all(i.media_type == "image/png" for i in images)
     assert isinstance(message.content[0], Text) and "missing.png" not in "".join(
-        b.text for b in message.content[1:] if isinstance(b, Text))
+        b.text for b in message.content[1:] if isinstance(b, Text)
+    )
     wire = anthropic.to_wire((message,))
     assert [b["type"] for b in wire[0]["content"]].count("image") == 2
     chat = openai_chat.to_wire("", (message,))

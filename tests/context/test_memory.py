@@ -86,13 +86,21 @@ def test_nested_memory_and_scoped_rules_arrive_with_the_first_read(repo, tmp_pat
     (repo / ".sous" / "rules").mkdir(parents=True)
     (repo / ".sous" / "rules" / "py.md").write_text("---\npaths: app/api/*.py\n---\nType-hint everything.")
     (repo / "app" / "api" / "views.py").write_text("def view(): ...\n")
-    turns = [{"tool_calls": [{"name": "Read", "input": {"file_path": "app/api/views.py"}}]},
-             {"tool_calls": [{"name": "Read", "input": {"file_path": "app/api/views.py"}}]}, {"text": "ok"}]
+    turns = [
+        {"tool_calls": [{"name": "Read", "input": {"file_path": "app/api/views.py"}}]},
+        {"tool_calls": [{"name": "Read", "input": {"file_path": "app/api/views.py"}}]},
+        {"text": "ok"},
+    ]
     script = tmp_path / "turns.json"
     script.write_text(json.dumps(turns))
-    run = subprocess.run([sys.executable, "-m", "sous", "-p", "look", "--model", f"scripted:{script}",
-                          "--output-format", "json"], cwd=repo, capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path)})
+    run = subprocess.run(
+        [sys.executable, "-m", "sous", "-p", "look", "--model", f"scripted:{script}", "--output-format", "json"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path)},
+    )
     assert run.returncode == 0, run.stderr
     messages = transcript.load(transcript.find(json.loads(run.stdout)["session_id"])).messages
     assert "root rule" in messages[0].text and "API: never log tokens." not in messages[0].text
@@ -105,8 +113,24 @@ def test_bare_skips_memory(repo, tmp_path):
     (repo / "CLAUDE.md").write_text("secret project rule")
     script = tmp_path / "turns.json"
     script.write_text(json.dumps([{"text": "ok"}]))
-    run = subprocess.run([sys.executable, "-m", "sous", "-p", "hi", "--bare", "--model", f"scripted:{script}",
-                          "--output-format", "json"], cwd=repo, capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path)})
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sous",
+            "-p",
+            "hi",
+            "--bare",
+            "--model",
+            f"scripted:{script}",
+            "--output-format",
+            "json",
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path)},
+    )
     messages = transcript.load(transcript.find(json.loads(run.stdout)["session_id"])).messages
     assert "secret project rule" not in messages[0].text

@@ -6,9 +6,25 @@ import time
 import pytest
 
 from sous.core import (
-    Agent, Allow, CancelToken, Conversation, Deny, MessageAdded, PassThrough, Rewrite, RunEnd,
-    TextDelta, ToolContext, ToolEnd, ToolProgress, ToolResult, ToolResultMessage, ToolSet, ToolStart,
-    UserMessage, user,
+    Agent,
+    Allow,
+    CancelToken,
+    Conversation,
+    Deny,
+    MessageAdded,
+    PassThrough,
+    Rewrite,
+    RunEnd,
+    TextDelta,
+    ToolContext,
+    ToolEnd,
+    ToolProgress,
+    ToolResult,
+    ToolResultMessage,
+    ToolSet,
+    ToolStart,
+    UserMessage,
+    user,
 )
 from sous.models.scripted import ScriptedModel
 
@@ -18,8 +34,12 @@ class SleepTool:
 
     name = "Sleep"
     description = "sleep then echo"
-    input_schema = {"type": "object", "properties": {"s": {"type": "number"}, "say": {"type": "string"}},
-                    "required": ["s"], "additionalProperties": False}
+    input_schema = {
+        "type": "object",
+        "properties": {"s": {"type": "number"}, "say": {"type": "string"}},
+        "required": ["s"],
+        "additionalProperties": False,
+    }
 
     concurrent = False
 
@@ -51,8 +71,13 @@ class Crash:
 def make_agent(tmp_path, turns, tools=None, **kw):
     model = ScriptedModel(turns)
     events = []
-    agent = Agent(model=model, tools=ToolSet(tools or [SleepTool()]),
-                  ctx=ToolContext(cwd=str(tmp_path), project_dir=str(tmp_path)), emit=events.append, **kw)
+    agent = Agent(
+        model=model,
+        tools=ToolSet(tools or [SleepTool()]),
+        ctx=ToolContext(cwd=str(tmp_path), project_dir=str(tmp_path)),
+        emit=events.append,
+        **kw,
+    )
     return agent, model, events
 
 
@@ -61,11 +86,14 @@ def call(name, **args):
 
 
 async def test_multi_step_tool_use_and_final_answer(tmp_path):
-    agent, model, events = make_agent(tmp_path, [
-        {"text": "one", "tool_calls": [call("Sleep", s=0, say="a")]},
-        {"text": "two", "tool_calls": [call("Sleep", s=0, say="b")]},
-        {"text": "done", "usage": {"input_tokens": 5, "output_tokens": 2}},
-    ])
+    agent, model, events = make_agent(
+        tmp_path,
+        [
+            {"text": "one", "tool_calls": [call("Sleep", s=0, say="a")]},
+            {"text": "two", "tool_calls": [call("Sleep", s=0, say="b")]},
+            {"text": "done", "usage": {"input_tokens": 5, "output_tokens": 2}},
+        ],
+    )
     convo = Conversation(system="sys")
     end = await agent.run(convo, user("go"))
     model.assert_complete()
@@ -75,18 +103,26 @@ async def test_multi_step_tool_use_and_final_answer(tmp_path):
     assert results == ["a", "b"]
     # the model saw the tool results of earlier turns
     assert [type(m).__name__ for m in model.requests[2].messages] == [
-        "UserMessage", "AssistantMessage", "ToolResultMessage", "AssistantMessage", "ToolResultMessage"]
+        "UserMessage",
+        "AssistantMessage",
+        "ToolResultMessage",
+        "AssistantMessage",
+        "ToolResultMessage",
+    ]
     assert any(isinstance(e, TextDelta) for e in events)
     assert isinstance(events[-1], RunEnd)
     assert [e.text for e in events if isinstance(e, ToolProgress)] == ["sleeping", "sleeping"]
 
 
 async def test_invalid_tool_json_and_unknown_tool_become_error_results(tmp_path):
-    agent, model, _ = make_agent(tmp_path, [
-        {"raw_tool_call": {"name": "Sleep", "arguments": "{\"s\": 1,"}},
-        {"tool_calls": [call("Nope", x=1), call("Sleep", s="slow")]},
-        {"text": "recovered"},
-    ])
+    agent, model, _ = make_agent(
+        tmp_path,
+        [
+            {"raw_tool_call": {"name": "Sleep", "arguments": '{"s": 1,'}},
+            {"tool_calls": [call("Nope", x=1), call("Sleep", s="slow")]},
+            {"text": "recovered"},
+        ],
+    )
     convo = Conversation(system="")
     end = await agent.run(convo, user("go"))
     assert end.reason == "end_turn"
@@ -113,8 +149,9 @@ async def test_max_turns_stops_the_run(tmp_path):
 
 
 async def test_read_only_calls_run_concurrently(tmp_path):
-    agent, _, events = make_agent(tmp_path, [
-        {"tool_calls": [call("Sleep", s=0.3), call("Sleep", s=0.3), call("Sleep", s=0.3)]}, {"text": "ok"}])
+    agent, _, events = make_agent(
+        tmp_path, [{"tool_calls": [call("Sleep", s=0.3), call("Sleep", s=0.3), call("Sleep", s=0.3)]}, {"text": "ok"}]
+    )
     started = time.monotonic()
     await agent.run(Conversation(system=""), user("go"))
     assert time.monotonic() - started < 0.8
@@ -123,9 +160,11 @@ async def test_read_only_calls_run_concurrently(tmp_path):
 
 
 async def test_writing_calls_run_one_after_another(tmp_path):
-    agent, _, _ = make_agent(tmp_path, [
-        {"tool_calls": [call("Sleep", s=0.2), call("Sleep", s=0.2)]}, {"text": "ok"}],
-        tools=[SleepTool(read_only=False)])
+    agent, _, _ = make_agent(
+        tmp_path,
+        [{"tool_calls": [call("Sleep", s=0.2), call("Sleep", s=0.2)]}, {"text": "ok"}],
+        tools=[SleepTool(read_only=False)],
+    )
     started = time.monotonic()
     await agent.run(Conversation(system=""), user("go"))
     assert time.monotonic() - started >= 0.4
@@ -133,8 +172,9 @@ async def test_writing_calls_run_one_after_another(tmp_path):
 
 async def test_interrupt_mid_tool_cancels_it_and_records_what_happened(tmp_path):
     tool = SleepTool()
-    agent, model, _ = make_agent(tmp_path, [{"text": "working", "tool_calls": [call("Sleep", s=30)]}, {"text": "never"}],
-                                 tools=[tool])
+    agent, model, _ = make_agent(
+        tmp_path, [{"text": "working", "tool_calls": [call("Sleep", s=30)]}, {"text": "never"}], tools=[tool]
+    )
     cancel = CancelToken()
     convo = Conversation(system="")
 
@@ -194,9 +234,15 @@ async def test_middleware_can_deny_rewrite_and_continue(tmp_path):
             self.stops += 1
             return [user("keep going")] if self.stops == 1 else []
 
-    agent, _, _ = make_agent(tmp_path, [
-        {"tool_calls": [call("Sleep", s=0, say="forbidden"), call("Sleep", s=0, say="rewrite me")]},
-        {"text": "first stop"}, {"text": "second stop"}], middleware=Steer())
+    agent, _, _ = make_agent(
+        tmp_path,
+        [
+            {"tool_calls": [call("Sleep", s=0, say="forbidden"), call("Sleep", s=0, say="rewrite me")]},
+            {"text": "first stop"},
+            {"text": "second stop"},
+        ],
+        middleware=Steer(),
+    )
     convo = Conversation(system="")
     end = await agent.run(convo, user("go"))
     results = [m for m in convo.messages if isinstance(m, ToolResultMessage)]

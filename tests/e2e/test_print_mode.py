@@ -28,11 +28,18 @@ os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [SRC, os.environ.get("PY
 SAMPLE = Path(__file__).with_name("claude-code-stream-json-sample.jsonl")
 
 
-
-def sous(*args: str, cwd: Path, stdin: str | None = None, env: dict | None = None,
-         timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sous", *args], cwd=cwd, input=stdin, text=True,
-                          capture_output=True, timeout=timeout, env={**os.environ, **(env or {})})
+def sous(
+    *args: str, cwd: Path, stdin: str | None = None, env: dict | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sous", *args],
+        cwd=cwd,
+        input=stdin,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def script(tmp_path: Path, turns: list, name: str = "turns.json") -> str:
@@ -49,16 +56,30 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_text_output_runs_the_task_and_prints_the_answer(project, tmp_path):
-    run = sous("-p", "write hello.py and run it", "--model", script(tmp_path, THREE_STEPS),
-               "--dangerously-skip-permissions", cwd=project)
+    run = sous(
+        "-p",
+        "write hello.py and run it",
+        "--model",
+        script(tmp_path, THREE_STEPS),
+        "--dangerously-skip-permissions",
+        cwd=project,
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout == "Created hello.py and it prints hello.\n"
     assert (project / "hello.py").read_text() == "print('hello')\n"
 
 
 def test_json_output_has_the_result_fields(project, tmp_path):
-    run = sous("-p", "go", "--model", script(tmp_path, THREE_STEPS), "--output-format", "json",
-               "--dangerously-skip-permissions", cwd=project)
+    run = sous(
+        "-p",
+        "go",
+        "--model",
+        script(tmp_path, THREE_STEPS),
+        "--output-format",
+        "json",
+        "--dangerously-skip-permissions",
+        cwd=project,
+    )
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["type"] == "result" and result["subtype"] == "success" and result["is_error"] is False
@@ -66,8 +87,16 @@ def test_json_output_has_the_result_fields(project, tmp_path):
     assert result["num_turns"] == 3
     assert result["usage"]["input_tokens"] == 3900 and result["usage"]["output_tokens"] == 60
     assert result["permission_denials"] == []
-    for key in ("session_id", "duration_ms", "duration_api_ms", "total_cost_usd", "modelUsage", "stop_reason",
-                "terminal_reason", "uuid"):
+    for key in (
+        "session_id",
+        "duration_ms",
+        "duration_api_ms",
+        "total_cost_usd",
+        "modelUsage",
+        "stop_reason",
+        "terminal_reason",
+        "uuid",
+    ):
         assert key in result
 
 
@@ -79,8 +108,17 @@ def _shape(obj: dict) -> tuple:
 
 
 def test_stream_json_matches_the_claude_code_sample_line_by_line(project, tmp_path):
-    run = sous("-p", "go", "--model", script(tmp_path, THREE_STEPS), "--output-format", "stream-json",
-               "--verbose", "--dangerously-skip-permissions", cwd=project)
+    run = sous(
+        "-p",
+        "go",
+        "--model",
+        script(tmp_path, THREE_STEPS),
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--dangerously-skip-permissions",
+        cwd=project,
+    )
     assert run.returncode == 0, run.stderr
     ours = [json.loads(line) for line in run.stdout.splitlines()]
     theirs = [json.loads(line) for line in SAMPLE.read_text().splitlines()]
@@ -94,8 +132,19 @@ def test_stream_json_matches_the_claude_code_sample_line_by_line(project, tmp_pa
             wanted |= {"cwd", "tools", "model", "permissionMode", "mcp_servers"}
         if sample["type"] == "result":
             wanted |= set(json.loads(json.dumps(sample))) & {
-                "subtype", "is_error", "result", "num_turns", "duration_ms", "duration_api_ms", "total_cost_usd",
-                "usage", "modelUsage", "permission_denials", "stop_reason", "terminal_reason"}
+                "subtype",
+                "is_error",
+                "result",
+                "num_turns",
+                "duration_ms",
+                "duration_api_ms",
+                "total_cost_usd",
+                "usage",
+                "modelUsage",
+                "permission_denials",
+                "stop_reason",
+                "terminal_reason",
+            }
         assert wanted <= set(mine), (sample["type"], wanted - set(mine))
         if "message" in sample and sample["type"] == "assistant":
             assert set(sample["message"]) <= set(mine["message"])
@@ -108,8 +157,9 @@ def test_stream_json_matches_the_claude_code_sample_line_by_line(project, tmp_pa
 
 def test_prompt_from_stdin(project, tmp_path):
     turns = [{"text": "Got it."}]
-    run = sous("-p", "--model", script(tmp_path, turns), "--output-format", "json", cwd=project,
-               stdin="summarise this text\n")
+    run = sous(
+        "-p", "--model", script(tmp_path, turns), "--output-format", "json", cwd=project, stdin="summarise this text\n"
+    )
     assert run.returncode == 0, run.stderr
     session = transcript.load(transcript.find(json.loads(run.stdout)["session_id"]))
     assert "summarise this text" in session.messages[0].text
@@ -117,8 +167,9 @@ def test_prompt_from_stdin(project, tmp_path):
 
 def test_max_turns_ends_with_an_error_result_and_exit_code(project, tmp_path):
     looping = [{"tool_calls": [{"name": "Glob", "input": {"pattern": "*.py"}}]}] * 3
-    run = sous("-p", "loop", "--model", script(tmp_path, looping), "--max-turns", "2", "--output-format", "json",
-               cwd=project)
+    run = sous(
+        "-p", "loop", "--model", script(tmp_path, looping), "--max-turns", "2", "--output-format", "json", cwd=project
+    )
     assert run.returncode == 1
     result = json.loads(run.stdout)
     assert result["subtype"] == "error_max_turns" and result["is_error"] is True
@@ -136,16 +187,19 @@ def test_provider_failure_is_an_error_result(project, tmp_path):
 def test_no_provider_configured_says_how_in_one_line(project):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_", "SOUS_MODEL"))}
     env["SOUS_LOCAL_MODEL"] = "off"  # no built-in offline model either
-    run = subprocess.run([sys.executable, "-m", "sous", "-p", "hi"], cwd=project, capture_output=True, text=True,
-                         env=env, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "sous", "-p", "hi"], cwd=project, capture_output=True, text=True, env=env, timeout=60
+    )
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and "ANTHROPIC_API_KEY" in lines[0] and "OPENAI_API_KEY" in lines[0]
 
 
 def test_default_mode_denies_edits_in_print_mode_and_reports_them(project, tmp_path):
-    turns = [{"tool_calls": [{"name": "Write", "input": {"file_path": "x.txt", "content": "x"}}]},
-             {"text": "I could not write the file."}]
+    turns = [
+        {"tool_calls": [{"name": "Write", "input": {"file_path": "x.txt", "content": "x"}}]},
+        {"text": "I could not write the file."},
+    ]
     run = sous("-p", "write x.txt", "--model", script(tmp_path, turns), "--output-format", "json", cwd=project)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
@@ -158,11 +212,22 @@ def test_default_mode_denies_edits_in_print_mode_and_reports_them(project, tmp_p
 
 
 def test_allowed_tools_flag_allows_a_bash_prefix(project, tmp_path):
-    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "mkdir made"}}]},
-             {"tool_calls": [{"name": "Bash", "input": {"command": "touch denied.txt"}}]},
-             {"text": "done"}]
-    run = sous("-p", "go", "--model", script(tmp_path, turns), "--allowedTools", "Bash(mkdir *)",
-               "--output-format", "json", cwd=project)
+    turns = [
+        {"tool_calls": [{"name": "Bash", "input": {"command": "mkdir made"}}]},
+        {"tool_calls": [{"name": "Bash", "input": {"command": "touch denied.txt"}}]},
+        {"text": "done"},
+    ]
+    run = sous(
+        "-p",
+        "go",
+        "--model",
+        script(tmp_path, turns),
+        "--allowedTools",
+        "Bash(mkdir *)",
+        "--output-format",
+        "json",
+        cwd=project,
+    )
     assert run.returncode == 0, run.stderr
     assert (project / "made").is_dir()
     assert not (project / "denied.txt").exists()
@@ -170,26 +235,64 @@ def test_allowed_tools_flag_allows_a_bash_prefix(project, tmp_path):
 
 
 def test_disallowed_tool_is_removed_from_the_tool_list(project, tmp_path):
-    run = sous("-p", "hi", "--model", script(tmp_path, [{"text": "ok"}]), "--disallowedTools", "Bash",
-               "--output-format", "stream-json", "--verbose", cwd=project)
+    run = sous(
+        "-p",
+        "hi",
+        "--model",
+        script(tmp_path, [{"text": "ok"}]),
+        "--disallowedTools",
+        "Bash",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        cwd=project,
+    )
     init = json.loads(run.stdout.splitlines()[0])
     assert "Bash" not in init["tools"] and "Read" in init["tools"]
 
 
 def test_continue_and_resume_carry_the_conversation_on(project, tmp_path):
-    first = sous("-p", "remember the word pineapple", "--model", script(tmp_path, [{"text": "Noted."}], "a.json"),
-                 "--output-format", "json", cwd=project)
+    first = sous(
+        "-p",
+        "remember the word pineapple",
+        "--model",
+        script(tmp_path, [{"text": "Noted."}], "a.json"),
+        "--output-format",
+        "json",
+        cwd=project,
+    )
     session_id = json.loads(first.stdout)["session_id"]
-    again = sous("-p", "what was the word?", "-c", "--model", script(tmp_path, [{"text": "pineapple"}], "b.json"),
-                 "--output-format", "json", cwd=project)
+    again = sous(
+        "-p",
+        "what was the word?",
+        "-c",
+        "--model",
+        script(tmp_path, [{"text": "pineapple"}], "b.json"),
+        "--output-format",
+        "json",
+        cwd=project,
+    )
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["session_id"] == session_id
-    third = sous("-p", "and once more?", "-r", session_id[:8], "--model",
-                 script(tmp_path, [{"text": "still pineapple"}], "c.json"), cwd=project)
+    third = sous(
+        "-p",
+        "and once more?",
+        "-r",
+        session_id[:8],
+        "--model",
+        script(tmp_path, [{"text": "still pineapple"}], "c.json"),
+        cwd=project,
+    )
     assert third.returncode == 0, third.stderr
     texts = [m.text for m in transcript.load(transcript.find(session_id)).messages]
-    assert texts == ["remember the word pineapple", "Noted.", "what was the word?", "pineapple",
-                     "and once more?", "still pineapple"]
+    assert texts == [
+        "remember the word pineapple",
+        "Noted.",
+        "what was the word?",
+        "pineapple",
+        "and once more?",
+        "still pineapple",
+    ]
 
 
 def test_resume_of_an_unknown_session_is_a_one_line_error(project, tmp_path):
@@ -198,12 +301,32 @@ def test_resume_of_an_unknown_session_is_a_one_line_error(project, tmp_path):
 
 
 def test_kill_dash_9_mid_tool_loses_nothing_and_resumes(project, tmp_path):
-    turns = [{"text": "Starting the long job.",
-              "tool_calls": [{"name": "Bash", "input": {"command": "echo $$ > started.txt; sleep 60"}}]}]
-    proc = subprocess.Popen([sys.executable, "-m", "sous", "-p", "run the long job", "--model", script(tmp_path, turns),
-                             "--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions"],
-                            cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    turns = [
+        {
+            "text": "Starting the long job.",
+            "tool_calls": [{"name": "Bash", "input": {"command": "echo $$ > started.txt; sleep 60"}}],
+        }
+    ]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sous",
+            "-p",
+            "run the long job",
+            "--model",
+            script(tmp_path, turns),
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--dangerously-skip-permissions",
+        ],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         seen = []
         for line in proc.stdout:
@@ -227,9 +350,17 @@ def test_kill_dash_9_mid_tool_loses_nothing_and_resumes(project, tmp_path):
     assert [type(m).__name__ for m in loaded.messages] == ["UserMessage", "AssistantMessage"]
     assert loaded.messages[1].tool_calls[0].arguments["command"].endswith("sleep 60")
 
-    resumed = sous("-p", "did it finish?", "-r", session_id, "--model",
-                   script(tmp_path, [{"text": "No, the session ended during the job."}], "after.json"),
-                   "--output-format", "json", cwd=project)
+    resumed = sous(
+        "-p",
+        "did it finish?",
+        "-r",
+        session_id,
+        "--model",
+        script(tmp_path, [{"text": "No, the session ended during the job."}], "after.json"),
+        "--output-format",
+        "json",
+        cwd=project,
+    )
     assert resumed.returncode == 0, resumed.stderr
     messages = transcript.load(transcript.find(session_id)).messages
     kinds = [type(m).__name__ for m in messages]
@@ -239,9 +370,25 @@ def test_kill_dash_9_mid_tool_loses_nothing_and_resumes(project, tmp_path):
 
 def test_ctrl_c_mid_tool_kills_the_command_and_records_the_interruption(project, tmp_path):
     turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "echo $$ > shell.pid; sleep 60"}}]}]
-    proc = subprocess.Popen([sys.executable, "-m", "sous", "-p", "wait", "--model", script(tmp_path, turns),
-                             "--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions"],
-                            cwd=project, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sous",
+            "-p",
+            "wait",
+            "--model",
+            script(tmp_path, turns),
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--dangerously-skip-permissions",
+        ],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     pid_file = project / "shell.pid"
     deadline = time.monotonic() + 20
     while not (pid_file.exists() and pid_file.read_text().strip()) and time.monotonic() < deadline:
@@ -259,8 +406,12 @@ def test_ctrl_c_mid_tool_kills_the_command_and_records_the_interruption(project,
             os.kill(shell_pid, 0)
             time.sleep(0.1)
     messages = transcript.load(transcript.find(lines[0]["session_id"])).messages
-    assert [type(m).__name__ for m in messages] == ["UserMessage", "AssistantMessage", "ToolResultMessage",
-                                                   "UserMessage"]
+    assert [type(m).__name__ for m in messages] == [
+        "UserMessage",
+        "AssistantMessage",
+        "ToolResultMessage",
+        "UserMessage",
+    ]
 
 
 @pytest.mark.parametrize("protocol", ["anthropic", "openai"])
@@ -268,10 +419,20 @@ def test_three_step_task_over_the_wire(project, protocol):
     from sous.testing.server import ScriptedServer
 
     with ScriptedServer(THREE_STEPS) as server:
-        env = {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "test"} if protocol == "anthropic" else \
-            {"OPENAI_BASE_URL": server.openai_url}
-        run = sous("-p", "write hello.py, run it and tell me", "--output-format", "json",
-                   "--dangerously-skip-permissions", cwd=project, env=env)
+        env = (
+            {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "test"}
+            if protocol == "anthropic"
+            else {"OPENAI_BASE_URL": server.openai_url}
+        )
+        run = sous(
+            "-p",
+            "write hello.py, run it and tell me",
+            "--output-format",
+            "json",
+            "--dangerously-skip-permissions",
+            cwd=project,
+            env=env,
+        )
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     assert result["result"] == "Created hello.py and it prints hello." and result["num_turns"] == 3

@@ -28,7 +28,7 @@ async def test_a_hook_whose_child_keeps_stdout_open_is_stopped_at_its_timeout(tm
     # The hook exits at once, but a child it left holds stdout open: reading to EOF would never end.
     command = f"sleep 30 & echo $! > {pidfile}; echo started"
     started = time.monotonic()
-    outcome = await (runner.run(handler(command, timeout=1), {}, cwd=str(tmp_path), env=dict(os.environ)))
+    outcome = await runner.run(handler(command, timeout=1), {}, cwd=str(tmp_path), env=dict(os.environ))
     assert time.monotonic() - started < 5
     assert outcome.failure == "timed out after 1s"
     child = int(pidfile.read_text())
@@ -45,8 +45,12 @@ async def test_a_hook_that_prints_without_end_is_stopped_not_buffered(tmp_path):
 
 async def test_a_hook_that_never_reads_a_large_payload_neither_deadlocks_nor_fails(tmp_path):
     payload = {"tool_input": {"content": "x" * 2_000_000}}
-    outcome = await runner.run(handler("echo '{\"decision\": \"block\", \"reason\": \"no\"}'", timeout=10), payload,
-                               cwd=str(tmp_path), env=dict(os.environ))
+    outcome = await runner.run(
+        handler('echo \'{"decision": "block", "reason": "no"}\'', timeout=10),
+        payload,
+        cwd=str(tmp_path),
+        env=dict(os.environ),
+    )
     assert outcome.failure == "" and outcome.output == {"decision": "block", "reason": "no"}
 
 
@@ -75,8 +79,13 @@ async def test_an_http_hook_that_trickles_is_stopped_at_its_timeout_in_total(tmp
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        hook = config.load({"PreToolUse": [{"hooks": [{"type": "http", "url": f"http://127.0.0.1:{server.server_port}/",
-                                                       "timeout": 1}]}]}).handlers("PreToolUse", "Bash")[0]
+        hook = config.load(
+            {
+                "PreToolUse": [
+                    {"hooks": [{"type": "http", "url": f"http://127.0.0.1:{server.server_port}/", "timeout": 1}]}
+                ]
+            }
+        ).handlers("PreToolUse", "Bash")[0]
         started = time.monotonic()
         outcome = await runner.run(hook, {}, cwd=str(tmp_path), env={})
         assert outcome.failure == "timed out after 1s" and time.monotonic() - started < 3

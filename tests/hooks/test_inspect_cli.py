@@ -15,17 +15,31 @@ GUARD = "grep -q 'git push' && { echo 'no pushing from here' >&2; exit 2; } || e
 
 
 def sous_cmd(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sous", *args], cwd=cwd, input=stdin, text=True, capture_output=True,
-                          env={**os.environ, "PYTHONPATH": SRC, "HOME": str(cwd)}, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "sous", *args],
+        cwd=cwd,
+        input=stdin,
+        text=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(cwd)},
+        timeout=60,
+    )
 
 
 def setup(tmp_path: Path) -> Path:
     (tmp_path / ".claude").mkdir()
-    (tmp_path / ".claude" / "settings.json").write_text(json.dumps({
-        "model": "sonnet", "permissions": {"allow": ["Bash(ls *)"]},
-        "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": GUARD}]}]}}))
+    (tmp_path / ".claude" / "settings.json").write_text(
+        json.dumps(
+            {
+                "model": "sonnet",
+                "permissions": {"allow": ["Bash(ls *)"]},
+                "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": GUARD}]}]},
+            }
+        )
+    )
     (tmp_path / ".claude" / "settings.local.json").write_text(
-        json.dumps({"model": "opus", "permissions": {"allow": ["Read"]}, "statusLine": {"type": "command"}}))
+        json.dumps({"model": "opus", "permissions": {"allow": ["Read"]}, "statusLine": {"type": "command"}})
+    )
     return tmp_path
 
 
@@ -46,6 +60,10 @@ def test_hooks_list_and_test_run_the_configured_guard(tmp_path):
     records = [json.loads(line) for line in run.stdout.splitlines()]
     assert records[0]["exit_code"] == 2 and records[-1]["block"] == "no pushing from here"
     safe = json.dumps({"tool_name": "Bash", "tool_input": {"command": "git status"}})
-    assert json.loads(sous_cmd("hooks", "test", "PreToolUse", "-", cwd=project, stdin=safe).stdout.splitlines()[-1])[
-        "block"] is None
+    assert (
+        json.loads(sous_cmd("hooks", "test", "PreToolUse", "-", cwd=project, stdin=safe).stdout.splitlines()[-1])[
+            "block"
+        ]
+        is None
+    )
     assert sous_cmd("hooks", "test", "Nope", "-", cwd=project).returncode == 2

@@ -43,10 +43,27 @@ def make_project(tmp_path: Path) -> Path:
 def run(project: Path, turns: list[dict]) -> tuple[subprocess.CompletedProcess, list[dict]]:
     script = project.parent / "turns.json"
     script.write_text(json.dumps(turns))
-    done = subprocess.run([sys.executable, "-m", "sous", "-p", "make the tests pass", "--model", f"scripted:{script}",
-                           "--output-format", "stream-json", "--verbose", "--allowedTools", "Read,Edit"],
-                          cwd=project, text=True, capture_output=True, timeout=240,
-                          env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent)})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sous",
+            "-p",
+            "make the tests pass",
+            "--model",
+            f"scripted:{script}",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--allowedTools",
+            "Read,Edit",
+        ],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        timeout=240,
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent)},
+    )
     return done, [json.loads(line) for line in done.stdout.splitlines()]
 
 
@@ -62,11 +79,12 @@ def feedback(lines: list[dict]) -> list[str]:
 def test_failing_tests_keep_the_model_working_until_they_pass(tmp_path):
     project = make_project(tmp_path)
     calc = str(project / "calc.py")
-    turns = [{"text": "All done."},
-             {"tool_calls": [{"name": "Read", "input": {"file_path": calc}}]},
-             {"tool_calls": [{"name": "Edit", "input": {"file_path": calc, "old_string": "a - b",
-                                                        "new_string": "a + b"}}]},
-             {"text": "Fixed: add now adds."}]
+    turns = [
+        {"text": "All done."},
+        {"tool_calls": [{"name": "Read", "input": {"file_path": calc}}]},
+        {"tool_calls": [{"name": "Edit", "input": {"file_path": calc, "old_string": "a - b", "new_string": "a + b"}}]},
+        {"text": "Fixed: add now adds."},
+    ]
     done, lines = run(project, turns)
     assert done.returncode == 0, done.stderr
     assert lines[-1]["result"] == "Fixed: add now adds."
@@ -90,7 +108,7 @@ def test_the_test_command_is_guessed_and_read_back(tmp_path):
     assert test_command.guess(tmp_path) is None
     (tmp_path / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
     assert test_command.guess(tmp_path) == "python -m pytest"
-    (tmp_path / "package.json").write_text(json.dumps({"scripts": {"test": "echo \"Error: no test specified\""}}))
+    (tmp_path / "package.json").write_text(json.dumps({"scripts": {"test": 'echo "Error: no test specified"'}}))
     assert test_command.guess(tmp_path) == "python -m pytest"  # npm's placeholder is no test command
     (tmp_path / "package.json").write_text(json.dumps({"scripts": {"test": "vitest run"}}))
     assert test_command.guess(tmp_path) == "npm test"

@@ -24,10 +24,26 @@ def run_sous_p(project: Path, turns: list, *flags: str, env: dict | None = None,
         trust.approve(trust.check(project, {**os.environ, "HOME": str(project.parent)}))
     script = project.parent / "turns.json"
     script.write_text(json.dumps(turns))
-    done = subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{script}",
-                           "--output-format", "stream-json", "--verbose", *flags], cwd=project, text=True,
-                          capture_output=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent), **(env or {})})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sous",
+            "-p",
+            "go",
+            "--model",
+            f"scripted:{script}",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            *flags,
+        ],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent), **(env or {})},
+    )
     return done, [json.loads(line) for line in done.stdout.splitlines()]
 
 

@@ -1,14 +1,17 @@
 import sys
+
 try:
     from mcp.server.mcpserver import MCPServer as App
 except ImportError:
     from mcp.server.fastmcp import FastMCP as App
 app = App("echo")
 
+
 @app.tool()
 def shout(text: str) -> str:
     """Upper-cases text."""
     return text.upper()
+
 
 port = int(sys.argv[1])
 try:

@@ -52,8 +52,10 @@ def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     root.mkdir()
     (tmp_path / "fragile.py").write_text(FRAGILE)
-    servers = {"time": {"command": sys.executable, "args": ["-m", "mcp_server_time"]},
-               "fragile": {"type": "stdio", "command": sys.executable, "args": [str(tmp_path / "fragile.py")]}}
+    servers = {
+        "time": {"command": sys.executable, "args": ["-m", "mcp_server_time"]},
+        "fragile": {"type": "stdio", "command": sys.executable, "args": [str(tmp_path / "fragile.py")]},
+    }
     (root / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
     return root
 
@@ -67,8 +69,12 @@ def call(name: str, args: dict | None = None) -> dict:
 
 
 def test_a_real_server_from_pypi_is_listed_and_called(project, sous_p):
-    done, out = sous_p(project, [call("mcp__time__get_current_time", {"timezone": "UTC"}), {"text": "ok"}],
-                    "--allowedTools", "mcp__time")
+    done, out = sous_p(
+        project,
+        [call("mcp__time__get_current_time", {"timezone": "UTC"}), {"text": "ok"}],
+        "--allowedTools",
+        "mcp__time",
+    )
     assert done.returncode == 0, done.stderr
     init = out[0]
     assert "mcp__time__get_current_time" in init["tools"] and "mcp__fragile__crash" in init["tools"]
@@ -83,8 +89,13 @@ def test_mcp_tools_ask_in_default_mode(project, sous_p):
 
 
 def test_a_crashed_server_fails_fast_then_is_restarted(project, sous_p):
-    turns = [call("mcp__fragile__crash"), call("mcp__fragile__big"), call("Bash", {"command": "sleep 4"}),
-             call("mcp__fragile__big"), {"text": "ok"}]
+    turns = [
+        call("mcp__fragile__crash"),
+        call("mcp__fragile__big"),
+        call("Bash", {"command": "sleep 4"}),
+        call("mcp__fragile__big"),
+        {"text": "ok"},
+    ]
     started = time.monotonic()
     done, out = sous_p(project, turns, "--allowedTools", "mcp__fragile", "Bash(sleep *)")
     assert done.returncode == 0, done.stderr
@@ -96,8 +107,13 @@ def test_a_crashed_server_fails_fast_then_is_restarted(project, sous_p):
 
 
 def test_huge_output_is_cut_with_a_note_and_images_stay_images(project, sous_p):
-    done, out = sous_p(project, [call("mcp__fragile__big"), call("mcp__fragile__picture"), {"text": "ok"}],
-                    "--allowedTools", "mcp__fragile", env={"MAX_MCP_OUTPUT_TOKENS": "1000"})
+    done, out = sous_p(
+        project,
+        [call("mcp__fragile__big"), call("mcp__fragile__picture"), {"text": "ok"}],
+        "--allowedTools",
+        "mcp__fragile",
+        env={"MAX_MCP_OUTPUT_TOKENS": "1000"},
+    )
     big, picture = tool_results(out)
     assert "MCP output truncated" in big["content"] and len(big["content"]) < 4200
     assert picture["content"][0]["type"] == "image" and picture["content"][0]["source"]["data"] == PNG
@@ -105,8 +121,11 @@ def test_huge_output_is_cut_with_a_note_and_images_stay_images(project, sous_p):
 
 
 def test_broken_and_hanging_servers_are_reported_without_blocking(project, tmp_path, sous_p):
-    servers = {"broken": {"command": "/nonexistent/server"}, "hangs": {"command": "sleep", "args": ["60"]},
-               "time": {"command": sys.executable, "args": ["-m", "mcp_server_time"]}}
+    servers = {
+        "broken": {"command": "/nonexistent/server"},
+        "hangs": {"command": "sleep", "args": ["60"]},
+        "time": {"command": sys.executable, "args": ["-m", "mcp_server_time"]},
+    }
     (project / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
     started = time.monotonic()
     done, out = sous_p(project, [{"text": "fine"}], env={"MCP_TIMEOUT": "2000"})
@@ -120,22 +139,44 @@ def test_broken_and_hanging_servers_are_reported_without_blocking(project, tmp_p
 def test_scopes_precedence_expansion_and_problems(tmp_path):
     project = tmp_path / "p"
     project.mkdir()
-    (project / ".mcp.json").write_text(json.dumps({"mcpServers": {
-        "shared": {"command": "from-project"},
-        "api": {"type": "http", "url": "${API_URL:-http://localhost:9}/mcp", "headers": {"Authorization": "Bearer ${TOKEN}"}},
-        "bad": {"url": "http://x"}, "odd": {"type": "ws", "url": "ws://x"}}}))
-    (tmp_path / ".claude.json").write_text(json.dumps({
-        "mcpServers": {"shared": {"command": "from-user"}, "mine": {"command": "tool", "env": {"K": "${HOME}"}}},
-        "projects": {str(project.resolve()): {"mcpServers": {"shared": {"command": "from-local"}}}}}))
+    (project / ".mcp.json").write_text(
+        json.dumps(
+            {
+                "mcpServers": {
+                    "shared": {"command": "from-project"},
+                    "api": {
+                        "type": "http",
+                        "url": "${API_URL:-http://localhost:9}/mcp",
+                        "headers": {"Authorization": "Bearer ${TOKEN}"},
+                    },
+                    "bad": {"url": "http://x"},
+                    "odd": {"type": "ws", "url": "ws://x"},
+                }
+            }
+        )
+    )
+    (tmp_path / ".claude.json").write_text(
+        json.dumps(
+            {
+                "mcpServers": {
+                    "shared": {"command": "from-user"},
+                    "mine": {"command": "tool", "env": {"K": "${HOME}"}},
+                },
+                "projects": {str(project.resolve()): {"mcpServers": {"shared": {"command": "from-local"}}}},
+            }
+        )
+    )
     trust.approve(trust.check(project, {"HOME": str(tmp_path)}), {"HOME": str(tmp_path)})  # `sous trust --yes`
     config = load(str(project), {"HOME": str(tmp_path), "TOKEN": "t0k"})
     assert config.servers["shared"].command == "from-local"
     assert config.servers["api"].url == "http://localhost:9/mcp" and dict(config.servers["api"].headers) == {
-        "Authorization": "Bearer t0k"}
+        "Authorization": "Bearer t0k"
+    }
     assert dict(config.servers["mine"].env) == {"K": str(tmp_path)}
     assert "bad" not in config.servers and "odd" not in config.servers and len(config.problems) == 2
-    strict = load(str(project), {"HOME": str(tmp_path)}, extra=['{"mcpServers": {"only": {"command": "x"}}}'],
-                  strict=True)
+    strict = load(
+        str(project), {"HOME": str(tmp_path)}, extra=['{"mcpServers": {"only": {"command": "x"}}}'], strict=True
+    )
     assert list(strict.servers) == ["only"]
 
 
@@ -145,8 +186,12 @@ def test_the_git_server_from_pypi_works_on_a_real_repository(project, sous_p):
     (project / "a.txt").write_text("a\n")
     servers = {"git": {"command": sys.executable, "args": ["-m", "mcp_server_git", "--repository", str(project)]}}
     (project / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
-    done, out = sous_p(project, [call("mcp__git__git_status", {"repo_path": str(project)}), {"text": "ok"}],
-                    "--allowedTools", "mcp__git__git_status")
+    done, out = sous_p(
+        project,
+        [call("mcp__git__git_status", {"repo_path": str(project)}), {"text": "ok"}],
+        "--allowedTools",
+        "mcp__git__git_status",
+    )
     assert done.returncode == 0, done.stderr
     result = tool_results(out)[0]
     assert not result["is_error"] and "a.txt" in result["content"] and "Untracked" in result["content"]

@@ -19,8 +19,14 @@ pytest.importorskip("mcp_server_time")
 
 
 def sous_cmd(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sous", *args], cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": SRC, "HOME": str(cwd.parent)})
+    return subprocess.run(
+        [sys.executable, "-m", "sous", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(cwd.parent)},
+    )
 
 
 @pytest.fixture
@@ -32,8 +38,17 @@ def project(tmp_path: Path) -> Path:
 
 def test_add_get_list_remove_across_scopes(project):
     assert sous_cmd(project, "mcp", "add", "time", "--", sys.executable, "-m", "mcp_server_time").returncode == 0
-    added = sous_cmd(project, "mcp", "add", "--scope", "project", "-H", "Authorization: Bearer ${T:-x}",
-                     "remote", "http://127.0.0.1:9/mcp")
+    added = sous_cmd(
+        project,
+        "mcp",
+        "add",
+        "--scope",
+        "project",
+        "-H",
+        "Authorization: Bearer ${T:-x}",
+        "remote",
+        "http://127.0.0.1:9/mcp",
+    )
     assert "project scope" in added.stdout
     local = json.loads((project.parent / ".claude.json").read_text())
     assert local["projects"][str(project.resolve())]["mcpServers"]["time"]["args"] == ["-m", "mcp_server_time"]
@@ -50,8 +65,11 @@ def test_a_streamable_http_server(project):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("http_server.py")), str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("http_server.py")), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -59,13 +77,24 @@ def test_a_streamable_http_server(project):
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.2)
-        (project / ".mcp.json").write_text(json.dumps(
-            {"mcpServers": {"web": {"type": "http", "url": f"http://127.0.0.1:{port}/mcp"}}}))
+        (project / ".mcp.json").write_text(
+            json.dumps({"mcpServers": {"web": {"type": "http", "url": f"http://127.0.0.1:{port}/mcp"}}})
+        )
         assert sous_cmd(project, "trust", "--yes").returncode == 0  # the project's server, approved
         turns = [{"tool_calls": [{"name": "mcp__web__shout", "input": {"text": "hello"}}]}, {"text": "ok"}]
         (project.parent / "turns.json").write_text(json.dumps(turns))
-        done = sous_cmd(project, "-p", "go", "--model", f"scripted:{project.parent / 'turns.json'}",
-                        "--allowedTools", "mcp__web", "--output-format", "stream-json", "--verbose")
+        done = sous_cmd(
+            project,
+            "-p",
+            "go",
+            "--model",
+            f"scripted:{project.parent / 'turns.json'}",
+            "--allowedTools",
+            "mcp__web",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+        )
         out = [json.loads(line) for line in done.stdout.splitlines()]
         result = next(o for o in out if o["type"] == "user")["message"]["content"][0]
         assert result["content"] == "HELLO" and not result["is_error"]

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import sous
-from sous.runtime import Options, open_session
 from sous.context.attachments import attach, attach_resources
 from sous.core import ToolContext
+from sous.runtime import Options, open_session
 from sous.ui import slash
 
 pytest.importorskip("mcp")
@@ -56,17 +56,23 @@ def project(tmp_path: Path) -> Path:
 
 async def test_resources_attach_and_prompts_become_commands(project, tmp_path):
     (tmp_path / "turns.json").write_text("[]")
-    session = open_session(Options(cwd=str(project), model=f"scripted:{tmp_path / 'turns.json'}",
-                                   settings=json.dumps({"enabledMcpjsonServers": ["lib"]}),  # approved by name
-                                   environ={**os.environ, "HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "h")}))
+    session = open_session(
+        Options(
+            cwd=str(project),
+            model=f"scripted:{tmp_path / 'turns.json'}",
+            settings=json.dumps({"enabledMcpjsonServers": ["lib"]}),  # approved by name
+            environ={**os.environ, "HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "h")},
+        )
+    )
     try:
         await session.start()
         assert "lib: connected, 1 tools, 1 resources, 1 prompts" in session.mcp.describe()
         assert session.mcp.resource_mentions() == [("lib:notes://today", "today")]
         message = attach("what is in @lib:notes://today?", ToolContext(cwd=str(project), project_dir=str(project)))
         message = await attach_resources(message, "what is in @lib:notes://today?", session.mcp)
-        assert '<attachment resource="lib:notes://today">\nBuy milk. Ship the release.\n</attachment>' in \
-            [b.text for b in message.content]
+        assert '<attachment resource="lib:notes://today">\nBuy milk. Ship the release.\n</attachment>' in [
+            b.text for b in message.content
+        ]
         broken = await attach_resources(message, "@lib:notes://nothing", session.mcp)
         assert "could not be read" in broken.content[-1].text
         outcome = await slash.run(session, '/mcp__lib__review app.py "race conditions"')
@@ -88,10 +94,12 @@ def _run(sous_p, project: Path, turns: list, *flags: str, env: dict | None = Non
 
 
 def test_deferred_tools_are_found_and_loaded_by_tool_search(project, sous_p):
-    turns = [{"tool_calls": [{"name": "mcp__lib__shelve", "input": {"title": "Dune"}}]},
-             {"tool_calls": [{"name": "ToolSearch", "input": {"query": "shelf book"}}]},
-             {"tool_calls": [{"name": "mcp__lib__shelve", "input": {"title": "Dune"}}]},
-             {"text": "done"}]
+    turns = [
+        {"tool_calls": [{"name": "mcp__lib__shelve", "input": {"title": "Dune"}}]},
+        {"tool_calls": [{"name": "ToolSearch", "input": {"query": "shelf book"}}]},
+        {"tool_calls": [{"name": "mcp__lib__shelve", "input": {"title": "Dune"}}]},
+        {"text": "done"},
+    ]
     out = _run(sous_p, project, turns, "--allowedTools", "mcp__lib", env={"ENABLE_TOOL_SEARCH": "true"})
     assert "ToolSearch" in out[0]["tools"] and "mcp__lib__shelve" not in out[0]["tools"]
     results = [o["message"]["content"][0] for o in out if o["type"] == "user"]
@@ -125,12 +133,23 @@ def test_mcp_server_fetch_from_pypi_reads_a_local_page(tmp_path, sous_p):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     project = tmp_path / "project"
     project.mkdir()
-    servers = {"fetch": {"command": sys.executable, "args": ["-m", "mcp_server_fetch", "--ignore-robots-txt", "--allow-private-ips"]}}
+    servers = {
+        "fetch": {
+            "command": sys.executable,
+            "args": ["-m", "mcp_server_fetch", "--ignore-robots-txt", "--allow-private-ips"],
+        }
+    }
     (project / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/menu.html"
-        out = _run(sous_p, project, [{"tool_calls": [{"name": "mcp__fetch__fetch", "input": {"url": url}}]}, {"text": "ok"}],
-                   "--allowedTools", "mcp__fetch", env={"NO_PROXY": "*"})
+        out = _run(
+            sous_p,
+            project,
+            [{"tool_calls": [{"name": "mcp__fetch__fetch", "input": {"url": url}}]}, {"text": "ok"}],
+            "--allowedTools",
+            "mcp__fetch",
+            env={"NO_PROXY": "*"},
+        )
     finally:
         server.shutdown()
     (result,) = [o["message"]["content"][0] for o in out if o["type"] == "user"]

@@ -22,10 +22,15 @@ async def test_sous_tools_over_mcp_with_its_permission_rules(tmp_path):
     project = tmp_path / "project"
     (project / ".claude").mkdir(parents=True)
     (project / "notes.txt").write_text("alpha\nbeta\n")
-    (project / ".claude" / "settings.json").write_text(json.dumps(
-        {"permissions": {"allow": ["Bash(echo *)"], "deny": ["Bash(curl *)"]}}))
-    params = StdioServerParameters(command=sys.executable, args=["-m", "sous", "mcp", "serve"], cwd=str(project),
-                                   env={**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path)})
+    (project / ".claude" / "settings.json").write_text(
+        json.dumps({"permissions": {"allow": ["Bash(echo *)"], "deny": ["Bash(curl *)"]}})
+    )
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "sous", "mcp", "serve"],
+        cwd=str(project),
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path)},
+    )
     async with stdio_client(params) as (read, write), ClientSession(read, write) as client:
         await client.initialize()
         names = {t.name for t in (await client.list_tools()).tools}
@@ -51,9 +56,12 @@ async def test_sous_tools_over_mcp_with_its_permission_rules(tmp_path):
 def _serve_params(project: Path, tmp_path: Path, *args: str):
     from mcp.client.stdio import StdioServerParameters
 
-    return StdioServerParameters(command=sys.executable, args=["-m", "sous", "mcp", "serve", *args], cwd=str(project),
-                                 env={**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path),
-                                      "SOUS_HOME": str(tmp_path / "home")})
+    return StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "sous", "mcp", "serve", *args],
+        cwd=str(project),
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "home")},
+    )
 
 
 def _text(result) -> str:
@@ -95,13 +103,24 @@ async def test_hooks_run_over_mcp_and_rewritten_arguments_are_checked_again(tmp_
     (project / ".claude").mkdir(parents=True)
     (project / "notes.txt").write_text("alpha\n")
     hook = tmp_path / "rewrite.py"
-    hook.write_text("import json, sys\npayload = json.load(sys.stdin)\n"
-                    "open(sys.argv[1], 'a').write(payload['tool_name'] + '\\n')\n"
-                    "print(json.dumps({'hookSpecificOutput': {'hookEventName': 'PreToolUse',"
-                    " 'updatedInput': {'file_path': 42}}}))\n")
+    hook.write_text(
+        "import json, sys\npayload = json.load(sys.stdin)\n"
+        "open(sys.argv[1], 'a').write(payload['tool_name'] + '\\n')\n"
+        "print(json.dumps({'hookSpecificOutput': {'hookEventName': 'PreToolUse',"
+        " 'updatedInput': {'file_path': 42}}}))\n"
+    )
     log = tmp_path / "hook.log"
-    (project / ".claude" / "settings.json").write_text(json.dumps({"hooks": {"PreToolUse": [
-        {"matcher": "Read", "hooks": [{"type": "command", "command": f"{sys.executable} {hook} {log}"}]}]}}))
+    (project / ".claude" / "settings.json").write_text(
+        json.dumps(
+            {
+                "hooks": {
+                    "PreToolUse": [
+                        {"matcher": "Read", "hooks": [{"type": "command", "command": f"{sys.executable} {hook} {log}"}]}
+                    ]
+                }
+            }
+        )
+    )
     from sous.permissions import trust
 
     serve_env = dict(_serve_params(project, tmp_path).env or os.environ)

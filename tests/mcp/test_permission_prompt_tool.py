@@ -45,10 +45,12 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_an_mcp_tool_allows_rewrites_and_denies(project, sous_p):
-    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "touch made.txt"}}]},
-             {"tool_calls": [{"name": "Write", "input": {"file_path": "x.txt", "content": "x"}}]},
-             {"tool_calls": [{"name": "Bash", "input": {"command": "garbage"}}]},
-             {"text": "done"}]
+    turns = [
+        {"tool_calls": [{"name": "Bash", "input": {"command": "touch made.txt"}}]},
+        {"tool_calls": [{"name": "Write", "input": {"file_path": "x.txt", "content": "x"}}]},
+        {"tool_calls": [{"name": "Bash", "input": {"command": "garbage"}}]},
+        {"text": "done"},
+    ]
     done, out = sous_p(project, turns, "--permission-prompt-tool", "mcp__gate__approve")
     assert done.returncode == 0, done.stderr
     results = [o["message"]["content"][0] for o in out if o["type"] == "user"]

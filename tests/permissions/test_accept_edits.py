@@ -17,21 +17,55 @@ def project(tmp_path) -> str:
 
 
 def verdict(project: str, command: str) -> str:
-    return decide(Rules(), "acceptEdits", "Bash", {"command": command}, cwd=project, project_dir=project,
-                  home=str(__import__("pathlib").Path(project).parent)).behavior
+    return decide(
+        Rules(),
+        "acceptEdits",
+        "Bash",
+        {"command": command},
+        cwd=project,
+        project_dir=project,
+        home=str(__import__("pathlib").Path(project).parent),
+    ).behavior
 
 
-@pytest.mark.parametrize("command", ["mkdir -p build/out", "touch new.txt", "sed -i s/a/b/ file.txt",
-                                     "sed -i -e 's/a/b/g' file.txt", "cp file.txt copy.txt", "mv file.txt moved.txt",
-                                     "rm -rf victim", "rmdir victim", "echo x > out.txt", "mkdir a && touch a/b"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "mkdir -p build/out",
+        "touch new.txt",
+        "sed -i s/a/b/ file.txt",
+        "sed -i -e 's/a/b/g' file.txt",
+        "cp file.txt copy.txt",
+        "mv file.txt moved.txt",
+        "rm -rf victim",
+        "rmdir victim",
+        "echo x > out.txt",
+        "mkdir a && touch a/b",
+    ],
+)
 def test_edits_inside_the_project_run(project, command):
     assert verdict(project, command) == "allow"
 
 
-@pytest.mark.parametrize("command", ["sed 's/a/b/w out.txt' file.txt", "sed -n 'e id' file.txt", "sed -f s.sed file.txt",
-                                     "cp file.txt ../copy.txt", "mv ../notes.txt .", "touch ~/x", "rm ../notes.txt",
-                                     "mkdir $D", "cp file.txt $DEST", "ln -s ../notes.txt n", "chmod 777 file.txt",
-                                     "tee out.txt < file.txt", "cat ../notes.txt > copy.txt", "rm -rf ."])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "sed 's/a/b/w out.txt' file.txt",
+        "sed -n 'e id' file.txt",
+        "sed -f s.sed file.txt",
+        "cp file.txt ../copy.txt",
+        "mv ../notes.txt .",
+        "touch ~/x",
+        "rm ../notes.txt",
+        "mkdir $D",
+        "cp file.txt $DEST",
+        "ln -s ../notes.txt n",
+        "chmod 777 file.txt",
+        "tee out.txt < file.txt",
+        "cat ../notes.txt > copy.txt",
+        "rm -rf .",
+    ],
+)
 def test_anything_else_still_asks(project, command):
     assert verdict(project, command) == "ask"
 
@@ -44,8 +78,9 @@ def test_a_grant_does_not_look_past_variables(project):
     rules = Rules()
 
     def run(command):
-        return decide(rules, "default", "Bash", {"command": command}, cwd=project, project_dir=project,
-                      grants=grants).behavior
+        return decide(
+            rules, "default", "Bash", {"command": command}, cwd=project, project_dir=project, grants=grants
+        ).behavior
 
     assert run("touch x && git status") == "ask"
     assert run("GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.fsmonitor GIT_CONFIG_VALUE_0=x git status") == "ask"

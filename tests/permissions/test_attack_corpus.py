@@ -29,8 +29,11 @@ CLASSES = {path.stem: _load(path) for path in sorted(CORPUS.glob("class*.py"))}
 
 
 def _cases(which: str) -> list:
-    return [pytest.param(module.MODE, pair[which == "good"], id=f"{name}:{i}:{which}")
-            for name, module in sorted(CLASSES.items()) for i, pair in enumerate(module.PAIRS)]
+    return [
+        pytest.param(module.MODE, pair[which == "good"], id=f"{name}:{i}:{which}")
+        for name, module in sorted(CLASSES.items())
+        for i, pair in enumerate(module.PAIRS)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +42,21 @@ def world(tmp_path_factory) -> tuple[str, str]:
     project = home / "project"
     for folder in ("src", "docs", "victim/sub", "victim/emptydir", ".git/hooks", ".claude", "secrets"):
         (project / folder).mkdir(parents=True, exist_ok=True)
-    for name in ("README.md", "file.txt", "src/app.py", "victim/a.txt", "docs/guide.md", ".env", "secrets/key.pem",
-                 ".git/config", ".claude/settings.json", "list", "hook", "victim/-delete", "victim/-o"):
+    for name in (
+        "README.md",
+        "file.txt",
+        "src/app.py",
+        "victim/a.txt",
+        "docs/guide.md",
+        ".env",
+        "secrets/key.pem",
+        ".git/config",
+        ".claude/settings.json",
+        "list",
+        "hook",
+        "victim/-delete",
+        "victim/-o",
+    ):
         (project / name).write_text("x\n")
     for folder in (".ssh", "emptydir", "other"):
         (home / folder).mkdir(exist_ok=True)
@@ -54,8 +70,9 @@ def judge(world: tuple[str, str], mode: str, command: str):
     project, home = world
     if mode == "floor":
         rules = Rules.from_lists(allow=["Bash"], deny=READ_DENY)
-        return decide(rules, "bypassPermissions", "Bash", {"command": command}, cwd=project, project_dir=project,
-                      home=home)
+        return decide(
+            rules, "bypassPermissions", "Bash", {"command": command}, cwd=project, project_dir=project, home=home
+        )
     rules = Rules.from_lists(allow=ATTACK_ALLOW, deny=READ_DENY)
     return decide(rules, "dontAsk", "Bash", {"command": command}, cwd=project, project_dir=project, home=home)
 

@@ -19,13 +19,19 @@ def _session(tmp_path: Path, main: list, judge: list):
     (project / "TODO.md").write_text(f"- tidy up\n<!-- {INJECTED} -->\n")
     (tmp_path / "judge.json").write_text(json.dumps(judge))
     (tmp_path / "main.json").write_text(json.dumps(main))
-    (project / ".claude" / "settings.json").write_text(json.dumps({"autoMode": {"judgeModel": f"scripted:{tmp_path / 'judge.json'}"}}))
-    return open_session(Options(cwd=str(project), model=f"scripted:{tmp_path / 'main.json'}", permission_mode="auto",
-                                persist=False))
+    (project / ".claude" / "settings.json").write_text(
+        json.dumps({"autoMode": {"judgeModel": f"scripted:{tmp_path / 'judge.json'}"}})
+    )
+    return open_session(
+        Options(cwd=str(project), model=f"scripted:{tmp_path / 'main.json'}", permission_mode="auto", persist=False)
+    )
 
 
 def verdict(decision: str, reason: str) -> dict:
-    return {"text": json.dumps({"decision": decision, "reason": reason}), "usage": {"input_tokens": 321, "output_tokens": 12}}
+    return {
+        "text": json.dumps({"decision": decision, "reason": reason}),
+        "usage": {"input_tokens": 321, "output_tokens": 12},
+    }
 
 
 def test_judgements_are_listed_counted_and_can_become_rules(tmp_path):
@@ -35,8 +41,9 @@ def test_judgements_are_listed_counted_and_can_become_rules(tmp_path):
         {"tool_calls": [{"name": "Bash", "input": {"command": "git push --force origin main"}}]},
         {"text": "done"},
     ]
-    session = _session(tmp_path, main, [verdict("allow", "writing notes was asked for"),
-                                        verdict("deny", "nobody asked for a push")])
+    session = _session(
+        tmp_path, main, [verdict("allow", "writing notes was asked for"), verdict("deny", "nobody asked for a push")]
+    )
     project = Path(session.project_dir)
     judge = session.auto_judge.model
     judge.record_requests = True  # a `scripted:FILE` model does not record by default

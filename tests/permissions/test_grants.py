@@ -48,10 +48,14 @@ def test_a_compound_command_needs_every_part_granted_and_agent_scopes_hold():
 
 
 def test_narrowest_rules():
-    assert narrowest_rules("Bash", {"command": "npm test && npm publish"}, "/p", ["npm test", "npm publish"]) == \
-        ["Bash(npm test)", "Bash(npm publish)"]
+    assert narrowest_rules("Bash", {"command": "npm test && npm publish"}, "/p", ["npm test", "npm publish"]) == [
+        "Bash(npm test)",
+        "Bash(npm publish)",
+    ]
     assert narrowest_rules("Write", {"file_path": "/p/src/a.py"}, "/p") == ["Edit(src/a.py)"]
-    assert narrowest_rules("WebFetch", {"url": "https://docs.python.org/3/"}, "/p") == ["WebFetch(domain:docs.python.org)"]
+    assert narrowest_rules("WebFetch", {"url": "https://docs.python.org/3/"}, "/p") == [
+        "WebFetch(domain:docs.python.org)"
+    ]
 
 
 def test_save_always_keeps_the_rest_of_the_file(tmp_path):
@@ -74,8 +78,9 @@ def middleware(tmp_path: Path, answers: list) -> tuple[PermissionMiddleware, lis
         asked.append(decision)
         return answers.pop(0)
 
-    return PermissionMiddleware(Rules(), "default", asker=asker,
-                                local_settings=tmp_path / ".claude" / "settings.local.json"), asked
+    return PermissionMiddleware(
+        Rules(), "default", asker=asker, local_settings=tmp_path / ".claude" / "settings.local.json"
+    ), asked
 
 
 def call(command: str, n: int = 0) -> ToolCall:
@@ -90,8 +95,10 @@ async def test_session_answers_stop_the_asking_and_once_does_not(tmp_path, ctx):
 
 
 async def test_always_writes_the_rule_and_no_with_feedback_reaches_the_model(tmp_path, ctx):
-    perms, asked = middleware(tmp_path, [Answer(allow=True, duration="always"),
-                                         Answer(allow=False, feedback="use the staging script instead")])
+    perms, asked = middleware(
+        tmp_path,
+        [Answer(allow=True, duration="always"), Answer(allow=False, feedback="use the staging script instead")],
+    )
     await perms.check(call("make deploy"), ctx)
     saved = json.loads((tmp_path / ".claude" / "settings.local.json").read_text())
     assert saved["permissions"]["allow"] == ["Bash(make deploy)"]

@@ -51,6 +51,7 @@ def run(world, tool: str, args: dict, mode: str = "default", allow=(), deny=(), 
 
 # --- symlinks and rules --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", ["key", "ssh/id_rsa", "notes", "src-link/../key"])
 def test_an_allow_rule_does_not_follow_a_link_out_of_the_project(world, path):
     decision = run(world, "Read", {"file_path": path}, mode="dontAsk", allow=["Read(/**)"])
@@ -74,26 +75,41 @@ def test_reading_through_a_link_inside_the_project_is_free(world, path):
     assert run(world, "Read", {"file_path": path}).behavior == "allow"
 
 
-@pytest.mark.parametrize("tool,args", [
-    ("Read", {"file_path": "env-link"}), ("Read", {"file_path": ".env"}),
-    ("Grep", {"pattern": "TOKEN", "path": ".env"}), ("Grep", {"pattern": "TOKEN", "path": "env-link"}),
-])
+@pytest.mark.parametrize(
+    "tool,args",
+    [
+        ("Read", {"file_path": "env-link"}),
+        ("Read", {"file_path": ".env"}),
+        ("Grep", {"pattern": "TOKEN", "path": ".env"}),
+        ("Grep", {"pattern": "TOKEN", "path": "env-link"}),
+    ],
+)
 def test_a_deny_rule_holds_through_links_and_for_grep(world, tool, args):
     assert run(world, tool, args, mode="bypassPermissions", deny=["Read(./.env)"]).behavior == "deny"
 
 
-@pytest.mark.parametrize("tool,args", [
-    ("Read", {"file_path": "key"}), ("Read", {"file_path": "ssh/id_rsa"}),
-    ("Glob", {"pattern": "ssh/*"}), ("Grep", {"pattern": "KEY", "path": "ssh"}),
-])
+@pytest.mark.parametrize(
+    "tool,args",
+    [
+        ("Read", {"file_path": "key"}),
+        ("Read", {"file_path": "ssh/id_rsa"}),
+        ("Glob", {"pattern": "ssh/*"}),
+        ("Grep", {"pattern": "KEY", "path": "ssh"}),
+    ],
+)
 def test_a_home_deny_rule_matches_the_target_of_a_project_link(world, tool, args):
     assert run(world, tool, args, mode="bypassPermissions", deny=["Read(~/.ssh/**)"]).behavior == "deny"
 
 
-@pytest.mark.parametrize("tool,args", [
-    ("Read", {"file_path": "src/app.py"}), ("Read", {"file_path": "app-link"}),
-    ("Grep", {"pattern": "x", "path": "src"}), ("Glob", {"pattern": "**/*.py"}),
-])
+@pytest.mark.parametrize(
+    "tool,args",
+    [
+        ("Read", {"file_path": "src/app.py"}),
+        ("Read", {"file_path": "app-link"}),
+        ("Grep", {"pattern": "x", "path": "src"}),
+        ("Glob", {"pattern": "**/*.py"}),
+    ],
+)
 def test_deny_rules_leave_other_files_alone(world, tool, args):
     decision = run(world, tool, args, mode="dontAsk", deny=["Read(./.env)", "Read(~/.ssh/**)"])
     assert decision.behavior == "allow", decision
@@ -106,7 +122,9 @@ def test_an_allow_rule_for_a_folder_outside_needs_the_target_inside_it_too(world
     (public / "leak").symlink_to(world["home"] / ".ssh" / "id_rsa")
     rule = f"Read(/{public}/**)"
     assert run(world, "Read", {"file_path": str(public / "leak")}, mode="dontAsk", allow=[rule]).behavior == "deny"
-    assert run(world, "Read", {"file_path": str(public / "readme.txt")}, mode="dontAsk", allow=[rule]).behavior == "allow"
+    assert (
+        run(world, "Read", {"file_path": str(public / "readme.txt")}, mode="dontAsk", allow=[rule]).behavior == "allow"
+    )
 
 
 def test_a_project_reached_through_a_linked_folder_still_matches_its_rules(tmp_path):
@@ -122,16 +140,30 @@ def test_a_project_reached_through_a_linked_folder_still_matches_its_rules(tmp_p
 
 # --- Glob and Grep patterns ----------------------------------------------------------------------
 
-GLOBS_OUT = [{"pattern": "{home}/.ssh/*"}, {"pattern": "~/.ssh/*"}, {"pattern": "~/**"}, {"pattern": "../../**"},
-             {"pattern": "../outside/*"}, {"pattern": "src/../../outside/*"}, {"pattern": "**/../../*"},
-             {"pattern": "/etc/*"}, {"pattern": "/*"}, {"pattern": "*", "path": "{outside}"},
-             {"pattern": "*", "path": ".."}, {"pattern": "**/id_rsa", "path": "~"}, {"pattern": "*", "path": "ssh"},
-             {"pattern": "{home}/**/id_*", "path": "src"}, {"pattern": "~root/*"}, {"pattern": "~nobody/**"}]
+GLOBS_OUT = [
+    {"pattern": "{home}/.ssh/*"},
+    {"pattern": "~/.ssh/*"},
+    {"pattern": "~/**"},
+    {"pattern": "../../**"},
+    {"pattern": "../outside/*"},
+    {"pattern": "src/../../outside/*"},
+    {"pattern": "**/../../*"},
+    {"pattern": "/etc/*"},
+    {"pattern": "/*"},
+    {"pattern": "*", "path": "{outside}"},
+    {"pattern": "*", "path": ".."},
+    {"pattern": "**/id_rsa", "path": "~"},
+    {"pattern": "*", "path": "ssh"},
+    {"pattern": "{home}/**/id_*", "path": "src"},
+    {"pattern": "~root/*"},
+    {"pattern": "~nobody/**"},
+]
 
 
 def filled(args: dict, world) -> dict:
-    return {k: v.replace("{home}", str(world["home"])).replace("{outside}", str(world["outside"]))
-            for k, v in args.items()}
+    return {
+        k: v.replace("{home}", str(world["home"])).replace("{outside}", str(world["outside"])) for k, v in args.items()
+    }
 
 
 @pytest.mark.parametrize("args", GLOBS_OUT)
@@ -145,10 +177,18 @@ def test_glob_patterns_that_leave_the_project_are_not_covered_by_a_project_allow
     assert run(world, "Glob", filled(args, world), mode="dontAsk", allow=["Read(/**)"]).behavior == "deny"
 
 
-@pytest.mark.parametrize("args", [
-    {"pattern": "**/*.py"}, {"pattern": "src/**/*.py"}, {"pattern": "*.md"}, {"pattern": "**/*.{py,md}"},
-    {"pattern": "*.py", "path": "src"}, {"pattern": "*.py", "path": "src-link"}, {"pattern": "src/*.py"},
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"pattern": "**/*.py"},
+        {"pattern": "src/**/*.py"},
+        {"pattern": "*.md"},
+        {"pattern": "**/*.{py,md}"},
+        {"pattern": "*.py", "path": "src"},
+        {"pattern": "*.py", "path": "src-link"},
+        {"pattern": "src/*.py"},
+    ],
+)
 def test_glob_inside_the_project_is_free(world, args):
     assert run(world, "Glob", args).behavior == "allow"
     assert run(world, "Glob", args, mode="dontAsk", allow=["Read(/**)"]).behavior == "allow"
@@ -158,21 +198,37 @@ def test_an_absolute_glob_inside_the_project_is_free(world):
     assert run(world, "Glob", {"pattern": f"{world['project']}/src/**/*.py"}).behavior == "allow"
 
 
-@pytest.mark.parametrize("args", [
-    {"pattern": "x", "path": "/etc"}, {"pattern": "x", "path": "~/.ssh"}, {"pattern": "x", "path": ".."},
-    {"pattern": "x", "path": "key"}, {"pattern": "x", "path": "ssh"}, {"pattern": "x", "glob": "/etc/*"},
-    {"pattern": "x", "glob": "../../**"}, {"pattern": "x", "glob": "~/.ssh/*"}, {"pattern": "x", "glob": "**/../../*"},
-    {"pattern": "x", "glob": "*.py,/etc/*"},
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"pattern": "x", "path": "/etc"},
+        {"pattern": "x", "path": "~/.ssh"},
+        {"pattern": "x", "path": ".."},
+        {"pattern": "x", "path": "key"},
+        {"pattern": "x", "path": "ssh"},
+        {"pattern": "x", "glob": "/etc/*"},
+        {"pattern": "x", "glob": "../../**"},
+        {"pattern": "x", "glob": "~/.ssh/*"},
+        {"pattern": "x", "glob": "**/../../*"},
+        {"pattern": "x", "glob": "*.py,/etc/*"},
+    ],
+)
 def test_grep_paths_and_globs_that_leave_the_project_ask(world, args):
     assert run(world, "Grep", args).behavior == "ask"
     assert run(world, "Grep", args, mode="dontAsk", allow=["Read(/**)"]).behavior == "deny"
 
 
-@pytest.mark.parametrize("args", [
-    {"pattern": "x"}, {"pattern": "x", "path": "src"}, {"pattern": "x", "glob": "*.py"},
-    {"pattern": "x", "glob": "src/**/*.py"}, {"pattern": "x", "glob": "!*.lock"}, {"pattern": "x", "path": "app-link"},
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"pattern": "x"},
+        {"pattern": "x", "path": "src"},
+        {"pattern": "x", "glob": "*.py"},
+        {"pattern": "x", "glob": "src/**/*.py"},
+        {"pattern": "x", "glob": "!*.lock"},
+        {"pattern": "x", "path": "app-link"},
+    ],
+)
 def test_grep_inside_the_project_is_free(world, args):
     assert run(world, "Grep", args).behavior == "allow"
 
@@ -181,12 +237,15 @@ def test_the_glob_tool_searches_the_folder_the_check_looked_at(world):
     """The decision and the tool agree: `~/.ssh/*` is searched in the home folder (after a yes)."""
     project, home = world["project"], world["home"]
     env = {**os.environ, "PYTHONPATH": SRC, "HOME": str(home)}
-    code = ("import asyncio, sys; from sous.core import ToolContext; from sous.tools.glob import TOOL; "
-            "r = asyncio.run(TOOL.run({'pattern': sys.argv[1]}, ToolContext(cwd=sys.argv[2], project_dir=sys.argv[2],"
-            " environ=__import__('os').environ))); print(r.content)")
+    code = (
+        "import asyncio, sys; from sous.core import ToolContext; from sous.tools.glob import TOOL; "
+        "r = asyncio.run(TOOL.run({'pattern': sys.argv[1]}, ToolContext(cwd=sys.argv[2], project_dir=sys.argv[2],"
+        " environ=__import__('os').environ))); print(r.content)"
+    )
     for pattern, expected in (("~/.ssh/*", home / ".ssh" / "id_rsa"), ("../outside/*", world["outside"] / "notes.txt")):
-        out = subprocess.run([sys.executable, "-c", code, pattern, str(project)], env=env, capture_output=True,
-                             text=True, timeout=60).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", code, pattern, str(project)], env=env, capture_output=True, text=True, timeout=60
+        ).stdout
         assert str(expected) in out
         assert call_paths("Glob", {"pattern": pattern}, str(project)) == [str(expected.parent)]
     assert run(world, "Glob", {"pattern": "~/.ssh/*"}).behavior == "ask"
@@ -194,10 +253,12 @@ def test_the_glob_tool_searches_the_folder_the_check_looked_at(world):
 
 # --- writes through links ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mode", ["default", "acceptEdits", "dontAsk", "bypassPermissions"])
 def test_an_edit_through_a_link_to_an_outside_file_needs_a_typed_yes(world, mode):
-    decision = run(world, "Edit", {"file_path": "notes", "old_string": "a", "new_string": "b"}, mode=mode,
-                   allow=["Edit(/**)"])
+    decision = run(
+        world, "Edit", {"file_path": "notes", "old_string": "a", "new_string": "b"}, mode=mode, allow=["Edit(/**)"]
+    )
     assert (decision.behavior, decision.confirm) == ("ask", "typed"), decision
     assert "outside the project" in decision.reason
 
@@ -215,8 +276,12 @@ def test_an_edit_through_a_link_inside_the_project_is_accepted(world, path):
 
 
 def test_a_notebook_outside_the_project_is_not_accepted_as_an_edit(world):
-    decision = run(world, "NotebookEdit", {"notebook_path": str(world["outside"] / "n.ipynb"), "new_source": ""},
-                   mode="acceptEdits")
+    decision = run(
+        world,
+        "NotebookEdit",
+        {"notebook_path": str(world["outside"] / "n.ipynb"), "new_source": ""},
+        mode="acceptEdits",
+    )
     assert decision.behavior == "ask"
     inside = run(world, "NotebookEdit", {"notebook_path": "src/n.ipynb", "new_source": ""}, mode="acceptEdits")
     assert inside.behavior == "allow"
@@ -224,16 +289,56 @@ def test_a_notebook_outside_the_project_is_not_accepted_as_an_edit(world):
 
 # --- files that run later ------------------------------------------------------------------------
 
-RUN_LATER = [".mcp.json", ".claude/settings.json", ".claude/settings.local.json", ".claude/hooks/check.sh",
-             ".claude/commands/deploy.md", ".claude/agents/helper.md", ".claude/skills/x/SKILL.md", ".claude",
-             ".sous/settings.json", ".sous/agents/a.md", ".git/hooks/pre-commit", ".git/config", ".git/info/attributes",
-             ".envrc", ".vscode/tasks.json", ".husky/pre-commit", "sub/.mcp.json", "sub/.claude/settings.json",
-             ".claude/worktrees/w/.mcp.json", ".claude/worktrees/w/.claude/settings.json"]
-HOME_RUN_LATER = [".bashrc", ".zshrc", ".profile", ".bash_logout", ".config/fish/config.fish", ".claude.json",
-                  ".claude/settings.json", ".sous/settings.json", ".ssh/authorized_keys", ".ssh/config", ".gitconfig",
-                  ".config/git/config", ".config/git/ignore"]
-ORDINARY = ["src/app.py", "README.md", "mcp.json", "docs/claude.md", ".gitignore", ".github/workflows/ci.yml",
-            "bashrc.txt", ".vscode/settings.json", ".claude/worktrees/w/src/app.py", "src/.envrc.example", "sub/.bashrc"]
+RUN_LATER = [
+    ".mcp.json",
+    ".claude/settings.json",
+    ".claude/settings.local.json",
+    ".claude/hooks/check.sh",
+    ".claude/commands/deploy.md",
+    ".claude/agents/helper.md",
+    ".claude/skills/x/SKILL.md",
+    ".claude",
+    ".sous/settings.json",
+    ".sous/agents/a.md",
+    ".git/hooks/pre-commit",
+    ".git/config",
+    ".git/info/attributes",
+    ".envrc",
+    ".vscode/tasks.json",
+    ".husky/pre-commit",
+    "sub/.mcp.json",
+    "sub/.claude/settings.json",
+    ".claude/worktrees/w/.mcp.json",
+    ".claude/worktrees/w/.claude/settings.json",
+]
+HOME_RUN_LATER = [
+    ".bashrc",
+    ".zshrc",
+    ".profile",
+    ".bash_logout",
+    ".config/fish/config.fish",
+    ".claude.json",
+    ".claude/settings.json",
+    ".sous/settings.json",
+    ".ssh/authorized_keys",
+    ".ssh/config",
+    ".gitconfig",
+    ".config/git/config",
+    ".config/git/ignore",
+]
+ORDINARY = [
+    "src/app.py",
+    "README.md",
+    "mcp.json",
+    "docs/claude.md",
+    ".gitignore",
+    ".github/workflows/ci.yml",
+    "bashrc.txt",
+    ".vscode/settings.json",
+    ".claude/worktrees/w/src/app.py",
+    "src/.envrc.example",
+    "sub/.bashrc",
+]
 
 
 @pytest.mark.parametrize("name", RUN_LATER)
@@ -258,14 +363,27 @@ def test_ordinary_project_files_are_not_protected(world, name):
 
 
 @pytest.mark.parametrize("mode", ["default", "acceptEdits", "dontAsk", "bypassPermissions"])
-@pytest.mark.parametrize("tool,name", [("Write", ".mcp.json"), ("Write", ".claude/settings.json"),
-                                       ("Edit", ".claude/commands/x.md"), ("Write", ".git/hooks/pre-commit"),
-                                       ("MultiEdit", ".sous/settings.local.json"), ("Write", ".envrc"),
-                                       ("NotebookEdit", ".claude/x.ipynb")])
+@pytest.mark.parametrize(
+    "tool,name",
+    [
+        ("Write", ".mcp.json"),
+        ("Write", ".claude/settings.json"),
+        ("Edit", ".claude/commands/x.md"),
+        ("Write", ".git/hooks/pre-commit"),
+        ("MultiEdit", ".sous/settings.local.json"),
+        ("Write", ".envrc"),
+        ("NotebookEdit", ".claude/x.ipynb"),
+    ],
+)
 def test_writing_a_file_that_runs_later_needs_a_typed_yes_in_every_mode(world, tool, name, mode):
     key = "notebook_path" if tool == "NotebookEdit" else "file_path"
-    decision = run(world, tool, {key: name, "content": json.dumps({"mcpServers": {}})}, mode=mode,
-                   allow=["Edit", "Write", "Edit(/**)"])
+    decision = run(
+        world,
+        tool,
+        {key: name, "content": json.dumps({"mcpServers": {}})},
+        mode=mode,
+        allow=["Edit", "Write", "Edit(/**)"],
+    )
     assert (decision.behavior, decision.confirm) == ("ask", "typed"), decision
 
 
@@ -290,15 +408,38 @@ def test_a_denied_read_stays_denied_when_reading_is_free(world):
 
 # --- what Glob and Grep return -------------------------------------------------------------------
 
+
 def sous_p(project: Path, turns: list, *flags: str, home: Path) -> tuple[subprocess.CompletedProcess, list[str]]:
     script = project.parent / "turns.json"
     script.write_text(json.dumps(turns))
-    done = subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{script}",
-                           "--output-format", "stream-json", "--verbose", *flags], cwd=project, text=True,
-                          capture_output=True, timeout=120, env={**os.environ, "PYTHONPATH": SRC, "HOME": str(home)})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sous",
+            "-p",
+            "go",
+            "--model",
+            f"scripted:{script}",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            *flags,
+        ],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(home)},
+    )
     events = [json.loads(line) for line in done.stdout.splitlines()]
-    results = [str(block.get("content")) for e in events if e["type"] == "user"
-               for block in e["message"]["content"] if isinstance(block, dict) and block.get("type") == "tool_result"]
+    results = [
+        str(block.get("content"))
+        for e in events
+        if e["type"] == "user"
+        for block in e["message"]["content"]
+        if isinstance(block, dict) and block.get("type") == "tool_result"
+    ]
     return done, results
 
 
@@ -306,14 +447,21 @@ def calls(*pairs: tuple[str, dict]) -> list[dict]:
     return [{"tool_calls": [{"name": name, "input": args}]} for name, args in pairs] + [{"text": "done"}]
 
 
-@pytest.mark.parametrize("args", [
-    {"pattern": "TOKEN", "output_mode": "content"}, {"pattern": "TOKEN", "output_mode": "content", "-C": 1},
-    {"pattern": "TOKEN", "output_mode": "count"}, {"pattern": "TOKEN"}, {"pattern": "TOKEN", "glob": "*"},
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"pattern": "TOKEN", "output_mode": "content"},
+        {"pattern": "TOKEN", "output_mode": "content", "-C": 1},
+        {"pattern": "TOKEN", "output_mode": "count"},
+        {"pattern": "TOKEN"},
+        {"pattern": "TOKEN", "glob": "*"},
+    ],
+)
 def test_grep_over_a_folder_leaves_out_files_a_read_rule_denies(world, args):
     (world["project"] / "src" / "config.py").write_text("TOKEN = read_env()\n")
-    done, results = sous_p(world["project"], calls(("Grep", args)), "--disallowedTools", "Read(./.env)",
-                           home=world["home"])
+    done, results = sous_p(
+        world["project"], calls(("Grep", args)), "--disallowedTools", "Read(./.env)", home=world["home"]
+    )
     assert done.returncode == 0, done.stderr
     assert "secret" not in results[0] and ".env" not in results[0].replace("read_env", "")
     assert "config.py" in results[0]  # the sibling: other files are still searched and shown
@@ -322,20 +470,27 @@ def test_grep_over_a_folder_leaves_out_files_a_read_rule_denies(world, args):
 
 
 def test_glob_leaves_out_files_a_read_rule_denies(world):
-    done, results = sous_p(world["project"], calls(("Glob", {"pattern": "**/*"}), ("Glob", {"pattern": ".env"})),
-                           "--disallowedTools", "Read(./.env)", home=world["home"])
+    done, results = sous_p(
+        world["project"],
+        calls(("Glob", {"pattern": "**/*"}), ("Glob", {"pattern": ".env"})),
+        "--disallowedTools",
+        "Read(./.env)",
+        home=world["home"],
+    )
     assert done.returncode == 0, done.stderr
     assert "/.env" not in results[0] and "app.py" in results[0]
     assert results[1] == "No files found"
 
 
 def test_grep_without_deny_rules_shows_every_file(world):
-    done, results = sous_p(world["project"], calls(("Grep", {"pattern": "TOKEN", "output_mode": "content"})),
-                           home=world["home"])
+    done, results = sous_p(
+        world["project"], calls(("Grep", {"pattern": "TOKEN", "output_mode": "content"})), home=world["home"]
+    )
     assert ".env:1:TOKEN=secret" in results[0]
 
 
 # --- what an "always" answer remembers -----------------------------------------------------------
+
 
 def test_always_for_a_glob_outside_remembers_that_folder_not_every_glob(world):
     from sous.permissions.grants import narrowest_rules
@@ -359,13 +514,20 @@ def test_always_for_a_bare_file_name_stays_at_that_file(world):
 
 # --- the same, end to end ------------------------------------------------------------------------
 
+
 def test_print_mode_in_accept_edits_writes_project_files_but_not_what_runs_later(world):
     project = world["project"]
-    done, results = sous_p(project, calls(
-        ("Write", {"file_path": ".mcp.json", "content": json.dumps({"mcpServers": {"x": {"command": "sh"}}})}),
-        ("Write", {"file_path": ".claude/commands/x.md", "content": "!rm -rf ~"}),
-        ("Write", {"file_path": "src/new.py", "content": "x = 1\n"})), "--permission-mode", "acceptEdits",
-        home=world["home"])
+    done, results = sous_p(
+        project,
+        calls(
+            ("Write", {"file_path": ".mcp.json", "content": json.dumps({"mcpServers": {"x": {"command": "sh"}}})}),
+            ("Write", {"file_path": ".claude/commands/x.md", "content": "!rm -rf ~"}),
+            ("Write", {"file_path": "src/new.py", "content": "x = 1\n"}),
+        ),
+        "--permission-mode",
+        "acceptEdits",
+        home=world["home"],
+    )
     assert done.returncode == 0, done.stderr
     assert not (project / ".mcp.json").exists() and not (project / ".claude").exists()
     assert "starts MCP servers" in results[0] and ".claude folder" in results[1]
@@ -374,20 +536,35 @@ def test_print_mode_in_accept_edits_writes_project_files_but_not_what_runs_later
 
 def test_print_mode_edits_through_a_link_only_inside_the_project(world):
     project = world["project"]
-    done, results = sous_p(project, calls(
-        ("Read", {"file_path": "notes"}), ("Edit", {"file_path": "notes", "old_string": "outside", "new_string": "X"}),
-        ("Read", {"file_path": "app-link"}), ("Edit", {"file_path": "app-link", "old_string": "hi", "new_string": "yo"})),
-        "--permission-mode", "acceptEdits", home=world["home"])
+    done, results = sous_p(
+        project,
+        calls(
+            ("Read", {"file_path": "notes"}),
+            ("Edit", {"file_path": "notes", "old_string": "outside", "new_string": "X"}),
+            ("Read", {"file_path": "app-link"}),
+            ("Edit", {"file_path": "app-link", "old_string": "hi", "new_string": "yo"}),
+        ),
+        "--permission-mode",
+        "acceptEdits",
+        home=world["home"],
+    )
     assert done.returncode == 0, done.stderr
     assert (world["outside"] / "notes.txt").read_text() == "outside\n"
     assert "outside the project" in results[1]
     assert "has been updated" in results[3]  # the sibling: a link that stays inside is edited freely
 
 
-@pytest.mark.parametrize("tool,args", [
-    ("Read", {"file_path": "src/app.py\0.txt"}), ("Glob", {"pattern": "x\0/*"}), ("Grep", {"pattern": "x", "path": "\0"}),
-    ("Edit", {"file_path": ".mcp.json\0"}), ("Write", {"file_path": "src/\0x"}), ("NotebookEdit", {"notebook_path": "\0"}),
-])
+@pytest.mark.parametrize(
+    "tool,args",
+    [
+        ("Read", {"file_path": "src/app.py\0.txt"}),
+        ("Glob", {"pattern": "x\0/*"}),
+        ("Grep", {"pattern": "x", "path": "\0"}),
+        ("Edit", {"file_path": ".mcp.json\0"}),
+        ("Write", {"file_path": "src/\0x"}),
+        ("NotebookEdit", {"notebook_path": "\0"}),
+    ],
+)
 def test_a_path_with_a_nul_byte_is_refused_not_a_crash(world, tool, args):
     for mode in ("default", "bypassPermissions"):
         assert run(world, tool, args, mode=mode, allow=["Read(/**)", "Edit(/**)"]).behavior == "deny"
@@ -397,14 +574,22 @@ def test_a_path_with_a_nul_byte_is_refused_not_a_crash(world, tool, args):
 
 # --- generated spellings: every way to name a file leads to the same decision ---------------------
 
+
 def spellings(target: Path, world) -> list[str]:
     """Ways to name `target` from the project: absolute, from home, climbing, through /proc, with
     doubled slashes and `.` parts, and through the project's links when they lead there."""
     project, home = world["project"], world["home"]
     absolute = str(target)
-    out = [absolute, "/proc/self/root" + absolute, absolute.replace("/", "//"), absolute.replace("/", "/./"),
-           os.path.relpath(absolute, project), "./" + os.path.relpath(absolute, project),
-           "src/../" + os.path.relpath(absolute, project), str(project / "src" / ".." / os.path.relpath(absolute, project))]
+    out = [
+        absolute,
+        "/proc/self/root" + absolute,
+        absolute.replace("/", "//"),
+        absolute.replace("/", "/./"),
+        os.path.relpath(absolute, project),
+        "./" + os.path.relpath(absolute, project),
+        "src/../" + os.path.relpath(absolute, project),
+        str(project / "src" / ".." / os.path.relpath(absolute, project)),
+    ]
     if absolute.startswith(str(home) + "/"):
         out += ["~/" + os.path.relpath(absolute, home), "~/./" + os.path.relpath(absolute, home)]
     if absolute.startswith(str(home / ".ssh")):
@@ -416,8 +601,12 @@ def spellings(target: Path, world) -> list[str]:
 def forms(spelling: str, is_dir: bool) -> list[tuple[str, dict]]:
     """The file tool calls that read what `spelling` names."""
     if is_dir:
-        return [("Glob", {"pattern": "*", "path": spelling}), ("Glob", {"pattern": spelling.rstrip("/") + "/*"}),
-                ("Grep", {"pattern": "x", "path": spelling}), ("Glob", {"pattern": spelling.rstrip("/") + "/**/*"})]
+        return [
+            ("Glob", {"pattern": "*", "path": spelling}),
+            ("Glob", {"pattern": spelling.rstrip("/") + "/*"}),
+            ("Grep", {"pattern": "x", "path": spelling}),
+            ("Glob", {"pattern": spelling.rstrip("/") + "/**/*"}),
+        ]
     return [("Read", {"file_path": spelling}), ("Grep", {"pattern": "x", "path": spelling})]
 
 
@@ -428,8 +617,10 @@ def test_no_spelling_of_a_key_is_allowed_by_a_project_rule_and_every_one_meets_t
             for tool, args in forms(spelling, is_dir):
                 assert run(world, tool, args, mode="dontAsk", allow=["Read(/**)"]).behavior == "deny", (tool, args)
                 assert run(world, tool, args).behavior == "ask", (tool, args)
-                assert run(world, tool, args, mode="bypassPermissions",
-                           deny=["Read(~/.ssh/**)", "Read(~/.ssh)"]).behavior == "deny", (tool, args)
+                assert (
+                    run(world, tool, args, mode="bypassPermissions", deny=["Read(~/.ssh/**)", "Read(~/.ssh)"]).behavior
+                    == "deny"
+                ), (tool, args)
                 checked += 1
     assert checked > 60
 

@@ -15,38 +15,44 @@ def values(command: str) -> list[list[str]]:
     return [[w.value for w in c.words] for c in analysis.commands]
 
 
-@pytest.mark.parametrize("command,expected", [
-    ("find v -de''lete", [["find", "v", "-delete"]]),
-    ("find v {-delete,-true}", [["find", "v", "-delete", "-true"]]),
-    ("find v $'\\x2ddelete' $'\\055x' $'\\u002dy'", [["find", "v", "-delete", "-x", "-y"]]),
-    ("find v \\-delete -\\d\\e\\l", [["find", "v", "-delete", "-del"]]),
-    ('echo "a b" c\\ d \'e\'"f"', [["echo", "a b", "c d", "ef"]]),
-    ("echo {1..3} x{a,b}y {a..c..2}", [["echo", "1", "2", "3", "xay", "xby", "a", "c"]]),
-    ("echo '{a,b}' \\{a,b}", [["echo", "{a,b}", "{a,b}"]]),
-    ("echo $HOME ${HOME}/x \"$HOME\"", [["echo", "/home/u", "/home/u/x", "/home/u"]]),
-    ("HOME=/tmp; echo $HOME", [[], ["echo", UNKNOWN]]),
-    ("echo $X \"$Y\" a$(id)b", [["id"], ["echo", UNKNOWN, UNKNOWN, f"a{UNKNOWN}b"]]),
-    ("sort -'-'\\o\\u\\t\\p\\u\\t=x f", [["sort", "--output=x", "f"]]),
-    ("{rm,-rf,v}", []),
-])
+@pytest.mark.parametrize(
+    "command,expected",
+    [
+        ("find v -de''lete", [["find", "v", "-delete"]]),
+        ("find v {-delete,-true}", [["find", "v", "-delete", "-true"]]),
+        ("find v $'\\x2ddelete' $'\\055x' $'\\u002dy'", [["find", "v", "-delete", "-x", "-y"]]),
+        ("find v \\-delete -\\d\\e\\l", [["find", "v", "-delete", "-del"]]),
+        ('echo "a b" c\\ d \'e\'"f"', [["echo", "a b", "c d", "ef"]]),
+        ("echo {1..3} x{a,b}y {a..c..2}", [["echo", "1", "2", "3", "xay", "xby", "a", "c"]]),
+        ("echo '{a,b}' \\{a,b}", [["echo", "{a,b}", "{a,b}"]]),
+        ('echo $HOME ${HOME}/x "$HOME"', [["echo", "/home/u", "/home/u/x", "/home/u"]]),
+        ("HOME=/tmp; echo $HOME", [[], ["echo", UNKNOWN]]),
+        ('echo $X "$Y" a$(id)b', [["id"], ["echo", UNKNOWN, UNKNOWN, f"a{UNKNOWN}b"]]),
+        ("sort -'-'\\o\\u\\t\\p\\u\\t=x f", [["sort", "--output=x", "f"]]),
+        ("{rm,-rf,v}", []),
+    ],
+)
 def test_word_values(command, expected):
     assert values(command) == expected
 
 
-@pytest.mark.parametrize("command,expected", [
-    ("timeout -s KILL 5 nice -n 3 nohup stdbuf -oL make", ["make"]),
-    ("env -i -u A --unset=B -C src X=1 make", ["make"]),
-    ("env -S 'rm -rf x' ls", ["rm", "-rf", "x", "ls"]),
-    ("env -iS'rm  \"a b\"' c", ["rm", "a b", "c"]),
-    ("exec -a ls rm x", ["rm", "x"]),
-    ("xargs --process-slot-var ls rm", ["rm", UNKNOWN]),
-    ("xargs -I{} cp {} dst", ["cp", UNKNOWN, "dst"]),
-    ("xargs -0 -n 1 -P4 -r", ["echo", UNKNOWN]),
-    ("command -p rm x", ["rm", "x"]),
-    ("command -v rm", ["command", "-v", "rm"]),
-    ("sudo -u root -E rm x", ["rm", "x"]),
-    ("time -p rm x", ["rm", "x"]),
-])
+@pytest.mark.parametrize(
+    "command,expected",
+    [
+        ("timeout -s KILL 5 nice -n 3 nohup stdbuf -oL make", ["make"]),
+        ("env -i -u A --unset=B -C src X=1 make", ["make"]),
+        ("env -S 'rm -rf x' ls", ["rm", "-rf", "x", "ls"]),
+        ("env -iS'rm  \"a b\"' c", ["rm", "a b", "c"]),
+        ("exec -a ls rm x", ["rm", "x"]),
+        ("xargs --process-slot-var ls rm", ["rm", UNKNOWN]),
+        ("xargs -I{} cp {} dst", ["cp", UNKNOWN, "dst"]),
+        ("xargs -0 -n 1 -P4 -r", ["echo", UNKNOWN]),
+        ("command -p rm x", ["rm", "x"]),
+        ("command -v rm", ["command", "-v", "rm"]),
+        ("sudo -u root -E rm x", ["rm", "x"]),
+        ("time -p rm x", ["rm", "x"]),
+    ],
+)
 def test_wrappers_are_parsed_per_wrapper(command, expected):
     assert values(command)[-1] == expected
 
@@ -63,14 +69,17 @@ def test_wrappers_that_always_ask_are_opaque_but_seen():
     assert analysis is not None and analysis.commands[0].opaque and analysis.commands[0].name == "rm"
 
 
-@pytest.mark.parametrize("command,cwds", [
-    ("cd src && ls", {".", "src"}),  # src does not exist here: the cd may fail
-    ("(cd /; ls); ls", {"."}),
-    ("cd $D && ls", None),
-    ("cd - ; ls", None),
-    ("cd ~/x; ls", {".", "~/x"}),
-    ("for d in a b; do cd $d; done; ls", None),
-])
+@pytest.mark.parametrize(
+    "command,cwds",
+    [
+        ("cd src && ls", {".", "src"}),  # src does not exist here: the cd may fail
+        ("(cd /; ls); ls", {"."}),
+        ("cd $D && ls", None),
+        ("cd - ; ls", None),
+        ("cd ~/x; ls", {".", "~/x"}),
+        ("for d in a b; do cd $d; done; ls", None),
+    ],
+)
 def test_cd_is_tracked(command, cwds):
     analysis = analyse(command, home="/home/u")
     assert analysis is not None
@@ -86,40 +95,74 @@ def test_cd_into_an_existing_folder_moves_for_sure(tmp_path):
     assert analysis is not None and analysis.commands[-1].cwds == frozenset({".", "src"})
 
 
-@pytest.mark.parametrize("command,kinds", [
-    ("echo x >& f", [("write", "f")]),
-    ("echo x 1>&f 2>&1 3>&- >&2", [("write", "f")]),
-    ("cat < a 2>&1 >> b", [("read", "a"), ("write", "b")]),
-    ("tee -a f g", [("write", "f"), ("write", "g")]),
-    ("cp a b c/", [("read", "a"), ("read", "b"), ("write", "c/"), ("write", "c/a"), ("write", "c/b")]),
-    ("mv a b", [("delete", "a"), ("write", "b"), ("write", "b/a")]),
-    ("dd if=a of=b", [("read", "a"), ("write", "b")]),
-    ("sed -i.bak s/a/b/ f", [("read", "f"), ("write", "f")]),
-    ("sort -o out in", [("read", "in"), ("write", "out")]),
-    ("uniq in out", [("read", "in"), ("write", "out")]),
-    ("rm -rf a b", [("delete", "a"), ("delete", "b")]),
-    ("find d -delete", [("read", "d"), ("delete", "d")]),
-    ("grep -r x", [("read", ".")]),
-    ("git diff --output=o a", [("write", "o"), ("read", "a")]),
-])
+@pytest.mark.parametrize(
+    "command,kinds",
+    [
+        ("echo x >& f", [("write", "f")]),
+        ("echo x 1>&f 2>&1 3>&- >&2", [("write", "f")]),
+        ("cat < a 2>&1 >> b", [("read", "a"), ("write", "b")]),
+        ("tee -a f g", [("write", "f"), ("write", "g")]),
+        ("cp a b c/", [("read", "a"), ("read", "b"), ("write", "c/"), ("write", "c/a"), ("write", "c/b")]),
+        ("mv a b", [("delete", "a"), ("write", "b"), ("write", "b/a")]),
+        ("dd if=a of=b", [("read", "a"), ("write", "b")]),
+        ("sed -i.bak s/a/b/ f", [("read", "f"), ("write", "f")]),
+        ("sort -o out in", [("read", "in"), ("write", "out")]),
+        ("uniq in out", [("read", "in"), ("write", "out")]),
+        ("rm -rf a b", [("delete", "a"), ("delete", "b")]),
+        ("find d -delete", [("read", "d"), ("delete", "d")]),
+        ("grep -r x", [("read", ".")]),
+        ("git diff --output=o a", [("write", "o"), ("read", "a")]),
+    ],
+)
 def test_files_touched(command, kinds):
     analysis = analyse(command)
     assert analysis is not None
     assert [(t.kind, t.word.value) for t in analysis.targets] == kinds
 
 
-@pytest.mark.parametrize("command", [
-    "echo $((x))", "(( x ))", "let x=1", "test -v 'a[$(id)]'", "[ \"$x\" -eq 1 ]", "[[ $x -lt 2 ]]",
-    "printf -v 'a[$(id)]' x", "read 'a[$(id)]'", "unset 'a[$(id)]'", "echo ${!x}", "echo ${x@P}", "echo ${a[$i]}",
-    "a[$i]=1", "declare -i x=1", "eval \"$x\"", "bash -c \"$x\"", "$CMD", "echo 'open", "[ $X ]",
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "echo $((x))",
+        "(( x ))",
+        "let x=1",
+        "test -v 'a[$(id)]'",
+        '[ "$x" -eq 1 ]',
+        "[[ $x -lt 2 ]]",
+        "printf -v 'a[$(id)]' x",
+        "read 'a[$(id)]'",
+        "unset 'a[$(id)]'",
+        "echo ${!x}",
+        "echo ${x@P}",
+        "echo ${a[$i]}",
+        "a[$i]=1",
+        "declare -i x=1",
+        'eval "$x"',
+        'bash -c "$x"',
+        "$CMD",
+        "echo 'open",
+        "[ $X ]",
+    ],
+)
 def test_code_evaluated_later_makes_the_analysis_opaque(command):
     analysis = analyse(command)
     assert analysis is not None and (analysis.opaque or any(c.opaque for c in analysis.commands)), command
 
 
-@pytest.mark.parametrize("command", ["echo $((1+2))", "(( 3 ))", "test -v x", "[ 1 -eq 1 ]", "[[ $x == y ]]",
-                                     "echo ${a[0]} ${a[@]}", "[ \"$X\" ]", "eval 'ls'", "bash -c 'ls'"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "echo $((1+2))",
+        "(( 3 ))",
+        "test -v x",
+        "[ 1 -eq 1 ]",
+        "[[ $x == y ]]",
+        "echo ${a[0]} ${a[@]}",
+        '[ "$X" ]',
+        "eval 'ls'",
+        "bash -c 'ls'",
+    ],
+)
 def test_plain_forms_stay_readable(command):
     analysis = analyse(command)
     assert analysis is not None and not analysis.opaque, (command, analysis.opaque)

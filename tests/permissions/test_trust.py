@@ -50,17 +50,41 @@ def write_hook(project: Path, command: str, file: str = ".claude/settings.json",
 
 
 def sous_p(project: Path, *flags: str) -> tuple[subprocess.CompletedProcess, dict]:
-    done = subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{project.parent / 'turns.json'}",
-                           "--output-format", "stream-json", "--verbose", *flags], cwd=project, text=True,
-                          capture_output=True, timeout=120, env=env_for(project))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sous",
+            "-p",
+            "go",
+            "--model",
+            f"scripted:{project.parent / 'turns.json'}",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            *flags,
+        ],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env=env_for(project),
+    )
     events = [json.loads(line) for line in done.stdout.splitlines()]
     init = next((e for e in events if e.get("subtype") == "init"), {})
     return done, init
 
 
 def sous_trust(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sous", "trust", *args], cwd=project, text=True, capture_output=True,
-                          timeout=60, env=env_for(project), stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "sous", "trust", *args],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        env=env_for(project),
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def trust_lines(stderr: str) -> list[str]:
@@ -68,6 +92,7 @@ def trust_lines(stderr: str) -> list[str]:
 
 
 # --- MCP servers from .mcp.json ----------------------------------------------------------------
+
 
 def test_a_new_project_server_is_not_started_in_print_mode_and_is_reported(project):
     mark = project.parent / "mark"
@@ -84,7 +109,7 @@ def test_an_approved_project_server_starts(project):
     mark = project.parent / "mark"
     write_mcp(project, helper=server(mark))
     approved = sous_trust(project, "--yes")
-    assert approved.returncode == 0 and "[new] MCP server \"helper\"" in approved.stdout
+    assert approved.returncode == 0 and '[new] MCP server "helper"' in approved.stdout
     done, init = sous_p(project)
     assert init["mcp_servers"] == [{"name": "helper", "status": "connected"}], done.stderr
     assert mark.read_text() == "started\n"
@@ -100,11 +125,13 @@ def test_a_server_changed_after_approval_is_not_started_again_until_approved(pro
     assert init["mcp_servers"] == [] and not mark.exists()
     assert 'MCP server "helper"' in trust_lines(done.stderr)[0]
     listing = sous_trust(project)
-    assert listing.returncode == 1 and "[changed] MCP server \"helper\"" in listing.stdout
+    assert listing.returncode == 1 and '[changed] MCP server "helper"' in listing.stdout
     assert "sous trust --yes" in listing.stderr
     sous_trust(project, "--yes")
     done, init = sous_p(project)
-    assert init["mcp_servers"] == [{"name": "helper", "status": "connected"}] and mark.read_text() == "started-changed\n"
+    assert (
+        init["mcp_servers"] == [{"name": "helper", "status": "connected"}] and mark.read_text() == "started-changed\n"
+    )
 
 
 def test_a_server_added_beside_an_approved_one_waits_alone(project):
@@ -157,16 +184,24 @@ def test_servers_given_on_the_command_line_are_trusted(project, tmp_path):
 def test_sous_mcp_list_does_not_start_an_unapproved_server(project):
     mark = project.parent / "mark"
     write_mcp(project, helper=server(mark))
-    listed = subprocess.run([sys.executable, "-m", "sous", "mcp", "list"], cwd=project, text=True, capture_output=True,
-                            timeout=60, env=env_for(project))
+    listed = subprocess.run(
+        [sys.executable, "-m", "sous", "mcp", "list"],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        env=env_for(project),
+    )
     assert not mark.exists() and "helper" not in listed.stdout
     assert "not approved, so not started: helper" in listed.stderr and "sous trust" in listed.stderr
 
 
 # --- hooks from the project's settings ---------------------------------------------------------
 
-@pytest.mark.parametrize("file", [".claude/settings.json", ".claude/settings.local.json", ".sous/settings.json",
-                                  ".sous/settings.local.json"])
+
+@pytest.mark.parametrize(
+    "file", [".claude/settings.json", ".claude/settings.local.json", ".sous/settings.json", ".sous/settings.local.json"]
+)
 def test_a_new_project_hook_does_not_run_in_print_mode_and_is_reported(project, file):
     mark = project.parent / "mark"
     write_hook(project, f"echo ran >> {mark}", file=file)
@@ -214,8 +249,15 @@ def test_a_group_the_user_also_lists_is_kept_while_the_project_only_one_waits(pr
     user_mark, project_mark = project.parent / "user", project.parent / "project-mark"
     group = {"hooks": [{"type": "command", "command": f"echo u >> {user_mark}"}]}
     (project / ".claude").mkdir()
-    (project / ".claude" / "settings.json").write_text(json.dumps({"hooks": {"SessionStart": [
-        group, {"hooks": [{"type": "command", "command": f"echo p >> {project_mark}"}]}]}}))
+    (project / ".claude" / "settings.json").write_text(
+        json.dumps(
+            {
+                "hooks": {
+                    "SessionStart": [group, {"hooks": [{"type": "command", "command": f"echo p >> {project_mark}"}]}]
+                }
+            }
+        )
+    )
     done, _ = sous_p(project, "--settings", json.dumps({"hooks": {"SessionStart": [group]}}))
     assert user_mark.exists() and not project_mark.exists()
 
@@ -236,8 +278,14 @@ def test_approvals_are_per_project_folder(project, tmp_path):
     for folder in (project, other):
         write_hook(folder, f"echo ran >> {mark}")
     sous_trust(project, "--yes")
-    done = subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{tmp_path / 'turns.json'}"],
-                          cwd=other, text=True, capture_output=True, timeout=120, env=env_for(project))
+    done = subprocess.run(
+        [sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{tmp_path / 'turns.json'}"],
+        cwd=other,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env=env_for(project),
+    )
     assert not mark.exists() and trust_lines(done.stderr)
 
 
@@ -245,8 +293,7 @@ def test_the_model_cannot_approve_by_writing_the_trust_store(project, tmp_path):
     mark = project.parent / "mark"
     write_hook(project, f"echo ran >> {mark}")
     store = Path(os.environ["SOUS_HOME"]) / trust.STORE
-    turns = [{"tool_calls": [{"name": "Write", "input": {"file_path": str(store), "content": "{}"}}]},
-             {"text": "done"}]
+    turns = [{"tool_calls": [{"name": "Write", "input": {"file_path": str(store), "content": "{}"}}]}, {"text": "done"}]
     (tmp_path / "turns.json").write_text(json.dumps(turns))
     done, _ = sous_p(project, "--permission-mode", "bypassPermissions")
     assert not store.exists()
@@ -263,10 +310,18 @@ def test_a_project_with_nothing_to_run_needs_no_approval(project):
 
 # --- the question in a terminal ----------------------------------------------------------------
 
+
 def spawn(project: Path) -> pexpect.spawn:
     env = {**env_for(project), "NO_COLOR": "1", "SOUS_UI": "plain"}
-    return pexpect.spawn(sys.executable, ["-m", "sous", "--model", f"scripted:{project.parent / 'turns.json'}"],
-                         cwd=str(project), env=env, encoding="utf-8", timeout=30, dimensions=(40, 160))
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "sous", "--model", f"scripted:{project.parent / 'turns.json'}"],
+        cwd=str(project),
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 160),
+    )
 
 
 def test_the_terminal_asks_once_and_a_yes_is_remembered(project):
@@ -307,21 +362,51 @@ def test_a_no_in_the_terminal_runs_nothing_and_says_so(project):
 
 def test_sous_hooks_list_says_which_project_hooks_wait_for_approval(project):
     write_hook(project, "echo hi")
-    listed = subprocess.run([sys.executable, "-m", "sous", "hooks", "list"], cwd=project, text=True,
-                            capture_output=True, timeout=60, env=env_for(project))
+    listed = subprocess.run(
+        [sys.executable, "-m", "sous", "hooks", "list"],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        env=env_for(project),
+    )
     assert "SessionStart" in listed.stdout and "1 of these" in listed.stderr and "sous trust" in listed.stderr
     sous_trust(project, "--yes")
-    listed = subprocess.run([sys.executable, "-m", "sous", "hooks", "list"], cwd=project, text=True,
-                            capture_output=True, timeout=60, env=env_for(project))
+    listed = subprocess.run(
+        [sys.executable, "-m", "sous", "hooks", "list"],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        env=env_for(project),
+    )
     assert "sous trust" not in listed.stderr
 
 
 def test_sous_mcp_add_to_the_project_approves_that_server_only(project):
     mark, other = project.parent / "mark", project.parent / "other"
     write_mcp(project, planted=server(other))
-    added = subprocess.run([sys.executable, "-m", "sous", "mcp", "add", "--scope", "project", "mine", "--", "sh", "-c",
-                            f"echo started >> {mark}; exec {sys.executable} -m sous mcp serve"], cwd=project,
-                           text=True, capture_output=True, timeout=60, env=env_for(project))
+    added = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sous",
+            "mcp",
+            "add",
+            "--scope",
+            "project",
+            "mine",
+            "--",
+            "sh",
+            "-c",
+            f"echo started >> {mark}; exec {sys.executable} -m sous mcp serve",
+        ],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        env=env_for(project),
+    )
     assert added.returncode == 0, added.stderr
     done, init = sous_p(project)
     assert [s["name"] for s in init["mcp_servers"]] == ["mine"] and mark.exists() and not other.exists()

@@ -44,9 +44,23 @@ CATASTROPHIC = [
 ]
 """In bypassPermissions mode, each of these must ask for a typed confirmation."""
 
-WRAPPERS = [[], ["timeout", "5"], ["nice", "-n", "1"], ["nohup"], ["stdbuf", "-o0"], ["command"], ["env"],
-            ["env", "-u", "X"], ["exec", "-a", "x"], ["time", "-p"], ["setsid"], ["sudo"], ["env", "-i"],
-            ["nice"], ["timeout", "-k", "1", "5"]]
+WRAPPERS = [
+    [],
+    ["timeout", "5"],
+    ["nice", "-n", "1"],
+    ["nohup"],
+    ["stdbuf", "-o0"],
+    ["command"],
+    ["env"],
+    ["env", "-u", "X"],
+    ["exec", "-a", "x"],
+    ["time", "-p"],
+    ["setsid"],
+    ["sudo"],
+    ["env", "-i"],
+    ["nice"],
+    ["timeout", "-k", "1", "5"],
+]
 ASSIGNMENTS = [[], ["LANG=C"], ["GIT_X=1"], ["LC_ALL=C", "TZ=UTC"]]
 PREFIXES = ["", "echo hi; ", "ls && ", "cd src && ", "cd src; cd .. && ", "true || ", "git status; ", "cat file.txt | "]
 
@@ -111,8 +125,15 @@ def world(tmp_path_factory) -> tuple[str, str]:
 def test_a_dangerous_command_is_never_allowed_however_it_is_written(world, data):
     project, home = world
     command = data.draw(st.sampled_from(DANGEROUS).flatmap(variant))
-    decision = decide(Rules.from_lists(allow=ATTACK_ALLOW), "dontAsk", "Bash", {"command": command},
-                      cwd=project, project_dir=project, home=home)
+    decision = decide(
+        Rules.from_lists(allow=ATTACK_ALLOW),
+        "dontAsk",
+        "Bash",
+        {"command": command},
+        cwd=project,
+        project_dir=project,
+        home=home,
+    )
     assert decision.behavior == "deny", (command, decision)
 
 
@@ -121,8 +142,15 @@ def test_a_dangerous_command_is_never_allowed_however_it_is_written(world, data)
 def test_a_catastrophic_command_always_needs_typing_in_bypass_mode(world, data):
     project, home = world
     command = data.draw(st.sampled_from(CATASTROPHIC).flatmap(variant))
-    decision = decide(Rules.from_lists(allow=["Bash"]), "bypassPermissions", "Bash", {"command": command},
-                      cwd=project, project_dir=project, home=home)
+    decision = decide(
+        Rules.from_lists(allow=["Bash"]),
+        "bypassPermissions",
+        "Bash",
+        {"command": command},
+        cwd=project,
+        project_dir=project,
+        home=home,
+    )
     assert decision.behavior == "ask" and decision.confirm == "typed", (command, decision)
 
 
@@ -130,10 +158,26 @@ def test_a_catastrophic_command_always_needs_typing_in_bypass_mode(world, data):
 @given(st.data())
 def test_spelling_a_harmless_command_differently_keeps_it_allowed(world, data):
     project, home = world
-    words = data.draw(st.sampled_from([["ls", "-la", "src"], ["cat", "file.txt"], ["git", "status"],
-                                       ["sort", "-r", "file.txt"], ["find", "src", "-name", "x"]]))
+    words = data.draw(
+        st.sampled_from(
+            [
+                ["ls", "-la", "src"],
+                ["cat", "file.txt"],
+                ["git", "status"],
+                ["sort", "-r", "file.txt"],
+                ["find", "src", "-name", "x"],
+            ]
+        )
+    )
     command = " ".join(data.draw(spelled(w, braces=False)) if i else w for i, w in enumerate(words))
-    decision = decide(Rules.from_lists(allow=ATTACK_ALLOW), "dontAsk", "Bash", {"command": command},
-                      cwd=project, project_dir=project, home=home)
+    decision = decide(
+        Rules.from_lists(allow=ATTACK_ALLOW),
+        "dontAsk",
+        "Bash",
+        {"command": command},
+        cwd=project,
+        project_dir=project,
+        home=home,
+    )
     assert decision.behavior == "allow", (command, decision)
     assert os.path.isdir(project)

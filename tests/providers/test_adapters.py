@@ -7,16 +7,35 @@ import asyncio
 import pytest
 
 from sous.core import (
-    AssistantMessage, AuthError, CancelToken, ConfigError, ContextOverflow, Image, ModelRequest, ProviderError, Retry, Text,
-    TextDelta, Thinking, ThinkingDelta, ToolCall, ToolResultMessage, user,
+    AssistantMessage,
+    AuthError,
+    CancelToken,
+    ConfigError,
+    ContextOverflow,
+    Image,
+    ModelRequest,
+    ProviderError,
+    Retry,
+    Text,
+    TextDelta,
+    Thinking,
+    ThinkingDelta,
+    ToolCall,
+    ToolResultMessage,
+    user,
 )
 from sous.models.anthropic import AnthropicModel
 from sous.models.openai_chat import OpenAIChatModel
 from sous.testing.server import ScriptedServer
 
-TOOLS = ({"name": "Bash", "description": "Run a command", "input_schema": {"type": "object", "properties": {
-    "command": {"type": "string"}}, "required": ["command"]}},
-         {"name": "Read", "description": "Read a file", "input_schema": {"type": "object"}})
+TOOLS = (
+    {
+        "name": "Bash",
+        "description": "Run a command",
+        "input_schema": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]},
+    },
+    {"name": "Read", "description": "Read a file", "input_schema": {"type": "object"}},
+)
 
 
 @pytest.fixture(params=["anthropic", "openai"])
@@ -27,9 +46,12 @@ def protocol(request) -> str:
 def make_model(protocol: str, server: ScriptedServer, **env: str):
     env = {"SOUS_RETRY_BASE_DELAY": "0.001", **env}  # backoff in milliseconds, not seconds
     if protocol == "anthropic":
-        return AnthropicModel("claude-sonnet-4-5", environ={"ANTHROPIC_BASE_URL": server.url,
-                                                            "ANTHROPIC_API_KEY": "sk-test", **env})
-    return OpenAIChatModel("gpt-5.1", environ={"OPENAI_BASE_URL": server.openai_url, "OPENAI_API_KEY": "sk-test", **env})
+        return AnthropicModel(
+            "claude-sonnet-4-5", environ={"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "sk-test", **env}
+        )
+    return OpenAIChatModel(
+        "gpt-5.1", environ={"OPENAI_BASE_URL": server.openai_url, "OPENAI_API_KEY": "sk-test", **env}
+    )
 
 
 async def ask(model, *messages, tools=TOOLS, system="You are terse."):
@@ -50,7 +72,9 @@ async def test_text_streams_as_deltas(protocol):
 
 async def test_tool_call_arguments_are_reassembled(protocol):
     command = {"command": "pytest -q tests/ && echo 'all good'"}
-    with ScriptedServer([{"text": "Running.", "tool_calls": [{"name": "Bash", "input": command, "id": "call_1"}]}]) as server:
+    with ScriptedServer(
+        [{"text": "Running.", "tool_calls": [{"name": "Bash", "input": command, "id": "call_1"}]}]
+    ) as server:
         reply, _ = await ask(make_model(protocol, server))
     assert reply.stop_reason == "tool_use"
     assert reply.tool_calls == [ToolCall(id="call_1", name="Bash", arguments=command)]
@@ -102,9 +126,8 @@ async def test_stream_cut_mid_way_is_retried_from_the_start(protocol):
 
 async def test_retries_give_up_with_a_provider_error(protocol):
     turns = [{"error": {"status": 500, "message": "boom"}}] * 3
-    with ScriptedServer(turns) as server:
-        with pytest.raises(ProviderError, match="boom.*after 2 retries"):
-            await ask(make_model(protocol, server, SOUS_MAX_RETRIES="2"))
+    with ScriptedServer(turns) as server, pytest.raises(ProviderError, match="boom.*after 2 retries"):
+        await ask(make_model(protocol, server, SOUS_MAX_RETRIES="2"))
     assert len(server.requests) == 3
 
 
@@ -122,8 +145,9 @@ async def test_cancel_mid_stream_stops_the_request(protocol):
     with ScriptedServer([{"text": "x" * 600}], chunk_delay=0.02) as server:
         model = make_model(protocol, server)
         events: list = []
-        task = asyncio.ensure_future(model.complete(ModelRequest(system="", messages=(user("hi"),), tools=()),
-                                                    events.append, CancelToken()))
+        task = asyncio.ensure_future(
+            model.complete(ModelRequest(system="", messages=(user("hi"),), tools=()), events.append, CancelToken())
+        )
         while not events:
             await asyncio.sleep(0.01)
         task.cancel()
@@ -133,8 +157,9 @@ async def test_cancel_mid_stream_stops_the_request(protocol):
 
 
 async def test_thinking_streams_and_its_signature_round_trips():
-    with ScriptedServer([{"thinking": "Let me think.", "signature": "sig-abc", "text": "Answer."},
-                         {"text": "Again."}]) as server:
+    with ScriptedServer(
+        [{"thinking": "Let me think.", "signature": "sig-abc", "text": "Answer."}, {"text": "Again."}]
+    ) as server:
         model = make_model("anthropic", server)
         reply, events = await ask(model)
         assert "".join(e.text for e in events if isinstance(e, ThinkingDelta)) == "Let me think."
@@ -149,7 +174,9 @@ async def test_anthropic_request_shape_cache_breakpoints_and_merged_tool_results
     history = (
         user("look at a.png"),
         AssistantMessage(content=(Text(text="Reading."), call), stop_reason="tool_use"),
-        ToolResultMessage(tool_call_id="toolu_1", tool_name="Read", content=(Image(media_type="image/png", data="AAAA"),)),
+        ToolResultMessage(
+            tool_call_id="toolu_1", tool_name="Read", content=(Image(media_type="image/png", data="AAAA"),)
+        ),
         user("what is in it?"),
         AssistantMessage(content=(), stop_reason="aborted"),  # an interrupted empty turn is left out
     )
@@ -164,8 +191,9 @@ async def test_anthropic_request_shape_cache_breakpoints_and_merged_tool_results
     assert last[0]["type"] == "tool_result" and last[0]["tool_use_id"] == "toolu_1"
     assert last[0]["content"][0]["type"] == "image"
     assert last[1]["type"] == "text" and last[1]["text"] == "what is in it?"
-    marked = [body["system"][-1], body["tools"][-1]] + [b for m in body["messages"] for b in m["content"]
-                                                        if "cache_control" in b]
+    marked = [body["system"][-1], body["tools"][-1]] + [
+        b for m in body["messages"] for b in m["content"] if "cache_control" in b
+    ]
     assert all(b.get("cache_control") == {"type": "ephemeral"} for b in marked)
     assert len(marked) == 4 and "cache_control" not in body["tools"][0]
 
@@ -175,8 +203,11 @@ async def test_openai_request_shape_tools_and_images_after_tool_messages():
     history = (
         user("look"),
         AssistantMessage(content=(call,), stop_reason="tool_use"),
-        ToolResultMessage(tool_call_id="call_1", tool_name="Read",
-                          content=(Text(text="the image:"), Image(media_type="image/png", data="AAAA"))),
+        ToolResultMessage(
+            tool_call_id="call_1",
+            tool_name="Read",
+            content=(Text(text="the image:"), Image(media_type="image/png", data="AAAA")),
+        ),
     )
     with ScriptedServer([{"text": "A dot."}]) as server:
         await ask(make_model("openai", server), *history)
@@ -215,8 +246,9 @@ async def test_cancel_token_mid_stream_returns_the_partial_message_aborted(proto
     turn = {"text": text, "tool_calls": [{"name": "Bash", "input": {"command": "rm -rf build"}}]}
     with ScriptedServer([turn], chunk_delay=0.02) as server:
         model, cancel, events = make_model(protocol, server), CancelToken(), []
-        task = asyncio.ensure_future(model.complete(ModelRequest(system="", messages=(user("hi"),), tools=TOOLS),
-                                                    events.append, cancel))
+        task = asyncio.ensure_future(
+            model.complete(ModelRequest(system="", messages=(user("hi"),), tools=TOOLS), events.append, cancel)
+        )
         while len(events) < 3:
             await asyncio.sleep(0.01)
         cancel.cancel()
@@ -230,8 +262,9 @@ async def test_cancel_while_waiting_to_retry_returns_at_once(protocol):
     turns = [{"error": {"status": 429, "message": "slow down", "retry_after": 60}}, {"text": "too late"}]
     with ScriptedServer(turns) as server:
         model, cancel, events = make_model(protocol, server), CancelToken(), []
-        task = asyncio.ensure_future(model.complete(ModelRequest(system="", messages=(user("hi"),), tools=()),
-                                                    events.append, cancel))
+        task = asyncio.ensure_future(
+            model.complete(ModelRequest(system="", messages=(user("hi"),), tools=()), events.append, cancel)
+        )
         while not events:
             await asyncio.sleep(0.01)
         cancel.cancel()
@@ -248,9 +281,13 @@ async def test_retry_after_ms_header_sets_the_delay(protocol):
 
 
 async def test_error_event_mid_stream_is_retried(protocol):
-    turns = [{"text": "Partial answer that the server gives up on.", "stream_error": {"type": "overloaded_error",
-                                                                                     "message": "Overloaded"}},
-             {"text": "Whole answer."}]
+    turns = [
+        {
+            "text": "Partial answer that the server gives up on.",
+            "stream_error": {"type": "overloaded_error", "message": "Overloaded"},
+        },
+        {"text": "Whole answer."},
+    ]
     with ScriptedServer(turns) as server:
         reply, events = await ask(make_model(protocol, server))
     assert reply.text == "Whole answer."
@@ -290,10 +327,14 @@ async def test_openai_reasoning_streams_as_thinking_without_signature():
 async def test_anthropic_thinking_budget_auth_token_and_wire_forms_of_odd_blocks():
     history = (
         user("go"),
-        AssistantMessage(content=(Thinking(thinking="", signature="opaque", redacted=True),
-                                  Thinking(thinking="from another provider"),
-                                  ToolCall(id="t1", name="Bash", arguments={}, raw_arguments="{oops")),
-                         stop_reason="tool_use"),
+        AssistantMessage(
+            content=(
+                Thinking(thinking="", signature="opaque", redacted=True),
+                Thinking(thinking="from another provider"),
+                ToolCall(id="t1", name="Bash", arguments={}, raw_arguments="{oops"),
+            ),
+            stop_reason="tool_use",
+        ),
         ToolResultMessage(tool_call_id="t1", tool_name="Bash", content=(Text(text="invalid JSON"),), is_error=True),
     )
     with ScriptedServer([{"text": "fixed"}]) as server:
@@ -304,7 +345,8 @@ async def test_anthropic_thinking_budget_auth_token_and_wire_forms_of_odd_blocks
     assert request["headers"]["authorization"] == "Bearer tok" and "x-api-key" not in request["headers"]
     body = request["body"]
     assert body["thinking"] == {"type": "enabled", "budget_tokens": 8000} and body["max_tokens"] > 8000
-    assert body["messages"][1]["content"] == [{"type": "redacted_thinking", "data": "opaque"},
-                                              {"type": "tool_use", "id": "t1", "name": "Bash", "input": {},
-                                               "cache_control": {"type": "ephemeral"}}]
+    assert body["messages"][1]["content"] == [
+        {"type": "redacted_thinking", "data": "opaque"},
+        {"type": "tool_use", "id": "t1", "name": "Bash", "input": {}, "cache_control": {"type": "ephemeral"}},
+    ]
     assert body["messages"][2]["content"][0]["is_error"] is True

@@ -30,15 +30,19 @@ def protocol(request) -> str:
 def make_model(protocol: str, server: ScriptedServer, **env: str):
     env = {"SOUS_RETRY_BASE_DELAY": "0.001", **env}
     if protocol == "anthropic":
-        return AnthropicModel("claude-sonnet-4-5", environ={"ANTHROPIC_BASE_URL": server.url,
-                                                            "ANTHROPIC_API_KEY": "sk-test", **env})
-    return OpenAIChatModel("gpt-5.1", environ={"OPENAI_BASE_URL": server.openai_url, "OPENAI_API_KEY": "sk-test", **env})
+        return AnthropicModel(
+            "claude-sonnet-4-5", environ={"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "sk-test", **env}
+        )
+    return OpenAIChatModel(
+        "gpt-5.1", environ={"OPENAI_BASE_URL": server.openai_url, "OPENAI_API_KEY": "sk-test", **env}
+    )
 
 
 async def ask(model):
     events: list = []
-    reply = await model.complete(ModelRequest(system="", messages=(user("hi"),), tools=()), events.append,
-                                 CancelToken())
+    reply = await model.complete(
+        ModelRequest(system="", messages=(user("hi"),), tools=()), events.append, CancelToken()
+    )
     return reply, events
 
 
@@ -94,8 +98,11 @@ async def test_a_whole_json_answer_to_a_streaming_request_is_said_and_not_retrie
 
 
 async def test_each_retry_carries_attempt_delay_and_status(protocol):
-    turns = [{"error": {"status": 503, "message": "busy"}}, {"error": {"status": 429, "message": "slow down"}},
-             {"text": "ok"}]
+    turns = [
+        {"error": {"status": 503, "message": "busy"}},
+        {"error": {"status": 429, "message": "slow down"}},
+        {"text": "ok"},
+    ]
     with ScriptedServer(turns) as server:
         reply, events = await ask(make_model(protocol, server, SOUS_MAX_RETRIES="4"))
     retries = [e for e in events if isinstance(e, Retry)]
@@ -106,11 +113,24 @@ async def test_each_retry_carries_attempt_delay_and_status(protocol):
 
 # The real command: retries are said while they happen, in text mode on stderr and in stream-json.
 
+
 def sous_p(env: dict, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])),
-           "SOUS_RETRY_BASE_DELAY": "0.001", "SOUS_MAX_RETRIES": "2", **env}
-    return subprocess.run([sys.executable, "-m", "sous", "-p", "hi", *args], env=env, capture_output=True, check=False,
-                          text=True, timeout=60, cwd=env["HOME"])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])),
+        "SOUS_RETRY_BASE_DELAY": "0.001",
+        "SOUS_MAX_RETRIES": "2",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "sous", "-p", "hi", *args],
+        env=env,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+        cwd=env["HOME"],
+    )
 
 
 def anthropic_env(server: ScriptedServer, tmp_path: Path) -> dict:
@@ -118,18 +138,31 @@ def anthropic_env(server: ScriptedServer, tmp_path: Path) -> dict:
 
 
 def test_stream_json_shows_each_retry_as_claude_codes_api_retry_message(tmp_path):
-    turns = [{"error": {"status": 500, "message": "boom"}}, {"error": {"status": 429, "message": "later"}},
-             {"text": "done"}]
+    turns = [
+        {"error": {"status": 500, "message": "boom"}},
+        {"error": {"status": 429, "message": "later"}},
+        {"text": "done"},
+    ]
     with ScriptedServer(turns) as server:
-        run = sous_p(anthropic_env(server, tmp_path), "--model", "anthropic:claude-sonnet-4-5",
-                     "--output-format", "stream-json", "--verbose")
+        run = sous_p(
+            anthropic_env(server, tmp_path),
+            "--model",
+            "anthropic:claude-sonnet-4-5",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+        )
     assert run.returncode == 0, run.stderr
     lines = [json.loads(line) for line in run.stdout.splitlines()]
     retries = [line for line in lines if line.get("subtype") == "api_retry"]
-    assert [(r["attempt"], r["max_retries"], r["error_status"], r["error"]) for r in retries] == \
-        [(1, 2, 500, "server_error"), (2, 2, 429, "rate_limit")]
-    assert all(r["type"] == "system" and isinstance(r["retry_delay_ms"], int) and r["session_id"] and r["uuid"]
-               for r in retries)
+    assert [(r["attempt"], r["max_retries"], r["error_status"], r["error"]) for r in retries] == [
+        (1, 2, 500, "server_error"),
+        (2, 2, 429, "rate_limit"),
+    ]
+    assert all(
+        r["type"] == "system" and isinstance(r["retry_delay_ms"], int) and r["session_id"] and r["uuid"]
+        for r in retries
+    )
     assert lines[-1]["type"] == "result" and lines[-1]["result"] == "done"
 
 
@@ -151,9 +184,14 @@ def test_sous_pointed_at_a_web_server_says_so_at_once(tmp_path):
     assert "answered with an HTML page, not an event stream: check ANTHROPIC_BASE_URL" in run.stdout + run.stderr
 
 
-@pytest.mark.parametrize(("content_type", "body", "said"), [
-    ("text/plain", HTML, "answered with an HTML page"), ("", HTML, "answered with an HTML page"),
-    ("application/octet-stream", '{"result": "not streamed"}', "answered with JSON")])
+@pytest.mark.parametrize(
+    ("content_type", "body", "said"),
+    [
+        ("text/plain", HTML, "answered with an HTML page"),
+        ("", HTML, "answered with an HTML page"),
+        ("application/octet-stream", '{"result": "not streamed"}', "answered with JSON"),
+    ],
+)
 async def test_a_wrong_answer_that_does_not_say_its_type_is_judged_by_its_body(protocol, content_type, body, said):
     turns = [{"answer": {"status": 200, "content_type": content_type, "body": body}}, {"text": "never"}]
     with ScriptedServer(turns) as server:
@@ -177,8 +215,10 @@ async def test_every_sse_line_end_is_read(protocol, line_end):
 
     turn = {"text": "ends \u2028 of lines"}
     if protocol == "anthropic":
-        events = [f"event: {name}{line_end}data: {json.dumps(data, ensure_ascii=False)}{line_end}{line_end}"
-                  for name, data in anthropic_events(turn, "m")]
+        events = [
+            f"event: {name}{line_end}data: {json.dumps(data, ensure_ascii=False)}{line_end}{line_end}"
+            for name, data in anthropic_events(turn, "m")
+        ]
     else:
         events = [f"data: {json.dumps(c, ensure_ascii=False)}{line_end}{line_end}" for c in openai_chunks(turn, "m")]
         events.append(f"data: [DONE]{line_end}{line_end}")
@@ -199,5 +239,11 @@ async def test_line_ends_split_across_chunks_are_one_line_end():
                 yield chunk
 
     response = httpx.Response(200, stream=Chunks())
-    assert [line async for line in _lines(response, "http://x")] == ["data: a", "data: b", "", "xxxxxxxxxxy", "",
-                                                                    "tail"]
+    assert [line async for line in _lines(response, "http://x")] == [
+        "data: a",
+        "data: b",
+        "",
+        "xxxxxxxxxxy",
+        "",
+        "tail",
+    ]

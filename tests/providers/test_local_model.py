@@ -17,11 +17,21 @@ import pytest
 
 import sous
 from sous.core import (
-    AssistantMessage, CancelToken, ModelRequest, Notice, Text, TextDelta, ToolCall, ToolResultMessage, user,
+    AssistantMessage,
+    CancelToken,
+    ModelRequest,
+    Notice,
+    Text,
+    TextDelta,
+    ToolCall,
+    ToolResultMessage,
+    user,
 )
 from sous.models import local, resolve
 
-pytestmark = pytest.mark.skipif(not local.available(), reason="llama-cpp-python or the offline model weights are absent")
+pytestmark = pytest.mark.skipif(
+    not local.available(), reason="llama-cpp-python or the offline model weights are absent"
+)
 
 SRC = str(Path(sous.__file__).resolve().parents[1])
 
@@ -30,9 +40,11 @@ async def test_the_model_answers_and_streams():
     model = local.LocalModel(local.DEFAULT_NAME)
     events: list = []
     look = ToolCall(id="c1", name="Bash", arguments={"command": "cat notes.txt"})
-    messages = (user("What is written in notes.txt?"),
-                AssistantMessage(content=(look,), model="m", stop_reason="tool_use"),
-                ToolResultMessage(tool_call_id="c1", tool_name="Bash", content=(Text(text="buy milk"),)))
+    messages = (
+        user("What is written in notes.txt?"),
+        AssistantMessage(content=(look,), model="m", stop_reason="tool_use"),
+        ToolResultMessage(tool_call_id="c1", tool_name="Bash", content=(Text(text="buy milk"),)),
+    )
     request = ModelRequest(system="# Environment\n- Working directory: /tmp", messages=messages, tools=())
     reply = await model.complete(request, events.append, CancelToken())
     deltas = [e.text for e in events if isinstance(e, TextDelta)]
@@ -77,8 +89,14 @@ def test_it_is_the_default_without_a_key():
 def test_sous_p_without_a_key_runs_offline_with_a_one_line_notice(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "OPENAI_", "SOUS_MODEL"))}
     env["PYTHONPATH"] = SRC
-    run = subprocess.run([sys.executable, "-m", "sous", "-p", "Say hi.", "--output-format", "json", "--max-turns", "2"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "sous", "-p", "Say hi.", "--output-format", "json", "--max-turns", "2"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "Traceback" not in run.stderr
     notices = [line for line in run.stderr.splitlines() if "no API key" in line]
     assert len(notices) == 1 and "ANTHROPIC_API_KEY" in notices[0]

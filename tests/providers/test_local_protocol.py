@@ -26,7 +26,8 @@ def test_a_write_block_is_a_write_call_with_a_final_newline():
     prose, calls = lp.parse("```write src/hello.py\nprint('hi')\n```")
     assert prose == ""
     assert [(c.name, c.arguments) for c in calls] == [
-        ("Write", {"file_path": "src/hello.py", "content": "print('hi')\n"})]
+        ("Write", {"file_path": "src/hello.py", "content": "print('hi')\n"})
+    ]
 
 
 def test_an_unterminated_block_cut_by_the_token_limit_is_still_a_call():
@@ -73,8 +74,8 @@ def test_history_is_rendered_back_in_the_protocol_with_capped_results():
     chat = lp.to_chat("SYSTEM", messages)
     examples = len(lp.EXAMPLES[lp.FENCED])
     assert chat[0] == {"role": "system", "content": "SYSTEM"}
-    assert [m["role"] for m in chat[1:1 + examples]] == [role for role, _ in lp.EXAMPLES[lp.FENCED]]
-    chat = chat[1 + examples:]
+    assert [m["role"] for m in chat[1 : 1 + examples]] == [role for role, _ in lp.EXAMPLES[lp.FENCED]]
+    chat = chat[1 + examples :]
     assert [m["role"] for m in chat] == ["user", "assistant", "user"]
     assert chat[1]["content"] == "Counting.\n```bash\nseq 1 5000\n```"
     assert chat[2]["content"].startswith("Result:\n```\n0\n1\n") and "[...]" in chat[2]["content"]
@@ -113,8 +114,13 @@ def test_commands_and_writes_stream_nothing_in_either_protocol():
 
 
 def test_claims_of_work_are_recognised_and_plain_answers_are_not():
-    for claim in ("I fixed the bug in mean().", "I have renamed median everywhere.", "The port has been changed to 8080.",
-                  "I've updated stats.py", "I removed the folder tmp."):
+    for claim in (
+        "I fixed the bug in mean().",
+        "I have renamed median everywhere.",
+        "The port has been changed to 8080.",
+        "I've updated stats.py",
+        "I removed the folder tmp.",
+    ):
         assert lp.claims_change(claim), claim
     for answer in ("The name in setup.cfg is demo.", "There are 3 files.", "mean() divides by the wrong count."):
         assert not lp.claims_change(answer), answer
@@ -124,8 +130,9 @@ def _turn(*steps):
     messages = [user("fix the bug")]
     for call, (error, output) in steps:
         messages.append(AssistantMessage(content=(call,), model="m", stop_reason="tool_use"))
-        messages.append(ToolResultMessage(tool_call_id=call.id, tool_name=call.name, content=(Text(text=output),),
-                                          is_error=error))
+        messages.append(
+            ToolResultMessage(tool_call_id=call.id, tool_name=call.name, content=(Text(text=output),), is_error=error)
+        )
     return tuple(messages)
 
 

@@ -24,13 +24,14 @@ async def parse(text: str) -> list[tuple[str, str]]:
 
 
 async def test_sse_events_names_multi_line_data_and_comments():
-    text = (": keep-alive comment\n"
-            "event: message_start\ndata: {\"a\": 1}\n\n"
-            "id: 7\nretry: 100\ndata: first line\ndata:second line\n\n"
-            "\n\n"
-            "event: ping\ndata\n\n")
-    assert await parse(text) == [("message_start", '{"a": 1}'), ("message", "first line\nsecond line"),
-                                 ("ping", "")]
+    text = (
+        ": keep-alive comment\n"
+        'event: message_start\ndata: {"a": 1}\n\n'
+        "id: 7\nretry: 100\ndata: first line\ndata:second line\n\n"
+        "\n\n"
+        "event: ping\ndata\n\n"
+    )
+    assert await parse(text) == [("message_start", '{"a": 1}'), ("message", "first line\nsecond line"), ("ping", "")]
 
 
 async def test_sse_drops_an_event_the_stream_ended_in():
@@ -46,8 +47,9 @@ def test_catalog_matches_dated_and_routed_ids_by_prefix():
 
 
 def test_cost_and_context_window():
-    usage = Usage(input_tokens=2_000_000, output_tokens=1_000_000, cache_read_tokens=1_000_000,
-                  cache_write_tokens=1_000_000)
+    usage = Usage(
+        input_tokens=2_000_000, output_tokens=1_000_000, cache_read_tokens=1_000_000, cache_write_tokens=1_000_000
+    )
     assert catalog.cost("claude-haiku-4-5", usage) == pytest.approx(2 * 1.0 + 5.0 + 0.1 + 1.25)
     assert catalog.cost("qwen2.5-coder:7b", usage) == 0.0
     assert catalog.context_window("gpt-4.1") == 1_047_576
@@ -66,12 +68,14 @@ def test_retry_policy_reads_the_environment_and_backs_off_exponentially_with_a_c
 def test_server_cli_serves_a_script_until_stopped(tmp_path):
     script = tmp_path / "turns.json"
     script.write_text(json.dumps([{"text": "from the CLI"}]))
-    process = subprocess.Popen([sys.executable, "-m", "sous.testing.server", str(script)], stdout=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sous.testing.server", str(script)], stdout=subprocess.PIPE, text=True
+    )
     try:
         url = process.stdout.readline().split()[0]
-        request = urllib.request.Request(f"{url}/v1/chat/completions", method="POST",
-                                         data=json.dumps({"model": "m", "messages": []}).encode())
+        request = urllib.request.Request(
+            f"{url}/v1/chat/completions", method="POST", data=json.dumps({"model": "m", "messages": []}).encode()
+        )
         with urllib.request.urlopen(request, timeout=5) as response:
             body = response.read().decode()
         assert '"content": "from the CLI"' in body and body.rstrip().endswith("data: [DONE]")

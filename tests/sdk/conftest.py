@@ -50,7 +50,8 @@ def options(cli, project):
     from claude_agent_sdk import ClaudeAgentOptions
 
     def make(model: str, **extra):
-        return ClaudeAgentOptions(cli_path=cli, model=model, cwd=str(project),
-                                  env={"SOUS_HOME": os.environ["SOUS_HOME"]}, **extra)
+        return ClaudeAgentOptions(
+            cli_path=cli, model=model, cwd=str(project), env={"SOUS_HOME": os.environ["SOUS_HOME"]}, **extra
+        )
 
     return make

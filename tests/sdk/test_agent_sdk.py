@@ -29,8 +29,13 @@ def _texts(messages) -> list[str]:
 
 
 def _tool_results(messages) -> list[ToolResultBlock]:
-    return [b for m in messages if isinstance(m, UserMessage) and isinstance(m.content, list)
-            for b in m.content if isinstance(b, ToolResultBlock)]
+    return [
+        b
+        for m in messages
+        if isinstance(m, UserMessage) and isinstance(m.content, list)
+        for b in m.content
+        if isinstance(b, ToolResultBlock)
+    ]
 
 
 async def _collect(prompt, options) -> list:
@@ -43,8 +48,12 @@ def _bash_then_done(command: str) -> list[dict]:
 
 async def _prompts(*texts: str):
     for text in texts:
-        yield {"type": "user", "message": {"role": "user", "content": text}, "parent_tool_use_id": None,
-               "session_id": "default"}
+        yield {
+            "type": "user",
+            "message": {"role": "user", "content": text},
+            "parent_tool_use_id": None,
+            "session_id": "default",
+        }
 
 
 def test_query_one_shot(options, script, caplog):
@@ -114,11 +123,19 @@ def test_python_pre_tool_use_hook_denies_the_call(options, script, project):
 
     async def guard(hook_input, tool_use_id, context):
         calls.append((hook_input["hook_event_name"], hook_input["tool_name"], hook_input["tool_input"]["command"]))
-        return {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny",
-                                       "permissionDecisionReason": "the guard refuses writes"}}
+        return {
+            "hookSpecificOutput": {
+                "hookEventName": "PreToolUse",
+                "permissionDecision": "deny",
+                "permissionDecisionReason": "the guard refuses writes",
+            }
+        }
 
-    opts = options(script(_bash_then_done("echo x > out.txt")), permission_mode="bypassPermissions",
-                   hooks={"PreToolUse": [HookMatcher(matcher="Bash", hooks=[guard])]})
+    opts = options(
+        script(_bash_then_done("echo x > out.txt")),
+        permission_mode="bypassPermissions",
+        hooks={"PreToolUse": [HookMatcher(matcher="Bash", hooks=[guard])]},
+    )
     messages = asyncio.run(_collect(_prompts("write it"), opts))
     assert calls == [("PreToolUse", "Bash", "echo x > out.txt")]
     assert not (project / "out.txt").exists()
@@ -133,8 +150,11 @@ def test_hook_matcher_that_does_not_fit_is_not_called(options, script, project):
         calls.append(hook_input["tool_name"])
         return {}
 
-    opts = options(script(_bash_then_done("echo x > out.txt")), permission_mode="bypassPermissions",
-                   hooks={"PreToolUse": [HookMatcher(matcher="Write", hooks=[guard])]})
+    opts = options(
+        script(_bash_then_done("echo x > out.txt")),
+        permission_mode="bypassPermissions",
+        hooks={"PreToolUse": [HookMatcher(matcher="Write", hooks=[guard])]},
+    )
     asyncio.run(_collect(_prompts("write it"), opts))
     assert calls == [] and (project / "out.txt").read_text() == "x\n"
 
@@ -144,8 +164,9 @@ def test_user_prompt_submit_hook_adds_context(options, script):
         return {"hookSpecificOutput": {"hookEventName": "UserPromptSubmit", "additionalContext": "TICKET-42"}}
 
     async def main():
-        async with ClaudeSDKClient(options(script([{"text": "ok"}]),
-                                           hooks={"UserPromptSubmit": [HookMatcher(hooks=[add])]})) as client:
+        async with ClaudeSDKClient(
+            options(script([{"text": "ok"}]), hooks={"UserPromptSubmit": [HookMatcher(hooks=[add])]})
+        ) as client:
             await client.query("hi")
             return [m async for m in client.receive_response()]
 
@@ -220,8 +241,11 @@ def test_set_model_to_an_unknown_model_is_an_error_the_session_survives(options,
 def test_include_partial_messages_streams_deltas(options, script):
     opts = options(script([{"text": "streamed words arrive in pieces"}]), include_partial_messages=True)
     messages = asyncio.run(_collect("go", opts))
-    deltas = [m.event["delta"]["text"] for m in messages if isinstance(m, StreamEvent)
-              and m.event.get("type") == "content_block_delta"]
+    deltas = [
+        m.event["delta"]["text"]
+        for m in messages
+        if isinstance(m, StreamEvent) and m.event.get("type") == "content_block_delta"
+    ]
     assert deltas and "".join(deltas) == "streamed words arrive in pieces"
 
 
@@ -230,19 +254,33 @@ def test_resume_continues_the_same_conversation(options, script, project):
     session_id = first[-1].session_id
     resumed = asyncio.run(_collect("what number?", options(script([{"text": "7"}]), resume=session_id)))
     assert resumed[-1].session_id == session_id and resumed[-1].subtype == "success"
-    forked = asyncio.run(_collect("again", options(script([{"text": "7 again"}]), resume=session_id,
-                                                   fork_session=True)))
+    forked = asyncio.run(
+        _collect("again", options(script([{"text": "7 again"}]), resume=session_id, fork_session=True))
+    )
     assert forked[-1].session_id != session_id and _texts(forked) == ["7 again"]
 
 
 def test_agents_from_initialize_run_as_sub_agents(options, script):
     from claude_agent_sdk import AgentDefinition
 
-    turns = [{"tool_calls": [{"name": "Agent", "id": "a1", "input": {
-                 "subagent_type": "reviewer", "description": "review", "prompt": "Review the diff."}}]},
-             {"text": "REVIEWED: looks fine"}, {"text": "done"}]
-    opts = options(script(turns), permission_mode="bypassPermissions",
-                   agents={"reviewer": AgentDefinition(description="Reviews diffs", prompt="You review diffs.")})
+    turns = [
+        {
+            "tool_calls": [
+                {
+                    "name": "Agent",
+                    "id": "a1",
+                    "input": {"subagent_type": "reviewer", "description": "review", "prompt": "Review the diff."},
+                }
+            ]
+        },
+        {"text": "REVIEWED: looks fine"},
+        {"text": "done"},
+    ]
+    opts = options(
+        script(turns),
+        permission_mode="bypassPermissions",
+        agents={"reviewer": AgentDefinition(description="Reviews diffs", prompt="You review diffs.")},
+    )
     messages = asyncio.run(_collect(_prompts("hi"), opts))
     result = _tool_results(messages)[0]
     assert not result.is_error and "REVIEWED: looks fine" in str(result.content)
@@ -250,10 +288,19 @@ def test_agents_from_initialize_run_as_sub_agents(options, script):
 
 
 def test_unsupported_flags_fail_with_one_clear_line(cli, project):
-    for flags, says in ((["--add-dir", "/tmp"], "--add-dir is not supported"),
-                        (["--setting-sources=project"], "--setting-sources=project is not supported")):
-        run = subprocess.run([cli, "--output-format", "stream-json", "--verbose", *flags, "--input-format",
-                              "stream-json"], check=False, input="", capture_output=True, text=True, cwd=project, timeout=60)
+    for flags, says in (
+        (["--add-dir", "/tmp"], "--add-dir is not supported"),
+        (["--setting-sources=project"], "--setting-sources=project is not supported"),
+    ):
+        run = subprocess.run(
+            [cli, "--output-format", "stream-json", "--verbose", *flags, "--input-format", "stream-json"],
+            check=False,
+            input="",
+            capture_output=True,
+            text=True,
+            cwd=project,
+            timeout=60,
+        )
         assert run.returncode == 2 and run.stdout == ""
         assert run.stderr.startswith("sous: ") and says in run.stderr and run.stderr.count("\n") == 1
 
@@ -272,8 +319,11 @@ def test_post_tool_use_hook_context_reaches_the_model(options, script, project):
         seen.append((hook_input["hook_event_name"], hook_input["tool_name"]))
         return {"hookSpecificOutput": {"hookEventName": "PostToolUse", "additionalContext": "LINT-CLEAN-7"}}
 
-    opts = options(script(_bash_then_done("echo x > out.txt")), permission_mode="bypassPermissions",
-                   hooks={"PostToolUse": [HookMatcher(matcher="Bash", hooks=[note])]})
+    opts = options(
+        script(_bash_then_done("echo x > out.txt")),
+        permission_mode="bypassPermissions",
+        hooks={"PostToolUse": [HookMatcher(matcher="Bash", hooks=[note])]},
+    )
     messages = asyncio.run(_collect(_prompts("write it"), opts))
     assert seen == [("PostToolUse", "Bash")] and messages[-1].subtype == "success"
     (path,) = Path(os.environ["SOUS_HOME"]).rglob(f"{messages[-1].session_id}.jsonl")
@@ -289,8 +339,10 @@ def test_stop_hook_that_blocks_makes_the_model_go_on(options, script):
             return {"decision": "block", "reason": "run the tests first"}
         return {}
 
-    opts = options(script([{"text": "finished?"}, {"text": "tests pass, finished"}]),
-                   hooks={"Stop": [HookMatcher(hooks=[not_yet])]})
+    opts = options(
+        script([{"text": "finished?"}, {"text": "tests pass, finished"}]),
+        hooks={"Stop": [HookMatcher(hooks=[not_yet])]},
+    )
     messages = asyncio.run(_collect(_prompts("do it"), opts))
     assert stops == ["Stop", "Stop"]
     assert _texts(messages) == ["finished?", "tests pass, finished"] and messages[-1].result == "tests pass, finished"
@@ -301,8 +353,11 @@ def test_a_hook_callback_that_never_answers_blocks_the_call_after_its_timeout(op
         await asyncio.sleep(3600)
         return {}
 
-    opts = options(script(_bash_then_done("echo x > out.txt")), permission_mode="bypassPermissions",
-                   hooks={"PreToolUse": [HookMatcher(matcher="Bash", hooks=[hang], timeout=1)]})
+    opts = options(
+        script(_bash_then_done("echo x > out.txt")),
+        permission_mode="bypassPermissions",
+        hooks={"PreToolUse": [HookMatcher(matcher="Bash", hooks=[hang], timeout=1)]},
+    )
     messages = asyncio.run(asyncio.wait_for(_collect(_prompts("write it"), opts), 60))
     result = _tool_results(messages)[0]
     assert result.is_error and not (project / "out.txt").exists()  # fail closed
@@ -316,14 +371,19 @@ def test_continue_picks_up_the_last_session(options, script):
 
 
 def test_max_budget_usd_stops_the_run_that_spends_it_and_refuses_the_next(options, script, project):
-    turns = [{"text": "cheap", "usage": {"cost_usd": 0.6}},
-             {"tool_calls": [{"name": "Bash", "input": {"command": "sleep 5; echo x > late.txt"}, "id": "c"}],
-              "usage": {"cost_usd": 0.6}},
-             {"text": "never"}]
+    turns = [
+        {"text": "cheap", "usage": {"cost_usd": 0.6}},
+        {
+            "tool_calls": [{"name": "Bash", "input": {"command": "sleep 5; echo x > late.txt"}, "id": "c"}],
+            "usage": {"cost_usd": 0.6},
+        },
+        {"text": "never"},
+    ]
 
     async def main():
-        async with ClaudeSDKClient(options(script(turns), max_budget_usd=1.0,
-                                           permission_mode="bypassPermissions")) as client:
+        async with ClaudeSDKClient(
+            options(script(turns), max_budget_usd=1.0, permission_mode="bypassPermissions")
+        ) as client:
             out = []
             for prompt in ("one", "two", "three"):
                 await client.query(prompt)
@@ -350,8 +410,15 @@ def test_sdk_mcp_server_tools_run_in_the_program(options, script):
         raise RuntimeError("kaboom")
 
     server = create_sdk_mcp_server(name="calc", version="1.0.0", tools=[add, explode])
-    turns = [{"tool_calls": [{"name": "mcp__calc__add", "input": {"a": 2, "b": 40}, "id": "m1"},
-                             {"name": "mcp__calc__explode", "input": {}, "id": "m2"}]}, {"text": "done"}]
+    turns = [
+        {
+            "tool_calls": [
+                {"name": "mcp__calc__add", "input": {"a": 2, "b": 40}, "id": "m1"},
+                {"name": "mcp__calc__explode", "input": {}, "id": "m2"},
+            ]
+        },
+        {"text": "done"},
+    ]
     opts = options(script(turns), mcp_servers={"calc": server}, allowed_tools=["mcp__calc__add", "mcp__calc__explode"])
     messages = asyncio.run(_collect(_prompts("add"), opts))
     init = next(m for m in messages if isinstance(m, SystemMessage) and m.subtype == "init")

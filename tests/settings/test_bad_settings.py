@@ -44,13 +44,13 @@ def one_line_naming(lines: list[str], path: Path, key: str) -> str:
 
 
 def rules_of(cfg: settings.Settings) -> Rules:
-    return Rules.from_lists(allow=cfg.get("permissions.allow", []), ask=cfg.get("permissions.ask", []),
-                            deny=cfg.get("permissions.deny", []))
+    return Rules.from_lists(
+        allow=cfg.get("permissions.allow", []), ask=cfg.get("permissions.ask", []), deny=cfg.get("permissions.deny", [])
+    )
 
 
 def verdict(cfg: settings.Settings, command: str, cwd: Path) -> str:
-    return decide(rules_of(cfg), "dontAsk", "Bash", {"command": command}, cwd=str(cwd),
-                  project_dir=str(cwd)).behavior
+    return decide(rules_of(cfg), "dontAsk", "Bash", {"command": command}, cwd=str(cwd), project_dir=str(cwd)).behavior
 
 
 def test_allow_as_a_string_is_dropped_not_split_into_an_allow_everything_star(tmp_path):
@@ -93,30 +93,42 @@ def test_an_allow_rule_that_does_not_parse_is_only_skipped(tmp_path):
     assert [r.text for r in rules.allow] == ["Read"] and len(rules.problems) == 1
 
 
-@pytest.mark.parametrize(("data", "key", "fatal"), [
-    ({"env": ["A=1"]}, "env", False),
-    ({"env": {"A": ["x"], "B": "1"}}, "env.A", False),
-    ({"model": 7}, "model", False),
-    ({"permissions": []}, "permissions", True),
-    ({"permissions": "deny everything"}, "permissions", True),
-    ({"hooks": "x"}, "hooks", True),
-    ({"hooks": {"PreToolUse": {"matcher": "Bash"}}}, "hooks.PreToolUse", True),
-    ({"hooks": {"PreToolUse": ["guard.sh"]}}, "hooks.PreToolUse[0]", True),
-    ({"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": "guard.sh"}]}}, "hooks.PreToolUse[0].hooks", True),
-    ({"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": "g", "timeout": "soon"}]}]}},
-     "hooks.PreToolUse[0].hooks[0].timeout", True),
-    ({"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": ["g"]}]}]}},
-     "hooks.PreToolUse[0].hooks[0].command", True),
-    ({"hooks": {"PreToolUse": [{"hooks": [{"type": "http", "url": "http://x", "headers": ["a"]}]}]}},
-     "hooks.PreToolUse[0].hooks[0].headers", True),
-    ({"permissions": {"defaultMode": "yolo"}}, "permissions.defaultMode", True),
-    ({"permissions": {"defaultMode": 1}}, "permissions.defaultMode", True),
-    ({"disableAllHooks": "false"}, "disableAllHooks", False),
-    ({"preToolUseHookFailure": "ignore"}, "preToolUseHookFailure", False),
-    ({"sandbox": True}, "sandbox", True),
-    ({"sandbox": {"enabled": "yes"}}, "sandbox.enabled", True),
-    ({"sandbox": {"enabled": True, "writablePaths": "/"}}, "sandbox.writablePaths", False),
-])
+@pytest.mark.parametrize(
+    ("data", "key", "fatal"),
+    [
+        ({"env": ["A=1"]}, "env", False),
+        ({"env": {"A": ["x"], "B": "1"}}, "env.A", False),
+        ({"model": 7}, "model", False),
+        ({"permissions": []}, "permissions", True),
+        ({"permissions": "deny everything"}, "permissions", True),
+        ({"hooks": "x"}, "hooks", True),
+        ({"hooks": {"PreToolUse": {"matcher": "Bash"}}}, "hooks.PreToolUse", True),
+        ({"hooks": {"PreToolUse": ["guard.sh"]}}, "hooks.PreToolUse[0]", True),
+        ({"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": "guard.sh"}]}}, "hooks.PreToolUse[0].hooks", True),
+        (
+            {"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": "g", "timeout": "soon"}]}]}},
+            "hooks.PreToolUse[0].hooks[0].timeout",
+            True,
+        ),
+        (
+            {"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": ["g"]}]}]}},
+            "hooks.PreToolUse[0].hooks[0].command",
+            True,
+        ),
+        (
+            {"hooks": {"PreToolUse": [{"hooks": [{"type": "http", "url": "http://x", "headers": ["a"]}]}]}},
+            "hooks.PreToolUse[0].hooks[0].headers",
+            True,
+        ),
+        ({"permissions": {"defaultMode": "yolo"}}, "permissions.defaultMode", True),
+        ({"permissions": {"defaultMode": 1}}, "permissions.defaultMode", True),
+        ({"disableAllHooks": "false"}, "disableAllHooks", False),
+        ({"preToolUseHookFailure": "ignore"}, "preToolUseHookFailure", False),
+        ({"sandbox": True}, "sandbox", True),
+        ({"sandbox": {"enabled": "yes"}}, "sandbox.enabled", True),
+        ({"sandbox": {"enabled": True, "writablePaths": "/"}}, "sandbox.writablePaths", False),
+    ],
+)
 def test_each_wrong_type_is_one_line_naming_file_key_and_expectation(tmp_path, data, key, fatal):
     path = layer(tmp_path, data)
     cfg = load(tmp_path)
@@ -136,14 +148,17 @@ def test_the_wrong_value_is_not_used_and_the_layer_below_still_counts(tmp_path):
     assert cfg.get("disableAllHooks") is False
 
 
-@pytest.mark.parametrize(("text", "where"), [
-    ('{\n  // my rules\n  "permissions": {"deny": ["Bash(rm *)"]}\n}', ":2:3:"),
-    ('{"permissions": {"deny": ["Bash(rm *)",]}}', ":1:40:"),
-    ('{"permissions": {"deny": ["Bash(rm *)"]}', ":1:41:"),
-    ("[]", ""),
-    ("42", ""),
-    ("[" * 100_000 + "]" * 100_000, ""),
-])
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('{\n  // my rules\n  "permissions": {"deny": ["Bash(rm *)"]}\n}', ":2:3:"),
+        ('{"permissions": {"deny": ["Bash(rm *)",]}}', ":1:40:"),
+        ('{"permissions": {"deny": ["Bash(rm *)"]}', ":1:41:"),
+        ("[]", ""),
+        ("42", ""),
+        ("[" * 100_000 + "]" * 100_000, ""),
+    ],
+)
 def test_a_file_that_is_not_a_settings_object_stops_sous_with_its_position(tmp_path, text, where):
     path = layer(tmp_path, text)
     line = one_line_naming(load(tmp_path).errors, path, where)
@@ -188,10 +203,25 @@ def test_a_missing_settings_file_named_on_the_command_line_is_an_error(tmp_path)
 
 
 @pytest.mark.parametrize("value", [None, True, 0, 1.5, "", "x", "*", [], ["*"], [1], {}, {"a": 1}])
-@pytest.mark.parametrize("key", ["model", "env", "permissions", "hooks", "disableAllHooks", "sandbox",
-                                 "preToolUseHookFailure", "permissions.allow", "permissions.ask",
-                                 "permissions.deny", "permissions.defaultMode", "sandbox.enabled",
-                                 "sandbox.network", "sandbox.network.allowedDomains"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "model",
+        "env",
+        "permissions",
+        "hooks",
+        "disableAllHooks",
+        "sandbox",
+        "preToolUseHookFailure",
+        "permissions.allow",
+        "permissions.ask",
+        "permissions.deny",
+        "permissions.defaultMode",
+        "sandbox.enabled",
+        "sandbox.network",
+        "sandbox.network.allowedDomains",
+    ],
+)
 def test_any_value_at_any_key_never_crashes_and_never_allows_a_command(tmp_path, key, value):
     data: dict = {}
     node = data
@@ -209,13 +239,24 @@ def test_any_value_at_any_key_never_crashes_and_never_allows_a_command(tmp_path,
 
 # The real command: what a person sees.
 
+
 def run_sous(project: Path, *args: str, turns: list | None = None) -> subprocess.CompletedProcess:
     script = project.parent / "turns.json"
     script.write_text(json.dumps(turns or [{"text": "done"}]))
-    env = {**os.environ, "HOME": str(project.parent / "home"),
-           "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{script}", *args],
-                          cwd=project, env=env, capture_output=True, check=False, text=True, timeout=60)
+    env = {
+        **os.environ,
+        "HOME": str(project.parent / "home"),
+        "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{script}", *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_sous_with_allow_as_a_string_under_dont_ask_does_not_run_the_command(tmp_path):
@@ -252,19 +293,51 @@ def test_sous_starts_past_a_dropped_value_with_a_warning(tmp_path, data):
 def test_a_valid_claude_code_settings_file_passes_untouched(tmp_path):
     data = {
         "$schema": "https://json.schemastore.org/claude-code-settings.json",
-        "model": "anthropic:claude-sonnet-4-5", "env": {"FOO": "1", "PORT": 8080, "DEBUG": 1.5},
-        "permissions": {"allow": ["Bash(npm run test *)", "Read(./src/**)"], "ask": ["Bash(git push *)"],
-                        "deny": ["Read(./.env)", "Bash(rm -rf *)"], "defaultMode": "acceptEdits",
-                        "additionalDirectories": ["../shared"], "disableBypassPermissionsMode": "disable"},
-        "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [
-            {"type": "command", "command": "guard.sh", "timeout": 30, "async": False, "statusMessage": "checking",
-             "if": "Bash(rm *)", "onFailure": "block"},
-            {"type": "http", "url": "http://127.0.0.1:1/hook", "headers": {"X-Key": "$KEY"}, "timeout": 2.5}]}],
-            "Setup": [{"hooks": [{"type": "command", "command": "x", "args": ["a", "b"]}]}]},
-        "disableAllHooks": False, "preToolUseHookFailure": "continue",
-        "sandbox": {"enabled": True, "writablePaths": ["/tmp"], "network": {"allowedDomains": ["pypi.org"]},
-                    "excludedCommands": ["docker"]},
-        "statusLine": {"type": "command", "command": "~/.claude/statusline.sh"}, "cleanupPeriodDays": 30,
+        "model": "anthropic:claude-sonnet-4-5",
+        "env": {"FOO": "1", "PORT": 8080, "DEBUG": 1.5},
+        "permissions": {
+            "allow": ["Bash(npm run test *)", "Read(./src/**)"],
+            "ask": ["Bash(git push *)"],
+            "deny": ["Read(./.env)", "Bash(rm -rf *)"],
+            "defaultMode": "acceptEdits",
+            "additionalDirectories": ["../shared"],
+            "disableBypassPermissionsMode": "disable",
+        },
+        "hooks": {
+            "PreToolUse": [
+                {
+                    "matcher": "Bash",
+                    "hooks": [
+                        {
+                            "type": "command",
+                            "command": "guard.sh",
+                            "timeout": 30,
+                            "async": False,
+                            "statusMessage": "checking",
+                            "if": "Bash(rm *)",
+                            "onFailure": "block",
+                        },
+                        {
+                            "type": "http",
+                            "url": "http://127.0.0.1:1/hook",
+                            "headers": {"X-Key": "$KEY"},
+                            "timeout": 2.5,
+                        },
+                    ],
+                }
+            ],
+            "Setup": [{"hooks": [{"type": "command", "command": "x", "args": ["a", "b"]}]}],
+        },
+        "disableAllHooks": False,
+        "preToolUseHookFailure": "continue",
+        "sandbox": {
+            "enabled": True,
+            "writablePaths": ["/tmp"],
+            "network": {"allowedDomains": ["pypi.org"]},
+            "excludedCommands": ["docker"],
+        },
+        "statusLine": {"type": "command", "command": "~/.claude/statusline.sh"},
+        "cleanupPeriodDays": 30,
     }
     layer(tmp_path, data)
     cfg = load(tmp_path)
@@ -272,8 +345,16 @@ def test_a_valid_claude_code_settings_file_passes_untouched(tmp_path):
     assert cfg.values == data
 
 
-@pytest.mark.parametrize("content", ['{"permissions": {"deny": ["Bash(rm *)"],}}', '{"permissions": []}',
-                                     '{"permissions": {"allow": "Bash(ls)"}}', "[1]", b"\xff\xfe{}"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"permissions": {"deny": ["Bash(rm *)"],}}',
+        '{"permissions": []}',
+        '{"permissions": {"allow": "Bash(ls)"}}',
+        "[1]",
+        b"\xff\xfe{}",
+    ],
+)
 def test_always_allow_never_rewrites_a_settings_file_it_cannot_read(tmp_path, content):
     from sous.permissions.grants import save_always
 

@@ -42,10 +42,21 @@ def test_a_torn_last_line_is_ended_before_the_next_record_is_appended(tmp_path):
     assert loaded.skipped == 1 and "skipped 1 unreadable line" in loaded.damage and str(path) in loaded.damage
 
 
-@pytest.mark.parametrize("garbage", [b"not json at all", b"\xff\xfe\x00garbage", b"5", b"[]", b"null",
-                                     b'{"v": "one", "type": "message"}', b'{"v": 1, "type": "message", "message": 5}',
-                                     b'{"v": 1, "type": "message", "message": {"role": "alien"}}',
-                                     b'{"v": 1}', b"[" * 50_000])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"not json at all",
+        b"\xff\xfe\x00garbage",
+        b"5",
+        b"[]",
+        b"null",
+        b'{"v": "one", "type": "message"}',
+        b'{"v": 1, "type": "message", "message": 5}',
+        b'{"v": 1, "type": "message", "message": {"role": "alien"}}',
+        b'{"v": 1}',
+        b"[" * 50_000,
+    ],
+)
 def test_a_garbage_line_is_skipped_and_counted_and_the_rest_kept(tmp_path, garbage):
     path = session_file(tmp_path)
     lines = path.read_bytes().splitlines(keepends=True)
@@ -58,8 +69,10 @@ def test_a_garbage_line_is_skipped_and_counted_and_the_rest_kept(tmp_path, garba
 def test_bad_bytes_inside_a_message_keep_the_message(tmp_path):
     path = session_file(tmp_path, prompts=("one",))
     with open(path, "ab") as f:
-        f.write(b'{"v": 1, "type": "message", "id": "m2", "message": {"role": "user", '
-                b'"content": [{"type": "text", "text": "caf\xe9 two"}]}}\n')
+        f.write(
+            b'{"v": 1, "type": "message", "id": "m2", "message": {"role": "user", '
+            b'"content": [{"type": "text", "text": "caf\xe9 two"}]}}\n'
+        )
     loaded = transcript.load(path)
     assert texts(loaded) == ["one", "caf\ufffd two"]
     assert loaded.replaced == 1 and "replaced bad bytes in 1 line" in loaded.damage
@@ -81,8 +94,10 @@ def test_a_newer_schema_is_refused_rather_than_appended_to(tmp_path):
         transcript.load(path)
 
 
-@pytest.mark.parametrize("content", [b"", b"\n\n", b"hello world\nthis is a text file\n", os.urandom(4096),
-                                     b'{"some": "json"}\n{"other": 1}\n'])
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\n\n", b"hello world\nthis is a text file\n", os.urandom(4096), b'{"some": "json"}\n{"other": 1}\n'],
+)
 def test_a_file_with_no_session_in_it_is_one_clear_error(tmp_path, content):
     path = tmp_path / "s.jsonl"
     path.write_bytes(content)
@@ -102,12 +117,20 @@ def test_continue_passes_over_an_empty_file(tmp_path, sous_home):
 
 # The real command.
 
+
 def sous_p(project: Path, *args: str) -> subprocess.CompletedProcess:
     script = project.parent / "turns.json"
     script.write_text(json.dumps([{"text": "ok"}]))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, "-m", "sous", "-p", *args, "--model", f"scripted:{script}"],
-                          cwd=project, env=env, capture_output=True, check=False, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "sous", "-p", *args, "--model", f"scripted:{script}"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.fixture

@@ -13,12 +13,21 @@ from sous.store.codec import from_dict, to_dict
 def sample_messages():
     return [
         user("hi"),
-        AssistantMessage(content=(Thinking(thinking="hmm", signature="sig"), Text(text="ok"),
-                                  ToolCall(id="t1", name="Bash", arguments={"command": "ls"})),
-                         model="m", usage=Usage(input_tokens=3, output_tokens=4, cache_read_tokens=2, cost_usd=0.5),
-                         stop_reason="tool_use", id="a1", provider_data={"id": "msg_1"}),
-        ToolResultMessage(tool_call_id="t1", tool_name="Bash", content=(Text(text="file"),), data={"stdout": "file"},
-                          id="r1"),
+        AssistantMessage(
+            content=(
+                Thinking(thinking="hmm", signature="sig"),
+                Text(text="ok"),
+                ToolCall(id="t1", name="Bash", arguments={"command": "ls"}),
+            ),
+            model="m",
+            usage=Usage(input_tokens=3, output_tokens=4, cache_read_tokens=2, cost_usd=0.5),
+            stop_reason="tool_use",
+            id="a1",
+            provider_data={"id": "msg_1"},
+        ),
+        ToolResultMessage(
+            tool_call_id="t1", tool_name="Bash", content=(Text(text="file"),), data={"stdout": "file"}, id="r1"
+        ),
     ]
 
 
@@ -71,7 +80,9 @@ def test_latest_and_find(tmp_path, sous_home):
 
     cwd = str(tmp_path)
     for sid in ("aaa-1", "bbb-2"):
-        transcript.TranscriptWriter.create(transcript.session_path(cwd, sid), session_id=sid, cwd=cwd, model="m").close()
+        transcript.TranscriptWriter.create(
+            transcript.session_path(cwd, sid), session_id=sid, cwd=cwd, model="m"
+        ).close()
         time.sleep(0.01)
     os.utime(transcript.session_path(cwd, "aaa-1"))
     assert transcript.latest(cwd).stem == "aaa-1"

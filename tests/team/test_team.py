@@ -24,12 +24,16 @@ def call(name: str, **args) -> dict:
 
 
 BACKEND = [
-    call("Write", file_path="api/contract.md", content="GET /todos -> [{\"id\": 1, \"title\": \"...\"}]\n"),
-    call("PostTask", title="Build the page listing GET /todos", owner="frontend",
-         description="The contract is in api/contract.md"),
+    call("Write", file_path="api/contract.md", content='GET /todos -> [{"id": 1, "title": "..."}]\n'),
+    call(
+        "PostTask",
+        title="Build the page listing GET /todos",
+        owner="frontend",
+        description="The contract is in api/contract.md",
+    ),
     call("SendTeamMessage", to="frontend", text="Contract ready in api/contract.md; task #1 is yours."),
     {"text": "Backend: contract published, waiting for the frontend."},
-    call("TeamBoard"),                                           # woken by the frontend's message
+    call("TeamBoard"),  # woken by the frontend's message
     {"text": "Backend: the page is done; nothing left for me."},
 ]
 FRONTEND = [
@@ -54,26 +58,33 @@ goal: A todo app, a JSON API and a web page that lists the todos.
 members:
   - name: backend
     folder: api
-    model: scripted:{tmp_path / 'backend.json'}
+    model: scripted:{tmp_path / "backend.json"}
     prompt: You own the API and its contract.
   - name: frontend
     folder: web/
-    model: scripted:{tmp_path / 'frontend.json'}
+    model: scripted:{tmp_path / "frontend.json"}
 """)
     return root
 
 
 def run_team(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sous", "team", *args], cwd=project, text=True, capture_output=True,
-                          stdin=subprocess.DEVNULL, timeout=120,
-                          env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent),
-                               "SOUS_HOME": str(project.parent / "home")})
+    return subprocess.run(
+        [sys.executable, "-m", "sous", "team", *args],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent), "SOUS_HOME": str(project.parent / "home")},
+    )
 
 
 def test_two_members_finish_a_task_through_the_board(project):
     done = run_team(project)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert (project / "api" / "contract.md").exists() and "fetch('/todos')" in (project / "web" / "index.html").read_text()
+    assert (project / "api" / "contract.md").exists() and "fetch('/todos')" in (
+        project / "web" / "index.html"
+    ).read_text()
     assert not (project / "api" / "hack.py").exists()  # outside frontend's folder, and nobody to approve
     assert "[frontend] ⏺ Write(api/hack.py)" in done.stdout and "all tasks done" in done.stdout
     assert "[frontend]   ✗ Permission to use Write was denied" in done.stdout
@@ -115,15 +126,24 @@ def test_bad_team_files_get_one_line(tmp_path):
 def test_the_person_watching_messages_members_approves_and_sees_the_board(project, tmp_path):
     import pexpect
 
-    solo = [{"text": "Backend: waiting for instructions."},
-            call("Write", file_path="api/README.md", content="The API.\n"),
-            call("Write", file_path="docs/outside.md", content="asks first\n"),
-            {"text": "Backend: README written."}]
+    solo = [
+        {"text": "Backend: waiting for instructions."},
+        call("Write", file_path="api/README.md", content="The API.\n"),
+        call("Write", file_path="docs/outside.md", content="asks first\n"),
+        {"text": "Backend: README written."},
+    ]
     (tmp_path / "solo.json").write_text(json.dumps(solo))
     (project / ".sous" / "team.yaml").write_text(
-        f"goal: docs\nmembers:\n  - name: backend\n    folder: api\n    model: scripted:{tmp_path / 'solo.json'}\n")
-    child = pexpect.spawn(sys.executable, ["-m", "sous", "team"], cwd=str(project), encoding="utf-8", timeout=30,
-                          env={**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "h")})
+        f"goal: docs\nmembers:\n  - name: backend\n    folder: api\n    model: scripted:{tmp_path / 'solo.json'}\n"
+    )
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sous", "team"],
+        cwd=str(project),
+        encoding="utf-8",
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "h")},
+    )
     child.expect(r"\[backend\] Backend: waiting for instructions\.")
     child.sendline("/board")
     child.expect(r"\(no tasks yet\)")
@@ -154,7 +174,7 @@ def test_the_readme_team_example_runs_unattended_to_the_end(tmp_path):
     root = tmp_path / "project"
     (root / ".sous").mkdir(parents=True)
     backend = [
-        call("Write", file_path="api/CONTRACT.md", content="GET /todos -> [{\"id\": 1, \"title\": \"...\"}]\n"),
+        call("Write", file_path="api/CONTRACT.md", content='GET /todos -> [{"id": 1, "title": "..."}]\n'),
         call("PostTask", title="Build web/index.html against api/CONTRACT.md", owner="frontend"),
         call("SendTeamMessage", to="frontend", text="Contract in api/CONTRACT.md; task #1 is yours."),
         {"text": "Backend: contract published."},
@@ -173,7 +193,9 @@ def test_the_readme_team_example_runs_unattended_to_the_end(tmp_path):
     (tmp_path / "frontend.json").write_text(json.dumps(frontend))
     team = _readme_team_file()
     team = team.replace("  - name: backend\n", f"  - name: backend\n    model: scripted:{tmp_path / 'backend.json'}\n")
-    team = team.replace("  - name: frontend\n", f"  - name: frontend\n    model: scripted:{tmp_path / 'frontend.json'}\n")
+    team = team.replace(
+        "  - name: frontend\n", f"  - name: frontend\n    model: scripted:{tmp_path / 'frontend.json'}\n"
+    )
     (root / ".sous" / "team.yaml").write_text(team)
     done = run_team(root)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -80,7 +80,7 @@ async def test_cwd_outside_the_project_is_reset_with_a_note(ctx, tmp_path):
 
 async def test_exports_do_not_persist(ctx):
     await TOOL.run({"command": "export SOUS_TEST_VAR=1"}, ctx)
-    assert (await TOOL.run({"command": "echo \"[$SOUS_TEST_VAR]\""}, ctx)).content == "[]"
+    assert (await TOOL.run({"command": 'echo "[$SOUS_TEST_VAR]"'}, ctx)).content == "[]"
 
 
 async def test_huge_output_keeps_head_and_tail_with_a_note(ctx):
@@ -92,8 +92,9 @@ async def test_huge_output_keeps_head_and_tail_with_a_note(ctx):
 
 
 async def test_output_limit_follows_the_environment(tmp_path):
-    ctx = ToolContext(cwd=str(tmp_path), project_dir=str(tmp_path),
-                      environ={**os.environ, "BASH_MAX_OUTPUT_LENGTH": "1000"})
+    ctx = ToolContext(
+        cwd=str(tmp_path), project_dir=str(tmp_path), environ={**os.environ, "BASH_MAX_OUTPUT_LENGTH": "1000"}
+    )
     result = await TOOL.run({"command": "seq 1 5000"}, ctx)
     assert len(result.content) < 1200 and "truncated" in result.content
 
@@ -126,16 +127,16 @@ async def test_cancelling_the_call_kills_the_process_group(ctx, tmp_path):
 
 async def test_progress_reports_output_as_it_comes(tmp_path):
     seen: list[tuple[float, str]] = []
-    ctx = ToolContext(cwd=str(tmp_path), project_dir=str(tmp_path),
-                      progress=lambda text: seen.append((time.monotonic(), text)))
+    ctx = ToolContext(
+        cwd=str(tmp_path), project_dir=str(tmp_path), progress=lambda text: seen.append((time.monotonic(), text))
+    )
     await TOOL.run({"command": "echo one; sleep 0.3; echo two"}, ctx)
     assert "".join(t for _, t in seen) == "one\ntwo\n"
     assert len(seen) == 2 and seen[1][0] - seen[0][0] > 0.2
 
 
 async def test_background_task_output_and_status(ctx):
-    started = await TOOL.run({"command": "for i in 1 2 3; do echo $i; sleep 0.1; done",
-                              "run_in_background": True}, ctx)
+    started = await TOOL.run({"command": "for i in 1 2 3; do echo $i; sleep 0.1; done", "run_in_background": True}, ctx)
     task_id = started.data["backgroundTaskId"]
     assert task_id in started.content and [j.id for j in list_jobs(ctx.state)] == [task_id]
     result = await TASK_OUTPUT.run({"task_id": task_id}, ctx)

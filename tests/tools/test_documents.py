@@ -34,8 +34,10 @@ def make_pdf(pages: list[str | None]) -> bytes:
             escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
             stream = f"BT /F1 18 Tf 72 700 Td ({escaped}) Tj ET"
         objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {len(objects)} 0 R "
-                       "/Resources << /Font << /F1 3 0 R >> >> >>")
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {len(objects)} 0 R "
+            "/Resources << /Font << /F1 3 0 R >> >> >>"
+        )
         kids.append(f"{len(objects)} 0 R")
     objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
     out, offsets = io.BytesIO(), []
@@ -59,6 +61,7 @@ async def read(ctx, path, **kw):
 
 
 # --- PDF ---------------------------------------------------------------------------------
+
 
 async def test_a_pdf_reads_as_text_per_page(ctx, tmp_path):
     (tmp_path / "doc.pdf").write_bytes(make_pdf(["Hello from page one", "Second page (with parens)"]))
@@ -117,14 +120,34 @@ def make_notebook(path: Path) -> nbformat.NotebookNode:
     nb.metadata["language_info"] = {"name": "python"}
     nb.cells = [
         nbformat.v4.new_markdown_cell("# Analysis", id="intro"),
-        nbformat.v4.new_code_cell("print('hi')\n1 + 1", id="calc", execution_count=1, outputs=[
-            nbformat.v4.new_output("stream", name="stdout", text="hi\n"),
-            nbformat.v4.new_output("execute_result", data={"text/plain": "2"}, execution_count=1)]),
-        nbformat.v4.new_code_cell("plot()", id="plot", execution_count=2, outputs=[
-            nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})]),
-        nbformat.v4.new_code_cell("1/0", id="boom", execution_count=3, outputs=[
-            nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero",
-                                   traceback=["\x1b[0;31mZeroDivisionError\x1b[0m: division by zero"])]),
+        nbformat.v4.new_code_cell(
+            "print('hi')\n1 + 1",
+            id="calc",
+            execution_count=1,
+            outputs=[
+                nbformat.v4.new_output("stream", name="stdout", text="hi\n"),
+                nbformat.v4.new_output("execute_result", data={"text/plain": "2"}, execution_count=1),
+            ],
+        ),
+        nbformat.v4.new_code_cell(
+            "plot()",
+            id="plot",
+            execution_count=2,
+            outputs=[nbformat.v4.new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})],
+        ),
+        nbformat.v4.new_code_cell(
+            "1/0",
+            id="boom",
+            execution_count=3,
+            outputs=[
+                nbformat.v4.new_output(
+                    "error",
+                    ename="ZeroDivisionError",
+                    evalue="division by zero",
+                    traceback=["\x1b[0;31mZeroDivisionError\x1b[0m: division by zero"],
+                )
+            ],
+        ),
     ]
     nbformat.validate(nb)
     nbformat.write(nb, str(path))
@@ -187,11 +210,13 @@ async def test_notebook_edit_errors(ctx, tmp_path):
     assert (await edit(new_source="x")).is_error  # replace needs a cell
     path.write_text(path.read_text())  # changed on disk since the read (same size, new mtime)
     import os
+
     os.utime(path, ns=(0, 0))
     assert "modified since read" in (await edit(cell_id="calc", new_source="y")).content
     (tmp_path / "x.py").write_text("")
-    assert "Jupyter" in (await NOTEBOOK_EDIT.run({"notebook_path": str(tmp_path / "x.py"), "new_source": ""},
-                                                  ctx)).content
+    assert (
+        "Jupyter" in (await NOTEBOOK_EDIT.run({"notebook_path": str(tmp_path / "x.py"), "new_source": ""}, ctx)).content
+    )
     (tmp_path / "broken.ipynb").write_text("{not json")
     assert (await read(ctx, "broken.ipynb")).is_error
 
@@ -210,7 +235,15 @@ async def test_an_old_notebook_without_ids_is_edited_by_position(ctx, tmp_path):
     again = nbformat.read(str(path), as_version=4)
     nbformat.validate(again)
     assert again.cells[1].source == "b = 3"
-    inserted = await NOTEBOOK_EDIT.run({"notebook_path": str(path), "cell_id": "cell-0", "new_source": "c",
-                                        "cell_type": "code", "edit_mode": "insert"}, ctx)
+    inserted = await NOTEBOOK_EDIT.run(
+        {
+            "notebook_path": str(path),
+            "cell_id": "cell-0",
+            "new_source": "c",
+            "cell_type": "code",
+            "edit_mode": "insert",
+        },
+        ctx,
+    )
     assert not inserted.is_error
     nbformat.validate(nbformat.read(str(path), as_version=4))

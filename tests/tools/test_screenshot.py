@@ -21,8 +21,9 @@ from sous.testing.server import ScriptedServer
 from sous.tools import _sandbox, screenshot
 from sous.tools.screenshot import TOOL as SCREENSHOT
 
-pytestmark = pytest.mark.skipif(screenshot.unavailable() is not None,
-                                reason="Chromium (apt-get install chromium) or playwright (pip) is missing")
+pytestmark = pytest.mark.skipif(
+    screenshot.unavailable() is not None, reason="Chromium (apt-get install chromium) or playwright (pip) is missing"
+)
 
 SRC = str(Path(sous.__file__).resolve().parents[1])
 
@@ -50,8 +51,11 @@ def pixels(result) -> PILImage.Image:
 
 
 def summary(result) -> str:
-    return "".join(b.text for b in result.content if isinstance(b, Text)) if isinstance(result.content, tuple) \
+    return (
+        "".join(b.text for b in result.content if isinstance(b, Text))
+        if isinstance(result.content, tuple)
         else result.content
+    )
 
 
 async def test_a_local_file_is_shot_at_the_viewport_size(ctx, tmp_path):
@@ -67,19 +71,31 @@ async def test_a_local_file_is_shot_at_the_viewport_size(ctx, tmp_path):
 
 async def test_actions_run_before_the_shot(ctx, tmp_path):
     (tmp_path / "index.html").write_text(page("rgb(255, 0, 0)"))
-    result = await SCREENSHOT.run({"url": str(tmp_path / "index.html"), "width": 400, "height": 300, "actions": [
-        {"action": "click", "selector": "#go"},
-        {"action": "type", "selector": "#name", "text": "sous"},
-        {"action": "press", "selector": "#name", "text": "Enter"},
-        {"action": "wait", "ms": 50}], "wait_for": "#go"}, ctx)
+    result = await SCREENSHOT.run(
+        {
+            "url": str(tmp_path / "index.html"),
+            "width": 400,
+            "height": 300,
+            "actions": [
+                {"action": "click", "selector": "#go"},
+                {"action": "type", "selector": "#name", "text": "sous"},
+                {"action": "press", "selector": "#name", "text": "Enter"},
+                {"action": "wait", "ms": 50},
+            ],
+            "wait_for": "#go",
+        },
+        ctx,
+    )
     assert pixels(result).getpixel((60, 60)) == (0, 0, 255)
     missing = await SCREENSHOT.run({"url": "index.html", "actions": [{"action": "click", "selector": "#nope"}]}, ctx)
     assert missing.is_error and "action 1 (click #nope)" in missing.content
 
 
 async def test_console_errors_and_failed_requests_are_reported(ctx):
-    broken = ("<html><body><img src='/missing.png'><script>console.error('boom from the page');"
-              "undefinedFunction();</script></body></html>")
+    broken = (
+        "<html><body><img src='/missing.png'><script>console.error('boom from the page');"
+        "undefinedFunction();</script></body></html>"
+    )
     with WebServer({"/": html(broken)}) as server:
         result = await SCREENSHOT.run({"url": f"http://localhost:{server.port}/", "width": 300, "height": 200}, ctx)
     text = summary(result)
@@ -90,10 +106,12 @@ async def test_console_errors_and_failed_requests_are_reported(ctx):
 
 
 async def test_a_shot_past_the_size_cap_comes_as_jpeg(ctx, tmp_path):
-    noise = ("<html><body style='margin:0'><canvas id=c width=1800 height=1800></canvas><script>"
-             "const c = document.getElementById('c').getContext('2d'), d = c.createImageData(1800, 1800);"
-             "for (let i = 0; i < d.data.length; i++) d.data[i] = Math.random() * 256 | 0;"
-             "c.putImageData(d, 0, 0);</script></body></html>")
+    noise = (
+        "<html><body style='margin:0'><canvas id=c width=1800 height=1800></canvas><script>"
+        "const c = document.getElementById('c').getContext('2d'), d = c.createImageData(1800, 1800);"
+        "for (let i = 0; i < d.data.length; i++) d.data[i] = Math.random() * 256 | 0;"
+        "c.putImageData(d, 0, 0);</script></body></html>"
+    )
     (tmp_path / "noise.html").write_text(noise)
     result = await SCREENSHOT.run({"url": "noise.html", "width": 1800, "height": 1800}, ctx)
     (image,) = [b for b in result.content if isinstance(b, Image)]
@@ -118,11 +136,26 @@ async def test_with_the_sandbox_the_page_cannot_reach_other_hosts(ctx):
 
 
 def run_sous(project: Path, env: dict, *flags: str):
-    done = subprocess.run([sys.executable, "-m", "sous", "-p", "check the button", "--output-format", "stream-json",
-                           "--verbose", "--allowedTools", "Screenshot,Edit,Read", *flags], cwd=project, text=True,
-                          capture_output=True, timeout=180,
-                          env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent),
-                               "ENABLE_TOOL_SEARCH": "false", **env})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sous",
+            "-p",
+            "check the button",
+            "--output-format",
+            "stream-json",
+            "--verbose",
+            "--allowedTools",
+            "Screenshot,Edit,Read",
+            *flags,
+        ],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        timeout=180,
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent), "ENABLE_TOOL_SEARCH": "false", **env},
+    )
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
@@ -130,12 +163,24 @@ def run_sous(project: Path, env: dict, *flags: str):
 def shot_turns(index: Path) -> list[dict]:
     """The model looks, makes the red button green, and looks again."""
     look = {"name": "Screenshot", "input": {"url": str(index), "width": 400, "height": 300}}
-    return [{"tool_calls": [look]},
-            {"tool_calls": [{"name": "Read", "input": {"file_path": str(index)}}]},
-            {"tool_calls": [{"name": "Edit", "input": {"file_path": str(index), "old_string": "background:rgb(255, 0, 0)",
-                                                       "new_string": "background:rgb(0, 170, 0)"}}]},
-            {"tool_calls": [look]},
-            {"text": "The button is green now."}]
+    return [
+        {"tool_calls": [look]},
+        {"tool_calls": [{"name": "Read", "input": {"file_path": str(index)}}]},
+        {
+            "tool_calls": [
+                {
+                    "name": "Edit",
+                    "input": {
+                        "file_path": str(index),
+                        "old_string": "background:rgb(255, 0, 0)",
+                        "new_string": "background:rgb(0, 170, 0)",
+                    },
+                }
+            ]
+        },
+        {"tool_calls": [look]},
+        {"text": "The button is green now."},
+    ]
 
 
 def image_of(part: dict) -> PILImage.Image:
@@ -147,13 +192,24 @@ def image_of(part: dict) -> PILImage.Image:
 
 
 def anthropic_images(body: dict) -> list[dict]:
-    return [part for message in body["messages"] for block in message["content"] if isinstance(block, dict)
-            and block.get("type") == "tool_result" for part in block["content"] if part.get("type") == "image"]
+    return [
+        part
+        for message in body["messages"]
+        for block in message["content"]
+        if isinstance(block, dict) and block.get("type") == "tool_result"
+        for part in block["content"]
+        if part.get("type") == "image"
+    ]
 
 
 def openai_images(body: dict) -> list[dict]:
-    return [part for message in body["messages"] if message["role"] == "user" and isinstance(message["content"], list)
-            for part in message["content"] if part.get("type") == "image_url"]
+    return [
+        part
+        for message in body["messages"]
+        if message["role"] == "user" and isinstance(message["content"], list)
+        for part in message["content"]
+        if part.get("type") == "image_url"
+    ]
 
 
 @pytest.mark.parametrize("wire", ["anthropic", "openai"])
@@ -163,8 +219,11 @@ def test_the_model_sees_the_button_change_colour_on_both_wire_protocols(tmp_path
     index = project / "index.html"
     index.write_text(page("rgb(255, 0, 0)"))
     with ScriptedServer(shot_turns(index)) as api:
-        env = {"ANTHROPIC_BASE_URL": api.url, "ANTHROPIC_API_KEY": "k"} if wire == "anthropic" else \
-            {"OPENAI_BASE_URL": api.openai_url, "OPENAI_API_KEY": "k"}
+        env = (
+            {"ANTHROPIC_BASE_URL": api.url, "ANTHROPIC_API_KEY": "k"}
+            if wire == "anthropic"
+            else {"OPENAI_BASE_URL": api.openai_url, "OPENAI_API_KEY": "k"}
+        )
         model = "anthropic:claude-sonnet-4-5" if wire == "anthropic" else "openai:gpt-4o"
         lines = run_sous(project, env, "--model", model)
     assert lines[-1]["result"] == "The button is green now."
@@ -185,11 +244,13 @@ def test_without_chromium_the_tool_is_not_offered_and_status_says_how(tmp_path):
     lines = run_sous(project, env, "--model", f"scripted:{script}")
     init = next(line for line in lines if line.get("subtype") == "init")
     assert "Screenshot" not in init["tools"]
+    import asyncio
+
     from sous.runtime import Options, open_session
     from sous.ui.slash import _status
 
-    import asyncio
-    session = open_session(Options(cwd=str(project), model=f"scripted:{script}", persist=False,
-                                   environ={**os.environ, **env}))
+    session = open_session(
+        Options(cwd=str(project), model=f"scripted:{script}", persist=False, environ={**os.environ, **env})
+    )
     outcome = asyncio.run(_status(session, "", []))
     assert "Screenshot: not offered: it needs Chromium (apt-get install chromium" in outcome.text

@@ -86,8 +86,7 @@ async def test_cancelling_a_search_kills_rg(tmp_path):
 async def test_output_past_the_limit_is_cut_at_a_line_end(tmp_path):
     (tmp_path / "many.txt").write_text("needle line\n" * 50_000)
     seen: list[str] = []
-    out = await _rg.run(["--no-filename", "needle", "many.txt"], cwd=str(tmp_path), limit=100,
-                        on_lines=seen.extend)
+    out = await _rg.run(["--no-filename", "needle", "many.txt"], cwd=str(tmp_path), limit=100, on_lines=seen.extend)
     assert out.cut and out.stdout == b"needle line\n" * 8
     assert seen == ["needle line"] * 8
 
@@ -176,8 +175,11 @@ async def test_grep_files_with_matches_newest_first_respecting_gitignore(ctx, tr
 
 async def test_grep_case_insensitive_type_filter_and_line_numbers(ctx, tree):
     result = await GREP.run({"pattern": "hello", "-i": True, "output_mode": "content", "type": "py"}, ctx)
-    assert sorted(result.content.splitlines()) == ["app.py:2:print('Hello')", "src/deep/mod.py:1:HELLO = 1",
-                                                   "src/util.py:2:    return 'hello world'"]
+    assert sorted(result.content.splitlines()) == [
+        "app.py:2:print('Hello')",
+        "src/deep/mod.py:1:HELLO = 1",
+        "src/util.py:2:    return 'hello world'",
+    ]
     assert result.data["numLines"] == 3
     plain = await GREP.run({"pattern": "HELLO", "output_mode": "content", "-n": False}, ctx)
     assert plain.content == "src/deep/mod.py:HELLO = 1"
@@ -239,8 +241,9 @@ async def test_grep_head_limit_and_offset_page_through(ctx, tmp_path):
     assert first.content.splitlines()[:3] == ["log.txt:match 0", "log.txt:match 1", "log.txt:match 2"]
     assert first.content.splitlines()[3] == "(Showing entries 1-3 of 10; use offset=3 for more.)"
     assert first.data["appliedLimit"] == 3 and first.data["appliedOffset"] == 0
-    second = await GREP.run({"pattern": "match", "output_mode": "content", "head_limit": 3, "offset": 3,
-                             "-n": False}, ctx)
+    second = await GREP.run(
+        {"pattern": "match", "output_mode": "content", "head_limit": 3, "offset": 3, "-n": False}, ctx
+    )
     assert second.content.splitlines()[0] == "log.txt:match 3"
     last = await GREP.run({"pattern": "match", "output_mode": "content", "offset": 8, "-n": False}, ctx)
     assert last.content.splitlines() == ["log.txt:match 8", "log.txt:match 9", "(Showing entries 9-10 of 10.)"]

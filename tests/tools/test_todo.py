@@ -11,8 +11,10 @@ from sous.core.schema import validate
 from sous.tools.todo import TOOL as TODO
 from sous.tools.todo import current_todos
 
-FIRST = [{"content": "Write code", "status": "in_progress", "activeForm": "Writing code"},
-         {"content": "Run tests", "status": "pending", "activeForm": "Running tests"}]
+FIRST = [
+    {"content": "Write code", "status": "in_progress", "activeForm": "Writing code"},
+    {"content": "Run tests", "status": "pending", "activeForm": "Running tests"},
+]
 
 
 @pytest.fixture
@@ -23,8 +25,10 @@ def ctx(tmp_path: Path) -> ToolContext:
 async def test_todo_write_stores_the_list_with_claude_codes_wording(ctx):
     result = await TODO.run({"todos": FIRST}, ctx)
     assert not result.is_error
-    assert result.content == ("Todos have been modified successfully. Ensure that you continue to use the todo "
-                              "list to track your progress. Please proceed with the current tasks if applicable")
+    assert result.content == (
+        "Todos have been modified successfully. Ensure that you continue to use the todo "
+        "list to track your progress. Please proceed with the current tasks if applicable"
+    )
     assert result.data == {"oldTodos": [], "newTodos": FIRST}
     assert ctx.state["todos"] == FIRST and current_todos(ctx.state) == FIRST
 

@@ -149,10 +149,14 @@ async def test_binary_content_is_refused_in_one_line_and_pdfs_are_read(ctx):
     from test_documents import make_pdf
 
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10
-    with WebServer({"/logo.png": lambda h: send(h, 200, png, "image/png"),
-                    "/blob": lambda h: send(h, 200, b"\0\1\2" * 100, ""),
-                    "/doc.pdf": lambda h: send(h, 200, make_pdf(["Quarterly numbers"]), "application/pdf"),
-                    "/data.json": lambda h: send(h, 200, b'{"a": 1}', "application/json")}) as server:
+    with WebServer(
+        {
+            "/logo.png": lambda h: send(h, 200, png, "image/png"),
+            "/blob": lambda h: send(h, 200, b"\0\1\2" * 100, ""),
+            "/doc.pdf": lambda h: send(h, 200, make_pdf(["Quarterly numbers"]), "application/pdf"),
+            "/data.json": lambda h: send(h, 200, b'{"a": 1}', "application/json"),
+        }
+    ) as server:
         image = await fetch(ctx, server.url + "/logo.png")
         blob = await fetch(ctx, server.url + "/blob")
         pdf = await fetch(ctx, server.url + "/doc.pdf")
@@ -191,15 +195,25 @@ def test_without_a_model_a_long_page_gives_its_best_matching_parts():
 
 
 def run_sous(project: Path, env: dict, *flags: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
-    done = subprocess.run([sys.executable, "-m", "sous", "-p", "go", "--output-format", "stream-json", "--verbose",
-                           *flags], cwd=project, text=True, capture_output=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent), **env})
+    done = subprocess.run(
+        [sys.executable, "-m", "sous", "-p", "go", "--output-format", "stream-json", "--verbose", *flags],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent), **env},
+    )
     return done, [json.loads(line) for line in done.stdout.splitlines()]
 
 
 def tool_results(lines: list[dict]) -> list[dict]:
-    return [b for line in lines if line.get("type") == "user"
-            for b in line["message"]["content"] if b.get("type") == "tool_result"]
+    return [
+        b
+        for line in lines
+        if line.get("type") == "user"
+        for b in line["message"]["content"]
+        if b.get("type") == "tool_result"
+    ]
 
 
 def result_text(block: dict) -> str:
@@ -211,12 +225,20 @@ def test_on_anthropic_a_haiku_model_answers_the_prompt(tmp_path):
     project = tmp_path / "p"
     project.mkdir()
     with WebServer({"/": html(PAGE)}) as site:
-        turns = [{"tool_calls": [{"name": "WebFetch", "input": {"url": site.url + "/", "prompt": "How to install?"}}]},
-                 {"text": "Install it with pip install widget."},
-                 {"text": "Done."}]
+        turns = [
+            {"tool_calls": [{"name": "WebFetch", "input": {"url": site.url + "/", "prompt": "How to install?"}}]},
+            {"text": "Install it with pip install widget."},
+            {"text": "Done."},
+        ]
         with ScriptedServer(turns) as api:
-            done, lines = run_sous(project, {"ANTHROPIC_BASE_URL": api.url, "ANTHROPIC_API_KEY": "k"},
-                                   "--model", "anthropic:claude-sonnet-4-5", "--allowedTools", "WebFetch")
+            done, lines = run_sous(
+                project,
+                {"ANTHROPIC_BASE_URL": api.url, "ANTHROPIC_API_KEY": "k"},
+                "--model",
+                "anthropic:claude-sonnet-4-5",
+                "--allowedTools",
+                "WebFetch",
+            )
     assert done.returncode == 0, done.stderr
     side = api.requests[1]["body"]
     assert side["model"] == "claude-haiku-4-5" and "tools" not in side
@@ -230,19 +252,37 @@ def test_a_domain_rule_denies_and_another_allows(tmp_path):
     project = tmp_path / "p"
     project.mkdir()
     with WebServer({"/": html("<p>secret page</p>")}) as site:
-        turns = [{"tool_calls": [{"name": "WebFetch", "input": {"url": site.url + "/", "prompt": "x"}}]},
-                 {"text": "ok"}]
+        turns = [
+            {"tool_calls": [{"name": "WebFetch", "input": {"url": site.url + "/", "prompt": "x"}}]},
+            {"text": "ok"},
+        ]
         script = tmp_path / "turns.json"
         script.write_text(json.dumps(turns))
-        done, lines = run_sous(project, {}, "--model", f"scripted:{script}", "--allowedTools", "WebFetch",
-                               "--disallowedTools", "WebFetch(domain:127.0.0.1)")
+        done, lines = run_sous(
+            project,
+            {},
+            "--model",
+            f"scripted:{script}",
+            "--allowedTools",
+            "WebFetch",
+            "--disallowedTools",
+            "WebFetch(domain:127.0.0.1)",
+        )
         assert done.returncode == 0, done.stderr
         (denied,) = tool_results(lines)
         assert denied["is_error"] and "WebFetch(domain:127.0.0.1)" in result_text(denied)
         assert site.hits == []
         script.write_text(json.dumps([*turns[:1], {"text": "The page says: secret page"}, {"text": "ok"}]))
-        done, lines = run_sous(project, {}, "--model", f"scripted:{script}",
-                               "--allowedTools", "WebFetch(domain:127.0.0.1)", "--permission-mode", "dontAsk")
+        done, lines = run_sous(
+            project,
+            {},
+            "--model",
+            f"scripted:{script}",
+            "--allowedTools",
+            "WebFetch(domain:127.0.0.1)",
+            "--permission-mode",
+            "dontAsk",
+        )
         (allowed,) = tool_results(lines)
         assert not allowed.get("is_error") and result_text(allowed) == "The page says: secret page"
         assert site.hits == ["/"]

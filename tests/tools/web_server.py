@@ -61,8 +61,9 @@ class WebServer:
         self._httpd.server_close()
 
 
-def send(handler: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str,
-         headers: dict[str, str] | None = None) -> None:
+def send(
+    handler: BaseHTTPRequestHandler, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+) -> None:
     handler.send_response(status)
     handler.send_header("content-type", content_type)
     handler.send_header("content-length", str(len(body)))

@@ -15,16 +15,31 @@ import pyte
 import sous
 
 SRC = str(Path(sous.__file__).resolve().parents[1])
-KEYS = {"enter": "\r", "esc": "\x1b", "tab": "\t", "ctrl-c": "\x03", "ctrl-d": "\x04", "alt-enter": "\x1b\r",
-        "up": "\x1b[A", "shift-tab": "\x1b[Z", "down": "\x1b[B", "ctrl-u": "\x15"}
+KEYS = {
+    "enter": "\r",
+    "esc": "\x1b",
+    "tab": "\t",
+    "ctrl-c": "\x03",
+    "ctrl-d": "\x04",
+    "alt-enter": "\x1b\r",
+    "up": "\x1b[A",
+    "shift-tab": "\x1b[Z",
+    "down": "\x1b[B",
+    "ctrl-u": "\x15",
+}
 
 
 class Terminal:
     def __init__(self, args: list[str], *, cwd: Path, env: dict[str, str], rows: int = 120, cols: int = 100):
         self.screen = pyte.Screen(cols, rows)
         self.stream = pyte.ByteStream(self.screen)
-        self.child = pexpect.spawn(sys.executable, ["-m", "sous", *args], cwd=str(cwd),
-                                   env={**os.environ, "PYTHONPATH": SRC, **env}, dimensions=(rows, cols))
+        self.child = pexpect.spawn(
+            sys.executable,
+            ["-m", "sous", *args],
+            cwd=str(cwd),
+            env={**os.environ, "PYTHONPATH": SRC, **env},
+            dimensions=(rows, cols),
+        )
         self.child.delaybeforesend = None  # pexpect sleeps 50 ms before each send by default
         self.raw = b""
 

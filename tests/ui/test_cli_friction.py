@@ -19,10 +19,22 @@ SRC = str(Path(sous.__file__).resolve().parents[1])
 def _sous(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    clean = {"PATH": os.environ["PATH"], "HOME": str(home), "SOUS_HOME": str(tmp_path / "sous-home"),
-             "PYTHONPATH": SRC, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "sous", *args], cwd=tmp_path, env=clean, capture_output=True,
-                          text=True, stdin=subprocess.DEVNULL, timeout=60)
+    clean = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "SOUS_HOME": str(tmp_path / "sous-home"),
+        "PYTHONPATH": SRC,
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "sous", *args],
+        cwd=tmp_path,
+        env=clean,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
 
 
 def _dispatched() -> set[str]:
@@ -81,7 +93,8 @@ def test_hooks_list_says_when_there_are_none(tmp_path):
     assert out.returncode == 0 and out.stdout.strip() == "no hooks configured"
     (tmp_path / ".claude").mkdir()
     (tmp_path / ".claude" / "settings.json").write_text(
-        '{"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "true"}]}]}}')
+        '{"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "true"}]}]}}'
+    )
     listed = _sous(tmp_path, "hooks", "list")
     assert "no hooks" not in listed.stdout and "PreToolUse\tBash\tcommand\ttrue" in listed.stdout
 
@@ -96,8 +109,12 @@ def test_a_missing_key_is_a_one_line_start_up_failure_exit_2(tmp_path):
 
 
 def test_a_mistyped_flag_gets_the_closest_known_one(tmp_path):
-    for typed, meant in (("--modle", "--model"), ("--permision-mode", "--permission-mode"),
-                         ("--alowedTools", "--allowedTools"), ("--outputformat=json", "--output-format")):
+    for typed, meant in (
+        ("--modle", "--model"),
+        ("--permision-mode", "--permission-mode"),
+        ("--alowedTools", "--allowedTools"),
+        ("--outputformat=json", "--output-format"),
+    ):
         out = _sous(tmp_path, typed, "x", "-p", "hi")
         assert out.returncode == 2
         assert f"(did you mean {meant}?)" in out.stderr, out.stderr

@@ -22,18 +22,38 @@ def repl(tmp_path: Path):
     (project / "CLAUDE.md").write_text("Be brief.")
     (project / ".claude" / "commands" / "review.md").write_text("---\ndescription: Review the diff\n---\nReview.")
     log = tmp_path / "notifications.log"
-    (project / ".claude" / "settings.json").write_text(json.dumps(
-        {"hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "true"}]}],
-                   "Notification": [{"matcher": "permission_prompt",
-                                     "hooks": [{"type": "command", "command": f"cat >> {log}; echo >> {log}"}]}]}}))
-    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "python3 -c 'print(41 + 1)'"}}]},
-             {"tool_calls": [{"name": "Bash", "input": {"command": "python3 -c 'print(41 + 1)'"}}]},
-             {"tool_calls": [{"name": "Bash", "input": {"command": "rm -rf ~/nothing-here"}}]},
-             {"text": "All done."}]
+    (project / ".claude" / "settings.json").write_text(
+        json.dumps(
+            {
+                "hooks": {
+                    "PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "true"}]}],
+                    "Notification": [
+                        {
+                            "matcher": "permission_prompt",
+                            "hooks": [{"type": "command", "command": f"cat >> {log}; echo >> {log}"}],
+                        }
+                    ],
+                }
+            }
+        )
+    )
+    turns = [
+        {"tool_calls": [{"name": "Bash", "input": {"command": "python3 -c 'print(41 + 1)'"}}]},
+        {"tool_calls": [{"name": "Bash", "input": {"command": "python3 -c 'print(41 + 1)'"}}]},
+        {"tool_calls": [{"name": "Bash", "input": {"command": "rm -rf ~/nothing-here"}}]},
+        {"text": "All done."},
+    ]
     (tmp_path / "turns.json").write_text(json.dumps(turns))
     env = {**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "NO_COLOR": "1", "SOUS_UI": "plain"}
-    child = pexpect.spawn(sys.executable, ["-m", "sous", "--model", f"scripted:{tmp_path / 'turns.json'}"],
-                          cwd=str(project), env=env, encoding="utf-8", timeout=20, dimensions=(40, 120))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sous", "--model", f"scripted:{tmp_path / 'turns.json'}"],
+        cwd=str(project),
+        env=env,
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 120),
+    )
     child.expect(r"\[new\] hook Notification \(permission_prompt\): cat >> ")
     child.expect(r"Trust this project's config and run them\? \[y/N\] ")
     child.sendline("y")
@@ -79,14 +99,23 @@ def test_the_prompt_does_not_wait_for_mcp_servers(tmp_path):
 
     project = tmp_path / "project"
     project.mkdir()
-    servers = {"slow": {"command": "sleep", "args": ["60"]},
-               "time": {"command": sys.executable, "args": ["-m", "mcp_server_time"]}}
+    servers = {
+        "slow": {"command": "sleep", "args": ["60"]},
+        "time": {"command": sys.executable, "args": ["-m", "mcp_server_time"]},
+    }
     (project / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
     (tmp_path / "turns.json").write_text(json.dumps([{"text": "hi"}]))
     env = {**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "MCP_TIMEOUT": "30000", "SOUS_UI": "plain"}
     started = time.monotonic()
-    child = pexpect.spawn(sys.executable, ["-m", "sous", "--model", f"scripted:{tmp_path / 'turns.json'}"],
-                          cwd=str(project), env=env, encoding="utf-8", timeout=20, dimensions=(40, 120))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sous", "--model", f"scripted:{tmp_path / 'turns.json'}"],
+        cwd=str(project),
+        env=env,
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 120),
+    )
     try:
         child.expect(r"\[y/N\] ")
         child.sendline("y")

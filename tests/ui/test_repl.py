@@ -28,9 +28,19 @@ def _project(tmp_path: Path) -> Path:
 
 def _start(tmp_path: Path, server: ScriptedServer, *args: str, cols: int = 100, env: dict | None = None) -> Terminal:
     project = tmp_path / "project"
-    term = Terminal(["--model", "anthropic:claude-sonnet-4-5", *args], cwd=project, cols=cols,
-                    env={"HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "sous-home"), "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "test",
-                         "TERM": "xterm-256color", **(env or {})})
+    term = Terminal(
+        ["--model", "anthropic:claude-sonnet-4-5", *args],
+        cwd=project,
+        cols=cols,
+        env={
+            "HOME": str(tmp_path),
+            "SOUS_HOME": str(tmp_path / "sous-home"),
+            "ANTHROPIC_BASE_URL": server.url,
+            "ANTHROPIC_API_KEY": "test",
+            "TERM": "xterm-256color",
+            **(env or {}),
+        },
+    )
     term.wait_for(r"^>$")
     return term
 
@@ -54,24 +64,44 @@ def _texts(request: dict) -> list[str]:
 
 def test_a_turn_streams_markdown_asks_with_one_key_and_shows_the_diff(tmp_path):
     _project(tmp_path)
-    turns = [{"text": "I will fix **greet**.\n\n```python\nprint('x')\n```\n",
-              "tool_calls": [{"name": "Read", "input": {"file_path": "app.py"}}]},
-             {"tool_calls": [{"name": "Edit", "input": {"file_path": "app.py", "old_string": "'hello'",
-                                                        "new_string": "'hello, world'"}}]},
-             {"tool_calls": [{"name": "TodoWrite", "input": {"todos": [
-                 {"content": "Fix greet", "status": "completed", "activeForm": "Fixing greet"},
-                 {"content": "Run tests", "status": "in_progress", "activeForm": "Running tests"}]}}]},
-             {"text": "Done: greet now says hello, world."}]
+    turns = [
+        {
+            "text": "I will fix **greet**.\n\n```python\nprint('x')\n```\n",
+            "tool_calls": [{"name": "Read", "input": {"file_path": "app.py"}}],
+        },
+        {
+            "tool_calls": [
+                {
+                    "name": "Edit",
+                    "input": {"file_path": "app.py", "old_string": "'hello'", "new_string": "'hello, world'"},
+                }
+            ]
+        },
+        {
+            "tool_calls": [
+                {
+                    "name": "TodoWrite",
+                    "input": {
+                        "todos": [
+                            {"content": "Fix greet", "status": "completed", "activeForm": "Fixing greet"},
+                            {"content": "Run tests", "status": "in_progress", "activeForm": "Running tests"},
+                        ]
+                    },
+                }
+            ]
+        },
+        {"text": "Done: greet now says hello, world."},
+    ]
     with ScriptedServer(turns, chunk_delay=0.01) as server:
         term = _start(tmp_path, server)
         term.line("fix greet")
-        term.wait_for(r"I will fix greet\.")          # Markdown rendered: no asterisks left
+        term.wait_for(r"I will fix greet\.")  # Markdown rendered: no asterisks left
         term.wait_for(r"print\('x'\)")
         term.wait_for(r"⏺ Read\(app\.py\)")
         term.wait_for(r"Read 2 lines")
         term.wait_for(r"\? sous wants to run Edit\(app\.py\)")
         term.wait_for(r"\[y\] once .*\[s\] session")
-        term.type("y")                                  # one key, no Enter
+        term.type("y")  # one key, no Enter
         term.wait_for(r"→ yes, this once")
         term.wait_for(r"Updated app\.py: 1 added, 1 removed")
         term.wait_for(r"2 - +return 'hello'$")
@@ -79,7 +109,7 @@ def test_a_turn_streams_markdown_asks_with_one_key_and_shows_the_diff(tmp_path):
         term.wait_for(r"☒ Fix greet")
         term.wait_for(r"◐ Run tests")
         term.wait_for(r"Done: greet now says hello, world\.")
-        term.wait_for(r"claude-sonnet-4-5 · .* in / .* out · \$")   # the status line
+        term.wait_for(r"claude-sonnet-4-5 · .* in / .* out · \$")  # the status line
         term.close()
     assert "hello, world" in (tmp_path / "project" / "app.py").read_text()
 
@@ -110,8 +140,10 @@ def test_esc_interrupts_a_running_tool_and_kills_it(tmp_path):
 
 def test_typing_while_busy_queues_for_the_next_turn_boundary(tmp_path):
     _project(tmp_path)
-    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "sleep 2; echo slept"}}]},
-             {"text": "Noted your extra request."}]
+    turns = [
+        {"tool_calls": [{"name": "Bash", "input": {"command": "sleep 2; echo slept"}}]},
+        {"text": "Noted your extra request."},
+    ]
     with ScriptedServer(turns) as server:
         term = _start(tmp_path, server, "--permission-mode", "bypassPermissions")
         term.line("first task")
@@ -141,9 +173,11 @@ def test_an_interrupted_run_gives_the_queued_text_back_to_the_input(tmp_path):
 
 def test_slash_commands_clear_compact_resume_and_suggest(tmp_path):
     _project(tmp_path)
-    turns = [{"text": "The answer is 42."},
-             {"text": "Summary: the user asked a question; the answer was 42."},
-             {"text": "Still 42, from the summary."}]
+    turns = [
+        {"text": "The answer is 42."},
+        {"text": "Summary: the user asked a question; the answer was 42."},
+        {"text": "Still 42, from the summary."},
+    ]
     with ScriptedServer(turns) as server:
         term = _start(tmp_path, server)
         term.line("what is the answer?")
@@ -185,14 +219,14 @@ def test_at_completes_paths_and_attaches_the_file_and_bang_runs_a_shell_command(
     with ScriptedServer(turns) as server:
         term = _start(tmp_path, server)
         term.type("what is in @dmod")
-        term.wait_for(r"^ +src/deep_module\.py$")          # the menu, while typing
+        term.wait_for(r"^ +src/deep_module\.py$")  # the menu, while typing
         term.press("tab")
         term.wait_for(r"^> what is in @src/deep_module\.py")
         term.type("@ignored")
         time.sleep(0.5)
         term.press("tab")
         term.settle()
-        assert "ignored.log" not in term.text()        # .gitignore is honoured
+        assert "ignored.log" not in term.text()  # .gitignore is honoured
         term.press("ctrl-u")
         term.line("what is in @src/deep_module.py")
         term.wait_for(r"Seen it\.")
@@ -220,7 +254,7 @@ def test_multi_line_input_history_and_model_switch(tmp_path):
         term.wait_for(r"Two lines received\.")
         term.press("up")
         term.wait_for(r"line three$")
-        term.press("esc")                               # Esc at an idle prompt clears the input
+        term.press("esc")  # Esc at an idle prompt clears the input
         time.sleep(0.3)
         term.type("/model hai")
         term.wait_for(r"^ +anthropic:claude-haiku-4-5")
@@ -264,12 +298,20 @@ def test_the_colour_check_tells_colours_from_cursor_moves():
     assert _foreground_colours(b"\x1b[3Cplain\x1b[2K") == []
 
 
-@pytest.mark.parametrize("env", [{"NO_COLOR": "1"}, {"LANG": "C", "LC_ALL": "C", "PYTHONIOENCODING": "ascii"}],
-                         ids=["no-color", "ascii-locale"])
+@pytest.mark.parametrize(
+    "env",
+    [{"NO_COLOR": "1"}, {"LANG": "C", "LC_ALL": "C", "PYTHONIOENCODING": "ascii"}],
+    ids=["no-color", "ascii-locale"],
+)
 def test_narrow_plain_terminals_degrade_gracefully(tmp_path, env):
     _project(tmp_path)
-    turns = [{"text": "A fairly long sentence that must wrap on a narrow terminal without breaking anything.",
-              "tool_calls": [{"name": "Bash", "input": {"command": "echo ok"}}]}, {"text": "Fine."}]
+    turns = [
+        {
+            "text": "A fairly long sentence that must wrap on a narrow terminal without breaking anything.",
+            "tool_calls": [{"name": "Bash", "input": {"command": "echo ok"}}],
+        },
+        {"text": "Fine."},
+    ]
     with ScriptedServer(turns) as server:
         term = _start(tmp_path, server, "--permission-mode", "bypassPermissions", cols=60, env=env)
         term.line("go")
@@ -286,16 +328,26 @@ def test_narrow_plain_terminals_degrade_gracefully(tmp_path, env):
 
 def test_a_sub_agents_request_says_who_asks(tmp_path):
     _project(tmp_path)
-    turns = [{"tool_calls": [{"name": "Agent", "input": {"description": "count files", "prompt": "count them",
-                                                         "subagent_type": "general-purpose"}}]},
-             {"tool_calls": [{"name": "Bash", "input": {"command": "touch counted.txt"}}]},
-             {"text": "There are 2 files."},
-             {"text": "The helper counted 2 files."}]
+    turns = [
+        {
+            "tool_calls": [
+                {
+                    "name": "Agent",
+                    "input": {"description": "count files", "prompt": "count them", "subagent_type": "general-purpose"},
+                }
+            ]
+        },
+        {"tool_calls": [{"name": "Bash", "input": {"command": "touch counted.txt"}}]},
+        {"text": "There are 2 files."},
+        {"text": "The helper counted 2 files."},
+    ]
     with ScriptedServer(turns) as server:
         term = _start(tmp_path, server)
         term.line("how many files?")
         term.wait_for(r"⏺ Agent\(general-purpose: count files\)")
-        term.wait_for(r"\? sous wants to run Bash\(touch counted\.txt\)\s+\(asked by agent general-purpose: count files\)")
+        term.wait_for(
+            r"\? sous wants to run Bash\(touch counted\.txt\)\s+\(asked by agent general-purpose: count files\)"
+        )
         term.type("y")
         term.wait_for(r"The helper counted 2 files\.")
         term.close()
@@ -322,10 +374,12 @@ def _tool_names(request: dict) -> list[str]:
 def test_plan_mode_reads_only_until_the_plan_is_approved(tmp_path):
     _project(tmp_path)
     plan = "1. Change greet to say hello, world\n2. Run the tests"
-    turns = [{"tool_calls": [{"name": "Write", "input": {"file_path": "new.py", "content": "x = 1\n"}}]},
-             {"tool_calls": [{"name": "ExitPlanMode", "input": {"plan": plan}}]},
-             {"tool_calls": [{"name": "Write", "input": {"file_path": "new.py", "content": "x = 1\n"}}]},
-             {"text": "Plan carried out."}]
+    turns = [
+        {"tool_calls": [{"name": "Write", "input": {"file_path": "new.py", "content": "x = 1\n"}}]},
+        {"tool_calls": [{"name": "ExitPlanMode", "input": {"plan": plan}}]},
+        {"tool_calls": [{"name": "Write", "input": {"file_path": "new.py", "content": "x = 1\n"}}]},
+        {"text": "Plan carried out."},
+    ]
     with ScriptedServer(turns) as server:
         term = _start(tmp_path, server, "--permission-mode", "plan")
         term.wait_for(r"plan mode on \(shift\+tab\)")
@@ -367,11 +421,19 @@ def test_shift_tab_cycles_the_modes(tmp_path):
 
 def test_running_sub_agents_show_their_live_tool_line(tmp_path):
     _project(tmp_path)
-    turns = [{"tool_calls": [{"name": "Agent", "input": {"description": "count slowly", "prompt": "count",
-                                                         "subagent_type": "general-purpose"}}]},
-             {"tool_calls": [{"name": "Bash", "input": {"command": "sleep 3"}}], "usage": {"input_tokens": 1500}},
-             {"text": "counted"},
-             {"text": "The helper finished."}]
+    turns = [
+        {
+            "tool_calls": [
+                {
+                    "name": "Agent",
+                    "input": {"description": "count slowly", "prompt": "count", "subagent_type": "general-purpose"},
+                }
+            ]
+        },
+        {"tool_calls": [{"name": "Bash", "input": {"command": "sleep 3"}}], "usage": {"input_tokens": 1500}},
+        {"text": "counted"},
+        {"text": "The helper finished."},
+    ]
     with ScriptedServer(turns) as server:
         term = _start(tmp_path, server, "--permission-mode", "bypassPermissions")
         term.line("delegate")

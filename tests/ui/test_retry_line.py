@@ -14,9 +14,19 @@ def test_each_retry_is_one_dim_line_with_attempt_delay_and_status(tmp_path: Path
     project.mkdir()
     turns = [{"error": {"status": 503, "message": "busy right now"}}, {"text": "Back again."}]
     with ScriptedServer(turns) as server:
-        term = Terminal(["--model", "anthropic:claude-sonnet-4-5"], cwd=project, cols=100,
-                        env={"HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "home"), "ANTHROPIC_BASE_URL": server.url,
-                             "ANTHROPIC_API_KEY": "test", "TERM": "xterm-256color", "SOUS_RETRY_BASE_DELAY": "0.2"})
+        term = Terminal(
+            ["--model", "anthropic:claude-sonnet-4-5"],
+            cwd=project,
+            cols=100,
+            env={
+                "HOME": str(tmp_path),
+                "SOUS_HOME": str(tmp_path / "home"),
+                "ANTHROPIC_BASE_URL": server.url,
+                "ANTHROPIC_API_KEY": "test",
+                "TERM": "xterm-256color",
+                "SOUS_RETRY_BASE_DELAY": "0.2",
+            },
+        )
         term.wait_for(r"^>$")
         term.line("hello")
         term.wait_for(r"Back again\.")

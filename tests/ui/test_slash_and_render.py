@@ -8,11 +8,11 @@ import os
 
 import pytest
 
-from sous.models.scripted import ScriptedModel
-from sous.runtime import Options, open_session
 from sous.context.attachments import attach, mentions
 from sous.context.compact import SUMMARY_HEADER
 from sous.core import ToolContext
+from sous.models.scripted import ScriptedModel
+from sous.runtime import Options, open_session
 from sous.store import transcript
 from sous.ui import slash
 from sous.ui.complete import fuzzy_score
@@ -27,8 +27,15 @@ def make_session(tmp_path):
     opened = []
 
     def make(turns: list[dict], env: dict[str, str] | None = None, **options):
-        session = open_session(Options(cwd=str(project), model=ScriptedModel(turns), environ={**environ, **(env or {})},
-                                       permission_mode="bypassPermissions", **options))
+        session = open_session(
+            Options(
+                cwd=str(project),
+                model=ScriptedModel(turns),
+                environ={**environ, **(env or {})},
+                permission_mode="bypassPermissions",
+                **options,
+            )
+        )
         opened.append(session)
         return session
 
@@ -38,8 +45,9 @@ def make_session(tmp_path):
 
 
 async def test_compact_replaces_the_history_and_a_resumed_session_starts_from_the_summary(make_session):
-    session = make_session([{"text": "Paris."}, {"text": "The user asked for France's capital: Paris."},
-                            {"text": "Yes, Paris."}])
+    session = make_session(
+        [{"text": "Paris."}, {"text": "The user asked for France's capital: Paris."}, {"text": "Yes, Paris."}]
+    )
     await session.send("capital of France?")
     outcome = await slash.run(session, "/compact keep the city")
     assert "compacted" in outcome.text and not outcome.error
@@ -56,10 +64,17 @@ async def test_compact_replaces_the_history_and_a_resumed_session_starts_from_th
 
 async def test_a_pre_compact_hook_can_block_and_post_compact_sees_the_summary(make_session, tmp_path):
     log = tmp_path / "post.json"
-    settings = {"hooks": {
-        "PreCompact": [{"matcher": "manual", "hooks": [{"type": "command",
-                                                        "command": "grep -q forbidden && { echo no >&2; exit 2; }; exit 0"}]}],
-        "PostCompact": [{"hooks": [{"type": "command", "command": f"cat > {log}"}]}]}}
+    settings = {
+        "hooks": {
+            "PreCompact": [
+                {
+                    "matcher": "manual",
+                    "hooks": [{"type": "command", "command": "grep -q forbidden && { echo no >&2; exit 2; }; exit 0"}],
+                }
+            ],
+            "PostCompact": [{"hooks": [{"type": "command", "command": f"cat > {log}"}]}],
+        }
+    }
     session = make_session([{"text": "ok"}, {"text": "A summary."}], settings=json.dumps(settings))
     await session.send("hello")
     blocked = await slash.run(session, "/compact forbidden")
@@ -95,9 +110,11 @@ async def test_clear_starts_a_new_session_file_and_resume_goes_back(make_session
 async def test_model_cost_context_status_todos_and_unknown_commands(make_session):
     keyless = make_session([], env={"ANTHROPIC_API_KEY": "", "ANTHROPIC_AUTH_TOKEN": "", "ANTHROPIC_BASE_URL": ""})
     assert (await slash.run(keyless, "/model haiku")).text == (
-        "cannot switch: no Anthropic key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)")
-    session = make_session([{"text": "hi", "usage": {"input_tokens": 1200, "output_tokens": 30}}],
-                           env={"ANTHROPIC_API_KEY": "test"})
+        "cannot switch: no Anthropic key: set ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN)"
+    )
+    session = make_session(
+        [{"text": "hi", "usage": {"input_tokens": 1200, "output_tokens": 30}}], env={"ANTHROPIC_API_KEY": "test"}
+    )
     await session.send("hello")
     assert (await slash.run(session, "/model haiku")).text == "model: anthropic:claude-haiku-4-5"
     assert "cannot switch" in (await slash.run(session, "/model nosuch:thing")).text
@@ -172,8 +189,10 @@ def test_slash_completion_offers_built_ins_custom_commands_and_skills(make_sessi
 
 
 async def test_agents_lists_types_and_drafts_a_new_one(make_session, tmp_path):
-    draft = ("---\nname: Security Reviewer\ndescription: Reviews changes for security problems\ntools: Read, Grep\n"
-             "---\nYou review code for injection, secrets and unsafe defaults. Report findings with path:line.")
+    draft = (
+        "---\nname: Security Reviewer\ndescription: Reviews changes for security problems\ntools: Read, Grep\n"
+        "---\nYou review code for injection, secrets and unsafe defaults. Report findings with path:line."
+    )
     session = make_session([{"text": draft}, {"text": "no frontmatter here"}])
     listing = (await slash.run(session, "/agents")).text
     assert "general-purpose" in listing and "Explore" in listing

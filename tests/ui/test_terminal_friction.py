@@ -9,8 +9,8 @@ import time
 
 from sous.testing.server import ScriptedServer
 
-from .test_repl import _project, _start
 from .terminal import Terminal
+from .test_repl import _project, _start
 
 
 def _last_prompt(request: dict) -> str:
@@ -93,8 +93,11 @@ def test_the_clock_and_spinner_stop_while_a_question_waits(tmp_path):
 
 def test_an_unknown_key_at_a_question_is_swallowed_with_a_hint(tmp_path):
     _project(tmp_path)
-    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "touch asked.txt"}}]}, {"text": "Ran it."},
-             {"text": "Got it."}]
+    turns = [
+        {"tool_calls": [{"name": "Bash", "input": {"command": "touch asked.txt"}}]},
+        {"text": "Ran it."},
+        {"text": "Got it."},
+    ]
     with ScriptedServer(turns) as server:
         term = _start(tmp_path, server, cols=160)
         term.line("run echo")
@@ -116,11 +119,16 @@ def test_an_unknown_key_at_a_question_is_swallowed_with_a_hint(tmp_path):
 def test_a_write_request_shows_the_new_content_or_the_diff(tmp_path):
     project = _project(tmp_path)
     long_file = "".join(f"line {i}\n" for i in range(100))
-    turns = [{"tool_calls": [{"name": "Write", "input": {"file_path": "new.py", "content": "a = 1\nb = 2\n"}}]},
-             {"tool_calls": [{"name": "Write", "input": {"file_path": "app.py",
-                                                         "content": "def greet():\n    return 'hi'\n"}}]},
-             {"tool_calls": [{"name": "Write", "input": {"file_path": "long.txt", "content": long_file}}]},
-             {"text": "Done."}]
+    turns = [
+        {"tool_calls": [{"name": "Write", "input": {"file_path": "new.py", "content": "a = 1\nb = 2\n"}}]},
+        {
+            "tool_calls": [
+                {"name": "Write", "input": {"file_path": "app.py", "content": "def greet():\n    return 'hi'\n"}}
+            ]
+        },
+        {"tool_calls": [{"name": "Write", "input": {"file_path": "long.txt", "content": long_file}}]},
+        {"text": "Done."},
+    ]
     with ScriptedServer(turns) as server:
         term = _start(tmp_path, server)
         term.line("write things")

@@ -46,18 +46,25 @@ BUILTIN = {
         name="general-purpose",
         description="For research and multi-step tasks: searching code, reading files, making changes.",
         prompt="You are a sub-agent of sous, given one task by the main agent. Do it completely with the tools "
-               "you have, then answer with a concise report of what you found or changed; it is all the main "
-               "agent will see."),
+        "you have, then answer with a concise report of what you found or changed; it is all the main "
+        "agent will see.",
+    ),
     "Explore": AgentSpec(
-        name="Explore", tools=tuple(READ_ONLY_TOOLS), permission_mode="plan",
+        name="Explore",
+        tools=tuple(READ_ONLY_TOOLS),
+        permission_mode="plan",
         description="Fast read-only exploration: find files, search code, answer questions about the codebase.",
         prompt="You are a read-only exploration agent. Search and read to answer the question; you cannot change "
-               "anything. Reply with the findings, citing path:line."),
+        "anything. Reply with the findings, citing path:line.",
+    ),
     "Plan": AgentSpec(
-        name="Plan", tools=tuple(READ_ONLY_TOOLS), permission_mode="plan",
+        name="Plan",
+        tools=tuple(READ_ONLY_TOOLS),
+        permission_mode="plan",
         description="Read-only planning: studies the code and returns a step-by-step implementation plan.",
         prompt="You are a planning agent. Study the relevant code (read-only) and reply with a concrete, "
-               "step-by-step plan naming the files to change."),
+        "step-by-step plan naming the files to change.",
+    ),
 }
 
 
@@ -80,12 +87,18 @@ def _read(path: Path, source: str) -> AgentSpec | None:
         return None  # as in Claude Code: skipped
     model = str(meta.get("model") or "") or None
     turns = str(meta.get("maxTurns") or "")
-    return AgentSpec(name=name, description=description, prompt=body.strip(), tools=_names(meta.get("tools")),
-                     disallowed=_names(meta.get("disallowedTools")) or (), source=source,
-                     model=None if model == "inherit" else model,
-                     permission_mode=str(meta.get("permissionMode") or "") or None,
-                     max_turns=int(turns) if turns.isdigit() else None,
-                     isolation=str(meta.get("isolation") or "") or None)
+    return AgentSpec(
+        name=name,
+        description=description,
+        prompt=body.strip(),
+        tools=_names(meta.get("tools")),
+        disallowed=_names(meta.get("disallowedTools")) or (),
+        source=source,
+        model=None if model == "inherit" else model,
+        permission_mode=str(meta.get("permissionMode") or "") or None,
+        max_turns=int(turns) if turns.isdigit() else None,
+        isolation=str(meta.get("isolation") or "") or None,
+    )
 
 
 def discover(project_dir: str, environ: Mapping[str, str] = os.environ) -> dict[str, AgentSpec]:
@@ -118,9 +131,15 @@ def from_json(text: str) -> dict[str, AgentSpec]:
         if not isinstance(raw, dict) or not raw.get("description") or not raw.get("prompt"):
             raise ConfigError(f"--agents: {name!r} needs a description and a prompt")
         model = raw.get("model")
-        specs[name] = AgentSpec(name=name, description=str(raw["description"]), prompt=str(raw["prompt"]),
-                                tools=_names(raw.get("tools")), disallowed=_names(raw.get("disallowedTools")) or (),
-                                model=None if model in (None, "inherit") else str(model),
-                                permission_mode=raw.get("permissionMode"), max_turns=raw.get("maxTurns"),
-                                source="--agents")
+        specs[name] = AgentSpec(
+            name=name,
+            description=str(raw["description"]),
+            prompt=str(raw["prompt"]),
+            tools=_names(raw.get("tools")),
+            disallowed=_names(raw.get("disallowedTools")) or (),
+            model=None if model in (None, "inherit") else str(model),
+            permission_mode=raw.get("permissionMode"),
+            max_turns=raw.get("maxTurns"),
+            source="--agents",
+        )
     return specs

@@ -31,8 +31,15 @@ class CheckoutError(Exception):
 
 
 def _git(cwd: str | Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> str:
-    run = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, errors="replace",
-                         timeout=_GIT_TIMEOUT, env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})})
+    run = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=_GIT_TIMEOUT,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
+    )
     if check and run.returncode != 0:
         detail = (run.stderr.strip() or run.stdout.strip()).splitlines()
         raise CheckoutError(f"git {args[0]} failed: {detail[-1] if detail else f'exit {run.returncode}'}")
@@ -62,8 +69,11 @@ class Checkout:
                 raise CheckoutError(f"{repo}: not a git repository")
             commit = _resolve(repo, ref or "HEAD")
             if commit is None:
-                raise CheckoutError(f"{repo}: no commit, branch or tag named {ref!r}" if ref
-                                    else f"{repo}: the repository has no commit yet")
+                raise CheckoutError(
+                    f"{repo}: no commit, branch or tag named {ref!r}"
+                    if ref
+                    else f"{repo}: the repository has no commit yet"
+                )
             top = _git(repo, "rev-parse", "--show-toplevel").strip()
             _git(dest.parent, "clone", "--quiet", "--shared", "--no-checkout", top, str(dest))
             _git(dest, "remote", "remove", "origin")
@@ -81,8 +91,12 @@ class Checkout:
     def diff(self, before: str, after: str) -> bytes:
         """The patch from tree `before` to tree `after`, binary files included (`git apply` takes
         it), as bytes: a file's content need not be UTF-8."""
-        run = subprocess.run(["git", "diff", "--binary", "--no-color", "--no-ext-diff", before, after], cwd=self.path,
-                             capture_output=True, timeout=_GIT_TIMEOUT)
+        run = subprocess.run(
+            ["git", "diff", "--binary", "--no-color", "--no-ext-diff", before, after],
+            cwd=self.path,
+            capture_output=True,
+            timeout=_GIT_TIMEOUT,
+        )
         if run.returncode != 0:
             raise CheckoutError(f"git diff failed: {run.stderr.decode('utf-8', 'replace').strip()}")
         return run.stdout

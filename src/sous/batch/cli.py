@@ -17,27 +17,44 @@ from sous.batch.tasks import PERMISSION_MODES, Defaults, TaskFileError, load_tas
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sous batch", description="Run many sous tasks in parallel, each in its own "
-                                "checkout; resumable (rerun to skip the finished ones).")
+    p = argparse.ArgumentParser(
+        prog="sous batch",
+        description="Run many sous tasks in parallel, each in its own "
+        "checkout; resumable (rerun to skip the finished ones).",
+    )
     p.add_argument("tasks", help="the task file: one JSON object per line (see the README)")
     p.add_argument("--out", required=True, help="output folder: results.jsonl, patches/, transcripts/")
-    p.add_argument("--concurrency", "-j", type=_positive_int, help="tasks at once (default: CPUs here, or the "
-                   "cluster's CPUs / --cpus-per-task on Ray)")
+    p.add_argument(
+        "--concurrency",
+        "-j",
+        type=_positive_int,
+        help="tasks at once (default: CPUs here, or the cluster's CPUs / --cpus-per-task on Ray)",
+    )
     p.add_argument("--per-provider", type=_positive_int, metavar="N", help="at most N tasks at once per provider")
-    p.add_argument("--max-cost-usd", type=_positive_float, metavar="USD",
-                   help="start no task once the batch has spent this much")
+    p.add_argument(
+        "--max-cost-usd", type=_positive_float, metavar="USD", help="start no task once the batch has spent this much"
+    )
     p.add_argument("--model", help="model of the tasks that name none")
     p.add_argument("--permission-mode", choices=PERMISSION_MODES, help="mode of the tasks that name none")
     p.add_argument("--max-turns", type=_positive_int, help="turn limit of the tasks that set none")
-    p.add_argument("--timeout", type=_positive_float, default=1800.0, metavar="S",
-                   help="timeout_s of the tasks that set none (default 1800)")
+    p.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=1800.0,
+        metavar="S",
+        help="timeout_s of the tasks that set none (default 1800)",
+    )
     p.add_argument("--check", action="store_true", help="validate the task file and stop")
-    p.add_argument("--ray", metavar="auto|local|ADDRESS",
-                   help="run on Ray: auto (RAY_ADDRESS or the cluster `ray start` began here), local (a "
-                        "private instance), or a cluster address (host:port, ray://host:10001)")
+    p.add_argument(
+        "--ray",
+        metavar="auto|local|ADDRESS",
+        help="run on Ray: auto (RAY_ADDRESS or the cluster `ray start` began here), local (a "
+        "private instance), or a cluster address (host:port, ray://host:10001)",
+    )
     p.add_argument("--cpus-per-task", type=_positive_float, default=1.0, help="Ray: CPUs each task takes")
-    p.add_argument("--ray-max-retries", type=int, default=3, metavar="N",
-                   help="Ray: runs of a task whose worker died (default 3)")
+    p.add_argument(
+        "--ray-max-retries", type=int, default=3, metavar="N", help="Ray: runs of a task whose worker died (default 3)"
+    )
     return p
 
 
@@ -82,8 +99,9 @@ def main(argv: list[str]) -> int:
 
 def _main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    defaults = Defaults(model=args.model, permission_mode=args.permission_mode, timeout_s=args.timeout,
-                        max_turns=args.max_turns)
+    defaults = Defaults(
+        model=args.model, permission_mode=args.permission_mode, timeout_s=args.timeout, max_turns=args.max_turns
+    )
     try:
         tasks = load_tasks(args.tasks, defaults)
     except TaskFileError as e:
@@ -111,8 +129,13 @@ def _main(argv: list[str]) -> int:
         from sous.batch.ray_backend import RayBackend
 
         try:
-            backend = RayBackend(args.ray, cpus_per_task=args.cpus_per_task, max_retries=args.ray_max_retries,
-                                 settings_seed=seed, local_cpus=args.concurrency)
+            backend = RayBackend(
+                args.ray,
+                cpus_per_task=args.cpus_per_task,
+                max_retries=args.ray_max_retries,
+                settings_seed=seed,
+                local_cpus=args.concurrency,
+            )
         except RuntimeError as e:
             print(f"sous batch: {e}", file=sys.stderr)
             return 2
@@ -127,9 +150,14 @@ def _main(argv: list[str]) -> int:
     stop = threading.Event()
     previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        end = run_batch(tasks, backend, results, progress,  # type: ignore[arg-type]
-                        Limits(concurrency=concurrency, per_provider=args.per_provider,
-                               max_cost_usd=args.max_cost_usd), stop)
+        end = run_batch(
+            tasks,
+            backend,
+            results,
+            progress,  # type: ignore[arg-type]
+            Limits(concurrency=concurrency, per_provider=args.per_provider, max_cost_usd=args.max_cost_usd),
+            stop,
+        )
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -41,8 +41,7 @@ class Backend(Protocol):
         return each handle with its outcome, or None when the backend lost it."""
         ...
 
-    def close(self) -> None:
-        ...
+    def close(self) -> None: ...
 
 
 class LocalBackend:
@@ -56,8 +55,9 @@ class LocalBackend:
         self.running: dict[Future[Outcome], tuple[Task, float]] = {}
 
     def submit(self, task: Task) -> Future[Outcome]:
-        future = self.pool.submit(run_task, task, env=self.env, settings_seed=self.settings_seed,
-                                  should_stop=self.stopping.is_set)
+        future = self.pool.submit(
+            run_task, task, env=self.env, settings_seed=self.settings_seed, should_stop=self.stopping.is_set
+        )
         self.running[future] = (task, time.monotonic())
         return future
 
@@ -75,8 +75,11 @@ class LocalBackend:
         try:
             return future.result()
         except Exception as e:  # a bug in the runner: this task's line says so, the batch goes on
-            return Outcome(record=blank_record(task, "error", f"internal error: {e!r}", time.monotonic() - started),
-                           patch=None, transcript=None)
+            return Outcome(
+                record=blank_record(task, "error", f"internal error: {e!r}", time.monotonic() - started),
+                patch=None,
+                transcript=None,
+            )
 
     def close(self) -> None:
         self.stopping.set()  # nothing runs after a normal end; after an exception, nothing must
@@ -106,8 +109,9 @@ class BatchEnd:
     wall_s: float
 
 
-def run_batch(tasks: list[Task], backend: Backend, results: Results, progress: Progress, limits: Limits,
-              stop: threading.Event) -> BatchEnd:
+def run_batch(
+    tasks: list[Task], backend: Backend, results: Results, progress: Progress, limits: Limits, stop: threading.Event
+) -> BatchEnd:
     """Run the tasks not yet finished in `results`, recording each outcome as it arrives. Setting
     `stop` (the signal handler does) stops the running tasks, records them `interrupted`, and
     returns."""
@@ -126,8 +130,11 @@ def run_batch(tasks: list[Task], backend: Backend, results: Results, progress: P
         task, t0 = running.pop(handle)
         per_provider[task.provider] -= 1
         if outcome is None:
-            outcome = Outcome(record=blank_record(task, "interrupted", "the batch was stopped",
-                                                  time.monotonic() - t0), patch=None, transcript=None)
+            outcome = Outcome(
+                record=blank_record(task, "interrupted", "the batch was stopped", time.monotonic() - t0),
+                patch=None,
+                transcript=None,
+            )
         line = results.record(outcome)
         spent += line.get("cost_usd") or 0.0  # money spent stays spent, whatever the status
         ran += 1
@@ -141,8 +148,14 @@ def run_batch(tasks: list[Task], backend: Backend, results: Results, progress: P
                 break
             capped = limits.max_cost_usd is not None and spent >= limits.max_cost_usd
             while pending and not capped and len(running) < limits.concurrency:
-                task = next((t for t in pending if limits.per_provider is None
-                             or per_provider.get(t.provider, 0) < limits.per_provider), None)
+                task = next(
+                    (
+                        t
+                        for t in pending
+                        if limits.per_provider is None or per_provider.get(t.provider, 0) < limits.per_provider
+                    ),
+                    None,
+                )
                 if task is None:
                     break
                 pending.remove(task)
@@ -159,7 +172,12 @@ def run_batch(tasks: list[Task], backend: Backend, results: Results, progress: P
         progress.close()
     capped = limits.max_cost_usd is not None and spent >= limits.max_cost_usd
     if capped and pending and not stop.is_set():
-        progress.note(f"the batch's cost cap (${limits.max_cost_usd:g}) is reached: "
-                      f"{len(pending)} task(s) not started")
-    return BatchEnd(ran=ran, skipped=skipped, not_started=len(pending), interrupted=stop.is_set(),
-                    cost_capped=capped and bool(pending), wall_s=time.monotonic() - started)
+        progress.note(f"the batch's cost cap (${limits.max_cost_usd:g}) is reached: {len(pending)} task(s) not started")
+    return BatchEnd(
+        ran=ran,
+        skipped=skipped,
+        not_started=len(pending),
+        interrupted=stop.is_set(),
+        cost_capped=capped and bool(pending),
+        wall_s=time.monotonic() - started,
+    )

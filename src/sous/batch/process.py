@@ -39,13 +39,28 @@ class Ended:
 class Child:
     """One command in its own process group."""
 
-    def __init__(self, argv: Sequence[str], *, cwd: str, env: Mapping[str, str], stdout: int | IO[bytes],
-                 stderr: int | IO[bytes], stdin: int | None = subprocess.DEVNULL):
-        self.popen = subprocess.Popen(list(argv), cwd=cwd, env=dict(env), stdin=stdin, stdout=stdout, stderr=stderr,
-                                      start_new_session=True)
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str,
+        env: Mapping[str, str],
+        stdout: int | IO[bytes],
+        stderr: int | IO[bytes],
+        stdin: int | None = subprocess.DEVNULL,
+    ):
+        self.popen = subprocess.Popen(
+            list(argv), cwd=cwd, env=dict(env), stdin=stdin, stdout=stdout, stderr=stderr, start_new_session=True
+        )
 
-    def wait(self, *, deadline: float, should_stop: Callable[[], bool],
-             over_limit: Callable[[], bool] = lambda: False, poll_s: float = 0.05) -> Ended:
+    def wait(
+        self,
+        *,
+        deadline: float,
+        should_stop: Callable[[], bool],
+        over_limit: Callable[[], bool] = lambda: False,
+        poll_s: float = 0.05,
+    ) -> Ended:
         """Wait for the command to end, stopping its group at `deadline` (a `time.monotonic()`
         value), when `should_stop()` or when `over_limit()` says so. A KeyboardInterrupt while
         waiting (Ray's cancellation) stops the group and propagates."""
@@ -57,8 +72,15 @@ class Child:
                     pass
                 else:
                     return Ended(how="exit", code=code)
-                how: Ending | None = ("timeout" if time.monotonic() >= deadline else
-                                      "interrupted" if should_stop() else "limit" if over_limit() else None)
+                how: Ending | None = (
+                    "timeout"
+                    if time.monotonic() >= deadline
+                    else "interrupted"
+                    if should_stop()
+                    else "limit"
+                    if over_limit()
+                    else None
+                )
                 if how is not None:
                     return Ended(how=how, code=self.stop())
         except BaseException:

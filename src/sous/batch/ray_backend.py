@@ -60,18 +60,27 @@ class RayBackend:
     already connected (`ray.init()` was called), that connection and its runtime environment are
     used as they are, and left open by `close()`."""
 
-    def __init__(self, address: str, *, cpus_per_task: float = 1.0, max_retries: int = 3,
-                 settings_seed: str | None = None, environ: Mapping[str, str] = os.environ,
-                 local_cpus: int | None = None):
+    def __init__(
+        self,
+        address: str,
+        *,
+        cpus_per_task: float = 1.0,
+        max_retries: int = 3,
+        settings_seed: str | None = None,
+        environ: Mapping[str, str] = os.environ,
+        local_cpus: int | None = None,
+    ):
         try:
             import ray
         except ImportError:
             raise RuntimeError("--ray needs Ray: pip install 'sous[ray]'") from None
         self.ray = ray
-        runtime_env = {"py_modules": [str(Path(sous.__file__).resolve().parent)],
-                       "excludes": ["__pycache__", "*.pyc"], "env_vars": forwarded_env(environ)}
-        kwargs: dict[str, Any] = {"runtime_env": runtime_env, "logging_level": logging.ERROR,
-                                  "log_to_driver": False}
+        runtime_env = {
+            "py_modules": [str(Path(sous.__file__).resolve().parent)],
+            "excludes": ["__pycache__", "*.pyc"],
+            "env_vars": forwarded_env(environ),
+        }
+        kwargs: dict[str, Any] = {"runtime_env": runtime_env, "logging_level": logging.ERROR, "log_to_driver": False}
         if address == "local":  # a private Ray instance for this batch alone
             kwargs.update(address="local", num_cpus=local_cpus, include_dashboard=False)
         else:
@@ -84,13 +93,17 @@ class RayBackend:
                 ray.init(**kwargs)
         except (ConnectionError, RuntimeError, ValueError) as e:
             first = str(e).strip().splitlines()
-            raise RuntimeError(f"cannot connect to the Ray cluster at {address}: "
-                               f"{first[0] if first else type(e).__name__}") from None
+            raise RuntimeError(
+                f"cannot connect to the Ray cluster at {address}: {first[0] if first else type(e).__name__}"
+            ) from None
         self.connect_s = time.monotonic() - started
         self.resources = ray.cluster_resources()
         self.remote = ray.remote(_run_on_worker)
-        self.options: dict[str, Any] = {"num_cpus": cpus_per_task, "max_retries": max_retries,
-                                        "retry_exceptions": False}
+        self.options: dict[str, Any] = {
+            "num_cpus": cpus_per_task,
+            "max_retries": max_retries,
+            "retry_exceptions": False,
+        }
         self.settings_seed = settings_seed
         self.running: dict[Any, tuple[Task, float]] = {}
 
@@ -139,8 +152,13 @@ class RayBackend:
             return None
         except exceptions.RayError as e:  # the worker died past its retries, or the runner raised
             first = str(e).strip().splitlines()
-            return Outcome(record=blank_record(task, "error", f"ray: {type(e).__name__}: {first[0] if first else ''}",
-                                               time.monotonic() - t0), patch=None, transcript=None)
+            return Outcome(
+                record=blank_record(
+                    task, "error", f"ray: {type(e).__name__}: {first[0] if first else ''}", time.monotonic() - t0
+                ),
+                patch=None,
+                transcript=None,
+            )
         return Outcome(record=data["record"], patch=data["patch"], transcript=data["transcript"])
 
     def close(self) -> None:

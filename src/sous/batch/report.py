@@ -53,8 +53,10 @@ class Progress:
         self.counts[line["status"]] += 1
         self.spent += line.get("cost_usd") or 0.0
         done = sum(self.counts.values()) + self.skipped
-        text = (f"[{done}/{self.total}] {line['id']}: {line['status']} in {_duration(line['duration_s'])}"
-                f" ({_money(line.get('cost_usd') or 0.0)})")
+        text = (
+            f"[{done}/{self.total}] {line['id']}: {line['status']} in {_duration(line['duration_s'])}"
+            f" ({_money(line.get('cost_usd') or 0.0)})"
+        )
         if line.get("error") and line["status"] != "success":
             text += f": {line['error'].splitlines()[0][:160]}"
         if not self.live or line["status"] != "success":
@@ -70,8 +72,10 @@ class Progress:
         bad = done - self.counts["success"]
         elapsed = max(time.monotonic() - self.started, 1e-9)
         rate = done / elapsed * 60
-        return (f"{done + self.skipped}/{self.total} done · {self.running} running · {self.counts['success']} ok"
-                f" · {bad} not ok · {rate:.1f} tasks/min · {_money(self.spent)} · {_duration(elapsed)}")
+        return (
+            f"{done + self.skipped}/{self.total} done · {self.running} running · {self.counts['success']} ok"
+            f" · {bad} not ok · {rate:.1f} tasks/min · {_money(self.spent)} · {_duration(elapsed)}"
+        )
 
     def draw(self) -> None:
         if self.live:
@@ -100,19 +104,24 @@ def summary(lines: Iterable[dict[str, Any]], *, wall_s: float, not_started: int 
     cost = sum(line.get("cost_usd") or 0.0 for line in lines)
     task_time = sum(line.get("duration_s") or 0.0 for line in lines)
     rate = f"{counts['success'] / total:.0%}" if total else "-"
-    rows = [("tasks", str(total + not_started)),
-            *((status, str(counts[status])) for status in STATUSES if counts[status]),
-            *([("not started", str(not_started))] if not_started else []),
-            ("success rate", f"{rate} ({counts['success']}/{total})"),
-            ("cost", _money(cost) + (f" ({_money(cost / total)} a task)" if total else "")),
-            ("wall time", _duration(wall_s)),
-            ("task time", _duration(task_time) + (f" ({_duration(task_time / total)} a task)" if total else ""))]
+    rows = [
+        ("tasks", str(total + not_started)),
+        *((status, str(counts[status])) for status in STATUSES if counts[status]),
+        *([("not started", str(not_started))] if not_started else []),
+        ("success rate", f"{rate} ({counts['success']}/{total})"),
+        ("cost", _money(cost) + (f" ({_money(cost / total)} a task)" if total else "")),
+        ("wall time", _duration(wall_s)),
+        ("task time", _duration(task_time) + (f" ({_duration(task_time / total)} a task)" if total else "")),
+    ]
     width = max(len(k) for k, _ in rows)
     out = [f"{k:<{width}}  {v}" for k, v in rows]
     ranked = sorted(lines, key=lambda line: line.get("duration_s") or 0.0, reverse=True)[:slowest]
     if ranked:
         out += ["", "slowest:"]
         idw = max(len(line["id"]) for line in ranked)
-        out += [f"  {line['id']:<{idw}}  {_duration(line['duration_s']):>7}  {line['status']:<11}  "
-                f"{line.get('turns') or 0} turns  {_money(line.get('cost_usd') or 0.0)}" for line in ranked]
+        out += [
+            f"  {line['id']:<{idw}}  {_duration(line['duration_s']):>7}  {line['status']:<11}  "
+            f"{line.get('turns') or 0} turns  {_money(line.get('cost_usd') or 0.0)}"
+            for line in ranked
+        ]
     return "\n".join(out)

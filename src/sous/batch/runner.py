@@ -103,9 +103,15 @@ def _price(model: str, usage: dict[str, Any]) -> float:
         value = usage.get(key)
         return value if isinstance(value, int) else 0
 
-    return cost(model, Usage(input_tokens=n("input_tokens"), output_tokens=n("output_tokens"),
-                             cache_read_tokens=n("cache_read_input_tokens"),
-                             cache_write_tokens=n("cache_creation_input_tokens")))
+    return cost(
+        model,
+        Usage(
+            input_tokens=n("input_tokens"),
+            output_tokens=n("output_tokens"),
+            cache_read_tokens=n("cache_read_input_tokens"),
+            cache_write_tokens=n("cache_creation_input_tokens"),
+        ),
+    )
 
 
 # `python -m sous`, from the very sous running this batch, installed or not (a Ray worker gets it
@@ -171,19 +177,38 @@ def _now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
 
 
-def blank_record(task: Task, status: str = "error", error: str | None = None,
-                 duration_s: float = 0.0) -> dict[str, Any]:
+def blank_record(
+    task: Task, status: str = "error", error: str | None = None, duration_s: float = 0.0
+) -> dict[str, Any]:
     """A results line with nothing measured yet (also the driver's line for a task whose run was
     lost: cancelled or crashed on a Ray worker)."""
-    return {"id": task.id, "status": status, "error": error, "verify_exit": None, "verify_output": None,
-            "turns": 0, "usage": {}, "cost_usd": 0.0, "duration_s": round(duration_s, 3), "agent_status": None,
-            "agent_exit": None, "session_id": None, "model": task.model,
-            "started_at": _now_iso(), "startup_s": None,
-            "host": os.uname().nodename}
+    return {
+        "id": task.id,
+        "status": status,
+        "error": error,
+        "verify_exit": None,
+        "verify_output": None,
+        "turns": 0,
+        "usage": {},
+        "cost_usd": 0.0,
+        "duration_s": round(duration_s, 3),
+        "agent_status": None,
+        "agent_exit": None,
+        "session_id": None,
+        "model": task.model,
+        "started_at": _now_iso(),
+        "startup_s": None,
+        "host": os.uname().nodename,
+    }
 
 
-def run_task(task: Task, *, env: Mapping[str, str] = os.environ, settings_seed: str | None = None,
-             should_stop: Callable[[], bool] = lambda: False) -> Outcome:
+def run_task(
+    task: Task,
+    *,
+    env: Mapping[str, str] = os.environ,
+    settings_seed: str | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Outcome:
     """Run `task` to its end and return its outcome; never raises for anything the task does.
     `settings_seed` is the text of the settings.json each task's SOUS_HOME starts with.
     `should_stop()` is polled: when it turns true the running command is stopped and the task
@@ -218,10 +243,14 @@ def _run(run: _Run) -> Outcome:
     run.patch = checkout.diff(before, checkout.snapshot())
     run.transcript = _transcript(run.home, stream.session_id)
     result = stream.result or {}
-    run.record.update(agent_exit=ended.code, session_id=stream.session_id, turns=result.get("num_turns", 0),
-                      usage=result.get("usage") or {},
-                      cost_usd=round(max(float(result.get("total_cost_usd") or 0.0), stream.cost), 6),
-                      startup_s=round(stream.init_at - run.started, 3) if stream.init_at else None)
+    run.record.update(
+        agent_exit=ended.code,
+        session_id=stream.session_id,
+        turns=result.get("num_turns", 0),
+        usage=result.get("usage") or {},
+        cost_usd=round(max(float(result.get("total_cost_usd") or 0.0), stream.cost), 6),
+        startup_s=round(stream.init_at - run.started, 3) if stream.init_at else None,
+    )
     if ended.how == "timeout":
         run.record["agent_status"] = result.get("subtype")
         return run.end("timeout", f"timeout after {task.timeout_s:g} s, during the agent's run")
@@ -237,8 +266,11 @@ def _run(run: _Run) -> Outcome:
     if not limited and run.record["agent_status"] != "success":
         return run.end("error", f"the agent stopped on an error: {str(result.get('result'))[:1000]}")
     if task.verify is None:
-        return run.end("failed", f"the agent stopped at its limit ({run.record['agent_status']})") if limited \
+        return (
+            run.end("failed", f"the agent stopped at its limit ({run.record['agent_status']})")
+            if limited
             else run.end("success")
+        )
     ended, output = run.command(task.verify, checkout.path, time.monotonic() + task.timeout_s, "verify.log")
     run.record.update(verify_exit=ended.code, verify_output=_tail(output))
     if ended.how == "interrupted":
@@ -252,8 +284,14 @@ def _agent(run: _Run, checkout: Checkout) -> tuple[Ended, _Stream, str]:
     stream = _Stream(run.task.max_budget_usd)
     errlog = run.work / "agent.stderr"
     with open(errlog, "wb") as err:
-        child = Child(agent_argv(run.task), cwd=str(checkout.path), env=run.env, stdin=subprocess.PIPE,
-                      stdout=subprocess.PIPE, stderr=err)
+        child = Child(
+            agent_argv(run.task),
+            cwd=str(checkout.path),
+            env=run.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+        )
         reader = threading.Thread(target=stream.read, args=(child.popen.stdout,), daemon=True)
         reader.start()
         try:

@@ -31,8 +31,20 @@ from typing import Any
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissions")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^[\w.-]+@[\w.-]+:")
-FIELDS = ("id", "repo", "ref", "prompt", "model", "allowed_tools", "permission_mode", "setup", "verify",
-          "timeout_s", "max_turns", "max_budget_usd")
+FIELDS = (
+    "id",
+    "repo",
+    "ref",
+    "prompt",
+    "model",
+    "allowed_tools",
+    "permission_mode",
+    "setup",
+    "verify",
+    "timeout_s",
+    "max_turns",
+    "max_budget_usd",
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,7 +153,8 @@ def load_tasks(path: str | Path, defaults: Defaults = Defaults()) -> list[Task]:
 
 def _kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
-        type(value), "a number")
+        type(value), "a number"
+    )
 
 
 def _task(data: dict[str, Any], base: Path, defaults: Defaults, line: int, errors: list[str]) -> Task | None:
@@ -190,8 +203,12 @@ def _task(data: dict[str, Any], base: Path, defaults: Defaults, line: int, error
         value = data.get(field)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)) \
-                or not math.isfinite(value) or value <= 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int if integer else (int, float))
+            or not math.isfinite(value)
+            or value <= 0
+        ):
             bad(field, "a positive whole number" if integer else "a positive number")
         else:
             values[field] = value

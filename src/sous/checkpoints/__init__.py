@@ -110,8 +110,15 @@ class Checkpoints:
     """The checkpoints of one project (see the module doc). Not safe for two processes writing
     the same project at once: each takes its own snapshots, and the last index write wins."""
 
-    def __init__(self, project_dir: str, *, session_id: str = "", environ: Mapping[str, str] = os.environ,
-                 max_file_bytes: int = MAX_FILE_BYTES, root: Path | None = None):
+    def __init__(
+        self,
+        project_dir: str,
+        *,
+        session_id: str = "",
+        environ: Mapping[str, str] = os.environ,
+        max_file_bytes: int = MAX_FILE_BYTES,
+        root: Path | None = None,
+    ):
         self.project_dir = os.path.realpath(project_dir)
         self.session_id = session_id
         self.max_file_bytes = max_file_bytes
@@ -120,9 +127,16 @@ class Checkpoints:
         self.git_dir = base / f"{key}.git"
         self.log = base / f"{key}.jsonl"
         self._env = {k: v for k, v in environ.items() if not k.startswith("GIT_")}
-        self._env.update(GIT_DIR=str(self.git_dir), GIT_WORK_TREE=self.project_dir, GIT_AUTHOR_NAME="sous",
-                         GIT_AUTHOR_EMAIL="sous@localhost", GIT_COMMITTER_NAME="sous",
-                         GIT_COMMITTER_EMAIL="sous@localhost", GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+        self._env.update(
+            GIT_DIR=str(self.git_dir),
+            GIT_WORK_TREE=self.project_dir,
+            GIT_AUTHOR_NAME="sous",
+            GIT_AUTHOR_EMAIL="sous@localhost",
+            GIT_COMMITTER_NAME="sous",
+            GIT_COMMITTER_EMAIL="sous@localhost",
+            GIT_TERMINAL_PROMPT="0",
+            LC_ALL="C",
+        )
         self._open: Checkpoint | None = None
         self._ready = False
         self._cached: tuple[tuple[int, int], str] | None = None
@@ -135,9 +149,14 @@ class Checkpoints:
     async def _git(self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None) -> bytes:
         try:
             proc = await asyncio.create_subprocess_exec(
-                "git", *args, cwd=self.project_dir, env={**self._env, **(env or {})},
+                "git",
+                *args,
+                cwd=self.project_dir,
+                env={**self._env, **(env or {})},
                 stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
         except FileNotFoundError as e:
             raise CheckpointError("checkpoints need git, which is not installed") from e
         out, err = await proc.communicate(stdin)
@@ -154,8 +173,10 @@ class Checkpoints:
             await self._git("init", "-q")
             # Written at once rather than by five `git config` processes. No gc: nothing is ever unreferenced.
             with open(self.git_dir / "config", "a", encoding="utf-8") as f:
-                f.write("[core]\n\tautocrlf = false\n\tuntrackedCache = true\n\tquotepath = false\n"
-                        "[gc]\n\tauto = 0\n[commit]\n\tgpgSign = false\n")
+                f.write(
+                    "[core]\n\tautocrlf = false\n\tuntrackedCache = true\n\tquotepath = false\n"
+                    "[gc]\n\tauto = 0\n[commit]\n\tgpgSign = false\n"
+                )
         exclude = Path(self.project_dir, ".git", "info", "exclude")
         if exclude.is_file():
             self._env["GIT_CONFIG_COUNT"] = "1"
@@ -176,8 +197,10 @@ class Checkpoints:
         if not names and self._cached and self._cached[0] == _stamp(index):
             return self._cached[1]
         if len(names) > MAX_NEW_FILES:
-            raise CheckpointError(f"checkpoints are off here: {len(names):,} new files in {self.project_dir} "
-                                  f"(more than {MAX_NEW_FILES:,}); is this a project folder?")
+            raise CheckpointError(
+                f"checkpoints are off here: {len(names):,} new files in {self.project_dir} "
+                f"(more than {MAX_NEW_FILES:,}); is this a project folder?"
+            )
         too_big = set()
         for name in names:
             try:
@@ -188,11 +211,23 @@ class Checkpoints:
         keep = [n for n in names if n not in too_big]
         if keep:  # many new files (the first snapshot) go straight into one pack instead of loose objects
             bulk = ("-c", "core.bigFileThreshold=1") if len(keep) > 200 else ()
-            await self._git(*bulk, "update-index", "--add", "--remove", "-z", "--stdin",
-                            stdin="\0".join(keep).encode("utf-8", "surrogateescape"))
+            await self._git(
+                *bulk,
+                "update-index",
+                "--add",
+                "--remove",
+                "-z",
+                "--stdin",
+                stdin="\0".join(keep).encode("utf-8", "surrogateescape"),
+            )
         if too_big:  # a tracked file that grew past the cap leaves the snapshots
-            await self._git("update-index", "--force-remove", "-z", "--stdin",
-                            stdin="\0".join(sorted(too_big)).encode("utf-8", "surrogateescape"))
+            await self._git(
+                "update-index",
+                "--force-remove",
+                "-z",
+                "--stdin",
+                stdin="\0".join(sorted(too_big)).encode("utf-8", "surrogateescape"),
+            )
         tree = (await self._git("write-tree")).decode().strip()
         parent = await self._head()
         if parent and parent not in self._trees:
@@ -209,8 +244,11 @@ class Checkpoints:
         """Write the commit object and move the ref in-process: what `commit-tree` and `update-ref`
         would do, without two more processes on every turn."""
         stamp = f"sous <sous@localhost> {int(time.time())} +0000"
-        body = (f"tree {tree}\n" + (f"parent {parent}\n" if parent else "")
-                + f"author {stamp}\ncommitter {stamp}\n\nsous checkpoint\n").encode()
+        body = (
+            f"tree {tree}\n"
+            + (f"parent {parent}\n" if parent else "")
+            + f"author {stamp}\ncommitter {stamp}\n\nsous checkpoint\n"
+        ).encode()
         raw = f"commit {len(body)}\0".encode() + body
         commit = hashlib.sha1(raw).hexdigest()  # git's object name, not a security hash
         _write_atomic(self.git_dir / "objects" / commit[:2] / commit[2:], zlib.compress(raw))
@@ -232,8 +270,11 @@ class Checkpoints:
         """(status, path) for each path differing from `old` to `new` (A: only in new, D: only in old)."""
         if old == new:
             return []
-        out = (await self._git("diff-tree", "-r", "-z", "--no-renames", "--name-status", old, new)).decode(
-            "utf-8", "surrogateescape").split("\0")
+        out = (
+            (await self._git("diff-tree", "-r", "-z", "--no-renames", "--name-status", old, new))
+            .decode("utf-8", "surrogateescape")
+            .split("\0")
+        )
         return [(out[i][0], out[i + 1]) for i in range(0, len(out) - 1, 2) if out[i]]
 
     # --- entries -------------------------------------------------------------------------------
@@ -270,9 +311,15 @@ class Checkpoints:
     def _record(self, *, message_id: str, prompt: str, before: str, kind: str) -> Checkpoint:
         known = self.list()
         first_line = (prompt.strip().splitlines() or [""])[0]
-        entry = Checkpoint(id=max((e.id for e in known), default=0) + 1, session_id=self.session_id,
-                           message_id=message_id, prompt=first_line[:PROMPT_CHARS], before=before, time=time.time(),
-                           kind=kind)
+        entry = Checkpoint(
+            id=max((e.id for e in known), default=0) + 1,
+            session_id=self.session_id,
+            message_id=message_id,
+            prompt=first_line[:PROMPT_CHARS],
+            before=before,
+            time=time.time(),
+            kind=kind,
+        )
         self._append({"type": "entry", **asdict(entry)})
         return entry
 
@@ -320,10 +367,14 @@ class Checkpoints:
             clash = sorted(outside & {path for _, path in changes})
             if clash:
                 shown = ", ".join(clash[:5]) + (f" and {len(clash) - 5} more" if len(clash) > 5 else "")
-                raise RewindRefused(f"not restored: {len(clash)} file(s) changed outside sous since its last "
-                                    f"checkpoint would be overwritten ({shown}); confirm to restore anyway", clash)
-        undo = self._record(message_id="", prompt=f"(the files before rewinding to checkpoint #{entry.id})",
-                            before=now, kind="rewind")
+                raise RewindRefused(
+                    f"not restored: {len(clash)} file(s) changed outside sous since its last "
+                    f"checkpoint would be overwritten ({shown}); confirm to restore anyway",
+                    clash,
+                )
+        undo = self._record(
+            message_id="", prompt=f"(the files before rewinding to checkpoint #{entry.id})", before=now, kind="rewind"
+        )
         write = [p for status, p in changes if status != "D"]
         gone = [p for status, p in changes if status == "D"]
         # A path the checkpoint holds but the tree now lacks yet has on disk is outside the snapshots now
@@ -334,8 +385,14 @@ class Checkpoints:
             index = str(self.git_dir / "index.restore")
             try:
                 await self._git("read-tree", entry.before, env={"GIT_INDEX_FILE": index})
-                await self._git("checkout-index", "-f", "-z", "--stdin", env={"GIT_INDEX_FILE": index},
-                                stdin="\0".join(write).encode("utf-8", "surrogateescape"))
+                await self._git(
+                    "checkout-index",
+                    "-f",
+                    "-z",
+                    "--stdin",
+                    env={"GIT_INDEX_FILE": index},
+                    stdin="\0".join(write).encode("utf-8", "surrogateescape"),
+                )
             finally:
                 Path(index).unlink(missing_ok=True)
         for path in gone:
@@ -378,8 +435,10 @@ def rewind_conversation(messages: Sequence[Any], entry: Checkpoint) -> list[Any]
     for i, message in enumerate(messages):
         if entry.message_id and getattr(message, "id", None) == entry.message_id:
             return list(messages[:i])
-    raise CheckpointError(f"checkpoint #{entry.id}'s prompt is not in this conversation (compacted away, or "
-                          "from another session); only the code can be restored")
+    raise CheckpointError(
+        f"checkpoint #{entry.id}'s prompt is not in this conversation (compacted away, or "
+        "from another session); only the code can be restored"
+    )
 
 
 class Recorder(PassThrough):
@@ -443,6 +502,9 @@ def attach(session: Any, get: Any, environ: Mapping[str, str]) -> Recorder | Non
     recorder = Recorder(Checkpoints(project, session_id=session.id, environ=environ), session)
     session.checkpoints = recorder
     agent = session.agent  # first in the chain: not even a PreToolUse hook runs before the snapshot
-    agent.middleware = Chain(recorder, *agent.middleware.middlewares) if isinstance(agent.middleware, Chain) \
+    agent.middleware = (
+        Chain(recorder, *agent.middleware.middlewares)
+        if isinstance(agent.middleware, Chain)
         else Chain(recorder, agent.middleware)
+    )
     return recorder

@@ -20,14 +20,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from . import (
-    Checkpoint,
-    CheckpointError,
-    Checkpoints,
-    Restored,
-    RewindRefused,
-    rewind_conversation,
-)
+from . import Checkpoint, CheckpointError, Checkpoints, Restored, RewindRefused, rewind_conversation
 
 MODES = ("code", "conversation", "both")
 
@@ -54,8 +47,9 @@ def _rewind_transcript(path: Any, message_id: str) -> None:
     loaded = transcript.load(path)
     ids = [m.id for m in loaded.messages]
     if message_id not in ids:
-        raise CheckpointError("the prompt of that checkpoint is no longer in its session (compacted away); "
-                              "only the code can be restored")
+        raise CheckpointError(
+            "the prompt of that checkpoint is no longer in its session (compacted away); only the code can be restored"
+        )
     index = ids.index(message_id)
     writer = transcript.TranscriptWriter(path, last_id=ids[index - 1] if index else None)
     try:
@@ -117,8 +111,13 @@ async def _restore(store: Checkpoints, entry: Checkpoint, mode: str, force: bool
     out: dict[str, Any] = {"id": entry.id}
     if mode in ("code", "both"):
         done = await store.restore_code(entry, force=force)
-        out.update(written=done.written, deleted=done.deleted, skipped=done.skipped,
-                   undo=done.undo.id if done.undo else None, text=restored_line(done).replace("`/rewind ", "`sous rewind "))
+        out.update(
+            written=done.written,
+            deleted=done.deleted,
+            skipped=done.skipped,
+            undo=done.undo.id if done.undo else None,
+            text=restored_line(done).replace("`/rewind ", "`sous rewind "),
+        )
     if path is not None:
         _rewind_transcript(path, entry.message_id)
         out["conversation"] = str(path)
@@ -131,8 +130,21 @@ def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int:
     if args.id is None or args.list:
         entries = store.list()
         if args.json:
-            print(json.dumps([{"id": e.id, "session_id": e.session_id, "prompt": e.prompt, "time": e.time,
-                               "kind": e.kind, "changed": e.changed} for e in entries]))
+            print(
+                json.dumps(
+                    [
+                        {
+                            "id": e.id,
+                            "session_id": e.session_id,
+                            "prompt": e.prompt,
+                            "time": e.time,
+                            "kind": e.kind,
+                            "changed": e.changed,
+                        }
+                        for e in entries
+                    ]
+                )
+            )
         else:
             print("\n".join(describe(e) for e in entries) if entries else "no checkpoints in this project yet")
         return 0
@@ -151,6 +163,8 @@ def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int:
         if "text" in out:
             print(out["text"])
         if "conversation" in out:
-            print(f"conversation rewound: resuming the session (sous -r {entry.session_id}) starts before "
-                  f"“{entry.prompt[:60]}”")
+            print(
+                f"conversation rewound: resuming the session (sous -r {entry.session_id}) starts before "
+                f"“{entry.prompt[:60]}”"
+            )
     return 0

@@ -19,12 +19,20 @@ MENTION = re.compile(r"(?:^|(?<=\s))@(\"[^\"]+\"|[^\s\"]+)")
 MAX_LINES = 2000
 MAX_CHARS = 100_000
 MAX_LISTED = 200
-IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-               ".webp": "image/webp"}
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 _EXT = r"\.(?:png|jpe?g|gif|webp)"
-DROPPED = re.compile(rf"""'((?:/|~/|file://)[^']+?{_EXT})'|"((?:/|~/|file://)[^"]+?{_EXT})"|"""
-                     rf"(?:^|(?<=\s))((?:/|~/|file://)(?:\\ |[^\s'\"])+?{_EXT})(?=$|[\s,.;:!?)])", re.I)
+DROPPED = re.compile(
+    rf"""'((?:/|~/|file://)[^']+?{_EXT})'|"((?:/|~/|file://)[^"]+?{_EXT})"|"""
+    rf"(?:^|(?<=\s))((?:/|~/|file://)(?:\\ |[^\s'\"])+?{_EXT})(?=$|[\s,.;:!?)])",
+    re.I,
+)
 
 
 def mentions(prompt: str) -> list[str]:
@@ -88,9 +96,9 @@ def _file(path: Path, mention: str, ctx: ToolContext) -> str | None:
     try:
         raw = path.read_bytes()
     except OSError as e:
-        return f"<attachment path=\"{mention}\">could not be read: {e.strerror}</attachment>"
+        return f'<attachment path="{mention}">could not be read: {e.strerror}</attachment>'
     if b"\0" in raw[:8192]:
-        return f"<attachment path=\"{mention}\">a binary file of {len(raw):,} bytes; not shown</attachment>"
+        return f'<attachment path="{mention}">a binary file of {len(raw):,} bytes; not shown</attachment>'
     text = raw.decode("utf-8", errors="replace")
     lines = text.splitlines()
     shown, note = lines[:MAX_LINES], ""
@@ -102,7 +110,7 @@ def _file(path: Path, mention: str, ctx: ToolContext) -> str | None:
         note = f"\n[showing {MAX_LINES} of {len(lines)} lines; use Read with offset/limit for the rest]"
     else:
         record_read(ctx, path)  # the whole file was seen: it may be edited without a Read first
-    return f"<attachment path=\"{mention}\">\n{body}{note}\n</attachment>"
+    return f'<attachment path="{mention}">\n{body}{note}\n</attachment>'
 
 
 def _image(path: Path, mention: str) -> list[Text | Image]:
@@ -111,17 +119,22 @@ def _image(path: Path, mention: str) -> list[Text | Image]:
     try:
         size = path.stat().st_size
         if size > MAX_IMAGE_BYTES:
-            return [Text(text=f'<attachment path="{mention}">an image of {size / 1e6:.1f} MB; images up to '
-                              f'{MAX_IMAGE_BYTES // 2**20} MB can be attached</attachment>')]
+            return [
+                Text(
+                    text=f'<attachment path="{mention}">an image of {size / 1e6:.1f} MB; images up to '
+                    f"{MAX_IMAGE_BYTES // 2**20} MB can be attached</attachment>"
+                )
+            ]
         data = base64.b64encode(path.read_bytes()).decode("ascii")
     except OSError as e:
         return [Text(text=f'<attachment path="{mention}">could not be read: {e.strerror}</attachment>')]
-    return [Text(text=f'<attachment path="{mention}" kind="image"/>'),
-            Image(media_type=IMAGE_TYPES[path.suffix.lower()], data=data)]
+    return [
+        Text(text=f'<attachment path="{mention}" kind="image"/>'),
+        Image(media_type=IMAGE_TYPES[path.suffix.lower()], data=data),
+    ]
 
 
 def _listing(path: Path, mention: str) -> str:
     names = sorted(p.name + ("/" if p.is_dir() else "") for p in path.iterdir() if not p.name.startswith("."))
     more = f"\n… and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else ""
-    return f"<attachment path=\"{mention}\" kind=\"folder\">\n" + "\n".join(names[:MAX_LISTED]) + more + \
-        "\n</attachment>"
+    return f'<attachment path="{mention}" kind="folder">\n' + "\n".join(names[:MAX_LISTED]) + more + "\n</attachment>"

@@ -80,8 +80,12 @@ class Policy:
         def truthy(name: str) -> bool:
             return (environ.get(name) or "").strip().lower() in ("1", "true", "yes", "on")
 
-        window = number(environ.get("SOUS_AUTO_COMPACT_WINDOW") or environ.get("CLAUDE_CODE_AUTO_COMPACT_WINDOW"),
-                        "SOUS_AUTO_COMPACT_WINDOW", 1_024, 100_000_000)
+        window = number(
+            environ.get("SOUS_AUTO_COMPACT_WINDOW") or environ.get("CLAUDE_CODE_AUTO_COMPACT_WINDOW"),
+            "SOUS_AUTO_COMPACT_WINDOW",
+            1_024,
+            100_000_000,
+        )
         if window is None:
             window = number(get("autoCompactWindow"), "autoCompactWindow", 1_024, 100_000_000)
         enabled = get("autoCompactEnabled")
@@ -89,10 +93,12 @@ class Policy:
             problems.append(f"autoCompactEnabled must be true or false, not {enabled!r}; ignored")
             enabled = None
         off = truthy("DISABLE_COMPACT")
-        return cls(auto=not (off or truthy("DISABLE_AUTO_COMPACT") or enabled is False), manual=not off,
-                   window=window,
-                   percent=number(environ.get("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"), "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE",
-                                  1, 100)), problems
+        return cls(
+            auto=not (off or truthy("DISABLE_AUTO_COMPACT") or enabled is False),
+            manual=not off,
+            window=window,
+            percent=number(environ.get("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"), "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE", 1, 100),
+        ), problems
 
 
 def _prompt_tokens(message: AssistantMessage) -> int:
@@ -132,7 +138,7 @@ class AutoCompact(PassThrough):
                 if before < _prompt_tokens(message):  # fewer characters than tokens: a count of an older history
                     continue
                 self.ratio = min(max(before / _prompt_tokens(message), 1.5), 6.0)
-                after = sum(chars[i + 1:]) + engine.MESSAGE_OVERHEAD * (len(messages) - i - 1) * self.ratio
+                after = sum(chars[i + 1 :]) + engine.MESSAGE_OVERHEAD * (len(messages) - i - 1) * self.ratio
                 return _prompt_tokens(message) + message.usage.output_tokens + int(after / self.ratio) + 1
         return int((fixed + sum(chars) + engine.MESSAGE_OVERHEAD * len(messages) * self.ratio) / self.ratio) + 1
 
@@ -173,8 +179,9 @@ class AutoCompact(PassThrough):
         budget = engine.budget_for(window, self.session.agent.max_tokens, self.ratio)
         at = self.threshold(budget)
         used = self.estimate(self.session.convo.messages)
-        return (f"auto-compact: at ~{at:,} of {window:,} tokens; ~{max(at - used, 0):,} to go"
-                + (f" ({self.compactions} so far)" if self.compactions else ""))
+        return f"auto-compact: at ~{at:,} of {window:,} tokens; ~{max(at - used, 0):,} to go" + (
+            f" ({self.compactions} so far)" if self.compactions else ""
+        )
 
     # --- the two moments ---------------------------------------------------------------------
 
@@ -204,8 +211,11 @@ class AutoCompact(PassThrough):
         if error.tokens:  # the provider's count of what we sent calibrates the next estimates
             sent = self._fixed_chars() + sum(engine.message_chars(m) for m in convo.messages)
             self.ratio = min(self.ratio, max(sent / error.tokens, 1.0))
-        self.session.emit(Notice(level="warning", text=f"the provider refused the request as too long; "
-                                                       f"compacting and retrying ({error})"))
+        self.session.emit(
+            Notice(
+                level="warning", text=f"the provider refused the request as too long; compacting and retrying ({error})"
+            )
+        )
         try:
             await compact_session(self.session, trigger="auto", budget=await self.budget())
         except engine.CompactError as e:
@@ -227,8 +237,9 @@ async def _find_window(model: Any) -> int:
     return catalog.DEFAULT.context_window
 
 
-async def compact_session(session: Any, *, focus: str = "", trigger: str = "manual",
-                          budget: engine.Budget | None = None) -> engine.Outcome:
+async def compact_session(
+    session: Any, *, focus: str = "", trigger: str = "manual", budget: engine.Budget | None = None
+) -> engine.Outcome:
     """Compact `session`'s conversation in place (see the module doc). Raises `CompactError`,
     the conversation unchanged, when a PreCompact hook blocks, compaction is off or the model fails."""
     auto: AutoCompact | None = getattr(session, "auto_compact", None)
@@ -243,9 +254,12 @@ async def compact_session(session: Any, *, focus: str = "", trigger: str = "manu
             raise engine.CompactError(f"a PreCompact hook blocked compaction: {verdict.block}")
         extra = "\n".join(verdict.context)
     state = session.agent.ctx.state
-    carry = engine.Carry(todos=tuple(state.get("todos") or ()),
-                         memory=session.memory.render() if session.memory is not None else "",
-                         transcript_path=str(session.transcript_path or ""), project_dir=session.agent.ctx.project_dir)
+    carry = engine.Carry(
+        todos=tuple(state.get("todos") or ()),
+        memory=session.memory.render() if session.memory is not None else "",
+        transcript_path=str(session.transcript_path or ""),
+        project_dir=session.agent.ctx.project_dir,
+    )
     if trigger == "auto":
         session.emit(Notice(level="info", text="compacting the conversation to make room (automatic)"))
     own_cancel = session.cancel is None
@@ -254,9 +268,17 @@ async def compact_session(session: Any, *, focus: str = "", trigger: str = "manu
         session.cancel = cancel
     try:
         outcome = await engine.compact(
-            session.agent.model, session.convo.system, session.convo.messages, budget, carry, focus=focus,
-            extra=extra, cancel=cancel, measure=auto.measure if auto is not None else None,
-            emit=lambda event: None if isinstance(event, TextDelta | ThinkingDelta) else session.emit(event))
+            session.agent.model,
+            session.convo.system,
+            session.convo.messages,
+            budget,
+            carry,
+            focus=focus,
+            extra=extra,
+            cancel=cancel,
+            measure=auto.measure if auto is not None else None,
+            emit=lambda event: None if isinstance(event, TextDelta | ThinkingDelta) else session.emit(event),
+        )
     finally:
         if own_cancel:
             session.cancel = None
@@ -270,15 +292,23 @@ async def compact_session(session: Any, *, focus: str = "", trigger: str = "manu
             outcome.messages.insert(1, UserMessage(content=(Text(text=note),), id=new_id()))
     session.convo.messages = outcome.messages
     if session.writer is not None:
-        session.writer.write({"type": "compact", "subtype": "compact_boundary", "trigger": trigger,
-                              "pre_tokens": outcome.pre_tokens, "post_tokens": outcome.post_tokens})
+        session.writer.write(
+            {
+                "type": "compact",
+                "subtype": "compact_boundary",
+                "trigger": trigger,
+                "pre_tokens": outcome.pre_tokens,
+                "post_tokens": outcome.post_tokens,
+            }
+        )
         for message in outcome.messages:
             session.writer.message(message)
     if auto is not None:
         auto.stale = {m.id for m in outcome.messages}
         auto.compactions += 1
-    session.emit(Notice(level="info", text=f"compacted ({trigger}): ~{outcome.pre_tokens:,} → "
-                                           f"~{outcome.post_tokens:,} tokens"))
+    session.emit(
+        Notice(level="info", text=f"compacted ({trigger}): ~{outcome.pre_tokens:,} → ~{outcome.post_tokens:,} tokens")
+    )
     return outcome
 
 
@@ -334,8 +364,11 @@ def install(session: Any, policy: Policy) -> AutoCompact:
 
     auto = AutoCompact(session, policy)
     agent = session.agent
-    agent.middleware = Chain(*agent.middleware.middlewares, auto) if isinstance(agent.middleware, Chain) \
+    agent.middleware = (
+        Chain(*agent.middleware.middlewares, auto)
+        if isinstance(agent.middleware, Chain)
         else Chain(agent.middleware, auto)
+    )
     agent.on_overflow = auto.recover
     session.auto_compact = auto
     return auto

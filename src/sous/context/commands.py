@@ -114,11 +114,16 @@ def _read(path: Path, name: str, skill: bool) -> Command | None:
 
 def discover(project_dir: str, environ: Mapping[str, str] = os.environ) -> dict[str, Command]:
     home = Path(environ.get("HOME") or Path.home())
-    project, user = [Path(project_dir) / ".claude", Path(project_dir) / ".sous"], [home / ".claude", paths.config_dir(environ)]
+    project, user = (
+        [Path(project_dir) / ".claude", Path(project_dir) / ".sous"],
+        [home / ".claude", paths.config_dir(environ)],
+    )
     found: dict[str, Command] = {}
     for root in (*project, *user):  # later wins: personal over project
         for path in sorted((root / "commands").rglob("*.md")) if (root / "commands").is_dir() else []:
-            if (command := _read(path, path.stem, False)) and not (found.get(command.name) and found[command.name].skill):
+            if (command := _read(path, path.stem, False)) and not (
+                found.get(command.name) and found[command.name].skill
+            ):
                 found[command.name] = command
     for root in (*project, *user):  # skills over commands
         for path in sorted((root / "skills").glob("*/SKILL.md")) if (root / "skills").is_dir() else []:
@@ -140,8 +145,14 @@ def split_invocation(text: str, commands: Mapping[str, Command]) -> tuple[Comman
     return commands[match.group(1)], (match.group(2) or "").strip()
 
 
-def expand(command: Command, arguments: str, *, cwd: str, session_id: str = "",
-           allow_shell: Callable[[str], bool] = lambda cmd: False) -> str:
+def expand(
+    command: Command,
+    arguments: str,
+    *,
+    cwd: str,
+    session_id: str = "",
+    allow_shell: Callable[[str], bool] = lambda cmd: False,
+) -> str:
     """The prompt text of an invocation. Raises ExpansionError when a `!` command may not run."""
     body = command.body
     try:
@@ -163,8 +174,12 @@ def expand(command: Command, arguments: str, *, cwd: str, session_id: str = "",
     for key, value in named.items():
         text = re.sub(rf"\${re.escape(key)}\b", value, text)
     skill_dir = str(command.path.parent)
-    for var, value in (("CLAUDE_SESSION_ID", session_id), ("CLAUDE_SKILL_DIR", skill_dir),
-                       ("CLAUDE_PROJECT_DIR", cwd), ("SOUS_PROJECT_DIR", cwd)):
+    for var, value in (
+        ("CLAUDE_SESSION_ID", session_id),
+        ("CLAUDE_SKILL_DIR", skill_dir),
+        ("CLAUDE_PROJECT_DIR", cwd),
+        ("SOUS_PROJECT_DIR", cwd),
+    ):
         text = text.replace("${" + var + "}", value)
     text = _SHELL_BLOCK.sub(lambda m: _shell(m.group(1).strip(), cwd, allow_shell), text)
     text = _SHELL.sub(lambda m: _shell(m.group(1), cwd, allow_shell), text)
@@ -176,8 +191,9 @@ def expand(command: Command, arguments: str, *, cwd: str, session_id: str = "",
 
 def _shell(cmd: str, cwd: str, allow: Callable[[str], bool]) -> str:
     if not allow(cmd):
-        raise ExpansionError(f"`!{cmd}` is not allowed: add Bash({cmd}) to the command's allowed-tools or to "
-                             "the permission rules")
+        raise ExpansionError(
+            f"`!{cmd}` is not allowed: add Bash({cmd}) to the command's allowed-tools or to the permission rules"
+        )
     run = subprocess.run(["bash", "-c", cmd], cwd=cwd, capture_output=True, text=True, timeout=120)
     if run.returncode not in (0, 1) or (run.returncode == 1 and run.stderr.strip()):
         raise ExpansionError(f"`!{cmd}` failed with exit code {run.returncode}: {run.stderr.strip()[:300]}")
@@ -207,19 +223,30 @@ def skill_tool(commands: Mapping[str, Command], allow_shell: Callable[[Command, 
     async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         command = skills.get(args["skill"].lstrip("/"))
         if command is None:
-            return ToolResult(content=f"Unknown skill {args['skill']!r}. Available: {', '.join(sorted(skills))}",
-                              is_error=True)
+            return ToolResult(
+                content=f"Unknown skill {args['skill']!r}. Available: {', '.join(sorted(skills))}", is_error=True
+            )
         try:
-            text = expand(command, args.get("args") or "", cwd=ctx.cwd,
-                          allow_shell=lambda cmd: allow_shell(command, cmd, ctx))
+            text = expand(
+                command, args.get("args") or "", cwd=ctx.cwd, allow_shell=lambda cmd: allow_shell(command, cmd, ctx)
+            )
         except ExpansionError as e:
             return ToolResult(content=str(e), is_error=True)
-        return ToolResult(content=f"Skill {command.name} is loaded; follow its instructions:\n\n{text}",
-                          data={"skill": command.name, "path": str(command.path)})
+        return ToolResult(
+            content=f"Skill {command.name} is loaded; follow its instructions:\n\n{text}",
+            data={"skill": command.name, "path": str(command.path)},
+        )
 
-    schema = {"type": "object", "properties": {
-        "skill": {"type": "string", "description": "The skill's name"},
-        "args": {"type": "string", "description": "Arguments for the skill, if it takes any"}}, "required": ["skill"]}
-    description = ("Loads a skill: instructions for a kind of task, to follow once loaded. Use one when the task "
-                   f"matches its description.\nAvailable skills:\n{listing}")
+    schema = {
+        "type": "object",
+        "properties": {
+            "skill": {"type": "string", "description": "The skill's name"},
+            "args": {"type": "string", "description": "Arguments for the skill, if it takes any"},
+        },
+        "required": ["skill"],
+    }
+    description = (
+        "Loads a skill: instructions for a kind of task, to follow once loaded. Use one when the task "
+        f"matches its description.\nAvailable skills:\n{listing}"
+    )
     return builtin("Skill", schema, run, description=description) if skills else None

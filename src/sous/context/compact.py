@@ -26,8 +26,20 @@ from pathlib import Path
 from typing import Any
 
 from sous.core import (
-    AssistantMessage, CancelToken, Emit, Image, Message, Model, ModelRequest, ProviderError, Text, Thinking,
-    ToolCall, ToolResultMessage, UserMessage, new_id,
+    AssistantMessage,
+    CancelToken,
+    Emit,
+    Image,
+    Message,
+    Model,
+    ModelRequest,
+    ProviderError,
+    Text,
+    Thinking,
+    ToolCall,
+    ToolResultMessage,
+    UserMessage,
+    new_id,
 )
 
 INSTRUCTION = """\
@@ -55,8 +67,9 @@ Write one summary of both, to replace them, with the same sections as the summar
 (request and intent, key technical facts, files and code, errors and fixes, problem solving, \
 pending tasks, current work, next step). Reply with the summary only."""
 
-SUMMARY_HEADER = ("This session continues from an earlier conversation that was compacted. "
-                  "The summary below covers it:\n\n")
+SUMMARY_HEADER = (
+    "This session continues from an earlier conversation that was compacted. The summary below covers it:\n\n"
+)
 
 CHARS_PER_TOKEN = 3.5
 """Used when no provider count is at hand: code and JSON run denser than prose's four."""
@@ -64,8 +77,13 @@ MESSAGE_OVERHEAD = 10
 FILES_TO_REATTACH = 5
 FILE_TOKENS = 5_000
 USER_MESSAGE_TOKENS = 2_000
-FILE_TOOLS = {"Read": "file_path", "Edit": "file_path", "Write": "file_path", "MultiEdit": "file_path",
-              "NotebookEdit": "notebook_path"}
+FILE_TOOLS = {
+    "Read": "file_path",
+    "Edit": "file_path",
+    "Write": "file_path",
+    "MultiEdit": "file_path",
+    "NotebookEdit": "notebook_path",
+}
 CHANGING_TOOLS = {"Edit", "Write", "MultiEdit", "NotebookEdit"}
 
 
@@ -74,6 +92,7 @@ class CompactError(Exception):
 
 
 # --- measuring -------------------------------------------------------------------------------
+
 
 def estimate_tokens(text: str, chars_per_token: float = 4.0) -> int:
     """A provider-free estimate of `text`'s tokens."""
@@ -100,6 +119,7 @@ def message_tokens(message: Message, chars_per_token: float = 4.0) -> int:
 
 
 # --- what the work cannot lose ---------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Carry:
@@ -141,8 +161,12 @@ class Budget:
 def budget_for(window: int, max_output: int, chars_per_token: float = CHARS_PER_TOKEN) -> Budget:
     """Claude Code's proportions (20k output reserve, 13k buffer on a 200k window), scaled
     down for small windows so an 8k local model still has room to work."""
-    return Budget(window=window, output_reserve=max(min(max_output, 20_000, window // 4), 256),
-                  buffer=max(min(13_000, window // 16), 128), chars_per_token=chars_per_token)
+    return Budget(
+        window=window,
+        output_reserve=max(min(max_output, 20_000, window // 4), 256),
+        buffer=max(min(13_000, window // 16), 128),
+        chars_per_token=chars_per_token,
+    )
 
 
 @dataclass(slots=True, kw_only=True)
@@ -240,7 +264,7 @@ def _capped(text: str, limit_chars: int, note: str) -> str:
     if len(text) <= limit_chars:
         return text
     keep = max(limit_chars - 200, 0)
-    head, tail = text[:keep * 2 // 3], text[len(text) - keep // 3:] if keep // 3 else ""
+    head, tail = text[: keep * 2 // 3], text[len(text) - keep // 3 :] if keep // 3 else ""
     return f"{head}\n[... {len(text) - len(head) - len(tail):,} characters cut at compaction; {note} ...]\n{tail}"
 
 
@@ -266,11 +290,15 @@ def carried_text(summary: str, history: Sequence[Message], carry: Carry, budget:
         parts.append("## The approved plan, verbatim:\n" + _capped(plan, budget.chars(4_000), "see the transcript"))
     changed, _ = files_touched(history)
     if changed:
-        parts.append("## Files changed in this session, and their state now:\n"
-                     + "\n".join("- " + _file_state(p, carry.project_dir) for p in changed[:50]))
+        parts.append(
+            "## Files changed in this session, and their state now:\n"
+            + "\n".join("- " + _file_state(p, carry.project_dir) for p in changed[:50])
+        )
     if carry.transcript_path:
-        parts.append(f"## Transcript\nThe full transcript of the conversation before this summary is at {carry.transcript_path} "
-                     "(JSON lines); read it when you need an exact detail the summary leaves out.")
+        parts.append(
+            f"## Transcript\nThe full transcript of the conversation before this summary is at {carry.transcript_path} "
+            "(JSON lines); read it when you need an exact detail the summary leaves out."
+        )
     return "\n\n".join(parts)
 
 
@@ -292,8 +320,10 @@ def reattached_files(history: Sequence[Message], tail: Sequence[Message], carry:
         if len(text) > allowance:
             break
         allowance -= len(text)
-        attached.append(f"<system-reminder>\nContents of {path}, read before the conversation was compacted "
-                        f"(as it is on disk now):\n\n{text}\n</system-reminder>")
+        attached.append(
+            f"<system-reminder>\nContents of {path}, read before the conversation was compacted "
+            f"(as it is on disk now):\n\n{text}\n</system-reminder>"
+        )
     return attached
 
 
@@ -307,15 +337,24 @@ def trim_tail(tail: Sequence[Message], limit_chars: int) -> list[Message]:
     out: list[Message] = []
     for message in tail:
         if isinstance(message, ToolResultMessage) and message_chars(message) > each:
-            content = tuple(Text(text=_capped(b.text, each, "the whole output is in the transcript"))
-                            if isinstance(b, Text) else b for b in message.content)
-            message = ToolResultMessage(tool_call_id=message.tool_call_id, tool_name=message.tool_name,
-                                        content=content, is_error=message.is_error, data=message.data, id=message.id)
+            content = tuple(
+                Text(text=_capped(b.text, each, "the whole output is in the transcript")) if isinstance(b, Text) else b
+                for b in message.content
+            )
+            message = ToolResultMessage(
+                tool_call_id=message.tool_call_id,
+                tool_name=message.tool_name,
+                content=content,
+                is_error=message.is_error,
+                data=message.data,
+                id=message.id,
+            )
         out.append(message)
     return out
 
 
 # --- the summary requests --------------------------------------------------------------------
+
 
 def render(message: Message) -> str:
     """One message as plain text for a summary request."""
@@ -352,13 +391,24 @@ def chunks(history: Sequence[Message], limit_chars: int) -> list[str]:
     return pieces
 
 
-async def summarise(model: Model, system: str, history: Sequence[Message], budget: Budget, *, focus: str = "",
-                    extra: str = "", emit: Emit | None = None, cancel: CancelToken | None = None,
-                    ) -> tuple[str, list[AssistantMessage]]:
+async def summarise(
+    model: Model,
+    system: str,
+    history: Sequence[Message],
+    budget: Budget,
+    *,
+    focus: str = "",
+    extra: str = "",
+    emit: Emit | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[str, list[AssistantMessage]]:
     """Summarise `history` in as many requests as it takes for each to fit `budget`; returns
     (summary, the replies). Raises `CompactError` when the model fails or answers nothing."""
-    instruction = INSTRUCTION + (f"\n\nThe user asks the summary to focus on: {focus}" if focus else "") \
+    instruction = (
+        INSTRUCTION
+        + (f"\n\nThe user asks the summary to focus on: {focus}" if focus else "")
         + (f"\n\nMore instructions:\n{extra}" if extra else "")
+    )
     fixed = len(system) + len(instruction) + len(CONTINUE_INSTRUCTION) + 200
     room = budget.chars(budget.prompt_limit) - fixed
     if room < 2_000:
@@ -368,13 +418,19 @@ async def summarise(model: Model, system: str, history: Sequence[Message], budge
     # Each request after the first also holds the summary so far (capped to a quarter of the room).
     for piece in chunks(history, room * 3 // 4 if len(chunks(history, room)) > 1 else room):
         if summary:
-            prompt = (f"{CONTINUE_INSTRUCTION}\n\n<summary_so_far>\n{_capped(summary, room // 4, 'cut for room')}"
-                      f"\n</summary_so_far>\n\n<conversation_continued>\n{piece}\n</conversation_continued>"
-                      + (f"\n\n{instruction.partition(INSTRUCTION)[2].strip()}" if focus or extra else ""))
+            prompt = (
+                f"{CONTINUE_INSTRUCTION}\n\n<summary_so_far>\n{_capped(summary, room // 4, 'cut for room')}"
+                f"\n</summary_so_far>\n\n<conversation_continued>\n{piece}\n</conversation_continued>"
+                + (f"\n\n{instruction.partition(INSTRUCTION)[2].strip()}" if focus or extra else "")
+            )
         else:
             prompt = f"<conversation>\n{piece}\n</conversation>\n\n{instruction}"
-        request = ModelRequest(system=system, messages=(UserMessage(content=(Text(text=prompt),), id=new_id()),),
-                               tools=(), max_tokens=budget.output_reserve)
+        request = ModelRequest(
+            system=system,
+            messages=(UserMessage(content=(Text(text=prompt),), id=new_id()),),
+            tools=(),
+            max_tokens=budget.output_reserve,
+        )
         try:
             reply = await model.complete(request, emit or (lambda event: None), cancel or CancelToken())
         except ProviderError as e:
@@ -390,9 +446,19 @@ async def summarise(model: Model, system: str, history: Sequence[Message], budge
     return summary, replies
 
 
-async def compact(model: Model, system: str, messages: Sequence[Message], budget: Budget, carry: Carry, *,
-                  focus: str = "", extra: str = "", emit: Emit | None = None, cancel: CancelToken | None = None,
-                  measure: Callable[[Sequence[Message]], int] | None = None) -> Outcome:
+async def compact(
+    model: Model,
+    system: str,
+    messages: Sequence[Message],
+    budget: Budget,
+    carry: Carry,
+    *,
+    focus: str = "",
+    extra: str = "",
+    emit: Emit | None = None,
+    cancel: CancelToken | None = None,
+    measure: Callable[[Sequence[Message]], int] | None = None,
+) -> Outcome:
     """Summarise `messages` and return the history to replace them with (see the module doc).
     `measure` gives a list's size in tokens (the default counts characters). Raises
     `CompactError` and changes nothing when it cannot be done."""
@@ -400,8 +466,9 @@ async def compact(model: Model, system: str, messages: Sequence[Message], budget
     history, tail = split_tail(messages)
     tail = trim_tail(tail, budget.chars(budget.prompt_limit // 4))
     if history:
-        summary, replies = await summarise(model, system, history, budget, focus=focus, extra=extra,
-                                           emit=emit, cancel=cancel)
+        summary, replies = await summarise(
+            model, system, history, budget, focus=focus, extra=extra, emit=emit, cancel=cancel
+        )
     elif tail and measure(tail) < measure(list(messages)):
         summary, replies = "Nothing earlier than the newest exchange below; its long output was cut.", []
     else:
@@ -413,6 +480,6 @@ async def compact(model: Model, system: str, messages: Sequence[Message], budget
     if reminders:
         new.append(UserMessage(content=tuple(Text(text=r) for r in reminders), id=new_id()))
     new += tail
-    return Outcome(messages=new, summary=summary, replies=replies, pre_tokens=measure(list(messages)),
-                   post_tokens=measure(new))
-
+    return Outcome(
+        messages=new, summary=summary, replies=replies, pre_tokens=measure(list(messages)), post_tokens=measure(new)
+    )

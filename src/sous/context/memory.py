@@ -26,11 +26,18 @@ LOCAL_NAMES = ("CLAUDE.local.md", "AGENTS.local.md", "SOUS.local.md")
 RULE_DIRS = (os.path.join(".claude", "rules"), os.path.join(".sous", "rules"))
 MAX_BYTES = 4 * 1024 * 1024
 MAX_HOPS = 4
-FILE_TOOLS = {"Read": "file_path", "Edit": "file_path", "Write": "file_path", "MultiEdit": "file_path",
-              "NotebookEdit": "notebook_path"}
+FILE_TOOLS = {
+    "Read": "file_path",
+    "Edit": "file_path",
+    "Write": "file_path",
+    "MultiEdit": "file_path",
+    "NotebookEdit": "notebook_path",
+}
 
-HEADER = ("Codebase and user instructions are shown below. Adhere to them: they override default "
-          "behaviour and must be followed exactly as written.")
+HEADER = (
+    "Codebase and user instructions are shown below. Adhere to them: they override default "
+    "behaviour and must be followed exactly as written."
+)
 _IMPORT = re.compile(r"(?<![\w`])@((?:~|\.{1,2})?/?[\w.\-/~]+)")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _FENCE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
@@ -71,10 +78,13 @@ class Memory:
         return f"{HEADER}\n\n" + "\n\n".join(parts) if parts else ""
 
 
-_DESCRIPTIONS = {"user": "user's private global instructions for all projects",
-                 "project": "project instructions, checked into the codebase",
-                 "local": "user's private project instructions, not checked in",
-                 "rule": "project rules", "nested": "instructions for this part of the codebase"}
+_DESCRIPTIONS = {
+    "user": "user's private global instructions for all projects",
+    "project": "project instructions, checked into the codebase",
+    "local": "user's private project instructions, not checked in",
+    "rule": "project rules",
+    "nested": "instructions for this part of the codebase",
+}
 
 
 def imports(text: str, base: Path) -> list[Path]:
@@ -108,12 +118,17 @@ def _levels(cwd: Path, root: Path) -> list[Path]:
     return list(reversed(levels))
 
 
-def load(cwd: str, project_root: str | None = None, environ: Any = os.environ) -> tuple[Memory, list[tuple[list[str], Path]]]:
+def load(
+    cwd: str, project_root: str | None = None, environ: Any = os.environ
+) -> tuple[Memory, list[tuple[list[str], Path]]]:
     """The memory to send at session start, and the path-scoped rules to load later."""
     memory = Memory()
     home = Path(environ.get("HOME") or Path.home())
-    for path in (home / ".claude" / "CLAUDE.md", paths.config_dir(environ) / "AGENTS.md",
-                 paths.config_dir(environ) / "SOUS.md"):
+    for path in (
+        home / ".claude" / "CLAUDE.md",
+        paths.config_dir(environ) / "AGENTS.md",
+        paths.config_dir(environ) / "SOUS.md",
+    ):
         memory.add(path, "user")
     for folder in (home / ".claude" / "rules", paths.config_dir(environ) / "rules"):
         for rule in sorted(folder.glob("*.md")) if folder.is_dir() else []:
@@ -160,8 +175,10 @@ class MemoryMiddleware(PassThrough):
             for name in (*NAMES, *LOCAL_NAMES):
                 self.memory.add(folder / name, "nested")
         for globs, rule in self.scoped:
-            if any(fnmatch.fnmatch(str(relative), g) or fnmatch.fnmatch(str(relative), g.removeprefix("**/"))
-                   for g in globs):
+            if any(
+                fnmatch.fnmatch(str(relative), g) or fnmatch.fnmatch(str(relative), g.removeprefix("**/"))
+                for g in globs
+            ):
                 self.memory.add(rule, "rule")
         return self.memory.files[before:]
 
@@ -175,6 +192,11 @@ class MemoryMiddleware(PassThrough):
         if not added:
             return result
         note = f"<system-reminder>\n{self.memory.render(added)}\n</system-reminder>"
-        return ToolResultMessage(tool_call_id=result.tool_call_id, tool_name=result.tool_name,
-                                 content=(*result.content, Text(text="\n\n" + note)), is_error=result.is_error,
-                                 data=result.data, id=result.id)
+        return ToolResultMessage(
+            tool_call_id=result.tool_call_id,
+            tool_name=result.tool_name,
+            content=(*result.content, Text(text="\n\n" + note)),
+            is_error=result.is_error,
+            data=result.data,
+            id=result.id,
+        )

@@ -23,10 +23,12 @@ def git_summary(cwd: str, max_lines: int = 20) -> str:
     if git_root(cwd) is None:
         return ""
     try:
-        status = subprocess.run(["git", "status", "--short", "--branch"], cwd=cwd, capture_output=True,
-                                text=True, timeout=3).stdout.splitlines()
-        log = subprocess.run(["git", "log", "--oneline", "-3"], cwd=cwd, capture_output=True, text=True,
-                             timeout=3).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--short", "--branch"], cwd=cwd, capture_output=True, text=True, timeout=3
+        ).stdout.splitlines()
+        log = subprocess.run(
+            ["git", "log", "--oneline", "-3"], cwd=cwd, capture_output=True, text=True, timeout=3
+        ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return ""
     if not status:
@@ -53,8 +55,10 @@ def build(cwd: str, *, append: str = "", replace: str | None = None, today: date
         template = (resources.files("sous.context") / "prompts" / "system.md").read_text("utf-8")
         is_git = git_root(cwd) is not None
         text = template.format(
-            cwd=cwd, platform=f"{platform.system()} {platform.release()} ({os.environ.get('SHELL', 'sh')})",
-            date=(today or datetime.date.today()).isoformat(), is_git="yes" if is_git else "no",
+            cwd=cwd,
+            platform=f"{platform.system()} {platform.release()} ({os.environ.get('SHELL', 'sh')})",
+            date=(today or datetime.date.today()).isoformat(),
+            is_git="yes" if is_git else "no",
             git_status=git_summary(cwd) if is_git else "",
         ).rstrip()
     if append:

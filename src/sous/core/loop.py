@@ -18,16 +18,10 @@ from dataclasses import dataclass, field, replace
 
 from .cancel import CancelToken
 from .errors import ContextOverflow, ProviderError, ToolError
-from .events import (
-    Event, MessageAdded, RunEnd, RunEndReason, TextDelta, ToolEnd, ToolProgress, ToolStart, TurnStart,
-)
-from .messages import (
-    AssistantMessage, Message, Text, ToolCall, ToolResultMessage, Usage, UserMessage, user,
-)
+from .events import Event, MessageAdded, RunEnd, RunEndReason, TextDelta, ToolEnd, ToolProgress, ToolStart, TurnStart
+from .messages import AssistantMessage, Message, Text, ToolCall, ToolResultMessage, Usage, UserMessage, user
 from .middleware import PassThrough
-from .protocols import (
-    Ask, Deny, Emit, Middleware, Model, ModelRequest, Rewrite, Tool, ToolContext, ToolResult,
-)
+from .protocols import Ask, Deny, Emit, Middleware, Model, ModelRequest, Rewrite, Tool, ToolContext, ToolResult
 from .toolset import ToolSet
 
 INTERRUPTED_TOOL = "[Request interrupted by user for tool use]"
@@ -82,8 +76,9 @@ class Agent:
         convo.messages.append(message)
         self.emit(MessageAdded(message=message))
 
-    async def run(self, convo: Conversation, prompt: Message | None = None,
-                  cancel: CancelToken | None = None) -> RunEnd:
+    async def run(
+        self, convo: Conversation, prompt: Message | None = None, cancel: CancelToken | None = None
+    ) -> RunEnd:
         """Run until the model stops; return (and emit) the `RunEnd`. Never raises for provider
         or tool failures; `asyncio.CancelledError` from outside propagates after cleanup."""
         cancel = cancel or self.ctx.cancel
@@ -95,8 +90,12 @@ class Agent:
         reason = await self._turns(convo, cancel, stats)
         last = next((m for m in reversed(convo.messages) if isinstance(m, AssistantMessage)), None)
         end = RunEnd(
-            reason=reason, num_turns=stats.turns, usage=stats.usage, last_message=last,
-            duration_ms=int((time.monotonic() - started) * 1000), duration_api_ms=stats.api_ms,
+            reason=reason,
+            num_turns=stats.turns,
+            usage=stats.usage,
+            last_message=last,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            duration_api_ms=stats.api_ms,
         )
         self.emit(end)
         return end
@@ -111,8 +110,9 @@ class Agent:
             stats.turns += 1
             self.emit(TurnStart(turn=stats.turns))
             messages = await self.middleware.before_model(list(convo.messages))
-            request = ModelRequest(system=convo.system, messages=tuple(messages),
-                                   tools=self.tools.schemas(), max_tokens=self.max_tokens)
+            request = ModelRequest(
+                system=convo.system, messages=tuple(messages), tools=self.tools.schemas(), max_tokens=self.max_tokens
+            )
             try:
                 reply, partial = await self._ask_model(request, cancel, stats)
             except ContextOverflow as e:  # raised only when there is an `on_overflow`
@@ -155,13 +155,18 @@ class Agent:
 
     def _interrupted(self, convo: Conversation, partial: str | None) -> RunEndReason:
         if partial:
-            self.append(convo, AssistantMessage(content=(Text(text=partial),), model=self.model.name,
-                                                stop_reason="aborted", id=new_id()))
+            self.append(
+                convo,
+                AssistantMessage(
+                    content=(Text(text=partial),), model=self.model.name, stop_reason="aborted", id=new_id()
+                ),
+            )
         self.append(convo, user(INTERRUPTED))
         return "aborted"
 
-    async def _ask_model(self, request: ModelRequest, cancel: CancelToken,
-                         stats: _Stats) -> tuple[AssistantMessage | None, str]:
+    async def _ask_model(
+        self, request: ModelRequest, cancel: CancelToken, stats: _Stats
+    ) -> tuple[AssistantMessage | None, str]:
         """Return (reply, "") or, when cancelled mid-stream, (None, text streamed so far)."""
         streamed: list[str] = []
 
@@ -187,8 +192,14 @@ class Agent:
 
     def _failed(self, error: ProviderError, streamed: str) -> AssistantMessage:
         content = (Text(text=streamed),) if streamed else ()
-        return AssistantMessage(content=content, model=self.model.name, stop_reason="error", error=str(error),
-                                provider_data={"status": error.status}, id=new_id())
+        return AssistantMessage(
+            content=content,
+            model=self.model.name,
+            stop_reason="error",
+            error=str(error),
+            provider_data={"status": error.status},
+            id=new_id(),
+        )
 
     async def _run_calls(self, calls: list[ToolCall], cancel: CancelToken) -> list[ToolResultMessage]:
         results: list[ToolResultMessage] = []
@@ -265,8 +276,14 @@ class Agent:
         except Exception as e:  # a tool bug must not end the session; the model sees it
             return _error(call, f"Tool {call.name} failed unexpectedly: {type(e).__name__}: {e}")
         content = (Text(text=out.content),) if isinstance(out.content, str) else tuple(out.content)
-        return ToolResultMessage(tool_call_id=call.id, tool_name=call.name, content=content,
-                                 is_error=out.is_error, data=out.data, id=new_id())
+        return ToolResultMessage(
+            tool_call_id=call.id,
+            tool_name=call.name,
+            content=content,
+            is_error=out.is_error,
+            data=out.data,
+            id=new_id(),
+        )
 
 
 @dataclass(slots=True)
@@ -277,5 +294,6 @@ class _Stats:
 
 
 def _error(call: ToolCall, text: str) -> ToolResultMessage:
-    return ToolResultMessage(tool_call_id=call.id, tool_name=call.name, content=(Text(text=text),),
-                             is_error=True, id=new_id())
+    return ToolResultMessage(
+        tool_call_id=call.id, tool_name=call.name, content=(Text(text=text),), is_error=True, id=new_id()
+    )

@@ -65,9 +65,14 @@ class Chain(PassThrough):
             return rewrite if rewrite is not None else Allow(approve=approved)
         first = next((a for a in asks if a.detail is not None), asks[0])
         overridable = all(a.overridable for a in asks)
-        return Ask(reason=first.reason, source=first.source, overridable=overridable,
-                   approved=approved and overridable, detail=first.detail,
-                   arguments=rewrite.arguments if rewrite is not None else None)
+        return Ask(
+            reason=first.reason,
+            source=first.source,
+            overridable=overridable,
+            approved=approved and overridable,
+            detail=first.detail,
+            arguments=rewrite.arguments if rewrite is not None else None,
+        )
 
     async def settle(self, call: ToolCall, ask: Ask, ctx: ToolContext) -> ToolDecision | None:
         for mw in self.middlewares:

@@ -90,8 +90,17 @@ class SpawnReport:
 class Spawner(Protocol):
     """Runs sub-agents: a fresh conversation on the same loop, at `parent.depth + 1`."""
 
-    async def spawn(self, kind: str, prompt: str, *, description: str, model: str | None, parent: ToolContext,
-                    isolation: str | None = None, background: bool = False) -> SpawnReport:
+    async def spawn(
+        self,
+        kind: str,
+        prompt: str,
+        *,
+        description: str,
+        model: str | None,
+        parent: ToolContext,
+        isolation: str | None = None,
+        background: bool = False,
+    ) -> SpawnReport:
         """Run an agent of type `kind` on `prompt` to its end (or, with `background`, start it and
         return at once; its report arrives later as a user message). Raises `ToolError` for what the
         model can correct (too deep, no git repository for a worktree); never for the agent's failures,

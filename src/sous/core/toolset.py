@@ -48,9 +48,7 @@ class ToolSet:
         return self._tools.get(name) or self._tools.get(self._aliases.get(name, ""))
 
     def schemas(self) -> tuple[dict[str, Any], ...]:
-        return tuple(
-            {"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in self
-        )
+        return tuple({"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in self)
 
     def check(self, call: ToolCall) -> str | None:
         """Return why `call` cannot run (unknown tool, bad JSON, invalid arguments), or None."""

@@ -16,11 +16,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from sous.core import Allow, Ask, Deny, Message, PassThrough, Rewrite, Text, ToolCall, ToolContext, ToolResultMessage, user
+from sous.core import (
+    Allow,
+    Ask,
+    Deny,
+    Message,
+    PassThrough,
+    Rewrite,
+    Text,
+    ToolCall,
+    ToolContext,
+    ToolResultMessage,
+    user,
+)
 from sous.core.messages import AssistantMessage
 
 from . import runner
-from .config import HookConfig, Handler, load
+from .config import Handler, HookConfig, load
 from .runner import Verdict
 
 MAX_STOP_BLOCKS = 8
@@ -32,11 +44,20 @@ def reminder(text: str) -> str:
 
 
 class HookMiddleware(PassThrough):
-    def __init__(self, config: HookConfig, *, session_id: str, transcript_path: str, project_dir: str,
-                 environ: Mapping[str, str], mode: Callable[[], str] = lambda: "default",
-                 pre_tool_failure: str = "block", record: Callable[[dict[str, Any]], None] = lambda entry: None,
-                 notify: Callable[[str], None] = lambda text: None,
-                 stop_run: Callable[[str], object] = lambda reason: None):
+    def __init__(
+        self,
+        config: HookConfig,
+        *,
+        session_id: str,
+        transcript_path: str,
+        project_dir: str,
+        environ: Mapping[str, str],
+        mode: Callable[[], str] = lambda: "default",
+        pre_tool_failure: str = "block",
+        record: Callable[[dict[str, Any]], None] = lambda entry: None,
+        notify: Callable[[str], None] = lambda text: None,
+        stop_run: Callable[[str], object] = lambda reason: None,
+    ):
         self.config = config
         self.session_id = session_id
         self.transcript_path = transcript_path
@@ -60,10 +81,18 @@ class HookMiddleware(PassThrough):
     def for_agent(self, *, agent_id: str, agent_type: str) -> HookMiddleware:
         """The same hooks inside a sub-agent: its calls carry its id and type, and its end is
         reported as SubagentStop by whoever ran it, not as Stop."""
-        child = HookMiddleware(self.config, session_id=self.session_id, transcript_path=self.transcript_path,
-                               project_dir=self.project_dir, environ=self.environ, mode=self.mode,
-                               pre_tool_failure=self.pre_tool_failure, record=self.record, notify=self.notify,
-                               stop_run=self.stop_run)
+        child = HookMiddleware(
+            self.config,
+            session_id=self.session_id,
+            transcript_path=self.transcript_path,
+            project_dir=self.project_dir,
+            environ=self.environ,
+            mode=self.mode,
+            pre_tool_failure=self.pre_tool_failure,
+            record=self.record,
+            notify=self.notify,
+            stop_run=self.stop_run,
+        )
         child.fields = {"agent_id": agent_id, "agent_type": agent_type}
         child.stop_event = None
         return child
@@ -75,16 +104,37 @@ class HookMiddleware(PassThrough):
         handlers = [h for h in handlers if self._if_holds(h, fields)]
         if not handlers:
             return Verdict()
-        payload = {"session_id": self.session_id, "transcript_path": self.transcript_path, "cwd": self.cwd,
-                   "permission_mode": self.mode(), "hook_event_name": event, **self.fields, **fields}
+        payload = {
+            "session_id": self.session_id,
+            "transcript_path": self.transcript_path,
+            "cwd": self.cwd,
+            "permission_mode": self.mode(),
+            "hook_event_name": event,
+            **self.fields,
+            **fields,
+        }
         outcomes = await asyncio.gather(*(runner.run(h, payload, cwd=self.cwd, env=self.environ) for h in handlers))
         result = runner.verdict(event, list(outcomes))
         for outcome in outcomes:
-            self.record({"type": "hook", "event": event, "handler": outcome.handler.command or outcome.handler.url,
-                         "exit_code": outcome.exit_code, "duration_ms": outcome.duration_ms,
-                         "failure": outcome.failure or None})
-        self.record({"type": "hook_decision", "event": event, "block": result.block, "decision": result.decision,
-                     "stop": result.stop})
+            self.record(
+                {
+                    "type": "hook",
+                    "event": event,
+                    "handler": outcome.handler.command or outcome.handler.url,
+                    "exit_code": outcome.exit_code,
+                    "duration_ms": outcome.duration_ms,
+                    "failure": outcome.failure or None,
+                }
+            )
+        self.record(
+            {
+                "type": "hook_decision",
+                "event": event,
+                "block": result.block,
+                "decision": result.decision,
+                "stop": result.stop,
+            }
+        )
         for message in result.messages:
             self.notify(message)
         if result.stop:
@@ -114,8 +164,9 @@ class HookMiddleware(PassThrough):
 
     async def before_tool(self, call: ToolCall, ctx: ToolContext) -> Any:
         self.cwd = ctx.cwd
-        result = await self.fire("PreToolUse", call.name, {"tool_name": call.name, "tool_input": _input(call, ctx),
-                                                          "tool_use_id": call.id})
+        result = await self.fire(
+            "PreToolUse", call.name, {"tool_name": call.name, "tool_input": _input(call, ctx), "tool_use_id": call.id}
+        )
         if result.context:
             self._context[call.id] = result.context
         if result.block is not None:
@@ -149,8 +200,11 @@ class HookMiddleware(PassThrough):
         if self.stop_event is None:
             return []
         last = next((m for m in reversed(messages) if isinstance(m, AssistantMessage)), None)
-        verdict = await self.fire("Stop", None, {"stop_hook_active": self._stop_blocks > 0,
-                                                 "last_assistant_message": last.text if last else ""})
+        verdict = await self.fire(
+            "Stop",
+            None,
+            {"stop_hook_active": self._stop_blocks > 0, "last_assistant_message": last.text if last else ""},
+        )
         if (verdict.block or verdict.context) and self._stop_blocks < MAX_STOP_BLOCKS and not verdict.stop:
             self._stop_blocks += 1
             text = verdict.block or "\n".join(verdict.context)
@@ -160,8 +214,11 @@ class HookMiddleware(PassThrough):
 
     async def permission_request(self, call: ToolCall) -> tuple[str, str] | None:
         """Before the person is asked: a PermissionRequest hook may answer for them."""
-        verdict = await self.fire("PermissionRequest", call.name, {"tool_name": call.name, "tool_input": call.arguments,
-                                                                  "permission_suggestions": []})
+        verdict = await self.fire(
+            "PermissionRequest",
+            call.name,
+            {"tool_name": call.name, "tool_input": call.arguments, "permission_suggestions": []},
+        )
         return (verdict.decision, verdict.reason) if verdict.decision else None
 
     # --- the session's moments -----------------------------------------------------------------

@@ -11,9 +11,21 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-EVENTS = ("SessionStart", "SessionEnd", "UserPromptSubmit", "PreToolUse", "PermissionRequest", "PostToolUse",
-          "PostToolUseFailure", "Notification", "Stop", "SubagentStart", "SubagentStop", "PreCompact",
-          "PostCompact")
+EVENTS = (
+    "SessionStart",
+    "SessionEnd",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PermissionRequest",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "Notification",
+    "Stop",
+    "SubagentStart",
+    "SubagentStop",
+    "PreCompact",
+    "PostCompact",
+)
 TOOL_EVENTS = ("PreToolUse", "PermissionRequest", "PostToolUse", "PostToolUseFailure")
 DEFAULT_TIMEOUT_S = 60.0
 """A handler without `timeout` is stopped after a minute. Claude Code 2.1.x waits 600 s (60 s in
@@ -77,13 +89,19 @@ def _handler(raw: dict[str, Any]) -> Handler:
     if kind not in ("command", "http"):
         raise ValueError(f"handler type {kind!r} is not supported (command, http)")
     if kind == "command" and not isinstance(raw.get("command"), str):
-        raise ValueError("a command handler needs a \"command\" string")
+        raise ValueError('a command handler needs a "command" string')
     if kind == "http" and not isinstance(raw.get("url"), str):
-        raise ValueError("an http handler needs a \"url\" string")
-    return Handler(type=kind, command=raw.get("command", ""), args=tuple(map(str, raw.get("args") or ())),
-                   url=raw.get("url", ""), headers=tuple(sorted((raw.get("headers") or {}).items())),
-                   timeout_s=float(raw.get("timeout") or DEFAULT_TIMEOUT_S), if_rule=raw.get("if", ""),
-                   on_failure=raw.get("onFailure", ""))
+        raise ValueError('an http handler needs a "url" string')
+    return Handler(
+        type=kind,
+        command=raw.get("command", ""),
+        args=tuple(map(str, raw.get("args") or ())),
+        url=raw.get("url", ""),
+        headers=tuple(sorted((raw.get("headers") or {}).items())),
+        timeout_s=float(raw.get("timeout") or DEFAULT_TIMEOUT_S),
+        if_rule=raw.get("if", ""),
+        on_failure=raw.get("onFailure", ""),
+    )
 
 
 def load(settings_hooks: Any, disabled: bool = False) -> HookConfig:
@@ -104,6 +122,7 @@ def load(settings_hooks: Any, disabled: bool = False) -> HookConfig:
             except (ValueError, AttributeError, TypeError) as e:
                 config.problems.append(f"hooks.{event}[{i}]: {e}")
                 continue
-            config.groups.setdefault(event, []).append(Group(matcher=str(group.get("matcher") or ""),
-                                                             handlers=handlers))
+            config.groups.setdefault(event, []).append(
+                Group(matcher=str(group.get("matcher") or ""), handlers=handlers)
+            )
     return config

@@ -109,19 +109,31 @@ async def _write_stdin(stdin: asyncio.StreamWriter, data: bytes) -> None:
 
 
 async def _run_command(handler: Handler, payload: dict[str, Any], *, cwd: str, env: Mapping[str, str]) -> Outcome:
-    argv = [_substitute(handler.command, env), *(_substitute(a, env) for a in handler.args)] if handler.args \
+    argv = (
+        [_substitute(handler.command, env), *(_substitute(a, env) for a in handler.args)]
+        if handler.args
         else ["/bin/sh", "-c", handler.command]
+    )
     try:
         proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=cwd, env=dict(env), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, start_new_session=True)
+            *argv,
+            cwd=cwd,
+            env=dict(env),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,
+        )
     except OSError as e:
         return Outcome(handler, None, failure=f"could not start: {e.strerror or e}")
 
     async def talk() -> tuple[bytes, bytes]:
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-        parts = [asyncio.ensure_future(_write_stdin(proc.stdin, json.dumps(payload).encode())),
-                 asyncio.ensure_future(_read_capped(proc.stdout)), asyncio.ensure_future(_read_capped(proc.stderr))]
+        parts = [
+            asyncio.ensure_future(_write_stdin(proc.stdin, json.dumps(payload).encode())),
+            asyncio.ensure_future(_read_capped(proc.stdout)),
+            asyncio.ensure_future(_read_capped(proc.stderr)),
+        ]
         try:
             _, out, err = await asyncio.gather(*parts)
         finally:  # one part failed or time ran out: the others stop too, before anyone drains the pipes
@@ -147,7 +159,9 @@ async def _run_command(handler: Handler, payload: dict[str, Any], *, cwd: str, e
         return Outcome(handler, None, failure=failure)
     outcome = Outcome(handler, proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
     if proc.returncode not in (0, 2) and outcome.output is None:
-        outcome.failure = f"exit code {proc.returncode}" + (f": {outcome.stderr.strip()[:300]}" if outcome.stderr.strip() else "")
+        outcome.failure = f"exit code {proc.returncode}" + (
+            f": {outcome.stderr.strip()[:300]}" if outcome.stderr.strip() else ""
+        )
     return outcome
 
 
@@ -172,8 +186,10 @@ async def _run_http(handler: Handler, payload: dict[str, Any]) -> Outcome:
     import httpx
 
     async def exchange() -> tuple[int, bytes]:
-        async with httpx.AsyncClient(timeout=handler.timeout_s) as client, \
-                client.stream("POST", handler.url, json=payload, headers=dict(handler.headers)) as response:
+        async with (
+            httpx.AsyncClient(timeout=handler.timeout_s) as client,
+            client.stream("POST", handler.url, json=payload, headers=dict(handler.headers)) as response,
+        ):
             body, size = [], 0
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
@@ -226,7 +242,9 @@ def _read_json(event: str, data: dict[str, Any], result: Verdict) -> None:
     if context := specific.get("additionalContext"):
         result.context.append(str(context))
     if event == "PreToolUse":
-        decision = specific.get("permissionDecision") or {"approve": "allow", "block": "deny"}.get(data.get("decision", ""))
+        decision = specific.get("permissionDecision") or {"approve": "allow", "block": "deny"}.get(
+            data.get("decision", "")
+        )
         if decision in _DECISION_RANK and _DECISION_RANK[decision] > _DECISION_RANK.get(result.decision or "", 0):
             result.decision = decision
             result.reason = str(specific.get("permissionDecisionReason") or data.get("reason") or "")

@@ -99,15 +99,29 @@ def main(argv: list[str]) -> int:
     for problem in config.problems:
         print(f"sous: warning: {problem}", file=sys.stderr)
     if config.untrusted:
-        print(f"sous: not approved, so not started: {', '.join(config.untrusted)} (from .mcp.json; "
-              "review and approve with `sous trust`)", file=sys.stderr)
+        print(
+            f"sous: not approved, so not started: {', '.join(config.untrusted)} (from .mcp.json; "
+            "review and approve with `sous trust`)",
+            file=sys.stderr,
+        )
     if args.action == "get":
         spec = config.servers.get(args.name)
         if spec is None:
             print(f"sous: no MCP server named {args.name!r}", file=sys.stderr)
             return 1
-        print(json.dumps({"name": spec.name, "type": spec.type, "command": spec.command, "args": list(spec.args),
-                          "url": spec.url, "source": spec.source}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "name": spec.name,
+                    "type": spec.type,
+                    "command": spec.command,
+                    "args": list(spec.args),
+                    "url": spec.url,
+                    "source": spec.source,
+                },
+                indent=2,
+            )
+        )
         return 0
     return _list(config, project)
 

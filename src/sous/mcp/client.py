@@ -93,13 +93,14 @@ class McpTool:
             return ToolResult(content=f"MCP server {server.spec.name!r} is not connected ({why})", is_error=True)
         try:
             result = await asyncio.wait_for(server.session.call_tool(self.remote_name, args), self.call_timeout_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return ToolResult(content=f"MCP tool {self.name} timed out after {self.call_timeout_s:g}s", is_error=True)
         except Exception as e:  # the server died or broke the protocol: say so; its task restarts it
             server.error, server.state = _reason(e), "restarting"
             server.broken.set()
-            return ToolResult(content=f"MCP server {server.spec.name!r} failed during the call: {server.error}",
-                              is_error=True)
+            return ToolResult(
+                content=f"MCP server {server.spec.name!r} failed during the call: {server.error}", is_error=True
+            )
         return self._result(result)
 
     def _result(self, result: Any) -> ToolResult:
@@ -109,19 +110,27 @@ class McpTool:
             if kind == "text":
                 blocks.append(Text(text=item.text))
             elif kind == "image":
-                blocks.append(Image(media_type=_get(item, "mime_type", "mimeType", default="image/png"), data=item.data))
+                blocks.append(
+                    Image(media_type=_get(item, "mime_type", "mimeType", default="image/png"), data=item.data)
+                )
             elif kind == "resource":
                 resource = item.resource
-                blocks.append(Text(text=getattr(resource, "text", None) or f"[resource {getattr(resource, 'uri', '')}]"))
+                blocks.append(
+                    Text(text=getattr(resource, "text", None) or f"[resource {getattr(resource, 'uri', '')}]")
+                )
             else:
                 blocks.append(Text(text=f"[{kind} content]"))
         text_size = sum(len(b.text) for b in blocks if isinstance(b, Text))
         if text_size > self.output_chars:
             joined = "".join(b.text for b in blocks if isinstance(b, Text))
-            cut = joined[:self.output_chars]
-            blocks = [Text(text=f"{cut}\n[... MCP output truncated: {text_size - self.output_chars} of {text_size} "
-                                f"characters cut (MAX_MCP_OUTPUT_TOKENS)]"),
-                      *(b for b in blocks if isinstance(b, Image))]
+            cut = joined[: self.output_chars]
+            blocks = [
+                Text(
+                    text=f"{cut}\n[... MCP output truncated: {text_size - self.output_chars} of {text_size} "
+                    f"characters cut (MAX_MCP_OUTPUT_TOKENS)]"
+                ),
+                *(b for b in blocks if isinstance(b, Image)),
+            ]
         is_error = bool(_get(result, "is_error", "isError", default=False))
         structured = _get(result, "structured_content", "structuredContent")
         return ToolResult(content=tuple(blocks) or "(no output)", is_error=is_error, data=structured)
@@ -214,10 +223,15 @@ class McpManager:
         if spec.type == "stdio":
             from mcp.client.stdio import StdioServerParameters, stdio_client
 
-            env = {**os.environ, **dict(spec.env), "CLAUDE_PROJECT_DIR": self.project_dir,
-                   "SOUS_PROJECT_DIR": self.project_dir}
-            transport = stdio_client(StdioServerParameters(command=spec.command, args=list(spec.args), env=env,
-                                                           cwd=self.project_dir))
+            env = {
+                **os.environ,
+                **dict(spec.env),
+                "CLAUDE_PROJECT_DIR": self.project_dir,
+                "SOUS_PROJECT_DIR": self.project_dir,
+            }
+            transport = stdio_client(
+                StdioServerParameters(command=spec.command, args=list(spec.args), env=env, cwd=self.project_dir)
+            )
         elif spec.type == "sse":
             from mcp.client.sse import sse_client
 
@@ -238,23 +252,37 @@ class McpManager:
         capabilities = _get(initialized, "capabilities")
         if _get(capabilities, "resources") is not None:
             with contextlib.suppress(Exception):  # a listing that fails costs the feature, not the server
-                server.resources = [{"uri": str(r.uri), "name": r.name or "", "description": r.description or ""}
-                                    for r in (await session.list_resources()).resources]
+                server.resources = [
+                    {"uri": str(r.uri), "name": r.name or "", "description": r.description or ""}
+                    for r in (await session.list_resources()).resources
+                ]
         if _get(capabilities, "prompts") is not None:
             with contextlib.suppress(Exception):
-                server.prompts = [{"name": p.name, "description": p.description or "",
-                                   "arguments": [a.name for a in p.arguments or []],
-                                   "required": [a.name for a in p.arguments or [] if a.required]}
-                                  for p in (await session.list_prompts()).prompts]
+                server.prompts = [
+                    {
+                        "name": p.name,
+                        "description": p.description or "",
+                        "arguments": [a.name for a in p.arguments or []],
+                        "required": [a.name for a in p.arguments or [] if a.required],
+                    }
+                    for p in (await session.list_prompts()).prompts
+                ]
         output_chars = int(self.environ.get("MAX_MCP_OUTPUT_TOKENS") or 25_000) * 4
         call_timeout = spec.timeout_s or self._seconds("MCP_TOOL_TIMEOUT", 0) or None
         server.session = session
         server.tools = [
-            McpTool(name=tool_name(spec.name, t.name), description=(t.description or t.name)[:2048],
-                    input_schema=_get(t, "input_schema", "inputSchema", default=None) or {"type": "object"},
-                    server=server, remote_name=t.name, output_chars=output_chars, call_timeout_s=call_timeout,
-                    read_only=bool(_get(_get(t, "annotations"), "read_only_hint", "readOnlyHint", default=False)))
-            for t in listing.tools]
+            McpTool(
+                name=tool_name(spec.name, t.name),
+                description=(t.description or t.name)[:2048],
+                input_schema=_get(t, "input_schema", "inputSchema", default=None) or {"type": "object"},
+                server=server,
+                remote_name=t.name,
+                output_chars=output_chars,
+                call_timeout_s=call_timeout,
+                read_only=bool(_get(_get(t, "annotations"), "read_only_hint", "readOnlyHint", default=False)),
+            )
+            for t in listing.tools
+        ]
 
     @property
     def tools(self) -> list[McpTool]:
@@ -278,8 +306,12 @@ class McpManager:
         parts = []
         for item in _get(result, "contents", default=[]) or []:
             text = getattr(item, "text", None)
-            parts.append(text if text is not None else f"[binary {getattr(item, 'mimeType', '') or 'data'} "
-                                                       f"of {len(getattr(item, 'blob', '') or '') * 3 // 4:,} bytes]")
+            parts.append(
+                text
+                if text is not None
+                else f"[binary {getattr(item, 'mimeType', '') or 'data'} "
+                f"of {len(getattr(item, 'blob', '') or '') * 3 // 4:,} bytes]"
+            )
         return "\n".join(parts)
 
     async def get_prompt(self, name: str, prompt: str, arguments: dict[str, str]) -> str:
@@ -292,8 +324,11 @@ class McpManager:
         texts = []
         for message in _get(result, "messages", default=[]) or []:
             content = message.content
-            texts.append(getattr(content, "text", None) or getattr(getattr(content, "resource", None), "text", "")
-                         or f"[{getattr(content, 'type', 'content')}]")
+            texts.append(
+                getattr(content, "text", None)
+                or getattr(getattr(content, "resource", None), "text", "")
+                or f"[{getattr(content, 'type', 'content')}]"
+            )
         return "\n\n".join(t for t in texts if t)
 
     def find_prompt(self, command: str) -> tuple[str, dict[str, Any]] | None:
@@ -305,22 +340,33 @@ class McpManager:
         return None
 
     def prompt_commands(self) -> list[tuple[str, str]]:
-        return [(tool_name(name, p["name"]), p["description"]) for name, s in self.servers.items() if s.state ==
-                "connected" for p in s.prompts]
+        return [
+            (tool_name(name, p["name"]), p["description"])
+            for name, s in self.servers.items()
+            if s.state == "connected"
+            for p in s.prompts
+        ]
 
     def resource_mentions(self) -> list[tuple[str, str]]:
         """`server:uri` and a label, for `@` completion."""
-        return [(f"{name}:{r['uri']}", r["name"] or r["description"]) for name, s in self.servers.items()
-                if s.state == "connected" for r in s.resources]
+        return [
+            (f"{name}:{r['uri']}", r["name"] or r["description"])
+            for name, s in self.servers.items()
+            if s.state == "connected"
+            for r in s.resources
+        ]
 
     def describe(self) -> list[str]:
         """One line per server: state, tool count or the reason it failed (for `/mcp`)."""
+
         def offers(s: Server) -> str:
             extra = [f"{len(x)} {what}" for x, what in ((s.resources, "resources"), (s.prompts, "prompts")) if x]
             return f", {len(s.tools)} tools" + "".join(f", {e}" for e in extra)
 
-        return [f"{name}: {s.state}" + (offers(s) if s.state == "connected" else f" ({s.error})" if s.error else "")
-                for name, s in self.servers.items()]
+        return [
+            f"{name}: {s.state}" + (offers(s) if s.state == "connected" else f" ({s.error})" if s.error else "")
+            for name, s in self.servers.items()
+        ]
 
     async def close(self) -> None:
         tasks = [s.task for s in self.servers.values() if s.task is not None]

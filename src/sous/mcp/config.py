@@ -67,11 +67,16 @@ def _spec(name: str, raw: Any, source: str, environ: Mapping[str, str], problems
     found: list[str] = []
     env = {k: expand(str(v), environ, found) for k, v in (raw.get("env") or {}).items()}
     spec = ServerSpec(
-        name=name, type=kind, command=expand(str(raw.get("command", "")), environ, found),
-        args=tuple(expand(str(a), environ, found) for a in raw.get("args") or ()), env=tuple(env.items()),
+        name=name,
+        type=kind,
+        command=expand(str(raw.get("command", "")), environ, found),
+        args=tuple(expand(str(a), environ, found) for a in raw.get("args") or ()),
+        env=tuple(env.items()),
         url=expand(str(raw.get("url", "")), environ, found),
         headers=tuple((k, expand(str(v), environ, found)) for k, v in (raw.get("headers") or {}).items()),
-        timeout_s=float(raw["timeout"]) / 1000 if raw.get("timeout") else None, source=source)
+        timeout_s=float(raw["timeout"]) / 1000 if raw.get("timeout") else None,
+        source=source,
+    )
     problems += [f"{source}: server {name!r}: {p}" for p in found]
     if kind == "stdio" and not spec.command:
         problems.append(f"{source}: server {name!r} needs a command")
@@ -93,8 +98,13 @@ def _read(path: Path, problems: list[str]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def load(project_dir: str, environ: Mapping[str, str] = os.environ, extra: list[str] | None = None,
-         strict: bool = False, trust: Any = None) -> McpConfig:
+def load(
+    project_dir: str,
+    environ: Mapping[str, str] = os.environ,
+    extra: list[str] | None = None,
+    strict: bool = False,
+    trust: Any = None,
+) -> McpConfig:
     """The servers to start. A `.mcp.json` server is left out (named in `untrusted`) until the
     person approves it (`sous.permissions.trust`; `trust` is that check, made here when not given)."""
     config = McpConfig()
@@ -111,13 +121,19 @@ def load(project_dir: str, environ: Mapping[str, str] = os.environ, extra: list[
             layers.append((item, _read(Path(item), config.problems).get("mcpServers", {})))
     if not strict:
         project_entry = (claude_json.get("projects") or {}).get(str(Path(project_dir).resolve()), {})
-        layers = [("~/.claude.json (local)", project_entry.get("mcpServers", {})),
-                  (str(Path(project_dir) / ".mcp.json"), _read(Path(project_dir) / ".mcp.json", config.problems)
-                   .get("mcpServers", {})),
-                  ("~/.claude.json (user)", claude_json.get("mcpServers", {})),
-                  (str(paths.config_dir(environ) / "mcp.json"),
-                   _read(paths.config_dir(environ) / "mcp.json", config.problems).get("mcpServers", {})),
-                  *layers]
+        layers = [
+            ("~/.claude.json (local)", project_entry.get("mcpServers", {})),
+            (
+                str(Path(project_dir) / ".mcp.json"),
+                _read(Path(project_dir) / ".mcp.json", config.problems).get("mcpServers", {}),
+            ),
+            ("~/.claude.json (user)", claude_json.get("mcpServers", {})),
+            (
+                str(paths.config_dir(environ) / "mcp.json"),
+                _read(paths.config_dir(environ) / "mcp.json", config.problems).get("mcpServers", {}),
+            ),
+            *layers,
+        ]
     project_source = str(Path(project_dir) / ".mcp.json")
     blocked: set[str] = set()
     if not strict:

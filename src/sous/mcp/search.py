@@ -83,13 +83,16 @@ class ToolSearch:
         more = f"\n... and {len(names) - MAX_NAMES_LISTED} more" if len(names) > MAX_NAMES_LISTED else ""
         self.description = (
             "Finds and loads tools that are available but not yet loaded (MCP server tools, rarely used built-ins). "
-            "Search by keywords (\"weather forecast\", \"create issue\") or load by exact name with "
-            "\"select:name1,name2\". The tools found are loaded and can be called from your next reply on; a "
-            f"deferred tool cannot be called before it is loaded.\n\nDeferred tools:\n{listed}{more}")
+            'Search by keywords ("weather forecast", "create issue") or load by exact name with '
+            '"select:name1,name2". The tools found are loaded and can be called from your next reply on; a '
+            f"deferred tool cannot be called before it is loaded.\n\nDeferred tools:\n{listed}{more}"
+        )
         self.input_schema = {
             "type": "object",
-            "properties": {"query": {"type": "string", "description": "Keywords, or select:<name>[,<name>...]"},
-                           "max_results": {"type": "integer", "description": "At most this many tools (default 5)"}},
+            "properties": {
+                "query": {"type": "string", "description": "Keywords, or select:<name>[,<name>...]"},
+                "max_results": {"type": "integer", "description": "At most this many tools (default 5)"},
+            },
             "required": ["query"],
         }
 
@@ -98,10 +101,14 @@ class ToolSearch:
         limit = max(1, min(int(args.get("max_results") or 5), 50))
         found = search(query, list(self.deferred.values()), limit)
         if not found:
-            return ToolResult(content=f"No deferred tool matches {query!r}. Try other keywords, or select:<name> "
-                                      "with a name from the list in this tool's description.")
+            return ToolResult(
+                content=f"No deferred tool matches {query!r}. Try other keywords, or select:<name> "
+                "with a name from the list in this tool's description."
+            )
         self.load(found)
         lines = [f"Loaded {len(found)} tool(s); call them from your next reply:"]
-        lines += [f"- {t.name}: {' '.join(t.description.split())[:300]}\n  input schema: {json.dumps(t.input_schema)}"
-                  for t in found]
+        lines += [
+            f"- {t.name}: {' '.join(t.description.split())[:300]}\n  input schema: {json.dumps(t.input_schema)}"
+            for t in found
+        ]
         return ToolResult(content="\n".join(lines), data={"matches": [t.name for t in found], "query": query})

@@ -36,9 +36,19 @@ def open_toolbox(cwd: str, environ: Any, allowed: list[str], disallowed: list[st
     from sous.runtime import Options, open_session
     from sous.tools import DEFAULT_TOOLS
 
-    return open_session(Options(cwd=cwd, environ=environ, model=ToolsOnly(), allowed_tools=allowed, disallowed_tools=disallowed,
-                                permission_mode=mode, tools=list(DEFAULT_TOOLS), strict_mcp_config=True,
-                                persist=False))
+    return open_session(
+        Options(
+            cwd=cwd,
+            environ=environ,
+            model=ToolsOnly(),
+            allowed_tools=allowed,
+            disallowed_tools=disallowed,
+            permission_mode=mode,
+            tools=list(DEFAULT_TOOLS),
+            strict_mcp_config=True,
+            persist=False,
+        )
+    )
 
 
 async def call(session: Any, name: str, arguments: dict[str, Any]) -> tuple[list[Any], bool]:
@@ -70,11 +80,16 @@ async def serve(argv: list[str]) -> int:
 
     async def run_call(name: str, arguments: dict[str, Any]) -> Any:
         content, is_error = await call(session, name, arguments)
-        blocks = [types.ImageContent(type="image", data=b.data, mimeType=b.media_type) if isinstance(b, Image)
-                  else types.TextContent(type="text", text=b.text) for b in content]
+        blocks = [
+            types.ImageContent(type="image", data=b.data, mimeType=b.media_type)
+            if isinstance(b, Image)
+            else types.TextContent(type="text", text=b.text)
+            for b in content
+        ]
         return types.CallToolResult(content=blocks, isError=is_error)
 
     if "on_list_tools" in inspect.signature(Server.__init__).parameters:  # SDK 2.x: handlers given up front
+
         async def on_list_tools(context, params):
             return types.ListToolsResult(tools=listing())
 

@@ -23,13 +23,20 @@ PROVIDERS: dict[str, str] = {
 }
 
 DEFAULT_MODELS = {"anthropic": "claude-sonnet-4-5", "openai": "gpt-5.1"}
-ALIASES = {"sonnet": "anthropic:claude-sonnet-4-5", "opus": "anthropic:claude-opus-4-5",
-           "haiku": "anthropic:claude-haiku-4-5"}
+ALIASES = {
+    "sonnet": "anthropic:claude-sonnet-4-5",
+    "opus": "anthropic:claude-opus-4-5",
+    "haiku": "anthropic:claude-haiku-4-5",
+}
 
-NO_PROVIDER = ("no model provider is configured: set ANTHROPIC_API_KEY or OPENAI_API_KEY "
-               "(or OPENAI_BASE_URL for a local server such as Ollama), or pass --model provider:model")
-OFFLINE_NOTICE = ("no API key is set, so sous runs on its small built-in offline model ({name}); for a capable "
-                  "model set ANTHROPIC_API_KEY or OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)")
+NO_PROVIDER = (
+    "no model provider is configured: set ANTHROPIC_API_KEY or OPENAI_API_KEY "
+    "(or OPENAI_BASE_URL for a local server such as Ollama), or pass --model provider:model"
+)
+OFFLINE_NOTICE = (
+    "no API key is set, so sous runs on its small built-in offline model ({name}); for a capable "
+    "model set ANTHROPIC_API_KEY or OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)"
+)
 
 
 def split(spec: str | None, environ: Mapping[str, str] = os.environ) -> tuple[str, str]:

@@ -35,8 +35,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sous.core import (
-    AssistantMessage, AuthError, CancelToken, ConnectionFailed, Emit, Overloaded, ProviderError,
-    RateLimited, Retry,
+    AssistantMessage,
+    AuthError,
+    CancelToken,
+    ConnectionFailed,
+    Emit,
+    Overloaded,
+    ProviderError,
+    RateLimited,
+    Retry,
 )
 
 from . import _overflow, _sse
@@ -61,8 +68,14 @@ class Parser(Protocol):
 DEFAULT_MAX_RETRIES = 10
 DEFAULT_BASE_DELAY_S = 0.5
 DEFAULT_IDLE_TIMEOUT_S = 120.0
-NOT_A_STREAM = ("text/html", "application/xhtml+xml", "application/json", "application/problem+json", "text/xml",
-                "application/xml")
+NOT_A_STREAM = (
+    "text/html",
+    "application/xhtml+xml",
+    "application/json",
+    "application/problem+json",
+    "text/xml",
+    "application/xml",
+)
 """Content types that are never an event stream: answers of the wrong server, not stream failures."""
 MAX_LINE_CHARS = 16 * 2**20
 """The longest stream line kept (a large tool input arrives in many small events, never one line)."""
@@ -82,16 +95,20 @@ class RetryPolicy:
     def from_environ(cls, environ: Mapping[str, str]) -> RetryPolicy:
         """Read `SOUS_MAX_RETRIES`, `SOUS_RETRY_BASE_DELAY` and `SOUS_STREAM_IDLE_TIMEOUT_MS`; bad
         values fall back to the defaults."""
+
         def number(name: str, default: float) -> float:
             try:
                 value = float(environ.get(name) or default)
             except ValueError:
                 return default
             return default if math.isnan(value) else max(value, 0.0)
+
         idle_ms = number("SOUS_STREAM_IDLE_TIMEOUT_MS", DEFAULT_IDLE_TIMEOUT_S * 1000)
-        return cls(max_retries=int(min(number("SOUS_MAX_RETRIES", DEFAULT_MAX_RETRIES), 1000)),
-                   base_delay_s=number("SOUS_RETRY_BASE_DELAY", DEFAULT_BASE_DELAY_S),
-                   idle_timeout_s=idle_ms / 1000 if idle_ms > 0 else DEFAULT_IDLE_TIMEOUT_S)
+        return cls(
+            max_retries=int(min(number("SOUS_MAX_RETRIES", DEFAULT_MAX_RETRIES), 1000)),
+            base_delay_s=number("SOUS_RETRY_BASE_DELAY", DEFAULT_BASE_DELAY_S),
+            idle_timeout_s=idle_ms / 1000 if idle_ms > 0 else DEFAULT_IDLE_TIMEOUT_S,
+        )
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds before retry number `attempt` (1-based): the server's wish when it states one
@@ -133,8 +150,16 @@ class Endpoint:
             self._client, self._loop = new_client(self.base_url, self.policy.idle_timeout_s), loop
         return self._client
 
-    async def stream(self, path: str, *, body: dict[str, Any], headers: dict[str, str],
-                     parser: Callable[[], Parser], emit: Emit, cancel: CancelToken) -> AssistantMessage:
+    async def stream(
+        self,
+        path: str,
+        *,
+        body: dict[str, Any],
+        headers: dict[str, str],
+        parser: Callable[[], Parser],
+        emit: Emit,
+        cancel: CancelToken,
+    ) -> AssistantMessage:
         """POST `body` to `path` and parse the streamed answer with a fresh `parser()` per attempt.
 
         Raises `ProviderError` when the request fails for good; returns the partial message
@@ -161,8 +186,9 @@ class Endpoint:
                 return current.partial()
         raise AssertionError("unreachable")
 
-    async def _attempt(self, path: str, body: dict[str, Any], headers: dict[str, str],
-                       parser: Parser) -> AssistantMessage:
+    async def _attempt(
+        self, path: str, body: dict[str, Any], headers: dict[str, str], parser: Parser
+    ) -> AssistantMessage:
         async for event, data in self._events(path, body, headers):
             parser.feed(event, data)
         return parser.message()
@@ -191,8 +217,10 @@ class Endpoint:
 
     def _not_a_stream(self, what: str, status: int) -> ProviderError:
         hint = " (does it support streaming?)" if what == "JSON" else ""
-        return ProviderError(f"the server at {self.base_url} answered with {what}, not an event stream{hint}: "
-                             f"check {self.url_hint}", status=status)
+        return ProviderError(
+            f"the server at {self.base_url} answered with {what}, not an event stream{hint}: check {self.url_hint}",
+            status=status,
+        )
 
     async def _check_stream(self, response: httpx.Response) -> None:
         """Raise a non-retryable `ProviderError` when a success answer is not an event stream."""
@@ -207,8 +235,10 @@ class Endpoint:
         except ValueError:
             is_error = False
         if is_error:
-            raise ProviderError(f"the server at {self.base_url} answered {response.status_code} with an error: "
-                                f"{_error_body(body)[0]}", status=response.status_code)
+            raise ProviderError(
+                f"the server at {self.base_url} answered {response.status_code} with an error: {_error_body(body)[0]}",
+                status=response.status_code,
+            )
         raise self._not_a_stream("JSON", response.status_code)
 
 
@@ -223,14 +253,16 @@ async def _lines(response: httpx.Response, base_url: str) -> AsyncIterator[str]:
         after_cr = text.endswith("\r")
         start = 0
         for match in _LINE_END.finditer(text):
-            pieces.append(text[start:match.start()])
+            pieces.append(text[start : match.start()])
             yield "".join(pieces)
             pieces, size, start = [], 0, match.end()
         pieces.append(text[start:])
         size += len(text) - start
         if size > MAX_LINE_CHARS:
-            raise ProviderError(f"the server at {base_url} sent a line over {MAX_LINE_CHARS // 2**20} MB "
-                                "without an end: not an event stream")
+            raise ProviderError(
+                f"the server at {base_url} sent a line over {MAX_LINE_CHARS // 2**20} MB "
+                "without an end: not an event stream"
+            )
     if line := "".join(pieces):
         yield line
 
@@ -268,8 +300,9 @@ def _error_body(body: bytes) -> tuple[str, dict[str, Any]]:
     return " ".join(str(text or "").split())[:500], error if isinstance(error, dict) else {}
 
 
-def error_for_status(status: int, text: str, key_hint: str, retry_after: float | None = None,
-                     n_ctx: int | None = None) -> ProviderError:
+def error_for_status(
+    status: int, text: str, key_hint: str, retry_after: float | None = None, n_ctx: int | None = None
+) -> ProviderError:
     """The `ProviderError` for an HTTP error status, with a one-line message. A 400/413 saying
     the prompt is too long (any wording in `_overflow`) is a `ContextOverflow`."""
     if status in (401, 403):
@@ -289,8 +322,9 @@ async def check(response: httpx.Response, key_hint: str) -> None:
         return
     text, fields = _error_body(await response.aread())
     n_ctx = fields.get("n_ctx") if isinstance(fields.get("n_ctx"), int) else None  # llama.cpp server
-    error = error_for_status(response.status_code, text or response.reason_phrase, key_hint,
-                             _retry_after(response.headers), n_ctx)
+    error = error_for_status(
+        response.status_code, text or response.reason_phrase, key_hint, _retry_after(response.headers), n_ctx
+    )
     should_retry = response.headers.get("x-should-retry", "").lower()
     if should_retry in ("true", "false") and not isinstance(error, AuthError):
         error.retryable = should_retry == "true"
@@ -302,6 +336,8 @@ def transport_error(error: httpx.HTTPError, idle_timeout_s: float = DEFAULT_IDLE
     import httpx
 
     if isinstance(error, httpx.ReadTimeout):
-        return ConnectionFailed(f"the server sent nothing for {idle_timeout_s:g}s; the stream counts as cut "
-                                "(SOUS_STREAM_IDLE_TIMEOUT_MS sets the limit)")
+        return ConnectionFailed(
+            f"the server sent nothing for {idle_timeout_s:g}s; the stream counts as cut "
+            "(SOUS_STREAM_IDLE_TIMEOUT_MS sets the limit)"
+        )
     return ConnectionFailed(f"connection problem ({type(error).__name__}): {error or 'no details'}")

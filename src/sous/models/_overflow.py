@@ -27,11 +27,21 @@ import re
 from sous.core import ContextOverflow
 
 WORDINGS = (
-    "prompt is too long", "exceed context limit", "context_length_exceeded", "maximum context length",
-    "exceeds the context window", "exceeds the available context size", "the request exceeds",
-    "exceed_context_size_error", "too long to fit into the model", "is too long and exceeds limit",
-    "exceed context window", "greater than the context length", "exceeds the context length",
-    "context window exceeded", "context length exceeded",
+    "prompt is too long",
+    "exceed context limit",
+    "context_length_exceeded",
+    "maximum context length",
+    "exceeds the context window",
+    "exceeds the available context size",
+    "the request exceeds",
+    "exceed_context_size_error",
+    "too long to fit into the model",
+    "is too long and exceeds limit",
+    "exceed context window",
+    "greater than the context length",
+    "exceeds the context length",
+    "context window exceeded",
+    "context length exceeded",
 )
 
 # (pattern, group of the prompt's tokens or 0, group of the limit or 0)

@@ -9,17 +9,40 @@ from dataclasses import replace
 from typing import Any
 
 from sous.core import (
-    AssistantMessage, AuthError, CancelToken, ConfigError, ConnectionFailed, Emit, Image, Message, ModelRequest,
-    Overloaded, ProviderError, RateLimited, StopReason, Text, TextDelta, Thinking, ThinkingDelta, ToolCall,
-    ToolResultMessage, Usage,
+    AssistantMessage,
+    AuthError,
+    CancelToken,
+    ConfigError,
+    ConnectionFailed,
+    Emit,
+    Image,
+    Message,
+    ModelRequest,
+    Overloaded,
+    ProviderError,
+    RateLimited,
+    StopReason,
+    Text,
+    TextDelta,
+    Thinking,
+    ThinkingDelta,
+    ToolCall,
+    ToolResultMessage,
+    Usage,
 )
 
 from . import _http, _overflow, catalog
 
 ANTHROPIC_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
-STOP_REASONS: dict[str, StopReason] = {"end_turn": "end_turn", "stop_sequence": "end_turn", "tool_use": "tool_use",
-                                       "max_tokens": "max_tokens", "pause_turn": "end_turn", "refusal": "end_turn"}
+STOP_REASONS: dict[str, StopReason] = {
+    "end_turn": "end_turn",
+    "stop_sequence": "end_turn",
+    "tool_use": "tool_use",
+    "max_tokens": "max_tokens",
+    "pause_turn": "end_turn",
+    "refusal": "end_turn",
+}
 CACHE = {"type": "ephemeral"}
 SERVER_BLOCKS = ("server_tool_use", "web_search_tool_result", "web_fetch_tool_result")
 """Blocks of tools the API runs itself: kept whole in `provider_data["server_blocks"]`."""
@@ -35,12 +58,17 @@ def _block(block: Any) -> dict[str, Any] | None:
         if block.redacted:
             return {"type": "redacted_thinking", "data": block.signature or ""}
         # Without its signature a thinking block is refused; it came from another provider.
-        return {"type": "thinking", "thinking": block.thinking, "signature": block.signature} \
-            if block.signature else None
+        return (
+            {"type": "thinking", "thinking": block.thinking, "signature": block.signature} if block.signature else None
+        )
     if isinstance(block, ToolCall):
         # Arguments that were not JSON go back as {}: the tool result already told the model why.
-        return {"type": "tool_use", "id": block.id, "name": block.name,
-                "input": {} if block.raw_arguments is not None else block.arguments}
+        return {
+            "type": "tool_use",
+            "id": block.id,
+            "name": block.name,
+            "input": {} if block.raw_arguments is not None else block.arguments,
+        }
     raise TypeError(f"cannot send {type(block).__name__} to Anthropic")
 
 
@@ -51,8 +79,14 @@ def to_wire(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
     for message in messages:
         if isinstance(message, ToolResultMessage):
             content = [b for b in map(_block, message.content) if b] or [{"type": "text", "text": "(no output)"}]
-            blocks = [{"type": "tool_result", "tool_use_id": message.tool_call_id, "content": content,
-                       "is_error": message.is_error}]
+            blocks = [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": message.tool_call_id,
+                    "content": content,
+                    "is_error": message.is_error,
+                }
+            ]
             role = "user"
         else:
             blocks = [b for b in map(_block, message.content) if b]
@@ -167,15 +201,23 @@ class _Stream:
             elif kind == "tool_use" and with_tools:
                 content.append(_tool_call(block))
         u = self.usage
-        usage = Usage(input_tokens=u.get("input_tokens", 0), output_tokens=u.get("output_tokens", 0),
-                      cache_read_tokens=u.get("cache_read_input_tokens") or 0,
-                      cache_write_tokens=u.get("cache_creation_input_tokens") or 0)
+        usage = Usage(
+            input_tokens=u.get("input_tokens", 0),
+            output_tokens=u.get("output_tokens", 0),
+            cache_read_tokens=u.get("cache_read_input_tokens") or 0,
+            cache_write_tokens=u.get("cache_creation_input_tokens") or 0,
+        )
         usage = replace(usage, cost_usd=catalog.cost(self.model_id, usage))
         provider_data: dict[str, Any] = {"id": self.message_id}
         if server_blocks:
             provider_data["server_blocks"] = server_blocks
-        return AssistantMessage(content=tuple(content), model=self.model_id, usage=usage, stop_reason=stop_reason,
-                                provider_data=provider_data)
+        return AssistantMessage(
+            content=tuple(content),
+            model=self.model_id,
+            usage=usage,
+            stop_reason=stop_reason,
+            provider_data=provider_data,
+        )
 
 
 def _server_block(block: dict[str, Any]) -> dict[str, Any]:
@@ -227,15 +269,15 @@ class AnthropicModel:
         self.auth_token = environ.get("ANTHROPIC_AUTH_TOKEN") or ""
         base_url = environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_URL
         key_hint = "ANTHROPIC_AUTH_TOKEN" if self.auth_token and not self.api_key else "ANTHROPIC_API_KEY"
-        self.endpoint = _http.Endpoint(base_url, key_hint=key_hint, environ=environ,
-                                       url_hint="ANTHROPIC_BASE_URL")
+        self.endpoint = _http.Endpoint(base_url, key_hint=key_hint, environ=environ, url_hint="ANTHROPIC_BASE_URL")
         if not self.api_key and not self.auth_token and self.endpoint.base_url == ANTHROPIC_URL:
             raise ConfigError(NO_KEY)  # found before the session starts, so sous says it could not start (exit 2)
         try:
             self.thinking_budget = int(environ.get("MAX_THINKING_TOKENS") or 0)
         except ValueError:
-            raise ConfigError(f"MAX_THINKING_TOKENS must be a number of tokens, not "
-                              f"{environ.get('MAX_THINKING_TOKENS')!r}") from None
+            raise ConfigError(
+                f"MAX_THINKING_TOKENS must be a number of tokens, not {environ.get('MAX_THINKING_TOKENS')!r}"
+            ) from None
 
     def headers(self) -> dict[str, str]:
         headers = {"anthropic-version": API_VERSION, "content-type": "application/json", "accept": "text/event-stream"}
@@ -249,5 +291,11 @@ class AnthropicModel:
 
     async def complete(self, request: ModelRequest, emit: Emit, cancel: CancelToken) -> AssistantMessage:
         body = request_body(self.model_id, request, self.thinking_budget)
-        return await self.endpoint.stream("/v1/messages", body=body, headers=self.headers(),
-                                          parser=lambda: _Stream(self.model_id, emit), emit=emit, cancel=cancel)
+        return await self.endpoint.stream(
+            "/v1/messages",
+            body=body,
+            headers=self.headers(),
+            parser=lambda: _Stream(self.model_id, emit),
+            emit=emit,
+            cancel=cancel,
+        )

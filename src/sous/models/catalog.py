@@ -78,8 +78,12 @@ def info(model_id: str) -> ModelInfo:
 def cost(model_id: str, usage: Usage) -> float:
     """US dollars at list price for `usage`; 0.0 for a model without known prices (local ones)."""
     price_in, price_out, price_read, price_write = info(model_id).prices
-    return (usage.input_tokens * price_in + usage.output_tokens * price_out
-            + usage.cache_read_tokens * price_read + usage.cache_write_tokens * price_write) / 1_000_000
+    return (
+        usage.input_tokens * price_in
+        + usage.output_tokens * price_out
+        + usage.cache_read_tokens * price_read
+        + usage.cache_write_tokens * price_write
+    ) / 1_000_000
 
 
 def context_window(model_id: str) -> int:

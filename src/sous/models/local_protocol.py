@@ -48,27 +48,39 @@ To create or replace a file: {"write": "hello.py", "content": "print('hello')\\n
 When the task is done: {"answer": "what you did or found"}""",
 }
 
-JSON_GRAMMAR = r'''
+JSON_GRAMMAR = r"""
 root   ::= "{" ws ( command | write | answer ) ws "}"
 command ::= "\"command\"" ws ":" ws string
 write  ::= "\"write\"" ws ":" ws string ws "," ws "\"content\"" ws ":" ws string
 answer ::= "\"answer\"" ws ":" ws string
 string ::= "\"" ( [^"\\] | "\\" ["\\/bfnrt] )* "\""
 ws     ::= [ \t\n]*
-'''
+"""
 
 _BLOCK = re.compile(r"```[ \t]*([^\n`]*)\n(.*?)(?:\n```|$)", re.DOTALL)
 _SHELLS = {"bash", "sh", "shell", "console", "zsh", ""}
 
 
 _EXCHANGES = [
-    ("Create notes.txt containing: buy milk", ("write", "notes.txt", "buy milk"),
-     "File created successfully at: notes.txt", "I created notes.txt."),
-    ("What is the name in setup.cfg?", ("command", "cat setup.cfg"), "[metadata]\nname = demo",
-     "The name in setup.cfg is demo."),
+    (
+        "Create notes.txt containing: buy milk",
+        ("write", "notes.txt", "buy milk"),
+        "File created successfully at: notes.txt",
+        "I created notes.txt.",
+    ),
+    (
+        "What is the name in setup.cfg?",
+        ("command", "cat setup.cfg"),
+        "[metadata]\nname = demo",
+        "The name in setup.cfg is demo.",
+    ),
     ("In app.py change the port from 80 to 8080", ("command", "cat app.py"), "PORT = 80\nprint(PORT)", None),
-    (None, ("write", "app.py", "PORT = 8080\nprint(PORT)"), "The file app.py has been updated successfully.",
-     "I changed the port in app.py to 8080."),
+    (
+        None,
+        ("write", "app.py", "PORT = 8080\nprint(PORT)"),
+        "The file app.py has been updated successfully.",
+        "I changed the port in app.py to 8080.",
+    ),
     ("Remove the folder tmp", ("command", "rm -r tmp"), "(no output)", "I removed the folder tmp."),
 ]
 
@@ -79,8 +91,9 @@ def _examples(protocol: str) -> list[tuple[str, str]]:
         if request:
             out.append(("user", request))
         if protocol == JSON:
-            action = json.dumps({"command": target} if kind == "command" else
-                                {"write": target, "content": content[0] + "\n"})
+            action = json.dumps(
+                {"command": target} if kind == "command" else {"write": target, "content": content[0] + "\n"}
+            )
         else:
             action = f"```bash\n{target}\n```" if kind == "command" else f"```write {target}\n{content[0]}\n```"
         out += [("assistant", action), ("user", f"Result:\n```\n{result}\n```")]
@@ -115,7 +128,7 @@ def parse(text: str, protocol: str = FENCED) -> tuple[str, list[ToolCall]]:
     if match is None:
         return text.strip(), []
     lang, body = match.group(1).strip(), match.group(2)
-    prose = text[:match.start()].strip()
+    prose = text[: match.start()].strip()
     head, _, rest = lang.partition(" ")
     if head.lower() == "write" and rest.strip():
         return prose, [_call("Write", {"file_path": rest.strip(), "content": body.rstrip("\n") + "\n"})]
@@ -141,7 +154,9 @@ def _parse_json(text: str) -> tuple[str, list[ToolCall]]:
 def _render_call(call: ToolCall, protocol: str) -> str:
     if protocol == JSON:
         if call.name == "Write":
-            return json.dumps({"write": call.arguments.get("file_path", ""), "content": call.arguments.get("content", "")})
+            return json.dumps(
+                {"write": call.arguments.get("file_path", ""), "content": call.arguments.get("content", "")}
+            )
         return json.dumps({"command": call.arguments.get("command", "")})
     if call.name == "Write":
         return f"```write {call.arguments.get('file_path', '')}\n{call.arguments.get('content', '').rstrip()}\n```"
@@ -168,7 +183,7 @@ def to_chat(system: str, messages: tuple[Message, ...], protocol: str = FENCED) 
         elif isinstance(message, ToolResultMessage):
             output = message.text
             if len(output) > RESULT_CHARS:
-                output = output[:RESULT_CHARS // 2] + "\n[...]\n" + output[-RESULT_CHARS // 2:]
+                output = output[: RESULT_CHARS // 2] + "\n[...]\n" + output[-RESULT_CHARS // 2 :]
             label = "Error" if message.is_error else "Result"
             add("user", f"{label}:\n```\n{output.strip() or '(no output)'}\n```")
         else:
@@ -211,7 +226,8 @@ _CLAIM = re.compile(
     r"\b(?:I(?:'ve| have)?|has been|have been|was|were|is now|are now)\s+(?:\w+\s+)?"
     r"(?:fixed|changed|updated|renamed|added|created|removed|deleted|edited|modified|wrote|written|"
     r"replaced|refactored|implemented|moved|corrected|rewrote|rewritten|appended|inserted)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def claims_change(answer: str) -> bool:
@@ -225,8 +241,8 @@ def changed_something(messages: tuple[Message, ...]) -> bool:
     Edit that succeeded, or a command that exited 0 and does more than read (`cat`, `ls`,
     `grep`... do not count)."""
     start = max((i for i, m in enumerate(messages) if isinstance(m, UserMessage)), default=-1)
-    calls = {c.id: c for m in messages[start + 1:] if isinstance(m, AssistantMessage) for c in m.tool_calls}
-    for message in messages[start + 1:]:
+    calls = {c.id: c for m in messages[start + 1 :] if isinstance(m, AssistantMessage) for c in m.tool_calls}
+    for message in messages[start + 1 :]:
         if not isinstance(message, ToolResultMessage) or message.is_error:
             continue
         call = calls.get(message.tool_call_id)
@@ -239,8 +255,30 @@ def changed_something(messages: tuple[Message, ...]) -> bool:
     return False
 
 
-_READERS = {"cat", "ls", "head", "tail", "grep", "rg", "find", "wc", "pwd", "echo", "which", "file", "stat", "tree",
-            "diff", "less", "more", "nl", "sort", "uniq", "type", "git"}
+_READERS = {
+    "cat",
+    "ls",
+    "head",
+    "tail",
+    "grep",
+    "rg",
+    "find",
+    "wc",
+    "pwd",
+    "echo",
+    "which",
+    "file",
+    "stat",
+    "tree",
+    "diff",
+    "less",
+    "more",
+    "nl",
+    "sort",
+    "uniq",
+    "type",
+    "git",
+}
 _GIT_READERS = {"status", "log", "diff", "show", "branch", "ls-files", "blame", "rev-parse"}
 
 
@@ -256,4 +294,3 @@ def _only_reads(command: str) -> bool:
         if words[0] not in _READERS or (words[0] == "git" and (len(words) < 2 or words[1] not in _GIT_READERS)):
             return False
     return True
-

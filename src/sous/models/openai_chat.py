@@ -10,8 +10,25 @@ from dataclasses import replace
 from typing import Any
 
 from sous.core import (
-    AssistantMessage, AuthError, CancelToken, ConfigError, ConnectionFailed, Emit, Image, Message, ModelRequest, Overloaded,
-    ProviderError, RateLimited, StopReason, Text, TextDelta, Thinking, ThinkingDelta, ToolCall, ToolResultMessage,
+    AssistantMessage,
+    AuthError,
+    CancelToken,
+    ConfigError,
+    ConnectionFailed,
+    Emit,
+    Image,
+    Message,
+    ModelRequest,
+    Overloaded,
+    ProviderError,
+    RateLimited,
+    StopReason,
+    Text,
+    TextDelta,
+    Thinking,
+    ThinkingDelta,
+    ToolCall,
+    ToolResultMessage,
     Usage,
 )
 
@@ -19,8 +36,13 @@ from . import _http, _overflow, catalog
 
 OPENAI_URL = "https://api.openai.com/v1"
 REASONING_FAMILIES = ("gpt-5", "o1", "o3", "o4")
-FINISH_REASONS: dict[str, StopReason] = {"stop": "end_turn", "tool_calls": "tool_use", "function_call": "tool_use",
-                                         "length": "max_tokens", "content_filter": "end_turn"}
+FINISH_REASONS: dict[str, StopReason] = {
+    "stop": "end_turn",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "length": "max_tokens",
+    "content_filter": "end_turn",
+}
 
 
 def _image_part(image: Image) -> dict[str, Any]:
@@ -41,8 +63,15 @@ def to_wire(system: str, messages: tuple[Message, ...]) -> list[dict[str, Any]]:
 
     def flush_images() -> None:
         if pending_images:
-            out.append({"role": "user", "content": [{"type": "text", "text": "Images returned by the tools above:"},
-                                                    *map(_image_part, pending_images)]})
+            out.append(
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "Images returned by the tools above:"},
+                        *map(_image_part, pending_images),
+                    ],
+                }
+            )
             pending_images.clear()
 
     for message in messages:
@@ -54,9 +83,17 @@ def to_wire(system: str, messages: tuple[Message, ...]) -> list[dict[str, Any]]:
         if isinstance(message, AssistantMessage):
             entry: dict[str, Any] = {"role": "assistant", "content": message.text or None}
             if calls := message.tool_calls:
-                entry["tool_calls"] = [{"id": c.id, "type": "function", "function": {
-                    "name": c.name, "arguments": c.raw_arguments if c.raw_arguments is not None else json.dumps(c.arguments)}}
-                    for c in calls]
+                entry["tool_calls"] = [
+                    {
+                        "id": c.id,
+                        "type": "function",
+                        "function": {
+                            "name": c.name,
+                            "arguments": c.raw_arguments if c.raw_arguments is not None else json.dumps(c.arguments),
+                        },
+                    }
+                    for c in calls
+                ]
             if entry["content"] is not None or calls:
                 out.append(entry)
         else:
@@ -88,8 +125,11 @@ class _Stream:
         if usage := chunk.get("usage"):
             # OpenAI counts cached tokens inside prompt_tokens; sous counts them apart.
             cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
-            self.usage = Usage(input_tokens=(usage.get("prompt_tokens") or 0) - cached,
-                               output_tokens=usage.get("completion_tokens") or 0, cache_read_tokens=cached)
+            self.usage = Usage(
+                input_tokens=(usage.get("prompt_tokens") or 0) - cached,
+                output_tokens=usage.get("completion_tokens") or 0,
+                cache_read_tokens=cached,
+            )
         for choice in chunk.get("choices") or []:
             delta = choice.get("delta") or {}
             if text := delta.get("content"):
@@ -133,8 +173,13 @@ class _Stream:
             content.append(Text(text="".join(self.text)))
         content += calls
         usage = replace(self.usage, cost_usd=catalog.cost(self.model_id, self.usage))
-        return AssistantMessage(content=tuple(content), model=self.model_id, usage=usage, stop_reason=stop_reason,
-                                provider_data={"id": self.response_id})
+        return AssistantMessage(
+            content=tuple(content),
+            model=self.model_id,
+            usage=usage,
+            stop_reason=stop_reason,
+            provider_data={"id": self.response_id},
+        )
 
 
 def _stream_error(error: Any) -> ProviderError:
@@ -175,8 +220,12 @@ class OpenAIChatModel:
         self.model_id = model_id
         self.name = f"openai:{model_id}"
         self.api_key = environ.get("OPENAI_API_KEY") or ""
-        self.endpoint = _http.Endpoint(environ.get("OPENAI_BASE_URL") or OPENAI_URL, key_hint="OPENAI_API_KEY",
-                                       environ=environ, url_hint="OPENAI_BASE_URL")
+        self.endpoint = _http.Endpoint(
+            environ.get("OPENAI_BASE_URL") or OPENAI_URL,
+            key_hint="OPENAI_API_KEY",
+            environ=environ,
+            url_hint="OPENAI_BASE_URL",
+        )
         if not self.api_key and self.endpoint.base_url == OPENAI_URL:
             raise ConfigError(NO_KEY)  # found before the session starts, so sous says it could not start (exit 2)
 
@@ -189,17 +238,26 @@ class OpenAIChatModel:
         return headers
 
     def request_body(self, request: ModelRequest) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.model_id, "messages": to_wire(request.system, request.messages),
-                                "stream": True, "stream_options": {"include_usage": True}}
+        body: dict[str, Any] = {
+            "model": self.model_id,
+            "messages": to_wire(request.system, request.messages),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
         # OpenAI's reasoning models refuse max_tokens; most compatible servers know only max_tokens.
         family = self.model_id.rpartition("/")[2]
         modern = self.endpoint.base_url == OPENAI_URL or family.startswith(REASONING_FAMILIES)
-        body["max_completion_tokens" if modern else "max_tokens"] = \
-            min(request.max_tokens, catalog.info(self.model_id).max_output)
+        body["max_completion_tokens" if modern else "max_tokens"] = min(
+            request.max_tokens, catalog.info(self.model_id).max_output
+        )
         if request.tools:
-            body["tools"] = [{"type": "function", "function": {
-                "name": t["name"], "description": t["description"], "parameters": t["input_schema"]}}
-                for t in request.tools]
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "function": {"name": t["name"], "description": t["description"], "parameters": t["input_schema"]},
+                }
+                for t in request.tools
+            ]
         return body
 
     async def probe_context_window(self) -> int | None:
@@ -222,11 +280,17 @@ class OpenAIChatModel:
                 continue
             if isinstance(data, dict) and isinstance(data.get("data"), list):
                 entries = [e for e in data["data"] if isinstance(e, dict)]
-                entry = next((e for e in entries if e.get("id") == self.model_id), entries[0] if len(entries) == 1 else None)
+                entry = next(
+                    (e for e in entries if e.get("id") == self.model_id), entries[0] if len(entries) == 1 else None
+                )
                 if entry is not None:
                     meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
-                    size = entry.get("max_model_len") or entry.get("context_length") or meta.get("n_ctx") \
+                    size = (
+                        entry.get("max_model_len")
+                        or entry.get("context_length")
+                        or meta.get("n_ctx")
                         or meta.get("n_ctx_train")
+                    )
                     found = size if isinstance(size, int) and size > 0 else found
             elif isinstance(data, dict):
                 settings = data.get("default_generation_settings")
@@ -237,5 +301,11 @@ class OpenAIChatModel:
         return found
 
     async def complete(self, request: ModelRequest, emit: Emit, cancel: CancelToken) -> AssistantMessage:
-        return await self.endpoint.stream("/chat/completions", body=self.request_body(request), headers=self.headers(),
-                                          parser=lambda: _Stream(self.model_id, emit), emit=emit, cancel=cancel)
+        return await self.endpoint.stream(
+            "/chat/completions",
+            body=self.request_body(request),
+            headers=self.headers(),
+            parser=lambda: _Stream(self.model_id, emit),
+            emit=emit,
+            cancel=cancel,
+        )

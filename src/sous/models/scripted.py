@@ -25,8 +25,21 @@ from pathlib import Path
 from typing import Any
 
 from sous.core import (
-    AssistantMessage, AuthError, CancelToken, ConnectionFailed, Emit, ModelRequest, Overloaded,
-    ProviderError, RateLimited, Text, TextDelta, Thinking, ThinkingDelta, ToolCall, Usage,
+    AssistantMessage,
+    AuthError,
+    CancelToken,
+    ConnectionFailed,
+    Emit,
+    ModelRequest,
+    Overloaded,
+    ProviderError,
+    RateLimited,
+    Text,
+    TextDelta,
+    Thinking,
+    ThinkingDelta,
+    ToolCall,
+    Usage,
 )
 
 Turn = dict[str, Any]
@@ -58,11 +71,17 @@ def error_for(status: int, message: str) -> ProviderError:
 def tool_calls_of(turn: Turn) -> list[ToolCall]:
     calls = []
     for i, spec in enumerate(turn.get("tool_calls", [])):
-        calls.append(ToolCall(id=spec.get("id") or f"toolu_{i:02d}_{abs(hash(json.dumps(spec, sort_keys=True))) % 10**8:08d}",
-                              name=spec["name"], arguments=dict(spec.get("input", {}))))
+        calls.append(
+            ToolCall(
+                id=spec.get("id") or f"toolu_{i:02d}_{abs(hash(json.dumps(spec, sort_keys=True))) % 10**8:08d}",
+                name=spec["name"],
+                arguments=dict(spec.get("input", {})),
+            )
+        )
     if raw := turn.get("raw_tool_call"):
-        calls.append(ToolCall(id=raw.get("id", "toolu_raw"), name=raw["name"], arguments={},
-                              raw_arguments=raw["arguments"]))
+        calls.append(
+            ToolCall(id=raw.get("id", "toolu_raw"), name=raw["name"], arguments={}, raw_arguments=raw["arguments"])
+        )
     return calls
 
 
@@ -102,11 +121,12 @@ class ScriptedModel:
             content.append(Thinking(thinking=thinking, signature="scripted"))
         if text := turn.get("text"):
             for i in range(0, len(text), 40):
-                emit(TextDelta(text=text[i:i + 40]))
+                emit(TextDelta(text=text[i : i + 40]))
             content.append(Text(text=text))
         calls = tool_calls_of(turn)
         content += calls
         usage = Usage(**{k: v for k, v in turn.get("usage", {}).items() if k in Usage.__slots__})
         stop = turn.get("stop_reason") or ("tool_use" if calls else "end_turn")
-        return AssistantMessage(content=tuple(content), model=self.name.partition(":")[2] or self.name,
-                                usage=usage, stop_reason=stop)
+        return AssistantMessage(
+            content=tuple(content), model=self.name.partition(":")[2] or self.name, usage=usage, stop_reason=stop
+        )

@@ -16,7 +16,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sous.core import (
-    Allow, Ask, Deny, Emit, ModeChanged, Notice, PassThrough, PermissionDecided, Rewrite, ToolCall, ToolContext,
+    Allow,
+    Ask,
+    Deny,
+    Emit,
+    ModeChanged,
+    Notice,
+    PassThrough,
+    PermissionDecided,
+    Rewrite,
+    ToolCall,
+    ToolContext,
     ToolDecision,
 )
 
@@ -62,11 +72,23 @@ OnAsk = Callable[[ToolCall], Awaitable["tuple[str, str] | None"]]
 
 
 class PermissionMiddleware(PassThrough):
-    def __init__(self, rules: Rules, mode: str = "default", *, asker: Asker | None = None,
-                 emit: Emit = lambda e: None, read_only_tools: set[str] | None = None,
-                 local_settings: Path | None = None, agent: str | None = None, on_ask: OnAsk | None = None,
-                 sandboxed: bool = False, auto_allow_sandboxed: bool = False, auto: AutoJudge | None = None,
-                 grants: Grants | None = None, denials: list[dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        rules: Rules,
+        mode: str = "default",
+        *,
+        asker: Asker | None = None,
+        emit: Emit = lambda e: None,
+        read_only_tools: set[str] | None = None,
+        local_settings: Path | None = None,
+        agent: str | None = None,
+        on_ask: OnAsk | None = None,
+        sandboxed: bool = False,
+        auto_allow_sandboxed: bool = False,
+        auto: AutoJudge | None = None,
+        grants: Grants | None = None,
+        denials: list[dict[str, Any]] | None = None,
+    ):
         self.rules = rules
         self.mode = MODE_ALIASES.get(mode, mode)
         self.asker = asker
@@ -102,16 +124,33 @@ class PermissionMiddleware(PassThrough):
     async def before_tool(self, call: ToolCall, ctx: ToolContext) -> ToolDecision:
         """Decide by rules, grants and mode. A call that needs approval comes back as `Ask`, settled
         by `settle` once every middleware has had its say (a PreToolUse hook may approve it)."""
-        decision = decide(self.rules, self.mode, call.name, call.arguments, cwd=ctx.cwd, project_dir=ctx.project_dir,
-                          read_only=call.name in self.read_only_tools, grants=self.grants, agent=self.agent,
-                          sandboxed=self.sandboxed and self.auto_allow_sandboxed)
+        decision = decide(
+            self.rules,
+            self.mode,
+            call.name,
+            call.arguments,
+            cwd=ctx.cwd,
+            project_dir=ctx.project_dir,
+            read_only=call.name in self.read_only_tools,
+            grants=self.grants,
+            agent=self.agent,
+            sandboxed=self.sandboxed and self.auto_allow_sandboxed,
+        )
         self.grants.consume(decision.grant_ids)
-        if (self.sandboxed and call.name == "Bash" and call.arguments.get("dangerouslyDisableSandbox")
-                and decision.behavior == "allow"):
+        if (
+            self.sandboxed
+            and call.name == "Bash"
+            and call.arguments.get("dangerouslyDisableSandbox")
+            and decision.behavior == "allow"
+        ):
             decision = _leaving_the_sandbox(self.mode)
         if decision.behavior == "ask":
-            return Ask(reason=decision.reason, source=decision.source, detail=decision,
-                       overridable=decision.source.startswith("mode:"))
+            return Ask(
+                reason=decision.reason,
+                source=decision.source,
+                detail=decision,
+                overridable=decision.source.startswith("mode:"),
+            )
         return self._finish(call, decision, "")
 
     async def settle(self, call: ToolCall, ask: Ask, ctx: ToolContext) -> ToolDecision:
@@ -145,8 +184,15 @@ class PermissionMiddleware(PassThrough):
     def _finish(self, call: ToolCall, decision: Decision, feedback: str) -> ToolDecision:
         if self.auto is not None:  # the judge learns what was refused, and what the session did
             self.auto.record(call, decision)
-        self.emit(PermissionDecided(call=call, decision=decision.behavior, source=decision.source,
-                                    reason=decision.reason, agent=self.agent or ""))
+        self.emit(
+            PermissionDecided(
+                call=call,
+                decision=decision.behavior,
+                source=decision.source,
+                reason=decision.reason,
+                agent=self.agent or "",
+            )
+        )
         if decision.behavior == "allow":
             if (updated := self._updated_inputs.pop(call.id, None)) is not None:
                 return Rewrite(arguments=updated)
@@ -159,19 +205,35 @@ class PermissionMiddleware(PassThrough):
 
     async def _ask(self, call: ToolCall, ctx: ToolContext, decision: Decision) -> tuple[Decision, str]:
         if self.asker is None:
-            return Decision(behavior="deny", source=decision.source,
-                            reason=f"{decision.reason}; no one can approve it in this non-interactive run"), ""
+            return Decision(
+                behavior="deny",
+                source=decision.source,
+                reason=f"{decision.reason}; no one can approve it in this non-interactive run",
+            ), ""
         reply = await self.asker(call, replace(decision, agent=self.agent or ""))
         answer = reply if isinstance(reply, Answer) else Answer(allow=bool(reply))
         if not answer.allow:
-            return Decision(behavior="deny", source="user", reason=f"{decision.reason}; the user said no"), answer.feedback
+            return Decision(
+                behavior="deny", source="user", reason=f"{decision.reason}; the user said no"
+            ), answer.feedback
         if answer.updated_input is not None:
             # The answer approved its own rewrite, but never past a deny rule: decide the new input again.
-            again = decide(self.rules, self.mode, call.name, answer.updated_input, cwd=ctx.cwd,
-                           project_dir=ctx.project_dir, read_only=call.name in self.read_only_tools, agent=self.agent)
+            again = decide(
+                self.rules,
+                self.mode,
+                call.name,
+                answer.updated_input,
+                cwd=ctx.cwd,
+                project_dir=ctx.project_dir,
+                read_only=call.name in self.read_only_tools,
+                agent=self.agent,
+            )
             if again.behavior == "deny":
-                return Decision(behavior="deny", source=again.source,
-                                reason=f"the approved call's updated input is denied: {again.reason}"), ""
+                return Decision(
+                    behavior="deny",
+                    source=again.source,
+                    reason=f"the approved call's updated input is denied: {again.reason}",
+                ), ""
         if decision.source == "plan":
             self.set_mode(answer.mode or "default")
             return Decision(behavior="allow", source="user", reason=f"plan approved; now in {self.mode} mode"), ""

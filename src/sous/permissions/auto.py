@@ -40,12 +40,32 @@ from .decide import Decision, Rules, split_command
 DEFAULT_TIMEOUT = 15.0
 SMALL_MODELS = {"anthropic": "anthropic:claude-haiku-4-5", "openai": "openai:gpt-5-mini"}
 """The default judge per provider: a small fast model; other providers judge with the main model."""
-NETWORK_CLIENTS = {"curl", "wget", "nc", "ncat", "netcat", "ssh", "scp", "sftp", "ftp", "telnet", "http", "https",
-                   "xh", "socat", "aria2c", "lynx", "w3m", "links"}
+NETWORK_CLIENTS = {
+    "curl",
+    "wget",
+    "nc",
+    "ncat",
+    "netcat",
+    "ssh",
+    "scp",
+    "sftp",
+    "ftp",
+    "telnet",
+    "http",
+    "https",
+    "xh",
+    "socat",
+    "aria2c",
+    "lynx",
+    "w3m",
+    "links",
+}
 URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"`<>|;&)]+")
-SECRETS = re.compile(r"(^|/)(\.ssh/(?!known_hosts$|[^/]*\.pub$)|\.aws/|\.gnupg/|\.azure/|\.kube/config$|\.docker/config\.json$"
-                     r"|\.config/(gh|gcloud)/|\.netrc$|\.pgpass$|\.git-credentials$|\.npmrc$|\.pypirc$"
-                     r"|\.env(\.(?!example$|sample$|template$)[^/]*)?$|[^/]*\.(pem|key|p12|pfx)$|id_(rsa|dsa|ecdsa|ed25519)$)")
+SECRETS = re.compile(
+    r"(^|/)(\.ssh/(?!known_hosts$|[^/]*\.pub$)|\.aws/|\.gnupg/|\.azure/|\.kube/config$|\.docker/config\.json$"
+    r"|\.config/(gh|gcloud)/|\.netrc$|\.pgpass$|\.git-credentials$|\.npmrc$|\.pypirc$"
+    r"|\.env(\.(?!example$|sample$|template$)[^/]*)?$|[^/]*\.(pem|key|p12|pfx)$|id_(rsa|dsa|ecdsa|ed25519)$)"
+)
 """Files that hold credentials: reading one is never judged."""
 SCP_HOST = re.compile(r"^(?:[\w.-]+@)?([\w-]+(?:\.[\w-]+)+):")
 
@@ -78,9 +98,16 @@ class Spend:
 class AutoJudge:
     """Judges the mode-default asks of an `auto` session (shared by its sub-agents)."""
 
-    def __init__(self, *, rules: Rules, user_messages: Callable[[], tuple[str, ...]],
-                 model: Model | Callable[[], Model], timeout: float = DEFAULT_TIMEOUT,
-                 allowed_domains: tuple[str, ...] = (), emit: Emit = lambda e: None):
+    def __init__(
+        self,
+        *,
+        rules: Rules,
+        user_messages: Callable[[], tuple[str, ...]],
+        model: Model | Callable[[], Model],
+        timeout: float = DEFAULT_TIMEOUT,
+        allowed_domains: tuple[str, ...] = (),
+        emit: Emit = lambda e: None,
+    ):
         self.rules = rules
         self.user_messages = user_messages
         self._model = model
@@ -123,9 +150,14 @@ class AutoJudge:
         if (why := self.guardrail(call, decision, cwd)) is not None:
             judged_kind = decision.behavior == "ask" and decision.source.startswith("mode:")
             return replace(decision, reason=f"{decision.reason}; not judged: {why}") if judged_kind else decision
-        data = judge.JudgeInput(user_messages=self.user_messages(), rules=judge.rules_of(
-            self.rules.allow, self.rules.ask, self.rules.deny), tool=call.name, arguments=call.arguments,
-            history=tuple(self.history), why_asked=decision.reason)
+        data = judge.JudgeInput(
+            user_messages=self.user_messages(),
+            rules=judge.rules_of(self.rules.allow, self.rules.ask, self.rules.deny),
+            tool=call.name,
+            arguments=call.arguments,
+            history=tuple(self.history),
+            why_asked=decision.reason,
+        )
         started = time.monotonic()
         verdict, failure, name = None, "", "judge"
         try:
@@ -157,18 +189,46 @@ class AutoJudge:
         line = judge.call_line(call.name, call.arguments)
         who = f"{agent}: " if agent else ""
         if verdict is None:
-            self.judgements.append(Judgement(number=len(self.judgements) + 1, call=line, decision="failed",
-                                             reason=failure, agent=agent, latency_ms=latency, tool=call.name,
-                                             arguments=dict(call.arguments), cwd=cwd))
+            self.judgements.append(
+                Judgement(
+                    number=len(self.judgements) + 1,
+                    call=line,
+                    decision="failed",
+                    reason=failure,
+                    agent=agent,
+                    latency_ms=latency,
+                    tool=call.name,
+                    arguments=dict(call.arguments),
+                    cwd=cwd,
+                )
+            )
             self.emit(Notice(level="auto", text=f"{who}{_clip(line, 80)}: {failure}; asking instead"))
             return replace(decision, reason=f"{decision.reason}; {failure}")
-        self.judgements.append(Judgement(number=len(self.judgements) + 1, call=line, decision=verdict.decision,
-                                         reason=verdict.reason, agent=agent, latency_ms=latency, tool=call.name,
-                                         arguments=dict(call.arguments), cwd=cwd))
-        self.emit(Notice(level="auto", text=f"{who}{verdict.decision} {_clip(line, 80)}: {verdict.reason} "
-                                            f"({name}, {latency / 1000:.1f}s)"))
-        return Decision(behavior=verdict.decision, source=f"auto:{name}", reason=f"the judge said: {verdict.reason}",
-                        agent=decision.agent)
+        self.judgements.append(
+            Judgement(
+                number=len(self.judgements) + 1,
+                call=line,
+                decision=verdict.decision,
+                reason=verdict.reason,
+                agent=agent,
+                latency_ms=latency,
+                tool=call.name,
+                arguments=dict(call.arguments),
+                cwd=cwd,
+            )
+        )
+        self.emit(
+            Notice(
+                level="auto",
+                text=f"{who}{verdict.decision} {_clip(line, 80)}: {verdict.reason} ({name}, {latency / 1000:.1f}s)",
+            )
+        )
+        return Decision(
+            behavior=verdict.decision,
+            source=f"auto:{name}",
+            reason=f"the judge said: {verdict.reason}",
+            agent=decision.agent,
+        )
 
     def record(self, call: ToolCall, decision: Decision) -> None:
         """Note a decided call: an allowed one joins the history, one the person refused is never judged again."""
@@ -179,8 +239,10 @@ class AutoJudge:
 
     def describe(self) -> list[str]:
         """The judgements so far, for `/permissions` (`/permissions allow|deny N` makes one a rule)."""
-        lines = [(f"auto #{j.number} {j.decision}: {_clip(j.call, 100)} ({j.reason})"
-                  + (f" [{j.agent}]" if j.agent else "")) for j in self.judgements]
+        lines = [
+            (f"auto #{j.number} {j.decision}: {_clip(j.call, 100)} ({j.reason})" + (f" [{j.agent}]" if j.agent else ""))
+            for j in self.judgements
+        ]
         denied = [f"never judged (you denied it): {tool} {min(keys)}" for tool, keys in self.user_denied if keys]
         return lines + denied
 
@@ -206,15 +268,24 @@ class AutoJudge:
 
     def cost_lines(self) -> list[str]:
         s = self.spend
-        return [(f"auto-mode judge:   {s.count} judgement(s), ${s.usage.cost_usd:.4f}, "
-                f"{s.usage.input_tokens:,} in / {s.usage.output_tokens:,} out, {s.latency_ms / 1000:.1f}s")]
+        return [
+            (
+                f"auto-mode judge:   {s.count} judgement(s), ${s.usage.cost_usd:.4f}, "
+                f"{s.usage.input_tokens:,} in / {s.usage.output_tokens:,} out, {s.latency_ms / 1000:.1f}s"
+            )
+        ]
 
     def result(self) -> dict[str, Any]:
         """The judge's figures for the headless result."""
         s = self.spend
-        return {"judgements": s.count, "cost_usd": round(s.usage.cost_usd, 6), "latency_ms": s.latency_ms,
-                "input_tokens": s.usage.input_tokens, "output_tokens": s.usage.output_tokens,
-                "decisions": [{"call": j.call, "decision": j.decision, "reason": j.reason} for j in self.judgements]}
+        return {
+            "judgements": s.count,
+            "cost_usd": round(s.usage.cost_usd, 6),
+            "latency_ms": s.latency_ms,
+            "input_tokens": s.usage.input_tokens,
+            "output_tokens": s.usage.output_tokens,
+            "decisions": [{"call": j.call, "decision": j.decision, "reason": j.reason} for j in self.judgements],
+        }
 
     def _foreign_host(self, call: ToolCall) -> str | None:
         hosts: list[str] = []
@@ -227,8 +298,14 @@ class AutoJudge:
                 words = part.split()
                 if words and words[0].rsplit("/", 1)[-1] in NETWORK_CLIENTS:
                     named = [m.group(1) for w in words[1:] if (m := SCP_HOST.match(w))]
-                    named += [w.split("@")[-1] for w in words[1:] if "." in w and not w.startswith(("-", "/", "."))
-                              and "://" not in w and "/" not in w.split("@")[-1]]
+                    named += [
+                        w.split("@")[-1]
+                        for w in words[1:]
+                        if "." in w
+                        and not w.startswith(("-", "/", "."))
+                        and "://" not in w
+                        and "/" not in w.split("@")[-1]
+                    ]
                     if not named and not URL.search(part):  # a client whose host cannot be read
                         named = [f"the network ({words[0]})"]
                     hosts += named
@@ -240,8 +317,9 @@ class AutoJudge:
     def _allowed(self) -> set[str]:
         """Hosts allowed: the sandbox's, WebFetch domain rules', and those in the person's own messages."""
         domains = set(self.allowed_domains)
-        domains |= {host for text in self.user_messages() for url in URL.findall(text)
-                    if (host := urlsplit(url).hostname)}
+        domains |= {
+            host for text in self.user_messages() for url in URL.findall(text) if (host := urlsplit(url).hostname)
+        }
         for rule in self.rules.allow:
             if rule.tool == "WebFetch" and rule.specifier and rule.specifier.startswith("domain:"):
                 domains.add(rule.specifier.removeprefix("domain:").removeprefix("*."))
@@ -296,11 +374,19 @@ def default_judge_spec(main_model: str) -> str | None:
 
 def _clip(text: str, width: int = 160) -> str:
     text = " ".join(str(text).split())
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def from_settings(cfg: Any, main_model: Model, resolve: Callable[[str], Model], rules: Rules,
-                  messages: Callable[[], Any], emit: Emit, *, eager: bool) -> AutoJudge:
+def from_settings(
+    cfg: Any,
+    main_model: Model,
+    resolve: Callable[[str], Model],
+    rules: Rules,
+    messages: Callable[[], Any],
+    emit: Emit,
+    *,
+    eager: bool,
+) -> AutoJudge:
     """The session's judge from settings: `autoMode.judgeModel` (any `provider:model`, an alias
     such as "haiku", or `scripted:FILE`), `autoMode.timeoutSeconds`, and the sandbox's
     `network.allowedDomains`. With `eager` (the session starts in auto mode) a judge model that
@@ -315,6 +401,11 @@ def from_settings(cfg: Any, main_model: Model, resolve: Callable[[str], Model], 
     if eager and spec:
         model = resolve(spec)
     domains = cfg.get("sandbox.network.allowedDomains") or []
-    return AutoJudge(rules=rules, user_messages=lambda: judge.user_texts(messages()), model=model, timeout=timeout,
-                     allowed_domains=tuple(str(d).removeprefix("*.") for d in domains if isinstance(d, str)),
-                     emit=emit)
+    return AutoJudge(
+        rules=rules,
+        user_messages=lambda: judge.user_texts(messages()),
+        model=model,
+        timeout=timeout,
+        allowed_domains=tuple(str(d).removeprefix("*.") for d in domains if isinstance(d, str)),
+        emit=emit,
+    )

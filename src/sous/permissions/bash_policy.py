@@ -25,10 +25,32 @@ from .shell import Analysis, Command
 from .targets import Target, inside, resolve
 from .words import Word
 
-SAFE_ENV = frozenset({"LANG", "LANGUAGE", "TZ", "NO_COLOR", "FORCE_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TERM",
-                      "COLORTERM", "CI", "DEBUG", "COLUMNS", "LINES", "NODE_ENV", "RUST_BACKTRACE", "RUST_LOG",
-                      "PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE", "PYTHONIOENCODING", "PYTHONHASHSEED",
-                      "TIMEFORMAT", "SOURCE_DATE_EPOCH"})
+SAFE_ENV = frozenset(
+    {
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "CLICOLOR",
+        "CLICOLOR_FORCE",
+        "TERM",
+        "COLORTERM",
+        "CI",
+        "DEBUG",
+        "COLUMNS",
+        "LINES",
+        "NODE_ENV",
+        "RUST_BACKTRACE",
+        "RUST_LOG",
+        "PYTHONUNBUFFERED",
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONIOENCODING",
+        "PYTHONHASHSEED",
+        "TIMEFORMAT",
+        "SOURCE_DATE_EPOCH",
+    }
+)
 """Variables that may stand before an allowed command: they change messages, never programs."""
 ACCEPT_EDITS = frozenset({"mkdir", "touch", "rm", "rmdir", "mv", "cp", "sed"})
 """What acceptEdits runs without asking when every file it touches is inside the project."""
@@ -77,9 +99,6 @@ def covered(rules: list[Rule], commands_: list[Command], cwd: str, project_dir: 
     return out
 
 
-
-
-
 def _git_at_home(command: Command, cwd: str, project_dir: str, home: str) -> bool:
     """git in another repository runs that repository's config (core.fsmonitor, hooks, pagers)."""
     if command.name != "git":
@@ -123,7 +142,7 @@ def read_only(command: Command, cwd: str, project_dir: str, home: str) -> bool:
 
 
 def read_verdict(target: Target, rules: Any, cwd: str, project_dir: str, home: str) -> str:
-    """"deny", "ask" (a Read ask rule or outside the project or unknown) or "ok" for one file read."""
+    """ "deny", "ask" (a Read ask rule or outside the project or unknown) or "ok" for one file read."""
     found = resolve(target, cwd, home)
     if found is None:
         return "unknown"
@@ -133,14 +152,17 @@ def read_verdict(target: Target, rules: Any, cwd: str, project_dir: str, home: s
             return "deny"
         if any(_path_rule(rule, "Read", path, cwd, deny=True) for rule in rules.ask):
             verdict = "ask"
-        elif verdict == "ok" and not inside(path, project_dir) and \
-                not any(_path_rule(rule, "Read", path, cwd) for rule in rules.allow):
+        elif (
+            verdict == "ok"
+            and not inside(path, project_dir)
+            and not any(_path_rule(rule, "Read", path, cwd) for rule in rules.allow)
+        ):
             verdict = "outside"
     return verdict
 
 
 def write_verdict(target: Target, rules: Any, mode: str, cwd: str, project_dir: str, home: str) -> str:
-    """"deny" (an Edit deny rule), "ask" (an Edit ask rule), "ok" or "no" for one file written."""
+    """ "deny" (an Edit deny rule), "ask" (an Edit ask rule), "ok" or "no" for one file written."""
     found = resolve(target, cwd, home)
     if found is None:
         return "no"
@@ -150,8 +172,11 @@ def write_verdict(target: Target, rules: Any, mode: str, cwd: str, project_dir: 
             return "deny"
         if any(_path_rule(rule, "Edit", path, cwd, deny=True) for rule in rules.ask):
             verdict = "ask"
-        elif verdict == "ok" and not any(_path_rule(rule, "Edit", path, cwd) for rule in rules.allow) and \
-                not (mode == "acceptEdits" and inside(path, project_dir)):
+        elif (
+            verdict == "ok"
+            and not any(_path_rule(rule, "Edit", path, cwd) for rule in rules.allow)
+            and not (mode == "acceptEdits" and inside(path, project_dir))
+        ):
             verdict = "no"
     return verdict
 

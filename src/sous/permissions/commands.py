@@ -22,139 +22,252 @@ from .words import UNKNOWN, Word
 _COLOR = "--color --color= --colour --colour="
 
 READ_ONLY: dict[str, Spec] = {
-    "ls": Spec(harmless=True, operands="list",
-               valued=names("-w -T -I --width --tabsize --ignore --hide --format --sort --time --time-style "
-                            "--block-size --quoting-style --indicator-style"),
-               flags=names("-a -A -b -B -c -C -d -D -f -F -g -G -h -H -i -k -l -L -m -n -N -o -p -q -Q -r -R -s "
-                           "-S -t -u -U -v -x -X -Z -1 --all --almost-all --human-readable --si --recursive "
-                           "--reverse --directory --classify --file-type --inode --dereference --numeric-uid-gid "
-                           "--full-time --group-directories-first --no-group --literal --escape --hyperlink "
-                           "--hyperlink= --dired --author --size --context --zero " + _COLOR)),
-    "cat": Spec(harmless=True, operands="read",
-                flags=names("-A -b -e -E -n -s -t -T -u -v --show-all --number --number-nonblank --squeeze-blank "
-                            "--show-ends --show-tabs --show-nonprinting")),
+    "ls": Spec(
+        harmless=True,
+        operands="list",
+        valued=names(
+            "-w -T -I --width --tabsize --ignore --hide --format --sort --time --time-style "
+            "--block-size --quoting-style --indicator-style"
+        ),
+        flags=names(
+            "-a -A -b -B -c -C -d -D -f -F -g -G -h -H -i -k -l -L -m -n -N -o -p -q -Q -r -R -s "
+            "-S -t -u -U -v -x -X -Z -1 --all --almost-all --human-readable --si --recursive "
+            "--reverse --directory --classify --file-type --inode --dereference --numeric-uid-gid "
+            "--full-time --group-directories-first --no-group --literal --escape --hyperlink "
+            "--hyperlink= --dired --author --size --context --zero " + _COLOR
+        ),
+    ),
+    "cat": Spec(
+        harmless=True,
+        operands="read",
+        flags=names(
+            "-A -b -e -E -n -s -t -T -u -v --show-all --number --number-nonblank --squeeze-blank "
+            "--show-ends --show-tabs --show-nonprinting"
+        ),
+    ),
     "tac": Spec(operands="read", flags=names("-b -r --before --regex"), valued=names("-s --separator")),
-    "nl": Spec(harmless=True, operands="read",
-               valued=names("-b -d -f -h -i -l -n -s -v -w --body-numbering --section-delimiter --footer-numbering "
-                            "--header-numbering --line-increment --join-blank-lines --number-format "
-                            "--number-separator --starting-line-number --number-width"),
-               flags=names("-p --no-renumber")),
-    "head": Spec(operands="read", digits=True, valued=names("-n -c --lines --bytes"),
-                 flags=names("-q -v -z --quiet --silent --verbose --zero-terminated")),
-    "tail": Spec(operands="read", digits=True, valued=names("-n -c -s --lines --bytes --sleep-interval --pid "
-                                                            "--max-unchanged-stats"),
-                 flags=names("-f -F -q -v -z --follow --follow= --retry --quiet --silent --verbose "
-                             "--zero-terminated")),
-    "wc": Spec(operands="read", flags=names("-c -m -l -L -w --bytes --chars --lines --max-line-length --words "
-                                            "--total --total=")),
-    "grep": Spec(operands="read", pattern_first=True, digits=True,
-                 pattern_options=names("-e -f --regexp --file"), reads=names("-f --file --exclude-from"),
-                 valued=names("-e -f -m -A -B -C -d -D --regexp --file --max-count --after-context "
-                              "--before-context --context --include --exclude --exclude-dir --exclude-from "
-                              "--binary-files --directories --devices --label --group-separator"),
-                 flags=names("-i -y -v -w -x -c -l -L -n -h -H -o -q -s -r -R -E -F -G -P -z -Z -a -I -b -T -U "
-                             "--count --files-with-matches --files-without-match --line-number --no-filename "
-                             "--with-filename --only-matching --quiet --silent --recursive "
-                             "--dereference-recursive --extended-regexp --fixed-strings --basic-regexp "
-                             "--perl-regexp --ignore-case --no-ignore-case --invert-match --word-regexp "
-                             "--line-regexp --null --null-data --text --byte-offset --initial-tab --line-buffered "
-                             "--no-messages --no-group-separator " + _COLOR)),
-    "rg": Spec(operands="read", pattern_first=True, pattern_options=names("-e -f --regexp --file --files --type-list"),
-               reads=names("-f --file --ignore-file"),
-               valued=names("-e -f -g -t -T -m -A -B -C -d -M -j -E -r --regexp --file --glob --iglob --type "
-                            "--type-not --max-count --after-context --before-context --context --max-depth "
-                            "--max-filesize --max-columns --threads --sort --sortr --encoding --replace "
-                            "--context-separator --field-match-separator --field-context-separator --colors "
-                            "--ignore-file --type-add --path-separator --color"),
-               flags=names("-i -s -S -v -w -x -c -l -n -N -H -I -o -q -F -P -U -u -L -a -0 -. -p --hidden "
-                           "--no-ignore --no-ignore-vcs --no-ignore-dot --no-ignore-parent --no-ignore-global "
-                           "--files --count --count-matches --files-with-matches --files-without-match "
-                           "--line-number --no-line-number --with-filename --no-filename --only-matching --quiet "
-                           "--fixed-strings --multiline --multiline-dotall --smart-case --ignore-case "
-                           "--case-sensitive --invert-match --word-regexp --line-regexp --follow --json --vimgrep "
-                           "--heading --no-heading --column --no-column --trim --stats --null --no-messages --pcre2 "
-                           "--pretty --text --byte-offset --type-list --unrestricted --glob-case-insensitive "
-                           "--include-zero --max-columns-preview --passthru --crlf --no-config --debug")),
-    "diff": Spec(operands="read",
-                 valued=names("-U -C -I -S -W -F -D --unified --context --ignore-matching-lines --starting-file "
-                              "--width --show-function-line --ifdef --label --tabsize --line-format "
-                              "--old-line-format --new-line-format --unchanged-line-format --palette "
-                              "--horizon-lines --color --from-file --to-file --exclude -x --exclude-from -X"),
-                 reads=names("--from-file --to-file -X --exclude-from"),
-                 flags=names("-u -c -q -r -N -y -w -b -B -i -a -E -Z -t -T -s -e -n -l -p -d --brief --recursive "
-                             "--new-file --side-by-side --ignore-all-space --ignore-space-change "
-                             "--ignore-blank-lines --ignore-case --text --expand-tabs --initial-tab "
-                             "--report-identical-files --ed --rcs --normal --show-c-function --minimal "
-                             "--suppress-common-lines --left-column --unidirectional-new-file "
-                             "--strip-trailing-cr --speed-large-files --ignore-tab-expansion "
-                             "--ignore-trailing-space --no-dereference --suppress-blank-empty")),
-    "cmp": Spec(operands="read", valued=names("-i -n --ignore-initial --bytes"),
-                flags=names("-b -l -s --print-bytes --verbose --quiet --silent")),
-    "comm": Spec(operands="read", valued=names("--output-delimiter"),
-                 flags=names("-1 -2 -3 -i -z --check-order --nocheck-order --total --zero-terminated")),
-    "sort": Spec(operands="read", valued=names("-k -t -S --key --field-separator --buffer-size --parallel --sort"),
-                 flags=names("-b -d -f -g -i -M -h -n -R -r -V -c -C -m -s -u -z --ignore-leading-blanks "
-                             "--dictionary-order --ignore-case --general-numeric-sort --ignore-nonprinting "
-                             "--month-sort --human-numeric-sort --numeric-sort --random-sort --reverse "
-                             "--version-sort --check --check= --merge --stable --unique --zero-terminated")),
-    "uniq": Spec(operands="read", max_operands=1,
-                 valued=names("-f -s -w --skip-fields --skip-chars --check-chars"),
-                 flags=names("-c -d -D -i -u -z --count --repeated --all-repeated --all-repeated= --group "
-                             "--group= --ignore-case --unique --zero-terminated")),
-    "cut": Spec(operands="read", valued=names("-b -c -d -f --bytes --characters --delimiter --fields "
-                                              "--output-delimiter"),
-                flags=names("-n -s -z --complement --only-delimited --zero-terminated")),
+    "nl": Spec(
+        harmless=True,
+        operands="read",
+        valued=names(
+            "-b -d -f -h -i -l -n -s -v -w --body-numbering --section-delimiter --footer-numbering "
+            "--header-numbering --line-increment --join-blank-lines --number-format "
+            "--number-separator --starting-line-number --number-width"
+        ),
+        flags=names("-p --no-renumber"),
+    ),
+    "head": Spec(
+        operands="read",
+        digits=True,
+        valued=names("-n -c --lines --bytes"),
+        flags=names("-q -v -z --quiet --silent --verbose --zero-terminated"),
+    ),
+    "tail": Spec(
+        operands="read",
+        digits=True,
+        valued=names("-n -c -s --lines --bytes --sleep-interval --pid --max-unchanged-stats"),
+        flags=names("-f -F -q -v -z --follow --follow= --retry --quiet --silent --verbose --zero-terminated"),
+    ),
+    "wc": Spec(
+        operands="read",
+        flags=names("-c -m -l -L -w --bytes --chars --lines --max-line-length --words --total --total="),
+    ),
+    "grep": Spec(
+        operands="read",
+        pattern_first=True,
+        digits=True,
+        pattern_options=names("-e -f --regexp --file"),
+        reads=names("-f --file --exclude-from"),
+        valued=names(
+            "-e -f -m -A -B -C -d -D --regexp --file --max-count --after-context "
+            "--before-context --context --include --exclude --exclude-dir --exclude-from "
+            "--binary-files --directories --devices --label --group-separator"
+        ),
+        flags=names(
+            "-i -y -v -w -x -c -l -L -n -h -H -o -q -s -r -R -E -F -G -P -z -Z -a -I -b -T -U "
+            "--count --files-with-matches --files-without-match --line-number --no-filename "
+            "--with-filename --only-matching --quiet --silent --recursive "
+            "--dereference-recursive --extended-regexp --fixed-strings --basic-regexp "
+            "--perl-regexp --ignore-case --no-ignore-case --invert-match --word-regexp "
+            "--line-regexp --null --null-data --text --byte-offset --initial-tab --line-buffered "
+            "--no-messages --no-group-separator " + _COLOR
+        ),
+    ),
+    "rg": Spec(
+        operands="read",
+        pattern_first=True,
+        pattern_options=names("-e -f --regexp --file --files --type-list"),
+        reads=names("-f --file --ignore-file"),
+        valued=names(
+            "-e -f -g -t -T -m -A -B -C -d -M -j -E -r --regexp --file --glob --iglob --type "
+            "--type-not --max-count --after-context --before-context --context --max-depth "
+            "--max-filesize --max-columns --threads --sort --sortr --encoding --replace "
+            "--context-separator --field-match-separator --field-context-separator --colors "
+            "--ignore-file --type-add --path-separator --color"
+        ),
+        flags=names(
+            "-i -s -S -v -w -x -c -l -n -N -H -I -o -q -F -P -U -u -L -a -0 -. -p --hidden "
+            "--no-ignore --no-ignore-vcs --no-ignore-dot --no-ignore-parent --no-ignore-global "
+            "--files --count --count-matches --files-with-matches --files-without-match "
+            "--line-number --no-line-number --with-filename --no-filename --only-matching --quiet "
+            "--fixed-strings --multiline --multiline-dotall --smart-case --ignore-case "
+            "--case-sensitive --invert-match --word-regexp --line-regexp --follow --json --vimgrep "
+            "--heading --no-heading --column --no-column --trim --stats --null --no-messages --pcre2 "
+            "--pretty --text --byte-offset --type-list --unrestricted --glob-case-insensitive "
+            "--include-zero --max-columns-preview --passthru --crlf --no-config --debug"
+        ),
+    ),
+    "diff": Spec(
+        operands="read",
+        valued=names(
+            "-U -C -I -S -W -F -D --unified --context --ignore-matching-lines --starting-file "
+            "--width --show-function-line --ifdef --label --tabsize --line-format "
+            "--old-line-format --new-line-format --unchanged-line-format --palette "
+            "--horizon-lines --color --from-file --to-file --exclude -x --exclude-from -X"
+        ),
+        reads=names("--from-file --to-file -X --exclude-from"),
+        flags=names(
+            "-u -c -q -r -N -y -w -b -B -i -a -E -Z -t -T -s -e -n -l -p -d --brief --recursive "
+            "--new-file --side-by-side --ignore-all-space --ignore-space-change "
+            "--ignore-blank-lines --ignore-case --text --expand-tabs --initial-tab "
+            "--report-identical-files --ed --rcs --normal --show-c-function --minimal "
+            "--suppress-common-lines --left-column --unidirectional-new-file "
+            "--strip-trailing-cr --speed-large-files --ignore-tab-expansion "
+            "--ignore-trailing-space --no-dereference --suppress-blank-empty"
+        ),
+    ),
+    "cmp": Spec(
+        operands="read",
+        valued=names("-i -n --ignore-initial --bytes"),
+        flags=names("-b -l -s --print-bytes --verbose --quiet --silent"),
+    ),
+    "comm": Spec(
+        operands="read",
+        valued=names("--output-delimiter"),
+        flags=names("-1 -2 -3 -i -z --check-order --nocheck-order --total --zero-terminated"),
+    ),
+    "sort": Spec(
+        operands="read",
+        valued=names("-k -t -S --key --field-separator --buffer-size --parallel --sort"),
+        flags=names(
+            "-b -d -f -g -i -M -h -n -R -r -V -c -C -m -s -u -z --ignore-leading-blanks "
+            "--dictionary-order --ignore-case --general-numeric-sort --ignore-nonprinting "
+            "--month-sort --human-numeric-sort --numeric-sort --random-sort --reverse "
+            "--version-sort --check --check= --merge --stable --unique --zero-terminated"
+        ),
+    ),
+    "uniq": Spec(
+        operands="read",
+        max_operands=1,
+        valued=names("-f -s -w --skip-fields --skip-chars --check-chars"),
+        flags=names(
+            "-c -d -D -i -u -z --count --repeated --all-repeated --all-repeated= --group "
+            "--group= --ignore-case --unique --zero-terminated"
+        ),
+    ),
+    "cut": Spec(
+        operands="read",
+        valued=names("-b -c -d -f --bytes --characters --delimiter --fields --output-delimiter"),
+        flags=names("-n -s -z --complement --only-delimited --zero-terminated"),
+    ),
     "base64": Spec(operands="read", valued=names("-w --wrap"), flags=names("-d -i --decode --ignore-garbage")),
-    "xxd": Spec(operands="read", max_operands=1, valued=names("-c -g -l -o -s -n -cols -groupsize -len -seek"),
-                flags=names("-a -b -C -e -E -i -p -ps -r -u -d -R")),
-    "od": Spec(operands="read", valued=names("-A -j -N -S -t -w --address-radix --skip-bytes --read-bytes "
-                                             "--strings --format --width"),
-               flags=names("-a -b -c -d -f -i -l -o -s -v -x --output-duplicates --traditional")),
-    "strings": Spec(operands="read", valued=names("-n -t -e --bytes --radix --encoding"),
-                    flags=names("-a -d -f -w --all --data --print-file-name --include-all-whitespace")),
-    "md5sum": Spec(operands="read", flags=names("-b -t -c -z --binary --text --check --tag --quiet --status "
-                                                "--strict --warn --zero")),
-    "sha256sum": Spec(operands="read", flags=names("-b -t -c -z --binary --text --check --tag --quiet --status "
-                                                   "--strict --warn --zero")),
-    "file": Spec(operands="read", valued=names("-F -e --separator --exclude"),
-                 flags=names("-b -i -L -h -z -Z -s -k -r -N -E -0 --brief --mime --mime-type --mime-encoding "
-                             "--dereference --no-dereference --uncompress --special-files --keep-going --raw "
-                             "--no-pad --print0 --extension")),
-    "stat": Spec(operands="read", valued=names("-c --format --printf"),
-                 flags=names("-L -f -t --dereference --file-system --terse")),
-    "du": Spec(operands="list", valued=names("-d -B -t --max-depth --block-size --threshold --exclude --time-style "
-                                             "--time"),
-               flags=names("-s -h -a -c -k -m -b -x -L -P -S -l -0 -H -D --summarize --human-readable "
-                           "--apparent-size --total --si --inodes --one-file-system --dereference "
-                           "--no-dereference --separate-dirs --count-links --null --bytes --all")),
-    "tree": Spec(operands="list", valued=names("-L -I -P -H -T --charset --filelimit --timefmt --sort"),
-                 flags=names("-a -d -l -f -x -q -N -Q -p -u -g -s -h -D -F -v -t -c -U -r -C -n -J -X -i "
-                             "--noreport --dirsfirst --gitignore --prune --matchdirs --ignore-case --du --si "
-                             "--inodes --device")),
+    "xxd": Spec(
+        operands="read",
+        max_operands=1,
+        valued=names("-c -g -l -o -s -n -cols -groupsize -len -seek"),
+        flags=names("-a -b -C -e -E -i -p -ps -r -u -d -R"),
+    ),
+    "od": Spec(
+        operands="read",
+        valued=names("-A -j -N -S -t -w --address-radix --skip-bytes --read-bytes --strings --format --width"),
+        flags=names("-a -b -c -d -f -i -l -o -s -v -x --output-duplicates --traditional"),
+    ),
+    "strings": Spec(
+        operands="read",
+        valued=names("-n -t -e --bytes --radix --encoding"),
+        flags=names("-a -d -f -w --all --data --print-file-name --include-all-whitespace"),
+    ),
+    "md5sum": Spec(
+        operands="read",
+        flags=names("-b -t -c -z --binary --text --check --tag --quiet --status --strict --warn --zero"),
+    ),
+    "sha256sum": Spec(
+        operands="read",
+        flags=names("-b -t -c -z --binary --text --check --tag --quiet --status --strict --warn --zero"),
+    ),
+    "file": Spec(
+        operands="read",
+        valued=names("-F -e --separator --exclude"),
+        flags=names(
+            "-b -i -L -h -z -Z -s -k -r -N -E -0 --brief --mime --mime-type --mime-encoding "
+            "--dereference --no-dereference --uncompress --special-files --keep-going --raw "
+            "--no-pad --print0 --extension"
+        ),
+    ),
+    "stat": Spec(
+        operands="read",
+        valued=names("-c --format --printf"),
+        flags=names("-L -f -t --dereference --file-system --terse"),
+    ),
+    "du": Spec(
+        operands="list",
+        valued=names("-d -B -t --max-depth --block-size --threshold --exclude --time-style --time"),
+        flags=names(
+            "-s -h -a -c -k -m -b -x -L -P -S -l -0 -H -D --summarize --human-readable "
+            "--apparent-size --total --si --inodes --one-file-system --dereference "
+            "--no-dereference --separate-dirs --count-links --null --bytes --all"
+        ),
+    ),
+    "tree": Spec(
+        operands="list",
+        valued=names("-L -I -P -H -T --charset --filelimit --timefmt --sort"),
+        flags=names(
+            "-a -d -l -f -x -q -N -Q -p -u -g -s -h -D -F -v -t -c -U -r -C -n -J -X -i "
+            "--noreport --dirsfirst --gitignore --prune --matchdirs --ignore-case --du --si "
+            "--inodes --device"
+        ),
+    ),
     "echo": Spec(harmless=True, posix=True),
     "printf": Spec(posix=True),
     "pwd": Spec(flags=names("-L -P")),
     "cd": Spec(flags=names("-L -P -e -@"), posix=True),
     "pushd": Spec(flags=names("-n"), posix=True),
     "popd": Spec(flags=names("-n"), posix=True),
-    "true": Spec(harmless=True), "false": Spec(harmless=True), ":": Spec(harmless=True),
+    "true": Spec(harmless=True),
+    "false": Spec(harmless=True),
+    ":": Spec(harmless=True),
     "which": Spec(flags=names("-a -s")),
     "type": Spec(flags=names("-a -f -p -P -t"), posix=True),
     "basename": Spec(valued=names("-s --suffix"), flags=names("-a -z --multiple --zero")),
     "dirname": Spec(flags=names("-z --zero")),
-    "realpath": Spec(valued=names("--relative-to --relative-base"),
-                     flags=names("-e -m -L -P -q -s -z --canonicalize-existing --canonicalize-missing --logical "
-                                 "--physical --quiet --strip --no-symlinks --zero")),
+    "realpath": Spec(
+        valued=names("--relative-to --relative-base"),
+        flags=names(
+            "-e -m -L -P -q -s -z --canonicalize-existing --canonicalize-missing --logical "
+            "--physical --quiet --strip --no-symlinks --zero"
+        ),
+    ),
     "whoami": Spec(),
     "id": Spec(flags=names("-a -Z -g -G -n -r -u -z --context --group --groups --name --real --user --zero")),
-    "uname": Spec(flags=names("-a -s -n -r -v -m -p -i -o --all --kernel-name --nodename --kernel-release "
-                              "--kernel-version --machine --processor --hardware-platform --operating-system")),
-    "hostname": Spec(max_operands=0, flags=names("-a -A -d -f -i -I -s -y --alias --all-fqdns --domain --fqdn "
-                                                 "--long --ip-address --all-ip-addresses --short")),
-    "date": Spec(valued=names("-d --date --rfc-3339"),
-                 flags=names("-u -R --utc --universal --rfc-email --iso-8601 --iso-8601= -I --debug")),
+    "uname": Spec(
+        flags=names(
+            "-a -s -n -r -v -m -p -i -o --all --kernel-name --nodename --kernel-release "
+            "--kernel-version --machine --processor --hardware-platform --operating-system"
+        )
+    ),
+    "hostname": Spec(
+        max_operands=0,
+        flags=names(
+            "-a -A -d -f -i -I -s -y --alias --all-fqdns --domain --fqdn --long --ip-address --all-ip-addresses --short"
+        ),
+    ),
+    "date": Spec(
+        valued=names("-d --date --rfc-3339"),
+        flags=names("-u -R --utc --universal --rfc-email --iso-8601 --iso-8601= -I --debug"),
+    ),
     "ps": Spec(harmless=True),
-    "test": Spec(harmless=True), "[": Spec(harmless=True),
+    "test": Spec(harmless=True),
+    "[": Spec(harmless=True),
 }
 """Programs that only look, with the options that keep them so."""
 
@@ -163,58 +276,94 @@ for _name in ("sha1sum", "sha512sum", "sha224sum", "sha384sum", "b2sum", "cksum"
     READ_ONLY[_name] = _SUM
 
 GIT_GLOBAL = Spec(flags=names("--no-pager -P --no-optional-locks --no-replace-objects --literal-pathspecs"))
-_GIT_DIFFISH = ("--stat --stat= --shortstat --numstat --name-only --name-status --summary --patch -p -u -s "
-                "--no-patch --raw --patch-with-stat --compact-summary --dirstat --dirstat= -w -b "
-                "--ignore-all-space --ignore-space-change --ignore-blank-lines --word-diff --word-diff= "
-                "--color-words --color-moved --color-moved= --no-color --no-ext-diff --no-textconv --minimal "
-                "--patience --histogram --full-index --binary --abbrev --abbrev= -R --relative --relative= -a "
-                "--text --find-renames --find-renames= -M -C --find-copies --check --exit-code --quiet "
-                "--diff-filter= --src-prefix= --dst-prefix= --no-prefix --unified= -z --cached --staged "
-                "--merge-base --ita-invisible-in-index " + _COLOR)
+_GIT_DIFFISH = (
+    "--stat --stat= --shortstat --numstat --name-only --name-status --summary --patch -p -u -s "
+    "--no-patch --raw --patch-with-stat --compact-summary --dirstat --dirstat= -w -b "
+    "--ignore-all-space --ignore-space-change --ignore-blank-lines --word-diff --word-diff= "
+    "--color-words --color-moved --color-moved= --no-color --no-ext-diff --no-textconv --minimal "
+    "--patience --histogram --full-index --binary --abbrev --abbrev= -R --relative --relative= -a "
+    "--text --find-renames --find-renames= -M -C --find-copies --check --exit-code --quiet "
+    "--diff-filter= --src-prefix= --dst-prefix= --no-prefix --unified= -z --cached --staged "
+    "--merge-base --ita-invisible-in-index " + _COLOR
+)
 GIT: dict[str, Spec] = {
-    "status": Spec(flags=names("-s -b -v -z -u --short --branch --long --verbose --porcelain --porcelain= "
-                               "--untracked-files --untracked-files= --ignored --ignored= --show-stash "
-                               "--ahead-behind --no-ahead-behind --column --no-column --renames --no-renames "
-                               "--ignore-submodules --ignore-submodules=")),
-    "diff": Spec(operands="read", valued=names("-U --unified -S -G -O --diff-algorithm --inter-hunk-context"),
-                 flags=names(_GIT_DIFFISH + " --no-index")),
-    "log": Spec(digits=True, valued=names("-n --max-count --skip --since --after --until --before --author "
-                                          "--committer --grep --format --pretty --date --decorate-refs "
-                                          "--decorate-refs-exclude -S -G -L -U --unified --diff-filter"),
-                flags=names(_GIT_DIFFISH + " --oneline --graph --all --branches --tags --remotes --decorate "
-                            "--decorate= --no-decorate --follow --reverse --no-merges --merges --first-parent "
-                            "--abbrev-commit --no-abbrev-commit --pretty= --format= --date= --since= --until= "
-                            "--author= --grep= --max-count= --skip= --left-right --cherry-pick --boundary "
-                            "--topo-order --date-order --author-date-order --source --walk-reflogs -g -i "
-                            "--regexp-ignore-case --invert-grep --all-match --simplify-by-decoration -m "
-                            "--show-signature --mailmap --use-mailmap --full-history --no-walk --no-walk=")),
-    "show": Spec(valued=names("-U --unified --format --pretty --date"),
-                 flags=names(_GIT_DIFFISH + " --oneline --format= --pretty= --date= --no-notes --show-signature "
-                             "--decorate --no-decorate -m --first-parent")),
-    "branch": Spec(flags=names("-a -r -v -vv -l --list --show-current --all --remotes --verbose --merged "
-                               "--no-merged --contains --no-contains --sort= --format= " + _COLOR),
-                   max_operands=0),
+    "status": Spec(
+        flags=names(
+            "-s -b -v -z -u --short --branch --long --verbose --porcelain --porcelain= "
+            "--untracked-files --untracked-files= --ignored --ignored= --show-stash "
+            "--ahead-behind --no-ahead-behind --column --no-column --renames --no-renames "
+            "--ignore-submodules --ignore-submodules="
+        )
+    ),
+    "diff": Spec(
+        operands="read",
+        valued=names("-U --unified -S -G -O --diff-algorithm --inter-hunk-context"),
+        flags=names(_GIT_DIFFISH + " --no-index"),
+    ),
+    "log": Spec(
+        digits=True,
+        valued=names(
+            "-n --max-count --skip --since --after --until --before --author "
+            "--committer --grep --format --pretty --date --decorate-refs "
+            "--decorate-refs-exclude -S -G -L -U --unified --diff-filter"
+        ),
+        flags=names(
+            _GIT_DIFFISH + " --oneline --graph --all --branches --tags --remotes --decorate "
+            "--decorate= --no-decorate --follow --reverse --no-merges --merges --first-parent "
+            "--abbrev-commit --no-abbrev-commit --pretty= --format= --date= --since= --until= "
+            "--author= --grep= --max-count= --skip= --left-right --cherry-pick --boundary "
+            "--topo-order --date-order --author-date-order --source --walk-reflogs -g -i "
+            "--regexp-ignore-case --invert-grep --all-match --simplify-by-decoration -m "
+            "--show-signature --mailmap --use-mailmap --full-history --no-walk --no-walk="
+        ),
+    ),
+    "show": Spec(
+        valued=names("-U --unified --format --pretty --date"),
+        flags=names(
+            _GIT_DIFFISH + " --oneline --format= --pretty= --date= --no-notes --show-signature "
+            "--decorate --no-decorate -m --first-parent"
+        ),
+    ),
+    "branch": Spec(
+        flags=names(
+            "-a -r -v -vv -l --list --show-current --all --remotes --verbose --merged "
+            "--no-merged --contains --no-contains --sort= --format= " + _COLOR
+        ),
+        max_operands=0,
+    ),
     "rev-parse": Spec(harmless=True),
-    "ls-files": Spec(valued=names("-x --exclude -X --exclude-from --exclude-per-directory --format"),
-                     flags=names("-c -d -m -o -i -s -u -k -z -t -v -f --cached --deleted --modified --others "
-                                 "--ignored --stage --unmerged --killed --exclude-standard --directory "
-                                 "--no-empty-directory --eol --full-name --recurse-submodules --error-unmatch "
-                                 "--abbrev --abbrev= --debug --deduplicate --sparse")),
-    "blame": Spec(valued=names("-L -M -C --date --abbrev"),
-                  flags=names("-l -t -s -e -w -p -c -n -f -b --root --porcelain --line-porcelain --incremental "
-                              "--show-stats --show-name --show-number --show-email --minimal --progress "
-                              "--no-progress " + _COLOR)),
+    "ls-files": Spec(
+        valued=names("-x --exclude -X --exclude-from --exclude-per-directory --format"),
+        flags=names(
+            "-c -d -m -o -i -s -u -k -z -t -v -f --cached --deleted --modified --others "
+            "--ignored --stage --unmerged --killed --exclude-standard --directory "
+            "--no-empty-directory --eol --full-name --recurse-submodules --error-unmatch "
+            "--abbrev --abbrev= --debug --deduplicate --sparse"
+        ),
+    ),
+    "blame": Spec(
+        valued=names("-L -M -C --date --abbrev"),
+        flags=names(
+            "-l -t -s -e -w -p -c -n -f -b --root --porcelain --line-porcelain --incremental "
+            "--show-stats --show-name --show-number --show-email --minimal --progress "
+            "--no-progress " + _COLOR
+        ),
+    ),
     "remote": Spec(flags=names("-v --verbose"), max_operands=0),
 }
 """Read-only git subcommands. Not listed on purpose: `--output`, `--ext-diff`, `--textconv`,
 `blame --contents/-S` (read any file), and the global `-c`, `-C`, `--git-dir`, `--exec-path`."""
 
-_FIND_VALUED = names("-name -iname -path -ipath -wholename -iwholename -regex -iregex -type -xtype -size "
-                     "-mtime -mmin -atime -amin -ctime -cmin -newer -anewer -cnewer -perm -user -group -uid -gid "
-                     "-links -inum -samefile -maxdepth -mindepth -printf -regextype -lname -ilname -used -fstype")
-_FIND_FLAGS = names("-print -print0 -ls -prune -depth -not ! -a -o -and -or ( ) , -true -false -follow -xdev "
-                    "-mount -readable -writable -executable -nouser -nogroup -daystart -quit -empty -noleaf "
-                    "-ignore_readdir_race -noignore_readdir_race -nowarn -warn")
+_FIND_VALUED = names(
+    "-name -iname -path -ipath -wholename -iwholename -regex -iregex -type -xtype -size "
+    "-mtime -mmin -atime -amin -ctime -cmin -newer -anewer -cnewer -perm -user -group -uid -gid "
+    "-links -inum -samefile -maxdepth -mindepth -printf -regextype -lname -ilname -used -fstype"
+)
+_FIND_FLAGS = names(
+    "-print -print0 -ls -prune -depth -not ! -a -o -and -or ( ) , -true -false -follow -xdev "
+    "-mount -readable -writable -executable -nouser -nogroup -daystart -quit -empty -noleaf "
+    "-ignore_readdir_race -noignore_readdir_race -nowarn -warn"
+)
 FIND_EXEC = names("-exec -execdir -ok -okdir")
 FIND_WRITES = names("-fprint -fprint0 -fprintf -fls")
 
@@ -275,7 +424,7 @@ def _git_read_only(rest: list[Word]) -> bool:
     spec = GIT.get(rest[i].value)
     if spec is None:
         return False
-    parsed = parse(spec, rest[i + 1:])
+    parsed = parse(spec, rest[i + 1 :])
     if parsed.unknown and not spec.harmless:
         return False
     return spec.max_operands is None or len(parsed.operands) <= spec.max_operands
@@ -330,9 +479,19 @@ def find_execs(rest: list[Word]) -> list[list[Word]]:
                 j += 1
             for start in starts:
                 found = start.value.rstrip("/") + "/*" if start.known else UNKNOWN
-                out.append([Word(value=w.value.replace("{}", found), text=w.text, glob=start.known,
-                                 tilde=start.tilde and w.value.startswith("{}")) if "{}" in w.value else w
-                            for w in rest[i + 1:j]])
+                out.append(
+                    [
+                        Word(
+                            value=w.value.replace("{}", found),
+                            text=w.text,
+                            glob=start.known,
+                            tilde=start.tilde and w.value.startswith("{}"),
+                        )
+                        if "{}" in w.value
+                        else w
+                        for w in rest[i + 1 : j]
+                    ]
+                )
             i = j
         i += 1
     return out
@@ -369,54 +528,93 @@ def arithmetic_safe_test(rest: list[Word], double_bracket: bool = False) -> bool
 
 # --- files touched ------------------------------------------------------------------------------
 
+
 def _t(words: list[Word], cwds: Cwds, kind: str) -> list[Target]:
     return [Target(word=w, cwds=cwds, kind=kind) for w in words]  # type: ignore[arg-type]
 
 
 _WRITERS: dict[str, Spec] = {
     "tee": Spec(flags=names("-a -i -p --append --ignore-interrupts --output-error --output-error=")),
-    "cp": Spec(valued=names("-t -S --target-directory --suffix --sparse --reflink --backup --preserve "
-                            "--no-preserve"),
-               flags=names("-a -b -d -f -i -H -l -L -n -P -p -R -r -s -T -u -v -x --archive --force "
-                           "--interactive --link --dereference --no-clobber --no-dereference --recursive "
-                           "--symbolic-link --no-target-directory --update --verbose --parents --remove-destination "
-                           "--strip-trailing-slashes --attributes-only --one-file-system")),
+    "cp": Spec(
+        valued=names("-t -S --target-directory --suffix --sparse --reflink --backup --preserve --no-preserve"),
+        flags=names(
+            "-a -b -d -f -i -H -l -L -n -P -p -R -r -s -T -u -v -x --archive --force "
+            "--interactive --link --dereference --no-clobber --no-dereference --recursive "
+            "--symbolic-link --no-target-directory --update --verbose --parents --remove-destination "
+            "--strip-trailing-slashes --attributes-only --one-file-system"
+        ),
+    ),
     "truncate": Spec(valued=names("-s -r --size --reference"), flags=names("-c -o --no-create --io-blocks")),
-    "touch": Spec(valued=names("-d -t -r --date --reference --time"), flags=names("-a -c -m -h -f --no-create "
-                                                                                  "--no-dereference")),
+    "touch": Spec(
+        valued=names("-d -t -r --date --reference --time"), flags=names("-a -c -m -h -f --no-create --no-dereference")
+    ),
     "mkdir": Spec(valued=names("-m --mode --context"), flags=names("-p -v -Z --parents --verbose")),
-    "rm": Spec(flags=names("-f -i -I -r -R -d -v --force --interactive --interactive= --recursive --dir --verbose "
-                           "--one-file-system --no-preserve-root --preserve-root --preserve-root=")),
-    "sed": Spec(pattern_first=True, pattern_options=names("-e -f --expression --file"), optional=names("-i"),
-                valued=names("-e -f -l --expression --file --line-length"), reads=names("-f --file"),
-                flags=names("-n -E -r -s -u -z --quiet --silent --regexp-extended --separate --unbuffered "
-                            "--null-data --posix --debug --sandbox --in-place --in-place= --follow-symlinks")),
+    "rm": Spec(
+        flags=names(
+            "-f -i -I -r -R -d -v --force --interactive --interactive= --recursive --dir --verbose "
+            "--one-file-system --no-preserve-root --preserve-root --preserve-root="
+        )
+    ),
+    "sed": Spec(
+        pattern_first=True,
+        pattern_options=names("-e -f --expression --file"),
+        optional=names("-i"),
+        valued=names("-e -f -l --expression --file --line-length"),
+        reads=names("-f --file"),
+        flags=names(
+            "-n -E -r -s -u -z --quiet --silent --regexp-extended --separate --unbuffered "
+            "--null-data --posix --debug --sandbox --in-place --in-place= --follow-symlinks"
+        ),
+    ),
 }
 for _name in ("mv", "install", "ln"):
-    _WRITERS[_name] = Spec(valued=_WRITERS["cp"].valued | names("-m -o -g --mode --owner --group"),
-                           flags=_WRITERS["cp"].flags | names("-s -D -c -C --symbolic --relative -r"))
+    _WRITERS[_name] = Spec(
+        valued=_WRITERS["cp"].valued | names("-m -o -g --mode --owner --group"),
+        flags=_WRITERS["cp"].flags | names("-s -D -c -C --symbolic --relative -r"),
+    )
 for _name in ("rmdir", "unlink", "shred"):
-    _WRITERS[_name] = Spec(valued=names("-n -s --iterations --size --random-source"),
-                           flags=names("-p -v -f -u -z -x --parents --verbose --ignore-fail-on-non-empty --force "
-                                       "--remove --remove= --zero --exact"))
+    _WRITERS[_name] = Spec(
+        valued=names("-n -s --iterations --size --random-source"),
+        flags=names(
+            "-p -v -f -u -z -x --parents --verbose --ignore-fail-on-non-empty --force --remove --remove= --zero --exact"
+        ),
+    )
 for _name in ("chmod", "chown", "chgrp"):
-    _WRITERS[_name] = Spec(valued=names("--reference --from"),
-                           flags=names("-R -c -f -v -h -H -L -P --recursive --changes --silent --quiet --verbose "
-                                       "--no-dereference --dereference --preserve-root --no-preserve-root"))
+    _WRITERS[_name] = Spec(
+        valued=names("--reference --from"),
+        flags=names(
+            "-R -c -f -v -h -H -L -P --recursive --changes --silent --quiet --verbose "
+            "--no-dereference --dereference --preserve-root --no-preserve-root"
+        ),
+    )
 _READERS_EXTRA: dict[str, Spec] = {
-    "less": Spec(operands="read", harmless=True), "more": Spec(operands="read", harmless=True),
-    "jq": Spec(operands="read", pattern_first=True, valued=names("--arg --argjson --slurpfile --rawfile --indent "
-                                                                 "-L --from-file -f"),
-               reads=names("--slurpfile --rawfile --from-file -f"), harmless=True),
-    "awk": Spec(operands="read", pattern_first=True, pattern_options=names("-f --file"), harmless=True,
-                valued=names("-f -v -F --file --assign --field-separator"), reads=names("-f --file")),
-    "zcat": Spec(operands="read", harmless=True), "rev": Spec(operands="read", harmless=True),
+    "less": Spec(operands="read", harmless=True),
+    "more": Spec(operands="read", harmless=True),
+    "jq": Spec(
+        operands="read",
+        pattern_first=True,
+        valued=names("--arg --argjson --slurpfile --rawfile --indent -L --from-file -f"),
+        reads=names("--slurpfile --rawfile --from-file -f"),
+        harmless=True,
+    ),
+    "awk": Spec(
+        operands="read",
+        pattern_first=True,
+        pattern_options=names("-f --file"),
+        harmless=True,
+        valued=names("-f -v -F --file --assign --field-separator"),
+        reads=names("-f --file"),
+    ),
+    "zcat": Spec(operands="read", harmless=True),
+    "rev": Spec(operands="read", harmless=True),
     "paste": Spec(operands="read", harmless=True, valued=names("-d --delimiters")),
     "column": Spec(operands="read", harmless=True, valued=names("-s -t -c -o -N -W -R -H")),
     "fold": Spec(operands="read", harmless=True, valued=names("-w --width")),
-    "hexdump": Spec(operands="read", harmless=True, valued=names("-n -s -e -f")), "hd": Spec(operands="read", harmless=True),
+    "hexdump": Spec(operands="read", harmless=True, valued=names("-n -s -e -f")),
+    "hd": Spec(operands="read", harmless=True),
     "base32": Spec(operands="read", harmless=True, valued=names("-w --wrap")),
-    "source": Spec(operands="read", harmless=True), ".": Spec(operands="read", harmless=True),
+    "source": Spec(operands="read", harmless=True),
+    ".": Spec(operands="read", harmless=True),
 }
 for _name in ("gawk", "mawk", "nawk"):
     _READERS_EXTRA[_name] = _READERS_EXTRA["awk"]
@@ -448,8 +646,11 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
     operands = parsed.operands
     out = _t(parsed.values(*spec.reads), cwds, "read")
     # a word known only at run time may be any operand, the destination included
-    out += _t([w for w in parsed.unknown if not w.known], cwds, "delete" if name in ("rm", "rmdir", "unlink", "mv")
-              else "write")
+    out += _t(
+        [w for w in parsed.unknown if not w.known],
+        cwds,
+        "delete" if name in ("rm", "rmdir", "unlink", "mv") else "write",
+    )
     if name in ("cp", "mv", "install", "ln"):
         target_dir = parsed.values("-t", "--target-directory")
         if target_dir:
@@ -468,8 +669,9 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
                     base = src.value.rstrip("/").rsplit("/", 1)[-1]
                     if base and UNKNOWN not in base:
                         inner = dest.value.rstrip("/") + "/" + base
-                        out.append(Target(word=Word(value=inner, text=inner, tilde=dest.tilde), cwds=cwds,
-                                          kind="write"))
+                        out.append(
+                            Target(word=Word(value=inner, text=inner, tilde=dest.tilde), cwds=cwds, kind="write")
+                        )
         return out
     if name in ("chmod", "chown", "chgrp"):
         operands = operands if parsed.has("--reference") else operands[1:]
@@ -493,9 +695,11 @@ def _reads_cwd(name: str, spec: Spec, parsed: Parsed) -> bool:
     return name == "grep" and parsed.has("-r", "-R", "--recursive", "--dereference-recursive")
 
 
-_PLAIN_SED = re.compile(r"(?:\d*,?\d*[dp]|s(.)(?:(?!\1)[^\\\n]|\\.)*\1(?:(?!\1)[^\\\n]|\\.)*\1[gIip0-9]*)"
-                        r"(?:\s*;\s*(?:\d*,?\d*[dp]|s(.)(?:(?!\2)[^\\\n]|\\.)*\2(?:(?!\2)[^\\\n]|\\.)*\2"
-                        r"[gIip0-9]*))*")
+_PLAIN_SED = re.compile(
+    r"(?:\d*,?\d*[dp]|s(.)(?:(?!\1)[^\\\n]|\\.)*\1(?:(?!\1)[^\\\n]|\\.)*\1[gIip0-9]*)"
+    r"(?:\s*;\s*(?:\d*,?\d*[dp]|s(.)(?:(?!\2)[^\\\n]|\\.)*\2(?:(?!\2)[^\\\n]|\\.)*\2"
+    r"[gIip0-9]*))*"
+)
 
 
 def plain_sed(rest: list[Word]) -> bool:
@@ -512,19 +716,27 @@ def _dd(rest: list[Word], cwds: Cwds) -> list[Target]:
     for word in rest:
         key, eq, value = word.value.partition("=")
         if eq and key in ("if", "of"):
-            out.append(Target(word=Word(value=value, text=word.text, glob=word.glob), cwds=cwds,
-                              kind="read" if key == "if" else "write"))
+            out.append(
+                Target(
+                    word=Word(value=value, text=word.text, glob=word.glob),
+                    cwds=cwds,
+                    kind="read" if key == "if" else "write",
+                )
+            )
     return out
 
 
 def _sort(rest: list[Word], cwds: Cwds) -> list[Target]:
-    spec = Spec(operands="read", valued=READ_ONLY["sort"].valued | names("-o -T --output --temporary-directory "
-                                                                         "--compress-program --files0-from "
-                                                                         "--random-source"),
-                flags=READ_ONLY["sort"].flags)
+    spec = Spec(
+        operands="read",
+        valued=READ_ONLY["sort"].valued
+        | names("-o -T --output --temporary-directory --compress-program --files0-from --random-source"),
+        flags=READ_ONLY["sort"].flags,
+    )
     parsed = parse(spec, rest)
-    return (_t(parsed.operands + parsed.values("--files0-from", "--random-source"), cwds, "read")
-            + _t(parsed.values("-o", "--output"), cwds, "write"))
+    return _t(parsed.operands + parsed.values("--files0-from", "--random-source"), cwds, "read") + _t(
+        parsed.values("-o", "--output"), cwds, "write"
+    )
 
 
 def _git(rest: list[Word], cwds: Cwds) -> list[Target]:
@@ -532,7 +744,7 @@ def _git(rest: list[Word], cwds: Cwds) -> list[Target]:
     if sub is None or rest[sub].value != "diff":
         return []
     out = []
-    for word in rest[sub + 1:]:
+    for word in rest[sub + 1 :]:
         if word.value.startswith("--output="):
             out.append(Target(word=Word(value=word.value[9:], text=word.text), cwds=cwds, kind="write"))
         elif not word.may_be_option:
@@ -569,5 +781,11 @@ def _curl(rest: list[Word], cwds: Cwds) -> list[Target]:
 
 
 _SPECIAL: dict[str, Callable[[list[Word], Cwds], list[Target]]] = {
-    "dd": _dd, "sort": _sort, "git": _git, "find": _find, "tree": _tree, "curl": _curl, "wget": _curl,
+    "dd": _dd,
+    "sort": _sort,
+    "git": _git,
+    "find": _find,
+    "tree": _tree,
+    "curl": _curl,
+    "wget": _curl,
 }

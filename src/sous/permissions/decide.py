@@ -64,9 +64,20 @@ def split_command(command: str) -> list[str] | None:
     return analysis.parts if analysis is not None and not analysis.opaque else None
 
 
-def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str, project_dir: str,
-           read_only: bool = False, home: str | None = None, grants: Grants | None = None,
-           agent: str | None = None, sandboxed: bool = False) -> Decision:
+def decide(
+    rules: Rules,
+    mode: str,
+    tool: str,
+    args: dict[str, Any],
+    *,
+    cwd: str,
+    project_dir: str,
+    read_only: bool = False,
+    home: str | None = None,
+    grants: Grants | None = None,
+    agent: str | None = None,
+    sandboxed: bool = False,
+) -> Decision:
     """Decide one call. Pure: reads nothing but its arguments (and, on disk, where symlinks lead and
     whether paths exist); a grant that allows is named in the decision, and the caller counts its use.
     `sandboxed`: Bash runs in the sandbox, and a command that nothing else stops is allowed there
@@ -75,11 +86,23 @@ def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str
     if tool in READ_TOOLS | EDIT_TOOLS and any("\0" in path for path in _paths(tool, args, cwd)):
         return Decision(behavior="deny", source="parse", reason="a path with a NUL byte names no file")
     if tool == "Bash":
-        decision = _decide_bash(rules, mode, args, cwd=cwd, project_dir=project_dir, home=home, grants=grants,
-                                agent=agent, sandboxed=sandboxed)
+        decision = _decide_bash(
+            rules,
+            mode,
+            args,
+            cwd=cwd,
+            project_dir=project_dir,
+            home=home,
+            grants=grants,
+            agent=agent,
+            sandboxed=sandboxed,
+        )
         if mode == "dontAsk" and decision.behavior == "ask":  # no one to ask: the floor and ask rules deny
-            return Decision(behavior="deny", source=decision.source,
-                            reason=decision.reason + " (dontAsk mode denies what would ask)")
+            return Decision(
+                behavior="deny",
+                source=decision.source,
+                reason=decision.reason + " (dontAsk mode denies what would ask)",
+            )
         return decision
     for rule in rules.deny:
         if _hits(rule, tool, args, cwd, None, any_part=True):
@@ -91,8 +114,12 @@ def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str
     if floor := safety.check(tool, args, None, cwd=cwd, project_dir=project_dir, mode=mode, home=home):
         return Decision(behavior="ask", source="safety", reason=floor, confirm="typed")
     if grants is not None and (found := grants.find(tool, args, cwd, None, agent)) is not None:
-        return Decision(behavior="allow", source="grant:" + ",".join(f"#{g.id}" for g in found),
-                        reason="allowed by your earlier answer", grant_ids=tuple(g.id for g in found))
+        return Decision(
+            behavior="allow",
+            source="grant:" + ",".join(f"#{g.id}" for g in found),
+            reason="allowed by your earlier answer",
+            grant_ids=tuple(g.id for g in found),
+        )
     for rule in rules.ask:
         if _hits(rule, tool, args, cwd, None, any_part=True):
             return Decision(behavior="ask", source=f"rule:{rule}", reason=f"the rule {rule} asks for approval")
@@ -108,14 +135,27 @@ def decide(rules: Rules, mode: str, tool: str, args: dict[str, Any], *, cwd: str
         return _mode(mode, "ask", "mode:" + mode, "reading outside the project")
     if mode == "plan":
         return Decision(behavior="deny", source="mode:plan", reason="plan mode allows read-only tools only")
-    if mode == "acceptEdits" and tool in EDIT_TOOLS and \
-            all(_inside(p, cwd, project_dir) for p in _paths(tool, args, cwd)):
+    if (
+        mode == "acceptEdits"
+        and tool in EDIT_TOOLS
+        and all(_inside(p, cwd, project_dir) for p in _paths(tool, args, cwd))
+    ):
         return Decision(behavior="allow", source="mode:acceptEdits", reason="edits inside the project are accepted")
     return _mode(mode, "ask", "mode:" + mode, f"{tool} needs approval in {mode} mode")
 
 
-def _decide_bash(rules: Rules, mode: str, args: dict[str, Any], *, cwd: str, project_dir: str, home: str,
-                 grants: Grants | None, agent: str | None, sandboxed: bool = False) -> Decision:
+def _decide_bash(
+    rules: Rules,
+    mode: str,
+    args: dict[str, Any],
+    *,
+    cwd: str,
+    project_dir: str,
+    home: str,
+    grants: Grants | None,
+    agent: str | None,
+    sandboxed: bool = False,
+) -> Decision:
     """A Bash call: rules on every command it runs, Read/Edit rules and bounds on every file it
     touches, the safety floor, then the mode (see `bash_policy`)."""
     raw = str(args.get("command", ""))
@@ -129,21 +169,34 @@ def _decide_bash(rules: Rules, mode: str, args: dict[str, Any], *, cwd: str, pro
     reads = {id(t): bash_policy.read_verdict(t, rules, cwd, project_dir, home) for t in analysis.reads}
     writes = {id(t): bash_policy.write_verdict(t, rules, mode, cwd, project_dir, home) for t in analysis.writes}
     if "deny" in reads.values() or "deny" in writes.values():
-        return Decision(behavior="deny", source="rule:paths",
-                        reason="the command touches a file that a Read or Edit deny rule protects")
+        return Decision(
+            behavior="deny",
+            source="rule:paths",
+            reason="the command touches a file that a Read or Edit deny rule protects",
+        )
     if floor := safety.check("Bash", args, analysis, cwd=cwd, project_dir=project_dir, mode=mode, home=home):
         return Decision(behavior="ask", source="safety", reason=floor, confirm="typed")
     # a grant names command texts: it may not look past variables that change what runs
-    parts = analysis.parts if not analysis.opaque and all(
-        bash_policy.env_safe(c) and not c.opaque for c in analysis.commands) else None
+    parts = (
+        analysis.parts
+        if not analysis.opaque and all(bash_policy.env_safe(c) and not c.opaque for c in analysis.commands)
+        else None
+    )
     if grants is not None and parts is not None and (found := grants.find("Bash", args, cwd, parts, agent)) is not None:
-        return Decision(behavior="allow", source="grant:" + ",".join(f"#{g.id}" for g in found),
-                        reason="allowed by your earlier answer", grant_ids=tuple(g.id for g in found))
+        return Decision(
+            behavior="allow",
+            source="grant:" + ",".join(f"#{g.id}" for g in found),
+            reason="allowed by your earlier answer",
+            grant_ids=tuple(g.id for g in found),
+        )
     for rule in rules.ask:
         if bash_policy.hits(rule, texts, raw, cwd):
             return Decision(behavior="ask", source=f"rule:{rule}", reason=f"the rule {rule} asks for approval")
-    if "ask" in reads.values() or "ask" in writes.values() or \
-            ("unknown" in reads.values() and any(r.tool in READ_TOOLS for r in rules.deny)):
+    if (
+        "ask" in reads.values()
+        or "ask" in writes.values()
+        or ("unknown" in reads.values() and any(r.tool in READ_TOOLS for r in rules.deny))
+    ):
         return Decision(behavior="ask", source="rule:paths", reason="the command touches a file a rule asks about")
     if analysis.opaque:
         return _mode(mode, "ask", "parse", f"the command could not be analysed safely: {analysis.opaque[0]}")
@@ -157,8 +210,11 @@ def _decide_bash(rules: Rules, mode: str, args: dict[str, Any], *, cwd: str, pro
     covered = bash_policy.covered(rules.allow, analysis.commands, cwd, project_dir, home)
     uncovered = [c for i, c in enumerate(analysis.commands) if i not in covered]
     for target in analysis.writes:  # `Bash(mkdir *)` allows mkdir's own writes inside the project
-        if writes[id(target)] == "no" and target.owner in covered and \
-                bash_policy.inside_project(target, cwd, project_dir, home):
+        if (
+            writes[id(target)] == "no"
+            and target.owner in covered
+            and bash_policy.inside_project(target, cwd, project_dir, home)
+        ):
             writes[id(target)] = "ok"
     problems = _bash_effects(analysis, reads, writes)
     if not uncovered and not problems:
@@ -168,10 +224,14 @@ def _decide_bash(rules: Rules, mode: str, args: dict[str, Any], *, cwd: str, pro
         return Decision(behavior="allow", source="mode:" + mode, reason="read-only command")
     if mode == "plan":
         return Decision(behavior="deny", source="mode:plan", reason="plan mode allows read-only tools only")
-    if mode == "acceptEdits" and not analysis.network and "unknown" not in reads.values() and \
-            "outside" not in reads.values() and \
-            all(bash_policy.accept_edit(c, analysis, cwd, project_dir, home) for c in plain) and \
-            all(v == "ok" for v in writes.values()):
+    if (
+        mode == "acceptEdits"
+        and not analysis.network
+        and "unknown" not in reads.values()
+        and "outside" not in reads.values()
+        and all(bash_policy.accept_edit(c, analysis, cwd, project_dir, home) for c in plain)
+        and all(v == "ok" for v in writes.values())
+    ):
         return Decision(behavior="allow", source="mode:acceptEdits", reason="edits inside the project are accepted")
     if problems:
         return _mode(mode, "ask", "mode:" + mode, problems[0])

@@ -50,20 +50,29 @@ class Grants:
         self.items: list[Grant] = []
         self._ids = itertools.count(1)
 
-    def add(self, rule_text: str, *, duration: str = "session", uses: int | None = None,
-            agent: str | None = None) -> Grant:
+    def add(
+        self, rule_text: str, *, duration: str = "session", uses: int | None = None, agent: str | None = None
+    ) -> Grant:
         seconds = DURATIONS.get(duration)
         if duration == "once":
             uses = 1
-        grant = Grant(id=next(self._ids), rule=parse(rule_text), uses_left=uses, agent=agent,
-                      expires_at=self.clock() + seconds if seconds else None)
+        grant = Grant(
+            id=next(self._ids),
+            rule=parse(rule_text),
+            uses_left=uses,
+            agent=agent,
+            expires_at=self.clock() + seconds if seconds else None,
+        )
         self.items.append(grant)
         return grant
 
     def active(self) -> list[Grant]:
         now = self.clock()
-        self.items = [g for g in self.items if (g.expires_at is None or g.expires_at > now)
-                      and (g.uses_left is None or g.uses_left > 0)]
+        self.items = [
+            g
+            for g in self.items
+            if (g.expires_at is None or g.expires_at > now) and (g.uses_left is None or g.uses_left > 0)
+        ]
         return list(self.items)
 
     def revoke(self, grant_id: int) -> bool:
@@ -71,8 +80,9 @@ class Grants:
         self.items = [g for g in self.items if g.id != grant_id]
         return len(self.items) < before
 
-    def find(self, tool: str, args: dict[str, Any], cwd: str, parts: list[str] | None,
-             agent: str | None = None) -> list[Grant] | None:
+    def find(
+        self, tool: str, args: dict[str, Any], cwd: str, parts: list[str] | None, agent: str | None = None
+    ) -> list[Grant] | None:
         """The grants covering this call, or None. A Bash command is covered when every part is
         covered by some grant. Nothing is counted: see `consume`."""
         live = [g for g in self.active() if g.agent in (None, agent)]

@@ -100,7 +100,7 @@ def parse(spec: Spec, words: list[Word]) -> Parsed:
         j = 1
         while j < len(value):
             name = "-" + value[j]
-            rest = value[j + 1:]
+            rest = value[j + 1 :]
             if name in spec.valued:
                 if rest:
                     out.options.append((name, Word(value=rest, text=word.text)))

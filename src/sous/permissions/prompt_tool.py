@@ -30,8 +30,11 @@ def prompt_tool_asker(tool_name: str, mcp: Any, ctx: ToolContext):
             result = await tool.run({"tool_name": call.name, "input": call.arguments, "tool_use_id": call.id}, ctx)
         except Exception as e:  # noqa: BLE001 - a broken prompt tool denies, it does not crash the run
             return Answer(allow=False, feedback=f"the permission prompt tool failed: {type(e).__name__}: {e}")
-        text = result.content if isinstance(result.content, str) else \
-            "".join(getattr(block, "text", "") for block in result.content)
+        text = (
+            result.content
+            if isinstance(result.content, str)
+            else "".join(getattr(block, "text", "") for block in result.content)
+        )
         return parse_reply(text, is_error=result.is_error)
 
     return ask
@@ -43,7 +46,9 @@ def parse_reply(text: str, *, is_error: bool = False) -> Answer:
     except ValueError:
         reply = None
     if is_error or not isinstance(reply, dict) or reply.get("behavior") not in ("allow", "deny"):
-        return Answer(allow=False, feedback=f"the permission prompt tool gave no decision: {' '.join(text.split())[:200]}")
+        return Answer(
+            allow=False, feedback=f"the permission prompt tool gave no decision: {' '.join(text.split())[:200]}"
+        )
     if reply["behavior"] == "deny":
         return Answer(allow=False, feedback=str(reply.get("message") or "denied by the permission prompt tool"))
     updated = reply.get("updatedInput")

@@ -1,11 +1,11 @@
 """Permission rules in Claude Code's syntax: `Tool` or `Tool(specifier)`.
 
-    Bash(npm run test *)   prefix/wildcard match on the command; `*` matches anything
-    Bash(npm test:*)       legacy form of `Bash(npm test *)`
-    Read(./secrets/**)     gitignore-style path glob (Read rules cover Read, Glob, Grep;
-    Edit(src/**)           Edit rules cover Edit, Write, MultiEdit)
-    WebFetch(domain:x.com) host match
-    mcp__server            every tool of an MCP server
+Bash(npm run test *)   prefix/wildcard match on the command; `*` matches anything
+Bash(npm test:*)       legacy form of `Bash(npm test *)`
+Read(./secrets/**)     gitignore-style path glob (Read rules cover Read, Glob, Grep;
+Edit(src/**)           Edit rules cover Edit, Write, MultiEdit)
+WebFetch(domain:x.com) host match
+mcp__server            every tool of an MCP server
 """
 
 from __future__ import annotations
@@ -47,8 +47,9 @@ def parse(text: str) -> Rule:
     return Rule(ALIASES.get(tool, tool), spec, text.strip())
 
 
-def matches(rule: Rule, tool: str, args: dict[str, Any], cwd: str, command_parts: list[str] | None = None, *,
-            deny: bool = False) -> bool:
+def matches(
+    rule: Rule, tool: str, args: dict[str, Any], cwd: str, command_parts: list[str] | None = None, *, deny: bool = False
+) -> bool:
     """Does `rule` cover this call? `command_parts` is the Bash command split into simple commands.
 
     For file tools the rule is tried on every path the call touches (`call_paths`), each both as
@@ -73,7 +74,7 @@ def matches(rule: Rule, tool: str, args: dict[str, Any], cwd: str, command_parts
         from urllib.parse import urlsplit
 
         host = (urlsplit(str(args.get("url", ""))).hostname or "").lower()
-        want = spec[len("domain:"):].lower()
+        want = spec[len("domain:") :].lower()
         return host.endswith(want[1:]) if want.startswith("*.") else host == want
     if tool == "Agent":
         return fnmatch.fnmatchcase(str(args.get("subagent_type", "general-purpose")), spec)
@@ -133,7 +134,7 @@ def call_paths(tool: str, args: dict[str, Any], cwd: str) -> list[str]:
             glob = os.path.expanduser(glob.lstrip("!"))
             if glob.startswith("/") or ".." in glob.split("/"):
                 prefix = _fixed_prefix(glob)
-                climbs = ".." in glob[len(prefix):].split("/")
+                climbs = ".." in glob[len(prefix) :].split("/")
                 out.append(os.sep if climbs else os.path.normpath(os.path.join(root, prefix)))
         return out
     path = args.get("file_path") or args.get("notebook_path") or args.get("path") or cwd
@@ -178,8 +179,10 @@ def path_matches(spec: str, path: str, cwd: str, *, deny: bool = False) -> bool:
     pattern = _anchor(spec, cwd)
     hits = [_glob_regex(pattern).fullmatch(given) is not None]
     if real != given or _real_anchor(pattern) != pattern:
-        hits.append(_glob_regex(_real_anchor(pattern)).fullmatch(real) is not None
-                    or _glob_regex(pattern).fullmatch(real) is not None)
+        hits.append(
+            _glob_regex(_real_anchor(pattern)).fullmatch(real) is not None
+            or _glob_regex(pattern).fullmatch(real) is not None
+        )
     return any(hits) if deny else all(hits)
 
 
@@ -201,7 +204,7 @@ def _real_anchor(pattern: str) -> str:
     if not prefix or prefix == "/":
         return pattern
     real = os.path.realpath(prefix)
-    return real + pattern[len(prefix):] if real != prefix else pattern
+    return real + pattern[len(prefix) :] if real != prefix else pattern
 
 
 @lru_cache(maxsize=512)

@@ -34,11 +34,29 @@ from .shell import Analysis, Command
 from .targets import Target, inside, resolve
 from .words import UNKNOWN, Word
 
-SHELL_STARTUP = {".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zprofile",
-                 ".zshenv", ".zlogin", ".zlogout", ".cshrc", ".tcshrc", ".kshrc", "config.fish"}
+SHELL_STARTUP = {
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".bash_logout",
+    ".profile",
+    ".zshrc",
+    ".zprofile",
+    ".zshenv",
+    ".zlogin",
+    ".zlogout",
+    ".cshrc",
+    ".tcshrc",
+    ".kshrc",
+    "config.fish",
+}
 SETTINGS_FOLDERS = {".sous", ".claude"}
-RUNS_LATER = {".mcp.json": "starts MCP servers at the next start", ".claude.json": "holds MCP servers",
-              ".envrc": "is run by direnv on entering the folder", ".gitconfig": "is git configuration"}
+RUNS_LATER = {
+    ".mcp.json": "starts MCP servers at the next start",
+    ".claude.json": "holds MCP servers",
+    ".envrc": "is run by direnv on entering the folder",
+    ".gitconfig": "is git configuration",
+}
 
 
 def _resolve(path: str, cwd: str, home: str) -> str:
@@ -74,10 +92,9 @@ def protected(path: str, home: str, *, state_dir: str | None = None) -> str | No
     scan = parts[:-1]
     for i in range(len(parts) - 4, -1, -1):
         if parts[i] == ".claude" and parts[i + 1] == "worktrees":
-            scan = parts[i + 3:-1]
+            scan = parts[i + 3 : -1]
             break
-    if folder := next((part for part in scan if part in SETTINGS_FOLDERS), None) or \
-            (name in SETTINGS_FOLDERS and name):
+    if folder := next((part for part in scan if part in SETTINGS_FOLDERS), None) or (name in SETTINGS_FOLDERS and name):
         return f"{path} is in a {folder} folder, whose files configure what runs and what is allowed"
     if name in RUNS_LATER:
         return f"{path} {RUNS_LATER[name]}"
@@ -85,8 +102,10 @@ def protected(path: str, home: str, *, state_dir: str | None = None) -> str | No
         return f"{path} defines editor tasks, which may run when the folder is opened"
     if ".husky" in parts[:-1]:
         return f"{path} is a git hook (husky)"
-    for folder, why in ((".ssh", "holds SSH keys and the keys allowed to log in"),
-                        (os.path.join(".config", "git"), "is git's user configuration")):
+    for folder, why in (
+        (".ssh", "holds SSH keys and the keys allowed to log in"),
+        (os.path.join(".config", "git"), "is git's user configuration"),
+    ):
         if _inside(path, os.path.join(real_home, folder)):
             return f"{path} {why}"
     state = os.path.realpath(state_dir if state_dir is not None else str(paths.config_dir()))
@@ -111,8 +130,9 @@ def _write_problem(path: str, cwd: str, project: str, home: str, mode: str) -> s
     return None
 
 
-def check(tool: str, args: dict[str, Any], analysis: Analysis | None, *, cwd: str, project_dir: str, mode: str,
-          home: str) -> str | None:
+def check(
+    tool: str, args: dict[str, Any], analysis: Analysis | None, *, cwd: str, project_dir: str, mode: str, home: str
+) -> str | None:
     """The reason this call needs a typed confirmation, or None."""
     if tool in EDIT_TOOLS:
         path = args.get("file_path") or args.get("notebook_path")
@@ -143,7 +163,7 @@ def _command_problem(command: Command, cwd: str, project: str, home: str, links:
         recursive = bool(flags & _RECURSIVE) or (name == "rm" and any(not w.known for w in parsed.unknown))
         if recursive or name == "rmdir":
             targets = parsed.operands + [w for w in parsed.unknown if not w.known]
-            for word in targets[1 if name in _OWNERSHIP and "--reference" not in flags else 0:]:
+            for word in targets[1 if name in _OWNERSHIP and "--reference" not in flags else 0 :]:
                 if why := _reach(word, command, cwd, project, home, whole_project=True):
                     return f"`{shown}`: a recursive {name} where {why}"
             if links and name == "rm" and recursive:
@@ -211,8 +231,9 @@ def _inline_code(name: str, rest: list[Word]) -> str | None:
     if flags is None:
         return None
     for i, word in enumerate(rest):
-        if word.value in flags or (word.value[:1] == "-" and not word.value.startswith("--")
-                                   and any(f"-{c}" in flags for c in word.value[1:])):
+        if word.value in flags or (
+            word.value[:1] == "-" and not word.value.startswith("--") and any(f"-{c}" in flags for c in word.value[1:])
+        ):
             code = rest[i + 1] if i + 1 < len(rest) else None
             return UNKNOWN if code is None or not code.known else code.value
     return None
@@ -222,19 +243,42 @@ _SED_WRITES = re.compile(r"(?:^|[;}\n\s])\s*\d*,?\d*[wWe](?:\s|$)|/[gIip0-9]*[we
 _RECURSIVE = {"-r", "-R", "--recursive"}
 _LONG_RECURSIVE = frozenset({"--recursive"})
 _OWNERSHIP = {"chmod", "chown", "chgrp"}
-_DELETERS = {"rm": Spec(flags=names("-f -i -I -r -R -d -v --force --interactive --recursive --dir --verbose "
-                                    "--one-file-system --no-preserve-root --preserve-root")),
-             "rmdir": Spec(flags=names("-p -v --parents --verbose --ignore-fail-on-non-empty"))}
-_OWNERSHIP_SPEC = Spec(valued=names("--reference --from"),
-                       flags=names("-R -c -f -v -h -H -L -P --recursive --changes --silent --quiet --verbose "
-                                   "--no-dereference --dereference --preserve-root --no-preserve-root"))
-_INLINE = {"python": {"-c"}, "perl": {"-e", "-E"}, "ruby": {"-e"}, "node": {"-e", "--eval", "-p", "--print"},
-           "nodejs": {"-e", "--eval", "-p", "--print"}, "php": {"-r"}, "lua": {"-e"}, "Rscript": {"-e"},
-           "bun": {"-e", "--eval"}, "deno": {"eval"}, "osascript": {"-e"}, "pwsh": {"-c", "-Command"},
-           "tclsh": set(), "julia": {"-e"}}
+_DELETERS = {
+    "rm": Spec(
+        flags=names(
+            "-f -i -I -r -R -d -v --force --interactive --recursive --dir --verbose "
+            "--one-file-system --no-preserve-root --preserve-root"
+        )
+    ),
+    "rmdir": Spec(flags=names("-p -v --parents --verbose --ignore-fail-on-non-empty")),
+}
+_OWNERSHIP_SPEC = Spec(
+    valued=names("--reference --from"),
+    flags=names(
+        "-R -c -f -v -h -H -L -P --recursive --changes --silent --quiet --verbose "
+        "--no-dereference --dereference --preserve-root --no-preserve-root"
+    ),
+)
+_INLINE = {
+    "python": {"-c"},
+    "perl": {"-e", "-E"},
+    "ruby": {"-e"},
+    "node": {"-e", "--eval", "-p", "--print"},
+    "nodejs": {"-e", "--eval", "-p", "--print"},
+    "php": {"-r"},
+    "lua": {"-e"},
+    "Rscript": {"-e"},
+    "bun": {"-e", "--eval"},
+    "deno": {"eval"},
+    "osascript": {"-e"},
+    "pwsh": {"-c", "-Command"},
+    "tclsh": set(),
+    "julia": {"-e"},
+}
 _DESTRUCTIVE = re.compile(
     r"\x00|rmtree|unlink|rmdir|remove|rename|replace\(|truncate|\bsystem\b|popen|\bexec|spawn|subprocess|shutil"
     r"|\bos\.(?:kill|chmod|chown|makedirs|mkdir|write|open)|open\([^)]*['\"][wax+]|\bFile\.|FileUtils|writeFile"
     r"|appendFile|rmSync|\bfs\.|Deno\.|child_process|\brm\b|print[^;{}]*[^>]>[^=]|\|\s*\"|\"\s*\||getline|`"
-    r"|\bqx\b|\bdel\b|delete")
+    r"|\bqx\b|\bdel\b|delete"
+)
 """Inline code that may delete, write or run programs (or is unknown: `\x00`)."""

@@ -28,16 +28,7 @@ from typing import Any
 
 from . import commands, syntax
 from .targets import Cwds, Target, network
-from .words import (
-    GLOB_CHARS,
-    UNKNOWN,
-    Chars,
-    Word,
-    ansi_c,
-    double_quoted,
-    expand,
-    unquoted,
-)
+from .words import GLOB_CHARS, UNKNOWN, Chars, Word, ansi_c, double_quoted, expand, unquoted
 from .wrappers import RESERVED, RUNNERS, unwrap
 
 SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "mksh", "fish", "busybox"}
@@ -202,7 +193,12 @@ class _Walker:
             self._names(node, [self._word1(c) for c in node.children[1:] if c.is_named])
         elif kind == "test_command":
             self._test(node)
-        elif kind == "compound_statement" and node.children and node.children[0].type == "((" or kind in ("arithmetic_expansion",):
+        elif (
+            kind == "compound_statement"
+            and node.children
+            and node.children[0].type == "(("
+            or kind in ("arithmetic_expansion",)
+        ):
             self._arithmetic(node)
         elif kind == "expansion":
             self._expansion(node)
@@ -309,7 +305,7 @@ class _Walker:
         texts = [self._slice(c.start_byte, c.end_byte) for c in node.children]
         if len(kinds) > 1 and kinds[1] == "!":
             self._opaque("an indirect expansion `${!x}`")
-        if "@" in texts and any(t in ("P", "E", "A", "K", "a", "k") for t in texts[texts.index("@") + 1:]):
+        if "@" in texts and any(t in ("P", "E", "A", "K", "a", "k") for t in texts[texts.index("@") + 1 :]):
             self._opaque("a prompt or quoting expansion `${x@P}`")
         for child in node.children:
             if child.type == "subscript" and syntax.subscript_is_code(child):
@@ -327,8 +323,11 @@ class _Walker:
     def _test(self, node: Any) -> None:
         words = []
         for child in syntax.leaves(node):
-            words.extend(self.words(child) if child.is_named else [Word(value=self._slice(
-                child.start_byte, child.end_byte), text="")])
+            words.extend(
+                self.words(child)
+                if child.is_named
+                else [Word(value=self._slice(child.start_byte, child.end_byte), text="")]
+            )
         inner = [w for w in words if w.value not in ("[[", "]]", "[", "]")]
         if not commands.arithmetic_safe_test(inner, double_bracket=node.children[0].type == "[["):
             self._opaque("a test whose operands bash evaluates as arithmetic")
@@ -380,8 +379,7 @@ class _Walker:
             self._record(Command(words=words, cwds=self.cwds, opaque=opaque, outer=words))
             return
         # a plain declaration is an assignment; rules see it as one (flags other than -x/-r/-g ask)
-        self._record(Command(words=[], assigns=assigns, cwds=self.cwds, opaque=opaque, outer=words,
-                             exports=exported))
+        self._record(Command(words=[], assigns=assigns, cwds=self.cwds, opaque=opaque, outer=words, exports=exported))
 
     # --- commands -------------------------------------------------------------------------------
 
@@ -480,8 +478,9 @@ class _Walker:
             else:
                 self._opaque("eval of code known only at run time")
             return
-        command = Command(words=words, outer=outer, assigns=all_assigns, wrappers=unwrapped.wrappers, cwds=cwds,
-                          opaque=opaque)
+        command = Command(
+            words=words, outer=outer, assigns=all_assigns, wrappers=unwrapped.wrappers, cwds=cwds, opaque=opaque
+        )
         self._builtin_hazards(command)
         execs = commands.find_execs(words[1:]) if name == "find" else []
         if name == "find" and (execs or any(w.value in commands.FIND_WRITES or w.value == "-delete" for w in words)):
@@ -493,8 +492,9 @@ class _Walker:
         if name in ("cd", "pushd", "popd", "chdir"):
             self._change_dir(name, words[1:])
 
-    def _code_operand(self, *, command_name: str, words: list[Word], assigns: list[tuple[str, Word]],
-                      cwds: Cwds) -> None:
+    def _code_operand(
+        self, *, command_name: str, words: list[Word], assigns: list[tuple[str, Word]], cwds: Cwds
+    ) -> None:
         """`trap 'CODE' SIG` and `su -c 'CODE'` run shell code later or elsewhere: read it too."""
         rest = words[1:]
         if command_name == "trap":

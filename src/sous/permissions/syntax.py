@@ -21,8 +21,9 @@ MAX_CWDS = 8
 def runs_code(word: Word) -> bool:
     """`-c`, `-qc`, `--command`: the option after which `su`, `script`, `runuser` take shell code."""
     value = word.value
-    return word.known and (value.startswith("--command") or
-                           (value.startswith("-") and not value.startswith("--") and "c" in value))
+    return word.known and (
+        value.startswith("--command") or (value.startswith("-") and not value.startswith("--") and "c" in value)
+    )
 
 
 def unquoted_delimiter(node: Any) -> bool:
@@ -32,9 +33,22 @@ def unquoted_delimiter(node: Any) -> bool:
 
 def leaves(node: Any) -> list[Any]:
     """The word-level children of a test expression (operators included)."""
-    if node.type in ("word", "string", "raw_string", "simple_expansion", "expansion", "concatenation", "number",
-                     "command_substitution", "ansi_c_string", "test_operator", "arithmetic_expansion",
-                     "translated_string", "regex", "extglob_pattern"):
+    if node.type in (
+        "word",
+        "string",
+        "raw_string",
+        "simple_expansion",
+        "expansion",
+        "concatenation",
+        "number",
+        "command_substitution",
+        "ansi_c_string",
+        "test_operator",
+        "arithmetic_expansion",
+        "translated_string",
+        "regex",
+        "extglob_pattern",
+    ):
         return [node]
     if not node.is_named and node.type not in ("[[", "]]", "[", "]", "(", ")", "&&", "||"):
         return [node]
@@ -63,8 +77,10 @@ def cd(cwds: Cwds, target: Word, union: bool = False) -> Cwds:
     value = target.value
     if target.tilde:
         value = "~" + value[1:]
-    moved = {os.path.normpath(value if os.path.isabs(value) or value.startswith("~") else os.path.join(d, value))
-             for d in cwds}
+    moved = {
+        os.path.normpath(value if os.path.isabs(value) or value.startswith("~") else os.path.join(d, value))
+        for d in cwds
+    }
     out = frozenset(moved | (cwds if union else set()))
     return out if len(out) <= MAX_CWDS else None
 
@@ -115,9 +131,13 @@ def fallback_words(text: str) -> tuple[list[list[Word]], list[tuple[str, Word]]]
             found = expand(chars, "".join(c for c, _ in chars))
             if pending:
                 if not (pending.endswith("&") and all(w.value.isdigit() or w.value == "-" for w in found)):
-                    redirected.extend((kind, w) for w in found for kind in
-                                      (("read", "write") if pending == "<>" else ("read",) if pending[0] == "<"
-                                       else ("write",)))
+                    redirected.extend(
+                        (kind, w)
+                        for w in found
+                        for kind in (
+                            ("read", "write") if pending == "<>" else ("read",) if pending[0] == "<" else ("write",)
+                        )
+                    )
                 pending = ""
             else:
                 words.extend(found)
@@ -138,20 +158,23 @@ def fallback_words(text: str) -> tuple[list[list[Word]], list[tuple[str, Word]]]
         elif c == "'":
             j = text.find("'", i + 1)
             j = n if j < 0 else j
-            chars += [(ch, True) for ch in text[i + 1:j]]
+            chars += [(ch, True) for ch in text[i + 1 : j]]
             i = j + 1
         elif c == "$" and text.startswith("$'", i):
             j = text.find("'", i + 2)
             j = n if j < 0 else j
-            value = ansi_c(text[i + 2:j])
+            value = ansi_c(text[i + 2 : j])
             chars += [(ch, True) for ch in value] if value is not None else [(UNKNOWN, True)]
             i = j + 1
         elif c == '"':
             j = i + 1
             while j < n and text[j] != '"':
                 j += 2 if text[j] == "\\" else 1
-            chars += [(UNKNOWN, True)] if "$" in text[i + 1:j] or "`" in text[i + 1:j] else \
-                double_quoted(text[i + 1:j])
+            chars += (
+                [(UNKNOWN, True)]
+                if "$" in text[i + 1 : j] or "`" in text[i + 1 : j]
+                else double_quoted(text[i + 1 : j])
+            )
             i = j + 1
         elif c in "$`":
             chars.append((UNKNOWN, False))
@@ -170,7 +193,7 @@ def fallback_words(text: str) -> tuple[list[list[Word]], list[tuple[str, Word]]]
             while j < n and text[j] in "<>&|":
                 j += 1
             pending = text[i:j].replace("|", "")
-            if chars == [] and words and words[-1].value.isdigit() and text[i - 1:i].isdigit():
+            if chars == [] and words and words[-1].value.isdigit() and text[i - 1 : i].isdigit():
                 words.pop()  # `2>`: the descriptor number is not a word
             i = j
         else:

@@ -20,8 +20,17 @@ from .words import UNKNOWN, Word
 
 Cwds = frozenset[str] | None
 """The directories a command may run in (absolute, or relative to the tool's cwd); None: unknown."""
-HARMLESS = {"/dev/null", "/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero", "/dev/random",
-            "/dev/urandom", "-"}
+HARMLESS = {
+    "/dev/null",
+    "/dev/stdin",
+    "/dev/stdout",
+    "/dev/stderr",
+    "/dev/tty",
+    "/dev/zero",
+    "/dev/random",
+    "/dev/urandom",
+    "-",
+}
 _MAX_MATCHES = 256
 
 
@@ -70,8 +79,8 @@ def resolve(target: Target, cwd: str, home: str) -> list[str] | None:
             matches = list(islice(globbing.iglob(full), _MAX_MATCHES + 1))
             if len(matches) > _MAX_MATCHES:
                 return None
-            static = full[:min((full.find(c) for c in "*?[" if c in full), default=len(full))]
-            if os.sep + ".." in full[len(static):]:
+            static = full[: min((full.find(c) for c in "*?[" if c in full), default=len(full))]
+            if os.sep + ".." in full[len(static) :]:
                 return None  # `*/../..` climbs out of wherever the glob lands
             if matches:  # bash uses the matches; with none, the word stays as typed
                 out.extend(_real(m, target.kind) for m in matches)

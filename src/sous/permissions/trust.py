@@ -91,8 +91,15 @@ def project_entries(project_dir: str | Path, environ: Mapping[str, str] = os.env
     mcp_file = project / ".mcp.json"
     servers = _json(mcp_file).get("mcpServers")
     for name, raw in (servers if isinstance(servers, dict) else {}).items():
-        out.append(Entry(kind="mcp", name=str(name), detail=_server_detail(raw), source=str(mcp_file),
-                         digest=digest("mcp", str(name), "", raw)))
+        out.append(
+            Entry(
+                kind="mcp",
+                name=str(name),
+                detail=_server_detail(raw),
+                source=str(mcp_file),
+                digest=digest("mcp", str(name), "", raw),
+            )
+        )
     user_files = {os.path.realpath(p) for p in layer_files(project, environ)[:2]}
     seen: set[str] = set()
     for path in _project_settings_files(project, environ):
@@ -104,13 +111,21 @@ def project_entries(project_dir: str | Path, environ: Mapping[str, str] = os.env
                 continue
             seen.add(key)
             what = str(handler.get("command") or handler.get("url") or "") if isinstance(handler, dict) else ""
-            out.append(Entry(kind="hook", name=f"{event} ({matcher})" if matcher else event,
-                             detail=what or "(no command)", source=str(path), digest=key))
+            out.append(
+                Entry(
+                    kind="hook",
+                    name=f"{event} ({matcher})" if matcher else event,
+                    detail=what or "(no command)",
+                    source=str(path),
+                    digest=key,
+                )
+            )
     return out
 
 
-def check(project_dir: str | Path, environ: Mapping[str, str] = os.environ,
-          cli_settings: str | None = None) -> ProjectTrust:
+def check(
+    project_dir: str | Path, environ: Mapping[str, str] = os.environ, cli_settings: str | None = None
+) -> ProjectTrust:
     """The project's entries and which of them are pending. The approval keys are read from the
     user's own layers only: `~/.claude/settings.json`, `~/.sous/settings.json` and
     `cli_settings` (`--settings FILE|JSON`)."""
@@ -123,8 +138,9 @@ def check(project_dir: str | Path, environ: Mapping[str, str] = os.environ,
     named, disabled = names("enabledMcpjsonServers"), names("disabledMcpjsonServers")
     approved = _approved(project_dir, environ)
     known = {(v.get("kind"), v.get("name")) for v in approved.values() if isinstance(v, dict)}
-    trust = ProjectTrust(project=project_key(project_dir), entries=project_entries(project_dir, environ),
-                         disabled_servers=disabled)
+    trust = ProjectTrust(
+        project=project_key(project_dir), entries=project_entries(project_dir, environ), disabled_servers=disabled
+    )
     for entry in trust.entries:
         if entry.digest in approved:
             continue
@@ -153,8 +169,9 @@ def user_layers(environ: Mapping[str, str] = os.environ, cli_settings: str | Non
     return layers
 
 
-def approve(trust: ProjectTrust, environ: Mapping[str, str] = os.environ, *,
-            only: Iterable[Entry] | None = None) -> None:
+def approve(
+    trust: ProjectTrust, environ: Mapping[str, str] = os.environ, *, only: Iterable[Entry] | None = None
+) -> None:
     """Record the pending entries (or just `only`) as approved, beside the earlier approvals of
     entries that are still there (approvals of entries that are gone are dropped, so one that
     comes back is asked about again)."""
@@ -165,8 +182,13 @@ def approve(trust: ProjectTrust, environ: Mapping[str, str] = os.environ, *,
     projects = data.get("projects")
     if not isinstance(projects, dict):
         projects = data["projects"] = {}
-    projects[trust.project] = {"approved": {e.digest: {"kind": e.kind, "name": e.name, "detail": e.detail}
-                                            for e in trust.entries if e.digest in chosen or e.digest in earlier}}
+    projects[trust.project] = {
+        "approved": {
+            e.digest: {"kind": e.kind, "name": e.name, "detail": e.detail}
+            for e in trust.entries
+            if e.digest in chosen or e.digest in earlier
+        }
+    }
     _write(store, data)
 
 
@@ -181,16 +203,21 @@ def reset(project_dir: str | Path, environ: Mapping[str, str] = os.environ) -> b
     return True
 
 
-def trusted_hooks(value: Any, trust: ProjectTrust, environ: Mapping[str, str] = os.environ,
-                  cli_settings: str | None = None) -> Any:
+def trusted_hooks(
+    value: Any, trust: ProjectTrust, environ: Mapping[str, str] = os.environ, cli_settings: str | None = None
+) -> Any:
     """The merged `hooks` setting without the pending handlers of the project's files. A group that
     one of the user's own layers lists is the user's, and kept whole."""
     pending = trust.hook_digests()
     if not pending or not isinstance(value, dict):
         return value
-    users = {(event, json.dumps(group, sort_keys=True)) for layer in user_layers(environ, cli_settings)
-             if isinstance(layer.get("hooks"), dict)
-             for event, groups in layer["hooks"].items() for group in _list(groups)}
+    users = {
+        (event, json.dumps(group, sort_keys=True))
+        for layer in user_layers(environ, cli_settings)
+        if isinstance(layer.get("hooks"), dict)
+        for event, groups in layer["hooks"].items()
+        for group in _list(groups)
+    }
     out: dict[str, Any] = {}
     for event, groups in value.items():
         if not isinstance(groups, list):
@@ -198,8 +225,11 @@ def trusted_hooks(value: Any, trust: ProjectTrust, environ: Mapping[str, str] = 
             continue
         kept = []
         for group in groups:
-            if not isinstance(group, dict) or not isinstance(group.get("hooks"), list) or \
-                    (event, json.dumps(group, sort_keys=True)) in users:
+            if (
+                not isinstance(group, dict)
+                or not isinstance(group.get("hooks"), list)
+                or (event, json.dumps(group, sort_keys=True)) in users
+            ):
                 kept.append(group)
                 continue
             matcher = str(group.get("matcher") or "")
@@ -213,12 +243,19 @@ def trusted_hooks(value: Any, trust: ProjectTrust, environ: Mapping[str, str] = 
 def notice(pending: list[Entry]) -> str:
     """One line naming what was left out and how to approve it."""
     what = "; ".join(e.label() for e in pending)
-    return (f"not started, new or changed in this project's config since you last approved it: {what}. "
-            "Review and approve with `sous trust`")
+    return (
+        f"not started, new or changed in this project's config since you last approved it: {what}. "
+        "Review and approve with `sous trust`"
+    )
 
 
-def ask_in_terminal(trust: ProjectTrust, environ: Mapping[str, str] = os.environ, *,
-                    stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> bool:
+def ask_in_terminal(
+    trust: ProjectTrust,
+    environ: Mapping[str, str] = os.environ,
+    *,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+) -> bool:
     """Ask once about every pending entry; True (and recorded) when the person says yes."""
     if not trust.pending:
         return True
@@ -247,8 +284,10 @@ def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int:
     """`sous trust [--yes | --reset] [DIR]`: show this project's runnable entries and approve them."""
     import argparse
 
-    p = argparse.ArgumentParser(prog="sous trust", description="Show and approve the MCP servers and hook commands "
-                                "that this project's files would run.")
+    p = argparse.ArgumentParser(
+        prog="sous trust",
+        description="Show and approve the MCP servers and hook commands that this project's files would run.",
+    )
     p.add_argument("--yes", "-y", action="store_true", help="approve every new or changed entry without asking")
     p.add_argument("--reset", action="store_true", help="forget this project's approvals")
     p.add_argument("dir", nargs="?", default=".", help="the project folder (default: the current one)")
@@ -264,8 +303,15 @@ def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int:
         return 0
     pending = {e.digest for e in trust.pending}
     for entry in trust.entries:
-        state = ("disabled" if entry.kind == "mcp" and entry.name in trust.disabled_servers else
-                 "changed" if entry.digest in trust.changed else "new" if entry.digest in pending else "approved")
+        state = (
+            "disabled"
+            if entry.kind == "mcp" and entry.name in trust.disabled_servers
+            else "changed"
+            if entry.digest in trust.changed
+            else "new"
+            if entry.digest in pending
+            else "approved"
+        )
         print(f"[{state}] {entry.label()}  ({entry.source})")
     if not trust.pending:
         return 0

@@ -50,8 +50,12 @@ class Word:
     def may_be_option(self) -> bool:
         """Could the program read this word as an option (does it, or may it, start with `-`)?"""
         first = self.value[:1]
-        return first == "-" or first == UNKNOWN or (self.glob and first in GLOB_CHARS and not self.dashless) \
+        return (
+            first == "-"
+            or first == UNKNOWN
+            or (self.glob and first in GLOB_CHARS and not self.dashless)
             or self.value == ""
+        )
 
     def render(self) -> str:
         """The value as rule matching sees it: run-time pieces stay `UNKNOWN`."""
@@ -95,8 +99,21 @@ def double_quoted(text: str) -> Chars:
     return out
 
 
-_ANSI = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
-         "\\": "\\", "'": "'", '"': '"', "?": "?"}
+_ANSI = {
+    "a": "\a",
+    "b": "\b",
+    "e": "\x1b",
+    "E": "\x1b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "?": "?",
+}
 
 
 def ansi_c(body: str) -> str | None:
@@ -113,13 +130,13 @@ def ansi_c(body: str) -> str | None:
             out.append(_ANSI[e])
             i += 2
         elif e in "01234567":
-            m = re.match(r"[0-7]{1,3}", body[i + 1:])
+            m = re.match(r"[0-7]{1,3}", body[i + 1 :])
             assert m is not None
             out.append(chr(int(m.group(), 8) & 0xFF))
             i += 1 + len(m.group())
         elif e in "xuU":
             width = {"x": 2, "u": 4, "U": 8}[e]
-            m = re.match(f"[0-9a-fA-F]{{1,{width}}}", body[i + 2:])
+            m = re.match(f"[0-9a-fA-F]{{1,{width}}}", body[i + 2 :])
             if not m:
                 return None
             out.append(chr(int(m.group(), 16)))
@@ -179,15 +196,15 @@ def _braces(chars: Chars, budget: int) -> list[Chars]:
             return [chars]
         if commas:
             bounds = [i, *commas, close]
-            alternatives = [chars[a + 1:b] for a, b in pairwise(bounds)]
+            alternatives = [chars[a + 1 : b] for a, b in pairwise(bounds)]
         else:
-            alternatives = _sequence(chars[i + 1:close])
+            alternatives = _sequence(chars[i + 1 : close])
             if alternatives is None:
                 i += 1
                 continue
         out: list[Chars] = []
         for alternative in alternatives:
-            out.extend(_braces(chars[:i] + alternative + chars[close + 1:], budget))
+            out.extend(_braces(chars[:i] + alternative + chars[close + 1 :], budget))
             if len(out) > _MAX_WORDS:
                 raise OverflowError
         return out

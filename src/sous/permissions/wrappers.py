@@ -18,13 +18,19 @@ from .options import Spec, names, parse
 from .words import UNKNOWN, Word
 
 _SIMPLE: dict[str, Spec] = {
-    "timeout": Spec(posix=True, valued=names("-s -k --signal --kill-after"),
-                    flags=names("--preserve-status --foreground -v --verbose")),
+    "timeout": Spec(
+        posix=True,
+        valued=names("-s -k --signal --kill-after"),
+        flags=names("--preserve-status --foreground -v --verbose"),
+    ),
     "nice": Spec(posix=True, digits=True, valued=names("-n --adjustment")),
     "nohup": Spec(posix=True),
     "stdbuf": Spec(posix=True, valued=names("-i -o -e --input --output --error")),
-    "time": Spec(posix=True, valued=names("-f -o --format --output"),
-                 flags=names("-p -a -v -q --append --verbose --quiet --portability")),
+    "time": Spec(
+        posix=True,
+        valued=names("-f -o --format --output"),
+        flags=names("-p -a -v -q --append --verbose --quiet --portability"),
+    ),
     "command": Spec(posix=True, flags=names("-p")),
     "builtin": Spec(posix=True),
     "noglob": Spec(posix=True),
@@ -35,33 +41,97 @@ _LEADING_OPERANDS = {"timeout": 1}
 RESERVED = {"{", "}", "!", "coproc", "(", ")"}
 
 _ALWAYS_ASK: dict[str, Spec] = {
-    "sudo": Spec(posix=True, valued=names("-u -g -C -D -h -p -r -t -T -U --user --group --close-from --chdir "
-                                          "--host --prompt --role --type --command-timeout --other-user"),
-                 flags=names("-A -b -E -H -i -K -k -n -P -S -s --preserve-env --preserve-env= --login --shell "
-                             "--non-interactive --stdin --askpass --background --set-home")),
+    "sudo": Spec(
+        posix=True,
+        valued=names(
+            "-u -g -C -D -h -p -r -t -T -U --user --group --close-from --chdir "
+            "--host --prompt --role --type --command-timeout --other-user"
+        ),
+        flags=names(
+            "-A -b -E -H -i -K -k -n -P -S -s --preserve-env --preserve-env= --login --shell "
+            "--non-interactive --stdin --askpass --background --set-home"
+        ),
+    ),
     "doas": Spec(posix=True, valued=names("-u -C"), flags=names("-n -s")),
     "setsid": Spec(posix=True, flags=names("-c -f -w --ctty --fork --wait")),
     "ionice": Spec(posix=True, valued=names("-c -n --class --classdata"), flags=names("-t --ignore")),
-    "chrt": Spec(posix=True, valued=names("-T -P -D --sched-runtime --sched-period --sched-deadline"),
-                 flags=names("-b -d -f -i -o -r -a -m -v -R --batch --deadline --fifo --idle --other --rr "
-                             "--all-tasks --max --verbose --reset-on-fork")),
+    "chrt": Spec(
+        posix=True,
+        valued=names("-T -P -D --sched-runtime --sched-period --sched-deadline"),
+        flags=names(
+            "-b -d -f -i -o -r -a -m -v -R --batch --deadline --fifo --idle --other --rr "
+            "--all-tasks --max --verbose --reset-on-fork"
+        ),
+    ),
     "taskset": Spec(posix=True, flags=names("-a -c --all-tasks --cpu-list")),
-    "flock": Spec(posix=True, valued=names("-w -E -c --timeout --conflict-exit-code --command"),
-                  flags=names("-s -x -e -n -u -o -F --shared --exclusive --nonblock --nb --unlock --close "
-                              "--no-fork --verbose")),
-    "watch": Spec(posix=True, valued=names("-n -q --interval --equexit"),
-                  flags=names("-b -e -g -t -x -c -p -r -w -d --beep --errexit --chgexit --no-title --exec --color "
-                              "--no-color --precise --no-wrap --differences --differences=")),
-    "strace": Spec(posix=True, valued=names("-e -o -O -p -P -s -S -u -E -a -b -I -X"),
-                   flags=names("-c -C -d -D -f -F -i -k -n -q -r -t -T -v -V -w -x -y -z -Z")),
+    "flock": Spec(
+        posix=True,
+        valued=names("-w -E -c --timeout --conflict-exit-code --command"),
+        flags=names("-s -x -e -n -u -o -F --shared --exclusive --nonblock --nb --unlock --close --no-fork --verbose"),
+    ),
+    "watch": Spec(
+        posix=True,
+        valued=names("-n -q --interval --equexit"),
+        flags=names(
+            "-b -e -g -t -x -c -p -r -w -d --beep --errexit --chgexit --no-title --exec --color "
+            "--no-color --precise --no-wrap --differences --differences="
+        ),
+    ),
+    "strace": Spec(
+        posix=True,
+        valued=names("-e -o -O -p -P -s -S -u -E -a -b -I -X"),
+        flags=names("-c -C -d -D -f -F -i -k -n -q -r -t -T -v -V -w -x -y -z -Z"),
+    ),
 }
 _ALWAYS_ASK["ltrace"] = _ALWAYS_ASK["strace"]
 _OPERAND_BEFORE = {"chrt": 1, "taskset": 1, "flock": 1}
-RUNNERS = {"chroot", "unbuffer", "pkexec", "runuser", "su", "firejail", "nsenter", "unshare", "prlimit",
-           "caffeinate", "systemd-run", "script", "faketime", "fakeroot", "eatmydata", "torsocks", "proxychains",
-           "proxychains4", "valgrind", "catchsegv", "sg", "newgrp", "cgexec", "numactl", "dbus-run-session",
-           "xvfb-run", "ssh-agent", "parallel", "busybox", "gtimeout", "entr", "nix-shell", "direnv", "npx",
-           "uvx", "pipx", "docker", "podman", "kubectl", "ssh", "tmux", "screen", "at", "batch", "crontab"}
+RUNNERS = {
+    "chroot",
+    "unbuffer",
+    "pkexec",
+    "runuser",
+    "su",
+    "firejail",
+    "nsenter",
+    "unshare",
+    "prlimit",
+    "caffeinate",
+    "systemd-run",
+    "script",
+    "faketime",
+    "fakeroot",
+    "eatmydata",
+    "torsocks",
+    "proxychains",
+    "proxychains4",
+    "valgrind",
+    "catchsegv",
+    "sg",
+    "newgrp",
+    "cgexec",
+    "numactl",
+    "dbus-run-session",
+    "xvfb-run",
+    "ssh-agent",
+    "parallel",
+    "busybox",
+    "gtimeout",
+    "entr",
+    "nix-shell",
+    "direnv",
+    "npx",
+    "uvx",
+    "pipx",
+    "docker",
+    "podman",
+    "kubectl",
+    "ssh",
+    "tmux",
+    "screen",
+    "at",
+    "batch",
+    "crontab",
+}
 """Programs that run a command we do not parse: rules see them as they are (Claude Code does not
 strip `npx` or `docker exec`); the floor tries every tail of their words as a command."""
 
@@ -129,7 +199,7 @@ def _simple(out: Unwrapped, name: str, spec: Spec) -> None:
     if parsed.unknown:
         out.opaque = out.opaque or f"`{name}` has options that are not understood"
     out.writes.extend(parsed.values("-o", "--output") if name == "time" else [])
-    out.words = parsed.operands[_LEADING_OPERANDS.get(name, 0):]
+    out.words = parsed.operands[_LEADING_OPERANDS.get(name, 0) :]
     out.candidates.append(out.words)
 
 
@@ -146,7 +216,7 @@ def _always_ask(out: Unwrapped, name: str) -> None:
     skip = _OPERAND_BEFORE.get(name, 0)
     if name == "flock":
         out.writes.extend(operands[:1])
-        if (script := parsed.values("-c", "--command")):
+        if script := parsed.values("-c", "--command"):
             out.script = script[-1]
             out.words = []
             return
@@ -155,11 +225,13 @@ def _always_ask(out: Unwrapped, name: str) -> None:
     out.words = operands[skip:]
     if name == "strace" or name == "ltrace":
         out.writes.extend(parsed.values("-o"))
-    if ((name == "watch" and not parsed.has("-x", "--exec")) or (name == "sudo" and parsed.has("-s", "-i"))) \
-            and out.words:
+    if (
+        (name == "watch" and not parsed.has("-x", "--exec")) or (name == "sudo" and parsed.has("-s", "-i"))
+    ) and out.words:
         known = all(w.known for w in out.words)
-        out.script = Word(value=" ".join(w.value for w in out.words) if known else UNKNOWN,
-                          text=" ".join(w.text for w in out.words))
+        out.script = Word(
+            value=" ".join(w.value for w in out.words) if known else UNKNOWN, text=" ".join(w.text for w in out.words)
+        )
         out.words = []
     out.candidates.append(out.words)
 
@@ -191,8 +263,15 @@ def _env(out: Unwrapped) -> None:
                 if name == "--split-string":
                     words, i = out.words, 0
                 continue
-            if name in ("--ignore-environment", "--null", "--debug", "--default-signal", "--ignore-signal",
-                        "--block-signal", "--list-signal-handling"):
+            if name in (
+                "--ignore-environment",
+                "--null",
+                "--debug",
+                "--default-signal",
+                "--ignore-signal",
+                "--block-signal",
+                "--list-signal-handling",
+            ):
                 i += 1
                 continue
             return _env_unknown(out, words, i)
@@ -204,7 +283,7 @@ def _env(out: Unwrapped) -> None:
                     j += 1
                     continue
                 if c in "uCS":
-                    rest = value[j + 1:]
+                    rest = value[j + 1 :]
                     arg = Word(value=rest, text=word.text) if rest else (words[i + 1] if i + 1 < len(words) else None)
                     i += 1 if rest else 2
                     consumed = True
@@ -293,11 +372,17 @@ def split_string(arg: Word) -> list[Word] | None:
     return [Word(value=w, text=w) for w in words]
 
 
-_XARGS = Spec(posix=True, valued=names("-a -d -E -I -L -n -P -s --arg-file --delimiter --max-args --max-procs "
-                                       "--max-chars --process-slot-var"),
-              optional=names("-e -i -l"),
-              flags=names("-0 -o -p -r -t -x --null --open-tty --interactive --no-run-if-empty --verbose --exit "
-                          "--show-limits --eof --eof= --replace --replace= --max-lines --max-lines="))
+_XARGS = Spec(
+    posix=True,
+    valued=names(
+        "-a -d -E -I -L -n -P -s --arg-file --delimiter --max-args --max-procs --max-chars --process-slot-var"
+    ),
+    optional=names("-e -i -l"),
+    flags=names(
+        "-0 -o -p -r -t -x --null --open-tty --interactive --no-run-if-empty --verbose --exit "
+        "--show-limits --eof --eof= --replace --replace= --max-lines --max-lines="
+    ),
+)
 
 
 def _xargs(out: Unwrapped) -> None:
@@ -314,8 +399,10 @@ def _xargs(out: Unwrapped) -> None:
             replace = value.value if value is not None and value.value else "{}"
     words = parsed.operands or [Word(value="echo", text="echo")]
     if replace:
-        out.words = [Word(value=w.value.replace(replace, UNKNOWN), text=w.text, glob=w.glob) if replace in w.value
-                     else w for w in words]
+        out.words = [
+            Word(value=w.value.replace(replace, UNKNOWN), text=w.text, glob=w.glob) if replace in w.value else w
+            for w in words
+        ]
     else:
         out.words = [*words, Word(value=UNKNOWN, text="<stdin>")]
     out.candidates.append(out.words)

@@ -147,8 +147,9 @@ def open_session(opts: Options) -> Session:
         convo.messages = repair(loaded.messages)
     from sous.permissions import auto as auto_mode
 
-    judge = auto_mode.from_settings(cfg, model, lambda spec: resolve(spec, environ), rules,
-                                    lambda: convo.messages, bus.emit, eager=mode == "auto")
+    judge = auto_mode.from_settings(
+        cfg, model, lambda spec: resolve(spec, environ), rules, lambda: convo.messages, bus.emit, eager=mode == "auto"
+    )
     permissions = PermissionMiddleware(
         rules,
         mode,
@@ -200,8 +201,17 @@ def open_session(opts: Options) -> Session:
     agent = Agent(model=model, tools=tools, ctx=ctx, emit=bus.emit, middleware=middleware, max_turns=opts.max_turns)
     state["session_model"] = lambda: agent.model  # tools' side jobs pick a small model by its provider
     # Compaction goes last in the agent's chain and checkpoints first; both act on the parts, not the Session.
-    parts = SessionParts(id=session_id, agent=agent, convo=convo, emit=bus.emit, runs=runs, writer=record,
-                         hooks=hooks, memory=instructions, notices=notices)
+    parts = SessionParts(
+        id=session_id,
+        agent=agent,
+        convo=convo,
+        emit=bus.emit,
+        runs=runs,
+        writer=record,
+        hooks=hooks,
+        memory=instructions,
+        notices=notices,
+    )
     compaction = autocompact.install(parts, policy)
     recorder = checkpoints.attach(parts, cfg.get, environ)
     session = Session(

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -284,7 +284,13 @@ class Session:
 
         from sous.context.compact import estimate_tokens, message_tokens
 
-        key = (self.system_prompt, id(self.tools), len(self._convo.messages), self._convo.messages[-1:], self.model.name)
+        key = (
+            self.system_prompt,
+            id(self.tools),
+            len(self._convo.messages),
+            self._convo.messages[-1:],
+            self.model.name,
+        )
         if self._context_cache is not None and self._context_cache[0] == key:
             return self._context_cache[1]
         system = estimate_tokens(self.system_prompt)
@@ -426,12 +432,7 @@ class Session:
                 self._permissions.rules.allow.remove(rule)
 
     async def _attach(self, text: str) -> str | UserMessage:
-        from sous.context.attachments import (
-            attach,
-            attach_resources,
-            dropped_images,
-            mentions,
-        )
+        from sous.context.attachments import attach, attach_resources, dropped_images, mentions
 
         if not mentions(text) and not dropped_images(text):  # a dragged image's path may start the line
             return text

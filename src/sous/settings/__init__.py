@@ -110,9 +110,14 @@ def layer_files(cwd: str | Path, environ: Mapping[str, str] = os.environ) -> lis
     ]
 
 
-def load(cwd: str | Path, cli_settings: str | None = None, *, bare: bool = False,
-         environ: Mapping[str, str] = os.environ,
-         check_rule: Callable[[str], object] | None = None) -> Settings:
+def load(
+    cwd: str | Path,
+    cli_settings: str | None = None,
+    *,
+    bare: bool = False,
+    environ: Mapping[str, str] = os.environ,
+    check_rule: Callable[[str], object] | None = None,
+) -> Settings:
     """Read and check every layer that exists; never raises (see `problems` and `errors`).
     `check_rule` parses a permission rule (raising `ValueError`), so that an unreadable deny or
     ask rule is an error naming its file; without it rules are not looked at here."""
@@ -138,8 +143,10 @@ def _read(settings: Settings, path: Path, given: bool = False) -> str | None:
             settings.problems.append(f"{path}: is a directory, not a settings file; ignored")
             return None
         if not stat.S_ISREG(mode):  # a FIFO would block the start forever
-            settings.errors.append(f"{path}: not a regular file; sous will not start without it "
-                                   "(it may hold restrictions): replace it with a settings file")
+            settings.errors.append(
+                f"{path}: not a regular file; sous will not start without it "
+                "(it may hold restrictions): replace it with a settings file"
+            )
             return None
         with open(path, "rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)
@@ -148,18 +155,24 @@ def _read(settings: Settings, path: Path, given: bool = False) -> str | None:
             settings.errors.append(f"{path}: cannot read settings file: no such file")
         return None
     except OSError as e:
-        settings.errors.append(f"{path}: cannot read settings file: {e.strerror or e}; "
-                               "sous will not start without it (it may hold restrictions)")
+        settings.errors.append(
+            f"{path}: cannot read settings file: {e.strerror or e}; "
+            "sous will not start without it (it may hold restrictions)"
+        )
         return None
     if len(data) > MAX_FILE_BYTES:
-        settings.errors.append(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB, not a settings file; "
-                               "sous will not start without it (it may hold restrictions)")
+        settings.errors.append(
+            f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB, not a settings file; "
+            "sous will not start without it (it may hold restrictions)"
+        )
         return None
     try:
         return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as e:
-        settings.errors.append(f"{path}: not UTF-8 text (byte {e.start}); sous will not start without it "
-                               "(it may hold restrictions): save it as UTF-8")
+        settings.errors.append(
+            f"{path}: not UTF-8 text (byte {e.start}); sous will not start without it "
+            "(it may hold restrictions): save it as UTF-8"
+        )
         return None
 
 
@@ -167,16 +180,21 @@ def _apply(settings: Settings, name: str, text: str, check_rule: Callable[[str],
     try:
         data = json.loads(text) if text.strip() else {}
     except RecursionError:
-        settings.errors.append(f"{name}: invalid JSON (nested too deeply); sous will not start without it "
-                               "(it may hold restrictions)")
+        settings.errors.append(
+            f"{name}: invalid JSON (nested too deeply); sous will not start without it (it may hold restrictions)"
+        )
         return
     except json.JSONDecodeError as e:
-        settings.errors.append(f"{name}:{e.lineno}:{e.colno}: invalid JSON ({e.msg}; comments and trailing "
-                               "commas are not allowed); sous will not start without it (it may hold restrictions)")
+        settings.errors.append(
+            f"{name}:{e.lineno}:{e.colno}: invalid JSON ({e.msg}; comments and trailing "
+            "commas are not allowed); sous will not start without it (it may hold restrictions)"
+        )
         return
     if not isinstance(data, dict):
-        settings.errors.append(f"{name}: settings must be a JSON object, not {schema.kind(data)}; "
-                               "sous will not start without it (it may hold restrictions)")
+        settings.errors.append(
+            f"{name}: settings must be a JSON object, not {schema.kind(data)}; "
+            "sous will not start without it (it may hold restrictions)"
+        )
         return
     checked = schema.check(name, data, check_rule=check_rule)
     settings.problems += checked.warnings

@@ -68,13 +68,16 @@ class _Checker:
     def bad(self, key: str, expected: str, value: Any, *, fatal: bool) -> None:
         got = f"got {kind(value)} {_show(value)}" if not isinstance(value, (dict, list)) else f"got {kind(value)}"
         if fatal:
-            self.out.errors.append(f"{self.name}: {key}: expected {expected}, {got}; "
-                                   "sous will not start with it (it may hold restrictions): fix the file")
+            self.out.errors.append(
+                f"{self.name}: {key}: expected {expected}, {got}; "
+                "sous will not start with it (it may hold restrictions): fix the file"
+            )
         else:
             self.out.warnings.append(f"{self.name}: {key}: expected {expected}, {got}; ignored")
 
-    def string(self, data: dict[str, Any], key: str, dotted: str, *, fatal: bool = False,
-               choices: tuple[str, ...] = ()) -> None:
+    def string(
+        self, data: dict[str, Any], key: str, dotted: str, *, fatal: bool = False, choices: tuple[str, ...] = ()
+    ) -> None:
         if key not in data:
             return
         value = data[key]
@@ -88,8 +91,7 @@ class _Checker:
             self.bad(dotted, "true or false", data[key], fatal=fatal)
             del data[key]
 
-    def strings(self, data: dict[str, Any], key: str, dotted: str, *, fatal: bool = False,
-                rules: bool = False) -> None:
+    def strings(self, data: dict[str, Any], key: str, dotted: str, *, fatal: bool = False, rules: bool = False) -> None:
         """A list of strings; for rule lists, each must also parse as a rule."""
         if key not in data:
             return
@@ -108,8 +110,10 @@ class _Checker:
                 try:
                     self.check_rule(item)
                 except ValueError as e:
-                    self.out.errors.append(f"{self.name}: {dotted}[{i}]: {e}; sous will not start with a "
-                                           "rule it cannot read in this list: fix the file")
+                    self.out.errors.append(
+                        f"{self.name}: {dotted}[{i}]: {e}; sous will not start with a "
+                        "rule it cannot read in this list: fix the file"
+                    )
                     continue
             kept.append(item)
         data[key] = kept
@@ -175,7 +179,7 @@ def _hooks(c: _Checker, values: dict[str, Any]) -> None:
         for i, group in enumerate(groups):
             where = f"hooks.{event}[{i}]"
             if not isinstance(group, dict):
-                c.bad(where, "an object with \"matcher\" and \"hooks\"", group, fatal=True)
+                c.bad(where, 'an object with "matcher" and "hooks"', group, fatal=True)
                 broken = True
                 continue
             if "matcher" in group and not isinstance(group["matcher"], str):
@@ -209,7 +213,9 @@ def _handler(c: _Checker, where: str, handler: Any) -> bool:
     if headers is not None and not (isinstance(headers, dict) and all(isinstance(v, str) for v in headers.values())):
         c.bad(f"{where}.headers", "an object of strings", headers, fatal=True)
         ok = False
-    if "args" in handler and not (isinstance(handler["args"], list) and all(isinstance(a, str) for a in handler["args"])):
+    if "args" in handler and not (
+        isinstance(handler["args"], list) and all(isinstance(a, str) for a in handler["args"])
+    ):
         c.bad(f"{where}.args", "a list of strings", handler["args"], fatal=True)
         ok = False
     return ok

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sous.core import (
-    AssistantMessage, Image, Message, Text, Thinking, ToolCall, ToolResultMessage, Usage, UserMessage,
-)
+from sous.core import AssistantMessage, Image, Message, Text, Thinking, ToolCall, ToolResultMessage, Usage, UserMessage
 
 
 def block_to_dict(block: Any) -> dict[str, Any]:
@@ -36,23 +34,35 @@ def block_from_dict(data: dict[str, Any]) -> Any:
     if kind == "image":
         return Image(media_type=data["media_type"], data=data["data"])
     if kind == "thinking":
-        return Thinking(thinking=data["thinking"], signature=data.get("signature"),
-                        redacted=data.get("redacted", False))
+        return Thinking(
+            thinking=data["thinking"], signature=data.get("signature"), redacted=data.get("redacted", False)
+        )
     if kind == "tool_call":
-        return ToolCall(id=data["id"], name=data["name"], arguments=data.get("arguments", {}),
-                        raw_arguments=data.get("raw_arguments"))
+        return ToolCall(
+            id=data["id"],
+            name=data["name"],
+            arguments=data.get("arguments", {}),
+            raw_arguments=data.get("raw_arguments"),
+        )
     raise ValueError(f"unknown content block type {kind!r}")
 
 
 def usage_to_dict(usage: Usage) -> dict[str, Any]:
-    return {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
-            "cache_read_tokens": usage.cache_read_tokens, "cache_write_tokens": usage.cache_write_tokens,
-            "cost_usd": usage.cost_usd}
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "cost_usd": usage.cost_usd,
+    }
 
 
 def to_dict(message: Message) -> dict[str, Any]:
-    out: dict[str, Any] = {"role": message.role, "id": message.id,
-                           "content": [block_to_dict(b) for b in message.content]}
+    out: dict[str, Any] = {
+        "role": message.role,
+        "id": message.id,
+        "content": [block_to_dict(b) for b in message.content],
+    }
     if isinstance(message, AssistantMessage):
         out.update(model=message.model, usage=usage_to_dict(message.usage), stop_reason=message.stop_reason)
         if message.error:
@@ -72,12 +82,22 @@ def from_dict(data: dict[str, Any]) -> Message:
     if role == "user":
         return UserMessage(content=content, id=data.get("id", ""))
     if role == "assistant":
-        return AssistantMessage(content=content, id=data.get("id", ""), model=data.get("model", ""),
-                                usage=Usage(**data.get("usage", {})),
-                                stop_reason=data.get("stop_reason", "end_turn"), error=data.get("error"),
-                                provider_data=data.get("provider_data", {}))
+        return AssistantMessage(
+            content=content,
+            id=data.get("id", ""),
+            model=data.get("model", ""),
+            usage=Usage(**data.get("usage", {})),
+            stop_reason=data.get("stop_reason", "end_turn"),
+            error=data.get("error"),
+            provider_data=data.get("provider_data", {}),
+        )
     if role == "tool":
-        return ToolResultMessage(tool_call_id=data["tool_call_id"], tool_name=data.get("tool_name", ""),
-                                 content=content, is_error=data.get("is_error", False),
-                                 data=data.get("data"), id=data.get("id", ""))
+        return ToolResultMessage(
+            tool_call_id=data["tool_call_id"],
+            tool_name=data.get("tool_name", ""),
+            content=content,
+            is_error=data.get("is_error", False),
+            data=data.get("data"),
+            id=data.get("id", ""),
+        )
     raise ValueError(f"unknown message role {role!r}")

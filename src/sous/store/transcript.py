@@ -51,8 +51,9 @@ class TranscriptWriter:
     @classmethod
     def create(cls, path: Path, *, session_id: str, cwd: str, model: str, **extra: Any) -> TranscriptWriter:
         writer = cls(path)
-        writer.write({"type": "session", "session_id": session_id, "cwd": cwd, "model": model,
-                      "created": _now(), **extra})
+        writer.write(
+            {"type": "session", "session_id": session_id, "cwd": cwd, "model": model, "created": _now(), **extra}
+        )
         return writer
 
     def write(self, record: dict[str, Any]) -> None:
@@ -60,8 +61,9 @@ class TranscriptWriter:
         self._file.flush()
 
     def message(self, message: Message) -> None:
-        self.write({"type": "message", "id": message.id, "parent_id": self.last_id, "ts": _now(),
-                    "message": to_dict(message)})
+        self.write(
+            {"type": "message", "id": message.id, "parent_id": self.last_id, "ts": _now(), "message": to_dict(message)}
+        )
         self.last_id = message.id
 
     def close(self) -> None:
@@ -131,8 +133,10 @@ def load(path: Path) -> LoadedSession:
                 continue
             version = record.get("v", 1)
             if record.get("type") == "session" and version > SCHEMA_VERSION:
-                raise UnreadableSession(f"{path}: written by a newer sous (session format v{version}; this sous "
-                                        f"reads v{SCHEMA_VERSION}): update sous to continue it")
+                raise UnreadableSession(
+                    f"{path}: written by a newer sous (session format v{version}; this sous "
+                    f"reads v{SCHEMA_VERSION}): update sous to continue it"
+                )
             if not 1 <= version <= SCHEMA_VERSION:
                 session.skipped += 1
                 continue
@@ -151,7 +155,7 @@ def load(path: Path) -> LoadedSession:
             elif kind == "rewind":  # the conversation went back to before this message
                 ids = [m.id for m in session.messages]
                 if record.get("message_id") in ids:
-                    del session.messages[ids.index(record["message_id"]):]
+                    del session.messages[ids.index(record["message_id"]) :]
                 session.records.append(record)
             elif kind == "session":
                 session.skipped += 1
@@ -228,9 +232,11 @@ def list_sessions(cwd: str, environ: Mapping[str, str] = os.environ) -> list[Pat
     folder = sessions_dir(cwd, environ)
     if not folder.is_dir():
         return []
+
     def mtime(path: Path) -> float:
         try:
             return path.stat().st_mtime
         except OSError:  # removed meanwhile, or a dangling link: listed last, refused when loaded
             return 0.0
+
     return sorted(folder.glob("*.jsonl"), key=mtime, reverse=True)

@@ -68,8 +68,9 @@ def load(path: Path) -> Team:
 
             data = yaml.safe_load(text)
     except Exception as e:  # noqa: BLE001 - YAML and JSON errors alike become one line
-        raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: "
-                          f"{' '.join(str(e).split())[:200]}") from e
+        raise ConfigError(
+            f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {' '.join(str(e).split())[:200]}"
+        ) from e
     if not isinstance(data, dict) or not isinstance(data.get("members"), list) or not data["members"]:
         raise ConfigError(f"{path}: needs a `members` list")
     members, seen = [], set()
@@ -84,7 +85,14 @@ def load(path: Path) -> Team:
         if not folder or ".." in Path(folder).parts or Path(folder).is_absolute():
             raise ConfigError(f"{path}: {name}'s folder must be a folder inside the project")
         allow = raw.get("allow") or []
-        members.append(Member(name=name, folder=folder, persona=str(raw.get("persona") or "general-purpose"),
-                              prompt=str(raw.get("prompt") or ""), model=raw.get("model") or None,
-                              allow=tuple(str(a) for a in (allow if isinstance(allow, list) else [allow]))))
+        members.append(
+            Member(
+                name=name,
+                folder=folder,
+                persona=str(raw.get("persona") or "general-purpose"),
+                prompt=str(raw.get("prompt") or ""),
+                model=raw.get("model") or None,
+                allow=tuple(str(a) for a in (allow if isinstance(allow, list) else [allow])),
+            )
+        )
     return Team(goal=str(data.get("goal") or ""), members=tuple(members), source=str(path))

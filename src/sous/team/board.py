@@ -68,8 +68,15 @@ class Board:
     def post(self, who: str, title: str, description: str = "", owner: str | None = None) -> dict[str, Any]:
         with self._locked():
             data = self._read()
-            task = {"id": data["next_id"], "title": title, "description": description, "owner": owner,
-                    "state": "claimed" if owner else "open", "created_by": who, "notes": []}
+            task = {
+                "id": data["next_id"],
+                "title": title,
+                "description": description,
+                "owner": owner,
+                "state": "claimed" if owner else "open",
+                "created_by": who,
+                "notes": [],
+            }
             data["next_id"] += 1
             data["tasks"].append(task)
             self._write(data)

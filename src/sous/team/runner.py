@@ -57,8 +57,16 @@ up when a message arrives for you."""
 
 
 class TeamRunner:
-    def __init__(self, team: Team, project_dir: str, *, environ=os.environ, interactive: bool = False,
-                 out=sys.stdout, max_turns: int | None = None):
+    def __init__(
+        self,
+        team: Team,
+        project_dir: str,
+        *,
+        environ=os.environ,
+        interactive: bool = False,
+        out=sys.stdout,
+        max_turns: int | None = None,
+    ):
         self.team, self.project_dir, self.environ = team, project_dir, environ
         self.interactive, self.out, self.max_turns = interactive, out, max_turns
         self.board = Board(Path(project_dir) / ".sous" / "team")
@@ -78,18 +86,26 @@ class TeamRunner:
         from sous.runtime import Options, open_session
 
         roster = "\n".join(f"- {m.name}: owns {m.folder}/" for m in self.team.members)
-        context = KICKOFF.format(name=member.name, goal=self.team.goal or "(see the board)", roster=roster,
-                                 folder=member.folder)
+        context = KICKOFF.format(
+            name=member.name, goal=self.team.goal or "(see the board)", roster=roster, folder=member.folder
+        )
         if member.prompt:
             context += f"\n\nYour role: {member.prompt}"
         folder = Path(self.project_dir) / member.folder
         folder.mkdir(parents=True, exist_ok=True)
 
         # The member reads the whole project; only its writes are bound to its folder.
-        opts = Options(cwd=self.project_dir, model=member.model, allowed_tools=list(member.allow),
-                       append_system_prompt=context, max_turns=self.max_turns, write_root=member.folder,
-                       agent=member.persona if member.persona != "general-purpose" else None,
-                       answers_permissions=self.interactive, environ=self.environ)
+        opts = Options(
+            cwd=self.project_dir,
+            model=member.model,
+            allowed_tools=list(member.allow),
+            append_system_prompt=context,
+            max_turns=self.max_turns,
+            write_root=member.folder,
+            agent=member.persona if member.persona != "general-purpose" else None,
+            answers_permissions=self.interactive,
+            environ=self.environ,
+        )
         session = open_session(opts)
         names = [m.name for m in self.team.members]
         session.set_tools(add=team_tools(self.board, member.name, names, self.stop), allow=True)
@@ -173,7 +189,7 @@ class TeamRunner:
         elif line.startswith("@") and " " in line:
             to, text = line[1:].split(" ", 1)
             if to in self.asleep or to == "all":
-                for target in (self.asleep if to == "all" else [to]):
+                for target in self.asleep if to == "all" else [to]:
                     self.board.send("user", target, text)
             else:
                 self.say(f"no member {to!r}; members: {', '.join(self.asleep)}")
@@ -202,8 +218,11 @@ class TeamRunner:
     async def run(self) -> int:
         for member in self.team.members:
             self.sessions[member.name] = self._open(member)
-        self.say(f"team of {len(self.team.members)}: " + ", ".join(f"{m.name} ({m.folder}/)" for m in
-                                                                      self.team.members) + f"; board in {self.board.folder}")
+        self.say(
+            f"team of {len(self.team.members)}: "
+            + ", ".join(f"{m.name} ({m.folder}/)" for m in self.team.members)
+            + f"; board in {self.board.folder}"
+        )
         self.board.log("user", f"team started: {self.team.goal[:200]}")
         workers = [asyncio.ensure_future(self._member(m)) for m in self.team.members]
         helpers = [asyncio.ensure_future(self._watch())]
@@ -222,8 +241,13 @@ class TeamRunner:
                 session.close()
         unfinished = self.board.unfinished()
         self.say("board:\n" + self.board.render())
-        self.say("all tasks done" if not unfinished and self.board.tasks() else
-                 f"{len(unfinished)} task(s) not done; run `sous team` again to resume" if unfinished else "no tasks")
+        self.say(
+            "all tasks done"
+            if not unfinished and self.board.tasks()
+            else f"{len(unfinished)} task(s) not done; run `sous team` again to resume"
+            if unfinished
+            else "no tasks"
+        )
         self.board.log("user", "team stopped")
         return 0 if not unfinished else 1
 

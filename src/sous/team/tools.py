@@ -24,11 +24,14 @@ def team_tools(board: Board, me: str, members: list[str], stop: asyncio.Event) -
                 return ToolResult(content=fn(args))
             except BoardError as e:
                 return ToolResult(content=str(e), is_error=True)
+
         return run
 
     def show(args: dict[str, Any]) -> str:
         unread = board.unread(me)
-        return board.render() + (f"\n\nYou have {unread} unread message(s): WaitForMessages reads them." if unread else "")
+        return board.render() + (
+            f"\n\nYou have {unread} unread message(s): WaitForMessages reads them." if unread else ""
+        )
 
     def post(args: dict[str, Any]) -> str:
         owner = args.get("owner") or None
@@ -63,20 +66,58 @@ def team_tools(board: Board, me: str, members: list[str], stop: asyncio.Event) -
         return ToolResult(content="\n".join(f"From {m['from']}: {m['text']}" for m in mail))
 
     return [
-        builtin("TeamBoard", _object({}, []), guarded(show), read_only=True,
-                description="Shows the team's task list (id, state, owner, title) and how many messages wait for you."),
-        builtin("PostTask", _object({"title": {"type": "string"}, "description": {"type": "string"},
-                                     "owner": {"type": "string", "description": "A member to give it to (optional)"}},
-                                    ["title"]), guarded(post),
-                description="Posts a task on the board, open to anyone or given to one member."),
-        builtin("ClaimTask", _object({"id": {"type": "integer"}}, ["id"]), guarded(claim),
-                description="Claims an open task: it becomes yours to do."),
-        builtin("UpdateTask", _object({"id": {"type": "integer"}, "state": {"type": "string", "enum": list(
-            ("open", "claimed", "done", "blocked"))}, "note": {"type": "string"}}, ["id", "state"]), guarded(update),
-                description="Marks one of your tasks done or blocked (with a note), or gives it back (open)."),
-        builtin("SendTeamMessage", _object({"to": {"type": "string", "description": "A member, all, or user"},
-                                            "text": {"type": "string"}}, ["to", "text"]), guarded(send),
-                description="Sends a message to a member's mailbox (or to all members, or to the user watching)."),
-        builtin("WaitForMessages", _object({"timeout_s": {"type": "number", "description": "Default 60"}}, []), wait,
-                description="Waits until a message arrives for you (or the timeout), and returns the new messages."),
+        builtin(
+            "TeamBoard",
+            _object({}, []),
+            guarded(show),
+            read_only=True,
+            description="Shows the team's task list (id, state, owner, title) and how many messages wait for you.",
+        ),
+        builtin(
+            "PostTask",
+            _object(
+                {
+                    "title": {"type": "string"},
+                    "description": {"type": "string"},
+                    "owner": {"type": "string", "description": "A member to give it to (optional)"},
+                },
+                ["title"],
+            ),
+            guarded(post),
+            description="Posts a task on the board, open to anyone or given to one member.",
+        ),
+        builtin(
+            "ClaimTask",
+            _object({"id": {"type": "integer"}}, ["id"]),
+            guarded(claim),
+            description="Claims an open task: it becomes yours to do.",
+        ),
+        builtin(
+            "UpdateTask",
+            _object(
+                {
+                    "id": {"type": "integer"},
+                    "state": {"type": "string", "enum": list(("open", "claimed", "done", "blocked"))},
+                    "note": {"type": "string"},
+                },
+                ["id", "state"],
+            ),
+            guarded(update),
+            description="Marks one of your tasks done or blocked (with a note), or gives it back (open).",
+        ),
+        builtin(
+            "SendTeamMessage",
+            _object(
+                {"to": {"type": "string", "description": "A member, all, or user"}, "text": {"type": "string"}},
+                ["to", "text"],
+            ),
+            guarded(send),
+            description="Sends a message to a member's mailbox (or to all members, or to the user watching).",
+        ),
+        builtin(
+            "WaitForMessages",
+            _object({"timeout_s": {"type": "number", "description": "Default 60"}}, []),
+            wait,
+            description="Waits until a message arrives for you (or the timeout), and returns the new messages.",
+        ),
     ]

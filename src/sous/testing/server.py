@@ -41,56 +41,105 @@ from typing import Any, Self
 
 from sous.models.scripted import Turn, load_turns, tool_calls_of
 
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-                404: "not_found_error", 429: "rate_limit_error", 500: "api_error", 529: "overloaded_error"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
 
 
 def _pieces(text: str, size: int) -> list[str]:
-    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 def anthropic_events(turn: Turn, model: str) -> list[tuple[str, dict[str, Any]]]:
     """The SSE events of one turn, as the Messages API sends them."""
     usage = turn.get("usage", {})
     calls = tool_calls_of(turn)
-    events: list[tuple[str, dict[str, Any]]] = [("message_start", {"type": "message_start", "message": {
-        "id": f"msg_{uuid.uuid4().hex[:20]}", "type": "message", "role": "assistant", "model": model, "content": [],
-        "stop_reason": None, "stop_sequence": None,
-        "usage": {"input_tokens": usage.get("input_tokens", 0), "output_tokens": 1,
-                  "cache_creation_input_tokens": usage.get("cache_write_tokens", 0),
-                  "cache_read_input_tokens": usage.get("cache_read_tokens", 0)}}}), ("ping", {"type": "ping"})]
+    events: list[tuple[str, dict[str, Any]]] = [
+        (
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": f"msg_{uuid.uuid4().hex[:20]}",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {
+                        "input_tokens": usage.get("input_tokens", 0),
+                        "output_tokens": 1,
+                        "cache_creation_input_tokens": usage.get("cache_write_tokens", 0),
+                        "cache_read_input_tokens": usage.get("cache_read_tokens", 0),
+                    },
+                },
+            },
+        ),
+        ("ping", {"type": "ping"}),
+    ]
     blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     if thinking := turn.get("thinking"):
-        blocks.append(({"type": "thinking", "thinking": ""},
-                       [{"type": "thinking_delta", "thinking": p} for p in _pieces(thinking, 16)]
-                       + [{"type": "signature_delta", "signature": turn.get("signature", "sig-" + uuid.uuid4().hex)}]))
+        blocks.append(
+            (
+                {"type": "thinking", "thinking": ""},
+                [{"type": "thinking_delta", "thinking": p} for p in _pieces(thinking, 16)]
+                + [{"type": "signature_delta", "signature": turn.get("signature", "sig-" + uuid.uuid4().hex)}],
+            )
+        )
     for block in turn.get("server_blocks", []):
         if block.get("type") == "server_tool_use":
-            blocks.append(({**block, "input": {}}, [{"type": "input_json_delta",
-                                                     "partial_json": json.dumps(block.get("input", {}))}]))
+            blocks.append(
+                (
+                    {**block, "input": {}},
+                    [{"type": "input_json_delta", "partial_json": json.dumps(block.get("input", {}))}],
+                )
+            )
         else:
             blocks.append((block, []))
     if text := turn.get("text"):
         blocks.append(({"type": "text", "text": ""}, [{"type": "text_delta", "text": p} for p in _pieces(text, 12)]))
     for call in calls:
         raw = call.raw_arguments if call.raw_arguments is not None else json.dumps(call.arguments)
-        blocks.append(({"type": "tool_use", "id": call.id, "name": call.name, "input": {}},
-                       [{"type": "input_json_delta", "partial_json": p} for p in _pieces(raw, max(len(raw) // 3, 1))]))
+        blocks.append(
+            (
+                {"type": "tool_use", "id": call.id, "name": call.name, "input": {}},
+                [{"type": "input_json_delta", "partial_json": p} for p in _pieces(raw, max(len(raw) // 3, 1))],
+            )
+        )
     for index, (start, deltas) in enumerate(blocks):
         events.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": start}))
         events += [("content_block_delta", {"type": "content_block_delta", "index": index, "delta": d}) for d in deltas]
         events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
     stop = turn.get("stop_reason") or ("tool_use" if calls else "end_turn")
-    events.append(("message_delta", {"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None},
-                                     "usage": {"output_tokens": usage.get("output_tokens", 0)}}))
+    events.append(
+        (
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop, "stop_sequence": None},
+                "usage": {"output_tokens": usage.get("output_tokens", 0)},
+            },
+        )
+    )
     events.append(("message_stop", {"type": "message_stop"}))
     return events
 
 
 def openai_chunks(turn: Turn, model: str) -> list[dict[str, Any]]:
     """The stream chunks of one turn, as Chat Completions sends them (before `[DONE]`)."""
-    base = {"id": f"chatcmpl-{uuid.uuid4().hex[:20]}", "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": model}
+    base = {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:20]}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+    }
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
@@ -103,20 +152,44 @@ def openai_chunks(turn: Turn, model: str) -> list[dict[str, Any]]:
     calls = tool_calls_of(turn)
     for index, call in enumerate(calls):
         raw = call.raw_arguments if call.raw_arguments is not None else json.dumps(call.arguments)
-        chunks.append(chunk({"tool_calls": [{"index": index, "id": call.id, "type": "function",
-                                             "function": {"name": call.name, "arguments": ""}}]}))
-        chunks += [chunk({"tool_calls": [{"index": index, "function": {"arguments": p}}]})
-                   for p in _pieces(raw, max(len(raw) // 3, 1))]
+        chunks.append(
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": index,
+                            "id": call.id,
+                            "type": "function",
+                            "function": {"name": call.name, "arguments": ""},
+                        }
+                    ]
+                }
+            )
+        )
+        chunks += [
+            chunk({"tool_calls": [{"index": index, "function": {"arguments": p}}]})
+            for p in _pieces(raw, max(len(raw) // 3, 1))
+        ]
     stop = turn.get("stop_reason")
-    finish = {"max_tokens": "length", "tool_use": "tool_calls", "end_turn": "stop"}.get(stop or "") or \
-        ("tool_calls" if calls else "stop")
+    finish = {"max_tokens": "length", "tool_use": "tool_calls", "end_turn": "stop"}.get(stop or "") or (
+        "tool_calls" if calls else "stop"
+    )
     chunks.append(chunk({}, finish))
     usage = turn.get("usage", {})
     cached = usage.get("cache_read_tokens", 0)
     prompt = usage.get("input_tokens", 0) + cached
-    chunks.append({**base, "choices": [], "usage": {
-        "prompt_tokens": prompt, "completion_tokens": usage.get("output_tokens", 0),
-        "total_tokens": prompt + usage.get("output_tokens", 0), "prompt_tokens_details": {"cached_tokens": cached}}})
+    chunks.append(
+        {
+            **base,
+            "choices": [],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": usage.get("output_tokens", 0),
+                "total_tokens": prompt + usage.get("output_tokens", 0),
+                "prompt_tokens_details": {"cached_tokens": cached},
+            },
+        }
+    )
     return chunks
 
 
@@ -213,23 +286,31 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
                 return self._error(400, f"the request body is not JSON: {e}", anthropic)
             turn = server.next_turn(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
             if turn is None:
-                return self._error(500, "the scripted server has no more turns; add turns to the script",
-                                   anthropic, should_retry=False)
+                return self._error(
+                    500, "the scripted server has no more turns; add turns to the script", anthropic, should_retry=False
+                )
             if answer := turn.get("answer"):
-                return self._raw(int(answer.get("status", 200)), answer.get("content_type", "text/html"),
-                                 str(answer.get("body", "")))
+                return self._raw(
+                    int(answer.get("status", 200)), answer.get("content_type", "text/html"), str(answer.get("body", ""))
+                )
             if error := turn.get("error"):
-                return self._error(int(error.get("status", 500)), error.get("message", "scripted error"), anthropic,
-                                   retry_after=error.get("retry_after"), retry_after_ms=error.get("retry_after_ms"))
+                return self._error(
+                    int(error.get("status", 500)),
+                    error.get("message", "scripted error"),
+                    anthropic,
+                    retry_after=error.get("retry_after"),
+                    retry_after_ms=error.get("retry_after_ms"),
+                )
             model = body.get("model", "scripted")
             if anthropic:
                 payloads = [_anthropic_sse(name, data) for name, data in anthropic_events(turn, model)]
             else:
                 payloads = [f"data: {json.dumps(c)}\n\n" for c in openai_chunks(turn, model)] + ["data: [DONE]\n\n"]
             if failure := turn.get("stream_error"):
-                payloads = payloads[:max(len(payloads) // 2, 1)] + [_stream_error(failure, anthropic)]
-            self._stream(payloads, cut=bool(turn.get("cut")) or bool(turn.get("stall")),
-                         stall=float(turn.get("stall") or 0))
+                payloads = payloads[: max(len(payloads) // 2, 1)] + [_stream_error(failure, anthropic)]
+            self._stream(
+                payloads, cut=bool(turn.get("cut")) or bool(turn.get("stall")), stall=float(turn.get("stall") or 0)
+            )
 
         def _raw(self, status: int, content_type: str, body: str) -> None:
             data = body.encode()
@@ -247,8 +328,11 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if cut:  # half the events, then half of the next one
                 half = max(len(payloads) // 2, 1)
-                payloads = payloads[:half] + [payloads[half][:len(payloads[half]) // 2]] if half < len(payloads) \
+                payloads = (
+                    payloads[:half] + [payloads[half][: len(payloads[half]) // 2]]
+                    if half < len(payloads)
                     else payloads[:half]
+                )
             for payload in payloads:
                 data = payload.encode()
                 self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
@@ -264,11 +348,22 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
 
-        def _error(self, status: int, message: str, anthropic: bool, *, retry_after: float | None = None,
-                   retry_after_ms: float | None = None, should_retry: bool | None = None) -> None:
+        def _error(
+            self,
+            status: int,
+            message: str,
+            anthropic: bool,
+            *,
+            retry_after: float | None = None,
+            retry_after_ms: float | None = None,
+            should_retry: bool | None = None,
+        ) -> None:
             kind = _ERROR_TYPES.get(status, "api_error")
-            payload = {"type": "error", "error": {"type": kind, "message": message}} if anthropic else \
-                {"error": {"message": message, "type": kind, "code": status}}
+            payload = (
+                {"type": "error", "error": {"type": kind, "message": message}}
+                if anthropic
+                else {"error": {"message": message, "type": kind, "code": status}}
+            )
             data = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("content-type", "application/json")
@@ -290,8 +385,10 @@ def main(argv: list[str]) -> int:
         print("usage: python -m sous.testing.server TURNS.json", file=sys.stderr)
         return 2
     with ScriptedServer(argv[0]) as server:
-        print(f"{server.url}  (Anthropic: ANTHROPIC_BASE_URL={server.url}; OpenAI: OPENAI_BASE_URL={server.openai_url})",
-              flush=True)
+        print(
+            f"{server.url}  (Anthropic: ANTHROPIC_BASE_URL={server.url}; OpenAI: OPENAI_BASE_URL={server.openai_url})",
+            flush=True,
+        )
         try:
             threading.Event().wait()
         except KeyboardInterrupt:

@@ -69,8 +69,16 @@ class WindowServer(LocalServer):
     """See the module doc. `steps` lists the step numbers asked for, in order; `refused` counts
     over-limit requests; `summaries` counts summary requests; `peak` is the largest request."""
 
-    def __init__(self, *, total_steps: int, folder: str, limit: int = 200_000, wire: str = "anthropic",
-                 report_usage: bool = True, props: bool = False):
+    def __init__(
+        self,
+        *,
+        total_steps: int,
+        folder: str,
+        limit: int = 200_000,
+        wire: str = "anthropic",
+        report_usage: bool = True,
+        props: bool = False,
+    ):
         self.total_steps = total_steps
         self.folder = folder
         self.limit = limit
@@ -107,16 +115,26 @@ class WindowServer(LocalServer):
                 usage = {}
             if "Respond with TEXT ONLY" in json.dumps(last):
                 self.summaries += 1
-                return 200, {"text": f"Summary: the user asked to read step files one by one. Steps 1 to {done} "
-                                     f"are done (last read STEP-MARKER {done}). Next: step {done + 1}.",
-                             "usage": usage}
+                return 200, {
+                    "text": f"Summary: the user asked to read step files one by one. Steps 1 to {done} "
+                    f"are done (last read STEP-MARKER {done}). Next: step {done + 1}.",
+                    "usage": usage,
+                }
             if done >= self.total_steps:
                 return 200, {"text": f"All {self.total_steps} steps are done.", "usage": usage}
             step = done + 1
             self.steps.append(step)
-            return 200, {"text": f"Step {step}: reading the next file.", "usage": usage,
-                         "tool_calls": [{"name": "Read", "id": f"toolu_{uuid.uuid4().hex[:16]}",
-                                         "input": {"file_path": f"{self.folder}/step_{step:02d}.txt"}}]}
+            return 200, {
+                "text": f"Step {step}: reading the next file.",
+                "usage": usage,
+                "tool_calls": [
+                    {
+                        "name": "Read",
+                        "id": f"toolu_{uuid.uuid4().hex[:16]}",
+                        "input": {"file_path": f"{self.folder}/step_{step:02d}.txt"},
+                    }
+                ],
+            }
 
 
 def _handler(server: WindowServer) -> type[BaseHTTPRequestHandler]:
@@ -135,11 +153,17 @@ def _handler(server: WindowServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             if server.props and self.path.rstrip("/") == "/props":
-                return self._send(200, json.dumps({"default_generation_settings": {"n_ctx": server.limit}}).encode(),
-                                  "application/json")
+                return self._send(
+                    200,
+                    json.dumps({"default_generation_settings": {"n_ctx": server.limit}}).encode(),
+                    "application/json",
+                )
             if self.path.rstrip("/").endswith("/models"):
-                return self._send(200, json.dumps({"object": "list", "data": [{"id": "bench", "object": "model"}]}).encode(),
-                                  "application/json")
+                return self._send(
+                    200,
+                    json.dumps({"object": "list", "data": [{"id": "bench", "object": "model"}]}).encode(),
+                    "application/json",
+                )
             self._send(404, b"{}", "application/json")
 
         def do_POST(self) -> None:
@@ -149,12 +173,24 @@ def _handler(server: WindowServer) -> type[BaseHTTPRequestHandler]:
             if status == 400:
                 tokens = turn["tokens"]
                 if anthropic:
-                    error = {"type": "error", "error": {"type": "invalid_request_error",
-                             "message": f"prompt is too long: {tokens} tokens > {server.limit} maximum"}}
+                    error = {
+                        "type": "error",
+                        "error": {
+                            "type": "invalid_request_error",
+                            "message": f"prompt is too long: {tokens} tokens > {server.limit} maximum",
+                        },
+                    }
                 else:
-                    error = {"error": {"code": 400, "type": "exceed_context_size_error", "n_prompt_tokens": tokens,
-                             "n_ctx": server.limit, "message": f"request ({tokens} tokens) exceeds the available "
-                                                               f"context size ({server.limit} tokens)"}}
+                    error = {
+                        "error": {
+                            "code": 400,
+                            "type": "exceed_context_size_error",
+                            "n_prompt_tokens": tokens,
+                            "n_ctx": server.limit,
+                            "message": f"request ({tokens} tokens) exceeds the available "
+                            f"context size ({server.limit} tokens)",
+                        }
+                    }
                 return self._send(400, json.dumps(error).encode(), "application/json")
             model = body.get("model", "bench")
             if anthropic:
@@ -172,8 +208,32 @@ def write_step_files(folder: str, steps: int, size: int) -> None:
     import random
 
     rng = random.Random(7)
-    words = ["def", "return", "value", "config", "index", "result", "buffer", "parse", "token", "self", "items",
-             "stream", "handler", "request", "update", "=", "(", ")", ":", "+", "0", "42", "'text'", "None"]
+    words = [
+        "def",
+        "return",
+        "value",
+        "config",
+        "index",
+        "result",
+        "buffer",
+        "parse",
+        "token",
+        "self",
+        "items",
+        "stream",
+        "handler",
+        "request",
+        "update",
+        "=",
+        "(",
+        ")",
+        ":",
+        "+",
+        "0",
+        "42",
+        "'text'",
+        "None",
+    ]
     os.makedirs(folder, exist_ok=True)
     for step in range(1, steps + 1):
         lines = [f"# STEP-MARKER {step}"]

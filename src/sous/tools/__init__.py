@@ -54,9 +54,11 @@ def unavailable(name: str, *, model_name: str, settings: Mapping[str, Any], envi
     A tool that cannot work is not offered rather than failing when called."""
     if name == "Screenshot":
         from .screenshot import unavailable as why
+
         return why(environ)
     if name == "WebSearch":
         from .web_search import unavailable as why_not
+
         return why_not(model_name, settings.get("webSearch"))
     return None
 
@@ -66,5 +68,14 @@ def toolset(names: Iterable[str] = DEFAULT_TOOLS) -> ToolSet:
     return ToolSet((load(n) for n in names), aliases=ALIASES | {"MultiEdit": "MultiEdit"})
 
 
-__all__ = ["ALIASES", "BUILTINS", "DEFAULT_TOOLS", "DEFERRED_TOOLS", "BuiltinTool", "builtin", "load", "toolset",
-           "unavailable"]
+__all__ = [
+    "ALIASES",
+    "BUILTINS",
+    "DEFAULT_TOOLS",
+    "DEFERRED_TOOLS",
+    "BuiltinTool",
+    "builtin",
+    "load",
+    "toolset",
+    "unavailable",
+]

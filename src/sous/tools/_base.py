@@ -27,12 +27,20 @@ class BuiltinTool:
         return await self.run_fn(args, ctx)
 
 
-def builtin(name: str, schema: dict[str, Any], run: RunFn, *, read_only: bool = False,
-            description: str | None = None, concurrent: bool = False) -> BuiltinTool:
+def builtin(
+    name: str,
+    schema: dict[str, Any],
+    run: RunFn,
+    *,
+    read_only: bool = False,
+    description: str | None = None,
+    concurrent: bool = False,
+) -> BuiltinTool:
     """Build a tool whose description is `descriptions/<name>.md` unless given inline."""
     if description is None:
         # A plain path, not importlib.resources: its zip support costs start-up time, and sous
         # is installed as files.
         description = (DESCRIPTIONS / f"{name}.md").read_text("utf-8").strip()
-    return BuiltinTool(name=name, description=description, input_schema=schema, run_fn=run,
-                       read_only=read_only, concurrent=concurrent)
+    return BuiltinTool(
+        name=name, description=description, input_schema=schema, run_fn=run, read_only=read_only, concurrent=concurrent
+    )

@@ -19,13 +19,13 @@ from typing import Any
 from sous.core import ToolContext
 
 BINARY_SUFFIXES = frozenset(
-    ".exe .dll .so .dylib .o .a .class .jar .war .pyc .pyo .whl .zip .gz .tgz .bz2 .xz .zst .7z .rar .tar "
-    ".bin .dat .db .sqlite .sqlite3 .pdf .doc .docx .xls .xlsx .ppt .pptx .odt .mp3 .mp4 .mov .avi .mkv "
-    ".wav .flac .ogg .webm .ico .bmp .tiff .psd .ttf .otf .woff .woff2 .eot .iso .dmg .img".split())
+    [".exe", ".dll", ".so", ".dylib", ".o", ".a", ".class", ".jar", ".war", ".pyc", ".pyo", ".whl", ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".tar", ".bin", ".dat", ".db", ".sqlite", ".sqlite3", ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".mp3", ".mp4", ".mov", ".avi", ".mkv", ".wav", ".flac", ".ogg", ".webm", ".ico", ".bmp", ".tiff", ".psd", ".ttf", ".otf", ".woff", ".woff2", ".eot", ".iso", ".dmg", ".img"]
+)
 
 NOT_READ = "File has not been read yet. Read it first before writing to it."
-CHANGED = ("File has been modified since read, either by the user or by a linter. "
-           "Read it again before attempting to write it.")
+CHANGED = (
+    "File has been modified since read, either by the user or by a linter. Read it again before attempting to write it."
+)
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
@@ -55,7 +55,7 @@ def decode(data: bytes) -> TextFile | None:
     """Decode file bytes, or return None when they look binary."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
-            raw = data[len(bom):].decode(encoding, errors="replace")
+            raw = data[len(bom) :].decode(encoding, errors="replace")
             return _text_file(raw, encoding, bom)
     if b"\0" in data[:8192]:
         return None
@@ -140,6 +140,13 @@ def structured_patch(old: str, new: str) -> list[dict[str, Any]]:
                 lines += [" " + line for line in a[i1:i2]]
             else:
                 lines += ["-" + line for line in a[i1:i2]] + ["+" + line for line in b[j1:j2]]
-        hunks.append({"oldStart": first[1] + 1, "oldLines": last[2] - first[1],
-                      "newStart": first[3] + 1, "newLines": last[4] - first[3], "lines": lines})
+        hunks.append(
+            {
+                "oldStart": first[1] + 1,
+                "oldLines": last[2] - first[1],
+                "newStart": first[3] + 1,
+                "newLines": last[4] - first[3],
+                "lines": lines,
+            }
+        )
     return hunks

@@ -74,7 +74,7 @@ class DomainProxy:
             return await self._answer(writer, 403, REFUSAL % (host or target).encode())
         try:
             up_reader, up_writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 15)
-        except (OSError, ValueError, asyncio.TimeoutError) as e:
+        except (TimeoutError, OSError, ValueError) as e:
             return await self._answer(writer, 502, f"sous sandbox proxy: cannot reach {host}: {e}\n".encode())
         if method == "CONNECT":
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -85,8 +85,11 @@ class DomainProxy:
     @staticmethod
     async def _answer(writer: asyncio.StreamWriter, status: int, body: bytes) -> None:
         reason = {400: "Bad Request", 403: "Forbidden", 502: "Bad Gateway"}[status]
-        writer.write(f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n"
-                     f"Connection: close\r\n\r\n".encode() + body)
+        writer.write(
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {len(body)}\r\n"
+            f"Connection: close\r\n\r\n".encode()
+            + body
+        )
         with contextlib.suppress(ConnectionError):
             await writer.drain()
         writer.close()

@@ -35,8 +35,10 @@ def load(path: Path) -> dict[str, Any]:
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         raise NotebookError(f"{path} is not a Jupyter notebook (no list of cells)")
     if notebook.get("nbformat", 4) < 4:
-        raise NotebookError(f"{path} is in nbformat {notebook.get('nbformat')}; convert it to version 4 first "
-                            "(jupyter nbconvert --to notebook)")
+        raise NotebookError(
+            f"{path} is in nbformat {notebook.get('nbformat')}; convert it to version 4 first "
+            "(jupyter nbconvert --to notebook)"
+        )
     return notebook
 
 
@@ -66,8 +68,11 @@ def source(cell: dict[str, Any]) -> str:
 
 
 def language(notebook: dict[str, Any]) -> str:
-    return (notebook.get("metadata", {}).get("language_info", {}).get("name")
-            or notebook.get("metadata", {}).get("kernelspec", {}).get("language") or "python")
+    return (
+        notebook.get("metadata", {}).get("language_info", {}).get("name")
+        or notebook.get("metadata", {}).get("kernelspec", {}).get("language")
+        or "python"
+    )
 
 
 def render(notebook: dict[str, Any]) -> list[Text | Image]:

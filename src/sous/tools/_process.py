@@ -59,18 +59,26 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-async def start(argv: list[str], *, cwd: str, env: dict[str, str], merge_stderr: bool = False,
-                pass_fds: tuple[int, ...] = ()) -> asyncio.subprocess.Process:
+async def start(
+    argv: list[str], *, cwd: str, env: dict[str, str], merge_stderr: bool = False, pass_fds: tuple[int, ...] = ()
+) -> asyncio.subprocess.Process:
     proc = await asyncio.create_subprocess_exec(
-        *argv, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        *argv,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
-        start_new_session=True, pass_fds=pass_fds)
+        start_new_session=True,
+        pass_fds=pass_fds,
+    )
     _live.add(proc)
     return proc
 
 
-async def pump(stream: asyncio.StreamReader | None, into: CappedBuffer,
-               progress: Callable[[str], None] | None = None) -> None:
+async def pump(
+    stream: asyncio.StreamReader | None, into: CappedBuffer, progress: Callable[[str], None] | None = None
+) -> None:
     """Copy `stream` into `into` until EOF, reporting each chunk to `progress`."""
     if stream is None:
         return

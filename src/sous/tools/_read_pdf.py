@@ -28,7 +28,7 @@ def parse_pages(spec: str, count: int) -> list[int]:
     for part in spec.replace(" ", "").split(","):
         first, dash, last = part.partition("-")
         if not first.isdigit() or (dash and not last.isdigit()):
-            raise ValueError(f"pages must look like \"3\", \"1-5\" or \"2,4-6\", not {spec!r}")
+            raise ValueError(f'pages must look like "3", "1-5" or "2,4-6", not {spec!r}')
         lo, hi = int(first), int(last) if dash else int(first)
         if lo < 1 or hi < lo:
             raise ValueError(f"the page range {part!r} is empty or starts before page 1")
@@ -48,15 +48,19 @@ async def read_pdf(path: Path, pages: str | None, ctx: ToolContext) -> ToolResul
     except (PdfReadError, OSError, ValueError) as e:
         return ToolResult(content=f"Cannot read {path} as a PDF: {e}", is_error=True)
     if pages is None and count > MAX_PAGES_WHOLE:
-        return ToolResult(content=f"The PDF has {count} pages; read it with `pages` (e.g. \"1-{MAX_PAGES_PER_CALL}\"), "
-                                  f"at most {MAX_PAGES_PER_CALL} pages a call.", is_error=True)
+        return ToolResult(
+            content=f'The PDF has {count} pages; read it with `pages` (e.g. "1-{MAX_PAGES_PER_CALL}"), '
+            f"at most {MAX_PAGES_PER_CALL} pages a call.",
+            is_error=True,
+        )
     try:
         wanted = parse_pages(pages, count) if pages else list(range(1, count + 1))
     except ValueError as e:
         return ToolResult(content=str(e), is_error=True)
     if len(wanted) > MAX_PAGES_PER_CALL:
-        return ToolResult(content=f"{len(wanted)} pages asked for; at most {MAX_PAGES_PER_CALL} can be read at once.",
-                          is_error=True)
+        return ToolResult(
+            content=f"{len(wanted)} pages asked for; at most {MAX_PAGES_PER_CALL} can be read at once.", is_error=True
+        )
     blocks: list[Text | Image] = [Text(text=f"PDF {path} ({count} pages); showing page(s) {_ranges(wanted)}.")]
     for number in wanted:
         try:
@@ -74,10 +78,15 @@ async def read_pdf(path: Path, pages: str | None, ctx: ToolContext) -> ToolResul
         if image is not None:
             blocks += [Text(text=f"\n--- Page {number} (no text{failure}; shown as an image) ---"), image]
         else:
-            blocks.append(Text(text=f"\n--- Page {number} ---\n[No text on this page{failure}. Install poppler-utils "
-                                    "(pdftoppm) to see such pages as images.]"))
-    return ToolResult(content=tuple(blocks), data={"type": "pdf", "file": {"filePath": str(path), "numPages": count,
-                                                                           "pages": wanted}})
+            blocks.append(
+                Text(
+                    text=f"\n--- Page {number} ---\n[No text on this page{failure}. Install poppler-utils "
+                    "(pdftoppm) to see such pages as images.]"
+                )
+            )
+    return ToolResult(
+        content=tuple(blocks), data={"type": "pdf", "file": {"filePath": str(path), "numPages": count, "pages": wanted}}
+    )
 
 
 async def render_page(path: Path, number: int, ctx: ToolContext) -> Image | None:
@@ -86,12 +95,22 @@ async def render_page(path: Path, number: int, ctx: ToolContext) -> Image | None
     if exe is None:
         return None
     proc = await asyncio.create_subprocess_exec(
-        exe, "-png", "-r", str(RENDER_DPI), "-f", str(number), "-l", str(number), str(path),  # no root: stdout
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+        exe,
+        "-png",
+        "-r",
+        str(RENDER_DPI),
+        "-f",
+        str(number),
+        "-l",
+        str(number),
+        str(path),  # no root: stdout
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     try:
         done = await ctx.cancel.race(asyncio.wait_for(proc.communicate(), RENDER_TIMEOUT))
         out = done.result()[0] if done is not None else b""
-    except asyncio.TimeoutError:
+    except TimeoutError:
         out = b""
     finally:
         if proc.returncode is None:

@@ -53,8 +53,7 @@ def _locate(explicit: str | None, search_path: str) -> str | None:
     if explicit is not None:
         return explicit if _executable(explicit) else None
     exe = "rg.exe" if os.name == "nt" else "rg"
-    candidates = [shutil.which(exe, path=search_path), os.path.join(sysconfig.get_path("scripts"), exe),
-                  "/usr/bin/rg"]
+    candidates = [shutil.which(exe, path=search_path), os.path.join(sysconfig.get_path("scripts"), exe), "/usr/bin/rg"]
     found = [c for c in candidates if c and _executable(c)]
     return next((c for c in found if not _is_script(c)), found[0] if found else None)
 
@@ -96,8 +95,14 @@ def missing(environ: Mapping[str, str] | None = None) -> ToolResult | None:
     return None if rg_path(environ) else ToolResult(content=MISSING, is_error=True)
 
 
-async def run(args: list[str], *, cwd: str, environ: Mapping[str, str] | None = None,
-              limit: int = OUTPUT_LIMIT, on_lines: Callable[[list[str]], None] | None = None) -> RgOutput:
+async def run(
+    args: list[str],
+    *,
+    cwd: str,
+    environ: Mapping[str, str] | None = None,
+    limit: int = OUTPUT_LIMIT,
+    on_lines: Callable[[list[str]], None] | None = None,
+) -> RgOutput:
     """Run `rg --no-config ARGS` in `cwd` and collect its output (at most `limit` bytes).
 
     `on_lines` is given the output lines as they arrive, so work on them (Glob's stat of each
@@ -110,8 +115,14 @@ async def run(args: list[str], *, cwd: str, environ: Mapping[str, str] | None = 
     if rg is None:
         raise ToolError(MISSING)
     proc = await asyncio.create_subprocess_exec(
-        rg, "--no-config", *args, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        rg,
+        "--no-config",
+        *args,
+        cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     errors = asyncio.ensure_future(_read(proc.stderr, 65536, drain=True))
     try:
         stdout, cut = await _read(proc.stdout, limit, on_lines=on_lines)
@@ -129,8 +140,13 @@ async def run(args: list[str], *, cwd: str, environ: Mapping[str, str] | None = 
     return RgOutput(code=code, stdout=stdout, stderr=stderr.decode("utf-8", errors="replace"), cut=cut)
 
 
-async def _read(stream: asyncio.StreamReader | None, limit: int, *, drain: bool = False,
-                on_lines: Callable[[list[str]], None] | None = None) -> tuple[bytes, bool]:
+async def _read(
+    stream: asyncio.StreamReader | None,
+    limit: int,
+    *,
+    drain: bool = False,
+    on_lines: Callable[[list[str]], None] | None = None,
+) -> tuple[bytes, bool]:
     """Read `stream` to EOF, keeping the complete lines within `limit` bytes; the flag says
     whether more came. Past the limit the rest is discarded (`drain`) or left unread, in which
     case the caller must stop the writer. `on_lines` sees each kept line once, in order."""
@@ -155,7 +171,7 @@ async def _read(stream: asyncio.StreamReader | None, limit: int, *, drain: bool 
     data = b"".join(chunks)
     cut = size > limit
     if cut:
-        data = data[:data.rfind(b"\n", 0, limit) + 1 or limit]
+        data = data[: data.rfind(b"\n", 0, limit) + 1 or limit]
     if on_lines is not None and len(data) > reported:
         on_lines(data[reported:].decode("utf-8", errors="replace").splitlines())
     return data, cut

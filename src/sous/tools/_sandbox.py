@@ -35,23 +35,59 @@ from dataclasses import dataclass, field
 
 from . import _standins
 
-SANDBOX_SIGNS = ("Read-only file system", "Could not resolve host", "Temporary failure in name resolution",
-                 "Network is unreachable", "Name or service not known", "Device or resource busy")
-NOTE = ("[sous: this command ran in the sandbox: files outside the project (and its git hooks, git config and "
-        "agent settings) are read-only and there is no network. If it needs more, run it again with "
-        "dangerouslyDisableSandbox: true; the user will be asked.]")
-REFUSED_NOTE = ("[sous: the sandbox refused network access to {hosts}: not in sandbox.network.allowedDomains. If the "
-                "command needs it, run it again with dangerouslyDisableSandbox: true; the user will be asked.]")
+SANDBOX_SIGNS = (
+    "Read-only file system",
+    "Could not resolve host",
+    "Temporary failure in name resolution",
+    "Network is unreachable",
+    "Name or service not known",
+    "Device or resource busy",
+)
+NOTE = (
+    "[sous: this command ran in the sandbox: files outside the project (and its git hooks, git config and "
+    "agent settings) are read-only and there is no network. If it needs more, run it again with "
+    "dangerouslyDisableSandbox: true; the user will be asked.]"
+)
+REFUSED_NOTE = (
+    "[sous: the sandbox refused network access to {hosts}: not in sandbox.network.allowedDomains. If the "
+    "command needs it, run it again with dangerouslyDisableSandbox: true; the user will be asked.]"
+)
 
 PROTECTED: dict[str, str | bool | None] = {
-    ".git/hooks": None, ".git/config": "", ".git/config.worktree": "", ".git/commondir": ".", ".git/modules": None,
-    ".claude": None, ".sous": None, ".mcp.json": None, ".envrc": None, ".vscode": None, ".idea": None,
-    ".husky": None, ".devcontainer": None, ".pre-commit-config.yaml": None, ".npmrc": None, ".cargo": None,
-    ".mvn": None, ".yarn/releases": False, ".yarn/plugins": False, ".yarnrc": False, ".yarnrc.yml": False,
+    ".git/hooks": None,
+    ".git/config": "",
+    ".git/config.worktree": "",
+    ".git/commondir": ".",
+    ".git/modules": None,
+    ".claude": None,
+    ".sous": None,
+    ".mcp.json": None,
+    ".envrc": None,
+    ".vscode": None,
+    ".idea": None,
+    ".husky": None,
+    ".devcontainer": None,
+    ".pre-commit-config.yaml": None,
+    ".npmrc": None,
+    ".cargo": None,
+    ".mvn": None,
+    ".yarn/releases": False,
+    ".yarn/plugins": False,
+    ".yarnrc": False,
+    ".yarnrc.yml": False,
     # a project that is (or holds) the home folder: the shell's start files and git's user config
-    ".bashrc": False, ".bash_profile": False, ".bash_login": False, ".profile": False, ".zshrc": False,
-    ".zshenv": False, ".zprofile": False, ".zlogin": False, ".gitconfig": False, ".config/git": False,
-    ".config/fish": False}
+    ".bashrc": False,
+    ".bash_profile": False,
+    ".bash_login": False,
+    ".profile": False,
+    ".zshrc": False,
+    ".zshenv": False,
+    ".zprofile": False,
+    ".zlogin": False,
+    ".gitconfig": False,
+    ".config/git": False,
+    ".config/fish": False,
+}
 """Inside each writable folder: what git, sous, Claude Code, direnv, editors, pre-commit or package
 managers run or read commands from later, outside the sandbox, and what stands in for it while it
 does not exist: an empty folder (None: git does not list empty folders, npm and the rest skip a
@@ -61,22 +97,65 @@ unreadable one). False: protected when it exists, no stand-in (yarn is not known
 `.git` itself is held in place (it cannot be renamed or replaced), and when it is a file (a linked
 worktree's pointer) it is read-only."""
 
-CREDENTIALS = (".ssh", ".aws", ".azure", ".config/gcloud", ".kube", ".docker", ".gnupg", ".config/gh",
-               ".config/hub", ".config/op", ".password-store", ".local/share/keyrings", ".netrc",
-               ".git-credentials", ".git-credential-cache", ".cache/git/credential", ".pypirc", ".npmrc",
-               ".yarnrc", ".cargo/credentials", ".cargo/credentials.toml", ".gem/credentials",
-               ".terraform.d/credentials.tfrc.json", ".vault-token", ".claude.json", ".claude/.credentials.json",
-               ".claude/settings.json", ".claude/settings.local.json", ".sous/settings.json",
-               ".sous/settings.local.json", ".mozilla", ".config/google-chrome", ".config/chromium")
+CREDENTIALS = (
+    ".ssh",
+    ".aws",
+    ".azure",
+    ".config/gcloud",
+    ".kube",
+    ".docker",
+    ".gnupg",
+    ".config/gh",
+    ".config/hub",
+    ".config/op",
+    ".password-store",
+    ".local/share/keyrings",
+    ".netrc",
+    ".git-credentials",
+    ".git-credential-cache",
+    ".cache/git/credential",
+    ".pypirc",
+    ".npmrc",
+    ".yarnrc",
+    ".cargo/credentials",
+    ".cargo/credentials.toml",
+    ".gem/credentials",
+    ".terraform.d/credentials.tfrc.json",
+    ".vault-token",
+    ".claude.json",
+    ".claude/.credentials.json",
+    ".claude/settings.json",
+    ".claude/settings.local.json",
+    ".sous/settings.json",
+    ".sous/settings.local.json",
+    ".mozilla",
+    ".config/google-chrome",
+    ".config/chromium",
+)
 """In the home folder: hidden inside the sandbox (an empty read-only folder or an empty file in
 their place). The user settings files are here for the API keys their `env` often holds."""
 
-_AGENT_VARIABLES = {"SSH_AUTH_SOCK", "SSH_AGENT_PID", "GPG_AGENT_INFO", "DBUS_SESSION_BUS_ADDRESS",
-                    "DBUS_SYSTEM_BUS_ADDRESS", "DOCKER_HOST", "CONTAINER_HOST", "XDG_RUNTIME_DIR", "DISPLAY",
-                    "WAYLAND_DISPLAY", "XAUTHORITY", "PULSE_SERVER", "KRB5CCNAME", "SSH_ASKPASS",
-                    "GIT_ASKPASS", "SUDO_ASKPASS"}
+_AGENT_VARIABLES = {
+    "SSH_AUTH_SOCK",
+    "SSH_AGENT_PID",
+    "GPG_AGENT_INFO",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "DBUS_SYSTEM_BUS_ADDRESS",
+    "DOCKER_HOST",
+    "CONTAINER_HOST",
+    "XDG_RUNTIME_DIR",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "XAUTHORITY",
+    "PULSE_SERVER",
+    "KRB5CCNAME",
+    "SSH_ASKPASS",
+    "GIT_ASKPASS",
+    "SUDO_ASKPASS",
+}
 _SECRET_NAME = re.compile(
-    r"(API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)(_|$)|^AWS_", re.IGNORECASE)
+    r"(API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)(_|$)|^AWS_", re.IGNORECASE
+)
 
 
 _ROOT_ARGS = ("--cap-drop", "ALL") if os.geteuid() == 0 else ()
@@ -96,8 +175,14 @@ class Sandbox:
     unix_sockets: bool = False
     """Let the command make Unix sockets (`sandbox.network.allowAllUnixSockets`); see `_seccomp`."""
 
-    def wrap(self, argv: list[str], cwd: str, proxy_socket: str | None = None,
-             seccomp_fd: int | None = None, project: str | None = None) -> list[str]:
+    def wrap(
+        self,
+        argv: list[str],
+        cwd: str,
+        proxy_socket: str | None = None,
+        seccomp_fd: int | None = None,
+        project: str | None = None,
+    ) -> list[str]:
         """`argv` run inside bubblewrap, writable in `writable` and `project` (a sub-agent's
         worktree is its project). Stand-ins for missing protected paths are made now: call
         `release()` once the command has ended (the last release removes them). Unless
@@ -106,9 +191,26 @@ class Sandbox:
         scratch = scratch_dir()
         private_tmp = os.path.join(scratch, "tmp")
         os.makedirs(private_tmp, exist_ok=True)
-        args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                "--die-with-parent", "--new-session", "--setenv", "TMPDIR", "/tmp", *_ROOT_ARGS]
+        args = [
+            "bwrap",
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--die-with-parent",
+            "--new-session",
+            "--setenv",
+            "TMPDIR",
+            "/tmp",
+            *_ROOT_ARGS,
+        ]
         # Sockets live in /run, /var/run and /tmp: the command gets an empty /run and its own /tmp.
         args += ["--tmpfs", "/run"]
         if os.path.isdir("/var/run") and not os.path.islink("/var/run"):
@@ -116,8 +218,11 @@ class Sandbox:
         if self.network and (resolver := os.path.realpath("/etc/resolv.conf")).startswith("/run/"):
             args += ["--ro-bind-try", resolver, resolver]  # systemd-resolved keeps the real one there
         args += ["--bind", private_tmp, "/tmp"]
-        roots = list(dict.fromkeys(os.path.realpath(p) for p in (*self.writable, *([project] if project else []))
-                                   if os.path.isdir(p)))
+        roots = list(
+            dict.fromkeys(
+                os.path.realpath(p) for p in (*self.writable, *([project] if project else [])) if os.path.isdir(p)
+            )
+        )
         for path in (scratch, *roots):
             args += ["--bind", path, path]
         args += _hold(roots)
@@ -130,8 +235,16 @@ class Sandbox:
             folder = os.path.dirname(proxy_socket)
             args += ["--ro-bind", folder, folder]
             bridge = os.path.join(os.path.dirname(__file__), "_netbridge.py")
-            argv = [sys.executable, "-I", "-S", bridge, proxy_socket, *([] if self.unix_sockets else ["--seccomp"]),
-                    "--", *argv]
+            argv = [
+                sys.executable,
+                "-I",
+                "-S",
+                bridge,
+                proxy_socket,
+                *([] if self.unix_sockets else ["--seccomp"]),
+                "--",
+                *argv,
+            ]
         elif not self.unix_sockets:
             if seccomp_fd is None:
                 raise ValueError("the sandbox needs its seccomp filter (seccomp_fd)")
@@ -219,8 +332,14 @@ def _stand_in_for(path: str, root: str, content: str | None) -> tuple[str, str |
     return None
 
 
-_CONFIGS = (".git/config", ".claude/settings.json", ".claude/settings.local.json", ".sous/settings.json",
-            ".sous/settings.local.json", ".mcp.json")
+_CONFIGS = (
+    ".git/config",
+    ".claude/settings.json",
+    ".claude/settings.local.json",
+    ".sous/settings.json",
+    ".sous/settings.local.json",
+    ".mcp.json",
+)
 """Configuration that names programs to run (hooks, MCP servers, fsmonitor, hooksPath, includes)."""
 _MAX_NAMED = 256
 
@@ -250,14 +369,18 @@ def _named_files(root: str) -> list[str]:
                 folder = key.strip().lower() == "hookspath"
                 words += [(w, folder) for w in value.split()] if eq else []
     named = []
-    for word, folder in words[:_MAX_NAMED * 8]:
+    for word, folder in words[: _MAX_NAMED * 8]:
         word = word.strip("'\"").replace("${CLAUDE_PROJECT_DIR}", root).replace("$CLAUDE_PROJECT_DIR", root)
         if not word or word.startswith("-"):
             continue
         for base in (root, os.path.join(root, ".git")):
             path = os.path.realpath(os.path.join(base, os.path.expanduser(word)))
-            if path != root and _inside(path, root) and (os.path.isfile(path) or folder and os.path.isdir(path)) \
-                    and path not in named:
+            if (
+                path != root
+                and _inside(path, root)
+                and (os.path.isfile(path) or folder and os.path.isdir(path))
+                and path not in named
+            ):
                 named.append(path)
     return named[:_MAX_NAMED]
 
@@ -314,10 +437,36 @@ def usable() -> bool:
         return False
     fd = filter_fd()
     try:
-        done = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid",
-                               "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--unshare-net",
-                               "--new-session", "--die-with-parent", "--tmpfs", "/run", "--seccomp", str(fd),
-                               *_ROOT_ARGS, "--", "true"], capture_output=True, timeout=10, pass_fds=(fd,), check=False)
+        done = subprocess.run(
+            [
+                "bwrap",
+                "--ro-bind",
+                "/",
+                "/",
+                "--dev",
+                "/dev",
+                "--proc",
+                "/proc",
+                "--unshare-pid",
+                "--unshare-ipc",
+                "--unshare-uts",
+                "--unshare-cgroup-try",
+                "--unshare-net",
+                "--new-session",
+                "--die-with-parent",
+                "--tmpfs",
+                "/run",
+                "--seccomp",
+                str(fd),
+                *_ROOT_ARGS,
+                "--",
+                "true",
+            ],
+            capture_output=True,
+            timeout=10,
+            pass_fds=(fd,),
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     finally:

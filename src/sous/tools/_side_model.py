@@ -27,8 +27,9 @@ def small_fast_model(ctx: ToolContext) -> Model | None:
     if name.startswith("anthropic:"):
         from sous.models.anthropic import AnthropicModel
 
-        model_id = ctx.environ.get("ANTHROPIC_DEFAULT_HAIKU_MODEL") or ctx.environ.get("ANTHROPIC_SMALL_FAST_MODEL") \
-            or HAIKU
+        model_id = (
+            ctx.environ.get("ANTHROPIC_DEFAULT_HAIKU_MODEL") or ctx.environ.get("ANTHROPIC_SMALL_FAST_MODEL") or HAIKU
+        )
         try:
             return AnthropicModel(model_id, environ=ctx.environ)
         except ConfigError:

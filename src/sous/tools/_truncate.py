@@ -11,9 +11,9 @@ def head_tail(text: str, limit: int = DEFAULT_LIMIT) -> str:
     if len(text) <= limit:
         return text
     half = limit // 2
-    cut = text[half:len(text) - half]
+    cut = text[half : len(text) - half]
     note = f"\n\n[... {len(cut)} characters ({cut.count(chr(10))} lines) truncated ...]\n\n"
-    return text[:half] + note + text[len(text) - half:]
+    return text[:half] + note + text[len(text) - half :]
 
 
 def head(text: str, limit: int = DEFAULT_LIMIT, hint: str = "") -> str:

@@ -37,26 +37,44 @@ def agent_tool(types: Mapping[str, Any]) -> BuiltinTool:
             return ToolResult(content="Sub-agents are not available here.", is_error=True)
         kind = args.get("subagent_type") or "general-purpose"
         if kind not in types:
-            return ToolResult(content=f"Unknown agent type {kind!r}. Available: {', '.join(sorted(types))}",
-                              is_error=True)
+            return ToolResult(
+                content=f"Unknown agent type {kind!r}. Available: {', '.join(sorted(types))}", is_error=True
+            )
         try:
-            report = await ctx.spawn.spawn(kind, args["prompt"], description=args["description"],
-                                           model=args.get("model"), parent=ctx, isolation=args.get("isolation"),
-                                           background=bool(args.get("run_in_background")))
+            report = await ctx.spawn.spawn(
+                kind,
+                args["prompt"],
+                description=args["description"],
+                model=args.get("model"),
+                parent=ctx,
+                isolation=args.get("isolation"),
+                background=bool(args.get("run_in_background")),
+            )
         except ToolError as e:
             return ToolResult(content=str(e), is_error=True)
         text = report.text or "(the agent finished without a report)"
         if report.resumable:
             text += f"\n\nagentId: {report.agent_id} (SendMessage to this id continues the agent with its history)"
-        return ToolResult(content=text, is_error=report.status not in ("completed", "async_launched"),
-                          data={"status": report.status, "agentId": report.agent_id, "content": [text],
-                                "totalTokens": report.tokens, "totalToolUseCount": report.tool_uses,
-                                "totalDurationMs": report.duration_ms, "agentType": kind})
+        return ToolResult(
+            content=text,
+            is_error=report.status not in ("completed", "async_launched"),
+            data={
+                "status": report.status,
+                "agentId": report.agent_id,
+                "content": [text],
+                "totalTokens": report.tokens,
+                "totalToolUseCount": report.tool_uses,
+                "totalDurationMs": report.duration_ms,
+                "agentType": kind,
+            },
+        )
 
-    description = ("Launches a sub-agent with a fresh context for a focused task (searching a large codebase, "
-                   "a self-contained change, a review); it works on its own and returns one report. Give it a "
-                   "complete, self-contained prompt. Launch independent agents in one message to run them in "
-                   f"parallel.\nAgent types:\n{listing}")
+    description = (
+        "Launches a sub-agent with a fresh context for a focused task (searching a large codebase, "
+        "a self-contained change, a review); it works on its own and returns one report. Give it a "
+        "complete, self-contained prompt. Launch independent agents in one message to run them in "
+        f"parallel.\nAgent types:\n{listing}"
+    )
     return builtin("Agent", SCHEMA, run, description=description, concurrent=True)
 
 
@@ -82,7 +100,9 @@ def send_message_tool() -> BuiltinTool:
             return ToolResult(content=str(e), is_error=True)
         return ToolResult(content=reply, data={"to": args["to"]})
 
-    description = ("Sends a message to a sub-agent by its agentId: a finished agent resumes with its full history "
-                   "and replies (its answer is this tool's result); a running one reads it at its next step. "
-                   "Read-only helpers (Explore, Plan) cannot be resumed.")
+    description = (
+        "Sends a message to a sub-agent by its agentId: a finished agent resumes with its full history "
+        "and replies (its answer is this tool's result); a running one reads it at its next step. "
+        "Read-only helpers (Explore, Plan) cannot be resumed."
+    )
     return builtin("SendMessage", SEND_SCHEMA, run, description=description, concurrent=True)

@@ -57,13 +57,22 @@ def _env_int(environ: Any, name: str, default: int) -> int:
 def _environment(ctx: ToolContext) -> dict[str, str]:
     env = without_own_venv(dict(ctx.environ or os.environ), ctx.project_dir)
     # Nothing may wait for a person: pagers and editors are turned off.
-    env.update({"SOUS": "1", "PAGER": "cat", "GIT_PAGER": "cat", "GIT_EDITOR": "true", "EDITOR": "true",
-                "GIT_TERMINAL_PROMPT": "0"})
+    env.update(
+        {
+            "SOUS": "1",
+            "PAGER": "cat",
+            "GIT_PAGER": "cat",
+            "GIT_EDITOR": "true",
+            "EDITOR": "true",
+            "GIT_TERMINAL_PROMPT": "0",
+        }
+    )
     return env
 
 
-def without_own_venv(env: dict[str, str], project_dir: str, prefix: str = sys.prefix,
-                     base_prefix: str = sys.base_prefix) -> dict[str, str]:
+def without_own_venv(
+    env: dict[str, str], project_dir: str, prefix: str = sys.prefix, base_prefix: str = sys.base_prefix
+) -> dict[str, str]:
     """The environment with sous's own virtual environment taken off PATH (and VIRTUAL_ENV), so
     that `python -m pytest` runs the project's Python, not the one sous was installed into. Kept
     when the project is that environment's home (sous installed in the project's own .venv)."""
@@ -96,14 +105,14 @@ def _exit_one_is_ok(command: str) -> bool:
     return name in _EXIT_ONE_OK or (name == "git" and len(last) > 1 and last[1] in _EXIT_ONE_OK_GIT)
 
 
-
 async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     command: str = args["command"]
     if not command.strip():
         return ToolResult(content="Error: the command is empty", is_error=True)
     if args.get("run_in_background"):
-        return await _start_background(command, args.get("description", ""), ctx,
-                                       outside=bool(args.get("dangerouslyDisableSandbox")))
+        return await _start_background(
+            command, args.get("description", ""), ctx, outside=bool(args.get("dangerouslyDisableSandbox"))
+        )
     environ = ctx.environ or os.environ
     default = _env_int(environ, "BASH_DEFAULT_TIMEOUT_MS", DEFAULT_TIMEOUT_MS)
     ceiling = _env_int(environ, "BASH_MAX_TIMEOUT_MS", MAX_TIMEOUT_MS)
@@ -120,17 +129,20 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         argv, proxy, fds = await _sandboxed([_bash(), "-c", script], sandbox, ctx)
         refused_before = len(proxy.refused) if proxy else 0
         try:
-            proc = await _process.start(argv, cwd=ctx.cwd, env=sandbox.environment(env) if sandbox else env,
-                                        pass_fds=fds)
+            proc = await _process.start(
+                argv, cwd=ctx.cwd, env=sandbox.environment(env) if sandbox else env, pass_fds=fds
+            )
         finally:
             _close(fds)
         stdout, stderr = _process.CappedBuffer(limit), _process.CappedBuffer(limit)
-        readers = [asyncio.ensure_future(_process.pump(proc.stdout, stdout, ctx.progress)),
-                   asyncio.ensure_future(_process.pump(proc.stderr, stderr, ctx.progress))]
+        readers = [
+            asyncio.ensure_future(_process.pump(proc.stdout, stdout, ctx.progress)),
+            asyncio.ensure_future(_process.pump(proc.stderr, stderr, ctx.progress)),
+        ]
         timed_out = False
         try:
             await asyncio.wait_for(proc.wait(), timeout_ms / 1000)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             timed_out = True
             await _process.terminate(proc)
         except asyncio.CancelledError:
@@ -195,8 +207,9 @@ def _carry_cwd(pwd_file: str, ctx: ToolContext) -> list[str]:
     return [f"Shell cwd was reset to {ctx.project_dir}"]
 
 
-def _result(command: str, code: int | None, out: str, err: str, timed_out: bool, timeout_ms: int,
-            notes: list[str]) -> ToolResult:
+def _result(
+    command: str, code: int | None, out: str, err: str, timed_out: bool, timeout_ms: int, notes: list[str]
+) -> ToolResult:
     out, err = out.rstrip("\n"), err.rstrip("\n")
     ok = not timed_out and (code == 0 or (code == 1 and not err and _exit_one_is_ok(command)))
     parts = [p for p in (out, err) if p]
@@ -205,8 +218,15 @@ def _result(command: str, code: int | None, out: str, err: str, timed_out: bool,
     elif not ok:
         parts.insert(0, f"Exit code {code}" if code is not None and code >= 0 else f"Killed by signal {-(code or 0)}")
     parts += notes
-    data = {"stdout": out, "stderr": err, "interrupted": timed_out, "isImage": False,
-            "noOutputExpected": False, "returnCode": code, "backgroundTaskId": None}
+    data = {
+        "stdout": out,
+        "stderr": err,
+        "interrupted": timed_out,
+        "isImage": False,
+        "noOutputExpected": False,
+        "returnCode": code,
+        "backgroundTaskId": None,
+    }
     return ToolResult(content="\n".join(parts) or "(no output)", is_error=not ok, data=data)
 
 
@@ -258,8 +278,11 @@ async def _sandboxed(argv: list[str], sandbox, ctx: ToolContext):
         proxy = await proxy_for(ctx.state, sandbox.allowed_domains, _sandbox.sealed_dir())
     socket_path = proxy.socket_path if proxy else None
     fds = (_sandbox.filter_fd(),) if sandbox.needs_filter_fd(socket_path) else ()
-    return sandbox.wrap(argv, ctx.cwd, socket_path, seccomp_fd=fds[0] if fds else None,
-                        project=ctx.project_dir), proxy, fds
+    return (
+        sandbox.wrap(argv, ctx.cwd, socket_path, seccomp_fd=fds[0] if fds else None, project=ctx.project_dir),
+        proxy,
+        fds,
+    )
 
 
 def _close(fds: tuple[int, ...]) -> None:
@@ -290,9 +313,15 @@ async def _start_background(command: str, description: str, ctx: ToolContext, *,
         argv, _, fds = await _sandboxed([_bash(), "-c", command], sandbox, ctx)
         try:
             proc = await asyncio.create_subprocess_exec(
-                *argv, cwd=ctx.cwd, env=sandbox.environment(_environment(ctx)) if sandbox else _environment(ctx),
-                stdin=asyncio.subprocess.DEVNULL, stdout=sink, stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True, pass_fds=fds)
+                *argv,
+                cwd=ctx.cwd,
+                env=sandbox.environment(_environment(ctx)) if sandbox else _environment(ctx),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=sink,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=fds,
+            )
         except BaseException:
             if sandbox:
                 _sandbox.release()
@@ -305,10 +334,21 @@ async def _start_background(command: str, description: str, ctx: ToolContext, *,
         _waiters.add(waiter)
         waiter.add_done_callback(_waiters.discard)
     jobs[job_id] = Job(id=job_id, command=command, description=description, proc=proc, output_path=output_path)
-    text = (f"Command running in background with ID: {job_id}. Output is being written to: {output_path}. "
-            "Use TaskOutput to read it, TaskStop to stop it.")
-    return ToolResult(content=text, data={"stdout": "", "stderr": "", "interrupted": False, "isImage": False,
-                                          "returnCode": None, "backgroundTaskId": job_id})
+    text = (
+        f"Command running in background with ID: {job_id}. Output is being written to: {output_path}. "
+        "Use TaskOutput to read it, TaskStop to stop it."
+    )
+    return ToolResult(
+        content=text,
+        data={
+            "stdout": "",
+            "stderr": "",
+            "interrupted": False,
+            "isImage": False,
+            "returnCode": None,
+            "backgroundTaskId": job_id,
+        },
+    )
 
 
 def _unknown(task_id: str, ctx: ToolContext) -> ToolResult:
@@ -324,7 +364,7 @@ async def task_output(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         wait_s = min(float(args.get("timeout") or 30_000), MAX_TIMEOUT_MS) / 1000
         try:
             await asyncio.wait_for(asyncio.shield(job.proc.wait()), wait_s)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
     with open(job.output_path, "rb") as f:
         f.seek(job.read_offset)
@@ -336,8 +376,10 @@ async def task_output(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if job.proc.returncode is not None:
         lines.append(f"Exit code {job.proc.returncode}")
     lines.append(output if output else "(no new output)")
-    return ToolResult(content="\n".join(lines), data={"task_id": job.id, "status": job.status,
-                                                      "exitCode": job.proc.returncode, "output": output})
+    return ToolResult(
+        content="\n".join(lines),
+        data={"task_id": job.id, "status": job.status, "exitCode": job.proc.returncode, "output": output},
+    )
 
 
 async def task_stop(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
@@ -349,8 +391,10 @@ async def task_stop(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         return ToolResult(content=f"Task {task_id} already finished ({job.status}, exit code {job.proc.returncode})")
     job.stopped = True
     await _process.terminate(job.proc)
-    return ToolResult(content=f"Successfully killed task: {task_id} ({job.command})",
-                      data={"task_id": task_id, "command": job.command})
+    return ToolResult(
+        content=f"Successfully killed task: {task_id} ({job.command})",
+        data={"task_id": task_id, "command": job.command},
+    )
 
 
 def stop_all(state: dict[str, Any] | None = None) -> None:
@@ -368,19 +412,28 @@ def stop_all(state: dict[str, Any] | None = None) -> None:
 atexit.register(stop_all)
 
 TOOL = builtin("Bash", BASH_SCHEMA, run_bash)
-TASK_OUTPUT = builtin("TaskOutput", {
-    "type": "object",
-    "properties": {
-        "task_id": {"type": "string", "description": "The background task's ID"},
-        "block": {"type": "boolean", "description": "Wait for the task to finish (default true)"},
-        "timeout": {"type": "number", "description": "How long to wait, in ms (default 30000)"},
+TASK_OUTPUT = builtin(
+    "TaskOutput",
+    {
+        "type": "object",
+        "properties": {
+            "task_id": {"type": "string", "description": "The background task's ID"},
+            "block": {"type": "boolean", "description": "Wait for the task to finish (default true)"},
+            "timeout": {"type": "number", "description": "How long to wait, in ms (default 30000)"},
+        },
+        "required": ["task_id"],
     },
-    "required": ["task_id"],
-}, task_output, read_only=True)
-TASK_STOP = builtin("TaskStop", {
-    "type": "object",
-    "properties": {
-        "task_id": {"type": "string", "description": "The background task's ID"},
-        "shell_id": {"type": "string", "description": "Deprecated: use task_id"},
+    task_output,
+    read_only=True,
+)
+TASK_STOP = builtin(
+    "TaskStop",
+    {
+        "type": "object",
+        "properties": {
+            "task_id": {"type": "string", "description": "The background task's ID"},
+            "shell_id": {"type": "string", "description": "Deprecated: use task_id"},
+        },
     },
-}, task_stop)
+    task_stop,
+)

@@ -26,8 +26,12 @@ MULTI_SCHEMA = {
     "type": "object",
     "properties": {
         "file_path": {"type": "string", "description": "The path of the file to modify"},
-        "edits": {"type": "array", "minItems": 1, "description": "Edits applied in order, all or none",
-                  "items": {"type": "object", "properties": _EDIT_FIELDS, "required": ["old_string", "new_string"]}},
+        "edits": {
+            "type": "array",
+            "minItems": 1,
+            "description": "Edits applied in order, all or none",
+            "items": {"type": "object", "properties": _EDIT_FIELDS, "required": ["old_string", "new_string"]},
+        },
     },
     "required": ["file_path", "edits"],
 }
@@ -50,7 +54,8 @@ def apply(text: str, old: str, new: str, replace_all: bool = False) -> tuple[str
         raise EditFailed(
             f"Found {count} matches of the string to replace, but replace_all is false. To replace all occurrences, "
             "set replace_all to true. To replace only one occurrence, please provide more context to uniquely "
-            f"identify the instance.\nString: {old}")
+            f"identify the instance.\nString: {old}"
+        )
     at = text.index(old)
     return (text.replace(old, new) if replace_all else text.replace(old, new, 1)), at
 
@@ -60,7 +65,7 @@ def _snippet(text: str, at: int, new: str) -> str:
     first = text.count("\n", 0, at)
     last = first + new.count("\n")
     start = max(first - SNIPPET_CONTEXT, 0)
-    return numbered(lines[start:last + SNIPPET_CONTEXT + 1], start + 1)
+    return numbered(lines[start : last + SNIPPET_CONTEXT + 1], start + 1)
 
 
 def _load(path: Path, ctx: ToolContext, creating: bool) -> TextFile:
@@ -100,13 +105,25 @@ async def run_edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         _save(path, ctx, form, text)
     except EditFailed as e:
         return ToolResult(content=str(e), is_error=True)
-    data = {"filePath": str(path), "oldString": old, "newString": new, "replaceAll": replace_all,
-            "structuredPatch": structured_patch(form.text, text), "userModified": False}
+    data = {
+        "filePath": str(path),
+        "oldString": old,
+        "newString": new,
+        "replaceAll": replace_all,
+        "structuredPatch": structured_patch(form.text, text),
+        "userModified": False,
+    }
     if replace_all:
-        return ToolResult(content=f"The file {path} has been updated. All occurrences of the old string were "
-                                  "successfully replaced with the new string.", data=data)
-    return ToolResult(content=f"The file {path} has been updated. Here's the result of running `cat -n` on a snippet "
-                              f"of the edited file:\n{_snippet(text, at, new)}", data=data)
+        return ToolResult(
+            content=f"The file {path} has been updated. All occurrences of the old string were "
+            "successfully replaced with the new string.",
+            data=data,
+        )
+    return ToolResult(
+        content=f"The file {path} has been updated. Here's the result of running `cat -n` on a snippet "
+        f"of the edited file:\n{_snippet(text, at, new)}",
+        data=data,
+    )
 
 
 async def run_multi_edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
@@ -126,8 +143,10 @@ async def run_multi_edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         _save(path, ctx, form, text)
     except EditFailed as e:
         return ToolResult(content=str(e), is_error=True)
-    return ToolResult(content=f"Applied {len(edits)} edits to {path}.",
-                      data={"filePath": str(path), "edits": edits, "structuredPatch": structured_patch(form.text, text)})
+    return ToolResult(
+        content=f"Applied {len(edits)} edits to {path}.",
+        data={"filePath": str(path), "edits": edits, "structuredPatch": structured_patch(form.text, text)},
+    )
 
 
 TOOL = builtin("Edit", SCHEMA, run_edit)

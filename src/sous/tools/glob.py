@@ -65,8 +65,12 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         flags.append("--no-ignore")
     # rg matches globs against paths relative to its working folder, so it runs inside `root`.
     stamped: list[tuple[float, str]] = []
-    out = await _rg.run([*flags, "--", str(root)], cwd=str(root), environ=environ,
-                        on_lines=lambda lines: _rg.stamp(lines, str(root), stamped))
+    out = await _rg.run(
+        [*flags, "--", str(root)],
+        cwd=str(root),
+        environ=environ,
+        on_lines=lambda lines: _rg.stamp(lines, str(root), stamped),
+    )
     if out.code == 2 and not out.stdout:
         return ToolResult(content=f"Glob failed: {out.stderr.strip()}", is_error=True)
     found = _rg.newest_first(stamped)
@@ -74,8 +78,12 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         found = [path for path in found if not denied(os.path.join(root, path))]
     total = len(found)
     shown = found[:MAX_RESULTS]
-    data = {"filenames": shown, "numFiles": len(shown), "truncated": total > MAX_RESULTS or out.cut,
-            "durationMs": int((time.monotonic() - started) * 1000)}
+    data = {
+        "filenames": shown,
+        "numFiles": len(shown),
+        "truncated": total > MAX_RESULTS or out.cut,
+        "durationMs": int((time.monotonic() - started) * 1000),
+    }
     if not found:
         return ToolResult(content="No files found", data=data)
     return ToolResult(content=paths(found, MAX_RESULTS, "files", total=total), data=data)

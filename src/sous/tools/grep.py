@@ -31,15 +31,20 @@ SCHEMA = {
         "path": {"type": "string", "description": "File or folder to search (default: the working directory)"},
         "glob": {"type": "string", "description": 'Only files matching this glob, e.g. "*.js" or "*.{ts,tsx}"'},
         "type": {"type": "string", "description": "Only files of this rg type, e.g. py, js, rust"},
-        "output_mode": {"type": "string", "enum": list(MODES),
-                        "description": "content: matching lines; files_with_matches (default): paths; count: per file"},
+        "output_mode": {
+            "type": "string",
+            "enum": list(MODES),
+            "description": "content: matching lines; files_with_matches (default): paths; count: per file",
+        },
         "-i": {"type": "boolean", "description": "Case insensitive"},
         "-n": {"type": "boolean", "description": "Line numbers in content mode (default true)"},
         "-A": {"type": "integer", "description": "Lines after each match (content mode)"},
         "-B": {"type": "integer", "description": "Lines before each match (content mode)"},
         "-C": {"type": "integer", "description": "Lines before and after each match (content mode)"},
-        "head_limit": {"type": "integer",
-                       "description": f"Show only the first N entries (default {DEFAULT_HEAD_LIMIT}, 0 = all)"},
+        "head_limit": {
+            "type": "integer",
+            "description": f"Show only the first N entries (default {DEFAULT_HEAD_LIMIT}, 0 = all)",
+        },
         "offset": {"type": "integer", "description": "Skip the first N entries"},
         "multiline": {"type": "boolean", "description": "Let . and patterns span lines"},
     },
@@ -132,12 +137,11 @@ def _without_denied(lines: list[str], denied: Any, cwd: str) -> list[str]:
 def _result(mode: str, lines: list[str], args: dict[str, Any], *, cut: bool) -> ToolResult:
     data: dict[str, Any] = {"mode": mode, "numFiles": 0, "filenames": [], "content": "", "numLines": 0}
     if not lines:
-        return ToolResult(content="No files found" if mode == "files_with_matches" else "No matches found",
-                          data=data)
+        return ToolResult(content="No files found" if mode == "files_with_matches" else "No matches found", data=data)
     offset = max(int(args.get("offset") or 0), 0)
     limit = args.get("head_limit")
     limit = DEFAULT_HEAD_LIMIT if limit is None else int(limit)
-    page = lines[offset:offset + limit] if limit > 0 else lines[offset:]
+    page = lines[offset : offset + limit] if limit > 0 else lines[offset:]
     if not page:
         return ToolResult(content=f"No entries at this offset ({offset}); there are {len(lines)}.", data=data)
     if mode == "files_with_matches":
@@ -145,17 +149,21 @@ def _result(mode: str, lines: list[str], args: dict[str, Any], *, cut: bool) -> 
         data.update(numFiles=len(page), filenames=page)
     elif mode == "count":
         counts = [int(n) for _, _, n in (line.rpartition(":") for line in lines) if n.isdigit()]
-        text = "\n".join(page) + (f"\n\nFound {_plural(sum(counts), 'total occurrence')} "
-                                  f"across {_plural(len(counts), 'file')}.")
+        text = "\n".join(page) + (
+            f"\n\nFound {_plural(sum(counts), 'total occurrence')} across {_plural(len(counts), 'file')}."
+        )
         data.update(numFiles=len(counts), numMatches=sum(counts), content="\n".join(page))
     else:
         text = head("\n".join(page), MAX_CONTENT_CHARS, "narrow the search or page with offset/head_limit")
         data.update(content=text, numLines=len(page))
     if offset or offset + len(page) < len(lines):
         data.update(appliedLimit=limit, appliedOffset=offset)
-        text += (f"\n(Showing entries {offset + 1}-{offset + len(page)} of {len(lines)}; "
-                 f"use offset={offset + len(page)} for more.)" if offset + len(page) < len(lines) else
-                 f"\n(Showing entries {offset + 1}-{offset + len(page)} of {len(lines)}.)")
+        text += (
+            f"\n(Showing entries {offset + 1}-{offset + len(page)} of {len(lines)}; "
+            f"use offset={offset + len(page)} for more.)"
+            if offset + len(page) < len(lines)
+            else f"\n(Showing entries {offset + 1}-{offset + len(page)} of {len(lines)}.)"
+        )
     if cut:
         text += f"\n(ripgrep's output passed {_rg.OUTPUT_LIMIT // 2**20} MB and was cut; narrow the search.)"
     return ToolResult(content=text, data=data)

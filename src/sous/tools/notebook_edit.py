@@ -23,10 +23,16 @@ SCHEMA = {
         "notebook_path": {"type": "string", "description": "The absolute path to the .ipynb file to edit"},
         "cell_id": {"type": "string", "description": "The cell to edit; an insert goes after it (first if absent)"},
         "new_source": {"type": "string", "description": "The new source for the cell"},
-        "cell_type": {"type": "string", "enum": ["code", "markdown"],
-                      "description": "The cell's type; required for insert"},
-        "edit_mode": {"type": "string", "enum": ["replace", "insert", "delete"],
-                      "description": "replace (default), insert or delete"},
+        "cell_type": {
+            "type": "string",
+            "enum": ["code", "markdown"],
+            "description": "The cell's type; required for insert",
+        },
+        "edit_mode": {
+            "type": "string",
+            "enum": ["replace", "insert", "delete"],
+            "description": "replace (default), insert or delete",
+        },
     },
     "required": ["notebook_path", "new_source"],
     "additionalProperties": False,
@@ -89,9 +95,17 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     record_read(ctx, path)  # our own write leaves the notebook known
     name = _notebook.cell_name(cell, index)
     done = {"replace": "Updated", "insert": "Inserted", "delete": "Deleted"}[mode]
-    return ToolResult(content=f"{done} cell {name} in {path}.", data={
-        "new_source": args["new_source"], "cell_id": name, "cell_type": cell.get("cell_type"),
-        "language": _notebook.language(notebook), "edit_mode": mode, "notebook_path": str(path)})
+    return ToolResult(
+        content=f"{done} cell {name} in {path}.",
+        data={
+            "new_source": args["new_source"],
+            "cell_id": name,
+            "cell_type": cell.get("cell_type"),
+            "language": _notebook.language(notebook),
+            "edit_mode": mode,
+            "notebook_path": str(path),
+        },
+    )
 
 
 def _new_id(cells: list[dict[str, Any]]) -> str:

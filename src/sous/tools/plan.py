@@ -20,18 +20,23 @@ SCHEMA = {
     "required": ["plan"],
 }
 
-PLAN_REMINDER = ("Plan mode is active. The user wants a plan before any change: you may read and search (Read, "
-                 "Glob, Grep, read-only Bash) but must not edit files, run commands that change anything, or make "
-                 "any other change. When the plan is ready, call ExitPlanMode with it for the user's approval.")
+PLAN_REMINDER = (
+    "Plan mode is active. The user wants a plan before any change: you may read and search (Read, "
+    "Glob, Grep, read-only Bash) but must not edit files, run commands that change anything, or make "
+    "any other change. When the plan is ready, call ExitPlanMode with it for the user's approval."
+)
 
 
 async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     plan = str(args.get("plan") or "").strip()
     if not plan:
         return ToolResult(content="The plan is empty: pass the whole plan in `plan`.", is_error=True)
-    return ToolResult(content="The user approved your plan; plan mode is over. Carry the plan out now, starting "
-                              "with the first step (keep the todo list up to date if there is one).\n\nThe approved "
-                              f"plan:\n{plan}", data={"plan": plan})
+    return ToolResult(
+        content="The user approved your plan; plan mode is over. Carry the plan out now, starting "
+        "with the first step (keep the todo list up to date if there is one).\n\nThe approved "
+        f"plan:\n{plan}",
+        data={"plan": plan},
+    )
 
 
 TOOL = builtin("ExitPlanMode", SCHEMA, run)

@@ -28,11 +28,20 @@ MAX_WHOLE_BYTES = 4 * 2**20
 """Files up to this size are read whole, so their line count is exact; larger ones are streamed."""
 MAX_LINE_BYTES = MAX_LINE_CHARS * 4
 """What is read of one line of a streamed file; the rest of a longer line is skipped unread."""
-SPECIAL_FILES = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
-                 (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+SPECIAL_FILES = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
-IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-               ".webp": "image/webp"}
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
 
 SCHEMA = {
     "type": "object",
@@ -40,7 +49,7 @@ SCHEMA = {
         "file_path": {"type": "string", "description": "The path of the file to read (absolute is best)"},
         "offset": {"type": "integer", "description": "The line number to start reading from (1-based)"},
         "limit": {"type": "integer", "description": "The number of lines to read"},
-        "pages": {"type": "string", "description": "PDF page range, e.g. \"1-5\" (required over 10 pages)"},
+        "pages": {"type": "string", "description": 'PDF page range, e.g. "1-5" (required over 10 pages)'},
     },
     "required": ["file_path"],
 }
@@ -70,8 +79,9 @@ def _refuse_special(path: Path) -> ToolResult | None:
         return None  # missing or unreadable: the checks below say so
     for test, name in SPECIAL_FILES:
         if test(mode):
-            return _error(f"{path} is {name}, not a regular file: Read only reads files "
-                          "(reading this could block or never end).")
+            return _error(
+                f"{path} is {name}, not a regular file: Read only reads files (reading this could block or never end)."
+            )
     return None
 
 
@@ -109,17 +119,25 @@ def _page(path: Path, text: str, args: dict[str, Any]) -> ToolResult:
         lines.pop()
     total = len(lines)
     start = max(int(args.get("offset") or 1), 1)
-    data = {"type": "text", "file": {"filePath": str(path), "content": "", "numLines": 0, "startLine": start,
-                                     "totalLines": total}}
+    data = {
+        "type": "text",
+        "file": {"filePath": str(path), "content": "", "numLines": 0, "startLine": start, "totalLines": total},
+    }
     if total == 0:
-        return ToolResult(content="<system-reminder>Warning: the file exists but the contents are empty."
-                                  "</system-reminder>", data=data)
+        return ToolResult(
+            content="<system-reminder>Warning: the file exists but the contents are empty.</system-reminder>", data=data
+        )
     if start > total:
-        return ToolResult(content=f"<system-reminder>Warning: the file exists but is shorter than the provided "
-                                  f"offset ({start}). The file has {total} lines.</system-reminder>", data=data)
+        return ToolResult(
+            content=f"<system-reminder>Warning: the file exists but is shorter than the provided "
+            f"offset ({start}). The file has {total} lines.</system-reminder>",
+            data=data,
+        )
     limit = max(int(args.get("limit") or DEFAULT_LINES), 1)
-    chosen = [line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + " … [line truncated]"
-              for line in lines[start - 1:start - 1 + limit]]
+    chosen = [
+        line if len(line) <= MAX_LINE_CHARS else line[:MAX_LINE_CHARS] + " … [line truncated]"
+        for line in lines[start - 1 : start - 1 + limit]
+    ]
     size, kept = 0, 0
     for line in chosen:  # stop at the character budget, always on a whole line
         size += len(line) + 8
@@ -130,8 +148,9 @@ def _page(path: Path, text: str, args: dict[str, Any]) -> ToolResult:
     end = start + len(chosen) - 1
     out = numbered(chosen, start)
     if end < total:
-        out += (f"\n\n[PARTIAL view: showing lines {start}-{end} of {total}. "
-                f"Continue with offset={end + 1} to read more.]")
+        out += (
+            f"\n\n[PARTIAL view: showing lines {start}-{end} of {total}. Continue with offset={end + 1} to read more.]"
+        )
     data["file"].update(content="\n".join(chosen), numLines=len(chosen))
     return ToolResult(content=out, data=data)
 
@@ -163,30 +182,47 @@ def _stream(path: Path, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
             chosen.append(line)
             size += len(line) + 8
     record_read(ctx, path)
-    data = {"type": "text", "file": {"filePath": str(path), "content": "\n".join(chosen), "numLines": len(chosen),
-                                     "startLine": start, "totalLines": None}}
+    data = {
+        "type": "text",
+        "file": {
+            "filePath": str(path),
+            "content": "\n".join(chosen),
+            "numLines": len(chosen),
+            "startLine": start,
+            "totalLines": None,
+        },
+    }
     if not chosen:
-        return ToolResult(content=f"<system-reminder>Warning: the file exists but is shorter than the provided "
-                                  f"offset ({start}). The file has {number} lines.</system-reminder>", data=data)
+        return ToolResult(
+            content=f"<system-reminder>Warning: the file exists but is shorter than the provided "
+            f"offset ({start}). The file has {number} lines.</system-reminder>",
+            data=data,
+        )
     end = start + len(chosen) - 1
     out = numbered(chosen, start)
     if more:
-        out += (f"\n\n[PARTIAL view: showing lines {start}-{end} of a file over {MAX_WHOLE_BYTES // 2**20} MB "
-                f"(too large to count its lines). Continue with offset={end + 1} to read more, or use Grep to "
-                "find what you need.]")
+        out += (
+            f"\n\n[PARTIAL view: showing lines {start}-{end} of a file over {MAX_WHOLE_BYTES // 2**20} MB "
+            f"(too large to count its lines). Continue with offset={end + 1} to read more, or use Grep to "
+            "find what you need.]"
+        )
     return ToolResult(content=out, data=data)
 
 
 def _image(path: Path, ctx: ToolContext) -> ToolResult:
     size = path.stat().st_size
     if size > MAX_IMAGE_BYTES:
-        return _error(f"The image is {size / 1e6:.1f} MB; images up to {MAX_IMAGE_BYTES // 2**20} MB can be read. "
-                      "Make a smaller copy first (e.g. with ImageMagick's `convert -resize`).")
+        return _error(
+            f"The image is {size / 1e6:.1f} MB; images up to {MAX_IMAGE_BYTES // 2**20} MB can be read. "
+            "Make a smaller copy first (e.g. with ImageMagick's `convert -resize`)."
+        )
     encoded = base64.b64encode(path.read_bytes()).decode("ascii")
     record_read(ctx, path)
     media_type = IMAGE_TYPES[path.suffix.lower()]
-    return ToolResult(content=(Image(media_type=media_type, data=encoded),),
-                      data={"type": "image", "file": {"filePath": str(path), "type": media_type, "originalSize": size}})
+    return ToolResult(
+        content=(Image(media_type=media_type, data=encoded),),
+        data={"type": "image", "file": {"filePath": str(path), "type": media_type, "originalSize": size}},
+    )
 
 
 async def _document(path: Path, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
@@ -202,8 +238,10 @@ async def _document(path: Path, args: dict[str, Any], ctx: ToolContext) -> ToolR
             notebook = _notebook.load(path)
         except _notebook.NotebookError as e:
             return _error(str(e))
-        result = ToolResult(content=tuple(_notebook.render(notebook)),
-                            data={"type": "notebook", "file": {"filePath": str(path), "cells": notebook["cells"]}})
+        result = ToolResult(
+            content=tuple(_notebook.render(notebook)),
+            data={"type": "notebook", "file": {"filePath": str(path), "cells": notebook["cells"]}},
+        )
     if not result.is_error:
         record_read(ctx, path)
     return result

@@ -30,10 +30,19 @@ from ._base import builtin
 from ._files import resolve
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage"]
-ENABLE_HINT = ("Screenshot: not offered: it needs Chromium (apt-get install chromium, or SOUS_CHROMIUM=/path) "
-               "and Playwright for Python (pip install playwright; no `playwright install` needed)")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+ENABLE_HINT = (
+    "Screenshot: not offered: it needs Chromium (apt-get install chromium, or SOUS_CHROMIUM=/path) "
+    "and Playwright for Python (pip install playwright; no `playwright install` needed)"
+)
 MAX_SIDE = 4000
 MAX_FULL_PAGE_HEIGHT = 8000
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -91,8 +100,10 @@ def page_url(target: str, ctx: ToolContext) -> str:
     parts = urlsplit(target)
     if parts.scheme in ("http", "https"):
         if not is_local(parts.hostname or ""):
-            raise ValueError(f"Screenshot opens local pages only (a file or http://localhost), not {parts.hostname}; "
-                             "use WebFetch to read a web page")
+            raise ValueError(
+                f"Screenshot opens local pages only (a file or http://localhost), not {parts.hostname}; "
+                "use WebFetch to read a web page"
+            )
         return target
     if parts.scheme == "file":
         path = parts.path
@@ -131,15 +142,24 @@ async def _shoot(url: str, args: dict[str, Any], ctx: ToolContext) -> ToolResult
     blocked: list[str] = []
     sandbox = ctx.state.get("sandbox")
     async with async_playwright() as driver:
-        browser = await driver.chromium.launch(executable_path=chromium_path(ctx.environ or os.environ),
-                                               args=CHROMIUM_ARGS, timeout=TIMEOUT_MS)
+        browser = await driver.chromium.launch(
+            executable_path=chromium_path(ctx.environ or os.environ), args=CHROMIUM_ARGS, timeout=TIMEOUT_MS
+        )
         try:
             page = await browser.new_page(viewport=viewport)
-            page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}")
-                    if m.type in ("error", "warning") else None)
+            page.on(
+                "console",
+                lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type in ("error", "warning") else None,
+            )
             page.on("pageerror", lambda e: problems.append(f"uncaught exception: {e}"))
-            page.on("requestfailed", lambda r: problems.append(
-                f"request failed: {r.method} {r.url} ({r.failure or 'failed'})") if r.url not in blocked else None)
+            page.on(
+                "requestfailed",
+                lambda r: (
+                    problems.append(f"request failed: {r.method} {r.url} ({r.failure or 'failed'})")
+                    if r.url not in blocked
+                    else None
+                ),
+            )
             page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
             if sandbox is not None and not sandbox.network:
                 await page.route("**/*", lambda route: _filter(route, sandbox.allowed_domains, blocked))
@@ -156,16 +176,18 @@ async def _shoot(url: str, args: dict[str, Any], ctx: ToolContext) -> ToolResult
                 shot, media_type = await _capture(page, bool(args.get("full_page")))
             except (PlaywrightError, ValueError) as e:
                 first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                return ToolResult(content=f"Screenshot failed while {step}: {first}" + _listing(problems, blocked),
-                                  is_error=True)
+                return ToolResult(
+                    content=f"Screenshot failed while {step}: {first}" + _listing(problems, blocked), is_error=True
+                )
             title = await page.title()
         finally:
             await browser.close()
     summary = f"Screenshot of {url} ({viewport['width']}x{viewport['height']}), title {title!r}."
     summary += _listing(problems, blocked) or "\nNo console errors or failed requests."
     data = {"url": url, "viewport": viewport, "problems": problems, "blocked": blocked, "bytes": len(shot)}
-    return ToolResult(content=(Text(text=summary), Image(media_type=media_type, data=base64.b64encode(shot).decode())),
-                      data=data)
+    return ToolResult(
+        content=(Text(text=summary), Image(media_type=media_type, data=base64.b64encode(shot).decode())), data=data
+    )
 
 
 async def _act(page: Any, action: dict[str, Any]) -> None:
@@ -189,8 +211,10 @@ async def _capture(page: Any, full_page: bool) -> tuple[bytes, str]:
     options: dict[str, Any] = {}
     if full_page:
         height = await page.evaluate("document.documentElement.scrollHeight")
-        options = {"full_page": True, "clip": {"x": 0, "y": 0, "width": page.viewport_size["width"],
-                                               "height": min(height, MAX_FULL_PAGE_HEIGHT)}}
+        options = {
+            "full_page": True,
+            "clip": {"x": 0, "y": 0, "width": page.viewport_size["width"], "height": min(height, MAX_FULL_PAGE_HEIGHT)},
+        }
     png = await page.screenshot(type="png", **options)
     if len(png) <= MAX_IMAGE_BYTES:
         return png, "image/png"
@@ -202,8 +226,11 @@ async def _filter(route: Any, allowed: tuple[str, ...], blocked: list[str]) -> N
 
     url = route.request.url
     parts = urlsplit(url)
-    if parts.scheme in ("http", "https", "ws", "wss") and not is_local(parts.hostname or "") \
-            and not domain_allowed(parts.hostname or "", allowed):
+    if (
+        parts.scheme in ("http", "https", "ws", "wss")
+        and not is_local(parts.hostname or "")
+        and not domain_allowed(parts.hostname or "", allowed)
+    ):
         blocked.append(url)
         await route.abort("blockedbyclient")
     else:
@@ -217,8 +244,7 @@ def _listing(problems: list[str], blocked: list[str]) -> str:
         if len(problems) > MAX_LISTED:
             out += f"\n- ... and {len(problems) - MAX_LISTED} more"
     if blocked:
-        out += ("\nBlocked by the sandbox (not in sandbox.network.allowedDomains): "
-                + ", ".join(blocked[:MAX_LISTED]))
+        out += "\nBlocked by the sandbox (not in sandbox.network.allowedDomains): " + ", ".join(blocked[:MAX_LISTED])
     return out
 
 

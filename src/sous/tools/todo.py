@@ -21,19 +21,21 @@ SCHEMA = {
             "items": {
                 "type": "object",
                 "properties": {
-                    "content": {"type": "string", "description": "The task, imperative: \"Run the tests\""},
+                    "content": {"type": "string", "description": 'The task, imperative: "Run the tests"'},
                     "status": {"type": "string", "enum": ["pending", "in_progress", "completed"]},
-                    "activeForm": {"type": "string", "description": "Present continuous: \"Running the tests\""},
+                    "activeForm": {"type": "string", "description": 'Present continuous: "Running the tests"'},
                 },
                 "required": ["content", "status", "activeForm"],
             },
-        },
+        }
     },
     "required": ["todos"],
 }
 
-ACCEPTED = ("Todos have been modified successfully. Ensure that you continue to use the todo list to track your "
-            "progress. Please proceed with the current tasks if applicable")
+ACCEPTED = (
+    "Todos have been modified successfully. Ensure that you continue to use the todo list to track your "
+    "progress. Please proceed with the current tasks if applicable"
+)
 
 
 def current_todos(state: dict[str, Any]) -> list[dict[str, Any]]:
@@ -46,8 +48,9 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     for i, todo in enumerate(todos):
         for key in ("content", "activeForm"):
             if not str(todo.get(key, "")).strip():
-                return ToolResult(content=f"todos[{i}].{key} is empty: every todo needs both forms of its task",
-                                  is_error=True)
+                return ToolResult(
+                    content=f"todos[{i}].{key} is empty: every todo needs both forms of its task", is_error=True
+                )
     old = current_todos(ctx.state)
     ctx.state["todos"] = todos
     text = ACCEPTED

@@ -52,8 +52,10 @@ SCHEMA = {
     "additionalProperties": False,
 }
 
-SIDE_SYSTEM = ("You answer a question about one web page, from its content alone. Be concise; quote exactly "
-               "where the wording matters (code, commands, numbers). Say so when the page does not answer.")
+SIDE_SYSTEM = (
+    "You answer a question about one web page, from its content alone. Be concise; quote exactly "
+    "where the wording matters (code, commands, numbers). Say so when the page does not answer."
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,8 +122,10 @@ def sandbox_refusal(url: str, ctx: ToolContext) -> str | None:
     host = urlsplit(url).hostname or ""
     if domain_allowed(host, sandbox.allowed_domains):
         return None
-    return (f"The sandbox does not allow network access to {host}: it is not in sandbox.network.allowedDomains "
-            f"({', '.join(sandbox.allowed_domains) or 'empty'}).")
+    return (
+        f"The sandbox does not allow network access to {host}: it is not in sandbox.network.allowedDomains "
+        f"({', '.join(sandbox.allowed_domains) or 'empty'})."
+    )
 
 
 async def fetch(url: str, *, timeout: float, max_bytes: int = MAX_BYTES) -> Page | Redirect:
@@ -144,9 +148,18 @@ async def fetch(url: str, *, timeout: float, max_bytes: int = MAX_BYTES) -> Page
                     continue
                 body, notes, timed_out = await _read(response, deadline, max_bytes)
                 content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-                return Page(url=url, status=response.status_code, reason=response.reason_phrase,
-                            content_type=content_type, markdown="", size=len(body), notes=notes,
-                            timed_out=timed_out, body=body, encoding=response.encoding)
+                return Page(
+                    url=url,
+                    status=response.status_code,
+                    reason=response.reason_phrase,
+                    content_type=content_type,
+                    markdown="",
+                    size=len(body),
+                    notes=notes,
+                    timed_out=timed_out,
+                    body=body,
+                    encoding=response.encoding,
+                )
     raise ValueError(f"more than {MAX_REDIRECTS} redirects")
 
 
@@ -158,19 +171,25 @@ async def _read(response: Any, deadline: float, max_bytes: int) -> tuple[bytes, 
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
-            return b"".join(chunks), (f"the page took longer than the time cap; only the first {size:,} bytes "
-                                      f"arrived in time",), True
+            return (
+                b"".join(chunks),
+                (f"the page took longer than the time cap; only the first {size:,} bytes arrived in time",),
+                True,
+            )
         try:
             chunk = await asyncio.wait_for(stream.__anext__(), left)
         except StopAsyncIteration:
             return b"".join(chunks), (), False
-        except asyncio.TimeoutError:
+        except TimeoutError:
             continue  # the loop notices the deadline
         chunks.append(chunk)
         size += len(chunk)
         if size >= max_bytes:
-            return b"".join(chunks)[:max_bytes], (f"the page is larger than {max_bytes // 2**20} MB; only its first "
-                                                  f"{max_bytes // 2**20} MB were read",), False
+            return (
+                b"".join(chunks)[:max_bytes],
+                (f"the page is larger than {max_bytes // 2**20} MB; only its first {max_bytes // 2**20} MB were read",),
+                False,
+            )
 
 
 def to_markdown(body: bytes, encoding: str | None, content_type: str) -> tuple[str, tuple[str, ...]]:
@@ -184,8 +203,9 @@ def to_markdown(body: bytes, encoding: str | None, content_type: str) -> tuple[s
     text = body.decode(encoding or "utf-8", errors="replace")
     if not content_type and "\0" in text[:8192]:
         return "", ("the URL holds binary content, which WebFetch does not show",)
-    if content_type not in ("text/html", "application/xhtml+xml") and \
-            (content_type or "<html" not in text[:2000].lower()):
+    if content_type not in ("text/html", "application/xhtml+xml") and (
+        content_type or "<html" not in text[:2000].lower()
+    ):
         return text, ()
     from bs4 import BeautifulSoup
     from markdownify import MarkdownConverter
@@ -203,8 +223,11 @@ def to_markdown(body: bytes, encoding: str | None, content_type: str) -> tuple[s
 
 
 def _textual(content_type: str) -> bool:
-    return content_type.startswith("text/") or content_type.endswith(("json", "xml", "javascript", "yaml", "toml")) \
+    return (
+        content_type.startswith("text/")
+        or content_type.endswith(("json", "xml", "javascript", "yaml", "toml"))
         or content_type in ("application/x-sh", "application/x-python")
+    )
 
 
 def _pdf_text(body: bytes) -> tuple[str, tuple[str, ...]]:
@@ -235,8 +258,10 @@ def relevant_part(markdown: str, prompt: str, budget: int = DIRECT_CHARS) -> str
         keep.add(i)
         used += len(blocks[i]) + 2
     shown = "\n\n".join(blocks[i] for i in sorted(keep))
-    return (f"[The page has {len(markdown):,} characters; these are its {len(keep)} of {len(blocks)} parts that best "
-            f"match the prompt, in page order. No model was used to answer it.]\n\n{shown}")
+    return (
+        f"[The page has {len(markdown):,} characters; these are its {len(keep)} of {len(blocks)} parts that best "
+        f"match the prompt, in page order. No model was used to answer it.]\n\n{shown}"
+    )
 
 
 async def apply_prompt(page: Page, prompt: str, ctx: ToolContext) -> tuple[str, str | None]:
@@ -247,13 +272,18 @@ async def apply_prompt(page: Page, prompt: str, ctx: ToolContext) -> tuple[str, 
     content = page.markdown
     if len(content) > MAX_MARKDOWN_CHARS:
         content = content[:MAX_MARKDOWN_CHARS] + "\n[... the rest of the page was cut ...]"
-    request = ModelRequest(system=SIDE_SYSTEM, messages=(user(f"Web page content:\n---\n{content}\n---\n\n{prompt}"),),
-                           tools=(), max_tokens=4096)
+    request = ModelRequest(
+        system=SIDE_SYSTEM,
+        messages=(user(f"Web page content:\n---\n{content}\n---\n\n{prompt}"),),
+        tools=(),
+        max_tokens=4096,
+    )
     try:
         done = await ctx.cancel.race(model.complete(request, lambda event: None, ctx.cancel))
     except ProviderError as e:
-        return f"[The small model failed ({e}); the page's relevant part follows.]\n\n" + \
-            relevant_part(page.markdown, prompt), None
+        return f"[The small model failed ({e}); the page's relevant part follows.]\n\n" + relevant_part(
+            page.markdown, prompt
+        ), None
     if done is None:
         raise asyncio.CancelledError
     reply = done.result()
@@ -276,15 +306,19 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         try:
             # The body's own cap is `timeout`; this bounds the connection and headers too.
             got = await asyncio.wait_for(fetch(url, timeout=timeout), timeout + 5)
-        except (httpx.TimeoutException, asyncio.TimeoutError):
+        except (TimeoutError, httpx.TimeoutException):
             return _error(f"Fetching {url} timed out after {timeout:g} s.")
         except (httpx.HTTPError, ValueError) as e:
             return _error(f"Fetching {url} failed: {e or type(e).__name__}")
         if isinstance(got, Redirect):
-            return ToolResult(content=(
-                f"REDIRECT DETECTED: the URL redirects to a different host.\n\nOriginal URL: {got.url}\n"
-                f"Redirect URL: {got.location}\nStatus: {got.status}\n\nTo fetch the content, call WebFetch again "
-                f"with url=\"{got.location}\"."), data={"url": got.url, "code": got.status, "redirect": got.location})
+            return ToolResult(
+                content=(
+                    f"REDIRECT DETECTED: the URL redirects to a different host.\n\nOriginal URL: {got.url}\n"
+                    f"Redirect URL: {got.location}\nStatus: {got.status}\n\nTo fetch the content, call WebFetch again "
+                    f'with url="{got.location}".'
+                ),
+                data={"url": got.url, "code": got.status, "redirect": got.location},
+            )
         # Converting can take seconds on a big page: off the event loop, and outside the time cap.
         markdown, cut = await asyncio.to_thread(to_markdown, got.body, got.encoding, got.content_type)
         page = replace(got, markdown=markdown, notes=got.notes + cut, body=b"")
@@ -296,9 +330,16 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         return _error(f"Nothing to read at {page.url}: " + ("; ".join(page.notes) or "the page is empty") + ".")
     answer, side_model = await apply_prompt(page, args["prompt"], ctx)
     notes = "".join(f"\n\n[Note: {n}.]" for n in page.notes)
-    data = {"url": page.url, "code": page.status, "codeText": page.reason, "bytes": page.size,
-            "contentType": page.content_type, "result": answer, "model": side_model,
-            "durationMs": int((time.monotonic() - started) * 1000)}
+    data = {
+        "url": page.url,
+        "code": page.status,
+        "codeText": page.reason,
+        "bytes": page.size,
+        "contentType": page.content_type,
+        "result": answer,
+        "model": side_model,
+        "durationMs": int((time.monotonic() - started) * 1000),
+    }
     return ToolResult(content=answer + notes, data=data)
 
 

@@ -28,18 +28,26 @@ MAX_USES = 5
 MAX_PER_SESSION = 200
 """As Claude Code: a runaway loop of searches stops here."""
 TIMEOUT = 20.0
-NOT_CONFIGURED = ('WebSearch: not offered: it needs the Anthropic provider, or a SearXNG instance in settings '
-                  '("webSearch": {"searxng": "http://localhost:8888"})')
+NOT_CONFIGURED = (
+    "WebSearch: not offered: it needs the Anthropic provider, or a SearXNG instance in settings "
+    '("webSearch": {"searxng": "http://localhost:8888"})'
+)
 SERVER_TOOL = "web_search_20250305"
 
 SCHEMA = {
     "type": "object",
     "properties": {
         "query": {"type": "string", "minLength": 2, "description": "The search query to use"},
-        "allowed_domains": {"type": "array", "items": {"type": "string"},
-                            "description": "Only include search results from these domains"},
-        "blocked_domains": {"type": "array", "items": {"type": "string"},
-                            "description": "Never include search results from these domains"},
+        "allowed_domains": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Only include search results from these domains",
+        },
+        "blocked_domains": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "Never include search results from these domains",
+        },
     },
     "required": ["query"],
     "additionalProperties": False,
@@ -71,8 +79,11 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         return ToolResult(content="Give allowed_domains or blocked_domains, not both.", is_error=True)
     done = ctx.state.get("web_searches", 0)
     if done >= MAX_PER_SESSION:
-        return ToolResult(content=f"This session has run its {MAX_PER_SESSION} web searches; answer from what was "
-                                  "found, or start a new session.", is_error=True)
+        return ToolResult(
+            content=f"This session has run its {MAX_PER_SESSION} web searches; answer from what was "
+            "found, or start a new session.",
+            is_error=True,
+        )
     ctx.state["web_searches"] = done + 1
     current = ctx.state.get("session_model")
     model_name = getattr(current(), "name", "") if current else ""
@@ -100,12 +111,19 @@ async def _searxng(base: str, query: str, allowed: list[str], blocked: list[str]
         host = urlsplit(str(item.get("url", ""))).hostname or ""
         if not host or (allowed and not domain_matches(host, allowed)) or (blocked and domain_matches(host, blocked)):
             continue
-        hits.append({"title": str(item.get("title") or host), "url": item["url"],
-                     "snippet": " ".join(str(item.get("content") or "").split())[:300]})
+        hits.append(
+            {
+                "title": str(item.get("title") or host),
+                "url": item["url"],
+                "snippet": " ".join(str(item.get("content") or "").split())[:300],
+            }
+        )
     hits = hits[:MAX_RESULTS]
     lines = [f'Web search results for query: "{query}" (SearXNG)', ""]
-    lines += [f"{i}. [{h['title']}]({h['url']})" + (f"\n   {h['snippet']}" if h["snippet"] else "")
-              for i, h in enumerate(hits, 1)] or ["No results."]
+    lines += [
+        f"{i}. [{h['title']}]({h['url']})" + (f"\n   {h['snippet']}" if h["snippet"] else "")
+        for i, h in enumerate(hits, 1)
+    ] or ["No results."]
     lines += ["", "Cite the sources you use as Markdown links."]
     return ToolResult(content="\n".join(lines), data={"query": query, "results": hits, "backend": "searxng"})
 
@@ -119,9 +137,12 @@ async def _anthropic(query: str, allowed: list[str], blocked: list[str], ctx: To
         tool["allowed_domains"] = allowed
     if blocked:
         tool["blocked_domains"] = blocked
-    request = ModelRequest(system="You are an assistant for performing a web search tool use.",
-                           messages=(user(f"Perform a web search for the query: {query}"),), tools=(tool,),
-                           max_tokens=4096)
+    request = ModelRequest(
+        system="You are an assistant for performing a web search tool use.",
+        messages=(user(f"Perform a web search for the query: {query}"),),
+        tools=(tool,),
+        max_tokens=4096,
+    )
     try:
         done = await ctx.cancel.race(model.complete(request, lambda event: None, ctx.cancel))
     except ProviderError as e:
@@ -145,8 +166,11 @@ def format_reply(query: str, text: str, blocks: list[dict[str, Any]], model_name
         if isinstance(content, dict):  # {"type": "web_search_tool_result_error", "error_code": ...}
             errors.append(str(content.get("error_code") or content))
             continue
-        hits += [{"title": r.get("title") or r.get("url"), "url": r.get("url"), "page_age": r.get("page_age")}
-                 for r in content or [] if r.get("type") == "web_search_result"]
+        hits += [
+            {"title": r.get("title") or r.get("url"), "url": r.get("url"), "page_age": r.get("page_age")}
+            for r in content or []
+            if r.get("type") == "web_search_result"
+        ]
     lines = [f'Web search results for query: "{query}"']
     if searches:
         lines.append("Searches run: " + "; ".join(f'"{s}"' for s in searches))
@@ -157,9 +181,11 @@ def format_reply(query: str, text: str, blocks: list[dict[str, Any]], model_name
     if text.strip():
         lines += ["", text.strip()]
     lines += ["", "Cite the sources you use as Markdown links."]
-    return ToolResult(content="\n".join(lines), is_error=bool(errors) and not hits,
-                      data={"query": query, "searches": searches, "results": hits, "backend": "anthropic",
-                            "model": model_name})
+    return ToolResult(
+        content="\n".join(lines),
+        is_error=bool(errors) and not hits,
+        data={"query": query, "searches": searches, "results": hits, "backend": "anthropic", "model": model_name},
+    )
 
 
 TOOL = builtin("WebSearch", SCHEMA, run, concurrent=True)

@@ -33,21 +33,36 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     try:
         data = form.encode(content)
     except UnicodeEncodeError as e:
-        return ToolResult(content=f"The content cannot be written in the file's encoding ({form.encoding}): {e}",
-                          is_error=True)
+        return ToolResult(
+            content=f"The content cannot be written in the file's encoding ({form.encoding}): {e}", is_error=True
+        )
     try:
         atomic_write(path, data)
     except OSError as e:
         return ToolResult(content=f"Cannot write {path}: {e.strerror or e}", is_error=True)
     record_read(ctx, path)
     if old is None:
-        return ToolResult(content=f"File created successfully at: {path}",
-                          data={"type": "create", "filePath": str(path), "content": content, "structuredPatch": [],
-                                "originalFile": None})
+        return ToolResult(
+            content=f"File created successfully at: {path}",
+            data={
+                "type": "create",
+                "filePath": str(path),
+                "content": content,
+                "structuredPatch": [],
+                "originalFile": None,
+            },
+        )
     new_text = content.replace("\r\n", "\n")
-    return ToolResult(content=f"The file {path} has been updated successfully.",
-                      data={"type": "update", "filePath": str(path), "content": content,
-                            "structuredPatch": structured_patch(old.text, new_text), "originalFile": old.text})
+    return ToolResult(
+        content=f"The file {path} has been updated successfully.",
+        data={
+            "type": "update",
+            "filePath": str(path),
+            "content": content,
+            "structuredPatch": structured_patch(old.text, new_text),
+            "originalFile": old.text,
+        },
+    )
 
 
 TOOL = builtin("Write", SCHEMA, run)

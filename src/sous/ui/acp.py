@@ -32,12 +32,32 @@ from sous.core import (
     UserMessage,
 )
 
-CHOICES = (("once", "Allow once", "allow_once"), ("session", "Allow for this session", "allow_always"),
-           ("always", "Always allow (saved to the project)", "allow_always"), ("reject", "Reject", "reject_once"))
-KINDS = {"Read": "read", "Edit": "edit", "Write": "edit", "MultiEdit": "edit", "NotebookEdit": "edit", "Bash": "execute",
-         "Glob": "search", "Grep": "search", "WebFetch": "fetch", "WebSearch": "fetch", "TodoWrite": "think"}
-MODE_NAMES = {"default": "Ask before changes", "acceptEdits": "Accept edits", "plan": "Plan only",
-              "dontAsk": "Refuse what would ask", "bypassPermissions": "Bypass permissions"}
+CHOICES = (
+    ("once", "Allow once", "allow_once"),
+    ("session", "Allow for this session", "allow_always"),
+    ("always", "Always allow (saved to the project)", "allow_always"),
+    ("reject", "Reject", "reject_once"),
+)
+KINDS = {
+    "Read": "read",
+    "Edit": "edit",
+    "Write": "edit",
+    "MultiEdit": "edit",
+    "NotebookEdit": "edit",
+    "Bash": "execute",
+    "Glob": "search",
+    "Grep": "search",
+    "WebFetch": "fetch",
+    "WebSearch": "fetch",
+    "TodoWrite": "think",
+}
+MODE_NAMES = {
+    "default": "Ask before changes",
+    "acceptEdits": "Accept edits",
+    "plan": "Plan only",
+    "dontAsk": "Refuse what would ask",
+    "bypassPermissions": "Bypass permissions",
+}
 STOP = {"end_turn": "end_turn", "aborted": "cancelled", "max_turns": "max_turn_requests"}
 
 
@@ -77,17 +97,32 @@ class Relay:
             self.updates.put_nowait(acp.update_agent_thought_text(event.text))
         elif isinstance(event, MessageAdded) and isinstance(event.message, AssistantMessage):
             for call in event.message.tool_calls:
-                self.updates.put_nowait(acp.start_tool_call(call.id, _title(call), kind=KINDS.get(call.name, "other"),
-                                                            status="pending", raw_input=call.arguments))
+                self.updates.put_nowait(
+                    acp.start_tool_call(
+                        call.id,
+                        _title(call),
+                        kind=KINDS.get(call.name, "other"),
+                        status="pending",
+                        raw_input=call.arguments,
+                    )
+                )
         elif isinstance(event, ToolStart):
             self.updates.put_nowait(acp.update_tool_call(event.call.id, status="in_progress"))
         elif isinstance(event, ToolEnd):
             self.updates.put_nowait(self._finished(event))
             if event.call.name == "TodoWrite" and not event.result.is_error:
-                self.updates.put_nowait(acp.update_plan(
-                    acp.plan_entry(str(t.get("content", "")), priority="medium",
-                                   status=t.get("status") if t.get("status") in ("pending", "in_progress", "completed")
-                                   else "pending") for t in self.session.todos))
+                self.updates.put_nowait(
+                    acp.update_plan(
+                        acp.plan_entry(
+                            str(t.get("content", "")),
+                            priority="medium",
+                            status=t.get("status")
+                            if t.get("status") in ("pending", "in_progress", "completed")
+                            else "pending",
+                        )
+                        for t in self.session.todos
+                    )
+                )
         elif isinstance(event, PermissionRequest):
             task = asyncio.ensure_future(self._ask(event))
             self.asking.add(task)
@@ -103,8 +138,11 @@ class Relay:
             if call.name == "Write":
                 content = [acp.tool_diff_content(args["file_path"], str(args.get("content", "")))]
             else:
-                content = [acp.tool_diff_content(args["file_path"], str(args.get("new_string", "")),
-                                                 str(args.get("old_string", "")))]
+                content = [
+                    acp.tool_diff_content(
+                        args["file_path"], str(args.get("new_string", "")), str(args.get("old_string", ""))
+                    )
+                ]
         return acp.update_tool_call(call.id, status="failed" if result.is_error else "completed", content=content)
 
     async def _ask(self, event: PermissionRequest) -> None:
@@ -117,9 +155,15 @@ class Relay:
         try:
             reply = await self.conn.request_permission(
                 session_id=self.session.id,
-                tool_call=ToolCallUpdate(tool_call_id=call.id, title=_title(call), kind=KINDS.get(call.name, "other"),
-                                         status="pending", raw_input=call.arguments),
-                options=[PermissionOption(option_id=o, name=n, kind=k) for o, n, k in CHOICES])
+                tool_call=ToolCallUpdate(
+                    tool_call_id=call.id,
+                    title=_title(call),
+                    kind=KINDS.get(call.name, "other"),
+                    status="pending",
+                    raw_input=call.arguments,
+                ),
+                options=[PermissionOption(option_id=o, name=n, kind=k) for o, n, k in CHOICES],
+            )
             outcome = reply.outcome
             chosen = getattr(outcome, "option_id", None) if getattr(outcome, "outcome", "") == "selected" else None
         except Exception as e:  # noqa: BLE001 - no answer is a no
@@ -142,12 +186,23 @@ class Relay:
                 if message.text:
                     self.updates.put_nowait(acp.update_agent_message_text(message.text))
                 for call in message.tool_calls:
-                    self.updates.put_nowait(acp.start_tool_call(call.id, _title(call), kind=KINDS.get(call.name, "other"),
-                                                                status="completed", raw_input=call.arguments))
+                    self.updates.put_nowait(
+                        acp.start_tool_call(
+                            call.id,
+                            _title(call),
+                            kind=KINDS.get(call.name, "other"),
+                            status="completed",
+                            raw_input=call.arguments,
+                        )
+                    )
             elif isinstance(message, ToolResultMessage):
-                self.updates.put_nowait(acp.update_tool_call(
-                    message.tool_call_id, status="failed" if message.is_error else "completed",
-                    content=[acp.tool_content(acp.text_block(message.text or "(no output)"))]))
+                self.updates.put_nowait(
+                    acp.update_tool_call(
+                        message.tool_call_id,
+                        status="failed" if message.is_error else "completed",
+                        content=[acp.tool_content(acp.text_block(message.text or "(no output)"))],
+                    )
+                )
         await self.updates.join()
 
 
@@ -155,8 +210,9 @@ def _modes(session: Any) -> Any:
     """The permission modes, advertised as ACP session modes (`session/set_mode` switches)."""
     from acp.schema import SessionMode, SessionModeState
 
-    return SessionModeState(current_mode_id=session.mode,
-                            available_modes=[SessionMode(id=m, name=n) for m, n in MODE_NAMES.items()])
+    return SessionModeState(
+        current_mode_id=session.mode, available_modes=[SessionMode(id=m, name=n) for m, n in MODE_NAMES.items()]
+    )
 
 
 class SousAgent:
@@ -170,21 +226,19 @@ class SousAgent:
     def on_connect(self, conn: Any) -> None:
         self.conn = conn
 
-    async def initialize(self, protocol_version: int, client_capabilities: Any = None, client_info: Any = None,
-                         **kwargs: Any) -> Any:
+    async def initialize(
+        self, protocol_version: int, client_capabilities: Any = None, client_info: Any = None, **kwargs: Any
+    ) -> Any:
         from acp import PROTOCOL_VERSION
-        from acp.schema import (
-            AgentCapabilities,
-            Implementation,
-            InitializeResponse,
-            PromptCapabilities,
-        )
+        from acp.schema import AgentCapabilities, Implementation, InitializeResponse, PromptCapabilities
 
-        return InitializeResponse(protocol_version=min(protocol_version, PROTOCOL_VERSION),
-                                  agent_capabilities=AgentCapabilities(
-                                      load_session=True,
-                                      prompt_capabilities=PromptCapabilities(image=False, embedded_context=True)),
-                                  agent_info=Implementation(name="sous", title="sous", version=__version__))
+        return InitializeResponse(
+            protocol_version=min(protocol_version, PROTOCOL_VERSION),
+            agent_capabilities=AgentCapabilities(
+                load_session=True, prompt_capabilities=PromptCapabilities(image=False, embedded_context=True)
+            ),
+            agent_info=Implementation(name="sous", title="sous", version=__version__),
+        )
 
     async def _open(self, cwd: str, resume: str | None = None) -> Relay:
         from acp import RequestError
@@ -232,7 +286,7 @@ class SousAgent:
             if getattr(block, "type", "") == "text":
                 parts.append(block.text)
             elif getattr(block, "type", "") == "resource" and hasattr(block.resource, "text"):
-                parts.append(f"<file uri=\"{block.resource.uri}\">\n{block.resource.text}\n</file>")
+                parts.append(f'<file uri="{block.resource.uri}">\n{block.resource.text}\n</file>')
             elif getattr(block, "type", "") == "resource_link":
                 parts.append(f"@{block.uri.removeprefix('file://')}")
         end = await relay.session.send("\n\n".join(parts))

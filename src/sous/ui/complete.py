@@ -60,8 +60,9 @@ class FileIndex:
         if rg is None:
             return []
         try:
-            out = subprocess.run([rg, "--files", "--hidden", "--glob", "!.git"], cwd=self.root,
-                                 capture_output=True, text=True, timeout=5).stdout
+            out = subprocess.run(
+                [rg, "--files", "--hidden", "--glob", "!.git"], cwd=self.root, capture_output=True, text=True, timeout=5
+            ).stdout
         except (OSError, subprocess.TimeoutExpired):
             return []
         files = out.splitlines()[:MAX_FILES]
@@ -74,9 +75,15 @@ class FileIndex:
 
 
 class PromptCompleter(Completer):
-    def __init__(self, files: FileIndex, custom_commands: Callable[[], dict], models: Callable[[], list[str]], *,
-                 mcp_prompts: Callable[[], list[tuple[str, str]]] = list,
-                 mcp_resources: Callable[[], list[tuple[str, str]]] = list):
+    def __init__(
+        self,
+        files: FileIndex,
+        custom_commands: Callable[[], dict],
+        models: Callable[[], list[str]],
+        *,
+        mcp_prompts: Callable[[], list[tuple[str, str]]] = list,
+        mcp_resources: Callable[[], list[tuple[str, str]]] = list,
+    ):
         self.files = files
         self.custom_commands = custom_commands
         self.models = models
@@ -102,8 +109,9 @@ class PromptCompleter(Completer):
 
     def _commands(self, typed: str) -> Iterable[Completion]:
         entries = [(usage.split()[0], what) for usage, what in slash.BUILTINS.items()]
-        entries += [(f"/{c.name}", c.description) for c in self.custom_commands().values()
-                    if getattr(c, "user_invocable", True)]
+        entries += [
+            (f"/{c.name}", c.description) for c in self.custom_commands().values() if getattr(c, "user_invocable", True)
+        ]
         entries += [(f"/{name}", what) for name, what in self.mcp_prompts()]
         for name, what in entries:
             if name.startswith(typed):

@@ -119,7 +119,9 @@ def user_message(obj: dict[str, Any]) -> Prompt:
             if kind == "text" and isinstance(block.get("text"), str):
                 blocks.append(Text(text=block["text"]))
             elif kind == "image" and isinstance(block.get("source"), dict) and block["source"].get("type") == "base64":
-                blocks.append(Image(media_type=str(block["source"].get("media_type")), data=str(block["source"].get("data"))))
+                blocks.append(
+                    Image(media_type=str(block["source"].get("media_type")), data=str(block["source"].get("data")))
+                )
             else:
                 raise ValueError(f"unsupported content block in a user message: {json.dumps(block)[:120]}")
     else:
@@ -184,8 +186,13 @@ class Permissions:
         from sous.permissions import Answer
 
         call = event.call
-        request = {"subtype": "can_use_tool", "tool_name": call.name, "input": call.arguments,
-                   "tool_use_id": call.id, "permission_suggestions": []}
+        request = {
+            "subtype": "can_use_tool",
+            "tool_name": call.name,
+            "input": call.arguments,
+            "tool_use_id": call.id,
+            "permission_suggestions": [],
+        }
         reason = getattr(event.detail, "reason", None)
         if reason:
             request["decision_reason"] = str(reason)

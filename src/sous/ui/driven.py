@@ -15,14 +15,7 @@ from typing import Any, TextIO
 
 from sous.core import AssistantMessage, ConfigError, MessageAdded
 
-from .control import (
-    Channel,
-    ControlError,
-    Permissions,
-    Prompt,
-    stdin_lines,
-    user_message,
-)
+from .control import Channel, ControlError, Permissions, Prompt, stdin_lines, user_message
 from .headless import HeadlessPrinter
 from .sdk_mcp import connect, split_sdk_servers
 
@@ -74,7 +67,9 @@ class Driven:
 
             self.relay = HookRelay(self.channel)
             await self.relay.start()
-            opts = dataclasses.replace(opts, settings=json.dumps(_with_hooks(opts.settings, self.relay.settings(hooks))))
+            opts = dataclasses.replace(
+                opts, settings=json.dumps(_with_hooks(opts.settings, self.relay.settings(hooks)))
+            )
         if agents:
             if not isinstance(agents, dict):
                 raise ValueError('"agents" must be an object of agent definitions')
@@ -90,8 +85,9 @@ class Driven:
             session.fork()
         self.session = session
         self.started_model = session.model.name
-        self.printer = HeadlessPrinter(session, "stream-json", out=self.channel.out, err=self.err,
-                                       partial=self.drive.partial)
+        self.printer = HeadlessPrinter(
+            session, "stream-json", out=self.channel.out, err=self.err, partial=self.drive.partial
+        )
         for notice in session.notices:
             self.printer(notice)
         session.subscribe(self.printer)
@@ -168,11 +164,22 @@ class Driven:
             await self.session.send(prompt.message)
 
     def _over_budget(self) -> None:
-        self.channel.line({"type": "result", "subtype": "error_max_budget_usd", "is_error": True,
-                           "duration_ms": 0, "duration_api_ms": 0, "num_turns": 0,
-                           "result": f"the budget of ${self.drive.max_budget_usd:g} is spent",
-                           "session_id": self.session.id, "total_cost_usd": round(self.spent_usd, 6),
-                           "usage": {}, "permission_denials": [], "stop_reason": None})
+        self.channel.line(
+            {
+                "type": "result",
+                "subtype": "error_max_budget_usd",
+                "is_error": True,
+                "duration_ms": 0,
+                "duration_api_ms": 0,
+                "num_turns": 0,
+                "result": f"the budget of ${self.drive.max_budget_usd:g} is spent",
+                "session_id": self.session.id,
+                "total_cost_usd": round(self.spent_usd, 6),
+                "usage": {},
+                "permission_denials": [],
+                "stop_reason": None,
+            }
+        )
 
     async def _line(self, line: str, number: int) -> None:
         try:
@@ -223,11 +230,19 @@ class Driven:
                 raise ValueError("the session is already initialized")
             await self._session_ready(request.get("hooks"), request.get("agents"))
             agents = self.session.subagents.types if self.session.subagents is not None else {}
-            return {"commands": [{"name": name, "description": getattr(c, "description", ""), "argumentHint": ""}
-                                 for name, c in self.session.commands.items()],
-                    "agents": [{"name": n, "description": getattr(a, "description", "")} for n, a in agents.items()],
-                    "output_style": "default", "available_output_styles": ["default"], "models": [],
-                    "hooks_applied": True, "hook_on_failure_supported": True, "pid": os.getpid()}
+            return {
+                "commands": [
+                    {"name": name, "description": getattr(c, "description", ""), "argumentHint": ""}
+                    for name, c in self.session.commands.items()
+                ],
+                "agents": [{"name": n, "description": getattr(a, "description", "")} for n, a in agents.items()],
+                "output_style": "default",
+                "available_output_styles": ["default"],
+                "models": [],
+                "hooks_applied": True,
+                "hook_on_failure_supported": True,
+                "pid": os.getpid(),
+            }
         if subtype not in ("interrupt", "set_permission_mode", "set_model"):
             raise ValueError(f"unsupported control request subtype {subtype!r}")
         await self._session_ready()

@@ -14,8 +14,18 @@ from typing import Any, TextIO
 
 from sous import __version__
 from sous.core import (
-    AssistantMessage, MessageAdded, Notice, PermissionDecided, Retry, RunEnd, TextDelta, ThinkingDelta,
-    ToolCall, ToolResultMessage, UserMessage, new_uuid,
+    AssistantMessage,
+    MessageAdded,
+    Notice,
+    PermissionDecided,
+    Retry,
+    RunEnd,
+    TextDelta,
+    ThinkingDelta,
+    ToolCall,
+    ToolResultMessage,
+    UserMessage,
+    new_uuid,
 )
 from sous.core.messages import Image, Text, Thinking
 from sous.runtime import Session
@@ -32,8 +42,12 @@ def _timestamp() -> str:
 
 
 def api_usage(usage: Any) -> dict[str, int]:
-    return {"input_tokens": usage.input_tokens, "cache_creation_input_tokens": usage.cache_write_tokens,
-            "cache_read_input_tokens": usage.cache_read_tokens, "output_tokens": usage.output_tokens}
+    return {
+        "input_tokens": usage.input_tokens,
+        "cache_creation_input_tokens": usage.cache_write_tokens,
+        "cache_read_input_tokens": usage.cache_read_tokens,
+        "output_tokens": usage.output_tokens,
+    }
 
 
 def api_block(block: Any) -> dict[str, Any]:
@@ -52,8 +66,9 @@ def api_block(block: Any) -> dict[str, Any]:
 class HeadlessPrinter:
     """Turns session events into print-mode output on `out` (and problems on `err`)."""
 
-    def __init__(self, session: Session, fmt: str, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
-                 partial: bool = False):
+    def __init__(
+        self, session: Session, fmt: str, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr, partial: bool = False
+    ):
         self.session = session
         self.fmt = fmt
         self.out = out
@@ -72,12 +87,27 @@ class HeadlessPrinter:
         if self.fmt != "stream-json":
             return
         s = self.session
-        self.line({"type": "system", "subtype": "init", "cwd": s.cwd, "session_id": s.id,
-                   "tools": s.tools.names, "mcp_servers": _mcp_servers(s), "model": s.model.name.partition(":")[2],
-                   "permissionMode": s.mode, "slash_commands": [],
-                   "apiKeySource": "none", "sous_version": __version__,
-                   "claude_code_version": CLAUDE_CODE_COMPAT, "output_style": "default",
-                   "agents": [], "skills": [], "plugins": [], "uuid": new_uuid()})
+        self.line(
+            {
+                "type": "system",
+                "subtype": "init",
+                "cwd": s.cwd,
+                "session_id": s.id,
+                "tools": s.tools.names,
+                "mcp_servers": _mcp_servers(s),
+                "model": s.model.name.partition(":")[2],
+                "permissionMode": s.mode,
+                "slash_commands": [],
+                "apiKeySource": "none",
+                "sous_version": __version__,
+                "claude_code_version": CLAUDE_CODE_COMPAT,
+                "output_style": "default",
+                "agents": [],
+                "skills": [],
+                "plugins": [],
+                "uuid": new_uuid(),
+            }
+        )
 
     def __call__(self, event: Any) -> None:
         if isinstance(event, Notice):
@@ -87,8 +117,10 @@ class HeadlessPrinter:
             if self.fmt in ("json", "stream-json"):
                 self.line(self.result)
         elif isinstance(event, Retry) and self.fmt != "stream-json":  # stdout holds only the answer
-            self.err.write(f"sous: retrying in {event.delay_s:.1f}s (attempt {event.attempt} of {event.max_retries}, "
-                           f"{event.status or 'no answer'}): {event.error}\n")
+            self.err.write(
+                f"sous: retrying in {event.delay_s:.1f}s (attempt {event.attempt} of {event.max_retries}, "
+                f"{event.status or 'no answer'}): {event.error}\n"
+            )
             self.err.flush()
         elif self.fmt != "stream-json":
             return
@@ -96,43 +128,99 @@ class HeadlessPrinter:
             kind, _, _ = event.source.partition(":")
             self.permission_meta[event.call.id] = {
                 "decision": "accept" if event.decision == "allow" else "reject",
-                "source": "user" if kind == "user" else "config", "reason_type": kind}
+                "source": "user" if kind == "user" else "config",
+                "reason_type": kind,
+            }
         elif isinstance(event, MessageAdded):
             self._message(event.message)
         elif isinstance(event, Retry):
             # Claude Code's shape: `error` is a category, `error_status` the HTTP status or null;
             # `error_message` (sous's own) is the one-line reason shown in the terminal.
-            self.line({"type": "system", "subtype": "api_retry", "attempt": event.attempt,
-                       "max_retries": event.max_retries, "retry_delay_ms": int(event.delay_s * 1000),
-                       "error_status": event.status, "error": retry_category(event.status),
-                       "error_message": event.error, "session_id": self.session.id, "uuid": new_uuid()})
+            self.line(
+                {
+                    "type": "system",
+                    "subtype": "api_retry",
+                    "attempt": event.attempt,
+                    "max_retries": event.max_retries,
+                    "retry_delay_ms": int(event.delay_s * 1000),
+                    "error_status": event.status,
+                    "error": retry_category(event.status),
+                    "error_message": event.error,
+                    "session_id": self.session.id,
+                    "uuid": new_uuid(),
+                }
+            )
         elif self.partial and isinstance(event, (TextDelta, ThinkingDelta)):
             kind = ("text_delta", "text") if isinstance(event, TextDelta) else ("thinking_delta", "thinking")
-            self.line({"type": "stream_event", "event": {"type": "content_block_delta", "index": 0,
-                       "delta": {"type": kind[0], kind[1]: event.text}}, "parent_tool_use_id": None,
-                       "session_id": self.session.id, "uuid": new_uuid()})
+            self.line(
+                {
+                    "type": "stream_event",
+                    "event": {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": kind[0], kind[1]: event.text},
+                    },
+                    "parent_tool_use_id": None,
+                    "session_id": self.session.id,
+                    "uuid": new_uuid(),
+                }
+            )
 
     def _envelope(self, kind: str, message: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        return {"type": kind, "message": message, "parent_tool_use_id": None, "session_id": self.session.id,
-                "uuid": new_uuid(), "timestamp": _timestamp(), **extra}
+        return {
+            "type": kind,
+            "message": message,
+            "parent_tool_use_id": None,
+            "session_id": self.session.id,
+            "uuid": new_uuid(),
+            "timestamp": _timestamp(),
+            **extra,
+        }
 
     def _message(self, message: Any) -> None:
         if isinstance(message, AssistantMessage):
             for block in message.content:
-                self.line(self._envelope("assistant", {
-                    "id": message.provider_data.get("id") or f"msg_{message.id}", "type": "message",
-                    "role": "assistant", "model": message.model, "content": [api_block(block)],
-                    "stop_reason": None, "stop_sequence": None, "usage": api_usage(message.usage),
-                    "context_management": None}))
+                self.line(
+                    self._envelope(
+                        "assistant",
+                        {
+                            "id": message.provider_data.get("id") or f"msg_{message.id}",
+                            "type": "message",
+                            "role": "assistant",
+                            "model": message.model,
+                            "content": [api_block(block)],
+                            "stop_reason": None,
+                            "stop_sequence": None,
+                            "usage": api_usage(message.usage),
+                            "context_management": None,
+                        },
+                    )
+                )
         elif isinstance(message, ToolResultMessage):
-            content: Any = message.text if all(isinstance(b, Text) for b in message.content) \
+            content: Any = (
+                message.text
+                if all(isinstance(b, Text) for b in message.content)
                 else [api_block(b) for b in message.content]
-            block = {"tool_use_id": message.tool_call_id, "type": "tool_result", "content": content,
-                     "is_error": message.is_error}
-            meta = [{"id": message.tool_call_id, "permission_decision": decision}
-                    for decision in [self.permission_meta.pop(message.tool_call_id, None)] if decision]
-            self.line(self._envelope("user", {"role": "user", "content": [block]}, tool_result_meta=meta,
-                                     tool_use_result=message.data if message.data is not None else message.text))
+            )
+            block = {
+                "tool_use_id": message.tool_call_id,
+                "type": "tool_result",
+                "content": content,
+                "is_error": message.is_error,
+            }
+            meta = [
+                {"id": message.tool_call_id, "permission_decision": decision}
+                for decision in [self.permission_meta.pop(message.tool_call_id, None)]
+                if decision
+            ]
+            self.line(
+                self._envelope(
+                    "user",
+                    {"role": "user", "content": [block]},
+                    tool_result_meta=meta,
+                    tool_use_result=message.data if message.data is not None else message.text,
+                )
+            )
         elif isinstance(message, UserMessage):
             if not self.prompt_seen:
                 self.prompt_seen = True  # the prompt itself is not echoed, as in Claude Code
@@ -155,16 +243,35 @@ class HeadlessPrinter:
         subagents = self.session.subagent_runs
         judge = self.session.auto_judge
         return {
-            "type": "result", "subtype": subtype, "is_error": is_error, "duration_ms": end.duration_ms,
-            "duration_api_ms": end.duration_api_ms, "num_turns": end.num_turns, "result": text,
-            "stop_reason": last.stop_reason if last else None, "session_id": self.session.id,
-            "total_cost_usd": round(end.usage.cost_usd + sum(r.usage.cost_usd for r in subagents)
-                                    + (judge.spend.usage.cost_usd if judge else 0.0), 6),
+            "type": "result",
+            "subtype": subtype,
+            "is_error": is_error,
+            "duration_ms": end.duration_ms,
+            "duration_api_ms": end.duration_api_ms,
+            "num_turns": end.num_turns,
+            "result": text,
+            "stop_reason": last.stop_reason if last else None,
+            "session_id": self.session.id,
+            "total_cost_usd": round(
+                end.usage.cost_usd
+                + sum(r.usage.cost_usd for r in subagents)
+                + (judge.spend.usage.cost_usd if judge else 0.0),
+                6,
+            ),
             "usage": api_usage(end.usage),
             "modelUsage": _model_usage([(model, end.usage), *((r.model, r.usage) for r in subagents)]),
-            "subagents": [{"agent_id": r.agent_id, "agent_type": r.agent_type, "model": r.model,
-                           "usage": api_usage(r.usage), "cost_usd": round(r.usage.cost_usd, 6),
-                           "tool_uses": r.tool_uses, "duration_ms": r.duration_ms} for r in subagents],
+            "subagents": [
+                {
+                    "agent_id": r.agent_id,
+                    "agent_type": r.agent_type,
+                    "model": r.model,
+                    "usage": api_usage(r.usage),
+                    "cost_usd": round(r.usage.cost_usd, 6),
+                    "tool_uses": r.tool_uses,
+                    "duration_ms": r.duration_ms,
+                }
+                for r in subagents
+            ],
             "permission_denials": self.session.denials,
             **({"auto_judge": judge.result()} if judge and judge.spend.count else {}),
             "api_error_status": _status(last) if end.reason == "error" else None,
@@ -176,16 +283,26 @@ class HeadlessPrinter:
 def _mcp_servers(session: Session) -> list[dict[str, str]]:
     if session.mcp is None:
         return []
-    return [{"name": name, "status": "connected" if server.state == "connected" else "failed"}
-            for name, server in session.mcp.servers.items()]
+    return [
+        {"name": name, "status": "connected" if server.state == "connected" else "failed"}
+        for name, server in session.mcp.servers.items()
+    ]
 
 
 def _model_usage(entries: list[tuple[str, Any]]) -> dict[str, dict[str, Any]]:
     """Tokens and cost per model, the session's own and its sub-agents' together."""
     out: dict[str, dict[str, Any]] = {}
     for model, usage in entries:
-        row = out.setdefault(model, {"inputTokens": 0, "outputTokens": 0, "cacheReadInputTokens": 0,
-                                     "cacheCreationInputTokens": 0, "costUSD": 0.0})
+        row = out.setdefault(
+            model,
+            {
+                "inputTokens": 0,
+                "outputTokens": 0,
+                "cacheReadInputTokens": 0,
+                "cacheCreationInputTokens": 0,
+                "costUSD": 0.0,
+            },
+        )
         row["inputTokens"] += usage.input_tokens
         row["outputTokens"] += usage.output_tokens
         row["cacheReadInputTokens"] += usage.cache_read_tokens
@@ -199,8 +316,15 @@ def _status(message: AssistantMessage | None) -> int | None:
     return status if isinstance(status, int) else None
 
 
-async def run_headless(session: Session, prompt: str, fmt: str = "text", *, out: TextIO = sys.stdout,
-                       err: TextIO = sys.stderr, partial: bool = False) -> int:
+async def run_headless(
+    session: Session,
+    prompt: str,
+    fmt: str = "text",
+    *,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+    partial: bool = False,
+) -> int:
     """Run one prompt to the end and print it in `fmt`; return the process exit code."""
     printer = HeadlessPrinter(session, fmt, out=out, err=err, partial=partial)
     for notice in session.notices:

@@ -52,8 +52,15 @@ class HookRelay:
                 timeout = float(entry.get("timeout") or DEFAULT_HOOK_TIMEOUT_S)
                 self.timeouts.update(dict.fromkeys(ids, timeout))
                 handler_extra = {"onFailure": entry["onFailure"]} if entry.get("onFailure") else {}
-                handlers = [{"type": "http", "url": f"http://127.0.0.1:{self.port}/{self.token}/{cid}",
-                             "timeout": timeout, **handler_extra} for cid in ids]
+                handlers = [
+                    {
+                        "type": "http",
+                        "url": f"http://127.0.0.1:{self.port}/{self.token}/{cid}",
+                        "timeout": timeout,
+                        **handler_extra,
+                    }
+                    for cid in ids
+                ]
                 out.setdefault(event, []).append({"matcher": entry.get("matcher") or "", "hooks": handlers})
         return out
 
@@ -73,15 +80,22 @@ class HookRelay:
         except (ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as e:
             body = {"error": f"bad hook request: {e}"}
         data = json.dumps(body).encode()
-        writer.write(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n"
-                     f"Connection: close\r\n\r\n".encode() + data)
+        writer.write(
+            f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+            f"Connection: close\r\n\r\n".encode()
+            + data
+        )
         with contextlib.suppress(OSError):
             await writer.drain()
         writer.close()
 
     async def _call(self, callback_id: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        request = {"subtype": "hook_callback", "callback_id": callback_id, "input": payload,
-                   "tool_use_id": payload.get("tool_use_id")}
+        request = {
+            "subtype": "hook_callback",
+            "callback_id": callback_id,
+            "input": payload,
+            "tool_use_id": payload.get("tool_use_id"),
+        }
         try:
             return 200, await self.channel.request(request, timeout_s=self.timeouts.get(callback_id))
         except ControlError as e:

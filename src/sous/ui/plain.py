@@ -15,13 +15,23 @@ import sys
 from typing import Any
 
 from sous.core import (
-    ConfigError, Notice, PermissionRequest, Retry, RunEnd, TextDelta, ToolCall, ToolEnd, ToolStart, TurnStart,
+    ConfigError,
+    Notice,
+    PermissionRequest,
+    Retry,
+    RunEnd,
+    TextDelta,
+    ToolCall,
+    ToolEnd,
+    ToolStart,
+    TurnStart,
 )
-from sous.permissions.decide import Decision
 from sous.labels import call_label
 from sous.permissions import Answer
+from sous.permissions.decide import Decision
 
 from . import slash
+
 
 def fold(text: str, lines: int = 4) -> str:
     rows = text.rstrip("\n").splitlines() or ["(no output)"]
@@ -53,8 +63,10 @@ class PlainUI:
             mark = "✗" if event.result.is_error else "⎿"
             self.write(f"  {mark}{fold(event.result.text)[1:]}\n")
         elif isinstance(event, Retry):
-            self.write(f"  (retrying in {event.delay_s:.1f}s, attempt {event.attempt} of {event.max_retries}, "
-                       f"{event.status or 'no answer'}: {event.error})\n")
+            self.write(
+                f"  (retrying in {event.delay_s:.1f}s, attempt {event.attempt} of {event.max_retries}, "
+                f"{event.status or 'no answer'}: {event.error})\n"
+            )
         elif isinstance(event, Notice):
             self.write(f"sous: {event.level}: {event.text}\n")
         elif isinstance(event, RunEnd):
@@ -79,24 +91,49 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
     from sous.runtime import open_session
 
     ui = PlainUI()
+
     async def ask(call: ToolCall, decision: Decision) -> Answer:
         who = f" (asked by agent {decision.agent})" if decision.agent else ""
-        ui.write(f"\n? sous wants to run {call_label(call, 200)}{who}\n  why you are asked: {decision.reason} "
-                 f"[{decision.source}]\n")
+        ui.write(
+            f"\n? sous wants to run {call_label(call, 200)}{who}\n  why you are asked: {decision.reason} "
+            f"[{decision.source}]\n"
+        )
         if decision.confirm == "plan":
             ui.write(f"\n{call.arguments.get('plan', '')}\n")
-            choice = ((await _read_line("  carry it out? [a] yes, accept edits  [y] yes, ask before edits  [n] no  "
-                                        "[t] no, and say what to change > ")) or "n").strip().lower()
+            choice = (
+                (
+                    (
+                        await _read_line(
+                            "  carry it out? [a] yes, accept edits  [y] yes, ask before edits  [n] no  "
+                            "[t] no, and say what to change > "
+                        )
+                    )
+                    or "n"
+                )
+                .strip()
+                .lower()
+            )
             if choice.startswith("t"):
                 return Answer(allow=False, feedback=(await _read_line("  what should change? ")) or "")
             if choice[:1] in ("a", "y"):
                 return Answer(allow=True, mode="acceptEdits" if choice[:1] == "a" else "default")
             return Answer(allow=False)
         if decision.confirm == "typed":
-            typed = ((await _read_line("  This cannot be granted for later. Type yes to allow it once: ")) or "")
+            typed = (await _read_line("  This cannot be granted for later. Type yes to allow it once: ")) or ""
             return Answer(allow=typed.strip().lower() == "yes")
-        choice = ((await _read_line("  [y] once  [5] 5 min  [h] 1 hour  [s] session  [a] always  [3] 3 uses  "
-                                    "[n] no  [t] no, and say what instead > ")) or "n").strip().lower()
+        choice = (
+            (
+                (
+                    await _read_line(
+                        "  [y] once  [5] 5 min  [h] 1 hour  [s] session  [a] always  [3] 3 uses  "
+                        "[n] no  [t] no, and say what instead > "
+                    )
+                )
+                or "n"
+            )
+            .strip()
+            .lower()
+        )
         if choice.startswith("t"):
             return Answer(allow=False, feedback=(await _read_line("  what should sous do instead? ")) or "")
         durations = {"y": "once", "5": "5m", "h": "1h", "s": "session", "a": "always"}
@@ -124,8 +161,10 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
     session.subscribe(questions)
     for notice in session.notices:
         ui(notice)
-    ui.write(f"sous · {session.model.name} · {session.cwd}\n"
-             "Type a request; Ctrl-C interrupts a run, Ctrl-D or /exit quits.\n")
+    ui.write(
+        f"sous · {session.model.name} · {session.cwd}\n"
+        "Type a request; Ctrl-C interrupts a run, Ctrl-D or /exit quits.\n"
+    )
     loop = asyncio.get_running_loop()
     prompt = first_prompt
     await session.start(wait_for_mcp=False)

@@ -16,9 +16,7 @@ import time
 from collections import deque
 from typing import Any
 
-from sous.core import (
-    Notice, Retry, RunEnd, TextDelta, ThinkingDelta, ToolCall, ToolEnd, ToolStart, TurnStart,
-)
+from sous.core import Notice, Retry, RunEnd, TextDelta, ThinkingDelta, ToolCall, ToolEnd, ToolStart, TurnStart
 from sous.labels import call_label
 
 FOLD_LINES = 4
@@ -149,8 +147,11 @@ class Renderer:
         elif isinstance(event, ToolEnd):
             self._tool_result(event)
         elif isinstance(event, Retry):
-            self.note(f"  retrying in {event.delay_s:.1f}s (attempt {event.attempt} of {event.max_retries}, "
-                      f"{event.status or 'no answer'}): {event.error}", "dim")
+            self.note(
+                f"  retrying in {event.delay_s:.1f}s (attempt {event.attempt} of {event.max_retries}, "
+                f"{event.status or 'no answer'}): {event.error}",
+                "dim",
+            )
         elif isinstance(event, Notice):
             self.note(f"{event.level}: {event.text}", "yellow" if event.level == "warning" else "dim")
         elif isinstance(event, RunEnd):
@@ -213,8 +214,9 @@ class Renderer:
 
         width = max(self.console.width - len(call.name) - 6, 10)
         line = Text(f"{self.glyphs.call} ", style="green")
-        line.append(call_label(call, width).replace(self.cwd + "/", "") if self.cwd else call_label(call, width),
-                    style="bold")
+        line.append(
+            call_label(call, width).replace(self.cwd + "/", "") if self.cwd else call_label(call, width), style="bold"
+        )
         self.print(line)
 
     def _tool_result(self, event: ToolEnd) -> None:

@@ -37,15 +37,28 @@ from sous.permissions.decide import Decision
 from . import slash
 from .render import Renderer, call_label, wants_ascii
 
-CHOICES = {"y": ("once", None, "yes, this once"), "5": ("5m", None, "yes, for 5 minutes"),
-           "h": ("1h", None, "yes, for an hour"), "s": ("session", None, "yes, for this session"),
-           "a": ("always", None, "yes, always (saved to .claude/settings.local.json)"),
-           "3": ("session", 3, "yes, for the next 3 uses")}
-CHOICE_LINE = "[y] once  [5] 5 min  [h] 1 hour  [s] session  [a] always  [3] 3 uses  [n] no  [t] no, and say what instead"
-PLAN_CHOICE_LINE = "[a] yes, and accept edits  [y] yes, and ask before edits  [n] no, keep planning  [t] no, and say what to change"
+CHOICES = {
+    "y": ("once", None, "yes, this once"),
+    "5": ("5m", None, "yes, for 5 minutes"),
+    "h": ("1h", None, "yes, for an hour"),
+    "s": ("session", None, "yes, for this session"),
+    "a": ("always", None, "yes, always (saved to .claude/settings.local.json)"),
+    "3": ("session", 3, "yes, for the next 3 uses"),
+}
+CHOICE_LINE = (
+    "[y] once  [5] 5 min  [h] 1 hour  [s] session  [a] always  [3] 3 uses  [n] no  [t] no, and say what instead"
+)
+PLAN_CHOICE_LINE = (
+    "[a] yes, and accept edits  [y] yes, and ask before edits  [n] no, keep planning  [t] no, and say what to change"
+)
 MODE_CYCLE = ("default", "acceptEdits", "plan", "auto")
-MODE_LABELS = {"acceptEdits": "accept edits on", "plan": "plan mode on", "bypassPermissions": "bypass permissions on",
-               "dontAsk": "don't ask mode on", "auto": "auto mode on (a model judges)"}
+MODE_LABELS = {
+    "acceptEdits": "accept edits on",
+    "plan": "plan mode on",
+    "bypassPermissions": "bypass permissions on",
+    "dontAsk": "don't ask mode on",
+    "auto": "auto mode on (a model judges)",
+}
 """Shift+Tab's order, as in Claude Code."""
 SHELL_OUTPUT_CAP = 30_000
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
@@ -111,15 +124,28 @@ class Repl:
         history = data_dir(self.session.environ) / "history" / f"{project_slug(self.cwd)}.txt"
         history.parent.mkdir(parents=True, exist_ok=True)
         mcp = self.session.mcp
-        completer = PromptCompleter(FileIndex(self.cwd), lambda: self.session.commands, slash.known_models,
-                                    mcp_prompts=mcp.prompt_commands if mcp else list,
-                                    mcp_resources=mcp.resource_mentions if mcp else list)
+        completer = PromptCompleter(
+            FileIndex(self.cwd),
+            lambda: self.session.commands,
+            slash.known_models,
+            mcp_prompts=mcp.prompt_commands if mcp else list,
+            mcp_resources=mcp.resource_mentions if mcp else list,
+        )
         depth = ColorDepth.DEPTH_1_BIT if os.environ.get("NO_COLOR") else None
         prompt = _InlinePrompt(
-            message=self._message, multiline=True, key_bindings=self._bindings(), history=FileHistory(str(history)),
-            completer=completer, complete_while_typing=True, complete_in_thread=True,
-            bottom_toolbar=self._toolbar, color_depth=depth, prompt_continuation=lambda width, *_: "… ".rjust(width),
-            reserve_space_for_menu=6, enable_suspend=True)
+            message=self._message,
+            multiline=True,
+            key_bindings=self._bindings(),
+            history=FileHistory(str(history)),
+            completer=completer,
+            complete_while_typing=True,
+            complete_in_thread=True,
+            bottom_toolbar=self._toolbar,
+            color_depth=depth,
+            prompt_continuation=lambda width, *_: "… ".rjust(width),
+            reserve_space_for_menu=6,
+            enable_suspend=True,
+        )
         prompt.app.ttimeoutlen = 0.05  # Esc alone is read as Esc after 50 ms, not the default 500
         prompt.app.timeoutlen = 0.2
         return prompt
@@ -131,8 +157,12 @@ class Repl:
     def _message(self):
         if self.question is None:
             return HTML("<b>&gt;</b> ")
-        return {"choice": "  choose › ", "plan": "  choose › ", "typed": "  type yes to allow it once › ",
-                "feedback": "  what should sous do instead? › "}[self.question.kind]
+        return {
+            "choice": "  choose › ",
+            "plan": "  choose › ",
+            "typed": "  type yes to allow it once › ",
+            "feedback": "  what should sous do instead? › ",
+        }[self.question.kind]
 
     def _toolbar(self):
         s, parts = self.session, []
@@ -145,11 +175,13 @@ class Repl:
                 parts.append(f"waiting for you · {elapsed:.0f}s of work so far")
             else:
                 spin = "*" if self.ascii_only else SPINNER[int(elapsed * 8) % len(SPINNER)]
-                parts.append(f"{spin} working {elapsed:.0f}s · ~{self.renderer.streamed_chars // 4} tokens"
-                             " · esc to interrupt")
+                parts.append(
+                    f"{spin} working {elapsed:.0f}s · ~{self.renderer.streamed_chars // 4} tokens · esc to interrupt"
+                )
         usage = s.totals.usage + s.side_usage
-        parts.append(f"{usage.input_tokens + usage.cache_read_tokens:,} in / {usage.output_tokens:,} out · "
-                     f"${usage.cost_usd:.4f}")
+        parts.append(
+            f"{usage.input_tokens + usage.cache_read_tokens:,} in / {usage.output_tokens:,} out · ${usage.cost_usd:.4f}"
+        )
         if s.messages and (use := s.context_use()).window:  # the same figure as /context
             parts.append(f"context {use.percent:.0f}%")
         if s.queued:
@@ -158,8 +190,11 @@ class Repl:
         if not agents:
             return " · ".join(parts)
         now, mark = time.monotonic(), "*" if self.ascii_only else "⏺"
-        lines = [f"{mark} {r.kind}: {r.description[:32]} · {r.activity} · {r.tokens:,} tokens · {now - r.started:.0f}s"
-                 + (" · background" if r.background else "") for r in agents[:4]]
+        lines = [
+            f"{mark} {r.kind}: {r.description[:32]} · {r.activity} · {r.tokens:,} tokens · {now - r.started:.0f}s"
+            + (" · background" if r.background else "")
+            for r in agents[:4]
+        ]
         if len(agents) > 4:
             lines.append(f"  … and {len(agents) - 4} more (/agents)")
         return "\n".join([*lines, " · ".join(parts)])
@@ -224,10 +259,13 @@ class Repl:
                 self.renderer.note("(press Ctrl-C again to exit)")
 
         for key, (duration, uses, said) in CHOICES.items():
+
             @kb.add(key, filter=choosing)
             def _(event, duration=duration, uses=uses, said=said):
-                self._answer(Answer(allow=True, duration=duration, uses=uses) if uses else
-                             Answer(allow=True, duration=duration), said)
+                self._answer(
+                    Answer(allow=True, duration=duration, uses=uses) if uses else Answer(allow=True, duration=duration),
+                    said,
+                )
 
         @kb.add("a", filter=planning)
         def _(event):
@@ -367,12 +405,15 @@ class Repl:
 
     def _banner(self) -> None:
         """The first lines, written without rich so that the prompt shows before rich loads."""
-        bold, dim, yellow, reset = ("", "", "", "") if os.environ.get("NO_COLOR") else \
-            ("\x1b[1m", "\x1b[2m", "\x1b[33m", "\x1b[0m")
+        bold, dim, yellow, reset = (
+            ("", "", "", "") if os.environ.get("NO_COLOR") else ("\x1b[1m", "\x1b[2m", "\x1b[33m", "\x1b[0m")
+        )
         lines = [f"{yellow}{n.level}: {n.text}{reset}" for n in self.session.notices]
         lines.append(f"{bold}sous · {self.session.model.name} · {self.cwd}{reset}")
-        lines.append(f"{dim}/help for commands · @ attaches a file · ! runs a shell command · Esc interrupts · "
-                     f"Ctrl-D quits{reset}")
+        lines.append(
+            f"{dim}/help for commands · @ attaches a file · ! runs a shell command · Esc interrupts · "
+            f"Ctrl-D quits{reset}"
+        )
         sys.stdout.write("\n".join(lines) + "\n")
         sys.stdout.flush()
 
@@ -447,8 +488,15 @@ class Repl:
             return
         self.renderer.print(Text(f"! {command}", style="bold magenta"))
         process = await asyncio.create_subprocess_exec(
-            "bash", "-c", command, cwd=self.session.cwd, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, start_new_session=True)
+            "bash",
+            "-c",
+            command,
+            cwd=self.session.cwd,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             output, _ = await process.communicate()
         except asyncio.CancelledError:
@@ -459,8 +507,11 @@ class Repl:
             self.renderer.note("  (interrupted)", "yellow")
             raise
         text = output.decode("utf-8", errors="replace")
-        shown = text if len(text) <= SHELL_OUTPUT_CAP else text[:SHELL_OUTPUT_CAP] + \
-            f"\n[output cut at {SHELL_OUTPUT_CAP:,} of {len(text):,} characters]"
+        shown = (
+            text
+            if len(text) <= SHELL_OUTPUT_CAP
+            else text[:SHELL_OUTPUT_CAP] + f"\n[output cut at {SHELL_OUTPUT_CAP:,} of {len(text):,} characters]"
+        )
         lines = shown.rstrip("\n").splitlines()
         for line in lines[:200]:
             self.renderer.print(Text(line), soft_wrap=True)
@@ -470,7 +521,8 @@ class Repl:
             self.renderer.note(f"  exit code {process.returncode}", "red")
         self.session.add_context(
             f"The user ran a shell command:\n<bash-input>{command}</bash-input>\n<bash-stdout>{shown}</bash-stdout>\n"
-            f"<bash-exit-code>{process.returncode}</bash-exit-code>")
+            f"<bash-exit-code>{process.returncode}</bash-exit-code>"
+        )
 
     async def _edit(self, path: str) -> None:
         import subprocess

@@ -43,8 +43,9 @@ def split_sdk_servers(configs: list[str]) -> tuple[list[str], list[str]]:
     return kept, names
 
 
-async def _rpc(channel: Channel, server: str, method: str, params: dict[str, Any] | None = None,
-               *, notify: bool = False) -> Any:
+async def _rpc(
+    channel: Channel, server: str, method: str, params: dict[str, Any] | None = None, *, notify: bool = False
+) -> Any:
     message: dict[str, Any] = {"jsonrpc": "2.0", "method": method, **({"params": params} if params is not None else {})}
     if not notify:
         message["id"] = next(_ids)
@@ -79,19 +80,30 @@ class SdkMcpTool:
             return ToolResult(content=f"MCP tool {self.name} failed: {e}", is_error=True)
         if not isinstance(result, dict):
             return ToolResult(content=f"MCP tool {self.name} gave no result", is_error=True)
-        texts = [Text(text=str(item.get("text", ""))) if item.get("type") == "text" else
-                 Text(text=f"[{item.get('type')} content]")
-                 for item in result.get("content") or [] if isinstance(item, dict)]
-        return ToolResult(content=tuple(texts) or "(no output)", is_error=bool(result.get("isError")),
-                          data=result.get("structuredContent"))
+        texts = [
+            Text(text=str(item.get("text", "")))
+            if item.get("type") == "text"
+            else Text(text=f"[{item.get('type')} content]")
+            for item in result.get("content") or []
+            if isinstance(item, dict)
+        ]
+        return ToolResult(
+            content=tuple(texts) or "(no output)",
+            is_error=bool(result.get("isError")),
+            data=result.get("structuredContent"),
+        )
 
 
 async def connect(channel: Channel, server: str) -> list[SdkMcpTool]:
     """Initialize the program's server `server` and list its tools; raises `ControlError`."""
     from sous.mcp.client import tool_name
 
-    await _rpc(channel, server, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
-                                               "clientInfo": {"name": "sous", "version": "0"}})
+    await _rpc(
+        channel,
+        server,
+        "initialize",
+        {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "sous", "version": "0"}},
+    )
     await _rpc(channel, server, "notifications/initialized", notify=True)
     listed = await _rpc(channel, server, "tools/list", {})
     tools = []
@@ -99,8 +111,15 @@ async def connect(channel: Channel, server: str) -> list[SdkMcpTool]:
         if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
             continue
         annotations = spec.get("annotations") or {}
-        tools.append(SdkMcpTool(name=tool_name(server, spec["name"]), description=str(spec.get("description") or ""),
-                                input_schema=spec.get("inputSchema") or {"type": "object"}, server=server,
-                                remote_name=spec["name"], channel=channel,
-                                read_only=bool(annotations.get("readOnlyHint"))))
+        tools.append(
+            SdkMcpTool(
+                name=tool_name(server, spec["name"]),
+                description=str(spec.get("description") or ""),
+                input_schema=spec.get("inputSchema") or {"type": "object"},
+                server=server,
+                remote_name=spec["name"],
+                channel=channel,
+                read_only=bool(annotations.get("readOnlyHint")),
+            )
+        )
     return tools

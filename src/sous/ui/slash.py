@@ -153,19 +153,28 @@ async def _compact(session, rest, args) -> Outcome:
         summary = await session.compact(rest)
     except CompactError as e:
         return Outcome(f"compaction failed: {e}", error=True)
-    return Outcome(f"compacted: ~{before:,} tokens of conversation → ~{estimate_tokens(summary):,} of summary "
-                   f"(/context shows the window)")
+    return Outcome(
+        f"compacted: ~{before:,} tokens of conversation → ~{estimate_tokens(summary):,} of summary "
+        f"(/context shows the window)"
+    )
 
 
 async def _context(session, rest, args) -> Outcome:
     use = session.context_use()
     window, used = use.window, use.used
-    rows = [("system prompt", use.system), ("tool schemas", use.tools), ("memory files", use.memory),
-            ("messages", use.messages)]
+    rows = [
+        ("system prompt", use.system),
+        ("tool schemas", use.tools),
+        ("memory files", use.memory),
+        ("messages", use.messages),
+    ]
     width = 30
     filled = min(width, round(width * used / window)) if window else 0
-    lines = [f"context  [{'█' * filled}{'░' * (width - filled)}]  ~{used:,} of {window:,} tokens "
-             f"({use.percent:.0f}%)" if window else f"~{used:,} tokens"]
+    lines = [
+        f"context  [{'█' * filled}{'░' * (width - filled)}]  ~{used:,} of {window:,} tokens ({use.percent:.0f}%)"
+        if window
+        else f"~{used:,} tokens"
+    ]
     lines += [f"  {label:14} ~{tokens:>8,} tokens" for label, tokens in rows]
     if session.mcp is not None:
         from sous.mcp.search import schema_tokens
@@ -173,8 +182,10 @@ async def _context(session, rest, args) -> Outcome:
         for name, server in session.mcp.servers.items():
             if server.tools:
                 deferred = all(t.name in session.deferred_tools for t in server.tools)
-                lines.append(f"    mcp {name:10} ~{schema_tokens(server.tools):>8,} tokens, {len(server.tools)} tools"
-                             + (" (deferred: loaded by ToolSearch on demand)" if deferred else ""))
+                lines.append(
+                    f"    mcp {name:10} ~{schema_tokens(server.tools):>8,} tokens, {len(server.tools)} tools"
+                    + (" (deferred: loaded by ToolSearch on demand)" if deferred else "")
+                )
     if session.totals.last_input_tokens:
         lines.append(f"  (the model's own count at the last turn: {session.totals.last_input_tokens:,})")
     if (status := session.compaction_status) is not None:
@@ -188,11 +199,13 @@ def cost_lines(session) -> list[str]:
     usage = t.usage + session.side_usage
     for run in session.subagent_runs:
         usage = usage + run.usage
-    return [f"total cost:        ${usage.cost_usd:.4f}",
-            f"tokens:            {usage.input_tokens:,} in, {usage.output_tokens:,} out, "
-            f"{usage.cache_read_tokens:,} cache read, {usage.cache_write_tokens:,} cache write",
-            f"time:              {t.duration_ms / 1000:.1f} s in runs, {t.api_ms / 1000:.1f} s waiting for the model",
-            f"runs:              {t.runs} ({t.turns} model turns)"]
+    return [
+        f"total cost:        ${usage.cost_usd:.4f}",
+        f"tokens:            {usage.input_tokens:,} in, {usage.output_tokens:,} out, "
+        f"{usage.cache_read_tokens:,} cache read, {usage.cache_write_tokens:,} cache write",
+        f"time:              {t.duration_ms / 1000:.1f} s in runs, {t.api_ms / 1000:.1f} s waiting for the model",
+        f"runs:              {t.runs} ({t.turns} model turns)",
+    ]
 
 
 async def _cost(session, rest, args) -> Outcome:
@@ -211,9 +224,13 @@ def known_models() -> list[str]:
 
 async def _model(session, rest, args) -> Outcome:
     from sous.core import ConfigError
+
     if not args:
-        return Outcome(f"model: {session.model.name}\nswitch with /model NAME, e.g. "
-                       + ", ".join(known_models()[:6]) + " (Tab completes)")
+        return Outcome(
+            f"model: {session.model.name}\nswitch with /model NAME, e.g. "
+            + ", ".join(known_models()[:6])
+            + " (Tab completes)"
+        )
     try:
         model = session.set_model(args[0])
     except ConfigError as e:
@@ -231,8 +248,11 @@ def _preview(path: Path) -> tuple[str, str, int]:
         return path.stem, "(unreadable)", 0
     from sous.context.compact import SUMMARY_HEADER
 
-    prompts = [m.text for m in loaded.messages if m.role == "user" and m.text.strip()
-               and not m.text.startswith("<system-reminder>")]
+    prompts = [
+        m.text
+        for m in loaded.messages
+        if m.role == "user" and m.text.strip() and not m.text.startswith("<system-reminder>")
+    ]
     first = next((p for p in prompts if not p.startswith(SUMMARY_HEADER)), "")
     if prompts and prompts[0].startswith(SUMMARY_HEADER):
         first = "(compacted) " + first
@@ -247,8 +267,11 @@ def _has_messages(path: Path) -> bool:
 async def _resume(session, rest, args) -> Outcome:
     from sous.store import transcript
 
-    paths = [p for p in transcript.list_sessions(session.project_dir, session.environ)
-             if p.stem != session.id and _has_messages(p)]
+    paths = [
+        p
+        for p in transcript.list_sessions(session.project_dir, session.environ)
+        if p.stem != session.id and _has_messages(p)
+    ]
     if not args:
         if not paths:
             return Outcome("no earlier sessions in this folder")
@@ -294,16 +317,23 @@ async def _agents(session, rest, args) -> Outcome:
         return await _draft_agent(session, rest[3:].strip())
     types = session.refresh_agents()
     lines = ["agent types:"]
-    lines += [f"  {name:20} {spec.description[:60]}  [{'built-in' if spec.source == 'built-in' else spec.source}]"
-              for name, spec in sorted(types.items())]
+    lines += [
+        f"  {name:20} {spec.description[:60]}  [{'built-in' if spec.source == 'built-in' else spec.source}]"
+        for name, spec in sorted(types.items())
+    ]
     now = time.monotonic()
     if spawner.running:
         lines.append("running:")
-        lines += [f"  {r.agent_id}  {r.kind}: {r.description[:40]} · {r.activity} · {r.tokens:,} tokens · "
-                  f"{now - r.started:.0f}s{' · background' if r.background else ''}" for r in spawner.running.values()]
+        lines += [
+            f"  {r.agent_id}  {r.kind}: {r.description[:40]} · {r.activity} · {r.tokens:,} tokens · "
+            f"{now - r.started:.0f}s{' · background' if r.background else ''}"
+            for r in spawner.running.values()
+        ]
     if spawner.done:
-        lines.append("finished, resumable with SendMessage: " + ", ".join(
-            f"{agent_id} ({f.kind})" for agent_id, f in spawner.done.items()))
+        lines.append(
+            "finished, resumable with SendMessage: "
+            + ", ".join(f"{agent_id} ({f.kind})" for agent_id, f in spawner.done.items())
+        )
     lines.append("/agents new DESCRIPTION drafts a new type; /agents stop ID stops a background agent")
     return Outcome("\n".join(lines))
 
@@ -316,8 +346,9 @@ async def _draft_agent(session, purpose: str) -> Outcome:
         return Outcome("describe the agent: /agents new reviews pull requests for security problems", error=True)
     names = ", ".join(t.name for t in session.tools if not t.name.startswith("mcp__"))
     try:
-        reply = await session.ask_aside("You write sub-agent definitions for a coding agent.",
-                                        AGENT_DRAFT.format(purpose=purpose, tools=names))
+        reply = await session.ask_aside(
+            "You write sub-agent definitions for a coding agent.", AGENT_DRAFT.format(purpose=purpose, tools=names)
+        )
     except ProviderError as e:
         return Outcome(f"the model could not draft it: {e}", error=True)
     text = reply.strip().removeprefix("```markdown").removeprefix("```yaml").removeprefix("```").removesuffix("```")
@@ -337,8 +368,11 @@ async def _draft_agent(session, purpose: str) -> Outcome:
 
 
 def todo_lines(todos: list[dict], ascii_only: bool = False) -> list[str]:
-    marks = {"completed": "[x]", "in_progress": "[~]", "pending": "[ ]"} if ascii_only else \
-        {"completed": "☒", "in_progress": "◐", "pending": "☐"}
+    marks = (
+        {"completed": "[x]", "in_progress": "[~]", "pending": "[ ]"}
+        if ascii_only
+        else {"completed": "☒", "in_progress": "◐", "pending": "☐"}
+    )
     return [f"{marks.get(t.get('status'), '?')} {t.get('content', '')}" for t in todos]
 
 
@@ -350,11 +384,16 @@ async def _todos(session, rest, args) -> Outcome:
 async def _status(session, rest, args) -> Outcome:
     from sous import __version__
 
-    lines = [f"sous {__version__}", f"session:  {session.id}", f"folder:   {session.cwd}",
-             f"model:    {session.model.name}", f"mode:     {session.mode}",
-             f"tools:    {len(session.tools)}",
-             f"memory:   {len(session.memory.files) if session.memory else 0} files",
-             f"mcp:      {'; '.join(session.mcp.describe()) if session.mcp else 'none'}"]
+    lines = [
+        f"sous {__version__}",
+        f"session:  {session.id}",
+        f"folder:   {session.cwd}",
+        f"model:    {session.model.name}",
+        f"mode:     {session.mode}",
+        f"tools:    {len(session.tools)}",
+        f"memory:   {len(session.memory.files) if session.memory else 0} files",
+        f"mcp:      {'; '.join(session.mcp.describe()) if session.mcp else 'none'}",
+    ]
     if session.transcript_path:
         lines.append(f"log:      {session.transcript_path}")
     lines += session.unavailable_tools.values()  # how to enable each missing tool
@@ -382,8 +421,12 @@ async def _permissions(session, rest, args) -> Outcome:
 
 async def _hooks(session, rest, args) -> Outcome:
     config = session.hook_config
-    rows = [f"{event:20} {g.matcher or '*':12} {h.command or h.url}" for event, groups in
-            (config.groups.items() if config else []) for g in groups for h in g.handlers]
+    rows = [
+        f"{event:20} {g.matcher or '*':12} {h.command or h.url}"
+        for event, groups in (config.groups.items() if config else [])
+        for g in groups
+        for h in g.handlers
+    ]
     return Outcome("\n".join(rows or ["no hooks are configured"]))
 
 
@@ -412,8 +455,10 @@ async def _rewind(session, rest, args) -> Outcome:
         entries = session.checkpoints()
         if not entries:
             return Outcome("no checkpoints yet: one is taken at each prompt")
-        return Outcome("\n".join(describe(e) for e in entries[-20:])
-                       + "\n/rewind N [code|conversation|both] restores to before turn N (both by default)")
+        return Outcome(
+            "\n".join(describe(e) for e in entries[-20:])
+            + "\n/rewind N [code|conversation|both] restores to before turn N (both by default)"
+        )
     mode = next((w for w in words[1:] if w in MODES), "both")
     if not words[0].lstrip("#").isdigit() or any(w not in (*MODES, "force") for w in words[1:]):
         return Outcome("usage: /rewind N [code|conversation|both] [force]", error=True)
@@ -426,7 +471,23 @@ async def _rewind(session, rest, args) -> Outcome:
         return Outcome(f"rewind failed: {e}", error=True)
 
 
-_HANDLERS = {"/help": _help, "/exit": _exit, "/quit": _exit, "/clear": _clear, "/compact": _compact,
-             "/context": _context, "/cost": _cost, "/model": _model, "/resume": _resume, "/todos": _todos,
-             "/status": _status, "/init": _init, "/permissions": _permissions, "/hooks": _hooks, "/mcp": _mcp,
-             "/memory": _memory, "/agents": _agents, "/rewind": _rewind}
+_HANDLERS = {
+    "/help": _help,
+    "/exit": _exit,
+    "/quit": _exit,
+    "/clear": _clear,
+    "/compact": _compact,
+    "/context": _context,
+    "/cost": _cost,
+    "/model": _model,
+    "/resume": _resume,
+    "/todos": _todos,
+    "/status": _status,
+    "/init": _init,
+    "/permissions": _permissions,
+    "/hooks": _hooks,
+    "/mcp": _mcp,
+    "/memory": _memory,
+    "/agents": _agents,
+    "/rewind": _rewind,
+}

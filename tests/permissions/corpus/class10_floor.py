@@ -37,7 +37,7 @@ PAIRS = [
     ("rm -rf ~/no*", "rm -rf vic*"),
     ("rm -rf ~/*", "rm -rf victim/*"),
     ("rm -rf $HOME/x", "rm -rf victim/x"),
-    ("rm -rf \"$HOME\"", "rm -rf \"victim\""),
+    ('rm -rf "$HOME"', 'rm -rf "victim"'),
     ("rm -rf ${HOME}/", "rm -rf ./victim/"),
     ("rm -rf $X", "rm -f victim/a.txt"),
     ("cd .. && rm -rf outside", "cd victim && rm -rf sub"),

@@ -25,7 +25,7 @@ PAIRS = [
     (r"sort {-o,out.txt} file.txt", r"sort {-r,-n} file.txt"),
     (r"sort $'-o' out.txt file.txt", r"sort $'-r' file.txt"),
     (r"sort --out\put=out.txt file.txt", r"sort --rev\erse file.txt"),
-    (r'sort "$OPT" file.txt', r'sort -- file.txt'),
+    (r'sort "$OPT" file.txt', r"sort -- file.txt"),
     (r"git status $X", r"git st''atus"),
     (r'git "$SUB"', r"g''it status"),
     (r"git {stash,status}", r'"git" "status"'),

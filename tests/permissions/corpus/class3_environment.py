@@ -4,8 +4,10 @@ declare and friends of other variables are not looked past either."""
 
 MODE = "dontAsk"
 PAIRS = [
-    ("GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.fsmonitor GIT_CONFIG_VALUE_0='rm -rf victim' git status",
-     "LANG=C git status"),
+    (
+        "GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.fsmonitor GIT_CONFIG_VALUE_0='rm -rf victim' git status",
+        "LANG=C git status",
+    ),
     ("GIT_CONFIG_PARAMETERS=\"'core.fsmonitor'='rm -rf victim'\" git status", "LC_ALL=C git status"),
     ("GIT_EXTERNAL_DIFF=sh git diff", "NO_COLOR=1 git diff"),
     ("GIT_PAGER='rm -rf victim' git log", "TERM=dumb git log"),
