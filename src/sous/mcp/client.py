@@ -153,6 +153,10 @@ class McpManager:
         """Connect every server at once; return one line per server that could not be used."""
         timeout = self._seconds("MCP_TIMEOUT", 30.0)
         servers = list(self.servers.values())
+        if servers:
+            # The SDK takes a second or more to import: that is sous's cost, not the servers', so it
+            # is paid before their start-up clock runs.
+            import mcp  # noqa: F401
         for server in servers:
             server.task = asyncio.ensure_future(self._serve(server))
         if servers:
