@@ -150,7 +150,7 @@ class Client:
 
         try:
             answer = await self._can_use_tool(event.call, event.detail)
-        except Exception as e:  # noqa: BLE001 - the program's callback failing denies the call, fail closed
+        except Exception as e:  # the program's callback failing denies the call, fail closed
             answer = Answer(allow=False, feedback=f"the permission callback failed: {type(e).__name__}: {e}")
         if not isinstance(answer, (bool, Answer)):
             answer = Answer(

@@ -491,8 +491,8 @@ class Recorder(PassThrough):
 
 
 def attach(session: Any, get: Any, environ: Mapping[str, str]) -> Recorder | None:
-    """Give a session's parts (`sous.runtime.parts.SessionParts`) checkpoints, unless `fileCheckpointingEnabled` is false or
-    `SOUS_CHECKPOINTS=0`; the session calls `started`/`ended` around each turn."""
+    """Give a session's parts (`sous.runtime.parts.SessionParts`) checkpoints, unless `fileCheckpointingEnabled` is
+    false or `SOUS_CHECKPOINTS=0`; the session calls `started`/`ended` around each turn."""
     if get("fileCheckpointingEnabled") is False or environ.get("SOUS_CHECKPOINTS", "").strip() in ("0", "false", "off"):
         return None
     project = session.agent.ctx.project_dir

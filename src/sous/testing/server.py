@@ -30,6 +30,7 @@ clients fail at once instead of retrying.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
@@ -389,10 +390,8 @@ def main(argv: list[str]) -> int:
             f"{server.url}  (Anthropic: ANTHROPIC_BASE_URL={server.url}; OpenAI: OPENAI_BASE_URL={server.openai_url})",
             flush=True,
         )
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

@@ -83,7 +83,7 @@ class Relay:
             update = await self.updates.get()
             try:
                 await self.conn.session_update(session_id=self.session.id, update=update)
-            except Exception as e:  # noqa: BLE001 - an editor that rejects an update must not stop the session
+            except Exception as e:  # an editor that rejects an update must not stop the session
                 sys.stderr.write(f"sous: session/update failed: {e}\n")
             finally:
                 self.updates.task_done()
@@ -166,7 +166,7 @@ class Relay:
             )
             outcome = reply.outcome
             chosen = getattr(outcome, "option_id", None) if getattr(outcome, "outcome", "") == "selected" else None
-        except Exception as e:  # noqa: BLE001 - no answer is a no
+        except Exception as e:  # no answer is a no
             sys.stderr.write(f"sous: session/request_permission failed: {e}\n")
             chosen = None
         if chosen in ("once", "session", "always"):

@@ -310,7 +310,7 @@ class Renderer:
 
         from .slash import todo_lines
 
-        for i, (todo, row) in enumerate(zip(todos, todo_lines(todos, self.ascii_only))):
+        for i, (todo, row) in enumerate(zip(todos, todo_lines(todos, self.ascii_only), strict=True)):
             style = {"completed": "dim strike", "in_progress": "bold"}.get(todo.get("status"), "")
             prefix = f"  {self.glyphs.result} " if i == 0 else "    "
             self.print(Text(prefix + row, style=style))

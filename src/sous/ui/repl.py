@@ -462,7 +462,7 @@ class Repl:
                     return
                 text = outcome.prompt
             await self._send(text)
-        except Exception as e:  # noqa: BLE001 - the terminal must survive anything one request does
+        except Exception as e:  # the terminal must survive anything one request does
             self.renderer.note(f"error: {type(e).__name__}: {e}", "bold red")
         finally:
             ticker.cancel()

@@ -114,7 +114,8 @@ async def _mcp_prompt(session, server: str, prompt: dict, rest: str) -> Outcome:
         values = shlex.split(rest)
     except ValueError:
         values = rest.split()
-    arguments = dict(zip(prompt["arguments"], values))
+    # Missing values are reported below; extra words beyond the declared arguments are dropped.
+    arguments = dict(zip(prompt["arguments"], values, strict=False))
     if missing := [a for a in prompt["required"] if a not in arguments]:
         usage = " ".join(f"<{a}>" for a in prompt["arguments"])
         return Outcome(f"missing {', '.join(missing)}: /mcp__{server}__{prompt['name']} {usage}", error=True)
