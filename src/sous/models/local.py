@@ -303,10 +303,9 @@ class LocalModel:
             prose += f"\n\n[sous: {note}]"
         content: list[Any] = [Text(text=prose)] if prose else []
         content += calls
-        stop_reason = "tool_use" if calls else ("max_tokens" if usage.get("length") else "end_turn")
         return AssistantMessage(
             content=tuple(content),
             model=self.model_id,
-            stop_reason=stop_reason,
+            stop_reason="tool_use" if calls else ("max_tokens" if usage.get("length") else "end_turn"),
             usage=Usage(input_tokens=usage.get("input", 0), output_tokens=usage.get("output", 0)),
         )

@@ -227,6 +227,7 @@ class LocalServer:
     def url(self) -> str:
         assert self._httpd is not None, "start the server first (use it as a context manager)"
         host, port = self._httpd.server_address[:2]
+        assert isinstance(host, str)  # an IPv4 address; only Unix-socket servers have bytes
         return f"http://{host}:{port}"
 
     def __enter__(self) -> Self:
