@@ -653,6 +653,7 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
     )
     if name in ("cp", "mv", "install", "ln"):
         target_dir = parsed.values("-t", "--target-directory")
+        dest: Word | None
         if target_dir:
             sources, dest = operands, target_dir[-1]
         elif len(operands) >= 2 or name != "ln":
