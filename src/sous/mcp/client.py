@@ -243,8 +243,10 @@ class McpManager:
                 client = streamable_http.create_mcp_http_client(headers=dict(spec.headers))
                 await server.stack.enter_async_context(client)
                 transport = streamable_http.streamable_http_client(spec.url, http_client=client)
-            else:  # SDK 1.x
-                transport = streamable_http.streamablehttp_client(spec.url, headers=dict(spec.headers))
+            else:  # SDK 1.x, whose name the type checker, reading the installed 2.x, cannot see
+                transport = streamable_http.streamablehttp_client(  # type: ignore[attr-defined, unused-ignore]
+                    spec.url, headers=dict(spec.headers)
+                )
         streams = await server.stack.enter_async_context(transport)
         session = await server.stack.enter_async_context(ClientSession(streams[0], streams[1]))
         initialized = await session.initialize()

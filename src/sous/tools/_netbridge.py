@@ -45,6 +45,8 @@ def _seccomp_installer():
 
     path = os.path.join(os.path.dirname(__file__), "_seccomp.py")
     spec = importlib.util.spec_from_file_location("_sous_seccomp", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.install
