@@ -127,7 +127,7 @@ class AutoJudge:
         then fails the first judgement, which falls back to asking)."""
         if callable(self._model) and not hasattr(self._model, "complete"):
             self._model = self._model()
-        return self._model  # type: ignore[return-value]
+        return self._model  # type: ignore[return-value]  # a factory was replaced by its model just above
 
     def guardrail(self, call: ToolCall, decision: Decision, cwd: str = ".") -> str | None:
         """Why this ask may not be judged, or None when it may."""
