@@ -62,7 +62,7 @@ VERBS = {
 SERVER = r"""
 import json, sys
 topic, index = sys.argv[1], sys.argv[2]
-verbs = %s
+verbs = VERBS_JSON
 tools = [{"name": f"{verb}_{topic}_item", "description": f"{what} {topic} item ({topic} service #{index}).",
           "inputSchema": {"type": "object", "properties": {"id": {"type": "string", "description": "Item id"},
                           "text": {"type": "string", "description": "Free text"}}}} for verb, what in verbs.items()]
@@ -80,7 +80,7 @@ for line in sys.stdin:
         result = {"content": [{"type": "text", "text": f"{msg['params']['name']} done"}]}
     sys.stdout.write(json.dumps({"jsonrpc": "2.0", "id": msg["id"], "result": result}) + "\n")
     sys.stdout.flush()
-""" % json.dumps(VERBS)
+""".replace("VERBS_JSON", json.dumps(VERBS))
 
 QUERIES = [
     ("what's the weather tomorrow", "get_weather_item"),
@@ -179,7 +179,8 @@ def main() -> int:
             f"(difference {(many - none) * 1000:+.0f} ms; target within 50)"
         )
         print(
-            f"RSS once connected:         {rss['many']:.1f} MB with {args.servers} servers, {rss['none']:.1f} MB without"
+            f"RSS once connected:         {rss['many']:.1f} MB with {args.servers} servers, "
+            f"{rss['none']:.1f} MB without"
         )
 
         turns = Path(many_dir) / "turns.json"

@@ -1,4 +1,5 @@
-"""Twenty-two small tasks, in the shapes people try first, on the built-in offline model, end to end through sous's real loop and tools.
+"""Twenty-two small tasks, in the shapes people try first, on the built-in offline model, end to end
+through sous's real loop and tools.
 
 Run: `python bench/offline.py [--protocol fenced|json|both] [--model local:smollm2]`.
 Reports per protocol: success rate, median seconds per task, tokens per second, model load
@@ -262,7 +263,7 @@ def bench(model: str, protocol: str, verbose: bool) -> dict:
         "output_tokens_per_s": round(tokens / api_s, 1) if api_s else None,
         "load_s": round(load_s, 2),
         "flagged": sum(r["flagged"] for r in results),
-        "false_claims_unflagged": [n for (n, *_), r in zip(TASKS, results) if r["false_claim_unflagged"]],
+        "false_claims_unflagged": [n for (n, *_), r in zip(TASKS, results, strict=True) if r["false_claim_unflagged"]],
     }
 
 

@@ -22,13 +22,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "src"))  # this checkout's sous, so its imports come after this line
 
-from sous.core import ToolContext
-from sous.tools import BuiltinTool, _rg
-from sous.tools.glob import TOOL as GLOB
-from sous.tools.grep import TOOL as GREP
-from sous.tools.grep import command as grep_command
+from sous.core import ToolContext  # noqa: E402
+from sous.tools import BuiltinTool, _rg  # noqa: E402
+from sous.tools.glob import TOOL as GLOB  # noqa: E402
+from sous.tools.grep import TOOL as GREP  # noqa: E402
+from sous.tools.grep import command as grep_command  # noqa: E402
 
 PATTERN = r"def handle_\w+"
 TARGET = 1.2

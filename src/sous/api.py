@@ -140,17 +140,17 @@ class Client:
         return await self.session.compact(focus)
 
     def _on_question(self, event: Event) -> None:
-        if isinstance(event, PermissionRequest):
-            task = asyncio.ensure_future(self._answer(event))
+        if isinstance(event, PermissionRequest) and self._can_use_tool is not None:
+            task = asyncio.ensure_future(self._answer(self._can_use_tool, event))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _answer(self, event: PermissionRequest) -> None:
+    async def _answer(self, can_use_tool: CanUseTool, event: PermissionRequest) -> None:
         from sous.permissions import Answer
 
         try:
-            answer = await self._can_use_tool(event.call, event.detail)
-        except Exception as e:  # noqa: BLE001 - the program's callback failing denies the call, fail closed
+            answer = await can_use_tool(event.call, event.detail)
+        except Exception as e:  # the program's callback failing denies the call, fail closed
             answer = Answer(allow=False, feedback=f"the permission callback failed: {type(e).__name__}: {e}")
         if not isinstance(answer, (bool, Answer)):
             answer = Answer(

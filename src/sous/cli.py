@@ -304,6 +304,7 @@ def _interrupt_on_signals(session) -> None:
     """Ctrl-C (or SIGTERM) stops the run the way Esc does: the running tool's processes are
     killed and the transcript records the interruption. A second Ctrl-C exits at once."""
     import asyncio
+    import contextlib
     import os
     import signal
 
@@ -314,10 +315,9 @@ def _interrupt_on_signals(session) -> None:
 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        try:
+        # Windows: Ctrl-C raises KeyboardInterrupt instead
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, first, signum)
-        except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C raises KeyboardInterrupt instead
-            pass
 
 
 if __name__ == "__main__":

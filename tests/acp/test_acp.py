@@ -13,7 +13,7 @@ import pytest
 import sous
 
 acp = pytest.importorskip("acp")
-from acp.schema import AllowedOutcome, DeniedOutcome, RequestPermissionResponse
+from acp.schema import AllowedOutcome, DeniedOutcome, RequestPermissionResponse  # noqa: E402 - after the skip check
 
 SRC = Path(sous.__file__).resolve().parents[1]
 

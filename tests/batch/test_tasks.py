@@ -31,7 +31,8 @@ def _problems(tmp_path: Path, *lines: str) -> list[str]:
         ('{"id": "t1", "repo": "proj"}', "1: field 'prompt': required"),
         (
             '{"id": "../up", "repo": "proj", "prompt": "x"}',
-            "1: field 'id': expected letters, digits, '.', '_' or '-' (at most 128, not starting with '.', '_' or '-'), got \"../up\"",
+            "1: field 'id': expected letters, digits, '.', '_' or '-' "
+            "(at most 128, not starting with '.', '_' or '-'), got \"../up\"",
         ),
         ('{"id": "", "repo": "proj", "prompt": "x"}', "1: field 'id': expected a non-empty string, got \"\""),
         ('{"id": 7, "repo": "proj", "prompt": "x"}', "1: field 'id': expected a non-empty string, got 7"),
@@ -50,7 +51,8 @@ def _problems(tmp_path: Path, *lines: str) -> list[str]:
         ),
         (
             '{"id": "t", "repo": "proj", "prompt": "x", "permission_mode": "yolo"}',
-            "1: field 'permission_mode': expected one of default, acceptEdits, plan, dontAsk, bypassPermissions, got \"yolo\"",
+            "1: field 'permission_mode': expected one of default, acceptEdits, plan, dontAsk, bypassPermissions, "
+            'got "yolo"',
         ),
         (
             '{"id": "t", "repo": "proj", "prompt": "x", "setup": ["make", ""]}',

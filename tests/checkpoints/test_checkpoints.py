@@ -75,7 +75,8 @@ TURNS = [  # three user turns: Edit, Write, then Bash (rm, mv, a new folder, a b
                     "name": "Bash",
                     "input": {
                         "command": (
-                            "rm old.txt && mv data.bin moved.bin && mkdir -p gen/deep && printf 'x\\000y' > gen/deep/b.bin && "
+                            "rm old.txt && mv data.bin moved.bin && mkdir -p gen/deep && "
+                            "printf 'x\\000y' > gen/deep/b.bin && "
                             "echo noise > run.log && echo rebuilt > build/out.o && chmod +x src/new.py"
                         ),
                         "description": "churn",

@@ -123,7 +123,7 @@ def test_stream_json_matches_the_claude_code_sample_line_by_line(project, tmp_pa
     ours = [json.loads(line) for line in run.stdout.splitlines()]
     theirs = [json.loads(line) for line in SAMPLE.read_text().splitlines()]
     assert [_shape(o) for o in ours] == [_shape(o) for o in theirs]
-    for mine, sample in zip(ours, theirs):
+    for mine, sample in zip(ours, theirs, strict=True):
         # Every envelope key the sample has that a wrapper would read, sous has too.
         wanted = {"type", "session_id", "uuid"} | ({"message", "parent_tool_use_id"} & set(sample))
         if sample["type"] == "user":

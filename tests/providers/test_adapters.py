@@ -132,9 +132,11 @@ async def test_retries_give_up_with_a_provider_error(protocol):
 
 
 async def test_auth_failure_is_one_line_and_not_retried(protocol):
-    with ScriptedServer([{"error": {"status": 401, "message": "invalid x-api-key"}}, {"text": "never"}]) as server:
-        with pytest.raises(AuthError) as caught:
-            await ask(make_model(protocol, server))
+    with (
+        ScriptedServer([{"error": {"status": 401, "message": "invalid x-api-key"}}, {"text": "never"}]) as server,
+        pytest.raises(AuthError) as caught,
+    ):
+        await ask(make_model(protocol, server))
     message = str(caught.value)
     assert "\n" not in message and "invalid x-api-key" in message
     assert ("ANTHROPIC_API_KEY" if protocol == "anthropic" else "OPENAI_API_KEY") in message
@@ -297,16 +299,20 @@ async def test_error_event_mid_stream_is_retried(protocol):
 
 async def test_context_overflow_is_its_own_error_and_not_retried(protocol):
     message = "prompt is too long: 210000 tokens > 200000 maximum"
-    with ScriptedServer([{"error": {"status": 400, "message": message}}]) as server:
-        with pytest.raises(ContextOverflow, match="210000 tokens"):
-            await ask(make_model(protocol, server))
+    with (
+        ScriptedServer([{"error": {"status": 400, "message": message}}]) as server,
+        pytest.raises(ContextOverflow, match="210000 tokens"),
+    ):
+        await ask(make_model(protocol, server))
     assert len(server.requests) == 1
 
 
 async def test_other_client_errors_carry_the_server_message_in_one_line(protocol):
-    with ScriptedServer([{"error": {"status": 400, "message": "tools.0.name:\n  bad   name"}}]) as server:
-        with pytest.raises(ProviderError) as caught:
-            await ask(make_model(protocol, server))
+    with (
+        ScriptedServer([{"error": {"status": 400, "message": "tools.0.name:\n  bad   name"}}]) as server,
+        pytest.raises(ProviderError) as caught,
+    ):
+        await ask(make_model(protocol, server))
     assert str(caught.value) == "request rejected (400): tools.0.name: bad name"
     assert not caught.value.retryable and len(server.requests) == 1
 

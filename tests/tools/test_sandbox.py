@@ -150,7 +150,10 @@ async def test_allowed_domains_pass_and_others_are_refused_with_a_note(tmp_path,
         project_dir=str(project),
         state={"sandbox": _sandbox.Sandbox(writable=(str(project),), allowed_domains=("localhost",))},
     )
-    fetch = f'{sys.executable} -c "import urllib.request as u, sys; print(u.urlopen(sys.argv[1], timeout=10).read().decode())"'
+    fetch = (
+        f'{sys.executable} -c "import urllib.request as u, sys; '
+        'print(u.urlopen(sys.argv[1], timeout=10).read().decode())"'
+    )
     try:
         allowed = await TOOL.run({"command": f"{fetch} http://localhost:{web_server}/ok"}, ctx)
         assert not allowed.is_error and allowed.content == "hello from /ok"

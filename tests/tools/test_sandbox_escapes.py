@@ -249,7 +249,10 @@ def _listen(path: str) -> socket.socket:
     return server
 
 
-CONNECT = f"{sys.executable} -c \"import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print('connected')\""
+CONNECT = (
+    f'{sys.executable} -c "import socket, sys; s = socket.socket(socket.AF_UNIX); '
+    "s.connect(sys.argv[1]); print('connected')\""
+)
 
 
 async def test_unix_sockets_outside_the_project_are_unreachable(project, outside):
@@ -262,7 +265,7 @@ async def test_unix_sockets_outside_the_project_are_unreachable(project, outside
             result = await _run(_ctx(project), f"{CONNECT} {place}/agent.sock")
             assert "connected" not in result.content, place
     finally:
-        for server, place in zip(servers, places):
+        for server, place in zip(servers, places, strict=True):
             server.close()
             shutil.rmtree(place, ignore_errors=True)
 
@@ -459,7 +462,8 @@ async def test_scripts_the_configuration_runs_are_read_only_too(project):
     )
     with open(project / ".git" / "config", "a") as f:
         f.write(
-            "[core]\n\thooksPath = githooks\n\tfsmonitor = tools/monitor.sh\n[include]\n\tpath = ../tools/shared.gitconfig\n"
+            "[core]\n\thooksPath = githooks\n\tfsmonitor = tools/monitor.sh\n"
+            "[include]\n\tpath = ../tools/shared.gitconfig\n"
         )
     result = await _run(
         _ctx(project),

@@ -184,10 +184,8 @@ def shot_turns(index: Path) -> list[dict]:
 
 
 def image_of(part: dict) -> PILImage.Image:
-    if part.get("type") == "image":  # Anthropic
-        data = part["source"]["data"]
-    else:  # OpenAI: a data URL
-        data = part["image_url"]["url"].partition("base64,")[2]
+    # Anthropic's image block, or OpenAI's data URL
+    data = part["source"]["data"] if part.get("type") == "image" else part["image_url"]["url"].partition("base64,")[2]
     return PILImage.open(io.BytesIO(base64.b64decode(data))).convert("RGB")
 
 

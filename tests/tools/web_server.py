@@ -30,7 +30,7 @@ class WebServer:
         routes_, hits = routes, self.hits
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:  # the name http.server calls
                 path = urlsplit(self.path).path
                 hits.append(path)
                 route = routes_.get(path)

@@ -154,7 +154,7 @@ def _main(argv: list[str]) -> int:
             tasks,
             backend,
             results,
-            progress,  # type: ignore[arg-type]
+            progress,
             Limits(concurrency=concurrency, per_provider=args.per_provider, max_cost_usd=args.max_cost_usd),
             stop,
         )

@@ -26,6 +26,7 @@ Only git (2.25 or later) is needed; every git call is an asyncio subprocess.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import hashlib
 import itertools
 import json
@@ -341,7 +342,8 @@ class Checkpoints:
 
     # --- rewinding -----------------------------------------------------------------------------
 
-    async def outside_changes(self, since: Checkpoint | None = None, now: str = "") -> list[str]:
+    # In this class `list` names the method, hence `builtins.list`.
+    async def outside_changes(self, since: Checkpoint | None = None, now: str = "") -> builtins.list[str]:
         """Paths changed by something other than sous since `since` (else since sous's last
         snapshot): between the end of one turn and the start of the next, and since the last."""
         entries = self.list()
@@ -491,8 +493,8 @@ class Recorder(PassThrough):
 
 
 def attach(session: Any, get: Any, environ: Mapping[str, str]) -> Recorder | None:
-    """Give a session's parts (`sous.runtime.parts.SessionParts`) checkpoints, unless `fileCheckpointingEnabled` is false or
-    `SOUS_CHECKPOINTS=0`; the session calls `started`/`ended` around each turn."""
+    """Give a session's parts (`sous.runtime.parts.SessionParts`) checkpoints, unless `fileCheckpointingEnabled` is
+    false or `SOUS_CHECKPOINTS=0`; the session calls `started`/`ended` around each turn."""
     if get("fileCheckpointingEnabled") is False or environ.get("SOUS_CHECKPOINTS", "").strip() in ("0", "false", "off"):
         return None
     project = session.agent.ctx.project_dir

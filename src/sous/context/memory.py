@@ -141,8 +141,8 @@ def load(
             memory.add(level / name, "local")
     scoped: list[tuple[list[str], Path]] = []
     base = Path(project_root or cwd)
-    for folder in RULE_DIRS:
-        for rule in sorted((base / folder).rglob("*.md")) if (base / folder).is_dir() else []:
+    for rules_dir in RULE_DIRS:
+        for rule in sorted((base / rules_dir).rglob("*.md")) if (base / rules_dir).is_dir() else []:
             try:
                 globs = frontmatter_paths(rule.read_text("utf-8", errors="replace"))
             except OSError:

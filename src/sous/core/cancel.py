@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from typing import Any
 
 
 class CancelToken:
@@ -30,7 +31,7 @@ class CancelToken:
     async def wait(self) -> None:
         await self._event.wait()
 
-    async def race(self, work: Awaitable) -> asyncio.Future | None:
+    async def race(self, work: Awaitable[Any]) -> asyncio.Future[Any] | None:
         """Run `work` until it ends or the token fires: the finished task (read its result), or
         None once `work` has been cancelled and has cleaned up (a stream closed, a process killed)."""
         task, waiter = asyncio.ensure_future(work), asyncio.ensure_future(self.wait())

@@ -14,7 +14,7 @@ import asyncio
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from sous.core import (
     Allow,
@@ -173,9 +173,11 @@ class HookMiddleware(PassThrough):
             return Deny(reason=f"PreToolUse hook blocked this call: {result.block}")
         if result.decision == "deny":
             return Deny(reason=f"PreToolUse hook denied this call: {result.reason or 'no reason given'}")
-        then = {"allow": "approve", "ask": "ask"}.get(result.decision or "", "")
+        then: Literal["", "approve", "ask"] = (
+            "approve" if result.decision == "allow" else "ask" if result.decision == "ask" else ""
+        )
         if result.updated_input is not None:
-            return Rewrite(arguments=result.updated_input, then=then)  # type: ignore[arg-type]
+            return Rewrite(arguments=result.updated_input, then=then)
         if then == "ask":
             return Ask(reason="a PreToolUse hook asks for approval", source="hook")
         return Allow(approve=then == "approve")

@@ -129,7 +129,7 @@ async def _run_command(handler: Handler, payload: dict[str, Any], *, cwd: str, e
 
     async def talk() -> tuple[bytes, bytes]:
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-        parts = [
+        parts: list[asyncio.Future[Any]] = [
             asyncio.ensure_future(_write_stdin(proc.stdin, json.dumps(payload).encode())),
             asyncio.ensure_future(_read_capped(proc.stdout)),
             asyncio.ensure_future(_read_capped(proc.stderr)),
@@ -238,7 +238,7 @@ def _read_json(event: str, data: dict[str, Any], result: Verdict) -> None:
         result.stop = str(data.get("stopReason") or f"stopped by a {event} hook")
     if data.get("systemMessage"):
         result.messages.append(str(data["systemMessage"]))
-    specific = data.get("hookSpecificOutput") if isinstance(data.get("hookSpecificOutput"), dict) else {}
+    specific: dict[str, Any] = data["hookSpecificOutput"] if isinstance(data.get("hookSpecificOutput"), dict) else {}
     if context := specific.get("additionalContext"):
         result.context.append(str(context))
     if event == "PreToolUse":

@@ -190,7 +190,7 @@ class McpManager:
                     raise ConnectionError(server.error or "the server stopped answering")
             except asyncio.CancelledError:
                 return
-            except BaseException as e:  # noqa: BLE001 - a server that fails is reported, never fatal
+            except BaseException as e:  # a server that fails is reported, never fatal
                 server.error = _reason(e)
             finally:
                 server.session = None
@@ -247,8 +247,10 @@ class McpManager:
                 client = streamable_http.create_mcp_http_client(headers=dict(spec.headers))
                 await server.stack.enter_async_context(client)
                 transport = streamable_http.streamable_http_client(spec.url, http_client=client)
-            else:  # SDK 1.x
-                transport = streamable_http.streamablehttp_client(spec.url, headers=dict(spec.headers))
+            else:  # SDK 1.x, whose name the type checker, reading the installed 2.x, cannot see
+                transport = streamable_http.streamablehttp_client(  # type: ignore[attr-defined, unused-ignore]
+                    spec.url, headers=dict(spec.headers)
+                )
         streams = await server.stack.enter_async_context(transport)
         session = await server.stack.enter_async_context(ClientSession(streams[0], streams[1]))
         initialized = await session.initialize()

@@ -9,6 +9,7 @@ next turn on. `select:a,b` loads tools by exact name.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -27,10 +28,8 @@ def should_defer(tools: Sequence[Any], context_window: int, setting: str | None)
         return bool(tools)
     percent = 10.0
     if setting.startswith("auto:"):
-        try:
+        with contextlib.suppress(ValueError):
             percent = float(setting[5:])
-        except ValueError:
-            pass
     return schema_tokens(tools) > context_window * percent / 100
 
 

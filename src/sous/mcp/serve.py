@@ -75,18 +75,22 @@ async def serve(argv: list[str]) -> int:
     for notice in session.notices:
         print(f"sous mcp serve: {notice.level}: {notice.text}", file=sys.stderr)
 
+    # Built from wire-named fields, which SDK 1.x takes as field names and 2.x as aliases.
     def listing() -> list[Any]:
-        return [types.Tool(name=t.name, description=t.description, inputSchema=t.input_schema) for t in session.tools]
+        return [
+            types.Tool.model_validate({"name": t.name, "description": t.description, "inputSchema": t.input_schema})
+            for t in session.tools
+        ]
 
     async def run_call(name: str, arguments: dict[str, Any]) -> Any:
         content, is_error = await call(session, name, arguments)
         blocks = [
-            types.ImageContent(type="image", data=b.data, mimeType=b.media_type)
+            {"type": "image", "data": b.data, "mimeType": b.media_type}
             if isinstance(b, Image)
-            else types.TextContent(type="text", text=b.text)
+            else {"type": "text", "text": b.text}
             for b in content
         ]
-        return types.CallToolResult(content=blocks, isError=is_error)
+        return types.CallToolResult.model_validate({"content": blocks, "isError": is_error})
 
     if "on_list_tools" in inspect.signature(Server.__init__).parameters:  # SDK 2.x: handlers given up front
 
@@ -100,11 +104,11 @@ async def serve(argv: list[str]) -> int:
     else:  # SDK 1.x: decorators
         server = Server("sous", version=__version__)
 
-        @server.list_tools()
+        @server.list_tools()  # type: ignore[attr-defined, unused-ignore]  # 1.x only; 2.x is installed
         async def list_tools():
             return listing()
 
-        @server.call_tool()
+        @server.call_tool()  # type: ignore[attr-defined, unused-ignore]  # 1.x only; 2.x is installed
         async def call_tool(name, arguments):
             result = await run_call(name, arguments or {})
             if result.isError:

@@ -77,7 +77,8 @@ def _without_httpx_cli() -> None:
     they are installed (about a hundred modules sous never uses). Marking that one module absent
     before httpx is first imported makes httpx skip it, as it does when they are not installed."""
     if "httpx" not in sys.modules:
-        sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+        # None in sys.modules makes an import fail (the import system's own rule); typeshed allows only modules.
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
 def resolve(spec: str | None, environ: Mapping[str, str] = os.environ) -> Model:

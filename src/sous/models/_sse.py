@@ -13,7 +13,8 @@ async def events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
     "message". As the SSE standard says, an event still open when the stream ends is dropped: a
     stream cut mid-event must not hand half a JSON document to the parser.
     """
-    name, data = "", []
+    name = ""
+    data: list[str] = []
     async for line in lines:
         if not line:
             if data:

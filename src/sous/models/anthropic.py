@@ -91,7 +91,7 @@ def to_wire(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
         else:
             blocks = [b for b in map(_block, message.content) if b]
             role = "assistant" if isinstance(message, AssistantMessage) else "user"
-            if role == "assistant" and (server := message.provider_data.get("server_blocks")):
+            if isinstance(message, AssistantMessage) and (server := message.provider_data.get("server_blocks")):
                 blocks = [dict(b) for b in server] + blocks  # a server tool's use and result precede the answer
         if not blocks:
             continue
@@ -137,7 +137,7 @@ class _Stream:
         self.emit = emit
         self.blocks: dict[int, dict[str, Any]] = {}
         self.usage: dict[str, int] = {}
-        self.stop_reason = "end_turn"
+        self.stop_reason: StopReason = "end_turn"
         self.message_id = ""
         self.done = False
 

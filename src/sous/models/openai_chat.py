@@ -284,7 +284,7 @@ class OpenAIChatModel:
                     (e for e in entries if e.get("id") == self.model_id), entries[0] if len(entries) == 1 else None
                 )
                 if entry is not None:
-                    meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
+                    meta: dict[str, Any] = entry["meta"] if isinstance(entry.get("meta"), dict) else {}
                     size = (
                         entry.get("max_model_len")
                         or entry.get("context_length")

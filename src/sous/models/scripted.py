@@ -126,7 +126,9 @@ class ScriptedModel:
         calls = tool_calls_of(turn)
         content += calls
         usage = Usage(**{k: v for k, v in turn.get("usage", {}).items() if k in Usage.__slots__})
-        stop = turn.get("stop_reason") or ("tool_use" if calls else "end_turn")
         return AssistantMessage(
-            content=tuple(content), model=self.name.partition(":")[2] or self.name, usage=usage, stop_reason=stop
+            content=tuple(content),
+            model=self.name.partition(":")[2] or self.name,
+            usage=usage,
+            stop_reason=turn.get("stop_reason") or ("tool_use" if calls else "end_turn"),
         )

@@ -3,9 +3,10 @@
 `PermissionMiddleware` asks `decide()` about each call. An "ask" is returned as `Ask`; once every
 middleware has had its say it comes back to `settle`, which takes a PreToolUse hook's approval (for
 what only the mode asked), then PermissionRequest hooks (`on_ask`), then `asker` (the front end's
-dialog), or refuses when there is none (headless runs). The person's answer may be a grant (once, 5 minutes, an hour, the session,
-N uses) or "always", which writes the narrowest rule to `.claude/settings.local.json`. Denials
-are kept in `denials` for the headless result's `permission_denials`.
+dialog), or refuses when there is none (headless runs). The person's answer may be a grant (once,
+5 minutes, an hour, the session, N uses) or "always", which writes the narrowest rule to
+`.claude/settings.local.json`. Denials are kept in `denials` for the headless result's
+`permission_denials`.
 """
 
 from __future__ import annotations

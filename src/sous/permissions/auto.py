@@ -127,7 +127,7 @@ class AutoJudge:
         then fails the first judgement, which falls back to asking)."""
         if callable(self._model) and not hasattr(self._model, "complete"):
             self._model = self._model()
-        return self._model  # type: ignore[return-value]
+        return self._model  # type: ignore[return-value]  # a factory was replaced by its model just above
 
     def guardrail(self, call: ToolCall, decision: Decision, cwd: str = ".") -> str | None:
         """Why this ask may not be judged, or None when it may."""
@@ -181,7 +181,7 @@ class AutoJudge:
             failure = f"the judge did not answer within {self.timeout:g}s"
         except asyncio.CancelledError:
             raise
-        except Exception as e:  # noqa: BLE001 - a judge that breaks, whatever the way, must not decide anything
+        except Exception as e:  # a judge that breaks, whatever the way, must not decide anything
             failure = f"the judge failed: {_clip(str(e) or type(e).__name__)}"
         latency = int((time.monotonic() - started) * 1000)
         self.spend.latency_ms += latency

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 
 from .options import Parsed, Spec, names, parse
-from .targets import Cwds, Target
+from .targets import Cwds, Target, TargetKind
 from .words import UNKNOWN, Word
 
 _COLOR = "--color --color= --colour --colour="
@@ -529,8 +529,8 @@ def arithmetic_safe_test(rest: list[Word], double_bracket: bool = False) -> bool
 # --- files touched ------------------------------------------------------------------------------
 
 
-def _t(words: list[Word], cwds: Cwds, kind: str) -> list[Target]:
-    return [Target(word=w, cwds=cwds, kind=kind) for w in words]  # type: ignore[arg-type]
+def _t(words: list[Word], cwds: Cwds, kind: TargetKind) -> list[Target]:
+    return [Target(word=w, cwds=cwds, kind=kind) for w in words]
 
 
 _WRITERS: dict[str, Spec] = {
@@ -653,6 +653,7 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
     )
     if name in ("cp", "mv", "install", "ln"):
         target_dir = parsed.values("-t", "--target-directory")
+        dest: Word | None
         if target_dir:
             sources, dest = operands, target_dir[-1]
         elif len(operands) >= 2 or name != "ln":

@@ -123,8 +123,8 @@ def decide(
     for rule in rules.ask:
         if _hits(rule, tool, args, cwd, None, any_part=True):
             return Decision(behavior="ask", source=f"rule:{rule}", reason=f"the rule {rule} asks for approval")
-    if (rule := next((r for r in rules.allow if matches(r, tool, args, cwd)), None)) is not None:
-        return Decision(behavior="allow", source=f"rule:{rule}", reason=f"allowed by the rule {rule}")
+    if (allowing := next((r for r in rules.allow if matches(r, tool, args, cwd)), None)) is not None:
+        return Decision(behavior="allow", source=f"rule:{allowing}", reason=f"allowed by the rule {allowing}")
     if mode == "bypassPermissions":
         return Decision(behavior="allow", source="mode:bypassPermissions")
     if tool in ALWAYS_ALLOWED:

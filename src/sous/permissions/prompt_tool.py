@@ -28,7 +28,7 @@ def prompt_tool_asker(tool_name: str, mcp: Any, ctx: ToolContext):
             return Answer(allow=False, feedback=f"the permission prompt tool {tool_name} is not available")
         try:
             result = await tool.run({"tool_name": call.name, "input": call.arguments, "tool_use_id": call.id}, ctx)
-        except Exception as e:  # noqa: BLE001 - a broken prompt tool denies, it does not crash the run
+        except Exception as e:  # a broken prompt tool denies, it does not crash the run
             return Answer(allow=False, feedback=f"the permission prompt tool failed: {type(e).__name__}: {e}")
         text = (
             result.content

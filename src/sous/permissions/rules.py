@@ -97,7 +97,7 @@ def _tool_matches(pattern: str, tool: str) -> bool:
 def _command_regex(spec: str) -> re.Pattern[str]:
     if spec.endswith(":*"):
         spec = spec[:-2] + " *"
-    out = []
+    out: list[str] = []
     for i, chunk in enumerate(spec.split("*")):
         if i:
             # "ls *" means "ls" alone or "ls <args>": the space before * is optional at the end.

@@ -27,7 +27,7 @@ from itertools import islice
 from typing import Any
 
 from . import commands, syntax
-from .targets import Cwds, Target, network
+from .targets import Cwds, Target, TargetKind, network
 from .words import GLOB_CHARS, UNKNOWN, Chars, Word, ansi_c, double_quoted, expand, unquoted
 from .wrappers import RESERVED, RUNNERS, unwrap
 
@@ -148,7 +148,7 @@ class _Walker:
         if tree.root_node.has_error:
             self.result.opaque.append("the command cannot be parsed")
             found, redirected = syntax.fallback_words(text)
-            self.result.targets += [Target(word=w, cwds=self.cwds, kind=k) for k, w in redirected]  # type: ignore[misc]
+            self.result.targets += [Target(word=w, cwds=self.cwds, kind=k) for k, w in redirected]
             for words in found:  # what bash may still run, for the floor
                 unwrapped = unwrap(words)
                 for candidate in [unwrapped.words or words, *unwrapped.candidates]:
@@ -462,13 +462,13 @@ class _Walker:
             result.candidates.append(Command(words=words, cwds=cwds, opaque="unknown command"))
             return
         name = commands.program(words)
-        if name in SHELLS and (script := syntax.shell_script(words)) is not None:
-            if isinstance(script, str):
-                self._opaque(script)
-            elif not script.known:
+        if name in SHELLS and (shell_code := syntax.shell_script(words)) is not None:
+            if isinstance(shell_code, str):
+                self._opaque(shell_code)
+            elif not shell_code.known:
                 self._opaque(f"`{name} -c` of code known only at run time")
             else:
-                self._nested(script.value, all_assigns, opaque, cwds)
+                self._nested(shell_code.value, all_assigns, opaque, cwds)
             return
         if name == "trap" or (name in RUNNERS and any(syntax.runs_code(w) for w in words[1:])):
             self._code_operand(command_name=name, words=words, assigns=all_assigns, cwds=cwds)
@@ -580,5 +580,7 @@ class _Walker:
                 continue
             if network(word):
                 self.result.network.append(word.text)
-            kinds = {"<": ["read"], "<>": ["read", "write"], "<&": ["read"]}.get(operator, ["write"])
-            self.result.targets += [Target(word=word, cwds=self.cwds, kind=k) for k in kinds]  # type: ignore[misc]
+            kinds: list[TargetKind] = (
+                ["read", "write"] if operator == "<>" else ["read"] if operator in ("<", "<&") else ["write"]
+            )
+            self.result.targets += [Target(word=word, cwds=self.cwds, kind=k) for k in kinds]

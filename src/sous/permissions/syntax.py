@@ -11,7 +11,7 @@ import os
 import re
 from typing import Any
 
-from .targets import Cwds
+from .targets import Cwds, TargetKind
 from .words import UNKNOWN, Chars, Word, ansi_c, double_quoted, expand
 
 SHELL_VALUED = {"-o", "+o", "-O", "+O", "--rcfile", "--init-file"}
@@ -113,13 +113,13 @@ def shell_script(words: list[Word]) -> Word | str | None:
     return words[i] if i < len(words) else "a shell `-c` without code"
 
 
-def fallback_words(text: str) -> tuple[list[list[Word]], list[tuple[str, Word]]]:
+def fallback_words(text: str) -> tuple[list[list[Word]], list[tuple[TargetKind, Word]]]:
     """Simple commands of text the grammar rejects, read by a plain quote-aware lexer: separators
     `; & | ( ) { }` and newlines split commands; quotes, `$'...'` and backslashes are honoured,
     `$...` is unknown, braces in words are expanded; the word after `<`, `>`, `<>` is a file read
     or written. Used only to let the floor see more."""
     out: list[list[Word]] = []
-    redirected: list[tuple[str, Word]] = []
+    redirected: list[tuple[TargetKind, Word]] = []
     words: list[Word] = []
     chars: Chars = []
     pending = ""
@@ -131,13 +131,10 @@ def fallback_words(text: str) -> tuple[list[list[Word]], list[tuple[str, Word]]]
             found = expand(chars, "".join(c for c, _ in chars))
             if pending:
                 if not (pending.endswith("&") and all(w.value.isdigit() or w.value == "-" for w in found)):
-                    redirected.extend(
-                        (kind, w)
-                        for w in found
-                        for kind in (
-                            ("read", "write") if pending == "<>" else ("read",) if pending[0] == "<" else ("write",)
-                        )
+                    kinds: tuple[TargetKind, ...] = (
+                        ("read", "write") if pending == "<>" else ("read",) if pending[0] == "<" else ("write",)
                     )
+                    redirected.extend((kind, w) for w in found for kind in kinds)
                 pending = ""
             else:
                 words.extend(found)

@@ -20,6 +20,7 @@ from .words import UNKNOWN, Word
 
 Cwds = frozenset[str] | None
 """The directories a command may run in (absolute, or relative to the tool's cwd); None: unknown."""
+TargetKind = Literal["read", "write", "delete"]
 HARMLESS = {
     "/dev/null",
     "/dev/stdin",
@@ -40,7 +41,7 @@ class Target:
 
     word: Word
     cwds: Cwds
-    kind: Literal["read", "write", "delete"]
+    kind: TargetKind
     synthetic: bool = False
     """A stand-in for files found at run time (`find DIR -exec rm {}`): assume it exists."""
     owner: int = -1

@@ -338,7 +338,7 @@ def _handlers(hooks: Any):
         for group in groups if isinstance(groups, list) else []:
             if not isinstance(group, dict):
                 continue
-            for handler in group.get("hooks") if isinstance(group.get("hooks"), list) else []:
+            for handler in group["hooks"] if isinstance(group.get("hooks"), list) else []:
                 yield str(event), str(group.get("matcher") or ""), handler
 
 
@@ -347,7 +347,7 @@ def _server_detail(raw: Any) -> str:
         return repr(raw)
     if raw.get("url"):
         return str(raw["url"])
-    args = raw.get("args") if isinstance(raw.get("args"), list) else []
+    args = raw["args"] if isinstance(raw.get("args"), list) else []
     return " ".join([str(raw.get("command", "")), *map(str, args)]).strip() or "(no command)"
 
 

@@ -198,10 +198,11 @@ def _braces(chars: Chars, budget: int) -> list[Chars]:
             bounds = [i, *commas, close]
             alternatives = [chars[a + 1 : b] for a, b in pairwise(bounds)]
         else:
-            alternatives = _sequence(chars[i + 1 : close])
-            if alternatives is None:
+            sequence = _sequence(chars[i + 1 : close])
+            if sequence is None:
                 i += 1
                 continue
+            alternatives = sequence
         out: list[Chars] = []
         for alternative in alternatives:
             out.extend(_braces(chars[:i] + alternative + chars[close + 1 :], budget))

@@ -67,7 +67,7 @@ def load(path: Path) -> Team:
             import yaml
 
             data = yaml.safe_load(text)
-    except Exception as e:  # noqa: BLE001 - YAML and JSON errors alike become one line
+    except Exception as e:  # YAML and JSON errors alike become one line
         raise ConfigError(
             f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {' '.join(str(e).split())[:200]}"
         ) from e

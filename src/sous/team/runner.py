@@ -16,6 +16,7 @@ While it runs, type `@member text` to message a member, `/board` to see the task
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
 from pathlib import Path
@@ -109,9 +110,9 @@ class TeamRunner:
         session = open_session(opts)
         names = [m.name for m in self.team.members]
         session.set_tools(add=team_tools(self.board, member.name, names, self.stop), allow=True)
-        session.subscribe(lambda event, who=member.name: self._show(who, event))
+        session.subscribe(functools.partial(self._show, member.name))
         if self.interactive:
-            session.subscribe(lambda event, who=member.name, s=session: self._question(who, s, event))
+            session.subscribe(functools.partial(self._question, member.name, session))
         return session
 
     def _question(self, who: str, session, event) -> None:
@@ -166,7 +167,8 @@ class TeamRunner:
     async def _read_input(self) -> None:
         # A reader callback, not a thread: a thread blocked in readline() would keep the process
         # alive after the team is done.
-        loop, lines = asyncio.get_running_loop(), asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[str] = asyncio.Queue()
         loop.add_reader(sys.stdin.fileno(), lambda: lines.put_nowait(sys.stdin.readline()))
         try:
             while not self.stop.is_set():

@@ -30,6 +30,7 @@ clients fail at once instead of retrying.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
@@ -226,6 +227,7 @@ class LocalServer:
     def url(self) -> str:
         assert self._httpd is not None, "start the server first (use it as a context manager)"
         host, port = self._httpd.server_address[:2]
+        assert isinstance(host, str)  # an IPv4 address; only Unix-socket servers have bytes
         return f"http://{host}:{port}"
 
     def __enter__(self) -> Self:
@@ -389,10 +391,8 @@ def main(argv: list[str]) -> int:
             f"{server.url}  (Anthropic: ANTHROPIC_BASE_URL={server.url}; OpenAI: OPENAI_BASE_URL={server.openai_url})",
             flush=True,
         )
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

@@ -6,6 +6,7 @@ The command gets HTTP_PROXY/HTTPS_PROXY (both spellings) pointing at the relay; 
 is passed on. Standard library only: it runs with whatever Python started sous.
 """
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -21,10 +22,8 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
         pass
     finally:
         for s in (source, sink):
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def _relay(listener: socket.socket, socket_path: str) -> None:
@@ -46,6 +45,8 @@ def _seccomp_installer():
 
     path = os.path.join(os.path.dirname(__file__), "_seccomp.py")
     spec = importlib.util.spec_from_file_location("_sous_seccomp", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.install
@@ -75,7 +76,7 @@ def main(argv: list[str]) -> int:
     env.pop("NO_PROXY", None)
     env.pop("no_proxy", None)
     # The child starts before the relay thread does: preexec_fn is only safe without other threads.
-    child = subprocess.Popen(argv, env=env, preexec_fn=install)  # noqa: PLW1509 (no thread runs yet)
+    child = subprocess.Popen(argv, env=env, preexec_fn=install)  # no thread runs yet
     threading.Thread(target=_relay, args=(listener, socket_path), daemon=True).start()
     code = child.wait()
     return 128 - code if code < 0 else code

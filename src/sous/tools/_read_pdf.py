@@ -65,7 +65,7 @@ async def read_pdf(path: Path, pages: str | None, ctx: ToolContext) -> ToolResul
     for number in wanted:
         try:
             text = (reader.pages[number - 1].extract_text() or "").strip()
-        except Exception as e:  # noqa: BLE001 - pypdf raises many kinds on a damaged page; the others still count
+        except Exception as e:  # pypdf raises many kinds on a damaged page; the others still count
             text, failure = "", f" (its text could not be extracted: {e})"
         else:
             failure = ""

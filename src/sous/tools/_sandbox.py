@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from typing import Literal
 
 from . import _standins
 
@@ -53,7 +54,7 @@ REFUSED_NOTE = (
     "command needs it, run it again with dangerouslyDisableSandbox: true; the user will be asked.]"
 )
 
-PROTECTED: dict[str, str | bool | None] = {
+PROTECTED: dict[str, str | Literal[False] | None] = {
     ".git/hooks": None,
     ".git/config": "",
     ".git/config.worktree": "",
@@ -228,11 +229,11 @@ class Sandbox:
         args += _hold(roots)
         # Last, so that a project holding the home folder (sous started in ~) does not uncover them.
         args += _hide_credentials(self.home or os.path.expanduser("~"), os.path.join(sealed_dir(), "empty"))
-        bridged = not self.network and proxy_socket
+        bridged = None if self.network else proxy_socket
         if not self.network:
             args.append("--unshare-net")
         if bridged:  # relay a loopback port to the proxy, whose socket the command sees read-only
-            folder = os.path.dirname(proxy_socket)
+            folder = os.path.dirname(bridged)
             args += ["--ro-bind", folder, folder]
             bridge = os.path.join(os.path.dirname(__file__), "_netbridge.py")
             argv = [
@@ -240,7 +241,7 @@ class Sandbox:
                 "-I",
                 "-S",
                 bridge,
-                proxy_socket,
+                bridged,
                 *([] if self.unix_sockets else ["--seccomp"]),
                 "--",
                 *argv,

@@ -39,11 +39,11 @@ _ARCHES = {
 
 def program() -> bytes:
     """The filter as an array of `struct sock_filter`."""
-    code: list[tuple[int, int, int, int | str]] = []  # (op, jump-if-true, jump-if-false, k); str k = label
+    code: list[tuple[int, int | str, int | str, int]] = []  # (op, jump-if-true, jump-if-false, k); str jump = label
     labels: dict[str, int] = {}
 
     def emit(op: int, k: int, true: str | int = 0, false: str | int = 0) -> None:
-        code.append((op, true, false, k))  # type: ignore[arg-type]
+        code.append((op, true, false, k))
 
     for n, (arch, (socket_nr, refused)) in enumerate(_ARCHES.items()):
         emit(_LD_ABS, _ARCH)

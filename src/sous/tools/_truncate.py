@@ -31,5 +31,8 @@ def paths(items: list[str], limit: int, what: str = "results", total: int | None
     total = len(items) if total is None else total
     text = "\n".join(items[:limit])
     if total > min(limit, len(items)):
-        text += f"\n(Results are truncated: showing {min(limit, len(items))} of {total} {what}. Use a more specific path or pattern.)"
+        text += (
+            f"\n(Results are truncated: showing {min(limit, len(items))} of {total} {what}. "
+            "Use a more specific path or pattern.)"
+        )
     return text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import os
 import re
 import shutil
@@ -362,10 +363,8 @@ async def task_output(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         return _unknown(args["task_id"], ctx)
     if args.get("block", True) and job.proc.returncode is None:
         wait_s = min(float(args.get("timeout") or 30_000), MAX_TIMEOUT_MS) / 1000
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(job.proc.wait()), wait_s)
-        except TimeoutError:
-            pass
     with open(job.output_path, "rb") as f:
         f.seek(job.read_offset)
         new = f.read()

@@ -119,7 +119,7 @@ def _page(path: Path, text: str, args: dict[str, Any]) -> ToolResult:
         lines.pop()
     total = len(lines)
     start = max(int(args.get("offset") or 1), 1)
-    data = {
+    data: dict[str, Any] = {
         "type": "text",
         "file": {"filePath": str(path), "content": "", "numLines": 0, "startLine": start, "totalLines": total},
     }

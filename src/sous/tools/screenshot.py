@@ -135,9 +135,12 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
 
 async def _shoot(url: str, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     from playwright.async_api import Error as PlaywrightError
-    from playwright.async_api import async_playwright
+    from playwright.async_api import ViewportSize, async_playwright
 
-    viewport = {"width": _clamp(args.get("width"), 1280, MAX_SIDE), "height": _clamp(args.get("height"), 800, MAX_SIDE)}
+    viewport: ViewportSize = {
+        "width": _clamp(args.get("width"), 1280, MAX_SIDE),
+        "height": _clamp(args.get("height"), 800, MAX_SIDE),
+    }
     problems: list[str] = []
     blocked: list[str] = []
     sandbox = ctx.state.get("sandbox")

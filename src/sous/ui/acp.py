@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sous import __version__
 from sous.core import (
@@ -32,13 +32,17 @@ from sous.core import (
     UserMessage,
 )
 
-CHOICES = (
+if TYPE_CHECKING:  # the `acp` package is imported only when `sous acp` runs
+    from acp.helpers import ToolCallContentVariant
+    from acp.schema import PermissionOptionKind, StopReason, ToolKind
+
+CHOICES: tuple[tuple[str, str, PermissionOptionKind], ...] = (
     ("once", "Allow once", "allow_once"),
     ("session", "Allow for this session", "allow_always"),
     ("always", "Always allow (saved to the project)", "allow_always"),
     ("reject", "Reject", "reject_once"),
 )
-KINDS = {
+KINDS: dict[str, ToolKind] = {
     "Read": "read",
     "Edit": "edit",
     "Write": "edit",
@@ -58,7 +62,7 @@ MODE_NAMES = {
     "dontAsk": "Refuse what would ask",
     "bypassPermissions": "Bypass permissions",
 }
-STOP = {"end_turn": "end_turn", "aborted": "cancelled", "max_turns": "max_turn_requests"}
+STOP: dict[str, StopReason] = {"end_turn": "end_turn", "aborted": "cancelled", "max_turns": "max_turn_requests"}
 
 
 def _title(call: Any) -> str:
@@ -83,7 +87,7 @@ class Relay:
             update = await self.updates.get()
             try:
                 await self.conn.session_update(session_id=self.session.id, update=update)
-            except Exception as e:  # noqa: BLE001 - an editor that rejects an update must not stop the session
+            except Exception as e:  # an editor that rejects an update must not stop the session
                 sys.stderr.write(f"sous: session/update failed: {e}\n")
             finally:
                 self.updates.task_done()
@@ -132,7 +136,7 @@ class Relay:
         import acp
 
         call, result = event.call, event.result
-        content = [acp.tool_content(acp.text_block(result.text or "(no output)"))]
+        content: list[ToolCallContentVariant] = [acp.tool_content(acp.text_block(result.text or "(no output)"))]
         args = call.arguments
         if call.name in ("Edit", "Write") and not result.is_error and isinstance(args.get("file_path"), str):
             if call.name == "Write":
@@ -166,7 +170,7 @@ class Relay:
             )
             outcome = reply.outcome
             chosen = getattr(outcome, "option_id", None) if getattr(outcome, "outcome", "") == "selected" else None
-        except Exception as e:  # noqa: BLE001 - no answer is a no
+        except Exception as e:  # no answer is a no
             sys.stderr.write(f"sous: session/request_permission failed: {e}\n")
             chosen = None
         if chosen in ("once", "session", "always"):
@@ -341,7 +345,9 @@ def main(argv: list[str]) -> int:
 
     async def serve() -> None:
         try:
-            await acp.run_agent(agent)
+            # acp looks each method up by name and answers "method not found" for those an agent
+            # leaves out; its Agent protocol lists them all.
+            await acp.run_agent(agent)  # type: ignore[arg-type]
         finally:
             await agent.close()
 

@@ -154,6 +154,7 @@ class Driven:
                 self._problem(str(e))
                 self.failed = True
                 return
+            assert self.printer is not None  # opening the session made it
             if not initialised:
                 self.printer.init()
                 initialised = True
@@ -184,7 +185,7 @@ class Driven:
     async def _line(self, line: str, number: int) -> None:
         try:
             obj = json.loads(line)
-        except ValueError as e:
+        except json.JSONDecodeError as e:
             self._problem(f"stdin line {number} is not JSON ({e.msg}); it was skipped")
             return
         kind = obj.get("type") if isinstance(obj, dict) else None

@@ -151,14 +151,14 @@ class HeadlessPrinter:
                 }
             )
         elif self.partial and isinstance(event, (TextDelta, ThinkingDelta)):
-            kind = ("text_delta", "text") if isinstance(event, TextDelta) else ("thinking_delta", "thinking")
+            delta_kind = ("text_delta", "text") if isinstance(event, TextDelta) else ("thinking_delta", "thinking")
             self.line(
                 {
                     "type": "stream_event",
                     "event": {
                         "type": "content_block_delta",
                         "index": 0,
-                        "delta": {"type": kind[0], kind[1]: event.text},
+                        "delta": {"type": delta_kind[0], delta_kind[1]: event.text},
                     },
                     "parent_tool_use_id": None,
                     "session_id": self.session.id,
@@ -202,7 +202,7 @@ class HeadlessPrinter:
                 if all(isinstance(b, Text) for b in message.content)
                 else [api_block(b) for b in message.content]
             )
-            block = {
+            result_block = {
                 "tool_use_id": message.tool_call_id,
                 "type": "tool_result",
                 "content": content,
@@ -216,7 +216,7 @@ class HeadlessPrinter:
             self.line(
                 self._envelope(
                     "user",
-                    {"role": "user", "content": [block]},
+                    {"role": "user", "content": [result_block]},
                     tool_result_meta=meta,
                     tool_use_result=message.data if message.data is not None else message.text,
                 )

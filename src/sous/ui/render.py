@@ -267,7 +267,8 @@ class Renderer:
         if old is None:
             self.print(Text(f"  new file, {len(new_lines)} lines:", style="dim"))
             return self._hunks([{"oldStart": 1, "newStart": 1, "lines": ["+" + line for line in new_lines]}])
-        hunks, old_lines = [], old.splitlines()
+        hunks: list[dict[str, Any]] = []
+        old_lines = old.splitlines()
         for group in difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False).get_grouped_opcodes(2):
             lines = []
             for tag, i1, i2, j1, j2 in group:
@@ -310,8 +311,8 @@ class Renderer:
 
         from .slash import todo_lines
 
-        for i, (todo, row) in enumerate(zip(todos, todo_lines(todos, self.ascii_only))):
-            style = {"completed": "dim strike", "in_progress": "bold"}.get(todo.get("status"), "")
+        for i, (todo, row) in enumerate(zip(todos, todo_lines(todos, self.ascii_only), strict=True)):
+            style = {"completed": "dim strike", "in_progress": "bold"}.get(todo.get("status", ""), "")
             prefix = f"  {self.glyphs.result} " if i == 0 else "    "
             self.print(Text(prefix + row, style=style))
 

@@ -170,7 +170,7 @@ class Repl:
         if s.mode != "default":
             parts.append(MODE_LABELS.get(s.mode, s.mode) + " (shift+tab)")
         if self.busy and self.renderer.busy_since is not None:
-            elapsed = self._working_seconds()
+            elapsed = self._working_seconds(self.renderer.busy_since)
             if self.question is not None:  # the clock and the spinner stop while the person decides
                 parts.append(f"waiting for you · {elapsed:.0f}s of work so far")
             else:
@@ -199,12 +199,12 @@ class Repl:
             lines.append(f"  … and {len(agents) - 4} more (/agents)")
         return "\n".join([*lines, " · ".join(parts)])
 
-    def _working_seconds(self) -> float:
-        """Time since the run began, less the time its questions waited for the person."""
+    def _working_seconds(self, busy_since: float) -> float:
+        """Time since the run began (`busy_since`), less the time its questions waited for the person."""
         now = time.monotonic()
         waiting = now - self._pause_started if self.question is not None else 0.0
-        paused = self._paused if self._paused_run == self.renderer.busy_since else 0.0
-        return max(0.0, now - self.renderer.busy_since - paused - waiting)
+        paused = self._paused if self._paused_run == busy_since else 0.0
+        return max(0.0, now - busy_since - paused - waiting)
 
     def _bindings(self) -> KeyBindings:
         kb = KeyBindings()
@@ -281,7 +281,8 @@ class Repl:
 
         @kb.add("t", filter=answering)
         def _(event):
-            self.question.kind = "feedback"
+            if self.question is not None:  # always, while `answering`
+                self.question.kind = "feedback"
             event.app.invalidate()
 
         @kb.add(Keys.Any, filter=answering)
@@ -396,7 +397,7 @@ class Repl:
                     continue
                 self._take(text)
             watcher.cancel()
-            if self.busy:
+            if self.busy and self.task is not None:
                 self._interrupt()
                 await asyncio.gather(self.task, return_exceptions=True)
             self.renderer.drain()
@@ -457,12 +458,13 @@ class Repl:
                     self.renderer.note(follow.text, "red" if follow.error else "")
                 if outcome.exit:
                     self.leaving = True
-                    self.prompt.app.exit(exception=EOFError())
+                    if self.prompt is not None:  # the input runs from `run` on
+                        self.prompt.app.exit(exception=EOFError())
                 if outcome.prompt is None:
                     return
                 text = outcome.prompt
             await self._send(text)
-        except Exception as e:  # noqa: BLE001 - the terminal must survive anything one request does
+        except Exception as e:  # the terminal must survive anything one request does
             self.renderer.note(f"error: {type(e).__name__}: {e}", "bold red")
         finally:
             ticker.cancel()
@@ -476,7 +478,7 @@ class Repl:
             for message in rest:
                 session.queue(message.text)
             end = await session.send(first)
-        if end.reason == "aborted" and session.queued:  # give what was queued back to the input
+        if end.reason == "aborted" and session.queued and self.prompt is not None:  # give it back to the input
             self.prompt.default_buffer.text = "\n".join(m.text for m in session.take_queued())
 
     async def _shell(self, command: str) -> None:
@@ -533,7 +535,7 @@ class Repl:
     def _interrupt(self) -> None:
         if self.session.running:
             self.session.interrupt()
-        elif self.busy:  # a `!` command or a slash command without a cancel token
+        elif self.busy and self.task is not None:  # a `!` command or a slash command without a cancel token
             self.task.cancel()
 
     async def _tick(self) -> None:

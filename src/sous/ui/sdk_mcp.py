@@ -31,8 +31,7 @@ def split_sdk_servers(configs: list[str]) -> tuple[list[str], list[str]]:
             data = json.loads(value) if value.lstrip().startswith("{") else None
         except ValueError:
             data = None
-        servers = data.get("mcpServers") if isinstance(data, dict) else None
-        if not isinstance(servers, dict):
+        if not isinstance(data, dict) or not isinstance(servers := data.get("mcpServers"), dict):
             kept.append(value)
             continue
         sdk = [n for n, s in servers.items() if isinstance(s, dict) and s.get("type") == "sdk"]

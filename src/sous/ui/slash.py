@@ -98,7 +98,8 @@ async def run(session, line: str) -> Outcome | None:
         if name[1:] in session.commands:
             return None  # the session expands custom commands
         if session.mcp is not None and (found := session.mcp.find_prompt(name[1:])):
-            return await _mcp_prompt(session, *found, rest)
+            server, prompt = found
+            return await _mcp_prompt(session, server, prompt, rest)
         mcp_prompts = [f"/{n}" for n, _ in session.mcp.prompt_commands()] if session.mcp else []
         return Outcome(text=suggest(name, [f"/{c}" for c in session.commands] + mcp_prompts), error=True)
     return await handler(session, rest.strip(), args)
@@ -114,7 +115,8 @@ async def _mcp_prompt(session, server: str, prompt: dict, rest: str) -> Outcome:
         values = shlex.split(rest)
     except ValueError:
         values = rest.split()
-    arguments = dict(zip(prompt["arguments"], values))
+    # Missing values are reported below; extra words beyond the declared arguments are dropped.
+    arguments = dict(zip(prompt["arguments"], values, strict=False))
     if missing := [a for a in prompt["required"] if a not in arguments]:
         usage = " ".join(f"<{a}>" for a in prompt["arguments"])
         return Outcome(f"missing {', '.join(missing)}: /mcp__{server}__{prompt['name']} {usage}", error=True)
@@ -285,9 +287,10 @@ async def _resume(session, rest, args) -> Outcome:
     if choice.isdigit() and 0 < int(choice) <= len(paths):
         path = paths[int(choice) - 1]
     else:
-        path = next((p for p in paths if p.stem.startswith(choice)), None)
-        if path is None:
+        found = next((p for p in paths if p.stem.startswith(choice)), None)
+        if found is None:
             return Outcome(f"no session {choice!r} in this folder; /resume lists them", error=True)
+        path = found
     try:
         messages = await session.resume(path)
     except (OSError, ValueError) as e:
@@ -373,7 +376,7 @@ def todo_lines(todos: list[dict], ascii_only: bool = False) -> list[str]:
         if ascii_only
         else {"completed": "☒", "in_progress": "◐", "pending": "☐"}
     )
-    return [f"{marks.get(t.get('status'), '?')} {t.get('content', '')}" for t in todos]
+    return [f"{marks.get(t.get('status', ''), '?')} {t.get('content', '')}" for t in todos]
 
 
 async def _todos(session, rest, args) -> Outcome:
