@@ -23,7 +23,7 @@ import sys
 import sysconfig
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,9 +118,13 @@ def task_folder(src: Path | None = None) -> Iterator[tuple[str, dict[str, str]]]
         tempfile.TemporaryDirectory() as home,
         ScriptedServer(THREE_STEPS) as server,
     ):
-        # `python3` in the task resolves to this interpreter, as in an activated venv (a version
-        # manager's shim would add ~100 ms that is not sous's).
-        path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+        # `python3` in the task is the real interpreter, not a version manager's shim (pyenv's runs
+        # ~30 shell processes, ~100 ms that are not sous's). Not this virtual environment's bin
+        # folder: sous takes its own environment off a command's PATH.
+        tools = Path(home) / "bin"
+        tools.mkdir()
+        (tools / "python3").symlink_to(os.path.realpath(sys.executable))
+        path = os.pathsep.join([str(tools), os.environ.get("PATH", "")])
         yield (work, child_environ(ANTHROPIC_BASE_URL=server.url, ANTHROPIC_API_KEY="bench", SOUS_HOME=home, PATH=path))
 
 
@@ -291,6 +295,24 @@ def prompt_budget() -> dict:
     return {"system_chars": len(system), "tool_schema_chars": len(schemas), "estimated_tokens": round(chars / 3.5)}
 
 
+def interleaved(bench: Callable[[int, Path | None], dict], runs: int, trees: dict[str, Path | None]) -> dict:
+    """`bench` on each source tree in turn, one run at a time, so that a change of load on a shared
+    machine falls on both alike: per tree, the median of each figure over the rounds."""
+    rounds: dict[str, list[dict]] = {label: [] for label in trees}
+    for _ in range(runs):
+        for label, src in trees.items():
+            rounds[label].append(bench(1, src))
+    return {
+        label: {
+            key: round(statistics.median(r[key] for r in done), 3)
+            if isinstance(done[-1][key], float | int) and key != "target_ms"
+            else done[-1][key]
+            for key in done[-1]
+        }
+        for label, done in rounds.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
@@ -313,7 +335,7 @@ def main() -> None:
             ("three_step_task", bench_three_steps),
             ("import_time", bench_import_time),
         ):
-            figures = {label: bench(args.runs, src) for label, src in trees.items()}
+            figures = interleaved(bench, args.runs, trees)
             report[name] = figures if args.before else figures["after"]
     if args.startup_only:
         print(json.dumps(report, indent=2))

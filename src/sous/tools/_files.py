@@ -9,7 +9,6 @@ edit of a file never read, or changed on disk since, is refused instead of clobb
 from __future__ import annotations
 
 import codecs
-import difflib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -19,7 +18,63 @@ from typing import Any
 from sous.core import ToolContext
 
 BINARY_SUFFIXES = frozenset(
-    [".exe", ".dll", ".so", ".dylib", ".o", ".a", ".class", ".jar", ".war", ".pyc", ".pyo", ".whl", ".zip", ".gz", ".tgz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".tar", ".bin", ".dat", ".db", ".sqlite", ".sqlite3", ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".mp3", ".mp4", ".mov", ".avi", ".mkv", ".wav", ".flac", ".ogg", ".webm", ".ico", ".bmp", ".tiff", ".psd", ".ttf", ".otf", ".woff", ".woff2", ".eot", ".iso", ".dmg", ".img"]
+    [
+        ".exe",
+        ".dll",
+        ".so",
+        ".dylib",
+        ".o",
+        ".a",
+        ".class",
+        ".jar",
+        ".war",
+        ".pyc",
+        ".pyo",
+        ".whl",
+        ".zip",
+        ".gz",
+        ".tgz",
+        ".bz2",
+        ".xz",
+        ".zst",
+        ".7z",
+        ".rar",
+        ".tar",
+        ".bin",
+        ".dat",
+        ".db",
+        ".sqlite",
+        ".sqlite3",
+        ".pdf",
+        ".doc",
+        ".docx",
+        ".xls",
+        ".xlsx",
+        ".ppt",
+        ".pptx",
+        ".odt",
+        ".mp3",
+        ".mp4",
+        ".mov",
+        ".avi",
+        ".mkv",
+        ".wav",
+        ".flac",
+        ".ogg",
+        ".webm",
+        ".ico",
+        ".bmp",
+        ".tiff",
+        ".psd",
+        ".ttf",
+        ".otf",
+        ".woff",
+        ".woff2",
+        ".eot",
+        ".iso",
+        ".dmg",
+        ".img",
+    ]
 )
 
 NOT_READ = "File has not been read yet. Read it first before writing to it."
@@ -129,6 +184,8 @@ def numbered(lines: list[str], start: int) -> str:
 
 def structured_patch(old: str, new: str) -> list[dict[str, Any]]:
     """The hunks of a unified diff, in the shape Claude Code puts in `structuredPatch`."""
+    import difflib  # only when a change is shown: not on the way to the first request
+
     hunks = []
     matcher = difflib.SequenceMatcher(a=old.splitlines(), b=new.splitlines(), autojunk=False)
     a, b = old.splitlines(), new.splitlines()
