@@ -56,11 +56,12 @@ NEVER_IN_PRINT_MODE = {
     "importlib.readers",
 }
 
-MODULE_CEILING = 410
-"""Modules in sys.modules at exit: 403 when this was written (Python 3.11, httpx 0.28; 410 before
+MODULE_CEILING = 415
+"""Modules in sys.modules at exit: 408 when this was written (Python 3.11, httpx 0.28; 410 before
 the start-up work), with httpx, httpcore, anyio, h11 and their helpers about 106 of them."""
-SOUS_MODULE_CEILING = 85
-"""sous's own modules among them: 82 when this was written."""
+SOUS_MODULE_CEILING = 92
+"""sous's own modules among them: 87 when this was written. Splitting a module by concept adds
+one; raise the ceiling then, and say why in the commit."""
 
 
 def print_mode_modules(tmp_path: Path, *args: str) -> list[str]:
