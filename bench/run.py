@@ -215,6 +215,7 @@ def bench_import_time(runs: int, src: Path | None = None) -> dict:
 def bench_turn_overhead(turns: int = 300) -> dict:
     from sous.core import Agent, Conversation, ToolContext, ToolResult, ToolSet, user
     from sous.models.scripted import ScriptedModel
+    from sous.tools.schema import validate
 
     class Noop:
         name, description, read_only, concurrent = "Noop", "does nothing", True, False
@@ -227,7 +228,11 @@ def bench_turn_overhead(turns: int = 300) -> dict:
         {"text": "step", "tool_calls": [{"name": "Noop", "input": {"n": i}, "id": f"t{i}"}]} for i in range(turns - 1)
     ] + [{"text": "done"}]
     with tempfile.TemporaryDirectory() as work:
-        agent = Agent(model=ScriptedModel(script), tools=ToolSet([Noop()]), ctx=ToolContext(cwd=work, project_dir=work))
+        agent = Agent(
+            model=ScriptedModel(script),
+            tools=ToolSet([Noop()], validate=validate),
+            ctx=ToolContext(cwd=work, project_dir=work),
+        )
         started = time.perf_counter()
         end = asyncio.run(agent.run(Conversation(system="s"), user("go")))
         elapsed = time.perf_counter() - started
