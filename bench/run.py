@@ -1,11 +1,14 @@
-"""Benchmarks of the spine. Run: `python bench/run.py [--runs N]` (after `pip install -e .`).
+"""Benchmarks of the spine. Run: `python bench/run.py [--runs N] [--before REVISION] [--startup-only]`.
 
 Reports medians of several runs (these machines are shared and noisy):
 - `sous --version` wall time (target < 60 ms);
 - a 3-step scripted task (write a file, run it, answer) end to end: the real `sous -p` process
-  talking the Anthropic wire protocol to a local scripted endpoint (target < 0.2 s), with the
-  process's peak RSS (target < 80 MB);
-- `python -X importtime` of that task: the imports' cumulative time (target < 80 ms);
+  talking the Anthropic wire protocol to a local scripted endpoint (target < 0.2 s), with its CPU
+  time (the process and its children) and peak RSS (target < 80 MB);
+- `python -X importtime` of that task: the imports' cumulative time (target < 80 ms), their CPU
+  time in a fresh interpreter, and the number of modules;
+- these three start-up figures for this tree and for `--before` (by default the revision before
+  the start-up work), one run of each in turn so that the machine's load falls on both alike;
 - harness overhead per model turn, in process, with a scripted model and a no-op tool (< 5 ms);
 - the size of the system prompt plus the default tool schemas (target < 4,000 tokens).
 """
