@@ -32,9 +32,11 @@ def test_core_size_budget():
     core = SRC / "core"
     assert _lines(core / "loop.py") <= 300
     # "About 1,000 lines": a signal, not a wall. Past it, move out what is not kernel; never golf.
-    # 1,250 lines as `ruff format` lays them out (the same code was 1,121 lines by hand); the loop's
-    # retry after a context overflow and the typed seams (Spawner, Ask) are kernel.
-    assert sum(_lines(p) for p in core.glob("*.py")) <= 1250
+    # JSON-schema validation of arguments moved out (sous.tools.schema, plugged into the ToolSet);
+    # the 1,168 lines left, as `ruff format` lays them out, are kernel: the loop with its retry after
+    # a context overflow, messages, the events of the one stream, the protocols with their typed
+    # seams (Spawner, Ask) and Chain, which composes middlewares in any order; errors; cancellation.
+    assert sum(_lines(p) for p in core.glob("*.py")) <= 1170
 
 
 def test_version_imports_nothing_but_the_cli():

@@ -27,6 +27,7 @@ from sous.core import (
     user,
 )
 from sous.models.scripted import ScriptedModel
+from sous.tools.schema import validate
 
 
 class SleepTool:
@@ -73,7 +74,7 @@ def make_agent(tmp_path, turns, tools=None, **kw):
     events = []
     agent = Agent(
         model=model,
-        tools=ToolSet(tools or [SleepTool()]),
+        tools=ToolSet(tools or [SleepTool()], validate=validate),
         ctx=ToolContext(cwd=str(tmp_path), project_dir=str(tmp_path)),
         emit=events.append,
         **kw,
@@ -271,5 +272,16 @@ async def test_two_agents_run_side_by_side(tmp_path):
 def test_toolset_check_validates_arguments(value, ok):
     from sous.core import ToolCall
 
-    tools = ToolSet([SleepTool()])
+    tools = ToolSet([SleepTool()], validate=validate)
     assert (tools.check(ToolCall(id="1", name="Sleep", arguments=value)) is None) == ok
+    # the validator is kept by every set derived from this one
+    for derived in (tools.adding([Crash()]), tools.without(["Crash"]), tools.only(["Sleep"])):
+        assert (derived.check(ToolCall(id="1", name="Sleep", arguments=value)) is None) == ok
+
+
+def test_toolset_without_a_validator_checks_only_the_tool_and_the_json():
+    from sous.core import ToolCall
+
+    tools = ToolSet([SleepTool()])
+    assert tools.check(ToolCall(id="1", name="Sleep", arguments={"zzz": 2})) is None
+    assert "No such tool" in tools.check(ToolCall(id="1", name="Nope", arguments={}))

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from sous.core import AssistantMessage, Text, Thinking, ToolCall, ToolResultMessage, Usage, user
-from sous.runtime.session import repair
+from sous.runtime.history import repair
 from sous.store import transcript
 from sous.store.codec import from_dict, to_dict
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sous.core import ToolContext
-from sous.core.schema import validate
+from sous.tools.schema import validate
 from sous.tools.todo import TOOL as TODO
 from sous.tools.todo import current_todos
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import datetime
 import os
-import platform
 import subprocess
-from importlib import resources
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import datetime
+
+TEMPLATE = Path(__file__).parent / "prompts" / "system.md"
+"""Read as a plain file, not through importlib.resources (whose zip support costs start-up time):
+sous is installed as files."""
 
 
 def git_root(cwd: str) -> Path | None:
@@ -22,15 +28,21 @@ def git_summary(cwd: str, max_lines: int = 20) -> str:
     not a git repository or git is not installed."""
     if git_root(cwd) is None:
         return ""
+    asked: list[subprocess.Popen[str]] = []  # both at once: the prompt waits for the slower one only
     try:
-        status = subprocess.run(
-            ["git", "status", "--short", "--branch"], cwd=cwd, capture_output=True, text=True, timeout=3
-        ).stdout.splitlines()
-        log = subprocess.run(
-            ["git", "log", "--oneline", "-3"], cwd=cwd, capture_output=True, text=True, timeout=3
-        ).stdout.strip()
+        for command in (["git", "status", "--short", "--branch"], ["git", "log", "--oneline", "-3"]):
+            asked.append(
+                subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            )
+        status, log = (proc.communicate(timeout=3)[0] for proc in asked)
     except (OSError, subprocess.TimeoutExpired):
         return ""
+    finally:
+        for proc in asked:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    status, log = status.splitlines(), log.strip()
     if not status:
         return ""
     branch, changes = status[0].removeprefix("## "), status[1:]
@@ -52,12 +64,13 @@ def build(cwd: str, *, append: str = "", replace: str | None = None, today: date
     if replace is not None:
         text = replace
     else:
-        template = (resources.files("sous.context") / "prompts" / "system.md").read_text("utf-8")
+        template = TEMPLATE.read_text("utf-8")
         is_git = git_root(cwd) is not None
+        system = os.uname()  # what platform.system() and platform.release() say, without importing platform
         text = template.format(
             cwd=cwd,
-            platform=f"{platform.system()} {platform.release()} ({os.environ.get('SHELL', 'sh')})",
-            date=(today or datetime.date.today()).isoformat(),
+            platform=f"{system.sysname} {system.release} ({os.environ.get('SHELL', 'sh')})",
+            date=today.isoformat() if today is not None else time.strftime("%Y-%m-%d"),
             is_git="yes" if is_git else "no",
             git_status=git_summary(cwd) if is_git else "",
         ).rstrip()

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .messages import ToolCall
 from .protocols import Tool
-from .schema import validate
+
+Validate = Callable[[Any, dict[str, Any]], "str | None"]
+"""Checks a call's arguments against its tool's `input_schema`: the first problem in one line
+(naming the argument, e.g. `todos[0].status`), or None when they fit. Must not raise."""
 
 
 class ToolSet:
     """An ordered name → tool table. Aliases (e.g. `Task` for `Agent`) resolve to the same tool
     but are not listed to the model. A tool set is never changed in place: `adding`, `without`
-    and `only` return new sets that keep the aliases, so no caller has to remember them."""
+    and `only` return new sets that keep the aliases and the validator, so no caller has to
+    remember them.
 
-    def __init__(self, tools: Iterable[Tool] = (), aliases: dict[str, str] | None = None):
+    `validate` is the JSON-schema check of arguments that `check` applies (sous's is
+    `sous.tools.schema.validate`, which `sous.tools.toolset` plugs in); without one, `check`
+    only finds unknown tools and arguments that are not a JSON object."""
+
+    def __init__(
+        self, tools: Iterable[Tool] = (), aliases: dict[str, str] | None = None, *, validate: Validate | None = None
+    ):
         self._tools: dict[str, Tool] = {t.name: t for t in tools}
         self._aliases = dict(aliases or {})
+        self._validate = validate
 
     def __iter__(self) -> Iterator[Tool]:
         return iter(self._tools.values())
@@ -30,15 +41,17 @@ class ToolSet:
         merged = dict(self._tools)
         for tool in tools:
             merged[tool.name] = tool
-        return ToolSet(merged.values(), aliases={**self._aliases, **(aliases or {})})
+        return ToolSet(merged.values(), aliases={**self._aliases, **(aliases or {})}, validate=self._validate)
 
     def without(self, names: Iterable[str]) -> ToolSet:
         drop = set(names)
-        return ToolSet((t for t in self if t.name not in drop), aliases=self._aliases)
+        return ToolSet((t for t in self if t.name not in drop), aliases=self._aliases, validate=self._validate)
 
     def only(self, names: Iterable[str]) -> ToolSet:
         """The named tools that are in this set, in the given order."""
-        return ToolSet((t for n in names if (t := self._tools.get(n)) is not None), aliases=self._aliases)
+        return ToolSet(
+            (t for n in names if (t := self._tools.get(n)) is not None), aliases=self._aliases, validate=self._validate
+        )
 
     @property
     def names(self) -> list[str]:
@@ -57,6 +70,6 @@ class ToolSet:
             return f"No such tool available: {call.name}. Available tools: {', '.join(self.names)}"
         if call.raw_arguments is not None:
             return f"Invalid tool input for {call.name}: arguments are not a JSON object: {call.raw_arguments[:200]!r}"
-        if problem := validate(call.arguments, tool.input_schema):
+        if self._validate is not None and (problem := self._validate(call.arguments, tool.input_schema)):
             return f"InputValidationError: {call.name} failed: {problem}"
         return None

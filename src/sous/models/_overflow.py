@@ -44,16 +44,17 @@ WORDINGS = (
     "context length exceeded",
 )
 
-# (pattern, group of the prompt's tokens or 0, group of the limit or 0)
+# (pattern, group of the prompt's tokens or 0, group of the limit or 0). Compiled (and cached by `re`)
+# at the first overflow, not at start-up.
 _NUMBERS = (
-    (re.compile(r"(\d+) tokens > (\d+) maximum"), 1, 2),
-    (re.compile(r"exceed context limit: (\d+) \+ \d+ > (\d+)"), 1, 2),
-    (re.compile(r"\((\d+) tokens\) exceeds the available context size \((\d+) tokens\)"), 1, 2),
-    (re.compile(r"maximum context length is (\d+) tokens.*?(?:resulted in|requested|has) (?:about )?(\d+)"), 2, 1),
-    (re.compile(r"maximum context length is (\d+)"), 0, 1),
-    (re.compile(r"total length (\d+)\) is too long to fit into the model \(context length (\d+)\)"), 1, 2),
-    (re.compile(r"\((\d+) tokens\) is too long and exceeds limit of (\d+)"), 1, 2),
-    (re.compile(r"requested tokens \((\d+)\) exceed context window of (\d+)"), 1, 2),
+    (r"(\d+) tokens > (\d+) maximum", 1, 2),
+    (r"exceed context limit: (\d+) \+ \d+ > (\d+)", 1, 2),
+    (r"\((\d+) tokens\) exceeds the available context size \((\d+) tokens\)", 1, 2),
+    (r"maximum context length is (\d+) tokens.*?(?:resulted in|requested|has) (?:about )?(\d+)", 2, 1),
+    (r"maximum context length is (\d+)", 0, 1),
+    (r"total length (\d+)\) is too long to fit into the model \(context length (\d+)\)", 1, 2),
+    (r"\((\d+) tokens\) is too long and exceeds limit of (\d+)", 1, 2),
+    (r"requested tokens \((\d+)\) exceed context window of (\d+)", 1, 2),
 )
 
 
@@ -68,7 +69,7 @@ def numbers(text: str) -> tuple[int | None, int | None]:
     lowered = " ".join(text.lower().split())
     tokens = limit = None
     for pattern, tokens_group, limit_group in _NUMBERS:
-        if match := pattern.search(lowered):
+        if match := re.search(pattern, lowered):
             tokens = tokens or (int(match.group(tokens_group)) if tokens_group else None)
             limit = limit or (int(match.group(limit_group)) if limit_group else None)
             if tokens and limit:

@@ -35,9 +35,11 @@ from sous.permissions.rules import parse, read_denied
 from sous.store import transcript as store
 
 from .bus import CurrentMode, EventBus, Questions, Runs
+from .history import repair
 from .parts import SessionParts
 from .record import Transcript
-from .session import Session, repair, shell_allowed
+from .run import shell_allowed
+from .session import Session
 
 AGENT_ALIASES = {"Task": "Agent"}
 

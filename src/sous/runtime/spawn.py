@@ -15,9 +15,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sous import worktree as _worktree
 from sous.core import (
     Agent,
     AssistantMessage,
@@ -41,6 +40,9 @@ from sous.core import (
     user,
 )
 from sous.store.transcript import TranscriptWriter
+
+if TYPE_CHECKING:
+    from sous.worktree import Worktree
 
 MAX_DEPTH = 2
 MAX_PARALLEL = 8
@@ -175,7 +177,11 @@ class SubAgents:
             raise ToolError(f"sub-agents may nest {self.max_depth} levels deep at most; do this task yourself")
         agent_id = new_id()[:12]
         isolated = (isolation or spec.isolation) == "worktree"
-        worktree = await _worktree.create(parent.cwd, agent_id) if isolated else None
+        worktree = None
+        if isolated:
+            from sous import worktree as worktrees  # only for an isolated agent
+
+            worktree = await worktrees.create(parent.cwd, agent_id)
         if background:
             task = asyncio.ensure_future(
                 self._run(spec, kind, prompt, description, model, parent, depth, agent_id, worktree)
@@ -262,7 +268,7 @@ class SubAgents:
         parent: ToolContext,
         depth: int,
         agent_id: str,
-        worktree: _worktree.Worktree | None,
+        worktree: Worktree | None,
     ) -> SpawnReport:
         tools = self._tools(spec, depth)
         chosen = model or spec.model

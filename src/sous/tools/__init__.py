@@ -13,6 +13,7 @@ from typing import Any
 from sous.core import Tool, ToolSet
 
 from ._base import BuiltinTool, builtin
+from .schema import validate
 
 BUILTINS: dict[str, str] = {
     "Bash": "sous.tools.bash:TOOL",
@@ -64,8 +65,9 @@ def unavailable(name: str, *, model_name: str, settings: Mapping[str, Any], envi
 
 
 def toolset(names: Iterable[str] = DEFAULT_TOOLS) -> ToolSet:
-    """A tool set of the named built-ins, in the given order, with the legacy aliases."""
-    return ToolSet((load(n) for n in names), aliases=ALIASES | {"MultiEdit": "MultiEdit"})
+    """A tool set of the named built-ins, in the given order, with the legacy aliases and the
+    validation of arguments against each tool's schema (which tools added later share)."""
+    return ToolSet((load(n) for n in names), aliases=ALIASES | {"MultiEdit": "MultiEdit"}, validate=validate)
 
 
 __all__ = [

@@ -9,7 +9,6 @@ edit of a file never read, or changed on disk since, is refused instead of clobb
 from __future__ import annotations
 
 import codecs
-import difflib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -185,6 +184,8 @@ def numbered(lines: list[str], start: int) -> str:
 
 def structured_patch(old: str, new: str) -> list[dict[str, Any]]:
     """The hunks of a unified diff, in the shape Claude Code puts in `structuredPatch`."""
+    import difflib  # only when a change is shown: not on the way to the first request
+
     hunks = []
     matcher = difflib.SequenceMatcher(a=old.splitlines(), b=new.splitlines(), autojunk=False)
     a, b = old.splitlines(), new.splitlines()

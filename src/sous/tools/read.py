@@ -9,7 +9,6 @@ up to the page asked for, so memory stays small whatever the file's size.
 from __future__ import annotations
 
 import base64
-import difflib
 import os
 import stat
 from pathlib import Path
@@ -60,6 +59,8 @@ def _error(text: str) -> ToolResult:
 
 
 def _missing(path: Path, ctx: ToolContext) -> ToolResult:
+    import difflib  # only for a missing file: not on the way to the first request
+
     text = f"File does not exist. Note: your current working directory is {ctx.cwd}."
     try:
         siblings = os.listdir(path.parent)

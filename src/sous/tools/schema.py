@@ -1,4 +1,5 @@
-"""A small JSON-Schema validator for tool arguments.
+"""A small JSON-Schema validator for tool arguments: the `validate` a `ToolSet` checks calls with
+(`sous.tools.toolset` plugs it in; the loop validates once, before any middleware sees a call).
 
 Covers what tool schemas use: type (incl. lists of types), required, properties,
 additionalProperties, enum, items, minimum/maximum, minItems/maxItems. Unknown keywords are

@@ -1,0 +1,62 @@
+"""Changing a session as it goes: its model, permission mode, tools, sub-agent types and grants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sous.core import ConfigError, Model, Tool
+
+from .state import SessionState
+
+
+class Changes(SessionState):
+    """The settings side of the Session API."""
+
+    def set_model(self, spec: str) -> Model:
+        """Switch the model (`provider:model` or an alias) for this session and its new sub-agents;
+        raises `ConfigError` when it cannot be resolved."""
+        model = self._resolve(spec)
+        self._agent.model = model
+        if self._subagents is not None:
+            self._subagents.model = model
+        return model
+
+    def set_mode(self, mode: str) -> None:
+        """Change the permission mode; raises `ConfigError` for an unknown mode."""
+        try:
+            self._permissions.set_mode(mode)
+        except ValueError as e:
+            raise ConfigError(str(e)) from e
+
+    def set_tools(self, *, add: Iterable[Tool] = (), remove: Iterable[str] = (), allow: bool = False) -> None:
+        """Offer more tools (replacing those of the same name) or fewer; with `allow`, the added
+        tools run without asking."""
+        from sous.permissions.rules import parse
+
+        added = list(add)
+        self._set_toolset(self.tools.without(remove).adding(added))
+        if allow:
+            self._permissions.rules.allow.extend(parse(t.name) for t in added)
+            self._permissions.read_only_tools |= {t.name for t in added if t.read_only}
+
+    def refresh_agents(self) -> dict[str, Any]:
+        """Re-read the agent files into the sub-agent types and the Agent tool's description."""
+        from sous import agents
+        from sous.tools.agent import agent_tool
+
+        if self._subagents is None:
+            return {}
+        denied = {r.specifier for r in self._permissions.rules.deny if r.tool == "Agent" and r.specifier}
+        for name, spec in agents.discover(self.project_dir, self.environ).items():
+            if name in denied:  # `Agent(Explore)` in permissions.deny keeps the type away, as at start-up
+                continue
+            if spec.source != "built-in" or name not in self._subagents.types:
+                self._subagents.types[name] = spec
+        if self.tools.get("Agent") is not None:
+            self._set_toolset(self.tools.adding([agent_tool(self._subagents.types)]))
+        return dict(self._subagents.types)
+
+    def revoke_grant(self, number: int) -> bool:
+        """Withdraw grant `#number` (`/permissions revoke N`); False when there is none."""
+        return bool(self._permissions.grants.revoke(number))

@@ -1,0 +1,102 @@
+"""What `sous -p` imports: the 3-step task (write a file, run it, answer) over the Anthropic wire
+protocol, in a subprocess that lists its modules as it exits.
+
+A budget on *which* modules load, not on time (timings belong to `bench/run.py`): the heavy ones a
+`-p` run has no use for stay out, and the count of modules has a ceiling, so that a new import on
+the way shows up here as a failure rather than as a slower start nobody measured.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sous
+from sous.testing import THREE_STEP_TASK
+
+SRC = str(Path(sous.__file__).resolve().parents[1])
+
+# Runs sous's `-p` path as `python -m sous` would, then writes the names in sys.modules to a file.
+LISTING = """
+import atexit, json, runpy, sys
+listing = sys.argv.pop(1)
+# A name mapped to None is a module kept out on purpose (httpx's command-line client), not loaded.
+names = lambda: sorted(name for name, module in sys.modules.items() if module is not None)
+atexit.register(lambda: open(listing, "w").write(json.dumps(names())))
+sys.argv[0] = "sous"
+runpy.run_module("sous", run_name="__main__", alter_sys=True)
+"""
+
+NEVER_IN_PRINT_MODE = {
+    # front ends and their libraries: -p prints plain text or JSON
+    "sous.ui.repl",
+    "sous.ui.plain",
+    "prompt_toolkit",
+    "rich",
+    "pygments",
+    "click",
+    # httpx's own command-line client, which `import httpx` would load with the three above
+    "httpx._main",
+    # features this run does not use
+    "sous.hooks",  # no hooks configured
+    "sous.mcp.client",  # no MCP server configured
+    "mcp",
+    "sous.worktree",  # no sub-agent in a worktree
+    "sous.team",
+    "sous.batch",
+    # libraries and heavy standard modules nothing on the way needs
+    "yaml",  # frontmatter is read only when agent, command or skill files exist
+    "pydantic",
+    "platform",
+    "zipfile",
+    "difflib",
+    "importlib.readers",
+}
+
+MODULE_CEILING = 415
+"""Modules in sys.modules at exit: 408 when this was written (Python 3.11, httpx 0.28; 410 before
+the start-up work), with httpx, httpcore, anyio, h11 and their helpers about 106 of them."""
+SOUS_MODULE_CEILING = 92
+"""sous's own modules among them: 87 when this was written. Splitting a module by concept adds
+one; raise the ceiling then, and say why in the commit."""
+
+
+def print_mode_modules(tmp_path: Path, *args: str) -> list[str]:
+    from sous.testing.server import ScriptedServer
+
+    project, home, listing = tmp_path / "project", tmp_path / "home", tmp_path / "modules.json"
+    project.mkdir()
+    with ScriptedServer(THREE_STEP_TASK) as server:
+        run = subprocess.run(
+            [sys.executable, "-c", LISTING, str(listing), "-p", "write hello.py, run it and tell me", *args],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")])),
+                "ANTHROPIC_BASE_URL": server.url,
+                "ANTHROPIC_API_KEY": "test",
+                "SOUS_HOME": str(home),
+            },
+        )
+    assert run.returncode == 0, run.stderr
+    assert (project / "hello.py").exists()
+    return json.loads(listing.read_text())
+
+
+def test_the_three_step_task_leaves_heavy_modules_alone(tmp_path):
+    modules = print_mode_modules(
+        tmp_path, "--model", "anthropic:claude-sonnet-4-5", "--dangerously-skip-permissions", "--output-format", "json"
+    )
+    loaded = set(modules)
+    assert "httpx" in loaded and "sous.runtime.build" in loaded  # the listing saw the real run
+    present = sorted(m for m in NEVER_IN_PRINT_MODE if m in loaded)
+    assert not present, f"imported by the -p path: {present}"
+    assert len(modules) <= MODULE_CEILING, f"{len(modules)} modules (ceiling {MODULE_CEILING})"
+    own = [m for m in modules if m == "sous" or m.startswith("sous.")]
+    assert len(own) <= SOUS_MODULE_CEILING, f"{len(own)} sous modules (ceiling {SOUS_MODULE_CEILING}): {own}"
