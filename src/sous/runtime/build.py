@@ -139,6 +139,9 @@ def open_session(opts: Options) -> Session:
         tools, deferred = tools.adding(deferred), []
     tools = tools.without(unavailable)
     state.update(tools_unavailable=unavailable, web_search_config=cfg.get("webSearch"))
+    # SessionSearch reads this project's session folder, the one this session writes to: fixed
+    # here from sous's own environment, so a project's `env` setting cannot point it elsewhere.
+    state["sessions_folder"] = store.sessions_dir(cwd, opts.environ)
     system = system_prompt.build(cwd, append=opts.append_system_prompt, replace=opts.system_prompt)
     if main_spec is not None and opts.system_prompt is None:
         system = f"{main_spec.prompt}\n\n# Environment{system.partition('# Environment')[2]}"
@@ -155,7 +158,7 @@ def open_session(opts: Options) -> Session:
         mode,
         asker=_asker(opts, hooks, questions, mcp, ToolContext(cwd=cwd, project_dir=cwd, environ=environ)),
         emit=bus.emit,
-        read_only_tools={t.name for t in tools if t.read_only},
+        read_only_tools={t.name for t in [*tools, *deferred] if t.read_only},
         local_settings=Path(cwd) / ".claude" / "settings.local.json",
         on_ask=hooks.permission_request if hooks is not None and hooks.config.handlers("PermissionRequest") else None,
         sandboxed="sandbox" in state,
@@ -212,6 +215,7 @@ def open_session(opts: Options) -> Session:
         memory=instructions,
         notices=notices,
     )
+    state["session_id"] = lambda: parts.id  # SessionSearch leaves the current session out
     compaction = autocompact.install(parts, policy)
     recorder = checkpoints.attach(parts, cfg.get, environ)
     session = Session(
