@@ -35,6 +35,7 @@ from sous.permissions import Answer
 from sous.permissions.decide import Decision
 
 from . import slash
+from .picker import Item, Picker
 from .render import Renderer, call_label, wants_ascii
 
 CHOICES = {
@@ -61,6 +62,8 @@ MODE_LABELS = {
 }
 """Shift+Tab's order, as in Claude Code."""
 SHELL_OUTPUT_CAP = 30_000
+DOUBLE_ESC_SECONDS = 0.8
+"""Two Esc presses at an empty prompt this close together open the rewind chooser."""
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
@@ -98,6 +101,10 @@ class Repl:
         self.question: Question | None = None
         self.questions: dict[str, asyncio.Future] = {}
         self.last_ctrl_c = 0.0
+        self.last_esc = 0.0
+        self.picker: Picker | None = None
+        """The chooser open under the prompt (`/resume`'s search box, the rewind chooser), if any."""
+        self._completer = None
         self.cwd = session.cwd
         self.renderer = Renderer(self._console, ascii_only=ascii_only, cwd=self.cwd)
         self.prompt: PromptSession | None = None
@@ -131,6 +138,7 @@ class Repl:
             mcp_prompts=mcp.prompt_commands if mcp else list,
             mcp_resources=mcp.resource_mentions if mcp else list,
         )
+        self._completer = completer
         depth = ColorDepth.DEPTH_1_BIT if os.environ.get("NO_COLOR") else None
         prompt = _InlinePrompt(
             message=self._message,
@@ -155,6 +163,8 @@ class Repl:
         return self.task is not None and not self.task.done()
 
     def _message(self):
+        if self.picker is not None:
+            return self.picker.prompt
         if self.question is None:
             return HTML("<b>&gt;</b> ")
         return {
@@ -165,6 +175,9 @@ class Repl:
         }[self.question.kind]
 
     def _toolbar(self):
+        if self.picker is not None and self.prompt is not None:
+            width = self.prompt.app.output.get_size().columns
+            return "\n".join(self.picker.lines(self.prompt.default_buffer.text, width))
         s, parts = self.session, []
         parts.append(s.model.name)
         if s.mode != "default":
@@ -211,10 +224,21 @@ class Repl:
         choosing = Condition(lambda: self.question is not None and self.question.kind == "choice")
         planning = Condition(lambda: self.question is not None and self.question.kind == "plan")
         answering = choosing | planning
+        picking = Condition(lambda: self.picker is not None)
+
+        @kb.add("up", filter=picking)
+        def _(event):
+            self.picker.move(-1, event.current_buffer.text)
+
+        @kb.add("down", filter=picking)
+        def _(event):
+            self.picker.move(1, event.current_buffer.text)
 
         @kb.add("enter")
         def _(event):
             buffer = event.current_buffer
+            if self.picker is not None:
+                return self._take_picked(buffer)
             state = buffer.complete_state
             if state is not None and state.current_completion is not None:
                 buffer.complete_state = None  # the chosen completion is already in the text
@@ -236,17 +260,26 @@ class Repl:
 
         @kb.add("escape")
         def _(event):
-            if self.question is not None:
+            if self.picker is not None:
+                self._close_picker()
+            elif self.question is not None:
                 self._answer(Answer(allow=False), "no")
             elif self.busy:
                 self._interrupt()
-            else:
+            elif event.current_buffer.text:
                 event.current_buffer.reset()
+            elif time.monotonic() - self.last_esc < DOUBLE_ESC_SECONDS:  # Esc Esc, as in Claude Code
+                self.last_esc = 0.0
+                self._submit_task(self._open_rewind_chooser())
+            else:
+                self.last_esc = time.monotonic()
 
         @kb.add("c-c")
         def _(event):
             buffer = event.current_buffer
-            if buffer.text and self.question is None:
+            if self.picker is not None:
+                self._close_picker()
+            elif buffer.text and self.question is None:
                 buffer.reset()
             elif self.question is not None or self.busy:
                 if self.question is not None:
@@ -432,6 +465,8 @@ class Repl:
         if text.strip() in ("/exit", "/quit"):
             self.leaving = True
             return None
+        if text.strip() == "/resume" and not self.busy:  # the search box; `/resume N|id|words` as elsewhere
+            return self._submit_task(self._open_resume_chooser())
         if self.busy:
             if text.lstrip().startswith(("/", "!")):
                 return self.renderer.note("(commands wait until the run ends: press Esc to interrupt it)", "yellow")
@@ -441,6 +476,82 @@ class Repl:
 
     def _submit(self, text: str) -> None:
         self.task = asyncio.ensure_future(self._perform(text))
+
+    def _submit_task(self, coro) -> None:
+        self.task = asyncio.ensure_future(coro)
+
+    # --- choosers -----------------------------------------------------------------------------
+
+    def _open_picker(self, picker: Picker) -> None:
+        self.picker = picker
+        if self.prompt is not None:
+            self.prompt.completer = None  # the typed text is a filter, not a command or a path
+            self.prompt.default_buffer.reset()
+        self._refresh()
+
+    def _close_picker(self) -> None:
+        self.picker = None
+        if self.prompt is not None:
+            self.prompt.completer = self._completer
+            self.prompt.default_buffer.reset()
+        self._refresh()
+
+    def _take_picked(self, buffer) -> None:
+        picker = self.picker
+        item = picker.current(buffer.text)
+        if item is None:
+            return
+        self._close_picker()
+        picker.on_choose(item.value)
+
+    async def _open_resume_chooser(self) -> None:
+        """`/resume` in the terminal: this folder's sessions in a list that typing filters by
+        content (first prompt, summary, any message), newest first."""
+        choices = await asyncio.to_thread(slash.session_choices, self.session)
+        if not choices:
+            return self.renderer.note("no earlier sessions in this folder")
+        items = [
+            Item(label=f"{c.number:>2}. {c.label}", value=c.session_id, matches=c.matches, detail=c.excerpt)
+            for c in choices
+        ]
+        self._open_picker(
+            Picker(
+                title="resume a session",
+                prompt="  search › ",
+                items=items,
+                on_choose=lambda session_id: self._submit(f"/resume {session_id}"),
+                empty="no session mentions that",
+            )
+        )
+
+    async def _open_rewind_chooser(self) -> None:
+        """Esc twice at an empty prompt: the checkpoints, newest first; then what to restore."""
+        from sous.checkpoints.rewind import describe
+
+        if not self.session.checkpointing:
+            return self.renderer.note("checkpoints are off for this session", "yellow")
+        entries = await asyncio.to_thread(self.session.checkpoints)
+        if not entries:
+            return self.renderer.note("no checkpoints yet: one is taken at each prompt")
+        items = [Item(label=describe(e), value=e.id) for e in reversed(entries[-100:])]
+        self._open_picker(
+            Picker(title="rewind to before a turn", prompt="  rewind › ", items=items, on_choose=self._rewind_what)
+        )
+
+    def _rewind_what(self, checkpoint_id: int) -> None:
+        modes = [
+            ("both", "restore the code and the conversation"),
+            ("conversation", "restore the conversation only"),
+            ("code", "restore the code only"),
+        ]
+        self._open_picker(
+            Picker(
+                title=f"rewind to before checkpoint #{checkpoint_id}",
+                prompt="  restore › ",
+                items=[Item(label=label, value=mode) for mode, label in modes],
+                on_choose=lambda mode: self._submit(f"/rewind {checkpoint_id} {mode}"),
+            )
+        )
 
     async def _perform(self, text: str) -> None:
         ticker = asyncio.ensure_future(self._tick())
