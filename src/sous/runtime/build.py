@@ -118,6 +118,11 @@ def open_session(opts: Options) -> Session:
     questions = Questions(bus.emit)
     session_id = loaded.session_id if loaded is not None else new_uuid()
     record = Transcript(_writer(opts, cwd, loaded, session_id, model.name, mode))
+    from sous.checkpoints import retention
+
+    _, problem = retention.start(cfg.get, opts.environ, session_id)  # old sessions go, in the background
+    if problem:
+        notices.append(Notice(level="warning", text=problem))
     state: dict[str, Any] = {}  # the tools' state (the sandbox, files read, shells), for the context made last
     if (denied := read_denied(rules.deny, cwd)) is not None:  # Glob and Grep leave these files out
         state["read_denied"] = denied
