@@ -81,3 +81,36 @@ def test_a_later_session_finds_a_fact_from_an_earlier_one_and_not_another_projec
     assert "8471" in found and earlier.stem in found  # the fact, with the session it came from
     assert "9999" not in found  # another project's session is never searched
     assert "which port did we pick" not in found  # the current session is left out
+
+
+def test_fork_session_with_resume_in_print_mode_and_r_without_an_id_outside_a_terminal(tmp_path):
+    home, project = tmp_path / "sous-home", tmp_path / "project"
+    project.mkdir()
+    with ScriptedServer([{"text": "The code word is heron."}, {"text": "Still heron, in a fork."}]) as server:
+        first = _sous("-p", "pick a code word", "--output-format", "json", cwd=project, server=server, home=home)
+        old_id = json.loads(first.stdout)["session_id"]
+        old_file = next((home / "sessions").glob(f"*/{old_id}.jsonl"))
+        before = old_file.read_bytes()
+        forked = _sous(
+            "-p",
+            "-r",
+            old_id,
+            "--fork-session",
+            "which word?",
+            "--output-format",
+            "json",
+            cwd=project,
+            server=server,
+            home=home,
+        )
+        last = json.dumps(server.requests[-1]["body"]["messages"])
+    assert forked.returncode == 0, forked.stderr
+    result = json.loads(forked.stdout)
+    assert result["session_id"] != old_id and result["result"] == "Still heron, in a fork."
+    assert "The code word is heron." in last  # the fork starts from the old history
+    assert old_file.read_bytes() == before  # which is left as it was
+    with ScriptedServer([]) as server:
+        bare = _sous("-p", "-r", cwd=project, server=server, home=home)
+        piped = _sous("-r", cwd=project, server=server, home=home)
+    assert bare.returncode == 2 and "-r needs a session id" in bare.stderr
+    assert piped.returncode == 2 and "-r needs a session id here" in piped.stderr

@@ -515,3 +515,34 @@ def test_esc_twice_at_an_empty_prompt_opens_the_rewind_chooser_and_once_still_in
         term.wait_for(r"files restored: 1 file\(s\) written")
         term.close()
     assert (project / "notes.md").read_text() == "remember the milk\n"
+
+
+def test_sous_r_without_an_id_opens_the_session_chooser(tmp_path):
+    _project(tmp_path)
+    with ScriptedServer([{"text": "The moth is called Luna."}, {"text": "Still Luna."}]) as server:
+        term = _start(tmp_path, server)
+        term.line("name the moth")
+        term.wait_for(r"The moth is called Luna\.")
+        term.settle()
+        term.close()
+        term = Terminal(
+            ["--model", "anthropic:claude-sonnet-4-5", "-r"],
+            cwd=tmp_path / "project",
+            env={
+                "HOME": str(tmp_path),
+                "SOUS_HOME": str(tmp_path / "sous-home"),
+                "ANTHROPIC_BASE_URL": server.url,
+                "ANTHROPIC_API_KEY": "test",
+                "TERM": "xterm-256color",
+            },
+        )
+        term.wait_for(r"resume a session \(1 of 1\)")
+        term.type("luna")
+        term.wait_for(r"› +1\. .*name the moth")
+        term.press("enter")
+        term.wait_for(r"resumed .* \(2 messages\)")
+        term.line("and now?")
+        term.wait_for(r"Still Luna\.")
+        term.close()
+        last = json.dumps(server.requests[-1]["body"]["messages"])
+    assert "name the moth" in last and "The moth is called Luna." in last

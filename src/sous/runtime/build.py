@@ -59,6 +59,8 @@ class Options:
     max_turns: int | None = None
     continue_last: bool = False
     resume: str | None = None
+    fork_session: bool = False
+    """With `resume`/`continue_last`: go on in a new session that starts with a copy of that history."""
     agents_json: str | None = None
     """`--agents JSON`: more agent types, over the files."""
     agent: str | None = None
@@ -248,6 +250,8 @@ def open_session(opts: Options) -> Session:
     )
     if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):
         bus.emit(ModeChanged(old="default", new="plan"))  # a tool list chosen by hand is left as it is
+    if opts.fork_session and loaded is not None:
+        session.fork()
     return session
 
 

@@ -411,14 +411,16 @@ class Repl:
 
     # --- the main loop ------------------------------------------------------------------------
 
-    async def run(self, first_prompt: str | None = None) -> int:
+    async def run(self, first_prompt: str | None = None, *, pick_session: bool = False) -> int:
         session = self.session
         with patch_stdout(raw=True):
             self.prompt = self._prompt_session()
             self._banner()
             await session.start(wait_for_mcp=False)
             watcher = asyncio.ensure_future(self._watch_agents())
-            if first_prompt:
+            if pick_session:  # `sous -r` without an id
+                self._submit_task(self._open_resume_chooser())
+            elif first_prompt:
                 self._submit(first_prompt)
             while not self.leaving:
                 try:
@@ -667,7 +669,7 @@ class Repl:
             self.prompt.app.invalidate()
 
 
-async def run_interactive(opts, first_prompt: str | None = None) -> int:
+async def run_interactive(opts, first_prompt: str | None = None, *, pick_session: bool = False) -> int:
     from sous.runtime import open_session
 
     opts.answers_permissions = True
@@ -680,6 +682,6 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
     session.subscribe(repl.renderer)
     session.subscribe(repl.on_event)
     try:
-        return await repl.run(first_prompt)
+        return await repl.run(first_prompt, pick_session=pick_session)
     finally:
         session.close()
