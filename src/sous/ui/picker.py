@@ -1,11 +1,12 @@
 """A chooser under the terminal's prompt: a list the typed text filters, Up/Down to pick, Enter
-to take, Esc to close. `/resume` (its search box) and Esc twice at an empty prompt (the rewind
-chooser) use it. It holds no terminal code: the terminal draws `lines()` in its status area and
-sends the keys here, so it is tested as plain data.
+to take, Esc to close; and the two the terminal opens, `/resume`'s search box and the rewind
+chooser (Esc twice at an empty prompt). It holds no terminal code: the terminal draws `lines()`
+in its status area and sends the keys here, so it is tested as plain data.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +38,8 @@ class Picker:
     prompt: str
     """The prompt's text while the picker is open ("search › ")."""
     items: list[Item]
-    on_choose: Callable[[Any], None]
+    on_choose: Callable[[Any], Picker | None]
+    """Called with the chosen item's value; may return the next chooser to open."""
     empty: str = "nothing matches"
     selected: int = 0
     _query: str = field(default="", repr=False)
@@ -87,3 +89,58 @@ class Picker:
 
 def _fit(text: str, width: int) -> str:
     return text if len(text) <= width - 1 else text[: width - 2] + "…"
+
+
+Run = Callable[[str], None]
+"""Runs a command line as if typed (`/resume ID`, `/rewind N both`)."""
+
+
+async def resume_chooser(session: Any, run: Run) -> Picker | str:
+    """This folder's earlier sessions, newest first, filtered by what is typed (first prompt,
+    summary, any message); choosing one runs `/resume ID`. A string when there are none."""
+    from .slash import session_choices
+
+    choices = await asyncio.to_thread(session_choices, session)
+    if not choices:
+        return "no earlier sessions in this folder"
+    items = [
+        Item(label=f"{c.number:>2}. {c.label}", value=c.session_id, matches=c.matches, detail=c.excerpt)
+        for c in choices
+    ]
+    return Picker(
+        title="resume a session",
+        prompt="  search › ",
+        items=items,
+        on_choose=lambda session_id: run(f"/resume {session_id}"),
+        empty="no session mentions that",
+    )
+
+
+REWIND_MODES = (
+    ("both", "restore the code and the conversation"),
+    ("conversation", "restore the conversation only"),
+    ("code", "restore the code only"),
+)
+
+
+async def rewind_chooser(session: Any, run: Run) -> Picker | str:
+    """The checkpoints, newest first; choosing one opens the choice of what to restore, and that
+    runs `/rewind N MODE`. A string when checkpoints are off or there are none."""
+    from sous.checkpoints.rewind import describe
+
+    if not session.checkpointing:
+        return "checkpoints are off for this session"
+    entries = await asyncio.to_thread(session.checkpoints)
+    if not entries:
+        return "no checkpoints yet: one is taken at each prompt"
+
+    def what(checkpoint_id: int) -> Picker:
+        return Picker(
+            title=f"rewind to before checkpoint #{checkpoint_id}",
+            prompt="  restore › ",
+            items=[Item(label=label, value=mode) for mode, label in REWIND_MODES],
+            on_choose=lambda mode: run(f"/rewind {checkpoint_id} {mode}"),
+        )
+
+    items = [Item(label=describe(e), value=e.id) for e in reversed(entries[-100:])]
+    return Picker(title="rewind to before a turn", prompt="  rewind › ", items=items, on_choose=what)

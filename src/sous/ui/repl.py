@@ -35,7 +35,7 @@ from sous.permissions import Answer
 from sous.permissions.decide import Decision
 
 from . import slash
-from .picker import Item, Picker
+from .picker import Picker, resume_chooser, rewind_chooser
 from .render import Renderer, call_label, wants_ascii
 
 CHOICES = {
@@ -270,7 +270,7 @@ class Repl:
                 event.current_buffer.reset()
             elif time.monotonic() - self.last_esc < DOUBLE_ESC_SECONDS:  # Esc Esc, as in Claude Code
                 self.last_esc = 0.0
-                self._submit_task(self._open_rewind_chooser())
+                self._submit_task(self._open_chooser(rewind_chooser))
             else:
                 self.last_esc = time.monotonic()
 
@@ -419,7 +419,7 @@ class Repl:
             await session.start(wait_for_mcp=False)
             watcher = asyncio.ensure_future(self._watch_agents())
             if pick_session:  # `sous -r` without an id
-                self._submit_task(self._open_resume_chooser())
+                self._submit_task(self._open_chooser(resume_chooser))
             elif first_prompt:
                 self._submit(first_prompt)
             while not self.leaving:
@@ -468,7 +468,7 @@ class Repl:
             self.leaving = True
             return None
         if text.strip() == "/resume" and not self.busy:  # the search box; `/resume N|id|words` as elsewhere
-            return self._submit_task(self._open_resume_chooser())
+            return self._submit_task(self._open_chooser(resume_chooser))
         if self.busy:
             if text.lstrip().startswith(("/", "!")):
                 return self.renderer.note("(commands wait until the run ends: press Esc to interrupt it)", "yellow")
@@ -504,56 +504,15 @@ class Repl:
         if item is None:
             return
         self._close_picker()
-        picker.on_choose(item.value)
+        if (following := picker.on_choose(item.value)) is not None:
+            self._open_picker(following)
 
-    async def _open_resume_chooser(self) -> None:
-        """`/resume` in the terminal: this folder's sessions in a list that typing filters by
-        content (first prompt, summary, any message), newest first."""
-        choices = await asyncio.to_thread(slash.session_choices, self.session)
-        if not choices:
-            return self.renderer.note("no earlier sessions in this folder")
-        items = [
-            Item(label=f"{c.number:>2}. {c.label}", value=c.session_id, matches=c.matches, detail=c.excerpt)
-            for c in choices
-        ]
-        self._open_picker(
-            Picker(
-                title="resume a session",
-                prompt="  search › ",
-                items=items,
-                on_choose=lambda session_id: self._submit(f"/resume {session_id}"),
-                empty="no session mentions that",
-            )
-        )
-
-    async def _open_rewind_chooser(self) -> None:
-        """Esc twice at an empty prompt: the checkpoints, newest first; then what to restore."""
-        from sous.checkpoints.rewind import describe
-
-        if not self.session.checkpointing:
-            return self.renderer.note("checkpoints are off for this session", "yellow")
-        entries = await asyncio.to_thread(self.session.checkpoints)
-        if not entries:
-            return self.renderer.note("no checkpoints yet: one is taken at each prompt")
-        items = [Item(label=describe(e), value=e.id) for e in reversed(entries[-100:])]
-        self._open_picker(
-            Picker(title="rewind to before a turn", prompt="  rewind › ", items=items, on_choose=self._rewind_what)
-        )
-
-    def _rewind_what(self, checkpoint_id: int) -> None:
-        modes = [
-            ("both", "restore the code and the conversation"),
-            ("conversation", "restore the conversation only"),
-            ("code", "restore the code only"),
-        ]
-        self._open_picker(
-            Picker(
-                title=f"rewind to before checkpoint #{checkpoint_id}",
-                prompt="  restore › ",
-                items=[Item(label=label, value=mode) for mode, label in modes],
-                on_choose=lambda mode: self._submit(f"/rewind {checkpoint_id} {mode}"),
-            )
-        )
+    async def _open_chooser(self, make) -> None:
+        """Open the chooser `make(session, run)` builds, or show why there is none."""
+        chooser = await make(self.session, self._submit)
+        if isinstance(chooser, str):
+            return self.renderer.note(chooser, "yellow" if "off" in chooser else "")
+        self._open_picker(chooser)
 
     async def _perform(self, text: str) -> None:
         ticker = asyncio.ensure_future(self._tick())
