@@ -546,3 +546,24 @@ def test_sous_r_without_an_id_opens_the_session_chooser(tmp_path):
         term.close()
         last = json.dumps(server.requests[-1]["body"]["messages"])
     assert "name the moth" in last and "The moth is called Luna." in last
+
+
+def test_fork_goes_on_in_a_new_session_and_says_how_to_get_back(tmp_path):
+    _project(tmp_path)
+    with ScriptedServer([{"text": "Planted the oak."}, {"text": "The fork remembers the oak."}]) as server:
+        term = _start(tmp_path, server)
+        term.line("plant an oak")
+        term.wait_for(r"Planted the oak\.")
+        term.settle()
+        old = next((tmp_path / "sous-home" / "sessions").glob("*/*.jsonl"))
+        before = old.read_bytes()
+        term.line("/fork")
+        match = term.wait_for(r"forked: now in session (\S+) \(a copy of 2 messages\)")
+        term.wait_for(rf"go back to it with `sous -r {old.stem}`")
+        term.line("what did you plant?")
+        term.wait_for(r"The fork remembers the oak\.")
+        term.close()
+        last = json.dumps(server.requests[-1]["body"]["messages"])
+    assert match.group(1) != old.stem and "Planted the oak." in last
+    assert old.read_bytes() == before
+    assert (old.parent / f"{match.group(1)}.jsonl").exists()
