@@ -7,7 +7,8 @@ interrupts the run, and a permission request is answered with one key.
 
 Keys: Enter sends; Alt+Enter, Ctrl-J or a trailing `\\` add a line; Tab completes `/commands`,
 `/model` names and `@files`; Up/Down walk this folder's history; Esc interrupts (or clears the
-input); Ctrl-C clears the input, interrupts, and twice in a row at an idle prompt exits; Ctrl-D
+input; twice at an empty prompt it opens the rewind chooser); Ctrl-C clears the input,
+interrupts, and twice in a row at an idle prompt exits; Ctrl-D
 on an empty prompt exits. `!cmd` runs a shell command and gives its output to the model with
 the next prompt.
 """

@@ -40,6 +40,7 @@ KEYS: dict[str, str] = {
     "Enter": "send (while sous works: queue for its next turn)",
     "Alt+Enter, Ctrl-J": "a new line (so does a \\ at the end of the line)",
     "Esc": "interrupt the run, or say no to a question, or clear the input",
+    "Esc Esc": "at an empty prompt: choose a turn to rewind to (code, conversation or both)",
     "Shift+Tab": "cycle the mode: default, accept edits, plan",
     "@path": "attach a file (Tab completes)",
     "!command": "run a shell command; its output goes to the model with the next prompt",
