@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import stat
 import subprocess
 import threading
@@ -192,6 +191,8 @@ def _remove_folder(folder: Path) -> None:
     if folder.is_symlink():
         folder.unlink(missing_ok=True)
     elif folder.is_dir():
+        import shutil  # not at the top: it costs start-up time, and a sweep seldom removes a folder
+
         shutil.rmtree(folder, ignore_errors=True)
 
 
