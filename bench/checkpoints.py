@@ -8,6 +8,8 @@ change; after editing one file; after a turn-sized change (10 edits, 2 new files
 a whole turn (start + end snapshots) and a restore. Medians of `--runs`. Target: incremental
 snapshot under 100 ms. Reports the shadow repository's size on disk, and the floor: one git
 process stat-ing every tracked file (what any snapshot must do, with the machine's load then).
+Then retention: every entry but the newest expires; the time to prune the log and the refs, the
+time of `git gc`, and the disk before and after.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from sous.checkpoints import Checkpoints  # noqa: E402
+from sous.checkpoints import Checkpoints, retention  # noqa: E402
 
 
 def make_project(root: Path, files: int) -> None:
@@ -85,6 +87,15 @@ async def bench(files: int, runs: int) -> dict:
         restore = await timed(store.restore_code(entry))
         disk = du(store.git_dir)
         tracked = sum(1 for _ in project.rglob("*.py"))
+        newest = store.list()[-1]
+        started = time.perf_counter()
+        dropped = retention.prune_log(store.log, newest.time)
+        retention.keep_only_live_refs(store.git_dir, store.log)
+        prune_ms = (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        retention.collect(store.git_dir, wait=True, grace="now")
+        gc_ms = (time.perf_counter() - started) * 1000
+        disk_after = du(store.git_dir)
 
     def med(values: list[float]) -> float:
         return round(statistics.median(values), 1)
@@ -102,6 +113,10 @@ async def bench(files: int, runs: int) -> dict:
         "load_average": round(os.getloadavg()[0], 1),
         "cpus": os.cpu_count(),
         "shadow_repo_disk_mib": round(disk / 2**20, 1),
+        "retention_entries_dropped": dropped,
+        "retention_prune_ms": round(prune_ms, 1),
+        "retention_gc_ms": round(gc_ms, 1),
+        "shadow_repo_disk_after_gc_mib": round(disk_after / 2**20, 1),
         "target_incremental_ms": 100,
         "ok": med(one) < 100 and med(turn_sized) < 100 and med(unchanged) < 100,
     }

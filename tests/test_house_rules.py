@@ -91,13 +91,14 @@ def test_system_prompt_and_default_tool_schemas_fit_the_token_budget(tmp_path):
     from sous.agents import BUILTIN
     from sous.context import system_prompt
     from sous.mcp.search import ToolSearch
-    from sous.tools.agent import agent_tool
+    from sous.tools.agent import agent_tool, send_message_tool
 
     agent = agent_tool(BUILTIN)
     search = ToolSearch({n: tools.load(n) for n in tools.DEFERRED_TOOLS}, print)  # the deferred built-ins
+    offered = (agent, send_message_tool(), search)
     schemas = [
         *tools.toolset().schemas(),
-        *({"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in (agent, search)),
+        *({"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in offered),
     ]
     text = system_prompt.build(str(tmp_path)) + json.dumps(schemas)
     # ~3.5 characters per token is the usual estimate for English prose and JSON; it errs high.

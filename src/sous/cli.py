@@ -144,7 +144,14 @@ def _parser():
     p.add_argument(
         "-c", "--continue", dest="continue_last", action="store_true", help="continue the last session in this folder"
     )
-    p.add_argument("-r", "--resume", metavar="ID", help="resume a session by id")
+    p.add_argument(
+        "-r",
+        "--resume",
+        metavar="ID",
+        nargs="?",
+        const="",
+        help="resume a session by id; without one, in a terminal: choose it in a search box",
+    )
     p.add_argument("--settings", metavar="FILE_OR_JSON", help="extra settings layer (highest)")
     p.add_argument("--agents", metavar="JSON", help='more agent types: {"name": {"description", "prompt", ...}}')
     p.add_argument("--agent", metavar="NAME", help="run the session as this agent (its prompt, tools, model)")
@@ -206,9 +213,12 @@ def _main(argv: list[str]) -> int:
         permission_prompt_tool=args.permission_prompt_tool if args.print else None,
     )
     prompt = " ".join(args.prompt)
+    pick = args.resume == ""  # `sous -r` alone: the terminal's session chooser
+    opts.resume = args.resume or None
     if problem := _unsupported(args):
         print(f"sous: {problem}", file=sys.stderr)
         return 2
+    opts.fork_session = args.fork_session and args.input_format != "stream-json"  # stream-json forks itself
     if args.input_format == "stream-json":
         from sous.ui.driven import DriveOptions, run_driven
 
@@ -236,7 +246,10 @@ def _main(argv: list[str]) -> int:
             print("sous: -p needs a prompt (as an argument or on stdin)", file=sys.stderr)
             return 2
         return _run(lambda: _headless(opts, prompt, args.output_format, args.include_partial_messages))
-    return _run(lambda: _interactive(opts, prompt or None))
+    if pick and not _full_terminal():
+        print("sous: -r needs a session id here (choosing one needs a terminal): sous -r ID", file=sys.stderr)
+        return 2
+    return _run(lambda: _interactive(opts, prompt or None, pick=pick))
 
 
 def _unsupported(args) -> str | None:
@@ -247,19 +260,26 @@ def _unsupported(args) -> str | None:
         return f"--setting-sources={args.setting_sources} is not supported: sous reads user, project and local settings"
     if args.permission_prompt_tool == "stdio" and args.input_format != "stream-json":
         return "--permission-prompt-tool stdio needs --input-format stream-json (the program answers on stdin)"
-    if args.fork_session and not (args.resume or args.continue_last):
+    if args.resume == "" and (args.print or args.input_format == "stream-json"):
+        return "-r needs a session id with -p and stream-json input (choosing one needs a terminal)"
+    if args.fork_session and not (args.resume is not None or args.continue_last):
         return "--fork-session needs --resume or --continue"
-    if args.fork_session and args.input_format != "stream-json":
-        return "--fork-session is supported with --input-format stream-json only"
+    if args.fork_session and args.resume == "":
+        return "--fork-session needs the id with -r (sous -r ID --fork-session), or /fork once resumed"
     if args.max_budget_usd is not None and (args.input_format != "stream-json" or args.max_budget_usd <= 0):
         return "--max-budget-usd needs a positive amount and --input-format stream-json"
     return None
 
 
-def _interactive(opts, prompt: str | None):
+def _full_terminal() -> bool:
+    import os
+
+    return os.environ.get("SOUS_UI") != "plain" and sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _interactive(opts, prompt: str | None, pick: bool = False):
     """The full terminal UI on a terminal; the plain line-based one when input or output is
     piped, or with SOUS_UI=plain."""
-    import os
 
     for stream in (sys.stdout, sys.stderr):  # a non-UTF-8 locale shows "?" instead of crashing
         if hasattr(stream, "reconfigure"):
@@ -268,10 +288,12 @@ def _interactive(opts, prompt: str | None):
         from sous.permissions import trust
 
         trust.ask_in_terminal(trust.check(opts.cwd, opts.environ, opts.settings), opts.environ)
-    if os.environ.get("SOUS_UI") != "plain" and sys.stdin.isatty() and sys.stdout.isatty():
+    if _full_terminal():
         from sous.ui.repl import run_interactive
-    else:
-        from sous.ui.plain import run_interactive
+
+        return run_interactive(opts, prompt, pick_session=pick)
+    from sous.ui.plain import run_interactive
+
     return run_interactive(opts, prompt)
 
 

@@ -133,3 +133,36 @@ def test_the_prompt_does_not_wait_for_mcp_servers(tmp_path):
     finally:
         child.sendeof()
         child.close()
+
+
+def test_fork_in_the_plain_repl_names_the_new_session_and_the_way_back(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (tmp_path / "turns.json").write_text(json.dumps([{"text": "Noted."}, {"text": "Forked and still noted."}]))
+    env = {**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "NO_COLOR": "1", "SOUS_UI": "plain"}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sous", "--model", f"scripted:{tmp_path / 'turns.json'}"],
+        cwd=str(project),
+        env=env,
+        encoding="utf-8",
+        timeout=20,
+    )
+    child.expect("> ")
+    child.sendline("note this")
+    child.expect("Noted.")
+    child.expect("> ")
+    child.sendline("/fork")
+    child.expect(r"forked: now in session (\S+) \(a copy of 2 messages\)")
+    new_id = child.match.group(1)
+    child.expect(r"go back to it with `sous -r (\S+)`")
+    old_id = child.match.group(1)
+    child.expect("> ")
+    child.sendline("and now?")
+    child.expect("Forked and still noted.")
+    child.expect("> ")
+    child.sendline("/exit")
+    child.expect(pexpect.EOF)
+    assert new_id != old_id
+    folder = next(Path(os.environ["SOUS_HOME"], "sessions").glob("*"))
+    assert {p.stem for p in folder.glob("*.jsonl")} == {old_id, new_id}

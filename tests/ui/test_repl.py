@@ -16,6 +16,9 @@ from sous.testing.server import ScriptedServer
 
 from .terminal import Terminal
 
+DOUBLE_ESC = 1.0
+"""Longer than the terminal's window for a double Esc: the next Esc counts as a first one."""
+
 
 def _project(tmp_path: Path) -> Path:
     project = tmp_path / "project"
@@ -194,6 +197,8 @@ def test_slash_commands_clear_compact_resume_and_suggest(tmp_path):
         term.wait_for(r"context cleared")
         term.line("/resume")
         term.wait_for(r" 1\. .*\(compacted\) and now\?")
+        term.press("esc")  # closes the search box
+        term.wait_for(r"^>$")
         term.line("/resume 1")
         term.wait_for(r"resumed .* \(\d+ messages\)")
         term.wait_for(r"assistant: Still 42, from the summary\.")
@@ -442,3 +447,123 @@ def test_running_sub_agents_show_their_live_tool_line(tmp_path):
         term.settle()
         assert "count slowly ·" not in term.text().splitlines()[-1]
         term.close()
+
+
+def test_resume_opens_a_search_box_that_filters_sessions_by_content(tmp_path):
+    _project(tmp_path)
+    turns = [{"text": "Kilns fire stoneware at 1200 degrees."}, {"text": "Tea is ready."}]
+    with ScriptedServer(turns) as server:
+        term = _start(tmp_path, server)
+        term.line("tell me about kilns")
+        term.wait_for(r"1200 degrees\.")
+        term.settle()  # the run has ended: a slash command typed now runs
+        term.line("/clear")
+        term.wait_for(r"context cleared")
+        term.line("make tea")
+        term.wait_for(r"Tea is ready\.")
+        term.settle()
+        term.line("/clear")
+        term.settle()
+        term.line("/resume")
+        term.wait_for(r"resume a session \(2 of 2\)")
+        term.wait_for(r"› +1\. .*make tea")
+        term.type("stoneware")  # in neither first prompt: found in the answer's text
+        term.wait_for(r"resume a session \(1 of 2\)")
+        term.wait_for(r"› +2\. .*tell me about kilns")
+        term.wait_for(r"Kilns fire stoneware at 1200")  # where it matched, under the row
+        assert "make tea  [" not in term.text()
+        term.press("enter")
+        term.wait_for(r"resumed .* \(2 messages\)")
+        term.wait_for(r"assistant: Kilns fire stoneware at 1200 degrees\.")
+        term.close()
+
+
+def test_esc_twice_at_an_empty_prompt_opens_the_rewind_chooser_and_once_still_interrupts(tmp_path):
+    project = _project(tmp_path)
+    turns = [
+        {"tool_calls": [{"name": "Bash", "input": {"command": "echo 'buy bread' > notes.md"}}]},
+        {"text": "Rewrote the notes."},
+        {"tool_calls": [{"name": "Bash", "input": {"command": "sleep 30"}}]},
+        {"text": "Stopped."},
+    ]
+    with ScriptedServer(turns) as server:
+        term = _start(tmp_path, server, "--permission-mode", "bypassPermissions")
+        term.line("rewrite the notes")
+        term.wait_for(r"Rewrote the notes\.")
+        term.settle()
+        assert (project / "notes.md").read_text() == "buy bread\n"
+        term.line("wait a little")
+        term.wait_for(r"⏺ Bash\(sleep 30\)")
+        term.press("esc")
+        time.sleep(0.15)
+        term.press("esc")
+        term.wait_for(r"Interrupted")  # Esc during a run interrupts; it never opens the chooser
+        term.settle()
+        assert "rewind to before" not in term.text()
+        time.sleep(DOUBLE_ESC)
+        term.press("esc")
+        time.sleep(0.15)
+        term.press("esc")
+        term.wait_for(r"rewind to before a turn \(2 of 2\)")
+        term.wait_for(r"› #2 .*wait a little")
+        term.press("down")
+        term.wait_for(r"› #1 .*files changed +rewrite the notes")
+        term.press("enter")
+        term.wait_for(r"rewind to before checkpoint #1")
+        term.wait_for(r"› restore the code and the conversation")
+        term.press("enter")
+        term.wait_for(r"files restored: 1 file\(s\) written")
+        term.close()
+    assert (project / "notes.md").read_text() == "remember the milk\n"
+
+
+def test_sous_r_without_an_id_opens_the_session_chooser(tmp_path):
+    _project(tmp_path)
+    with ScriptedServer([{"text": "The moth is called Luna."}, {"text": "Still Luna."}]) as server:
+        term = _start(tmp_path, server)
+        term.line("name the moth")
+        term.wait_for(r"The moth is called Luna\.")
+        term.settle()
+        term.close()
+        term = Terminal(
+            ["--model", "anthropic:claude-sonnet-4-5", "-r"],
+            cwd=tmp_path / "project",
+            env={
+                "HOME": str(tmp_path),
+                "SOUS_HOME": str(tmp_path / "sous-home"),
+                "ANTHROPIC_BASE_URL": server.url,
+                "ANTHROPIC_API_KEY": "test",
+                "TERM": "xterm-256color",
+            },
+        )
+        term.wait_for(r"resume a session \(1 of 1\)")
+        term.type("luna")
+        term.wait_for(r"› +1\. .*name the moth")
+        term.press("enter")
+        term.wait_for(r"resumed .* \(2 messages\)")
+        term.line("and now?")
+        term.wait_for(r"Still Luna\.")
+        term.close()
+        last = json.dumps(server.requests[-1]["body"]["messages"])
+    assert "name the moth" in last and "The moth is called Luna." in last
+
+
+def test_fork_goes_on_in_a_new_session_and_says_how_to_get_back(tmp_path):
+    _project(tmp_path)
+    with ScriptedServer([{"text": "Planted the oak."}, {"text": "The fork remembers the oak."}]) as server:
+        term = _start(tmp_path, server)
+        term.line("plant an oak")
+        term.wait_for(r"Planted the oak\.")
+        term.settle()
+        old = next((tmp_path / "sous-home" / "sessions").glob("*/*.jsonl"))
+        before = old.read_bytes()
+        term.line("/fork")
+        match = term.wait_for(r"forked: now in session (\S+) \(a copy of 2 messages\)")
+        term.wait_for(rf"go back to it with `sous -r {old.stem}`")
+        term.line("what did you plant?")
+        term.wait_for(r"The fork remembers the oak\.")
+        term.close()
+        last = json.dumps(server.requests[-1]["body"]["messages"])
+    assert match.group(1) != old.stem and "Planted the oak." in last
+    assert old.read_bytes() == before
+    assert (old.parent / f"{match.group(1)}.jsonl").exists()

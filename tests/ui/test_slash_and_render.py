@@ -107,6 +107,39 @@ async def test_clear_starts_a_new_session_file_and_resume_goes_back(make_session
     assert [m.text for m in transcript.load(first_path).messages][-1] == "second answer"
 
 
+async def test_fork_goes_on_in_a_new_session_and_leaves_the_old_transcript_untouched(make_session):
+    session = make_session([{"text": "first answer"}, {"text": "answer in the fork"}])
+    await session.send("first question")
+    old_id, old_path = session.id, session.transcript_path
+    before = old_path.read_bytes()
+    assert (await slash.run(session, "/fork now")).error  # no arguments
+    outcome = await slash.run(session, "/fork")
+    assert not outcome.error and session.id != old_id and session.id in outcome.text
+    assert f"sous -r {old_id}" in outcome.text and "2 messages" in outcome.text
+    assert [m.text for m in session.messages] == ["first question", "first answer"]
+    await session.send("go on")
+    assert old_path.read_bytes() == before  # the old session is as it was
+    forked = transcript.load(session.transcript_path)
+    assert forked.session_id == session.id
+    assert [m.text for m in forked.messages] == ["first question", "first answer", "go on", "answer in the fork"]
+    listing = (await slash.run(session, "/resume")).text
+    assert "first question" in listing  # the old session can be resumed
+
+
+async def test_resume_with_words_lists_the_sessions_that_mention_them(make_session):
+    session = make_session([{"text": "The kiln runs at 1200 degrees."}, {"text": "Tea is ready."}, {"text": "ok"}])
+    await session.send("how hot is the kiln?")
+    await slash.run(session, "/clear")
+    await session.send("make tea")
+    await slash.run(session, "/clear")
+    listing = (await slash.run(session, "/resume 1200 degrees")).text
+    assert "how hot is the kiln?" in listing and "make tea" not in listing
+    assert "The kiln runs at 1200 degrees" in listing  # where it matched, under the row
+    assert "make tea" in (await slash.run(session, "/resume tea")).text
+    missing = await slash.run(session, "/resume zebra")
+    assert missing.error and "zebra" in missing.text
+
+
 async def test_model_cost_context_status_todos_and_unknown_commands(make_session):
     keyless = make_session([], env={"ANTHROPIC_API_KEY": "", "ANTHROPIC_AUTH_TOKEN": "", "ANTHROPIC_BASE_URL": ""})
     assert (await slash.run(keyless, "/model haiku")).text == (

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import hashlib
 import itertools
 import json
 import os
 import time
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,9 @@ MAX_NEW_FILES = 100_000
 refuse rather than copy them all."""
 PROMPT_CHARS = 200
 _REF = "refs/sous/checkpoints"
+KEPT_REFS = "refs/sous/kept/"
+"""One ref per checkpoint commit keeps it (commits have no parents, so a commit whose entries
+have all expired becomes unreachable, and `git gc` frees it: see `sous.checkpoints.retention`)."""
 
 
 class CheckpointError(Exception):
@@ -236,23 +240,21 @@ class Checkpoints:
         if parent and self._trees[parent] == tree:
             self._cached = (_stamp(index), parent)
             return parent
-        commit = self._write_commit(tree, parent)
+        commit = self._write_commit(tree)
         self._trees[commit] = tree
         self._cached = (_stamp(index), commit)
         return commit
 
-    def _write_commit(self, tree: str, parent: str) -> str:
-        """Write the commit object and move the ref in-process: what `commit-tree` and `update-ref`
-        would do, without two more processes on every turn."""
+    def _write_commit(self, tree: str) -> str:
+        """Write the commit object and its refs in-process: what `commit-tree` and `update-ref`
+        would do, without more processes on every turn. The commit has no parent: each is kept by
+        a ref of its own, so expired ones can be freed without rewriting the others."""
         stamp = f"sous <sous@localhost> {int(time.time())} +0000"
-        body = (
-            f"tree {tree}\n"
-            + (f"parent {parent}\n" if parent else "")
-            + f"author {stamp}\ncommitter {stamp}\n\nsous checkpoint\n"
-        ).encode()
+        body = f"tree {tree}\nauthor {stamp}\ncommitter {stamp}\n\nsous checkpoint\n".encode()
         raw = f"commit {len(body)}\0".encode() + body
         commit = hashlib.sha1(raw).hexdigest()  # git's object name, not a security hash
         _write_atomic(self.git_dir / "objects" / commit[:2] / commit[2:], zlib.compress(raw))
+        _write_atomic(self.git_dir / KEPT_REFS / commit, f"{commit}\n".encode())
         _write_atomic(self.git_dir / _REF, f"{commit}\n".encode())
         return commit
 
@@ -282,7 +284,7 @@ class Checkpoints:
 
     def _append(self, record: dict[str, Any]) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log, "a", encoding="utf-8") as f:
+        with log_lock(self.log), open(self.log, "a", encoding="utf-8") as f:  # never lost to a pruning rewrite
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     def list(self, session_id: str | None = None) -> list[Checkpoint]:
@@ -407,6 +409,23 @@ class Checkpoints:
         return Restored(written=write, deleted=gone, skipped=skipped, undo=replace(undo, after=after))
 
 
+@contextlib.contextmanager
+def log_lock(log: Path) -> Iterator[None]:
+    """Hold the lock of a project's checkpoint log (`<log>.lock`): appending an entry and
+    rewriting the log when pruning take it, so that neither loses the other's lines."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): appends and prunes are not serialised
+        yield
+        return
+    with open(log.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -493,8 +512,9 @@ class Recorder(PassThrough):
 
 
 def attach(session: Any, get: Any, environ: Mapping[str, str]) -> Recorder | None:
-    """Give a session's parts (`sous.runtime.parts.SessionParts`) checkpoints, unless `fileCheckpointingEnabled` is
-    false or `SOUS_CHECKPOINTS=0`; the session calls `started`/`ended` around each turn."""
+    """Give a session's parts (`sous.runtime.parts.SessionParts`) checkpoints, unless
+    `fileCheckpointingEnabled` is false or `SOUS_CHECKPOINTS=0`; the session calls
+    `started`/`ended` around each turn."""
     if get("fileCheckpointingEnabled") is False or environ.get("SOUS_CHECKPOINTS", "").strip() in ("0", "false", "off"):
         return None
     project = session.agent.ctx.project_dir

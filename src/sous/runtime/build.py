@@ -61,6 +61,8 @@ class Options:
     max_turns: int | None = None
     continue_last: bool = False
     resume: str | None = None
+    fork_session: bool = False
+    """With `resume`/`continue_last`: go on in a new session that starts with a copy of that history."""
     agents_json: str | None = None
     """`--agents JSON`: more agent types, over the files."""
     agent: str | None = None
@@ -120,6 +122,11 @@ def open_session(opts: Options) -> Session:
     questions = Questions(bus.emit)
     session_id = loaded.session_id if loaded is not None else new_uuid()
     record = Transcript(_writer(opts, cwd, loaded, session_id, model.name, mode))
+    from sous.checkpoints import retention
+
+    _, problem = retention.start(cfg.get, opts.environ, session_id)  # old sessions go, in the background
+    if problem:
+        notices.append(Notice(level="warning", text=problem))
     state: dict[str, Any] = {}  # the tools' state (the sandbox, files read, shells), for the context made last
     if (denied := read_denied(rules.deny, cwd)) is not None:  # Glob and Grep leave these files out
         state["read_denied"] = denied
@@ -141,6 +148,9 @@ def open_session(opts: Options) -> Session:
         tools, deferred = tools.adding(deferred), []
     tools = tools.without(unavailable)
     state.update(tools_unavailable=unavailable, web_search_config=cfg.get("webSearch"))
+    # SessionSearch reads this project's session folder, the one this session writes to: fixed
+    # here from sous's own environment, so a project's `env` setting cannot point it elsewhere.
+    state["sessions_folder"] = store.sessions_dir(cwd, opts.environ)
     system = system_prompt.build(cwd, append=opts.append_system_prompt, replace=opts.system_prompt)
     if main_spec is not None and opts.system_prompt is None:
         system = f"{main_spec.prompt}\n\n# Environment{system.partition('# Environment')[2]}"
@@ -157,7 +167,7 @@ def open_session(opts: Options) -> Session:
         mode,
         asker=_asker(opts, hooks, questions, mcp, ToolContext(cwd=cwd, project_dir=cwd, environ=environ)),
         emit=bus.emit,
-        read_only_tools={t.name for t in tools if t.read_only},
+        read_only_tools={t.name for t in [*tools, *deferred] if t.read_only},
         local_settings=Path(cwd) / ".claude" / "settings.local.json",
         on_ask=hooks.permission_request if hooks is not None and hooks.config.handlers("PermissionRequest") else None,
         sandboxed="sandbox" in state,
@@ -214,6 +224,7 @@ def open_session(opts: Options) -> Session:
         memory=instructions,
         notices=notices,
     )
+    state["session_id"] = lambda: parts.id  # SessionSearch leaves the current session out
     compaction = autocompact.install(parts, policy)
     recorder = checkpoints.attach(parts, cfg.get, environ)
     session = Session(
@@ -241,6 +252,8 @@ def open_session(opts: Options) -> Session:
     )
     if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):
         bus.emit(ModeChanged(old="default", new="plan"))  # a tool list chosen by hand is left as it is
+    if opts.fork_session and loaded is not None:
+        session.fork()
     return session
 
 

@@ -44,6 +44,7 @@ class TranscriptWriter:
         self.last_id = last_id
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the session's life
+        _hold(self._file)
         if _ends_torn(path):  # a write cut by kill -9: end that line, so the next record stands alone
             self._file.write("\n")
             self._file.flush()
@@ -68,6 +69,17 @@ class TranscriptWriter:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _hold(file: Any) -> None:
+    """Take a shared lock on the open session file for as long as it is open: the start-up
+    cleanup of old sessions (`sous.checkpoints.retention`) never removes a file so held."""
+    try:
+        import fcntl
+
+        fcntl.flock(file.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except (ImportError, OSError):  # no flock here, or the cleanup holds it this very moment
+        pass
 
 
 def _ends_torn(path: Path) -> bool:

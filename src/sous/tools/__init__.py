@@ -31,13 +31,14 @@ BUILTINS: dict[str, str] = {
     "WebSearch": "sous.tools.web_search:TOOL",
     "NotebookEdit": "sous.tools.notebook_edit:TOOL",
     "Screenshot": "sous.tools.screenshot:TOOL",
+    "SessionSearch": "sous.tools.session_search:TOOL",
 }
 """Every built-in tool by name. MultiEdit is accepted for old transcripts and hooks but not
 offered to the model by default; ExitPlanMode is offered only in plan mode."""
 
 DEFAULT_TOOLS = ("Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite", "TaskOutput", "TaskStop", "WebFetch")
 
-DEFERRED_TOOLS = ("WebSearch", "NotebookEdit", "Screenshot")
+DEFERRED_TOOLS = ("WebSearch", "NotebookEdit", "Screenshot", "SessionSearch")
 """Also in the default set, but kept out of the prompt until ToolSearch loads them (unless
 `ENABLE_TOOL_SEARCH=false`): they are rarely needed, and their schemas would push the system
 prompt plus tool schemas past 4,000 tokens."""

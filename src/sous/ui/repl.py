@@ -7,7 +7,8 @@ interrupts the run, and a permission request is answered with one key.
 
 Keys: Enter sends; Alt+Enter, Ctrl-J or a trailing `\\` add a line; Tab completes `/commands`,
 `/model` names and `@files`; Up/Down walk this folder's history; Esc interrupts (or clears the
-input); Ctrl-C clears the input, interrupts, and twice in a row at an idle prompt exits; Ctrl-D
+input; twice at an empty prompt it opens the rewind chooser); Ctrl-C clears the input,
+interrupts, and twice in a row at an idle prompt exits; Ctrl-D
 on an empty prompt exits. `!cmd` runs a shell command and gives its output to the model with
 the next prompt.
 """
@@ -35,6 +36,7 @@ from sous.permissions import Answer
 from sous.permissions.decide import Decision
 
 from . import slash
+from .picker import Picker, resume_chooser, rewind_chooser
 from .render import Renderer, call_label, wants_ascii
 
 CHOICES = {
@@ -61,6 +63,8 @@ MODE_LABELS = {
 }
 """Shift+Tab's order, as in Claude Code."""
 SHELL_OUTPUT_CAP = 30_000
+DOUBLE_ESC_SECONDS = 0.8
+"""Two Esc presses at an empty prompt this close together open the rewind chooser."""
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
@@ -98,6 +102,10 @@ class Repl:
         self.question: Question | None = None
         self.questions: dict[str, asyncio.Future] = {}
         self.last_ctrl_c = 0.0
+        self.last_esc = 0.0
+        self.picker: Picker | None = None
+        """The chooser open under the prompt (`/resume`'s search box, the rewind chooser), if any."""
+        self._completer = None
         self.cwd = session.cwd
         self.renderer = Renderer(self._console, ascii_only=ascii_only, cwd=self.cwd)
         self.prompt: PromptSession | None = None
@@ -131,6 +139,7 @@ class Repl:
             mcp_prompts=mcp.prompt_commands if mcp else list,
             mcp_resources=mcp.resource_mentions if mcp else list,
         )
+        self._completer = completer
         depth = ColorDepth.DEPTH_1_BIT if os.environ.get("NO_COLOR") else None
         prompt = _InlinePrompt(
             message=self._message,
@@ -155,6 +164,8 @@ class Repl:
         return self.task is not None and not self.task.done()
 
     def _message(self):
+        if self.picker is not None:
+            return self.picker.prompt
         if self.question is None:
             return HTML("<b>&gt;</b> ")
         return {
@@ -165,6 +176,9 @@ class Repl:
         }[self.question.kind]
 
     def _toolbar(self):
+        if self.picker is not None and self.prompt is not None:
+            width = self.prompt.app.output.get_size().columns
+            return "\n".join(self.picker.lines(self.prompt.default_buffer.text, width))
         s, parts = self.session, []
         parts.append(s.model.name)
         if s.mode != "default":
@@ -211,10 +225,21 @@ class Repl:
         choosing = Condition(lambda: self.question is not None and self.question.kind == "choice")
         planning = Condition(lambda: self.question is not None and self.question.kind == "plan")
         answering = choosing | planning
+        picking = Condition(lambda: self.picker is not None)
+
+        @kb.add("up", filter=picking)
+        def _(event):
+            self.picker.move(-1, event.current_buffer.text)
+
+        @kb.add("down", filter=picking)
+        def _(event):
+            self.picker.move(1, event.current_buffer.text)
 
         @kb.add("enter")
         def _(event):
             buffer = event.current_buffer
+            if self.picker is not None:
+                return self._take_picked(buffer)
             state = buffer.complete_state
             if state is not None and state.current_completion is not None:
                 buffer.complete_state = None  # the chosen completion is already in the text
@@ -236,17 +261,26 @@ class Repl:
 
         @kb.add("escape")
         def _(event):
-            if self.question is not None:
+            if self.picker is not None:
+                self._close_picker()
+            elif self.question is not None:
                 self._answer(Answer(allow=False), "no")
             elif self.busy:
                 self._interrupt()
-            else:
+            elif event.current_buffer.text:
                 event.current_buffer.reset()
+            elif time.monotonic() - self.last_esc < DOUBLE_ESC_SECONDS:  # Esc Esc, as in Claude Code
+                self.last_esc = 0.0
+                self._submit_task(self._open_chooser(rewind_chooser))
+            else:
+                self.last_esc = time.monotonic()
 
         @kb.add("c-c")
         def _(event):
             buffer = event.current_buffer
-            if buffer.text and self.question is None:
+            if self.picker is not None:
+                self._close_picker()
+            elif buffer.text and self.question is None:
                 buffer.reset()
             elif self.question is not None or self.busy:
                 if self.question is not None:
@@ -379,14 +413,16 @@ class Repl:
 
     # --- the main loop ------------------------------------------------------------------------
 
-    async def run(self, first_prompt: str | None = None) -> int:
+    async def run(self, first_prompt: str | None = None, *, pick_session: bool = False) -> int:
         session = self.session
         with patch_stdout(raw=True):
             self.prompt = self._prompt_session()
             self._banner()
             await session.start(wait_for_mcp=False)
             watcher = asyncio.ensure_future(self._watch_agents())
-            if first_prompt:
+            if pick_session:  # `sous -r` without an id
+                self._submit_task(self._open_chooser(resume_chooser))
+            elif first_prompt:
                 self._submit(first_prompt)
             while not self.leaving:
                 try:
@@ -433,6 +469,8 @@ class Repl:
         if text.strip() in ("/exit", "/quit"):
             self.leaving = True
             return None
+        if text.strip() == "/resume" and not self.busy:  # the search box; `/resume N|id|words` as elsewhere
+            return self._submit_task(self._open_chooser(resume_chooser))
         if self.busy:
             if text.lstrip().startswith(("/", "!")):
                 return self.renderer.note("(commands wait until the run ends: press Esc to interrupt it)", "yellow")
@@ -442,6 +480,41 @@ class Repl:
 
     def _submit(self, text: str) -> None:
         self.task = asyncio.ensure_future(self._perform(text))
+
+    def _submit_task(self, coro) -> None:
+        self.task = asyncio.ensure_future(coro)
+
+    # --- choosers -----------------------------------------------------------------------------
+
+    def _open_picker(self, picker: Picker) -> None:
+        self.picker = picker
+        if self.prompt is not None:
+            self.prompt.completer = None  # the typed text is a filter, not a command or a path
+            self.prompt.default_buffer.reset()
+        self._refresh()
+
+    def _close_picker(self) -> None:
+        self.picker = None
+        if self.prompt is not None:
+            self.prompt.completer = self._completer
+            self.prompt.default_buffer.reset()
+        self._refresh()
+
+    def _take_picked(self, buffer) -> None:
+        picker = self.picker
+        item = picker.current(buffer.text)
+        if item is None:
+            return
+        self._close_picker()
+        if (following := picker.on_choose(item.value)) is not None:
+            self._open_picker(following)
+
+    async def _open_chooser(self, make) -> None:
+        """Open the chooser `make(session, run)` builds, or show why there is none."""
+        chooser = await make(self.session, self._submit)
+        if isinstance(chooser, str):
+            return self.renderer.note(chooser, "yellow" if "off" in chooser else "")
+        self._open_picker(chooser)
 
     async def _perform(self, text: str) -> None:
         ticker = asyncio.ensure_future(self._tick())
@@ -558,7 +631,7 @@ class Repl:
             self.prompt.app.invalidate()
 
 
-async def run_interactive(opts, first_prompt: str | None = None) -> int:
+async def run_interactive(opts, first_prompt: str | None = None, *, pick_session: bool = False) -> int:
     from sous.runtime import open_session
 
     opts.answers_permissions = True
@@ -571,6 +644,6 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
     session.subscribe(repl.renderer)
     session.subscribe(repl.on_event)
     try:
-        return await repl.run(first_prompt)
+        return await repl.run(first_prompt, pick_session=pick_session)
     finally:
         session.close()

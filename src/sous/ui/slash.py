@@ -13,6 +13,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 BUILTINS: dict[str, str] = {
     "/help": "this list",
@@ -21,7 +22,8 @@ BUILTINS: dict[str, str] = {
     "/context": "what fills the context window",
     "/cost": "tokens, cost and time of this session",
     "/model [name]": "show or switch the model",
-    "/resume [N|id]": "list this folder's sessions; resume one",
+    "/resume [N|id|words]": "list this folder's sessions (those mentioning the words); resume one",
+    "/fork": "go on in a new session with a copy of this conversation (this one stays as it is)",
     "/todos": "the current todo list",
     "/agents [new DESC|stop ID]": "agent types and running agents; draft a new type; stop one",
     "/status": "version, model, session, mode, servers",
@@ -38,6 +40,7 @@ KEYS: dict[str, str] = {
     "Enter": "send (while sous works: queue for its next turn)",
     "Alt+Enter, Ctrl-J": "a new line (so does a \\ at the end of the line)",
     "Esc": "interrupt the run, or say no to a question, or clear the input",
+    "Esc Esc": "at an empty prompt: choose a turn to rewind to (code, conversation or both)",
     "Shift+Tab": "cycle the mode: default, accept edits, plan",
     "@path": "attach a file (Tab completes)",
     "!command": "run a shell command; its output goes to the model with the next prompt",
@@ -261,36 +264,97 @@ def _preview(path: Path) -> tuple[str, str, int]:
     return loaded.session_id, " ".join(first.split())[:70] or "(no prompt)", len(loaded.messages)
 
 
-def _has_messages(path: Path) -> bool:
-    with open(path, encoding="utf-8", errors="replace") as f:
-        return any('"type": "message"' in line for line in f)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionChoice:
+    """One earlier session of this folder, as `/resume` lists it and its search box filters it."""
+
+    number: int
+    """Its place in `/resume`'s full list: `/resume N` takes this number."""
+    path: Path
+    session_id: str
+    label: str
+    """Date, message count, first prompt and short id, on one line."""
+    text: Any = None
+    """The session as text (`sous.store.recall.PastSession`), for searching; None when unreadable."""
+
+    def matches(self, words: list[str]) -> bool:
+        """Every word is in the label (first prompt, id) or anywhere in the session's text."""
+        label = self.label.lower()
+        return all(w in label or (self.text is not None and w in self.text.haystack) for w in words)
+
+    def excerpt(self, words: list[str]) -> str:
+        """Where the words are found in the session's text, when the label does not show them."""
+        if not words or self.text is None or all(w in self.label.lower() for w in words):
+            return ""
+        from sous.store import recall
+
+        entry = next((e for e in self.text.entries if any(w in e.text.lower() for w in words)), None)
+        return recall.excerpt(entry.text, words, width=90) if entry is not None else ""
 
 
-async def _resume(session, rest, args) -> Outcome:
-    from sous.store import transcript
+def session_choices(session, limit: int = 200) -> list[SessionChoice]:
+    """This folder's earlier sessions with messages, newest first (the current one left out).
+    Reads every file: call it off the event loop's thread in a terminal."""
+    from sous.store import recall, transcript
 
     paths = [
         p
         for p in transcript.list_sessions(session.project_dir, session.environ)
         if p.stem != session.id and _has_messages(p)
     ]
-    if not args:
-        if not paths:
-            return Outcome("no earlier sessions in this folder")
-        rows = []
-        for i, path in enumerate(paths[:20], 1):
-            sid, first, count = _preview(path)
+    choices = []
+    for number, path in enumerate(paths[:limit], 1):
+        sid, first, count = _preview(path)
+        try:
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
-            rows.append(f"{i:>2}. {when}  {count:>4} msgs  {first}  [{sid[:8]}]")
-        return Outcome("\n".join(rows) + "\nresume one with /resume N (or its id)")
+        except OSError:
+            continue
+        label = f"{when}  {count:>4} msgs  {first}  [{sid[:8]}]"
+        choices.append(SessionChoice(number=number, path=path, session_id=sid, label=label, text=recall.read(path)))
+    return choices
+
+
+def _has_messages(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return any('"type": "message"' in line for line in f)
+    except OSError:
+        return False
+
+
+async def _resume(session, rest, args) -> Outcome:
+    import asyncio
+
+    from sous.store import recall
+
+    choices = await asyncio.to_thread(session_choices, session)
+    if not args:
+        if not choices:
+            return Outcome("no earlier sessions in this folder")
+        rows = [f"{c.number:>2}. {c.label}" for c in choices[:20]]
+        return Outcome("\n".join(rows) + "\nresume one with /resume N (or its id); /resume WORDS finds sessions")
     choice = args[0]
-    if choice.isdigit() and 0 < int(choice) <= len(paths):
-        path = paths[int(choice) - 1]
-    else:
-        found = next((p for p in paths if p.stem.startswith(choice)), None)
-        if found is None:
-            return Outcome(f"no session {choice!r} in this folder; /resume lists them", error=True)
-        path = found
+    path = None
+    if len(args) == 1 and choice.isdigit():
+        path = next((c.path for c in choices if c.number == int(choice)), None)
+    elif len(args) == 1:
+        path = next((c.path for c in choices if c.session_id.startswith(choice)), None)
+    if path is None:
+        words = recall.terms(rest)
+        found = [c for c in choices if c.matches(words)]
+        if not found:
+            return Outcome(f"no session in this folder has the id or mentions {rest!r}; /resume lists them", error=True)
+        rows = []
+        for c in found[:20]:
+            rows.append(f"{c.number:>2}. {c.label}")
+            if excerpt := c.excerpt(words):
+                rows.append(f"      {excerpt}")
+        return Outcome("\n".join(rows) + "\nresume one with /resume N (or its id)")
+    return await resume_path(session, path)
+
+
+async def resume_path(session, path: Path) -> Outcome:
+    """Go on as the session stored at `path`, saying what was resumed."""
     try:
         messages = await session.resume(path)
     except (OSError, ValueError) as e:
@@ -298,6 +362,19 @@ async def _resume(session, rest, args) -> Outcome:
     last = [m for m in messages if m.role in ("user", "assistant") and m.text.strip()][-4:]
     shown = "\n".join(f"  {m.role}: {' '.join(m.text.split())[:100]}" for m in last)
     return Outcome(f"resumed {session.id} ({len(messages)} messages)\n{shown}")
+
+
+async def _fork(session, rest, args) -> Outcome:
+    if rest:
+        return Outcome("usage: /fork (it takes no arguments)", error=True)
+    old, count = session.id, len(session.messages)
+    new = session.fork()
+    back = (
+        f"the old session is unchanged: go back to it with `sous -r {old}`"
+        if session.transcript_path is not None
+        else "no session files are written (--no-session-persistence), so neither can be resumed later"
+    )
+    return Outcome(f"forked: now in session {new} (a copy of {count} message{'s' * (count != 1)})\n{back}")
 
 
 AGENT_DRAFT = """\
@@ -484,6 +561,7 @@ _HANDLERS = {
     "/cost": _cost,
     "/model": _model,
     "/resume": _resume,
+    "/fork": _fork,
     "/todos": _todos,
     "/status": _status,
     "/init": _init,
