@@ -289,12 +289,12 @@ def _interactive(opts, prompt: str | None, pick: bool = False):
 
         trust.ask_in_terminal(trust.check(opts.cwd, opts.environ, opts.settings), opts.environ)
     if _full_terminal():
-        from sous.ui.repl import run_interactive
+        from sous.ui import repl
 
-        return run_interactive(opts, prompt, pick_session=pick)
-    from sous.ui.plain import run_interactive
+        return repl.run_interactive(opts, prompt, pick_session=pick)
+    from sous.ui import plain
 
-    return run_interactive(opts, prompt)
+    return plain.run_interactive(opts, prompt)
 
 
 def _run(make_coro) -> int:

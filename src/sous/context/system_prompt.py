@@ -42,10 +42,10 @@ def git_summary(cwd: str, max_lines: int = 20) -> str:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    status, log = status.splitlines(), log.strip()
-    if not status:
+    status_lines, log = status.splitlines(), log.strip()
+    if not status_lines:
         return ""
-    branch, changes = status[0].removeprefix("## "), status[1:]
+    branch, changes = status_lines[0].removeprefix("## "), status_lines[1:]
     lines = [f"- Git branch: {branch}"]
     if changes:
         shown = changes[:max_lines]

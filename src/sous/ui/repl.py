@@ -20,6 +20,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import run_in_terminal
@@ -105,7 +106,7 @@ class Repl:
         self.last_esc = 0.0
         self.picker: Picker | None = None
         """The chooser open under the prompt (`/resume`'s search box, the rewind chooser), if any."""
-        self._completer = None
+        self._completer: Any = None
         self.cwd = session.cwd
         self.renderer = Renderer(self._console, ascii_only=ascii_only, cwd=self.cwd)
         self.prompt: PromptSession | None = None
@@ -229,11 +230,13 @@ class Repl:
 
         @kb.add("up", filter=picking)
         def _(event):
-            self.picker.move(-1, event.current_buffer.text)
+            if self.picker is not None:
+                self.picker.move(-1, event.current_buffer.text)
 
         @kb.add("down", filter=picking)
         def _(event):
-            self.picker.move(1, event.current_buffer.text)
+            if self.picker is not None:
+                self.picker.move(1, event.current_buffer.text)
 
         @kb.add("enter")
         def _(event):
@@ -502,6 +505,8 @@ class Repl:
 
     def _take_picked(self, buffer) -> None:
         picker = self.picker
+        if picker is None:
+            return
         item = picker.current(buffer.text)
         if item is None:
             return
