@@ -52,8 +52,11 @@ def main(argv: list[str]) -> int:
         for event, groups in config.groups.items():
             for group in groups:
                 for handler in group.handlers:
-                    target = handler.command or handler.url
-                    print(f"{event}\t{group.matcher or '*'}\t{handler.type}\t{target}")
+                    print(f"{event}\t{group.matcher or '*'}\t{handler.type}\t{handler.label}")
+        from sous.hooks.config import NOT_FIRED
+
+        if idle := [event for event in config.groups if event in NOT_FIRED]:
+            print(f"sous: sous never fires {', '.join(idle)}: these hooks will not run", file=sys.stderr)
         from sous.permissions import trust
 
         if waiting := [e for e in trust.check(cwd).pending if e.kind == "hook"]:
@@ -63,7 +66,7 @@ def main(argv: list[str]) -> int:
             )
         return 0
     if argv[1] == "test" and len(argv) == 4:
-        return _test(config, argv[2], argv[3], cwd, cfg.get("preToolUseHookFailure") or "block")
+        return _test(config, argv[2], argv[3], cwd, cfg.get("preToolUseHookFailure") or "block", cfg.get("model"))
     print(USAGE, file=sys.stderr)
     return 2
 
@@ -93,7 +96,14 @@ def _model_line(cfg) -> str:
     return f"# model: {provider}:{model_id} ({why}; --model chooses another)"
 
 
-def _test(config, event: str, source: str, cwd: str, pre_tool_failure: str) -> int:
+def _resolve(spec: str | None):
+    """The model that answers `prompt` and `agent` hooks here: theirs, else the `model` setting."""
+    from sous.models import resolve
+
+    return resolve(spec, os.environ)
+
+
+def _test(config, event: str, source: str, cwd: str, pre_tool_failure: str, model: str | None) -> int:
     import asyncio
 
     from sous.hooks import HookMiddleware
@@ -118,6 +128,7 @@ def _test(config, event: str, source: str, cwd: str, pre_tool_failure: str) -> i
         pre_tool_failure=pre_tool_failure,
         record=runs.append,
         notify=lambda text: print(f"sous: {text}", file=sys.stderr),
+        models=lambda spec: _resolve(spec or model or os.environ.get("SOUS_MODEL")),
     )
     subject = payload.get("tool_name") or payload.get("source") or payload.get("reason")
     fields = {k: v for k, v in payload.items() if k not in ("session_id", "transcript_path", "hook_event_name")}

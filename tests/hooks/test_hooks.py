@@ -255,13 +255,13 @@ def test_hook_runs_are_recorded_and_bad_entries_are_one_line_warnings(project, t
     hooks = {
         "PreToolUse": [{"hooks": [hook(tmp_path, "print", "x")]}],
         "NoSuchEvent": [],
-        "PostToolUse": [{"hooks": [{"type": "prompt", "prompt": "?"}]}],
+        "PostToolUse": [{"hooks": [{"type": "mcp_tool", "server": "s", "tool": "t"}]}],
     }
     turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "true"}}]}, {"text": "ok"}]
     result, _ = run(project, turns, hooks, "--dangerously-skip-permissions")
     assert result.returncode == 0
     assert "hooks.NoSuchEvent: unknown or unsupported event, ignored" in result.stderr
-    assert "hooks.PostToolUse[0]: handler type 'prompt' is not supported" in result.stderr
+    assert "hooks.PostToolUse[0]: handler type 'mcp_tool' is not supported" in result.stderr
     path = transcript.find(lines(result)[-1]["session_id"])
     records = [json.loads(line) for line in path.read_text().splitlines()]
     runs = [r for r in records if r.get("type") == "hook"]

@@ -1,9 +1,12 @@
 """Lifecycle hooks as a middleware: Claude Code's events, input fields and output contract.
 
 `HookMiddleware` fires PreToolUse (block, deny/ask/allow, rewrite the input), PostToolUse and
-PostToolUseFailure (feedback and context added to the result) and Stop (a block makes the agent
-go on, at most 8 times in a row) from the loop's seams; the session calls `user_prompt`,
-`session_start` and `session_end`. Matching handlers run in parallel; every run is recorded.
+PostToolUseFailure (feedback and context added to the result), PermissionDenied (a call the
+`auto` mode's judge refused; `retry: true` tells the model it may try again), CwdChanged (a
+call moved the working folder) and Stop (a block makes the agent go on, at most 8 times in a
+row) from the loop's seams; the session calls `user_prompt`, `session_start`, `session_end`,
+`stop_failure` (a turn ended by a provider error) and `instructions_loaded` (memory files).
+Matching handlers run in parallel; every run is recorded.
 PreToolUse handlers fail closed by default (`"preToolUseHookFailure": "continue"` in settings
 restores Claude Code's fail-open), since a guard that silently stops guarding is worse than none.
 """
@@ -29,6 +32,7 @@ from sous.core import (
     ToolResultMessage,
     user,
 )
+from sous.core.events import PermissionDecided
 from sous.core.messages import AssistantMessage
 
 from . import runner
@@ -57,6 +61,7 @@ class HookMiddleware(PassThrough):
         record: Callable[[dict[str, Any]], None] = lambda entry: None,
         notify: Callable[[str], None] = lambda text: None,
         stop_run: Callable[[str], object] = lambda reason: None,
+        models: Callable[[str], Any] | None = None,
     ):
         self.config = config
         self.session_id = session_id
@@ -71,12 +76,17 @@ class HookMiddleware(PassThrough):
         """Shows a hook's `systemMessage` to the person."""
         self.stop_run = stop_run
         """Stops the current run (a hook's `continue: false`)."""
+        self.models = _once_each(models) if models is not None else None
+        """The model that answers `prompt` and `agent` handlers, by their `model` ("" = the session's,
+        as it is at that moment); each named model is made once and kept."""
         self.cwd = project_dir
         self.fields: dict[str, Any] = {}
         """Added to every payload (a sub-agent's `agent_id` and `agent_type`)."""
         self.stop_event: str | None = "Stop"
         self._context: dict[str, list[str]] = {}
         self._stop_blocks = 0
+        self._judge_denied: dict[str, str] = {}
+        self._ctx: ToolContext | None = None
 
     def for_agent(self, *, agent_id: str, agent_type: str) -> HookMiddleware:
         """The same hooks inside a sub-agent: its calls carry its id and type, and its end is
@@ -92,8 +102,10 @@ class HookMiddleware(PassThrough):
             record=self.record,
             notify=self.notify,
             stop_run=self.stop_run,
+            models=self.models,
         )
         child.fields = {"agent_id": agent_id, "agent_type": agent_type}
+        child._judge_denied = self._judge_denied  # the session's events reach the parent only
         child.stop_event = None
         return child
 
@@ -113,14 +125,16 @@ class HookMiddleware(PassThrough):
             **self.fields,
             **fields,
         }
-        outcomes = await asyncio.gather(*(runner.run(h, payload, cwd=self.cwd, env=self.environ) for h in handlers))
+        outcomes = await asyncio.gather(
+            *(runner.run(h, payload, cwd=self.cwd, env=self.environ, models=self.models) for h in handlers)
+        )
         result = runner.verdict(event, list(outcomes))
         for outcome in outcomes:
             self.record(
                 {
                     "type": "hook",
                     "event": event,
-                    "handler": outcome.handler.command or outcome.handler.url,
+                    "handler": outcome.handler.label,
                     "exit_code": outcome.exit_code,
                     "duration_ms": outcome.duration_ms,
                     "failure": outcome.failure or None,
@@ -162,8 +176,15 @@ class HookMiddleware(PassThrough):
 
     # --- the loop's seams ------------------------------------------------------------------
 
+    def on_event(self, event: object) -> None:
+        """Listens to the session's events: a call the `auto` judge refused is remembered, for
+        PermissionDenied once its result comes back."""
+        if isinstance(event, PermissionDecided) and event.decision == "deny" and event.source.startswith("auto:"):
+            self._judge_denied[event.call.id] = event.reason
+
     async def before_tool(self, call: ToolCall, ctx: ToolContext) -> Any:
         self.cwd = ctx.cwd
+        self._ctx = ctx
         result = await self.fire(
             "PreToolUse", call.name, {"tool_name": call.name, "tool_input": _input(call, ctx), "tool_use_id": call.id}
         )
@@ -185,6 +206,15 @@ class HookMiddleware(PassThrough):
     async def after_tool(self, call: ToolCall, result: ToolResultMessage) -> ToolResultMessage:
         failed = result.is_error
         fields: dict[str, Any] = {"tool_name": call.name, "tool_input": call.arguments, "tool_use_id": call.id}
+        denied = self._judge_denied.pop(call.id, None)
+        if denied is not None and (await self.fire("PermissionDenied", call.name, {**fields, "reason": denied})).retry:
+            result = replace(
+                result,
+                content=(*result.content, Text(text="\n\nA PermissionDenied hook says you may retry this call.")),
+            )
+        if self._ctx is not None and self._ctx.cwd != self.cwd:
+            old, self.cwd = self.cwd, self._ctx.cwd
+            await self.fire("CwdChanged", None, {"old_cwd": old, "new_cwd": self.cwd})
         if failed:
             fields |= {"error": result.text, "is_interrupt": result.text == INTERRUPTED_TOOL}
         else:
@@ -234,6 +264,61 @@ class HookMiddleware(PassThrough):
 
     async def session_end(self, reason: str) -> None:
         await self.fire("SessionEnd", reason, {"reason": reason})
+
+    async def stop_failure(self, message: AssistantMessage) -> None:
+        """A turn ended by a provider error: StopFailure, its matcher the error's kind."""
+        kind = error_kind(message.provider_data.get("status") if isinstance(message.provider_data, dict) else None)
+        await self.fire(
+            "StopFailure",
+            kind,
+            {"error": kind, "error_details": message.error or "", "last_assistant_message": message.text},
+        )
+
+    async def instructions_loaded(self, files: list[Any], reason: str = "session_start") -> None:
+        """One InstructionsLoaded per memory file (`sous.context.memory.MemoryFile`)."""
+        if not self.config.handlers("InstructionsLoaded"):
+            return
+        for file in files:
+            await self.fire(
+                "InstructionsLoaded",
+                reason,
+                {
+                    "file_path": str(file.path),
+                    "memory_type": MEMORY_TYPES.get(file.scope, "Project"),
+                    "load_reason": reason,
+                },
+            )
+
+
+MEMORY_TYPES = {"user": "User", "project": "Project", "rule": "Project", "nested": "Project", "local": "Local"}
+_ERROR_KINDS = {401: "authentication_failed", 403: "authentication_failed", 402: "billing_error"}
+_ERROR_KINDS |= {
+    404: "model_not_found",
+    400: "invalid_request",
+    429: "rate_limit",
+    529: "overloaded",
+    503: "overloaded",
+}
+
+
+def error_kind(status: object) -> str:
+    """StopFailure's matcher value for a provider's HTTP status."""
+    if isinstance(status, int) and status in _ERROR_KINDS:
+        return _ERROR_KINDS[status]
+    return "server_error" if isinstance(status, int) and status >= 500 else "unknown"
+
+
+def _once_each(models: Callable[[str], Any]) -> Callable[[str], Any]:
+    made: dict[str, Any] = {}
+
+    def model_for(spec: str) -> Any:
+        if not spec:
+            return models(spec)
+        if spec not in made:
+            made[spec] = models(spec)
+        return made[spec]
+
+    return model_for
 
 
 def _input(call: ToolCall, ctx: ToolContext) -> dict[str, Any]:

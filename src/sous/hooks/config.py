@@ -11,22 +11,51 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-EVENTS = (
+FIRED = (
     "SessionStart",
     "SessionEnd",
     "UserPromptSubmit",
     "PreToolUse",
     "PermissionRequest",
+    "PermissionDenied",
     "PostToolUse",
     "PostToolUseFailure",
     "Notification",
     "Stop",
+    "StopFailure",
     "SubagentStart",
     "SubagentStop",
     "PreCompact",
     "PostCompact",
+    "CwdChanged",
+    "InstructionsLoaded",
 )
+"""The events sous fires."""
+NOT_FIRED = (
+    "Setup",
+    "UserPromptExpansion",
+    "PostToolBatch",
+    "MessageDisplay",
+    "TaskCreated",
+    "TaskCompleted",
+    "TeammateIdle",
+    "ConfigChange",
+    "DirectoryAdded",
+    "FileChanged",
+    "WorktreeCreate",
+    "WorktreeRemove",
+    "Elicitation",
+    "ElicitationResult",
+    "PreModelSwitch",
+    "PostModelSwitch",
+)
+"""Events Claude Code documents that sous accepts in settings but never fires (`sous hooks list`
+names them), so a shared settings file loads without a warning per event."""
+EVENTS = FIRED + NOT_FIRED
 TOOL_EVENTS = ("PreToolUse", "PermissionRequest", "PostToolUse", "PostToolUseFailure")
+HANDLER_TYPES = ("command", "http", "prompt", "agent")
+JUDGED_TIMEOUT_S = {"prompt": 30.0, "agent": 60.0}
+"""Claude Code's defaults for the handlers a model answers."""
 DEFAULT_TIMEOUT_S = 60.0
 """A handler without `timeout` is stopped after a minute. Claude Code 2.1.x waits 600 s (60 s in
 2025); a hook that hangs would then hold the session for ten minutes with nothing on screen, so
@@ -45,6 +74,20 @@ class Handler:
     if_rule: str = ""
     on_failure: str = ""
     """"block" makes a failure (timeout, crash, unusable output) block instead of passing."""
+    prompt: str = ""
+    """For `prompt` and `agent` handlers: what the model is asked; `$ARGUMENTS` is the event's
+    JSON (appended when the prompt does not say where)."""
+    model: str = ""
+    """For `prompt` and `agent` handlers: the model that answers (`provider:model`, an alias,
+    `scripted:FILE`); "" = the session's model."""
+
+    @property
+    def label(self) -> str:
+        """What the handler runs, in one line (for records and listings)."""
+        if self.type in JUDGED_TIMEOUT_S:
+            first = self.prompt.strip().splitlines()[0] if self.prompt.strip() else ""
+            return f"{self.type}: {first[:80]}"
+        return self.command or self.url
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,21 +129,33 @@ def matcher_fits(matcher: str, subject: str) -> bool:
 
 def _handler(raw: dict[str, Any]) -> Handler:
     kind = raw.get("type", "command")
-    if kind not in ("command", "http"):
-        raise ValueError(f"handler type {kind!r} is not supported (command, http)")
+    if kind not in HANDLER_TYPES:
+        raise ValueError(f"handler type {kind!r} is not supported ({', '.join(HANDLER_TYPES)})")
     if kind == "command" and not isinstance(raw.get("command"), str):
         raise ValueError('a command handler needs a "command" string')
     if kind == "http" and not isinstance(raw.get("url"), str):
         raise ValueError('an http handler needs a "url" string')
+    if kind in JUDGED_TIMEOUT_S and not (isinstance(raw.get("prompt"), str) and raw["prompt"].strip()):
+        raise ValueError(f'a {kind} handler needs a "prompt" string')
+    if not isinstance(raw.get("model", ""), str):
+        raise ValueError('"model" must be a string')
+    try:
+        timeout = float(raw.get("timeout") or 0)
+    except (TypeError, ValueError):
+        timeout = -1
+    if timeout < 0 or isinstance(raw.get("timeout"), bool):
+        raise ValueError('"timeout" must be a positive number of seconds')
     return Handler(
         type=kind,
         command=raw.get("command", ""),
         args=tuple(map(str, raw.get("args") or ())),
         url=raw.get("url", ""),
         headers=tuple(sorted((raw.get("headers") or {}).items())),
-        timeout_s=float(raw.get("timeout") or DEFAULT_TIMEOUT_S),
+        timeout_s=float(timeout or JUDGED_TIMEOUT_S.get(kind, DEFAULT_TIMEOUT_S)),
         if_rule=raw.get("if", ""),
         on_failure=raw.get("onFailure", ""),
+        prompt=raw.get("prompt", "") if kind in JUDGED_TIMEOUT_S else "",
+        model=raw.get("model", "") if kind in JUDGED_TIMEOUT_S else "",
     )
 
 

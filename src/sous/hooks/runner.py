@@ -62,6 +62,8 @@ class Verdict:
     """Lines for the person: systemMessage values and non-blocking errors."""
     stop: str | None = None
     """`continue: false` from a hook: the run stops, with this reason."""
+    retry: bool = False
+    """PermissionDenied's `retry: true`: the model is told it may try the call again."""
 
 
 def _substitute(text: str, env: Mapping[str, str]) -> str:
@@ -70,9 +72,17 @@ def _substitute(text: str, env: Mapping[str, str]) -> str:
     return text
 
 
-async def run(handler: Handler, payload: dict[str, Any], *, cwd: str, env: Mapping[str, str]) -> Outcome:
+async def run(
+    handler: Handler, payload: dict[str, Any], *, cwd: str, env: Mapping[str, str], models: Any = None
+) -> Outcome:
+    """Run one handler; never raises except for cancellation. `models` gives the model that
+    answers `prompt` and `agent` handlers (`sous.hooks.judged.ModelFor`)."""
     started = time.monotonic()
-    if handler.type == "http":
+    if handler.type in ("prompt", "agent"):
+        from . import judged
+
+        outcome = await judged.run(handler, payload, cwd=cwd, env=env, models=models)
+    elif handler.type == "http":
         outcome = await _run_http(handler, payload)
     else:
         outcome = await _run_command(handler, payload, cwd=cwd, env=env)
@@ -250,6 +260,8 @@ def _read_json(event: str, data: dict[str, Any], result: Verdict) -> None:
             result.reason = str(specific.get("permissionDecisionReason") or data.get("reason") or "")
         if isinstance(specific.get("updatedInput"), dict):
             result.updated_input = specific["updatedInput"]
+    elif event == "PermissionDenied":
+        result.retry = result.retry or specific.get("retry") is True
     elif event == "PermissionRequest" and isinstance(specific.get("decision"), dict):
         behavior = specific["decision"].get("behavior")
         if behavior in ("allow", "deny") and result.decision != "deny":

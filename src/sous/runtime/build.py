@@ -139,7 +139,11 @@ def open_session(opts: Options) -> Session:
     left_out: list[Any] = []
     mcp = _mcp(opts, cwd, environ, notices, project_trust, left_out)
     runs = Runs()
-    hooks = _hooks(cfg, opts, cwd, environ, session_id, record, bus, runs, mode, notices, project_trust, left_out)
+    # `prompt` and `agent` hooks ask the model their handler names, or the session's as it is then
+    models = lambda spec: resolve(spec, environ) if spec else state["session_model"]()  # noqa: E731
+    hooks = _hooks(
+        cfg, opts, cwd, environ, session_id, record, bus, runs, mode, notices, project_trust, left_out, models
+    )
     if left_out:
         notices.append(Notice(level="warning", text=trust.notice(left_out)))
     tools, agent_types, custom = _tools(opts, cwd, rules, main_spec, all_types)
@@ -419,6 +423,7 @@ def _hooks(
     notices: list[Notice],
     project_trust: Any,
     left_out: list[Any],
+    models: Any,
 ) -> Any:
     """The hook middleware when hooks are configured, else None (sous.hooks is then not imported).
     Hooks from the project's own settings run only once approved (`sous trust`)."""
@@ -434,7 +439,7 @@ def _hooks(
         return None
     current = CurrentMode(mode)
     bus.subscribe(current)
-    return hooks.HookMiddleware(
+    middleware = hooks.HookMiddleware(
         config,
         session_id=session_id,
         transcript_path=str(record.path or ""),
@@ -445,7 +450,10 @@ def _hooks(
         record=record.write,
         notify=lambda text: bus.emit(Notice(level="warning", text=text)),
         stop_run=runs.interrupt,
+        models=models,
     )
+    bus.subscribe(middleware.on_event)
+    return middleware
 
 
 def _asker(opts: Options, hooks: Any, questions: Questions, mcp: Any, ctx: ToolContext) -> Asker | None:

@@ -101,7 +101,10 @@ class RunControl(SessionState):
         self._agent.ctx.cancel = cancel
         waited = self._questions.waited
         try:
-            return await self._agent.run(self._convo, message, cancel)
+            end = await self._agent.run(self._convo, message, cancel)
+            if self._hooks is not None and end.last_message is not None and end.last_message.stop_reason == "error":
+                await self._hooks.stop_failure(end.last_message)
+            return end
         finally:
             self._runs.finish()
             # the run's time excludes the time its questions waited for the person

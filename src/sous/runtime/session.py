@@ -57,6 +57,8 @@ class Session(RunControl, History, Changes, Views):
         if self._hooks is not None:
             verdict = await self._hooks.session_start(source, self.model.name)
             self._pending_context += verdict.context
+            if self._memory is not None and source == "startup":
+                await self._hooks.instructions_loaded(list(self._memory.files))
 
     async def _connect_mcp(self) -> None:
         from sous.mcp.search import should_defer

@@ -1,0 +1,136 @@
+"""The events beyond the tool and prompt ones: StopFailure, CwdChanged, InstructionsLoaded,
+PermissionDenied, each with Claude Code's input fields, through the real `sous -p`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import sous
+from sous.hooks import error_kind
+
+SRC = str(Path(sous.__file__).resolve().parents[1])
+PY = sys.executable
+LOG_HOOK = (
+    "import os, sys\n"
+    "open(os.environ['HOOK_LOG'], 'a').write(sys.stdin.read() + '\\n')\n"
+    "print(sys.argv[1] if len(sys.argv) > 1 else '')\n"
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    work = tmp_path / "project"
+    work.mkdir()
+    (tmp_path / "log_hook.py").write_text(LOG_HOOK)
+    return work
+
+
+def logging(tmp_path: Path, output: str = "") -> dict:
+    quoted = "'" + output.replace("'", "'\\''") + "'"
+    return {"type": "command", "command": f"{PY} {tmp_path / 'log_hook.py'} {quoted}"}
+
+
+def run(project: Path, turns: list, settings: dict, *flags: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    script, log = project.parent / "turns.json", project.parent / "hook.log"
+    script.write_text(json.dumps(turns))
+    result = subprocess.run(
+        [PY, "-m", "sous", "-p", "go", "--model", f"scripted:{script}", "--output-format", "stream-json",
+         "--verbose", "--settings", json.dumps(settings), *flags],
+        cwd=project, env={**os.environ, "PYTHONPATH": SRC, "HOOK_LOG": str(log)},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    payloads = [json.loads(line) for line in log.read_text().splitlines() if line] if log.exists() else []
+    return result, payloads
+
+
+def test_stop_failure_fires_with_the_error_kind_as_matcher(project, tmp_path):
+    hooks = {"StopFailure": [{"matcher": "rate_limit", "hooks": [logging(tmp_path)]}]}
+    result, payloads = run(project, [{"error": {"status": 429, "message": "slow down"}}], {"hooks": hooks})
+    assert result.returncode == 1
+    assert len(payloads) == 1
+    assert payloads[0]["hook_event_name"] == "StopFailure" and payloads[0]["error"] == "rate_limit"
+    assert "slow down" in payloads[0]["error_details"]
+
+
+def test_stop_failure_does_not_fire_on_a_good_turn_or_another_error_kind(project, tmp_path):
+    hooks = {"StopFailure": [{"matcher": "rate_limit", "hooks": [logging(tmp_path)]}]}
+    _, payloads = run(project, [{"text": "fine"}], {"hooks": hooks})
+    assert payloads == []
+    _, payloads = run(project, [{"error": {"status": 401, "message": "bad key"}}], {"hooks": hooks})
+    assert payloads == []
+
+
+def test_error_kinds():
+    assert [error_kind(s) for s in (401, 402, 404, 400, 429, 529, 500, None, "x")] == [
+        "authentication_failed", "billing_error", "model_not_found", "invalid_request", "rate_limit",
+        "overloaded", "server_error", "unknown", "unknown",
+    ]  # fmt: skip
+
+
+def test_cwd_changed_fires_when_a_command_moves_the_session(project, tmp_path):
+    (project / "sub").mkdir()
+    turns = [
+        {"tool_calls": [{"name": "Bash", "input": {"command": "cd sub"}}]},
+        {"tool_calls": [{"name": "Bash", "input": {"command": "pwd"}}]},
+        {"text": "done"},
+    ]
+    hooks = {"CwdChanged": [{"hooks": [logging(tmp_path)]}]}
+    result, payloads = run(project, turns, {"hooks": hooks}, "--dangerously-skip-permissions")
+    assert result.returncode == 0, result.stderr
+    assert [(p["old_cwd"], p["new_cwd"]) for p in payloads] == [(str(project), str(project / "sub"))]
+
+
+def test_instructions_loaded_fires_for_each_memory_file(project, tmp_path):
+    (project / "CLAUDE.md").write_text("be brief\n")
+    (project / "CLAUDE.local.md").write_text("mine\n")
+    hooks = {"InstructionsLoaded": [{"hooks": [logging(tmp_path)]}]}
+    result, payloads = run(project, [{"text": "ok"}], {"hooks": hooks})
+    assert result.returncode == 0, result.stderr
+    got = {(Path(p["file_path"]).name, p["memory_type"], p["load_reason"]) for p in payloads}
+    assert got == {("CLAUDE.md", "Project", "session_start"), ("CLAUDE.local.md", "Local", "session_start")}
+
+
+def test_permission_denied_fires_when_the_auto_judge_refuses_and_retry_reaches_the_model(project, tmp_path):
+    judge = tmp_path / "judge.json"
+    judge.write_text(json.dumps([{"text": json.dumps({"decision": "deny", "reason": "it deletes files"})}]))
+    retry = json.dumps({"hookSpecificOutput": {"hookEventName": "PermissionDenied", "retry": True}})
+    settings = {
+        "permissions": {"defaultMode": "auto"},
+        "autoMode": {"judgeModel": f"scripted:{judge}"},
+        "hooks": {"PermissionDenied": [{"matcher": "Bash", "hooks": [logging(tmp_path, retry)]}]},
+    }
+    (project / "f.txt").write_text("x")
+    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "rm f.txt"}}]}, {"text": "ok"}]
+    result, payloads = run(project, turns, settings)
+    assert result.returncode == 0, result.stderr
+    assert (project / "f.txt").exists()
+    assert len(payloads) == 1
+    assert payloads[0]["tool_name"] == "Bash" and payloads[0]["tool_input"] == {"command": "rm f.txt"}
+    assert payloads[0]["reason"] and payloads[0]["tool_use_id"]
+    results = [
+        o["message"]["content"][0]["content"]
+        for o in map(json.loads, result.stdout.splitlines())
+        if o["type"] == "user"
+    ]
+    assert "may retry this call" in results[0]
+
+
+def test_hooks_list_names_events_sous_never_fires(project, tmp_path):
+    (project / ".claude").mkdir()
+    settings = {"hooks": {"FileChanged": [{"hooks": [{"type": "command", "command": "true"}]}]}}
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    (home / ".claude" / "settings.json").write_text(json.dumps(settings))
+    result = subprocess.run(
+        [PY, "-m", "sous", "hooks", "list"], cwd=project, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(home)},
+    )  # fmt: skip
+    assert "FileChanged\t*\tcommand\ttrue" in result.stdout
+    assert "never fires FileChanged" in result.stderr
+    assert "unknown" not in result.stderr
