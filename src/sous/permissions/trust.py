@@ -1,9 +1,10 @@
 """Project trust: what a project's own files would run is run only once the person has approved it.
 
 A cloned repository can name programs that sous would start with the user's rights before any
-prompt: MCP servers in `.mcp.json`, hook commands in `.claude/settings*.json` and
-`.sous/settings*.json`. Each such entry is identified by a hash of everything that decides what
-runs (a server's name and whole entry; a hook's event, matcher and handler). An approval records
+prompt: MCP servers in `.mcp.json`, hook commands, the `statusLine` command and the
+`apiKeyHelper` in `.claude/settings*.json` and `.sous/settings*.json`. Each such entry is
+identified by a hash of everything that decides what runs (a server's name and whole entry; a
+hook's event, matcher and handler; the command). An approval records
 those hashes in `trusted-projects.json` under `$SOUS_HOME` (or `~/.sous`), per project folder
 (symlinks resolved); an entry that is new or changed since then is *pending* and is not started.
 
@@ -37,7 +38,7 @@ STORE = "trusted-projects.json"
 class Entry:
     """One thing a project's files would run."""
 
-    kind: Literal["mcp", "hook"]
+    kind: Literal["mcp", "hook", "command"]
     name: str
     """The server's name, or the hook's event and matcher (`PreToolUse (Bash)`)."""
     detail: str
@@ -48,6 +49,8 @@ class Entry:
     """Hash of everything that decides what runs; any change makes a new entry."""
 
     def label(self) -> str:
+        if self.kind == "command":
+            return f"{self.name} command: {self.detail}"
         return f'MCP server "{self.name}": {self.detail}' if self.kind == "mcp" else f"hook {self.name}: {self.detail}"
 
 
@@ -83,7 +86,8 @@ def project_key(project_dir: str | Path) -> str:
 
 
 def project_entries(project_dir: str | Path, environ: Mapping[str, str] = os.environ) -> list[Entry]:
-    """Every MCP server of `.mcp.json` and every hook handler of the project's settings files."""
+    """Every MCP server of `.mcp.json`, and every hook handler, `statusLine` and `apiKeyHelper` of
+    the project's settings files."""
     from sous.settings import layer_files
 
     project = Path(project_dir)
@@ -105,7 +109,15 @@ def project_entries(project_dir: str | Path, environ: Mapping[str, str] = os.env
     for path in _project_settings_files(project, environ):
         if os.path.realpath(path) in user_files:  # sous started in the home folder: these are the user's own
             continue
-        for event, matcher, handler in _handlers(_json(path).get("hooks")):
+        layer = _json(path)
+        for key in COMMAND_KEYS:
+            if (what := command_of(layer.get(key))) is not None:
+                out.append(
+                    Entry(
+                        kind="command", name=key, detail=what, source=str(path), digest=digest("command", key, "", what)
+                    )
+                )
+        for event, matcher, handler in _handlers(layer.get("hooks")):
             key = digest("hook", event, matcher, handler)
             if key in seen:
                 continue
@@ -121,6 +133,25 @@ def project_entries(project_dir: str | Path, environ: Mapping[str, str] = os.env
                 )
             )
     return out
+
+
+COMMAND_KEYS = ("statusLine", "apiKeyHelper")
+"""Settings whose value is a command sous runs by itself."""
+
+
+def command_of(value: Any) -> str | None:
+    """The command a `statusLine` (`{"type": "command", "command": ...}`) or `apiKeyHelper` (a
+    string) setting would run, or None when it names none."""
+    if isinstance(value, dict):
+        value = value.get("command")
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def pending_command(trust: ProjectTrust, key: str, command: Any) -> Entry | None:
+    """The pending entry of the project's files that the merged `key` setting would run, if any:
+    that command must not run until it is approved."""
+    what = command_of(command)
+    return next((e for e in trust.pending if e.kind == "command" and e.name == key and e.detail == what), None)
 
 
 def check(

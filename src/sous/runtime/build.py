@@ -144,6 +144,10 @@ def open_session(opts: Options) -> Session:
     hooks = _hooks(
         cfg, opts, cwd, environ, session_id, record, bus, runs, mode, notices, project_trust, left_out, models
     )
+    from .trusted import trusted_command
+
+    status_line, waiting = trusted_command(cfg, "statusLine", project_trust, opts.environ, opts.settings)
+    left_out += [waiting] if waiting is not None else []
     if left_out:
         notices.append(Notice(level="warning", text=trust.notice(left_out)))
     tools, agent_types, custom = _tools(opts, cwd, rules, main_spec, all_types)
@@ -253,6 +257,7 @@ def open_session(opts: Options) -> Session:
         parts=parts,
         compaction=compaction,
         checkpoints=recorder,
+        front={"statusLine": None if opts.bare else status_line},
     )
     if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):
         bus.emit(ModeChanged(old="default", new="plan"))  # a tool list chosen by hand is left as it is

@@ -52,6 +52,7 @@ class SessionState:
         pending_context: Sequence[str] = (),
         deferred: Sequence[Tool] = (),
         unavailable: Mapping[str, str] | None = None,
+        front: Mapping[str, Any] | None = None,
     ):
         self._id = session_id
         self._agent = agent
@@ -77,6 +78,8 @@ class SessionState:
         self._mcp_connecting: asyncio.Future[None] | None = None
         self._deferred: dict[str, Tool] = {}
         self._unavailable = dict(unavailable or {})
+        self._front = dict(front or {})
+        """Settings only front ends act on (`statusLine`), as the builder let them through."""
         self._interrupted = False
         self._context_cache: tuple[Any, ContextUse] | None = None
         self.totals = Totals()

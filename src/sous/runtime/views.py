@@ -105,6 +105,18 @@ class Views(SessionState):
         return self._memory
 
     @property
+    def status_line(self) -> dict[str, Any] | None:
+        """The `statusLine` setting to run (`{"type": "command", "command", "padding",
+        "refreshInterval"}`), or None: unset, or a project's not yet approved (`sous trust`)."""
+        value = self._front.get("statusLine")
+        return dict(value) if isinstance(value, dict) else None
+
+    @property
+    def output_style(self) -> str:
+        """The name of the output style in the system prompt ("default" when none)."""
+        return str(self._front.get("outputStyle") or "default")
+
+    @property
     def hook_config(self) -> Any:
         """The hooks configured (`sous.hooks.HookConfig`), or None."""
         return self._hooks.config if self._hooks is not None else None

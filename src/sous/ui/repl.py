@@ -25,7 +25,7 @@ from typing import Any
 from prompt_toolkit import PromptSession
 from prompt_toolkit.application import run_in_terminal
 from prompt_toolkit.filters import Condition
-from prompt_toolkit.formatted_text import HTML
+from prompt_toolkit.formatted_text import ANSI, HTML
 from prompt_toolkit.history import FileHistory
 from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.keys import Keys
@@ -117,6 +117,8 @@ class Repl:
         self._pause_started = 0.0
         self._paused_run: float | None = None
         """The `busy_since` of the run `_paused` belongs to."""
+        self.status_line: Any = None
+        """The `statusLine` command's runner (`ui.status_line.StatusLine`), when one is set."""
 
     # --- set-up -------------------------------------------------------------------------------
 
@@ -181,7 +183,9 @@ class Repl:
             width = self.prompt.app.output.get_size().columns
             return "\n".join(self.picker.lines(self.prompt.default_buffer.text, width))
         s, parts = self.session, []
-        parts.append(s.model.name)
+        custom = self.status_line.text if self.status_line is not None else ""
+        if not custom:
+            parts.append(s.model.name)
         if s.mode != "default":
             parts.append(MODE_LABELS.get(s.mode, s.mode) + " (shift+tab)")
         if self.busy and self.renderer.busy_since is not None:
@@ -194,16 +198,23 @@ class Repl:
                     f"{spin} working {elapsed:.0f}s · ~{self.renderer.streamed_chars // 4} tokens · esc to interrupt"
                 )
         usage = s.totals.usage + s.side_usage
-        parts.append(
-            f"{usage.input_tokens + usage.cache_read_tokens:,} in / {usage.output_tokens:,} out · ${usage.cost_usd:.4f}"
-        )
-        if s.messages and (use := s.context_use()).window:  # the same figure as /context
+        if not custom:
+            parts.append(
+                f"{usage.input_tokens + usage.cache_read_tokens:,} in / {usage.output_tokens:,} out"
+                f" · ${usage.cost_usd:.4f}"
+            )
+        if not custom and s.messages and (use := s.context_use()).window:  # the same figure as /context
             parts.append(f"context {use.percent:.0f}%")
         if s.queued:
             parts.append(f"{len(s.queued)} queued")
         agents = list(s.subagents.running.values()) if s.subagents is not None else []
+        if custom:  # the command's line (its colours kept) under sous's own moving parts
+            return ANSI("\n".join([*self._agent_lines(agents), *([" · ".join(parts)] if parts else []), custom]))
         if not agents:
             return " · ".join(parts)
+        return "\n".join([*self._agent_lines(agents), " · ".join(parts)])
+
+    def _agent_lines(self, agents: list) -> list[str]:
         now, mark = time.monotonic(), "*" if self.ascii_only else "⏺"
         lines = [
             f"{mark} {r.kind}: {r.description[:32]} · {r.activity} · {r.tokens:,} tokens · {now - r.started:.0f}s"
@@ -212,7 +223,7 @@ class Repl:
         ]
         if len(agents) > 4:
             lines.append(f"  … and {len(agents) - 4} more (/agents)")
-        return "\n".join([*lines, " · ".join(parts)])
+        return lines
 
     def _working_seconds(self, busy_since: float) -> float:
         """Time since the run began (`busy_since`), less the time its questions waited for the person."""
@@ -422,6 +433,7 @@ class Repl:
             self.prompt = self._prompt_session()
             self._banner()
             await session.start(wait_for_mcp=False)
+            self._start_status_line()
             watcher = asyncio.ensure_future(self._watch_agents())
             if pick_session:  # `sous -r` without an id
                 self._submit_task(self._open_chooser(resume_chooser))
@@ -436,12 +448,29 @@ class Repl:
                     continue
                 self._take(text)
             watcher.cancel()
+            if self.status_line is not None:
+                self.status_line.stop()
             if self.busy and self.task is not None:
                 self._interrupt()
                 await asyncio.gather(self.task, return_exceptions=True)
             self.renderer.drain()
         await session.end("prompt_input_exit")
         return 0
+
+    def _start_status_line(self) -> None:
+        if (config := self.session.status_line) is None:
+            return
+        from .status_line import StatusLine, payload
+
+        self.status_line = StatusLine(
+            config,
+            lambda: payload(self.session),
+            cwd=self.session.cwd,
+            environ=dict(self.session.environ),
+            redraw=self._refresh,
+        )
+        self.session.subscribe(self.status_line)
+        self.status_line.start()
 
     def _banner(self) -> None:
         """The first lines, written without rich so that the prompt shows before rich loads."""
