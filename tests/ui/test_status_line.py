@@ -139,3 +139,25 @@ def test_a_projects_status_command_runs_only_once_it_is_trusted(tmp_path, answer
                 assert "PROJECT" not in term.text() and not marker.exists()
         finally:
             term.close()
+
+
+def test_output_style_chooser_switches_the_style_of_the_next_request(tmp_path):
+    _project(tmp_path)
+    with ScriptedServer([{"text": "first"}, {"text": "second"}]) as server:
+        term = _terminal(tmp_path, server, {})
+        try:
+            term.wait_for(r"^>")
+            term.line("one")
+            term.wait_for("first")
+            term.line("/output-style")
+            term.wait_for("output style")
+            term.type("learn")
+            term.wait_for(r"› Learning")
+            term.press("enter")
+            term.wait_for(r"output style: Learning \(for this session")
+            term.line("two")
+            term.wait_for("second")
+        finally:
+            term.close()
+    first, second = (json.dumps(r["body"].get("system")) for r in server.requests)
+    assert "Output style: learning" not in first and "Output style: learning" in second

@@ -162,6 +162,13 @@ def open_session(opts: Options) -> Session:
     system = system_prompt.build(cwd, append=opts.append_system_prompt, replace=opts.system_prompt)
     if main_spec is not None and opts.system_prompt is None:
         system = f"{main_spec.prompt}\n\n# Environment{system.partition('# Environment')[2]}"
+    base_system = system
+    style_name = str(cfg.get("outputStyle") or "default")
+    if style_name.lower() != "default" and opts.system_prompt is None and not opts.bare:
+        from .changes import styled
+
+        system, style_name, problem = styled(base_system, style_name, cwd, opts.environ)
+        notices += [Notice(level="warning", text=problem)] if problem else []
     convo = Conversation(system=system)
     if loaded is not None:
         convo.messages = repair(loaded.messages)
@@ -257,7 +264,7 @@ def open_session(opts: Options) -> Session:
         parts=parts,
         compaction=compaction,
         checkpoints=recorder,
-        front={"statusLine": None if opts.bare else status_line},
+        front={"statusLine": None if opts.bare else status_line, "outputStyle": style_name, "baseSystem": base_system},
     )
     if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):
         bus.emit(ModeChanged(old="default", new="plan"))  # a tool list chosen by hand is left as it is

@@ -10,6 +10,19 @@ from sous.core import ConfigError, Model, Tool
 from .state import SessionState
 
 
+def styled(system: str, name: str, project_dir: str, environ: Any) -> tuple[str, str, str]:
+    """`system` in the output style `name`: (the prompt, the style's name, "") or, for a style
+    that does not exist, (`system` unchanged, "default", one line saying so)."""
+    from sous.context import output_styles
+
+    styles, _ = output_styles.discover(project_dir, environ)
+    style = styles.get(name.lower())
+    if style is None:
+        known = ", ".join(s.name for s in styles.values())
+        return system, "default", f"outputStyle {name!r}: no such output style (known: {known}); using the default"
+    return output_styles.apply(system, style), style.name, ""
+
+
 class Changes(SessionState):
     """The settings side of the Session API."""
 
@@ -21,6 +34,24 @@ class Changes(SessionState):
         if self._subagents is not None:
             self._subagents.model = model
         return model
+
+    def set_output_style(self, name: str) -> str:
+        """Put the output style `name` in the system prompt from the next request on; returns its
+        name as written in its file. Raises `ConfigError` for an unknown style."""
+        system, found, problem = styled(
+            self._front.get("baseSystem", self._convo.system), name, self.project_dir, self.environ
+        )
+        if problem:
+            raise ConfigError(problem)
+        self._convo.system = system
+        self._front["outputStyle"] = found
+        return found
+
+    def output_styles(self) -> dict[str, Any]:
+        """Every output style by lower-cased name (`sous.context.output_styles.OutputStyle`)."""
+        from sous.context import output_styles
+
+        return output_styles.discover(self.project_dir, self.environ)[0]
 
     def set_mode(self, mode: str) -> None:
         """Change the permission mode; raises `ConfigError` for an unknown mode."""

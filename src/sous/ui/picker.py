@@ -144,3 +144,18 @@ async def rewind_chooser(session: Any, run: Run) -> Picker | str:
 
     items = [Item(label=describe(e), value=e.id) for e in reversed(entries[-100:])]
     return Picker(title="rewind to before a turn", prompt="  rewind › ", items=items, on_choose=what)
+
+
+async def style_chooser(session: Any, run: Run) -> Picker | str:
+    """The output styles, the current one first; choosing one runs `/output-style NAME`."""
+    styles = list(session.output_styles().values())
+    current = session.output_style.lower()
+    styles.sort(key=lambda style: style.name.lower() != current)
+    items = [
+        Item(label=f"{style.name}{' (current)' if style.name.lower() == current else ''}: {style.description}",
+             value=style.name)
+        for style in styles
+    ]  # fmt: skip
+    return Picker(
+        title="output style", prompt="  style › ", items=items, on_choose=lambda name: run(f"/output-style {name}")
+    )

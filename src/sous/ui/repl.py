@@ -37,7 +37,7 @@ from sous.permissions import Answer
 from sous.permissions.decide import Decision
 
 from . import slash
-from .picker import Picker, resume_chooser, rewind_chooser
+from .picker import Picker, resume_chooser, rewind_chooser, style_chooser
 from .render import Renderer, call_label, wants_ascii
 
 CHOICES = {
@@ -503,6 +503,8 @@ class Repl:
             return None
         if text.strip() == "/resume" and not self.busy:  # the search box; `/resume N|id|words` as elsewhere
             return self._submit_task(self._open_chooser(resume_chooser))
+        if text.strip() == "/output-style" and not self.busy:
+            return self._submit_task(self._open_chooser(style_chooser))
         if self.busy:
             if text.lstrip().startswith(("/", "!")):
                 return self.renderer.note("(commands wait until the run ends: press Esc to interrupt it)", "yellow")

@@ -22,6 +22,7 @@ BUILTINS: dict[str, str] = {
     "/context": "what fills the context window",
     "/cost": "tokens, cost and time of this session",
     "/model [name]": "show or switch the model",
+    "/output-style [name]": "choose how sous talks: default, explanatory, learning, or your own styles",
     "/resume [N|id|words]": "list this folder's sessions (those mentioning the words); resume one",
     "/fork": "go on in a new session with a copy of this conversation (this one stays as it is)",
     "/todos": "the current todo list",
@@ -225,6 +226,23 @@ def known_models() -> list[str]:
     for model_id in catalog.MODELS:
         names.append(f"{'anthropic' if model_id.startswith('claude') else 'openai'}:{model_id}")
     return names
+
+
+async def _output_style(session, rest, args) -> Outcome:
+    from sous.core import ConfigError
+
+    if not args:
+        current = session.output_style.lower()
+        rows = [
+            f"{'›' if key == current else ' '} {style.name}: {style.description}"
+            for key, style in session.output_styles().items()
+        ]
+        return Outcome("\n".join([*rows, "choose with /output-style NAME (for this session)"]))
+    try:
+        name = session.set_output_style(rest.strip())
+    except ConfigError as e:
+        return Outcome(str(e), error=True)
+    return Outcome(f"output style: {name} (for this session; the outputStyle setting keeps it)")
 
 
 async def _model(session, rest, args) -> Outcome:
@@ -560,6 +578,7 @@ _HANDLERS = {
     "/context": _context,
     "/cost": _cost,
     "/model": _model,
+    "/output-style": _output_style,
     "/resume": _resume,
     "/fork": _fork,
     "/todos": _todos,
