@@ -38,7 +38,7 @@ def setup(tmp_path: Path) -> Path:
         )
     )
     (tmp_path / ".claude" / "settings.local.json").write_text(
-        json.dumps({"model": "opus", "permissions": {"allow": ["Read"]}, "statusLine": {"type": "command"}})
+        json.dumps({"model": "opus", "permissions": {"allow": ["Read"]}, "spinnerTipsEnabled": False})
     )
     return tmp_path
 
@@ -49,7 +49,7 @@ def test_config_shows_every_value_with_its_source(tmp_path):
     assert f'model = "opus"  # {project}/.claude/settings.local.json' in out
     assert f'permissions.allow[] = "Bash(ls *)"  # {project}/.claude/settings.json' in out
     assert f'permissions.allow[] = "Read"  # {project}/.claude/settings.local.json' in out
-    assert out[-1] == "# not used by sous (ignored): statusLine"
+    assert out[-1] == "# not used by sous (ignored): spinnerTipsEnabled"
 
 
 def test_hooks_list_and_test_run_the_configured_guard(tmp_path):

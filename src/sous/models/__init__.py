@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 from collections.abc import Mapping
+from typing import Any
 
 from sous.core import ConfigError, Model
 
@@ -81,10 +82,12 @@ def _without_httpx_cli() -> None:
         sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 
-def resolve(spec: str | None, environ: Mapping[str, str] = os.environ) -> Model:
-    """Build the model for `spec`; raises `ConfigError` with a one-line fix when it can't."""
+def resolve(spec: str | None, environ: Mapping[str, str] = os.environ, *, key_helper: Any = None) -> Model:
+    """Build the model for `spec`; raises `ConfigError` with a one-line fix when it can't.
+    `key_helper` (`key_helper.KeyHelper`, the `apiKeyHelper` setting) gives Anthropic models
+    their key, and makes Anthropic the provider when none is named."""
     _without_httpx_cli()
-    provider, model_id = split(spec, environ)
+    provider, model_id = split(spec, {**environ, "ANTHROPIC_AUTH_TOKEN": "helper"} if key_helper else environ)
     module, _, cls = PROVIDERS[provider].partition(":")
     factory = getattr(importlib.import_module(module), cls)
     if provider == "scripted":
@@ -92,4 +95,6 @@ def resolve(spec: str | None, environ: Mapping[str, str] = os.environ) -> Model:
             return factory.from_spec(model_id)
         except (OSError, ValueError) as e:
             raise ConfigError(f"cannot load scripted model {model_id!r}: {e}") from e
+    if provider == "anthropic" and key_helper is not None:
+        return factory(model_id, environ=environ, key_helper=key_helper)
     return factory(model_id, environ=environ)

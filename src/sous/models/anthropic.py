@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Mapping
@@ -262,15 +263,17 @@ class AnthropicModel:
     """`Model` over the Messages API (`ANTHROPIC_BASE_URL`, `ANTHROPIC_API_KEY` or
     `ANTHROPIC_AUTH_TOKEN`; `MAX_THINKING_TOKENS` > 0 turns extended thinking on)."""
 
-    def __init__(self, model_id: str, *, environ: Mapping[str, str] = os.environ):
+    def __init__(self, model_id: str, *, environ: Mapping[str, str] = os.environ, key_helper: Any = None):
         self.model_id = model_id
         self.name = f"anthropic:{model_id}"
+        self.key_helper = key_helper
+        """`sous.models.key_helper.KeyHelper` (the `apiKeyHelper` setting): asked for the key at each request."""
         self.api_key = environ.get("ANTHROPIC_API_KEY") or ""
         self.auth_token = environ.get("ANTHROPIC_AUTH_TOKEN") or ""
         base_url = environ.get("ANTHROPIC_BASE_URL") or ANTHROPIC_URL
         key_hint = "ANTHROPIC_AUTH_TOKEN" if self.auth_token and not self.api_key else "ANTHROPIC_API_KEY"
         self.endpoint = _http.Endpoint(base_url, key_hint=key_hint, environ=environ, url_hint="ANTHROPIC_BASE_URL")
-        if not self.api_key and not self.auth_token and self.endpoint.base_url == ANTHROPIC_URL:
+        if not self.api_key and not self.auth_token and not key_helper and self.endpoint.base_url == ANTHROPIC_URL:
             raise ConfigError(NO_KEY)  # found before the session starts, so sous says it could not start (exit 2)
         try:
             self.thinking_budget = int(environ.get("MAX_THINKING_TOKENS") or 0)
@@ -279,9 +282,12 @@ class AnthropicModel:
                 f"MAX_THINKING_TOKENS must be a number of tokens, not {environ.get('MAX_THINKING_TOKENS')!r}"
             ) from None
 
-    def headers(self) -> dict[str, str]:
+    def headers(self, helper_key: str = "") -> dict[str, str]:
         headers = {"anthropic-version": API_VERSION, "content-type": "application/json", "accept": "text/event-stream"}
-        if self.api_key:
+        if helper_key:
+            headers["x-api-key"] = helper_key
+            headers["authorization"] = f"Bearer {helper_key}"
+        elif self.api_key:
             headers["x-api-key"] = self.api_key
         elif self.auth_token:
             headers["authorization"] = f"Bearer {self.auth_token}"
@@ -291,11 +297,17 @@ class AnthropicModel:
 
     async def complete(self, request: ModelRequest, emit: Emit, cancel: CancelToken) -> AssistantMessage:
         body = request_body(self.model_id, request, self.thinking_budget)
-        return await self.endpoint.stream(
-            "/v1/messages",
-            body=body,
-            headers=self.headers(),
-            parser=lambda: _Stream(self.model_id, emit),
-            emit=emit,
-            cancel=cancel,
-        )
+        helper_key = await asyncio.to_thread(self.key_helper.get) if self.key_helper is not None else ""
+        try:
+            return await self.endpoint.stream(
+                "/v1/messages",
+                body=body,
+                headers=self.headers(helper_key),
+                parser=lambda: _Stream(self.model_id, emit),
+                emit=emit,
+                cancel=cancel,
+            )
+        except AuthError:
+            if self.key_helper is not None:  # refused: the helper is asked again next time
+                self.key_helper.forget()
+            raise

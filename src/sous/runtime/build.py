@@ -87,13 +87,21 @@ def open_session(opts: Options) -> Session:
     """Build a session; raises `ConfigError` (one line, with the fix) when it cannot start."""
     from sous import settings as settings_mod
     from sous.context import system_prompt
-    from sous.models import OFFLINE_NOTICE, resolve
+    from sous.models import OFFLINE_NOTICE
 
     cwd = os.path.abspath(opts.cwd)
     cfg = settings_mod.load(cwd, opts.settings, bare=opts.bare, environ=opts.environ, check_rule=parse)
     cfg.require_valid()  # a setting whose loss could widen a permission stops the session here
     notices = [Notice(level="warning", text=p) for p in cfg.problems]
     environ = {**opts.environ, **{k: str(v) for k, v in (cfg.get("env") or {}).items()}}
+    from sous.permissions import trust
+
+    from .trusted import model_resolver, trusted_command
+
+    project_trust = trust.check(cwd, opts.environ, opts.settings)  # what the project's own files would run
+    left_out: list[Any] = []
+    resolve, waiting = model_resolver(cfg, project_trust, opts, cwd, environ)
+    left_out += [waiting] if waiting is not None else []
 
     loaded = _find_previous(opts, cwd)
     if loaded is not None and loaded.damage:
@@ -104,7 +112,7 @@ def open_session(opts: Options) -> Session:
         or cfg.get("model")
         or opts.environ.get("SOUS_MODEL")
     )
-    model = model_spec if model_spec is not None and not isinstance(model_spec, str) else resolve(model_spec, environ)
+    model = model_spec if model_spec is not None and not isinstance(model_spec, str) else resolve(model_spec)
     if model.name.startswith("local:") and not model_spec:
         notices.append(Notice(level="info", text=OFFLINE_NOTICE.format(name=model.name)))
 
@@ -114,7 +122,7 @@ def open_session(opts: Options) -> Session:
     main_spec, all_types = _agent_types(opts, cwd)
     if main_spec is not None:  # the whole session runs as this agent
         if main_spec.model and not opts.model:
-            model = resolve(main_spec.model, environ)
+            model = resolve(main_spec.model)
         if main_spec.permission_mode in MODES and not opts.permission_mode:
             mode = main_spec.permission_mode
 
@@ -133,19 +141,13 @@ def open_session(opts: Options) -> Session:
     if cfg.get("sandbox.enabled") and not opts.bare:
         notices += _sandbox(cfg, cwd, state, rules, environ)
 
-    from sous.permissions import trust
-
-    project_trust = trust.check(cwd, opts.environ, opts.settings)  # what the project's own files would run
-    left_out: list[Any] = []
     mcp = _mcp(opts, cwd, environ, notices, project_trust, left_out)
     runs = Runs()
     # `prompt` and `agent` hooks ask the model their handler names, or the session's as it is then
-    models = lambda spec: resolve(spec, environ) if spec else state["session_model"]()  # noqa: E731
+    models = lambda spec: resolve(spec) if spec else state["session_model"]()  # noqa: E731
     hooks = _hooks(
         cfg, opts, cwd, environ, session_id, record, bus, runs, mode, notices, project_trust, left_out, models
     )
-    from .trusted import trusted_command
-
     status_line, waiting = trusted_command(cfg, "statusLine", project_trust, opts.environ, opts.settings)
     left_out += [waiting] if waiting is not None else []
     if left_out:
@@ -162,6 +164,8 @@ def open_session(opts: Options) -> Session:
     system = system_prompt.build(cwd, append=opts.append_system_prompt, replace=opts.system_prompt)
     if main_spec is not None and opts.system_prompt is None:
         system = f"{main_spec.prompt}\n\n# Environment{system.partition('# Environment')[2]}"
+    if trailer := _co_author(cfg):  # before the style, so that it stays whichever style is chosen
+        system = f"{system}\n\n# Commits\nWhen you make a git commit, end its message with a blank line and: {trailer}"
     base_system = system
     style_name = str(cfg.get("outputStyle") or "default")
     if style_name.lower() != "default" and opts.system_prompt is None and not opts.bare:
@@ -174,9 +178,7 @@ def open_session(opts: Options) -> Session:
         convo.messages = repair(loaded.messages)
     from sous.permissions import auto as auto_mode
 
-    judge = auto_mode.from_settings(
-        cfg, model, lambda spec: resolve(spec, environ), rules, lambda: convo.messages, bus.emit, eager=mode == "auto"
-    )
+    judge = auto_mode.from_settings(cfg, model, resolve, rules, lambda: convo.messages, bus.emit, eager=mode == "auto")
     permissions = PermissionMiddleware(
         rules,
         mode,
@@ -212,7 +214,7 @@ def open_session(opts: Options) -> Session:
         subagents = SubAgents(
             types=agent_types,
             model=model,
-            resolve=lambda spec: resolve(spec, environ),
+            resolve=resolve,
             toolset=tools,
             permissions=permissions,
             hooks=hooks,
@@ -257,7 +259,7 @@ def open_session(opts: Options) -> Session:
         commands=custom,
         subagents=subagents,
         notices=notices,
-        resolve=lambda spec: resolve(spec, environ),
+        resolve=resolve,
         pending_context=pending,
         deferred=deferred,
         unavailable=unavailable,
@@ -271,6 +273,18 @@ def open_session(opts: Options) -> Session:
     if opts.fork_session and loaded is not None:
         session.fork()
     return session
+
+
+CO_AUTHOR = "Co-Authored-By: sous <noreply@sous.invalid>"
+
+
+def _co_author(cfg: Any) -> str:
+    """The trailer the model adds to its commits: `attribution.commit` (Claude Code's newer key,
+    "" for none), else `includeCoAuthoredBy: true`; none by default."""
+    commit = cfg.get("attribution.commit")
+    if isinstance(commit, str):
+        return " ".join(commit.split())[:200]
+    return CO_AUTHOR if cfg.get("includeCoAuthoredBy") is True else ""
 
 
 def _rules(cfg: Any, opts: Options, cwd: str) -> Rules:

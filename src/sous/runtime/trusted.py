@@ -4,7 +4,7 @@ the person has trusted them (`sous trust`), as for its hooks and MCP servers."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
@@ -25,3 +25,19 @@ def trusted_command(
     if trust.command_of(value) in users:  # the user's own files name the same command
         return value, None
     return None, entry
+
+
+def model_resolver(
+    cfg: Any, project_trust: Any, opts: Any, cwd: str, environ: Mapping[str, str]
+) -> tuple[Callable[[str | None], Any], Any]:
+    """`resolve(spec)` for every model of the session, with the `apiKeyHelper` when it may run,
+    and the entry left out when it may not."""
+    from sous.models import resolve
+
+    command, waiting = trusted_command(cfg, "apiKeyHelper", project_trust, opts.environ, opts.settings)
+    if command is None:
+        return lambda spec: resolve(spec, environ), waiting
+    from sous.models.key_helper import KeyHelper
+
+    helper = KeyHelper(command, cwd=cwd, environ=environ)
+    return lambda spec: resolve(spec, environ, key_helper=helper), None

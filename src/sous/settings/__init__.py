@@ -2,7 +2,13 @@
 
 Layers, lowest first: user (`~/.claude/settings.json`, then `~/.sous/settings.json`), project
 (`.claude/settings.json`, `.sous/settings.json`), local (the same names with `.local.json`), then
-`--settings FILE|JSON`. Merge rule: objects merge key by key, lists concatenate (without
+`--settings FILE|JSON`, then the managed policy: `/etc/claude-code/managed-settings.json` and
+the files of `/etc/claude-code/managed-settings.d/` in name order (`SOUS_MANAGED_SETTINGS` names
+another file in place of the first; its folder's `managed-settings.d` is read then). Managed
+values win over every other layer and `--bare` does not skip them. With `allowManagedHooksOnly`
+only the managed hooks run, with `allowManagedPermissionRulesOnly` only the managed permission
+rules count, and a lower layer's `disableAllHooks` leaves the managed hooks running.
+Merge rule: objects merge key by key, lists concatenate (without
 duplicates), any other value is taken from the highest layer that sets it.
 
 Each layer is checked once, before the merge (`schema.check`): a value of the wrong type is
@@ -30,8 +36,35 @@ from . import schema
 MAX_FILE_BYTES = 4 * 2**20
 """A settings file is a few kilobytes; past this it is something else, and is not read whole."""
 
-USED_KEYS = {"model", "env", "permissions", "hooks", "disableAllHooks", "preToolUseHookFailure", "sandbox"}
+USED_KEYS = {
+    "$schema",
+    "model",
+    "env",
+    "permissions",
+    "hooks",
+    "disableAllHooks",
+    "preToolUseHookFailure",
+    "sandbox",
+    "autoMode",
+    "webSearch",
+    "cleanupPeriodDays",
+    "autoCompactEnabled",
+    "autoCompactWindow",
+    "fileCheckpointingEnabled",
+    "enableAllProjectMcpServers",
+    "enabledMcpjsonServers",
+    "disabledMcpjsonServers",
+    "statusLine",
+    "outputStyle",
+    "apiKeyHelper",
+    "includeCoAuthoredBy",
+    "attribution",
+    "allowManagedHooksOnly",
+    "allowManagedPermissionRulesOnly",
+}
 """The settings sous reads; any other key is left alone (and listed by `sous config`)."""
+MANAGED_FILE = Path("/etc/claude-code/managed-settings.json")
+"""Where Claude Code reads the system-wide policy on Linux (`SOUS_MANAGED_SETTINGS` overrides)."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -43,6 +76,8 @@ class Settings:
     """Warnings, one line each: values that were dropped (sous goes on without them)."""
     errors: list[str] = field(default_factory=list)
     """One line per file or value that makes the settings unusable: sous must not start."""
+    managed: dict[str, Any] = field(default_factory=dict)
+    """The managed policy's own values (merged into `values` last)."""
     origins: dict[str, str] = field(default_factory=dict)
     """Which layer each value came from: `"model"`, or `'permissions.allow["Bash(ls)"]'` for a
     list item (the first layer that listed it)."""
@@ -131,7 +166,38 @@ def load(
             _apply(settings, "--settings", cli_settings, check_rule)
         elif (text := _read(settings, Path(cli_settings), given=True)) is not None:
             _apply(settings, cli_settings, text, check_rule)
+    below = settings.values
+    for path in managed_files(environ):
+        if (text := _read(settings, path)) is not None:
+            settings.managed = merge(settings.managed, _apply(settings, str(path), text, check_rule))
+    if settings.managed:
+        _enforce(settings, below)
     return settings
+
+
+def managed_files(environ: Mapping[str, str] = os.environ) -> list[Path]:
+    """The managed policy files, in the order they are merged."""
+    main = Path(environ.get("SOUS_MANAGED_SETTINGS") or MANAGED_FILE)
+    folder = main.parent / "managed-settings.d"
+    try:
+        extra = sorted(p for p in folder.glob("*.json") if p.is_file())
+    except OSError:
+        extra = []
+    return [main, *extra]
+
+
+def _enforce(settings: Settings, below: dict[str, Any]) -> None:
+    """The managed keys that narrow what the other layers may add."""
+    managed, values = settings.managed, settings.values
+    if managed.get("allowManagedHooksOnly") is True:
+        values["hooks"] = managed.get("hooks") or {}
+    elif below.get("disableAllHooks") is True and managed.get("hooks") and managed.get("disableAllHooks") is not True:
+        values["hooks"], values["disableAllHooks"] = managed["hooks"], False  # only the managed ones run
+    if managed.get("allowManagedPermissionRulesOnly") is True:
+        permissions = dict(values.get("permissions") or {})
+        for key in ("allow", "ask", "deny"):
+            permissions[key] = list((managed.get("permissions") or {}).get(key) or [])
+        values["permissions"] = permissions
 
 
 def _read(settings: Settings, path: Path, given: bool = False) -> str | None:
@@ -176,32 +242,34 @@ def _read(settings: Settings, path: Path, given: bool = False) -> str | None:
         return None
 
 
-def _apply(settings: Settings, name: str, text: str, check_rule: Callable[[str], object] | None) -> None:
+def _apply(settings: Settings, name: str, text: str, check_rule: Callable[[str], object] | None) -> dict[str, Any]:
+    """Check and merge one layer; returns its checked values ({} when unusable)."""
     try:
         data = json.loads(text) if text.strip() else {}
     except RecursionError:
         settings.errors.append(
             f"{name}: invalid JSON (nested too deeply); sous will not start without it (it may hold restrictions)"
         )
-        return
+        return {}
     except json.JSONDecodeError as e:
         settings.errors.append(
             f"{name}:{e.lineno}:{e.colno}: invalid JSON ({e.msg}; comments and trailing "
             "commas are not allowed); sous will not start without it (it may hold restrictions)"
         )
-        return
+        return {}
     if not isinstance(data, dict):
         settings.errors.append(
             f"{name}: settings must be a JSON object, not {schema.kind(data)}; "
             "sous will not start without it (it may hold restrictions)"
         )
-        return
+        return {}
     checked = schema.check(name, data, check_rule=check_rule)
     settings.problems += checked.warnings
     settings.errors += checked.errors
     settings.values = merge(settings.values, checked.values)
     settings.sources.append(name)
     _record(settings, name, checked.values, "")
+    return checked.values
 
 
 def _record(settings: Settings, name: str, data: dict[str, Any], prefix: str) -> None:
