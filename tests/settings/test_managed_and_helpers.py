@@ -64,8 +64,8 @@ def test_managed_only_hooks_and_rules(world):
     user_hook = {"PreToolUse": [{"hooks": [{"type": "command", "command": "echo user >> log"}]}]}
     write(world["tmp"] / ".claude" / "settings.json", {"hooks": user_hook, "permissions": {"allow": ["Bash"]}})
     managed_hook = {"PreToolUse": [{"hooks": [{"type": "command", "command": "echo managed >> log"}]}]}
-    write(world["managed"], {"hooks": managed_hook, "allowManagedHooksOnly": True, "allowManagedPermissionRulesOnly": True,
-                             "permissions": {"deny": ["Write"]}})  # fmt: skip
+    policy = {"hooks": managed_hook, "allowManagedHooksOnly": True, "permissions": {"deny": ["Write"]}}
+    write(world["managed"], {**policy, "allowManagedPermissionRulesOnly": True})
     env = {"HOME": str(world["tmp"]), "SOUS_MANAGED_SETTINGS": str(world["managed"])}
     cfg = settings.load(world["project"], environ=env)
     assert cfg.get("hooks") == managed_hook
