@@ -134,3 +134,26 @@ def test_hooks_list_names_events_sous_never_fires(project, tmp_path):
     assert "FileChanged\t*\tcommand\ttrue" in result.stdout
     assert "never fires FileChanged" in result.stderr
     assert "unknown" not in result.stderr
+
+
+def test_huge_or_malformed_hook_output_is_cut_or_ignored_not_passed_on(project, tmp_path):
+    big = json.dumps(
+        {"hookSpecificOutput": {"hookEventName": "PostToolUseFailure", "additionalContext": "y" * 200_000}}
+    )
+    (tmp_path / "big.json").write_text(big)
+    hooks = {
+        "PostToolUseFailure": [
+            {"hooks": [{"type": "command", "command": f"cat {tmp_path / 'big.json'}"}]},
+            {"hooks": [{"type": "command", "command": "echo '{\"hookSpecificOutput\": [1, 2'"}]},
+        ],
+        "PreToolUse": [
+            {"hooks": [{"type": "command", "command": "head -c 300000 /dev/zero | tr '\\0' z >&2; exit 2"}]}
+        ],
+    }
+    turns = [{"tool_calls": [{"name": "Read", "input": {"file_path": "nothing"}}]}, {"text": "ok"}]
+    result, _ = run(project, turns, {"hooks": hooks})
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    text = [o["message"]["content"][0]["content"] for o in lines if o["type"] == "user"][0]
+    assert 10_000 <= text.count("z") <= 10_100 and 10_000 <= text.count("y") <= 10_100
+    assert text.count("more characters of hook output cut") == 2

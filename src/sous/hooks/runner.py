@@ -221,8 +221,30 @@ async def _run_http(handler: Handler, payload: dict[str, Any]) -> Outcome:
     return Outcome(handler, 0, stdout=body.decode("utf-8", "replace"))
 
 
+MAX_TEXT_CHARS = 10_000
+"""Claude Code's cap on each string a hook hands over (a reason, a context, a message)."""
+
+
+def clip(text: str) -> str:
+    """`text`, cut at `MAX_TEXT_CHARS` with a note saying how much was left out."""
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    return text[:MAX_TEXT_CHARS] + f"\n[... {len(text) - MAX_TEXT_CHARS:,} more characters of hook output cut]"
+
+
 def verdict(event: str, outcomes: list[Outcome]) -> Verdict:
-    """Combine the outcomes of one event's handlers into one decision."""
+    """Combine the outcomes of one event's handlers into one decision. Every text in it is at
+    most `MAX_TEXT_CHARS` long: a hook that prints a novel does not flood the context."""
+    result = _combine(event, outcomes)
+    result.block = clip(result.block) if result.block is not None else None
+    result.reason = clip(result.reason)
+    result.stop = clip(result.stop) if result.stop is not None else None
+    result.context = [clip(text) for text in result.context]
+    result.messages = [clip(text) for text in result.messages]
+    return result
+
+
+def _combine(event: str, outcomes: list[Outcome]) -> Verdict:
     result = Verdict()
     for outcome in outcomes:
         data = outcome.output
