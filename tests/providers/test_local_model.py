@@ -110,3 +110,20 @@ def test_loading_says_so():
     model = local.LocalModel(local.DEFAULT_NAME)
     asyncio.run(model.complete(ModelRequest(system="", messages=(user("hi"),), tools=()), events.append, CancelToken()))
     assert any(isinstance(e, Notice) and "loading" in e.text for e in events)
+
+
+def test_extra_buffers_are_kept_off_where_they_crash():
+    # This build's own report decides; a native build on an AMX CPU segfaulted at the first
+    # prompt of more than one token while the extra buffer types were on.
+    native = "CPU : SSE3 = 1 | AVX2 = 1 | AVX512 = 1 | AMX_INT8 = 1 | REPACK = 1 | "
+    portable = "CPU : SSE3 = 1 | AVX = 1 | AVX2 = 1 | F16C = 1 | FMA = 1 | REPACK = 1 | "
+    assert not local._extra_buffers_safe(native) and local._extra_buffers_safe(portable)
+    from llama_cpp import llama_cpp as bindings
+
+    original = bindings.llama_model_default_params
+    with local._extra_buffers(False):
+        assert bindings.llama_model_default_params().use_extra_bufts is False
+    assert bindings.llama_model_default_params is original
+    with pytest.raises(RuntimeError), local._extra_buffers(False):
+        raise RuntimeError("a load that fails")
+    assert bindings.llama_model_default_params is original  # restored on failure too

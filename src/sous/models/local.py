@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import hashlib
 import importlib.util
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,14 +155,54 @@ def _load(path: Path) -> Any:
             # A GGUF file may embed a Jinja chat template, which is code run on every request: for the
             # built-in models sous formats the chat itself (both speak ChatML) and ignores it.
             chat_format = "chatml" if path.name in _BUILTIN_FILES or path.stem in BUILTIN else None
-            _loaded[str(path)] = Llama(
-                model_path=str(path),
-                n_ctx=CONTEXT_TOKENS,
-                n_threads=os.cpu_count() or 2,
-                chat_format=chat_format,
-                verbose=False,
-            )
+            with _extra_buffers(_extra_buffers_safe(_system_info())):
+                _loaded[str(path)] = Llama(
+                    model_path=str(path),
+                    n_ctx=CONTEXT_TOKENS,
+                    n_threads=os.cpu_count() or 2,
+                    chat_format=chat_format,
+                    verbose=False,
+                )
         return _loaded[str(path)]
+
+
+def _system_info() -> str:
+    import llama_cpp
+
+    return bytes(llama_cpp.llama_print_system_info() or b"").decode("ascii", "replace")
+
+
+def _extra_buffers_safe(system_info: str) -> bool:
+    """Whether llama.cpp may lay the weights out in its extra CPU buffer types (AMX tiles and
+    repacked blocks). A build compiled for the machine it runs on (`-march=native`, pip's default)
+    on a CPU with AMX crashes with a segmentation fault at the first prompt of more than one token
+    (llama-cpp-python 0.3.35 and 0.3.36, Qwen2.5 weights, measured); without the extra buffers the
+    same build answers correctly. Portable builds (AVX2) keep them: they are safe there."""
+    return "AMX_INT8 = 1" not in system_info
+
+
+@contextlib.contextmanager
+def _extra_buffers(allowed: bool) -> Iterator[None]:
+    """Load with llama.cpp's `use_extra_bufts` set to `allowed`. `Llama()` does not take that
+    parameter, so the default-parameters function it calls is wrapped for the duration of the
+    load (callers hold `_load_lock`; versions without the field ignore the attribute)."""
+    if allowed:
+        yield
+        return
+    from llama_cpp import llama_cpp as bindings
+
+    original = bindings.llama_model_default_params
+
+    def without_extra_buffers() -> Any:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    bindings.llama_model_default_params = without_extra_buffers
+    try:
+        yield
+    finally:
+        bindings.llama_model_default_params = original
 
 
 def _repeats(call: Any, request: ModelRequest) -> bool:
