@@ -1,5 +1,5 @@
 """The events beyond the tool and prompt ones: StopFailure, CwdChanged, InstructionsLoaded,
-PermissionDenied, each with Claude Code's input fields, through the real `sous -p`."""
+PermissionDenied, UserPromptExpansion, each with Claude Code's input fields, through the real `sous -p`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 
 import sous
 from sous.hooks import error_kind
+from sous.store import transcript
 
 SRC = str(Path(sous.__file__).resolve().parents[1])
 PY = sys.executable
@@ -36,11 +37,13 @@ def logging(tmp_path: Path, output: str = "") -> dict:
     return {"type": "command", "command": f"{PY} {tmp_path / 'log_hook.py'} {quoted}"}
 
 
-def run(project: Path, turns: list, settings: dict, *flags: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
+def run(
+    project: Path, turns: list, settings: dict, *flags: str, prompt: str = "go"
+) -> tuple[subprocess.CompletedProcess, list[dict]]:
     script, log = project.parent / "turns.json", project.parent / "hook.log"
     script.write_text(json.dumps(turns))
     result = subprocess.run(
-        [PY, "-m", "sous", "-p", "go", "--model", f"scripted:{script}", "--output-format", "stream-json",
+        [PY, "-m", "sous", "-p", prompt, "--model", f"scripted:{script}", "--output-format", "stream-json",
          "--verbose", "--settings", json.dumps(settings), *flags],
         cwd=project, env={**os.environ, "PYTHONPATH": SRC, "HOOK_LOG": str(log)},
         capture_output=True, text=True, timeout=120,
@@ -157,3 +160,42 @@ def test_huge_or_malformed_hook_output_is_cut_or_ignored_not_passed_on(project, 
     text = [o["message"]["content"][0]["content"] for o in lines if o["type"] == "user"][0]
     assert 10_000 <= text.count("z") <= 10_100 and 10_000 <= text.count("y") <= 10_100
     assert text.count("more characters of hook output cut") == 2
+
+
+def test_user_prompt_expansion_fires_before_a_command_is_expanded(project, tmp_path):
+    (project / ".claude" / "commands").mkdir(parents=True)
+    (project / ".claude" / "commands" / "greet.md").write_text("Say hello to $ARGUMENTS.\n")
+    hooks = {
+        "UserPromptExpansion": [
+            {"matcher": "greet", "hooks": [logging(tmp_path, "Greet in French.")]},
+            {"matcher": "other", "hooks": [logging(tmp_path)]},
+        ]
+    }
+    result, payloads = run(project, [{"text": "Bonjour, Ann."}], {"hooks": hooks}, prompt="/greet Ann")
+    assert result.returncode == 0, result.stderr
+    assert len(payloads) == 1  # the matcher is the command's name
+    fired = payloads[0]
+    assert fired["hook_event_name"] == "UserPromptExpansion" and fired["expansion_type"] == "slash_command"
+    assert (fired["command_name"], fired["command_args"], fired["prompt"]) == ("greet", "Ann", "/greet Ann")
+    assert fired["command_source"] == "projectSettings"
+    init = json.loads(result.stdout.splitlines()[0])
+    first = transcript.load(transcript.find(init["session_id"])).messages[0]
+    assert "Say hello to Ann." in first.text and "Greet in French." in first.text  # stdout is context
+
+    (project.parent / "hook.log").unlink()
+    _, payloads = run(project, [{"text": "hi"}], {"hooks": hooks}, prompt="go")
+    assert payloads == []  # a plain prompt expands nothing
+
+
+def test_user_prompt_expansion_can_block_the_command(project, tmp_path):
+    (project / ".claude" / "commands").mkdir(parents=True)
+    (project / ".claude" / "commands" / "deploy.md").write_text("Deploy to production.\n")
+    blocker = tmp_path / "no_deploy.py"
+    blocker.write_text("import sys\nsys.stderr.write('deploys are frozen')\nsys.exit(2)\n")
+    hooks = {
+        "UserPromptExpansion": [{"matcher": "deploy", "hooks": [{"type": "command", "command": f"{PY} {blocker}"}]}]
+    }
+    result, _ = run(project, [{"text": "deploying"}], {"hooks": hooks}, prompt="/deploy")
+    final = json.loads(result.stdout.splitlines()[-1])
+    assert result.returncode == 1 and final["num_turns"] == 0
+    assert "UserPromptExpansion operation blocked by hook: deploys are frozen" in final["result"]

@@ -4,8 +4,9 @@
 PostToolUseFailure (feedback and context added to the result), PermissionDenied (a call the
 `auto` mode's judge refused; `retry: true` tells the model it may try again), CwdChanged (a
 call moved the working folder) and Stop (a block makes the agent go on, at most 8 times in a
-row) from the loop's seams; the session calls `user_prompt`, `session_start`, `session_end`,
-`stop_failure` (a turn ended by a provider error) and `instructions_loaded` (memory files).
+row) from the loop's seams; the session calls `user_prompt`, `prompt_expansion` (a custom
+command or skill about to be expanded), `session_start`, `session_end`, `stop_failure` (a turn
+ended by a provider error) and `instructions_loaded` (memory files).
 Matching handlers run in parallel; every run is recorded.
 PreToolUse handlers fail closed by default (`"preToolUseHookFailure": "continue"` in settings
 restores Claude Code's fail-open), since a guard that silently stops guarding is worse than none.
@@ -258,6 +259,19 @@ class HookMiddleware(PassThrough):
     async def user_prompt(self, prompt: str) -> Verdict:
         self._stop_blocks = 0
         return await self.fire("UserPromptSubmit", None, {"prompt": prompt})
+
+    async def prompt_expansion(self, name: str, arguments: str, source: str) -> Verdict:
+        """A `/name args` prompt naming a custom command or skill, before it is expanded:
+        UserPromptExpansion, its matcher the command's name. A block stops the prompt."""
+        prompt = f"/{name} {arguments}" if arguments else f"/{name}"
+        fields = {
+            "expansion_type": "slash_command",
+            "command_name": name,
+            "command_args": arguments,
+            "command_source": source,
+            "prompt": prompt,
+        }
+        return await self.fire("UserPromptExpansion", name, fields)
 
     async def session_start(self, source: str, model: str) -> Verdict:
         return await self.fire("SessionStart", source, {"source": source, "model": model})

@@ -15,6 +15,7 @@ FIRED = (
     "SessionStart",
     "SessionEnd",
     "UserPromptSubmit",
+    "UserPromptExpansion",
     "PreToolUse",
     "PermissionRequest",
     "PermissionDenied",
@@ -33,7 +34,6 @@ FIRED = (
 """The events sous fires."""
 NOT_FIRED = (
     "Setup",
-    "UserPromptExpansion",
     "PostToolBatch",
     "MessageDisplay",
     "TaskCreated",

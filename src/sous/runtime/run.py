@@ -29,6 +29,11 @@ class RunControl(SessionState):
             from sous.context import commands
 
             command, arguments = invocation
+            if self._hooks is not None:
+                verdict = await self._hooks.prompt_expansion(command.name, arguments, self._command_source(command))
+                if verdict.block is not None:
+                    return self._blocked(f"UserPromptExpansion operation blocked by hook: {verdict.block}")
+                self._pending_context.extend(verdict.context)
             try:
                 prompt = commands.expand(
                     command,
@@ -50,6 +55,12 @@ class RunControl(SessionState):
         finally:
             for rule in granted:  # a command's allowed-tools hold for the invoking turn only
                 self._permissions.rules.allow.remove(rule)
+
+    def _command_source(self, command: Any) -> str:
+        """Where a command comes from, in Claude Code's words (UserPromptExpansion's `command_source`)."""
+        from pathlib import Path
+
+        return "projectSettings" if Path(command.path).is_relative_to(self.project_dir) else "userSettings"
 
     async def _attach(self, text: str) -> str | UserMessage:
         from sous.context.attachments import attach, attach_resources, dropped_images, mentions
