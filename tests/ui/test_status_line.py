@@ -161,3 +161,29 @@ def test_output_style_chooser_switches_the_style_of_the_next_request(tmp_path):
             term.close()
     first, second = (json.dumps(r["body"].get("system")) for r in server.requests)
     assert "Output style: learning" not in first and "Output style: learning" in second
+
+
+async def test_the_payload_counts_the_lines_the_file_tools_changed(tmp_path):
+    from sous.models.scripted import ScriptedModel
+    from sous.runtime import Options, open_session
+    from sous.ui.status_line import payload
+
+    (tmp_path / "old.txt").write_text("one\ntwo\nthree\n")
+    old = str(tmp_path / "old.txt")
+    turns = [
+        {"tool_calls": [{"name": "Write", "input": {"file_path": str(tmp_path / "new.py"), "content": "a\nb\nc\n"}}]},
+        {"tool_calls": [{"name": "Read", "input": {"file_path": old}}]},
+        {"tool_calls": [{"name": "Edit", "input": {"file_path": old, "old_string": "two", "new_string": "2\n2.5"}}]},
+        {"tool_calls": [{"name": "Edit", "input": {"file_path": old, "old_string": "absent", "new_string": "x"}}]},
+        {"text": "done"},
+    ]
+    session = open_session(
+        Options(cwd=str(tmp_path), model=ScriptedModel(turns), permission_mode="bypassPermissions", persist=False)
+    )
+    try:
+        await session.send("go")
+        cost = payload(session)["cost"]
+    finally:
+        session.close()
+    # 3 lines created, then "two" became two lines; the failed edit counts nothing
+    assert (cost["total_lines_added"], cost["total_lines_removed"]) == (5, 1)

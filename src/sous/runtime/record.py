@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sous.core import Event, MessageAdded, Notice, PermissionDecided, RunEnd, Usage
-from sous.core.events import ModeChanged
+from sous.core.events import ModeChanged, ToolEnd
 from sous.core.messages import Message
 from sous.store.codec import usage_to_dict
 from sous.store.transcript import TranscriptWriter
@@ -98,8 +98,15 @@ class Totals:
     api_ms: int = 0
     last_input_tokens: int = 0
     """The prompt size of the latest turn: how full the context window is."""
+    lines_added: int = 0
+    lines_removed: int = 0
+    """Lines the session's own file tools (Write, Edit) changed, from their diffs; a command's
+    edits through Bash are not counted here (the status line's `cost.total_lines_*`)."""
 
     def __call__(self, event: Event) -> None:
+        if isinstance(event, ToolEnd):
+            self._count_lines(event)
+            return
         if not isinstance(event, RunEnd):
             return
         self.usage += event.usage
@@ -110,3 +117,17 @@ class Totals:
         if event.last_message is not None and event.last_message.usage.input_tokens:
             u = event.last_message.usage
             self.last_input_tokens = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.output_tokens
+
+    def _count_lines(self, event: ToolEnd) -> None:
+        data = event.result.data
+        if event.result.is_error or not isinstance(data, dict):
+            return
+        if data.get("type") == "create" and isinstance(data.get("content"), str):
+            self.lines_added += len(data["content"].splitlines())
+            return
+        for hunk in data.get("structuredPatch") or ():
+            for line in hunk.get("lines", ()) if isinstance(hunk, dict) else ():
+                if isinstance(line, str) and line[:1] == "+":
+                    self.lines_added += 1
+                elif isinstance(line, str) and line[:1] == "-":
+                    self.lines_removed += 1

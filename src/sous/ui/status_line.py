@@ -53,8 +53,8 @@ def payload(session: Any) -> dict[str, Any]:
             "total_cost_usd": round(usage.cost_usd, 6),
             "total_duration_ms": totals.duration_ms,
             "total_api_duration_ms": totals.api_ms,
-            "total_lines_added": 0,
-            "total_lines_removed": 0,
+            "total_lines_added": totals.lines_added,
+            "total_lines_removed": totals.lines_removed,
         },
         "context_window": {
             "total_input_tokens": usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens,
