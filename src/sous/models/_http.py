@@ -1,7 +1,7 @@
 """The HTTP side shared by the providers: one streamed POST, error mapping, retries, cancellation.
 
-httpx is imported here and only here, on the first request: building a model costs nothing, and
-`sous --version` never loads it.
+Requests go through sous's own small client (`_wire`), or through httpx when a proxy variable is
+set (`ProxiedClient`); httpx is imported only then, on the first request.
 
 Retries. 408, 409, 429, 5xx and 529 answers, refused connections, timeouts and streams cut
 mid-way are retried with exponential backoff and jitter (or after the server's `retry-after-ms`/
@@ -26,11 +26,13 @@ message comes back with `stop_reason="aborted"`; while waiting to retry, the wai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
+import os
 import random
 import re
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -46,10 +48,12 @@ from sous.core import (
     Retry,
 )
 
-from . import _overflow, _sse
+from . import _overflow, _sse, _wire
 
 if TYPE_CHECKING:
     import httpx
+
+    Response = _wire.Response | httpx.Response
 
 
 class Parser(Protocol):
@@ -118,36 +122,84 @@ class RetryPolicy:
         return random.uniform(0.5, 1.0) * min(self.base_delay_s * 2 ** (attempt - 1), self.max_delay_s)
 
 
-def new_client(base_url: str, idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S) -> httpx.AsyncClient:
-    """A client honouring the usual proxy variables (HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE); a
-    read that waits `idle_timeout_s` for a byte fails with `httpx.ReadTimeout`.
+def new_client(
+    base_url: str, idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S, environ: Mapping[str, str] | None = None
+) -> Client:
+    """A client for `base_url`; a read that waits `idle_timeout_s` for a byte fails with
+    `_wire.ReadTimeout`. Behind a proxy (HTTPS_PROXY, ALL_PROXY..., unless NO_PROXY names the host)
+    it is httpx's, which knows proxies. The certificate store (~50 ms) is loaded at the first
+    https request: a plain-http endpoint (Ollama, a test double) never pays for it."""
+    if proxy := _wire.proxy_for(base_url, os.environ if environ is None else environ):
+        return ProxiedClient(proxy, idle_timeout_s)
+    return _wire.Client(read_timeout=idle_timeout_s, verify=not base_url.startswith("http://"))
 
-    Loading the certificate store costs ~50 ms; a plain-http endpoint (a local server such as
-    Ollama or a test double) never uses it, so it is skipped there."""
+
+class ProxiedClient:
+    """httpx behind `_wire.Client`'s interface: its failures become `_wire.TransportError`s."""
+
+    def __init__(self, proxy: str, idle_timeout_s: float):
+        from . import _without_httpx_cli
+
+        _without_httpx_cli()
+        import httpx
+
+        timeout = httpx.Timeout(connect=15.0, read=idle_timeout_s, write=60.0, pool=15.0)
+        # trust_env off: the proxy is the one the session's environment names (`_wire.proxy_for`), and
+        # certificates come from SSL_CERT_FILE/SSL_CERT_DIR as for direct requests.
+        self._client = httpx.AsyncClient(
+            timeout=timeout, follow_redirects=False, verify=_wire.tls_context(), proxy=proxy, trust_env=False
+        )
+
+    @contextlib.asynccontextmanager
+    async def stream(self, method: str, url: str, **options: Any) -> AsyncIterator[httpx.Response]:
+        with _translated():
+            async with self._client.stream(method, url, **options) as response:
+                yield response
+
+    async def get(self, url: str, **options: Any) -> httpx.Response:
+        with _translated():
+            return await self._client.get(url, **options)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+Client = _wire.Client | ProxiedClient
+
+
+@contextlib.contextmanager
+def _translated() -> Iterator[None]:
     import httpx
 
-    timeout = httpx.Timeout(connect=15.0, read=idle_timeout_s, write=60.0, pool=15.0)
-    return httpx.AsyncClient(timeout=timeout, follow_redirects=False, verify=not base_url.startswith("http://"))
+    try:
+        yield
+    except httpx.ReadTimeout as e:
+        raise _wire.ReadTimeout(str(e) or "no data in time") from e
+    except httpx.ConnectError as e:
+        raise _wire.ConnectFailed(str(e) or "cannot connect") from e
+    except httpx.HTTPError as e:
+        raise _wire.TransportError(f"{type(e).__name__}: {e}" if str(e) else type(e).__name__) from e
 
 
 class Endpoint:
     """One provider's base URL: a pooled client and the streamed, retried, cancellable POST."""
 
     def __init__(self, base_url: str, *, key_hint: str, environ: Mapping[str, str], url_hint: str = "the base URL"):
+        self.environ = environ
         self.base_url = base_url.rstrip("/")
         self.key_hint = key_hint
         """The environment variable an authentication failure tells the user to check."""
         self.url_hint = url_hint
         """The environment variable a wrong server (an HTML page, say) tells the user to check."""
         self.policy = RetryPolicy.from_environ(environ)
-        self._client: httpx.AsyncClient | None = None
+        self._client: Client | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> Client:
         # Pooled connections belong to the event loop that opened them; a new loop needs a new client.
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
-            self._client, self._loop = new_client(self.base_url, self.policy.idle_timeout_s), loop
+            self._client, self._loop = new_client(self.base_url, self.policy.idle_timeout_s, self.environ), loop
         return self._client
 
     async def stream(
@@ -164,15 +216,13 @@ class Endpoint:
 
         Raises `ProviderError` when the request fails for good; returns the partial message
         (`stop_reason="aborted"`) when `cancel` fires first."""
-        import httpx
-
         retries = self.policy.max_retries
         for n in range(retries + 1):
             current = parser()
             try:
                 attempt = await cancel.race(self._attempt(path, body, headers, current))
                 return attempt.result() if attempt is not None else current.partial()
-            except httpx.HTTPError as e:
+            except _wire.TransportError as e:
                 error = transport_error(e, self.policy.idle_timeout_s)
             except ProviderError as e:
                 error = e
@@ -222,7 +272,7 @@ class Endpoint:
             status=status,
         )
 
-    async def _check_stream(self, response: httpx.Response) -> None:
+    async def _check_stream(self, response: Response) -> None:
         """Raise a non-retryable `ProviderError` when a success answer is not an event stream."""
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in NOT_A_STREAM:
@@ -242,7 +292,7 @@ class Endpoint:
         raise self._not_a_stream("JSON", response.status_code)
 
 
-async def _lines(response: httpx.Response, base_url: str) -> AsyncIterator[str]:
+async def _lines(response: Response, base_url: str) -> AsyncIterator[str]:
     """The body's lines (SSE ends them with CRLF, LF or CR), none longer than `MAX_LINE_CHARS`:
     a server sending bytes without a line end must not fill memory."""
     pieces: list[str] = []  # the unfinished line, kept in pieces so a long one is not copied over and over
@@ -275,7 +325,7 @@ def decode(data: str) -> Any:
         raise ConnectionFailed(f"the response stream held invalid JSON: {' '.join(data.split())[:200]}") from e
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     try:
         if ms := headers.get("retry-after-ms"):
             return float(ms) / 1000
@@ -316,7 +366,7 @@ def error_for_status(
     return ProviderError(f"request rejected ({status}): {text}", status=status)
 
 
-async def check(response: httpx.Response, key_hint: str) -> None:
+async def check(response: Response, key_hint: str) -> None:
     """Raise the fitting `ProviderError` for an error response (its body read first)."""
     if response.status_code < 400:
         return
@@ -331,11 +381,12 @@ async def check(response: httpx.Response, key_hint: str) -> None:
     raise error
 
 
-def transport_error(error: httpx.HTTPError, idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S) -> ProviderError:
-    """A network failure (refused connection, timeout, stream cut mid-way) as a retryable error."""
-    import httpx
-
-    if isinstance(error, httpx.ReadTimeout):
+def transport_error(error: _wire.TransportError, idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S) -> ProviderError:
+    """A network failure (refused connection, timeout, stream cut mid-way) as a retryable error;
+    a request that cannot be sent as asked as one that is not retried."""
+    if isinstance(error, _wire.RequestRefused):
+        return ProviderError(f"request not sent: {error}")
+    if isinstance(error, _wire.ReadTimeout):
         return ConnectionFailed(
             f"the server sent nothing for {idle_timeout_s:g}s; the stream counts as cut "
             "(SOUS_STREAM_IDLE_TIMEOUT_MS sets the limit)"

@@ -265,7 +265,7 @@ class OpenAIChatModel:
         (vLLM's `max_model_len`, `context_length` of OpenRouter and LM Studio, llama.cpp's
         `meta.n_ctx_train`) and llama.cpp's `GET /props` (`n_ctx`, the size it was started with,
         which wins). Never raises; gives up after a few seconds."""
-        import httpx
+        from ._wire import TransportError
 
         if self.endpoint.base_url == OPENAI_URL:  # OpenAI's models are in the catalog; its list has no sizes
             return None
@@ -276,7 +276,7 @@ class OpenAIChatModel:
             try:
                 response = await self.endpoint.client().get(url, headers=headers, timeout=5.0)
                 data = response.json() if response.status_code == 200 else None
-            except (httpx.HTTPError, ValueError):
+            except (TransportError, ValueError, RuntimeError):
                 continue
             if isinstance(data, dict) and isinstance(data.get("data"), list):
                 entries = [e for e in data["data"] if isinstance(e, dict)]
