@@ -30,7 +30,6 @@ import contextlib
 import json
 import math
 import os
-import random
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -117,6 +116,8 @@ class RetryPolicy:
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds before retry number `attempt` (1-based): the server's wish when it states one
         (within reason), else exponential backoff with jitter, capped."""
+        import random  # here: only a retry needs it, and start-up does not pay for it
+
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_delay_s * 4)
         return random.uniform(0.5, 1.0) * min(self.base_delay_s * 2 ** (attempt - 1), self.max_delay_s)

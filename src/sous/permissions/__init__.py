@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sous.core import (
     Allow,
@@ -31,10 +31,12 @@ from sous.core import (
     ToolDecision,
 )
 
-from .auto import AutoJudge
 from .decide import MODES, Decision, Rules, decide, split_command
 from .grants import Grants, narrowest_rules, save_always
 from .rules import parse
+
+if TYPE_CHECKING:
+    from .auto import AutoJudge  # built by the session builder, only in auto mode
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
