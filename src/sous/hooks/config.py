@@ -21,6 +21,7 @@ FIRED = (
     "PermissionDenied",
     "PostToolUse",
     "PostToolUseFailure",
+    "PostToolBatch",
     "Notification",
     "Stop",
     "StopFailure",
@@ -34,7 +35,6 @@ FIRED = (
 """The events sous fires."""
 NOT_FIRED = (
     "Setup",
-    "PostToolBatch",
     "MessageDisplay",
     "TaskCreated",
     "TaskCompleted",

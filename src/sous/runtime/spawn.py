@@ -129,7 +129,7 @@ class SubAgents:
         names = [n for n in names if n not in spec.disallowed and not (n == "Agent" and depth >= self.max_depth)]
         return self.toolset.only(names)
 
-    def _middleware(self, spec: Any, label: str, agent_id: str, read_only: set[str]) -> Middleware:
+    def _middleware(self, spec: Any, label: str, read_only: set[str], hooks: Any) -> Middleware:
         from sous.permissions import PermissionMiddleware
 
         parent = self.permissions
@@ -153,10 +153,7 @@ class SubAgents:
             grants=parent.grants,
             denials=parent.denials,  # one list for the run's permission_denials
         )
-        if self.hooks is None:
-            return child
-        hooks = self.hooks.for_agent(agent_id=agent_id, agent_type=spec.name)
-        return Chain(hooks, child)
+        return child if hooks is None else Chain(hooks, child)
 
     async def spawn(
         self,
@@ -294,9 +291,12 @@ class SubAgents:
             )
 
         running = self.running.setdefault(agent_id, Running(agent_id, kind, description, time.monotonic()))
+        hooks = self.hooks.for_agent(agent_id=agent_id, agent_type=spec.name) if self.hooks is not None else None
 
         def emit(event: Event) -> None:
             nonlocal uses
+            if hooks is not None and isinstance(event, MessageAdded):
+                hooks.on_event(event)  # its own calls, for its PostToolBatch
             if isinstance(event, ToolEnd):
                 uses += 1
             if isinstance(event, ToolStart):
@@ -316,7 +316,7 @@ class SubAgents:
             ctx=ctx,
             emit=emit,
             middleware=self._middleware(
-                spec, f"{spec.name}: {description}", agent_id, {t.name for t in tools if t.read_only}
+                spec, f"{spec.name}: {description}", {t.name for t in tools if t.read_only}, hooks
             ),
             max_turns=spec.max_turns or 100,
         )
