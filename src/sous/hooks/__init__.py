@@ -7,10 +7,12 @@ the `auto` mode's judge refused; `retry: true` tells the model it may try again)
 call moved the working folder) and Stop (a block makes the agent go on, at most 8 times in a
 row) from the loop's seams; the session calls `user_prompt`, `prompt_expansion` (a custom
 command or skill about to be expanded), `session_start`, `session_end`, `stop_failure` (a turn
-ended by a provider error) and `instructions_loaded` (memory files).
+ended by a provider error) and `instructions_loaded` (memory files), and fires PreModelSwitch
+and PostModelSwitch itself.
 Matching handlers run in parallel; every run is recorded.
 PreToolUse handlers fail closed by default (`"preToolUseHookFailure": "continue"` in settings
-restores Claude Code's fail-open), since a guard that silently stops guarding is worse than none.
+restores Claude Code's fail-open), since a guard that silently stops guarding is worse than none;
+so do PreModelSwitch handlers (Claude Code blocks a switch whose hook does not answer in time).
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ class HookMiddleware(PassThrough):
 
     async def fire(self, event: str, subject: str | None, fields: dict[str, Any]) -> Verdict:
         handlers = self.config.handlers(event, subject)
-        if event == "PreToolUse" and self.pre_tool_failure == "block":
+        if (event == "PreToolUse" and self.pre_tool_failure == "block") or event == "PreModelSwitch":
             handlers = [h if h.on_failure else replace(h, on_failure="block") for h in handlers]
         handlers = [h for h in handlers if self._if_holds(h, fields)]
         if not handlers:

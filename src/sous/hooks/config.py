@@ -31,6 +31,8 @@ FIRED = (
     "PostCompact",
     "CwdChanged",
     "InstructionsLoaded",
+    "PreModelSwitch",
+    "PostModelSwitch",
 )
 """The events sous fires."""
 NOT_FIRED = (
@@ -46,12 +48,24 @@ NOT_FIRED = (
     "WorktreeRemove",
     "Elicitation",
     "ElicitationResult",
-    "PreModelSwitch",
-    "PostModelSwitch",
 )
 """Events Claude Code documents that sous accepts in settings but never fires (`sous hooks list`
 names them), so a shared settings file loads without a warning per event."""
 EVENTS = FIRED + NOT_FIRED
+MATCHED_FIELD = {
+    "PreModelSwitch": "to_model",
+    "PostModelSwitch": "to_model",
+    "StopFailure": "error",
+    "SubagentStart": "agent_type",
+    "SubagentStop": "agent_type",
+    "UserPromptExpansion": "command_name",
+    "InstructionsLoaded": "load_reason",
+    "Notification": "notification_type",
+    "PreCompact": "trigger",
+    "PostCompact": "trigger",
+    "Setup": "trigger",
+}
+"""The input field an event's matcher is tried on, where it is not `tool_name`, `source` or `reason`."""
 TOOL_EVENTS = ("PreToolUse", "PermissionRequest", "PostToolUse", "PostToolUseFailure")
 HANDLER_TYPES = ("command", "http", "prompt", "agent")
 JUDGED_TIMEOUT_S = {"prompt": 30.0, "agent": 60.0}
