@@ -173,6 +173,25 @@ def _handler(raw: dict[str, Any]) -> Handler:
     )
 
 
+REFUSED_TYPES = {
+    "SessionStart": ("http", "prompt", "agent"),
+    "Setup": ("http", "prompt", "agent"),
+    "PermissionRequest": ("agent",),
+}
+"""Handler types Claude Code will not run for an event: SessionStart and Setup run only command
+hooks (a prompt or agent hook has no conversation to judge yet), and an agent hook answers ok or
+not ok, which is no allow/deny for a PermissionRequest."""
+
+
+def _refused(event: str, handler: Handler) -> str:
+    """One line saying why `handler` will not run for `event`, or "" when it may."""
+    if handler.type not in REFUSED_TYPES.get(event, ()):
+        return ""
+    if event == "PermissionRequest":
+        return "an agent handler cannot answer a permission request (use a command, http or prompt handler); skipped"
+    return f"{event} runs only command handlers, as in Claude Code; this {handler.type} handler is skipped"
+
+
 def load(settings_hooks: Any, disabled: bool = False) -> HookConfig:
     """Parse the merged `hooks` setting. Bad entries are skipped with a one-line problem each."""
     config = HookConfig()
@@ -191,6 +210,9 @@ def load(settings_hooks: Any, disabled: bool = False) -> HookConfig:
             except (ValueError, AttributeError, TypeError) as e:
                 config.problems.append(f"hooks.{event}[{i}]: {e}")
                 continue
+            refused = {h: why for h in handlers if (why := _refused(event, h))}
+            config.problems += [f"hooks.{event}[{i}]: {why}" for why in refused.values()]
+            handlers = tuple(h for h in handlers if h not in refused)
             config.groups.setdefault(event, []).append(
                 Group(matcher=str(group.get("matcher") or ""), handlers=handlers)
             )
