@@ -8,7 +8,7 @@ call moved the working folder) and Stop (a block makes the agent go on, at most 
 row) from the loop's seams; the session calls `user_prompt`, `prompt_expansion` (a custom
 command or skill about to be expanded), `session_start`, `session_end`, `stop_failure` (a turn
 ended by a provider error) and `instructions_loaded` (memory files), and fires PreModelSwitch
-and PostModelSwitch itself.
+and PostModelSwitch itself; `worktrees.py` has WorktreeCreate and WorktreeRemove.
 Matching handlers run in parallel; every run is recorded.
 PreToolUse handlers fail closed by default (`"preToolUseHookFailure": "continue"` in settings
 restores Claude Code's fail-open), since a guard that silently stops guarding is worse than none;
@@ -117,12 +117,21 @@ class HookMiddleware(PassThrough):
         return child
 
     async def fire(self, event: str, subject: str | None, fields: dict[str, Any]) -> Verdict:
+        """Run `event`'s matching handlers in parallel and combine what they decided; never raises
+        for a handler's failure. Each run is recorded; `systemMessage`s reach the person."""
+        return (await self.fire_with_outcomes(event, subject, fields))[0]
+
+    async def fire_with_outcomes(
+        self, event: str, subject: str | None, fields: dict[str, Any]
+    ) -> tuple[Verdict, list[runner.Outcome]]:
+        """`fire`, also returning each handler's own outcome (for events that read a handler's
+        output as data, such as WorktreeCreate's path)."""
         handlers = self.config.handlers(event, subject)
         if (event == "PreToolUse" and self.pre_tool_failure == "block") or event == "PreModelSwitch":
             handlers = [h if h.on_failure else replace(h, on_failure="block") for h in handlers]
         handlers = [h for h in handlers if self._if_holds(h, fields)]
         if not handlers:
-            return Verdict()
+            return Verdict(), []
         payload = {
             "session_id": self.session_id,
             "transcript_path": self.transcript_path,
@@ -132,10 +141,12 @@ class HookMiddleware(PassThrough):
             **self.fields,
             **fields,
         }
-        outcomes = await asyncio.gather(
-            *(runner.run(h, payload, cwd=self.cwd, env=self.environ, models=self.models) for h in handlers)
+        outcomes = list(
+            await asyncio.gather(
+                *(runner.run(h, payload, cwd=self.cwd, env=self.environ, models=self.models) for h in handlers)
+            )
         )
-        result = runner.verdict(event, list(outcomes))
+        result = runner.verdict(event, outcomes)
         for outcome in outcomes:
             self.record(
                 {
@@ -160,7 +171,7 @@ class HookMiddleware(PassThrough):
             self.notify(message)
         if result.stop:
             self.stop_run(result.stop)
-        return result
+        return result, outcomes
 
     def _if_holds(self, handler: Handler, fields: dict[str, Any]) -> bool:
         """A handler's `if` is one permission rule tried on the call; it runs when that fails to parse."""

@@ -33,6 +33,8 @@ FIRED = (
     "InstructionsLoaded",
     "PreModelSwitch",
     "PostModelSwitch",
+    "WorktreeCreate",
+    "WorktreeRemove",
 )
 """The events sous fires."""
 NOT_FIRED = (
@@ -44,8 +46,6 @@ NOT_FIRED = (
     "ConfigChange",
     "DirectoryAdded",
     "FileChanged",
-    "WorktreeCreate",
-    "WorktreeRemove",
     "Elicitation",
     "ElicitationResult",
 )

@@ -176,9 +176,7 @@ class SubAgents:
         isolated = (isolation or spec.isolation) == "worktree"
         worktree = None
         if isolated:
-            from sous import worktree as worktrees  # only for an isolated agent
-
-            worktree = await worktrees.create(parent.cwd, agent_id)
+            worktree = await self._worktree(parent.cwd, agent_id)
         if background:
             task = asyncio.ensure_future(
                 self._run(spec, kind, prompt, description, model, parent, depth, agent_id, worktree)
@@ -194,6 +192,26 @@ class SubAgents:
                 "will arrive as a message when it finishes.",
             )
         return await self._run(spec, kind, prompt, description, model, parent, depth, agent_id, worktree)
+
+    async def _worktree(self, cwd: str, agent_id: str) -> Worktree:
+        """A checkout for an isolated agent: WorktreeCreate hooks make it when configured, else git."""
+        from sous import worktree as worktrees  # only for an isolated agent
+
+        if self.hooks is not None:
+            from sous.hooks import worktrees as hooked
+
+            if (path := await hooked.create(self.hooks, f"agent-{agent_id}")) is not None:
+                return worktrees.Worktree(repo="", path=path, branch="", by_hook=True)
+        return await worktrees.create(cwd, agent_id)
+
+    async def _leave(self, worktree: Worktree, message: str) -> str:
+        """Done with an isolated agent's checkout: git commits and removes its own, WorktreeRemove
+        hooks get one a WorktreeCreate hook made."""
+        if not worktree.by_hook:
+            return await worktree.finish(message)
+        from sous.hooks import worktrees as hooked
+
+        return await hooked.remove(self.hooks, worktree.path)
 
     def _deliver(self, agent_id: str, description: str, task: asyncio.Future[SpawnReport]) -> None:
         self.background.pop(agent_id, None)
@@ -341,7 +359,7 @@ class SubAgents:
             writer.close()
         text = end.last_message.text if end.last_message else ""
         if worktree is not None:
-            text += "\n\n" + await worktree.finish(f"sous agent {agent_id}: {description or kind}")
+            text += "\n\n" + await self._leave(worktree, f"sous agent {agent_id}: {description or kind}")
         if self.hooks is not None:
             await self.hooks.fire(
                 "SubagentStop",
