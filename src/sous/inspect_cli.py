@@ -107,7 +107,7 @@ def _test(config, event: str, source: str, cwd: str, pre_tool_failure: str, mode
     import asyncio
 
     from sous.hooks import HookMiddleware
-    from sous.hooks.config import EVENTS
+    from sous.hooks.config import EVENTS, MATCHED_FIELD
 
     if event not in EVENTS:
         print(f"sous: unknown hook event {event!r}; known: {', '.join(EVENTS)}", file=sys.stderr)
@@ -130,7 +130,11 @@ def _test(config, event: str, source: str, cwd: str, pre_tool_failure: str, mode
         notify=lambda text: print(f"sous: {text}", file=sys.stderr),
         models=lambda spec: _resolve(spec or model or os.environ.get("SOUS_MODEL")),
     )
-    subject = payload.get("tool_name") or payload.get("source") or payload.get("reason")
+    subject = (
+        payload.get(MATCHED_FIELD[event])
+        if event in MATCHED_FIELD
+        else payload.get("tool_name") or payload.get("source") or payload.get("reason")
+    )
     fields = {k: v for k, v in payload.items() if k not in ("session_id", "transcript_path", "hook_event_name")}
     verdict = asyncio.run(middleware.fire(event, subject, fields))
     for run in runs:

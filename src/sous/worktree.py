@@ -57,6 +57,8 @@ class Worktree:
     repo: str
     path: str
     branch: str
+    by_hook: bool = False
+    """Made by a WorktreeCreate hook, not by git: no branch, and `finish` is the hooks' to do."""
 
     async def finish(self, message: str) -> str:
         """Commit what the agent changed on its branch, remove the checkout, and say where it is."""

@@ -67,3 +67,28 @@ def test_hooks_list_and_test_run_the_configured_guard(tmp_path):
         is None
     )
     assert sous_cmd("hooks", "test", "Nope", "-", cwd=project).returncode == 2
+
+
+def test_hooks_test_runs_the_newly_fired_events_on_their_own_matcher_fields(tmp_path):
+    (tmp_path / ".claude").mkdir()
+    block_opus = "grep -q opus && { echo 'stay on sonnet' >&2; exit 2; } || exit 0"
+    batch = 'echo \'{"hookSpecificOutput": {"hookEventName": "PostToolBatch", "additionalContext": "lint next"}}\''
+    hooks = {
+        "PreModelSwitch": [{"matcher": "opus", "hooks": [{"type": "command", "command": block_opus}]}],
+        "PostToolBatch": [{"hooks": [{"type": "command", "command": batch}]}],
+        "WorktreeCreate": [{"hooks": [{"type": "command", "command": "echo /tmp/x"}]}],
+    }
+    (tmp_path / ".claude" / "settings.json").write_text(json.dumps({"hooks": hooks}))
+    listed = sous_cmd("hooks", "list", cwd=tmp_path)
+    assert "never fires" not in listed.stderr and "PostToolBatch\t*\tcommand" in listed.stdout
+
+    def last(event: str, payload: dict) -> dict:
+        run = sous_cmd("hooks", "test", event, "-", cwd=tmp_path, stdin=json.dumps(payload))
+        return json.loads(run.stdout.splitlines()[-1])
+
+    switch = {"from_model": "sonnet", "requested_model": "opus", "source": "command"}
+    assert last("PreModelSwitch", {**switch, "to_model": "opus"})["block"] == "stay on sonnet"
+    assert last("PreModelSwitch", {**switch, "to_model": "haiku"})["block"] is None  # the matcher is to_model
+    calls = [{"tool_name": "Bash", "tool_input": {"command": "ls"}, "tool_use_id": "t1", "tool_response": "a"}]
+    assert last("PostToolBatch", {"tool_calls": calls})["context"] == ["lint next"]
+    assert last("WorktreeCreate", {"name": "agent-1"})["block"] is None

@@ -1,15 +1,18 @@
 """Lifecycle hooks as a middleware: Claude Code's events, input fields and output contract.
 
 `HookMiddleware` fires PreToolUse (block, deny/ask/allow, rewrite the input), PostToolUse and
-PostToolUseFailure (feedback and context added to the result), PermissionDenied (a call the
-`auto` mode's judge refused; `retry: true` tells the model it may try again), CwdChanged (a
+PostToolUseFailure (feedback and context added to the result), PostToolBatch (once the last
+result of one assistant message's calls is in; a block stops the run), PermissionDenied (a call
+the `auto` mode's judge refused; `retry: true` tells the model it may try again), CwdChanged (a
 call moved the working folder) and Stop (a block makes the agent go on, at most 8 times in a
 row) from the loop's seams; the session calls `user_prompt`, `prompt_expansion` (a custom
 command or skill about to be expanded), `session_start`, `session_end`, `stop_failure` (a turn
-ended by a provider error) and `instructions_loaded` (memory files).
+ended by a provider error) and `instructions_loaded` (memory files), and fires PreModelSwitch
+and PostModelSwitch itself; `worktrees.py` has WorktreeCreate and WorktreeRemove.
 Matching handlers run in parallel; every run is recorded.
 PreToolUse handlers fail closed by default (`"preToolUseHookFailure": "continue"` in settings
-restores Claude Code's fail-open), since a guard that silently stops guarding is worse than none.
+restores Claude Code's fail-open), since a guard that silently stops guarding is worse than none;
+so do PreModelSwitch handlers (Claude Code blocks a switch whose hook does not answer in time).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from sous.core import (
     ToolResultMessage,
     user,
 )
-from sous.core.events import PermissionDecided
+from sous.core.events import MessageAdded, PermissionDecided
 from sous.core.messages import AssistantMessage
 
 from . import runner
@@ -88,6 +91,9 @@ class HookMiddleware(PassThrough):
         self._stop_blocks = 0
         self._judge_denied: dict[str, str] = {}
         self._ctx: ToolContext | None = None
+        self._batch: dict[str, ToolCall] = {}
+        """The calls of the latest assistant message still waited for, for PostToolBatch."""
+        self._batch_done: dict[str, ToolResultMessage] = {}
 
     def for_agent(self, *, agent_id: str, agent_type: str) -> HookMiddleware:
         """The same hooks inside a sub-agent: its calls carry its id and type, and its end is
@@ -111,12 +117,21 @@ class HookMiddleware(PassThrough):
         return child
 
     async def fire(self, event: str, subject: str | None, fields: dict[str, Any]) -> Verdict:
+        """Run `event`'s matching handlers in parallel and combine what they decided; never raises
+        for a handler's failure. Each run is recorded; `systemMessage`s reach the person."""
+        return (await self.fire_with_outcomes(event, subject, fields))[0]
+
+    async def fire_with_outcomes(
+        self, event: str, subject: str | None, fields: dict[str, Any]
+    ) -> tuple[Verdict, list[runner.Outcome]]:
+        """`fire`, also returning each handler's own outcome (for events that read a handler's
+        output as data, such as WorktreeCreate's path)."""
         handlers = self.config.handlers(event, subject)
-        if event == "PreToolUse" and self.pre_tool_failure == "block":
+        if (event == "PreToolUse" and self.pre_tool_failure == "block") or event == "PreModelSwitch":
             handlers = [h if h.on_failure else replace(h, on_failure="block") for h in handlers]
         handlers = [h for h in handlers if self._if_holds(h, fields)]
         if not handlers:
-            return Verdict()
+            return Verdict(), []
         payload = {
             "session_id": self.session_id,
             "transcript_path": self.transcript_path,
@@ -126,10 +141,12 @@ class HookMiddleware(PassThrough):
             **self.fields,
             **fields,
         }
-        outcomes = await asyncio.gather(
-            *(runner.run(h, payload, cwd=self.cwd, env=self.environ, models=self.models) for h in handlers)
+        outcomes = list(
+            await asyncio.gather(
+                *(runner.run(h, payload, cwd=self.cwd, env=self.environ, models=self.models) for h in handlers)
+            )
         )
-        result = runner.verdict(event, list(outcomes))
+        result = runner.verdict(event, outcomes)
         for outcome in outcomes:
             self.record(
                 {
@@ -154,7 +171,7 @@ class HookMiddleware(PassThrough):
             self.notify(message)
         if result.stop:
             self.stop_run(result.stop)
-        return result
+        return result, outcomes
 
     def _if_holds(self, handler: Handler, fields: dict[str, Any]) -> bool:
         """A handler's `if` is one permission rule tried on the call; it runs when that fails to parse."""
@@ -178,10 +195,15 @@ class HookMiddleware(PassThrough):
     # --- the loop's seams ------------------------------------------------------------------
 
     def on_event(self, event: object) -> None:
-        """Listens to the session's events: a call the `auto` judge refused is remembered, for
-        PermissionDenied once its result comes back."""
+        """Listens to the agent's events: a call the `auto` judge refused is remembered, for
+        PermissionDenied once its result comes back; an assistant message's tool calls are
+        remembered, for PostToolBatch once the last of their results is in."""
         if isinstance(event, PermissionDecided) and event.decision == "deny" and event.source.startswith("auto:"):
             self._judge_denied[event.call.id] = event.reason
+        elif isinstance(event, MessageAdded) and isinstance(event.message, AssistantMessage):
+            calls = event.message.tool_calls if self.config.handlers("PostToolBatch") else []
+            self._batch = {call.id: call for call in calls}
+            self._batch_done = {}
 
     async def before_tool(self, call: ToolCall, ctx: ToolContext) -> Any:
         self.cwd = ctx.cwd
@@ -225,9 +247,33 @@ class HookMiddleware(PassThrough):
         notes = [reminder(text) for text in extra]
         if verdict.block:
             notes.insert(0, f"{'PostToolUseFailure' if failed else 'PostToolUse'} hook feedback:\n{verdict.block}")
+        notes += await self._after_batch(call, result)
         if not notes:
             return result
         return replace(result, content=(*result.content, Text(text="\n\n" + "\n\n".join(notes))))
+
+    async def _after_batch(self, call: ToolCall, result: ToolResultMessage) -> list[str]:
+        """PostToolBatch, once the last result of the latest assistant message's calls is in
+        (whichever call finishes last); its notes go on that result. A block is shown to the
+        model and, as in Claude Code, stops the run, as does `continue: false`."""
+        if call.id not in self._batch:
+            return []
+        self._batch_done[call.id] = result
+        if len(self._batch_done) < len(self._batch):
+            return []
+        batch, done = self._batch, self._batch_done
+        self._batch, self._batch_done = {}, {}
+        tool_calls = [
+            {"tool_name": c.name, "tool_input": c.arguments, "tool_use_id": c.id, "tool_response": done[c.id].text}
+            for c in batch.values()
+        ]
+        verdict = await self.fire("PostToolBatch", None, {"tool_calls": tool_calls})
+        notes = [reminder(text) for text in verdict.context]
+        if verdict.block and not verdict.stop:
+            self.stop_run(verdict.block)
+        if stopped := verdict.block or verdict.stop:
+            notes.insert(0, f"PostToolBatch hook stopped the run:\n{stopped}")
+        return notes
 
     async def after_turn(self, messages: list[Message]) -> list[Message]:
         if self.stop_event is None:

@@ -21,6 +21,7 @@ FIRED = (
     "PermissionDenied",
     "PostToolUse",
     "PostToolUseFailure",
+    "PostToolBatch",
     "Notification",
     "Stop",
     "StopFailure",
@@ -30,11 +31,14 @@ FIRED = (
     "PostCompact",
     "CwdChanged",
     "InstructionsLoaded",
+    "PreModelSwitch",
+    "PostModelSwitch",
+    "WorktreeCreate",
+    "WorktreeRemove",
 )
 """The events sous fires."""
 NOT_FIRED = (
     "Setup",
-    "PostToolBatch",
     "MessageDisplay",
     "TaskCreated",
     "TaskCompleted",
@@ -42,16 +46,26 @@ NOT_FIRED = (
     "ConfigChange",
     "DirectoryAdded",
     "FileChanged",
-    "WorktreeCreate",
-    "WorktreeRemove",
     "Elicitation",
     "ElicitationResult",
-    "PreModelSwitch",
-    "PostModelSwitch",
 )
 """Events Claude Code documents that sous accepts in settings but never fires (`sous hooks list`
 names them), so a shared settings file loads without a warning per event."""
 EVENTS = FIRED + NOT_FIRED
+MATCHED_FIELD = {
+    "PreModelSwitch": "to_model",
+    "PostModelSwitch": "to_model",
+    "StopFailure": "error",
+    "SubagentStart": "agent_type",
+    "SubagentStop": "agent_type",
+    "UserPromptExpansion": "command_name",
+    "InstructionsLoaded": "load_reason",
+    "Notification": "notification_type",
+    "PreCompact": "trigger",
+    "PostCompact": "trigger",
+    "Setup": "trigger",
+}
+"""The input field an event's matcher is tried on, where it is not `tool_name`, `source` or `reason`."""
 TOOL_EVENTS = ("PreToolUse", "PermissionRequest", "PostToolUse", "PostToolUseFailure")
 HANDLER_TYPES = ("command", "http", "prompt", "agent")
 JUDGED_TIMEOUT_S = {"prompt": 30.0, "agent": 60.0}
@@ -159,6 +173,25 @@ def _handler(raw: dict[str, Any]) -> Handler:
     )
 
 
+REFUSED_TYPES = {
+    "SessionStart": ("http", "prompt", "agent"),
+    "Setup": ("http", "prompt", "agent"),
+    "PermissionRequest": ("agent",),
+}
+"""Handler types Claude Code will not run for an event: SessionStart and Setup run only command
+hooks (a prompt or agent hook has no conversation to judge yet), and an agent hook answers ok or
+not ok, which is no allow/deny for a PermissionRequest."""
+
+
+def _refused(event: str, handler: Handler) -> str:
+    """One line saying why `handler` will not run for `event`, or "" when it may."""
+    if handler.type not in REFUSED_TYPES.get(event, ()):
+        return ""
+    if event == "PermissionRequest":
+        return "an agent handler cannot answer a permission request (use a command, http or prompt handler); skipped"
+    return f"{event} runs only command handlers, as in Claude Code; this {handler.type} handler is skipped"
+
+
 def load(settings_hooks: Any, disabled: bool = False) -> HookConfig:
     """Parse the merged `hooks` setting. Bad entries are skipped with a one-line problem each."""
     config = HookConfig()
@@ -177,6 +210,9 @@ def load(settings_hooks: Any, disabled: bool = False) -> HookConfig:
             except (ValueError, AttributeError, TypeError) as e:
                 config.problems.append(f"hooks.{event}[{i}]: {e}")
                 continue
+            refused = {h: why for h in handlers if (why := _refused(event, h))}
+            config.problems += [f"hooks.{event}[{i}]: {why}" for why in refused.values()]
+            handlers = tuple(h for h in handlers if h not in refused)
             config.groups.setdefault(event, []).append(
                 Group(matcher=str(group.get("matcher") or ""), handlers=handlers)
             )

@@ -1,10 +1,10 @@
 """Running hook handlers and reading what they decided, by Claude Code's contract.
 
 A command handler gets the event's JSON on stdin. Exit 0: stdout that starts with `{` is the
-JSON answer (plain text is context for UserPromptSubmit, UserPromptExpansion and SessionStart). Exit 2: block, with
-stderr as the reason. Any other exit: a non-blocking error, unless stdout is valid JSON, which is
-honoured. A handler with `onFailure: "block"` turns a failure (timeout, crash, unusable output)
-into a block: that is how a guard hook fails closed.
+JSON answer (plain text is context for UserPromptSubmit, UserPromptExpansion, SessionStart and
+PostModelSwitch). Exit 2: block, with stderr as the reason. Any other exit: a non-blocking error,
+unless stdout is valid JSON, which is honoured. A handler with `onFailure: "block"` turns a
+failure (timeout, crash, unusable output) into a block: that is how a guard hook fails closed.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 
 from .config import Handler
 
-PLAIN_TEXT_IS_CONTEXT = ("UserPromptSubmit", "UserPromptExpansion", "SessionStart")
+PLAIN_TEXT_IS_CONTEXT = ("UserPromptSubmit", "UserPromptExpansion", "SessionStart", "PostModelSwitch")
 _DECISION_RANK = {"deny": 3, "ask": 2, "allow": 1}
 
 

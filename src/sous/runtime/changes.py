@@ -29,10 +29,31 @@ class Changes(SessionState):
     def set_model(self, spec: str) -> Model:
         """Switch the model (`provider:model` or an alias) for this session and its new sub-agents;
         raises `ConfigError` when it cannot be resolved."""
-        model = self._resolve(spec)
+        return self._use_model(self._resolve(spec))
+
+    def _use_model(self, model: Model) -> Model:
         self._agent.model = model
         if self._subagents is not None:
             self._subagents.model = model
+        return model
+
+    async def switch_model(self, spec: str, source: str = "command") -> Model:
+        """`set_model` with Claude Code's PreModelSwitch and PostModelSwitch hooks around it
+        (`source`: "command" for `/model`, "sdk" for a program's request). Raises `ConfigError`
+        when `spec` cannot be resolved or a PreModelSwitch hook blocks the switch (the model stays
+        as it was); a PostModelSwitch hook's context goes with the next prompt."""
+        model = self._resolve(spec)
+        if self._hooks is None:
+            return self._use_model(model)
+        fields = {"from_model": self.model.name, "to_model": model.name, "requested_model": spec, "source": source}
+        verdict = await self._hooks.fire("PreModelSwitch", model.name, fields)
+        if verdict.block is not None:
+            raise ConfigError(f"a PreModelSwitch hook blocked the switch: {verdict.block}")
+        self._use_model(model)
+        verdict = await self._hooks.fire("PostModelSwitch", model.name, fields)
+        self._pending_context.extend(verdict.context)
+        if verdict.block:
+            self._pending_context.append(f"PostModelSwitch hook feedback:\n{verdict.block}")
         return model
 
     def set_output_style(self, name: str) -> str:

@@ -129,7 +129,7 @@ class SubAgents:
         names = [n for n in names if n not in spec.disallowed and not (n == "Agent" and depth >= self.max_depth)]
         return self.toolset.only(names)
 
-    def _middleware(self, spec: Any, label: str, agent_id: str, read_only: set[str]) -> Middleware:
+    def _middleware(self, spec: Any, label: str, read_only: set[str], hooks: Any) -> Middleware:
         from sous.permissions import PermissionMiddleware
 
         parent = self.permissions
@@ -153,10 +153,7 @@ class SubAgents:
             grants=parent.grants,
             denials=parent.denials,  # one list for the run's permission_denials
         )
-        if self.hooks is None:
-            return child
-        hooks = self.hooks.for_agent(agent_id=agent_id, agent_type=spec.name)
-        return Chain(hooks, child)
+        return child if hooks is None else Chain(hooks, child)
 
     async def spawn(
         self,
@@ -179,9 +176,7 @@ class SubAgents:
         isolated = (isolation or spec.isolation) == "worktree"
         worktree = None
         if isolated:
-            from sous import worktree as worktrees  # only for an isolated agent
-
-            worktree = await worktrees.create(parent.cwd, agent_id)
+            worktree = await self._worktree(parent.cwd, agent_id)
         if background:
             task = asyncio.ensure_future(
                 self._run(spec, kind, prompt, description, model, parent, depth, agent_id, worktree)
@@ -197,6 +192,26 @@ class SubAgents:
                 "will arrive as a message when it finishes.",
             )
         return await self._run(spec, kind, prompt, description, model, parent, depth, agent_id, worktree)
+
+    async def _worktree(self, cwd: str, agent_id: str) -> Worktree:
+        """A checkout for an isolated agent: WorktreeCreate hooks make it when configured, else git."""
+        from sous import worktree as worktrees  # only for an isolated agent
+
+        if self.hooks is not None:
+            from sous.hooks import worktrees as hooked
+
+            if (path := await hooked.create(self.hooks, f"agent-{agent_id}")) is not None:
+                return worktrees.Worktree(repo="", path=path, branch="", by_hook=True)
+        return await worktrees.create(cwd, agent_id)
+
+    async def _leave(self, worktree: Worktree, message: str) -> str:
+        """Done with an isolated agent's checkout: git commits and removes its own, WorktreeRemove
+        hooks get one a WorktreeCreate hook made."""
+        if not worktree.by_hook:
+            return await worktree.finish(message)
+        from sous.hooks import worktrees as hooked
+
+        return await hooked.remove(self.hooks, worktree.path)
 
     def _deliver(self, agent_id: str, description: str, task: asyncio.Future[SpawnReport]) -> None:
         self.background.pop(agent_id, None)
@@ -294,9 +309,12 @@ class SubAgents:
             )
 
         running = self.running.setdefault(agent_id, Running(agent_id, kind, description, time.monotonic()))
+        hooks = self.hooks.for_agent(agent_id=agent_id, agent_type=spec.name) if self.hooks is not None else None
 
         def emit(event: Event) -> None:
             nonlocal uses
+            if hooks is not None and isinstance(event, MessageAdded):
+                hooks.on_event(event)  # its own calls, for its PostToolBatch
             if isinstance(event, ToolEnd):
                 uses += 1
             if isinstance(event, ToolStart):
@@ -316,7 +334,7 @@ class SubAgents:
             ctx=ctx,
             emit=emit,
             middleware=self._middleware(
-                spec, f"{spec.name}: {description}", agent_id, {t.name for t in tools if t.read_only}
+                spec, f"{spec.name}: {description}", {t.name for t in tools if t.read_only}, hooks
             ),
             max_turns=spec.max_turns or 100,
         )
@@ -341,7 +359,7 @@ class SubAgents:
             writer.close()
         text = end.last_message.text if end.last_message else ""
         if worktree is not None:
-            text += "\n\n" + await worktree.finish(f"sous agent {agent_id}: {description or kind}")
+            text += "\n\n" + await self._leave(worktree, f"sous agent {agent_id}: {description or kind}")
         if self.hooks is not None:
             await self.hooks.fire(
                 "SubagentStop",

@@ -259,7 +259,7 @@ class Driven:
         model = request.get("model")
         if model is not None and not isinstance(model, str):
             raise ValueError('"model" must be a string or null')
-        chosen = self.session.set_model(model or self.started_model)  # null: back to the session's first model
+        chosen = await self.session.switch_model(model or self.started_model, "sdk")  # null: the first model
         return {"model": chosen.name}
 
     def _problem(self, text: str) -> None:

@@ -255,7 +255,7 @@ async def _model(session, rest, args) -> Outcome:
             + " (Tab completes)"
         )
     try:
-        model = session.set_model(args[0])
+        model = await session.switch_model(args[0], "command")
     except ConfigError as e:
         return Outcome(f"cannot switch: {e}", error=True)
     return Outcome(f"model: {model.name}")
