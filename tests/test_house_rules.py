@@ -36,7 +36,8 @@ def test_core_size_budget():
     # the 1,168 lines left, as `ruff format` lays them out, are kernel: the loop with its retry after
     # a context overflow, messages, the events of the one stream, the protocols with their typed
     # seams (Spawner, Ask) and Chain, which composes middlewares in any order; errors; cancellation.
-    assert sum(_lines(p) for p in core.glob("*.py")) <= 1170
+    # 1,180: a stopped run says who stopped it (the person, or a hook with its reason).
+    assert sum(_lines(p) for p in core.glob("*.py")) <= 1180
 
 
 def test_version_imports_nothing_but_the_cli():

@@ -324,6 +324,9 @@ def test_continue_false_stops_the_run(project):
     code, out, err = project.run("go", [bash("echo 1"), bash("echo 2"), DONE], "--dangerously-skip-permissions")
     assert out[-1]["is_error"] and out[-1]["num_turns"] == 1
     assert not any("echo 2" in json.dumps(o) for o in out)
+    # the model and the transcript are told what stopped the run, never that the person did
+    said = json.dumps(out)
+    assert "interrupted by user" not in said and "Run stopped: " in said and "Daily command budget used up" in said
 
 
 # 13. /commit: staged diff through a permission-checked placeholder, git commands pre-approved.

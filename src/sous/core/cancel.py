@@ -6,6 +6,9 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
+BY_USER = "interrupted by user"
+"""The reason of an interruption the person asked for; a hook or the session gives its own."""
+
 
 class CancelToken:
     """Set once by whoever wants the run to stop (Esc, Ctrl-C, a parent agent).
@@ -20,9 +23,13 @@ class CancelToken:
         self._event = asyncio.Event()
         self.reason = ""
 
-    def cancel(self, reason: str = "interrupted by user") -> None:
+    def cancel(self, reason: str = BY_USER) -> None:
         self.reason = reason
         self._event.set()
+
+    def marker(self, by_user: str) -> str:
+        """The note a stopped run leaves: `by_user` when the person stopped it, else what did."""
+        return by_user if self.reason in ("", BY_USER) else f"[Run stopped: {self.reason}]"
 
     @property
     def cancelled(self) -> bool:

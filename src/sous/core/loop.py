@@ -161,7 +161,7 @@ class Agent:
                     content=(Text(text=partial),), model=self.model.name, stop_reason="aborted", id=new_id()
                 ),
             )
-        self.append(convo, user(INTERRUPTED))
+        self.append(convo, user(self.ctx.cancel.marker(INTERRUPTED)))
         return "aborted"
 
     async def _ask_model(
@@ -205,7 +205,7 @@ class Agent:
         results: list[ToolResultMessage] = []
         for batch in self._batches(calls):
             if cancel.cancelled:
-                results += [_error(c, INTERRUPTED_TOOL) for c in batch]
+                results += [_error(c, cancel.marker(INTERRUPTED_TOOL)) for c in batch]
             elif len(batch) == 1:
                 results.append(await self._run_call(batch[0], cancel))
             else:
@@ -268,7 +268,7 @@ class Agent:
                 return _error(call, problem)
         task = await cancel.race(self._invoke(tool, call))  # type: ignore[arg-type]  # check() found it
         if task is None:
-            return _error(call, INTERRUPTED_TOOL)
+            return _error(call, cancel.marker(INTERRUPTED_TOOL))
         try:
             out: ToolResult = task.result()
         except ToolError as e:
