@@ -196,6 +196,8 @@ class Permissions:
         reason = getattr(event.detail, "reason", None)
         if reason:
             request["decision_reason"] = str(reason)
+        if agent_id := getattr(event.detail, "agent_id", ""):  # a sub-agent asks, as Claude Code labels it
+            request["agent_id"] = str(agent_id)
         try:
             answer = permission_answer(await self.channel.request(request))
         except ControlError as e:
