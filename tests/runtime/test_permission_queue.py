@@ -205,3 +205,15 @@ async def test_a_question_asked_after_the_answer_is_asked_anew():
     await until(lambda: len(person.asked) == 2)
     person.replies.put_nowait(Answer(allow=False))
     assert not (await later).allow
+
+
+async def test_two_agents_whose_calls_carry_the_same_id_are_both_kept():
+    person = Person()
+    queue = PermissionQueue(person.ask)
+    first = asyncio.ensure_future(queue.ask(bash("same", "make"), ask_decision(agent="a", agent_id="1")))
+    second = asyncio.ensure_future(queue.ask(bash("same", "make"), ask_decision(agent="b", agent_id="2")))
+    await until(lambda: len(queue.askers("same")) == 2)
+    first.cancel()
+    await until(lambda: [a.agent for a in queue.askers("same")] == ["b"])
+    person.replies.put_nowait(Answer(allow=True))
+    assert (await second).allow and len(person.asked) == 1

@@ -96,7 +96,8 @@ class PermissionQueue:
             return await asyncio.shield(group.answer)
         except asyncio.CancelledError:
             group.askers.remove(me)
-            self._by_call.pop(call.id, None)
+            if self._by_call.get(call.id) is group and all(a.call_id != call.id for a in group.askers):
+                del self._by_call[call.id]
             if not group.askers:
                 group.answer.cancel()
             raise
