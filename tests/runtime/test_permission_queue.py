@@ -217,3 +217,21 @@ async def test_two_agents_whose_calls_carry_the_same_id_are_both_kept():
     await until(lambda: [a.agent for a in queue.askers("same")] == ["b"])
     person.replies.put_nowait(Answer(allow=True))
     assert (await second).allow and len(person.asked) == 1
+
+
+async def test_each_asks_every_waiting_agent_on_its_own():
+    from sous.runtime.queue import EACH
+
+    person = Person()
+    queue = PermissionQueue(person.ask)
+    mws = agents(queue, ["a", "b", "c"])
+    ctx = ToolContext(cwd="/p", project_dir="/p")
+    checks = [asyncio.ensure_future(mw.check(bash(f"c{i}", "make deploy"), ctx)) for i, mw in enumerate(mws)]
+    await until(lambda: len(queue.askers("c0")) == 3)
+    person.replies.put_nowait(EACH)  # type: ignore[arg-type]
+    await until(lambda: len(person.asked) == 4)
+    assert [d.agent for _, d in person.asked[1:]] == ["a", "b", "c"]
+    assert all(len(queue.askers(call.id)) == 1 for call, _ in person.asked[1:])  # each asked alone
+    for _, decision in person.asked[1:]:
+        person.replies.put_nowait(Answer(allow=decision.agent != "b"))
+    assert [type(v) for v in await asyncio.gather(*checks)] == [Allow, Deny, Allow]

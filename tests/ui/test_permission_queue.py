@@ -98,3 +98,42 @@ def test_four_sub_agents_asking_the_same_command_get_one_question_and_its_answer
         assert not (project / "shared.txt").exists() and len(said_no) == 4
     finished = [t for request in server.requests for t in _texts(request) if "job done" in t]
     assert len(finished) == 5  # every agent's report reached the parent
+
+
+def test_e_asks_each_agent_on_its_own_and_each_answer_reaches_only_its_agent(tmp_path):
+    project = _project(tmp_path)
+    agents = [
+        {
+            "id": f"agent{n}",
+            "name": "Agent",
+            "input": {"description": f"job {n}", "prompt": f"do job {n}", "subagent_type": "general-purpose"},
+        }
+        for n in range(1, 4)
+    ]
+    turns = [
+        {"tool_calls": agents},
+        *({"tool_calls": [{"name": "Bash", "input": {"command": SHARED}}]} for _ in range(3)),
+        *({"text": "job done"} for _ in range(3)),
+        {"text": "All three agents finished."},
+    ]
+    with ScriptedServer(turns) as server:
+        term = _start(tmp_path, server, cols=140)
+        term.line("run three jobs")
+        command, start = _next_question(term, 0)
+        _until(term, lambda: len(_askers(term, start)) == 3)
+        term.type("e")
+        term.wait_for(r"→ each of the 3 agents will be asked on its own")
+        alone: list[str] = []
+        for seen, key in zip(range(1, 4), "yny", strict=True):
+            command, start = _next_question(term, seen)
+            assert command == SHARED
+            term.settle(0.3)
+            (asker,) = _askers(term, start)  # one agent per question now
+            alone.append(asker)
+            term.type(key)
+        term.wait_for(r"All three agents finished\.", timeout=60)
+        term.close()
+    assert sorted(alone) == ["job 1", "job 2", "job 3"]
+    assert (project / "shared.txt").read_text() == "line\n" * 2
+    said_no = [t for request in server.requests for t in _texts(request)[-1:] if "the user said no" in t]
+    assert len(said_no) == 1

@@ -10,7 +10,8 @@ before anything is asked). Calls that need no answer never wait here: only asker
 Questions are the same when they ask for the same tool with the same input, for the same reason,
 in the same folder. Bash's `description` says why, not what, so it is left out of the comparison
 and shown as the asker's reason instead. The safety floor's typed confirmations, plans, and
-calls that leave the sandbox are never merged: each is asked on its own, every time.
+calls that leave the sandbox are never merged: each is asked on its own, every time. A front end
+may answer a merged question with `EACH`: every agent waiting on it is then asked on its own.
 """
 
 from __future__ import annotations
@@ -28,6 +29,15 @@ UNMERGED_CONFIRMS = ("typed", "plan")
 UNMERGED_SOURCES = ("safety", "sandbox")
 LABEL_ONLY_FIELDS = {"Bash": ("description",)}
 """Input fields that only say why (they change nothing the call does)."""
+
+
+class _Each:
+    def __repr__(self) -> str:
+        return "EACH"
+
+
+EACH = _Each()
+"""An answer to a question several agents wait on: ask each of them on its own instead."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,10 +87,10 @@ class PermissionQueue:
         self._open: dict[str, _Group] = {}
         self._by_call: dict[str, _Group] = {}
 
-    async def ask(self, call: ToolCall, detail: Any) -> Any:
+    async def ask(self, call: ToolCall, detail: Any, *, merge: bool = True) -> Any:
         """Ask, or wait on the same question already asked. One asker giving up (its run was
         stopped) leaves the question to the others; the last one withdraws it."""
-        key = request_key(call, detail)
+        key = request_key(call, detail) if merge else None
         group = self._open.get(key) if key is not None else None
         if group is None or group.answer is None or group.answer.done():
             group = _Group(key)
@@ -93,7 +103,7 @@ class PermissionQueue:
         self._by_call[call.id] = group
         assert group.answer is not None
         try:
-            return await asyncio.shield(group.answer)
+            answer = await asyncio.shield(group.answer)
         except asyncio.CancelledError:
             group.askers.remove(me)
             if self._by_call.get(call.id) is group and all(a.call_id != call.id for a in group.askers):
@@ -101,6 +111,7 @@ class PermissionQueue:
             if not group.askers:
                 group.answer.cancel()
             raise
+        return await self.ask(call, detail, merge=False) if answer is EACH else answer
 
     def _close(self, group: _Group) -> None:
         if group.key is not None and self._open.get(group.key) is group:
@@ -116,4 +127,4 @@ class PermissionQueue:
         return list(group.askers) if group is not None else []
 
 
-__all__ = ["Asking", "PermissionQueue", "request_key"]
+__all__ = ["EACH", "Asking", "PermissionQueue", "request_key"]

@@ -33,7 +33,6 @@ from sous.core import (
     ToolStart,
 )
 from sous.labels import call_label
-from sous.runtime.queue import request_key
 
 from . import Team, find, load
 from .board import Board
@@ -128,6 +127,8 @@ class TeamRunner:
     async def _settle(self, who: str, session, request: PermissionRequest) -> None:
         """Ask the person, or, when another member waits on the same question (the same call in the
         same folder, see `sous.runtime.queue`), wait with it: the one answer settles both."""
+        from sous.runtime.queue import request_key
+
         key = request_key(request.call, request.detail)
         group = self.waiting.get(key) if key is not None else None
         if group is not None:

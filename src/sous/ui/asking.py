@@ -8,8 +8,14 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
-FOR_ALL_HINT = "  [*] grants for every agent"
-"""After the choices when a sub-agent asks: a kept grant then covers every agent, not only the askers."""
+
+def extra_choices(askers: Sequence[Any], decision: Any) -> str:
+    """After the usual choices: `*` when a sub-agent asks (a kept grant then covers every agent,
+    not only the askers), `e` when several wait on the question (each is asked on its own)."""
+    extra = "  [*] grants for every agent" if getattr(decision, "agent", "") else ""
+    return extra + ("  [e] ask each agent on its own" if len(askers) > 1 else "")
+
+
 FOLLOW_EVERY_S = 0.2
 
 
@@ -35,7 +41,8 @@ def asker_lines(askers: Sequence[Any]) -> list[str]:
 
 
 def joined_line(asker: Any) -> str:
-    return f"  + also asked by {name(asker)}" + (f" — {asker.why}" if asker.why else "") + "; this answer is theirs too"
+    why = f" — {asker.why}" if asker.why else ""
+    return f"  + also asked by {name(asker)}{why}; this answer is theirs too ([e] asks each on its own)"
 
 
 def for_all_note(on: bool) -> str:

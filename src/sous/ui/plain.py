@@ -30,6 +30,7 @@ from sous.core import (
 from sous.labels import call_label
 from sous.permissions import Answer
 from sous.permissions.decide import Decision
+from sous.runtime.queue import EACH
 
 from . import asking, slash
 
@@ -128,7 +129,7 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
                 (
                     await _read_line(
                         "  [y] once  [5] 5 min  [h] 1 hour  [s] session  [a] always  [3] 3 uses  "
-                        "[n] no  [t] no, and say what instead > "
+                        f"[n] no  [t] no, and say what instead{asking.extra_choices(askers, decision)} > "
                     )
                 )
                 or "n"
@@ -138,11 +139,14 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
         )
         if choice.startswith("t"):
             return Answer(allow=False, feedback=(await _read_line("  what should sous do instead? ")) or "")
+        if choice.startswith("e") and len(askers) > 1:
+            return EACH  # type: ignore[return-value]  # the queue asks each agent on its own
+        for_all, choice = "*" in choice, choice.replace("*", "").strip()  # `s*`: a grant for every agent
         durations = {"y": "once", "5": "5m", "h": "1h", "s": "session", "a": "always"}
         if choice[:1] in durations:
-            return Answer(allow=True, duration=durations[choice[:1]])
+            return Answer(allow=True, duration=durations[choice[:1]], for_all=for_all)
         if choice[:1].isdigit():
-            return Answer(allow=True, duration="session", uses=int(choice[:1]))
+            return Answer(allow=True, duration="session", uses=int(choice[:1]), for_all=for_all)
         return Answer(allow=False)
 
     opts.answers_permissions = True

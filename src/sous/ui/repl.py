@@ -35,6 +35,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from sous.core import ConfigError, PermissionRequest, RunEnd, ToolCall
 from sous.permissions import Answer
 from sous.permissions.decide import Decision
+from sous.runtime.queue import EACH
 
 from . import asking, slash
 from .picker import Picker, resume_chooser, rewind_chooser, style_chooser
@@ -340,6 +341,14 @@ class Repl:
                 question.for_all = not question.for_all
                 self.renderer.note(asking.for_all_note(question.for_all), "yellow")
 
+        @kb.add("e", filter=choosing)
+        def _(event):
+            question = self.question
+            if question is not None and question.askers > 1 and not question.answer.done():
+                question.answer.set_result(EACH)
+                self.question = None
+                self.renderer.note(f"  → each of the {question.askers} agents will be asked on its own", "yellow")
+
         @kb.add("t", filter=answering)
         def _(event):
             if self.question is not None:  # always, while `answering`
@@ -419,7 +428,7 @@ class Repl:
             self.renderer.preview_write(os.path.join(self.cwd, path), call.arguments["content"])
             block = Text("  " + CHOICE_LINE)
         else:
-            block.append("  " + CHOICE_LINE + (asking.FOR_ALL_HINT if decision.agent else ""))
+            block.append("  " + CHOICE_LINE + asking.extra_choices(askers, decision))
         self.renderer.print(block)
         self._pause_started = time.monotonic()
         future = asyncio.get_running_loop().create_future()
