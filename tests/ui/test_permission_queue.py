@@ -64,7 +64,7 @@ def _next_question(term: Terminal, seen: int) -> tuple[str, int]:
     return command.group("command"), start
 
 
-@pytest.mark.parametrize("shared_answer", ["y", "n"])
+@pytest.mark.parametrize("shared_answer", ["y", "n", "*s"])
 def test_four_sub_agents_asking_the_same_command_get_one_question_and_its_answer(tmp_path, shared_answer):
     project = _project(tmp_path)
     with ScriptedServer(_turns()) as server:
@@ -78,21 +78,28 @@ def test_four_sub_agents_asking_the_same_command_get_one_question_and_its_answer
                 _until(term, lambda start=start: len(_askers(term, start)) == 4)
                 asked[command] = _askers(term, start)
                 term.type(shared_answer)
-                term.wait_for(r"→ (yes, this once|no) \(4 agents\)")
+                term.wait_for(r"→ (yes, this once|no|yes, for this session, for every agent) \(4 agents\)")
             else:
                 assert command == OTHER, command
                 term.settle(0.5)
                 asked[command] = _askers(term, start)
                 term.type("y")
+            if seen == 0:  # the agents answered go on working while the other question waits
+                done = 4 if command == SHARED else 1
+                _until(term, lambda done=done: len(re.findall(r"⎿ job done", term.text())) == done)
         term.wait_for(r"All five agents finished\.", timeout=60)
         screen = term.text()
+        if shared_answer == "*s":  # one grant, for every agent
+            term.line("/permissions")
+            term.wait_for(r"^#1 allow Bash\(echo line\) \(this session\)$")  # the narrowest rule
+            assert "#2 allow" not in term.text() and "for agent" not in term.text()
         term.close()
     assert len(re.findall(QUESTION, screen, re.M)) == 2  # five agents asked; the person saw two questions
     assert len(asked[SHARED]) == 4 and len(asked[OTHER]) == 1 and not asked[SHARED] & asked[OTHER]
     assert (project / "other.txt").exists()
     results = [t for request in server.requests for t in _texts(request)[-1:]]
     said_no = [t for t in results if "the user said no" in t]
-    if shared_answer == "y":
+    if shared_answer != "n":
         assert (project / "shared.txt").read_text() == "line\n" * 4 and not said_no
     else:
         assert not (project / "shared.txt").exists() and len(said_no) == 4
