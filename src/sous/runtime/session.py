@@ -46,8 +46,9 @@ class Session(RunControl, History, Changes, Views):
         return self._queue.askers(call_id) if self._queue is not None else []
 
     def answer(self, request_id: str, answer: Any) -> bool:
-        """Settle the `PermissionRequest` with this id (`sous.permissions.Answer` or a bool); False
-        when it is no longer waiting."""
+        """Settle the `PermissionRequest` with this id (`sous.permissions.Answer` or a bool, or
+        `sous.runtime.queue.EACH` to ask each agent waiting on it on its own); False when it is no
+        longer waiting."""
         return self._questions.answer(request_id, answer)
 
     # --- life cycle -----------------------------------------------------------------------------
