@@ -235,3 +235,12 @@ async def test_each_asks_every_waiting_agent_on_its_own():
     for _, decision in person.asked[1:]:
         person.replies.put_nowait(Answer(allow=decision.agent != "b"))
     assert [type(v) for v in await asyncio.gather(*checks)] == [Allow, Deny, Allow]
+
+
+def test_keys_stay_small_and_odd_text_does_not_break_them():
+    huge = ToolCall(id="w", name="Write", arguments={"file_path": "a.txt", "content": "x" * 2_000_000})
+    other = ToolCall(id="v", name="Write", arguments={"file_path": "a.txt", "content": "x" * 1_999_999 + "y"})
+    assert len(request_key(huge, ask_decision()) or "") == 64
+    assert request_key(huge, ask_decision()) != request_key(other, ask_decision())
+    lone = bash("s", "echo \ud800")  # a lone surrogate, as a broken model reply may carry
+    assert request_key(lone, ask_decision()) != request_key(bash("t", "echo ?"), ask_decision())

@@ -17,6 +17,7 @@ may answer a merged question with `EACH`: every agent waiting on it is then aske
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -66,7 +67,8 @@ def request_key(call: ToolCall, detail: Any) -> str | None:
     skip = LABEL_ONLY_FIELDS.get(call.name, ())
     arguments = {k: v for k, v in call.arguments.items() if k not in skip}
     what = [call.name, arguments, getattr(detail, "source", ""), getattr(detail, "cwd", "")]
-    return json.dumps(what, sort_keys=True, default=repr)
+    text = json.dumps(what, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()  # a Write's content may be large
 
 
 def asking(call: ToolCall, detail: Any) -> Asking:
