@@ -348,6 +348,8 @@ class Repl:
                 question.answer.set_result(EACH)
                 self.question = None
                 self.renderer.note(f"  → each of the {question.askers} agents will be asked on its own", "yellow")
+            elif question is not None:
+                self.renderer.note("  (e is for a question several agents wait on)", "yellow")
 
         @kb.add("t", filter=answering)
         def _(event):
@@ -366,7 +368,8 @@ class Repl:
             question = self.question
             if question is not None and not question.hinted:
                 question.hinted = True
-                keys = "a y n t" if question.kind == "plan" else " ".join([*CHOICES, "n", "t"])
+                extra = ["*"] * bool(question.decision.agent) + ["e"] * (question.askers > 1)
+                keys = "a y n t" if question.kind == "plan" else " ".join([*CHOICES, "n", "t", *extra])
                 self.renderer.note(f"  (not a choice: press one of {keys}, or Esc for no)", "yellow")
 
         @kb.add("s-tab")
