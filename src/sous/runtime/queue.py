@@ -17,6 +17,7 @@ may answer a merged question with `EACH`: every agent waiting on it is then aske
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -56,8 +57,9 @@ class Asking:
 @dataclass(slots=True)
 class _Group:
     key: str | None
+    answer: asyncio.Future[Any]
+    """The question put to whoever answers, once for everyone in `askers`."""
     askers: list[Asking] = field(default_factory=list)
-    answer: asyncio.Future[Any] | None = None
 
 
 def request_key(call: ToolCall, detail: Any) -> str | None:
@@ -94,16 +96,14 @@ class PermissionQueue:
         stopped) leaves the question to the others; the last one withdraws it."""
         key = request_key(call, detail) if merge else None
         group = self._open.get(key) if key is not None else None
-        if group is None or group.answer is None or group.answer.done():
-            group = _Group(key)
-            group.answer = asyncio.ensure_future(self._ask(call, detail))
+        if group is None or group.answer.done():
+            group = _Group(key, asyncio.ensure_future(self._ask(call, detail)))
             if key is not None:
                 self._open[key] = group
-            group.answer.add_done_callback(lambda _: self._close(group))
+            group.answer.add_done_callback(functools.partial(self._close, group))
         me = asking(call, detail)
         group.askers.append(me)
         self._by_call[call.id] = group
-        assert group.answer is not None
         try:
             answer = await asyncio.shield(group.answer)
         except asyncio.CancelledError:
@@ -115,7 +115,7 @@ class PermissionQueue:
             raise
         return await self.ask(call, detail, merge=False) if answer is EACH else answer
 
-    def _close(self, group: _Group) -> None:
+    def _close(self, group: _Group, _answered: object = None) -> None:
         if group.key is not None and self._open.get(group.key) is group:
             del self._open[group.key]
         for one in group.askers:
