@@ -459,7 +459,7 @@ class Repl:
         question = self.question
         if question is None or question.answer.done():
             return
-        if question.for_all and answer.allow:
+        if question.for_all and answer.allow and answer.duration not in ("once", "always"):  # those keep no grant
             answer, said = replace(answer, for_all=True), said + ", for every agent"
         question.answer.set_result(answer)
         self.question = None
