@@ -65,3 +65,47 @@ def test_a_missing_prompt_tool_denies():
     assert parse_reply('{"behavior": "allow"}').allow
     assert not parse_reply('{"behavior": "maybe"}').allow
     assert not parse_reply('{"behavior": "allow"}', is_error=True).allow
+
+
+LOGGING_GATE = '''
+import json, sys
+try:
+    from mcp.server.mcpserver import MCPServer as App
+except ImportError:
+    from mcp.server.fastmcp import FastMCP as App
+app = App("gate")
+
+@app.tool()
+def approve(tool_name: str, input: dict, tool_use_id: str = "", agent_id: str = "") -> str:
+    """Decides permission requests, and notes each one."""
+    with open(sys.argv[1], "a") as log:
+        log.write(json.dumps({"input": input, "agent_id": agent_id}) + "\\n")
+    return json.dumps({"behavior": "deny", "message": "not today"})
+
+app.run()
+'''
+
+
+def test_identical_questions_of_parallel_sub_agents_reach_the_prompt_tool_once_labelled(tmp_path, sous_p):
+    project = tmp_path / "labelled"
+    project.mkdir()
+    (tmp_path / "log_gate.py").write_text(LOGGING_GATE)
+    log = tmp_path / "asked.jsonl"
+    servers = {"gate": {"command": sys.executable, "args": [str(tmp_path / "log_gate.py"), str(log)]}}
+    (project / ".mcp.json").write_text(json.dumps({"mcpServers": servers}))
+    agents = [
+        {"name": "Agent", "input": {"description": f"job {n}", "prompt": "go", "subagent_type": "general-purpose"}}
+        for n in (1, 2, 3)
+    ]
+    bash = [{"tool_calls": [{"name": "Bash", "input": {"command": c}}]} for c in ("touch a", "touch a", "touch b")]
+    turns = [{"tool_calls": agents}, *bash, *[{"text": "refused"}] * 3, {"text": "done"}]
+    done, out = sous_p(project, turns, "--permission-prompt-tool", "mcp__gate__approve")
+    assert done.returncode == 0, done.stderr
+    asked = [json.loads(line) for line in log.read_text().splitlines()]
+    assert sorted(a["input"]["command"] for a in asked) == ["touch a", "touch b"]  # three agents, two questions
+    assert all(len(a["agent_id"]) == 12 for a in asked) and asked[0]["agent_id"] != asked[1]["agent_id"]
+    assert sorted(d["tool_input"]["command"] for d in out[-1]["permission_denials"]) == [
+        "touch a",
+        "touch a",
+        "touch b",
+    ]

@@ -1,5 +1,5 @@
 """The stdin protocol spoken line by line, for what the SDK never sends: malformed lines, unknown
-requests, a program that never answers."""
+requests, a program that never answers; and many sub-agents asking the same at once."""
 
 from __future__ import annotations
 
@@ -163,3 +163,59 @@ def test_a_session_that_cannot_open_ends_at_once_with_one_line_even_if_stdin_sta
     err = proc.stderr.read()
     assert err.startswith("sous: ") and "nonsense-provider" in err and proc.stdout.read() == ""
     proc.stdin.close()
+
+
+QUEUE_SHARED = "echo line >> shared.txt"
+QUEUE_OTHER = "touch other.txt"
+
+
+def _five_agent_turns() -> list[dict]:
+    agents = [
+        {
+            "id": f"agent{n}",
+            "name": "Agent",
+            "input": {"description": f"job {n}", "prompt": f"do job {n}", "subagent_type": "general-purpose"},
+        }
+        for n in range(1, 6)
+    ]
+    first = [QUEUE_SHARED, QUEUE_SHARED, QUEUE_OTHER, QUEUE_SHARED, QUEUE_SHARED]
+    return [
+        {"tool_calls": agents},
+        *({"tool_calls": [{"name": "Bash", "input": {"command": c, "description": "write it"}}]} for c in first),
+        *({"text": "job done"} for _ in range(5)),
+        {"text": "all five finished"},
+    ]
+
+
+def test_identical_questions_of_parallel_sub_agents_reach_the_program_once_labelled(cli, project, script):
+    proc = _start(cli, project, script(_five_agent_turns()), "--permission-prompt-tool", "stdio")
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(_user("run five jobs") + "\n")
+    proc.stdin.flush()
+    lines: list[dict] = []
+    asked: list[dict] = []
+    while len(asked) < 2:
+        line = json.loads(proc.stdout.readline())
+        lines.append(line)
+        if line["type"] == "control_request" and line["request"]["subtype"] == "can_use_tool":
+            asked.append(line)
+    time.sleep(0.5)  # a late identical question joins the open one: it is not sent again
+    for request in asked:
+        allow = request["request"]["input"]["command"] == QUEUE_OTHER
+        response = {"behavior": "allow", "updatedInput": request["request"]["input"]} if allow else None
+        body = response or {"behavior": "deny", "message": "not that file"}
+        answer = {"subtype": "success", "request_id": request["request_id"], "response": body}
+        proc.stdin.write(json.dumps({"type": "control_response", "response": answer}) + "\n")
+    proc.stdin.flush()
+    while lines[-1]["type"] != "result":
+        lines.append(json.loads(proc.stdout.readline()))
+    proc.stdin.close()
+    assert proc.wait(timeout=30) == 0
+    asked += [x for x in lines if x["type"] == "control_request" and x["request"]["subtype"] == "can_use_tool"][2:]
+    assert sorted(r["request"]["input"]["command"] for r in asked) == sorted([QUEUE_OTHER, QUEUE_SHARED])
+    assert all(len(r["request"]["agent_id"]) == 12 for r in asked)  # which sub-agent asks
+    assert asked[0]["request"]["agent_id"] != asked[1]["request"]["agent_id"]
+    denials = lines[-1]["permission_denials"]
+    assert [d["tool_input"]["command"] for d in denials] == [QUEUE_SHARED] * 4  # the one "no" reached all four
+    assert lines[-1]["result"] == "all five finished"
+    assert (project / "other.txt").exists() and not (project / "shared.txt").exists()

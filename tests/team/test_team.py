@@ -203,3 +203,40 @@ def test_the_readme_team_example_runs_unattended_to_the_end(tmp_path):
     assert "✗" not in done.stdout, done.stdout  # the frontend's Read of the backend's contract was allowed
     assert "all tasks done" in done.stdout
     assert (root / "web" / "index.html").exists() and (root / "api" / "CONTRACT.md").exists()
+
+
+def test_members_asking_the_same_at_once_get_one_question(project, tmp_path):
+    import io
+
+    import pexpect
+
+    for name in ("alice", "bob"):
+        turns = [call("Bash", command="echo hi >> shared.txt"), {"text": f"{name}: appended."}]
+        (tmp_path / f"{name}.json").write_text(json.dumps(turns))
+    (project / ".sous" / "team.yaml").write_text(
+        "goal: notes\nmembers:\n"
+        + "".join(
+            f"  - name: {n}\n    folder: {n}\n    model: scripted:{tmp_path / f'{n}.json'}\n" for n in ("alice", "bob")
+        )
+    )
+    seen = io.StringIO()
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sous", "team"],
+        cwd=str(project),
+        encoding="utf-8",
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "h")},
+    )
+    child.logfile_read = seen
+    child.expect(r"\? \[(alice|bob)(, alice|, bob)?\] wants? to run Bash\(echo hi >> shared\.txt\)")
+    if not child.match.group(2):  # the other member asked after the question was shown: it joins it
+        child.expect(r"\+ \[(alice|bob)\] asks the same; the answer is theirs too")
+    child.sendline("y")
+    child.expect(r"everyone is idle")
+    child.sendline("/stop")
+    child.expect(pexpect.EOF)
+    out = seen.getvalue()
+    assert "[alice] alice: appended." in out and "[bob] bob: appended." in out
+    assert out.count("to run Bash(echo hi >> shared.txt)") == 1
+    assert (project / "shared.txt").read_text() == "hi\nhi\n"

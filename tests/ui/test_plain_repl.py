@@ -166,3 +166,37 @@ def test_fork_in_the_plain_repl_names_the_new_session_and_the_way_back(tmp_path)
     assert new_id != old_id
     folder = next(Path(os.environ["SOUS_HOME"], "sessions").glob("*"))
     assert {p.stem for p in folder.glob("*.jsonl")} == {old_id, new_id}
+
+
+def test_sub_agents_asking_the_same_get_one_question_naming_them(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    agents = [
+        {"name": "Agent", "input": {"description": f"job {n}", "prompt": "go", "subagent_type": "general-purpose"}}
+        for n in (1, 2, 3)
+    ]
+    bash = [{"tool_calls": [{"name": "Bash", "input": {"command": c}}]} for c in ("touch a.txt",) * 2 + ("touch b",)]
+    turns = [{"tool_calls": agents}, *bash, *[{"text": "done"}] * 3, {"text": "All three done."}]
+    (tmp_path / "turns.json").write_text(json.dumps(turns))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sous", "--model", f"scripted:{tmp_path / 'turns.json'}"],
+        cwd=str(project),
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "NO_COLOR": "1", "SOUS_UI": "plain"},
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 120),
+    )
+    child.expect("> ")
+    child.sendline("three jobs")
+    child.expect(r"\? sous wants to run Bash\(touch a\.txt\) \(asked by 2 agents\)\r\n")
+    child.expect(r"· agent general-purpose: job \d\r\n +· agent general-purpose: job \d\r\n")
+    child.expect(r"\[n\] no")
+    child.sendline("y")
+    child.expect(r"\? sous wants to run Bash\(touch b\) \(asked by agent general-purpose: job \d\)")
+    child.expect(r"\[n\] no")
+    child.sendline("n")
+    child.expect("All three done.")
+    child.sendeof()
+    child.close()
+    assert (project / "a.txt").exists() and not (project / "b").exists()

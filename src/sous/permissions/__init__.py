@@ -54,6 +54,9 @@ class Answer:
     """With a yes to a plan: the permission mode to carry on in."""
     updated_input: dict[str, Any] | None = None
     """With a yes: run the call with these arguments instead (a permission prompt tool's answer)."""
+    for_all: bool = False
+    """With a yes that is kept (5 minutes, the session...): the grant covers every agent, not only
+    the one that asked."""
 
 
 Asker = Callable[[ToolCall, Decision], Awaitable["bool | Answer"]]
@@ -85,6 +88,7 @@ class PermissionMiddleware(PassThrough):
         read_only_tools: set[str] | None = None,
         local_settings: Path | None = None,
         agent: str | None = None,
+        agent_id: str = "",
         on_ask: OnAsk | None = None,
         sandboxed: bool = False,
         auto_allow_sandboxed: bool = False,
@@ -102,6 +106,7 @@ class PermissionMiddleware(PassThrough):
         self.local_settings = local_settings
         """Where "always" answers are written (the project's `.claude/settings.local.json`)."""
         self.agent = agent
+        self.agent_id = agent_id
         self.denials: list[dict[str, Any]] = denials if denials is not None else []
         self.on_ask = on_ask
         """Asked before the person is (PermissionRequest hooks): ("allow"|"deny", reason) or None."""
@@ -213,7 +218,7 @@ class PermissionMiddleware(PassThrough):
                 source=decision.source,
                 reason=f"{decision.reason}; no one can approve it in this non-interactive run",
             ), ""
-        reply = await self.asker(call, replace(decision, agent=self.agent or ""))
+        reply = await self.asker(call, replace(decision, agent=self.agent or "", agent_id=self.agent_id, cwd=ctx.cwd))
         answer = reply if isinstance(reply, Answer) else Answer(allow=bool(reply))
         if not answer.allow:
             return Decision(
@@ -262,8 +267,12 @@ class PermissionMiddleware(PassThrough):
                 self.emit(Notice(level="info", text=f"added to {self.local_settings}: {', '.join(rules)}"))
             return
         duration = "session" if answer.duration == "once" else answer.duration
+        agent = None if answer.for_all else self.agent
         for rule in rules:
-            self.grants.add(rule, duration=duration, uses=answer.uses, agent=self.agent)
+            # One answer "for all" to several agents asking the same makes one grant, not one each.
+            if answer.for_all and any(g.answer is answer and str(g.rule) == rule for g in self.grants.items):
+                continue
+            self.grants.add(rule, duration=duration, uses=answer.uses, agent=agent, answer=answer)
 
     def describe(self) -> list[str]:
         """Every active rule and grant, for `/permissions`."""

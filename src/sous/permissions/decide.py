@@ -32,6 +32,10 @@ class Decision:
     grant_ids: tuple[int, ...] = ()
     agent: str = ""
     """Which sub-agent is asking ("Explore: find the config"); empty for the main agent."""
+    agent_id: str = ""
+    """That sub-agent's id, as hooks and SendMessage know it; empty for the main agent."""
+    cwd: str = ""
+    """The folder the call runs in (its relative paths are read from it); set when asking."""
 
 
 @dataclass(slots=True, kw_only=True)

@@ -32,6 +32,8 @@ class Grant:
     agent: str | None = None
     """When set, the grant covers calls of this sub-agent only."""
     created: float = field(default_factory=time.time)
+    answer: object = None
+    """The person's answer that made it (one answer to several agents makes one grant for all)."""
 
     def describe(self, now: float) -> str:
         limits = []
@@ -51,7 +53,13 @@ class Grants:
         self._ids = itertools.count(1)
 
     def add(
-        self, rule_text: str, *, duration: str = "session", uses: int | None = None, agent: str | None = None
+        self,
+        rule_text: str,
+        *,
+        duration: str = "session",
+        uses: int | None = None,
+        agent: str | None = None,
+        answer: object = None,
     ) -> Grant:
         seconds = DURATIONS.get(duration)
         if duration == "once":
@@ -62,6 +70,7 @@ class Grants:
             uses_left=uses,
             agent=agent,
             expires_at=self.clock() + seconds if seconds else None,
+            answer=answer,
         )
         self.items.append(grant)
         return grant

@@ -37,6 +37,7 @@ from sous.store import transcript as store
 from .bus import CurrentMode, EventBus, Questions, Runs
 from .history import repair
 from .parts import SessionParts
+from .queue import PermissionQueue
 from .record import Transcript
 from .run import shell_allowed
 from .session import Session
@@ -179,10 +180,12 @@ def open_session(opts: Options) -> Session:
     from sous.permissions import auto as auto_mode
 
     judge = auto_mode.from_settings(cfg, model, resolve, rules, lambda: convo.messages, bus.emit, eager=mode == "auto")
+    asker = _asker(opts, hooks, questions, mcp, ToolContext(cwd=cwd, project_dir=cwd, environ=environ))
+    queue = PermissionQueue(asker) if asker is not None else None  # identical questions of many agents: asked once
     permissions = PermissionMiddleware(
         rules,
         mode,
-        asker=_asker(opts, hooks, questions, mcp, ToolContext(cwd=cwd, project_dir=cwd, environ=environ)),
+        asker=queue.ask if queue is not None else None,
         emit=bus.emit,
         read_only_tools={t.name for t in [*tools, *deferred] if t.read_only},
         local_settings=Path(cwd) / ".claude" / "settings.local.json",
@@ -250,6 +253,7 @@ def open_session(opts: Options) -> Session:
         convo=convo,
         bus=bus,
         questions=questions,
+        queue=queue,
         runs=runs,
         transcript=record,
         permissions=permissions,

@@ -17,6 +17,7 @@ from sous.core import Event, Notice
 
 from .changes import Changes
 from .history import History
+from .queue import Asking
 from .run import RunControl
 from .views import Views
 
@@ -38,9 +39,16 @@ class Session(RunControl, History, Changes, Views):
         """The ids of the `PermissionRequest`s still waiting for `answer()`."""
         return self._questions.waiting
 
+    def askers(self, call_id: str) -> list[Asking]:
+        """Every agent waiting on the question that the call `call_id` asked (a `PermissionRequest`'s
+        `call.id`), first asker first: others asking the same at the same time join it, and the one
+        answer reaches them all. Empty once answered."""
+        return self._queue.askers(call_id) if self._queue is not None else []
+
     def answer(self, request_id: str, answer: Any) -> bool:
-        """Settle the `PermissionRequest` with this id (`sous.permissions.Answer` or a bool); False
-        when it is no longer waiting."""
+        """Settle the `PermissionRequest` with this id (`sous.permissions.Answer` or a bool, or
+        `sous.runtime.queue.EACH` to ask each agent waiting on it on its own); False when it is no
+        longer waiting."""
         return self._questions.answer(request_id, answer)
 
     # --- life cycle -----------------------------------------------------------------------------

@@ -146,6 +146,7 @@ class SubAgents:
             read_only_tools=read_only,
             local_settings=parent.local_settings,
             agent=label,
+            agent_id=agent_id,
             on_ask=parent.on_ask,
             sandboxed=parent.sandboxed,
             auto_allow_sandboxed=parent.auto_allow_sandboxed,

@@ -18,6 +18,7 @@ from sous.core import Agent, Conversation, Event, ModeChanged, Model, Notice, To
 
 from .bus import EventBus, Questions, Runs
 from .parts import SessionParts
+from .queue import PermissionQueue
 from .record import Totals, Transcript
 from .spawn import SubAgents
 
@@ -53,12 +54,15 @@ class SessionState:
         deferred: Sequence[Tool] = (),
         unavailable: Mapping[str, str] | None = None,
         front: Mapping[str, Any] | None = None,
+        queue: PermissionQueue | None = None,
     ):
         self._id = session_id
         self._agent = agent
         self._convo = convo
         self._bus = bus
         self._questions = questions
+        self._queue = queue
+        """Merges identical permission questions of agents asking at once (None when nothing is asked)."""
         self._transcript = transcript
         self._permissions = permissions
         self._hooks = hooks

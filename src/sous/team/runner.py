@@ -3,7 +3,8 @@
 Each member is a full sous session (its persona's prompt and tools, the project's settings, hooks
 and memory, its own transcript) in the project folder, with the board tools added and its own
 folder as the only place it may change without asking: edits there are accepted, anything else
-goes to the person watching (labelled with the member's name), or is refused when nobody is.
+goes to the person watching (labelled with the member's name; members asking the same at once
+are asked once, the answer reaching each), or is refused when nobody is.
 
 A member works until its reply ends, then sleeps until a message arrives in its mailbox. The team
 ends when every member sleeps with no mail waiting (all tasks done, or stalled: the board says
@@ -76,6 +77,10 @@ class TeamRunner:
         self.sessions: dict = {}
         self.question: asyncio.Future | None = None
         self.asking = asyncio.Lock()
+        self.waiting: dict[str, list] = {}
+        """Questions not yet answered, by what they ask: members asking the same join them."""
+        self.shown: list | None = None
+        """The group of the question on screen."""
 
     def say(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -120,7 +125,27 @@ class TeamRunner:
             asyncio.ensure_future(self._settle(who, session, event))
 
     async def _settle(self, who: str, session, request: PermissionRequest) -> None:
-        session.answer(request.request_id, await self._ask(who, request.call, request.detail))
+        """Ask the person, or, when another member waits on the same question (the same call in the
+        same folder, see `sous.runtime.queue`), wait with it: the one answer settles both."""
+        from sous.runtime.queue import request_key
+
+        key = request_key(request.call, request.detail)
+        group = self.waiting.get(key) if key is not None else None
+        if group is not None:
+            group.append((who, session, request))
+            if group is self.shown:
+                self.say(f"  + [{who}] asks the same; the answer is theirs too")
+            return
+        group = [(who, session, request)]
+        if key is not None:
+            self.waiting[key] = group
+        try:
+            answer = await self._ask(group, request.call, request.detail)
+        finally:
+            if key is not None:
+                self.waiting.pop(key, None)
+        for _, member_session, waiting in group:
+            member_session.answer(waiting.request_id, answer)
 
     async def _member(self, member) -> None:
         session = self.sessions[member.name]
@@ -152,16 +177,20 @@ class TeamRunner:
 
     # --- the person watching -------------------------------------------------------------------------
 
-    async def _ask(self, who: str, call: ToolCall, decision):
+    async def _ask(self, group: list, call: ToolCall, decision):
         from sous.permissions import Answer
 
         async with self.asking:  # one question at a time
-            self.say(f"? [{who}] wants to run {call_label(call, 200)}: {decision.reason}. Allow once? [y/N]")
+            who = ", ".join(dict.fromkeys(member for member, _, _ in group))
+            verb = "want" if len(group) > 1 else "wants"
+            self.say(f"? [{who}] {verb} to run {call_label(call, 200)}: {decision.reason}. Allow once? [y/N]")
             self.question = asyncio.get_running_loop().create_future()
+            self.shown = group
             try:
                 reply = await self.question
             finally:
                 self.question = None
+                self.shown = None
             return Answer(allow=reply.strip().lower() in ("y", "yes"))
 
     async def _read_input(self) -> None:

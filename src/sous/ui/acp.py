@@ -32,6 +32,8 @@ from sous.core import (
     UserMessage,
 )
 
+from . import asking
+
 if TYPE_CHECKING:  # the `acp` package is imported only when `sous acp` runs
     from acp.helpers import ToolCallContentVariant
     from acp.schema import PermissionOptionKind, StopReason, ToolKind
@@ -161,7 +163,8 @@ class Relay:
                 session_id=self.session.id,
                 tool_call=ToolCallUpdate(
                     tool_call_id=call.id,
-                    title=_title(call),
+                    # who asks: a sub-agent, or several asking the same at once (one answer for all)
+                    title=_title(call) + asking.who(self.session.askers(call.id), event.detail),
                     kind=KINDS.get(call.name, "other"),
                     status="pending",
                     raw_input=call.arguments,

@@ -11,7 +11,8 @@ sous. Each stdin line is one JSON object:
   callbacks, agent types), `interrupt`, `set_permission_mode`, `set_model`. An unknown subtype is
   an error response, never a crash.
 - `{"type":"control_response",...}` — the program's answer to a request sous sent it:
-  `can_use_tool` (with `--permission-prompt-tool stdio`) and `hook_callback`.
+  `can_use_tool` (with `--permission-prompt-tool stdio`; `agent_id` names the sub-agent asking,
+  and sub-agents asking the same at once are asked once, the answer reaching all) and `hook_callback`.
 
 Every wait for the program is bounded (`SOUS_SDK_REPLY_TIMEOUT_S`, 60 s by default): a program
 that never answers gets its permission question denied and its hook counted as failed (a
@@ -196,6 +197,8 @@ class Permissions:
         reason = getattr(event.detail, "reason", None)
         if reason:
             request["decision_reason"] = str(reason)
+        if agent_id := getattr(event.detail, "agent_id", ""):  # a sub-agent asks, as Claude Code labels it
+            request["agent_id"] = str(agent_id)
         try:
             answer = permission_answer(await self.channel.request(request))
         except ControlError as e:

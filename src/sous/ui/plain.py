@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from sous.core import (
@@ -29,8 +30,9 @@ from sous.core import (
 from sous.labels import call_label
 from sous.permissions import Answer
 from sous.permissions.decide import Decision
+from sous.runtime.queue import EACH
 
-from . import slash
+from . import asking, slash
 
 
 def fold(text: str, lines: int = 4) -> str:
@@ -92,11 +94,12 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
 
     ui = PlainUI()
 
-    async def ask(call: ToolCall, decision: Decision) -> Answer:
-        who = f" (asked by agent {decision.agent})" if decision.agent else ""
+    async def ask(call: ToolCall, decision: Decision, askers: Sequence[Any] = ()) -> Answer:
+        who = asking.who(askers, decision).strip()
+        listed = "".join(line + "\n" for line in asking.asker_lines(askers))
         ui.write(
-            f"\n? sous wants to run {call_label(call, 200)}{who}\n  why you are asked: {decision.reason} "
-            f"[{decision.source}]\n"
+            f"\n? sous wants to run {call_label(call, 200)}{' ' * bool(who)}{who}\n{listed}"
+            f"  why you are asked: {decision.reason} [{decision.source}]\n"
         )
         if decision.confirm == "plan":
             ui.write(f"\n{call.arguments.get('plan', '')}\n")
@@ -126,7 +129,7 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
                 (
                     await _read_line(
                         "  [y] once  [5] 5 min  [h] 1 hour  [s] session  [a] always  [3] 3 uses  "
-                        "[n] no  [t] no, and say what instead > "
+                        f"[n] no  [t] no, and say what instead{asking.extra_choices(askers, decision)} > "
                     )
                 )
                 or "n"
@@ -136,11 +139,14 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
         )
         if choice.startswith("t"):
             return Answer(allow=False, feedback=(await _read_line("  what should sous do instead? ")) or "")
+        if choice.startswith("e") and len(askers) > 1:
+            return EACH  # type: ignore[return-value]  # the queue asks each agent on its own
+        for_all, choice = "*" in choice, choice.replace("*", "").strip()  # `s*`: a grant for every agent
         durations = {"y": "once", "5": "5m", "h": "1h", "s": "session", "a": "always"}
         if choice[:1] in durations:
-            return Answer(allow=True, duration=durations[choice[:1]])
+            return Answer(allow=True, duration=durations[choice[:1]], for_all=for_all)
         if choice[:1].isdigit():
-            return Answer(allow=True, duration="session", uses=int(choice[:1]))
+            return Answer(allow=True, duration="session", uses=int(choice[:1]), for_all=for_all)
         return Answer(allow=False)
 
     opts.answers_permissions = True
@@ -150,8 +156,13 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
         print(f"sous: {e}", file=sys.stderr)
         return 2
 
+    one_question = asyncio.Lock()  # one question at a time: each reads the answer from the same input
+
     async def settle(request: PermissionRequest) -> None:
-        session.answer(request.request_id, await ask(request.call, request.detail))
+        async with one_question:
+            # others asking the same join the question (`Session.askers`); one answer is theirs too
+            answer = await ask(request.call, request.detail, session.askers(request.call.id))
+        session.answer(request.request_id, answer)
 
     def questions(event: object) -> None:
         if isinstance(event, PermissionRequest):

@@ -19,7 +19,7 @@ import asyncio
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from prompt_toolkit import PromptSession
@@ -35,8 +35,9 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from sous.core import ConfigError, PermissionRequest, RunEnd, ToolCall
 from sous.permissions import Answer
 from sous.permissions.decide import Decision
+from sous.runtime.queue import EACH
 
-from . import slash
+from . import asking, slash
 from .picker import Picker, resume_chooser, rewind_chooser, style_chooser
 from .render import Renderer, call_label, wants_ascii
 
@@ -93,6 +94,10 @@ class Question:
     """"choice" (one key), "typed" (type yes: the safety floor) or "feedback" (what to do instead)."""
     hinted: bool = False
     """The valid keys were shown after a key that is not one of them."""
+    for_all: bool = False
+    """`*` was pressed: a grant from the answer covers every agent, not only the askers."""
+    askers: int = 1
+    """How many agents wait on this question (others asking the same joined it)."""
 
 
 class Repl:
@@ -102,6 +107,8 @@ class Repl:
         self.task: asyncio.Task | None = None
         self.question: Question | None = None
         self.questions: dict[str, asyncio.Future] = {}
+        self._one_question = asyncio.Lock()
+        """Questions are shown one at a time, in the order they came."""
         self.last_ctrl_c = 0.0
         self.last_esc = 0.0
         self.picker: Picker | None = None
@@ -327,6 +334,23 @@ class Repl:
         def _(event):
             self._answer(Answer(allow=False), "no")
 
+        @kb.add("*", filter=choosing)
+        def _(event):
+            question = self.question
+            if question is not None:  # always, while `choosing`
+                question.for_all = not question.for_all
+                self.renderer.note(asking.for_all_note(question.for_all), "yellow")
+
+        @kb.add("e", filter=choosing)
+        def _(event):
+            question = self.question
+            if question is not None and question.askers > 1 and not question.answer.done():
+                question.answer.set_result(EACH)
+                self.question = None
+                self.renderer.note(f"  → each of the {question.askers} agents will be asked on its own", "yellow")
+            elif question is not None:
+                self.renderer.note("  (e is for a question several agents wait on)", "yellow")
+
         @kb.add("t", filter=answering)
         def _(event):
             if self.question is not None:  # always, while `answering`
@@ -344,7 +368,8 @@ class Repl:
             question = self.question
             if question is not None and not question.hinted:
                 question.hinted = True
-                keys = "a y n t" if question.kind == "plan" else " ".join([*CHOICES, "n", "t"])
+                extra = ["*"] * bool(question.decision.agent) + ["e"] * (question.askers > 1)
+                keys = "a y n t" if question.kind == "plan" else " ".join([*CHOICES, "n", "t", *extra])
                 self.renderer.note(f"  (not a choice: press one of {keys}, or Esc for no)", "yellow")
 
         @kb.add("s-tab")
@@ -370,7 +395,8 @@ class Repl:
 
     async def _settle(self, request: PermissionRequest) -> None:
         try:
-            answer = await self.ask(request.call, request.detail)
+            async with self._one_question:
+                answer = await self.ask(request.call, request.detail)
         finally:
             self.questions.pop(request.request_id, None)
         self.session.answer(request.request_id, answer)
@@ -379,9 +405,13 @@ class Repl:
         from rich.text import Text
 
         self.renderer.flush_text()
-        who = f"  (asked by agent {decision.agent})" if decision.agent else ""
+        askers = self.session.askers(call.id)
         block = Text()
-        block.append(f"? sous wants to run {call_label(call, 300)}{who}\n", style="bold yellow")
+        block.append(
+            f"? sous wants to run {call_label(call, 300)}{asking.who(askers, decision)}\n", style="bold yellow"
+        )
+        for line in asking.asker_lines(askers):
+            block.append(line + "\n")
         block.append(f"  why you are asked: {decision.reason} [{decision.source}]\n", style="dim")
         if decision.confirm == "plan":
             from rich.markdown import Markdown
@@ -401,29 +431,40 @@ class Repl:
             self.renderer.preview_write(os.path.join(self.cwd, path), call.arguments["content"])
             block = Text("  " + CHOICE_LINE)
         else:
-            block.append("  " + CHOICE_LINE)
+            block.append("  " + CHOICE_LINE + asking.extra_choices(askers, decision))
         self.renderer.print(block)
         self._pause_started = time.monotonic()
         future = asyncio.get_running_loop().create_future()
         kind = {"typed": "typed", "plan": "plan"}.get(decision.confirm, "choice")
-        self.question = Question(call, decision, future, kind)
+        self.question = Question(call, decision, future, kind, askers=max(1, len(askers)))
         self._refresh()
+        joined = asyncio.ensure_future(asking.follow(self.session, call.id, askers, self._joined))
         try:
             return await future
         finally:
+            joined.cancel()
             self.question = None
             if self._paused_run != self.renderer.busy_since:  # the first question of this run
                 self._paused, self._paused_run = 0.0, self.renderer.busy_since
             self._paused += time.monotonic() - self._pause_started
             self._refresh()
 
+    def _joined(self, asker: Any) -> None:
+        """Another agent asks the same while the question is open: it waits on this answer too."""
+        if self.question is not None:
+            self.question.askers += 1
+            self.renderer.note(asking.joined_line(asker), "yellow")
+
     def _answer(self, answer: Answer, said: str) -> None:
         question = self.question
         if question is None or question.answer.done():
             return
+        if question.for_all and answer.allow and answer.duration not in ("once", "always"):  # those keep no grant
+            answer, said = replace(answer, for_all=True), said + ", for every agent"
         question.answer.set_result(answer)
         self.question = None
-        self.renderer.note(f"  → {said}", "green" if answer.allow else "red")
+        many = f" ({question.askers} agents)" if question.askers > 1 else ""
+        self.renderer.note(f"  → {said}{many}", "green" if answer.allow else "red")
 
     # --- the main loop ------------------------------------------------------------------------
 

@@ -1,0 +1,27 @@
+"""What the terminals and the editor bridge say about who waits on a permission question."""
+
+from __future__ import annotations
+
+from sous.permissions.decide import Decision
+from sous.runtime.queue import Asking
+from sous.ui import asking
+
+
+def _asker(agent: str, why: str = "", call_id: str = "c") -> Asking:
+    return Asking(agent=agent, agent_id="", why=why, call_id=call_id)
+
+
+def test_one_asker_is_named_with_what_for_and_several_are_listed():
+    sub = Decision(behavior="ask", source="mode:default", agent="Explore: find it")
+    main = Decision(behavior="ask", source="mode:default")
+    assert asking.who([], main) == "" and asking.who([_asker("")], main) == ""
+    assert asking.who([_asker("Explore: find it")], sub) == "  (asked by agent Explore: find it)"
+    assert asking.asker_lines([_asker("x", "list files")]) == ["  what for: list files"]
+    assert asking.asker_lines([_asker("x")]) == []
+    several = [_asker("a: one", "lint"), _asker("", call_id="d")]
+    assert asking.who(several, sub) == "  (asked by 2 agents)"
+    assert asking.asker_lines(several) == ["    · agent a: one — lint", "    · the main agent"]
+    assert asking.extra_choices([_asker("a")], main) == ""
+    assert asking.extra_choices([_asker("a")], sub) == "  [*] grants for every agent"
+    assert "[e] ask each agent on its own" in asking.extra_choices(several, sub)
+    assert asking.joined_line(_asker("b: two")).startswith("  + also asked by agent b: two; this answer is theirs")
