@@ -108,10 +108,22 @@ def _bases(cwds: Cwds, cwd: str, home: str) -> list[str] | None:
     return out
 
 
-def inside(path: str, root: str) -> bool:
-    """Is the resolved `path` the folder `root` (resolved) or below it?"""
-    root = _real_root(root)
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+Roots = str | tuple[str, ...]
+"""The project folder, or it and the added working folders (`--add-dir`), project first."""
+
+
+def inside(path: str, root: Roots) -> bool:
+    """Is the resolved `path` the folder `root` (resolved), or one of the `root` folders, or below it?"""
+    for each in (root,) if isinstance(root, str) else root:
+        real = _real_root(each)
+        if path == real or path.startswith(real.rstrip(os.sep) + os.sep):
+            return True
+    return False
+
+
+def is_root(path: str, root: Roots) -> bool:
+    """Is the resolved `path` one of the `root` folders itself (the whole project, a whole added folder)?"""
+    return any(path == _real_root(each) for each in ((root,) if isinstance(root, str) else root))
 
 
 @functools.lru_cache(maxsize=64)
