@@ -30,6 +30,7 @@ FIRED = (
     "PostCompact",
     "CwdChanged",
     "InstructionsLoaded",
+    "DirectoryAdded",
 )
 """The events sous fires."""
 NOT_FIRED = (
@@ -40,7 +41,6 @@ NOT_FIRED = (
     "TaskCompleted",
     "TeammateIdle",
     "ConfigChange",
-    "DirectoryAdded",
     "FileChanged",
     "WorktreeCreate",
     "WorktreeRemove",

@@ -40,6 +40,7 @@ from sous.core import (
     user,
 )
 from sous.store.transcript import TranscriptWriter
+from sous.tools._files import ADDED_DIRS
 
 if TYPE_CHECKING:
     from sous.worktree import Worktree
@@ -280,7 +281,8 @@ class SubAgents:
             depth=depth,
             spawn=self,
             cancel=parent.cancel,
-            state={k: v for k, v in parent.state.items() if k in ("sandbox", "read_denied")},
+            # the added working folders are the parent's own list: a folder added later reaches them too
+            state={k: v for k, v in parent.state.items() if k in ("sandbox", "read_denied", ADDED_DIRS)},
         )
         uses = 0
         writer = None
