@@ -155,6 +155,21 @@ def test_git_in_an_added_folder_is_not_read_only(tree):
     assert check(tree, "Bash", {"command": "cd ../shared && git status"}).behavior == "ask"
 
 
+def test_an_added_folder_replaced_by_a_symlink_later_does_not_follow_it(tree):
+    project = str(tree["project"])
+    added = (resolve_dir("../shared", project),)
+    tree["shared"].rename(tree["work"] / "shared.old")
+    tree["shared"].symlink_to(tree["secret"])
+
+    def decided(tool, args, mode="default"):
+        return decide(Rules(), mode, tool, args, cwd=project, project_dir=project, added_dirs=added).behavior
+
+    assert decided("Read", {"file_path": "../shared/s.txt"}) == "ask"
+    assert decided("Bash", {"command": "cat ../shared/s.txt"}) == "ask"
+    assert decided("Write", {"file_path": "../shared/new.txt", "content": "x"}, "acceptEdits") == "ask"
+    assert decided("Bash", {"command": "rm ../shared/s.txt"}, "acceptEdits") == "ask"
+
+
 # --- the parent of the project as an added folder --------------------------------------------------
 
 

@@ -82,3 +82,11 @@ async def test_cd_into_an_added_folder_is_kept_and_out_of_it_is_reset(world):
     assert ctx.cwd == str(shared)
     result = await TOOL.run({"command": f"cd {sibling}"}, ctx)
     assert ctx.cwd == str(project) and "Shell cwd was reset" in str(result.content)
+
+
+async def test_an_added_folder_replaced_by_a_symlink_does_not_make_its_target_writable(world):
+    _, shared, sibling, ctx = world
+    shared.rename(shared.parent / "shared.old")
+    shared.symlink_to(sibling)
+    result = await TOOL.run({"command": f"echo x > {shared}/precious.txt"}, ctx)
+    assert result.is_error and (sibling / "precious.txt").read_text() == "keep me"

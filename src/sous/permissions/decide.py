@@ -280,5 +280,5 @@ def _paths(tool: str, args: dict[str, Any], cwd: str) -> list[str]:
 def _inside(path: str, cwd: str, roots: tuple[str, ...]) -> bool:
     """Is `path`, symlinks resolved, the project folder (or an added one) or inside it?"""
     full = os.path.realpath(os.path.join(cwd, os.path.expanduser(str(path))))
-    reals = [os.path.realpath(root) for root in roots]
+    reals = [os.path.realpath(roots[0]), *roots[1:]]  # added folders were resolved when added (`targets.Roots`)
     return any(full == root or full.startswith(root.rstrip(os.sep) + os.sep) for root in reals)

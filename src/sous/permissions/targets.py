@@ -109,21 +109,26 @@ def _bases(cwds: Cwds, cwd: str, home: str) -> list[str] | None:
 
 
 Roots = str | tuple[str, ...]
-"""The project folder, or it and the added working folders (`--add-dir`), project first."""
+"""The project folder, or it and the added working folders (`--add-dir`), project first. Added
+folders are resolved when they are added and taken as they are: a symlink put in place of one
+later does not move it."""
+
+
+def real_roots(root: Roots) -> list[str]:
+    """The folders of `root` as paths are compared with them: the project resolved, the rest as given."""
+    if isinstance(root, str):
+        return [_real_root(root)]
+    return [_real_root(root[0]), *root[1:]] if root else []
 
 
 def inside(path: str, root: Roots) -> bool:
     """Is the resolved `path` the folder `root` (resolved), or one of the `root` folders, or below it?"""
-    for each in (root,) if isinstance(root, str) else root:
-        real = _real_root(each)
-        if path == real or path.startswith(real.rstrip(os.sep) + os.sep):
-            return True
-    return False
+    return any(path == real or path.startswith(real.rstrip(os.sep) + os.sep) for real in real_roots(root))
 
 
 def is_root(path: str, root: Roots) -> bool:
     """Is the resolved `path` one of the `root` folders itself (the whole project, a whole added folder)?"""
-    return any(path == _real_root(each) for each in ((root,) if isinstance(root, str) else root))
+    return path in real_roots(root)
 
 
 @functools.lru_cache(maxsize=64)

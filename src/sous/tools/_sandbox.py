@@ -224,7 +224,7 @@ class Sandbox:
         roots = list(
             dict.fromkeys(
                 os.path.realpath(p)
-                for p in (*self.writable, *([project] if project else []), *added)
+                for p in (*self.writable, *([project] if project else []), *_unmoved(added))
                 if os.path.isdir(p)
             )
         )
@@ -398,6 +398,12 @@ def _strings(value) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in _strings(v)]
     return []
+
+
+def _unmoved(added: tuple[str, ...]) -> list[str]:
+    """The added folders (resolved when added) that still lead to themselves: one replaced by a
+    symlink since would otherwise make its new target writable."""
+    return [p for p in added if os.path.realpath(p) == p]
 
 
 def _inside(path: str, root: str) -> bool:
