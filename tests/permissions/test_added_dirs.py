@@ -247,3 +247,29 @@ def test_covered_names_the_working_folder_holding_a_path(tree):
     shared = str(tree["shared"].resolve())
     assert covered(shared + "/inner", [str(tree["project"]), shared]) == shared
     assert covered(str(tree["work"] / "shared2"), [shared]) is None
+
+
+# --- a project's own settings ----------------------------------------------------------------------
+
+
+def test_a_projects_listed_folders_are_pending_until_approved_and_the_users_own_are_not(tree):
+    import json
+
+    from sous.permissions import trust
+
+    project, home = tree["project"], tree["home"]
+    (project / ".claude").mkdir()
+    listed = {"permissions": {"additionalDirectories": ["../shared", "~", "../missing", 7]}}
+    (project / ".claude" / "settings.json").write_text(json.dumps(listed))
+    environ = {"HOME": str(home), "SOUS_HOME": str(tree["work"] / "sous")}
+    state = trust.check(project, environ)
+    entries = {e.name: e for e in state.pending if e.kind == "dir"}
+    assert set(entries) == {"../shared", "~", "../missing"}
+    assert entries["~"].detail == str(home.resolve()) and "file access to" in entries["~"].label()
+    kept, left_out = trust.trusted_dirs(["../shared", "~", "/elsewhere"], state, environ)
+    assert kept == ["/elsewhere"] and {e.name for e in left_out} == {"../shared", "~", "../missing"}
+    (home / ".claude").mkdir()
+    (home / ".claude" / "settings.json").write_text(json.dumps({"permissions": {"additionalDirectories": ["~"]}}))
+    assert trust.trusted_dirs(["../shared", "~"], state, environ)[0] == ["~"]
+    trust.approve(state, environ)
+    assert trust.trusted_dirs(["../shared", "~"], trust.check(project, environ), environ)[0] == ["../shared", "~"]

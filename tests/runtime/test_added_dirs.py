@@ -106,6 +106,8 @@ async def test_add_dir_later_widens_from_the_next_call_and_fires_directory_added
         ("DirectoryAdded", str(tree["other"].resolve()), "slash_command")
     ]
     assert payload(session)["workspace"]["added_dirs"] == [str(tree["other"].resolve())]
+    status = await slash.run(session, "/status")
+    assert status is not None and f"added:    {tree['other'].resolve()}" in status.text
 
 
 @pytest.mark.parametrize(

@@ -349,7 +349,8 @@ def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int:
 
     p = argparse.ArgumentParser(
         prog="sous trust",
-        description="Show and approve the MCP servers and hook commands that this project's files would run.",
+        description="Show and approve the MCP servers and hook commands that this project's files would run, "
+        "and the folders they would open to the model.",
     )
     p.add_argument("--yes", "-y", action="store_true", help="approve every new or changed entry without asking")
     p.add_argument("--reset", action="store_true", help="forget this project's approvals")
@@ -362,7 +363,7 @@ def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int:
         return 0
     trust = check(project, environ)
     if not trust.entries:
-        print("this project's files start no MCP server and run no hook")
+        print("this project's files start no MCP server, run no hook and add no working folder")
         return 0
     pending = {e.digest for e in trust.pending}
     for entry in trust.entries:

@@ -500,6 +500,7 @@ async def _status(session, rest, args) -> Outcome:
         f"sous {__version__}",
         f"session:  {session.id}",
         f"folder:   {session.cwd}",
+        *(f"added:    {folder}" for folder in session.added_dirs),
         f"model:    {session.model.name}",
         f"mode:     {session.mode}",
         f"tools:    {len(session.tools)}",
