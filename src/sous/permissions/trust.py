@@ -5,9 +5,10 @@ prompt: MCP servers in `.mcp.json`, hook commands, the `statusLine` command and 
 `apiKeyHelper` in `.claude/settings*.json` and `.sous/settings*.json`; and the folders
 `permissions.additionalDirectories` there would open to the file tools (see `workdirs`). Each such
 entry is identified by a hash of everything that decides what runs (a server's name and whole
-entry; a hook's event, matcher and handler; the command; the folder as written and where it leads). An approval records
-those hashes in `trusted-projects.json` under `$SOUS_HOME` (or `~/.sous`), per project folder
-(symlinks resolved); an entry that is new or changed since then is *pending* and is not started.
+entry; a hook's event, matcher and handler; the command; the folder as written and where it
+leads). An approval records those hashes in `trusted-projects.json` under `$SOUS_HOME` (or
+`~/.sous`), per project folder (symlinks resolved); an entry that is new or changed since then is
+*pending* and is not started.
 
 Who approves: in a terminal, one question before the session starts (`ask_in_terminal`); with
 nobody to ask (`-p`, piped input) the pending entries are left out and named in one line

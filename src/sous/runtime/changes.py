@@ -107,7 +107,8 @@ class Changes(SessionState):
             raise ConfigError(f"{real} is already accessible within the working directory {holder}")
         folders.append(real)
         self._pending_context.append(
-            f"{real} was added as an additional working directory: you may read and edit there."
+            f"{real} was added as an additional working directory: its files are read and edited under the "
+            "same permissions as the project's."
         )
         if self._hooks is not None:
             await self._hooks.directory_added(real, source)
