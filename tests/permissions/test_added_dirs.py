@@ -117,6 +117,8 @@ def test_without_added_folders_the_same_files_ask(tree):
         "cat ../shared2/x.txt",
         "cd ../shared && cat ../secret/s.txt",
         "cat ../shared/key",
+        "cat ../shared/*/../../secret/s.txt",
+        "cat ../shared/o*/s.txt",
     ],
 )
 def test_bash_reading_out_of_the_added_folder_asks(tree, command):
@@ -190,6 +192,19 @@ def test_an_added_parent_widens_exactly_the_parent(tree):
 )
 def test_reading_inside_the_added_folder_is_free(tree, path):
     assert check(tree, "Read", {"file_path": path}).behavior == "allow"
+
+
+@pytest.mark.parametrize(
+    "tool, args",
+    [
+        ("Glob", {"pattern": "../shared/**/../../secret/*"}),
+        ("Glob", {"pattern": "*", "path": "../shared/out"}),
+        ("Grep", {"pattern": "x", "path": "../shared/../secret"}),
+        ("Grep", {"pattern": "x", "path": "../shared", "glob": "../../**"}),
+    ],
+)
+def test_glob_and_grep_out_of_the_added_folder_ask(tree, tool, args):
+    assert check(tree, tool, args).behavior == "ask"
 
 
 def test_glob_and_grep_in_the_added_folder_are_free(tree):
