@@ -280,5 +280,8 @@ def _paths(tool: str, args: dict[str, Any], cwd: str) -> list[str]:
 def _inside(path: str, cwd: str, roots: tuple[str, ...]) -> bool:
     """Is `path`, symlinks resolved, the project folder (or an added one) or inside it?"""
     full = os.path.realpath(os.path.join(cwd, os.path.expanduser(str(path))))
-    reals = [os.path.realpath(roots[0]), *roots[1:]]  # added folders were resolved when added (`targets.Roots`)
-    return any(full == root or full.startswith(root.rstrip(os.sep) + os.sep) for root in reals)
+    project = os.path.realpath(roots[0])
+    if full == project or full.startswith(project + os.sep):
+        return True
+    # added folders were resolved when added (`targets.Roots`); `--add-dir /` means every path
+    return any(full == root or full.startswith(root.rstrip(os.sep) + os.sep) for root in roots[1:])
