@@ -172,7 +172,11 @@ def _parser():
         "--setting-sources", metavar="LIST", help="accepted only as user,project,local (sous reads them all)"
     )
     p.add_argument(
-        "--add-dir", action="append", default=[], metavar="DIR", help="not supported: sous works in one folder"
+        "--add-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="another working folder: read (and in acceptEdits mode edited) as the project is; repeatable",
     )
     p.add_argument("--no-session-persistence", action="store_true", help="do not write a session file")
     p.add_argument("--bare", action="store_true", help="skip settings discovery")
@@ -211,6 +215,7 @@ def _main(argv: list[str]) -> int:
         bare=args.bare,
         persist=not args.no_session_persistence,
         permission_prompt_tool=args.permission_prompt_tool if args.print else None,
+        add_dirs=args.add_dir,
     )
     prompt = " ".join(args.prompt)
     pick = args.resume == ""  # `sous -r` alone: the terminal's session chooser
@@ -254,8 +259,16 @@ def _main(argv: list[str]) -> int:
 
 def _unsupported(args) -> str | None:
     """Flags sous accepts only where it can honour them: one line saying why, or None."""
-    if args.add_dir:
-        return "--add-dir is not supported: sous's tools and permissions work in one folder (run sous there)"
+    if args.add_dir:  # checked again when the session opens; here so that nothing starts first
+        import os
+
+        from sous.permissions.workdirs import resolve_dir
+
+        for given in args.add_dir:
+            try:
+                resolve_dir(given, os.getcwd())
+            except ValueError as e:
+                return f"--add-dir {e}"
     if args.setting_sources is not None and set(args.setting_sources.split(",")) != {"user", "project", "local"}:
         return f"--setting-sources={args.setting_sources} is not supported: sous reads user, project and local settings"
     if args.permission_prompt_tool == "stdio" and args.input_format != "stream-json":

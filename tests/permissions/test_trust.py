@@ -305,7 +305,7 @@ def test_a_project_with_nothing_to_run_needs_no_approval(project):
     (project / ".claude" / "settings.json").write_text(json.dumps({"permissions": {"allow": ["Read"]}}))
     done, _ = sous_p(project)
     assert trust_lines(done.stderr) == []
-    assert "start no MCP server and run no hook" in sous_trust(project).stdout
+    assert "start no MCP server, run no hook and add no working folder" in sous_trust(project).stdout
 
 
 # --- the question in a terminal ----------------------------------------------------------------

@@ -289,7 +289,7 @@ def test_agents_from_initialize_run_as_sub_agents(options, script):
 
 def test_unsupported_flags_fail_with_one_clear_line(cli, project):
     for flags, says in (
-        (["--add-dir", "/tmp"], "--add-dir is not supported"),
+        (["--add-dir", "/nonexistent-sous-dir"], "--add-dir /nonexistent-sous-dir: no such directory"),
         (["--setting-sources=project"], "--setting-sources=project is not supported"),
     ):
         run = subprocess.run(
@@ -305,11 +305,16 @@ def test_unsupported_flags_fail_with_one_clear_line(cli, project):
         assert run.stderr.startswith("sous: ") and says in run.stderr and run.stderr.count("\n") == 1
 
 
-def test_add_dirs_through_the_sdk_is_an_error_not_a_silent_success(options, script):
-    from claude_agent_sdk import ClaudeSDKError
-
-    with pytest.raises(ClaudeSDKError):
-        asyncio.run(_collect("hi", options(script([{"text": "x"}]), add_dirs=["/tmp"])))
+def test_add_dirs_through_the_sdk_are_working_folders(options, script, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "notes.txt").write_text("SHARED-NOTES\n")
+    turns = [{"tool_calls": [{"name": "Read", "input": {"file_path": str(shared / "notes.txt")}}]}, {"text": "x"}]
+    messages = asyncio.run(_collect("hi", options(script(turns), add_dirs=[str(shared)])))
+    init = next(m for m in messages if isinstance(m, SystemMessage) and m.subtype == "init")
+    assert init.data["additional_directories"] == [str(shared.resolve())]
+    result = _tool_results(messages)[0]
+    assert not result.is_error and "SHARED-NOTES" in str(result.content)
 
 
 def test_post_tool_use_hook_context_reaches_the_model(options, script, project):

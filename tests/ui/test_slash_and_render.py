@@ -221,6 +221,21 @@ def test_slash_completion_offers_built_ins_custom_commands_and_skills(make_sessi
     assert "anthropic:claude-haiku-4-5" in offered("/model claude-hai")
 
 
+def test_at_completion_offers_the_files_of_added_folders_as_absolute_paths(tmp_path):
+    from sous.ui.complete import FileIndex
+
+    project, shared = tmp_path / "project", tmp_path / "shared"
+    for folder in (project, shared / "docs"):
+        folder.mkdir(parents=True)
+    (project / "main.py").write_text("x")
+    (shared / "docs" / "guide.md").write_text("x")
+    added: list[str] = []
+    index = FileIndex(str(project), ttl=0, added=lambda: added)
+    assert index.match("guide") == [] and index.match("main") == ["main.py"]
+    added.append(str(shared))  # `/add-dir` later: the next listing has it
+    assert index.match("guide") == [str(shared / "docs" / "guide.md")]
+
+
 async def test_agents_lists_types_and_drafts_a_new_one(make_session, tmp_path):
     draft = (
         "---\nname: Security Reviewer\ndescription: Reviews changes for security problems\ntools: Read, Grep\n"

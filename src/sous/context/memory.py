@@ -154,6 +154,19 @@ def load(
     return memory, scoped
 
 
+def load_added(memory: Memory, folders: list[str], environ: Any = os.environ) -> None:
+    """The memory files of the added working folders (`--add-dir`), which Claude Code reads only
+    with `CLAUDE_CODE_ADDITIONAL_DIRECTORIES_CLAUDE_MD=1`: a folder lent for its files is not
+    asked to steer the model."""
+    if str(environ.get("CLAUDE_CODE_ADDITIONAL_DIRECTORIES_CLAUDE_MD", "")).strip().lower() not in ("1", "true"):
+        return
+    for folder in folders:
+        for name in NAMES:
+            memory.add(Path(folder) / name, "project")
+        for name in LOCAL_NAMES:
+            memory.add(Path(folder) / name, "local")
+
+
 class MemoryMiddleware(PassThrough):
     """Adds nested memory files and path-scoped rules to the result of the first tool call that
     touches a file they cover."""

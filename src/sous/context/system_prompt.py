@@ -58,9 +58,17 @@ def git_summary(cwd: str, max_lines: int = 20) -> str:
     return "\n".join(lines)
 
 
-def build(cwd: str, *, append: str = "", replace: str | None = None, today: datetime.date | None = None) -> str:
+def build(
+    cwd: str,
+    *,
+    append: str = "",
+    replace: str | None = None,
+    today: datetime.date | None = None,
+    added_dirs: list[str] | tuple[str, ...] = (),
+) -> str:
     """The system prompt for a session in `cwd`. `replace` swaps our text for the caller's;
-    `append` is added at the end (`--append-system-prompt`)."""
+    `append` is added at the end (`--append-system-prompt`); `added_dirs` are named beside the
+    working directory (`--add-dir`)."""
     if replace is not None:
         text = replace
     else:
@@ -69,6 +77,7 @@ def build(cwd: str, *, append: str = "", replace: str | None = None, today: date
         system = os.uname()  # what platform.system() and platform.release() say, without importing platform
         text = template.format(
             cwd=cwd,
+            added_dirs="".join(f"\n- Additional working directory: {d}" for d in added_dirs),
             platform=f"{system.sysname} {system.release} ({os.environ.get('SHELL', 'sh')})",
             date=today.isoformat() if today is not None else time.strftime("%Y-%m-%d"),
             is_git="yes" if is_git else "no",

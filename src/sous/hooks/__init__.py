@@ -7,8 +7,8 @@ the `auto` mode's judge refused; `retry: true` tells the model it may try again)
 call moved the working folder) and Stop (a block makes the agent go on, at most 8 times in a
 row) from the loop's seams; the session calls `user_prompt`, `prompt_expansion` (a custom
 command or skill about to be expanded), `session_start`, `session_end`, `stop_failure` (a turn
-ended by a provider error) and `instructions_loaded` (memory files), and fires PreModelSwitch
-and PostModelSwitch itself; `worktrees.py` has WorktreeCreate and WorktreeRemove.
+ended by a provider error), `instructions_loaded` (memory files) and `directory_added` (`/add-dir`),
+and fires PreModelSwitch and PostModelSwitch itself; `worktrees.py` has WorktreeCreate and WorktreeRemove.
 Matching handlers run in parallel; every run is recorded.
 PreToolUse handlers fail closed by default (`"preToolUseHookFailure": "continue"` in settings
 restores Claude Code's fail-open), since a guard that silently stops guarding is worse than none;
@@ -333,6 +333,11 @@ class HookMiddleware(PassThrough):
             kind,
             {"error": kind, "error_details": message.error or "", "last_assistant_message": message.text},
         )
+
+    async def directory_added(self, directory: str, source: str = "slash_command") -> None:
+        """DirectoryAdded: a working folder was added during the session (its matcher: `source`,
+        "slash_command" for `/add-dir`). Its output decides nothing."""
+        await self.fire("DirectoryAdded", source, {"directory": directory, "source": source})
 
     async def instructions_loaded(self, files: list[Any], reason: str = "session_start") -> None:
         """One InstructionsLoaded per memory file (`sous.context.memory.MemoryFile`)."""

@@ -35,6 +35,7 @@ FIRED = (
     "PostModelSwitch",
     "WorktreeCreate",
     "WorktreeRemove",
+    "DirectoryAdded",
 )
 """The events sous fires."""
 NOT_FIRED = (
@@ -44,7 +45,6 @@ NOT_FIRED = (
     "TaskCompleted",
     "TeammateIdle",
     "ConfigChange",
-    "DirectoryAdded",
     "FileChanged",
     "Elicitation",
     "ElicitationResult",

@@ -30,6 +30,7 @@ from sous.core import (
     ToolContext,
     ToolDecision,
 )
+from sous.tools._files import added_dirs
 
 from .decide import MODES, Decision, Rules, decide, split_command
 from .grants import Grants, narrowest_rules, save_always
@@ -139,6 +140,7 @@ class PermissionMiddleware(PassThrough):
             call.arguments,
             cwd=ctx.cwd,
             project_dir=ctx.project_dir,
+            added_dirs=added_dirs(ctx),
             read_only=call.name in self.read_only_tools,
             grants=self.grants,
             agent=self.agent,
@@ -233,6 +235,7 @@ class PermissionMiddleware(PassThrough):
                 answer.updated_input,
                 cwd=ctx.cwd,
                 project_dir=ctx.project_dir,
+                added_dirs=added_dirs(ctx),
                 read_only=call.name in self.read_only_tools,
                 agent=self.agent,
             )

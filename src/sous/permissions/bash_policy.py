@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import re
 import shlex
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 from . import commands
 from .rules import EDIT_TOOLS, READ_TOOLS, Rule, command_matches, matches
 from .shell import Analysis, Command
-from .targets import Target, inside, resolve
+from .targets import Roots, Target, inside, is_root, resolve
 from .words import Word
 
 SAFE_ENV = frozenset(
@@ -141,7 +140,7 @@ def read_only(command: Command, cwd: str, project_dir: str, home: str) -> bool:
     return _git_at_home(command, cwd, project_dir, home)
 
 
-def read_verdict(target: Target, rules: Any, cwd: str, project_dir: str, home: str) -> str:
+def read_verdict(target: Target, rules: Any, cwd: str, project_dir: Roots, home: str) -> str:
     """ "deny", "ask" (a Read ask rule or outside the project or unknown) or "ok" for one file read."""
     found = resolve(target, cwd, home)
     if found is None:
@@ -161,7 +160,7 @@ def read_verdict(target: Target, rules: Any, cwd: str, project_dir: str, home: s
     return verdict
 
 
-def write_verdict(target: Target, rules: Any, mode: str, cwd: str, project_dir: str, home: str) -> str:
+def write_verdict(target: Target, rules: Any, mode: str, cwd: str, project_dir: Roots, home: str) -> str:
     """ "deny" (an Edit deny rule), "ask" (an Edit ask rule), "ok" or "no" for one file written."""
     found = resolve(target, cwd, home)
     if found is None:
@@ -181,7 +180,7 @@ def write_verdict(target: Target, rules: Any, mode: str, cwd: str, project_dir: 
     return verdict
 
 
-def inside_project(target: Target, cwd: str, project_dir: str, home: str) -> bool:
+def inside_project(target: Target, cwd: str, project_dir: Roots, home: str) -> bool:
     found = resolve(target, cwd, home)
     return found is not None and all(inside(p, project_dir) for p in found)
 
@@ -198,9 +197,10 @@ def _path_rule(rule: Rule, family: str, path: str, cwd: str, *, deny: bool = Fal
     return matches(rule, family, {"file_path": path}, cwd, deny=deny)
 
 
-def accept_edit(command: Command, analysis: Analysis, cwd: str, project_dir: str, home: str) -> bool:
-    """acceptEdits runs `mkdir touch rm rmdir mv cp sed` whose files all lie inside the project
-    (sed only with plain substitution or deletion scripts: `w FILE` writes and `e` runs)."""
+def accept_edit(command: Command, analysis: Analysis, cwd: str, project_dir: Roots, home: str) -> bool:
+    """acceptEdits runs `mkdir touch rm rmdir mv cp sed` whose files all lie inside the project or
+    an added folder, never a whole one (sed only with plain substitution or deletion scripts:
+    `w FILE` writes and `e` runs)."""
     if command.opaque or not env_safe(command) or command.name not in ACCEPT_EDITS:
         return False
     if command.name == "sed" and not commands.plain_sed(command.words[1:]):
@@ -208,7 +208,7 @@ def accept_edit(command: Command, analysis: Analysis, cwd: str, project_dir: str
     mine = commands.effects(command.words, command.cwds)
     for target in mine:
         found = resolve(target, cwd, home)
-        if found is None or not all(inside(p, project_dir) and p != os.path.realpath(project_dir) for p in found):
+        if found is None or not all(inside(p, project_dir) and not is_root(p, project_dir) for p in found):
             return False
     return bool(mine)
 

@@ -81,12 +81,15 @@ def decide(
     grants: Grants | None = None,
     agent: str | None = None,
     sandboxed: bool = False,
+    added_dirs: tuple[str, ...] = (),
 ) -> Decision:
     """Decide one call. Pure: reads nothing but its arguments (and, on disk, where symlinks lead and
     whether paths exist); a grant that allows is named in the decision, and the caller counts its use.
     `sandboxed`: Bash runs in the sandbox, and a command that nothing else stops is allowed there
-    without asking (`sandbox.autoAllowBashIfSandboxed`)."""
+    without asking (`sandbox.autoAllowBashIfSandboxed`). `added_dirs`: more working folders
+    (`--add-dir`, resolved), read and (in acceptEdits mode) edited as the project is."""
     home = home or os.path.expanduser("~")
+    roots = (project_dir, *added_dirs)
     if tool in READ_TOOLS | EDIT_TOOLS and any("\0" in path for path in _paths(tool, args, cwd)):
         return Decision(behavior="deny", source="parse", reason="a path with a NUL byte names no file")
     if tool == "Bash":
@@ -96,6 +99,7 @@ def decide(
             args,
             cwd=cwd,
             project_dir=project_dir,
+            roots=roots,
             home=home,
             grants=grants,
             agent=agent,
@@ -115,7 +119,7 @@ def decide(
         if mode != "plan":
             return Decision(behavior="deny", source=f"mode:{mode}", reason="not in plan mode: no plan to approve")
         return Decision(behavior="ask", source="plan", reason="the plan needs your approval", confirm="plan")
-    if floor := safety.check(tool, args, None, cwd=cwd, project_dir=project_dir, mode=mode, home=home):
+    if floor := safety.check(tool, args, None, cwd=cwd, project_dir=roots, mode=mode, home=home):
         return Decision(behavior="ask", source="safety", reason=floor, confirm="typed")
     if grants is not None and (found := grants.find(tool, args, cwd, None, agent)) is not None:
         return Decision(
@@ -134,16 +138,12 @@ def decide(
     if tool in ALWAYS_ALLOWED:
         return Decision(behavior="allow", source="mode:" + mode)
     if tool in READ_TOOLS or (read_only and tool not in EDIT_TOOLS and tool != "Bash"):
-        if all(_inside(path, cwd, project_dir) for path in _paths(tool, args, cwd)):
+        if all(_inside(path, cwd, roots) for path in _paths(tool, args, cwd)):
             return Decision(behavior="allow", source="mode:" + mode, reason="reading inside the project")
         return _mode(mode, "ask", "mode:" + mode, "reading outside the project")
     if mode == "plan":
         return Decision(behavior="deny", source="mode:plan", reason="plan mode allows read-only tools only")
-    if (
-        mode == "acceptEdits"
-        and tool in EDIT_TOOLS
-        and all(_inside(p, cwd, project_dir) for p in _paths(tool, args, cwd))
-    ):
+    if mode == "acceptEdits" and tool in EDIT_TOOLS and all(_inside(p, cwd, roots) for p in _paths(tool, args, cwd)):
         return Decision(behavior="allow", source="mode:acceptEdits", reason="edits inside the project are accepted")
     return _mode(mode, "ask", "mode:" + mode, f"{tool} needs approval in {mode} mode")
 
@@ -155,13 +155,16 @@ def _decide_bash(
     *,
     cwd: str,
     project_dir: str,
+    roots: tuple[str, ...],
     home: str,
     grants: Grants | None,
     agent: str | None,
     sandboxed: bool = False,
 ) -> Decision:
     """A Bash call: rules on every command it runs, Read/Edit rules and bounds on every file it
-    touches, the safety floor, then the mode (see `bash_policy`)."""
+    touches (inside `roots`: the project and the added folders), the safety floor, then the mode
+    (see `bash_policy`). git counts as read-only in the project only: an added folder may be
+    another repository, whose config runs programs."""
     raw = str(args.get("command", ""))
     analysis = shell.analyse(raw, home=home, cwd=cwd)
     if analysis is None:
@@ -170,15 +173,15 @@ def _decide_bash(
     for rule in rules.deny:
         if bash_policy.hits(rule, texts, raw, cwd):
             return Decision(behavior="deny", source=f"rule:{rule}", reason=f"denied by the rule {rule}")
-    reads = {id(t): bash_policy.read_verdict(t, rules, cwd, project_dir, home) for t in analysis.reads}
-    writes = {id(t): bash_policy.write_verdict(t, rules, mode, cwd, project_dir, home) for t in analysis.writes}
+    reads = {id(t): bash_policy.read_verdict(t, rules, cwd, roots, home) for t in analysis.reads}
+    writes = {id(t): bash_policy.write_verdict(t, rules, mode, cwd, roots, home) for t in analysis.writes}
     if "deny" in reads.values() or "deny" in writes.values():
         return Decision(
             behavior="deny",
             source="rule:paths",
             reason="the command touches a file that a Read or Edit deny rule protects",
         )
-    if floor := safety.check("Bash", args, analysis, cwd=cwd, project_dir=project_dir, mode=mode, home=home):
+    if floor := safety.check("Bash", args, analysis, cwd=cwd, project_dir=roots, mode=mode, home=home):
         return Decision(behavior="ask", source="safety", reason=floor, confirm="typed")
     # a grant names command texts: it may not look past variables that change what runs
     parts = (
@@ -217,7 +220,7 @@ def _decide_bash(
         if (
             writes[id(target)] == "no"
             and target.owner in covered
-            and bash_policy.inside_project(target, cwd, project_dir, home)
+            and bash_policy.inside_project(target, cwd, roots, home)
         ):
             writes[id(target)] = "ok"
     problems = _bash_effects(analysis, reads, writes)
@@ -233,7 +236,7 @@ def _decide_bash(
         and not analysis.network
         and "unknown" not in reads.values()
         and "outside" not in reads.values()
-        and all(bash_policy.accept_edit(c, analysis, cwd, project_dir, home) for c in plain)
+        and all(bash_policy.accept_edit(c, analysis, cwd, roots, home) for c in plain)
         and all(v == "ok" for v in writes.values())
     ):
         return Decision(behavior="allow", source="mode:acceptEdits", reason="edits inside the project are accepted")
@@ -278,8 +281,11 @@ def _paths(tool: str, args: dict[str, Any], cwd: str) -> list[str]:
     return [str(args.get("file_path") or args.get("path") or cwd)]
 
 
-def _inside(path: str, cwd: str, root: str) -> bool:
-    """Is `path`, symlinks resolved, the project folder or inside it?"""
+def _inside(path: str, cwd: str, roots: tuple[str, ...]) -> bool:
+    """Is `path`, symlinks resolved, the project folder (or an added one) or inside it?"""
     full = os.path.realpath(os.path.join(cwd, os.path.expanduser(str(path))))
-    root = os.path.realpath(root)
-    return full == root or full.startswith(root + os.sep)
+    project = os.path.realpath(roots[0])
+    if full == project or full.startswith(project + os.sep):
+        return True
+    # added folders were resolved when added (`targets.Roots`); `--add-dir /` means every path
+    return any(full == root or full.startswith(root.rstrip(os.sep) + os.sep) for root in roots[1:])

@@ -31,7 +31,7 @@ from .commands import find_parts, plain_sed
 from .options import Spec, long_form, names, parse
 from .rules import EDIT_TOOLS
 from .shell import Analysis, Command
-from .targets import Target, inside, resolve
+from .targets import Roots, Target, inside, is_root, resolve
 from .words import UNKNOWN, Word
 
 SHELL_STARTUP = {
@@ -114,14 +114,14 @@ def protected(path: str, home: str, *, state_dir: str | None = None) -> str | No
     return None
 
 
-def _write_problem(path: str, cwd: str, project: str, home: str, mode: str) -> str | None:
+def _write_problem(path: str, cwd: str, project: Roots, home: str, mode: str) -> str | None:
     """Writing goes where the symlinks lead, so the resolved path decides; the path as given is
     checked for protection too (a link named `.mcp.json` is still read as one)."""
     resolved = _resolve(path, cwd, home)
     given = os.path.abspath(os.path.join(cwd, home + path[1:] if path == "~" or path.startswith("~/") else path))
     if why := protected(resolved, home) or protected(given, home):
         return why
-    if _inside(resolved, project):
+    if inside(resolved, project):
         return None
     if os.path.exists(resolved):
         return f"it overwrites {path}, outside the project"
@@ -131,9 +131,10 @@ def _write_problem(path: str, cwd: str, project: str, home: str, mode: str) -> s
 
 
 def check(
-    tool: str, args: dict[str, Any], analysis: Analysis | None, *, cwd: str, project_dir: str, mode: str, home: str
+    tool: str, args: dict[str, Any], analysis: Analysis | None, *, cwd: str, project_dir: Roots, mode: str, home: str
 ) -> str | None:
-    """The reason this call needs a typed confirmation, or None."""
+    """The reason this call needs a typed confirmation, or None. `project_dir` may be the project
+    and the added working folders (`--add-dir`): writes inside any of them are the project's."""
     if tool in EDIT_TOOLS:
         path = args.get("file_path") or args.get("notebook_path")
         return _write_problem(path, cwd, project_dir, home, mode) if isinstance(path, str) and path else None
@@ -149,7 +150,7 @@ def check(
     return None
 
 
-def _command_problem(command: Command, cwd: str, project: str, home: str, links: bool) -> str | None:
+def _command_problem(command: Command, cwd: str, project: Roots, home: str, links: bool) -> str | None:
     words = command.words
     if not words:
         return None
@@ -184,7 +185,7 @@ def _command_problem(command: Command, cwd: str, project: str, home: str, links:
     return None
 
 
-def _reach(word: Word, command: Command, cwd: str, project: str, home: str, *, whole_project: bool) -> str | None:
+def _reach(word: Word, command: Command, cwd: str, project: Roots, home: str, *, whole_project: bool) -> str | None:
     """Why a recursive operation on `word` reaches too far, or None."""
     paths = resolve(Target(word=word, cwds=command.cwds, kind="delete"), cwd, home)
     if paths is None:
@@ -192,16 +193,18 @@ def _reach(word: Word, command: Command, cwd: str, project: str, home: str, *, w
     for path in paths:
         if path in (os.path.realpath(home), os.sep):
             return f"{word.text} is {'your home directory' if path != os.sep else 'the root directory'}"
-        if path == os.path.realpath(project):
+        if is_root(path, project):
             if whole_project:
-                return f"{word.text} is the whole project"
+                main = project if isinstance(project, str) else project[0]
+                whole = "the whole project" if is_root(path, main) else "a whole added working folder"
+                return f"{word.text} is {whole}"
             continue
         if not inside(path, project):
             return f"{word.text} is outside the project"
     return None
 
 
-def _target_problem(target: Target, cwd: str, project: str, home: str, mode: str) -> str | None:
+def _target_problem(target: Target, cwd: str, project: Roots, home: str, mode: str) -> str | None:
     paths = resolve(target, cwd, home)
     if paths is None:
         return f"{target} is known only at run time"

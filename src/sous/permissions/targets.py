@@ -108,10 +108,27 @@ def _bases(cwds: Cwds, cwd: str, home: str) -> list[str] | None:
     return out
 
 
-def inside(path: str, root: str) -> bool:
-    """Is the resolved `path` the folder `root` (resolved) or below it?"""
-    root = _real_root(root)
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+Roots = str | tuple[str, ...]
+"""The project folder, or it and the added working folders (`--add-dir`), project first. Added
+folders are resolved when they are added and taken as they are: a symlink put in place of one
+later does not move it."""
+
+
+def real_roots(root: Roots) -> list[str]:
+    """The folders of `root` as paths are compared with them: the project resolved, the rest as given."""
+    if isinstance(root, str):
+        return [_real_root(root)]
+    return [_real_root(root[0]), *root[1:]] if root else []
+
+
+def inside(path: str, root: Roots) -> bool:
+    """Is the resolved `path` the folder `root` (resolved), or one of the `root` folders, or below it?"""
+    return any(path == real or path.startswith(real.rstrip(os.sep) + os.sep) for real in real_roots(root))
+
+
+def is_root(path: str, root: Roots) -> bool:
+    """Is the resolved `path` one of the `root` folders itself (the whole project, a whole added folder)?"""
+    return path in real_roots(root)
 
 
 @functools.lru_cache(maxsize=64)

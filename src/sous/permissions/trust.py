@@ -2,11 +2,13 @@
 
 A cloned repository can name programs that sous would start with the user's rights before any
 prompt: MCP servers in `.mcp.json`, hook commands, the `statusLine` command and the
-`apiKeyHelper` in `.claude/settings*.json` and `.sous/settings*.json`. Each such entry is
-identified by a hash of everything that decides what runs (a server's name and whole entry; a
-hook's event, matcher and handler; the command). An approval records
-those hashes in `trusted-projects.json` under `$SOUS_HOME` (or `~/.sous`), per project folder
-(symlinks resolved); an entry that is new or changed since then is *pending* and is not started.
+`apiKeyHelper` in `.claude/settings*.json` and `.sous/settings*.json`; and the folders
+`permissions.additionalDirectories` there would open to the file tools (see `workdirs`). Each such
+entry is identified by a hash of everything that decides what runs (a server's name and whole
+entry; a hook's event, matcher and handler; the command; the folder as written and where it
+leads). An approval records those hashes in `trusted-projects.json` under `$SOUS_HOME` (or
+`~/.sous`), per project folder (symlinks resolved); an entry that is new or changed since then is
+*pending* and is not started.
 
 Who approves: in a terminal, one question before the session starts (`ask_in_terminal`); with
 nobody to ask (`-p`, piped input) the pending entries are left out and named in one line
@@ -31,6 +33,8 @@ from typing import Any, Literal, TextIO
 
 from sous import paths
 
+from . import workdirs
+
 STORE = "trusted-projects.json"
 
 
@@ -38,7 +42,7 @@ STORE = "trusted-projects.json"
 class Entry:
     """One thing a project's files would run."""
 
-    kind: Literal["mcp", "hook", "command"]
+    kind: Literal["mcp", "hook", "command", "dir"]
     name: str
     """The server's name, or the hook's event and matcher (`PreToolUse (Bash)`)."""
     detail: str
@@ -49,6 +53,8 @@ class Entry:
     """Hash of everything that decides what runs; any change makes a new entry."""
 
     def label(self) -> str:
+        if self.kind == "dir":
+            return f"added working folder {self.name} (file access to {self.detail})"
         if self.kind == "command":
             return f"{self.name} command: {self.detail}"
         return f'MCP server "{self.name}": {self.detail}' if self.kind == "mcp" else f"hook {self.name}: {self.detail}"
@@ -87,7 +93,7 @@ def project_key(project_dir: str | Path) -> str:
 
 def project_entries(project_dir: str | Path, environ: Mapping[str, str] = os.environ) -> list[Entry]:
     """Every MCP server of `.mcp.json`, and every hook handler, `statusLine` and `apiKeyHelper` of
-    the project's settings files."""
+    the project's settings files, and the folders their `permissions.additionalDirectories` add."""
     from sous.settings import layer_files
 
     project = Path(project_dir)
@@ -132,7 +138,34 @@ def project_entries(project_dir: str | Path, environ: Mapping[str, str] = os.env
                     digest=key,
                 )
             )
+        for given in workdirs.settings_dirs(layer.get("permissions")):
+            where = _where(given, project, environ)
+            out.append(
+                Entry(kind="dir", name=given, detail=where, source=str(path), digest=digest("dir", given, "", where))
+            )
     return out
+
+
+def _where(given: str, project: Path, environ: Mapping[str, str]) -> str:
+    """Where a listed folder leads (or, when it cannot be added, the path as it would be read)."""
+    try:
+        return workdirs.resolve_dir(given, str(project), environ)
+    except ValueError:
+        return os.path.normpath(os.path.join(project, given))
+
+
+def trusted_dirs(
+    value: Any, trust: ProjectTrust, environ: Mapping[str, str] = os.environ, cli_settings: str | None = None
+) -> tuple[list[str], list[Entry]]:
+    """The merged `additionalDirectories` without the pending ones of the project's files (one that
+    the user's own layers list too is the user's), and the pending entries left out."""
+    listed = [d for d in value if isinstance(d, str)] if isinstance(value, list) else []
+    users = {
+        d for layer in user_layers(environ, cli_settings) for d in workdirs.settings_dirs(layer.get("permissions"))
+    }
+    pending = [e for e in trust.pending if e.kind == "dir" and e.name not in users]
+    names = {e.name for e in pending}
+    return [d for d in listed if d not in names], pending
 
 
 COMMAND_KEYS = ("statusLine", "apiKeyHelper")
@@ -304,7 +337,7 @@ def ask_in_terminal(
 def describe(trust: ProjectTrust, *, heading: bool = False) -> str:
     lines = []
     if heading:
-        lines.append(f"This project ({trust.project}) would run programs that you have not approved:")
+        lines.append(f"This project ({trust.project}) would run programs or open folders that you have not approved:")
     for entry in trust.pending:
         state = "changed" if entry.digest in trust.changed else "new"
         lines.append(f"  [{state}] {entry.label()}  ({entry.source})")
@@ -317,7 +350,8 @@ def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int:
 
     p = argparse.ArgumentParser(
         prog="sous trust",
-        description="Show and approve the MCP servers and hook commands that this project's files would run.",
+        description="Show and approve the MCP servers and hook commands that this project's files would run, "
+        "and the folders they would open to the model.",
     )
     p.add_argument("--yes", "-y", action="store_true", help="approve every new or changed entry without asking")
     p.add_argument("--reset", action="store_true", help="forget this project's approvals")
@@ -330,7 +364,7 @@ def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int:
         return 0
     trust = check(project, environ)
     if not trust.entries:
-        print("this project's files start no MCP server and run no hook")
+        print("this project's files start no MCP server, run no hook and add no working folder")
         return 0
     pending = {e.digest for e in trust.pending}
     for entry in trust.entries:

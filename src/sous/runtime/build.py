@@ -33,6 +33,7 @@ from sous.core import (
 from sous.permissions import MODES, Asker, PermissionMiddleware, Rules
 from sous.permissions.rules import parse, read_denied
 from sous.store import transcript as store
+from sous.tools._files import ADDED_DIRS
 
 from .bus import CurrentMode, EventBus, Questions, Runs
 from .history import repair
@@ -81,6 +82,9 @@ class Options:
     write_root: str | None = None
     """Edits are allowed without asking only inside this folder (a team member's); reads still
     cover the whole project."""
+    add_dirs: list[str] = field(default_factory=list)
+    """`--add-dir`: more working folders (relative to `cwd`), beside `permissions.additionalDirectories`;
+    one that is not a directory stops the start (`ConfigError`). See `permissions.workdirs`."""
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
 
@@ -141,6 +145,7 @@ def open_session(opts: Options) -> Session:
         state["read_denied"] = denied
     if cfg.get("sandbox.enabled") and not opts.bare:
         notices += _sandbox(cfg, cwd, state, rules, environ)
+    state[ADDED_DIRS] = _added_dirs(opts, cfg, cwd, project_trust, left_out, notices)
 
     mcp = _mcp(opts, cwd, environ, notices, project_trust, left_out)
     runs = Runs()
@@ -162,7 +167,9 @@ def open_session(opts: Options) -> Session:
     # SessionSearch reads this project's session folder, the one this session writes to: fixed
     # here from sous's own environment, so a project's `env` setting cannot point it elsewhere.
     state["sessions_folder"] = store.sessions_dir(cwd, opts.environ)
-    system = system_prompt.build(cwd, append=opts.append_system_prompt, replace=opts.system_prompt)
+    system = system_prompt.build(
+        cwd, append=opts.append_system_prompt, replace=opts.system_prompt, added_dirs=state[ADDED_DIRS]
+    )
     if main_spec is not None and opts.system_prompt is None:
         system = f"{main_spec.prompt}\n\n# Environment{system.partition('# Environment')[2]}"
     if trailer := _co_author(cfg):  # before the style, so that it stays whichever style is chosen
@@ -203,6 +210,7 @@ def open_session(opts: Options) -> Session:
 
         root = system_prompt.git_root(cwd)
         instructions, scoped = memory.load(cwd, str(root) if root else None, opts.environ)
+        memory.load_added(instructions, state[ADDED_DIRS], environ)
         steering.append(memory.MemoryMiddleware(instructions, scoped, cwd))
         if loaded is None and (text := instructions.render()):
             pending.append(text)
@@ -301,6 +309,38 @@ def _rules(cfg: Any, opts: Options, cwd: str) -> Rules:
         ask=cfg.get("permissions.ask", []),
         deny=[*cfg.get("permissions.deny", []), *_split_flags(opts.disallowed_tools)],
     )
+
+
+def _added_dirs(
+    opts: Options, cfg: Any, cwd: str, project_trust: Any, left_out: list[Any], notices: list[Notice]
+) -> list[str]:
+    """The added working folders, resolved: `--add-dir` (one that is not a directory stops the
+    start), then `permissions.additionalDirectories` (one that is not is skipped with a warning;
+    the project's own files' entries only once approved, see `permissions.workdirs`). A folder
+    already inside one listed before (or the project) adds nothing and is left out."""
+    from sous.permissions import trust, workdirs
+
+    out: list[str] = []
+    for given in opts.add_dirs:
+        try:
+            path = workdirs.resolve_dir(given, cwd, opts.environ)
+        except ValueError as e:
+            raise ConfigError(f"--add-dir {e}") from e
+        if workdirs.covered(path, [cwd, *out]) is None:
+            out.append(path)
+    listed, pending = trust.trusted_dirs(
+        cfg.get("permissions.additionalDirectories"), project_trust, opts.environ, opts.settings
+    )
+    left_out += pending
+    for given in listed:
+        try:
+            path = workdirs.resolve_dir(given, cwd, opts.environ)
+        except ValueError as e:
+            notices.append(Notice(level="warning", text=f"permissions.additionalDirectories: {e}; left out"))
+            continue
+        if workdirs.covered(path, [cwd, *out]) is None:
+            out.append(path)
+    return out
 
 
 def _mode(mode: str) -> str:

@@ -1,4 +1,5 @@
-"""Changing a session as it goes: its model, permission mode, tools, sub-agent types and grants."""
+"""Changing a session as it goes: its model, permission mode, tools, sub-agent types, grants and
+working folders."""
 
 from __future__ import annotations
 
@@ -108,6 +109,31 @@ class Changes(SessionState):
         if self.tools.get("Agent") is not None:
             self._set_toolset(self.tools.adding([agent_tool(self._subagents.types)]))
         return dict(self._subagents.types)
+
+    async def add_dir(self, path: str, source: str = "slash_command") -> str:
+        """Add a working folder (`/add-dir`) and return it resolved: `path` is relative to the
+        working folder, `~` the home folder, symlinks followed (see `permissions.workdirs`). From
+        the next call on the file tools, Bash's checks and the sandbox include it, in sub-agents
+        too; the model is told with the next prompt, and DirectoryAdded hooks run. Raises
+        `ConfigError` (one line) when it is not a directory or lies in a working folder already."""
+        from sous.permissions import workdirs
+        from sous.tools._files import ADDED_DIRS
+
+        try:
+            real = workdirs.resolve_dir(path, self.cwd, self.environ)
+        except ValueError as e:
+            raise ConfigError(str(e)) from e
+        folders = self._agent.ctx.state.setdefault(ADDED_DIRS, [])
+        if (holder := workdirs.covered(real, [self.project_dir, *folders])) is not None:
+            raise ConfigError(f"{real} is already accessible within the working directory {holder}")
+        folders.append(real)
+        self._pending_context.append(
+            f"{real} was added as an additional working directory: its files are read and edited under the "
+            "same permissions as the project's."
+        )
+        if self._hooks is not None:
+            await self._hooks.directory_added(real, source)
+        return real
 
     def revoke_grant(self, number: int) -> bool:
         """Withdraw grant `#number` (`/permissions revoke N`); False when there is none."""

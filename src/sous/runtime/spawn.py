@@ -40,6 +40,7 @@ from sous.core import (
     user,
 )
 from sous.store.transcript import TranscriptWriter
+from sous.tools._files import ADDED_DIRS
 
 if TYPE_CHECKING:
     from sous.worktree import Worktree
@@ -129,7 +130,7 @@ class SubAgents:
         names = [n for n in names if n not in spec.disallowed and not (n == "Agent" and depth >= self.max_depth)]
         return self.toolset.only(names)
 
-    def _middleware(self, spec: Any, label: str, read_only: set[str], hooks: Any) -> Middleware:
+    def _middleware(self, spec: Any, label: str, agent_id: str, read_only: set[str], hooks: Any) -> Middleware:
         from sous.permissions import PermissionMiddleware
 
         parent = self.permissions
@@ -296,7 +297,8 @@ class SubAgents:
             depth=depth,
             spawn=self,
             cancel=parent.cancel,
-            state={k: v for k, v in parent.state.items() if k in ("sandbox", "read_denied")},
+            # the added working folders are the parent's own list: a folder added later reaches them too
+            state={k: v for k, v in parent.state.items() if k in ("sandbox", "read_denied", ADDED_DIRS)},
         )
         uses = 0
         writer = None
@@ -335,7 +337,7 @@ class SubAgents:
             ctx=ctx,
             emit=emit,
             middleware=self._middleware(
-                spec, f"{spec.name}: {description}", {t.name for t in tools if t.read_only}, hooks
+                spec, f"{spec.name}: {description}", agent_id, {t.name for t in tools if t.read_only}, hooks
             ),
             max_turns=spec.max_turns or 100,
         )

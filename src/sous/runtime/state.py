@@ -117,6 +117,13 @@ class SessionState:
         return self._agent.ctx.project_dir
 
     @property
+    def added_dirs(self) -> tuple[str, ...]:
+        """The added working folders (`--add-dir`, `permissions.additionalDirectories`, `/add-dir`), resolved."""
+        from sous.tools._files import added_dirs
+
+        return added_dirs(self._agent.ctx)
+
+    @property
     def environ(self) -> Mapping[str, str]:
         return self._agent.ctx.environ
 

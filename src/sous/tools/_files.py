@@ -128,6 +128,16 @@ def _text_file(raw: str, encoding: str, bom: bytes) -> TextFile:
     return TextFile(text=raw.replace("\r\n", "\n"), encoding=encoding, bom=bom, newline=newline)
 
 
+ADDED_DIRS = "added_dirs"
+"""`ctx.state` key: the list of further working folders (`--add-dir`, `/add-dir`), each resolved
+when it was added; one list, shared with sub-agents, so a folder added later reaches them too."""
+
+
+def added_dirs(ctx: ToolContext) -> tuple[str, ...]:
+    """The working folders added to the project, resolved (symlinks followed) when they were added."""
+    return tuple(ctx.state.get(ADDED_DIRS) or ())
+
+
 def inside(path: str, root: str) -> bool:
     """Whether `path` is `root` or lies below it, symlinks resolved."""
     path, root = os.path.realpath(path), os.path.realpath(root)

@@ -183,10 +183,12 @@ class Sandbox:
         proxy_socket: str | None = None,
         seccomp_fd: int | None = None,
         project: str | None = None,
+        added: tuple[str, ...] = (),
     ) -> list[str]:
-        """`argv` run inside bubblewrap, writable in `writable` and `project` (a sub-agent's
-        worktree is its project). Stand-ins for missing protected paths are made now: call
-        `release()` once the command has ended (the last release removes them). Unless
+        """`argv` run inside bubblewrap, writable in `writable`, `project` (a sub-agent's
+        worktree is its project) and the `added` working folders (`--add-dir`, `/add-dir`).
+        Stand-ins for missing protected paths are made now: call `release()` once the command has
+        ended (the last release removes them). Unless
         `unix_sockets`, pass `seccomp_fd` (from `filter_fd()`, inherited by bubblewrap) when there is
         no `proxy_socket`; with one, the network bridge loads the filter itself."""
         scratch = scratch_dir()
@@ -221,7 +223,9 @@ class Sandbox:
         args += ["--bind", private_tmp, "/tmp"]
         roots = list(
             dict.fromkeys(
-                os.path.realpath(p) for p in (*self.writable, *([project] if project else [])) if os.path.isdir(p)
+                os.path.realpath(p)
+                for p in (*self.writable, *([project] if project else []), *_unmoved(added))
+                if os.path.isdir(p)
             )
         )
         for path in (scratch, *roots):
@@ -394,6 +398,12 @@ def _strings(value) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in _strings(v)]
     return []
+
+
+def _unmoved(added: tuple[str, ...]) -> list[str]:
+    """The added folders (resolved when added) that still lead to themselves: one replaced by a
+    symlink since would otherwise make its new target writable."""
+    return [p for p in added if os.path.realpath(p) == p]
 
 
 def _inside(path: str, root: str) -> bool:

@@ -24,7 +24,7 @@ from sous.core import ToolContext, ToolResult
 
 from . import _process, _sandbox
 from ._base import builtin
-from ._files import inside, record_read
+from ._files import added_dirs, inside, record_read
 from ._truncate import head_tail
 
 DEFAULT_TIMEOUT_MS = 120_000
@@ -201,7 +201,7 @@ def _carry_cwd(pwd_file: str, ctx: ToolContext) -> list[str]:
         new_cwd = ""
     if not new_cwd or new_cwd == os.path.realpath(ctx.cwd):
         return []
-    if inside(new_cwd, ctx.project_dir) and os.path.isdir(new_cwd):
+    if any(inside(new_cwd, root) for root in (ctx.project_dir, *added_dirs(ctx))) and os.path.isdir(new_cwd):
         ctx.cwd = new_cwd
         return []
     ctx.cwd = ctx.project_dir
@@ -280,7 +280,14 @@ async def _sandboxed(argv: list[str], sandbox, ctx: ToolContext):
     socket_path = proxy.socket_path if proxy else None
     fds = (_sandbox.filter_fd(),) if sandbox.needs_filter_fd(socket_path) else ()
     return (
-        sandbox.wrap(argv, ctx.cwd, socket_path, seccomp_fd=fds[0] if fds else None, project=ctx.project_dir),
+        sandbox.wrap(
+            argv,
+            ctx.cwd,
+            socket_path,
+            seccomp_fd=fds[0] if fds else None,
+            project=ctx.project_dir,
+            added=added_dirs(ctx),
+        ),
         proxy,
         fds,
     )

@@ -1,6 +1,7 @@
 """Tab completion for the prompt: `/` commands, `/model` names and fuzzy `@` file paths.
 
 File paths come from `rg --files` (so .gitignore is honoured) and are cached for a few seconds;
+the added working folders' files (`--add-dir`, `/add-dir`) are offered too, as absolute paths;
 a fuzzy query matches when its characters appear in order, best first: a match in the file name
 over one spread across folders, then shorter paths.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from prompt_toolkit.completion import Completer, Completion
 
@@ -41,10 +42,11 @@ def fuzzy_score(query: str, candidate: str) -> float | None:
 
 
 class FileIndex:
-    """The project's files as `rg --files` lists them, refreshed when older than `ttl` seconds."""
+    """The project's files as `rg --files` lists them, refreshed when older than `ttl` seconds,
+    then those of the folders `added` names at that moment (absolute)."""
 
-    def __init__(self, root: str, ttl: float = 5.0):
-        self.root, self.ttl = root, ttl
+    def __init__(self, root: str, ttl: float = 5.0, added: Callable[[], Sequence[str]] = tuple):
+        self.root, self.ttl, self.added = root, ttl, added
         self._files: list[str] = []
         self._at = 0.0
 
@@ -54,24 +56,31 @@ class FileIndex:
         return self._files
 
     def _list(self) -> list[str]:
-        from sous.tools._rg import rg_path
-
-        rg = rg_path()
-        if rg is None:
-            return []
-        try:
-            out = subprocess.run(
-                [rg, "--files", "--hidden", "--glob", "!.git"], cwd=self.root, capture_output=True, text=True, timeout=5
-            ).stdout
-        except (OSError, subprocess.TimeoutExpired):
-            return []
-        files = out.splitlines()[:MAX_FILES]
-        folders = {os.path.dirname(f) + "/" for f in files if os.path.dirname(f)}
-        return files + sorted(folders)
+        out: list[str] = []
+        for root in (self.root, *self.added()):
+            files = [f if root == self.root else os.path.join(root, f) for f in _rg_files(root)]
+            folders = {os.path.dirname(f) + "/" for f in files if os.path.dirname(f)}
+            out += files[: MAX_FILES - len(out)] + sorted(folders)
+        return out
 
     def match(self, query: str) -> list[str]:
         scored = [(s, f) for f in self.files() if (s := fuzzy_score(query, f)) is not None]
         return [f for _, f in sorted(scored)[:SHOWN]]
+
+
+def _rg_files(root: str) -> list[str]:
+    from sous.tools._rg import rg_path
+
+    rg = rg_path()
+    if rg is None:
+        return []
+    try:
+        out = subprocess.run(
+            [rg, "--files", "--hidden", "--glob", "!.git"], cwd=root, capture_output=True, text=True, timeout=5
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return out.splitlines()[:MAX_FILES]
 
 
 class PromptCompleter(Completer):

@@ -105,6 +105,7 @@ class HeadlessPrinter:
                 "agents": [],
                 "skills": [],
                 "plugins": [],
+                "additional_directories": list(s.added_dirs),
                 "uuid": new_uuid(),
             }
         )

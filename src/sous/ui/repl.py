@@ -143,7 +143,7 @@ class Repl:
         history.parent.mkdir(parents=True, exist_ok=True)
         mcp = self.session.mcp
         completer = PromptCompleter(
-            FileIndex(self.cwd),
+            FileIndex(self.cwd, added=lambda: self.session.added_dirs),
             lambda: self.session.commands,
             slash.known_models,
             mcp_prompts=mcp.prompt_commands if mcp else list,

@@ -33,6 +33,7 @@ BUILTINS: dict[str, str] = {
     "/hooks": "the configured hooks",
     "/mcp [reconnect NAME]": "the MCP servers and their state; restart one",
     "/memory [N]": "the memory files loaded; open number N in $EDITOR",
+    "/add-dir [path]": "list the working folders; add one for this session (read, and edited in accept-edits mode)",
     "/rewind [N [code|conversation|both] [force]]": "list checkpoints; restore files and/or conversation",
     "/exit": "leave (Ctrl-D too)",
 }
@@ -261,6 +262,19 @@ async def _model(session, rest, args) -> Outcome:
     return Outcome(f"model: {model.name}")
 
 
+async def _add_dir(session, rest, args) -> Outcome:
+    from sous.core import ConfigError
+
+    if not rest:
+        folders = [session.project_dir, *session.added_dirs]
+        return Outcome("working folders:\n" + "\n".join(f"  {f}" for f in folders) + "\nadd one with /add-dir PATH")
+    try:
+        added = await session.add_dir(rest)
+    except ConfigError as e:
+        return Outcome(f"cannot add: {e}", error=True)
+    return Outcome(f"added {added} as a working folder for this session")
+
+
 def _preview(path: Path) -> tuple[str, str, int]:
     """(session id, first prompt, message count) of a session file."""
     from sous.store import transcript
@@ -486,6 +500,7 @@ async def _status(session, rest, args) -> Outcome:
         f"sous {__version__}",
         f"session:  {session.id}",
         f"folder:   {session.cwd}",
+        *(f"added:    {folder}" for folder in session.added_dirs),
         f"model:    {session.model.name}",
         f"mode:     {session.mode}",
         f"tools:    {len(session.tools)}",
@@ -588,6 +603,7 @@ _HANDLERS = {
     "/hooks": _hooks,
     "/mcp": _mcp,
     "/memory": _memory,
+    "/add-dir": _add_dir,
     "/agents": _agents,
     "/rewind": _rewind,
 }

@@ -46,7 +46,11 @@ def payload(session: Any) -> dict[str, Any]:
         "transcript_path": str(session.transcript_path or ""),
         "cwd": session.cwd,
         "model": {"id": model.partition(":")[2] or model, "display_name": model},
-        "workspace": {"current_dir": session.cwd, "project_dir": session.project_dir, "added_dirs": []},
+        "workspace": {
+            "current_dir": session.cwd,
+            "project_dir": session.project_dir,
+            "added_dirs": list(session.added_dirs),
+        },
         "version": sous.__version__,
         "output_style": {"name": style},
         "cost": {
