@@ -88,3 +88,10 @@ def test_a_claim_with_no_tool_call_has_an_empty_record(project):
     run = print_mode(project, [{"text": "I fixed it."}], "json")
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["sous_changes"] == {"files": [], "commands": [], "command_edits_checked": True}
+
+
+def test_an_edit_made_by_a_command_is_in_the_json_result(project):
+    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "sed -i 's/two/2/' b.py"}}]}, {"text": "Done."}]
+    run = print_mode(project, turns, "json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["sous_changes"]["files"] == [{"path": "b.py", "added": 1, "removed": 1}]

@@ -79,10 +79,10 @@ def project(tmp_path):
     return root
 
 
-def session_for(project, turns, **environ):
+def session_for(project, turns, persist: bool = False, **environ):
     env = {**os.environ, "HOME": str(project.parent), **environ}
     opts = Options(
-        cwd=str(project), model=ScriptedModel(turns), environ=env, permission_mode="bypassPermissions", persist=False
+        cwd=str(project), model=ScriptedModel(turns), environ=env, permission_mode="bypassPermissions", persist=persist
     )
     return open_session(opts)
 
@@ -225,3 +225,24 @@ async def test_a_notebook_cell_replaced_counts_its_old_and_new_lines(project):
     await session.send("change the cell")
     session.close()
     assert [(f.path, f.added, f.removed) for f in session.last_run.files] == [("n.ipynb", 3, 2)]
+
+
+async def test_the_transcript_keeps_the_record_of_a_run_that_used_tools(project):
+    from sous.store import transcript
+
+    turns = [
+        {"tool_calls": [{"name": "Bash", "input": {"command": "sed -i 's/two/2/' b.py"}}]},
+        {"text": "Done."},
+        {"text": "Nothing to do."},
+    ]
+    session = session_for(project, turns, persist=True)
+    await session.send("use digits")
+    await session.send("anything else?")
+    path = session.transcript_path
+    session.close()
+    records = transcript.load(path).records
+    changes = [r for r in records if r.get("type") == "changes"]
+    assert len(changes) == 1  # the second run used no tool: nothing to keep
+    assert changes[0]["files"] == [{"path": "b.py", "added": 1, "removed": 1}]
+    kinds = [r.get("type") for r in records]
+    assert kinds.index("changes") < kinds.index("result")

@@ -128,6 +128,8 @@ class RunControl(SessionState):
                     if self._run_recorder.commands:  # only a command can change files no tool result shows
                         tree_changes = await self._checkpoints.last_turn_changes()
                 self.last_run = self._run_recorder.finish(tree_changes)
+                if self.last_run.tool_calls:  # kept beside the run's result line, for later questions
+                    self._transcript.write({"type": "changes", **self.last_run.as_dict()})
             finally:
                 self._bus.release()
                 self._runs.finish()

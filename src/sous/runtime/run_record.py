@@ -11,8 +11,11 @@ Where the facts come from:
 - edits made by commands (`sed -i`, a formatter, `git checkout`), which no tool result shows:
   when a run ran a command, the checkpoint snapshots sous takes anyway before and after each
   prompt are compared (one `git diff-tree` on the shadow repository, no extra walk of the tree).
-  For a file in that comparison its net change over the run is what counts. Without checkpoints
+  For a file in that comparison its net change over the run is what counts. Files the snapshots
+  leave out (ignored by .gitignore, over their size cap) are not seen. Without checkpoints
   (turned off, or sous started in a home folder) such edits cannot be seen, and the record says so.
+
+The record is also written to the transcript (a `"changes"` line before the run's `"result"`).
 """
 
 from __future__ import annotations
