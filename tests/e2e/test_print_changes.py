@@ -95,3 +95,21 @@ def test_an_edit_made_by_a_command_is_in_the_json_result(project):
     run = print_mode(project, turns, "json")
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["sous_changes"]["files"] == [{"path": "b.py", "added": 1, "removed": 1}]
+
+
+def test_a_refused_command_is_not_listed_as_run(project):
+    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "sed -i 's/two/2/' b.py"}}]}, {"text": "Done."}]
+    script = project.parent / "refused.json"
+    script.write_text(json.dumps(turns))
+    run = subprocess.run(
+        [sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{script}", "--output-format", "json"],
+        cwd=project,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent)},
+    )
+    result = json.loads(run.stdout)
+    assert result["permission_denials"][0]["tool_name"] == "Bash"
+    assert result["sous_changes"] == {"files": [], "commands": [], "command_edits_checked": True}
+    assert (project / "b.py").read_text() == "one\ntwo\nthree\n"

@@ -3,6 +3,7 @@ pexpect and the full terminal in a pty, against the scripted model and real tool
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -81,3 +82,30 @@ def test_the_terminal_shows_the_record_as_dim_lines_after_the_answer(project, tm
         term.wait_for(r"^ +no files were changed$")
     finally:
         term.close()
+
+
+def test_ctrl_c_as_a_command_starts_ends_the_run_at_once_and_lists_it_as_interrupted(tmp_path, project):
+    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "sleep 30"}}]}, {"text": "unused"}]
+    (tmp_path / "slow.json").write_text(json.dumps(turns))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sous", "--model", f"scripted:{tmp_path / 'slow.json'}", "--dangerously-skip-permissions"],
+        cwd=str(project),
+        env={**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "NO_COLOR": "1", "SOUS_UI": "plain"},
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 200),
+    )
+    child.logfile_read = seen = io.StringIO()
+    try:
+        child.expect("> ")
+        child.sendline("wait a while")
+        child.expect(r"Bash\(sleep 30\)")
+        child.sendintr()
+        child.expect(r"  no files were changed\r\n")
+        child.expect(r"  ran: sleep 30 \(interrupted\)\r\n")
+        child.expect("> ")
+    finally:
+        child.sendeof()
+        child.close()
+    assert "checkpoints are off" not in seen.getvalue()  # Ctrl-C stops the run, not sous's own git

@@ -161,6 +161,7 @@ class Checkpoints:
                 stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,  # Ctrl-C in a plain terminal interrupts the run, not the snapshot
             )
         except FileNotFoundError as e:
             raise CheckpointError("checkpoints need git, which is not installed") from e
