@@ -12,13 +12,24 @@ _LAZY = {
     "Agent": "sous.core",
     "Client": "sous.api",
     "Conversation": "sous.core",
+    "RunRecord": "sous.runtime",
     "Session": "sous.runtime",
     "open_session": "sous.runtime",
     "query": "sous.api",
     "run_headless": "sous.ui.headless",
 }
 
-__all__ = ["Agent", "Client", "Conversation", "Session", "__version__", "open_session", "query", "run_headless"]
+__all__ = [
+    "Agent",
+    "Client",
+    "Conversation",
+    "RunRecord",
+    "Session",
+    "__version__",
+    "open_session",
+    "query",
+    "run_headless",
+]
 
 
 def __getattr__(name: str):

@@ -16,6 +16,7 @@ Events are sous's own typed values (`sous.core`: `TextDelta`, `MessageAdded`, `T
 options are the fields of `sous.runtime.Options` (the CLI flags' names); sessions are not written
 to disk unless `persist=True`. Permission questions go to `can_use_tool(call, detail)` when given
 (return a bool or a `sous.permissions.Answer`; an exception denies), else what would ask is refused.
+After each prompt, `Client.last_run` (a `sous.RunRecord`) says what the run actually changed and ran.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Self
 
 from sous.core import Event, PermissionRequest, RunEnd
-from sous.runtime import Options, Session, open_session
+from sous.runtime import Options, RunRecord, Session, open_session
 
 CanUseTool = Callable[[Any, Any], Awaitable[Any]]
 
@@ -123,6 +124,13 @@ class Client:
             reason = end.reason if end is not None else "no result"
             raise RuntimeError(f"the run ended with {reason}" + (f": {last.error}" if last and last.error else ""))
         return last.text if last is not None else ""
+
+    @property
+    def last_run(self) -> RunRecord:
+        """What the latest prompt's run actually did: the files it changed (lines added and
+        removed) and the commands it ran (exit codes), whatever its answer says. Complete once
+        `send()` has yielded the run's `RunEnd`."""
+        return self.session.last_run
 
     def interrupt(self) -> bool:
         return self.session.interrupt()

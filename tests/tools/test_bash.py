@@ -125,6 +125,27 @@ async def test_cancelling_the_call_kills_the_process_group(ctx, tmp_path):
     assert await wait_dead(int(pid_file.read_text()))
 
 
+@pytest.mark.parametrize("steps", [0, 1, 2, 3, 4, 5])
+async def test_an_interrupt_as_the_command_starts_ends_it_at_once_and_leaves_no_process(ctx, tmp_path, steps):
+    # Cancelled while bash is being started, asyncio alone kills only the shell and then waits for
+    # the pipes, which a child of the shell (`sleep`) holds open: the interrupt hung for its lifetime.
+    task = asyncio.ensure_future(TOOL.run({"command": "sleep 1000 & echo $! > child.pid; wait"}, ctx))
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    started = time.monotonic()
+    task.cancel()
+    child = tmp_path / "child.pid"
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+        assert time.monotonic() - started < 3
+        if child.exists() and child.read_text().strip():
+            assert await wait_dead(int(child.read_text()))
+    finally:  # never leave a `sleep 1000` behind, even when the check fails
+        if child.exists() and child.read_text().strip() and alive(int(child.read_text())):
+            os.kill(int(child.read_text()), 9)
+
+
 async def test_progress_reports_output_as_it_comes(tmp_path):
     seen: list[tuple[float, str]] = []
     ctx = ToolContext(

@@ -161,6 +161,7 @@ class Checkpoints:
                 stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,  # Ctrl-C in a plain terminal interrupts the run, not the snapshot
             )
         except FileNotFoundError as e:
             raise CheckpointError("checkpoints need git, which is not installed") from e
@@ -336,11 +337,30 @@ class Checkpoints:
         self._open = self._record(message_id=message_id, prompt=prompt, before=await self.snapshot(), kind="turn")
         return self._open
 
-    async def turn_ended(self) -> None:
-        """Snapshot the tree the turn left and note it on the turn's entry."""
-        if self._open is not None:
-            entry, self._open = self._open, None
-            self._ended(entry, await self.snapshot())
+    async def turn_ended(self) -> Checkpoint | None:
+        """Snapshot the tree the turn left and note it on the turn's entry; returns the entry."""
+        if self._open is None:
+            return None
+        entry, self._open = self._open, None
+        after = await self.snapshot()
+        self._ended(entry, after)
+        return replace(entry, after=after)
+
+    async def line_changes(self, old: str, new: str) -> builtins.list[tuple[str, int, int]]:
+        """(path, lines added, lines removed) for each file differing from commit `old` to `new`;
+        a binary file counts 0 and 0."""
+        if old == new:
+            return []
+        out = (await self._git("diff-tree", "-r", "-z", "--no-renames", "--numstat", old, new)).decode(
+            "utf-8", "surrogateescape"
+        )
+        changes = []
+        for row in out.split("\0"):
+            added, _, rest = row.partition("\t")
+            removed, _, path = rest.partition("\t")
+            if path:
+                changes.append((path, int(added) if added.isdigit() else 0, int(removed) if removed.isdigit() else 0))
+        return changes
 
     # --- rewinding -----------------------------------------------------------------------------
 
@@ -475,6 +495,8 @@ class Recorder(PassThrough):
         self.session = session
         self.failed = ""
         self.pending: asyncio.Future | None = None
+        self.last: Checkpoint | None = None
+        """The entry of the turn that ended last, until `last_turn_changes()` takes it."""
 
     async def started(self, message: Any) -> None:
         """Begin the turn's snapshot (after the last turn's end snapshot); `ready()` waits for it."""
@@ -488,21 +510,34 @@ class Recorder(PassThrough):
 
     async def ended(self) -> None:
         await self.ready()
-        await self._guard(self.checkpoints.turn_ended())
+        self.last = await self._guard(self.checkpoints.turn_ended())
+
+    async def last_turn_changes(self) -> list[tuple[str, int, int]] | None:
+        """What the last turn changed in the tree, from its two snapshots: (path, lines added,
+        lines removed); None when they are missing (checkpoints failed)."""
+        entry, self.last = self.last, None
+        if entry is None or not entry.after:
+            return None
+        changes: list[tuple[str, int, int]] | None = await self._guard(
+            self.checkpoints.line_changes(entry.before, entry.after)
+        )
+        return changes
 
     async def wait(self) -> None:
         """Wait for a snapshot under way (a turn's first, if no tool has waited for it)."""
         await self.ready()
 
-    async def _guard(self, step: Any) -> None:
+    async def _guard(self, step: Any) -> Any:
+        """`await step`; None once checkpoints have failed (the first failure turns them off)."""
         if self.failed:
             step.close()
-            return
+            return None
         try:
-            await step
+            return await step
         except (CheckpointError, OSError) as e:
             self.failed = str(e)
             self.session.emit(Notice(level="warning", text=f"checkpoints are off for this session: {e}"))
+            return None
 
     # The middleware side: only `before_tool` does anything. (Not `settle`: that name is the
     # middleware's answer to a permission question, which a recorder never gives.)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from .build import Options, open_session
+from .run_record import RunRecord
 from .session import Session
 
-__all__ = ["Options", "Session", "open_session"]
+__all__ = ["Options", "RunRecord", "Session", "open_session"]

@@ -41,6 +41,7 @@ from .parts import SessionParts
 from .queue import PermissionQueue
 from .record import Transcript
 from .run import shell_allowed
+from .run_record import RunRecorder
 from .session import Session
 
 AGENT_ALIASES = {"Task": "Agent"}
@@ -218,6 +219,7 @@ def open_session(opts: Options) -> Session:
     policy, problems = autocompact.Policy.from_config(cfg.get, environ)
     notices += [Notice(level="warning", text=p) for p in problems]
     subagents = None
+    run_recorder = RunRecorder(project_dir=cwd)
     if agent_types:
         from .spawn import SubAgents
 
@@ -235,6 +237,7 @@ def open_session(opts: Options) -> Session:
             transcript_dir=transcript_dir,
             session_id=session_id,
             compaction=functools.partial(autocompact.for_agent, policy),
+            record=run_recorder,
         )
     middleware: Middleware = steering[0] if len(steering) == 1 else Chain(*steering)
     ctx = ToolContext(cwd=cwd, project_dir=cwd, environ=environ, state=state, spawn=subagents)
@@ -278,6 +281,7 @@ def open_session(opts: Options) -> Session:
         parts=parts,
         compaction=compaction,
         checkpoints=recorder,
+        run_recorder=run_recorder,
         front={"statusLine": None if opts.bare else status_line, "outputStyle": style_name, "baseSystem": base_system},
     )
     if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sous.core import CancelToken, Event, ModeChanged, PermissionRequest, ToolCall
+from sous.core import CancelToken, Event, ModeChanged, PermissionRequest, RunEnd, ToolCall
 
 Subscriber = Callable[[Event], None]
 
@@ -24,13 +24,28 @@ class EventBus:
 
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
+        self._held: list[Event] | None = None
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Add `subscriber`; the returned function removes it again."""
         self._subscribers.append(subscriber)
         return lambda: self._subscribers.remove(subscriber) if subscriber in self._subscribers else None
 
+    def hold_run_end(self) -> None:
+        """Keep the next `RunEnd` back until `release()`: the session finishes the run's record
+        (which needs the checkpoint that closes the run) before anyone hears that the run ended."""
+        self._held = []
+
+    def release(self) -> None:
+        """Deliver what `hold_run_end()` kept, and hold nothing more."""
+        held, self._held = self._held or [], None
+        for event in held:
+            self.emit(event)
+
     def emit(self, event: Event) -> None:
+        if self._held is not None and isinstance(event, RunEnd):
+            self._held.append(event)
+            return
         for subscriber in list(self._subscribers):
             subscriber(event)
 

@@ -12,6 +12,8 @@ from sous.core.messages import Message
 from sous.store.codec import usage_to_dict
 from sous.store.transcript import TranscriptWriter
 
+from .run_record import FILE_TOOLS, edit_counts
+
 
 class Transcript:
     """The session's transcript file, fed by the same events the front ends see. `/clear`,
@@ -100,8 +102,8 @@ class Totals:
     """The prompt size of the latest turn: how full the context window is."""
     lines_added: int = 0
     lines_removed: int = 0
-    """Lines the session's own file tools (Write, Edit) changed, from their diffs; a command's
-    edits through Bash are not counted here (the status line's `cost.total_lines_*`)."""
+    """Lines the session's own file tools (Write, Edit, NotebookEdit) changed, from their diffs;
+    a command's edits through Bash are not counted here (the status line's `cost.total_lines_*`)."""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, ToolEnd):
@@ -119,15 +121,6 @@ class Totals:
             self.last_input_tokens = u.input_tokens + u.cache_read_tokens + u.cache_write_tokens + u.output_tokens
 
     def _count_lines(self, event: ToolEnd) -> None:
-        data = event.result.data
-        if event.result.is_error or not isinstance(data, dict):
-            return
-        if data.get("type") == "create" and isinstance(data.get("content"), str):
-            self.lines_added += len(data["content"].splitlines())
-            return
-        for hunk in data.get("structuredPatch") or ():
-            for line in hunk.get("lines", ()) if isinstance(hunk, dict) else ():
-                if isinstance(line, str) and line[:1] == "+":
-                    self.lines_added += 1
-                elif isinstance(line, str) and line[:1] == "-":
-                    self.lines_removed += 1
+        if event.call.name in FILE_TOOLS and (counts := edit_counts(event.result)) is not None:
+            self.lines_added += counts[1]
+            self.lines_removed += counts[2]

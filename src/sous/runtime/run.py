@@ -9,6 +9,7 @@ from typing import Any
 from sous.core import CancelToken, Notice, RunEnd, Text, ToolResultMessage, Usage, UserMessage, new_id
 from sous.core.messages import AssistantMessage
 
+from .run_record import RunRecord
 from .state import SessionState
 
 
@@ -19,6 +20,7 @@ class RunControl(SessionState):
         """Run one user turn to its end; `interrupt()` stops it. A prompt `/name args` naming a
         custom command or skill is expanded first; with `attachments`, `@file` and `@server:uri`
         mentions are attached. Never raises for the model's or the tools' failures."""
+        self.last_run = RunRecord()  # a refused prompt did nothing; never show the run before it
         granted: list[Any] = []
         invocation = None
         if isinstance(prompt, str) and prompt.startswith("/") and self._commands:
@@ -111,18 +113,29 @@ class RunControl(SessionState):
         cancel = self._runs.begin()
         self._agent.ctx.cancel = cancel
         waited = self._questions.waited
+        self._run_recorder.begin()
+        self._bus.hold_run_end()  # delivered once the run's record is complete
         try:
             end = await self._agent.run(self._convo, message, cancel)
             if self._hooks is not None and end.last_message is not None and end.last_message.stop_reason == "error":
                 await self._hooks.stop_failure(end.last_message)
             return end
         finally:
-            self._runs.finish()
-            # the run's time excludes the time its questions waited for the person
-            paused_ms = int(1000 * (self._questions.waited - waited))
-            self.totals.duration_ms = max(0, self.totals.duration_ms - paused_ms)
-            if self._checkpoints is not None:  # before send() returns: a later change is made outside sous
-                await self._checkpoints.ended()
+            try:
+                tree_changes = None
+                if self._checkpoints is not None:  # before send() returns: a later change is made outside sous
+                    await self._checkpoints.ended()
+                    if self._run_recorder.commands:  # only a command can change files no tool result shows
+                        tree_changes = await self._checkpoints.last_turn_changes()
+                self.last_run = self._run_recorder.finish(tree_changes)
+                if self.last_run.tool_calls:  # kept beside the run's result line, for later questions
+                    self._transcript.write({"type": "changes", **self.last_run.as_dict()})
+            finally:
+                self._bus.release()
+                self._runs.finish()
+                # the run's time excludes the time its questions waited for the person
+                paused_ms = int(1000 * (self._questions.waited - waited))
+                self.totals.duration_ms = max(0, self.totals.duration_ms - paused_ms)
 
     def _blocked(self, reason: str) -> RunEnd:
         self.emit(Notice(level="warning", text=reason))

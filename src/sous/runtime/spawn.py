@@ -95,6 +95,7 @@ class SubAgents:
         compaction: Callable[[Agent, Conversation, TranscriptWriter | None], Any] | None = None,
         max_depth: int = MAX_DEPTH,
         max_parallel: int = MAX_PARALLEL,
+        record: Callable[[Event], None] | None = None,
     ):
         self.types = dict(types)
         self.model = model
@@ -106,6 +107,8 @@ class SubAgents:
         self.hooks = hooks
         self.environment = environment
         self.emit = emit
+        self.record = record
+        """Hears the agents' tool results (the session's run record: their edits count as the session's)."""
         self.inbox = inbox
         """Where a background agent's report goes: the session's conversation inbox."""
         self.transcript_dir = transcript_dir
@@ -320,6 +323,8 @@ class SubAgents:
                 hooks.on_event(event)  # its own calls, for its PostToolBatch
             if isinstance(event, ToolEnd):
                 uses += 1
+                if self.record is not None:
+                    self.record(event)
             if isinstance(event, ToolStart):
                 from sous.labels import call_label
 

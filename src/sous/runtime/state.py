@@ -20,6 +20,7 @@ from .bus import EventBus, Questions, Runs
 from .parts import SessionParts
 from .queue import PermissionQueue
 from .record import Totals, Transcript
+from .run_record import RunRecord, RunRecorder
 from .spawn import SubAgents
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ class SessionState:
         parts: SessionParts,
         compaction: Any = None,
         checkpoints: Any = None,
+        run_recorder: RunRecorder | None = None,
         pending_context: Sequence[str] = (),
         deferred: Sequence[Tool] = (),
         unavailable: Mapping[str, str] | None = None,
@@ -88,6 +90,11 @@ class SessionState:
         self._context_cache: tuple[Any, ContextUse] | None = None
         self.totals = Totals()
         bus.subscribe(self.totals)
+        self._run_recorder = run_recorder or RunRecorder(project_dir=agent.ctx.project_dir)
+        """Collects what each run did (sub-agents feed it too); `send()` begins and finishes it."""
+        bus.subscribe(self._run_recorder)
+        self.last_run = RunRecord()
+        """What the latest run did, complete when its `RunEnd` is delivered (`sous.runtime.run_record`)."""
         bus.subscribe(transcript)
         bus.subscribe(self._on_mode_change)
         if deferred:

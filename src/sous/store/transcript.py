@@ -2,7 +2,7 @@
 
 Line 1 is a header `{"v": 1, "type": "session", "session_id", "cwd", "model", "created", ...}`.
 Every later line is `{"v": 1, "type": "message", "id", "parent_id", "ts", "message": {...}}` or a
-record of another kind (`"result"`, `"notice"`). Each line is flushed when written, so a crash or
+record of another kind (`"result"`, `"notice"`, `"changes"`). Each line is flushed when written, so a crash or
 `kill -9` loses nothing already shown.
 
 Damage. A `kill -9` mid-write leaves a torn last line (no newline); a disk or an editor may leave

@@ -62,16 +62,29 @@ def _decode(data: bytes) -> str:
 async def start(
     argv: list[str], *, cwd: str, env: dict[str, str], merge_stderr: bool = False, pass_fds: tuple[int, ...] = ()
 ) -> asyncio.subprocess.Process:
-    proc = await asyncio.create_subprocess_exec(
-        *argv,
-        cwd=cwd,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
-        start_new_session=True,
-        pass_fds=pass_fds,
+    creating = asyncio.ensure_future(
+        asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT if merge_stderr else asyncio.subprocess.PIPE,
+            start_new_session=True,
+            pass_fds=pass_fds,
+        )
     )
+    try:
+        proc = await asyncio.shield(creating)
+    except asyncio.CancelledError:
+        # Interrupted while the process is being made: asyncio would kill only its first process
+        # and then wait for the pipes, which that process's children hold open. Let it be made,
+        # then kill its whole group.
+        with contextlib.suppress(OSError):
+            made = await creating
+            kill_now(made)
+            await made.wait()
+        raise
     _live.add(proc)
     return proc
 

@@ -62,6 +62,7 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     except _notebook.NotebookError as e:
         return _error(str(e))
     cells: list[dict[str, Any]] = notebook["cells"]
+    old_source = ""
     index = _notebook.find(notebook, cell_id) if cell_id else None
     if cell_id and index is None:
         return _error(f"No cell with id {cell_id!r} in the notebook (Read it to see the cell ids).")
@@ -80,9 +81,11 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     elif mode == "delete":
         assert index is not None
         cell = cells.pop(index)
+        old_source = _source(cell)
     else:
         assert index is not None
         cell = cells[index]
+        old_source = _source(cell)
         cell["source"] = _lines(args["new_source"])
         if cell_type and cell_type != cell.get("cell_type"):
             cell["cell_type"] = cell_type
@@ -104,8 +107,14 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
             "language": _notebook.language(notebook),
             "edit_mode": mode,
             "notebook_path": str(path),
+            "old_source": old_source,  # sous's own: what the run record counts removed lines from
         },
     )
+
+
+def _source(cell: dict[str, Any]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
 
 
 def _new_id(cells: list[dict[str, Any]]) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sous.core import AssistantMessage, ConfigError, MessageAdded
+from sous.runtime import RunRecord
 
 from .control import Channel, ControlError, Permissions, Prompt, stdin_lines, user_message
 from .headless import HeadlessPrinter
@@ -179,6 +180,7 @@ class Driven:
                 "usage": {},
                 "permission_denials": [],
                 "stop_reason": None,
+                "sous_changes": RunRecord().as_dict(),  # the prompt was not run: nothing changed
             }
         )
 

@@ -274,6 +274,7 @@ class HeadlessPrinter:
                 for r in subagents
             ],
             "permission_denials": self.session.denials,
+            "sous_changes": self.session.last_run.as_dict(),  # what the run actually changed and ran
             **({"auto_judge": judge.result()} if judge and judge.spend.count else {}),
             "api_error_status": _status(last) if end.reason == "error" else None,
             "terminal_reason": {"end_turn": "completed"}.get(end.reason, end.reason),

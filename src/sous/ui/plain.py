@@ -12,7 +12,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sous.core import (
@@ -33,6 +33,7 @@ from sous.permissions.decide import Decision
 from sous.runtime.queue import EACH
 
 from . import asking, slash
+from .run_summary import summary_lines
 
 
 def fold(text: str, lines: int = 4) -> str:
@@ -43,9 +44,11 @@ def fold(text: str, lines: int = 4) -> str:
 
 
 class PlainUI:
-    def __init__(self, out=sys.stdout):
+    def __init__(self, out=sys.stdout, last_run: Callable[[], Any] | None = None):
         self.out = out
         self.in_text = False
+        self.last_run = last_run
+        """The session's `last_run` (what the run changed and ran), read when a run ends."""
 
     def write(self, text: str) -> None:
         self.out.write(text)
@@ -78,6 +81,10 @@ class PlainUI:
                 self.write(f"sous: {event.last_message.error}\n")
             elif event.reason == "max_turns":
                 self.write(f"sous: stopped after {event.num_turns} turns (--max-turns)\n")
+            if self.last_run is not None and event.reason != "blocked":
+                answer = event.last_message.text if event.last_message else ""
+                for line in summary_lines(self.last_run(), answer):
+                    self.write(f"  {line}\n")
             self.in_text = False
 
 
@@ -92,7 +99,8 @@ async def _read_line(prompt: str) -> str | None:
 async def run_interactive(opts, first_prompt: str | None = None) -> int:
     from sous.runtime import open_session
 
-    ui = PlainUI()
+    session: Any = None
+    ui = PlainUI(last_run=lambda: session.last_run)
 
     async def ask(call: ToolCall, decision: Decision, askers: Sequence[Any] = ()) -> Answer:
         who = asking.who(askers, decision).strip()

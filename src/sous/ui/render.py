@@ -92,8 +92,10 @@ def wants_ascii(stream: Any = None) -> bool:
 class Renderer:
     """A session subscriber printing to a rich Console (made on first use by `make_console`)."""
 
-    def __init__(self, make_console, *, ascii_only: bool = False, cwd: str = ""):
+    def __init__(self, make_console, *, ascii_only: bool = False, cwd: str = "", last_run: Any = None):
         self._make_console = make_console
+        self.last_run = last_run
+        """Returns the session's `last_run` (what the run changed and ran), shown when a run ends."""
         self._console = None
         self.glyphs = Glyphs(ascii_only)
         self.ascii_only = ascii_only
@@ -325,3 +327,8 @@ class Renderer:
             self.note(f"error: {end.last_message.error}", "bold red")
         elif end.reason == "max_turns":
             self.note(f"stopped after {end.num_turns} turns (--max-turns)", "yellow")
+        if self.last_run is not None and end.reason != "blocked":
+            from .run_summary import summary_lines
+
+            for line in summary_lines(self.last_run(), end.last_message.text if end.last_message else ""):
+                self.note(f"  {line}", "dim")

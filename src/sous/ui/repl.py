@@ -115,7 +115,9 @@ class Repl:
         """The chooser open under the prompt (`/resume`'s search box, the rewind chooser), if any."""
         self._completer: Any = None
         self.cwd = session.cwd
-        self.renderer = Renderer(self._console, ascii_only=ascii_only, cwd=self.cwd)
+        self.renderer = Renderer(
+            self._console, ascii_only=ascii_only, cwd=self.cwd, last_run=lambda: self.session.last_run
+        )
         self.prompt: PromptSession | None = None
         self.leaving = False
         self.bypass_allowed = session.mode == "bypassPermissions"
