@@ -1,0 +1,116 @@
+"""`sous plugin ...`: Claude Code's `claude plugin` commands.
+
+sous plugin marketplace add SOURCE | list [--json] | remove NAME | update [NAME]
+sous plugin install|uninstall|enable|disable NAME[@MARKETPLACE] [--scope user|project|local]
+sous plugin list [--json]
+sous plugin validate PATH
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from . import install, marketplace, store
+from .store import PluginError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sous plugin", description="Manage plugins and marketplaces.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    market = sub.add_parser("marketplace", help="add, list, remove or update marketplaces")
+    msub = market.add_subparsers(dest="action", required=True, metavar="ACTION")
+    msub.add_parser("add", help="add a marketplace: a local folder, a git URL or owner/repo").add_argument("source")
+    msub.add_parser("list", help="the added marketplaces").add_argument("--json", action="store_true")
+    msub.add_parser("remove", aliases=["rm"], help="forget a marketplace").add_argument("name")
+    msub.add_parser("update", help="pull git marketplaces").add_argument("name", nargs="?")
+    for name, aliases, what in (
+        ("install", ["i"], "install and enable a plugin"),
+        ("uninstall", ["remove"], "remove a plugin"),
+        ("enable", [], "turn an installed plugin on"),
+        ("disable", [], "turn an installed plugin off"),
+    ):
+        command = sub.add_parser(name, aliases=aliases, help=what)
+        command.add_argument("plugin", metavar="NAME[@MARKETPLACE]")
+        command.add_argument("-s", "--scope", choices=store.SCOPES, default="user")
+    sub.add_parser("list", help="the installed plugins").add_argument("--json", action="store_true")
+    sub.add_parser("validate", help="check a plugin or marketplace folder").add_argument("path")
+    return p
+
+
+def main(argv: list[str], cwd: str | None = None, environ: Mapping[str, str] = os.environ) -> int:
+    args = _parser().parse_args(argv)
+    cwd = os.path.abspath(cwd or os.getcwd())
+    try:
+        return _dispatch(args, cwd, environ)
+    except PluginError as e:
+        print(f"sous plugin: {e}", file=sys.stderr)
+        return 1
+
+
+def _settings(cwd: str, environ: Mapping[str, str]) -> Any:
+    from sous import settings
+
+    return settings.load(cwd, environ=environ)
+
+
+def _dispatch(args: argparse.Namespace, cwd: str, environ: Mapping[str, str]) -> int:
+    command = {"i": "install", "remove": "uninstall"}.get(args.command, args.command)
+    if command == "marketplace":
+        return _marketplace(args, cwd, environ)
+    if command == "install":
+        extra = _settings(cwd, environ).get("extraKnownMarketplaces")
+        print(install.install(args.plugin, args.scope, cwd, extra, environ))
+    elif command == "uninstall":
+        print(install.uninstall(args.plugin, args.scope, cwd, environ))
+    elif command in ("enable", "disable"):
+        print(install.set_enabled(args.plugin, command == "enable", args.scope, cwd, environ))
+    elif command == "list":
+        entries = install.listing(cwd, _settings(cwd, environ).get("enabledPlugins"), environ)
+        if args.json:
+            print(json.dumps(entries, indent=2))
+        elif not entries:
+            print("no plugins installed (sous plugin install NAME@MARKETPLACE)")
+        for e in [] if args.json else entries:
+            state = "enabled" if e["enabled"] else "disabled"
+            print(f"{e['id']:40} {e['version'] or '-':12} {e['scope']:8} {state:9} {e['installPath']}")
+    elif command == "validate":
+        from .validate import validate
+
+        problems, what = validate(Path(args.path))
+        for line in problems:
+            print(line)
+        print(f"{what}: {'valid' if not problems else f'{len(problems)} problem(s)'}")
+        return 1 if problems else 0
+    return 0
+
+
+def _marketplace(args: argparse.Namespace, cwd: str, environ: Mapping[str, str]) -> int:
+    action = {"rm": "remove"}.get(args.action, args.action)
+    if action == "add":
+        name, entry = marketplace.add(args.source, environ)
+        count = len(marketplace.read_catalogue(Path(entry["installLocation"]))["plugins"])
+        print(f"added marketplace {name} ({count} plugin{'s' if count != 1 else ''}): {entry['installLocation']}")
+    elif action == "remove":
+        marketplace.remove(args.name, environ)
+        print(f"removed marketplace {args.name} (plugins installed from it stay installed)")
+    elif action == "update":
+        names = [args.name] if args.name else sorted(store.known_marketplaces(environ))
+        for name in names:
+            print(marketplace.update(name, environ))
+    else:
+        known = marketplace.all_known(_settings(cwd, environ).get("extraKnownMarketplaces"), environ)
+        if args.json:
+            print(json.dumps([{"name": n, **e} for n, e in sorted(known.items())], indent=2))
+        elif not known:
+            print("no marketplaces added (sous plugin marketplace add SOURCE)")
+        for name, entry in [] if args.json else sorted(known.items()):
+            source = entry.get("source") or {}
+            where = source.get("path") or source.get("url") or source.get("repo") or ""
+            print(f"{name:30} {source.get('source', '?'):10} {where}")
+    return 0
