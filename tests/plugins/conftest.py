@@ -140,3 +140,8 @@ def plugin_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def market_dir(tmp_path: Path) -> Path:
     return make_marketplace(tmp_path / "market")
+
+
+@pytest.fixture
+def new_marketplace():
+    return make_marketplace

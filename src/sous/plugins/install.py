@@ -43,6 +43,9 @@ def install(plugin_id: str, scope: str, cwd: str, settings_extra: Any, environ: 
     full_id = f"{name}@{market}"
     catalogue = marketplace.read_catalogue(root)
     home = store.plugins_home(environ)
+    settings = store.settings_file(scope, cwd, environ)
+    store.read_json(settings, {})  # one that cannot be updated stops the install before anything is copied
+    records = store.installed(environ)
     with tempfile.TemporaryDirectory(dir=_made(home)) as scratch:
         folder = marketplace.fetch_source(entry, root, catalogue, Path(scratch))
         manifest, problem = read_manifest(folder)
@@ -57,7 +60,6 @@ def install(plugin_id: str, scope: str, cwd: str, settings_extra: Any, environ: 
         shutil.copytree(folder, staging, symlinks=True, ignore=shutil.ignore_patterns(".git"))
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
-    records = store.installed(environ)
     mine = records.setdefault(full_id, [])
     record = _record_for(mine, scope, cwd)
     now = store.now()
@@ -67,7 +69,7 @@ def install(plugin_id: str, scope: str, cwd: str, settings_extra: Any, environ: 
             record["projectPath"] = os.path.realpath(cwd)
         mine.append(record)
     record.update(installPath=str(target), version=version, lastUpdated=now)
-    store.set_in_settings(store.settings_file(scope, cwd, environ), "enabledPlugins", full_id, True)
+    store.set_in_settings(settings, "enabledPlugins", full_id, True)
     store.save_installed(records, environ)
     return f"installed {full_id} {version} ({scope} scope), enabled"
 
