@@ -76,7 +76,7 @@ def discover(
             )
             continue
         root = Path(mine[0]["installPath"])
-        manifest, problem = read_manifest(root)
+        manifest, problem = read_manifest(root, plugin_id.partition("@")[0])
         if manifest is None:
             found.problems.append(f"plugin {plugin_id}: {problem}; reinstall it: sous plugin install {plugin_id}")
             continue

@@ -9,19 +9,26 @@ sous plugin validate PATH
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TextIO
 
 from . import install, marketplace, store
 from .store import PluginError
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line, raised, so that `/plugin` in the terminal can show it (argparse would exit)."""
+        raise PluginError(f"{message} (usage: {self.format_usage().strip().removeprefix('usage: ')})")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sous plugin", description="Manage plugins and marketplaces.")
+    p = _Parser(prog="sous plugin", description="Manage plugins and marketplaces.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     market = sub.add_parser("marketplace", help="add, list, remove or update marketplaces")
     msub = market.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -43,13 +50,25 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str], cwd: str | None = None, environ: Mapping[str, str] = os.environ) -> int:
-    args = _parser().parse_args(argv)
+def main(
+    argv: list[str],
+    cwd: str | None = None,
+    environ: Mapping[str, str] = os.environ,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """Run one `sous plugin` command; what it says goes to `out`, a failure (one line) to `err`."""
     cwd = os.path.abspath(cwd or os.getcwd())
+    out, err = out or sys.stdout, err or sys.stderr
     try:
-        return _dispatch(args, cwd, environ)
+        args = _parser().parse_args(argv)
     except PluginError as e:
-        print(f"sous plugin: {e}", file=sys.stderr)
+        print(f"sous plugin: {e}", file=err)
+        return 2
+    try:
+        return _dispatch(args, cwd, environ, functools.partial(print, file=out))
+    except PluginError as e:
+        print(f"sous plugin: {e}", file=err)
         return 1
 
 
@@ -59,58 +78,58 @@ def _settings(cwd: str, environ: Mapping[str, str]) -> Any:
     return settings.load(cwd, environ=environ)
 
 
-def _dispatch(args: argparse.Namespace, cwd: str, environ: Mapping[str, str]) -> int:
+def _dispatch(args: argparse.Namespace, cwd: str, environ: Mapping[str, str], say: Callable[..., None]) -> int:
     command = {"i": "install", "remove": "uninstall"}.get(args.command, args.command)
     if command == "marketplace":
-        return _marketplace(args, cwd, environ)
+        return _marketplace(args, cwd, environ, say)
     if command == "install":
         extra = _settings(cwd, environ).get("extraKnownMarketplaces")
-        print(install.install(args.plugin, args.scope, cwd, extra, environ))
+        say(install.install(args.plugin, args.scope, cwd, extra, environ))
     elif command == "uninstall":
-        print(install.uninstall(args.plugin, args.scope, cwd, environ))
+        say(install.uninstall(args.plugin, args.scope, cwd, environ))
     elif command in ("enable", "disable"):
-        print(install.set_enabled(args.plugin, command == "enable", args.scope, cwd, environ))
+        say(install.set_enabled(args.plugin, command == "enable", args.scope, cwd, environ))
     elif command == "list":
         entries = install.listing(cwd, _settings(cwd, environ).get("enabledPlugins"), environ)
         if args.json:
-            print(json.dumps(entries, indent=2))
+            say(json.dumps(entries, indent=2))
         elif not entries:
-            print("no plugins installed (sous plugin install NAME@MARKETPLACE)")
+            say("no plugins installed (sous plugin install NAME@MARKETPLACE)")
         for e in [] if args.json else entries:
             state = "enabled" if e["enabled"] else "disabled"
-            print(f"{e['id']:40} {e['version'] or '-':12} {e['scope']:8} {state:9} {e['installPath']}")
+            say(f"{e['id']:40} {e['version'] or '-':12} {e['scope']:8} {state:9} {e['installPath']}")
     elif command == "validate":
         from .validate import validate
 
         problems, what = validate(Path(args.path))
         for line in problems:
-            print(line)
-        print(f"{what}: {'valid' if not problems else f'{len(problems)} problem(s)'}")
+            say(line)
+        say(f"{what}: {'valid' if not problems else f'{len(problems)} problem(s)'}")
         return 1 if problems else 0
     return 0
 
 
-def _marketplace(args: argparse.Namespace, cwd: str, environ: Mapping[str, str]) -> int:
+def _marketplace(args: argparse.Namespace, cwd: str, environ: Mapping[str, str], say: Callable[..., None]) -> int:
     action = {"rm": "remove"}.get(args.action, args.action)
     if action == "add":
         name, entry = marketplace.add(args.source, environ)
         count = len(marketplace.read_catalogue(Path(entry["installLocation"]))["plugins"])
-        print(f"added marketplace {name} ({count} plugin{'s' if count != 1 else ''}): {entry['installLocation']}")
+        say(f"added marketplace {name} ({count} plugin{'s' if count != 1 else ''}): {entry['installLocation']}")
     elif action == "remove":
         marketplace.remove(args.name, environ)
-        print(f"removed marketplace {args.name} (plugins installed from it stay installed)")
+        say(f"removed marketplace {args.name} (plugins installed from it stay installed)")
     elif action == "update":
         names = [args.name] if args.name else sorted(store.known_marketplaces(environ))
         for name in names:
-            print(marketplace.update(name, environ))
+            say(marketplace.update(name, environ))
     else:
         known = marketplace.all_known(_settings(cwd, environ).get("extraKnownMarketplaces"), environ)
         if args.json:
-            print(json.dumps([{"name": n, **e} for n, e in sorted(known.items())], indent=2))
+            say(json.dumps([{"name": n, **e} for n, e in sorted(known.items())], indent=2))
         elif not known:
-            print("no marketplaces added (sous plugin marketplace add SOURCE)")
+            say("no marketplaces added (sous plugin marketplace add SOURCE)")
         for name, entry in [] if args.json else sorted(known.items()):
             source = entry.get("source") or {}
             where = source.get("path") or source.get("url") or source.get("repo") or ""
-            print(f"{name:30} {source.get('source', '?'):10} {where}")
+            say(f"{name:30} {source.get('source', '?'):10} {where}")
     return 0

@@ -48,7 +48,7 @@ def install(plugin_id: str, scope: str, cwd: str, settings_extra: Any, environ: 
     records = store.installed(environ)
     with tempfile.TemporaryDirectory(dir=_made(home)) as scratch:
         folder = marketplace.fetch_source(entry, root, catalogue, Path(scratch))
-        manifest, problem = read_manifest(folder)
+        manifest, problem = read_manifest(folder, name)
         if manifest is None:
             raise PluginError(problem)
         if manifest["name"] != name:

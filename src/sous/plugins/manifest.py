@@ -1,7 +1,7 @@
 """One plugin folder: its manifest and where its components are.
 
 A plugin is a folder with `.claude-plugin/plugin.json` (`name` required; `version`,
-`description`, `author`...) and components at its root: `commands/`, `agents/`,
+`description`, `author`...; the file may be left out) and components at its root: `commands/`, `agents/`,
 `skills/<folder>/SKILL.md`, `hooks/hooks.json`, `.mcp.json`, `output-styles/`. The manifest may
 name more command, agent and skill paths (they add to the default folders) and give `hooks` and
 `mcpServers` as a path or inline. Every path must stay inside the plugin's folder.
@@ -40,15 +40,22 @@ class Plugin:
         return {"CLAUDE_PLUGIN_ROOT": str(self.root), "CLAUDE_PLUGIN_DATA": str(self.data_dir or "")}
 
 
-def read_manifest(root: Path) -> tuple[dict[str, Any] | None, str]:
-    """(the manifest, "") or (None, one line saying why the folder is not a usable plugin)."""
+COMPONENTS = ("commands", "agents", "skills", "hooks", ".mcp.json", "output-styles")
+
+
+def read_manifest(root: Path, name: str | None = None) -> tuple[dict[str, Any] | None, str]:
+    """(the manifest, "") or (None, one line saying why the folder is not a usable plugin). The
+    manifest is optional, as in Claude Code: without one a folder holding components is a plugin
+    called `name` (its installed name), or else after the folder."""
     path = root / MANIFEST
     if not root.is_dir():
         return None, f"{root}: not a folder"
     try:
         data = json.loads(path.read_bytes().decode("utf-8").removeprefix("\ufeff"))
     except FileNotFoundError:
-        return None, f"{root}: not a plugin (no {MANIFEST})"
+        if not any((root / part).exists() for part in COMPONENTS):
+            return None, f"{root}: not a plugin (no {MANIFEST}, and none of {', '.join(COMPONENTS)})"
+        data = {"name": name or root.name}
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
         return None, f"{path}: cannot be read as JSON ({type(e).__name__})"
     if not isinstance(data, dict):

@@ -271,7 +271,12 @@ def open_session(opts: Options) -> Session:
         parts=parts,
         compaction=compaction,
         checkpoints=recorder,
-        front={"statusLine": None if opts.bare else status_line, "outputStyle": style_name, "baseSystem": base_system},
+        front={
+            "statusLine": None if opts.bare else status_line,
+            "outputStyle": style_name,
+            "baseSystem": base_system,
+            "plugins": found.plugins,
+        },
     )
     if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):
         bus.emit(ModeChanged(old="default", new="plan"))  # a tool list chosen by hand is left as it is
