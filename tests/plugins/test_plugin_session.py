@@ -77,3 +77,19 @@ async def test_the_plugin_hook_handlers_carry_the_plugin_environment(make_sessio
     assert env["CLAUDE_PLUGIN_DATA"] == str(home / ".claude" / "plugins" / "data" / "kit-inline")
     assert str(plugin_dir.resolve()) in guard.command and "${" not in guard.command
     assert (home / ".claude" / "plugins" / "data" / "kit-inline").is_dir()
+
+
+async def test_a_plugins_output_style_can_be_chosen_and_goes_with_the_plugin(make_session, plugin_dir, project):
+    style = plugin_dir / "output-styles" / "terse.md"
+    style.parent.mkdir()
+    style.write_text("---\nname: Terse\ndescription: Few words\n---\nANSWER-IN-FIVE-WORDS.")
+    (project / ".claude").mkdir()
+    (project / ".claude" / "settings.json").write_text(json.dumps({"outputStyle": "terse"}))
+    session = make_session([], plugin_dirs=[str(plugin_dir)])
+    assert session.output_style == "Terse" and "terse" in session.output_styles()
+    assert "ANSWER-IN-FIVE-WORDS." in session.system_prompt
+    session.set_output_style("default")
+    assert session.set_output_style("TERSE") == "Terse" and "ANSWER-IN-FIVE-WORDS." in session.system_prompt
+    without = make_session([])
+    assert without.output_style == "default"
+    assert any("no such output style" in n.text for n in without.notices)

@@ -24,7 +24,7 @@ from typing import Any
 from . import store
 from .manifest import Plugin, component_paths, json_component, read_manifest
 
-__all__ = ["Found", "Plugin", "agents", "commands", "discover", "hooks", "mcp_servers"]
+__all__ = ["Found", "Plugin", "agents", "commands", "discover", "hooks", "mcp_servers", "style_folders"]
 
 
 @dataclass(slots=True)
@@ -178,6 +178,11 @@ def mcp_servers(plugin: Plugin) -> tuple[dict[str, Any], list[str]]:
         inner = value.get("mcpServers")
         servers.update(inner if isinstance(inner, dict) else value)
     return servers, problems
+
+
+def style_folders(plugin: Plugin) -> list[Path]:
+    """The plugin's output-style folders (`output-styles/` and the manifest's `outputStyles`)."""
+    return [p for p in component_paths(plugin.root, plugin.manifest, "outputStyles", "output-styles")[0] if p.is_dir()]
 
 
 def _substitute(value: Any, variables: Mapping[str, str]) -> Any:

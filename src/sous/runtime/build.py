@@ -176,7 +176,7 @@ def open_session(opts: Options) -> Session:
     if style_name.lower() != "default" and opts.system_prompt is None and not opts.bare:
         from .changes import styled
 
-        system, style_name, problem = styled(base_system, style_name, cwd, opts.environ)
+        system, style_name, problem = styled(base_system, style_name, cwd, opts.environ, found.plugins)
         notices += [Notice(level="warning", text=problem)] if problem else []
     convo = Conversation(system=system)
     if loaded is not None:
