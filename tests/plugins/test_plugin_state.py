@@ -170,7 +170,7 @@ def test_two_plugins_of_one_name_load_once(tmp_path, plugin_dir, environ):
     assert "another plugin named 'kit'" in found.problems[0]
 
 
-def test_a_git_marketplace_is_cloned_installed_from_and_updated(cli, tmp_path, home, new_marketplace):
+def test_a_git_marketplace_is_cloned_installed_from_and_updated(cli, tmp_path, home, project, new_marketplace):
     repo = tmp_path / "repo"
     new_marketplace(repo, name="gitmarket")
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"]
@@ -192,6 +192,13 @@ def test_a_git_marketplace_is_cloned_installed_from_and_updated(cli, tmp_path, h
     code, _, err = cli("marketplace", "add", f"file://{repo}")
     assert code == 1 and "already added" in err
     assert cli("marketplace", "remove", "gitmarket")[0] == 0 and not clone.exists()
+    # named by the project's settings only: installing from it adds it first
+    (project / ".claude").mkdir()
+    extra = {"extraKnownMarketplaces": {"gitmarket": {"source": {"source": "git", "url": f"file://{repo}"}}}}
+    (project / ".claude" / "settings.json").write_text(json.dumps(extra))
+    code, out, err = cli("install", "kit@gitmarket", "--scope", "project")
+    assert code == 0 and out == "installed kit@gitmarket 1.2.0 (project scope), enabled\n", err
+    assert clone.is_dir()
 
 
 def test_validate_names_every_problem(cli, plugin_dir, market_dir, tmp_path):
@@ -205,3 +212,15 @@ def test_validate_names_every_problem(cli, plugin_dir, market_dir, tmp_path):
     assert "broken.md: an agent needs a name and a description" in out
     assert "NoSuchEvent: unknown or unsupported event" in out and "MCP server 'x' needs a command or a url" in out
     assert cli("validate", str(tmp_path / "nothing"))[0] == 1
+
+
+def test_a_marketplace_added_for_the_project_is_named_in_its_settings(cli, market_dir, project, home):
+    catalogue_file = market_dir / ".claude-plugin" / "marketplace.json"
+    code, out, err = cli("marketplace", "add", str(catalogue_file), "--scope", "project")
+    assert code == 0, err
+    settings = json.loads((project / ".claude" / "settings.json").read_text())
+    source = {"source": "directory", "path": str(market_dir.resolve())}
+    assert settings == {"extraKnownMarketplaces": {"market": {"source": source}}}
+    listed = json.loads(cli("marketplace", "list", "--json")[1])
+    assert [(m["name"], m["installLocation"]) for m in listed] == [("market", str(market_dir.resolve()))]
+    assert not (home / ".claude" / "settings.json").exists()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from sous.testing.server import ScriptedServer
 
 MCP_TOOL = "mcp__plugin_kit_echo__shout"
@@ -118,8 +120,9 @@ def test_installed_from_a_local_marketplace_each_part_works_and_disable_removes_
     assert "enabledPlugins" not in json.loads((home / ".claude" / "settings.json").read_text())
 
 
-def test_plugin_dir_loads_every_part_for_one_run(run_sous, plugin_dir, home, project):
-    done, requests = print_run(run_sous, BUSY, "/kit:hello world", "--plugin-dir", str(plugin_dir))
+@pytest.mark.parametrize("bare", [[], ["--bare"]], ids=["settings", "bare"])
+def test_plugin_dir_loads_every_part_for_one_run(run_sous, plugin_dir, home, project, bare):
+    done, requests = print_run(run_sous, BUSY, "/kit:hello world", "--plugin-dir", str(plugin_dir), *bare)
     assert_everything_works(
         done, requests, plugin_dir.resolve(), home / ".claude" / "plugins" / "data" / "kit-inline", project
     )

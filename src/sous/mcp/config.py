@@ -110,7 +110,7 @@ def load(
     """The servers to start. A `.mcp.json` server is left out (named in `untrusted`) until the
     person approves it (`sous.permissions.trust`; `trust` is that check, made here when not given).
     `plugins` holds each enabled plugin's servers as (name, source, servers, more environment for
-    `${VAR}`); left out with `strict`."""
+    `${VAR}`; the caller leaves them out for `--strict-mcp-config`)."""
     config = McpConfig()
     home = Path(environ.get("HOME") or Path.home())
     claude_json = _read(home / ".claude.json", config.problems)
@@ -156,7 +156,7 @@ def load(
                 continue
             if spec := _spec(name, raw, source, environ, config.problems):
                 config.servers[name] = spec
-    for plugin, source, servers, more in () if strict else plugins:
+    for plugin, source, servers, more in plugins:
         for name, raw in (servers if isinstance(servers, dict) else {}).items():
             full = f"plugin_{plugin}_{name}"
             if full not in config.servers and (spec := _spec(full, raw, source, {**environ, **more}, config.problems)):

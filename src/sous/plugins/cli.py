@@ -32,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     market = sub.add_parser("marketplace", help="add, list, remove or update marketplaces")
     msub = market.add_subparsers(dest="action", required=True, metavar="ACTION")
-    msub.add_parser("add", help="add a marketplace: a local folder, a git URL or owner/repo").add_argument("source")
+    add = msub.add_parser("add", help="add a marketplace: a local folder, a git URL or owner/repo")
+    add.add_argument("source")
+    add.add_argument("-s", "--scope", choices=store.SCOPES, default="user", help="project, local: in settings too")
     msub.add_parser("list", help="the added marketplaces").add_argument("--json", action="store_true")
     msub.add_parser("remove", aliases=["rm"], help="forget a marketplace").add_argument("name")
     msub.add_parser("update", help="pull git marketplaces").add_argument("name", nargs="?")
@@ -113,6 +115,9 @@ def _marketplace(args: argparse.Namespace, cwd: str, environ: Mapping[str, str],
     action = {"rm": "remove"}.get(args.action, args.action)
     if action == "add":
         name, entry = marketplace.add(args.source, environ)
+        if args.scope != "user":  # shared with the team through the project's settings, as Claude Code does
+            named = {"source": entry["source"]}
+            store.set_in_settings(store.settings_file(args.scope, cwd, environ), "extraKnownMarketplaces", name, named)
         count = len(marketplace.read_catalogue(Path(entry["installLocation"]))["plugins"])
         say(f"added marketplace {name} ({count} plugin{'s' if count != 1 else ''}): {entry['installLocation']}")
     elif action == "remove":

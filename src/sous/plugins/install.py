@@ -39,6 +39,9 @@ def install(plugin_id: str, scope: str, cwd: str, settings_extra: Any, environ: 
     """Install and enable a plugin; returns one line saying what was done."""
     name, market = split_id(plugin_id)
     known = marketplace.all_known(settings_extra, environ)
+    if market and market not in known and (source := _git_source(settings_extra, market)):
+        marketplace.add(source, environ)  # named by the project's settings; installing from it is the consent
+        known = marketplace.all_known(settings_extra, environ)
     market, entry, root = marketplace.find_plugin(name, market, known)
     full_id = f"{name}@{market}"
     catalogue = marketplace.read_catalogue(root)
@@ -137,6 +140,18 @@ def listing(cwd: str, enabled: Any, environ: Mapping[str, str] = os.environ) -> 
                 entry["projectPath"] = record["projectPath"]
             out.append(entry)
     return out
+
+
+def _git_source(settings_extra: Any, market: str) -> str | None:
+    """The git URL `extraKnownMarketplaces[market]` names, if any."""
+    raw = settings_extra.get(market) if isinstance(settings_extra, dict) else None
+    source = raw.get("source") if isinstance(raw, dict) else None
+    if not isinstance(source, dict):
+        return None
+    if source.get("source") == "github" and isinstance(source.get("repo"), str):
+        return str(source["repo"])
+    url = source.get("url")
+    return url if source.get("source") in ("git", "url") and isinstance(url, str) else None
 
 
 def _commit(folder: Path) -> str:

@@ -88,6 +88,8 @@ def add(source: str, environ: Mapping[str, str] = os.environ) -> tuple[str, dict
     url = git_url(source)
     if url is None:
         root = Path(source).expanduser().resolve()
+        if root.is_file() and root.name == CATALOGUE.name:  # the catalogue file itself
+            root = root.parent.parent
         name = read_catalogue(root)["name"]
         entry: dict[str, Any] = {"source": {"source": "directory", "path": str(root)}, "installLocation": str(root)}
     else:
