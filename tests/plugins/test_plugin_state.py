@@ -224,3 +224,39 @@ def test_a_marketplace_added_for_the_project_is_named_in_its_settings(cli, marke
     listed = json.loads(cli("marketplace", "list", "--json")[1])
     assert [(m["name"], m["installLocation"]) for m in listed] == [("market", str(market_dir.resolve()))]
     assert not (home / ".claude" / "settings.json").exists()
+
+
+def test_hooks_and_servers_files_that_are_not_objects_are_named_not_fatal(plugin_dir, tmp_path, environ):
+    (plugin_dir / "hooks" / "hooks.json").write_text("[1, 2]")
+    (plugin_dir / ".mcp.json").write_text('"just a string"')
+    [plugin] = plugins.discover(str(tmp_path), None, plugin_dirs=[str(plugin_dir)], environ=environ).plugins
+    assert plugins.hooks(plugin)[0] == [] and "expected a JSON object" in plugins.hooks(plugin)[1][0]
+    assert plugins.mcp_servers(plugin)[0] == {} and "expected a JSON object" in plugins.mcp_servers(plugin)[1][0]
+
+
+def test_a_version_or_marketplace_name_cannot_steer_the_copy_out_of_the_cache(cli, market_dir, home, project):
+    manifest = market_dir / "plugins" / "kit" / ".claude-plugin" / "plugin.json"
+    manifest.write_text(json.dumps({"name": "kit", "version": "../.."}))
+    assert cli("marketplace", "add", str(market_dir))[0] == 0
+    code, out, err = cli("install", "kit@market")
+    assert code == 0, err
+    [record] = store.installed({"HOME": str(home)})["kit@market"]
+    cache = home / ".claude" / "plugins" / "cache"
+    assert Path(record["installPath"]).parent == cache / "market" / "kit" and (cache / "market" / "kit").is_dir()
+    (project / ".claude").mkdir()
+    evil = {"extraKnownMarketplaces": {"../up": {"source": {"source": "directory", "path": str(market_dir)}}}}
+    (project / ".claude" / "settings.json").write_text(json.dumps(evil))
+    code, _, err = cli("install", "kit@../up")
+    assert code == 1 and "no marketplace named '../up'" in err
+
+
+def test_disabling_says_when_another_scope_keeps_the_plugin_on(cli, market_dir, project):
+    assert cli("marketplace", "add", str(market_dir))[0] == 0
+    assert cli("install", "kit@market", "--scope", "project")[0] == 0
+    code, out, _ = cli("disable", "kit@market")
+    assert code == 0
+    assert out.strip() == (
+        f"disabled kit@market (user scope); but {project / '.claude' / 'settings.json'} turns it on "
+        "and wins here (--scope project)"
+    )
+    assert json.loads(cli("list", "--json")[1])[0]["enabled"] is True

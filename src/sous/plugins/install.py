@@ -9,6 +9,7 @@ until the copy is complete, so a failure leaves the earlier state as it was.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -57,7 +58,7 @@ def install(plugin_id: str, scope: str, cwd: str, settings_extra: Any, environ: 
         if manifest["name"] != name:
             raise PluginError(f"{folder}: the plugin calls itself {manifest['name']!r}, not {name!r}")
         version = str(manifest.get("version") or entry.get("version") or _commit(folder) or "unknown")
-        target = home / "cache" / market / name / version.replace("/", "-")
+        target = home / "cache" / market / name / _folder_name(version)
         staging = target.with_name(target.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         shutil.copytree(folder, staging, symlinks=True, ignore=shutil.ignore_patterns(".git"))
@@ -107,7 +108,13 @@ def set_enabled(plugin_id: str, on: bool, scope: str, cwd: str, environ: Mapping
         records[full_id].append({**extra, "lastUpdated": now})
         store.save_installed(records, environ)
     store.set_in_settings(store.settings_file(scope, cwd, environ), "enabledPlugins", full_id, on)
-    return f"{'enabled' if on else 'disabled'} {full_id} ({scope} scope)"
+    done = f"{'enabled' if on else 'disabled'} {full_id} ({scope} scope)"
+    for higher in store.SCOPES[store.SCOPES.index(scope) + 1 :]:  # project over user, local over both
+        value = store.enabled_in(store.settings_file(higher, cwd, environ)).get(full_id)
+        if isinstance(value, bool) and value != on:
+            path = store.settings_file(higher, cwd, environ)
+            return f"{done}; but {path} turns it {'on' if value else 'off'} and wins here (--scope {higher})"
+    return done
 
 
 def resolve_id(plugin_id: str, environ: Mapping[str, str] = os.environ) -> str:
@@ -140,6 +147,12 @@ def listing(cwd: str, enabled: Any, environ: Mapping[str, str] = os.environ) -> 
                 entry["projectPath"] = record["projectPath"]
             out.append(entry)
     return out
+
+
+def _folder_name(version: str) -> str:
+    """A version as one safe path segment (a manifest could say `../..`)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._+-]", "-", version).lstrip(".")
+    return cleaned or "unknown"
 
 
 def _git_source(settings_extra: Any, market: str) -> str | None:

@@ -108,7 +108,12 @@ def json_component(root: Path, manifest: dict[str, Any], key: str, default: str)
             problems.append(f"{root}: {key}: {item!r} is not a file inside the plugin; ignored")
             continue
         try:
-            values.append(json.loads(path.read_bytes().decode("utf-8").removeprefix("\ufeff")))
+            value = json.loads(path.read_bytes().decode("utf-8").removeprefix("\ufeff"))
         except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
             problems.append(f"{path}: cannot be read as JSON ({type(e).__name__}); ignored")
+            continue
+        if isinstance(value, dict):
+            values.append(value)
+        else:
+            problems.append(f"{path}: expected a JSON object; ignored")
     return values, problems

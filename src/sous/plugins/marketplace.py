@@ -155,7 +155,8 @@ def all_known(settings_extra: Any, environ: Mapping[str, str] = os.environ) -> d
     known = store.known_marketplaces(environ)
     for name, raw in (settings_extra if isinstance(settings_extra, dict) else {}).items():
         source = raw.get("source") if isinstance(raw, dict) else None
-        if name not in known and isinstance(source, dict) and source.get("source") == "directory":
+        local = isinstance(source, dict) and source.get("source") == "directory"
+        if name not in known and local and NAME.match(str(name)) and isinstance(source, dict):
             known[name] = {"source": source, "installLocation": str(source.get("path") or "")}
     return known
 
