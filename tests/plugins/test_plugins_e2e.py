@@ -4,6 +4,7 @@ every component works; disabled, none has any effect; the same with `--plugin-di
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,10 @@ def test_installed_from_a_local_marketplace_each_part_works_and_disable_removes_
         {"id": "kit@market", "version": "1.2.0", "scope": "user", "enabled": True, "installPath": str(cache)}
     ]
 
+    hooks = run_sous("hooks", "list").stdout
+    assert f"PreToolUse\tBash\tcommand\t{sys.executable} {cache}/scripts/guard.py" in hooks
+    assert f"SessionStart\t*\tcommand\t{cache}/scripts/start.sh" in hooks
+
     done, requests = print_run(run_sous, BUSY, "/kit:hello world")
     data_dir = home / ".claude" / "plugins" / "data" / "kit-market"
     assert_everything_works(done, requests, cache, data_dir, project)
@@ -109,6 +114,7 @@ def test_installed_from_a_local_marketplace_each_part_works_and_disable_removes_
     assert off.returncode == 0 and off.stdout.strip() == "disabled kit@market (user scope)", off.stderr
     assert json.loads(run_sous("plugin", "list", "--json").stdout)[0]["enabled"] is False
     (data_dir / "seen.txt").unlink()
+    assert run_sous("hooks", "list").stdout == "no hooks configured\n"
     done, requests = print_run(run_sous, QUIET, "/kit:hello world")
     assert_nothing_works(done, requests)
     assert not (data_dir / "seen.txt").exists()

@@ -170,6 +170,23 @@ def hooks(plugin: Plugin) -> tuple[list[dict[str, Any]], list[str]]:
     return out, problems
 
 
+def with_hooks(config: Any, found: Found, project_dir: str) -> tuple[Any, list[str], list[Plugin]]:
+    """`config` (a `sous.hooks.HookConfig`) joined with the hooks of the plugins whose programs may
+    run, each handler given the plugin's environment: (the config, problems, the plugins that added hooks)."""
+    from sous import hooks as hook_config
+
+    problems: list[str] = []
+    added = []
+    for plugin in found.plugins:
+        values, more = hooks(plugin) if plugin.runs_code else ([], [])
+        problems += more
+        for value in values:
+            env = {**plugin.variables(), "CLAUDE_PROJECT_DIR": project_dir}
+            config = config.joined(hook_config.load(value, env=env, where=f"plugin {plugin.id} hooks"))
+        added += [plugin] if values else []
+    return config, problems, added
+
+
 def mcp_servers(plugin: Plugin) -> tuple[dict[str, Any], list[str]]:
     """The plugin's MCP servers by their own names (`.mcp.json`, or `mcpServers` in the manifest)."""
     values, problems = json_component(plugin.root, plugin.manifest, "mcpServers", ".mcp.json")

@@ -121,13 +121,10 @@ def hook_middleware(
     if not opts.bare:
         left_out += [e for e in project_trust.pending if e.kind == "hook"]
         config = hooks.load(trust.trusted_hooks(cfg.get("hooks"), project_trust, opts.environ, opts.settings))
-    for plugin in [] if cfg.get("allowManagedHooksOnly") is True else runnable:
-        values, problems = plugins.hooks(plugin)
+    if cfg.get("allowManagedHooksOnly") is not True:
+        config, problems, added = plugins.with_hooks(config, found, cwd)
         notices += [Notice(level="warning", text=p) for p in problems]
-        for value in values:
-            env = {**plugin.variables(), "CLAUDE_PROJECT_DIR": cwd}
-            config = config.joined(hooks.load(value, env=env, where=f"plugin {plugin.id} hooks"))
-        if values:
+        for plugin in added:
             _data_folder(plugin, notices)
     notices += [Notice(level="warning", text=p) for p in config.problems]
     if not config:
