@@ -4,6 +4,7 @@ project's files and the enabled plugins. Made by the builder (`build.py`), in it
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sous.core import Notice
@@ -12,8 +13,19 @@ from .bus import CurrentMode, EventBus, Runs
 from .record import Transcript
 
 
+@dataclass(frozen=True, slots=True)
+class NoPlugins:
+    """What `sous.plugins.discover` finds when nothing names a plugin: made without importing it."""
+
+    plugins: tuple[Any, ...] = ()
+    problems: tuple[str, ...] = ()
+    withheld: tuple[str, ...] = ()
+
+
 def find_plugins(opts: Any, cfg: Any, cwd: str, notices: list[Notice]) -> Any:
     """The plugins in use (`sous.plugins.Found`), each problem a warning."""
+    if not opts.plugin_dirs and (opts.bare or not cfg.get("enabledPlugins")):
+        return NoPlugins()
     from sous import plugins
     from sous.permissions import trust
 
@@ -39,9 +51,11 @@ def find_plugins(opts: Any, cfg: Any, cwd: str, notices: list[Notice]) -> Any:
 
 def plugin_parts(found: Any, part: str, notices: list[Notice]) -> dict[str, Any]:
     """Every plugin's `commands` or `agents`, merged (the first plugin of a name wins)."""
-    from sous import plugins
-
     out: dict[str, Any] = {}
+    if not found.plugins:
+        return out
+    from sous import plugins  # only when a plugin is in use: the start-up path stays short
+
     for plugin in found.plugins:
         items, problems = getattr(plugins, part)(plugin)
         notices += [Notice(level="warning", text=p) for p in problems]
@@ -60,10 +74,10 @@ def mcp_manager(
 ) -> Any:
     """The MCP manager when servers are configured (connected by `Session.start`), else None.
     Project servers not yet approved (`sous trust`) are left out and added to `left_out`."""
-    from sous import plugins
-
     layers = []
     for plugin in found.plugins:
+        from sous import plugins  # imported already when a plugin is in use
+
         servers, problems = plugins.mcp_servers(plugin) if plugin.runs_code else ({}, [])
         notices += [Notice(level="warning", text=p) for p in problems]
         if servers:
@@ -114,14 +128,16 @@ def hook_middleware(
         return None
     if not cfg.get("hooks") and not runnable:
         return None
-    from sous import hooks, plugins
+    from sous import hooks
     from sous.permissions import trust
 
     config = hooks.HookConfig()
     if not opts.bare:
         left_out += [e for e in project_trust.pending if e.kind == "hook"]
         config = hooks.load(trust.trusted_hooks(cfg.get("hooks"), project_trust, opts.environ, opts.settings))
-    if cfg.get("allowManagedHooksOnly") is not True:
+    if runnable and cfg.get("allowManagedHooksOnly") is not True:
+        from sous import plugins
+
         config, problems, added = plugins.with_hooks(config, found, cwd)
         notices += [Notice(level="warning", text=p) for p in problems]
         for plugin in added:
