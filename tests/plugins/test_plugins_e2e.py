@@ -141,3 +141,12 @@ def test_bare_skips_installed_plugins(run_sous, market_dir):
     assert run_sous("plugin", "install", "kit").returncode == 0
     done, requests = print_run(run_sous, QUIET, "/kit:hello world", "--bare")
     assert_nothing_works(done, requests)
+
+
+def test_the_stream_json_init_line_names_the_plugins(run_sous, plugin_dir):
+    done, _ = print_run(
+        run_sous, [{"text": "ok"}], "hi", "--plugin-dir", str(plugin_dir), "--output-format", "stream-json"
+    )
+    init = json.loads(done.stdout.splitlines()[0])
+    assert init["subtype"] == "init" and init["plugins"] == [{"name": "kit", "path": str(plugin_dir.resolve())}]
+    assert "mcp__plugin_kit_echo__shout" in init["tools"]
