@@ -93,3 +93,19 @@ async def test_a_plugins_output_style_can_be_chosen_and_goes_with_the_plugin(mak
     without = make_session([])
     assert without.output_style == "default"
     assert any("no such output style" in n.text for n in without.notices)
+
+
+async def test_names_follow_claude_code_subfolders_add_segments_and_skills_take_their_folder(
+    make_session, plugin_dir, project
+):
+    skill = project / ".claude" / "skills" / "release-steps" / "SKILL.md"
+    skill.parent.mkdir(parents=True)
+    skill.write_text("---\nname: shipit\ndescription: Release\n---\nSteps.")
+    nested = plugin_dir / "agents" / "team" / "lead.md"
+    nested.parent.mkdir()
+    nested.write_text("---\nname: lead\ndescription: Leads\n---\nLead.")
+    session = make_session([], plugin_dirs=[str(plugin_dir)])
+    assert {"kit:hello", "kit:git:ship", "kit:tidy", "release-steps"} <= set(session.commands)
+    assert "shipit" not in session.commands and "hello" not in session.commands
+    assert {"kit:reviewer", "kit:team:lead"} <= set(session.subagents.types)
+    assert session.subagents.types["kit:reviewer"].permission_mode is None  # a plugin cannot loosen permissions
