@@ -27,6 +27,7 @@ LAYERS = {
     "agents": 2,
     "context": 2,
     "checkpoints": 2,
+    "plugins": 2,
     "runtime": 3,
     "ui": 4,
     "team": 4,

@@ -15,6 +15,8 @@ SUBCOMMANDS = {
     "mcp": "manage MCP servers (add, add-json, list, get, remove) or serve sous's tools over MCP",
     "team": "run a team of agents from .sous/team.yaml",
     "batch": "run many tasks from a JSONL file in parallel, each in its own checkout (locally or on Ray)",
+    "plugin": "manage plugins and marketplaces (marketplace add|list|remove|update, install, uninstall, enable, "
+    "disable, list, validate)",
     "trust": "review and approve the MCP servers and hooks this project's own files would run",
     "acp": "speak the Agent Client Protocol on stdin/stdout, for editors (Zed, JetBrains, Neovim...)",
     "rewind": "list this folder's checkpoints, or restore the code and/or conversation to one",
@@ -41,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         from sous.team.runner import main as team_main
 
         return team_main(argv[1:])
+    if argv[:1] == ["plugin"]:
+        from sous.plugins.cli import main as plugin_main
+
+        return plugin_main(argv[1:])
     if argv[:1] == ["trust"]:
         from sous.permissions.trust import main as trust_main
 
@@ -179,7 +185,14 @@ def _parser():
         help="another working folder: read (and in acceptEdits mode edited) as the project is; repeatable",
     )
     p.add_argument("--no-session-persistence", action="store_true", help="do not write a session file")
-    p.add_argument("--bare", action="store_true", help="skip settings discovery")
+    p.add_argument(
+        "--plugin-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="use the plugin in DIR for this session (repeatable; kept with --bare)",
+    )
+    p.add_argument("--bare", action="store_true", help="skip settings discovery and installed plugins")
     p.add_argument("--version", action="store_true", help="print the version")
     return p
 
@@ -213,6 +226,7 @@ def _main(argv: list[str]) -> int:
         mcp_config=args.mcp_config,
         strict_mcp_config=args.strict_mcp_config,
         bare=args.bare,
+        plugin_dirs=args.plugin_dir,
         persist=not args.no_session_persistence,
         permission_prompt_tool=args.permission_prompt_tool if args.print else None,
         add_dirs=args.add_dir,

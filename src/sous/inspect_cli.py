@@ -44,6 +44,8 @@ def main(argv: list[str]) -> int:
     from sous import hooks
 
     config = hooks.load(cfg.get("hooks"), disabled=bool(cfg.get("disableAllHooks")))
+    if not cfg.get("disableAllHooks") and cfg.get("allowManagedHooksOnly") is not True:
+        config = _with_plugin_hooks(config, cfg, cwd)
     for problem in config.problems:
         print(f"sous: warning: {problem}", file=sys.stderr)
     if argv[1:] == ["list"]:
@@ -69,6 +71,17 @@ def main(argv: list[str]) -> int:
         return _test(config, argv[2], argv[3], cwd, cfg.get("preToolUseHookFailure") or "block", cfg.get("model"))
     print(USAGE, file=sys.stderr)
     return 2
+
+
+def _with_plugin_hooks(config, cfg, cwd: str):
+    """The hooks of the plugins a session here would use (their programs allowed to run)."""
+    from sous import plugins
+    from sous.permissions import trust
+
+    found = plugins.discover(cwd, cfg.get("enabledPlugins"), user_layers=trust.user_layers())
+    config, problems, _ = plugins.with_hooks(config, found, cwd)
+    config.problems += [*found.problems, *problems]
+    return config
 
 
 def _model_line(cfg) -> str:

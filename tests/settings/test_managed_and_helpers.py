@@ -159,4 +159,4 @@ def test_sous_config_lists_only_what_sous_still_ignores(world):
           {"statusLine": {"type": "command", "command": "true"}, "outputStyle": "Learning", "apiKeyHelper": "true",
            "includeCoAuthoredBy": True, "spinnerTipsEnabled": False, "enabledPlugins": {}})  # fmt: skip
     out = sous_run(world, "config").stdout.splitlines()
-    assert out[-1] == "# not used by sous (ignored): enabledPlugins, spinnerTipsEnabled"
+    assert out[-1] == "# not used by sous (ignored): spinnerTipsEnabled"

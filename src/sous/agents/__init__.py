@@ -75,7 +75,8 @@ def _names(value: Any) -> tuple[str, ...] | None:
     return tuple(str(i).strip() for i in items if str(i).strip())
 
 
-def _read(path: Path, source: str) -> AgentSpec | None:
+def read(path: Path, source: str) -> AgentSpec | None:
+    """The agent defined in `path`; None when it cannot be read or lacks a name or description."""
     from sous.context.commands import frontmatter
 
     try:
@@ -109,7 +110,7 @@ def discover(project_dir: str, environ: Mapping[str, str] = os.environ) -> dict[
     for root in roots:
         folder = root / "agents"
         for path in sorted(folder.rglob("*.md")) if folder.is_dir() else []:
-            if spec := _read(path, str(path)):
+            if spec := read(path, str(path)):
                 found[spec.name] = spec
     return found
 

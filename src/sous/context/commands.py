@@ -42,6 +42,8 @@ class Command:
     body: str
     meta: dict[str, Any] = field(default_factory=dict)
     skill: bool = False
+    variables: dict[str, str] = field(default_factory=dict)
+    """More `${NAME}` placeholders for the body (a plugin's `CLAUDE_PLUGIN_ROOT` and `CLAUDE_PLUGIN_DATA`)."""
 
     @property
     def description(self) -> str:
@@ -104,12 +106,14 @@ def _lenient(head: str) -> dict[str, Any]:
     return meta
 
 
-def _read(path: Path, name: str, skill: bool) -> Command | None:
+def read(path: Path, name: str, skill: bool, variables: Mapping[str, str] | None = None) -> Command | None:
+    """The command or skill in `path`, named `name` (a skill is named by its folder, as in Claude
+    Code, whatever its frontmatter `name` says); None when the file cannot be read."""
     try:
         meta, body = frontmatter(path.read_text("utf-8", errors="replace"))
     except OSError:
         return None
-    return Command(name=str(meta.get("name") or name) if skill else name, path=path, body=body, meta=meta, skill=skill)
+    return Command(name=name, path=path, body=body, meta=meta, skill=skill, variables=dict(variables or {}))
 
 
 def discover(project_dir: str, environ: Mapping[str, str] = os.environ) -> dict[str, Command]:
@@ -121,13 +125,13 @@ def discover(project_dir: str, environ: Mapping[str, str] = os.environ) -> dict[
     found: dict[str, Command] = {}
     for root in (*project, *user):  # later wins: personal over project
         for path in sorted((root / "commands").rglob("*.md")) if (root / "commands").is_dir() else []:
-            if (command := _read(path, path.stem, False)) and not (
+            if (command := read(path, path.stem, False)) and not (
                 found.get(command.name) and found[command.name].skill
             ):
                 found[command.name] = command
     for root in (*project, *user):  # skills over commands
         for path in sorted((root / "skills").glob("*/SKILL.md")) if (root / "skills").is_dir() else []:
-            if command := _read(path, path.parent.name, True):
+            if command := read(path, path.parent.name, True):
                 found[command.name] = command
     return found
 
@@ -179,6 +183,7 @@ def expand(
         ("CLAUDE_SKILL_DIR", skill_dir),
         ("CLAUDE_PROJECT_DIR", cwd),
         ("SOUS_PROJECT_DIR", cwd),
+        *command.variables.items(),
     ):
         text = text.replace("${" + var + "}", value)
     text = _SHELL_BLOCK.sub(lambda m: _shell(m.group(1).strip(), cwd, allow_shell), text)

@@ -4,7 +4,8 @@ A style is a Markdown file with frontmatter `name`, `description` and `keep-codi
 its body is added to the system prompt. The built-ins are `default` (sous's prompt as it is),
 `explanatory` and `learning` (in `prompts/styles/`). Custom ones live in
 `~/.claude/output-styles/*.md` and the project's `.claude/output-styles/*.md` (the project's
-win over the user's of the same name, and both over the built-ins). A style whose
+win over the user's of the same name, both over those of enabled plugins' `output-styles/`, and
+all over the built-ins). A style whose
 `keep-coding-instructions` is not true replaces sous's coding instructions (the "How to work"
 part) and keeps the environment facts; one that keeps them is appended after them.
 
@@ -16,7 +17,7 @@ Names match case-insensitively (`"Explanatory"` in a settings file is the built-
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,13 +38,17 @@ class OutputStyle:
     """"built-in", or the file it was read from."""
 
 
-def discover(project_dir: str, environ: Mapping[str, str] = os.environ) -> tuple[dict[str, OutputStyle], list[str]]:
-    """Every style by lower-cased name, and one line per style file that could not be used."""
+def discover(
+    project_dir: str, environ: Mapping[str, str] = os.environ, plugin_folders: Sequence[Path] = ()
+) -> tuple[dict[str, OutputStyle], list[str]]:
+    """Every style by lower-cased name, and one line per style file that could not be used.
+    `plugin_folders` are enabled plugins' `output-styles/` (over the built-ins, under your own)."""
     styles = {DEFAULT: OutputStyle(name="default", description="sous's own way of working and talking", body="")}
     problems: list[str] = []
     home = Path(environ.get("HOME") or Path.home())
     for folder, builtin in (
         (BUILTIN_DIR, True),
+        *((folder, False) for folder in plugin_folders),
         (home / ".claude" / "output-styles", False),
         (Path(project_dir) / ".claude" / "output-styles", False),
     ):

@@ -8,6 +8,7 @@ layer contributes (the settings merge concatenates the lists); identical handler
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +95,8 @@ class Handler:
     model: str = ""
     """For `prompt` and `agent` handlers: the model that answers (`provider:model`, an alias,
     `scripted:FILE`); "" = the session's model."""
+    env: tuple[tuple[str, str], ...] = ()
+    """More environment for this handler (a plugin's `CLAUDE_PLUGIN_ROOT` and `CLAUDE_PLUGIN_DATA`)."""
 
     @property
     def label(self) -> str:
@@ -127,6 +130,13 @@ class HookConfig:
     def __bool__(self) -> bool:
         return any(self.groups.values())
 
+    def joined(self, other: HookConfig) -> HookConfig:
+        """A new config with `other`'s groups after this one's (a plugin's hooks after the settings')."""
+        groups = {event: list(found) for event, found in self.groups.items()}
+        for event, found in other.groups.items():
+            groups.setdefault(event, []).extend(found)
+        return HookConfig(groups=groups, problems=[*self.problems, *other.problems])
+
 
 def matcher_fits(matcher: str, subject: str) -> bool:
     """`*`, "" = all; letters, digits, `_ -,|` only = exact names split on `|` or `,`; anything
@@ -141,7 +151,7 @@ def matcher_fits(matcher: str, subject: str) -> bool:
         return False
 
 
-def _handler(raw: dict[str, Any]) -> Handler:
+def _handler(raw: dict[str, Any], env: tuple[tuple[str, str], ...] = ()) -> Handler:
     kind = raw.get("type", "command")
     if kind not in HANDLER_TYPES:
         raise ValueError(f"handler type {kind!r} is not supported ({', '.join(HANDLER_TYPES)})")
@@ -170,6 +180,7 @@ def _handler(raw: dict[str, Any]) -> Handler:
         on_failure=raw.get("onFailure", ""),
         prompt=raw.get("prompt", "") if kind in JUDGED_TIMEOUT_S else "",
         model=raw.get("model", "") if kind in JUDGED_TIMEOUT_S else "",
+        env=env,
     )
 
 
@@ -192,26 +203,30 @@ def _refused(event: str, handler: Handler) -> str:
     return f"{event} runs only command handlers, as in Claude Code; this {handler.type} handler is skipped"
 
 
-def load(settings_hooks: Any, disabled: bool = False) -> HookConfig:
-    """Parse the merged `hooks` setting. Bad entries are skipped with a one-line problem each."""
+def load(
+    settings_hooks: Any, disabled: bool = False, *, env: Mapping[str, str] | None = None, where: str = "hooks"
+) -> HookConfig:
+    """Parse the merged `hooks` setting (or a plugin's hooks, each handler given `env` and problems
+    named after `where`). Bad entries are skipped with a one-line problem each."""
     config = HookConfig()
     if disabled or not settings_hooks:
         return config
     if not isinstance(settings_hooks, dict):
-        config.problems.append("hooks: expected an object of events")
+        config.problems.append(f"{where}: expected an object of events")
         return config
+    extra = tuple(sorted((env or {}).items()))
     for event, groups in settings_hooks.items():
         if event not in EVENTS:
-            config.problems.append(f"hooks.{event}: unknown or unsupported event, ignored")
+            config.problems.append(f"{where}.{event}: unknown or unsupported event, ignored")
             continue
         for i, group in enumerate(groups if isinstance(groups, list) else []):
             try:
-                handlers = tuple(_handler(h) for h in group.get("hooks", []))
+                handlers = tuple(_handler(h, extra) for h in group.get("hooks", []))
             except (ValueError, AttributeError, TypeError) as e:
-                config.problems.append(f"hooks.{event}[{i}]: {e}")
+                config.problems.append(f"{where}.{event}[{i}]: {e}")
                 continue
             refused = {h: why for h in handlers if (why := _refused(event, h))}
-            config.problems += [f"hooks.{event}[{i}]: {why}" for why in refused.values()]
+            config.problems += [f"{where}.{event}[{i}]: {why}" for why in refused.values()]
             handlers = tuple(h for h in handlers if h not in refused)
             config.groups.setdefault(event, []).append(
                 Group(matcher=str(group.get("matcher") or ""), handlers=handlers)

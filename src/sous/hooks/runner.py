@@ -78,6 +78,8 @@ async def run(
     """Run one handler; never raises except for cancellation. `models` gives the model that
     answers `prompt` and `agent` handlers (`sous.hooks.judged.ModelFor`)."""
     started = time.monotonic()
+    if handler.env:  # a plugin's handler: its root and data folder
+        env = {**env, **dict(handler.env)}
     if handler.type in ("prompt", "agent"):
         from . import judged
 

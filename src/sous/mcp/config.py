@@ -3,7 +3,8 @@
 Scopes, as in Claude Code (the first that names a server wins, whole entry): local
 (`~/.claude.json` → `projects[<project>].mcpServers`), project (`.mcp.json`), user (`~/.claude.json`
 → `mcpServers`, and `~/.sous/mcp.json`), then `--mcp-config` files or JSON (which alone count with
-`--strict-mcp-config`).
+`--strict-mcp-config`), then the servers of enabled plugins (named `plugin_<plugin>_<server>`, with
+`${CLAUDE_PLUGIN_ROOT}` and `${CLAUDE_PLUGIN_DATA}` expanded).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,9 +105,12 @@ def load(
     extra: list[str] | None = None,
     strict: bool = False,
     trust: Any = None,
+    plugins: Sequence[tuple[str, str, Any, Mapping[str, str]]] = (),
 ) -> McpConfig:
     """The servers to start. A `.mcp.json` server is left out (named in `untrusted`) until the
-    person approves it (`sous.permissions.trust`; `trust` is that check, made here when not given)."""
+    person approves it (`sous.permissions.trust`; `trust` is that check, made here when not given).
+    `plugins` holds each enabled plugin's servers as (name, source, servers, more environment for
+    `${VAR}`; the caller leaves them out for `--strict-mcp-config`)."""
     config = McpConfig()
     home = Path(environ.get("HOME") or Path.home())
     claude_json = _read(home / ".claude.json", config.problems)
@@ -152,4 +156,9 @@ def load(
                 continue
             if spec := _spec(name, raw, source, environ, config.problems):
                 config.servers[name] = spec
+    for plugin, source, servers, more in plugins:
+        for name, raw in (servers if isinstance(servers, dict) else {}).items():
+            full = f"plugin_{plugin}_{name}"
+            if full not in config.servers and (spec := _spec(full, raw, source, {**environ, **more}, config.problems)):
+                config.servers[full] = spec
     return config

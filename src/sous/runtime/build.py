@@ -35,7 +35,8 @@ from sous.permissions.rules import parse, read_denied
 from sous.store import transcript as store
 from sous.tools._files import ADDED_DIRS
 
-from .bus import CurrentMode, EventBus, Questions, Runs
+from . import extensions
+from .bus import EventBus, Questions, Runs
 from .history import repair
 from .parts import SessionParts
 from .queue import PermissionQueue
@@ -80,6 +81,8 @@ class Options:
     otherwise what would ask is refused."""
     permission_prompt_tool: str | None = None
     """`--permission-prompt-tool mcp__server__tool`: that MCP tool answers permission questions."""
+    plugin_dirs: list[str] = field(default_factory=list)
+    """`--plugin-dir DIR` (repeatable): plugins used for this session only, installed or not."""
     write_root: str | None = None
     """Edits are allowed without asking only inside this folder (a team member's); reads still
     cover the whole project."""
@@ -105,6 +108,7 @@ def open_session(opts: Options) -> Session:
     from .trusted import model_resolver, trusted_command
 
     project_trust = trust.check(cwd, opts.environ, opts.settings)  # what the project's own files would run
+    found = extensions.find_plugins(opts, cfg, cwd, notices)
     left_out: list[Any] = []
     resolve, waiting = model_resolver(cfg, project_trust, opts, cwd, environ)
     left_out += [waiting] if waiting is not None else []
@@ -125,7 +129,7 @@ def open_session(opts: Options) -> Session:
     rules = _rules(cfg, opts, cwd)
     notices += [Notice(level="warning", text=f"ignored permission rule: {p}") for p in rules.problems]
     mode = _mode(opts.permission_mode or cfg.get("permissions.defaultMode") or "default")
-    main_spec, all_types = _agent_types(opts, cwd)
+    main_spec, all_types = _agent_types(opts, cwd, extensions.plugin_parts(found, "agents", notices))
     if main_spec is not None:  # the whole session runs as this agent
         if main_spec.model and not opts.model:
             model = resolve(main_spec.model)
@@ -148,18 +152,19 @@ def open_session(opts: Options) -> Session:
         notices += _sandbox(cfg, cwd, state, rules, environ)
     state[ADDED_DIRS] = _added_dirs(opts, cfg, cwd, project_trust, left_out, notices)
 
-    mcp = _mcp(opts, cwd, environ, notices, project_trust, left_out)
+    mcp = extensions.mcp_manager(opts, cwd, environ, notices, project_trust, left_out, found)
     runs = Runs()
     # `prompt` and `agent` hooks ask the model their handler names, or the session's as it is then
     models = lambda spec: resolve(spec) if spec else state["session_model"]()  # noqa: E731
-    hooks = _hooks(
-        cfg, opts, cwd, environ, session_id, record, bus, runs, mode, notices, project_trust, left_out, models
+    hooks = extensions.hook_middleware(
+        cfg, opts, cwd, environ, session_id, record, bus, runs, mode, notices, project_trust, left_out, models, found
     )
     status_line, waiting = trusted_command(cfg, "statusLine", project_trust, opts.environ, opts.settings)
     left_out += [waiting] if waiting is not None else []
     if left_out:
         notices.append(Notice(level="warning", text=trust.notice(left_out)))
-    tools, agent_types, custom = _tools(opts, cwd, rules, main_spec, all_types)
+    plugin_commands = extensions.plugin_parts(found, "commands", notices)
+    tools, agent_types, custom = _tools(opts, cwd, rules, main_spec, all_types, plugin_commands)
     unavailable, deferred = _availability(opts, tools, rules, main_spec, model.name, cfg, environ, notices)
     if deferred and _tool_search_off(environ):  # ENABLE_TOOL_SEARCH=false: offered directly
         tools, deferred = tools.adding(deferred), []
@@ -180,7 +185,7 @@ def open_session(opts: Options) -> Session:
     if style_name.lower() != "default" and opts.system_prompt is None and not opts.bare:
         from .changes import styled
 
-        system, style_name, problem = styled(base_system, style_name, cwd, opts.environ)
+        system, style_name, problem = styled(base_system, style_name, cwd, opts.environ, found.plugins)
         notices += [Notice(level="warning", text=problem)] if problem else []
     convo = Conversation(system=system)
     if loaded is not None:
@@ -282,7 +287,12 @@ def open_session(opts: Options) -> Session:
         compaction=compaction,
         checkpoints=recorder,
         run_recorder=run_recorder,
-        front={"statusLine": None if opts.bare else status_line, "outputStyle": style_name, "baseSystem": base_system},
+        front={
+            "statusLine": None if opts.bare else status_line,
+            "outputStyle": style_name,
+            "baseSystem": base_system,
+            "plugins": found.plugins,
+        },
     )
     if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):
         bus.emit(ModeChanged(old="default", new="plan"))  # a tool list chosen by hand is left as it is
@@ -354,12 +364,13 @@ def _mode(mode: str) -> str:
     return mode
 
 
-def _agent_types(opts: Options, cwd: str) -> tuple[Any, dict[str, Any]]:
+def _agent_types(opts: Options, cwd: str, from_plugins: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     """The agent the session runs as (`--agent`), if any, and every agent type known."""
     from sous import agents
 
     found = {} if opts.bare else agents.discover(cwd, opts.environ)
-    types = {**agents.BUILTIN, **found, **(agents.from_json(opts.agents_json) if opts.agents_json else {})}
+    json_types = agents.from_json(opts.agents_json) if opts.agents_json else {}
+    types = {**agents.BUILTIN, **from_plugins, **found, **json_types}
     if not opts.agent:
         return None, types
     if opts.agent not in types:
@@ -368,7 +379,7 @@ def _agent_types(opts: Options, cwd: str) -> tuple[Any, dict[str, Any]]:
 
 
 def _tools(
-    opts: Options, cwd: str, rules: Rules, main_spec: Any, all_types: dict[str, Any]
+    opts: Options, cwd: str, rules: Rules, main_spec: Any, all_types: dict[str, Any], from_plugins: dict[str, Any]
 ) -> tuple[ToolSet, dict[str, Any], dict[str, Any]]:
     """The one place a session's tool set is made: (tools, the agent types offered, custom commands)."""
     from sous import tools as builtin_tools
@@ -384,7 +395,7 @@ def _tools(
         ]
     denied = rules.denied_tools()
     tools = builtin_tools.toolset(n for n in names if n not in denied)
-    custom = {} if opts.bare else commands.discover(cwd, opts.environ)
+    custom = {**from_plugins, **({} if opts.bare else commands.discover(cwd, opts.environ))}
     skill = commands.skill_tool(
         custom, lambda command, cmd, ctx: shell_allowed(rules, ctx.cwd, ctx.project_dir, command, cmd)
     )
@@ -461,73 +472,6 @@ def _writer(
         if id(message) not in known:
             writer.message(message)
     return writer
-
-
-def _mcp(
-    opts: Options, cwd: str, environ: Mapping[str, str], notices: list[Notice], project_trust: Any, left_out: list[Any]
-) -> Any:
-    """The MCP manager when servers are configured (connected by `Session.start`), else None.
-    Project servers not yet approved (`sous trust`) are left out and added to `left_out`."""
-    if opts.bare and not opts.mcp_config:
-        return None
-    from sous import mcp
-
-    servers = mcp.load(
-        cwd, opts.environ, extra=opts.mcp_config, strict=opts.strict_mcp_config or opts.bare, trust=project_trust
-    )
-    notices += [Notice(level="warning", text=p) for p in servers.problems]
-    left_out += [e for e in project_trust.pending if e.kind == "mcp" and e.name in servers.untrusted]
-    if not servers.servers:
-        return None
-    from sous.mcp.client import McpManager
-
-    return McpManager(servers.servers, environ=environ, project_dir=cwd)
-
-
-def _hooks(
-    cfg: Any,
-    opts: Options,
-    cwd: str,
-    environ: Mapping[str, str],
-    session_id: str,
-    record: Transcript,
-    bus: EventBus,
-    runs: Runs,
-    mode: str,
-    notices: list[Notice],
-    project_trust: Any,
-    left_out: list[Any],
-    models: Any,
-) -> Any:
-    """The hook middleware when hooks are configured, else None (sous.hooks is then not imported).
-    Hooks from the project's own settings run only once approved (`sous trust`)."""
-    if opts.bare or cfg.get("disableAllHooks") or not cfg.get("hooks"):
-        return None
-    from sous import hooks
-    from sous.permissions import trust
-
-    left_out += [e for e in project_trust.pending if e.kind == "hook"]
-    config = hooks.load(trust.trusted_hooks(cfg.get("hooks"), project_trust, opts.environ, opts.settings))
-    notices += [Notice(level="warning", text=p) for p in config.problems]
-    if not config:
-        return None
-    current = CurrentMode(mode)
-    bus.subscribe(current)
-    middleware = hooks.HookMiddleware(
-        config,
-        session_id=session_id,
-        transcript_path=str(record.path or ""),
-        project_dir=cwd,
-        environ=environ,
-        mode=current.get,
-        pre_tool_failure=cfg.get("preToolUseHookFailure") or "block",
-        record=record.write,
-        notify=lambda text: bus.emit(Notice(level="warning", text=text)),
-        stop_run=runs.interrupt,
-        models=models,
-    )
-    bus.subscribe(middleware.on_event)
-    return middleware
 
 
 def _asker(opts: Options, hooks: Any, questions: Questions, mcp: Any, ctx: ToolContext) -> Asker | None:

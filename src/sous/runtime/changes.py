@@ -11,17 +11,24 @@ from sous.core import ConfigError, Model, Tool
 from .state import SessionState
 
 
-def styled(system: str, name: str, project_dir: str, environ: Any) -> tuple[str, str, str]:
+def styled(system: str, name: str, project_dir: str, environ: Any, plugins: Any = ()) -> tuple[str, str, str]:
     """`system` in the output style `name`: (the prompt, the style's name, "") or, for a style
-    that does not exist, (`system` unchanged, "default", one line saying so)."""
+    that does not exist, (`system` unchanged, "default", one line saying so). `plugins` are the
+    plugins in use, whose `output-styles/` count too."""
     from sous.context import output_styles
 
-    styles, _ = output_styles.discover(project_dir, environ)
+    styles, _ = output_styles.discover(project_dir, environ, _style_folders(plugins))
     style = styles.get(name.lower())
     if style is None:
         known = ", ".join(s.name for s in styles.values())
         return system, "default", f"outputStyle {name!r}: no such output style (known: {known}); using the default"
     return output_styles.apply(system, style), style.name, ""
+
+
+def _style_folders(plugins: Any) -> list[Any]:
+    from sous.plugins import style_folders
+
+    return [folder for plugin in plugins for folder in style_folders(plugin)]
 
 
 class Changes(SessionState):
@@ -60,9 +67,8 @@ class Changes(SessionState):
     def set_output_style(self, name: str) -> str:
         """Put the output style `name` in the system prompt from the next request on; returns its
         name as written in its file. Raises `ConfigError` for an unknown style."""
-        system, found, problem = styled(
-            self._front.get("baseSystem", self._convo.system), name, self.project_dir, self.environ
-        )
+        base = self._front.get("baseSystem", self._convo.system)
+        system, found, problem = styled(base, name, self.project_dir, self.environ, self._front.get("plugins") or ())
         if problem:
             raise ConfigError(problem)
         self._convo.system = system
@@ -73,7 +79,8 @@ class Changes(SessionState):
         """Every output style by lower-cased name (`sous.context.output_styles.OutputStyle`)."""
         from sous.context import output_styles
 
-        return output_styles.discover(self.project_dir, self.environ)[0]
+        folders = _style_folders(self._front.get("plugins") or ())
+        return output_styles.discover(self.project_dir, self.environ, folders)[0]
 
     def set_mode(self, mode: str) -> None:
         """Change the permission mode; raises `ConfigError` for an unknown mode."""

@@ -112,6 +112,11 @@ class Views(SessionState):
         return dict(value) if isinstance(value, dict) else None
 
     @property
+    def plugins(self) -> list[Any]:
+        """The plugins in use (`sous.plugins.Plugin`), in the order they were found."""
+        return list(self._front.get("plugins") or [])
+
+    @property
     def output_style(self) -> str:
         """The name of the output style in the system prompt ("default" when none)."""
         return str(self._front.get("outputStyle") or "default")

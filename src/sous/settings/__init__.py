@@ -61,6 +61,8 @@ USED_KEYS = {
     "attribution",
     "allowManagedHooksOnly",
     "allowManagedPermissionRulesOnly",
+    "enabledPlugins",
+    "extraKnownMarketplaces",
 }
 """The settings sous reads; any other key is left alone (and listed by `sous config`)."""
 MANAGED_FILE = Path("/etc/claude-code/managed-settings.json")

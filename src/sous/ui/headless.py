@@ -104,7 +104,7 @@ class HeadlessPrinter:
                 "output_style": "default",
                 "agents": [],
                 "skills": [],
-                "plugins": [],
+                "plugins": [{"name": p.name, "path": str(p.root)} for p in s.plugins],
                 "additional_directories": list(s.added_dirs),
                 "uuid": new_uuid(),
             }

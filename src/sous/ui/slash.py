@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .plugin_command import plugin_slash
+
 BUILTINS: dict[str, str] = {
     "/help": "this list",
     "/clear": "start afresh: empty context, a new session in this folder",
@@ -31,6 +33,7 @@ BUILTINS: dict[str, str] = {
     "/init": "write an AGENTS.md describing this project (asks the model)",
     "/permissions [revoke N]": "rules, grants, auto judgements; withdraw grant N; allow|deny N: judgement N as a rule",
     "/hooks": "the configured hooks",
+    "/plugin [install|enable|disable|list|marketplace ...]": "the plugins in use; manage plugins (as sous plugin)",
     "/mcp [reconnect NAME]": "the MCP servers and their state; restart one",
     "/memory [N]": "the memory files loaded; open number N in $EDITOR",
     "/add-dir [path]": "list the working folders; add one for this session (read, and edited in accept-edits mode)",
@@ -602,6 +605,7 @@ _HANDLERS = {
     "/permissions": _permissions,
     "/hooks": _hooks,
     "/mcp": _mcp,
+    "/plugin": plugin_slash,
     "/memory": _memory,
     "/add-dir": _add_dir,
     "/agents": _agents,
