@@ -141,7 +141,7 @@ def open_session(opts: Options) -> Session:
     if cfg.get("sandbox.enabled") and not opts.bare:
         notices += _sandbox(cfg, cwd, state, rules, environ)
 
-    mcp = _mcp(opts, cwd, environ, notices, project_trust, left_out)
+    mcp = _mcp(opts, cwd, environ, notices, project_trust, left_out, bus)
     runs = Runs()
     # `prompt` and `agent` hooks ask the model their handler names, or the session's as it is then
     models = lambda spec: resolve(spec) if spec else state["session_model"]()  # noqa: E731
@@ -416,10 +416,17 @@ def _writer(
 
 
 def _mcp(
-    opts: Options, cwd: str, environ: Mapping[str, str], notices: list[Notice], project_trust: Any, left_out: list[Any]
+    opts: Options,
+    cwd: str,
+    environ: Mapping[str, str],
+    notices: list[Notice],
+    project_trust: Any,
+    left_out: list[Any],
+    bus: EventBus,
 ) -> Any:
     """The MCP manager when servers are configured (connected by `Session.start`), else None.
-    Project servers not yet approved (`sous trust`) are left out and added to `left_out`."""
+    Project servers not yet approved (`sous trust`) are left out and added to `left_out`. What a
+    login has to tell the person (`/mcp login`: the address to open) reaches them as a notice."""
     if opts.bare and not opts.mcp_config:
         return None
     from sous import mcp
@@ -433,7 +440,8 @@ def _mcp(
         return None
     from sous.mcp.client import McpManager
 
-    return McpManager(servers.servers, environ=environ, project_dir=cwd)
+    notify = lambda text: bus.emit(Notice(level="info", text=text))  # noqa: E731
+    return McpManager(servers.servers, environ=environ, project_dir=cwd, notify=notify)
 
 
 def _hooks(

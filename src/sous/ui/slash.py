@@ -31,7 +31,7 @@ BUILTINS: dict[str, str] = {
     "/init": "write an AGENTS.md describing this project (asks the model)",
     "/permissions [revoke N]": "rules, grants, auto judgements; withdraw grant N; allow|deny N: judgement N as a rule",
     "/hooks": "the configured hooks",
-    "/mcp [reconnect NAME]": "the MCP servers and their state; restart one",
+    "/mcp [reconnect|login|logout NAME]": "the MCP servers and their state; restart one; log in to one in a browser",
     "/memory [N]": "the memory files loaded; open number N in $EDITOR",
     "/rewind [N [code|conversation|both] [force]]": "list checkpoints; restore files and/or conversation",
     "/exit": "leave (Ctrl-D too)",
@@ -531,6 +531,14 @@ async def _hooks(session, rest, args) -> Outcome:
 async def _mcp(session, rest, args) -> Outcome:
     if args[:1] == ["reconnect"] and len(args) == 2 and session.mcp:
         return Outcome(f"{'reconnecting' if session.mcp.reconnect(args[1]) else 'no such server'} {args[1]}")
+    if args[:1] in (["login"], ["logout"]) and len(args) == 2 and session.mcp:
+        from sous.mcp.client import McpError
+
+        try:  # a login's address arrives as a notice while this waits for the browser
+            text = await session.mcp.login(args[1]) if args[0] == "login" else session.mcp.logout(args[1])
+        except McpError as e:
+            return Outcome(str(e), error=True)
+        return Outcome(text)
     return Outcome("\n".join(session.mcp.describe() if session.mcp else ["no MCP servers are configured"]))
 
 
