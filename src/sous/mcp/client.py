@@ -270,6 +270,13 @@ class McpManager:
         except LoginFailed as e:
             raise McpError(f"login to {name} failed: {e}") from None
         self._restart(server, "logged in again")
+        deadline = asyncio.get_running_loop().time() + (self._seconds("MCP_TIMEOUT", 30.0) or 30.0)
+        while server.state not in ("failed", "needs-auth") and not (server.state == "connected" and server.session):
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.05)  # until the connection with the new login is up (or has failed)
+        if server.state != "connected":
+            return f"{line}; but it did not connect: {server.error or server.state}"
         return line
 
     def logout(self, name: str) -> str:
@@ -284,7 +291,8 @@ class McpManager:
         return line
 
     def _restart(self, server: Server, why: str) -> None:
-        if server.state == "connected":  # its connection holds the old token: drop it
+        was, server.state = server.state, "restarting"
+        if was == "connected":  # its connection holds the old token: drop it
             server.error = why
             server.broken.set()
         else:

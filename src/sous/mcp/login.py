@@ -139,8 +139,6 @@ async def login(
     except BaseException as e:  # every failure becomes one line; cancellation stays cancellation
         if isinstance(e, asyncio.CancelledError | KeyboardInterrupt):
             raise
-        if auth.malformed:  # the SDK goes on past metadata it cannot read; that is the reason
-            raise LoginFailed(f"the OAuth metadata at {auth.malformed[0]} is malformed; sous cannot log in") from None
         raise LoginFailed(explain(e)) from None
     finally:
         await listener.close()

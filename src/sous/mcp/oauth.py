@@ -195,10 +195,8 @@ class ServerAuth(OAuthClientProvider):
             response_types=["code"],
         )
         self.spec, self.store, self.interactive = spec, store, redirect_handler is not None
-        self.malformed: list[str] = []
         self.problem: LoginNeeded | None = None
         """The last `LoginNeeded` raised: the transport reports only that its connection closed."""
-        """Metadata addresses that answered 200 with something that is not valid metadata."""
         super().__init__(
             spec.url,
             metadata,
@@ -246,13 +244,16 @@ class ServerAuth(OAuthClientProvider):
             await flow.aclose()
 
     async def _check_metadata(self, sent: Any, response: Any) -> None:
+        """Metadata that answers 200 but is not metadata ends the login: the SDK would go on with
+        guessed addresses on the server's origin, and a person would be sent to them."""
         from mcp.shared.auth import OAuthMetadata, ProtectedResourceMetadata
 
         path = sent.url.path
-        model: Any = ProtectedResourceMetadata if "oauth-protected-resource" in path else OAuthMetadata
         if response.status_code != 200 or "/.well-known/" not in path:
             return
+        model: Any = ProtectedResourceMetadata if "oauth-protected-resource" in path else OAuthMetadata
         try:
             model.model_validate_json(await response.aread())
         except ValidationError:
-            self.malformed.append(str(sent.url))
+            where = str(sent.url.copy_with(query=None))
+            raise AuthProblem(f"the OAuth metadata at {where} is malformed; sous cannot log in with it") from None

@@ -538,6 +538,8 @@ async def _mcp(session, rest, args) -> Outcome:
             text = await session.mcp.login(args[1]) if args[0] == "login" else session.mcp.logout(args[1])
         except McpError as e:
             return Outcome(str(e), error=True)
+        if args[0] == "login":  # a server that needed the login joins now, with its tools
+            session.set_tools(add=[t for t in session.mcp.tools if t.server.spec.name == args[1]])
         return Outcome(text)
     return Outcome("\n".join(session.mcp.describe() if session.mcp else ["no MCP servers are configured"]))
 
