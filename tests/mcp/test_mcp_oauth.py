@@ -344,3 +344,30 @@ async def test_mcp_login_in_the_terminal_shows_the_address_and_brings_the_tools(
         finally:
             await session.end()
             session.close()
+
+
+async def test_tokens_another_sous_refreshed_are_taken_up_not_refreshed_again(world):
+    from sous.runtime import Options, open_session
+
+    with guarded_server() as base:
+        world.serve(guarded={"type": "http", "url": f"{base}/mcp"})
+        assert world.login("guarded").returncode == 0
+        (world.root / "turns.json").write_text("[]")
+        options = Options(
+            cwd=str(world.project),
+            model=f"scripted:{world.root / 'turns.json'}",
+            allowed_tools=["mcp__guarded"],
+            environ=world.env(),
+        )
+        session = open_session(options)
+        try:
+            await session.start()  # holds the first tokens
+            admin(base, "expire-access")
+            done, result, _ = world.call("mcp__guarded__shout")  # another sous refreshes, rotating the refresh token
+            assert result["content"] == "HELLO" and stats(base)["refreshes"] == 1
+            answer = await session.call_tool("mcp__guarded__shout", {"text": "still here"})
+            assert not answer.is_error and answer.content[0].text == "STILL HERE"
+            assert stats(base)["refreshes"] == 1  # the stored tokens were used, not a spent refresh token
+        finally:
+            await session.end()
+            session.close()

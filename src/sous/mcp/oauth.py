@@ -226,8 +226,13 @@ class ServerAuth(OAuthClientProvider):
                 if outgoing is not request:
                     await self._check_metadata(outgoing, response)
                 elif response.status_code == 401:
+                    if not refreshed and (newer := await self._newer_stored_tokens()):
+                        # another sous process refreshed (and rotated) the tokens meanwhile: use theirs
+                        self.context.current_tokens, self.context.token_expiry_time = newer, self.store.expires_at()
+                        self._add_auth_header(request)
+                        response = yield request
                     had_token = "Authorization" in request.headers
-                    if had_token and not refreshed and self.context.can_refresh_token():
+                    if response.status_code == 401 and had_token and not refreshed and self.context.can_refresh_token():
                         refreshed = True
                         answer = yield await self._refresh_token()
                         if await self._handle_refresh_response(answer):
@@ -242,6 +247,12 @@ class ServerAuth(OAuthClientProvider):
             return
         finally:
             await flow.aclose()
+
+    async def _newer_stored_tokens(self) -> OAuthToken | None:
+        stored, current = await self.store.get_tokens(), self.context.current_tokens
+        if stored is None or (current is not None and stored.access_token == current.access_token):
+            return None
+        return stored
 
     async def _check_metadata(self, sent: Any, response: Any) -> None:
         """Metadata that answers 200 but is not metadata ends the login: the SDK would go on with
