@@ -180,6 +180,7 @@ def test_an_answer_with_another_state_is_refused_and_the_earlier_login_kept(worl
             # strangers knocking on the listener do not end the login
             assert httpx.get(f"http://127.0.0.1:{port}/favicon.ico").status_code == 404
             assert httpx.post(f"http://127.0.0.1:{port}/callback", content=b"x").status_code == 404
+            assert httpx.get(f"http://127.0.0.1:{port}/callback?hello=1").status_code == 400
             with socket.create_connection(("127.0.0.1", port)) as junk:
                 junk.sendall(b"\x00\xff garbage\r\n\r\n")
                 junk.recv(1024)

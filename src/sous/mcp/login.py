@@ -60,6 +60,8 @@ class CallbackListener:
             if self.answer.done():
                 return self._reply(writer, 409, "This login has already had its answer.")
             params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            if "code" not in params and "error" not in params:  # a stray visit does not end the login
+                return self._reply(writer, 400, "This address waits for the authorization server's answer.")
             self.answer.set_result(params)
             if "error" in params:
                 return self._reply(writer, 200, f"The login to {self.name} was refused: {params['error']}.")

@@ -8,8 +8,12 @@ refreshing. Around it sous adds:
   (`~/.sous/mcp-auth/` by default), named after the server and a digest of its URL, created with
   mode 0600 by `open` itself and swapped in with `os.replace`. It keeps the absolute expiry, so a
   token that expired while sous was not running is refreshed before it is sent.
-- `ServerAuth`: a 401 to a request that carried a token is answered by one refresh and a retry
-  before anything else (a token revoked or expired early is renewed without a login).
+- `ServerAuth`: on a 401, tokens another sous process stored meanwhile (it refreshed and rotated
+  them) are tried first, then one refresh and a retry, before anything else (a token revoked or
+  expired early is renewed without a login). Metadata that answers 200 but does not parse ends a
+  login instead of letting the SDK go on with addresses guessed from the server's origin. These
+  hooks use the provider's private steps (`_auth_flow`, `_initialize`, `_refresh_token`), as the
+  SDK 2.x writes them.
 - In a session nobody is at a browser: where a login would be needed, `ServerAuth` raises
   `LoginNeeded`, whose text names `sous mcp login NAME`; only `sous.mcp.login` runs the browser.
 
@@ -39,7 +43,8 @@ from sous import paths
 from .config import ServerSpec
 
 PLACEHOLDER_REDIRECT = "http://127.0.0.1/callback"
-"""The redirect a session registers nothing with: sessions never run the authorization step."""
+"""The redirect URI a session gives the SDK, which wants one: a session never runs the
+authorization step, so nothing is ever sent there."""
 
 
 class AuthProblem(Exception):
