@@ -148,8 +148,12 @@ def main() -> None:
                 '<button name="approve" value="yes">Allow</button></form>'
             )
         form = await request.form()
-        if form.get("approve") != "yes" or str(form.get("request")) not in provider.pending:
-            return HTMLResponse("refused", status_code=400)
+        if str(form.get("request")) not in provider.pending:
+            return HTMLResponse("no such request", status_code=400)
+        if form.get("approve") != "yes":  # the person said no: the client hears access_denied
+            _, params = provider.pending.pop(str(form["request"]))
+            denied = construct_redirect_uri(str(params.redirect_uri), error="access_denied", state=params.state)
+            return RedirectResponse(denied, status_code=302)
         return RedirectResponse(provider.approve(str(form["request"])), status_code=302)
 
     @app.custom_route("/admin/revoke-refresh", methods=["POST"])

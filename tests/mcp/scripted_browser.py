@@ -1,7 +1,7 @@
 """A scripted "browser" for the login tests: follows an authorization address, approves on the
 consent page of `oauth_server.py` and delivers the redirect to sous's listener, as a person's
 browser would. As a command (`BROWSER="python scripted_browser.py %s"`) it is what `webbrowser`
-starts; `SCRIPTED_BROWSER_TAMPER=state` changes the state on the way back."""
+starts; `SCRIPTED_BROWSER_TAMPER=state` changes the state on the way back, `=deny` says no."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ def follow(url: str, *, tamper: str = "") -> httpx.Response:
         page = client.get(consent)
         request_id = re.search(r'name="request" value="([^"]+)"', page.text)
         assert request_id, page.text
-        approved = client.post(consent.split("?")[0], data={"request": request_id.group(1), "approve": "yes"})
+        choice = "no" if tamper == "deny" else "yes"
+        approved = client.post(consent.split("?")[0], data={"request": request_id.group(1), "approve": choice})
         assert approved.status_code == 302, approved.text
         back = urlsplit(approved.headers["location"])
         query = dict(parse_qsl(back.query))

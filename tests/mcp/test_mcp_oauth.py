@@ -195,6 +195,18 @@ def test_an_answer_with_another_state_is_refused_and_the_earlier_login_kept(worl
         assert result == {**result, "content": "HELLO", "is_error": False}
 
 
+def test_a_person_who_says_no_gets_one_line_and_nothing_is_stored(world):
+    with guarded_server() as base:
+        world.serve(guarded={"type": "http", "url": f"{base}/mcp"})
+        done = world.sous("mcp", "login", "guarded", BROWSER=BROWSER, SCRIPTED_BROWSER_TAMPER="deny")
+        assert done.returncode == 1
+        lines = [line for line in done.stderr.splitlines() if line.startswith("sous:")]
+        assert lines == ["sous: login to guarded failed: the authorization server refused: access_denied"]
+        assert "The login to guarded was refused: access_denied" in done.stderr  # the browser's page
+        assert "Traceback" not in done.stderr
+    assert world.token_files() == []
+
+
 def test_no_answer_from_the_browser_ends_the_login_in_time(world):
     with guarded_server() as base:
         world.serve(guarded={"type": "http", "url": f"{base}/mcp"})

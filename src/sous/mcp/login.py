@@ -17,6 +17,8 @@ import sys
 from collections.abc import Callable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
+from mcp.shared.auth import AuthorizationCodeResult
+
 from .config import ServerSpec
 from .oauth import AuthProblem, ServerAuth, TokenFile, check_authorization_url, stored_logins, token_path
 from .transport import open_transport, wants_oauth
@@ -121,9 +123,7 @@ async def login(
             # off the loop: some browsers' commands wait, and the answer arrives on the loop
             await asyncio.to_thread(webbrowser.open, url)
 
-    async def answer() -> object:
-        from mcp.shared.auth import AuthorizationCodeResult
-
+    async def answer() -> AuthorizationCodeResult:
         try:
             params = await asyncio.wait_for(asyncio.shield(listener.answer), timeout)
         except TimeoutError:
@@ -135,7 +135,7 @@ async def login(
             )
         return AuthorizationCodeResult(code=params.get("code", ""), state=params.get("state"), iss=params.get("iss"))
 
-    auth = ServerAuth(spec, store, redirect_handler=send_to_browser, callback_handler=answer)  # type: ignore[arg-type]
+    auth = ServerAuth(spec, store, redirect_handler=send_to_browser, callback_handler=answer)
     try:
         tools = await asyncio.wait_for(_connect(spec, auth, project_dir), timeout + 60)
     except BaseException as e:  # every failure becomes one line; cancellation stays cancellation
