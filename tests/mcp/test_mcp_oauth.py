@@ -301,7 +301,10 @@ def test_login_refuses_what_it_cannot_log_in_to(world):
     world.serve(
         local={"command": sys.executable, "args": ["-c", "pass"]},
         keyed={"type": "http", "url": "http://127.0.0.1:9/mcp", "headers": {"Authorization": "Bearer x"}},
+        gone={"type": "sse", "url": f"http://127.0.0.1:{_free_port()}/sse"},
     )
+    unreachable = world.sous("mcp", "login", "gone")
+    assert unreachable.returncode == 1 and "failed: cannot reach http://127.0.0.1:" in one_line(unreachable.stderr)
     assert "no MCP server named 'nowhere'" in one_line(world.sous("mcp", "login", "nowhere").stderr)
     assert "local is a stdio server" in one_line(world.sous("mcp", "login", "local").stderr)
     assert "keyed sets its own Authorization header" in one_line(world.sous("mcp", "login", "keyed").stderr)
@@ -342,6 +345,9 @@ async def test_mcp_login_in_the_terminal_shows_the_address_and_brings_the_tools(
         try:
             await session.start()
             assert session.mcp.describe() == ["guarded: needs-auth (needs a login: run `sous mcp login guarded`)"]
+            assert (await slash.run(session, "/mcp")).text.endswith(
+                "\n/mcp login NAME logs in to a server in a browser"
+            )
             assert session.tools.get("mcp__guarded__shout") is None
             outcome = await slash.run(session, "/mcp login guarded")
             assert not outcome.error and outcome.text.startswith("Logged in to guarded (1 tool)"), outcome.text

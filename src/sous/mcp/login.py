@@ -141,7 +141,7 @@ async def login(
     except BaseException as e:  # every failure becomes one line; cancellation stays cancellation
         if isinstance(e, asyncio.CancelledError | KeyboardInterrupt):
             raise
-        raise LoginFailed(explain(e)) from None
+        raise LoginFailed(explain(e, spec.url)) from None
     finally:
         await listener.close()
     if not store.saved:
@@ -159,7 +159,7 @@ async def _connect(spec: ServerSpec, auth: ServerAuth, project_dir: str) -> int:
         return len((await session.list_tools()).tools)
 
 
-def explain(error: BaseException) -> str:
+def explain(error: BaseException, url: str = "the server") -> str:
     """One line for a failed login, from sous's words: SDK messages can quote what they received."""
     while isinstance(error, BaseExceptionGroup) and error.exceptions:
         error = error.exceptions[0]
@@ -182,7 +182,7 @@ def explain(error: BaseException) -> str:
     if isinstance(error, ValidationError):
         return f"the authorization server answered with malformed data ({error.error_count()} problems)"
     if isinstance(error, OSError) or type(error).__module__.startswith(("httpx", "httpcore")):
-        return f"the connection failed: {type(error).__name__}: {text}"
+        return f"cannot reach {url}: {text or type(error).__name__}"
     return f"the login failed: {type(error).__name__}: {text}"
 
 

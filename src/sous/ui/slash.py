@@ -541,7 +541,10 @@ async def _mcp(session, rest, args) -> Outcome:
         if args[0] == "login":  # a server that needed the login joins now, with its tools
             session.set_tools(add=[t for t in session.mcp.tools if t.server.spec.name == args[1]])
         return Outcome(text)
-    return Outcome("\n".join(session.mcp.describe() if session.mcp else ["no MCP servers are configured"]))
+    lines = session.mcp.describe() if session.mcp else ["no MCP servers are configured"]
+    if any(": needs-auth" in line for line in lines):
+        lines.append("/mcp login NAME logs in to a server in a browser")
+    return Outcome("\n".join(lines))
 
 
 async def _memory(session, rest, args) -> Outcome:
