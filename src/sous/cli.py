@@ -12,7 +12,7 @@ USAGE = "sous [options] [prompt]\n       sous COMMAND ..."
 SUBCOMMANDS = {
     "config": "the merged settings, each value with the file it came from, and the model sous would use",
     "hooks": "list the configured hooks, or test them: sous hooks list | sous hooks test EVENT PAYLOAD.json",
-    "mcp": "manage MCP servers (add, add-json, list, get, remove) or serve sous's tools over MCP",
+    "mcp": "manage MCP servers (add, add-json, list, get, remove, login, logout) or serve sous's tools over MCP",
     "team": "run a team of agents from .sous/team.yaml",
     "batch": "run many tasks from a JSONL file in parallel, each in its own checkout (locally or on Ray)",
     "plugin": "manage plugins and marketplaces (marketplace add|list|remove|update, install, uninstall, enable, "

@@ -7,6 +7,7 @@ Scopes: `local` (default; `~/.claude.json` → `projects[<project>].mcpServers`,
     sous mcp add --transport http --header "Authorization: Bearer ${TOKEN}" notion https://mcp.notion.com/mcp
     sous mcp add-json --scope project git '{"command": "python", "args": ["-m", "mcp_server_git"]}'
     sous mcp list            # every server with its state and tool count
+    sous mcp login notion    # log in to an OAuth server in a browser; `sous mcp logout notion` forgets it
 """
 
 from __future__ import annotations
@@ -64,6 +65,10 @@ def main(argv: list[str]) -> int:
     sub.add_parser("serve", help="offer sous's own tools to other MCP clients on stdio")
     get = sub.add_parser("get", help="one server's entry")
     get.add_argument("name")
+    login_cmd = sub.add_parser("login", help="log in to an HTTP or SSE server that uses OAuth (in a browser)")
+    login_cmd.add_argument("--no-browser", action="store_true", help="print the address only; open no browser")
+    login_cmd.add_argument("name")
+    sub.add_parser("logout", help="forget the stored login of a server").add_argument("name")
     remove = sub.add_parser("remove", help="remove a server")
     remove.add_argument("--scope", "-s", choices=("local", "project", "user"), default=None)
     remove.add_argument("name")
@@ -93,6 +98,11 @@ def main(argv: list[str]) -> int:
                 return 0
         print(f"sous: no MCP server named {args.name!r}", file=sys.stderr)
         return 1
+    if args.action == "logout":
+        from .login import logout
+
+        print(logout(args.name, os.environ))
+        return 0
     from . import load
 
     config = load(project)
@@ -104,6 +114,8 @@ def main(argv: list[str]) -> int:
             "review and approve with `sous trust`)",
             file=sys.stderr,
         )
+    if args.action == "login":
+        return _login(config, args.name, project, not args.no_browser)
     if args.action == "get":
         spec = config.servers.get(args.name)
         if spec is None:
@@ -160,4 +172,28 @@ def _list(config: Any, project: str) -> int:
     lines = asyncio.run(check()) if config.servers else ["no MCP servers are configured"]
     for line in lines:
         print(line)
+    return 0
+
+
+def _login(config: Any, name: str, project: str, open_browser: bool) -> int:
+    import asyncio
+
+    spec = config.servers.get(name)
+    if spec is None:
+        unapproved = " (a .mcp.json server not approved yet: `sous trust`)" if name in config.untrusted else ""
+        print(f"sous: no MCP server named {name!r}{unapproved}", file=sys.stderr)
+        return 1
+    from .login import LoginFailed, login
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+
+    try:
+        print(asyncio.run(login(spec, os.environ, say=say, open_browser=open_browser, project_dir=project)))
+    except LoginFailed as e:
+        print(f"sous: login to {name} failed: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"sous: login to {name} interrupted; nothing was stored", file=sys.stderr)
+        return 130
     return 0

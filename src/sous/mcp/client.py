@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,11 +36,23 @@ def _get(obj: Any, *names: str, default: Any = None) -> Any:
     return default
 
 
-def _reason(error: BaseException) -> str:
-    """One line for a failure, looking inside the SDK's exception groups."""
+def _innermost(error: BaseException) -> BaseException:
     while isinstance(error, BaseExceptionGroup) and error.exceptions:
         error = error.exceptions[0]
+    return error
+
+
+def _reason(error: BaseException) -> str:
+    """One line for a failure, looking inside the SDK's exception groups. A login problem
+    (`sous.mcp.oauth.AuthProblem`) is already a line for the person."""
+    error = _innermost(error)
+    if type(error).__name__ in ("LoginNeeded", "RedirectRefused", "AuthProblem"):
+        return str(error)
     return f"{type(error).__name__}: {error}".strip()[:300]
+
+
+def _needs_login(error: BaseException) -> bool:
+    return type(_innermost(error)).__name__ == "LoginNeeded"
 
 
 def tool_name(server: str, tool: str) -> str:
@@ -52,7 +63,8 @@ def tool_name(server: str, tool: str) -> str:
 class Server:
     spec: ServerSpec
     state: str = "starting"
-    """"starting", "connected", "restarting" (after a crash, with backoff) or "failed"."""
+    """"starting", "connected", "restarting" (after a crash, with backoff), "needs-auth" (no usable
+    login: `sous mcp login NAME`) or "failed"."""
     error: str = ""
     session: Any = None
     tools: list[McpTool] = field(default_factory=list)
@@ -70,6 +82,8 @@ class Server:
     """What it offers to `@server:uri`: uri, name, description."""
     prompts: list[dict[str, Any]] = field(default_factory=list)
     """What it offers as `/mcp__server__prompt`: name, description, arguments (names, in order)."""
+    auth: Any = None
+    """The OAuth provider of its current connection (`sous.mcp.oauth.ServerAuth`), for HTTP and SSE."""
 
 
 @dataclass(slots=True)
@@ -98,6 +112,9 @@ class McpTool:
         except Exception as e:  # the server died or broke the protocol: say so; its task restarts it
             server.error, server.state = _reason(e), "restarting"
             server.broken.set()
+            if problem := getattr(server.auth, "problem", None):  # the login ran out during the call
+                server.error = str(problem)
+                return ToolResult(content=f"MCP server {server.spec.name!r} {problem}", is_error=True)
             return ToolResult(
                 content=f"MCP server {server.spec.name!r} failed during the call: {server.error}", is_error=True
             )
@@ -137,10 +154,19 @@ class McpTool:
 
 
 class McpManager:
-    def __init__(self, specs: Mapping[str, ServerSpec], *, environ: Mapping[str, str], project_dir: str):
+    def __init__(
+        self,
+        specs: Mapping[str, ServerSpec],
+        *,
+        environ: Mapping[str, str],
+        project_dir: str,
+        notify: Callable[[str], None] | None = None,
+    ):
         self.servers = {name: Server(spec=spec) for name, spec in specs.items()}
         self.environ = environ
         self.project_dir = project_dir
+        self.notify = notify or (lambda text: None)
+        """Lines for the person while something runs (a login's address)."""
 
     def _seconds(self, name: str, default: float) -> float | None:
         try:
@@ -166,7 +192,11 @@ class McpManager:
                 server.state, server.error = "failed", f"it did not start within {timeout:g}s"
                 assert server.task is not None
                 server.task.cancel()
-        return [f"MCP server {s.spec.name!r} is not available: {s.error}" for s in servers if s.state != "connected"]
+        return [
+            f"MCP server {s.spec.name!r} " + (s.error if s.state == "needs-auth" else f"is not available: {s.error}")
+            for s in servers
+            if s.state != "connected"
+        ]
 
     async def _serve(self, server: Server) -> None:
         """Hold the connection open until `close()`; after a crash, restart it with backoff."""
@@ -192,6 +222,11 @@ class McpManager:
                 return
             except BaseException as e:  # a server that fails is reported, never fatal
                 server.error = _reason(e)
+                if _needs_login(e):  # retrying cannot help until the person logs in
+                    server.state = "needs-auth"
+                    server.session = None
+                    server.ready.set()
+                    return
             finally:
                 server.session = None
                 server.ready.set()
@@ -220,38 +255,62 @@ class McpManager:
             server.wake.set()
         return True
 
+    async def login(self, name: str, *, open_browser: bool = True) -> str:
+        """`/mcp login NAME`: the browser login (its address goes out through `notify`), then the
+        server is connected again with it. Raises `McpError` with the reason."""
+        from .login import LoginFailed, login
+
+        server = self.servers.get(name)
+        if server is None:
+            raise McpError(f"no MCP server named {name!r}")
+        try:
+            line = await login(
+                server.spec, self.environ, say=self.notify, open_browser=open_browser, project_dir=self.project_dir
+            )
+        except LoginFailed as e:
+            raise McpError(f"login to {name} failed: {e}") from None
+        self._restart(server, "logged in again")
+        deadline = asyncio.get_running_loop().time() + (self._seconds("MCP_TIMEOUT", 30.0) or 30.0)
+        while server.state not in ("failed", "needs-auth") and not (server.state == "connected" and server.session):
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.05)  # until the connection with the new login is up (or has failed)
+        if server.state != "connected":
+            return f"{line}; but it did not connect: {server.error or server.state}"
+        return line
+
+    def logout(self, name: str) -> str:
+        """`/mcp logout NAME`: forget its tokens and drop the connection that used them."""
+        from .login import logout
+
+        server = self.servers.get(name)
+        if server is None:
+            raise McpError(f"no MCP server named {name!r}")
+        line = logout(name, self.environ)
+        self._restart(server, "logged out")
+        return line
+
+    def _restart(self, server: Server, why: str) -> None:
+        was, server.state = server.state, "restarting"
+        if was == "connected":  # its connection holds the old token: drop it
+            server.error = why
+            server.broken.set()
+        else:
+            self.reconnect(server.spec.name)
+
     async def _open(self, server: Server) -> None:
         from mcp import ClientSession
 
+        from .transport import open_transport, wants_oauth
+
         spec = server.spec
-        if spec.type == "stdio":
-            from mcp.client.stdio import StdioServerParameters, stdio_client
+        auth = None
+        if wants_oauth(spec):
+            from .oauth import ServerAuth, TokenFile, token_path
 
-            env = {
-                **os.environ,
-                **dict(spec.env),
-                "CLAUDE_PROJECT_DIR": self.project_dir,
-                "SOUS_PROJECT_DIR": self.project_dir,
-            }
-            transport = stdio_client(
-                StdioServerParameters(command=spec.command, args=list(spec.args), env=env, cwd=self.project_dir)
-            )
-        elif spec.type == "sse":
-            from mcp.client.sse import sse_client
-
-            transport = sse_client(spec.url, headers=dict(spec.headers))
-        else:
-            from mcp.client import streamable_http
-
-            if hasattr(streamable_http, "streamable_http_client"):  # SDK 2.x
-                client = streamable_http.create_mcp_http_client(headers=dict(spec.headers))
-                await server.stack.enter_async_context(client)
-                transport = streamable_http.streamable_http_client(spec.url, http_client=client)
-            else:  # SDK 1.x, whose name the type checker, reading the installed 2.x, cannot see
-                transport = streamable_http.streamablehttp_client(  # type: ignore[attr-defined, unused-ignore]
-                    spec.url, headers=dict(spec.headers)
-                )
-        streams = await server.stack.enter_async_context(transport)
+            auth = ServerAuth(spec, TokenFile(token_path(spec, self.environ), spec))
+        server.auth = auth
+        streams = await open_transport(spec, server.stack, project_dir=self.project_dir, auth=auth)
         session = await server.stack.enter_async_context(ClientSession(streams[0], streams[1]))
         initialized = await session.initialize()
         listing = await session.list_tools()

@@ -33,6 +33,10 @@ class ServerSpec:
     headers: tuple[tuple[str, str], ...] = ()
     timeout_s: float | None = None
     source: str = ""
+    oauth_client_id: str = ""
+    """`oauth.clientId`: a client registered beforehand with the authorization server (no dynamic registration)."""
+    oauth_callback_port: int | None = None
+    """`oauth.callbackPort`: the fixed port of the login's redirect listener on 127.0.0.1 (random when unset)."""
 
 
 @dataclass(slots=True)
@@ -66,6 +70,7 @@ def _spec(name: str, raw: Any, source: str, environ: Mapping[str, str], problems
         problems.append(f"{source}: server {name!r} has type {kind or 'missing'!r}; sous speaks stdio, http and sse")
         return None
     found: list[str] = []
+    client_id, callback_port = _oauth(raw.get("oauth"), f"{source}: server {name!r}", problems)
     env = {k: expand(str(v), environ, found) for k, v in (raw.get("env") or {}).items()}
     spec = ServerSpec(
         name=name,
@@ -77,6 +82,8 @@ def _spec(name: str, raw: Any, source: str, environ: Mapping[str, str], problems
         headers=tuple((k, expand(str(v), environ, found)) for k, v in (raw.get("headers") or {}).items()),
         timeout_s=float(raw["timeout"]) / 1000 if raw.get("timeout") else None,
         source=source,
+        oauth_client_id=client_id,
+        oauth_callback_port=callback_port,
     )
     problems += [f"{source}: server {name!r}: {p}" for p in found]
     if kind == "stdio" and not spec.command:
@@ -86,6 +93,24 @@ def _spec(name: str, raw: Any, source: str, environ: Mapping[str, str], problems
         problems.append(f"{source}: server {name!r} needs a url")
         return None
     return spec
+
+
+def _oauth(raw: Any, where: str, problems: list[str]) -> tuple[str, int | None]:
+    """`clientId` and `callbackPort` of an entry's `oauth` object; a bad value is reported and ignored."""
+    if raw is None:
+        return "", None
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: oauth must be an object")
+        return "", None
+    client_id = raw.get("clientId") or ""
+    if not isinstance(client_id, str):
+        problems.append(f"{where}: oauth.clientId must be a string")
+        client_id = ""
+    port = raw.get("callbackPort")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+        problems.append(f"{where}: oauth.callbackPort must be a port number (1-65535)")
+        port = None
+    return client_id, port
 
 
 def _read(path: Path, problems: list[str]) -> dict[str, Any]:

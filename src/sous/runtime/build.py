@@ -152,7 +152,7 @@ def open_session(opts: Options) -> Session:
         notices += _sandbox(cfg, cwd, state, rules, environ)
     state[ADDED_DIRS] = _added_dirs(opts, cfg, cwd, project_trust, left_out, notices)
 
-    mcp = extensions.mcp_manager(opts, cwd, environ, notices, project_trust, left_out, found)
+    mcp = extensions.mcp_manager(opts, cwd, environ, notices, project_trust, left_out, found, bus)
     runs = Runs()
     # `prompt` and `agent` hooks ask the model their handler names, or the session's as it is then
     models = lambda spec: resolve(spec) if spec else state["session_model"]()  # noqa: E731

@@ -71,9 +71,11 @@ def mcp_manager(
     project_trust: Any,
     left_out: list[Any],
     found: Any,
+    bus: Any,
 ) -> Any:
     """The MCP manager when servers are configured (connected by `Session.start`), else None.
-    Project servers not yet approved (`sous trust`) are left out and added to `left_out`."""
+    Project servers not yet approved (`sous trust`) are left out and added to `left_out`. What a
+    login has to tell the person (`/mcp login`: the address to open) reaches them as a notice."""
     layers = []
     for plugin in found.plugins:
         from sous import plugins  # imported already when a plugin is in use
@@ -101,7 +103,8 @@ def mcp_manager(
         return None
     from sous.mcp.client import McpManager
 
-    return McpManager(config.servers, environ=environ, project_dir=cwd)
+    notify = lambda text: bus.emit(Notice(level="info", text=text))  # noqa: E731
+    return McpManager(config.servers, environ=environ, project_dir=cwd, notify=notify)
 
 
 def hook_middleware(

@@ -286,7 +286,7 @@ def _mcp_servers(session: Session) -> list[dict[str, str]]:
     if session.mcp is None:
         return []
     return [
-        {"name": name, "status": "connected" if server.state == "connected" else "failed"}
+        {"name": name, "status": server.state if server.state in ("connected", "needs-auth") else "failed"}
         for name, server in session.mcp.servers.items()
     ]
 

@@ -34,7 +34,7 @@ BUILTINS: dict[str, str] = {
     "/permissions [revoke N]": "rules, grants, auto judgements; withdraw grant N; allow|deny N: judgement N as a rule",
     "/hooks": "the configured hooks",
     "/plugin [install|enable|disable|list|marketplace ...]": "the plugins in use; manage plugins (as sous plugin)",
-    "/mcp [reconnect NAME]": "the MCP servers and their state; restart one",
+    "/mcp [reconnect|login|logout NAME]": "the MCP servers and their state; restart one; log in to one in a browser",
     "/memory [N]": "the memory files loaded; open number N in $EDITOR",
     "/add-dir [path]": "list the working folders; add one for this session (read, and edited in accept-edits mode)",
     "/rewind [N [code|conversation|both] [force]]": "list checkpoints; restore files and/or conversation",
@@ -549,7 +549,20 @@ async def _hooks(session, rest, args) -> Outcome:
 async def _mcp(session, rest, args) -> Outcome:
     if args[:1] == ["reconnect"] and len(args) == 2 and session.mcp:
         return Outcome(f"{'reconnecting' if session.mcp.reconnect(args[1]) else 'no such server'} {args[1]}")
-    return Outcome("\n".join(session.mcp.describe() if session.mcp else ["no MCP servers are configured"]))
+    if args[:1] in (["login"], ["logout"]) and len(args) == 2 and session.mcp:
+        from sous.mcp.client import McpError
+
+        try:  # a login's address arrives as a notice while this waits for the browser
+            text = await session.mcp.login(args[1]) if args[0] == "login" else session.mcp.logout(args[1])
+        except McpError as e:
+            return Outcome(str(e), error=True)
+        if args[0] == "login":  # a server that needed the login joins now, with its tools
+            session.set_tools(add=[t for t in session.mcp.tools if t.server.spec.name == args[1]])
+        return Outcome(text)
+    lines = session.mcp.describe() if session.mcp else ["no MCP servers are configured"]
+    if any(": needs-auth" in line for line in lines):
+        lines.append("/mcp login NAME logs in to a server in a browser")
+    return Outcome("\n".join(lines))
 
 
 async def _memory(session, rest, args) -> Outcome:
