@@ -109,3 +109,30 @@ def test_identical_questions_of_parallel_sub_agents_reach_the_prompt_tool_once_l
         "touch a",
         "touch b",
     ]
+
+
+async def test_agent_id_goes_only_to_a_prompt_tool_whose_schema_names_it():
+    """A prompt tool written for Claude Code's three fields, with a schema allowing no others, must
+    not be sent a fourth: it would refuse the call, and every sub-agent's question with it."""
+    from sous.core import ToolCall, ToolContext, ToolResult
+    from sous.permissions.decide import Decision
+    from sous.permissions.prompt_tool import prompt_tool_asker
+
+    class Gate:
+        def __init__(self, properties):
+            self.name, self.sent = "mcp__gate__approve", []
+            self.input_schema = {"type": "object", "properties": properties, "additionalProperties": False}
+
+        async def run(self, arguments, ctx):
+            self.sent.append(arguments)
+            return ToolResult(content='{"behavior": "allow", "updatedInput": {"command": "ls"}}')
+
+    three = {"tool_name": {}, "input": {}, "tool_use_id": {}}
+    for properties, expected in ((three, {"tool_name", "input", "tool_use_id"}), ({**three, "agent_id": {}}, None)):
+        gate = Gate(properties)
+        servers = type("Servers", (), {"tools": [gate]})()
+        ask = prompt_tool_asker(gate.name, servers, ToolContext(cwd=".", project_dir="."))
+        decision = Decision(behavior="ask", source="mode:default", agent_id="a1b2c3")
+        answer = await ask(ToolCall(id="t1", name="Bash", arguments={"command": "ls"}), decision)
+        assert answer.allow
+        assert set(gate.sent[0]) == (expected or {"tool_name", "input", "tool_use_id", "agent_id"})

@@ -1,8 +1,10 @@
 """`--permission-prompt-tool mcp__server__tool`: in a headless run, an MCP tool answers the
 permission questions a person would (as in Claude Code).
 
-The tool is called with `{"tool_name", "input", "tool_use_id"}` (and `agent_id` when a sub-agent
-asks) and answers with JSON text:
+The tool is called with `{"tool_name", "input", "tool_use_id"}`, as Claude Code calls it, and
+`agent_id` when a sub-agent asks and the tool's input schema names that field (a schema that
+allows no other fields would otherwise refuse the call, and with it every sub-agent's question).
+It answers with JSON text:
 `{"behavior": "allow", "updatedInput": {...}}` or `{"behavior": "deny", "message": "..."}`.
 Anything else (no such tool, an error, text that is not that JSON) is a denial that says why:
 fail closed.
@@ -29,8 +31,8 @@ def prompt_tool_asker(tool_name: str, mcp: Any, ctx: ToolContext):
             return Answer(allow=False, feedback=f"the permission prompt tool {tool_name} is not available")
         try:
             request = {"tool_name": call.name, "input": call.arguments, "tool_use_id": call.id}
-            if decision.agent_id:  # a sub-agent asks
-                request["agent_id"] = decision.agent_id
+            if decision.agent_id and "agent_id" in (getattr(tool, "input_schema", {}).get("properties") or {}):
+                request["agent_id"] = decision.agent_id  # a sub-agent asks, and the tool wants to know
             result = await tool.run(request, ctx)
         except Exception as e:  # a broken prompt tool denies, it does not crash the run
             return Answer(allow=False, feedback=f"the permission prompt tool failed: {type(e).__name__}: {e}")
