@@ -174,6 +174,7 @@ def _parser():
     p.add_argument(
         "--add-dir", action="append", default=[], metavar="DIR", help="not supported: sous works in one folder"
     )
+    p.add_argument("--json-schema", metavar="SCHEMA", help="-p: the final answer as JSON fitting this JSON Schema")
     p.add_argument("--no-session-persistence", action="store_true", help="do not write a session file")
     p.add_argument("--bare", action="store_true", help="skip settings discovery")
     p.add_argument("--version", action="store_true", help="print the version")
@@ -215,7 +216,7 @@ def _main(argv: list[str]) -> int:
     prompt = " ".join(args.prompt)
     pick = args.resume == ""  # `sous -r` alone: the terminal's session chooser
     opts.resume = args.resume or None
-    if problem := _unsupported(args):
+    if problem := _unsupported(args) or _json_schema(args, opts):
         print(f"sous: {problem}", file=sys.stderr)
         return 2
     opts.fork_session = args.fork_session and args.input_format != "stream-json"  # stream-json forks itself
@@ -268,6 +269,21 @@ def _unsupported(args) -> str | None:
         return "--fork-session needs the id with -r (sous -r ID --fork-session), or /fork once resumed"
     if args.max_budget_usd is not None and (args.input_format != "stream-json" or args.max_budget_usd <= 0):
         return "--max-budget-usd needs a positive amount and --input-format stream-json"
+    return None
+
+
+def _json_schema(args, opts) -> str | None:
+    """`--json-schema`: the schema into `opts`, or the one line saying what is wrong with it."""
+    if args.json_schema is None:
+        return None
+    if not (args.print or args.input_format == "stream-json"):
+        return "--json-schema needs -p or --input-format stream-json"
+    from sous.tools.structured_output import parse_schema
+
+    try:
+        opts.json_schema = parse_schema(args.json_schema)
+    except ValueError as e:
+        return str(e)
     return None
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sous.core import Text, ToolResultMessage, new_id, new_uuid
+from sous.core import Text, ToolResultMessage, new_id
 from sous.core.messages import AssistantMessage, Message
 from sous.store import transcript as store
+from sous.store.ids import new_uuid
 
 from .state import SessionState
 

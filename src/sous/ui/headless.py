@@ -25,12 +25,13 @@ from sous.core import (
     ToolCall,
     ToolResultMessage,
     UserMessage,
-    new_uuid,
 )
 from sous.core.messages import Image, Text, Thinking
 from sous.runtime import Session
+from sous.store.ids import new_uuid
 
 FORMATS = ("text", "json", "stream-json")
+STRUCTURED_OUTPUT = "StructuredOutput"
 CLAUDE_CODE_COMPAT = "2.1.0"
 """The Claude Code release whose stream-json shapes sous speaks, reported in system/init as
 `claude_code_version` (the Agent SDK warns about a CLI that reports none)."""
@@ -78,6 +79,9 @@ class HeadlessPrinter:
         self.result: dict[str, Any] | None = None
         self.permission_meta: dict[str, dict[str, str]] = {}
         """Per tool call: how its permission was decided, for the `tool_result_meta` of its result."""
+        self.structured_output: Any = None
+        """With `--json-schema`: the run's valid StructuredOutput call, and how many calls failed before."""
+        self.structured_failures = 0
 
     def line(self, obj: dict[str, Any]) -> None:
         self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
@@ -110,6 +114,11 @@ class HeadlessPrinter:
         )
 
     def __call__(self, event: Any) -> None:
+        if isinstance(event, MessageAdded) and isinstance(event.message, ToolResultMessage):
+            if event.message.tool_name == STRUCTURED_OUTPUT and event.message.is_error:
+                self.structured_failures += 1
+            elif event.message.tool_name == STRUCTURED_OUTPUT:
+                self.structured_output = event.message.data
         if isinstance(event, Notice):
             self.err.write(f"sous: {event.level}: {event.text}\n")
         elif isinstance(event, RunEnd):
@@ -277,6 +286,26 @@ class HeadlessPrinter:
             "api_error_status": _status(last) if end.reason == "error" else None,
             "terminal_reason": {"end_turn": "completed"}.get(end.reason, end.reason),
             "uuid": new_uuid(),
+        } | self._structured(end)
+
+    def _structured(self, end: RunEnd) -> dict[str, Any]:
+        """With `--json-schema`: the run's `structured_output`, or, when the model finished
+        without a valid one, Claude Code's error fields for it."""
+        output, failures = self.structured_output, self.structured_failures
+        self.structured_output, self.structured_failures = None, 0
+        if self.session.tools.get(STRUCTURED_OUTPUT) is None:
+            return {}
+        if output is not None:
+            return {"structured_output": output}
+        if end.reason != "end_turn":
+            return {}
+        from sous.tools.structured_output import failure_text
+
+        return {
+            "subtype": "error_max_structured_output_retries",
+            "is_error": True,
+            "errors": [failure_text(failures)],
+            "terminal_reason": "structured_output_retry_exhausted",
         }
 
 
@@ -338,10 +367,12 @@ async def run_headless(
         await session.end("other")
     result = printer.result or {}
     if fmt == "text":
-        if end.reason == "end_turn":
+        if "structured_output" in result:
+            out.write(json.dumps(result["structured_output"], ensure_ascii=False) + "\n")
+        elif not result.get("is_error"):
             out.write(result.get("result", "") + "\n")
         else:
-            err.write(f"sous: {result.get('result', end.reason)}\n")
+            err.write(f"sous: {(result.get('errors') or [result.get('result', end.reason)])[0]}\n")
         out.flush()
     return 1 if result.get("is_error") else 0
 
