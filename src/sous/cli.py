@@ -103,6 +103,7 @@ def _parser():
         help="stream-json: a program sends prompts and control requests as JSON lines on stdin",
     )
     p.add_argument("--include-partial-messages", action="store_true", help="stream-json: add text deltas")
+    p.add_argument("--replay-user-messages", action="store_true", help="stream-json input: echo each prompt back")
     p.add_argument("--verbose", action="store_true", help="accepted for compatibility; stream-json is always verbose")
     p.add_argument("--model", help="provider:model, e.g. anthropic:claude-sonnet-4-5, openai:gpt-5.1, scripted:FILE")
     p.add_argument("--max-turns", type=int, help="stop after this many model turns")
@@ -237,6 +238,7 @@ def _main(argv: list[str]) -> int:
             prompt_stdio=stdio,
             fork=args.fork_session,
             max_budget_usd=args.max_budget_usd,
+            replay=args.replay_user_messages,
         )
         return _run(lambda: run_driven(opts, drive))
     if args.print:
@@ -269,6 +271,8 @@ def _unsupported(args) -> str | None:
         return "--fork-session needs the id with -r (sous -r ID --fork-session), or /fork once resumed"
     if args.max_budget_usd is not None and (args.input_format != "stream-json" or args.max_budget_usd <= 0):
         return "--max-budget-usd needs a positive amount and --input-format stream-json"
+    if args.replay_user_messages and args.input_format != "stream-json":
+        return "--replay-user-messages needs --input-format stream-json"
     return None
 
 

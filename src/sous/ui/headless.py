@@ -37,7 +37,7 @@ CLAUDE_CODE_COMPAT = "2.1.0"
 `claude_code_version` (the Agent SDK warns about a CLI that reports none)."""
 
 
-def _timestamp() -> str:
+def timestamp() -> str:
     now = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
 
@@ -182,7 +182,7 @@ class HeadlessPrinter:
             "parent_tool_use_id": None,
             "session_id": self.session.id,
             "uuid": new_uuid(),
-            "timestamp": _timestamp(),
+            "timestamp": timestamp(),
             **extra,
         }
 
