@@ -24,6 +24,7 @@ from sous.core import (
     ThinkingDelta,
     ToolCall,
     ToolResultMessage,
+    TurnStart,
     UserMessage,
 )
 from sous.core.messages import Image, Text, Thinking
@@ -82,6 +83,12 @@ class HeadlessPrinter:
         self.structured_output: Any = None
         """With `--json-schema`: the run's valid StructuredOutput call, and how many calls failed before."""
         self.structured_failures = 0
+        self.stream: Any = None
+        """With `partial`: the `PartialMessages` that writes the stream events (imported only then)."""
+        if partial:
+            from .stream_events import PartialMessages
+
+            self.stream = PartialMessages(self._stream_event)
 
     def line(self, obj: dict[str, Any]) -> None:
         self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
@@ -143,6 +150,8 @@ class HeadlessPrinter:
         elif isinstance(event, MessageAdded):
             self._message(event.message)
         elif isinstance(event, Retry):
+            if self.partial:  # the request is sent again: its reply starts over
+                self.stream.reset()
             # Claude Code's shape: `error` is a category, `error_status` the HTTP status or null;
             # `error_message` (sous's own) is the one-line reason shown in the terminal.
             self.line(
@@ -160,20 +169,20 @@ class HeadlessPrinter:
                 }
             )
         elif self.partial and isinstance(event, (TextDelta, ThinkingDelta)):
-            delta_kind = ("text_delta", "text") if isinstance(event, TextDelta) else ("thinking_delta", "thinking")
-            self.line(
-                {
-                    "type": "stream_event",
-                    "event": {
-                        "type": "content_block_delta",
-                        "index": 0,
-                        "delta": {"type": delta_kind[0], delta_kind[1]: event.text},
-                    },
-                    "parent_tool_use_id": None,
-                    "session_id": self.session.id,
-                    "uuid": new_uuid(),
-                }
-            )
+            self.stream.delta(event, self.session.model.name.partition(":")[2])
+        elif self.partial and isinstance(event, TurnStart):
+            self.stream.reset()
+
+    def _stream_event(self, event: dict[str, Any]) -> None:
+        self.line(
+            {
+                "type": "stream_event",
+                "uuid": new_uuid(),
+                "session_id": self.session.id,
+                "event": event,
+                "parent_tool_use_id": None,
+            }
+        )
 
     def _envelope(self, kind: str, message: dict[str, Any], **extra: Any) -> dict[str, Any]:
         return {
@@ -188,12 +197,13 @@ class HeadlessPrinter:
 
     def _message(self, message: Any) -> None:
         if isinstance(message, AssistantMessage):
+            streamed_id = self.stream.close_blocks(message) if self.partial else None
             for block in message.content:
                 self.line(
                     self._envelope(
                         "assistant",
                         {
-                            "id": message.provider_data.get("id") or f"msg_{message.id}",
+                            "id": streamed_id or message.provider_data.get("id") or f"msg_{message.id}",
                             "type": "message",
                             "role": "assistant",
                             "model": message.model,
@@ -205,6 +215,8 @@ class HeadlessPrinter:
                         },
                     )
                 )
+            if self.partial:
+                self.stream.end(message, api_usage(message.usage))
         elif isinstance(message, ToolResultMessage):
             content: Any = (
                 message.text
