@@ -150,3 +150,21 @@ def test_replay_without_stream_json_input_is_refused(cli, project):
         timeout=60,
     )
     assert run.returncode == 2 and "--replay-user-messages needs --input-format stream-json" in run.stderr
+
+
+def test_a_control_request_without_a_request_object_still_gets_its_error_response(cli, project, script):
+    proc = _start(cli, project, script([{"text": "fine"}]))
+    lines = [
+        json.dumps({"type": "control_request", "request_id": "r1", "request": "rewind_files"}),
+        json.dumps({"type": "control_request", "request_id": "r2", "request": {"no_subtype": True}}),
+        json.dumps({"type": "user", "message": {"role": "user", "content": "hi"}}),
+    ]
+    out, err = proc.communicate("\n".join(lines) + "\n", timeout=60)
+    assert proc.returncode == 0
+    errors = {
+        line["response"]["request_id"]: line["response"]["error"]
+        for line in _lines(out)
+        if line["type"] == "control_response" and line["response"]["subtype"] == "error"
+    }
+    assert 'needs a "request" object' in errors["r1"] and "unsupported control request subtype None" in errors["r2"]
+    assert 'needs a "request_id"' in err

@@ -115,7 +115,8 @@ class StructuredOutputGuard(PassThrough):
 
     async def after_turn(self, messages: list[Message]) -> list[Message]:
         run = _this_run(messages)
-        if any(isinstance(m, UserMessage) and m.text == REMINDER for m in run):
+        delivered = any(isinstance(m, ToolResultMessage) and m.tool_name == NAME and not m.is_error for m in run)
+        if delivered or any(isinstance(m, UserMessage) and m.text == REMINDER for m in run):
             return []
         return [UserMessage(content=(Text(text=REMINDER),), id=new_id())]
 

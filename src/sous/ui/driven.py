@@ -254,6 +254,8 @@ class Driven:
         request = obj.get("request")
         if not isinstance(request_id, str) or not isinstance(request, dict):
             self._problem('a control_request needs a "request_id" string and a "request" object')
+            if isinstance(request_id, str):  # the program waits on this id: answer it
+                self.channel.respond(request_id, error='a control_request needs a "request" object')
             return
         subtype = request.get("subtype")
         try:
