@@ -60,6 +60,7 @@ def test_query_with_output_format_gets_the_structured_output(options, script):
     result = messages[-1]
     assert isinstance(result, ResultMessage) and result.subtype == "success" and not result.is_error
     assert result.structured_output == {"name": "sous", "stars": 7}
+    assert result.result == '{"name":"sous","stars":7}'  # as Claude Code: the object as compact JSON
     assert result.num_turns == 1  # a valid call ends the run: no further model request
 
 
@@ -103,7 +104,11 @@ def test_too_many_failed_calls_end_the_run_with_the_retries_error(cli, project, 
     )
     result = json.loads(run.stdout)
     assert run.returncode == 1 and result["subtype"] == "error_max_structured_output_retries"
-    assert result["errors"] == ["Failed to provide valid structured output after 2 attempts"]
+    (error,) = result["errors"]
+    assert error.startswith(
+        "Failed to provide valid structured output after 2 attempts — last StructuredOutput error: "
+    )
+    assert "stars: required argument is missing" in error
     assert result["num_turns"] == 2 and "structured_output" not in result
 
 

@@ -36,7 +36,7 @@ DESCRIPTION = (
     "Use this tool to return your final response in the requested structured format. You MUST call "
     "this tool exactly once at the end of your response to provide the structured output."
 )
-REMINDER = f"You MUST call the {NAME} tool to complete this request. Call this tool now."
+REMINDER = f"[structured-output-enforce] You MUST call the {NAME} tool to complete this request. Call this tool now."
 DELIVERED = "Structured output provided successfully"
 DEFAULT_RETRIES = 5
 
@@ -121,8 +121,9 @@ class StructuredOutputGuard(PassThrough):
         return [UserMessage(content=(Text(text=REMINDER),), id=new_id())]
 
 
-def failure_text(attempts: int) -> str:
-    """The `errors` line of a run that ended without valid structured output."""
+def failure_text(attempts: int, last_error: str = "") -> str:
+    """The `errors` line of a run that ended without valid structured output (Claude Code's words)."""
     if attempts:
-        return f"Failed to provide valid structured output after {attempts} attempts"
+        last = f" — last {NAME} error: {last_error}" if last_error else ""
+        return f"Failed to provide valid structured output after {attempts} attempts{last}"
     return f"The model ended its turn without calling the {NAME} tool"

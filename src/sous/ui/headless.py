@@ -83,6 +83,7 @@ class HeadlessPrinter:
         self.structured_output: Any = None
         """With `--json-schema`: the run's valid StructuredOutput call, and how many calls failed before."""
         self.structured_failures = 0
+        self.structured_error = ""
         self.stream: Any = None
         """With `partial`: the `PartialMessages` that writes the stream events (imported only then)."""
         if partial:
@@ -124,6 +125,7 @@ class HeadlessPrinter:
         if isinstance(event, MessageAdded) and isinstance(event.message, ToolResultMessage):
             if event.message.tool_name == STRUCTURED_OUTPUT and event.message.is_error:
                 self.structured_failures += 1
+                self.structured_error = event.message.text
             elif event.message.tool_name == STRUCTURED_OUTPUT:
                 self.structured_output = event.message.data
         if isinstance(event, Notice):
@@ -303,12 +305,13 @@ class HeadlessPrinter:
     def _structured(self, end: RunEnd) -> dict[str, Any]:
         """With `--json-schema`: the run's `structured_output`, or, when the model finished
         without a valid one, Claude Code's error fields for it."""
-        output, failures = self.structured_output, self.structured_failures
-        self.structured_output, self.structured_failures = None, 0
+        output, failures, last_error = self.structured_output, self.structured_failures, self.structured_error
+        self.structured_output, self.structured_failures, self.structured_error = None, 0, ""
         if self.session.tools.get(STRUCTURED_OUTPUT) is None:
             return {}
-        if output is not None:
-            return {"structured_output": output}
+        if output is not None:  # Claude Code's `result` is then the object as compact JSON
+            compact = json.dumps(output, ensure_ascii=False, separators=(",", ":"))
+            return {"structured_output": output, "result": compact}
         if end.reason != "end_turn":
             return {}
         from sous.tools.structured_output import failure_text
@@ -316,7 +319,7 @@ class HeadlessPrinter:
         return {
             "subtype": "error_max_structured_output_retries",
             "is_error": True,
-            "errors": [failure_text(failures)],
+            "errors": [failure_text(failures, last_error)],
             "terminal_reason": "structured_output_retry_exhausted",
         }
 
@@ -379,9 +382,7 @@ async def run_headless(
         await session.end("other")
     result = printer.result or {}
     if fmt == "text":
-        if "structured_output" in result:
-            out.write(json.dumps(result["structured_output"], ensure_ascii=False) + "\n")
-        elif not result.get("is_error"):
+        if not result.get("is_error"):
             out.write(result.get("result", "") + "\n")
         else:
             err.write(f"sous: {(result.get('errors') or [result.get('result', end.reason)])[0]}\n")
