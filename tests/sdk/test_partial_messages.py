@@ -108,3 +108,19 @@ def test_a_failed_request_gets_no_message_events(options, script):
     opts = options(script([{"error": {"status": 400, "message": "bad request"}}]), include_partial_messages=True)
     messages = asyncio.run(_collect("go", opts))
     assert messages[-1].is_error and not _events(messages)
+
+
+def test_a_blocks_assistant_message_comes_just_before_its_content_block_stop(options, script):
+    opts = options(script(TURNS), include_partial_messages=True, permission_mode="bypassPermissions")
+    messages = asyncio.run(_collect("go", opts))
+    stream = [m for m in messages if isinstance(m, (StreamEvent, AssistantMessage))]
+    for i, message in enumerate(stream):
+        if isinstance(message, AssistantMessage) and message.content[0].__class__.__name__ != "ThinkingBlock":
+            following = stream[i + 1]
+            assert isinstance(following, StreamEvent) and following.event["type"] == "content_block_stop"
+    tool_stop = [
+        m.event
+        for m in stream
+        if isinstance(m, StreamEvent) and m.event["type"] == "content_block_stop" and m.event["index"] == 2
+    ]
+    assert len(tool_stop) == 1

@@ -183,6 +183,7 @@ class HeadlessPrinter:
                 "session_id": self.session.id,
                 "event": event,
                 "parent_tool_use_id": None,
+                "api_message_id": self.stream.message_id,
             }
         )
 
@@ -197,28 +198,34 @@ class HeadlessPrinter:
             **extra,
         }
 
+    def _assistant(self, message: AssistantMessage, block: Any, message_id: str | None) -> None:
+        """One content block of a reply as an `assistant` line (`message_id`: the id its stream events had)."""
+        self.line(
+            self._envelope(
+                "assistant",
+                {
+                    "id": message_id or message.provider_data.get("id") or f"msg_{message.id}",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": message.model,
+                    "content": [api_block(block)],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": api_usage(message.usage),
+                    "context_management": None,
+                },
+            )
+        )
+
     def _message(self, message: Any) -> None:
         if isinstance(message, AssistantMessage):
-            streamed_id = self.stream.close_blocks(message) if self.partial else None
-            for block in message.content:
-                self.line(
-                    self._envelope(
-                        "assistant",
-                        {
-                            "id": streamed_id or message.provider_data.get("id") or f"msg_{message.id}",
-                            "type": "message",
-                            "role": "assistant",
-                            "model": message.model,
-                            "content": [api_block(block)],
-                            "stop_reason": None,
-                            "stop_sequence": None,
-                            "usage": api_usage(message.usage),
-                            "context_management": None,
-                        },
-                    )
-                )
             if self.partial:
-                self.stream.end(message, api_usage(message.usage))
+                self.stream.finish(
+                    message, lambda block, id: self._assistant(message, block, id), api_usage(message.usage)
+                )
+            else:
+                for block in message.content:
+                    self._assistant(message, block, None)
         elif isinstance(message, ToolResultMessage):
             content: Any = (
                 message.text

@@ -21,6 +21,8 @@ from typing import Any
 from sous.core import AssistantMessage, Text, TextDelta, Thinking, ThinkingDelta
 
 Line = Callable[[dict[str, Any]], None]
+WriteBlock = Callable[[Any, "str | None"], None]
+"""Writes one content block's `assistant` line, given the id of the reply's stream events."""
 
 
 class PartialMessages:
@@ -50,25 +52,31 @@ class PartialMessages:
         delta = {"type": f"{kind}_delta", kind: event.text}
         self.event({"type": "content_block_delta", "index": self._index, "delta": delta})
 
-    def close_blocks(self, message: AssistantMessage) -> str | None:
-        """The reply is complete: close its streamed block and send its tool calls; returns the
-        message id for its `assistant` lines (None for a failed or interrupted reply)."""
+    def finish(
+        self, message: AssistantMessage, write: Callable[[Any, str | None], None], usage: dict[str, Any]
+    ) -> None:
+        """The reply is complete: `write(block, message_id)` writes each block's `assistant` line,
+        which Claude Code sends just before the block's content_block_stop (a block closed earlier,
+        when the next one began, gets its line now). Then the tool calls, message_delta and
+        message_stop. A failed or interrupted reply gets its lines and no more events."""
         if message.stop_reason in ("error", "aborted"):
             self.reset()
-            return None
+            for block in message.content:
+                write(block, None)
+            return
         if self.message_id is None:  # nothing was streamed (a provider that sends whole replies)
             self._start(message.model)
             self._whole_blocks(message)
-        if self._open == "thinking":
-            signature = next((b.signature for b in reversed(message.content) if isinstance(b, Thinking)), None)
-            if signature:
-                self.event(
-                    {
-                        "type": "content_block_delta",
-                        "index": self._index,
-                        "delta": {"type": "signature_delta", "signature": signature},
-                    }
-                )
+        message_id = self.message_id
+        streamed = [b for b in message.content if isinstance(b, (Text, Thinking))]
+        for block in streamed[:-1]:
+            write(block, message_id)
+        if streamed:
+            last = streamed[-1]
+            if self._open == "thinking" and isinstance(last, Thinking) and last.signature:
+                delta = {"type": "signature_delta", "signature": last.signature}
+                self.event({"type": "content_block_delta", "index": self._index, "delta": delta})
+            write(last, message_id)
         self._stop_block()
         for call in message.tool_calls:
             self._index += 1
@@ -77,20 +85,10 @@ class PartialMessages:
             partial = json.dumps(call.arguments, ensure_ascii=False)
             delta = {"type": "input_json_delta", "partial_json": partial}
             self.event({"type": "content_block_delta", "index": self._index, "delta": delta})
+            write(call, message_id)
             self.event({"type": "content_block_stop", "index": self._index})
-        return self.message_id
-
-    def end(self, message: AssistantMessage, usage: dict[str, int]) -> None:
-        """After the reply's `assistant` lines: message_delta and message_stop."""
-        if self.message_id is None:
-            return
-        self.event(
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": message.stop_reason, "stop_sequence": None},
-                "usage": usage,
-            }
-        )
+        stop = {"stop_reason": message.stop_reason, "stop_sequence": None}
+        self.event({"type": "message_delta", "delta": stop, "usage": usage})
         self.event({"type": "message_stop"})
         self.reset()
 
