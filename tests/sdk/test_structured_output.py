@@ -127,3 +127,23 @@ def test_a_schema_with_combinators_is_checked_in_full(cli, project, script):
     )
     result = json.loads(run.stdout)
     assert result["structured_output"] == {"v": "v2"} and result["num_turns"] == 2
+
+
+def test_each_prompt_of_a_client_session_gets_its_own_structured_output(options, script):
+    from claude_agent_sdk import ClaudeSDKClient
+
+    turns = [_answer({"name": "first", "stars": 1}, "a"), {"text": "no tool this time"}, {"text": "still none"}]
+    opts = options(script(turns), output_format={"type": "json_schema", "schema": SCHEMA})
+
+    async def main():
+        async with ClaudeSDKClient(opts) as client:
+            results = []
+            for prompt in ("one", "two"):
+                await client.query(prompt)
+                results.append([m async for m in client.receive_response()][-1])
+            return results
+
+    one, two = asyncio.run(main())
+    assert one.subtype == "success" and one.structured_output == {"name": "first", "stars": 1}
+    assert two.subtype == "error_max_structured_output_retries" and two.structured_output is None
+    assert two.session_id == one.session_id
