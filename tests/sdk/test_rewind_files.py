@@ -118,11 +118,7 @@ def test_malformed_rewind_requests_get_error_responses(cli, project, script):
         env={"CLAUDE_CODE_ENABLE_SDK_FILE_CHECKPOINTING": "true"},
     )
     prompt = {"type": "user", "message": {"role": "user", "content": "hi"}, "uuid": "program-chosen-uuid"}
-    requests = [
-        {"subtype": "rewind_files"},
-        {"subtype": "rewind_files", "user_message_id": 42},
-        {"subtype": "rewind_files", "user_message_id": "program-chosen-uuid", "dry_run": True},
-    ]
+    requests = [{"subtype": "rewind_files"}, {"subtype": "rewind_files", "user_message_id": 42}]
     lines = [json.dumps(prompt)] + [
         json.dumps({"type": "control_request", "request_id": f"r{i}", "request": r}) for i, r in enumerate(requests)
     ]
@@ -133,7 +129,6 @@ def test_malformed_rewind_requests_get_error_responses(cli, project, script):
         line["response"]["request_id"]: line["response"]["error"] for line in got if line["type"] == "control_response"
     }
     assert 'needs a "user_message_id" string' in errors["r0"] and 'needs a "user_message_id"' in errors["r1"]
-    assert "dry_run is not supported" in errors["r2"]
     replay = next(line for line in got if line["type"] == "user" and line.get("isReplay"))
     assert replay["uuid"] == "program-chosen-uuid" and replay["message"]["content"] == "hi"
     assert [line["result"] for line in got if line["type"] == "result"] == ["fine"]
@@ -168,3 +163,34 @@ def test_a_control_request_without_a_request_object_still_gets_its_error_respons
     }
     assert 'needs a "request" object' in errors["r1"] and "unsupported control request subtype None" in errors["r2"]
     assert 'needs a "request_id"' in err
+
+
+def test_a_dry_run_names_the_files_and_changes_none(cli, project, script):
+    (project / "notes.txt").write_text("original\n")
+    proc = _start(
+        cli,
+        project,
+        script(_write("one", "c1")),
+        "--replay-user-messages",
+        "--permission-mode",
+        "bypassPermissions",
+        env={"CLAUDE_CODE_ENABLE_SDK_FILE_CHECKPOINTING": "1"},
+    )
+    proc.stdin.write(json.dumps({"type": "user", "message": {"role": "user", "content": "write"}}) + "\n")
+    proc.stdin.flush()
+    lines = []
+    while not lines or lines[-1]["type"] != "result":
+        lines.append(json.loads(proc.stdout.readline()))
+    uuid = next(line["uuid"] for line in lines if line.get("isReplay"))
+    request = {"subtype": "rewind_files", "user_message_id": uuid, "dry_run": True}
+    proc.stdin.write(json.dumps({"type": "control_request", "request_id": "d1", "request": request}) + "\n")
+    proc.stdin.flush()
+    answer = json.loads(proc.stdout.readline())
+    proc.stdin.close()
+    assert proc.wait(timeout=30) == 0
+    assert answer["response"] == {
+        "subtype": "success",
+        "request_id": "d1",
+        "response": {"canRewind": True, "filesChanged": ["notes.txt"]},
+    }
+    assert (project / "notes.txt").read_text() == "one\n"

@@ -313,8 +313,6 @@ class Driven:
         uuid = request.get("user_message_id")
         if not isinstance(uuid, str) or not uuid:
             raise ValueError('needs a "user_message_id" string')
-        if request.get("dry_run"):
-            raise ValueError("dry_run is not supported; nothing was changed")
         environ = self.opts.environ
         enabled = _truthy(environ.get("CLAUDE_CODE_ENABLE_SDK_FILE_CHECKPOINTING")) and not _truthy(
             environ.get("CLAUDE_CODE_DISABLE_FILE_CHECKPOINTING")
@@ -332,6 +330,8 @@ class Driven:
             raise ValueError("a turn is running; interrupt it before rewinding files")
         await self.between_turns.wait()  # the turn's result is out, its end snapshot may still be under way
         try:
+            if request.get("dry_run"):
+                return {"canRewind": True, "filesChanged": await self.session.files_to_rewind(entry.id)}
             done = await self.session.rewind(entry.id, "code")
         except CheckpointError as e:
             raise ValueError(f"Failed to rewind: {e}") from e
