@@ -109,6 +109,7 @@ def _parser():
         help="stream-json: a program sends prompts and control requests as JSON lines on stdin",
     )
     p.add_argument("--include-partial-messages", action="store_true", help="stream-json: add text deltas")
+    p.add_argument("--replay-user-messages", action="store_true", help="stream-json input: echo each prompt back")
     p.add_argument("--verbose", action="store_true", help="accepted for compatibility; stream-json is always verbose")
     p.add_argument("--model", help="provider:model, e.g. anthropic:claude-sonnet-4-5, openai:gpt-5.1, scripted:FILE")
     p.add_argument("--max-turns", type=int, help="stop after this many model turns")
@@ -184,6 +185,7 @@ def _parser():
         metavar="DIR",
         help="another working folder: read (and in acceptEdits mode edited) as the project is; repeatable",
     )
+    p.add_argument("--json-schema", metavar="SCHEMA", help="-p: the final answer as JSON fitting this JSON Schema")
     p.add_argument("--no-session-persistence", action="store_true", help="do not write a session file")
     p.add_argument(
         "--plugin-dir",
@@ -234,7 +236,7 @@ def _main(argv: list[str]) -> int:
     prompt = " ".join(args.prompt)
     pick = args.resume == ""  # `sous -r` alone: the terminal's session chooser
     opts.resume = args.resume or None
-    if problem := _unsupported(args):
+    if problem := _unsupported(args) or _json_schema(args, opts):
         print(f"sous: {problem}", file=sys.stderr)
         return 2
     opts.fork_session = args.fork_session and args.input_format != "stream-json"  # stream-json forks itself
@@ -255,6 +257,7 @@ def _main(argv: list[str]) -> int:
             prompt_stdio=stdio,
             fork=args.fork_session,
             max_budget_usd=args.max_budget_usd,
+            replay=args.replay_user_messages,
         )
         return _run(lambda: run_driven(opts, drive))
     if args.print:
@@ -295,6 +298,23 @@ def _unsupported(args) -> str | None:
         return "--fork-session needs the id with -r (sous -r ID --fork-session), or /fork once resumed"
     if args.max_budget_usd is not None and (args.input_format != "stream-json" or args.max_budget_usd <= 0):
         return "--max-budget-usd needs a positive amount and --input-format stream-json"
+    if args.replay_user_messages and args.input_format != "stream-json":
+        return "--replay-user-messages needs --input-format stream-json"
+    return None
+
+
+def _json_schema(args, opts) -> str | None:
+    """`--json-schema`: the schema into `opts`, or the one line saying what is wrong with it."""
+    if args.json_schema is None:
+        return None
+    if not (args.print or args.input_format == "stream-json"):
+        return "--json-schema needs -p or --input-format stream-json"
+    from sous.tools.structured_output import parse_schema
+
+    try:
+        opts.json_schema = parse_schema(args.json_schema)
+    except ValueError as e:
+        return str(e)
     return None
 
 

@@ -381,6 +381,11 @@ class Checkpoints:
         paths.update(path for _, path in await self._diff(last.after or last.before, now))
         return sorted(paths)
 
+    async def would_restore(self, entry: Checkpoint) -> builtins.list[str]:
+        """The paths `restore_code(entry)` would write or delete, changing nothing but the snapshots."""
+        now = await self.snapshot()
+        return sorted(path for _, path in await self._diff(now, entry.before))
+
     async def restore_code(self, entry: Checkpoint, *, force: bool = False) -> Restored:
         """Make the working tree what it was before `entry`'s turn (see the module doc). Raises
         `RewindRefused` (nothing changed) when that would overwrite changes made outside sous."""

@@ -29,7 +29,7 @@ from .events import (
     ToolStart,
     TurnStart,
 )
-from .loop import Agent, Conversation, new_id, new_uuid
+from .loop import Agent, Conversation, new_id
 from .messages import (
     AssistantMessage,
     Image,
@@ -118,6 +118,5 @@ __all__ = [
     "Usage",
     "UserMessage",
     "new_id",
-    "new_uuid",
     "user",
 ]

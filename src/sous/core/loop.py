@@ -34,16 +34,6 @@ def new_id() -> str:
     return os.urandom(16).hex()
 
 
-def new_uuid() -> str:
-    """A random (version 4) UUID as text, for session ids and stream-json lines. Written out here
-    because `import uuid` loads `platform`, a noticeable part of start-up."""
-    digits = bytearray(os.urandom(16))
-    digits[6] = (digits[6] & 0x0F) | 0x40
-    digits[8] = (digits[8] & 0x3F) | 0x80
-    h = digits.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
 @dataclass(slots=True, kw_only=True)
 class Conversation:
     """One agent's history. `inbox` holds user messages typed while the agent works; they are
@@ -139,10 +129,13 @@ class Agent:
                 for message in follow_ups:
                     self.append(convo, message)
                 continue
-            for result in await self._run_calls(calls, cancel):
+            results = await self._run_calls(calls, cancel)
+            for result in results:
                 self.append(convo, result)
             if cancel.cancelled:
                 return self._interrupted(convo, None)
+            if any(r.ends_turn for r in results):  # the answer is given (StructuredOutput)
+                return "end_turn"
             for message in self._drain(convo):
                 self.append(convo, message)
 
@@ -282,6 +275,7 @@ class Agent:
             content=content,
             is_error=out.is_error,
             data=out.data,
+            ends_turn=out.ends_turn,
             id=new_id(),
         )
 

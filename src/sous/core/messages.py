@@ -114,6 +114,8 @@ class ToolResultMessage:
     data: Any = None
     """Structured result for clients (hooks' `tool_response`, stream-json `tool_use_result`);
     never sent to the model."""
+    ends_turn: bool = False
+    """The run ends after this result, without another model request (see `ToolResult.ends_turn`)."""
     id: str = ""
     role: Literal["tool"] = "tool"
 

@@ -48,6 +48,8 @@ class ToolResult:
     is_error: bool = False
     data: Any = None
     """Structured output for hooks and headless clients; not sent to the model."""
+    ends_turn: bool = False
+    """The call gave the run's answer: the loop ends the run once this batch of results is in."""
 
 
 @dataclass(slots=True, kw_only=True)

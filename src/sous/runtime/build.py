@@ -28,11 +28,11 @@ from sous.core import (
     Notice,
     ToolContext,
     ToolSet,
-    new_uuid,
 )
 from sous.permissions import MODES, Asker, PermissionMiddleware, Rules
 from sous.permissions.rules import parse, read_denied
 from sous.store import transcript as store
+from sous.store.ids import new_uuid
 from sous.tools._files import ADDED_DIRS
 
 from . import extensions
@@ -90,6 +90,8 @@ class Options:
     """`--add-dir`: more working folders (relative to `cwd`), beside `permissions.additionalDirectories`;
     one that is not a directory stops the start (`ConfigError`). See `permissions.workdirs`."""
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    json_schema: dict[str, Any] | None = None
+    """`--json-schema`: the final answer is a StructuredOutput call fitting this schema (checked by the CLI)."""
 
 
 def open_session(opts: Options) -> Session:
@@ -169,6 +171,10 @@ def open_session(opts: Options) -> Session:
     if deferred and _tool_search_off(environ):  # ENABLE_TOOL_SEARCH=false: offered directly
         tools, deferred = tools.adding(deferred), []
     tools = tools.without(unavailable)
+    if opts.json_schema is not None:
+        from sous.tools import structured_output
+
+        tools = tools.adding([structured_output.tool(opts.json_schema)])
     state.update(tools_unavailable=unavailable, web_search_config=cfg.get("webSearch"))
     # SessionSearch reads this project's session folder, the one this session writes to: fixed
     # here from sous's own environment, so a project's `env` setting cannot point it elsewhere.
@@ -220,6 +226,8 @@ def open_session(opts: Options) -> Session:
         steering.append(memory.MemoryMiddleware(instructions, scoped, cwd))
         if loaded is None and (text := instructions.render()):
             pending.append(text)
+    if opts.json_schema is not None:
+        steering.append(structured_output.StructuredOutputGuard(environ))
 
     policy, problems = autocompact.Policy.from_config(cfg.get, environ)
     notices += [Notice(level="warning", text=p) for p in problems]

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sous.core import Text, ToolResultMessage, new_id, new_uuid
+from sous.core import Text, ToolResultMessage, new_id
 from sous.core.messages import AssistantMessage, Message
 from sous.store import transcript as store
+from sous.store.ids import new_uuid
 
 from .state import SessionState
 
@@ -95,6 +96,17 @@ class History(SessionState):
     def checkpoints(self) -> list[Any]:
         """This project's checkpoints (`sous.checkpoints.Checkpoint`), oldest first; [] when off."""
         return self._checkpoints.checkpoints.list() if self._checkpoints is not None else []
+
+    async def files_to_rewind(self, checkpoint_id: int) -> list[str]:
+        """The files `rewind(checkpoint_id, "code")` would write or delete; changes none of them.
+        Raises `CheckpointError` when checkpoints are off or there is no such checkpoint."""
+        from sous.checkpoints import CheckpointError
+
+        if self._checkpoints is None:
+            raise CheckpointError("checkpoints are off for this session (fileCheckpointingEnabled / SOUS_CHECKPOINTS)")
+        await self._checkpoints.wait()
+        store = self._checkpoints.checkpoints
+        return list(await store.would_restore(store.get(checkpoint_id)))
 
     async def rewind(self, checkpoint_id: int, mode: str = "both", *, force: bool = False) -> str:
         """Go back to before checkpoint `checkpoint_id`'s turn: its files (`code`), the conversation,

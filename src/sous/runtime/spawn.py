@@ -131,6 +131,7 @@ class SubAgents:
             allowed = {t.partition("(")[0] for t in spec.tools}
             names = [n for n in names if n in allowed]
         names = [n for n in names if n not in spec.disallowed and not (n == "Agent" and depth >= self.max_depth)]
+        names = [n for n in names if n != "StructuredOutput"]  # the session's final answer, not a sub-agent's
         return self.toolset.only(names)
 
     def _middleware(self, spec: Any, label: str, agent_id: str, read_only: set[str], hooks: Any) -> Middleware:

@@ -103,6 +103,8 @@ class ControlError(Exception):
 class Prompt:
     message: UserMessage
     uuid: str | None
+    content: Any = None
+    """The message content as the program sent it (echoed back by `--replay-user-messages`)."""
 
 
 def user_message(obj: dict[str, Any]) -> Prompt:
@@ -130,7 +132,11 @@ def user_message(obj: dict[str, Any]) -> Prompt:
     if not blocks:
         raise ValueError("a user message with no content")
     uuid = obj.get("uuid")
-    return Prompt(message=UserMessage(content=tuple(blocks), id=new_id()), uuid=uuid if isinstance(uuid, str) else None)
+    return Prompt(
+        message=UserMessage(content=tuple(blocks), id=new_id()),
+        uuid=uuid if isinstance(uuid, str) and uuid else None,
+        content=content,
+    )
 
 
 def stdin_lines(loop: asyncio.AbstractEventLoop, stream: Any = None) -> asyncio.Queue[str | None]:

@@ -13,11 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from sous.core import AssistantMessage, ConfigError, MessageAdded
+from sous.core import AssistantMessage, ConfigError, MessageAdded, RunEnd
 from sous.runtime import RunRecord
+from sous.store.ids import new_uuid
 
 from .control import Channel, ControlError, Permissions, Prompt, stdin_lines, user_message
-from .headless import HeadlessPrinter
+from .headless import HeadlessPrinter, timestamp
 from .sdk_mcp import connect, split_sdk_servers
 
 
@@ -28,6 +29,8 @@ class DriveOptions:
     """`--permission-prompt-tool stdio`: permission questions go to the program as `can_use_tool`."""
     fork: bool = False
     max_budget_usd: float | None = None
+    replay: bool = False
+    """`--replay-user-messages`: each prompt is echoed back, with its uuid, when its turn starts."""
 
 
 class Driven:
@@ -48,6 +51,13 @@ class Driven:
         self.failed = False
         self.opening: asyncio.Future[None] | None = None
         self.handlers: set[asyncio.Task[None]] = set()
+        self.between_turns = asyncio.Event()
+        """Set while no prompt runs: its turn, its end snapshot and all are done."""
+        self.between_turns.set()
+        self.run_over = True
+        """The running prompt's result is out (what is left is its end snapshot)."""
+        self.prompt_ids: dict[str, str] = {}
+        """The uuid of each prompt run (the program's, or one sous gave it) → its message id (`rewind_files`)."""
         kept, self.sdk_servers = split_sdk_servers(list(opts.mcp_config))
         self.opts = dataclasses.replace(opts, mcp_config=kept)
 
@@ -93,10 +103,15 @@ class Driven:
             self.printer(notice)
         session.subscribe(self.printer)
         session.subscribe(self._count_cost)
+        session.subscribe(self._run_ended)
         if self.drive.prompt_stdio:
             self.permissions = Permissions(session, self.channel)
             session.subscribe(self.permissions)
         await session.start()
+
+    def _run_ended(self, event: Any) -> None:
+        if isinstance(event, RunEnd):
+            self.run_over = True
 
     def _count_cost(self, event: Any) -> None:
         """`--max-budget-usd`: stop the run whose model use passes the budget."""
@@ -163,7 +178,30 @@ class Driven:
                 self._over_budget()
                 continue
             self.printer.prompt_seen = False  # each prompt is the program's own: not echoed back
-            await self.session.send(prompt.message)
+            uuid = prompt.uuid or new_uuid()
+            self.prompt_ids[uuid] = prompt.message.id
+            if self.drive.replay:
+                self._replay(prompt, uuid)
+            self.between_turns.clear()
+            self.run_over = False
+            try:
+                await self.session.send(prompt.message)
+            finally:
+                self.between_turns.set()
+
+    def _replay(self, prompt: Prompt, uuid: str) -> None:
+        """Claude Code's echo of a prompt (`isReplay`): the program learns the uuid it can rewind to."""
+        self.channel.line(
+            {
+                "type": "user",
+                "message": {"role": "user", "content": prompt.content},
+                "session_id": self.session.id,
+                "parent_tool_use_id": None,
+                "uuid": uuid,
+                "timestamp": timestamp(),
+                "isReplay": True,
+            }
+        )
 
     def _over_budget(self) -> None:
         self.channel.line(
@@ -218,6 +256,8 @@ class Driven:
         request = obj.get("request")
         if not isinstance(request_id, str) or not isinstance(request, dict):
             self._problem('a control_request needs a "request_id" string and a "request" object')
+            if isinstance(request_id, str):  # the program waits on this id: answer it
+                self.channel.respond(request_id, error='a control_request needs a "request" object')
             return
         subtype = request.get("subtype")
         try:
@@ -246,9 +286,11 @@ class Driven:
                 "hook_on_failure_supported": True,
                 "pid": os.getpid(),
             }
-        if subtype not in ("interrupt", "set_permission_mode", "set_model"):
+        if subtype not in ("interrupt", "set_permission_mode", "set_model", "rewind_files"):
             raise ValueError(f"unsupported control request subtype {subtype!r}")
         await self._session_ready()
+        if subtype == "rewind_files":
+            return await self._rewind_files(request)
         if subtype == "interrupt":
             self.session.interrupt()
             return {"still_queued": [p.uuid for p in self.waiting if p.uuid]}
@@ -264,9 +306,46 @@ class Driven:
         chosen = await self.session.switch_model(model or self.started_model, "sdk")  # null: the first model
         return {"model": chosen.name}
 
+    async def _rewind_files(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The files as they were before the prompt with this uuid, from sous's checkpoints (the
+        conversation stays as it is). Needs `CLAUDE_CODE_ENABLE_SDK_FILE_CHECKPOINTING`, which the
+        SDK sets for `enable_file_checkpointing`, as in Claude Code."""
+        from sous.checkpoints import CheckpointError
+
+        uuid = request.get("user_message_id")
+        if not isinstance(uuid, str) or not uuid:
+            raise ValueError('needs a "user_message_id" string')
+        environ = self.opts.environ
+        enabled = _truthy(environ.get("CLAUDE_CODE_ENABLE_SDK_FILE_CHECKPOINTING")) and not _truthy(
+            environ.get("CLAUDE_CODE_DISABLE_FILE_CHECKPOINTING")
+        )
+        if not enabled or not self.session.checkpointing:
+            raise ValueError("File rewinding is not enabled.")
+        message_id = self.prompt_ids.get(uuid)
+        entry = next(
+            (c for c in self.session.checkpoints() if message_id and c.message_id == message_id and c.kind == "turn"),
+            None,
+        )
+        if entry is None:
+            raise ValueError("No file checkpoint found for this message.")
+        if not self.run_over:
+            raise ValueError("a turn is running; interrupt it before rewinding files")
+        await self.between_turns.wait()  # the turn's result is out, its end snapshot may still be under way
+        try:
+            if request.get("dry_run"):
+                return {"canRewind": True, "filesChanged": await self.session.files_to_rewind(entry.id)}
+            done = await self.session.rewind(entry.id, "code")
+        except CheckpointError as e:
+            raise ValueError(f"Failed to rewind: {e}") from e
+        return {"canRewind": True, "message": done}
+
     def _problem(self, text: str) -> None:
         self.err.write(f"sous: {text}\n")
         self.err.flush()
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _with_hooks(settings: str | None, hooks: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:

@@ -24,19 +24,21 @@ from sous.core import (
     ThinkingDelta,
     ToolCall,
     ToolResultMessage,
+    TurnStart,
     UserMessage,
-    new_uuid,
 )
 from sous.core.messages import Image, Text, Thinking
 from sous.runtime import Session
+from sous.store.ids import new_uuid
 
 FORMATS = ("text", "json", "stream-json")
+STRUCTURED_OUTPUT = "StructuredOutput"
 CLAUDE_CODE_COMPAT = "2.1.0"
 """The Claude Code release whose stream-json shapes sous speaks, reported in system/init as
 `claude_code_version` (the Agent SDK warns about a CLI that reports none)."""
 
 
-def _timestamp() -> str:
+def timestamp() -> str:
     now = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
 
@@ -78,6 +80,16 @@ class HeadlessPrinter:
         self.result: dict[str, Any] | None = None
         self.permission_meta: dict[str, dict[str, str]] = {}
         """Per tool call: how its permission was decided, for the `tool_result_meta` of its result."""
+        self.structured_output: Any = None
+        """With `--json-schema`: the run's valid StructuredOutput call, and how many calls failed before."""
+        self.structured_failures = 0
+        self.structured_error = ""
+        self.stream: Any = None
+        """With `partial`: the `PartialMessages` that writes the stream events (imported only then)."""
+        if partial:
+            from .stream_events import PartialMessages
+
+            self.stream = PartialMessages(self._stream_event)
 
     def line(self, obj: dict[str, Any]) -> None:
         self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
@@ -111,6 +123,12 @@ class HeadlessPrinter:
         )
 
     def __call__(self, event: Any) -> None:
+        if isinstance(event, MessageAdded) and isinstance(event.message, ToolResultMessage):
+            if event.message.tool_name == STRUCTURED_OUTPUT and event.message.is_error:
+                self.structured_failures += 1
+                self.structured_error = event.message.text
+            elif event.message.tool_name == STRUCTURED_OUTPUT:
+                self.structured_output = event.message.data
         if isinstance(event, Notice):
             self.err.write(f"sous: {event.level}: {event.text}\n")
         elif isinstance(event, RunEnd):
@@ -135,6 +153,8 @@ class HeadlessPrinter:
         elif isinstance(event, MessageAdded):
             self._message(event.message)
         elif isinstance(event, Retry):
+            if self.partial:  # the request is sent again: its reply starts over
+                self.stream.reset()
             # Claude Code's shape: `error` is a category, `error_status` the HTTP status or null;
             # `error_message` (sous's own) is the one-line reason shown in the terminal.
             self.line(
@@ -152,20 +172,21 @@ class HeadlessPrinter:
                 }
             )
         elif self.partial and isinstance(event, (TextDelta, ThinkingDelta)):
-            delta_kind = ("text_delta", "text") if isinstance(event, TextDelta) else ("thinking_delta", "thinking")
-            self.line(
-                {
-                    "type": "stream_event",
-                    "event": {
-                        "type": "content_block_delta",
-                        "index": 0,
-                        "delta": {"type": delta_kind[0], delta_kind[1]: event.text},
-                    },
-                    "parent_tool_use_id": None,
-                    "session_id": self.session.id,
-                    "uuid": new_uuid(),
-                }
-            )
+            self.stream.delta(event, self.session.model.name.partition(":")[2])
+        elif self.partial and isinstance(event, TurnStart):
+            self.stream.reset()
+
+    def _stream_event(self, event: dict[str, Any]) -> None:
+        self.line(
+            {
+                "type": "stream_event",
+                "uuid": new_uuid(),
+                "session_id": self.session.id,
+                "event": event,
+                "parent_tool_use_id": None,
+                "api_message_id": self.stream.message_id,
+            }
+        )
 
     def _envelope(self, kind: str, message: dict[str, Any], **extra: Any) -> dict[str, Any]:
         return {
@@ -174,29 +195,38 @@ class HeadlessPrinter:
             "parent_tool_use_id": None,
             "session_id": self.session.id,
             "uuid": new_uuid(),
-            "timestamp": _timestamp(),
+            "timestamp": timestamp(),
             **extra,
         }
 
+    def _assistant(self, message: AssistantMessage, block: Any, message_id: str | None) -> None:
+        """One content block of a reply as an `assistant` line (`message_id`: the id its stream events had)."""
+        self.line(
+            self._envelope(
+                "assistant",
+                {
+                    "id": message_id or message.provider_data.get("id") or f"msg_{message.id}",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": message.model,
+                    "content": [api_block(block)],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": api_usage(message.usage),
+                    "context_management": None,
+                },
+            )
+        )
+
     def _message(self, message: Any) -> None:
         if isinstance(message, AssistantMessage):
-            for block in message.content:
-                self.line(
-                    self._envelope(
-                        "assistant",
-                        {
-                            "id": message.provider_data.get("id") or f"msg_{message.id}",
-                            "type": "message",
-                            "role": "assistant",
-                            "model": message.model,
-                            "content": [api_block(block)],
-                            "stop_reason": None,
-                            "stop_sequence": None,
-                            "usage": api_usage(message.usage),
-                            "context_management": None,
-                        },
-                    )
+            if self.partial:
+                self.stream.finish(
+                    message, lambda block, id: self._assistant(message, block, id), api_usage(message.usage)
                 )
+            else:
+                for block in message.content:
+                    self._assistant(message, block, None)
         elif isinstance(message, ToolResultMessage):
             content: Any = (
                 message.text
@@ -279,6 +309,27 @@ class HeadlessPrinter:
             "api_error_status": _status(last) if end.reason == "error" else None,
             "terminal_reason": {"end_turn": "completed"}.get(end.reason, end.reason),
             "uuid": new_uuid(),
+        } | self._structured(end)
+
+    def _structured(self, end: RunEnd) -> dict[str, Any]:
+        """With `--json-schema`: the run's `structured_output`, or, when the model finished
+        without a valid one, Claude Code's error fields for it."""
+        output, failures, last_error = self.structured_output, self.structured_failures, self.structured_error
+        self.structured_output, self.structured_failures, self.structured_error = None, 0, ""
+        if self.session.tools.get(STRUCTURED_OUTPUT) is None:
+            return {}
+        if output is not None:  # Claude Code's `result` is then the object as compact JSON
+            compact = json.dumps(output, ensure_ascii=False, separators=(",", ":"))
+            return {"structured_output": output, "result": compact}
+        if end.reason != "end_turn":
+            return {}
+        from sous.tools.structured_output import failure_text
+
+        return {
+            "subtype": "error_max_structured_output_retries",
+            "is_error": True,
+            "errors": [failure_text(failures, last_error)],
+            "terminal_reason": "structured_output_retry_exhausted",
         }
 
 
@@ -340,10 +391,10 @@ async def run_headless(
         await session.end("other")
     result = printer.result or {}
     if fmt == "text":
-        if end.reason == "end_turn":
+        if not result.get("is_error"):
             out.write(result.get("result", "") + "\n")
         else:
-            err.write(f"sous: {result.get('result', end.reason)}\n")
+            err.write(f"sous: {(result.get('errors') or [result.get('result', end.reason)])[0]}\n")
         out.flush()
     return 1 if result.get("is_error") else 0
 
