@@ -62,9 +62,11 @@ NEVER_IN_PRINT_MODE = {
 MODULE_CEILING = 285
 """Modules in sys.modules at exit: 276 when this was written (Python 3.11); 408 while model requests
 went through httpx, whose stack (httpcore, anyio, h11 and their helpers) was about 130 of them."""
-SOUS_MODULE_CEILING = 92
-"""sous's own modules among them: 87 when this was written. Splitting a module by concept adds
-one; raise the ceiling then, and say why in the commit."""
+SOUS_MODULE_CEILING = 100
+"""sous's own modules among them: 96 when this was written (87 at first). Splitting a module by concept
+adds one; raise the ceiling then, and say why in the commit. The last ones: the providers' HTTP client
+(models._wire), the permission queue, the run record, the builder's extensions (hooks, MCP, plugins),
+the added working folders (permissions.workdirs) and the id format (store.ids)."""
 
 
 def print_mode_modules(tmp_path: Path, *args: str) -> list[str]:
