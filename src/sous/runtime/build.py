@@ -81,6 +81,9 @@ class Options:
     """Edits are allowed without asking only inside this folder (a team member's); reads still
     cover the whole project."""
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    editor: Any = None
+    """The editor's files and terminals (`sous.tools._editor.Editor`, from `sous acp`): Read, Write,
+    Edit and Bash go through it where it offers them, its sub-agents' too."""
 
 
 def open_session(opts: Options) -> Session:
@@ -140,6 +143,8 @@ def open_session(opts: Options) -> Session:
         state["read_denied"] = denied
     if cfg.get("sandbox.enabled") and not opts.bare:
         notices += _sandbox(cfg, cwd, state, rules, environ)
+    if opts.editor is not None:
+        state["editor"] = opts.editor
 
     mcp = _mcp(opts, cwd, environ, notices, project_trust, left_out)
     runs = Runs()

@@ -295,7 +295,7 @@ class SubAgents:
             depth=depth,
             spawn=self,
             cancel=parent.cancel,
-            state={k: v for k, v in parent.state.items() if k in ("sandbox", "read_denied")},
+            state={k: v for k, v in parent.state.items() if k in ("sandbox", "read_denied", "editor")},
         )
         uses = 0
         writer = None
