@@ -365,3 +365,53 @@ def test_with_the_sandbox_on_bash_stays_local_while_files_still_go_through_the_e
     assert not [m for m in editor.methods() if m.startswith("terminal/")]
     assert "boxed" in _result_text(editor.finished()["b1"]) and "unboxed" in _result_text(editor.finished()["b2"])
     assert [m for m in editor.methods() if m.startswith("fs/")] == ["fs/write_text_file"]
+
+
+def test_slash_commands_are_advertised_and_a_prompt_starting_with_one_runs_it(tmp_path):
+    commands = tmp_path / ".claude" / "commands"
+    commands.mkdir(parents=True)
+    (commands / "greet.md").write_text(
+        "---\ndescription: Greet someone\nargument-hint: [name]\n---\nSay hello to $ARGUMENTS in one line.\n"
+    )
+    skill = tmp_path / ".claude" / "skills" / "tidy"
+    skill.mkdir(parents=True)
+    (skill / "SKILL.md").write_text("---\nname: tidy\ndescription: Tidy the imports\n---\nSort the imports.\n")
+    editor = Workspace()
+    typed = ["/cost", "/greet Ada", "/clear", "/cots", "/tmp/x.png what is this"]
+
+    async def main():
+        from acp import spawn_agent_process, text_block
+
+        environment = {**os.environ, "PYTHONPATH": str(SRC)}
+        turns = [{"text": "Hello, Ada."}, {"text": "a path, not a command"}]
+        async with spawn_agent_process(editor, *_agent(tmp_path, turns), env=environment, cwd=str(tmp_path)) as (
+            conn,
+            _,
+        ):
+            await conn.initialize(protocol_version=1)
+            new = await conn.new_session(cwd=str(tmp_path), mcp_servers=[])
+            replies = []
+            for text in typed:
+                start = len(editor.updates)
+                reply = await conn.prompt(session_id=new.session_id, prompt=[text_block(text)])
+                said = "".join(
+                    u.content.text for u in editor.updates[start:] if u.session_update == "agent_message_chunk"
+                )
+                replies.append((reply.stop_reason, said))
+            return new.session_id, replies
+
+    session_id, replies = asyncio.run(asyncio.wait_for(main(), 60))
+    listed = next(u for u in editor.updates if u.session_update == "available_commands_update")
+    offered = {c.name: c for c in listed.available_commands}
+    assert {"compact", "cost", "model", "status", "greet", "tidy"} <= set(offered)
+    assert not {"clear", "exit", "resume", "memory"} & set(offered)
+    assert offered["greet"].description == "Greet someone" and offered["greet"].input.root.hint == "[name]"
+    assert offered["compact"].input.root.hint == "[focus]" and offered["cost"].input is None
+    assert offered["tidy"].description == "Tidy the imports"
+    assert all(stop == "end_turn" for stop, _ in replies)
+    assert "total cost:" in replies[0][1]
+    assert replies[1][1] == "Hello, Ada."
+    assert replies[2][1].startswith("/clear is not available in an editor")
+    assert replies[3][1] == "unknown command /cots — did you mean /cost?"
+    assert replies[4][1] == "a path, not a command"
+    assert "Say hello to Ada in one line." in _transcript(session_id)

@@ -34,6 +34,7 @@ from sous.core import (
     UserMessage,
 )
 
+from . import acp_commands
 from .acp_editor import AcpEditor, offered, request_timeout
 
 if TYPE_CHECKING:  # the `acp` package is imported only when `sous acp` runs
@@ -141,6 +142,11 @@ class Relay:
             task = asyncio.ensure_future(self._ask(event))
             self.asking.add(task)
             task.add_done_callback(self.asking.discard)
+
+    def advertise_commands(self) -> None:
+        """List the slash commands once the editor knows the session: queued after the response
+        of session/new or session/load, whose task writes it before this callback runs."""
+        asyncio.get_running_loop().call_soon(self.updates.put_nowait, acp_commands.updates(self.session))
 
     def terminal_started(self, call_id: str, terminal_id: str) -> None:
         """A Bash call runs in the editor's terminal: the tool call shows it (a sub-agent's calls,
@@ -297,6 +303,7 @@ class SousAgent:
         from acp.schema import NewSessionResponse
 
         relay = await self._open(cwd)
+        relay.advertise_commands()
         return NewSessionResponse(session_id=relay.session.id, modes=_modes(relay.session))
 
     async def load_session(self, cwd: str, session_id: str, mcp_servers: Any = None, **kwargs: Any) -> Any:
@@ -304,6 +311,7 @@ class SousAgent:
 
         relay = await self._open(cwd, resume=session_id)
         await relay.replay()
+        relay.advertise_commands()
         return LoadSessionResponse(modes=_modes(relay.session))
 
     def _relay(self, session_id: str) -> Relay:
@@ -315,6 +323,7 @@ class SousAgent:
         return relay
 
     async def prompt(self, session_id: str, prompt: list[Any], **kwargs: Any) -> Any:
+        import acp
         from acp import RequestError
         from acp.schema import PromptResponse
 
@@ -327,7 +336,14 @@ class SousAgent:
                 parts.append(f'<file uri="{block.resource.uri}">\n{block.resource.text}\n</file>')
             elif getattr(block, "type", "") == "resource_link":
                 parts.append(f"@{block.uri.removeprefix('file://')}")
-        end = await relay.session.send("\n\n".join(parts))
+        text = "\n\n".join(parts)
+        command = await acp_commands.run(relay.session, text) if text.startswith("/") else None
+        if command is not None and command.text:
+            relay.updates.put_nowait(acp.update_agent_message_text(command.text))
+        if command is not None and command.prompt is None:
+            await relay.updates.join()
+            return PromptResponse(stop_reason="end_turn")
+        end = await relay.session.send(command.prompt if command is not None and command.prompt else text)
         await relay.updates.join()
         if end.reason in ("error", "blocked"):
             error = end.last_message.error if end.last_message is not None else end.reason
