@@ -289,9 +289,23 @@ def test_an_editor_that_fails_or_never_answers_gives_the_model_one_line_in_bound
         f"Cannot write {tmp_path / 'new.txt'} through the editor: "
         "the editor did not answer fs/write_text_file within 0.8 s"
     )
-    assert "did not answer terminal/create within 0.8 s" in _result_text(done["b1"])
-    assert "did not run" in _result_text(done["b1"])
+    assert _result_text(done["b1"]) == (
+        "The editor's terminal failed: the command did not start: "
+        "the editor did not answer terminal/create within 0.8 s"
+    )
     assert not (tmp_path / "new.txt").exists()
+
+
+def test_a_command_whose_output_never_comes_is_not_reported_as_not_run(tmp_path):
+    turns = [_call("Bash", "b1", command="echo ran > ran.txt"), {"text": "ok"}]
+    editor = Workspace()
+    editor.silent = {"terminal/output"}
+    _, reply = _drive(editor, tmp_path, turns, env={"SOUS_ACP_TIMEOUT_MS": "800"})
+    assert reply.stop_reason == "end_turn" and (tmp_path / "ran.txt").read_text() == "ran\n"
+    assert _result_text(editor.finished()["b1"]) == (
+        "The editor's terminal failed: the command started, but the editor did not answer terminal/output within 0.8 s"
+    )
+    assert "terminal/release" in editor.methods()
 
 
 def test_a_command_past_its_timeout_is_killed_and_released(tmp_path):

@@ -197,7 +197,7 @@ async def _in_editor(
             [_bash(), "-c", script], cwd=ctx.cwd, env=env, timeout_s=timeout_ms / 1000, limit=limit
         )
     except EditorError as e:
-        return ToolResult(content=f"The command did not run: the editor's terminal failed: {e}", is_error=True)
+        return ToolResult(content=f"The editor's terminal failed: {e}", is_error=True)
     if done.exit_code == 0:
         _record_viewed_files(command, ctx)
     notes = _carry_cwd(pwd_file, ctx)

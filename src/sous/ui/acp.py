@@ -167,7 +167,8 @@ class Relay:
         content: list[ToolCallContentVariant] = [acp.tool_content(acp.text_block(result.text or "(no output)"))]
         args = call.arguments
         if (terminal := self.terminals.pop(call.id, None)) is not None:
-            content = [acp.tool_terminal_ref(terminal)]  # the released terminal still shows the output
+            # The released terminal still shows the output; a failure's own words go below it.
+            content = [acp.tool_terminal_ref(terminal), *(content if result.is_error else [])]
         elif call.name in ("Edit", "Write") and not result.is_error and isinstance(args.get("file_path"), str):
             if call.name == "Write":
                 content = [acp.tool_diff_content(args["file_path"], str(args.get("content", "")))]

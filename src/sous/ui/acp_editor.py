@@ -95,7 +95,7 @@ class AcpEditor:
         # only what sous changed is sent (a variable sous removed is sent empty).
         changed = {k: v for k, v in env.items() if os.environ.get(k) != v}
         changed |= {k: "" for k in os.environ if k not in env}
-        created = await self._ask(
+        created = await self._started(
             "terminal/create",
             self.conn.create_terminal(
                 session_id=self.session_id,
@@ -112,11 +112,19 @@ class AcpEditor:
             self.on_terminal(call_id, terminal)
         try:
             return await self._follow(terminal, timeout_s)
+        except EditorError as e:
+            raise EditorError(f"the command started, but {e}") from e
         except asyncio.CancelledError:
             await self._quietly("terminal/kill", self.conn.kill_terminal(**ids))
             raise
         finally:
             await self._quietly("terminal/release", self.conn.release_terminal(**ids))
+
+    async def _started(self, method: str, request: Awaitable[T]) -> T:
+        try:
+            return await self._ask(method, request)
+        except EditorError as e:
+            raise EditorError(f"the command did not start: {e}") from e
 
     async def _follow(self, terminal: str, timeout_s: float) -> Finished:
         ids = {"session_id": self.session_id, "terminal_id": terminal}
@@ -134,12 +142,12 @@ class AcpEditor:
         return Finished(output=output.output, exit_code=code, truncated=output.truncated, timed_out=timed_out)
 
     async def _quietly(self, method: str, request: Awaitable[Any]) -> None:
-        """A clean-up request: bounded, shielded from the cancellation that caused it, and only
-        reported when it fails (the tool's result is already decided)."""
+        """A clean-up request: bounded, carried on even when the run is cancelled meanwhile, and
+        only reported when it fails (the tool's result is already decided)."""
         try:
             await asyncio.shield(self._ask(method, request))
-        except (EditorError, asyncio.CancelledError) as e:
-            sys.stderr.write(f"sous: {method} failed: {e or 'cancelled'}\n")
+        except EditorError as e:
+            sys.stderr.write(f"sous: {method} failed: {e}\n")
 
 
 def _exit_code(code: int | None, signal_name: str | None) -> int | None:
