@@ -429,3 +429,50 @@ def test_slash_commands_are_advertised_and_a_prompt_starting_with_one_runs_it(tm
     assert replies[3][1] == "unknown command /cots — did you mean /cost?"
     assert replies[4][1] == "a path, not a command"
     assert "Say hello to Ada in one line." in _transcript(session_id)
+
+
+def test_a_buffer_changed_since_the_read_is_not_overwritten_and_a_refused_outside_read_never_reaches_the_editor(
+    tmp_path,
+):
+    project = tmp_path / "project"
+    project.mkdir()
+    notes = project / "notes.txt"
+    notes.write_text("alpha\n")
+    secret = tmp_path / "outside.txt"
+    secret.write_text("not the project's\n")
+    turns = [
+        _call("Read", "r1", file_path=str(notes)),
+        _call("Edit", "e1", file_path=str(notes), old_string="alpha", new_string="beta"),
+        _call("Read", "r2", file_path=str(secret)),
+        {"text": "ok"},
+    ]
+    editor = Workspace(choice="reject", buffers={str(notes): "alpha\n"})
+    original = editor.read_text_file
+
+    async def user_types_after_the_read(session_id, path, **kwargs):
+        reply = await original(session_id, path, **kwargs)
+        editor.buffers[path] = "alpha\ntyped meanwhile\n"
+        return reply
+
+    editor.read_text_file = user_types_after_the_read
+
+    async def main():
+        from acp import spawn_agent_process, text_block
+
+        environment = {**os.environ, "PYTHONPATH": str(SRC)}
+        async with spawn_agent_process(editor, *_agent(tmp_path, turns), env=environment, cwd=str(project)) as (
+            conn,
+            _,
+        ):
+            await conn.initialize(protocol_version=1, client_capabilities=EVERYTHING)
+            new = await conn.new_session(cwd=str(project), mcp_servers=[])
+            await conn.set_session_mode(session_id=new.session_id, mode_id="acceptEdits")
+            return await conn.prompt(session_id=new.session_id, prompt=[text_block("go")])
+
+    reply = asyncio.run(asyncio.wait_for(main(), 60))
+    assert reply.stop_reason == "end_turn"
+    done = editor.finished()
+    assert done["e1"].status == "failed" and "modified since read" in _result_text(done["e1"])
+    assert "fs/write_text_file" not in editor.methods() and notes.read_text() == "alpha\n"
+    assert editor.asked == [f"Read {secret}"] and done["r2"].status == "failed"
+    assert [p["path"] for m, p in editor.calls if m == "fs/read_text_file"] == [str(notes), str(notes)]

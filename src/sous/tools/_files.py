@@ -3,7 +3,9 @@
 Files are edited as text with `\\n` line endings in memory and written back exactly as they were
 stored: the same encoding, byte-order mark, line endings and file mode. The read record
 (`ctx.state["read_files"]`) remembers the size and mtime of every file read in this session, so an
-edit of a file never read, or changed on disk since, is refused instead of clobbering it.
+edit of a file never read, or changed on disk since, is refused instead of clobbering it. A file
+seen through the editor (`_editor`) is remembered by its text instead (`ctx.state["editor_texts"]`),
+since its unsaved changes do not show on disk.
 """
 
 from __future__ import annotations
