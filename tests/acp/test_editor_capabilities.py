@@ -476,3 +476,41 @@ def test_a_buffer_changed_since_the_read_is_not_overwritten_and_a_refused_outsid
     assert "fs/write_text_file" not in editor.methods() and notes.read_text() == "alpha\n"
     assert editor.asked == [f"Read {secret}"] and done["r2"].status == "failed"
     assert [p["path"] for m, p in editor.calls if m == "fs/read_text_file"] == [str(notes), str(notes)]
+
+
+def test_hooks_apply_to_calls_that_go_through_the_editor(tmp_path):
+    deny = {
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "permissionDecision": "deny",
+            "permissionDecisionReason": "writes are frozen today",
+        }
+    }
+    hook = tmp_path / "deny.sh"
+    hook.write_text(f"#!/bin/sh\ncat > /dev/null\necho '{json.dumps(deny)}'\n")
+    hook.chmod(0o755)
+    settings = {
+        "hooks": {"PreToolUse": [{"matcher": "Write|Bash", "hooks": [{"type": "command", "command": str(hook)}]}]}
+    }
+    (Path(os.environ["SOUS_HOME"]) / "settings.json").write_text(json.dumps(settings))
+    (tmp_path / "sub").mkdir()
+    turns = [
+        _call("Write", "w1", file_path=str(tmp_path / "sub" / "deep" / "f.txt"), content="x"),
+        _call("Bash", "b1", command="touch hooked.txt"),
+        {"text": "ok"},
+    ]
+    editor = Workspace()
+    _, reply = _drive(editor, tmp_path, turns)
+    assert reply.stop_reason == "end_turn" and editor.calls == [] and editor.asked == []
+    assert "writes are frozen today" in _result_text(editor.finished()["w1"])
+    assert not (tmp_path / "hooked.txt").exists()
+
+
+def test_write_through_the_editor_makes_the_missing_folders(tmp_path):
+    target = tmp_path / "new" / "folder" / "f.txt"
+    turns = [_call("Write", "w1", file_path=str(target), content="made\n"), {"text": "ok"}]
+    editor = Workspace()
+    _, reply = _drive(editor, tmp_path, turns)
+    assert reply.stop_reason == "end_turn" and editor.finished()["w1"].status == "completed"
+    assert editor.calls == [("fs/write_text_file", {"path": str(target), "content": "made\n"})]
+    assert target.read_text() == "made\n"

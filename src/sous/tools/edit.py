@@ -107,6 +107,7 @@ async def _save(path: Path, ctx: ToolContext, form: TextFile, text: str) -> None
     try:
         data = form.encode(text)
         if through is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)  # as a local write would
             await through.write_text(str(path), data[len(form.bom) :].decode(form.encoding))
         else:
             atomic_write(path, data)

@@ -42,6 +42,7 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         )
     try:
         if through is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)  # as a local write would
             await through.write_text(str(path), data[len(form.bom) :].decode(form.encoding))
         else:
             atomic_write(path, data)
