@@ -212,7 +212,7 @@ def test_bash_runs_in_the_editors_terminal_and_the_tool_call_shows_it(tmp_path):
     assert reply.stop_reason == "end_turn"
     created = [p for m, p in editor.calls if m == "terminal/create"]
     assert len(created) == 2 and created[0]["cwd"] == str(tmp_path) and created[1]["cwd"] == str(tmp_path / "sub")
-    assert "echo hi from the terminal" in created[0]["args"][-1]
+    assert created[0]["args"][-2:] == ["-c", "echo hi from the terminal; cd sub"]
     assert editor.methods().count("terminal/release") == 2 and "terminal/kill" not in editor.methods()
     shown = [
         (u.tool_call_id, c.terminal_id)

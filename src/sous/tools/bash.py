@@ -133,7 +133,7 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     # with a sandbox configured keeps every command local, even one allowed to leave the sandbox.
     if (through := editor(ctx, "terminals")) is not None and ctx.state.get("sandbox") is None:
         try:
-            return await _in_editor(through, command, script, env, timeout_ms, limit, pwd_file, ctx)
+            return await _in_editor(through, command, env, timeout_ms, limit, pwd_file, ctx)
         finally:
             os.unlink(pwd_file)
     try:
@@ -181,23 +181,29 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     return _result(command, proc.returncode, out, err, timed_out, timeout_ms, notes)
 
 
+_EDITOR_STARTUP = """trap 'pwd -P >| "$SOUS_PWD_FILE" 2>/dev/null' EXIT
+if [ -n "$SOUS_USER_BASH_ENV" ]; then . "$SOUS_USER_BASH_ENV"; fi
+"""
+
+
 async def _in_editor(
-    through: Editor,
-    command: str,
-    script: str,
-    env: dict[str, str],
-    timeout_ms: int,
-    limit: int,
-    pwd_file: str,
-    ctx: ToolContext,
+    through: Editor, command: str, env: dict[str, str], timeout_ms: int, limit: int, pwd_file: str, ctx: ToolContext
 ) -> ToolResult:
-    """Run the command in one of the editor's terminals (it shows the output as it comes)."""
+    """Run the command in one of the editor's terminals (it shows the output as it comes). The
+    editor shows the command line too, so the EXIT trap that reports the final directory comes
+    from a BASH_ENV start-up file (which then reads the user's own BASH_ENV) instead."""
+    fd, startup = tempfile.mkstemp(prefix="bashenv-", dir=_sandbox.scratch_dir())
+    with os.fdopen(fd, "w") as f:
+        f.write(_EDITOR_STARTUP)
+    env = {**env, "BASH_ENV": startup, "SOUS_USER_BASH_ENV": env.get("BASH_ENV", "")}
     try:
         done = await through.run(
-            [_bash(), "-c", script], cwd=ctx.cwd, env=env, timeout_s=timeout_ms / 1000, limit=limit
+            [_bash(), "-c", command], cwd=ctx.cwd, env=env, timeout_s=timeout_ms / 1000, limit=limit
         )
     except EditorError as e:
         return ToolResult(content=f"The editor's terminal failed: {e}", is_error=True)
+    finally:
+        os.unlink(startup)
     if done.exit_code == 0:
         _record_viewed_files(command, ctx)
     notes = _carry_cwd(pwd_file, ctx)
