@@ -10,6 +10,7 @@ own timeout; an error, a malformed answer or silence becomes one `EditorError` l
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import sys
@@ -29,7 +30,7 @@ def request_timeout(environ: Mapping[str, str]) -> float:
         ms = float(environ.get("SOUS_ACP_TIMEOUT_MS") or DEFAULT_TIMEOUT_S * 1000)
     except ValueError:
         return DEFAULT_TIMEOUT_S
-    return ms / 1000 if ms > 0 else DEFAULT_TIMEOUT_S
+    return ms / 1000 if 0 < ms < math.inf else DEFAULT_TIMEOUT_S  # never unbounded
 
 
 def offered(capabilities: Any) -> set[Capability]:
