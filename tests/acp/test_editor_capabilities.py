@@ -290,7 +290,7 @@ def test_an_editor_that_fails_or_never_answers_gives_the_model_one_line_in_bound
         "the editor did not answer fs/write_text_file within 0.8 s"
     )
     assert _result_text(done["b1"]) == (
-        "The editor's terminal failed: the command did not start: "
+        "The editor's terminal failed: the command's start was not confirmed: "
         "the editor did not answer terminal/create within 0.8 s"
     )
     assert not (tmp_path / "new.txt").exists()
@@ -306,6 +306,19 @@ def test_a_command_whose_output_never_comes_is_not_reported_as_not_run(tmp_path)
         "The editor's terminal failed: the command started, but the editor did not answer terminal/output within 0.8 s"
     )
     assert "terminal/release" in editor.methods()
+
+
+def test_a_terminal_the_editor_refuses_is_reported_as_not_started(tmp_path):
+    turns = [_call("Bash", "b1", command="touch never.txt"), {"text": "ok"}]
+    editor = Workspace()
+    editor.broken = {"terminal/create"}
+    _, reply = _drive(editor, tmp_path, turns)
+    assert reply.stop_reason == "end_turn" and not (tmp_path / "never.txt").exists()
+    said = _result_text(editor.finished()["b1"])
+    assert said.startswith(
+        "The editor's terminal failed: the command did not start: the editor refused terminal/create"
+    )
+    assert "\n" not in said and "terminal/release" not in editor.methods()
 
 
 def test_a_command_past_its_timeout_is_killed_and_released(tmp_path):

@@ -124,6 +124,8 @@ class AcpEditor:
     async def _started(self, method: str, request: Awaitable[T]) -> T:
         try:
             return await self._ask(method, request)
+        except _NoAnswer as e:  # a late answer may still start it: say only what is known
+            raise EditorError(f"the command's start was not confirmed: {e}") from e
         except EditorError as e:
             raise EditorError(f"the command did not start: {e}") from e
 
