@@ -26,7 +26,7 @@ from .toolset import ToolSet
 
 INTERRUPTED_TOOL = "[Request interrupted by user for tool use]"
 INTERRUPTED = "[Request interrupted by user]"
-_current_call: ContextVar[str] = ContextVar("sous_current_call", default="")
+current_call: ContextVar[str] = ContextVar("sous_current_call", default="")
 
 
 def new_id() -> str:
@@ -60,7 +60,7 @@ class Agent:
     """Called when the provider refuses a request as too long; True (room was made) retries it, twice at most."""
 
     def __post_init__(self) -> None:
-        self.ctx.progress = lambda text: self.emit(ToolProgress(call_id=_current_call.get(), text=text))
+        self.ctx.progress = lambda text: self.emit(ToolProgress(call_id=current_call.get(), text=text))
 
     def append(self, convo: Conversation, message: Message) -> None:
         convo.messages.append(message)
@@ -233,7 +233,7 @@ class Agent:
         return result
 
     async def _invoke(self, tool: Tool, call: ToolCall) -> ToolResult:
-        _current_call.set(call.id)  # runs in its own task, so concurrent calls keep their ids
+        current_call.set(call.id)  # runs in its own task, so concurrent calls keep their ids
         return await tool.run(call.arguments, self.ctx)
 
     async def _checked_run(self, call: ToolCall, cancel: CancelToken) -> ToolResultMessage:

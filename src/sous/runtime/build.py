@@ -92,6 +92,9 @@ class Options:
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     json_schema: dict[str, Any] | None = None
     """`--json-schema`: the final answer is a StructuredOutput call fitting this schema (checked by the CLI)."""
+    editor: Any = None
+    """The editor's files and terminals (`sous.tools._editor.Editor`, from `sous acp`): Read, Write,
+    Edit and Bash go through it where it offers them, its sub-agents' too."""
 
 
 def open_session(opts: Options) -> Session:
@@ -153,6 +156,8 @@ def open_session(opts: Options) -> Session:
     if cfg.get("sandbox.enabled") and not opts.bare:
         notices += _sandbox(cfg, cwd, state, rules, environ)
     state[ADDED_DIRS] = _added_dirs(opts, cfg, cwd, project_trust, left_out, notices)
+    if opts.editor is not None:
+        state["editor"] = opts.editor
 
     mcp = extensions.mcp_manager(opts, cwd, environ, notices, project_trust, left_out, found, bus)
     runs = Runs()

@@ -302,7 +302,7 @@ class SubAgents:
             spawn=self,
             cancel=parent.cancel,
             # the added working folders are the parent's own list: a folder added later reaches them too
-            state={k: v for k, v in parent.state.items() if k in ("sandbox", "read_denied", ADDED_DIRS)},
+            state={k: v for k, v in parent.state.items() if k in ("sandbox", "read_denied", "editor", ADDED_DIRS)},
         )
         uses = 0
         writer = None

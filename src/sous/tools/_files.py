@@ -3,12 +3,16 @@
 Files are edited as text with `\\n` line endings in memory and written back exactly as they were
 stored: the same encoding, byte-order mark, line endings and file mode. The read record
 (`ctx.state["read_files"]`) remembers the size and mtime of every file read in this session, so an
-edit of a file never read, or changed on disk since, is refused instead of clobbering it.
+edit of a file never read, or changed on disk since, is refused instead of clobbering it. A file
+seen through the editor (`_editor`) is remembered by its text instead (`ctx.state["editor_texts"]`),
+since its unsaved changes do not show on disk.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
+import hashlib
 import os
 import tempfile
 from dataclasses import dataclass
@@ -171,14 +175,38 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def record_read(ctx: ToolContext, path: Path) -> None:
-    st = os.stat(path)
-    ctx.state.setdefault("read_files", {})[str(path)] = (st.st_mtime_ns, st.st_size)
+def from_text(raw: str) -> TextFile:
+    """A file's text as the editor holds it (already decoded): written back with its own line endings."""
+    return _text_file(raw, "utf-8", b"")
 
 
-def stale_reason(ctx: ToolContext, path: Path) -> str | None:
-    """Why an existing file may not be changed now (never read, or changed since), or None."""
-    seen = ctx.state.get("read_files", {}).get(str(path))
+def record_read(ctx: ToolContext, path: Path, text: str | None = None) -> None:
+    """Remember that the model has seen the file as it is now. `text`: what it saw through the
+    editor, which may differ from the disk (unsaved changes), so it is what later edits compare."""
+    key = str(path)
+    with contextlib.suppress(OSError):  # a buffer the editor has not saved yet may not be on disk
+        st = os.stat(path)
+        ctx.state.setdefault("read_files", {})[key] = (st.st_mtime_ns, st.st_size)
+    seen = ctx.state.setdefault("editor_texts", {})
+    if text is None:
+        seen.pop(key, None)
+    else:
+        seen[key] = _digest(text)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.replace("\r\n", "\n").encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
+def stale_reason(ctx: ToolContext, path: Path, current: str | None = None) -> str | None:
+    """Why an existing file may not be changed now (never read, or changed since), or None.
+    `current`: its text as the editor has it now, compared with what was last seen through the
+    editor (the disk's size and time say nothing of unsaved changes)."""
+    key = str(path)
+    seen_text = ctx.state.get("editor_texts", {}).get(key)
+    if current is not None and seen_text is not None:
+        return None if _digest(current) == seen_text else CHANGED
+    seen = ctx.state.get("read_files", {}).get(key)
     if seen is None:
         return NOT_READ
     st = os.stat(path)

@@ -2,7 +2,9 @@
 
 Each call is a fresh `bash -c` in its own process group. The working directory carries over
 between calls while it stays inside the project (an EXIT trap writes the final `pwd` to a file);
-`export`s do not, as in Claude Code. A timeout or an interrupt kills the whole group.
+`export`s do not, as in Claude Code. A timeout or an interrupt kills the whole group. When an
+editor drives sous and offers terminals (`_editor`), a foreground command runs in one of them
+instead, unless the session has a sandbox.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sous.core import ToolContext, ToolResult
 
 from . import _process, _sandbox
 from ._base import builtin
+from ._editor import Editor, EditorError, editor
 from ._files import added_dirs, inside, record_read
 from ._truncate import head_tail
 
@@ -126,6 +129,13 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     env["SOUS_PWD_FILE"] = pwd_file
     script = "trap 'pwd -P >| \"$SOUS_PWD_FILE\" 2>/dev/null' EXIT\n" + command
     sandbox = None if args.get("dangerouslyDisableSandbox") else ctx.state.get("sandbox")
+    # The editor's terminal runs a command as the editor's child, outside bubblewrap: a session
+    # with a sandbox configured keeps every command local, even one allowed to leave the sandbox.
+    if (through := editor(ctx, "terminals")) is not None and ctx.state.get("sandbox") is None:
+        try:
+            return await _in_editor(through, command, env, timeout_ms, limit, pwd_file, ctx)
+        finally:
+            os.unlink(pwd_file)
     try:
         argv, proxy, fds = await _sandboxed([_bash(), "-c", script], sandbox, ctx)
         refused_before = len(proxy.refused) if proxy else 0
@@ -169,6 +179,37 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     elif sandbox and proc.returncode and _sandbox.looks_blocked(out + err):
         notes.append(_sandbox.NOTE)
     return _result(command, proc.returncode, out, err, timed_out, timeout_ms, notes)
+
+
+_EDITOR_STARTUP = """trap 'pwd -P >| "$SOUS_PWD_FILE" 2>/dev/null' EXIT
+if [ -n "$SOUS_USER_BASH_ENV" ]; then . "$SOUS_USER_BASH_ENV"; fi
+"""
+
+
+async def _in_editor(
+    through: Editor, command: str, env: dict[str, str], timeout_ms: int, limit: int, pwd_file: str, ctx: ToolContext
+) -> ToolResult:
+    """Run the command in one of the editor's terminals (it shows the output as it comes). The
+    editor shows the command line too, so the EXIT trap that reports the final directory comes
+    from a BASH_ENV start-up file (which then reads the user's own BASH_ENV) instead."""
+    fd, startup = tempfile.mkstemp(prefix="bashenv-", dir=_sandbox.scratch_dir())
+    with os.fdopen(fd, "w") as f:
+        f.write(_EDITOR_STARTUP)
+    env = {**env, "BASH_ENV": startup, "SOUS_USER_BASH_ENV": env.get("BASH_ENV", "")}
+    try:
+        done = await through.run(
+            [_bash(), "-c", command], cwd=ctx.cwd, env=env, timeout_s=timeout_ms / 1000, limit=limit
+        )
+    except EditorError as e:
+        return ToolResult(content=f"The editor's terminal failed: {e}", is_error=True)
+    finally:
+        os.unlink(startup)
+    if done.exit_code == 0:
+        _record_viewed_files(command, ctx)
+    notes = _carry_cwd(pwd_file, ctx)
+    if done.truncated:
+        notes.append("(the editor kept only the end of the output)")
+    return _result(command, done.exit_code, head_tail(done.output, limit), "", done.timed_out, timeout_ms, notes)
 
 
 _VIEWERS = {"cat", "head", "tail", "nl", "bat", "less", "more"}
@@ -216,8 +257,10 @@ def _result(
     parts = [p for p in (out, err) if p]
     if timed_out:
         parts.append(f"Command timed out after {timeout_ms / 1000:g}s and was killed")
+    elif code is None:
+        parts.insert(0, "The command ended without an exit status")
     elif not ok:
-        parts.insert(0, f"Exit code {code}" if code is not None and code >= 0 else f"Killed by signal {-(code or 0)}")
+        parts.insert(0, f"Exit code {code}" if code >= 0 else f"Killed by signal {-code}")
     parts += notes
     data = {
         "stdout": out,

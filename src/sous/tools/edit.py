@@ -8,7 +8,18 @@ from typing import Any
 from sous.core import ToolContext, ToolResult
 
 from ._base import builtin
-from ._files import TextFile, atomic_write, decode, numbered, record_read, resolve, stale_reason, structured_patch
+from ._editor import EditorError, editor
+from ._files import (
+    TextFile,
+    atomic_write,
+    decode,
+    from_text,
+    numbered,
+    record_read,
+    resolve,
+    stale_reason,
+    structured_patch,
+)
 
 SNIPPET_CONTEXT = 4
 
@@ -68,13 +79,21 @@ def _snippet(text: str, at: int, new: str) -> str:
     return numbered(lines[start : last + SNIPPET_CONTEXT + 1], start + 1)
 
 
-def _load(path: Path, ctx: ToolContext, creating: bool) -> TextFile:
+async def _load(path: Path, ctx: ToolContext, creating: bool) -> TextFile:
     if path.is_dir():
         raise EditFailed(f"EISDIR: {path} is a directory")
     if not path.exists():
         if creating:
             return TextFile(text="")
         raise EditFailed(f"File does not exist. Note: your current working directory is {ctx.cwd}.")
+    if (through := editor(ctx, "reads")) is not None:
+        try:
+            current = await through.read_text(str(path))
+        except EditorError as e:
+            raise EditFailed(f"Cannot read {path} through the editor: {e}") from e
+        if problem := stale_reason(ctx, path, current):
+            raise EditFailed(problem)
+        return from_text(current)
     if problem := stale_reason(ctx, path):
         raise EditFailed(problem)
     loaded = decode(path.read_bytes())
@@ -83,12 +102,20 @@ def _load(path: Path, ctx: ToolContext, creating: bool) -> TextFile:
     return loaded
 
 
-def _save(path: Path, ctx: ToolContext, form: TextFile, text: str) -> None:
+async def _save(path: Path, ctx: ToolContext, form: TextFile, text: str) -> None:
+    through = editor(ctx, "writes")
     try:
-        atomic_write(path, form.encode(text))
+        data = form.encode(text)
+        if through is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)  # as a local write would
+            await through.write_text(str(path), data[len(form.bom) :].decode(form.encoding))
+        else:
+            atomic_write(path, data)
+    except EditorError as e:
+        raise EditFailed(f"Cannot write {path} through the editor: {e}") from e
     except (OSError, UnicodeEncodeError) as e:
         raise EditFailed(f"Cannot write {path}: {e}") from e
-    record_read(ctx, path)
+    record_read(ctx, path, text if through is not None else None)
 
 
 async def run_edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
@@ -98,11 +125,11 @@ async def run_edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         if old == "":  # an empty old_string creates a new file, as in Claude Code
             if path.exists() and path.stat().st_size:
                 raise EditFailed("Cannot create new file - file already exists.")
-            form, text, at = _load(path, ctx, creating=True), new.replace("\r\n", "\n"), 0
+            form, text, at = await _load(path, ctx, creating=True), new.replace("\r\n", "\n"), 0
         else:
-            form = _load(path, ctx, creating=False)
+            form = await _load(path, ctx, creating=False)
             text, at = apply(form.text, old, new, replace_all)
-        _save(path, ctx, form, text)
+        await _save(path, ctx, form, text)
     except EditFailed as e:
         return ToolResult(content=str(e), is_error=True)
     data = {
@@ -130,7 +157,7 @@ async def run_multi_edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     path = resolve(args["file_path"], ctx)
     edits = args["edits"]
     try:
-        form = _load(path, ctx, creating=edits[0]["old_string"] == "")
+        form = await _load(path, ctx, creating=edits[0]["old_string"] == "")
         text = form.text
         for n, edit in enumerate(edits, 1):
             try:
@@ -140,7 +167,7 @@ async def run_multi_edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
                 text, _ = apply(text, edit["old_string"], edit["new_string"], bool(edit.get("replace_all")))
             except EditFailed as e:
                 raise EditFailed(f"Edit {n} of {len(edits)} failed, nothing was changed: {e}") from None
-        _save(path, ctx, form, text)
+        await _save(path, ctx, form, text)
     except EditFailed as e:
         return ToolResult(content=str(e), is_error=True)
     return ToolResult(

@@ -3,7 +3,9 @@
 
 Bounded: only regular files are opened (a FIFO would block forever, `/dev/zero` never ends), a
 file is read whole only up to `MAX_WHOLE_BYTES`, and a larger one is streamed line by line just
-up to the page asked for, so memory stays small whatever the file's size.
+up to the page asked for, so memory stays small whatever the file's size. When an editor drives
+sous and offers it (`_editor`), a text file of up to `MAX_WHOLE_BYTES` is read through the editor,
+unsaved changes included.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from sous.core import Image, ToolContext, ToolResult
 
 from ._base import builtin
+from ._editor import EditorError, editor
 from ._files import decode, looks_binary, numbered, record_read, resolve
 
 DEFAULT_LINES = 2000
@@ -100,6 +103,13 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         return await _document(path, args, ctx)
     if looks_binary(path):
         return _error(f"This tool cannot read binary files. The file appears to be a binary {path.suffix} file.")
+    if (through := editor(ctx, "reads")) is not None and path.stat().st_size <= MAX_WHOLE_BYTES:
+        try:
+            text = await through.read_text(str(path))
+        except EditorError as e:
+            return _error(f"Cannot read {path} through the editor: {e}")
+        record_read(ctx, path, text)
+        return _page(path, text.replace("\r\n", "\n"), args)
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_WHOLE_BYTES + 1)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sous.core import ToolContext, ToolResult
 
 from ._base import builtin
-from ._files import TextFile, atomic_write, decode, record_read, resolve, stale_reason, structured_patch
+from ._editor import Editor, EditorError, editor
+from ._files import TextFile, atomic_write, decode, from_text, record_read, resolve, stale_reason, structured_patch
 
 SCHEMA = {
     "type": "object",
@@ -24,11 +26,13 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     content: str = args["content"]
     if path.is_dir():
         return ToolResult(content=f"EISDIR: {path} is a directory", is_error=True)
-    old: TextFile | None = None
-    if path.exists():
-        if problem := stale_reason(ctx, path):
-            return ToolResult(content=problem, is_error=True)
-        old = decode(path.read_bytes())
+    through = editor(ctx, "writes")
+    try:
+        old = await _current(path, ctx, reading=editor(ctx, "reads"))
+    except EditorError as e:
+        return ToolResult(content=f"Cannot read {path} through the editor: {e}", is_error=True)
+    except ValueError as e:
+        return ToolResult(content=str(e), is_error=True)
     form = old or TextFile(text="", newline="\r\n" if "\r\n" in content else "\n")
     try:
         data = form.encode(content)
@@ -37,9 +41,16 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
             content=f"The content cannot be written in the file's encoding ({form.encoding}): {e}", is_error=True
         )
     try:
-        atomic_write(path, data)
+        if through is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)  # as a local write would
+            await through.write_text(str(path), data[len(form.bom) :].decode(form.encoding))
+        else:
+            atomic_write(path, data)
+    except EditorError as e:
+        return ToolResult(content=f"Cannot write {path} through the editor: {e}", is_error=True)
     except OSError as e:
         return ToolResult(content=f"Cannot write {path}: {e.strerror or e}", is_error=True)
+    record_read(ctx, path, content if through is not None else None)
     record_read(ctx, path)
     if old is None:
         return ToolResult(
@@ -63,6 +74,17 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
             "originalFile": old.text,
         },
     )
+
+
+async def _current(path: Path, ctx: ToolContext, reading: Editor | None) -> TextFile | None:
+    """The file as it is now (through the editor when it offers reads), or None when it does not
+    exist. Raises ValueError when it may not be replaced (never read, or changed since)."""
+    if not path.exists():
+        return None
+    current = await reading.read_text(str(path)) if reading is not None else None
+    if problem := stale_reason(ctx, path, current):
+        raise ValueError(problem)
+    return from_text(current) if current is not None else decode(path.read_bytes())
 
 
 TOOL = builtin("Write", SCHEMA, run)

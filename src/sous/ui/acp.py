@@ -6,7 +6,9 @@ session and replays its history. The session's events become `session/update` no
 (message and thought chunks, tool calls with their status and output, diffs for edits, the todo
 list as a plan), in order and all sent before the prompt's response. Permission questions become
 `session/request_permission` with sous's grant choices (once, this session, always, reject); a
-cancelled or failed request denies.
+cancelled or failed request denies. When the editor offers its file system and terminals
+(`clientCapabilities`), Read, Write, Edit and Bash go through them (`acp_editor`); the checks
+around the tools are the same either way.
 
 The wire format is the `agent-client-protocol` package's (an optional dependency: `pip install
 'sous[acp]'`).
@@ -32,11 +34,14 @@ from sous.core import (
     UserMessage,
 )
 
-from . import asking
+from . import acp_commands, asking
+from .acp_editor import AcpEditor, offered, request_timeout
 
 if TYPE_CHECKING:  # the `acp` package is imported only when `sous acp` runs
     from acp.helpers import ToolCallContentVariant
     from acp.schema import PermissionOptionKind, StopReason, ToolKind
+
+    from sous.tools._editor import Capability
 
 CHOICES: tuple[tuple[str, str, PermissionOptionKind], ...] = (
     ("once", "Allow once", "allow_once"),
@@ -82,6 +87,9 @@ class Relay:
         self.updates: asyncio.Queue[Any] = asyncio.Queue()
         self.pump = asyncio.ensure_future(self._pump())
         self.asking: set[asyncio.Task[None]] = set()
+        self.announced: set[str] = set()
+        self.terminals: dict[str, str] = {}
+        """The editor's terminal each running Bash call shows, by call id."""
         session.subscribe(self)
 
     async def _pump(self) -> None:
@@ -103,6 +111,7 @@ class Relay:
             self.updates.put_nowait(acp.update_agent_thought_text(event.text))
         elif isinstance(event, MessageAdded) and isinstance(event.message, AssistantMessage):
             for call in event.message.tool_calls:
+                self.announced.add(call.id)
                 self.updates.put_nowait(
                     acp.start_tool_call(
                         call.id,
@@ -134,13 +143,33 @@ class Relay:
             self.asking.add(task)
             task.add_done_callback(self.asking.discard)
 
+    def advertise_commands(self) -> None:
+        """List the slash commands once the editor knows the session: queued after the response
+        of session/new or session/load, whose task writes it before this callback runs."""
+        asyncio.get_running_loop().call_soon(self.updates.put_nowait, acp_commands.updates(self.session))
+
+    def terminal_started(self, call_id: str, terminal_id: str) -> None:
+        """A Bash call runs in the editor's terminal: the tool call shows it (a sub-agent's calls,
+        which the editor is not shown, have no place for it)."""
+        import acp
+
+        if call_id in self.announced:
+            self.terminals[call_id] = terminal_id
+            self.updates.put_nowait(
+                acp.update_tool_call(call_id, status="in_progress", content=[acp.tool_terminal_ref(terminal_id)])
+            )
+
     def _finished(self, event: ToolEnd) -> Any:
         import acp
 
         call, result = event.call, event.result
+        self.announced.discard(call.id)
         content: list[ToolCallContentVariant] = [acp.tool_content(acp.text_block(result.text or "(no output)"))]
         args = call.arguments
-        if call.name in ("Edit", "Write") and not result.is_error and isinstance(args.get("file_path"), str):
+        if (terminal := self.terminals.pop(call.id, None)) is not None:
+            # The released terminal still shows the output; a failure's own words go below it.
+            content = [acp.tool_terminal_ref(terminal), *(content if result.is_error else [])]
+        elif call.name in ("Edit", "Write") and not result.is_error and isinstance(args.get("file_path"), str):
             if call.name == "Write":
                 content = [acp.tool_diff_content(args["file_path"], str(args.get("content", "")))]
             else:
@@ -229,6 +258,8 @@ class SousAgent:
         self.base = base
         self.conn: Any = None
         self.relays: dict[str, Relay] = {}
+        self.capabilities: set[Capability] = set()
+        """What the editor offers of its file system and terminals (from `initialize`)."""
 
     def on_connect(self, conn: Any) -> None:
         self.conn = conn
@@ -239,6 +270,7 @@ class SousAgent:
         from acp import PROTOCOL_VERSION
         from acp.schema import AgentCapabilities, Implementation, InitializeResponse, PromptCapabilities
 
+        self.capabilities = offered(client_capabilities)
         return InitializeResponse(
             protocol_version=min(protocol_version, PROTOCOL_VERSION),
             agent_capabilities=AgentCapabilities(
@@ -253,12 +285,19 @@ class SousAgent:
         from sous.core import ConfigError
         from sous.runtime import open_session
 
+        editor = None
+        if self.capabilities:
+            editor = AcpEditor(self.conn, self.capabilities, request_timeout(self.base.environ))
+        options = dataclasses.replace(self.base, cwd=cwd, resume=resume, answers_permissions=True, editor=editor)
         try:
-            session = open_session(dataclasses.replace(self.base, cwd=cwd, resume=resume, answers_permissions=True))
+            session = open_session(options)
         except ConfigError as e:
             raise RequestError.invalid_params({"message": str(e)}) from e
         await session.start()
         relay = Relay(self.conn, session)
+        if editor is not None:
+            editor.session_id = session.id
+            editor.on_terminal = relay.terminal_started
         self.relays[session.id] = relay
         return relay
 
@@ -266,6 +305,7 @@ class SousAgent:
         from acp.schema import NewSessionResponse
 
         relay = await self._open(cwd)
+        relay.advertise_commands()
         return NewSessionResponse(session_id=relay.session.id, modes=_modes(relay.session))
 
     async def load_session(self, cwd: str, session_id: str, mcp_servers: Any = None, **kwargs: Any) -> Any:
@@ -273,6 +313,7 @@ class SousAgent:
 
         relay = await self._open(cwd, resume=session_id)
         await relay.replay()
+        relay.advertise_commands()
         return LoadSessionResponse(modes=_modes(relay.session))
 
     def _relay(self, session_id: str) -> Relay:
@@ -284,6 +325,7 @@ class SousAgent:
         return relay
 
     async def prompt(self, session_id: str, prompt: list[Any], **kwargs: Any) -> Any:
+        import acp
         from acp import RequestError
         from acp.schema import PromptResponse
 
@@ -296,7 +338,14 @@ class SousAgent:
                 parts.append(f'<file uri="{block.resource.uri}">\n{block.resource.text}\n</file>')
             elif getattr(block, "type", "") == "resource_link":
                 parts.append(f"@{block.uri.removeprefix('file://')}")
-        end = await relay.session.send("\n\n".join(parts))
+        text = "\n\n".join(parts)
+        command = await acp_commands.run(relay.session, text) if text.startswith("/") else None
+        if command is not None and command.text:
+            relay.updates.put_nowait(acp.update_agent_message_text(command.text))
+        if command is not None and command.prompt is None:
+            await relay.updates.join()
+            return PromptResponse(stop_reason="end_turn")
+        end = await relay.session.send(command.prompt if command is not None and command.prompt else text)
         await relay.updates.join()
         if end.reason in ("error", "blocked"):
             error = end.last_message.error if end.last_message is not None else end.reason
