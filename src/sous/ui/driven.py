@@ -105,7 +105,10 @@ class Driven:
         if isinstance(event.message, AssistantMessage):
             self.spent_usd += event.message.usage.cost_usd
             if self.spent_usd >= self.drive.max_budget_usd and self.session.running:
-                self.session.interrupt(f"the budget of ${self.drive.max_budget_usd:g} is spent")
+                spent = f"the budget of ${self.drive.max_budget_usd:g} is spent"
+                if self.printer is not None:
+                    self.printer.stopped_for = ("error_max_budget_usd", spent)
+                self.session.interrupt(spent)
 
     # --- the loop -------------------------------------------------------------------------------
 

@@ -78,6 +78,9 @@ class HeadlessPrinter:
         self.result: dict[str, Any] | None = None
         self.permission_meta: dict[str, dict[str, str]] = {}
         """Per tool call: how its permission was decided, for the `tool_result_meta` of its result."""
+        self.stopped_for: tuple[str, str] | None = None
+        """(subtype, text) when the front end itself stopped the run (a spent `--max-budget-usd`): the
+        result of that run says why, as Claude Code's does, instead of "Interrupted"."""
 
     def line(self, obj: dict[str, Any]) -> None:
         self.out.write(json.dumps(obj, ensure_ascii=False) + "\n")
@@ -240,6 +243,8 @@ class HeadlessPrinter:
             text = f"Reached the maximum number of turns ({end.num_turns})"
         else:
             text = last.text if last else ""
+        if end.reason == "aborted" and self.stopped_for is not None:
+            (subtype, text), self.stopped_for = self.stopped_for, None
         model = self.session.model.name.partition(":")[2]
         subagents = self.session.subagent_runs
         judge = self.session.auto_judge
