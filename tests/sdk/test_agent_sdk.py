@@ -290,7 +290,7 @@ def test_agents_from_initialize_run_as_sub_agents(options, script):
 def test_unsupported_flags_fail_with_one_clear_line(cli, project):
     for flags, says in (
         (["--add-dir", "/nonexistent-sous-dir"], "--add-dir /nonexistent-sous-dir: no such directory"),
-        (["--setting-sources=project"], "--setting-sources=project is not supported"),
+        (["--setting-sources=project,bogus"], "--setting-sources=project,bogus: unknown source 'bogus'"),
     ):
         run = subprocess.run(
             [cli, "--output-format", "stream-json", "--verbose", *flags, "--input-format", "stream-json"],
@@ -459,3 +459,19 @@ def test_can_use_tool_updated_input_is_checked_against_deny_rules_again(options,
     messages = asyncio.run(_collect(_prompts("go"), opts))
     result = _tool_results(messages)[0]
     assert (project / "keep.txt").exists() and result.is_error and "updated input is denied" in str(result.content)
+
+
+def test_setting_sources_choose_which_settings_files_apply(options, script, project):
+    (project / ".claude").mkdir()
+    (project / ".claude" / "settings.json").write_text('{"permissions": {"deny": ["Bash"]}}')
+
+    def run(name: str, sources: list[str]) -> list:
+        opts = options(
+            script(_bash_then_done(f"echo x > {name}")), permission_mode="bypassPermissions", setting_sources=sources
+        )
+        return asyncio.run(_collect(_prompts("write"), opts))
+
+    denied = run("a.txt", ["project"])
+    assert _tool_results(denied)[0].is_error and not (project / "a.txt").exists()
+    allowed = run("b.txt", ["user"])
+    assert not _tool_results(allowed)[0].is_error and (project / "b.txt").read_text() == "x\n"

@@ -89,6 +89,9 @@ class Options:
     add_dirs: list[str] = field(default_factory=list)
     """`--add-dir`: more working folders (relative to `cwd`), beside `permissions.additionalDirectories`;
     one that is not a directory stops the start (`ConfigError`). See `permissions.workdirs`."""
+    setting_sources: list[str] | None = None
+    """`--setting-sources`: which settings files are read (`user`, `project`, `local`); None = all.
+    Managed settings and `--settings` are read either way."""
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
 
@@ -99,7 +102,9 @@ def open_session(opts: Options) -> Session:
     from sous.models import OFFLINE_NOTICE
 
     cwd = os.path.abspath(opts.cwd)
-    cfg = settings_mod.load(cwd, opts.settings, bare=opts.bare, environ=opts.environ, check_rule=parse)
+    cfg = settings_mod.load(
+        cwd, opts.settings, bare=opts.bare, environ=opts.environ, check_rule=parse, sources=opts.setting_sources
+    )
     cfg.require_valid()  # a setting whose loss could widen a permission stops the session here
     notices = [Notice(level="warning", text=p) for p in cfg.problems]
     environ = {**opts.environ, **{k: str(v) for k, v in (cfg.get("env") or {}).items()}}
