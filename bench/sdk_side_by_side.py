@@ -255,6 +255,8 @@ async def _pre_deny(run: Run) -> None:
     expect(
         first_result(messages).is_error and "GUARD-SAYS-NO" in run.server.sent(), "the reason did not reach the model"
     )
+    denials = [d.get("tool_name") for d in result_of(messages).permission_denials or []]
+    expect(denials == ["Bash"], f"the result's permission_denials named {denials}")
 
 
 @feature("hook PostToolUse additionalContext", bash("echo x > out.txt"))
@@ -310,12 +312,14 @@ async def _interrupt(run: Run) -> None:
 async def _set_mode(run: Run) -> None:
     async with ClaudeSDKClient(run.options()) as client:
         await client.query("first")
-        [m async for m in client.receive_response()]
+        first = [m async for m in client.receive_response()]
         await client.set_permission_mode("acceptEdits")
         await client.query("second")
-        [m async for m in client.receive_response()]
+        second = [m async for m in client.receive_response()]
     expect(not (run.project / "a.txt").exists(), "the first write ran in the default mode (nobody to ask)")
     expect((run.project / "b.txt").exists(), "the second write did not run in acceptEdits")
+    expect(len(result_of(first).permission_denials or []) == 1, "the first result does not list its denial")
+    expect(not result_of(second).permission_denials, "the second result lists the first run's denial")
 
 
 @feature("set_model", [{"text": "from the first model"}, {"text": "from the second model"}])

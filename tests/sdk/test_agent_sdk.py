@@ -141,6 +141,7 @@ def test_python_pre_tool_use_hook_denies_the_call(options, script, project):
     assert not (project / "out.txt").exists()
     result = _tool_results(messages)[0]
     assert result.is_error and "the guard refuses writes" in str(result.content)
+    assert [d["tool_name"] for d in messages[-1].permission_denials] == ["Bash"]  # as Claude Code lists it
 
 
 def test_hook_matcher_that_does_not_fit_is_not_called(options, script, project):
@@ -475,3 +476,18 @@ def test_setting_sources_choose_which_settings_files_apply(options, script, proj
     assert _tool_results(denied)[0].is_error and not (project / "a.txt").exists()
     allowed = run("b.txt", ["user"])
     assert not _tool_results(allowed)[0].is_error and (project / "b.txt").read_text() == "x\n"
+
+
+def test_each_result_lists_only_its_own_runs_permission_denials(options, script, project):
+    async def main():
+        turns = _bash_then_done("echo one > a.txt") + [{"text": "nothing to run"}]
+        async with ClaudeSDKClient(options(script(turns))) as client:
+            results = []
+            for prompt in ("first", "second"):
+                await client.query(prompt)
+                results.append([m async for m in client.receive_response()][-1])
+            return results
+
+    first, second = asyncio.run(main())
+    assert [d["tool_name"] for d in first.permission_denials] == ["Bash"]
+    assert second.subtype == "success" and second.permission_denials == []

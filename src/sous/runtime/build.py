@@ -212,6 +212,11 @@ def open_session(opts: Options) -> Session:
         auto_allow_sandboxed=cfg.get("sandbox.autoAllowBashIfSandboxed") in (None, True),
         auto=judge,
     )
+    if hooks is not None:  # a call a hook refused is a permission denial too, for the results
+        denials = permissions.denials
+        hooks.denied = lambda call: denials.append(
+            {"tool_name": call.name, "tool_use_id": call.id, "tool_input": call.arguments}
+        )
 
     steering: list[Middleware] = [permissions] if hooks is None else [hooks, permissions]
     instructions = None
