@@ -193,6 +193,7 @@ def test_interrupt_stops_the_running_turn(options, script):
 
     seen = asyncio.run(main())
     assert seen[-1].is_error and seen[-1].result == "Interrupted"
+    assert seen[-1].errors == ["Interrupted"]  # every error result has `errors`; the npm SDK reads it unchecked
     assert "late" not in _texts(seen)
 
 

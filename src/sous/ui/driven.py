@@ -182,6 +182,7 @@ class Driven:
                 "total_cost_usd": round(self.spent_usd, 6),
                 "usage": {},
                 "permission_denials": [],
+                "errors": [f"the budget of ${self.drive.max_budget_usd:g} is spent"],
                 "stop_reason": None,
                 "sous_changes": RunRecord().as_dict(),  # the prompt was not run: nothing changed
             }

@@ -283,6 +283,8 @@ class HeadlessPrinter:
                 for r in subagents
             ],
             "permission_denials": run_denials,
+            # An error result other than "success" carries `errors`: the npm Agent SDK reads it unchecked.
+            **({"errors": [text] if text else []} if subtype != "success" else {}),
             "sous_changes": self.session.last_run.as_dict(),  # what the run actually changed and ran
             **({"auto_judge": judge.result()} if judge and judge.spend.count else {}),
             "api_error_status": _status(last) if end.reason == "error" else None,
