@@ -44,6 +44,7 @@ from claude_agent_sdk import (  # noqa: E402  (after the path setup, like the ot
     PermissionResultDeny,
     ResultMessage,
     StreamEvent,
+    SystemMessage,
     TextBlock,
     ToolResultBlock,
     UserMessage,
@@ -203,6 +204,8 @@ async def _multi_turn(run: Run) -> None:
     expect(texts(seen[0]) == ["first"] and texts(seen[1]) == ["second"], "wrong answers")
     expect(result_of(seen[0]).session_id == result_of(seen[1]).session_id, "two sessions")
     expect("remember PLUM" in run.server.sent(), "the second request lacks the first prompt")
+    inits = [sum(isinstance(m, SystemMessage) and m.subtype == "init" for m in reply) for reply in seen]
+    expect(inits == [1, 1], f"system/init messages per reply: {inits}")
 
 
 @feature("can_use_tool allow", bash("echo original > out.txt"))

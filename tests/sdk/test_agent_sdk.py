@@ -227,6 +227,8 @@ def test_set_model_switches_the_model(options, script):
 
     one, two = asyncio.run(main())
     assert _texts(one) == ["from the first model"] and _texts(two) == ["from the second model"]
+    (init,) = [m for m in two if isinstance(m, SystemMessage) and m.subtype == "init"]  # each prompt has its own
+    assert init.data["model"] == second.partition(":")[2]  # the model switched to
 
 
 def test_set_model_to_an_unknown_model_is_an_error_the_session_survives(options, script):

@@ -150,7 +150,11 @@ def test_with_dash_p_too_the_prompts_run_in_one_session_and_stdin_end_exits_zero
     out, err = proc.communicate(_user("one") + "\n" + _user("two") + "\n", timeout=60)
     assert proc.returncode == 0, err
     lines = _lines(out)
-    assert [line["type"] for line in lines].count("system") == 1
+    assert [line["type"] for line in lines] == [
+        "system",
+        "assistant",
+        "result",
+    ] * 2  # an init per prompt, as in Claude Code
     results = [line for line in lines if line["type"] == "result"]
     assert [r["result"] for r in results] == ["a", "b"] and results[0]["session_id"] == results[1]["session_id"]
 

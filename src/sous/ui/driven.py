@@ -147,8 +147,8 @@ class Driven:
         return 1 if self.failed else 0
 
     async def _work(self) -> None:
-        """Run the prompts one after another, in one session."""
-        initialised = False
+        """Run the prompts one after another, in one session; each starts with a system/init line
+        (the model, mode and tools as they are now), as Claude Code's do."""
         while (prompt := await self.prompts.get()) is not None:
             if prompt in self.waiting:
                 self.waiting.remove(prompt)
@@ -159,9 +159,7 @@ class Driven:
                 self.failed = True
                 return
             assert self.printer is not None  # opening the session made it
-            if not initialised:
-                self.printer.init()
-                initialised = True
+            self.printer.init()
             if self.drive.max_budget_usd is not None and self.spent_usd >= self.drive.max_budget_usd:
                 self._over_budget()
                 continue
