@@ -58,6 +58,8 @@ MODEL = "claude-sonnet-4-5"
 OTHER_MODEL = "claude-haiku-4-5"
 CLAUDE = "/tmp/cc-sdk/node_modules/@anthropic-ai/claude-code-linux-x64/claude"
 FEATURE_TIMEOUT = 120.0
+# What a CLI says when it tried to reach the network this machine may not have (not the scripted endpoint).
+OFFLINE_SIGNS = ("ENOTFOUND", "EAI_AGAIN", "getaddrinfo", "Unable to connect", "fetch failed", "ECONNREFUSED")
 
 
 class Failed(Exception):
@@ -470,7 +472,10 @@ async def run_feature(cli: str, item: Feature, show: bool) -> str | None:
             except TimeoutError:
                 return f"no answer within {FEATURE_TIMEOUT:.0f} s"
             except Exception as e:  # the table reports whatever the SDK raised
-                return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:160]
+                said = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:160]
+                if any(sign in str(e) for sign in OFFLINE_SIGNS):
+                    return f"this environment: no network for what the CLI fetched ({said})"
+                return said
             finally:
                 if show:
                     for body in server.main:
@@ -487,6 +492,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--only", nargs="*", help="run only these features (names as in the table)")
     parser.add_argument("--show-requests", action="store_true", help="print what each CLI sent to the model")
     args = parser.parse_args(argv)
+    names = [f.name for f in FEATURES]
+    if unknown := [name for name in args.only or [] if name not in names]:
+        parser.error(f"no such feature: {', '.join(unknown)} (the features: {', '.join(names)})")
     chosen = [f for f in FEATURES if not args.only or f.name in args.only]
     with tempfile.TemporaryDirectory() as folder:
         clis = {"sous": cli_for_sous(Path(folder))}
