@@ -4,7 +4,7 @@
 // Prints each SDK message as one JSON line, then {"probe": {...}} with what the program saw.
 import { pathToFileURL } from "node:url";
 
-const { query } = await import(pathToFileURL(process.env.SDK_MODULE).href);
+const { query, createSdkMcpServer, tool } = await import(pathToFileURL(process.env.SDK_MODULE).href);
 const scenario = process.argv[2];
 const probe = { asked: [], hooked: [] };
 
@@ -64,6 +64,14 @@ if (scenario === "tool") {
   texts = ["remember PLUM", "which fruit?"];
 } else if (scenario === "interrupt") {
   options.permissionMode = "bypassPermissions";
+} else if (scenario === "mcp") {
+  const { z } = await import(pathToFileURL(process.env.ZOD_MODULE).href);
+  const add = tool("add", "Add two numbers", { a: z.number(), b: z.number() }, async (args) => {
+    probe.asked.push(["add", args]);
+    return { content: [{ type: "text", text: `sum=${args.a + args.b}` }] };
+  });
+  options.mcpServers = { calc: createSdkMcpServer({ name: "calc", version: "1.0.0", tools: [add] }) };
+  options.allowedTools = ["mcp__calc__add"];
 } else {
   throw new Error(`unknown scenario ${scenario}`);
 }

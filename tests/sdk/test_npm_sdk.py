@@ -51,6 +51,7 @@ def probe(scenario: str, turns: list[dict], *, sdk_module: str, cli: str, projec
         env = {
             **os.environ,
             "SDK_MODULE": sdk_module,
+            "ZOD_MODULE": str(Path(sdk_module).parents[2] / "zod" / "index.js"),  # the SDK's own dependency
             "SOUS_CLI": cli,
             "PROJECT": str(project),
             "SOUS_MODEL": "claude-sonnet-4-5",
@@ -134,3 +135,13 @@ def test_interrupt_stops_the_running_command(sdk_module, cli, project):
     assert seen["seconds"] < 25 and not (project / "late.txt").exists()
     assert messages[-1]["type"] == "result" and messages[-1]["is_error"]
     assert "done" not in texts(messages)
+
+
+def test_an_sdk_mcp_server_sent_in_initialize_runs_its_tool_in_the_program(sdk_module, cli, project):
+    turns = [{"tool_calls": [{"name": "mcp__calc__add", "input": {"a": 2, "b": 40}, "id": "m1"}]}, {"text": "done"}]
+    messages, seen = probe("mcp", turns, sdk_module=sdk_module, cli=cli, project=project)
+    assert "mcp__calc__add" in messages[0]["tools"]
+    assert seen["asked"] == [["add", {"a": 2, "b": 40}]]
+    result = tool_results(messages)[0]
+    assert not result.get("is_error") and "sum=42" in json.dumps(result["content"])
+    assert messages[-1]["subtype"] == "success"

@@ -233,6 +233,7 @@ class Driven:
         if subtype == "initialize":
             if self.opening is not None:
                 raise ValueError("the session is already initialized")
+            self._add_servers(request.get("mcpServers"), request.get("sdkMcpServers"))
             await self._session_ready(request.get("hooks"), request.get("agents"))
             agents = self.session.subagents.types if self.session.subagents is not None else {}
             return {
@@ -245,6 +246,7 @@ class Driven:
                 "available_output_styles": ["default"],
                 "models": [],
                 "hooks_applied": True,
+                "mcp_servers_applied": True,
                 "hook_on_failure_supported": True,
                 "pid": os.getpid(),
             }
@@ -265,6 +267,23 @@ class Driven:
             raise ValueError('"model" must be a string or null')
         chosen = await self.session.switch_model(model or self.started_model, "sdk")  # null: the first model
         return {"model": chosen.name}
+
+    def _add_servers(self, servers: Any, sdk_names: Any) -> None:
+        """The MCP servers the npm SDK sends in `initialize` rather than as `--mcp-config`: the
+        configurations of its other servers, and the names of its own (`sdkMcpServers`), whose tools
+        are then listed over `mcp_message` like any sdk server's."""
+        if sdk_names is not None and (
+            not isinstance(sdk_names, list) or not all(isinstance(n, str) and n for n in sdk_names)
+        ):
+            raise ValueError('"sdkMcpServers" must be a list of server names')
+        if servers is not None and not isinstance(servers, dict):
+            raise ValueError('"mcpServers" must be an object of server configurations')
+        self.sdk_servers += [n for n in sdk_names or [] if n not in self.sdk_servers]
+        if not servers:
+            return
+        kept, sdk = split_sdk_servers([json.dumps({"mcpServers": servers})])
+        self.opts = dataclasses.replace(self.opts, mcp_config=[*self.opts.mcp_config, *kept])
+        self.sdk_servers += [n for n in sdk if n not in self.sdk_servers]
 
     def _problem(self, text: str) -> None:
         self.err.write(f"sous: {text}\n")
