@@ -60,6 +60,10 @@ if (scenario === "tool") {
     };
   };
   options.hooks = { PreToolUse: [{ matcher: "Bash", hooks: [guard] }] };
+} else if (scenario === "prompt") {
+  options.systemPrompt = "You are PIRATE-PROMPT.";
+} else if (scenario === "preset") {
+  options.systemPrompt = { type: "preset", preset: "claude_code", append: "Always APPENDED-RULE." };
 } else if (scenario === "multi") {
   texts = ["remember PLUM", "which fruit?"];
 } else if (scenario === "interrupt") {

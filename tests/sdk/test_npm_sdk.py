@@ -62,11 +62,12 @@ def probe(scenario: str, turns: list[dict], *, sdk_module: str, cli: str, projec
             ["node", str(PROBE), scenario], capture_output=True, text=True, timeout=120, env=env, cwd=project
         )
         left = server.turns
+        requests = server.requests
     assert run.returncode == 0, run.stderr[-2000:]
     lines = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     assert lines and "probe" in lines[-1], run.stdout[-2000:]
     assert left == [] or scenario == "interrupt", f"turns left unused: {left}"
-    return lines[:-1], lines[-1]["probe"]
+    return lines[:-1], {**lines[-1]["probe"], "requests": requests}
 
 
 def tool_results(messages: list[dict]) -> list[dict]:
@@ -145,3 +146,12 @@ def test_an_sdk_mcp_server_sent_in_initialize_runs_its_tool_in_the_program(sdk_m
     result = tool_results(messages)[0]
     assert not result.get("is_error") and "sum=42" in json.dumps(result["content"])
     assert messages[-1]["subtype"] == "success"
+
+
+def test_the_system_prompt_given_in_initialize_replaces_or_extends_sous_own(sdk_module, cli, project):
+    _, seen = probe("prompt", [{"text": "arr"}], sdk_module=sdk_module, cli=cli, project=project)
+    assert json.dumps(seen["requests"][0]["body"]["system"]).count("PIRATE-PROMPT") == 1
+    assert "sous" not in json.dumps(seen["requests"][0]["body"]["system"]).lower()  # replaced, not added to
+    _, seen = probe("preset", [{"text": "ok"}], sdk_module=sdk_module, cli=cli, project=project)
+    system = json.dumps(seen["requests"][0]["body"]["system"])
+    assert "APPENDED-RULE" in system and len(system) > 1000  # sous's own prompt, with the addition

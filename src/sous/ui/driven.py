@@ -234,6 +234,7 @@ class Driven:
             if self.opening is not None:
                 raise ValueError("the session is already initialized")
             self._add_servers(request.get("mcpServers"), request.get("sdkMcpServers"))
+            self._set_prompt(request.get("systemPrompt"), request.get("appendSystemPrompt"))
             await self._session_ready(request.get("hooks"), request.get("agents"))
             agents = self.session.subagents.types if self.session.subagents is not None else {}
             return {
@@ -284,6 +285,20 @@ class Driven:
         kept, sdk = split_sdk_servers([json.dumps({"mcpServers": servers})])
         self.opts = dataclasses.replace(self.opts, mcp_config=[*self.opts.mcp_config, *kept])
         self.sdk_servers += [n for n in sdk if n not in self.sdk_servers]
+
+    def _set_prompt(self, replace: Any, append: Any) -> None:
+        """The system prompt the npm SDK sends in `initialize` (a string or a list of parts) rather
+        than as `--system-prompt`, and its `appendSystemPrompt`."""
+        if isinstance(replace, str):
+            replace = [replace]
+        if replace is not None and (not isinstance(replace, list) or not all(isinstance(p, str) for p in replace)):
+            raise ValueError('"systemPrompt" must be a string or a list of strings')
+        if append is not None and not isinstance(append, str):
+            raise ValueError('"appendSystemPrompt" must be a string')
+        if replace is not None:
+            self.opts = dataclasses.replace(self.opts, system_prompt="\n\n".join(replace))
+        if append is not None:
+            self.opts = dataclasses.replace(self.opts, append_system_prompt=append)
 
     def _problem(self, text: str) -> None:
         self.err.write(f"sous: {text}\n")
