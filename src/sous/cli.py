@@ -176,7 +176,9 @@ def _parser():
         "--max-budget-usd", type=float, metavar="USD", help="stream-json input: stop once model use costs this much"
     )
     p.add_argument(
-        "--setting-sources", metavar="LIST", help="accepted only as user,project,local (sous reads them all)"
+        "--setting-sources",
+        metavar="LIST",
+        help="which settings files to read: a comma-separated subset of user,project,local (default: all)",
     )
     p.add_argument(
         "--add-dir",
@@ -232,6 +234,7 @@ def _main(argv: list[str]) -> int:
         persist=not args.no_session_persistence,
         permission_prompt_tool=args.permission_prompt_tool if args.print else None,
         add_dirs=args.add_dir,
+        setting_sources=_sources(args.setting_sources),
     )
     prompt = " ".join(args.prompt)
     pick = args.resume == ""  # `sous -r` alone: the terminal's session chooser
@@ -274,6 +277,11 @@ def _main(argv: list[str]) -> int:
     return _run(lambda: _interactive(opts, prompt or None, pick=pick))
 
 
+def _sources(given: str | None) -> list[str] | None:
+    """`--setting-sources`: None = every settings file; an empty value = none of them."""
+    return None if given is None else [s.strip() for s in given.split(",") if s.strip()]
+
+
 def _unsupported(args) -> str | None:
     """Flags sous accepts only where it can honour them: one line saying why, or None."""
     if args.add_dir:  # checked again when the session opens; here so that nothing starts first
@@ -286,8 +294,9 @@ def _unsupported(args) -> str | None:
                 resolve_dir(given, os.getcwd())
             except ValueError as e:
                 return f"--add-dir {e}"
-    if args.setting_sources is not None and set(args.setting_sources.split(",")) != {"user", "project", "local"}:
-        return f"--setting-sources={args.setting_sources} is not supported: sous reads user, project and local settings"
+    if args.setting_sources and (unknown := set(_sources(args.setting_sources) or ()) - {"user", "project", "local"}):
+        first = sorted(unknown)[0]
+        return f"--setting-sources={args.setting_sources}: unknown source {first!r} (use user, project, local)"
     if args.permission_prompt_tool == "stdio" and args.input_format != "stream-json":
         return "--permission-prompt-tool stdio needs --input-format stream-json (the program answers on stdin)"
     if args.resume == "" and (args.print or args.input_format == "stream-json"):

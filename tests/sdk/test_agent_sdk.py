@@ -141,6 +141,7 @@ def test_python_pre_tool_use_hook_denies_the_call(options, script, project):
     assert not (project / "out.txt").exists()
     result = _tool_results(messages)[0]
     assert result.is_error and "the guard refuses writes" in str(result.content)
+    assert [d["tool_name"] for d in messages[-1].permission_denials] == ["Bash"]  # as Claude Code lists it
 
 
 def test_hook_matcher_that_does_not_fit_is_not_called(options, script, project):
@@ -192,6 +193,7 @@ def test_interrupt_stops_the_running_turn(options, script):
 
     seen = asyncio.run(main())
     assert seen[-1].is_error and seen[-1].result == "Interrupted"
+    assert seen[-1].errors == ["Interrupted"]  # every error result has `errors`; the npm SDK reads it unchecked
     assert "late" not in _texts(seen)
 
 
@@ -225,6 +227,8 @@ def test_set_model_switches_the_model(options, script):
 
     one, two = asyncio.run(main())
     assert _texts(one) == ["from the first model"] and _texts(two) == ["from the second model"]
+    (init,) = [m for m in two if isinstance(m, SystemMessage) and m.subtype == "init"]  # each prompt has its own
+    assert init.data["model"] == second.partition(":")[2]  # the model switched to
 
 
 def test_set_model_to_an_unknown_model_is_an_error_the_session_survives(options, script):
@@ -290,7 +294,7 @@ def test_agents_from_initialize_run_as_sub_agents(options, script):
 def test_unsupported_flags_fail_with_one_clear_line(cli, project):
     for flags, says in (
         (["--add-dir", "/nonexistent-sous-dir"], "--add-dir /nonexistent-sous-dir: no such directory"),
-        (["--setting-sources=project"], "--setting-sources=project is not supported"),
+        (["--setting-sources=project,bogus"], "--setting-sources=project,bogus: unknown source 'bogus'"),
     ):
         run = subprocess.run(
             [cli, "--output-format", "stream-json", "--verbose", *flags, "--input-format", "stream-json"],
@@ -396,7 +400,8 @@ def test_max_budget_usd_stops_the_run_that_spends_it_and_refuses_the_next(option
             return out
 
     one, two, three = asyncio.run(main())
-    assert one.subtype == "success" and two.is_error and two.result == "Interrupted"
+    assert one.subtype == "success" and two.is_error and two.subtype == "error_max_budget_usd"
+    assert "budget of $1 is spent" in two.result  # the run that spent it says so, as Claude Code's does
     assert three.subtype == "error_max_budget_usd" and three.is_error and not (project / "late.txt").exists()
 
 
@@ -458,3 +463,34 @@ def test_can_use_tool_updated_input_is_checked_against_deny_rules_again(options,
     messages = asyncio.run(_collect(_prompts("go"), opts))
     result = _tool_results(messages)[0]
     assert (project / "keep.txt").exists() and result.is_error and "updated input is denied" in str(result.content)
+
+
+def test_setting_sources_choose_which_settings_files_apply(options, script, project):
+    (project / ".claude").mkdir()
+    (project / ".claude" / "settings.json").write_text('{"permissions": {"deny": ["Bash"]}}')
+
+    def run(name: str, sources: list[str]) -> list:
+        opts = options(
+            script(_bash_then_done(f"echo x > {name}")), permission_mode="bypassPermissions", setting_sources=sources
+        )
+        return asyncio.run(_collect(_prompts("write"), opts))
+
+    denied = run("a.txt", ["project"])
+    assert _tool_results(denied)[0].is_error and not (project / "a.txt").exists()
+    allowed = run("b.txt", ["user"])
+    assert not _tool_results(allowed)[0].is_error and (project / "b.txt").read_text() == "x\n"
+
+
+def test_each_result_lists_only_its_own_runs_permission_denials(options, script, project):
+    async def main():
+        turns = _bash_then_done("echo one > a.txt") + [{"text": "nothing to run"}]
+        async with ClaudeSDKClient(options(script(turns))) as client:
+            results = []
+            for prompt in ("first", "second"):
+                await client.query(prompt)
+                results.append([m async for m in client.receive_response()][-1])
+            return results
+
+    first, second = asyncio.run(main())
+    assert [d["tool_name"] for d in first.permission_denials] == ["Bash"]
+    assert second.subtype == "success" and second.permission_denials == []

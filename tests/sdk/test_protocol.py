@@ -150,7 +150,11 @@ def test_with_dash_p_too_the_prompts_run_in_one_session_and_stdin_end_exits_zero
     out, err = proc.communicate(_user("one") + "\n" + _user("two") + "\n", timeout=60)
     assert proc.returncode == 0, err
     lines = _lines(out)
-    assert [line["type"] for line in lines].count("system") == 1
+    assert [line["type"] for line in lines] == [
+        "system",
+        "assistant",
+        "result",
+    ] * 2  # an init per prompt, as in Claude Code
     results = [line for line in lines if line["type"] == "result"]
     assert [r["result"] for r in results] == ["a", "b"] and results[0]["session_id"] == results[1]["session_id"]
 
@@ -219,3 +223,33 @@ def test_identical_questions_of_parallel_sub_agents_reach_the_program_once_label
     assert [d["tool_input"]["command"] for d in denials] == [QUEUE_SHARED] * 4  # the one "no" reached all four
     assert lines[-1]["result"] == "all five finished"
     assert (project / "other.txt").exists() and not (project / "shared.txt").exists()
+
+
+def test_malformed_mcp_servers_in_initialize_are_an_error_answer_and_a_later_initialize_still_works(
+    cli, project, script
+):
+    def initialize(request_id: str, **fields) -> str:
+        request = {"subtype": "initialize", **fields}
+        return json.dumps({"type": "control_request", "request_id": request_id, "request": request})
+
+    proc = _start(cli, project, script([{"text": "answered"}]))
+    out, err = proc.communicate(
+        "\n".join(
+            [
+                initialize("bad1", sdkMcpServers="calc"),
+                initialize("bad2", mcpServers=["not", "an", "object"]),
+                initialize("good", sdkMcpServers=[], mcpServers={}),
+                _user("hello"),
+            ]
+        )
+        + "\n",
+        timeout=60,
+    )
+    assert proc.returncode == 0, err
+    answers = {
+        line["response"]["request_id"]: line["response"] for line in _lines(out) if line["type"] == "control_response"
+    }
+    assert answers["bad1"]["subtype"] == "error" and "sdkMcpServers" in answers["bad1"]["error"]
+    assert answers["bad2"]["subtype"] == "error" and "mcpServers" in answers["bad2"]["error"]
+    assert answers["good"]["subtype"] == "success" and answers["good"]["response"]["mcp_servers_applied"] is True
+    assert [line["result"] for line in _lines(out) if line["type"] == "result"] == ["answered"]

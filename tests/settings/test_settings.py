@@ -38,3 +38,21 @@ def test_bare_skips_discovery(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     write(tmp_path / ".sous" / "settings.json", {"model": "x"})
     assert settings.load(tmp_path, bare=True).get("model") is None
+
+
+def test_sources_keep_only_the_named_layers_and_the_cli_layer(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    project = tmp_path / "proj"
+    write(home / ".claude" / "settings.json", {"permissions": {"allow": ["Read"]}})
+    write(project / ".claude" / "settings.json", {"permissions": {"deny": ["Bash"]}})
+    write(project / ".claude" / "settings.local.json", '{"not json')
+    only_project = settings.load(project, sources=["project"])
+    assert only_project.get("permissions.deny") == ["Bash"] and only_project.get("permissions.allow") is None
+    assert only_project.errors == []  # the local file, left out, is not read at all
+    only_user = settings.load(project, '{"model": "m"}', sources=["user"])
+    assert only_user.get("permissions.allow") == ["Read"] and only_user.get("permissions.deny") is None
+    assert only_user.get("model") == "m"
+    none = settings.load(project, sources=[])
+    assert none.get("permissions") is None and none.errors == []
+    assert len(settings.load(project).errors) == 1  # all layers by default, the broken one included

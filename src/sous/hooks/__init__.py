@@ -87,6 +87,8 @@ class HookMiddleware(PassThrough):
         self.fields: dict[str, Any] = {}
         """Added to every payload (a sub-agent's `agent_id` and `agent_type`)."""
         self.stop_event: str | None = "Stop"
+        self.denied: Callable[[ToolCall], None] = lambda call: None
+        """Told of each call a PreToolUse hook refused (the session's `permission_denials`, as in Claude Code)."""
         self._context: dict[str, list[str]] = {}
         self._stop_blocks = 0
         self._judge_denied: dict[str, str] = {}
@@ -114,6 +116,7 @@ class HookMiddleware(PassThrough):
         child.fields = {"agent_id": agent_id, "agent_type": agent_type}
         child._judge_denied = self._judge_denied  # the session's events reach the parent only
         child.stop_event = None
+        child.denied = self.denied
         return child
 
     async def fire(self, event: str, subject: str | None, fields: dict[str, Any]) -> Verdict:
@@ -214,8 +217,10 @@ class HookMiddleware(PassThrough):
         if result.context:
             self._context[call.id] = result.context
         if result.block is not None:
+            self.denied(call)
             return Deny(reason=f"PreToolUse hook blocked this call: {result.block}")
         if result.decision == "deny":
+            self.denied(call)
             return Deny(reason=f"PreToolUse hook denied this call: {result.reason or 'no reason given'}")
         then: Literal["", "approve", "ask"] = (
             "approve" if result.decision == "allow" else "ask" if result.decision == "ask" else ""

@@ -89,6 +89,9 @@ class Options:
     add_dirs: list[str] = field(default_factory=list)
     """`--add-dir`: more working folders (relative to `cwd`), beside `permissions.additionalDirectories`;
     one that is not a directory stops the start (`ConfigError`). See `permissions.workdirs`."""
+    setting_sources: list[str] | None = None
+    """`--setting-sources`: which settings files are read (`user`, `project`, `local`); None = all.
+    Managed settings and `--settings` are read either way."""
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
     json_schema: dict[str, Any] | None = None
     """`--json-schema`: the final answer is a StructuredOutput call fitting this schema (checked by the CLI)."""
@@ -104,7 +107,9 @@ def open_session(opts: Options) -> Session:
     from sous.models import OFFLINE_NOTICE
 
     cwd = os.path.abspath(opts.cwd)
-    cfg = settings_mod.load(cwd, opts.settings, bare=opts.bare, environ=opts.environ, check_rule=parse)
+    cfg = settings_mod.load(
+        cwd, opts.settings, bare=opts.bare, environ=opts.environ, check_rule=parse, sources=opts.setting_sources
+    )
     cfg.require_valid()  # a setting whose loss could widen a permission stops the session here
     notices = [Notice(level="warning", text=p) for p in cfg.problems]
     environ = {**opts.environ, **{k: str(v) for k, v in (cfg.get("env") or {}).items()}}
@@ -218,6 +223,11 @@ def open_session(opts: Options) -> Session:
         auto_allow_sandboxed=cfg.get("sandbox.autoAllowBashIfSandboxed") in (None, True),
         auto=judge,
     )
+    if hooks is not None:  # a call a hook refused is a permission denial too, for the results
+        denials = permissions.denials
+        hooks.denied = lambda call: denials.append(
+            {"tool_name": call.name, "tool_use_id": call.id, "tool_input": call.arguments}
+        )
 
     steering: list[Middleware] = [permissions] if hooks is None else [hooks, permissions]
     instructions = None

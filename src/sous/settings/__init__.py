@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -134,6 +134,10 @@ def merge(low: dict[str, Any], high: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+LAYER_SOURCES = ("user", "user", "project", "project", "local", "local")
+"""The `--setting-sources` name of each of `layer_files`, in the same order."""
+
+
 def layer_files(cwd: str | Path, environ: Mapping[str, str] = os.environ) -> list[Path]:
     home = Path(environ.get("HOME") or Path.home())
     project = Path(cwd)
@@ -154,12 +158,15 @@ def load(
     bare: bool = False,
     environ: Mapping[str, str] = os.environ,
     check_rule: Callable[[str], object] | None = None,
+    sources: Collection[str] | None = None,
 ) -> Settings:
     """Read and check every layer that exists; never raises (see `problems` and `errors`).
     `check_rule` parses a permission rule (raising `ValueError`), so that an unreadable deny or
-    ask rule is an error naming its file; without it rules are not looked at here."""
+    ask rule is an error naming its file; without it rules are not looked at here. `sources` keeps
+    only those layers (`user`, `project`, `local`; None = all); managed and `cli_settings` stay."""
     settings = Settings()
-    files = [] if bare else layer_files(cwd, environ)
+    layers = zip(layer_files(cwd, environ), LAYER_SOURCES, strict=True)
+    files = [] if bare else [path for path, source in layers if sources is None or source in sources]
     for path in files:
         if (text := _read(settings, path)) is not None:
             _apply(settings, str(path), text, check_rule)

@@ -279,8 +279,9 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             pass
 
         def do_POST(self) -> None:
-            anthropic = self.path.rstrip("/").endswith("/messages")
-            if not anthropic and not self.path.rstrip("/").endswith("/chat/completions"):
+            route = self.path.split("?", 1)[0].rstrip("/")  # clients may add a query (`?beta=true`)
+            anthropic = route.endswith("/messages")
+            if not anthropic and not route.endswith("/chat/completions"):
                 return self._error(404, f"no such endpoint: {self.path}", anthropic=True)
             try:
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")

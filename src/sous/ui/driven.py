@@ -120,7 +120,10 @@ class Driven:
         if isinstance(event.message, AssistantMessage):
             self.spent_usd += event.message.usage.cost_usd
             if self.spent_usd >= self.drive.max_budget_usd and self.session.running:
-                self.session.interrupt(f"the budget of ${self.drive.max_budget_usd:g} is spent")
+                spent = f"the budget of ${self.drive.max_budget_usd:g} is spent"
+                if self.printer is not None:
+                    self.printer.stopped_for = ("error_max_budget_usd", spent)
+                self.session.interrupt(spent)
 
     # --- the loop -------------------------------------------------------------------------------
 
@@ -159,8 +162,8 @@ class Driven:
         return 1 if self.failed else 0
 
     async def _work(self) -> None:
-        """Run the prompts one after another, in one session."""
-        initialised = False
+        """Run the prompts one after another, in one session; each starts with a system/init line
+        (the model, mode and tools as they are now), as Claude Code's do."""
         while (prompt := await self.prompts.get()) is not None:
             if prompt in self.waiting:
                 self.waiting.remove(prompt)
@@ -171,9 +174,7 @@ class Driven:
                 self.failed = True
                 return
             assert self.printer is not None  # opening the session made it
-            if not initialised:
-                self.printer.init()
-                initialised = True
+            self.printer.init()
             if self.drive.max_budget_usd is not None and self.spent_usd >= self.drive.max_budget_usd:
                 self._over_budget()
                 continue
@@ -217,6 +218,7 @@ class Driven:
                 "total_cost_usd": round(self.spent_usd, 6),
                 "usage": {},
                 "permission_denials": [],
+                "errors": [f"the budget of ${self.drive.max_budget_usd:g} is spent"],
                 "stop_reason": None,
                 "sous_changes": RunRecord().as_dict(),  # the prompt was not run: nothing changed
             }
@@ -271,6 +273,8 @@ class Driven:
         if subtype == "initialize":
             if self.opening is not None:
                 raise ValueError("the session is already initialized")
+            self._add_servers(request.get("mcpServers"), request.get("sdkMcpServers"))
+            self._set_prompt(request.get("systemPrompt"), request.get("appendSystemPrompt"))
             await self._session_ready(request.get("hooks"), request.get("agents"))
             agents = self.session.subagents.types if self.session.subagents is not None else {}
             return {
@@ -283,6 +287,7 @@ class Driven:
                 "available_output_styles": ["default"],
                 "models": [],
                 "hooks_applied": True,
+                "mcp_servers_applied": True,
                 "hook_on_failure_supported": True,
                 "pid": os.getpid(),
             }
@@ -338,6 +343,37 @@ class Driven:
         except CheckpointError as e:
             raise ValueError(f"Failed to rewind: {e}") from e
         return {"canRewind": True, "message": done}
+
+    def _add_servers(self, servers: Any, sdk_names: Any) -> None:
+        """The MCP servers the npm SDK sends in `initialize` rather than as `--mcp-config`: the
+        configurations of its other servers, and the names of its own (`sdkMcpServers`), whose tools
+        are then listed over `mcp_message` like any sdk server's."""
+        if sdk_names is not None and (
+            not isinstance(sdk_names, list) or not all(isinstance(n, str) and n for n in sdk_names)
+        ):
+            raise ValueError('"sdkMcpServers" must be a list of server names')
+        if servers is not None and not isinstance(servers, dict):
+            raise ValueError('"mcpServers" must be an object of server configurations')
+        self.sdk_servers += [n for n in sdk_names or [] if n not in self.sdk_servers]
+        if not servers:
+            return
+        kept, sdk = split_sdk_servers([json.dumps({"mcpServers": servers})])
+        self.opts = dataclasses.replace(self.opts, mcp_config=[*self.opts.mcp_config, *kept])
+        self.sdk_servers += [n for n in sdk if n not in self.sdk_servers]
+
+    def _set_prompt(self, replace: Any, append: Any) -> None:
+        """The system prompt the npm SDK sends in `initialize` (a string or a list of parts) rather
+        than as `--system-prompt`, and its `appendSystemPrompt`."""
+        if isinstance(replace, str):
+            replace = [replace]
+        if replace is not None and (not isinstance(replace, list) or not all(isinstance(p, str) for p in replace)):
+            raise ValueError('"systemPrompt" must be a string or a list of strings')
+        if append is not None and not isinstance(append, str):
+            raise ValueError('"appendSystemPrompt" must be a string')
+        if replace is not None:
+            self.opts = dataclasses.replace(self.opts, system_prompt="\n\n".join(replace))
+        if append is not None:
+            self.opts = dataclasses.replace(self.opts, append_system_prompt=append)
 
     def _problem(self, text: str) -> None:
         self.err.write(f"sous: {text}\n")

@@ -80,6 +80,11 @@ class HeadlessPrinter:
         self.result: dict[str, Any] | None = None
         self.permission_meta: dict[str, dict[str, str]] = {}
         """Per tool call: how its permission was decided, for the `tool_result_meta` of its result."""
+        self._denials_reported = 0
+        """How many of the session's denials earlier results listed: each result lists its own run's."""
+        self.stopped_for: tuple[str, str] | None = None
+        """(subtype, text) when the front end itself stopped the run (a spent `--max-budget-usd`): the
+        result of that run says why, as Claude Code's does, instead of "Interrupted"."""
         self.structured_output: Any = None
         """With `--json-schema`: the run's valid StructuredOutput call, and how many calls failed before."""
         self.structured_failures = 0
@@ -270,8 +275,12 @@ class HeadlessPrinter:
             text = f"Reached the maximum number of turns ({end.num_turns})"
         else:
             text = last.text if last else ""
+        if end.reason == "aborted" and self.stopped_for is not None:
+            (subtype, text), self.stopped_for = self.stopped_for, None
         model = self.session.model.name.partition(":")[2]
         subagents = self.session.subagent_runs
+        denials = self.session.denials
+        run_denials, self._denials_reported = denials[self._denials_reported :], len(denials)
         judge = self.session.auto_judge
         return {
             "type": "result",
@@ -303,7 +312,9 @@ class HeadlessPrinter:
                 }
                 for r in subagents
             ],
-            "permission_denials": self.session.denials,
+            "permission_denials": run_denials,
+            # An error result other than "success" carries `errors`: the npm Agent SDK reads it unchecked.
+            **({"errors": [text] if text else []} if subtype != "success" else {}),
             "sous_changes": self.session.last_run.as_dict(),  # what the run actually changed and ran
             **({"auto_judge": judge.result()} if judge and judge.spend.count else {}),
             "api_error_status": _status(last) if end.reason == "error" else None,
