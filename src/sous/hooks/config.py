@@ -37,6 +37,7 @@ FIRED = (
     "WorktreeCreate",
     "WorktreeRemove",
     "DirectoryAdded",
+    "ConfigChange",
 )
 """The events sous fires."""
 NOT_FIRED = (
@@ -45,7 +46,6 @@ NOT_FIRED = (
     "TaskCreated",
     "TaskCompleted",
     "TeammateIdle",
-    "ConfigChange",
     "FileChanged",
     "Elicitation",
     "ElicitationResult",

@@ -32,6 +32,7 @@ from sous.core import (
 )
 from sous.permissions import MODES, Asker, PermissionMiddleware, Rules
 from sous.permissions.rules import parse, read_denied
+from sous.settings.watch import SettingsWatch, settings_sources
 from sous.store import transcript as store
 from sous.tools._files import ADDED_DIRS
 
@@ -287,6 +288,7 @@ def open_session(opts: Options) -> Session:
         compaction=compaction,
         checkpoints=recorder,
         run_recorder=run_recorder,
+        settings_watch=SettingsWatch(settings_sources(cwd, opts.environ, bare=opts.bare)),
         front={
             "statusLine": None if opts.bare else status_line,
             "outputStyle": style_name,
