@@ -38,6 +38,7 @@ FIRED = (
     "WorktreeRemove",
     "DirectoryAdded",
     "ConfigChange",
+    "TeammateIdle",
 )
 """The events sous fires."""
 NOT_FIRED = (
@@ -45,7 +46,6 @@ NOT_FIRED = (
     "MessageDisplay",
     "TaskCreated",
     "TaskCompleted",
-    "TeammateIdle",
     "FileChanged",
     "Elicitation",
     "ElicitationResult",

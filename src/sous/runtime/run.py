@@ -73,6 +73,13 @@ class RunControl(SessionState):
                 text = f"{path} changed; the change takes effect the next time sous starts"
             self.emit(Notice(level="warning" if blocked is not None else "info", text=text))
 
+    async def teammate_idle(self, teammate_name: str, team_name: str) -> str | None:
+        """TeammateIdle hooks, for a team member whose reply ended and that is about to wait:
+        returns what a blocking hook (exit 2) tells the member to do next, or None to let it wait."""
+        if self._hooks is None:
+            return None
+        return await self._hooks.teammate_idle(teammate_name, team_name)
+
     def _command_source(self, command: Any) -> str:
         """Where a command comes from, in Claude Code's words (UserPromptExpansion's `command_source`)."""
         from pathlib import Path
