@@ -153,13 +153,13 @@ def open_session(opts: Options) -> Session:
         notices += _sandbox(cfg, cwd, state, rules, environ)
     state[ADDED_DIRS] = _added_dirs(opts, cfg, cwd, project_trust, left_out, notices)
 
-    mcp = extensions.mcp_manager(opts, cwd, environ, notices, project_trust, left_out, found, bus)
     runs = Runs()
     # `prompt` and `agent` hooks ask the model their handler names, or the session's as it is then
     models = lambda spec: resolve(spec) if spec else state["session_model"]()  # noqa: E731
     hooks = extensions.hook_middleware(
         cfg, opts, cwd, environ, session_id, record, bus, runs, mode, notices, project_trust, left_out, models, found
     )
+    mcp = extensions.mcp_manager(opts, cwd, environ, notices, project_trust, left_out, found, bus, hooks)
     status_line, waiting = trusted_command(cfg, "statusLine", project_trust, opts.environ, opts.settings)
     left_out += [waiting] if waiting is not None else []
     if left_out:
