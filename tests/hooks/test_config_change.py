@@ -136,3 +136,44 @@ async def test_without_hooks_a_change_still_gets_its_one_line(tmp_path, project,
     assert [n for n in notices if "changed" in n] == [
         f"info: {project / '.sous' / 'settings.local.json'} changed; the change takes effect the next time sous starts"
     ]
+
+
+async def test_an_always_answer_written_by_sous_itself_is_no_config_change(tmp_path, project):
+    from sous.core import PermissionRequest
+    from sous.permissions import Answer
+
+    model = ScriptedModel(
+        [
+            {"tool_calls": [{"name": "Bash", "input": {"command": "touch made.txt"}}]},
+            {"text": "made"},
+            {"text": "again"},
+        ]
+    )
+    hooks = {"ConfigChange": [{"hooks": [handler(tmp_path)]}]}
+    environ = {**os.environ, "HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "home")}
+    session = open_session(
+        Options(
+            cwd=str(project),
+            model=model,
+            environ=environ,
+            settings=json.dumps({"hooks": hooks}),
+            answers_permissions=True,
+        )
+    )
+    notices: list[str] = []
+
+    def person(event: object) -> None:
+        if isinstance(event, PermissionRequest):
+            session.answer(event.request_id, Answer(allow=True, duration="always"))
+        elif isinstance(event, Notice):
+            notices.append(event.text)
+
+    session.subscribe(person)
+    try:
+        await session.send("make it")
+        saved = json.loads((project / ".claude" / "settings.local.json").read_text())
+        assert saved["permissions"]["allow"] and (project / "made.txt").exists()
+        await session.send("again")
+    finally:
+        session.close()
+    assert logged(tmp_path) == [] and not [n for n in notices if "changed" in n]

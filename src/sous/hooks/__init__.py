@@ -9,7 +9,8 @@ row) from the loop's seams; the session calls `user_prompt`, `prompt_expansion` 
 command or skill about to be expanded), `session_start`, `session_end`, `stop_failure` (a turn
 ended by a provider error), `instructions_loaded` (memory files), `directory_added` (`/add-dir`),
 `config_change` (a settings file changed) and `teammate_idle` (a `sous team` member about to wait),
-and fires PreModelSwitch and PostModelSwitch itself; `worktrees.py` has WorktreeCreate and WorktreeRemove.
+and fires PreModelSwitch and PostModelSwitch itself; `worktrees.py` has WorktreeCreate and WorktreeRemove,
+`elicitation.py` Elicitation and ElicitationResult (an MCP server asking for input).
 Matching handlers run in parallel; every run is recorded.
 PreToolUse handlers fail closed by default (`"preToolUseHookFailure": "continue"` in settings
 restores Claude Code's fail-open), since a guard that silently stops guarding is worse than none;

@@ -102,6 +102,7 @@ def open_session(opts: Options) -> Session:
     cwd = os.path.abspath(opts.cwd)
     cfg = settings_mod.load(cwd, opts.settings, bare=opts.bare, environ=opts.environ, check_rule=parse)
     cfg.require_valid()  # a setting whose loss could widen a permission stops the session here
+    settings_watch = SettingsWatch(settings_sources(cwd, opts.environ, bare=opts.bare))
     notices = [Notice(level="warning", text=p) for p in cfg.problems]
     environ = {**opts.environ, **{k: str(v) for k, v in (cfg.get("env") or {}).items()}}
     from sous.permissions import trust
@@ -203,6 +204,7 @@ def open_session(opts: Options) -> Session:
         emit=bus.emit,
         read_only_tools={t.name for t in [*tools, *deferred] if t.read_only},
         local_settings=Path(cwd) / ".claude" / "settings.local.json",
+        on_saved=settings_watch.seen,
         on_ask=hooks.permission_request if hooks is not None and hooks.config.handlers("PermissionRequest") else None,
         sandboxed="sandbox" in state,
         auto_allow_sandboxed=cfg.get("sandbox.autoAllowBashIfSandboxed") in (None, True),
@@ -288,7 +290,7 @@ def open_session(opts: Options) -> Session:
         compaction=compaction,
         checkpoints=recorder,
         run_recorder=run_recorder,
-        settings_watch=SettingsWatch(settings_sources(cwd, opts.environ, bare=opts.bare)),
+        settings_watch=settings_watch,
         front={
             "statusLine": None if opts.bare else status_line,
             "outputStyle": style_name,

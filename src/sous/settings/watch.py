@@ -56,6 +56,11 @@ class SettingsWatch:
         """Path → ConfigChange source."""
         self._seen = {path: _stamp(path) for path in self.files}
 
+    def seen(self, path: Path) -> None:
+        """`path` was written by sous itself (an "always" answer): that is no change to report."""
+        if path in self._seen:
+            self._seen[path] = _stamp(path)
+
     def changed(self) -> list[tuple[str, Path]]:
         """The files that changed, appeared or disappeared since the last call (or since the
         watch was made), as (source, path), in layer order. Never raises."""
