@@ -161,6 +161,7 @@ def _test(config, event: str, source: str, cwd: str, pre_tool_failure: str, mode
                 "updated_input": verdict.updated_input,
                 "context": verdict.context,
                 "stop": verdict.stop,
+                "elicitation": verdict.elicitation,
             }
         )
     )

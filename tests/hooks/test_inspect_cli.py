@@ -92,3 +92,32 @@ def test_hooks_test_runs_the_newly_fired_events_on_their_own_matcher_fields(tmp_
     calls = [{"tool_name": "Bash", "tool_input": {"command": "ls"}, "tool_use_id": "t1", "tool_response": "a"}]
     assert last("PostToolBatch", {"tool_calls": calls})["context"] == ["lint next"]
     assert last("WorktreeCreate", {"name": "agent-1"})["block"] is None
+
+
+def test_hooks_test_runs_config_change_teammate_idle_and_elicitation_hooks(tmp_path):
+    (tmp_path / ".claude").mkdir()
+    accept = json.dumps(
+        {"hookSpecificOutput": {"hookEventName": "Elicitation", "action": "accept", "content": {"n": 1}}}
+    )
+    hooks = {
+        "ConfigChange": [{"matcher": "project_settings", "hooks": [{"type": "command", "command": "exit 2"}]}],
+        "TeammateIdle": [{"hooks": [{"type": "command", "command": "echo 'post the next task' >&2; exit 2"}]}],
+        "Elicitation": [{"matcher": "lib", "hooks": [{"type": "command", "command": f"echo '{accept}'"}]}],
+    }
+    (tmp_path / ".claude" / "settings.json").write_text(json.dumps({"hooks": hooks}))
+    listed = sous_cmd("hooks", "list", cwd=tmp_path)
+    assert "never fires" not in listed.stderr and "TeammateIdle\t*\tcommand" in listed.stdout
+
+    def last(event: str, payload: dict) -> dict:
+        run = sous_cmd("hooks", "test", event, "-", cwd=tmp_path, stdin=json.dumps(payload))
+        return json.loads(run.stdout.splitlines()[-1])
+
+    assert (
+        last("ConfigChange", {"source": "project_settings", "file_path": "x"})["block"]
+        == "blocked by a ConfigChange hook"
+    )
+    assert last("ConfigChange", {"source": "user_settings", "file_path": "x"})["block"] is None
+    assert last("TeammateIdle", {"teammate_name": "a", "team_name": "t"})["block"] == "post the next task"
+    asked = {"mcp_server_name": "lib", "message": "n?", "mode": "form", "requested_schema": {}}
+    assert last("Elicitation", asked)["elicitation"] == {"action": "accept", "content": {"n": 1}}
+    assert last("Elicitation", {**asked, "mcp_server_name": "shop"})["elicitation"] is None  # matched on the server

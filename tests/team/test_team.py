@@ -240,3 +240,60 @@ def test_members_asking_the_same_at_once_get_one_question(project, tmp_path):
     assert "[alice] alice: appended." in out and "[bob] bob: appended." in out
     assert out.count("to run Bash(echo hi >> shared.txt)") == 1
     assert (project / "shared.txt").read_text() == "hi\nhi\n"
+
+
+IDLE_HOOK = """\
+import json, pathlib, sys
+here = pathlib.Path(sys.argv[1])
+payload = json.loads(sys.stdin.read())
+with open(here / "idle.log", "a") as log:
+    log.write(json.dumps(payload) + "\\n")
+runs = len((here / "idle.log").read_text().splitlines())
+if runs <= int(sys.argv[2]):
+    sys.stderr.write("write notes/NOTES.md before you wait")
+    sys.exit(2)
+"""
+
+
+def _idle_team(tmp_path: Path, replies: list, blocks: int) -> Path:
+    root = tmp_path / "project"
+    (root / ".sous").mkdir(parents=True)
+    (tmp_path / "solo.json").write_text(json.dumps(replies))
+    (root / ".sous" / "team.yaml").write_text(
+        f"goal: notes\nname: scribes\nmembers:\n  - name: writer\n    folder: notes\n"
+        f"    model: scripted:{tmp_path / 'solo.json'}\n"
+    )
+    (tmp_path / "idle.py").write_text(IDLE_HOOK)
+    command = f"{sys.executable} {tmp_path / 'idle.py'} {tmp_path} {blocks}"
+    (tmp_path / ".claude").mkdir()  # user settings: HOME is tmp_path in run_team
+    hooks = {"TeammateIdle": [{"hooks": [{"type": "command", "command": command}]}]}
+    (tmp_path / ".claude" / "settings.json").write_text(json.dumps({"hooks": hooks}))
+    return root
+
+
+def test_a_teammate_idle_hook_that_exits_2_keeps_the_member_working_with_its_reason(tmp_path):
+    replies = [
+        {"text": "I am done."},
+        call("Write", file_path="notes/NOTES.md", content="notes\n"),
+        {"text": "Notes written."},
+    ]
+    root = _idle_team(tmp_path, replies, blocks=1)
+    done = run_team(root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (root / "notes" / "NOTES.md").read_text() == "notes\n"
+    assert "[writer] a TeammateIdle hook keeps it working: write notes/NOTES.md before you wait" in done.stdout
+    payloads = [json.loads(line) for line in (tmp_path / "idle.log").read_text().splitlines()]
+    assert len(payloads) == 2  # blocked once, then let it wait
+    assert {p["hook_event_name"] for p in payloads} == {"TeammateIdle"}
+    assert {(p["teammate_name"], p["team_name"]) for p in payloads} == {("writer", "scribes")}
+    transcripts = "".join(p.read_text() for p in (tmp_path / "home").rglob("*.jsonl"))
+    assert "TeammateIdle hook feedback:\\nwrite notes/NOTES.md before you wait" in transcripts  # the next prompt
+
+
+def test_a_teammate_idle_hook_that_always_blocks_lets_the_member_wait_after_eight(tmp_path):
+    root = _idle_team(tmp_path, [{"text": f"reply {i}"} for i in range(9)], blocks=100)
+    done = run_team(root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("a TeammateIdle hook keeps it working") == 8
+    assert "[writer] TeammateIdle hooks blocked 8 times in a row; it waits now" in done.stdout
+    assert len((tmp_path / "idle.log").read_text().splitlines()) == 9

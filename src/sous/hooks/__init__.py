@@ -7,8 +7,10 @@ the `auto` mode's judge refused; `retry: true` tells the model it may try again)
 call moved the working folder) and Stop (a block makes the agent go on, at most 8 times in a
 row) from the loop's seams; the session calls `user_prompt`, `prompt_expansion` (a custom
 command or skill about to be expanded), `session_start`, `session_end`, `stop_failure` (a turn
-ended by a provider error), `instructions_loaded` (memory files) and `directory_added` (`/add-dir`),
-and fires PreModelSwitch and PostModelSwitch itself; `worktrees.py` has WorktreeCreate and WorktreeRemove.
+ended by a provider error), `instructions_loaded` (memory files), `directory_added` (`/add-dir`),
+`config_change` (a settings file changed) and `teammate_idle` (a `sous team` member about to wait),
+and fires PreModelSwitch and PostModelSwitch itself; `worktrees.py` has WorktreeCreate and WorktreeRemove,
+`elicitation.py` Elicitation and ElicitationResult (an MCP server asking for input).
 Matching handlers run in parallel; every run is recorded.
 PreToolUse handlers fail closed by default (`"preToolUseHookFailure": "continue"` in settings
 restores Claude Code's fail-open), since a guard that silently stops guarding is worse than none;
@@ -343,6 +345,19 @@ class HookMiddleware(PassThrough):
         """DirectoryAdded: a working folder was added during the session (its matcher: `source`,
         "slash_command" for `/add-dir`). Its output decides nothing."""
         await self.fire("DirectoryAdded", source, {"directory": directory, "source": source})
+
+    async def config_change(self, source: str, file_path: str) -> str | None:
+        """ConfigChange: a settings file changed during the session (its matcher: `source`).
+        Returns why a hook blocked the change, or None; a change to the managed policy cannot be
+        blocked, as in Claude Code."""
+        verdict = await self.fire("ConfigChange", source, {"source": source, "file_path": file_path})
+        return verdict.block if source != "policy_settings" else None
+
+    async def teammate_idle(self, teammate_name: str, team_name: str) -> str | None:
+        """TeammateIdle: a `sous team` member ended its reply and is about to wait. Returns what a
+        blocking hook tells the member (it then goes on working), or None."""
+        verdict = await self.fire("TeammateIdle", None, {"teammate_name": teammate_name, "team_name": team_name})
+        return verdict.block
 
     async def instructions_loaded(self, files: list[Any], reason: str = "session_start") -> None:
         """One InstructionsLoaded per memory file (`sous.context.memory.MemoryFile`)."""

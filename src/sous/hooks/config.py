@@ -37,19 +37,13 @@ FIRED = (
     "WorktreeCreate",
     "WorktreeRemove",
     "DirectoryAdded",
-)
-"""The events sous fires."""
-NOT_FIRED = (
-    "Setup",
-    "MessageDisplay",
-    "TaskCreated",
-    "TaskCompleted",
-    "TeammateIdle",
     "ConfigChange",
-    "FileChanged",
+    "TeammateIdle",
     "Elicitation",
     "ElicitationResult",
 )
+"""The events sous fires."""
+NOT_FIRED = ("Setup", "MessageDisplay", "TaskCreated", "TaskCompleted", "FileChanged")
 """Events Claude Code documents that sous accepts in settings but never fires (`sous hooks list`
 names them), so a shared settings file loads without a warning per event."""
 EVENTS = FIRED + NOT_FIRED
@@ -65,6 +59,8 @@ MATCHED_FIELD = {
     "PreCompact": "trigger",
     "PostCompact": "trigger",
     "Setup": "trigger",
+    "Elicitation": "mcp_server_name",
+    "ElicitationResult": "mcp_server_name",
 }
 """The input field an event's matcher is tried on, where it is not `tool_name`, `source` or `reason`."""
 TOOL_EVENTS = ("PreToolUse", "PermissionRequest", "PostToolUse", "PostToolUseFailure")

@@ -64,6 +64,9 @@ class Verdict:
     """`continue: false` from a hook: the run stops, with this reason."""
     retry: bool = False
     """PermissionDenied's `retry: true`: the model is told it may try the call again."""
+    elicitation: dict[str, Any] | None = None
+    """Elicitation's and ElicitationResult's answer, `{"action": ..., "content": ...}`: a `cancel`
+    from any handler wins, else the last handler that answered."""
 
 
 def _substitute(text: str, env: Mapping[str, str]) -> str:
@@ -284,6 +287,8 @@ def _read_json(event: str, data: dict[str, Any], result: Verdict) -> None:
             result.reason = str(specific.get("permissionDecisionReason") or data.get("reason") or "")
         if isinstance(specific.get("updatedInput"), dict):
             result.updated_input = specific["updatedInput"]
+    elif event in ("Elicitation", "ElicitationResult") and data.get("decision") != "block":
+        _read_elicitation(event, data, specific, result)
     elif event == "PermissionDenied":
         result.retry = result.retry or specific.get("retry") is True
     elif event == "PermissionRequest" and isinstance(specific.get("decision"), dict):
@@ -293,3 +298,16 @@ def _read_json(event: str, data: dict[str, Any], result: Verdict) -> None:
             result.reason = str(specific["decision"].get("message") or "")
     elif data.get("decision") == "block":
         result.block = result.block or str(data.get("reason") or f"blocked by a {event} hook")
+
+
+def _read_elicitation(event: str, data: dict[str, Any], specific: dict[str, Any], result: Verdict) -> None:
+    """`hookSpecificOutput.action` (accept, decline, cancel) and `content`, read only when its
+    `hookEventName` names the event, as in Claude Code; a decline blocks, with `reason`."""
+    action = specific.get("action")
+    if specific.get("hookEventName") != event or action not in ("accept", "decline", "cancel"):
+        return
+    if result.elicitation is None or result.elicitation["action"] != "cancel":
+        result.elicitation = {"action": action, "content": specific.get("content")}
+    if action == "decline":
+        denied = "Elicitation denied by hook" if event == "Elicitation" else "Elicitation result blocked by hook"
+        result.block = result.block or str(data.get("reason") or denied)

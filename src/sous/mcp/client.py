@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,8 +161,12 @@ class McpManager:
         environ: Mapping[str, str],
         project_dir: str,
         notify: Callable[[str], None] | None = None,
+        elicit: Callable[[str, dict[str, Any]], Awaitable[tuple[str, dict[str, Any] | None]]] | None = None,
     ):
         self.servers = {name: Server(spec=spec) for name, spec in specs.items()}
+        self.elicit = elicit
+        """Answers a server's request for input (server name, request) with an action and content;
+        None: sous does not offer servers elicitation at all."""
         self.environ = environ
         self.project_dir = project_dir
         self.notify = notify or (lambda text: None)
@@ -311,7 +315,10 @@ class McpManager:
             auth = ServerAuth(spec, TokenFile(token_path(spec, self.environ), spec))
         server.auth = auth
         streams = await open_transport(spec, server.stack, project_dir=self.project_dir, auth=auth)
-        session = await server.stack.enter_async_context(ClientSession(streams[0], streams[1]))
+        answering = self._elicitation(spec.name) if self.elicit is not None else None
+        session = await server.stack.enter_async_context(
+            ClientSession(streams[0], streams[1], elicitation_callback=answering)
+        )
         initialized = await session.initialize()
         listing = await session.list_tools()
         capabilities = _get(initialized, "capabilities")
@@ -348,6 +355,26 @@ class McpManager:
             )
             for t in listing.tools
         ]
+
+    def _elicitation(self, name: str) -> Any:
+        """The SDK's callback for server `name`'s requests for input, answered by `self.elicit`."""
+        from mcp import types
+
+        async def answer(context: Any, params: Any) -> Any:
+            assert self.elicit is not None
+            request = {
+                "message": _get(params, "message", default=""),
+                "mode": _get(params, "mode", default=None) or "form",
+                "url": _get(params, "url", default=None),
+                "elicitation_id": _get(params, "elicitation_id", "elicitationId", default=None),
+                "requested_schema": _get(params, "requested_schema", "requestedSchema", default=None),
+            }
+            action, content = await self.elicit(name, request)
+            if action == "accept":
+                return types.ElicitResult(action="accept", content=content)
+            return types.ElicitResult(action="cancel" if action == "cancel" else "decline")
+
+        return answer
 
     @property
     def tools(self) -> list[McpTool]:

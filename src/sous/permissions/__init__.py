@@ -88,6 +88,7 @@ class PermissionMiddleware(PassThrough):
         emit: Emit = lambda e: None,
         read_only_tools: set[str] | None = None,
         local_settings: Path | None = None,
+        on_saved: Callable[[Path], None] = lambda path: None,
         agent: str | None = None,
         agent_id: str = "",
         on_ask: OnAsk | None = None,
@@ -106,6 +107,8 @@ class PermissionMiddleware(PassThrough):
         """Shared with sub-agents' middlewares: a grant given to one holds for all."""
         self.local_settings = local_settings
         """Where "always" answers are written (the project's `.claude/settings.local.json`)."""
+        self.on_saved = on_saved
+        """Told after sous wrote `local_settings` (so that its own write is not taken for a person's edit)."""
         self.agent = agent
         self.agent_id = agent_id
         self.denials: list[dict[str, Any]] = denials if denials is not None else []
@@ -267,6 +270,7 @@ class PermissionMiddleware(PassThrough):
                 except ValueError as e:  # allowed for this session; the file is never overwritten blindly
                     self.emit(Notice(level="warning", text=f"{e}: {', '.join(rules)} allowed for this session only"))
                     return
+                self.on_saved(self.local_settings)
                 self.emit(Notice(level="info", text=f"added to {self.local_settings}: {', '.join(rules)}"))
             return
         duration = "session" if answer.duration == "once" else answer.duration

@@ -31,6 +31,7 @@ from sous.core import (
 )
 from sous.permissions import MODES, Asker, PermissionMiddleware, Rules
 from sous.permissions.rules import parse, read_denied
+from sous.settings.watch import SettingsWatch, settings_sources
 from sous.store import transcript as store
 from sous.store.ids import new_uuid
 from sous.tools._files import ADDED_DIRS
@@ -111,6 +112,7 @@ def open_session(opts: Options) -> Session:
         cwd, opts.settings, bare=opts.bare, environ=opts.environ, check_rule=parse, sources=opts.setting_sources
     )
     cfg.require_valid()  # a setting whose loss could widen a permission stops the session here
+    settings_watch = SettingsWatch(settings_sources(cwd, opts.environ, bare=opts.bare))
     notices = [Notice(level="warning", text=p) for p in cfg.problems]
     environ = {**opts.environ, **{k: str(v) for k, v in (cfg.get("env") or {}).items()}}
     from sous.permissions import trust
@@ -164,13 +166,13 @@ def open_session(opts: Options) -> Session:
     if opts.editor is not None:
         state["editor"] = opts.editor
 
-    mcp = extensions.mcp_manager(opts, cwd, environ, notices, project_trust, left_out, found, bus)
     runs = Runs()
     # `prompt` and `agent` hooks ask the model their handler names, or the session's as it is then
     models = lambda spec: resolve(spec) if spec else state["session_model"]()  # noqa: E731
     hooks = extensions.hook_middleware(
         cfg, opts, cwd, environ, session_id, record, bus, runs, mode, notices, project_trust, left_out, models, found
     )
+    mcp = extensions.mcp_manager(opts, cwd, environ, notices, project_trust, left_out, found, bus, hooks)
     status_line, waiting = trusted_command(cfg, "statusLine", project_trust, opts.environ, opts.settings)
     left_out += [waiting] if waiting is not None else []
     if left_out:
@@ -218,6 +220,7 @@ def open_session(opts: Options) -> Session:
         emit=bus.emit,
         read_only_tools={t.name for t in [*tools, *deferred] if t.read_only},
         local_settings=Path(cwd) / ".claude" / "settings.local.json",
+        on_saved=settings_watch.seen,
         on_ask=hooks.permission_request if hooks is not None and hooks.config.handlers("PermissionRequest") else None,
         sandboxed="sandbox" in state,
         auto_allow_sandboxed=cfg.get("sandbox.autoAllowBashIfSandboxed") in (None, True),
@@ -310,6 +313,7 @@ def open_session(opts: Options) -> Session:
         compaction=compaction,
         checkpoints=recorder,
         run_recorder=run_recorder,
+        settings_watch=settings_watch,
         front={
             "statusLine": None if opts.bare else status_line,
             "outputStyle": style_name,

@@ -3,6 +3,7 @@ project's files and the enabled plugins. Made by the builder (`build.py`), in it
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -72,8 +73,10 @@ def mcp_manager(
     left_out: list[Any],
     found: Any,
     bus: Any,
+    hooks: Any = None,
 ) -> Any:
     """The MCP manager when servers are configured (connected by `Session.start`), else None.
+    Servers may ask for input only when Elicitation or ElicitationResult hooks are there to answer.
     Project servers not yet approved (`sous trust`) are left out and added to `left_out`. What a
     login has to tell the person (`/mcp login`: the address to open) reaches them as a notice."""
     layers = []
@@ -104,7 +107,12 @@ def mcp_manager(
     from sous.mcp.client import McpManager
 
     notify = lambda text: bus.emit(Notice(level="info", text=text))  # noqa: E731
-    return McpManager(config.servers, environ=environ, project_dir=cwd, notify=notify)
+    elicit = None
+    if hooks is not None and (hooks.config.handlers("Elicitation") or hooks.config.handlers("ElicitationResult")):
+        from sous.hooks import elicitation
+
+        elicit = functools.partial(elicitation.answer, hooks)
+    return McpManager(config.servers, environ=environ, project_dir=cwd, notify=notify, elicit=elicit)
 
 
 def hook_middleware(

@@ -21,6 +21,7 @@ class RunControl(SessionState):
         custom command or skill is expanded first; with `attachments`, `@file` and `@server:uri`
         mentions are attached. Never raises for the model's or the tools' failures."""
         self.last_run = RunRecord()  # a refused prompt did nothing; never show the run before it
+        await self._look_at_settings()
         granted: list[Any] = []
         invocation = None
         if isinstance(prompt, str) and prompt.startswith("/") and self._commands:
@@ -57,6 +58,27 @@ class RunControl(SessionState):
         finally:
             for rule in granted:  # a command's allowed-tools hold for the invoking turn only
                 self._permissions.rules.allow.remove(rule)
+
+    async def _look_at_settings(self) -> None:
+        """A settings file read at the start changed: ConfigChange hooks fire, and one line says
+        what happens. sous does not reload settings during a session (a project's file could
+        otherwise widen permissions without `sous trust`), so the change holds from the next start."""
+        if self._settings_watch is None:
+            return
+        for source, path in self._settings_watch.changed():
+            blocked = await self._hooks.config_change(source, str(path)) if self._hooks is not None else None
+            if blocked is not None:
+                text = f"{path} changed; a ConfigChange hook blocked it ({blocked}): this session keeps its settings"
+            else:
+                text = f"{path} changed; the change takes effect the next time sous starts"
+            self.emit(Notice(level="warning" if blocked is not None else "info", text=text))
+
+    async def teammate_idle(self, teammate_name: str, team_name: str) -> str | None:
+        """TeammateIdle hooks, for a team member whose reply ended and that is about to wait:
+        returns what a blocking hook (exit 2) tells the member to do next, or None to let it wait."""
+        if self._hooks is None:
+            return None
+        return await self._hooks.teammate_idle(teammate_name, team_name)
 
     def _command_source(self, command: Any) -> str:
         """Where a command comes from, in Claude Code's words (UserPromptExpansion's `command_source`)."""

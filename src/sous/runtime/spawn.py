@@ -150,6 +150,7 @@ class SubAgents:
             emit=self.emit,
             read_only_tools=read_only,
             local_settings=parent.local_settings,
+            on_saved=parent.on_saved,
             agent=label,
             agent_id=agent_id,
             on_ask=parent.on_ask,

@@ -57,6 +57,7 @@ class SessionState:
         unavailable: Mapping[str, str] | None = None,
         front: Mapping[str, Any] | None = None,
         queue: PermissionQueue | None = None,
+        settings_watch: Any = None,
     ):
         self._id = session_id
         self._agent = agent
@@ -86,6 +87,8 @@ class SessionState:
         self._unavailable = dict(unavailable or {})
         self._front = dict(front or {})
         """Settings only front ends act on (`statusLine`), as the builder let them through."""
+        self._settings_watch = settings_watch
+        """`sous.settings.watch.SettingsWatch`: the settings files read at the start, looked at before each prompt."""
         self._interrupted = False
         self._context_cache: tuple[Any, ContextUse] | None = None
         self.totals = Totals()

@@ -76,7 +76,10 @@ class Views(SessionState):
         judge = self._permissions.auto
         if judge is None:
             return "no judgements in this session"
-        return str(judge.adopt(number, kind, self._permissions.local_settings))
+        said = str(judge.adopt(number, kind, self._permissions.local_settings))
+        if self._settings_watch is not None and self._permissions.local_settings is not None:
+            self._settings_watch.seen(self._permissions.local_settings)
+        return said
 
     @property
     def auto_judge(self) -> Any:

@@ -4,6 +4,7 @@ coordinating through a board on the file system (see `board.py`).
 The team file (`.sous/team.yaml`, or JSON, or `--file`):
 
     goal: Build a todo app: a JSON API and a web page that uses it.
+    name: todo                       # optional: the team's name for hooks (default: the project folder's)
     members:
       - name: backend
         persona: general-purpose     # an agent type (built-in or from .sous/.claude agents/)
@@ -42,6 +43,8 @@ class Team:
     goal: str
     members: tuple[Member, ...]
     source: str = ""
+    name: str = ""
+    """What TeammateIdle hooks get as `team_name` ("" = the project folder's name)."""
     extra: dict = field(default_factory=dict, compare=False)
 
 
@@ -95,4 +98,6 @@ def load(path: Path) -> Team:
                 allow=tuple(str(a) for a in (allow if isinstance(allow, list) else [allow])),
             )
         )
-    return Team(goal=str(data.get("goal") or ""), members=tuple(members), source=str(path))
+    return Team(
+        goal=str(data.get("goal") or ""), members=tuple(members), source=str(path), name=str(data.get("name") or "")
+    )

@@ -6,7 +6,8 @@ folder as the only place it may change without asking: edits there are accepted,
 goes to the person watching (labelled with the member's name; members asking the same at once
 are asked once, the answer reaching each), or is refused when nobody is.
 
-A member works until its reply ends, then sleeps until a message arrives in its mailbox. The team
+A member works until its reply ends, then sleeps until a message arrives in its mailbox; a
+TeammateIdle hook that exits 2 first keeps it working, its stderr the member's next instruction. The team
 ends when every member sleeps with no mail waiting (all tasks done, or stalled: the board says
 which), when the person types /stop, or on Ctrl-C. Run `sous team` again to resume: the board is
 the state, and members start by reading it.
@@ -38,6 +39,9 @@ from . import Team, find, load
 from .board import Board
 from .tools import team_tools
 
+MAX_IDLE_BLOCKS = 8
+"""TeammateIdle blocks in a row a member obeys before it waits anyway (as for Stop hooks): a hook
+that always blocks cannot keep a member busy for ever."""
 QUIET_S = 1.0
 """How long everyone must have been asleep, with no mail waiting, before the team is over."""
 
@@ -151,11 +155,23 @@ class TeamRunner:
         session = self.sessions[member.name]
         await session.start()
         prompt = "Read the board and start."
+        kept_awake = 0
         while not self.stop.is_set():
             self.asleep[member.name] = False
             end = await session.send(prompt)
             if end.reason == "error" and end.last_message is not None:
                 self.say(f"[{member.name}] error: {end.last_message.error}")
+            if self.stop.is_set():
+                break
+            feedback = await session.teammate_idle(member.name, self.team.name or Path(self.project_dir).name)
+            if feedback is not None and kept_awake < MAX_IDLE_BLOCKS:
+                kept_awake += 1
+                self.say(f"[{member.name}] a TeammateIdle hook keeps it working: {' '.join(feedback.split())[:200]}")
+                prompt = f"TeammateIdle hook feedback:\n{feedback}"
+                continue
+            if feedback is not None:
+                self.say(f"[{member.name}] TeammateIdle hooks blocked {MAX_IDLE_BLOCKS} times in a row; it waits now")
+            kept_awake = 0
             self.asleep[member.name] = True
             while not self.stop.is_set() and not self.board.unread(member.name):
                 await asyncio.sleep(0.1)
@@ -295,7 +311,7 @@ def main(argv: list[str]) -> int:
     try:
         team = load(find(cwd, args.file))
         if args.goal:
-            team = Team(goal=args.goal, members=team.members, source=team.source)
+            team = Team(goal=args.goal, members=team.members, source=team.source, name=team.name)
         runner = TeamRunner(team, cwd, interactive=sys.stdin.isatty(), max_turns=args.max_turns)
         return asyncio.run(runner.run())
     except ConfigError as e:
