@@ -527,3 +527,30 @@ def test_write_through_the_editor_makes_the_missing_folders(tmp_path):
     assert reply.stop_reason == "end_turn" and editor.finished()["w1"].status == "completed"
     assert editor.calls == [("fs/write_text_file", {"path": str(target), "content": "made\n"})]
     assert target.read_text() == "made\n"
+
+
+def test_typing_in_the_buffer_after_sous_wrote_it_is_not_overwritten_by_the_next_edit(tmp_path):
+    """An editor that keeps sous's write in an unsaved buffer: what the person types there next must
+    stop a later Edit, though the disk has not changed."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("alpha\n")
+    turns = [
+        _call("Read", "r1", file_path=str(notes)),
+        _call("Write", "w1", file_path=str(notes), content="beta\n"),
+        _call("Edit", "e1", file_path=str(notes), old_string="beta", new_string="gamma"),
+        {"text": "done"},
+    ]
+    editor = Workspace(choice="session", buffers={str(notes): "alpha\n"})
+
+    async def unsaved_write(session_id, path, content, **kwargs):
+        await editor._enter("fs/write_text_file", path=path, content=content)
+        editor.buffers[path] = content + "typed by the person\n"  # and nothing saved to disk
+        return None
+
+    editor.write_text_file = unsaved_write
+    _, reply = _drive(editor, tmp_path, turns)
+    assert reply.stop_reason == "end_turn"
+    done = editor.finished()
+    assert done["w1"].status == "completed"
+    assert done["e1"].status == "failed" and "modified since read" in _result_text(done["e1"])
+    assert editor.buffers[str(notes)] == "beta\ntyped by the person\n" and notes.read_text() == "alpha\n"

@@ -10,9 +10,13 @@ runs, whatever the tool reads or writes through, and a session with a sandbox ke
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from sous.core import ToolContext
+
+if TYPE_CHECKING:
+    from ._files import TextFile
 
 Capability = Literal["reads", "writes", "terminals"]
 
@@ -55,3 +59,18 @@ def editor(ctx: ToolContext, capability: Capability) -> Editor | None:
     """The editor to go through for `capability`, or None to work locally."""
     found = ctx.state.get("editor")
     return found if found is not None and found.offers(capability) else None
+
+
+async def save(path: Path, ctx: ToolContext, form: TextFile, data: bytes) -> bool:
+    """Write `data` (the text encoded in `form`) to `path`: through the editor when it takes
+    writes (its buffer then holds the text, without the byte-order mark), else atomically on disk.
+    True when it went through the editor. Raises `EditorError` or `OSError`."""
+    from ._files import atomic_write
+
+    through = editor(ctx, "writes")
+    if through is None:
+        atomic_write(path, data)
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)  # as a local write would
+    await through.write_text(str(path), data[len(form.bom) :].decode(form.encoding))
+    return True

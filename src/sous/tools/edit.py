@@ -8,18 +8,8 @@ from typing import Any
 from sous.core import ToolContext, ToolResult
 
 from ._base import builtin
-from ._editor import EditorError, editor
-from ._files import (
-    TextFile,
-    atomic_write,
-    decode,
-    from_text,
-    numbered,
-    record_read,
-    resolve,
-    stale_reason,
-    structured_patch,
-)
+from ._editor import EditorError, editor, save
+from ._files import TextFile, decode, from_text, numbered, record_read, resolve, stale_reason, structured_patch
 
 SNIPPET_CONTEXT = 4
 
@@ -103,19 +93,13 @@ async def _load(path: Path, ctx: ToolContext, creating: bool) -> TextFile:
 
 
 async def _save(path: Path, ctx: ToolContext, form: TextFile, text: str) -> None:
-    through = editor(ctx, "writes")
     try:
-        data = form.encode(text)
-        if through is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)  # as a local write would
-            await through.write_text(str(path), data[len(form.bom) :].decode(form.encoding))
-        else:
-            atomic_write(path, data)
+        through_editor = await save(path, ctx, form, form.encode(text))
     except EditorError as e:
         raise EditFailed(f"Cannot write {path} through the editor: {e}") from e
     except (OSError, UnicodeEncodeError) as e:
         raise EditFailed(f"Cannot write {path}: {e}") from e
-    record_read(ctx, path, text if through is not None else None)
+    record_read(ctx, path, text if through_editor else None)
 
 
 async def run_edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:

@@ -8,8 +8,8 @@ from typing import Any
 from sous.core import ToolContext, ToolResult
 
 from ._base import builtin
-from ._editor import Editor, EditorError, editor
-from ._files import TextFile, atomic_write, decode, from_text, record_read, resolve, stale_reason, structured_patch
+from ._editor import Editor, EditorError, editor, save
+from ._files import TextFile, decode, from_text, record_read, resolve, stale_reason, structured_patch
 
 SCHEMA = {
     "type": "object",
@@ -26,7 +26,6 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     content: str = args["content"]
     if path.is_dir():
         return ToolResult(content=f"EISDIR: {path} is a directory", is_error=True)
-    through = editor(ctx, "writes")
     try:
         old = await _current(path, ctx, reading=editor(ctx, "reads"))
     except EditorError as e:
@@ -41,17 +40,12 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
             content=f"The content cannot be written in the file's encoding ({form.encoding}): {e}", is_error=True
         )
     try:
-        if through is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)  # as a local write would
-            await through.write_text(str(path), data[len(form.bom) :].decode(form.encoding))
-        else:
-            atomic_write(path, data)
+        through_editor = await save(path, ctx, form, data)
     except EditorError as e:
         return ToolResult(content=f"Cannot write {path} through the editor: {e}", is_error=True)
     except OSError as e:
         return ToolResult(content=f"Cannot write {path}: {e.strerror or e}", is_error=True)
-    record_read(ctx, path, content if through is not None else None)
-    record_read(ctx, path)
+    record_read(ctx, path, content if through_editor else None)
     if old is None:
         return ToolResult(
             content=f"File created successfully at: {path}",
