@@ -33,7 +33,7 @@ from sous.core import (
     ToolEnd,
     ToolStart,
 )
-from sous.labels import call_label
+from sous.labels import asked_label, call_label, printable
 
 from . import Team, find, load
 from .board import Board
@@ -199,7 +199,7 @@ class TeamRunner:
         async with self.asking:  # one question at a time
             who = ", ".join(dict.fromkeys(member for member, _, _ in group))
             verb = "want" if len(group) > 1 else "wants"
-            self.say(f"? [{who}] {verb} to run {call_label(call, 200)}: {decision.reason}. Allow once? [y/N]")
+            self.say(f"? [{who}] {verb} to run {asked_label(call)}: {printable(decision.reason)}. Allow once? [y/N]")
             self.question = asyncio.get_running_loop().create_future()
             self.shown = group
             try:

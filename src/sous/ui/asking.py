@@ -8,6 +8,8 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sous.labels import printable
+
 
 def extra_choices(askers: Sequence[Any], decision: Any) -> str:
     """After the usual choices: `*` when a sub-agent asks (a kept grant then covers every agent,
@@ -20,7 +22,7 @@ FOLLOW_EVERY_S = 0.2
 
 
 def name(asker: Any) -> str:
-    return f"agent {asker.agent}" if asker.agent else "the main agent"
+    return f"agent {printable(asker.agent)}" if asker.agent else "the main agent"
 
 
 def who(askers: Sequence[Any], decision: Any) -> str:
@@ -28,20 +30,20 @@ def who(askers: Sequence[Any], decision: Any) -> str:
     if len(askers) > 1:
         return f"  (asked by {len(askers)} agents)"
     agent = getattr(decision, "agent", "")
-    return f"  (asked by agent {agent})" if agent else ""
+    return f"  (asked by agent {printable(agent)})" if agent else ""
 
 
 def asker_lines(askers: Sequence[Any]) -> list[str]:
     """One line per asker when several wait on the question; the call's own reason for one."""
     if len(askers) == 1:
-        return [f"  what for: {askers[0].why}"] if askers[0].why else []
+        return [f"  what for: {printable(askers[0].why)}"] if askers[0].why else []
     if len(askers) > 1:
-        return [f"    · {name(a)}" + (f" — {a.why}" if a.why else "") for a in askers]
+        return [f"    · {name(a)}" + (f" — {printable(a.why)}" if a.why else "") for a in askers]
     return []
 
 
 def joined_line(asker: Any) -> str:
-    why = f" — {asker.why}" if asker.why else ""
+    why = f" — {printable(asker.why)}" if asker.why else ""
     return f"  + also asked by {name(asker)}{why}; this answer is theirs too ([e] asks each on its own)"
 
 

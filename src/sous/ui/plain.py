@@ -27,7 +27,7 @@ from sous.core import (
     ToolStart,
     TurnStart,
 )
-from sous.labels import call_label
+from sous.labels import asked_label, call_label, printable
 from sous.permissions import Answer
 from sous.permissions.decide import Decision
 from sous.runtime.queue import EACH
@@ -106,8 +106,8 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
         who = asking.who(askers, decision).strip()
         listed = "".join(line + "\n" for line in asking.asker_lines(askers))
         ui.write(
-            f"\n? sous wants to run {call_label(call, 200)}{' ' * bool(who)}{who}\n{listed}"
-            f"  why you are asked: {decision.reason} [{decision.source}]\n"
+            f"\n? sous wants to run {asked_label(call)}{' ' * bool(who)}{who}\n{listed}"
+            f"  why you are asked: {printable(decision.reason)} [{decision.source}]\n"
         )
         if decision.confirm == "plan":
             ui.write(f"\n{call.arguments.get('plan', '')}\n")

@@ -33,13 +33,14 @@ from prompt_toolkit.output.color_depth import ColorDepth
 from prompt_toolkit.patch_stdout import patch_stdout
 
 from sous.core import ConfigError, PermissionRequest, RunEnd, ToolCall
+from sous.labels import asked_label, printable
 from sous.permissions import Answer
 from sous.permissions.decide import Decision
 from sous.runtime.queue import EACH
 
 from . import asking, slash
 from .picker import Picker, resume_chooser, rewind_chooser, style_chooser
-from .render import Renderer, call_label, wants_ascii
+from .render import Renderer, wants_ascii
 
 CHOICES = {
     "y": ("once", None, "yes, this once"),
@@ -409,12 +410,10 @@ class Repl:
         self.renderer.flush_text()
         askers = self.session.askers(call.id)
         block = Text()
-        block.append(
-            f"? sous wants to run {call_label(call, 300)}{asking.who(askers, decision)}\n", style="bold yellow"
-        )
+        block.append(f"? sous wants to run {asked_label(call)}{asking.who(askers, decision)}\n", style="bold yellow")
         for line in asking.asker_lines(askers):
             block.append(line + "\n")
-        block.append(f"  why you are asked: {decision.reason} [{decision.source}]\n", style="dim")
+        block.append(f"  why you are asked: {printable(decision.reason)} [{decision.source}]\n", style="dim")
         if decision.confirm == "plan":
             from rich.markdown import Markdown
             from rich.panel import Panel
