@@ -87,3 +87,32 @@ def test_the_plain_question_shows_the_whole_command_and_writes_no_control_charac
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", question.replace("\r\n", "\n")), repr(question)
     assert not any(line.startswith("? sous wants to run Bash(ls)") for line in question.splitlines()), question
     assert not (project / "TAILMARK").exists()
+
+
+def test_an_answer_the_plain_front_end_cannot_read_is_a_no_and_the_run_goes_on(tmp_path):
+    """`²` passes `isdigit()` but is no number: asking failed, and a failed question must still be
+    answered (no), or the agent waiting on it would wait forever."""
+    project = tmp_path / "project"
+    project.mkdir()
+    turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "touch made.txt"}}]}, {"text": "All done."}]
+    (tmp_path / "turns.json").write_text(json.dumps(turns))
+    env = {**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "NO_COLOR": "1", "SOUS_UI": "plain"}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sous", "--model", f"scripted:{tmp_path / 'turns.json'}"],
+        cwd=str(project),
+        env=env,
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 120),
+    )
+    try:
+        child.expect("> ")
+        child.sendline("go")
+        child.expect(re.escape("[n] no"))
+        child.sendline("\u00b2")
+        child.expect("All done.")
+    finally:
+        child.sendeof()
+        child.close()
+    assert not (project / "made.txt").exists()

@@ -145,6 +145,11 @@ class TeamRunner:
             self.waiting[key] = group
         try:
             answer = await self._ask(group, request.call, request.detail)
+        except Exception as e:  # fail closed, and never leave the members waiting on it
+            from sous.permissions import Answer
+
+            self.say(f"  the permission question could not be asked ({type(e).__name__}: {e}); the call is refused")
+            answer = Answer(allow=False, feedback=f"the permission question could not be asked ({type(e).__name__}).")
         finally:
             if key is not None:
                 self.waiting.pop(key, None)

@@ -5,7 +5,7 @@ says it is for, and a line for each agent that joins while the question is open.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sous.labels import printable
@@ -65,3 +65,17 @@ async def follow(session: Any, call_id: str, shown: Sequence[Any], joined: Calla
             if asker not in seen:
                 seen.add(asker)
                 joined(asker)
+
+
+async def answer_or_no(asked: Awaitable[Any], say: Callable[[str], None]) -> Any:
+    """The front end's answer to a question, or a no when asking it failed: every agent waiting on
+    a question must get an answer (or it waits forever), and one that could not be asked allows
+    nothing. `say` tells the person why."""
+    from sous.permissions import Answer
+
+    try:
+        return await asked
+    except Exception as e:  # any failure of the front end: fail closed, never leave the askers waiting
+        problem = f"the permission question could not be asked ({type(e).__name__}: {e})"
+        say(f"  {problem}; the call is refused")
+        return Answer(allow=False, feedback=f"{problem}. The call was not run.")

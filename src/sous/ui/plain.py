@@ -153,7 +153,7 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
         durations = {"y": "once", "5": "5m", "h": "1h", "s": "session", "a": "always"}
         if choice[:1] in durations:
             return Answer(allow=True, duration=durations[choice[:1]], for_all=for_all)
-        if choice[:1].isdigit():
+        if choice[:1].isascii() and choice[:1].isdigit():  # `²` is a digit to isdigit(), but no number
             return Answer(allow=True, duration="session", uses=int(choice[:1]), for_all=for_all)
         return Answer(allow=False)
 
@@ -169,7 +169,8 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
     async def settle(request: PermissionRequest) -> None:
         async with one_question:
             # others asking the same join the question (`Session.askers`); one answer is theirs too
-            answer = await ask(request.call, request.detail, session.askers(request.call.id))
+            asked = ask(request.call, request.detail, session.askers(request.call.id))
+            answer = await asking.answer_or_no(asked, lambda text: ui.write(text + "\n"))
         session.answer(request.request_id, answer)
 
     def questions(event: object) -> None:

@@ -399,7 +399,9 @@ class Repl:
     async def _settle(self, request: PermissionRequest) -> None:
         try:
             async with self._one_question:
-                answer = await self.ask(request.call, request.detail)
+                answer = await asking.answer_or_no(
+                    self.ask(request.call, request.detail), lambda text: self.renderer.note(text, "red")
+                )
         finally:
             self.questions.pop(request.request_id, None)
         self.session.answer(request.request_id, answer)
