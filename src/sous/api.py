@@ -46,7 +46,8 @@ class Client:
 
     def __init__(self, *, can_use_tool: CanUseTool | None = None, **options: Any):
         options.setdefault("persist", False)
-        self._opts = Options(answers_permissions=can_use_tool is not None, **options)
+        # the callback is told which agent asks (the decision's `agent`): each agent is asked on its own
+        self._opts = Options(answers_permissions=can_use_tool is not None, **{"questions_per_agent": True, **options})
         self._can_use_tool = can_use_tool
         self._session: Session | None = None
         self._tasks: set[asyncio.Task[None]] = set()

@@ -255,6 +255,7 @@ def _main(argv: list[str]) -> int:
         stdio = args.permission_prompt_tool == "stdio"
         opts.permission_prompt_tool = None if stdio else args.permission_prompt_tool
         opts.answers_permissions = stdio
+        opts.questions_per_agent = True  # the program is told each question's agent_id
         drive = DriveOptions(
             partial=args.include_partial_messages,
             prompt_stdio=stdio,

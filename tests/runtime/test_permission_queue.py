@@ -244,3 +244,18 @@ def test_keys_stay_small_and_odd_text_does_not_break_them():
     assert request_key(huge, ask_decision()) != request_key(other, ask_decision())
     lone = bash("s", "echo \ud800")  # a lone surrogate, as a broken model reply may carry
     assert request_key(lone, ask_decision()) != request_key(bash("t", "echo ?"), ask_decision())
+
+
+async def test_a_queue_whose_answerer_is_told_who_asks_never_merges_two_agents_questions():
+    """A program or prompt tool is told the asking agent's id and may answer each agent differently:
+    its answer to one agent must not reach another. The same agent's identical calls still merge."""
+    person = Person()
+    queue = PermissionQueue(person.ask, per_agent=True)
+    a1 = asyncio.ensure_future(queue.ask(bash("c1", "make"), ask_decision(agent="a", agent_id="1")))
+    a2 = asyncio.ensure_future(queue.ask(bash("c2", "make"), ask_decision(agent="a", agent_id="1")))
+    b = asyncio.ensure_future(queue.ask(bash("c3", "make"), ask_decision(agent="b", agent_id="2")))
+    await until(lambda: len(person.asked) == 2 and len(queue.askers("c1")) == 2)
+    assert [d.agent_id for _, d in person.asked] == ["1", "2"]
+    person.replies.put_nowait(Answer(allow=True))
+    person.replies.put_nowait(Answer(allow=False))
+    assert (await a1).allow and (await a2).allow and not (await b).allow

@@ -82,6 +82,9 @@ class Options:
     otherwise what would ask is refused."""
     permission_prompt_tool: str | None = None
     """`--permission-prompt-tool mcp__server__tool`: that MCP tool answers permission questions."""
+    questions_per_agent: bool = False
+    """Who answers permission questions is told which agent asks and may answer each differently
+    (a program, `--permission-prompt-tool`): the same question of two agents is asked twice."""
     plugin_dirs: list[str] = field(default_factory=list)
     """`--plugin-dir DIR` (repeatable): plugins used for this session only, installed or not."""
     write_root: str | None = None
@@ -212,7 +215,9 @@ def open_session(opts: Options) -> Session:
 
     judge = auto_mode.from_settings(cfg, model, resolve, rules, lambda: convo.messages, bus.emit, eager=mode == "auto")
     asker = _asker(opts, hooks, questions, mcp, ToolContext(cwd=cwd, project_dir=cwd, environ=environ))
-    queue = PermissionQueue(asker) if asker is not None else None  # identical questions of many agents: asked once
+    per_agent = opts.questions_per_agent or bool(opts.permission_prompt_tool)
+    # identical questions of many agents: asked once (of each agent, for an answerer told who asks)
+    queue = PermissionQueue(asker, per_agent=per_agent) if asker is not None else None
     permissions = PermissionMiddleware(
         rules,
         mode,

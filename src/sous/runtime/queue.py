@@ -12,6 +12,8 @@ in the same folder. Bash's `description` says why, not what, so it is left out o
 and shown as the asker's reason instead. The safety floor's typed confirmations, plans, and
 calls that leave the sandbox are never merged: each is asked on its own, every time. A front end
 may answer a merged question with `EACH`: every agent waiting on it is then asked on its own.
+An answerer that is told which agent asks (a program, a prompt tool: `per_agent`) may answer each
+agent differently, and sees only the first asker: there, only one agent's identical calls merge.
 """
 
 from __future__ import annotations
@@ -62,13 +64,16 @@ class _Group:
     askers: list[Asking] = field(default_factory=list)
 
 
-def request_key(call: ToolCall, detail: Any) -> str | None:
-    """What makes two questions the same one, or None for a question never merged."""
+def request_key(call: ToolCall, detail: Any, *, per_agent: bool = False) -> str | None:
+    """What makes two questions the same one, or None for a question never merged; with
+    `per_agent`, the asking agent too."""
     if getattr(detail, "confirm", "") in UNMERGED_CONFIRMS or getattr(detail, "source", "") in UNMERGED_SOURCES:
         return None
     skip = LABEL_ONLY_FIELDS.get(call.name, ())
     arguments = {k: v for k, v in call.arguments.items() if k not in skip}
     what = [call.name, arguments, getattr(detail, "source", ""), getattr(detail, "cwd", "")]
+    if per_agent:
+        what.append(str(getattr(detail, "agent_id", "") or ""))
     text = json.dumps(what, sort_keys=True, default=repr)
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()  # a Write's content may be large
 
@@ -86,15 +91,16 @@ def asking(call: ToolCall, detail: Any) -> Asking:
 class PermissionQueue:
     """The session's asker: merges identical questions waiting at the same time (see above)."""
 
-    def __init__(self, ask: Ask):
+    def __init__(self, ask: Ask, *, per_agent: bool = False):
         self._ask = ask
+        self._per_agent = per_agent
         self._open: dict[str, _Group] = {}
         self._by_call: dict[str, _Group] = {}
 
     async def ask(self, call: ToolCall, detail: Any, *, merge: bool = True) -> Any:
         """Ask, or wait on the same question already asked. One asker giving up (its run was
         stopped) leaves the question to the others; the last one withdraws it."""
-        key = request_key(call, detail) if merge else None
+        key = request_key(call, detail, per_agent=self._per_agent) if merge else None
         group = self._open.get(key) if key is not None else None
         if group is None or group.answer.done():
             group = _Group(key, asyncio.ensure_future(self._ask(call, detail)))
