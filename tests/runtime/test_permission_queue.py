@@ -93,16 +93,16 @@ async def test_four_agents_asking_the_same_are_asked_once_and_a_yes_reaches_all(
     ctx = ToolContext(cwd="/p", project_dir="/p")
     calls = [bash(f"c{i}", "make lint", f"lint for {n}") for i, n in enumerate("abcd")] + [bash("c4", "make docs")]
     checks = [asyncio.ensure_future(mw.check(call, ctx)) for mw, call in zip(mws, calls, strict=True)]
-    await until(lambda: len(queue.askers("c0")) == 4 and len(person.asked) == 2)
-    assert [a.agent for a in queue.askers("c3")] == ["a", "b", "c", "d"]
-    assert [a.why for a in queue.askers("c0")] == ["lint for a", "lint for b", "lint for c", "lint for d"]
-    assert [a.agent_id for a in queue.askers("c4")] == ["id-e"]
+    await until(lambda: len(queue.askers("c0", "id-a")) == 4 and len(person.asked) == 2)
+    assert [a.agent for a in queue.askers("c3", "id-d")] == ["a", "b", "c", "d"]
+    assert [a.why for a in queue.askers("c0", "id-a")] == ["lint for a", "lint for b", "lint for c", "lint for d"]
+    assert [a.agent_id for a in queue.askers("c4", "id-e")] == ["id-e"]
     assert sorted(call.arguments["command"] for call, _ in person.asked) == ["make docs", "make lint"]
     for call, _ in person.asked:
         person.replies.put_nowait(Answer(allow=call.arguments["command"] == "make lint"))
     verdicts = await asyncio.gather(*checks)
     assert [type(v) for v in verdicts] == [Allow, Allow, Allow, Allow, Deny]
-    assert queue.askers("c0") == []  # answered: nobody waits any more
+    assert queue.askers("c0", "id-a") == []  # answered: nobody waits any more
 
 
 async def test_a_no_reaches_all_four_askers():
@@ -111,7 +111,7 @@ async def test_a_no_reaches_all_four_askers():
     mws = agents(queue, ["a", "b", "c", "d"])
     ctx = ToolContext(cwd="/p", project_dir="/p")
     checks = [asyncio.ensure_future(mw.check(bash(f"c{i}", "git push"), ctx)) for i, mw in enumerate(mws)]
-    await until(lambda: len(queue.askers("c0")) == 4)
+    await until(lambda: len(queue.askers("c0", "id-a")) == 4)
     person.replies.put_nowait(Answer(allow=False, feedback="open a pull request instead"))
     verdicts = await asyncio.gather(*checks)
     assert len(person.asked) == 1
@@ -127,8 +127,8 @@ async def test_a_deny_rule_still_wins_over_a_merged_answer():
     ctx = ToolContext(cwd="/p", project_dir="/p")
     calls = [bash("c0", "git push"), bash("c1", "git push"), bash("c2", "git push --force")]
     checks = [asyncio.ensure_future(mw.check(call, ctx)) for mw, call in zip(mws, calls, strict=True)]
-    await until(lambda: len(queue.askers("c0")) == 2)
-    assert queue.askers("c2") == []  # denied by the rule before anything was asked
+    await until(lambda: len(queue.askers("c0", "id-a")) == 2)
+    assert queue.askers("c2", "id-c") == []  # denied by the rule before anything was asked
     # an answer that rewrites the input is decided again for each asker: it never passes a deny rule
     person.replies.put_nowait(Answer(allow=True, updated_input={"command": "git push --force"}))
     verdicts = await asyncio.gather(*checks)
@@ -143,7 +143,7 @@ async def test_a_grant_kept_per_agent_does_not_cover_another_agent_and_one_for_a
     a, b, c = agents(queue, ["a", "b", "c"])
     ctx = ToolContext(cwd="/p", project_dir="/p")
     both = [asyncio.ensure_future(mw.check(bash(f"c{i}", "npm test"), ctx)) for i, mw in enumerate((a, b))]
-    await until(lambda: len(queue.askers("c0")) == 2)
+    await until(lambda: len(queue.askers("c0", "id-a")) == 2)
     person.replies.put_nowait(Answer(allow=True, duration="session"))
     assert all(isinstance(v, Allow) for v in await asyncio.gather(*both))
     assert isinstance(await a.check(bash("a2", "npm test"), ctx), Allow)  # its own grant
@@ -163,7 +163,7 @@ async def test_one_answer_for_all_makes_one_grant():
     mws = agents(queue, ["a", "b", "c", "d"])
     ctx = ToolContext(cwd="/p", project_dir="/p")
     checks = [asyncio.ensure_future(mw.check(bash(f"c{i}", "make"), ctx)) for i, mw in enumerate(mws)]
-    await until(lambda: len(queue.askers("c0")) == 4)
+    await until(lambda: len(queue.askers("c0", "id-a")) == 4)
     person.replies.put_nowait(Answer(allow=True, duration="session", for_all=True))
     await asyncio.gather(*checks)
     assert [(str(g.rule), g.agent) for g in mws[0].grants.active()] == [("Bash(make)", None)]
@@ -212,9 +212,9 @@ async def test_two_agents_whose_calls_carry_the_same_id_are_both_kept():
     queue = PermissionQueue(person.ask)
     first = asyncio.ensure_future(queue.ask(bash("same", "make"), ask_decision(agent="a", agent_id="1")))
     second = asyncio.ensure_future(queue.ask(bash("same", "make"), ask_decision(agent="b", agent_id="2")))
-    await until(lambda: len(queue.askers("same")) == 2)
+    await until(lambda: len(queue.askers("same", "2")) == 2)
     first.cancel()
-    await until(lambda: [a.agent for a in queue.askers("same")] == ["b"])
+    await until(lambda: [a.agent for a in queue.askers("same", "2")] == ["b"])
     person.replies.put_nowait(Answer(allow=True))
     assert (await second).allow and len(person.asked) == 1
 
@@ -227,11 +227,11 @@ async def test_each_asks_every_waiting_agent_on_its_own():
     mws = agents(queue, ["a", "b", "c"])
     ctx = ToolContext(cwd="/p", project_dir="/p")
     checks = [asyncio.ensure_future(mw.check(bash(f"c{i}", "make deploy"), ctx)) for i, mw in enumerate(mws)]
-    await until(lambda: len(queue.askers("c0")) == 3)
+    await until(lambda: len(queue.askers("c0", "id-a")) == 3)
     person.replies.put_nowait(EACH)  # type: ignore[arg-type]
     await until(lambda: len(person.asked) == 4)
     assert [d.agent for _, d in person.asked[1:]] == ["a", "b", "c"]
-    assert all(len(queue.askers(call.id)) == 1 for call, _ in person.asked[1:])  # each asked alone
+    assert all(len(queue.askers(call.id, d.agent_id)) == 1 for call, d in person.asked[1:])  # each asked alone
     for _, decision in person.asked[1:]:
         person.replies.put_nowait(Answer(allow=decision.agent != "b"))
     assert [type(v) for v in await asyncio.gather(*checks)] == [Allow, Deny, Allow]
@@ -254,8 +254,28 @@ async def test_a_queue_whose_answerer_is_told_who_asks_never_merges_two_agents_q
     a1 = asyncio.ensure_future(queue.ask(bash("c1", "make"), ask_decision(agent="a", agent_id="1")))
     a2 = asyncio.ensure_future(queue.ask(bash("c2", "make"), ask_decision(agent="a", agent_id="1")))
     b = asyncio.ensure_future(queue.ask(bash("c3", "make"), ask_decision(agent="b", agent_id="2")))
-    await until(lambda: len(person.asked) == 2 and len(queue.askers("c1")) == 2)
+    await until(lambda: len(person.asked) == 2 and len(queue.askers("c1", "1")) == 2)
     assert [d.agent_id for _, d in person.asked] == ["1", "2"]
     person.replies.put_nowait(Answer(allow=True))
     person.replies.put_nowait(Answer(allow=False))
     assert (await a1).allow and (await a2).allow and not (await b).allow
+
+
+async def test_two_agents_whose_different_calls_carry_the_same_id_are_each_shown_with_their_own_question():
+    """A provider that numbers its calls (`call_0`) gives two agents' first calls the same id: the
+    question of one must never be shown as asked by the other, with the other's reason."""
+    person = Person()
+    queue = PermissionQueue(person.ask)
+    make = asyncio.ensure_future(queue.ask(bash("call_0", "make", "build it"), ask_decision(agent="a", agent_id="1")))
+    await until(lambda: len(person.asked) == 1)
+    wipe = asyncio.ensure_future(
+        queue.ask(bash("call_0", "rm -rf out", "clean"), ask_decision(agent="b", agent_id="2"))
+    )
+    await until(lambda: len(person.asked) == 2)
+    assert [(a.agent, a.why) for a in queue.askers("call_0", "1")] == [("a", "build it")]
+    assert [(a.agent, a.why) for a in queue.askers("call_0", "2")] == [("b", "clean")]
+    person.replies.put_nowait(Answer(allow=True))
+    assert (await make).allow and queue.askers("call_0", "1") == []
+    assert [a.agent for a in queue.askers("call_0", "2")] == ["b"]  # b's question is still open
+    person.replies.put_nowait(Answer(allow=False))
+    assert not (await wipe).allow

@@ -95,7 +95,8 @@ class PermissionQueue:
         self._ask = ask
         self._per_agent = per_agent
         self._open: dict[str, _Group] = {}
-        self._by_call: dict[str, _Group] = {}
+        self._by_call: dict[tuple[str, str], _Group] = {}
+        """By who asks and with which call: two agents' calls may carry the same id (`call_0`)."""
 
     async def ask(self, call: ToolCall, detail: Any, *, merge: bool = True) -> Any:
         """Ask, or wait on the same question already asked. One asker giving up (its run was
@@ -108,14 +109,15 @@ class PermissionQueue:
                 self._open[key] = group
             group.answer.add_done_callback(functools.partial(self._close, group))
         me = asking(call, detail)
+        mine = (me.agent_id, call.id)
         group.askers.append(me)
-        self._by_call[call.id] = group
+        self._by_call[mine] = group
         try:
             answer = await asyncio.shield(group.answer)
         except asyncio.CancelledError:
             group.askers.remove(me)
-            if self._by_call.get(call.id) is group and all(a.call_id != call.id for a in group.askers):
-                del self._by_call[call.id]
+            if self._by_call.get(mine) is group and all((a.agent_id, a.call_id) != mine for a in group.askers):
+                del self._by_call[mine]
             if not group.askers:
                 group.answer.cancel()
             raise
@@ -125,13 +127,13 @@ class PermissionQueue:
         if group.key is not None and self._open.get(group.key) is group:
             del self._open[group.key]
         for one in group.askers:
-            if self._by_call.get(one.call_id) is group:
-                del self._by_call[one.call_id]
+            if self._by_call.get((one.agent_id, one.call_id)) is group:
+                del self._by_call[(one.agent_id, one.call_id)]
 
-    def askers(self, call_id: str) -> list[Asking]:
-        """Everyone waiting on the question that the call `call_id` asked or joined, first asker
-        first; empty when it is no longer waiting."""
-        group = self._by_call.get(call_id)
+    def askers(self, call_id: str, agent_id: str = "") -> list[Asking]:
+        """Everyone waiting on the question that the call `call_id` of the agent `agent_id` (empty
+        for the main agent) asked or joined, first asker first; empty when it is no longer waiting."""
+        group = self._by_call.get((agent_id, call_id))
         return list(group.askers) if group is not None else []
 
 

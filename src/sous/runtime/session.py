@@ -39,11 +39,12 @@ class Session(RunControl, History, Changes, Views):
         """The ids of the `PermissionRequest`s still waiting for `answer()`."""
         return self._questions.waiting
 
-    def askers(self, call_id: str) -> list[Asking]:
-        """Every agent waiting on the question that the call `call_id` asked (a `PermissionRequest`'s
-        `call.id`), first asker first: others asking the same at the same time join it, and the one
+    def askers(self, call_id: str, agent_id: str = "") -> list[Asking]:
+        """Every agent waiting on the question that the call `call_id` of the agent `agent_id` asked
+        (a `PermissionRequest`'s `call.id` and `detail.agent_id`: two agents' calls may carry the
+        same id), first asker first: others asking the same at the same time join it, and the one
         answer reaches them all. Empty once answered."""
-        return self._queue.askers(call_id) if self._queue is not None else []
+        return self._queue.askers(call_id, agent_id) if self._queue is not None else []
 
     def answer(self, request_id: str, answer: Any) -> bool:
         """Settle the `PermissionRequest` with this id (`sous.permissions.Answer` or a bool, or

@@ -193,7 +193,8 @@ class Relay:
                 tool_call=ToolCallUpdate(
                     tool_call_id=call.id,
                     # who asks: a sub-agent, or several asking the same at once (one answer for all)
-                    title=_title(call) + asking.who(self.session.askers(call.id), event.detail),
+                    title=_title(call)
+                    + asking.who(self.session.askers(call.id, getattr(event.detail, "agent_id", "")), event.detail),
                     kind=KINDS.get(call.name, "other"),
                     status="pending",
                     raw_input=call.arguments,

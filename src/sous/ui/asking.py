@@ -53,12 +53,14 @@ def for_all_note(on: bool) -> str:
     return "  (a grant from this answer will cover only the agents that asked)"
 
 
-async def follow(session: Any, call_id: str, shown: Sequence[Any], joined: Callable[[Any], None]) -> None:
+async def follow(
+    session: Any, call_id: str, shown: Sequence[Any], joined: Callable[[Any], None], agent_id: str = ""
+) -> None:
     """Call `joined` for each agent that joins the question after it was shown, until it is answered."""
     seen = set(shown)  # by who asks and with which call: two agents' calls may carry the same id
     while True:
         await asyncio.sleep(FOLLOW_EVERY_S)
-        askers = session.askers(call_id)
+        askers = session.askers(call_id, agent_id)
         if not askers:
             return
         for asker in askers:

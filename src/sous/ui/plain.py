@@ -169,7 +169,9 @@ async def run_interactive(opts, first_prompt: str | None = None) -> int:
     async def settle(request: PermissionRequest) -> None:
         async with one_question:
             # others asking the same join the question (`Session.askers`); one answer is theirs too
-            asked = ask(request.call, request.detail, session.askers(request.call.id))
+            asked = ask(
+                request.call, request.detail, session.askers(request.call.id, getattr(request.detail, "agent_id", ""))
+            )
             answer = await asking.answer_or_no(asked, lambda text: ui.write(text + "\n"))
         session.answer(request.request_id, answer)
 

@@ -410,7 +410,7 @@ class Repl:
         from rich.text import Text
 
         self.renderer.flush_text()
-        askers = self.session.askers(call.id)
+        askers = self.session.askers(call.id, decision.agent_id)
         block = Text()
         block.append(f"? sous wants to run {asked_label(call)}{asking.who(askers, decision)}\n", style="bold yellow")
         for line in asking.asker_lines(askers):
@@ -441,7 +441,7 @@ class Repl:
         kind = {"typed": "typed", "plan": "plan"}.get(decision.confirm, "choice")
         self.question = Question(call, decision, future, kind, askers=max(1, len(askers)))
         self._refresh()
-        joined = asyncio.ensure_future(asking.follow(self.session, call.id, askers, self._joined))
+        joined = asyncio.ensure_future(asking.follow(self.session, call.id, askers, self._joined, decision.agent_id))
         try:
             return await future
         finally:
