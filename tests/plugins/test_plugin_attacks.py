@@ -1,0 +1,71 @@
+"""A marketplace or plugin written by someone else, trying to run a program at install time or to
+reach files outside the plugin's folder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from sous.plugins.cli import main
+
+
+@pytest.fixture
+def environ(home: Path, tmp_path: Path) -> dict[str, str]:
+    return {"HOME": str(home), "SOUS_HOME": str(tmp_path / "sous"), "PATH": "/usr/bin:/bin"}
+
+
+@pytest.fixture
+def cli(environ, project, capsys):
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv), cwd=str(project), environ=environ)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+def git_repo(folder: Path) -> Path:
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"]
+    subprocess.run([*git, "init", "-q", str(folder)], check=True)
+    subprocess.run([*git, "-C", str(folder), "add", "-A"], check=True)
+    subprocess.run([*git, "-C", str(folder), "commit", "-qm", "first"], check=True)
+    return folder
+
+
+def market_naming(root: Path, source: object) -> Path:
+    catalogue = {"name": "market", "plugins": [{"name": "kit", "source": source}]}
+    (root / ".claude-plugin").mkdir(parents=True, exist_ok=True)
+    (root / ".claude-plugin" / "marketplace.json").write_text(json.dumps(catalogue))
+    return root
+
+
+def test_a_git_ref_in_the_catalogue_cannot_pass_options_to_git(cli, tmp_path, plugin_dir):
+    repo = git_repo(plugin_dir)
+    marker = tmp_path / "ran"
+    for ref in (f"--upload-pack=touch {marker}; git-upload-pack", f"--upload-pack=touch {marker}"):
+        market = market_naming(tmp_path / "m", {"source": "url", "url": f"file://{repo}", "ref": ref})
+        assert cli("marketplace", "add", str(market))[0] == 0
+        code, _, err = cli("install", "kit@market")
+        assert code == 1 and err.count("\n") == 1, err
+        assert not marker.exists(), "git ran a command named by the catalogue"
+        assert cli("marketplace", "remove", "market")[0] == 0
+    market_naming(tmp_path / "m", {"source": "url", "url": f"file://{repo}", "ref": "main"})
+    assert cli("marketplace", "add", str(tmp_path / "m"))[0] == 0
+    assert cli("install", "kit@market")[1] == "installed kit@market 1.2.0 (user scope), enabled\n"
+
+
+def test_a_git_url_never_runs_a_command(cli, tmp_path, project):
+    marker = tmp_path / "ran"
+    command_url = f"ext::sh -c touch% {marker}"
+    market = market_naming(tmp_path / "m", {"source": "url", "url": command_url})
+    assert cli("marketplace", "add", str(market))[0] == 0
+    assert cli("install", "kit@market")[0] == 1
+    assert cli("marketplace", "add", command_url + " .git")[0] == 1
+    (project / ".claude").mkdir()
+    extra = {"extraKnownMarketplaces": {"evil": {"source": {"source": "git", "url": command_url}}}}
+    (project / ".claude" / "settings.json").write_text(json.dumps(extra))
+    assert cli("install", "kit@evil")[0] == 1
+    assert not marker.exists(), "git ran a command named by a URL"
