@@ -118,7 +118,8 @@ def _add(
 
 
 def commands(plugin: Plugin) -> tuple[dict[str, Any], list[str]]:
-    """The plugin's commands (`plugin:sub:name`) and skills (`plugin:folder`), and problems."""
+    """The plugin's commands (`plugin:sub:name`) and skills (`plugin:folder`), and problems. Those
+    of a plugin whose programs may not run lose their `allowed-tools`: they grant nothing."""
     from sous.context.commands import read
 
     found: dict[str, Any] = {}
@@ -137,6 +138,9 @@ def commands(plugin: Plugin) -> tuple[dict[str, Any], list[str]]:
             name = f"{plugin.name}:{path.parent.name}"
             if skill := read(path, name, True, variables):
                 found[name] = skill  # a skill wins over a command of the same name
+    if not plugin.runs_code:  # its `!` commands run only what the person's own rules allow
+        for command in found.values():
+            command.meta.pop("allowed-tools", None)
     return found, problems + more
 
 
