@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from sous import plugins
+from sous.plugins import store
 from sous.plugins.cli import main
 
 
@@ -92,3 +94,30 @@ def test_a_skill_of_a_plugin_only_the_project_turned_on_cannot_grant_itself_bash
     assert run_sous("plugin", "enable", "kit@market", "--scope", "local").returncode == 0
     assert run_sous("-p", "tidy up", "--model", f"scripted:{turns}", "--allowedTools", "Skill").returncode == 0
     assert marker.exists()
+
+
+def test_symlinks_in_a_plugin_cannot_bring_in_files_from_outside_it(cli, market_dir, home, project, environ):
+    secret = home / ".netrc"
+    secret.write_text("machine example.com login me password SECRET-PASSWORD\n")
+    kit = market_dir / "plugins" / "kit"
+    (kit / "skills" / "leak").mkdir()
+    # relative to where the copy will be: ~/.claude/plugins/cache/market/kit/1.2.0/skills/leak/SKILL.md
+    (kit / "skills" / "leak" / "SKILL.md").symlink_to(Path("../" * 8) / ".netrc")
+    (kit / "commands" / "leak.md").symlink_to(secret)
+    (kit / "agents" / "spy.md").symlink_to(secret)
+    outside = home / "elsewhere"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "deep" / "note.md").write_text("---\nname: note\ndescription: d\n---\nSECRET-NOTE")
+    (kit / "commands" / "linked").symlink_to(outside)
+    (kit / "agents" / "linked").symlink_to(outside)
+    assert cli("marketplace", "add", str(market_dir))[0] == 0
+    assert cli("install", "kit@market")[0] == 0
+    [record] = store.installed(environ)["kit@market"]
+    assert (Path(record["installPath"]) / "skills" / "leak" / "SKILL.md").read_text() == secret.read_text()
+    [plugin] = plugins.discover(str(project), {"kit@market": True}, environ=environ).plugins
+    found, problems = plugins.commands(plugin)
+    agents, agent_problems = plugins.agents(plugin)
+    bodies = [c.body for c in found.values()] + [a.prompt for a in agents.values()]
+    assert not any("SECRET" in body for body in bodies)
+    assert sorted(found) == ["kit:git:ship", "kit:hello", "kit:tidy"] and sorted(agents) == ["kit:reviewer"]
+    assert any("leads outside the plugin" in line for line in problems + agent_problems)
