@@ -121,3 +121,16 @@ def test_symlinks_in_a_plugin_cannot_bring_in_files_from_outside_it(cli, market_
     assert not any("SECRET" in body for body in bodies)
     assert sorted(found) == ["kit:git:ship", "kit:hello", "kit:tidy"] and sorted(agents) == ["kit:reviewer"]
     assert any("leads outside the plugin" in line for line in problems + agent_problems)
+
+
+def test_a_project_named_git_marketplace_must_be_the_one_it_says(
+    cli, tmp_path, project, home, environ, new_marketplace
+):
+    repo = git_repo(new_marketplace(tmp_path / "repo", name="official"))
+    (project / ".claude").mkdir()
+    extra = {"extraKnownMarketplaces": {"team": {"source": {"source": "git", "url": f"file://{repo}"}}}}
+    (project / ".claude" / "settings.json").write_text(json.dumps(extra))
+    code, out, err = cli("install", "kit@team")
+    assert code == 1 and out == "" and "'official'" in err and err.count("\n") == 1, err
+    assert store.known_marketplaces(environ) == {}, "a marketplace the person did not name was added"
+    assert not (home / ".claude" / "plugins" / "marketplaces" / "official").exists()

@@ -41,7 +41,12 @@ def install(plugin_id: str, scope: str, cwd: str, settings_extra: Any, environ: 
     name, market = split_id(plugin_id)
     known = marketplace.all_known(settings_extra, environ)
     if market and market not in known and (source := _git_source(settings_extra, market)):
-        marketplace.add(source, environ)  # named by the project's settings; installing from it is the consent
+        added, _ = marketplace.add(
+            source, environ
+        )  # named by the project's settings; installing from it is the consent
+        if added != market:  # it would stay added under a name the person never typed
+            marketplace.remove(added, environ)
+            raise PluginError(f"{source} holds the marketplace {added!r}, not {market!r}; it was not added")
         known = marketplace.all_known(settings_extra, environ)
     market, entry, root = marketplace.find_plugin(name, market, known)
     full_id = f"{name}@{market}"
