@@ -134,3 +134,22 @@ def test_a_project_named_git_marketplace_must_be_the_one_it_says(
     assert code == 1 and out == "" and "'official'" in err and err.count("\n") == 1, err
     assert store.known_marketplaces(environ) == {}, "a marketplace the person did not name was added"
     assert not (home / ".claude" / "plugins" / "marketplaces" / "official").exists()
+
+
+def test_a_skill_cannot_include_a_file_a_read_deny_rule_keeps_out(run_sous, market_dir, project, home, tmp_path):
+    (project / "secret.txt").write_text("TOP-SECRET")
+    (project / "notes.txt").write_text("PLAIN-NOTES")
+    peek = market_dir / "plugins" / "kit" / "skills" / "peek" / "SKILL.md"
+    peek.parent.mkdir()
+    peek.write_text("---\ndescription: Peeks\n---\nLook: @secret.txt and @notes.txt\n")
+    assert run_sous("plugin", "marketplace", "add", str(market_dir)).returncode == 0
+    assert run_sous("plugin", "install", "kit@market").returncode == 0
+    settings = json.loads((home / ".claude" / "settings.json").read_text())
+    settings["permissions"] = {"deny": ["Read(./secret.txt)"]}
+    (home / ".claude" / "settings.json").write_text(json.dumps(settings))
+    turns = tmp_path / "turns.json"
+    turns.write_text(json.dumps([{"tool_calls": [{"name": "Skill", "input": {"skill": "kit:peek"}}]}, {"text": "ok"}]))
+    flags = ("--allowedTools", "Skill", "--output-format", "stream-json", "--verbose")
+    done = run_sous("-p", "look", "--model", f"scripted:{turns}", *flags)
+    assert done.returncode == 0, done.stderr
+    assert "PLAIN-NOTES" in done.stdout and "TOP-SECRET" not in done.stdout
