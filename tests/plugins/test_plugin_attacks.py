@@ -4,6 +4,7 @@ reach files outside the plugin's folder."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -153,3 +154,14 @@ def test_a_skill_cannot_include_a_file_a_read_deny_rule_keeps_out(run_sous, mark
     done = run_sous("-p", "look", "--model", f"scripted:{turns}", *flags)
     assert done.returncode == 0, done.stderr
     assert "PLAIN-NOTES" in done.stdout and "TOP-SECRET" not in done.stdout
+
+
+def test_a_plugin_that_cannot_be_copied_is_one_line_and_leaves_nothing(cli, market_dir, home):
+    os.mkfifo(market_dir / "plugins" / "kit" / "pipe")
+    assert cli("marketplace", "add", str(market_dir))[0] == 0
+    code, out, err = cli("install", "kit@market")
+    assert code == 1 and out == "" and err.startswith("sous plugin: ") and err.count("\n") == 1, err
+    assert not (home / ".claude" / "plugins" / "cache" / "market" / "kit").exists() or not any(
+        (home / ".claude" / "plugins" / "cache" / "market" / "kit").iterdir()
+    )
+    assert not (home / ".claude" / "plugins" / "installed_plugins.json").exists()
