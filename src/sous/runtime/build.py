@@ -42,7 +42,7 @@ from .history import repair
 from .parts import SessionParts
 from .queue import PermissionQueue
 from .record import Transcript
-from .run import shell_allowed
+from .run import read_allowed, shell_allowed
 from .run_record import RunRecorder
 from .session import Session
 
@@ -424,7 +424,9 @@ def _tools(
     tools = builtin_tools.toolset(n for n in names if n not in denied)
     custom = {**from_plugins, **({} if opts.bare else commands.discover(cwd, opts.environ))}
     skill = commands.skill_tool(
-        custom, lambda command, cmd, ctx: shell_allowed(rules, ctx.cwd, ctx.project_dir, command, cmd)
+        custom,
+        lambda command, cmd, ctx: shell_allowed(rules, ctx.cwd, ctx.project_dir, command, cmd),
+        lambda path, ctx: read_allowed(rules, ctx.cwd, ctx.project_dir, path),
     )
     if skill is not None and "Skill" not in denied:
         tools = tools.adding([skill])
