@@ -194,3 +194,33 @@ def test_a_project_setting_home_elsewhere_does_not_uncover_the_users_keys(tmp_pa
         import shutil
 
         shutil.rmtree(root)
+
+
+@pytest.mark.skipif(not _sandbox.usable(), reason="bubblewrap cannot run here")
+def test_bare_keeps_the_sandbox_that_settings_given_on_the_command_line_ask_for(tmp_path):
+    """`--bare` skips what the project's files add; a sandbox asked for with `--settings` (or by
+    managed settings) still holds, rather than commands running outside it unannounced."""
+    project = tmp_path / "project"
+    project.mkdir()
+    outside = Path(tempfile.mkdtemp(prefix="sous-sandbox-bare-", dir="/var/tmp"))
+    try:
+        script = tmp_path / "turns.json"
+        script.write_text(
+            json.dumps([{"tool_calls": [{"name": "Bash", "input": {"command": f"touch {outside}/x"}}]}, {"text": "ok"}])
+        )
+        run = subprocess.run(
+            [sys.executable, "-m", "sous", "-p", "go", "--bare", "--model", f"scripted:{script}"]
+            + ["--permission-mode", "bypassPermissions", "--settings", json.dumps({"sandbox": {"enabled": True}})],
+            cwd=project,
+            text=True,
+            capture_output=True,
+            timeout=90,
+            check=False,
+            env={**os.environ, "PYTHONPATH": SRC},
+        )
+        assert run.returncode == 0, run.stderr
+        assert not (outside / "x").exists()
+    finally:
+        import shutil
+
+        shutil.rmtree(outside)

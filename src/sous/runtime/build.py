@@ -160,7 +160,7 @@ def open_session(opts: Options) -> Session:
     state: dict[str, Any] = {}  # the tools' state (the sandbox, files read, shells), for the context made last
     if (denied := read_denied(rules.deny, cwd)) is not None:  # Glob and Grep leave these files out
         state["read_denied"] = denied
-    if cfg.get("sandbox.enabled") and not opts.bare:
+    if cfg.get("sandbox.enabled"):  # under --bare too: only --settings and managed settings are read then
         notices += _sandbox(cfg, cwd, state, rules, opts.environ)
     state[ADDED_DIRS] = _added_dirs(opts, cfg, cwd, project_trust, left_out, notices)
     if opts.editor is not None:
