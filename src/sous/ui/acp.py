@@ -7,7 +7,7 @@ session and replays its history. The session's events become `session/update` no
 list as a plan), in order and all sent before the prompt's response. Permission questions become
 `session/request_permission` with sous's grant choices (once, this session, always, reject; only
 once and reject, with the reason, for what is asked every time: the safety floor, leaving the
-sandbox); a cancelled or failed request denies. When the editor offers its file system and terminals
+sandbox, a plan); a cancelled or failed request denies. When the editor offers its file system and terminals
 (`clientCapabilities`), Read, Write, Edit and Bash go through them (`acp_editor`); the checks
 around the tools are the same either way.
 
@@ -50,8 +50,9 @@ CHOICES: tuple[tuple[str, str, PermissionOptionKind], ...] = (
     ("always", "Always allow (saved to the project)", "allow_always"),
     ("reject", "Reject", "reject_once"),
 )
-ONCE_ONLY = ("safety", "sandbox")
-"""Questions whose answer sous never remembers (`Decision.source`): the safety floor, leaving the sandbox."""
+ONCE_ONLY = ("safety", "sandbox", "plan")
+"""Questions whose answer sous never remembers (`Decision.source`): the safety floor, leaving the
+sandbox, a plan to approve."""
 KINDS: dict[str, ToolKind] = {
     "Read": "read",
     "Edit": "edit",
@@ -192,9 +193,10 @@ class Relay:
         call = event.call
         title = _title(call) + asking.who(self.session.askers(call.id), event.detail)
         choices = CHOICES
-        if getattr(event.detail, "source", "") in ONCE_ONLY:  # sous keeps no answer to these: offer none it would
+        source = getattr(event.detail, "source", "")
+        if source in ONCE_ONLY:  # sous keeps no answer to these: offer none it would
             choices = tuple(c for c in CHOICES if c[0] in ("once", "reject"))
-            title += f" — {event.detail.reason}; asked every time"
+            title += f" — {event.detail.reason}" + ("" if source == "plan" else "; asked every time")
         try:
             reply = await self.conn.request_permission(
                 session_id=self.session.id,
