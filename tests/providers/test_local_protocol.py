@@ -136,23 +136,6 @@ def _turn(*steps):
     return tuple(messages)
 
 
-def test_a_turn_that_only_read_files_changed_nothing():
-    cat = ToolCall(id="1", name="Bash", arguments={"command": "cat stats.py | grep mean"})
-    failed = ToolCall(id="2", name="Write", arguments={"file_path": "stats.py", "content": "x"})
-    assert not lp.changed_something(_turn((cat, (False, "def mean(): ...")), (failed, (True, "denied"))))
-
-
-def test_a_successful_write_or_changing_command_counts_but_only_in_this_turn():
-    write = ToolCall(id="1", name="Write", arguments={"file_path": "a.py", "content": "x"})
-    assert lp.changed_something(_turn((write, (False, "File created"))))
-    sed = ToolCall(id="2", name="Bash", arguments={"command": "sed -i s/a/b/ a.py"})
-    assert lp.changed_something(_turn((sed, (False, "(no output)"))))
-    redirect = ToolCall(id="3", name="Bash", arguments={"command": "echo x > a.py"})
-    assert lp.changed_something(_turn((redirect, (False, ""))))
-    earlier = _turn((write, (False, "File created"))) + (user("now explain it"),)
-    assert not lp.changed_something(earlier)
-
-
 def test_the_repeat_guard_spares_a_command_that_was_interrupted():
     from sous.core import ModelRequest
     from sous.core.loop import INTERRUPTED_TOOL
