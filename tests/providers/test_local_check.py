@@ -133,3 +133,12 @@ def test_without_self_check_an_edited_file_is_untested_and_a_new_file_speaks_for
         "Fix calc.py", (_write("calc.py"), False, "ok", {"type": "update"}), (_bash("python calc.py"), False, "5")
     )
     assert lc.review(ran, "I fixed calc.py.", self_check=False) == lc.Verdict()
+
+
+def test_making_moving_or_removing_files_needs_no_test_but_an_edit_by_command_does():
+    for command in ("mkdir build", "rm temp.log", "mkdir -p a && touch a/b.txt", "mv a.txt b.txt; cp b.txt c.txt"):
+        turn = _turn("Tidy the folder", (_bash(command), False, "(no output)"))
+        assert lc.review(turn, "I removed and created the files.", self_check=False) == lc.Verdict(), command
+    for command in ("sed -i s/a/b/ notes.md", "rm a.txt && echo x > b.txt", "touch a | tee b"):
+        turn = _turn("Tidy the folder", (_bash(command), False, "(no output)"))
+        assert lc.review(turn, "I changed the files.", self_check=False).note == lc.UNTESTED_NOTE, command

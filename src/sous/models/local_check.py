@@ -37,6 +37,7 @@ _FILE = re.compile(r"(?<![\w./-])([\w./-]*\w\.[A-Za-z]{1,5})\b")
 _TEST_FILE = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*(?:test_\w+|\w+_test)\.py)\b")
 _RUN_SCRIPT = re.compile(r"\b(?:run|execute)\s+`?(python3?\s+[\w./-]+\.py)`?", re.IGNORECASE)
 _EDIT_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
+_FILE_COMMANDS = {"mkdir", "rm", "rmdir", "touch", "mv", "cp"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +128,13 @@ def _changes_files(call: ToolCall, result: ToolResultMessage) -> bool:
 
 
 def _edits_existing(call: ToolCall, result: ToolResultMessage) -> bool:
-    """A change to a file that was there before (a new file is its own evidence in the record)."""
+    """A change to a file's content that was there before. A new file is its own evidence in the
+    record, and so is a command that only makes, moves or removes files (its exit code says it all)."""
     if not _changes_files(call, result):
         return False
+    if _command(call):
+        parts = [p.split() for p in re.split(r"&&|;|\n", _command(call)) if p.strip()]
+        return not all(words[0] in _FILE_COMMANDS and not re.search(r"[>|]", " ".join(words)) for words in parts)
     data: Any = result.data
     return not (call.name == "Write" and isinstance(data, dict) and data.get("type") == "create")
 
