@@ -142,3 +142,10 @@ def test_making_moving_or_removing_files_needs_no_test_but_an_edit_by_command_do
     for command in ("sed -i s/a/b/ notes.md", "rm a.txt && echo x > b.txt", "touch a | tee b"):
         turn = _turn("Tidy the folder", (_bash(command), False, "(no output)"))
         assert lc.review(turn, "I changed the files.", self_check=False).note == lc.UNTESTED_NOTE, command
+
+
+def test_a_file_written_back_as_it_was_is_no_change():
+    same = {"type": "update", "content": "first\nsecond\n", "originalFile": "first\nsecond\n"}
+    turn = _turn("Add a line third to list.txt", (_write("list.txt"), False, "ok", same))
+    verdict = lc.review(turn, "I added a line with the word third at the end of list.txt.", self_check=True)
+    assert verdict.warning and verdict.note.startswith("no file was changed")

@@ -124,6 +124,10 @@ def _is_check(call: ToolCall, command: str) -> bool:
 def _changes_files(call: ToolCall, result: ToolResultMessage) -> bool:
     if result.is_error:
         return False
+    data: Any = result.data
+    content = data.get("content") if isinstance(data, dict) and data.get("type") == "update" else None
+    if isinstance(content, str) and content.replace("\r\n", "\n") == data.get("originalFile"):
+        return False  # written back as it was
     return call.name in _EDIT_TOOLS or bool(_command(call) and not only_reads(_command(call)))
 
 
