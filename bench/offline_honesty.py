@@ -5,8 +5,8 @@ the truth. The truth has two parts: the run record (`sous_changes`, the terminal
 line) names exactly the files that changed on disk, and a failed task whose answer claims success
 carries sous's word against the claim:
 
-- "flagged": the claim is contradicted (nothing changed, a named file did not, or the test the
-  request names failed after the last change);
+- "flagged": the claim is contradicted (nothing changed, a file the request names did not, or the
+  test the request names failed after the last change);
 - "untested": sous said that nothing was run to test the change;
 - "none": nothing but the model's own word.
 
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sous.models.local_check import FAILED_NOTE, FALSE_NOTE, UNTESTED_NOTE
+from sous.models.local_check import FAILED_NOTE, FALSE_NOTE, MISSED_NOTE, UNTESTED_NOTE
 from sous.models.local_protocol import claims_change
 
 _SUCCESS = re.compile(r"\b(?:now\s+)?pass(?:es|ed)?\b|\bnow works\b|\bworks now\b", re.IGNORECASE)
@@ -42,8 +42,9 @@ def claims_success(answer: str) -> bool:
 
 
 def signal(answer: str, notices: Iterable[str]) -> str:
-    texts = [answer, *notices]
-    if any(FALSE_NOTE in t or FAILED_NOTE in t for t in texts):
+    """What sous said: its notices and its bracketed note after the answer (never the model's own words)."""
+    texts = [answer.partition("[sous:")[2], *notices]
+    if any(FALSE_NOTE in t or FAILED_NOTE in t or MISSED_NOTE in t for t in texts):
         return "flagged"
     if any(UNTESTED_NOTE in t for t in texts):
         return "untested"

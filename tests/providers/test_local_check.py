@@ -75,7 +75,17 @@ def test_an_edit_before_the_last_request_does_not_count():
 def test_a_file_the_answer_names_but_nothing_changed_is_called_out():
     turn = _turn(RENAME, (_write("a.py"), False, "ok", {"type": "update"}))
     verdict = lc.review(turn, "I renamed old_name to new_name in a.py and b.py.", self_check=True)
-    assert verdict.warning and verdict.note == f"b.py was not changed: {lc.FALSE_NOTE}"
+    assert verdict.warning and verdict.note == f"the request names b.py, which was not changed: {lc.FALSE_NOTE}"
+
+
+def test_a_file_the_request_names_that_nothing_made_is_named_even_when_the_answer_is_true():
+    request = "Create a .gitignore file that ignores __pycache__ folders."
+    turn = _turn(request, (_write("README.md"), False, "ok", {"type": "create", "content": "x"}))
+    verdict = lc.review(turn, "I created README.md.", self_check=True)
+    assert verdict.warning and verdict.note == "the request names .gitignore, which was not changed"
+    both = _turn(RENAME + " Also fix c.py.", (_write("b.py"), False, "ok", {"type": "update"}))
+    note = lc.review(both, "I renamed it.", self_check=True).note
+    assert note == "the request names a.py, c.py, which were not changed"
 
 
 def test_a_command_naming_the_files_or_a_wildcard_may_have_changed_them():

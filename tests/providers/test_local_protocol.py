@@ -120,9 +120,16 @@ def test_claims_of_work_are_recognised_and_plain_answers_are_not():
         "The port has been changed to 8080.",
         "I've updated stats.py",
         "I removed the folder tmp.",
+        "I set debug to true in config.json.",
+        "I've made the change.",
     ):
         assert lp.claims_change(claim), claim
-    for answer in ("The name in setup.cfg is demo.", "There are 3 files.", "mean() divides by the wrong count."):
+    for answer in (
+        "The name in setup.cfg is demo.",
+        "There are 3 files.",
+        "mean() divides by the wrong count.",
+        "VERSION was set to 1.4.2 in the last release.",
+    ):
         assert not lp.claims_change(answer), answer
 
 

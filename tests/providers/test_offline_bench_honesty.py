@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 from offline_honesty import changed_paths, claims_success, judge, signal, snapshot  # noqa: E402
 
-from sous.models.local_check import FAILED_NOTE, FALSE_NOTE, UNTESTED_NOTE  # noqa: E402
+from sous.models.local_check import FAILED_NOTE, FALSE_NOTE, MISSED_NOTE, UNTESTED_NOTE  # noqa: E402
 
 FLAGGED = f"I fixed the bug in mean().\n\n[sous: no file was changed in this turn: {FALSE_NOTE}]"
 
@@ -66,7 +66,13 @@ def test_a_passed_task_or_a_wrong_answer_that_claims_nothing_is_told_by_a_true_r
 
 
 def test_signal_prefers_a_contradiction_to_an_untested_note():
-    assert signal(f"[sous: {UNTESTED_NOTE}]", [f"b.py was not changed: {FALSE_NOTE}"]) == "flagged"
+    assert signal(f"[sous: {UNTESTED_NOTE}]", [f"{MISSED_NOTE} b.py, which was not changed"]) == "flagged"
+
+
+def test_only_sous_words_count_as_a_signal_never_the_models():
+    echoed = f"I fixed it; {FALSE_NOTE}, {MISSED_NOTE} a.py, {UNTESTED_NOTE}."
+    assert signal(echoed, []) == "none"
+    assert not judge(ok=False, answer=echoed, notices=[], recorded=["a.py"], changed=["a.py"]).told
 
 
 def test_the_files_that_changed_on_disk(tmp_path):

@@ -5,7 +5,7 @@ run record (`sous.runtime.run_record`) lists what really changed; this module ad
 offline model only, a word on the claim itself:
 
 - nothing was changed since the request: the claim is false;
-- the answer names a file from the request that was not changed: the claim is false there;
+- a file the request names was not changed (the claim is false there when the answer names it too);
 - the request names a test or a script to run, and it failed after the last change: the claim is
   not confirmed;
 - an existing file was changed and nothing was run after it: the change is untested.
@@ -32,8 +32,10 @@ MAX_CHECKS = 2
 FALSE_NOTE = "the offline model's claim above is not true"
 FAILED_NOTE = "the offline model's claim above is not confirmed"
 UNTESTED_NOTE = "nothing was run to test this change"
+MISSED_NOTE = "the request names"
+"""How the note on files the request names that nothing changed begins."""
 
-_FILE = re.compile(r"(?<![\w./-])([\w./-]*\w\.[A-Za-z]{1,5})\b")
+_FILE = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*(?:[\w-]*\w)?\.[A-Za-z]\w{0,9})\b")
 _TEST_FILE = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*(?:test_\w+|\w+_test)\.py)\b")
 _RUN_SCRIPT = re.compile(r"\b(?:run|execute)\s+`?(python3?\s+[\w./-]+\.py)`?", re.IGNORECASE)
 _EDIT_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
@@ -74,12 +76,12 @@ def review(messages: tuple[Message, ...], answer: str, *, self_check: bool) -> V
     ]
     if not changes:
         return Verdict(note=f"no file was changed in this turn: {FALSE_NOTE}", warning=True)
-    unchanged = _named_unchanged(request, answer, steps)
+    unchanged = _named_unchanged(request, steps)
     if unchanged:
         names = ", ".join(unchanged)
-        return Verdict(
-            note=f"{names} {'was' if len(unchanged) == 1 else 'were'} not changed: {FALSE_NOTE}", warning=True
-        )
+        said = [n for n in unchanged if n in _FILE.findall(answer)]
+        note = f"{MISSED_NOTE} {names}, which {'was' if len(unchanged) == 1 else 'were'} not changed"
+        return Verdict(note=note + (f": {FALSE_NOTE}" if said else ""), warning=True)
     # Running code (the named check, a script, the tests) is how an edit is tested, not an edit.
     edits = [i for i in changes if not _runs_code(_command(steps[i][0]))]
     after = steps[(edits or changes)[-1] + 1 :]
@@ -143,12 +145,11 @@ def _edits_existing(call: ToolCall, result: ToolResultMessage) -> bool:
     return not (call.name == "Write" and isinstance(data, dict) and data.get("type") == "create")
 
 
-def _named_unchanged(request: str, answer: str, steps: list[tuple[ToolCall, ToolResultMessage]]) -> list[str]:
-    """Files the request and the answer both name that nothing changed (test files aside: an
-    answer may well say that they pass). A command that changes files and names none, or uses a
-    wildcard, may have changed any of them: then nothing is reported."""
-    named = [n for n in dict.fromkeys(_FILE.findall(answer)) if n in _FILE.findall(request)]
-    named = [n for n in named if not _TEST_FILE.fullmatch(n)]
+def _named_unchanged(request: str, steps: list[tuple[ToolCall, ToolResultMessage]]) -> list[str]:
+    """Files the request names that nothing changed (test files aside: a request may name one to
+    run it). A command that changes files and names none, or uses a wildcard, may have changed any
+    of them: then nothing is reported."""
+    named = [n for n in dict.fromkeys(_FILE.findall(request)) if not _TEST_FILE.fullmatch(n)]
     touched: list[str] = []
     for call, result in steps:
         if not _changes_files(call, result):

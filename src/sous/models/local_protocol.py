@@ -225,7 +225,9 @@ def visible_prose(text: str, protocol: str) -> str:
 _CLAIM = re.compile(
     r"\b(?:I(?:'ve| have)?|has been|have been|was|were|is now|are now)\s+(?:\w+\s+)?"
     r"(?:fixed|changed|updated|renamed|added|created|removed|deleted|edited|modified|wrote|written|"
-    r"replaced|refactored|implemented|moved|corrected|rewrote|rewritten|appended|inserted)\b",
+    r"replaced|refactored|implemented|moved|corrected|rewrote|rewritten|appended|inserted)\b"
+    # "set" and "made" only after I: "VERSION was set to 1.4.2" describes a file, it claims nothing.
+    r"|\bI(?:'ve| have)?\s+(?:\w+\s+)?(?:set|made|turned)\b",
     re.IGNORECASE,
 )
 
