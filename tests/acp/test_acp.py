@@ -185,3 +185,51 @@ def test_permission_modes_are_advertised_and_switching_one_skips_the_question(ag
     assert any(
         u.session_update == "current_mode_update" and u.current_mode_id == "bypassPermissions" for u in editor.updates
     )
+
+
+def test_a_safety_floor_question_offers_no_answer_that_would_be_remembered(agent_cmd, tmp_path):
+    """The floor asks every time: the editor must not be offered "for this session" or "always
+    (saved)", which sous would not keep, and the question says why it is asked."""
+    (tmp_path / ".git" / "hooks").mkdir(parents=True)
+    hook = tmp_path / ".git" / "hooks" / "pre-commit"
+    turns = [
+        {"tool_calls": [{"name": "Write", "id": "w1", "input": {"file_path": str(hook), "content": "#!/bin/sh\n"}}]},
+        {"text": "done"},
+    ]
+    editor = Editor("once")
+
+    async def main():
+        from acp import spawn_agent_process, text_block
+
+        async with spawn_agent_process(editor, *agent_cmd(turns), env=_env(), cwd=str(tmp_path)) as (conn, _):
+            await conn.initialize(protocol_version=1)
+            new = await conn.new_session(cwd=str(tmp_path), mcp_servers=[])
+            await conn.prompt(session_id=new.session_id, prompt=[text_block("write the hook")])
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    [(title, options)] = editor.asked
+    assert options == ["once", "reject"], options
+    assert ".git" in title and "every time" in title, title
+    assert hook.read_text() == "#!/bin/sh\n"  # allowed once, as chosen
+
+
+def test_a_plan_approval_offers_no_answer_that_would_be_remembered(agent_cmd, tmp_path):
+    turns = [
+        {"tool_calls": [{"name": "ExitPlanMode", "id": "p1", "input": {"plan": "1. write a.txt"}}]},
+        {"text": "done"},
+    ]
+    editor = Editor("once")
+    command = [*agent_cmd(turns), "--permission-mode", "plan"]
+
+    async def main():
+        from acp import spawn_agent_process, text_block
+
+        async with spawn_agent_process(editor, *command, env=_env(), cwd=str(tmp_path)) as (conn, _):
+            await conn.initialize(protocol_version=1)
+            new = await conn.new_session(cwd=str(tmp_path), mcp_servers=[])
+            await conn.prompt(session_id=new.session_id, prompt=[text_block("plan it")])
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    [(title, options)] = editor.asked
+    assert options == ["once", "reject"], options
+    assert "plan" in title, title

@@ -85,3 +85,32 @@ def test_a_grant_does_not_look_past_variables(project):
     assert run("touch x && git status") == "ask"
     assert run("GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=core.fsmonitor GIT_CONFIG_VALUE_0=x git status") == "ask"
     assert run("LANG=C git status") == "allow"
+
+
+def test_a_home_the_settings_env_names_is_the_one_bash_paths_are_read_with(tmp_path, monkeypatch):
+    """A project's settings `env` may give commands another HOME: `~/proj/x` then lands there, not
+    in the project that the person's own home would put it in, and must be judged where it lands."""
+    import asyncio
+
+    from sous.core import ToolCall, ToolContext
+    from sous.permissions import PermissionMiddleware
+    from sous.permissions.decide import Rules, decide
+
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    project = home / "proj"
+    project.mkdir(parents=True)
+    (elsewhere / "proj").mkdir(parents=True)
+    call = {"command": "touch ~/proj/x $HOME/proj/y"}
+    where = {"cwd": str(project), "project_dir": str(project), "home": str(home)}
+    assert decide(Rules(), "acceptEdits", "Bash", call, **where).behavior == "allow"  # the same home: inside
+    moved = decide(Rules(), "acceptEdits", "Bash", call, **where, shell_home=str(elsewhere))
+    assert moved.behavior == "ask", moved
+    # the middleware reads the HOME the command will run with from the tool context's environment
+    monkeypatch.setenv("HOME", str(home))  # the person's own home, as sous started
+    middleware = PermissionMiddleware(Rules(), "acceptEdits")
+    check = lambda environ: asyncio.run(  # noqa: E731
+        middleware.check(ToolCall(id="c", name="Bash", arguments=call), ToolContext(**where_ctx, environ=environ))
+    )
+    where_ctx = {"cwd": str(project), "project_dir": str(project)}
+    assert type(check({"HOME": str(home)})).__name__ == "Allow"
+    assert type(check({"HOME": str(elsewhere)})).__name__ == "Deny"  # nobody to ask here

@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 import sous
+from sous.core import ToolContext
 from sous.permissions.decide import Rules, decide
 from sous.permissions.rules import call_paths, path_matches
 from sous.permissions.safety import protected
+from sous.tools._files import resolve
 
 SRC = str(Path(sous.__file__).resolve().parents[1])
 
@@ -267,6 +269,23 @@ def test_an_edit_through_a_link_to_an_outside_file_needs_a_typed_yes(world, mode
 def test_a_write_through_a_link_into_git_hooks_needs_a_typed_yes(world, mode):
     decision = run(world, "Write", {"file_path": "hook-link", "content": "#!/bin/sh\nrm -rf ~\n"}, mode=mode)
     assert (decision.behavior, decision.confirm) == ("ask", "typed") and ".git" in decision.reason
+
+
+@pytest.mark.parametrize("tool", ["Write", "Edit", "NotebookEdit"])
+def test_dot_dot_after_a_link_to_a_deeper_folder_is_read_as_the_tool_writes_it(world, tool):
+    """The file tools drop `link/..` from a path before opening it, so `deep/../../outside/notes.txt`
+    is the outside file, although the link's folder, two levels down, makes it land back inside."""
+    (world["project"] / "a" / "b").mkdir(parents=True)
+    (world["project"] / "deep").symlink_to(world["project"] / "a" / "b")
+    key = "notebook_path" if tool == "NotebookEdit" else "file_path"
+    args = {key: "deep/../../outside/notes.txt", "content": "x", "old_string": "o", "new_string": "x"}
+    decision = run(world, tool, args, mode="bypassPermissions")
+    assert (decision.behavior, decision.confirm) == ("ask", "typed"), decision
+    assert "outside the project" in decision.reason
+    written = resolve(args[key], ToolContext(cwd=str(world["project"]), project_dir=str(world["project"])))
+    assert written == world["outside"] / "notes.txt"  # what the tool would write
+    # the link's own folder is inside: writing there through it stays free
+    assert run(world, tool, {**args, key: "deep/new.txt"}, mode="acceptEdits").behavior == "allow"
 
 
 @pytest.mark.parametrize("path", ["app-link", "src-link/app.py", "src/app.py", "src/new.py"])

@@ -120,9 +120,16 @@ def test_claims_of_work_are_recognised_and_plain_answers_are_not():
         "The port has been changed to 8080.",
         "I've updated stats.py",
         "I removed the folder tmp.",
+        "I set debug to true in config.json.",
+        "I've made the change.",
     ):
         assert lp.claims_change(claim), claim
-    for answer in ("The name in setup.cfg is demo.", "There are 3 files.", "mean() divides by the wrong count."):
+    for answer in (
+        "The name in setup.cfg is demo.",
+        "There are 3 files.",
+        "mean() divides by the wrong count.",
+        "VERSION was set to 1.4.2 in the last release.",
+    ):
         assert not lp.claims_change(answer), answer
 
 
@@ -134,23 +141,6 @@ def _turn(*steps):
             ToolResultMessage(tool_call_id=call.id, tool_name=call.name, content=(Text(text=output),), is_error=error)
         )
     return tuple(messages)
-
-
-def test_a_turn_that_only_read_files_changed_nothing():
-    cat = ToolCall(id="1", name="Bash", arguments={"command": "cat stats.py | grep mean"})
-    failed = ToolCall(id="2", name="Write", arguments={"file_path": "stats.py", "content": "x"})
-    assert not lp.changed_something(_turn((cat, (False, "def mean(): ...")), (failed, (True, "denied"))))
-
-
-def test_a_successful_write_or_changing_command_counts_but_only_in_this_turn():
-    write = ToolCall(id="1", name="Write", arguments={"file_path": "a.py", "content": "x"})
-    assert lp.changed_something(_turn((write, (False, "File created"))))
-    sed = ToolCall(id="2", name="Bash", arguments={"command": "sed -i s/a/b/ a.py"})
-    assert lp.changed_something(_turn((sed, (False, "(no output)"))))
-    redirect = ToolCall(id="3", name="Bash", arguments={"command": "echo x > a.py"})
-    assert lp.changed_something(_turn((redirect, (False, ""))))
-    earlier = _turn((write, (False, "File created"))) + (user("now explain it"),)
-    assert not lp.changed_something(earlier)
 
 
 def test_the_repeat_guard_spares_a_command_that_was_interrupted():

@@ -121,6 +121,19 @@ async def test_two_edits_and_a_failing_command_are_recorded_exactly(project):
     ]
 
 
+async def test_a_write_of_the_same_content_changes_no_file(project):
+    read = {"name": "Read", "input": {"file_path": "b.py"}}
+    same = {"tool_calls": [read, {"name": "Write", "input": {"file_path": "b.py", "content": "one\ntwo\nthree\n"}}]}
+    empty = {"tool_calls": [{"name": "Write", "input": {"file_path": "new.txt", "content": ""}}]}
+    session = session_for(project, [same, {"text": "I added a line to b.py."}, empty, {"text": "I created new.txt."}])
+    end = await session.send("add a line to b.py")
+    assert session.last_run.files == () and session.last_run.tool_calls == 2
+    assert summary_lines(session.last_run, end.last_message.text) == ["no files were changed"]
+    await session.send("create an empty new.txt")
+    session.close()
+    assert [(f.path, f.added, f.removed) for f in session.last_run.files] == [("new.txt", 0, 0)]  # made, though empty
+
+
 async def test_a_claim_with_no_tool_call_is_answered_by_no_files_were_changed(project):
     session = session_for(project, [{"text": "I fixed it."}, {"text": "It is 4."}])
     end = await session.send("fix it")

@@ -90,3 +90,20 @@ async def test_an_added_folder_replaced_by_a_symlink_does_not_make_its_target_wr
     shared.symlink_to(sibling)
     result = await TOOL.run({"command": f"echo x > {shared}/precious.txt"}, ctx)
     assert result.is_error and (sibling / "precious.txt").read_text() == "keep me"
+
+
+async def test_a_writable_path_a_command_makes_a_symlink_does_not_make_its_target_writable(world):
+    """A `sandbox.writablePaths` folder that does not exist yet (a build folder) can be made by a
+    sandboxed command itself, as a link: the next command must not get the link's target as a
+    writable folder."""
+    project, _, sibling, ctx = world
+    ctx.state["sandbox"] = _sandbox.Sandbox(writable=(str(project), str(project / "build")))
+    made = await TOOL.run({"command": f"ln -s {sibling} build"}, ctx)
+    assert not made.is_error, made.content
+    result = await TOOL.run({"command": "echo x > build/precious.txt"}, ctx)
+    assert result.is_error and (sibling / "precious.txt").read_text() == "keep me"
+    # made as a folder, it is writable
+    (project / "build").unlink()
+    (project / "build").mkdir()
+    ok = await TOOL.run({"command": "echo built > build/out.txt"}, ctx)
+    assert not ok.is_error and (project / "build" / "out.txt").read_text() == "built\n"

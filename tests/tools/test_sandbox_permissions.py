@@ -158,3 +158,69 @@ def test_sous_p_runs_sandboxed_commands_and_refuses_to_leave_in_bypass_mode(tmp_
         import shutil
 
         shutil.rmtree(outside)
+
+
+@pytest.mark.skipif(not _sandbox.usable(), reason="bubblewrap cannot run here")
+def test_a_project_setting_home_elsewhere_does_not_uncover_the_users_keys(tmp_path):
+    """The sandbox hides the credential files of the person's home folder: the one sous was
+    started with, not a `HOME` that a project's settings `env` sets for its commands."""
+    root = Path(tempfile.mkdtemp(prefix="sous-sandbox-home-", dir="/var/tmp"))  # the sandbox's /tmp is its own
+    try:
+        home, project = root / "home", root / "project"
+        (home / ".ssh").mkdir(parents=True)
+        (home / ".ssh" / "id_rsa").write_text("PRIVATE KEY")
+        (project / "elsewhere").mkdir(parents=True)
+        turns = [
+            {"tool_calls": [{"name": "Bash", "input": {"command": f"cat {home}/.ssh/id_rsa > seen.txt; echo $HOME"}}]},
+            {"text": "ok"},
+        ]
+        settings = {"sandbox": {"enabled": True}, "env": {"HOME": str(project / "elsewhere")}}
+        (project / ".claude").mkdir()
+        (project / ".claude" / "settings.json").write_text(json.dumps(settings))
+        (root / "turns.json").write_text(json.dumps(turns))
+        run = subprocess.run(
+            [sys.executable, "-m", "sous", "-p", "go", "--model", f"scripted:{root / 'turns.json'}"],
+            cwd=project,
+            text=True,
+            capture_output=True,
+            timeout=90,
+            check=False,
+            env={**os.environ, "PYTHONPATH": SRC, "HOME": str(home)},
+        )
+        assert run.returncode == 0, run.stderr
+        assert (project / "seen.txt").exists(), "the command ran"
+        assert "PRIVATE" not in (project / "seen.txt").read_text()
+    finally:
+        import shutil
+
+        shutil.rmtree(root)
+
+
+@pytest.mark.skipif(not _sandbox.usable(), reason="bubblewrap cannot run here")
+def test_bare_keeps_the_sandbox_that_settings_given_on_the_command_line_ask_for(tmp_path):
+    """`--bare` skips what the project's files add; a sandbox asked for with `--settings` (or by
+    managed settings) still holds, rather than commands running outside it unannounced."""
+    project = tmp_path / "project"
+    project.mkdir()
+    outside = Path(tempfile.mkdtemp(prefix="sous-sandbox-bare-", dir="/var/tmp"))
+    try:
+        script = tmp_path / "turns.json"
+        script.write_text(
+            json.dumps([{"tool_calls": [{"name": "Bash", "input": {"command": f"touch {outside}/x"}}]}, {"text": "ok"}])
+        )
+        run = subprocess.run(
+            [sys.executable, "-m", "sous", "-p", "go", "--bare", "--model", f"scripted:{script}"]
+            + ["--permission-mode", "bypassPermissions", "--settings", json.dumps({"sandbox": {"enabled": True}})],
+            cwd=project,
+            text=True,
+            capture_output=True,
+            timeout=90,
+            check=False,
+            env={**os.environ, "PYTHONPATH": SRC},
+        )
+        assert run.returncode == 0, run.stderr
+        assert not (outside / "x").exists()
+    finally:
+        import shutil
+
+        shutil.rmtree(outside)

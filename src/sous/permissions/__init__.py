@@ -148,6 +148,7 @@ class PermissionMiddleware(PassThrough):
             grants=self.grants,
             agent=self.agent,
             sandboxed=self.sandboxed and self.auto_allow_sandboxed,
+            shell_home=(ctx.environ or {}).get("HOME") or None,  # as the command will see it
         )
         self.grants.consume(decision.grant_ids)
         if (

@@ -82,12 +82,15 @@ def decide(
     agent: str | None = None,
     sandboxed: bool = False,
     added_dirs: tuple[str, ...] = (),
+    shell_home: str | None = None,
 ) -> Decision:
     """Decide one call. Pure: reads nothing but its arguments (and, on disk, where symlinks lead and
     whether paths exist); a grant that allows is named in the decision, and the caller counts its use.
     `sandboxed`: Bash runs in the sandbox, and a command that nothing else stops is allowed there
     without asking (`sandbox.autoAllowBashIfSandboxed`). `added_dirs`: more working folders
-    (`--add-dir`, resolved), read and (in acceptEdits mode) edited as the project is."""
+    (`--add-dir`, resolved), read and (in acceptEdits mode) edited as the project is. `shell_home`:
+    the HOME a command will run with (a settings `env` may name another): `~` and `$HOME` in it are
+    read as that shell will expand them, while the files protected in the home stay `home`'s."""
     home = home or os.path.expanduser("~")
     roots = (project_dir, *added_dirs)
     if tool in READ_TOOLS | EDIT_TOOLS and any("\0" in path for path in _paths(tool, args, cwd)):
@@ -101,6 +104,7 @@ def decide(
             project_dir=project_dir,
             roots=roots,
             home=home,
+            shell_home=shell_home or home,
             grants=grants,
             agent=agent,
             sandboxed=sandboxed,
@@ -157,6 +161,7 @@ def _decide_bash(
     project_dir: str,
     roots: tuple[str, ...],
     home: str,
+    shell_home: str,
     grants: Grants | None,
     agent: str | None,
     sandboxed: bool = False,
@@ -166,7 +171,7 @@ def _decide_bash(
     (see `bash_policy`). git counts as read-only in the project only: an added folder may be
     another repository, whose config runs programs."""
     raw = str(args.get("command", ""))
-    analysis = shell.analyse(raw, home=home, cwd=cwd)
+    analysis = shell.analyse(raw, home=shell_home, cwd=cwd)
     if analysis is None:
         return _mode(mode, "ask", "parse", "the command cannot be read")
     texts = bash_policy.rule_texts(analysis, raw)

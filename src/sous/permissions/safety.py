@@ -60,9 +60,11 @@ RUNS_LATER = {
 
 
 def _resolve(path: str, cwd: str, home: str) -> str:
+    """Where a file tool's path leads: the tools drop `..` from the path as written before they
+    open it (`tools._files.resolve`), so `link/..` is the link's own folder, not its target's parent."""
     if path == "~" or path.startswith("~/"):
         path = home + path[1:]
-    return os.path.realpath(os.path.join(cwd, path))
+    return os.path.realpath(os.path.abspath(os.path.join(cwd, path)))
 
 
 def _inside(path: str, root: str) -> bool:

@@ -53,11 +53,19 @@ class Entry:
     """Hash of everything that decides what runs; any change makes a new entry."""
 
     def label(self) -> str:
+        """What the person is shown, control characters spelled out (see `shown`)."""
+        name, detail = shown(self.name), shown(self.detail)
         if self.kind == "dir":
-            return f"added working folder {self.name} (file access to {self.detail})"
+            return f"added working folder {name} (file access to {detail})"
         if self.kind == "command":
-            return f"{self.name} command: {self.detail}"
-        return f'MCP server "{self.name}": {self.detail}' if self.kind == "mcp" else f"hook {self.name}: {self.detail}"
+            return f"{name} command: {detail}"
+        return f'MCP server "{name}": {detail}' if self.kind == "mcp" else f"hook {name}: {detail}"
+
+
+def shown(text: str) -> str:
+    """`text` with control characters written out (`\\x1b`, `\\r`): a project's file must not hide
+    what would run behind a terminal escape that conceals, erases or rewrites the line."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -340,7 +348,7 @@ def describe(trust: ProjectTrust, *, heading: bool = False) -> str:
         lines.append(f"This project ({trust.project}) would run programs or open folders that you have not approved:")
     for entry in trust.pending:
         state = "changed" if entry.digest in trust.changed else "new"
-        lines.append(f"  [{state}] {entry.label()}  ({entry.source})")
+        lines.append(f"  [{state}] {entry.label()}  ({shown(entry.source)})")
     return "\n".join(lines) + "\n"
 
 
@@ -377,7 +385,7 @@ def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int:
             if entry.digest in pending
             else "approved"
         )
-        print(f"[{state}] {entry.label()}  ({entry.source})")
+        print(f"[{state}] {entry.label()}  ({shown(entry.source)})")
     if not trust.pending:
         return 0
     if args.yes:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import store
-from .manifest import Plugin, component_paths, json_component, read_manifest
+from .manifest import Plugin, component_paths, files_inside, json_component, read_manifest
 
 __all__ = ["Found", "Plugin", "agents", "commands", "discover", "hooks", "mcp_servers", "style_folders"]
 
@@ -118,7 +118,8 @@ def _add(
 
 
 def commands(plugin: Plugin) -> tuple[dict[str, Any], list[str]]:
-    """The plugin's commands (`plugin:sub:name`) and skills (`plugin:folder`), and problems."""
+    """The plugin's commands (`plugin:sub:name`) and skills (`plugin:folder`), and problems. Those
+    of a plugin whose programs may not run lose their `allowed-tools`: they grant nothing."""
     from sous.context.commands import read
 
     found: dict[str, Any] = {}
@@ -126,17 +127,20 @@ def commands(plugin: Plugin) -> tuple[dict[str, Any], list[str]]:
     variables = plugin.variables()
     for folder in folders:
         files = sorted(folder.rglob("*.md")) if folder.is_dir() else [folder]
-        for path in files:
+        for path in files_inside(plugin.root, files, problems):
             parts = path.relative_to(folder).with_suffix("").parts if folder.is_dir() else (path.stem,)
             name = ":".join((plugin.name, *parts))
             if command := read(path, name, False, variables):
                 found[name] = command
     folders, more = component_paths(plugin.root, plugin.manifest, "skills", "skills")
     for folder in folders:
-        for path in sorted(folder.glob("*/SKILL.md")) if folder.is_dir() else []:
+        for path in files_inside(plugin.root, sorted(folder.glob("*/SKILL.md")) if folder.is_dir() else [], more):
             name = f"{plugin.name}:{path.parent.name}"
             if skill := read(path, name, True, variables):
                 found[name] = skill  # a skill wins over a command of the same name
+    if not plugin.runs_code:  # its `!` commands run only what the person's own rules allow
+        for command in found.values():
+            command.meta.pop("allowed-tools", None)
     return found, problems + more
 
 
@@ -148,7 +152,8 @@ def agents(plugin: Plugin) -> tuple[dict[str, Any], list[str]]:
     found: dict[str, Any] = {}
     folders, problems = component_paths(plugin.root, plugin.manifest, "agents", "agents")
     for folder in folders:
-        for path in sorted(folder.rglob("*.md")) if folder.is_dir() else [folder]:
+        files = sorted(folder.rglob("*.md")) if folder.is_dir() else [folder]
+        for path in files_inside(plugin.root, files, problems):
             if (spec := read(path, f"plugin {plugin.id}")) is None:
                 problems.append(f"{path}: an agent needs a name and a description; skipped")
                 continue

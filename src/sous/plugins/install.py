@@ -41,7 +41,12 @@ def install(plugin_id: str, scope: str, cwd: str, settings_extra: Any, environ: 
     name, market = split_id(plugin_id)
     known = marketplace.all_known(settings_extra, environ)
     if market and market not in known and (source := _git_source(settings_extra, market)):
-        marketplace.add(source, environ)  # named by the project's settings; installing from it is the consent
+        added, _ = marketplace.add(
+            source, environ
+        )  # named by the project's settings; installing from it is the consent
+        if added != market:  # it would stay added under a name the person never typed
+            marketplace.remove(added, environ)
+            raise PluginError(f"{source} holds the marketplace {added!r}, not {market!r}; it was not added")
         known = marketplace.all_known(settings_extra, environ)
     market, entry, root = marketplace.find_plugin(name, market, known)
     full_id = f"{name}@{market}"
@@ -61,7 +66,11 @@ def install(plugin_id: str, scope: str, cwd: str, settings_extra: Any, environ: 
         target = home / "cache" / market / name / _folder_name(version)
         staging = target.with_name(target.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(folder, staging, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        try:
+            shutil.copytree(folder, staging, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+        except OSError as e:  # a file it cannot read, a named pipe, a full disk
+            shutil.rmtree(staging, ignore_errors=True)
+            raise PluginError(f"{folder}: cannot be copied ({_copy_problem(e)})") from e
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
     mine = records.setdefault(full_id, [])
@@ -147,6 +156,14 @@ def listing(cwd: str, enabled: Any, environ: Mapping[str, str] = os.environ) -> 
                 entry["projectPath"] = record["projectPath"]
             out.append(entry)
     return out
+
+
+def _copy_problem(error: OSError) -> str:
+    """The first reason `shutil.copytree` gives (it gathers one `(source, target, why)` per file)."""
+    failures = error.args[0] if isinstance(error, shutil.Error) and error.args else None
+    if isinstance(failures, list) and failures and isinstance(failures[0], tuple) and len(failures[0]) == 3:
+        return str(failures[0][2])
+    return str(error)
 
 
 def _folder_name(version: str) -> str:

@@ -74,12 +74,28 @@ def inside(root: Path, relative: Any) -> Path | None:
     return target if target.is_relative_to(root.resolve()) else None
 
 
+def files_inside(root: Path, paths: list[Path], problems: list[str]) -> list[Path]:
+    """`paths` without the files a symlink leads out of the plugin's folder (each named in `problems`):
+    a plugin must not bring a file of the person's (`~/.netrc`) in as a command or an agent."""
+    kept = []
+    for path in paths:
+        if path.resolve().is_relative_to(root.resolve()):
+            kept.append(path)
+        else:
+            problems.append(f"{path}: a symlink that leads outside the plugin; ignored")
+    return kept
+
+
 def component_paths(root: Path, manifest: dict[str, Any], key: str, default: str) -> tuple[list[Path], list[str]]:
     """The default folder (when it exists) and the manifest's extra paths for `key`; problems for
     paths that leave the plugin or do not exist."""
-    found = [root / default] if (root / default).exists() else []
+    found, problems = [], []
+    if (root / default).exists():
+        if inside(root, default) is None:
+            problems.append(f"{root / default}: a symlink that leads outside the plugin; ignored")
+        else:
+            found.append(root / default)
     extra = manifest.get(key)
-    problems = []
     for item in [extra] if isinstance(extra, str) else extra if isinstance(extra, list) else []:
         path = inside(root, item)
         if path is None:

@@ -54,9 +54,11 @@ def git_url(source: str) -> str | None:
 
 
 def _git(args: list[str], cwd: Path | None = None) -> None:
+    """Run git; every URL, path and ref a marketplace names goes after `--`, so none is read as an
+    option (`--upload-pack=...` runs a command), and `ext::` URLs (which run one too) are refused."""
     try:
         done = subprocess.run(
-            ["git", *args],
+            ["git", "-c", "protocol.ext.allow=never", *args],
             cwd=cwd,
             capture_output=True,
             text=True,
@@ -201,7 +203,7 @@ def fetch_source(entry: dict[str, Any], root: Path, catalogue: dict[str, Any], s
             raise PluginError(f"plugin {entry.get('name')!r}: its git source has no repository")
         cloned = clone(url, scratch)
         if isinstance(ref := source.get("ref") or source.get("sha"), str):
-            _git(["fetch", "--depth", "1", "origin", ref], cwd=cloned)
+            _git(["fetch", "--depth", "1", "--", "origin", ref], cwd=cloned)
             _git(["checkout", "FETCH_HEAD"], cwd=cloned)
         return cloned
     raise PluginError(f"plugin {entry.get('name')!r}: source {source!r} is not one sous can install")

@@ -42,7 +42,7 @@ from .history import repair
 from .parts import SessionParts
 from .queue import PermissionQueue
 from .record import Transcript
-from .run import shell_allowed
+from .run import read_allowed, shell_allowed
 from .run_record import RunRecorder
 from .session import Session
 
@@ -163,8 +163,8 @@ def open_session(opts: Options) -> Session:
     state: dict[str, Any] = {}  # the tools' state (the sandbox, files read, shells), for the context made last
     if (denied := read_denied(rules.deny, cwd)) is not None:  # Glob and Grep leave these files out
         state["read_denied"] = denied
-    if cfg.get("sandbox.enabled") and not opts.bare:
-        notices += _sandbox(cfg, cwd, state, rules, environ)
+    if cfg.get("sandbox.enabled"):  # under --bare too: only --settings and managed settings are read then
+        notices += _sandbox(cfg, cwd, state, rules, opts.environ)
     state[ADDED_DIRS] = _added_dirs(opts, cfg, cwd, project_trust, left_out, notices)
     if opts.editor is not None:
         state["editor"] = opts.editor
@@ -429,7 +429,9 @@ def _tools(
     tools = builtin_tools.toolset(n for n in names if n not in denied)
     custom = {**from_plugins, **({} if opts.bare else commands.discover(cwd, opts.environ))}
     skill = commands.skill_tool(
-        custom, lambda command, cmd, ctx: shell_allowed(rules, ctx.cwd, ctx.project_dir, command, cmd)
+        custom,
+        lambda command, cmd, ctx: shell_allowed(rules, ctx.cwd, ctx.project_dir, command, cmd),
+        lambda path, ctx: read_allowed(rules, ctx.cwd, ctx.project_dir, path),
     )
     if skill is not None and "Skill" not in denied:
         tools = tools.adding([skill])
@@ -534,7 +536,8 @@ def _asker(opts: Options, hooks: Any, questions: Questions, mcp: Any, ctx: ToolC
 
 
 def _sandbox(cfg: Any, cwd: str, state: dict[str, Any], rules: Rules, environ: Mapping[str, str]) -> list[Notice]:
-    """Put the Bash sandbox in the tools' state, or make every command ask when it cannot be had."""
+    """Put the Bash sandbox in the tools' state, or make every command ask when it cannot be had.
+    `environ` is sous's own: the home whose credentials are hidden is never one a settings `env` names."""
     from sous.tools import _sandbox as sandbox
 
     if not sandbox.usable():

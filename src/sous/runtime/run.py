@@ -44,6 +44,7 @@ class RunControl(SessionState):
                     cwd=self.cwd,
                     session_id=self.id,
                     allow_shell=lambda cmd: self.shell_allowed(command, cmd),
+                    allow_read=lambda path: read_allowed(self._permissions.rules, self.cwd, self.project_dir, path),
                 )
             except commands.ExpansionError as e:
                 return self._blocked(f"/{command.name}: {e}")
@@ -223,3 +224,11 @@ def shell_allowed(rules: Any, cwd: str, project_dir: str, command: Any, shell_co
         ).behavior
         == "allow"
     )
+
+
+def read_allowed(rules: Any, cwd: str, project_dir: str, path: str) -> bool:
+    """May a command's `@path` be included: no Read deny rule covers the file."""
+    from sous.permissions import decide
+
+    verdict = decide(rules, "default", "Read", {"file_path": path}, cwd=cwd, project_dir=project_dir, read_only=True)
+    return verdict.behavior != "deny"

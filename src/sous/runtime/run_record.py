@@ -97,6 +97,15 @@ def edit_counts(result: Any) -> tuple[str, int, int] | None:
     return path, added, removed
 
 
+def _rewrote_the_same(data: dict[str, Any]) -> bool:
+    """A Write that replaced a file with the content it already had changed nothing (line counts
+    cannot tell: a change of the last newline alone also counts no line)."""
+    content, original = data.get("content"), data.get("originalFile")
+    if data.get("type") != "update" or not isinstance(content, str) or not isinstance(original, str):
+        return False
+    return content.replace("\r\n", "\n") == original
+
+
 def _line_count(text: Any) -> int:
     return len(text.splitlines()) if isinstance(text, str) else 0
 
@@ -140,6 +149,8 @@ class RunRecorder:
         self.tool_calls += 1
         if event.call.name in FILE_TOOLS and (counts := edit_counts(event.result)) is not None:
             path, added, removed = counts
+            if _rewrote_the_same(event.result.data):
+                return
             total = self.files.setdefault(self._shown(path), [0, 0])
             total[0] += added
             total[1] += removed

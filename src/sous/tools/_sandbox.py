@@ -167,6 +167,8 @@ read-only mounts writable: root's command gets none (other users' commands have 
 @dataclass(frozen=True, slots=True)
 class Sandbox:
     writable: tuple[str, ...]
+    """The project and `sandbox.writablePaths`, resolved when the sandbox is made: a path that a
+    command later makes (or turns into) a symlink is left read-only, not its target made writable."""
     network: bool = False
     extra_args: tuple[str, ...] = field(default=())
     allowed_domains: tuple[str, ...] = ()
@@ -175,6 +177,9 @@ class Sandbox:
     """Whose credential folders to hide (the user's home when empty)."""
     unix_sockets: bool = False
     """Let the command make Unix sockets (`sandbox.network.allowAllUnixSockets`); see `_seccomp`."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "writable", tuple(os.path.realpath(p) for p in self.writable))
 
     def wrap(
         self,
@@ -224,7 +229,7 @@ class Sandbox:
         roots = list(
             dict.fromkeys(
                 os.path.realpath(p)
-                for p in (*self.writable, *([project] if project else []), *_unmoved(added))
+                for p in (*_unmoved(self.writable), *([project] if project else []), *_unmoved(added))
                 if os.path.isdir(p)
             )
         )
@@ -400,10 +405,10 @@ def _strings(value) -> list[str]:
     return []
 
 
-def _unmoved(added: tuple[str, ...]) -> list[str]:
-    """The added folders (resolved when added) that still lead to themselves: one replaced by a
-    symlink since would otherwise make its new target writable."""
-    return [p for p in added if os.path.realpath(p) == p]
+def _unmoved(resolved: tuple[str, ...]) -> list[str]:
+    """The writable folders (resolved when given: added folders, `writable`) that still lead to
+    themselves: one made or replaced by a symlink since would otherwise make its target writable."""
+    return [p for p in resolved if os.path.realpath(p) == p]
 
 
 def _inside(path: str, root: str) -> bool:

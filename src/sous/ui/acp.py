@@ -5,8 +5,9 @@ run with `Session.send`, `session/cancel` is `Session.interrupt`, `session/load`
 session and replays its history. The session's events become `session/update` notifications
 (message and thought chunks, tool calls with their status and output, diffs for edits, the todo
 list as a plan), in order and all sent before the prompt's response. Permission questions become
-`session/request_permission` with sous's grant choices (once, this session, always, reject); a
-cancelled or failed request denies. When the editor offers its file system and terminals
+`session/request_permission` with sous's grant choices (once, this session, always, reject; only
+once and reject, with the reason, for what is asked every time: the safety floor, leaving the
+sandbox, a plan); a cancelled or failed request denies. When the editor offers its file system and terminals
 (`clientCapabilities`), Read, Write, Edit and Bash go through them (`acp_editor`); the checks
 around the tools are the same either way.
 
@@ -49,6 +50,9 @@ CHOICES: tuple[tuple[str, str, PermissionOptionKind], ...] = (
     ("always", "Always allow (saved to the project)", "allow_always"),
     ("reject", "Reject", "reject_once"),
 )
+ONCE_ONLY = ("safety", "sandbox", "plan")
+"""Questions whose answer sous never remembers (`Decision.source`): the safety floor, leaving the
+sandbox, a plan to approve."""
 KINDS: dict[str, ToolKind] = {
     "Read": "read",
     "Edit": "edit",
@@ -187,26 +191,33 @@ class Relay:
 
         await self.updates.join()  # the editor has seen the tool call it is asked about
         call = event.call
+        title = _title(call) + asking.who(
+            self.session.askers(call.id, getattr(event.detail, "agent_id", "")), event.detail
+        )
+        choices = CHOICES
+        source = getattr(event.detail, "source", "")
+        if source in ONCE_ONLY:  # sous keeps no answer to these: offer none it would
+            choices = tuple(c for c in CHOICES if c[0] in ("once", "reject"))
+            title += f" — {event.detail.reason}" + ("" if source == "plan" else "; asked every time")
         try:
             reply = await self.conn.request_permission(
                 session_id=self.session.id,
                 tool_call=ToolCallUpdate(
                     tool_call_id=call.id,
                     # who asks: a sub-agent, or several asking the same at once (one answer for all)
-                    title=_title(call)
-                    + asking.who(self.session.askers(call.id, getattr(event.detail, "agent_id", "")), event.detail),
+                    title=title,
                     kind=KINDS.get(call.name, "other"),
                     status="pending",
                     raw_input=call.arguments,
                 ),
-                options=[PermissionOption(option_id=o, name=n, kind=k) for o, n, k in CHOICES],
+                options=[PermissionOption(option_id=o, name=n, kind=k) for o, n, k in choices],
             )
             outcome = reply.outcome
             chosen = getattr(outcome, "option_id", None) if getattr(outcome, "outcome", "") == "selected" else None
         except Exception as e:  # no answer is a no
             sys.stderr.write(f"sous: session/request_permission failed: {e}\n")
             chosen = None
-        if chosen in ("once", "session", "always"):
+        if isinstance(chosen, str) and chosen in {c[0] for c in choices} - {"reject"}:
             answer = Answer(allow=True, duration=chosen)
         else:
             answer = Answer(allow=False, feedback="" if chosen == "reject" else "the permission request was cancelled")
