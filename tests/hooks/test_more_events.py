@@ -6,50 +6,21 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from hook_log import PY, SRC, logging, project_with_hook, run_sous
 
-import sous
 from sous.hooks import error_kind
 from sous.store import transcript
-
-SRC = str(Path(sous.__file__).resolve().parents[1])
-PY = sys.executable
-LOG_HOOK = (
-    "import os, sys\n"
-    "open(os.environ['HOOK_LOG'], 'a').write(sys.stdin.read() + '\\n')\n"
-    "print(sys.argv[1] if len(sys.argv) > 1 else '')\n"
-)
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    work = tmp_path / "project"
-    work.mkdir()
-    (tmp_path / "log_hook.py").write_text(LOG_HOOK)
-    return work
+    return project_with_hook(tmp_path)
 
 
-def logging(tmp_path: Path, output: str = "") -> dict:
-    quoted = "'" + output.replace("'", "'\\''") + "'"
-    return {"type": "command", "command": f"{PY} {tmp_path / 'log_hook.py'} {quoted}"}
-
-
-def run(
-    project: Path, turns: list, settings: dict, *flags: str, prompt: str = "go"
-) -> tuple[subprocess.CompletedProcess, list[dict]]:
-    script, log = project.parent / "turns.json", project.parent / "hook.log"
-    script.write_text(json.dumps(turns))
-    result = subprocess.run(
-        [PY, "-m", "sous", "-p", prompt, "--model", f"scripted:{script}", "--output-format", "stream-json",
-         "--verbose", "--settings", json.dumps(settings), *flags],
-        cwd=project, env={**os.environ, "PYTHONPATH": SRC, "HOOK_LOG": str(log)},
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    payloads = [json.loads(line) for line in log.read_text().splitlines() if line] if log.exists() else []
-    return result, payloads
+run = run_sous
 
 
 def test_stop_failure_fires_with_the_error_kind_as_matcher(project, tmp_path):

@@ -3,51 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-import sous
-
-SRC = str(Path(sous.__file__).resolve().parents[1])
-PY = sys.executable
-# Logs its stdin, then prints argv[1] (if any) and exits with argv[2] (if any).
-LOG_HOOK = (
-    "import os, sys\n"
-    "open(os.environ['HOOK_LOG'], 'a').write(sys.stdin.read() + '\\n')\n"
-    "print(sys.argv[1] if len(sys.argv) > 1 else '')\n"
-    "sys.exit(int(sys.argv[2]) if len(sys.argv) > 2 else 0)\n"
-)
+from hook_log import logging, project_with_hook, run_sous
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    work = tmp_path / "project"
-    work.mkdir()
-    (tmp_path / "log_hook.py").write_text(LOG_HOOK)
-    return work
-
-
-def logging(tmp_path: Path, output: str = "", code: int = 0) -> dict:
-    quoted = "'" + output.replace("'", "'\\''") + "'"
-    return {"type": "command", "command": f"{PY} {tmp_path / 'log_hook.py'} {quoted} {code}"}
+    return project_with_hook(tmp_path)
 
 
 def run(project: Path, turns: list, hooks: dict, *flags: str) -> tuple[subprocess.CompletedProcess, list[dict]]:
-    script, log = project.parent / "turns.json", project.parent / "hook.log"
-    script.write_text(json.dumps(turns))
-    log.unlink(missing_ok=True)
-    result = subprocess.run(
-        [PY, "-m", "sous", "-p", "go", "--model", f"scripted:{script}", "--output-format", "stream-json",
-         "--verbose", "--settings", json.dumps({"hooks": hooks}), "--dangerously-skip-permissions", *flags],
-        cwd=project, env={**os.environ, "PYTHONPATH": SRC, "HOOK_LOG": str(log)},
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    payloads = [json.loads(line) for line in log.read_text().splitlines() if line] if log.exists() else []
-    return result, payloads
+    return run_sous(project, turns, {"hooks": hooks}, "--dangerously-skip-permissions", *flags)
 
 
 def results(result: subprocess.CompletedProcess) -> list[str]:

@@ -145,3 +145,23 @@ def market_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def new_marketplace():
     return make_marketplace
+
+
+@pytest.fixture
+def environ(home: Path, tmp_path: Path) -> dict[str, str]:
+    """The environment `sous plugin ...` runs with: this test's home and SOUS_HOME."""
+    return {"HOME": str(home), "SOUS_HOME": str(tmp_path / "sous"), "PATH": "/usr/bin:/bin"}
+
+
+@pytest.fixture
+def cli(environ, project, capsys):
+    """`sous plugin ARGV...` in the project, in process: (exit code, stdout, stderr)."""
+
+    from sous.plugins.cli import main
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv), cwd=str(project), environ=environ)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run

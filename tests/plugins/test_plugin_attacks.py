@@ -8,26 +8,8 @@ import os
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from sous import plugins
 from sous.plugins import store
-from sous.plugins.cli import main
-
-
-@pytest.fixture
-def environ(home: Path, tmp_path: Path) -> dict[str, str]:
-    return {"HOME": str(home), "SOUS_HOME": str(tmp_path / "sous"), "PATH": "/usr/bin:/bin"}
-
-
-@pytest.fixture
-def cli(environ, project, capsys):
-    def run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv), cwd=str(project), environ=environ)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
 
 
 def git_repo(folder: Path) -> Path:
