@@ -8,6 +8,7 @@ import json
 import os
 import re
 import sys
+from pathlib import Path
 
 import pexpect
 
@@ -58,10 +59,11 @@ def test_the_terminal_question_shows_the_whole_command_and_no_escape_sequence_ac
     assert not (project / "TAILMARK").exists()
 
 
-def test_the_plain_question_shows_the_whole_command_and_writes_no_control_character(tmp_path):
+def _plain_sous(tmp_path: Path, turns: list) -> tuple[Path, pexpect.spawn]:
+    """The plain line-based terminal in a fresh project, on the scripted `turns`."""
     project = tmp_path / "project"
     project.mkdir()
-    (tmp_path / "turns.json").write_text(json.dumps(_turns(sub_agent=False)))
+    (tmp_path / "turns.json").write_text(json.dumps(turns))
     env = {**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "NO_COLOR": "1", "SOUS_UI": "plain"}
     child = pexpect.spawn(
         sys.executable,
@@ -72,6 +74,11 @@ def test_the_plain_question_shows_the_whole_command_and_writes_no_control_charac
         timeout=20,
         dimensions=(40, 120),
     )
+    return project, child
+
+
+def test_the_plain_question_shows_the_whole_command_and_writes_no_control_character(tmp_path):
+    project, child = _plain_sous(tmp_path, _turns(sub_agent=False))
     try:
         child.expect("> ")
         child.sendline("go")
@@ -92,20 +99,8 @@ def test_the_plain_question_shows_the_whole_command_and_writes_no_control_charac
 def test_an_answer_the_plain_front_end_cannot_read_is_a_no_and_the_run_goes_on(tmp_path):
     """`²` passes `isdigit()` but is no number: asking failed, and a failed question must still be
     answered (no), or the agent waiting on it would wait forever."""
-    project = tmp_path / "project"
-    project.mkdir()
     turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "touch made.txt"}}]}, {"text": "All done."}]
-    (tmp_path / "turns.json").write_text(json.dumps(turns))
-    env = {**os.environ, "PYTHONPATH": SRC, "HOME": str(tmp_path), "NO_COLOR": "1", "SOUS_UI": "plain"}
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "sous", "--model", f"scripted:{tmp_path / 'turns.json'}"],
-        cwd=str(project),
-        env=env,
-        encoding="utf-8",
-        timeout=20,
-        dimensions=(40, 120),
-    )
+    project, child = _plain_sous(tmp_path, turns)
     try:
         child.expect("> ")
         child.sendline("go")
