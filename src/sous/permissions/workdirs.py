@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Any
+
+from sous.core import ConfigError, Notice
 
 
 def resolve_dir(given: str, base: str, environ: Mapping[str, str] = os.environ) -> str:
@@ -56,3 +59,37 @@ def settings_dirs(permissions: object) -> list[str]:
         return []
     value = permissions.get("additionalDirectories")
     return [d for d in value if isinstance(d, str)] if isinstance(value, list) else []
+
+
+def collect(
+    flags: list[str],
+    configured: Any,
+    cwd: str,
+    *,
+    environ: Mapping[str, str],
+    settings: Any,
+    project_trust: Any,
+    left_out: list[Any],
+    notices: list[Notice],
+) -> list[str]:
+    """The session's added working folders, resolved: the `--add-dir` `flags` (one that is not a
+    directory stops the start with `ConfigError`), then `permissions.additionalDirectories`
+    (`configured`: one that is not a directory is left out with a warning in `notices`; the
+    project's own files' entries only once approved, the others added to `left_out`). A folder
+    inside one listed before, or inside the project, adds nothing and is left out."""
+    from . import trust  # trust reads this module: imported here, not at the top
+
+    listed, pending = trust.trusted_dirs(configured, project_trust, environ, settings)
+    left_out += pending
+    out: list[str] = []
+    for given, from_flag in [*((f, True) for f in flags), *((d, False) for d in listed)]:
+        try:
+            path = resolve_dir(given, cwd, environ)
+        except ValueError as e:
+            if from_flag:
+                raise ConfigError(f"--add-dir {e}") from e
+            notices.append(Notice(level="warning", text=f"permissions.additionalDirectories: {e}; left out"))
+            continue
+        if covered(path, [cwd, *out]) is None:
+            out.append(path)
+    return out

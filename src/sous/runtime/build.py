@@ -165,7 +165,18 @@ def open_session(opts: Options) -> Session:
         state["read_denied"] = denied
     if cfg.get("sandbox.enabled"):  # under --bare too: only --settings and managed settings are read then
         notices += _sandbox(cfg, cwd, state, rules, opts.environ)
-    state[ADDED_DIRS] = _added_dirs(opts, cfg, cwd, project_trust, left_out, notices)
+    from sous.permissions import workdirs
+
+    state[ADDED_DIRS] = workdirs.collect(
+        opts.add_dirs,
+        cfg.get("permissions.additionalDirectories"),
+        cwd,
+        environ=opts.environ,
+        settings=opts.settings,
+        project_trust=project_trust,
+        left_out=left_out,
+        notices=notices,
+    )
     if opts.editor is not None:
         state["editor"] = opts.editor
 
@@ -355,38 +366,6 @@ def _rules(cfg: Any, opts: Options, cwd: str) -> Rules:
         ask=cfg.get("permissions.ask", []),
         deny=[*cfg.get("permissions.deny", []), *_split_flags(opts.disallowed_tools)],
     )
-
-
-def _added_dirs(
-    opts: Options, cfg: Any, cwd: str, project_trust: Any, left_out: list[Any], notices: list[Notice]
-) -> list[str]:
-    """The added working folders, resolved: `--add-dir` (one that is not a directory stops the
-    start), then `permissions.additionalDirectories` (one that is not is skipped with a warning;
-    the project's own files' entries only once approved, see `permissions.workdirs`). A folder
-    already inside one listed before (or the project) adds nothing and is left out."""
-    from sous.permissions import trust, workdirs
-
-    out: list[str] = []
-    for given in opts.add_dirs:
-        try:
-            path = workdirs.resolve_dir(given, cwd, opts.environ)
-        except ValueError as e:
-            raise ConfigError(f"--add-dir {e}") from e
-        if workdirs.covered(path, [cwd, *out]) is None:
-            out.append(path)
-    listed, pending = trust.trusted_dirs(
-        cfg.get("permissions.additionalDirectories"), project_trust, opts.environ, opts.settings
-    )
-    left_out += pending
-    for given in listed:
-        try:
-            path = workdirs.resolve_dir(given, cwd, opts.environ)
-        except ValueError as e:
-            notices.append(Notice(level="warning", text=f"permissions.additionalDirectories: {e}; left out"))
-            continue
-        if workdirs.covered(path, [cwd, *out]) is None:
-            out.append(path)
-    return out
 
 
 def _mode(mode: str) -> str:
