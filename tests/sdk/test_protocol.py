@@ -7,29 +7,13 @@ import json
 import subprocess
 import time
 
-FLAGS = ["--output-format", "stream-json", "--verbose", "--input-format", "stream-json"]
+from stream_json import FLAGS
+from stream_json import lines as _lines
+from stream_json import start as _start
 
 
 def _user(text: str) -> str:
     return json.dumps({"type": "user", "message": {"role": "user", "content": text}, "parent_tool_use_id": None})
-
-
-def _start(cli, project, model, *extra, env=None):
-    import os
-
-    return subprocess.Popen(
-        [cli, *FLAGS, "--model", model, *extra],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=project,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def _lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines()]
 
 
 def test_malformed_lines_and_unknown_requests_get_clear_answers_and_the_turn_still_runs(cli, project, script):

@@ -8,27 +8,10 @@ import subprocess
 
 import pytest
 from claude_agent_sdk import ClaudeSDKClient, UserMessage
+from stream_json import lines as _lines
+from stream_json import start as _start
 
 REPLAY = {"replay-user-messages": None}
-FLAGS = ["--output-format", "stream-json", "--verbose", "--input-format", "stream-json"]
-
-
-def _start(cli, project, model, *extra, env=None):
-    import os
-
-    return subprocess.Popen(
-        [cli, *FLAGS, "--model", model, *extra],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=project,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def _lines(text: str) -> list[dict]:
-    return [json.loads(line) for line in text.splitlines()]
 
 
 def _write(text: str, call_id: str) -> list[dict]:
