@@ -33,13 +33,14 @@ import itertools
 import json
 import os
 import time
-import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sous.core import Allow, Chain, Notice, PassThrough
+
+from . import _gitfiles
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_NEW_FILES = 100_000
@@ -144,10 +145,10 @@ class Checkpoints:
         )
         self._open: Checkpoint | None = None
         self._ready = False
-        self._cached: tuple[tuple[int, int], str] | None = None
+        self._cached: tuple[tuple[int, int, int], str] | None = None
+        """(the index file's stamp, the commit of its tree): unchanged index and tree → no git call."""
         self._trees: dict[str, str] = {}
         """Commit → its tree, for the commits this object has seen."""
-        """(the index file's stamp, the commit of its tree): unchanged index and tree → no git call."""
 
     # --- git -----------------------------------------------------------------------------------
 
@@ -193,8 +194,11 @@ class Checkpoints:
         """Commit the working tree as it is (a new commit only when it changed); returns its id.
 
         One walk of the tree (`ls-files` against the shadow index's stat cache) finds what
-        changed; only those paths are hashed (`update-index`), so an unchanged tree costs one git
-        process and a change costs four or five, whatever the project's size."""
+        changed; only those paths are hashed (`update-index`) and the tree written (`write-tree`),
+        so a change costs three git processes whatever the project's size. An unchanged tree
+        costs one when this object took the last snapshot, else two (`write-tree` says which tree
+        the index holds); an empty store with nothing to add costs one. Refs and the commit
+        objects sous writes are read and written in-process (`_gitfiles`)."""
         await self._setup()
         listed = await self._git("ls-files", "-z", "--others", "--modified", "--exclude-standard")
         # "dir/" is a nested repository: not the checkpoints' to copy.
@@ -202,6 +206,8 @@ class Checkpoints:
         index = self.git_dir / "index"
         if not names and self._cached and self._cached[0] == _stamp(index):
             return self._cached[1]
+        if not names and not index.exists():  # nothing indexed yet, nothing to add: no need to ask write-tree
+            return await self._commit_tree(_gitfiles.write_object(self.git_dir, "tree", b""), index)
         if len(names) > MAX_NEW_FILES:
             raise CheckpointError(
                 f"checkpoints are off here: {len(names):,} new files in {self.project_dir} "
@@ -235,9 +241,15 @@ class Checkpoints:
                 stdin="\0".join(sorted(too_big)).encode("utf-8", "surrogateescape"),
             )
         tree = (await self._git("write-tree")).decode().strip()
+        return await self._commit_tree(tree, index)
+
+    async def _commit_tree(self, tree: str, index: Path) -> str:
+        """The newest checkpoint commit when it holds `tree` (an unchanged tree makes no commit), else a new one."""
         parent = await self._head()
         if parent and parent not in self._trees:
-            self._trees[parent] = (await self._git("rev-parse", f"{parent}^{{tree}}")).decode().strip()
+            self._trees[parent] = _gitfiles.commit_tree(self.git_dir, parent) or (
+                (await self._git("rev-parse", f"{parent}^{{tree}}")).decode().strip()
+            )
         if parent and self._trees[parent] == tree:
             self._cached = (_stamp(index), parent)
             return parent
@@ -252,19 +264,17 @@ class Checkpoints:
         a ref of its own, so expired ones can be freed without rewriting the others."""
         stamp = f"sous <sous@localhost> {int(time.time())} +0000"
         body = f"tree {tree}\nauthor {stamp}\ncommitter {stamp}\n\nsous checkpoint\n".encode()
-        raw = f"commit {len(body)}\0".encode() + body
-        commit = hashlib.sha1(raw).hexdigest()  # git's object name, not a security hash
-        _write_atomic(self.git_dir / "objects" / commit[:2] / commit[2:], zlib.compress(raw))
-        _write_atomic(self.git_dir / KEPT_REFS / commit, f"{commit}\n".encode())
-        _write_atomic(self.git_dir / _REF, f"{commit}\n".encode())
+        commit = _gitfiles.write_object(self.git_dir, "commit", body)
+        _gitfiles.write_atomic(self.git_dir / KEPT_REFS / commit, f"{commit}\n".encode())
+        _gitfiles.write_atomic(self.git_dir / _REF, f"{commit}\n".encode())
         return commit
 
     async def _head(self) -> str:
-        """The newest checkpoint commit; read from the ref file when it is loose (no git call)."""
-        try:
-            return (self.git_dir / _REF).read_text().strip()
-        except OSError:
-            pass
+        """The newest checkpoint commit ("" before the first): read from the ref's file, loose or
+        packed, without a git process; git is asked only when the file is not a plain ref."""
+        found = _gitfiles.read_ref(self.git_dir, _REF)
+        if found is not None:
+            return found
         try:
             return (await self._git("rev-parse", "--verify", "-q", _REF)).decode().strip()
         except CheckpointError:
@@ -451,19 +461,14 @@ def log_lock(log: Path) -> Iterator[None]:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-
-
-def _stamp(path: Path) -> tuple[int, int]:
+def _stamp(path: Path) -> tuple[int, int, int]:
+    """What tells one version of a file from the next: git writes its index anew and renames it into
+    place, so its inode changes even when the clock is too coarse to tell two writes apart."""
     try:
         st = path.stat()
     except OSError:
-        return (0, 0)
-    return (st.st_mtime_ns, st.st_size)
+        return (0, 0, 0)
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def _prune_empty(folder: Path, root: Path) -> None:

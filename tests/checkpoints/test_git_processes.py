@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+import sous
+from sous.checkpoints import Checkpoints, retention
+from sous.checkpoints._gitfiles import EMPTY_TREE, commit_tree, read_ref, write_object
+from sous.testing import THREE_STEP_TASK
+
+SRC = str(Path(sous.__file__).resolve().parents[1])
+REF = "refs/sous/checkpoints"
+
+
+@pytest.fixture
+def counted(tmp_path: Path):
+    """(environ, calls): a `git` first on PATH that notes each command it runs for the checkpoint
+    store, then runs the real git; `calls()` gives the subcommands noted since its last call."""
+    shim, log = tmp_path / "shim", tmp_path / "git-calls.log"
+    shim.mkdir()
+    (shim / "git").write_text(
+        "#!/bin/sh\n"
+        f"case \"$GIT_DIR\" in *checkpoints*) printf '%s\\n' \"$*\" >> '{log}';; esac\n"
+        f"exec '{shutil.which('git')}' \"$@\"\n"
+    )
+    (shim / "git").chmod(0o755)
+    environ = {"SOUS_HOME": str(tmp_path / "home"), "HOME": str(tmp_path), "PATH": f"{shim}:{os.environ['PATH']}"}
+
+    def calls() -> list[str]:
+        lines = log.read_text().splitlines() if log.exists() else []
+        log.unlink(missing_ok=True)
+        return [line.split()[2] if line.startswith("-c ") else line.split()[0] for line in lines]
+
+    return environ, calls
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "app.py").write_text("def main():\n    return 1\n")
+    (root / "README.md").write_text("# demo\n")
+    return root
+
+
+def git(store: Checkpoints, *args: str) -> str:
+    env = {"GIT_DIR": str(store.git_dir), "PATH": os.environ["PATH"]}
+    return subprocess.run(["git", *args], capture_output=True, text=True, env=env, check=True).stdout
+
+
+# --- the in-process readers, on files git would never write -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "loose",
+    [b"ref: refs/sous/elsewhere\n", b"", b"not a commit\n", b"A" * 40 + b"\n", b"0" * 39 + b"\n", b"0" * 41 + b"\n"],
+)
+def test_a_loose_ref_that_is_not_a_plain_commit_id_is_left_to_git(tmp_path, loose):
+    (tmp_path / "refs" / "sous").mkdir(parents=True)
+    (tmp_path / REF).write_bytes(loose)
+    assert read_ref(tmp_path, REF) is None
+
+
+def test_a_folder_where_the_ref_file_should_be_is_left_to_git(tmp_path):
+    (tmp_path / REF).mkdir(parents=True)
+    assert read_ref(tmp_path, REF) is None
+
+
+def test_packed_refs_match_the_whole_name_skip_peeled_lines_and_lose_to_a_loose_file(tmp_path):
+    a, b, c = "a" * 40, "b" * 40, "c" * 40
+    assert read_ref(tmp_path, REF) == ""  # no loose file, no packed-refs: no ref yet
+    (tmp_path / "packed-refs").write_text(
+        f"# pack-refs with: peeled fully-peeled sorted \n{a} {REF}-old\n{b} refs/tags/v1\n^{a}\n"
+    )
+    assert read_ref(tmp_path, REF) == ""
+    (tmp_path / "packed-refs").write_text(f"{a} {REF}-old\n{b} {REF}\n^{a}\n")
+    assert read_ref(tmp_path, REF) == b
+    (tmp_path / "packed-refs").write_text(f"garbage {REF}\n")
+    assert read_ref(tmp_path, REF) is None
+    (tmp_path / "refs" / "sous").mkdir(parents=True)
+    (tmp_path / REF).write_text(f"{c}\n")
+    assert read_ref(tmp_path, REF) == c
+
+
+def test_a_commit_that_is_packed_corrupt_or_not_a_commit_has_its_tree_read_by_git(tmp_path):
+    commit = write_object(tmp_path, "commit", f"tree {EMPTY_TREE}\nauthor x\n\nmessage\n".encode())
+    assert commit_tree(tmp_path, commit) == EMPTY_TREE
+    blob = write_object(tmp_path, "blob", f"tree {EMPTY_TREE}\n".encode())
+    assert commit_tree(tmp_path, blob) is None
+    assert commit_tree(tmp_path, "f" * 40) is None  # not loose (packed, or missing)
+    assert commit_tree(tmp_path, "../../etc/passwd") is None
+    path = tmp_path / "objects" / commit[:2] / commit[2:]
+    path.write_bytes(zlib.compress(b"commit 9\0tree zzz\n"))
+    assert commit_tree(tmp_path, commit) is None
+    path.write_bytes(b"not zlib at all")
+    assert commit_tree(tmp_path, commit) is None
+
+
+# --- snapshots: the git processes they start, and what they record -------------------------------
+
+
+async def test_a_fresh_store_with_only_ignored_files_starts_init_and_ls_files_and_records_the_empty_tree(
+    tmp_path, counted
+):
+    environ, calls = counted
+    project = tmp_path / "ignored"
+    (project / ".git" / "info").mkdir(parents=True)
+    (project / ".git" / "info" / "exclude").write_text("*.log\n")
+    (project / "run.log").write_text("ignored\n")
+    store = Checkpoints(str(project), environ=environ)
+    turn = await store.turn_started("m1", "go")
+    assert calls() == ["init", "ls-files"]
+    assert git(store, "rev-parse", f"{turn.before}^{{tree}}").strip() == EMPTY_TREE
+    assert git(store, "cat-file", "-t", EMPTY_TREE).strip() == "tree"
+    git(store, "fsck", "--strict", "--no-dangling")
+    ended = await store.turn_ended()
+    assert ended is not None and ended.after == turn.before and calls() == ["ls-files"]
+
+    (project / "hello.py").write_text("print('hello')\n")
+    now = await store.snapshot()
+    assert calls() == ["ls-files", "update-index", "write-tree"]
+    assert git(store, "ls-tree", "-r", "--name-only", now).split() == ["hello.py"]
+    assert await store.line_changes(turn.before, now) == [("hello.py", 1, 0)]
+    done = await store.restore_code(turn, force=True)
+    assert done.deleted == ["hello.py"] and (project / "run.log").read_text() == "ignored\n"
+
+
+async def test_a_fresh_store_with_a_file_over_the_size_cap_records_neither_it_nor_its_blob(tmp_path, counted):
+    environ, _ = counted
+    project = tmp_path / "big"
+    project.mkdir()
+    (project / "big.dat").write_bytes(b"a" * 5000)
+    store = Checkpoints(str(project), environ=environ, max_file_bytes=1000)
+    first = await store.snapshot()
+    assert git(store, "rev-parse", f"{first}^{{tree}}").strip() == EMPTY_TREE
+    blob = subprocess.run(
+        ["git", "hash-object", str(project / "big.dat")], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    missing = subprocess.run(["git", "cat-file", "-e", blob], env={"GIT_DIR": str(store.git_dir)}, check=False)
+    assert missing.returncode != 0
+
+
+async def test_a_store_packed_by_gc_is_read_from_packed_refs_and_an_unchanged_tree_makes_no_commit(project, counted):
+    environ, calls = counted
+    first = await Checkpoints(str(project), environ=environ).snapshot()
+    retention.collect(Checkpoints(str(project), environ=environ).git_dir, wait=True)
+    store = Checkpoints(str(project), environ=environ)  # as the next sous process would
+    assert not (store.git_dir / REF).exists() and f"{first} {REF}" in (store.git_dir / "packed-refs").read_text()
+    calls()
+    assert await store.snapshot() == first
+    assert calls() == ["ls-files", "write-tree", "rev-parse"]  # the packed commit's tree, from git; the ref, not
+    assert git(store, "for-each-ref", "--format=%(objectname)", REF).strip() == first
+
+
+async def test_a_symbolic_ref_is_resolved_by_git(project, counted):
+    environ, calls = counted
+    first = await Checkpoints(str(project), environ=environ).snapshot()
+    store = Checkpoints(str(project), environ=environ)
+    (store.git_dir / "refs" / "sous" / "target").write_text(f"{first}\n")
+    (store.git_dir / REF).write_text("ref: refs/sous/target\n")
+    calls()
+    assert await store.snapshot() == first
+    assert calls() == ["ls-files", "write-tree", "rev-parse"]
+
+
+async def test_a_store_another_sous_process_updated_meanwhile_is_read_afresh_and_its_ref_kept(project, counted):
+    environ, calls = counted
+    one, two = Checkpoints(str(project), environ=environ), Checkpoints(str(project), environ=environ)
+    indexed_by_two = await two.snapshot()  # the store is new, and two fills its index first
+    assert await one.snapshot() == indexed_by_two  # one's listing is empty, yet its tree is not
+    (project / "README.md").write_text("changed in the other terminal\n")
+    changed_by_two = await two.snapshot()
+    calls()
+    assert await one.snapshot() == changed_by_two  # the index changed under one: nothing cached is used
+    assert calls() == ["ls-files", "write-tree"]
+    assert (one.git_dir / REF).read_text().strip() == changed_by_two
+    kept = git(one, "for-each-ref", "--format=%(objectname)", "refs/sous/kept/").split()
+    assert sorted(kept) == sorted({indexed_by_two, changed_by_two})
+
+
+def test_a_print_mode_task_starts_six_checkpoint_git_processes_and_reports_the_changes(tmp_path, counted):
+    environ, calls = counted
+    project = tmp_path / "task"
+    project.mkdir()
+    script = tmp_path / "turns.json"
+    script.write_text(json.dumps(THREE_STEP_TASK))
+    run = subprocess.run(
+        [sys.executable, "-m", "sous", "-p", "write hello.py, run it", "--model", f"scripted:{script}"]
+        + ["--dangerously-skip-permissions", "--output-format", "json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+        env={**os.environ, **environ, "PYTHONPATH": SRC},
+    )
+    assert run.returncode == 0, run.stderr
+    assert calls() == ["init", "ls-files", "ls-files", "update-index", "write-tree", "diff-tree"]
+    changes = json.loads(run.stdout)["sous_changes"]
+    assert [(f["path"], f["added"], f["removed"]) for f in changes["files"]] == [("hello.py", 1, 0)]
