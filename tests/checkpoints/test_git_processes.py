@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -12,11 +13,12 @@ import pytest
 
 import sous
 from sous.checkpoints import Checkpoints, retention
-from sous.checkpoints._gitfiles import EMPTY_TREE, commit_tree, read_ref, write_object
+from sous.checkpoints._gitfiles import EMPTY_TREE, INDEX_BYTES_READ, commit_tree, index_tree, read_ref, write_object
 from sous.testing import THREE_STEP_TASK
 
 SRC = str(Path(sous.__file__).resolve().parents[1])
 REF = "refs/sous/checkpoints"
+EMPTY_BLOB = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391"
 
 
 @pytest.fixture
@@ -125,8 +127,9 @@ async def test_a_fresh_store_with_only_ignored_files_starts_init_and_ls_files_an
 
     (project / "hello.py").write_text("print('hello')\n")
     now = await store.snapshot()
-    assert calls() == ["ls-files", "update-index", "write-tree"]
+    assert calls() == ["ls-files", "update-index"]
     assert git(store, "ls-tree", "-r", "--name-only", now).split() == ["hello.py"]
+    assert git(store, "rev-parse", f"{now}^{{tree}}") == git(store, "write-tree")  # what git makes of the index
     assert await store.line_changes(turn.before, now) == [("hello.py", 1, 0)]
     done = await store.restore_code(turn, force=True)
     assert done.deleted == ["hello.py"] and (project / "run.log").read_text() == "ignored\n"
@@ -147,6 +150,23 @@ async def test_a_fresh_store_with_a_file_over_the_size_cap_records_neither_it_no
     assert missing.returncode != 0
 
 
+async def test_a_project_past_the_index_size_read_in_process_has_its_trees_written_by_git(tmp_path, counted):
+    environ, calls = counted
+    project = tmp_path / "many"
+    for i in range(800):
+        folder = project / f"pkg{i % 10}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"module_with_a_longer_name_{i:04d}.py").write_text(f"N = {i}\n")
+    store = Checkpoints(str(project), environ=environ)
+    first = await store.snapshot()
+    assert (store.git_dir / "index").stat().st_size > INDEX_BYTES_READ
+    assert calls() == ["init", "ls-files", "update-index", "write-tree"]
+    (project / "pkg3" / "module_with_a_longer_name_0003.py").write_text("N = -3\n")
+    second = await store.snapshot()
+    assert calls() == ["ls-files", "update-index", "write-tree"]
+    assert await store.line_changes(first, second) == [("pkg3/module_with_a_longer_name_0003.py", 1, 1)]
+
+
 async def test_a_store_packed_by_gc_is_read_from_packed_refs_and_an_unchanged_tree_makes_no_commit(project, counted):
     environ, calls = counted
     first = await Checkpoints(str(project), environ=environ).snapshot()
@@ -155,7 +175,7 @@ async def test_a_store_packed_by_gc_is_read_from_packed_refs_and_an_unchanged_tr
     assert not (store.git_dir / REF).exists() and f"{first} {REF}" in (store.git_dir / "packed-refs").read_text()
     calls()
     assert await store.snapshot() == first
-    assert calls() == ["ls-files", "write-tree", "rev-parse"]  # the packed commit's tree, from git; the ref, not
+    assert calls() == ["ls-files", "rev-parse"]  # the packed commit's tree, from git; the ref, not
     assert git(store, "for-each-ref", "--format=%(objectname)", REF).strip() == first
 
 
@@ -167,7 +187,7 @@ async def test_a_symbolic_ref_is_resolved_by_git(project, counted):
     (store.git_dir / REF).write_text("ref: refs/sous/target\n")
     calls()
     assert await store.snapshot() == first
-    assert calls() == ["ls-files", "write-tree", "rev-parse"]
+    assert calls() == ["ls-files", "rev-parse"]
 
 
 async def test_a_store_another_sous_process_updated_meanwhile_is_read_afresh_and_its_ref_kept(project, counted):
@@ -179,13 +199,13 @@ async def test_a_store_another_sous_process_updated_meanwhile_is_read_afresh_and
     changed_by_two = await two.snapshot()
     calls()
     assert await one.snapshot() == changed_by_two  # the index changed under one: nothing cached is used
-    assert calls() == ["ls-files", "write-tree"]
+    assert calls() == ["ls-files"]
     assert (one.git_dir / REF).read_text().strip() == changed_by_two
     kept = git(one, "for-each-ref", "--format=%(objectname)", "refs/sous/kept/").split()
     assert sorted(kept) == sorted({indexed_by_two, changed_by_two})
 
 
-def test_a_print_mode_task_starts_six_checkpoint_git_processes_and_reports_the_changes(tmp_path, counted):
+def test_a_print_mode_task_starts_five_checkpoint_git_processes_and_reports_the_changes(tmp_path, counted):
     environ, calls = counted
     project = tmp_path / "task"
     project.mkdir()
@@ -202,6 +222,97 @@ def test_a_print_mode_task_starts_six_checkpoint_git_processes_and_reports_the_c
         env={**os.environ, **environ, "PYTHONPATH": SRC},
     )
     assert run.returncode == 0, run.stderr
-    assert calls() == ["init", "ls-files", "ls-files", "update-index", "write-tree", "diff-tree"]
+    assert calls() == ["init", "ls-files", "ls-files", "update-index", "diff-tree"]
     changes = json.loads(run.stdout)["sous_changes"]
     assert [(f["path"], f["added"], f["removed"]) for f in changes["files"]] == [("hello.py", 1, 0)]
+
+
+# --- the index's tree, written in-process: always git's answer, or git asked ----------------------
+
+
+def _index(tmp_path: Path, entries: list[tuple[str, str]], *extra: list[str]) -> tuple[Path, dict[str, str]]:
+    """A repository whose index holds `entries` ((mode, path); each blob holds its path), then `extra` run."""
+    git_dir, work = tmp_path / "repo.git", tmp_path / "work"
+    work.mkdir()
+    env = {"GIT_DIR": str(git_dir), "GIT_WORK_TREE": str(work), "PATH": os.environ["PATH"]}
+    subprocess.run(["git", "init", "-q"], check=True, env=env)
+    for mode, path in entries:
+        blob = subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"], input=path, capture_output=True, text=True, env=env, check=True
+        ).stdout.strip()
+        if mode == "160000":
+            blob = "1" * 40  # a nested repository's commit, which the store does not hold
+        subprocess.run(["git", "update-index", "--add", "--cacheinfo", f"{mode},{blob},{path}"], env=env, check=True)
+    for command in extra:
+        subprocess.run(["git", *command], env=env, check=True, capture_output=True)
+    subprocess.run(["git", "hash-object", "-w", "--stdin"], input=b"", env=env, check=True, capture_output=True)
+    return git_dir, env
+
+
+def _write_tree(env: dict[str, str]) -> str:
+    return subprocess.run(["git", "write-tree"], capture_output=True, text=True, env=env, check=True).stdout.strip()
+
+
+ODD_NAMES = [
+    ("100644", "a-b"),
+    ("100644", "a.c"),
+    ("100644", "a/x"),
+    ("100644", "a/b/c/d.txt"),
+    ("100644", "a0"),
+    ("100755", "bin/run"),
+    ("120000", "bin/link"),
+    ("160000", "vendor/lib"),
+    ("100644", "with space/é ü.txt"),
+    ("100644", "z/" + "/".join(["d" * 200] * 22) + "/long.txt"),  # a path past the index's 4,095-byte length field
+    ("100644", "Z"),
+    ("100644", "_"),
+]
+
+
+def test_the_index_tree_is_the_tree_git_writes_for_odd_names_modes_and_long_paths(tmp_path):
+    git_dir, env = _index(tmp_path, ODD_NAMES)
+    assert index_tree(git_dir) == _write_tree(env)
+    listed = subprocess.run(["git", "ls-tree", "-r", "--name-only", _write_tree(env)], capture_output=True, env=env)
+    assert len(listed.stdout.split(b"\n")) == len(ODD_NAMES) + 1
+
+
+def test_a_missing_index_is_the_empty_tree(tmp_path):
+    assert index_tree(tmp_path) == EMPTY_TREE and (tmp_path / "objects" / "4b").is_dir()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [["update-index", "--index-version", "4"]],  # paths compressed: git reads it
+        [["update-index", "--skip-worktree", "a/x"]],  # an extended flag
+        [["config", "index.skipHash", "true"], ["update-index", "--add", "--cacheinfo", f"100644,{EMPTY_BLOB},n"]],
+    ],
+)
+def test_an_index_this_does_not_read_without_doubt_is_left_to_git(tmp_path, extra):
+    git_dir, env = _index(tmp_path, [("100644", "a/x"), ("100644", "b")], *extra)
+    assert index_tree(git_dir) in (None, _write_tree(env))
+    if extra[0][0] == "update-index":
+        assert index_tree(git_dir) is None
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "header", "count", "unended path", "empty path"])
+def test_a_damaged_or_half_written_index_is_left_to_git(tmp_path, damage):
+    git_dir, _ = _index(tmp_path, [("100644", "a/x"), ("100644", "b")])
+    data = bytearray((git_dir / "index").read_bytes())
+    if damage == "flip":
+        data[70] ^= 1
+    elif damage == "truncate":
+        data = data[:50]
+    elif damage == "header":
+        data[:4] = b"XXXX"
+    else:  # well checksummed, yet not what git writes
+        if damage == "count":  # more entries than the file holds
+            data[8:12] = (1000).to_bytes(4, "big")
+        elif damage == "unended path":  # a long path with no end before the checksum
+            data[12 + 60 : 12 + 62] = (0xFFF).to_bytes(2, "big")
+            data[12 + 62 : -20] = b"x" * (len(data) - 12 - 62 - 20)
+        else:
+            data[12 + 60 : 12 + 62] = (0).to_bytes(2, "big")
+        data[-20:] = hashlib.sha1(data[:-20]).digest()
+    (git_dir / "index").write_bytes(bytes(data))
+    assert index_tree(git_dir) is None

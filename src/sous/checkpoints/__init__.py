@@ -194,11 +194,10 @@ class Checkpoints:
         """Commit the working tree as it is (a new commit only when it changed); returns its id.
 
         One walk of the tree (`ls-files` against the shadow index's stat cache) finds what
-        changed; only those paths are hashed (`update-index`) and the tree written (`write-tree`),
-        so a change costs three git processes whatever the project's size. An unchanged tree
-        costs one when this object took the last snapshot, else two (`write-tree` says which tree
-        the index holds); an empty store with nothing to add costs one. Refs and the commit
-        objects sous writes are read and written in-process (`_gitfiles`)."""
+        changed; only those paths are hashed (`update-index`), so an unchanged tree costs one git
+        process and a change two, whatever the project's size. The trees, the commit and its refs
+        are written, and the ref read, in-process (`_gitfiles`), git being asked only when the
+        files are not the plain ones it reads without doubt."""
         await self._setup()
         listed = await self._git("ls-files", "-z", "--others", "--modified", "--exclude-standard")
         # "dir/" is a nested repository: not the checkpoints' to copy.
@@ -206,8 +205,6 @@ class Checkpoints:
         index = self.git_dir / "index"
         if not names and self._cached and self._cached[0] == _stamp(index):
             return self._cached[1]
-        if not names and not index.exists():  # nothing indexed yet, nothing to add: no need to ask write-tree
-            return await self._commit_tree(_gitfiles.write_object(self.git_dir, "tree", b""), index)
         if len(names) > MAX_NEW_FILES:
             raise CheckpointError(
                 f"checkpoints are off here: {len(names):,} new files in {self.project_dir} "
@@ -240,11 +237,7 @@ class Checkpoints:
                 "--stdin",
                 stdin="\0".join(sorted(too_big)).encode("utf-8", "surrogateescape"),
             )
-        tree = (await self._git("write-tree")).decode().strip()
-        return await self._commit_tree(tree, index)
-
-    async def _commit_tree(self, tree: str, index: Path) -> str:
-        """The newest checkpoint commit when it holds `tree` (an unchanged tree makes no commit), else a new one."""
+        tree = _gitfiles.index_tree(self.git_dir) or (await self._git("write-tree")).decode().strip()
         parent = await self._head()
         if parent and parent not in self._trees:
             self._trees[parent] = _gitfiles.commit_tree(self.git_dir, parent) or (

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import struct
 import zlib
 from pathlib import Path
 
@@ -22,11 +23,11 @@ _OBJECT_ID = re.compile(rb"[0-9a-f]{40}")
 
 def write_object(git_dir: Path, kind: str, body: bytes) -> str:
     """Store a loose object of `kind` ("commit", "tree", ...) unless it is there already; returns its id."""
-    raw = f"{kind} {len(body)}\0".encode() + body
+    raw = b"%s %d\0%s" % (kind.encode(), len(body), body)
     name = hashlib.sha1(raw).hexdigest()  # git's object name, not a security hash
-    path = git_dir / "objects" / name[:2] / name[2:]
-    if not path.exists():
-        write_atomic(path, zlib.compress(raw))
+    path = os.path.join(git_dir, "objects", name[:2], name[2:])  # not pathlib: a tree is written per folder
+    if not os.path.exists(path):
+        write_atomic(Path(path), zlib.compress(raw))
     return name
 
 
@@ -81,3 +82,76 @@ def commit_tree(git_dir: Path, commit: str) -> str | None:
 
 def _object_id(text: bytes) -> str | None:
     return text.decode() if _OBJECT_ID.fullmatch(text) else None
+
+
+_MODES = {0o100644: b"100644", 0o100755: b"100755", 0o120000: b"120000", 0o160000: b"160000"}
+INDEX_BYTES_READ = 64 * 1024
+"""An index up to this size (about 700 files) has its tree made here, in about a millisecond on the
+event loop; `git write-tree` costs 2 to 4 ms. A bigger index is left to git, whose cache of trees
+in the index makes it the faster then (10,000 files: about 2 ms, against 10 ms here)."""
+
+
+def index_tree(git_dir: Path) -> str | None:
+    """What `git write-tree` would answer for the store's index (`<git_dir>/index`), its tree
+    objects written as loose objects; None, for git to answer, when the index is over
+    `INDEX_BYTES_READ` or not one this reads without doubt: any version but 2 and 3, an entry with
+    extended flags (intent to add, sparse checkout) or in a merge stage, a mode trees do not hold,
+    a checksum that does not match (a file being replaced, or `index.skipHash`)."""
+    try:
+        data = (git_dir / "index").read_bytes()
+    except FileNotFoundError:
+        return write_object(git_dir, "tree", b"")  # no index: an empty one
+    except OSError:
+        return None
+    entries = _index_entries(data) if len(data) <= INDEX_BYTES_READ else None
+    if entries is None:
+        return None
+    return _write_tree(git_dir, entries, 0, len(entries), 0)
+
+
+def _index_entries(data: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
+    """(path, mode as a tree writes it, object id) for each entry of an index file, in its order."""
+    if len(data) < 32 or data[:4] != b"DIRC" or hashlib.sha1(data[:-20]).digest() != data[-20:]:
+        return None
+    version, count = struct.unpack_from(">II", data, 4)
+    if version not in (2, 3):
+        return None
+    entries, offset = [], 12
+    for _ in range(count):
+        if offset + 62 > len(data) - 20:
+            return None
+        (mode,) = struct.unpack_from(">I", data, offset + 24)
+        object_id = data[offset + 40 : offset + 60]
+        (flags,) = struct.unpack_from(">H", data, offset + 60)
+        if flags & 0x7000 or mode not in _MODES:  # extended flags, or a merge stage
+            return None
+        length = flags & 0xFFF
+        start = offset + 62
+        end = data.find(b"\0", start, len(data) - 20) if length == 0xFFF else start + length
+        if not start < end <= len(data) - 20:
+            return None
+        entries.append((data[start:end], _MODES[mode], object_id))
+        offset += (62 + (end - start) + 8) & ~7
+    return entries
+
+
+def _write_tree(git_dir: Path, entries: list[tuple[bytes, bytes, bytes]], first: int, last: int, cut: int) -> str:
+    """Write the tree of `entries[first:last]`, whose paths share their first `cut` bytes (the
+    folder, with its slash); returns its id. Entries are sorted by path, so a folder's entries are
+    consecutive, and a tree's entries come out in git's order (a folder sorts as its name + "/")."""
+    body, i = bytearray(), first
+    while i < last:
+        path, mode, object_id = entries[i]
+        slash = path.find(b"/", cut)
+        if slash < 0:
+            body += mode + b" " + path[cut:] + b"\0" + object_id
+            i += 1
+            continue
+        folder = path[: slash + 1]
+        end = i + 1
+        while end < last and entries[end][0].startswith(folder):
+            end += 1
+        subtree = _write_tree(git_dir, entries, i, end, slash + 1)
+        body += b"40000 " + path[cut:slash] + b"\0" + bytes.fromhex(subtree)
+        i = end
+    return write_object(git_dir, "tree", bytes(body))
