@@ -316,3 +316,36 @@ def test_a_damaged_or_half_written_index_is_left_to_git(tmp_path, damage):
         data[-20:] = hashlib.sha1(data[:-20]).digest()
     (git_dir / "index").write_bytes(bytes(data))
     assert index_tree(git_dir) is None
+
+
+def _raw_index(paths: list[bytes]) -> bytes:
+    """A version 2 index of empty files at `paths`, in the order given, with a valid checksum."""
+    data = bytearray(b"DIRC" + (2).to_bytes(4, "big") + len(paths).to_bytes(4, "big"))
+    for path in paths:
+        entry = bytes(24) + (0o100644).to_bytes(4, "big") + bytes(12) + bytes.fromhex(EMPTY_BLOB)
+        entry += min(len(path), 0xFFF).to_bytes(2, "big") + path
+        data += entry + bytes(8 - len(entry) % 8)
+    return bytes(data + hashlib.sha1(data).digest())
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        [b"b", b"a"],  # out of order
+        [b"a", b"a"],  # twice
+        [b"a", b"a-b", b"a/b"],  # a file and a folder of one name
+        [b"x/a", b"x/a/b"],  # the same, a folder down
+        [b"/a"],
+        [b"a/"],
+        [b"a//b"],
+    ],
+)
+def test_an_index_git_would_refuse_to_write_a_tree_for_is_left_to_git(tmp_path, paths):
+    (tmp_path / "index").write_bytes(_raw_index(paths))
+    assert index_tree(tmp_path) is None
+
+
+def test_a_hand_made_index_in_git_order_gives_git_s_tree(tmp_path):
+    git_dir, env = _index(tmp_path, [])
+    (git_dir / "index").write_bytes(_raw_index([b"a", b"a-b", b"b/c", b"b/d/e", b"b0"]))
+    assert index_tree(git_dir) == _write_tree(env)

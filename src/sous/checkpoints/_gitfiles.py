@@ -96,7 +96,8 @@ def index_tree(git_dir: Path) -> str | None:
     objects written as loose objects; None, for git to answer, when the index is over
     `INDEX_BYTES_READ` or not one this reads without doubt: any version but 2 and 3, an entry with
     extended flags (intent to add, sparse checkout) or in a merge stage, a mode trees do not hold,
-    a checksum that does not match (a file being replaced, or `index.skipHash`)."""
+    a checksum that does not match (a file being replaced, or `index.skipHash`), paths out of order
+    or that git would refuse (an empty part, a file where a folder is)."""
     try:
         data = (git_dir / "index").read_bytes()
     except FileNotFoundError:
@@ -106,7 +107,10 @@ def index_tree(git_dir: Path) -> str | None:
     entries = _index_entries(data) if len(data) <= INDEX_BYTES_READ else None
     if entries is None:
         return None
-    return _write_tree(git_dir, entries, 0, len(entries), 0)
+    try:
+        return _write_tree(git_dir, entries, 0, len(entries), 0)
+    except _FileAndFolder:
+        return None
 
 
 def _index_entries(data: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
@@ -116,7 +120,8 @@ def _index_entries(data: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
     version, count = struct.unpack_from(">II", data, 4)
     if version not in (2, 3):
         return None
-    entries, offset = [], 12
+    entries: list[tuple[bytes, bytes, bytes]] = []
+    offset = 12
     for _ in range(count):
         if offset + 62 > len(data) - 20:
             return None
@@ -130,23 +135,33 @@ def _index_entries(data: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
         end = data.find(b"\0", start, len(data) - 20) if length == 0xFFF else start + length
         if not start < end <= len(data) - 20:
             return None
-        entries.append((data[start:end], _MODES[mode], object_id))
+        path = data[start:end]
+        if (entries and path <= entries[-1][0]) or path.startswith(b"/") or path.endswith(b"/") or b"//" in path:
+            return None
+        entries.append((path, _MODES[mode], object_id))
         offset += (62 + (end - start) + 8) & ~7
     return entries
+
+
+class _FileAndFolder(Exception):
+    """A path is both a file and a folder in the index: git refuses to write such a tree."""
 
 
 def _write_tree(git_dir: Path, entries: list[tuple[bytes, bytes, bytes]], first: int, last: int, cut: int) -> str:
     """Write the tree of `entries[first:last]`, whose paths share their first `cut` bytes (the
     folder, with its slash); returns its id. Entries are sorted by path, so a folder's entries are
     consecutive, and a tree's entries come out in git's order (a folder sorts as its name + "/")."""
-    body, i = bytearray(), first
+    body, i, files = bytearray(), first, set[bytes]()
     while i < last:
         path, mode, object_id = entries[i]
         slash = path.find(b"/", cut)
         if slash < 0:
             body += mode + b" " + path[cut:] + b"\0" + object_id
+            files.add(path[cut:])
             i += 1
             continue
+        if path[cut:slash] in files:  # "a" and "a/b" (a file sorts before its namesake folder)
+            raise _FileAndFolder
         folder = path[: slash + 1]
         end = i + 1
         while end < last and entries[end][0].startswith(folder):
