@@ -349,3 +349,22 @@ def test_a_hand_made_index_in_git_order_gives_git_s_tree(tmp_path):
     git_dir, env = _index(tmp_path, [])
     (git_dir / "index").write_bytes(_raw_index([b"a", b"a-b", b"b/c", b"b/d/e", b"b0"]))
     assert index_tree(git_dir) == _write_tree(env)
+
+
+RECORD_MANY = """
+import sys
+from sous.checkpoints import Checkpoints
+store = Checkpoints(sys.argv[1], environ={"SOUS_HOME": sys.argv[2]})
+for n in range(40):
+    store._record(message_id=f"{sys.argv[3]}{n}", prompt="p", before="0" * 40, kind="turn")
+"""
+
+
+def test_two_sous_processes_recording_at_once_never_give_two_entries_one_id(project, tmp_path):
+    home = str(tmp_path / "home")
+    command = [sys.executable, "-c", RECORD_MANY, str(project), home]
+    env = {**os.environ, "PYTHONPATH": SRC}
+    both = [subprocess.Popen([*command, name], env=env) for name in ("a", "b")]
+    assert [p.wait(timeout=60) for p in both] == [0, 0]
+    entries = Checkpoints(str(project), environ={"SOUS_HOME": home}).list()
+    assert len(entries) == 80 and sorted(e.id for e in entries) == list(range(1, 81))

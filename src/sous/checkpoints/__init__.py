@@ -290,7 +290,11 @@ class Checkpoints:
 
     def _append(self, record: dict[str, Any]) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        with log_lock(self.log), open(self.log, "a", encoding="utf-8") as f:  # never lost to a pruning rewrite
+        with log_lock(self.log):  # never lost to a pruning rewrite
+            self._write_line(record)
+
+    def _write_line(self, record: dict[str, Any]) -> None:
+        with open(self.log, "a", encoding="utf-8") as f:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     def list(self, session_id: str | None = None) -> list[Checkpoint]:
@@ -318,18 +322,19 @@ class Checkpoints:
         raise CheckpointError(f"no checkpoint #{checkpoint_id} in this project (`sous rewind --list` shows them)")
 
     def _record(self, *, message_id: str, prompt: str, before: str, kind: str) -> Checkpoint:
-        known = self.list()
         first_line = (prompt.strip().splitlines() or [""])[0]
-        entry = Checkpoint(
-            id=max((e.id for e in known), default=0) + 1,
-            session_id=self.session_id,
-            message_id=message_id,
-            prompt=first_line[:PROMPT_CHARS],
-            before=before,
-            time=time.time(),
-            kind=kind,
-        )
-        self._append({"type": "entry", **asdict(entry)})
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with log_lock(self.log):  # the id is chosen and written under one lock: two sous processes never share one
+            entry = Checkpoint(
+                id=max((e.id for e in self.list()), default=0) + 1,
+                session_id=self.session_id,
+                message_id=message_id,
+                prompt=first_line[:PROMPT_CHARS],
+                before=before,
+                time=time.time(),
+                kind=kind,
+            )
+            self._write_line({"type": "entry", **asdict(entry)})
         return entry
 
     def _ended(self, entry: Checkpoint, after: str) -> None:
