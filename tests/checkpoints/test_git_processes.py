@@ -135,6 +135,23 @@ async def test_a_fresh_store_with_only_ignored_files_starts_init_and_ls_files_an
     assert done.deleted == ["hello.py"] and (project / "run.log").read_text() == "ignored\n"
 
 
+async def test_a_new_store_takes_nothing_from_the_user_s_git_template_folder(tmp_path, counted):
+    environ, calls = counted
+    template = tmp_path / "template"
+    (template / "info").mkdir(parents=True)
+    (template / "info" / "exclude").write_text("*.py\n")
+    (template / "hooks").mkdir()
+    (tmp_path / ".gitconfig").write_text(f"[init]\n\ttemplateDir = {template}\n")
+    project = tmp_path / "templated"
+    project.mkdir()
+    (project / "hello.py").write_text("print('hello')\n")
+    store = Checkpoints(str(project), environ=environ)
+    first = await store.snapshot()
+    assert calls() == ["init", "ls-files", "update-index"]
+    assert git(store, "ls-tree", "-r", "--name-only", first).split() == ["hello.py"]
+    assert not (store.git_dir / "hooks").exists() and not (store.git_dir / "info" / "exclude").exists()
+
+
 async def test_a_fresh_store_with_a_file_over_the_size_cap_records_neither_it_nor_its_blob(tmp_path, counted):
     environ, _ = counted
     project = tmp_path / "big"
