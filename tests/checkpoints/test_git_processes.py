@@ -105,6 +105,14 @@ def test_a_commit_that_is_packed_corrupt_or_not_a_commit_has_its_tree_read_by_gi
     assert commit_tree(tmp_path, commit) is None
 
 
+def test_an_object_written_again_gets_a_fresh_time_so_gc_keeps_it(tmp_path):
+    tree = write_object(tmp_path, "tree", b"")
+    path = tmp_path / "objects" / tree[:2] / tree[2:]
+    os.utime(path, (0, 0))  # unreferenced for long: what `git gc --prune` takes
+    assert write_object(tmp_path, "tree", b"") == tree == EMPTY_TREE
+    assert path.stat().st_mtime > 1e9 and zlib.decompress(path.read_bytes()) == b"tree 0\0"
+
+
 # --- snapshots: the git processes they start, and what they record -------------------------------
 
 

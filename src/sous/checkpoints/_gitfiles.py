@@ -22,11 +22,15 @@ _OBJECT_ID = re.compile(rb"[0-9a-f]{40}")
 
 
 def write_object(git_dir: Path, kind: str, body: bytes) -> str:
-    """Store a loose object of `kind` ("commit", "tree", ...) unless it is there already; returns its id."""
+    """Store a loose object of `kind` ("commit", "tree", ...); returns its id. One already there is
+    given the current time instead, as git does: `git gc --prune` then leaves alone an object that
+    was unreferenced (an expired checkpoint's tree) but is used again."""
     raw = b"%s %d\0%s" % (kind.encode(), len(body), body)
     name = hashlib.sha1(raw).hexdigest()  # git's object name, not a security hash
     path = os.path.join(git_dir, "objects", name[:2], name[2:])  # not pathlib: a tree is written per folder
-    if not os.path.exists(path):
+    try:
+        os.utime(path)
+    except OSError:  # not there (or not ours to touch): written anew
         write_atomic(Path(path), zlib.compress(raw))
     return name
 
