@@ -35,11 +35,11 @@ import os
 import time
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sous.core import Allow, Chain, Notice, PassThrough
+from sous.records import field, fields, record, replace
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_NEW_FILES = 100_000
@@ -64,7 +64,7 @@ class RewindRefused(CheckpointError):
         self.paths = list(paths)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Checkpoint:
     """One user turn's entry."""
 
@@ -89,7 +89,7 @@ class Checkpoint:
         return bool(self.after) and self.after != self.before
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Restored:
     """What `restore_code` did."""
 
@@ -324,7 +324,7 @@ class Checkpoints:
             time=time.time(),
             kind=kind,
         )
-        self._append({"type": "entry", **asdict(entry)})
+        self._append({"type": "entry", **{f.name: getattr(entry, f.name) for f in fields(entry)}})
         return entry
 
     def _ended(self, entry: Checkpoint, after: str) -> None:
