@@ -181,6 +181,21 @@ def import_cpu_ms(modules: list[str], src: Path | None = None) -> float:
     return float(out) * 1000
 
 
+IMPORTTIME_LAUNCHER = """
+import importlib, runpy, sys
+# `-X importtime` reports what import statements load, but not the module `importlib.import_module`
+# itself names (sous loads tool and provider modules by name): only its imports would be logged, as if
+# top-level. `__import__` takes the import statement's path, so every module loaded is reported.
+by_name = importlib.import_module
+importlib.import_module = lambda name, package=None: (
+    by_name(name, package) if name.startswith(".") else __import__(name, fromlist=["__name__"])
+)
+sys.argv[0] = "sous"
+runpy.run_module("sous", run_name="__main__", alter_sys=True)
+"""
+"""Runs `python -m sous` with every module load visible to `-X importtime`."""
+
+
 def bench_import_time(runs: int, src: Path | None = None) -> dict:
     """`python -X importtime` of the 3-step `-p` task: the imports' cumulative time (the sum of the
     top-level entries), the CPU time of the same imports in a fresh interpreter (`import_cpu_ms`)
@@ -190,7 +205,7 @@ def bench_import_time(runs: int, src: Path | None = None) -> dict:
     for _ in range(runs + 1):
         with task_folder(src) as (work, env):
             done = subprocess.run(
-                [sys.executable, "-X", "importtime", "-m", "sous", *TASK_ARGS],
+                [sys.executable, "-X", "importtime", "-c", IMPORTTIME_LAUNCHER, *TASK_ARGS],
                 cwd=work,
                 env=env,
                 capture_output=True,

@@ -13,6 +13,7 @@ SRC = Path(sous.__file__).resolve().parent
 
 LAYERS = {
     "core": 0,
+    "records": 0,
     "paths": 1,
     "labels": 1,
     "settings": 1,

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from sous.core import ToolError
+from sous.records import record
 
 _IDENTITY = ["-c", "user.name=sous", "-c", "user.email=sous@localhost"]
 GIT_TIMEOUT_S = 60.0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class GitResult:
     returncode: int
     stdout: str
@@ -52,7 +52,7 @@ async def _git(cwd: str, *args: str, identity: bool = False) -> GitResult:
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Worktree:
     repo: str
     path: str

@@ -14,16 +14,16 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sous import paths
+from sous.records import field, record
 
 READ_ONLY_TOOLS = ["Read", "Glob", "Grep", "Bash", "TodoWrite"]
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class AgentSpec:
     name: str
     description: str

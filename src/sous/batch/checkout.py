@@ -18,10 +18,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 from sous.batch.tasks import is_url
+from sous.records import record
 
 _GIT_TIMEOUT = 300
 
@@ -46,7 +46,7 @@ def _git(cwd: str | Path, *args: str, env: dict[str, str] | None = None, check: 
     return run.stdout
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Checkout:
     path: Path
     """The checkout's folder; the task's commands and the agent run here."""

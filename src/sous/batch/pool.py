@@ -14,13 +14,13 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from typing import Protocol
 
 from sous.batch.report import Progress
 from sous.batch.results import Results
 from sous.batch.runner import Outcome, blank_record, run_task
 from sous.batch.tasks import Task
+from sous.records import record
 
 
 class Backend(Protocol):
@@ -86,7 +86,7 @@ class LocalBackend:
         self.pool.shutdown(wait=True)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Limits:
     concurrency: int
     """Tasks in flight at once."""
@@ -96,7 +96,7 @@ class Limits:
     """No task starts once the batch's recorded cost reaches this."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class BatchEnd:
     ran: int
     """Tasks run (recorded) by this invocation."""

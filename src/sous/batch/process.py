@@ -19,8 +19,9 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import IO, Literal
+
+from sous.records import record
 
 Ending = Literal["exit", "timeout", "interrupted", "limit"]
 
@@ -28,7 +29,7 @@ GRACE_S = 5.0
 """How long a stopped command has between SIGTERM and SIGKILL."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Ended:
     how: Ending
     """`exit` when the command ended by itself; otherwise why it was stopped."""

@@ -33,7 +33,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,12 +40,13 @@ import sous
 from sous.batch.checkout import Checkout, CheckoutError
 from sous.batch.process import MARKER, Child, Ended, sweep
 from sous.batch.tasks import Task
+from sous.records import record
 
 TAIL_CHARS = 4000
 """How much of verify's (or a failed setup's) output a result line keeps: the end of it."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Outcome:
     """What a finished task hands back to the driver (plain data: it crosses Ray too)."""
 

@@ -24,9 +24,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sous.records import record
 
 PERMISSION_MODES = ("default", "acceptEdits", "plan", "dontAsk", "bypassPermissions")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -47,7 +48,7 @@ FIELDS = (
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Task:
     """One validated task line, with the batch's defaults filled in."""
 
@@ -100,7 +101,7 @@ class TaskFileError(Exception):
         self.problems = problems
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Defaults:
     """What the command line supplies to tasks that leave a field out."""
 
@@ -110,7 +111,10 @@ class Defaults:
     max_turns: int | None = None
 
 
-def load_tasks(path: str | Path, defaults: Defaults = Defaults()) -> list[Task]:
+NO_DEFAULTS = Defaults()
+
+
+def load_tasks(path: str | Path, defaults: Defaults = NO_DEFAULTS) -> list[Task]:
     """Read and validate a task file. Raises `TaskFileError` listing every bad line (never
     anything else for bad content; an unreadable file is one problem too)."""
     path = Path(path)

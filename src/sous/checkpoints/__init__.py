@@ -36,11 +36,11 @@ import json
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sous.core import Allow, Chain, Notice, PassThrough
+from sous.records import field, fields, record, replace
 
 from . import _gitfiles
 
@@ -67,7 +67,7 @@ class RewindRefused(CheckpointError):
         self.paths = list(paths)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Checkpoint:
     """One user turn's entry."""
 
@@ -92,7 +92,7 @@ class Checkpoint:
         return bool(self.after) and self.after != self.before
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Restored:
     """What `restore_code` did."""
 
@@ -336,7 +336,7 @@ class Checkpoints:
                 time=time.time(),
                 kind=kind,
             )
-            self._write_line({"type": "entry", **asdict(entry)})
+            self._write_line({"type": "entry", **{f.name: getattr(entry, f.name) for f in fields(entry)}})
         return entry
 
     def _ended(self, entry: Checkpoint, after: str) -> None:

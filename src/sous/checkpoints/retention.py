@@ -29,9 +29,10 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sous.records import field, record
 
 DEFAULT_DAYS = 30
 MAX_ENTRIES = 1_000
@@ -44,7 +45,7 @@ STAMP = ".last-cleanup"
 DAY = 86_400
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class Swept:
     """What one sweep removed."""
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sous.core import (
@@ -43,13 +42,14 @@ from sous.core import (
     UserMessage,
     new_id,
 )
+from sous.records import record
 
 from . import compact as engine
 
 DEFAULT_RATIO = engine.CHARS_PER_TOKEN
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Policy:
     """What the settings and environment say about compaction."""
 
@@ -316,7 +316,7 @@ async def _plain_budget(session: Any) -> engine.Budget:
     return engine.budget_for(await _find_window(session.agent.model), session.agent.max_tokens)
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class AgentView:
     """What compaction needs of a session, for a sub-agent: its agent, history and transcript
     (no hooks, no memory files: a sub-agent has neither)."""

@@ -19,11 +19,11 @@ import re
 import shlex
 import subprocess
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sous import paths
+from sous.records import field, record
 
 _TRUE = {"yes", "on", "1", "true"}
 _SHELL = re.compile(r"(?:(?<=\s)|^)!`([^`]+)`", re.MULTILINE)
@@ -35,7 +35,7 @@ class ExpansionError(Exception):
     """The command cannot be sent (a `!` command was not allowed or failed)."""
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class Command:
     name: str
     path: Path

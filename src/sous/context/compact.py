@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +40,7 @@ from sous.core import (
     UserMessage,
     new_id,
 )
+from sous.records import field, record
 
 INSTRUCTION = """\
 CRITICAL: Respond with TEXT ONLY. Do NOT call any tools.
@@ -121,7 +121,7 @@ def message_tokens(message: Message, chars_per_token: float = 4.0) -> int:
 # --- what the work cannot lose ---------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Carry:
     """What goes into the new context beside the model's summary. Built by the caller from the
     session's state; every field may be empty."""
@@ -135,7 +135,7 @@ class Carry:
     """More reminders to add (SessionStart hooks run with source "compact")."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Budget:
     """How many tokens a request may hold, and how to count them."""
 
@@ -169,7 +169,7 @@ def budget_for(window: int, max_output: int, chars_per_token: float = CHARS_PER_
     )
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class Outcome:
     messages: list[Message]
     """The new history: summary, reminders, re-attached files, then the kept tail verbatim."""

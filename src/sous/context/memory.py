@@ -14,12 +14,12 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sous import paths
 from sous.core import PassThrough, Text, ToolCall, ToolResultMessage
+from sous.records import field, record
 
 NAMES = ("CLAUDE.md", os.path.join(".claude", "CLAUDE.md"), "AGENTS.md", "SOUS.md", os.path.join(".sous", "SOUS.md"))
 LOCAL_NAMES = ("CLAUDE.local.md", "AGENTS.local.md", "SOUS.local.md")
@@ -43,7 +43,7 @@ _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _FENCE = re.compile(r"```.*?```|`[^`\n]*`", re.DOTALL)
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class MemoryFile:
     path: Path
     scope: str
@@ -51,7 +51,7 @@ class MemoryFile:
     text: str
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class Memory:
     files: list[MemoryFile] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from sous.records import record
 
 BUILTIN_DIR = Path(__file__).parent / "prompts" / "styles"
 DEFAULT = "default"
@@ -27,7 +28,7 @@ MAX_BYTES = 256 * 1024
 """A style is a page of text; a larger file is skipped."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class OutputStyle:
     name: str
     description: str

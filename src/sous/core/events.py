@@ -7,30 +7,30 @@ Events are frozen: a client must never expect to change the run by mutating one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..records import record
 from .messages import AssistantMessage, Message, ToolCall, ToolResultMessage, Usage
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class TurnStart:
     """A model request is about to be sent; `turn` counts from 1 within the run."""
 
     turn: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class TextDelta:
     text: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ThinkingDelta:
     text: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Retry:
     """The provider failed in a retryable way; the request is sent again after `delay_s`."""
 
@@ -42,19 +42,19 @@ class Retry:
     """The HTTP status of the failed attempt; None for a connection failure or a stalled stream."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class MessageAdded:
     """A message was appended to the conversation (user prompt, assistant reply, tool result)."""
 
     message: Message
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ToolStart:
     call: ToolCall
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ToolProgress:
     """Partial output of a running tool (e.g. Bash lines as they come)."""
 
@@ -62,14 +62,14 @@ class ToolProgress:
     text: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ToolEnd:
     call: ToolCall
     result: ToolResultMessage
     duration_ms: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class PermissionDecided:
     """A permission check ended: "allow" or "deny", what decided, and for which sub-agent, if any."""
 
@@ -80,7 +80,7 @@ class PermissionDecided:
     agent: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Notice:
     """A line for the person (warnings, hints); never sent to the model."""
 
@@ -88,7 +88,7 @@ class Notice:
     text: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class PermissionRequest:
     """Someone must approve `call`: a front end shows the question and answers with
     `Session.answer(request_id, ...)`. `detail` is the permission layer's decision (its reason,
@@ -99,7 +99,7 @@ class PermissionRequest:
     detail: Any
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ModeChanged:
     """The permission mode changed (Shift+Tab, an approved plan, `Session.set_mode`)."""
 
@@ -110,7 +110,7 @@ class ModeChanged:
 RunEndReason = Literal["end_turn", "max_turns", "error", "aborted", "blocked"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class RunEnd:
     """The run is over. `reason`: "end_turn" (the model stopped), "max_turns" (the turn limit),
     "error" (the provider failed for good), "aborted" (interrupted) or "blocked" (the session

@@ -14,8 +14,8 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
 
+from ..records import field, record, replace
 from .cancel import CancelToken
 from .errors import ContextOverflow, ProviderError, ToolError
 from .events import Event, MessageAdded, RunEnd, RunEndReason, TextDelta, ToolEnd, ToolProgress, ToolStart, TurnStart
@@ -34,7 +34,7 @@ def new_id() -> str:
     return os.urandom(16).hex()
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class Conversation:
     """One agent's history. `inbox` holds user messages typed while the agent works; they are
     delivered at the next turn boundary."""
@@ -44,7 +44,7 @@ class Conversation:
     inbox: list[UserMessage] = field(default_factory=list)
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class Agent:
     """Everything one run needs. Re-entrant: nothing here is shared with other agents unless
     the composition root passes the same object twice."""
@@ -280,7 +280,7 @@ class Agent:
         )
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class _Stats:
     turns: int = 0
     usage: Usage = field(default_factory=Usage)

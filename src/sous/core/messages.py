@@ -2,27 +2,28 @@
 
 A conversation is a list of `Message`s. Adapters in `sous.models` convert these to and from each
 provider's wire format; nothing else in sous knows a provider's shapes. Every value is a frozen,
-keyword-only dataclass, so a message can be shared between the loop, the UI and the transcript
+keyword-only record (`sous.records`), so a message can be shared between the loop, the UI and the transcript
 without copying.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from ..records import field, record
 
 StopReason = Literal["end_turn", "tool_use", "max_tokens", "error", "aborted"]
 """Why an assistant message ended: the model finished, it asked for tools, it hit its output
 limit, the provider failed, or the user interrupted."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Text:
     text: str
     type: Literal["text"] = "text"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Thinking:
     thinking: str
     signature: str | None = None
@@ -31,7 +32,7 @@ class Thinking:
     type: Literal["thinking"] = "thinking"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Image:
     media_type: str
     data: str
@@ -39,7 +40,7 @@ class Image:
     type: Literal["image"] = "image"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ToolCall:
     id: str
     name: str
@@ -50,7 +51,7 @@ class ToolCall:
     type: Literal["tool_call"] = "tool_call"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Usage:
     input_tokens: int = 0
     output_tokens: int = 0
@@ -72,7 +73,7 @@ UserContent = Text | Image
 AssistantContent = Text | Thinking | ToolCall
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class UserMessage:
     content: tuple[UserContent, ...]
     id: str = ""
@@ -83,7 +84,7 @@ class UserMessage:
         return "".join(b.text for b in self.content if isinstance(b, Text))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class AssistantMessage:
     content: tuple[AssistantContent, ...]
     model: str = ""
@@ -105,7 +106,7 @@ class AssistantMessage:
         return [b for b in self.content if isinstance(b, ToolCall)]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ToolResultMessage:
     tool_call_id: str
     tool_name: str

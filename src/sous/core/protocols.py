@@ -6,9 +6,9 @@ Implementations never import a base class; anything with these attributes fits.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from ..records import field, record
 from .cancel import CancelToken
 from .events import Event
 from .messages import AssistantMessage, Message, ToolCall, ToolResultMessage, Usage, UserContent
@@ -17,7 +17,7 @@ Emit = Callable[[Event], None]
 """Receives every event of a run, in order. Must not block and must not raise."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ModelRequest:
     system: str
     messages: tuple[Message, ...]
@@ -40,7 +40,7 @@ class Model(Protocol):
         """
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ToolResult:
     """What a tool returns. Failures the model should read are results with `is_error=True`."""
 
@@ -52,7 +52,7 @@ class ToolResult:
     """The call gave the run's answer: the loop ends the run once this batch of results is in."""
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class ToolContext:
     """The world a tool runs in. One per agent; mutable because a session's working directory
     and tool state (files read, background shells, todos) live on across calls."""
@@ -71,7 +71,7 @@ class ToolContext:
     """Runs sub-agents for the Agent and SendMessage tools; None where sub-agents are not offered."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class SpawnReport:
     """What a sub-agent run left behind, for the Agent tool's result."""
 
@@ -115,7 +115,7 @@ class Spawner(Protocol):
 
 class Tool(Protocol):
     """A tool the model may call. The attributes are read only: a class attribute, a frozen
-    dataclass field or a property all fit."""
+    record field or a property all fit."""
 
     @property
     def name(self) -> str: ...
@@ -139,7 +139,7 @@ class Tool(Protocol):
         act on are returned as error results; only bugs and cancellation raise."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Allow:
     """Run the call as asked. `approve`: whoever returned it vouches for the call, so a question
     that only the permission mode would have asked is skipped (a PreToolUse hook's "allow")."""
@@ -147,12 +147,12 @@ class Allow:
     approve: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Deny:
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Ask:
     """Someone must approve the call first. The chain collects every middleware's verdict and
     then hands the question to `Middleware.settle`, so the order of the middlewares does not matter."""
@@ -170,7 +170,7 @@ class Ask:
     """Arguments rewritten on the way (a hook's `updatedInput`): the call to approve and run."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Rewrite:
     """Run the call with these arguments instead (e.g. a hook's `updatedInput`), checked again
     against the tool's schema. `then` carries the rewriter's own verdict on the new call."""

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import Any, Literal
 
 from sous.core import (
@@ -40,6 +39,7 @@ from sous.core import (
 )
 from sous.core.events import MessageAdded, PermissionDecided
 from sous.core.messages import AssistantMessage
+from sous.records import replace
 
 from . import runner
 from .config import Handler, HookConfig, load

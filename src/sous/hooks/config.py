@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from sous.records import field, record
 
 FIRED = (
     "SessionStart",
@@ -74,7 +75,7 @@ sous keeps the shorter bound: a hook that needs longer says so with `timeout`.""
 _PLAIN = re.compile(r"^[A-Za-z0-9_ ,|-]*$")
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Handler:
     type: str
     command: str = ""
@@ -103,13 +104,13 @@ class Handler:
         return self.command or self.url
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Group:
     matcher: str
     handlers: tuple[Handler, ...]
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class HookConfig:
     groups: dict[str, list[Group]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)

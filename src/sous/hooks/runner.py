@@ -16,8 +16,9 @@ import os
 import signal
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from sous.records import field, record
 
 from .config import Handler
 
@@ -25,7 +26,7 @@ PLAIN_TEXT_IS_CONTEXT = ("UserPromptSubmit", "UserPromptExpansion", "SessionStar
 _DECISION_RANK = {"deny": 3, "ask": 2, "allow": 1}
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class Outcome:
     handler: Handler
     exit_code: int | None
@@ -47,7 +48,7 @@ class Outcome:
         return value if isinstance(value, dict) else None
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class Verdict:
     """What all the handlers of one event decided together."""
 

@@ -14,10 +14,10 @@ import asyncio
 import contextlib
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from sous.core import Image, Text, ToolContext, ToolResult
+from sous.records import field, record
 
 from .config import ServerSpec
 
@@ -59,7 +59,7 @@ def tool_name(server: str, tool: str) -> str:
     return "mcp__" + re.sub(r"[^A-Za-z0-9_-]", "_", server) + "__" + re.sub(r"[^A-Za-z0-9_-]", "_", tool)
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class Server:
     spec: ServerSpec
     state: str = "starting"
@@ -86,7 +86,7 @@ class Server:
     """The OAuth provider of its current connection (`sous.mcp.oauth.ServerAuth`), for HTTP and SSE."""
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class McpTool:
     """One server tool as a sous Tool."""
 

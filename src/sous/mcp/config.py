@@ -13,16 +13,16 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sous import paths
+from sous.records import field, record
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class ServerSpec:
     name: str
     type: str = "stdio"
@@ -39,7 +39,7 @@ class ServerSpec:
     """`oauth.callbackPort`: the fixed port of the login's redirect listener on 127.0.0.1 (random when unset)."""
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class McpConfig:
     servers: dict[str, ServerSpec] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)

@@ -32,7 +32,6 @@ import math
 import os
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sous.core import (
@@ -46,6 +45,7 @@ from sous.core import (
     RateLimited,
     Retry,
 )
+from sous.records import record
 
 from . import _overflow, _sse, _wire
 
@@ -85,7 +85,7 @@ MAX_LINE_CHARS = 16 * 2**20
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class RetryPolicy:
     max_retries: int = DEFAULT_MAX_RETRIES
     base_delay_s: float = DEFAULT_BASE_DELAY_S

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from sous.core import (
@@ -31,6 +30,7 @@ from sous.core import (
     ToolResultMessage,
     Usage,
 )
+from sous.records import replace
 
 from . import _http, _overflow, catalog
 

@@ -7,12 +7,11 @@ local variants find their family; an unknown model costs 0 and gets a default wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sous.core import Usage
+from sous.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class ModelInfo:
     context_window: int
     """Tokens of input plus output the model accepts."""

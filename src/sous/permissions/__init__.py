@@ -12,7 +12,6 @@ dialog), or refuses when there is none (headless runs). The person's answer may 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,6 +29,7 @@ from sous.core import (
     ToolContext,
     ToolDecision,
 )
+from sous.records import record, replace
 from sous.tools._files import added_dirs
 
 from .decide import MODES, Decision, Rules, decide, split_command
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from .auto import AutoJudge  # built by the session builder, only in auto mode
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Answer:
     """What the person said to a permission prompt."""
 

@@ -28,11 +28,11 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from sous.core import CancelToken, Emit, Model, Notice, ToolCall, Usage
+from sous.records import field, record, replace
 
 from . import judge
 from .decide import Decision, Rules, split_command
@@ -70,7 +70,7 @@ SECRETS = re.compile(
 SCP_HOST = re.compile(r"^(?:[\w.-]+@)?([\w-]+(?:\.[\w-]+)+):")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Judgement:
     """One call the judge decided (or failed to), for `/permissions` and the log."""
 
@@ -86,7 +86,7 @@ class Judgement:
     cwd: str = "."
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class Spend:
     """What judging cost this session."""
 

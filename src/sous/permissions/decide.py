@@ -7,8 +7,9 @@ any allow); then the permission mode's default for that tool.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from sous.records import field, record
 
 from . import bash_policy, safety, shell
 from .grants import Grants
@@ -20,7 +21,7 @@ ALWAYS_ALLOWED = {"ToolSearch", "SendMessage", "TodoWrite", "TaskOutput", "Agent
 """Launching a sub-agent is free: each of its tool calls is checked on its own."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Decision:
     behavior: Literal["allow", "ask", "deny"]
     source: str
@@ -38,7 +39,7 @@ class Decision:
     """The folder the call runs in (its relative paths are read from it); set when asking."""
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class Rules:
     allow: list[Rule] = field(default_factory=list)
     ask: list[Rule] = field(default_factory=list)

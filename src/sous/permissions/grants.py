@@ -13,17 +13,18 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+from sous.records import field, record
 
 from .rules import EDIT_TOOLS, READ_TOOLS, Rule, call_paths, matches, parse
 
 DURATIONS = {"once": None, "5m": 300.0, "1h": 3600.0, "session": None}
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class Grant:
     id: int
     rule: Rule

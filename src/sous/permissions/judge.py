@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from sous.core import ModelRequest, Text, UserMessage
+from sous.records import record
 
 MAX_REASON = 300
 MAX_ARGUMENT = 2_000
@@ -46,7 +46,7 @@ call's arguments. Answer with one JSON object and nothing else:
 {"decision": "allow" or "deny", "reason": "one short line"}"""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class JudgeInput:
     """Everything the judge is told about one call."""
 
@@ -61,7 +61,7 @@ class JudgeInput:
     """Why the rules alone would ask (the mode's reason)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Verdict:
     decision: Literal["allow", "deny"]
     reason: str

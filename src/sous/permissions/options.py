@@ -9,7 +9,7 @@ one whose value only run time knows while it may start with `-`, is reported in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from sous.records import field, record
 
 from .words import UNKNOWN, Word
 
@@ -19,7 +19,7 @@ def names(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Spec:
     """What a program's options and operands are. Only listed options are understood."""
 
@@ -48,7 +48,7 @@ class Spec:
     """More operands than this are outputs (`uniq IN OUT`)."""
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class Parsed:
     options: list[tuple[str, Word | None]] = field(default_factory=list)
     operands: list[Word] = field(default_factory=list)

@@ -14,16 +14,17 @@ import fnmatch
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from sous.records import record
 
 READ_TOOLS = {"Read", "Glob", "Grep"}
 EDIT_TOOLS = {"Edit", "Write", "MultiEdit", "NotebookEdit"}
 ALIASES = {"Task": "Agent"}
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Rule:
     tool: str
     specifier: str | None

@@ -22,9 +22,10 @@ import functools
 import glob as globbing
 import os
 import re
-from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
+
+from sous.records import field, record, replace
 
 from . import commands, syntax
 from .targets import Cwds, Target, TargetKind, network
@@ -36,7 +37,7 @@ _REDIRECTS = ("file_redirect", "heredoc_redirect", "herestring_redirect")
 _LOOPS = ("for_statement", "c_style_for_statement", "while_statement", "until_statement", "select_statement")
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class Command:
     """One simple command, as run."""
 
@@ -68,7 +69,7 @@ class Command:
         return " ".join(w.value if w.known else w.text for w in (self.outer if outer else self.words))
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class Analysis:
     commands: list[Command] = field(default_factory=list)
     """Every simple command, in the order they appear."""

@@ -12,9 +12,10 @@ from __future__ import annotations
 import functools
 import glob as globbing
 import os
-from dataclasses import dataclass
 from itertools import islice
 from typing import Literal
+
+from sous.records import record
 
 from .words import UNKNOWN, Word
 
@@ -35,7 +36,7 @@ HARMLESS = {
 _MAX_MATCHES = 256
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Target:
     """A file operand or redirection of one command."""
 

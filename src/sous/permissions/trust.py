@@ -27,18 +27,18 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from sous import paths
+from sous.records import field, record
 
 from . import workdirs
 
 STORE = "trusted-projects.json"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Entry:
     """One thing a project's files would run."""
 
@@ -68,7 +68,7 @@ def shown(text: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class ProjectTrust:
     """The trust state of one project's runnable entries."""
 

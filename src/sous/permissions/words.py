@@ -13,8 +13,9 @@ the `UNKNOWN` character inside the value: `src/$x` has the value "src/\\x00". Su
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from itertools import pairwise
+
+from sous.records import field, record
 
 UNKNOWN = "\x00"
 """Stands in a word's value for text that only run time knows (NUL cannot occur in a real word)."""
@@ -22,7 +23,7 @@ GLOB_CHARS = frozenset("*?[")
 _MAX_WORDS = 64
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Word:
     """One word handed to a program, after brace expansion and quote removal."""
 

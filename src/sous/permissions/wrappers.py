@@ -12,7 +12,7 @@ from stdin, so an `UNKNOWN` word is appended (or put where `-I {}` says).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from sous.records import field, record
 
 from .options import Spec, names, parse
 from .words import UNKNOWN, Word
@@ -136,7 +136,7 @@ RUNNERS = {
 strip `npx` or `docker exec`); the floor tries every tail of their words as a command."""
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class Unwrapped:
     words: list[Word]
     """The command finally run (may be empty: `nice`, `env` alone print something)."""

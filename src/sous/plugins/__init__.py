@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from sous.records import field, record, replace
 
 from . import store
 from .manifest import Plugin, component_paths, files_inside, json_component, read_manifest
@@ -27,7 +28,7 @@ from .manifest import Plugin, component_paths, files_inside, json_component, rea
 __all__ = ["Found", "Plugin", "agents", "commands", "discover", "hooks", "mcp_servers", "style_folders"]
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class Found:
     plugins: list[Plugin] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)

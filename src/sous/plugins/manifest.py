@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sous.records import field, record
 
 MANIFEST = Path(".claude-plugin") / "plugin.json"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 """What a plugin may be called: its name becomes part of command, agent and tool names."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Plugin:
     """A plugin that is in use for a session."""
 

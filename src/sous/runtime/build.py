@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from sous.core import (
 )
 from sous.permissions import MODES, Asker, PermissionMiddleware, Rules
 from sous.permissions.rules import parse, read_denied
+from sous.records import field, record
 from sous.settings.watch import SettingsWatch, settings_sources
 from sous.store import transcript as store
 from sous.store.ids import new_uuid
@@ -49,7 +49,7 @@ from .session import Session
 AGENT_ALIASES = {"Task": "Agent"}
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class Options:
     """Everything a front end can choose about a session. Field names follow the CLI flags."""
 

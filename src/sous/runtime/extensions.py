@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sous.core import Notice
+from sous.records import record
 
 from .bus import CurrentMode, EventBus, Runs
 from .record import Transcript
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class NoPlugins:
     """What `sous.plugins.discover` finds when nothing names a plugin: made without importing it."""
 

@@ -10,17 +10,17 @@ its id here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sous.core import Agent, CancelToken, Conversation, Event, Notice, Usage
+from sous.records import field, record
 
 from .bus import Runs
 from .record import Transcript
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class SessionParts:
     """The session's agent, history, transcript, hooks, memory files and run token."""
 

@@ -23,10 +23,10 @@ import functools
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sous.core import ToolCall
+from sous.records import field, record
 
 Ask = Callable[[ToolCall, Any], Awaitable[Any]]
 UNMERGED_CONFIRMS = ("typed", "plan")
@@ -44,7 +44,7 @@ EACH = _Each()
 """An answer to a question several agents wait on: ask each of them on its own instead."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Asking:
     """One agent waiting on a question."""
 
@@ -56,7 +56,7 @@ class Asking:
     call_id: str
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class _Group:
     key: str | None
     answer: asyncio.Future[Any]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sous.core import Event, MessageAdded, Notice, PermissionDecided, RunEnd, Usage
 from sous.core.events import ModeChanged, ToolEnd
 from sous.core.messages import Message
+from sous.records import field, record
 from sous.store.codec import usage_to_dict
 from sous.store.transcript import TranscriptWriter
 
@@ -89,7 +89,7 @@ class Transcript:
         self.switch(None)
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class Totals:
     """What the runs of this session used, for `/cost` and the status line."""
 

@@ -21,18 +21,18 @@ The record is also written to the transcript (a `"changes"` line before the run'
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sous.core import ToolEnd
 from sous.core.loop import INTERRUPTED_TOOL
+from sous.records import field, record
 
 FILE_TOOLS = ("Write", "Edit", "MultiEdit", "NotebookEdit")
 
 CommandStatus = Literal["exited", "interrupted", "timed_out", "background"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class FileChange:
     path: str
     """Relative to the project folder when inside it, else absolute."""
@@ -40,7 +40,7 @@ class FileChange:
     removed: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class CommandRun:
     command: str
     exit_code: int | None
@@ -48,7 +48,7 @@ class CommandRun:
     status: CommandStatus = "exited"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class RunRecord:
     """The facts of one run (one prompt's turns)."""
 
@@ -128,7 +128,7 @@ def command_run(event: ToolEnd) -> CommandRun | None:
     return CommandRun(command=command, exit_code=code)
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class RunRecorder:
     """Collects a run's record from the tool results of the session and its sub-agents. The
     session calls `begin()` before a run and `finish()` after it (and after the checkpoint that

@@ -13,7 +13,6 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +38,7 @@ from sous.core import (
     new_id,
     user,
 )
+from sous.records import record
 from sous.store.transcript import TranscriptWriter
 from sous.tools._files import ADDED_DIRS
 
@@ -51,7 +51,7 @@ KEEP_FINISHED = 20
 """Finished agents kept for SendMessage to resume (oldest dropped first)."""
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class Running:
     """A sub-agent at work, as the terminal shows it."""
 
@@ -65,7 +65,7 @@ class Running:
     background: bool = False
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class Finished:
     agent: Agent
     convo: Conversation

@@ -3,18 +3,18 @@ todos, denials and judgements, and how full the context window is. Nothing here 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sous.core import Notice, SpawnReport, Tool, UserMessage
 from sous.core.messages import Message
+from sous.records import record
 
 from .spawn import SubAgents
 from .state import SessionState
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ContextUse:
     """What fills the context window, in estimated tokens."""
 

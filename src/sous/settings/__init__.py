@@ -24,12 +24,12 @@ import json
 import os
 import stat
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sous.core import ConfigError
 from sous.paths import config_dir
+from sous.records import field, record
 
 from . import schema
 
@@ -69,7 +69,7 @@ MANAGED_FILE = Path("/etc/claude-code/managed-settings.json")
 """Where Claude Code reads the system-wide policy on Linux (`SOUS_MANAGED_SETTINGS` overrides)."""
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class Settings:
     values: dict[str, Any] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+from sous.records import field, record
 
 PERMISSION_MODES = ("default", "manual", "acceptEdits", "plan", "dontAsk", "bypassPermissions", "auto")
 """The names Claude Code accepts for `permissions.defaultMode` (sous rejects the ones it cannot
@@ -29,7 +30,7 @@ honour later, with its own message)."""
 HOOK_FAILURE_MODES = ("block", "continue")
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class Checked:
     """One layer after the check."""
 

@@ -16,8 +16,9 @@ import re
 import stat
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from sous.records import field, record
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 """Read at most this much of one session file (the start: the first prompts, the summaries)."""
@@ -28,7 +29,7 @@ MAX_TEXT_CHARS = 20_000
 SUMMARY_MARK = "This session continues from an earlier conversation that was compacted."
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Entry:
     """One message of a past session, as text."""
 
@@ -39,7 +40,7 @@ class Entry:
     tool: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class PastSession:
     """A past session read as text: its id, when it was last written, and its messages."""
 
@@ -86,7 +87,7 @@ class PastSession:
         return all(term in self.haystack for term in terms)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Hit:
     """One message matching a search, with an excerpt around the first word found."""
 
@@ -100,7 +101,7 @@ class Hit:
     tool: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class Found:
     hits: list[Hit] = field(default_factory=list)
     sessions_searched: int = 0

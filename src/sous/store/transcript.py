@@ -20,12 +20,12 @@ import os
 import stat
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sous.core import Message
 from sous.paths import data_dir, sessions_dir
+from sous.records import field, record
 
 from .codec import from_dict, to_dict
 
@@ -98,7 +98,7 @@ class UnreadableSession(ValueError):
     """The file is not a session sous can continue: no header anywhere, or a newer schema."""
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class LoadedSession:
     path: Path
     header: dict[str, Any]

@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sous.core import ConfigError
+from sous.records import field, record
 
 TEAM_FILES = (".sous/team.yaml", ".sous/team.yml", ".sous/team.json")
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Member:
     name: str
     folder: str
@@ -38,7 +38,7 @@ class Member:
     allow: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Team:
     goal: str
     members: tuple[Member, ...]

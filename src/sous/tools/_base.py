@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sous.core import ToolContext, ToolResult
+from sous.records import record
 
 DESCRIPTIONS = Path(__file__).parent / "descriptions"
 
 RunFn = Callable[[dict[str, Any], ToolContext], Awaitable[ToolResult]]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class BuiltinTool:
     name: str
     description: str

@@ -9,11 +9,11 @@ runs, whatever the tool reads or writes through, and a session with a sandbox ke
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from sous.core import ToolContext
+from sous.records import record
 
 if TYPE_CHECKING:
     from ._files import TextFile
@@ -25,7 +25,7 @@ class EditorError(Exception):
     """The editor refused, failed or did not answer in time: one line the model can read."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Finished:
     """A command the editor ran to its end (or stopped at the timeout)."""
 

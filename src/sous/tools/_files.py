@@ -15,11 +15,11 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sous.core import ToolContext
+from sous.records import record
 
 BINARY_SUFFIXES = frozenset(
     [
@@ -94,7 +94,7 @@ def resolve(file_path: str, ctx: ToolContext) -> Path:
     return Path(os.path.normpath(os.path.join(ctx.cwd, os.path.expanduser(file_path))))
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class TextFile:
     """A decoded text file: `text` uses `\\n`; the rest says how to write it back."""
 

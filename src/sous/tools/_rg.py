@@ -16,9 +16,9 @@ import operator
 import os
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from sous.core import ToolError, ToolResult
+from sous.records import record
 
 MISSING = "ripgrep (rg) not found: pip install ripgrep==14.1.0 or apt install ripgrep"
 
@@ -31,7 +31,7 @@ VCS_DIRS = (".git", ".svn", ".hg", ".bzr", ".jj", ".sl")
 """Never listed by Glob nor searched by Grep (Claude Code leaves out the same folders)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class RgOutput:
     code: int
     """rg's exit code: 0 matches, 1 no match, 2 an error (possibly with partial results)."""

@@ -31,8 +31,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from typing import Literal
+
+from sous.records import field, record
 
 from . import _standins
 
@@ -164,7 +165,7 @@ _ROOT_ARGS = ("--cap-drop", "ALL") if os.geteuid() == 0 else ()
 read-only mounts writable: root's command gets none (other users' commands have none anyway)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(kw_only=False)
 class Sandbox:
     writable: tuple[str, ...]
     """The project and `sandbox.writablePaths`, resolved when the sandbox is made: a path that a

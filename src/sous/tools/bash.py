@@ -18,11 +18,11 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sous.core import ToolContext, ToolResult
+from sous.records import field, record
 
 from . import _process, _sandbox
 from ._base import builtin
@@ -279,7 +279,7 @@ def _result(
 _TASK_DIR: str | None = None
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class Job:
     id: str
     command: str

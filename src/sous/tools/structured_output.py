@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from sous.core import (
@@ -28,6 +27,7 @@ from sous.core import (
     UserMessage,
     new_id,
 )
+from sous.records import replace
 
 from ._base import BuiltinTool
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from sous.core import ModelRequest, ProviderError, ToolContext, ToolResult, user
+from sous.records import record, replace
 
 from ._base import builtin
 from ._side_model import small_fast_model
@@ -58,7 +58,7 @@ SIDE_SYSTEM = (
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Page:
     url: str
     status: int
@@ -76,7 +76,7 @@ class Page:
     encoding: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Redirect:
     url: str
     location: str

@@ -18,7 +18,6 @@ The wire format is the `agent-client-protocol` package's (an optional dependency
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +33,7 @@ from sous.core import (
     ToolStart,
     UserMessage,
 )
+from sous.records import replace
 
 from . import acp_commands, asking
 from .acp_editor import AcpEditor, offered, request_timeout
@@ -300,7 +300,7 @@ class SousAgent:
         editor = None
         if self.capabilities:
             editor = AcpEditor(self.conn, self.capabilities, request_timeout(self.base.environ))
-        options = dataclasses.replace(self.base, cwd=cwd, resume=resume, answers_permissions=True, editor=editor)
+        options = replace(self.base, cwd=cwd, resume=resume, answers_permissions=True, editor=editor)
         try:
             session = open_session(options)
         except ConfigError as e:

@@ -10,8 +10,9 @@ built-ins that would start another session under the editor's feet (`/clear`, `/
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 from typing import Any
+
+from sous.records import record
 
 from . import slash
 
@@ -41,7 +42,7 @@ NOT_HERE = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Offer:
     """One command as the editor lists it: its name without the slash, what it does, a hint for its input."""
 

@@ -28,10 +28,10 @@ import json
 import secrets
 import sys
 import threading
-from dataclasses import dataclass
 from typing import Any, TextIO
 
 from sous.core import Image, PermissionRequest, Text, UserMessage, new_id
+from sous.records import record
 
 DEFAULT_REPLY_TIMEOUT_S = 60.0
 
@@ -99,7 +99,7 @@ class ControlError(Exception):
     """A request to the program failed (an error answer, a timeout, a closed input)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Prompt:
     message: UserMessage
     uuid: str | None

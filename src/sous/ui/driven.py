@@ -6,7 +6,6 @@ the Session API."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import os
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sous.core import AssistantMessage, ConfigError, MessageAdded, RunEnd
+from sous.records import record, replace
 from sous.runtime import RunRecord
 from sous.store.ids import new_uuid
 
@@ -22,7 +22,7 @@ from .headless import HeadlessPrinter, timestamp
 from .sdk_mcp import connect, split_sdk_servers
 
 
-@dataclasses.dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class DriveOptions:
     partial: bool = False
     prompt_stdio: bool = False
@@ -59,7 +59,7 @@ class Driven:
         self.prompt_ids: dict[str, str] = {}
         """The uuid of each prompt run (the program's, or one sous gave it) → its message id (`rewind_files`)."""
         kept, self.sdk_servers = split_sdk_servers(list(opts.mcp_config))
-        self.opts = dataclasses.replace(opts, mcp_config=kept)
+        self.opts = replace(opts, mcp_config=kept)
 
     def _session_ready(self, hooks: Any = None, agents: Any = None) -> asyncio.Future[None]:
         """The session opening (started once, by `initialize` or whatever needs it first)."""
@@ -78,14 +78,12 @@ class Driven:
 
             self.relay = HookRelay(self.channel)
             await self.relay.start()
-            opts = dataclasses.replace(
-                opts, settings=json.dumps(_with_hooks(opts.settings, self.relay.settings(hooks)))
-            )
+            opts = replace(opts, settings=json.dumps(_with_hooks(opts.settings, self.relay.settings(hooks))))
         if agents:
             if not isinstance(agents, dict):
                 raise ValueError('"agents" must be an object of agent definitions')
             merged = {**(json.loads(opts.agents_json) if opts.agents_json else {}), **agents}
-            opts = dataclasses.replace(opts, agents_json=json.dumps(merged))
+            opts = replace(opts, agents_json=json.dumps(merged))
         session = open_session(opts)
         for server in self.sdk_servers:  # the program answers these while it waits for initialize
             try:
@@ -358,22 +356,24 @@ class Driven:
         if not servers:
             return
         kept, sdk = split_sdk_servers([json.dumps({"mcpServers": servers})])
-        self.opts = dataclasses.replace(self.opts, mcp_config=[*self.opts.mcp_config, *kept])
+        self.opts = replace(self.opts, mcp_config=[*self.opts.mcp_config, *kept])
         self.sdk_servers += [n for n in sdk if n not in self.sdk_servers]
 
-    def _set_prompt(self, replace: Any, append: Any) -> None:
+    def _set_prompt(self, system_prompt: Any, append: Any) -> None:
         """The system prompt the npm SDK sends in `initialize` (a string or a list of parts) rather
         than as `--system-prompt`, and its `appendSystemPrompt`."""
-        if isinstance(replace, str):
-            replace = [replace]
-        if replace is not None and (not isinstance(replace, list) or not all(isinstance(p, str) for p in replace)):
+        if isinstance(system_prompt, str):
+            system_prompt = [system_prompt]
+        if system_prompt is not None and (
+            not isinstance(system_prompt, list) or not all(isinstance(p, str) for p in system_prompt)
+        ):
             raise ValueError('"systemPrompt" must be a string or a list of strings')
         if append is not None and not isinstance(append, str):
             raise ValueError('"appendSystemPrompt" must be a string')
-        if replace is not None:
-            self.opts = dataclasses.replace(self.opts, system_prompt="\n\n".join(replace))
+        if system_prompt is not None:
+            self.opts = replace(self.opts, system_prompt="\n\n".join(system_prompt))
         if append is not None:
-            self.opts = dataclasses.replace(self.opts, append_system_prompt=append)
+            self.opts = replace(self.opts, append_system_prompt=append)
 
     def _problem(self, text: str) -> None:
         self.err.write(f"sous: {text}\n")

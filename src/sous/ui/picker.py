@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+from sous.records import field, record
 
 ROWS = 8
 """Rows of the list shown at once (the selection scrolls within them)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Item:
     label: str
     value: Any
@@ -31,7 +32,7 @@ class Item:
         return all(w in label for w in words)
 
 
-@dataclass(slots=True, kw_only=True)
+@record(frozen=False)
 class Picker:
     title: str
     """What choosing does, shown above the list ("resume a session")."""

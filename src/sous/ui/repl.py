@@ -19,7 +19,6 @@ import asyncio
 import os
 import sys
 import time
-from dataclasses import dataclass, replace
 from typing import Any
 
 from prompt_toolkit import PromptSession
@@ -36,6 +35,7 @@ from sous.core import ConfigError, PermissionRequest, RunEnd, ToolCall
 from sous.labels import asked_label, printable
 from sous.permissions import Answer
 from sous.permissions.decide import Decision
+from sous.records import record, replace
 from sous.runtime.queue import EACH
 
 from . import asking, slash
@@ -86,7 +86,7 @@ class _InlinePrompt(PromptSession):
         return Dimension(min=max(rows, menu), max=max(rows, menu), preferred=max(rows, menu))
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class Question:
     call: ToolCall
     decision: Decision

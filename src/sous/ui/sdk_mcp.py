@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from sous.core import Text, ToolContext, ToolResult
+from sous.records import field, record
 
 from .control import Channel, ControlError
 
@@ -59,7 +59,7 @@ async def _rpc(
     return answer.get("result")
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class SdkMcpTool:
     """One tool of a program's sdk server, as a sous Tool."""
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import difflib
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sous.records import record
 
 from .plugin_command import plugin_slash
 
@@ -70,7 +71,7 @@ repository. If an AGENTS.md or CLAUDE.md exists, improve it instead of starting 
 important parts of README.md, .cursorrules, .github/copilot-instructions.md when present."""
 
 
-@dataclass(slots=True)
+@record(frozen=False, kw_only=False)
 class Outcome:
     text: str = ""
     prompt: str | None = None
@@ -299,7 +300,7 @@ def _preview(path: Path) -> tuple[str, str, int]:
     return loaded.session_id, " ".join(first.split())[:70] or "(no prompt)", len(loaded.messages)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class SessionChoice:
     """One earlier session of this folder, as `/resume` lists it and its search box filters it."""
 
