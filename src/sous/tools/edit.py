@@ -8,8 +8,19 @@ from typing import Any
 from sous.core import ToolContext, ToolResult
 
 from ._base import builtin
-from ._editor import EditorError, editor, save
-from ._files import TextFile, decode, from_text, numbered, record_read, resolve, stale_reason, structured_patch
+from ._files import (
+    EditorError,
+    TextFile,
+    decode,
+    editor,
+    from_text,
+    numbered,
+    record_read,
+    resolve,
+    save,
+    stale_reason,
+    structured_patch,
+)
 
 SNIPPET_CONTEXT = 4
 

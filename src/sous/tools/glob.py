@@ -15,7 +15,6 @@ from typing import Any
 
 from sous.core import ToolContext, ToolResult
 
-from . import _rg
 from ._base import builtin
 from ._files import resolve
 from ._truncate import paths
@@ -50,6 +49,8 @@ def _respect_gitignore(environ: Any) -> bool:
 
 
 async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    from . import _rg  # imported by the first search
+
     started = time.monotonic()
     environ = ctx.environ or os.environ
     if error := _rg.missing(environ):

@@ -15,7 +15,6 @@ from typing import Any
 
 from sous.core import ToolContext, ToolResult
 
-from . import _rg
 from ._base import builtin
 from ._files import inside, resolve
 from ._truncate import head
@@ -62,6 +61,8 @@ def split_globs(value: str) -> list[str]:
 
 def command(args: dict[str, Any], mode: str, target: str) -> list[str]:
     """The rg arguments for one Grep call searching `target`."""
+    from . import _rg
+
     cmd = ["--hidden", *_rg.vcs_excludes(), "--max-columns", "500", "--max-columns-preview", "--color", "never"]
     if mode == "files_with_matches":
         cmd.append("--files-with-matches")
@@ -91,6 +92,8 @@ def _plural(n: int, word: str) -> str:
 
 
 async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    from . import _rg  # imported by the first search
+
     environ = ctx.environ or os.environ
     if error := _rg.missing(environ):
         return error
@@ -135,6 +138,8 @@ def _without_denied(lines: list[str], denied: Any, cwd: str) -> list[str]:
 
 
 def _result(mode: str, lines: list[str], args: dict[str, Any], *, cut: bool) -> ToolResult:
+    from . import _rg
+
     data: dict[str, Any] = {"mode": mode, "numFiles": 0, "filenames": [], "content": "", "numLines": 0}
     if not lines:
         return ToolResult(content="No files found" if mode == "files_with_matches" else "No matches found", data=data)

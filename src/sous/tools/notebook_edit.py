@@ -8,12 +8,10 @@ goes after `cell_id`, or first when there is none, and needs `cell_type`.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from sous.core import ToolContext, ToolResult
 
-from . import _notebook
 from ._base import builtin
 from ._files import atomic_write, record_read, resolve, stale_reason
 
@@ -48,6 +46,8 @@ def _lines(text: str) -> list[str]:
 
 
 async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    from . import _notebook  # the notebook format, read by the first edit
+
     path = resolve(args["notebook_path"], ctx)
     mode = args.get("edit_mode") or "replace"
     cell_id, cell_type = args.get("cell_id"), args.get("cell_type")
@@ -118,6 +118,8 @@ def _source(cell: dict[str, Any]) -> str:
 
 
 def _new_id(cells: list[dict[str, Any]]) -> str:
+    import secrets
+
     taken = {c.get("id") for c in cells}
     while (candidate := secrets.token_hex(4)) in taken:
         pass

@@ -19,8 +19,7 @@ from typing import Any
 from sous.core import Image, ToolContext, ToolResult
 
 from ._base import builtin
-from ._editor import EditorError, editor
-from ._files import decode, looks_binary, numbered, record_read, resolve
+from ._files import EditorError, decode, editor, looks_binary, numbered, record_read, resolve
 
 DEFAULT_LINES = 2000
 MAX_LINE_CHARS = 2000

@@ -26,7 +26,6 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from sous.core import ModelRequest, ProviderError, ToolContext, ToolResult, user
 
 from ._base import builtin
-from ._side_model import small_fast_model
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_MARKDOWN_CHARS = 100_000
@@ -266,6 +265,8 @@ def relevant_part(markdown: str, prompt: str, budget: int = DIRECT_CHARS) -> str
 
 async def apply_prompt(page: Page, prompt: str, ctx: ToolContext) -> tuple[str, str | None]:
     """The answer to `prompt` from `page`, and the side model's name when one answered."""
+    from ._side_model import small_fast_model
+
     model = small_fast_model(ctx)
     if model is None:
         return relevant_part(page.markdown, prompt), None

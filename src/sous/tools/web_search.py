@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 from sous.core import ModelRequest, ProviderError, ToolContext, ToolResult, user
 
 from ._base import builtin
-from ._side_model import small_fast_model
 
 MAX_RESULTS = 10
 MAX_USES = 5
@@ -129,6 +128,8 @@ async def _searxng(base: str, query: str, allowed: list[str], blocked: list[str]
 
 
 async def _anthropic(query: str, allowed: list[str], blocked: list[str], ctx: ToolContext) -> ToolResult:
+    from ._side_model import small_fast_model
+
     model = small_fast_model(ctx)
     if model is None:
         return ToolResult(content=NOT_CONFIGURED, is_error=True)

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sous.core import ToolContext, ToolResult
 
 from ._base import builtin
-from ._editor import Editor, EditorError, editor, save
-from ._files import TextFile, decode, from_text, record_read, resolve, stale_reason, structured_patch
+from ._files import (
+    EditorError,
+    TextFile,
+    decode,
+    editor,
+    from_text,
+    record_read,
+    resolve,
+    save,
+    stale_reason,
+    structured_patch,
+)
+
+if TYPE_CHECKING:
+    from ._editor import Editor
 
 SCHEMA = {
     "type": "object",
