@@ -29,7 +29,7 @@ from sous.core import (
     ToolContext,
     ToolSet,
 )
-from sous.permissions import MODES, Asker, PermissionMiddleware, Rules
+from sous.permissions import MODES, Asker, DeferredJudge, PermissionMiddleware, Rules
 from sous.permissions.rules import parse, read_denied
 from sous.settings.watch import SettingsWatch, settings_sources
 from sous.store import transcript as store
@@ -40,7 +40,6 @@ from . import extensions
 from .bus import EventBus, Questions, Runs
 from .history import repair
 from .parts import SessionParts
-from .queue import PermissionQueue
 from .record import Transcript
 from .run import read_allowed, shell_allowed
 from .run_record import RunRecorder
@@ -222,13 +221,23 @@ def open_session(opts: Options) -> Session:
     convo = Conversation(system=system)
     if loaded is not None:
         convo.messages = repair(loaded.messages)
-    from sous.permissions import auto as auto_mode
 
-    judge = auto_mode.from_settings(cfg, model, resolve, rules, lambda: convo.messages, bus.emit, eager=mode == "auto")
+    def make_judge(eager: bool = False) -> Any:
+        from sous.permissions import auto as auto_mode
+
+        return auto_mode.from_settings(cfg, model, resolve, rules, lambda: convo.messages, bus.emit, eager=eager)
+
+    judge = DeferredJudge(make_judge)  # the judge of auto mode, made when first needed
+    if mode == "auto":  # a judge model that cannot be built stops the start
+        judge.made = make_judge(eager=True)
     asker = _asker(opts, hooks, questions, mcp, ToolContext(cwd=cwd, project_dir=cwd, environ=environ))
     per_agent = opts.questions_per_agent or bool(opts.permission_prompt_tool)
     # identical questions of many agents: asked once (of each agent, for an answerer told who asks)
-    queue = PermissionQueue(asker, per_agent=per_agent) if asker is not None else None
+    queue = None
+    if asker is not None:
+        from .queue import PermissionQueue
+
+        queue = PermissionQueue(asker, per_agent=per_agent)
     permissions = PermissionMiddleware(
         rules,
         mode,
