@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from sous.core import (
     ToolSet,
 )
 from sous.permissions import MODES, Asker, DeferredJudge, PermissionMiddleware, Rules
-from sous.permissions.rules import parse, read_denied
+from sous.permissions.rules import parse, read_denied, split_flags
 from sous.settings.watch import SettingsWatch, settings_sources
 from sous.store import transcript as store
 from sous.store.ids import new_uuid
@@ -366,14 +366,14 @@ def _co_author(cfg: Any) -> str:
 
 
 def _rules(cfg: Any, opts: Options, cwd: str) -> Rules:
-    allow = [*cfg.get("permissions.allow", []), *_split_flags(opts.allowed_tools)]
+    allow = [*cfg.get("permissions.allow", []), *split_flags(opts.allowed_tools)]
     if opts.write_root is not None:  # a team member: its own folder may change without asking
         folder = os.path.join(cwd, opts.write_root).rstrip(os.sep)
         allow += [f"{tool}(/{folder}/**)" for tool in ("Edit", "Write", "MultiEdit", "NotebookEdit")]
     return Rules.from_lists(
         allow=allow,
         ask=cfg.get("permissions.ask", []),
-        deny=[*cfg.get("permissions.deny", []), *_split_flags(opts.disallowed_tools)],
+        deny=[*cfg.get("permissions.deny", []), *split_flags(opts.disallowed_tools)],
     )
 
 
@@ -403,7 +403,7 @@ def _tools(
 ) -> tuple[ToolSet, dict[str, Any], dict[str, Any]]:
     """The one place a session's tool set is made: (tools, the agent types offered, custom commands)."""
     from sous import tools as builtin_tools
-    from sous.context import commands
+    from sous.context import command_files
 
     names = opts.tools if opts.tools is not None else list(builtin_tools.DEFAULT_TOOLS)
     unknown = [n for n in names if n not in builtin_tools.BUILTINS]
@@ -415,12 +415,18 @@ def _tools(
         ]
     denied = rules.denied_tools()
     tools = builtin_tools.toolset(n for n in names if n not in denied)
-    custom = {**from_plugins, **({} if opts.bare else commands.discover(cwd, opts.environ))}
-    skill = commands.skill_tool(
-        custom,
-        lambda command, cmd, ctx: shell_allowed(rules, ctx.cwd, ctx.project_dir, command, cmd),
-        lambda path, ctx: read_allowed(rules, ctx.cwd, ctx.project_dir, path),
-    )
+    custom = dict(from_plugins)
+    files = ([], []) if opts.bare else command_files.find(cwd, opts.environ)
+    skill = None
+    if custom or any(files):  # sous.context.commands is imported only when there are some
+        from sous.context import commands
+
+        custom.update(commands.discover(cwd, opts.environ, files))
+        skill = commands.skill_tool(
+            custom,
+            lambda command, cmd, ctx: shell_allowed(rules, ctx.cwd, ctx.project_dir, command, cmd),
+            lambda path, ctx: read_allowed(rules, ctx.cwd, ctx.project_dir, path),
+        )
     if skill is not None and "Skill" not in denied:
         tools = tools.adding([skill])
     offered = (
@@ -566,29 +572,6 @@ def _find_previous(opts: Options, cwd: str) -> store.LoadedSession | None:
         raise ConfigError(str(e)) from e
     except OSError as e:
         raise ConfigError(f"{path}: cannot read the session file: {e.strerror or e}") from e
-
-
-def _split_flags(values: Sequence[str]) -> list[str]:
-    """`--allowedTools "Bash(git *) Read,Edit"`: split on commas and spaces outside parentheses."""
-    out: list[str] = []
-    for value in values:
-        depth, current = 0, ""
-        for ch in value:
-            if ch == "(":
-                depth += 1
-            elif ch == ")":
-                depth -= 1
-            if ch in ", " and depth == 0:
-                if current:
-                    out.append(current)
-                current = ""
-            else:
-                current += ch
-        if current:
-            out.append(current)
-    for rule in out:
-        parse(rule)
-    return out
 
 
 __all__ = ["Options", "open_session"]
