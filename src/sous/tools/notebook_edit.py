@@ -12,29 +12,8 @@ from typing import Any
 
 from sous.core import ToolContext, ToolResult
 
-from ._base import builtin
 from ._files import atomic_write, record_read, resolve, stale_reason
-
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "notebook_path": {"type": "string", "description": "The absolute path to the .ipynb file to edit"},
-        "cell_id": {"type": "string", "description": "The cell to edit; an insert goes after it (first if absent)"},
-        "new_source": {"type": "string", "description": "The new source for the cell"},
-        "cell_type": {
-            "type": "string",
-            "enum": ["code", "markdown"],
-            "description": "The cell's type; required for insert",
-        },
-        "edit_mode": {
-            "type": "string",
-            "enum": ["replace", "insert", "delete"],
-            "description": "replace (default), insert or delete",
-        },
-    },
-    "required": ["notebook_path", "new_source"],
-    "additionalProperties": False,
-}
+from .offered import NOTEBOOK_EDIT
 
 
 def _error(text: str) -> ToolResult:
@@ -126,4 +105,4 @@ def _new_id(cells: list[dict[str, Any]]) -> str:
     return candidate
 
 
-TOOL = builtin("NotebookEdit", SCHEMA, run)
+TOOL = NOTEBOOK_EDIT  # the prompt's side of the tool, in `offered`: this module is imported by its first call
