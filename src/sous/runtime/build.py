@@ -117,11 +117,9 @@ def open_session(opts: Options) -> Session:
     settings_watch = SettingsWatch(settings_sources(cwd, opts.environ, bare=opts.bare))
     notices = [Notice(level="warning", text=p) for p in cfg.problems]
     environ = {**opts.environ, **{k: str(v) for k, v in (cfg.get("env") or {}).items()}}
-    from sous.permissions import trust
+    from .trusted import model_resolver, project_trust_of, trusted_command
 
-    from .trusted import model_resolver, trusted_command
-
-    project_trust = trust.check(cwd, opts.environ, opts.settings)  # what the project's own files would run
+    project_trust = project_trust_of(cwd, opts.environ, opts.settings)  # what the project's own files would run
     found = extensions.find_plugins(opts, cfg, cwd, notices)
     left_out: list[Any] = []
     resolve, waiting = model_resolver(cfg, project_trust, opts, cwd, environ)
@@ -189,6 +187,8 @@ def open_session(opts: Options) -> Session:
     status_line, waiting = trusted_command(cfg, "statusLine", project_trust, opts.environ, opts.settings)
     left_out += [waiting] if waiting is not None else []
     if left_out:
+        from sous.permissions import trust
+
         notices.append(Notice(level="warning", text=trust.notice(left_out)))
     plugin_commands = extensions.plugin_parts(found, "commands", notices)
     tools, agent_types, custom = _tools(opts, cwd, rules, main_spec, all_types, plugin_commands)
