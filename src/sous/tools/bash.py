@@ -29,7 +29,7 @@ from ._base import builtin
 from ._files import EditorError, added_dirs, editor, inside, record_read
 from ._truncate import head_tail
 
-if TYPE_CHECKING:  # the sandbox and the editor's terminals are imported only by a session that has them
+if TYPE_CHECKING:  # imported only when an editor drives the session (`sous acp`)
     from ._editor import Editor
 
 DEFAULT_TIMEOUT_MS = 120_000
