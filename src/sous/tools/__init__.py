@@ -17,13 +17,13 @@ from .schema import validate
 
 BUILTINS: dict[str, str] = {
     "Bash": "sous.tools.bash:TOOL",
-    "Read": "sous.tools.read:TOOL",
-    "Write": "sous.tools.write:TOOL",
-    "Edit": "sous.tools.edit:TOOL",
-    "MultiEdit": "sous.tools.edit:MULTI_EDIT",
-    "Glob": "sous.tools.glob:TOOL",
-    "Grep": "sous.tools.grep:TOOL",
-    "TodoWrite": "sous.tools.todo:TOOL",
+    "Read": "sous.tools.offered:READ",
+    "Write": "sous.tools.offered:WRITE",
+    "Edit": "sous.tools.offered:EDIT",
+    "MultiEdit": "sous.tools.offered:MULTI_EDIT",
+    "Glob": "sous.tools.offered:GLOB",
+    "Grep": "sous.tools.offered:GREP",
+    "TodoWrite": "sous.tools.offered:TODO_WRITE",
     "TaskOutput": "sous.tools.bash:TASK_OUTPUT",
     "TaskStop": "sous.tools.bash:TASK_STOP",
     "ExitPlanMode": "sous.tools.plan:TOOL",
@@ -34,8 +34,8 @@ BUILTINS: dict[str, str] = {
     "SessionSearch": "sous.tools.offered:SESSION_SEARCH",
 }
 """Every built-in tool by name. MultiEdit is accepted for old transcripts and hooks but not
-offered to the model by default; ExitPlanMode is offered only in plan mode. The tools that are
-rarely called are described in `offered`, and their modules imported by their first call."""
+offered to the model by default; ExitPlanMode is offered only in plan mode. Most are described
+in `offered`, and their modules imported by their first call."""
 
 DEFAULT_TOOLS = ("Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite", "TaskOutput", "TaskStop", "WebFetch")
 

@@ -15,20 +15,11 @@ from typing import Any
 
 from sous.core import ToolContext, ToolResult
 
-from ._base import builtin
 from ._files import resolve
 from ._truncate import paths
+from .offered import GLOB
 
 MAX_RESULTS = 100
-
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "pattern": {"type": "string", "description": 'The glob pattern, e.g. "**/*.py" or "src/**/*.{ts,tsx}"'},
-        "path": {"type": "string", "description": "The folder to search (default: the working directory)"},
-    },
-    "required": ["pattern"],
-}
 
 
 def split_pattern(pattern: str, base: str) -> tuple[str, str]:
@@ -90,4 +81,4 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     return ToolResult(content=paths(found, MAX_RESULTS, "files", total=total), data=data)
 
 
-TOOL = builtin("Glob", SCHEMA, run, read_only=True)
+TOOL = GLOB  # the prompt's side, in `offered`: this module is imported by the first call

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from sous.core import ToolContext, ToolResult
 
-from ._base import builtin
 from ._files import (
     EditorError,
     TextFile,
@@ -20,18 +19,10 @@ from ._files import (
     stale_reason,
     structured_patch,
 )
+from .offered import WRITE
 
 if TYPE_CHECKING:
     from ._editor import Editor
-
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "file_path": {"type": "string", "description": "The path of the file to write (absolute is best)"},
-        "content": {"type": "string", "description": "The whole new content of the file"},
-    },
-    "required": ["file_path", "content"],
-}
 
 
 async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
@@ -94,4 +85,4 @@ async def _current(path: Path, ctx: ToolContext, reading: Editor | None) -> Text
     return from_text(current) if current is not None else decode(path.read_bytes())
 
 
-TOOL = builtin("Write", SCHEMA, run)
+TOOL = WRITE  # the prompt's side, in `offered`: this module is imported by the first call
