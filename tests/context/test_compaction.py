@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sous.context import compact
+from sous.context import compact, measure
 from sous.context.autocompact import Policy
 from sous.core import AssistantMessage, ContextOverflow, Text, ToolCall, ToolResultMessage, UserMessage
 from sous.models import _http, _overflow
@@ -112,13 +112,13 @@ def _history(exchanges: int, size: int) -> list:
 
 
 async def test_the_summary_requests_fit_and_the_newest_exchange_stays_verbatim():
-    budget = compact.budget_for(8_000, 16_000)
+    budget = measure.budget_for(8_000, 16_000)
     history = _history(24, 3_000)  # ~72k characters: several times what one request may hold
     model = ScriptedModel([{"text": f"summary {i}"} for i in range(20)])
     outcome = await compact.compact(model, "system", history, budget, compact.Carry())
     assert len(model.requests) > 1  # summarised in pieces, each piece with the summary so far
     for request in model.requests:
-        chars = len(request.system) + sum(compact.message_chars(m) for m in request.messages)
+        chars = len(request.system) + sum(measure.message_chars(m) for m in request.messages)
         assert budget.tokens(chars) <= budget.prompt_limit
     assert "summary 0" in model.requests[1].messages[0].text  # a summary of a summary
     assert outcome.messages[-2:] == history[-2:]  # the newest call and result, untouched
@@ -126,7 +126,7 @@ async def test_the_summary_requests_fit_and_the_newest_exchange_stays_verbatim()
 
 
 async def test_an_oversized_newest_result_is_cut_with_a_pointer_to_the_transcript():
-    budget = compact.budget_for(8_000, 16_000)
+    budget = measure.budget_for(8_000, 16_000)
     history = _history(2, 80_000)
     outcome = await compact.compact(
         ScriptedModel([{"text": "s"}]), "", history, budget, compact.Carry(transcript_path="/t/s.jsonl")

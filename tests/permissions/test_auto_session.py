@@ -75,3 +75,47 @@ def test_judgements_are_listed_counted_and_can_become_rules(tmp_path):
 
 def await_(coro):
     return asyncio.run(coro)
+
+
+def test_a_session_switched_to_auto_mode_has_a_judge_that_knows_what_came_before(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import sous
+
+    project = tmp_path / "project"
+    project.mkdir()
+    turns = [
+        {"tool_calls": [{"name": "Write", "input": {"file_path": "notes.txt", "content": "tidy\n"}}]},
+        {"tool_calls": [{"name": "Bash", "input": {"command": "git push --force origin main"}}]},
+        {"text": "done"},
+    ]
+    (tmp_path / "main.json").write_text(json.dumps(turns))
+    # In a fresh interpreter: the judge's module is imported only once auto mode is used.
+    code = f"""
+import asyncio, sys
+from sous.core import PermissionRequest
+from sous.permissions import Answer
+from sous.runtime import Options, open_session
+session = open_session(Options(cwd={str(project)!r}, model="scripted:{tmp_path / "main.json"}",
+                               answers_permissions=True, persist=False))
+def person(event):
+    if isinstance(event, PermissionRequest):
+        allow = event.call.name == "Write"
+        asyncio.get_running_loop().call_soon(session.answer, event.request_id, Answer(allow=allow))
+session.subscribe(person)
+asyncio.run(session.send("tidy up, then push"))
+print("before", "sous.permissions.auto" in sys.modules, session.auto_judge is None)
+session.set_mode("auto")
+judge = session.auto_judge
+print("after", "sous.permissions.auto" in sys.modules, judge.history, judge.describe())
+"""
+    src = str(Path(sous.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": src, "HOME": str(tmp_path), "SOUS_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=project)
+    assert done.returncode == 0, done.stderr
+    before, after = done.stdout.strip().splitlines()
+    assert before == "before False True"
+    assert after.startswith("after True [") and "Write(" in after
+    assert "never judged (you denied it): Bash" in after

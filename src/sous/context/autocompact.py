@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sous.core import (
     AssistantMessage,
@@ -44,9 +44,12 @@ from sous.core import (
 )
 from sous.records import record
 
-from . import compact as engine
+from .measure import CHARS_PER_TOKEN, MESSAGE_OVERHEAD, Budget, budget_for, message_chars
 
-DEFAULT_RATIO = engine.CHARS_PER_TOKEN
+if TYPE_CHECKING:
+    from . import compact as engine
+
+DEFAULT_RATIO = CHARS_PER_TOKEN
 
 
 @record
@@ -130,7 +133,7 @@ class AutoCompact(PassThrough):
         """Tokens of a request holding `messages`: the provider's count at the newest reply that
         has one, plus what came after it; a plain estimate when no reply reports usage."""
         fixed = self._fixed_chars()
-        chars = [engine.message_chars(m) for m in messages]
+        chars = [message_chars(m) for m in messages]
         for i in range(len(messages) - 1, -1, -1):
             message = messages[i]
             if isinstance(message, AssistantMessage) and message.id not in self.stale and _prompt_tokens(message):
@@ -138,12 +141,12 @@ class AutoCompact(PassThrough):
                 if before < _prompt_tokens(message):  # fewer characters than tokens: a count of an older history
                     continue
                 self.ratio = min(max(before / _prompt_tokens(message), 1.5), 6.0)
-                after = sum(chars[i + 1 :]) + engine.MESSAGE_OVERHEAD * (len(messages) - i - 1) * self.ratio
+                after = sum(chars[i + 1 :]) + MESSAGE_OVERHEAD * (len(messages) - i - 1) * self.ratio
                 return _prompt_tokens(message) + message.usage.output_tokens + int(after / self.ratio) + 1
-        return int((fixed + sum(chars) + engine.MESSAGE_OVERHEAD * len(messages) * self.ratio) / self.ratio) + 1
+        return int((fixed + sum(chars) + MESSAGE_OVERHEAD * len(messages) * self.ratio) / self.ratio) + 1
 
     def measure(self, messages: Sequence[Message]) -> int:
-        return int((self._fixed_chars() + sum(engine.message_chars(m) for m in messages)) / self.ratio) + 1
+        return int((self._fixed_chars() + sum(message_chars(m) for m in messages)) / self.ratio) + 1
 
     async def window(self) -> int:
         model = self.session.agent.model
@@ -153,16 +156,16 @@ class AutoCompact(PassThrough):
             self.windows[model.name] = await _find_window(model)
         return self.windows[model.name]
 
-    async def budget(self) -> engine.Budget:
+    async def budget(self) -> Budget:
         from sous.models import catalog
 
         model = self.session.agent.model
         known = catalog.lookup(model.name.partition(":")[2])
         max_output = min(self.session.agent.max_tokens, known.max_output if known else self.session.agent.max_tokens)
-        budget = engine.budget_for(await self.window(), max_output, self.ratio)
+        budget = budget_for(await self.window(), max_output, self.ratio)
         return budget
 
-    def threshold(self, budget: engine.Budget) -> int:
+    def threshold(self, budget: Budget) -> int:
         limit = budget.prompt_limit
         if self.policy.percent is not None:
             limit = min(limit, budget.window * self.policy.percent // 100)
@@ -176,7 +179,7 @@ class AutoCompact(PassThrough):
         window = self.policy.window or self.windows.get(model.name)
         if window is None:
             return "auto-compact: on (the window is measured at the next request)"
-        budget = engine.budget_for(window, self.session.agent.max_tokens, self.ratio)
+        budget = budget_for(window, self.session.agent.max_tokens, self.ratio)
         at = self.threshold(budget)
         used = self.estimate(self.session.convo.messages)
         return f"auto-compact: at ~{at:,} of {window:,} tokens; ~{max(at - used, 0):,} to go" + (
@@ -192,6 +195,8 @@ class AutoCompact(PassThrough):
         self.last_estimate = self.estimate(messages)
         if self.last_estimate <= self.threshold(budget):
             return messages
+        from . import compact as engine  # imported when the first compaction is due
+
         try:
             await compact_session(self.session, trigger="auto", budget=budget)
         except engine.CompactError as e:
@@ -209,13 +214,15 @@ class AutoCompact(PassThrough):
         if error.limit and error.limit < window:
             self.windows[model] = error.limit
         if error.tokens:  # the provider's count of what we sent calibrates the next estimates
-            sent = self._fixed_chars() + sum(engine.message_chars(m) for m in convo.messages)
+            sent = self._fixed_chars() + sum(message_chars(m) for m in convo.messages)
             self.ratio = min(self.ratio, max(sent / error.tokens, 1.0))
         self.session.emit(
             Notice(
                 level="warning", text=f"the provider refused the request as too long; compacting and retrying ({error})"
             )
         )
+        from . import compact as engine
+
         try:
             await compact_session(self.session, trigger="auto", budget=await self.budget())
         except engine.CompactError as e:
@@ -238,10 +245,12 @@ async def _find_window(model: Any) -> int:
 
 
 async def compact_session(
-    session: Any, *, focus: str = "", trigger: str = "manual", budget: engine.Budget | None = None
+    session: Any, *, focus: str = "", trigger: str = "manual", budget: Budget | None = None
 ) -> engine.Outcome:
     """Compact `session`'s conversation in place (see the module doc). Raises `CompactError`,
     the conversation unchanged, when a PreCompact hook blocks, compaction is off or the model fails."""
+    from . import compact as engine
+
     auto: AutoCompact | None = getattr(session, "auto_compact", None)
     if auto is not None and not auto.policy.manual:
         raise engine.CompactError("compaction is turned off (DISABLE_COMPACT)")
@@ -312,8 +321,8 @@ async def compact_session(
     return outcome
 
 
-async def _plain_budget(session: Any) -> engine.Budget:
-    return engine.budget_for(await _find_window(session.agent.model), session.agent.max_tokens)
+async def _plain_budget(session: Any) -> Budget:
+    return budget_for(await _find_window(session.agent.model), session.agent.max_tokens)
 
 
 @record(frozen=False)

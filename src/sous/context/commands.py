@@ -22,8 +22,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sous import paths
 from sous.records import field, record
+
+from . import command_files
 
 _TRUE = {"yes", "on", "1", "true"}
 _SHELL = re.compile(r"(?:(?<=\s)|^)!`([^`]+)`", re.MULTILINE)
@@ -116,23 +117,19 @@ def read(path: Path, name: str, skill: bool, variables: Mapping[str, str] | None
     return Command(name=name, path=path, body=body, meta=meta, skill=skill, variables=dict(variables or {}))
 
 
-def discover(project_dir: str, environ: Mapping[str, str] = os.environ) -> dict[str, Command]:
-    home = Path(environ.get("HOME") or Path.home())
-    project, user = (
-        [Path(project_dir) / ".claude", Path(project_dir) / ".sous"],
-        [home / ".claude", paths.config_dir(environ)],
-    )
+def discover(
+    project_dir: str, environ: Mapping[str, str] = os.environ, files: tuple[list[Path], list[Path]] | None = None
+) -> dict[str, Command]:
+    """Every custom command and skill by name; `files` as `command_files.find` listed them, when
+    the caller has."""
+    command_paths, skill_paths = files if files is not None else command_files.find(project_dir, environ)
     found: dict[str, Command] = {}
-    for root in (*project, *user):  # later wins: personal over project
-        for path in sorted((root / "commands").rglob("*.md")) if (root / "commands").is_dir() else []:
-            if (command := read(path, path.stem, False)) and not (
-                found.get(command.name) and found[command.name].skill
-            ):
-                found[command.name] = command
-    for root in (*project, *user):  # skills over commands
-        for path in sorted((root / "skills").glob("*/SKILL.md")) if (root / "skills").is_dir() else []:
-            if command := read(path, path.parent.name, True):
-                found[command.name] = command
+    for path in command_paths:  # later wins: personal over project
+        if (command := read(path, path.stem, False)) and not (found.get(command.name) and found[command.name].skill):
+            found[command.name] = command
+    for path in skill_paths:  # skills over commands
+        if command := read(path, path.parent.name, True):
+            found[command.name] = command
     return found
 
 

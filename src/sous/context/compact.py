@@ -34,13 +34,14 @@ from sous.core import (
     ModelRequest,
     ProviderError,
     Text,
-    Thinking,
     ToolCall,
     ToolResultMessage,
     UserMessage,
     new_id,
 )
 from sous.records import field, record
+
+from .measure import Budget, message_chars  # apart: automatic compaction measures every request
 
 INSTRUCTION = """\
 CRITICAL: Respond with TEXT ONLY. Do NOT call any tools.
@@ -71,9 +72,6 @@ SUMMARY_HEADER = (
     "This session continues from an earlier conversation that was compacted. The summary below covers it:\n\n"
 )
 
-CHARS_PER_TOKEN = 3.5
-"""Used when no provider count is at hand: code and JSON run denser than prose's four."""
-MESSAGE_OVERHEAD = 10
 FILES_TO_REATTACH = 5
 FILE_TOKENS = 5_000
 USER_MESSAGE_TOKENS = 2_000
@@ -91,33 +89,6 @@ class CompactError(Exception):
     """Compaction could not be done; the conversation is left as it was."""
 
 
-# --- measuring -------------------------------------------------------------------------------
-
-
-def estimate_tokens(text: str, chars_per_token: float = 4.0) -> int:
-    """A provider-free estimate of `text`'s tokens."""
-    return int(len(text) / chars_per_token) + 1
-
-
-def message_chars(message: Message) -> int:
-    """Characters of a message as a provider sees them (text, thinking, tool names and arguments)."""
-    chars = 0
-    for block in message.content:
-        if isinstance(block, Text):
-            chars += len(block.text)
-        elif isinstance(block, Thinking):
-            chars += len(block.thinking) + len(block.signature or "")
-        elif isinstance(block, ToolCall):
-            chars += len(block.name) + len(block.raw_arguments or json.dumps(block.arguments))
-        elif isinstance(block, Image):
-            chars += 6_000  # ~1,500 tokens, a typical screenshot's cost
-    return chars
-
-
-def message_tokens(message: Message, chars_per_token: float = 4.0) -> int:
-    return int(message_chars(message) / chars_per_token) + MESSAGE_OVERHEAD
-
-
 # --- what the work cannot lose ---------------------------------------------------------------
 
 
@@ -133,40 +104,6 @@ class Carry:
     project_dir: str = ""
     extra_context: Sequence[str] = ()
     """More reminders to add (SessionStart hooks run with source "compact")."""
-
-
-@record
-class Budget:
-    """How many tokens a request may hold, and how to count them."""
-
-    window: int
-    output_reserve: int
-    """Room kept for the reply (the request's `max_tokens`)."""
-    buffer: int
-    """Slack against estimation error."""
-    chars_per_token: float = CHARS_PER_TOKEN
-
-    @property
-    def prompt_limit(self) -> int:
-        """The largest prompt this budget lets through."""
-        return self.window - self.output_reserve - self.buffer
-
-    def tokens(self, chars: int) -> int:
-        return int(chars / self.chars_per_token) + 1
-
-    def chars(self, tokens: int) -> int:
-        return int(tokens * self.chars_per_token)
-
-
-def budget_for(window: int, max_output: int, chars_per_token: float = CHARS_PER_TOKEN) -> Budget:
-    """Claude Code's proportions (20k output reserve, 13k buffer on a 200k window), scaled
-    down for small windows so an 8k local model still has room to work."""
-    return Budget(
-        window=window,
-        output_reserve=max(min(max_output, 20_000, window // 4), 256),
-        buffer=max(min(13_000, window // 16), 128),
-        chars_per_token=chars_per_token,
-    )
 
 
 @record(frozen=False)

@@ -9,15 +9,15 @@ Scopes, as in Claude Code (the first that names a server wins, whole entry): loc
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sous import paths
 from sous.records import field, record
+
+from .sources import read_layers
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -113,17 +113,6 @@ def _oauth(raw: Any, where: str, problems: list[str]) -> tuple[str, int | None]:
     return client_id, port
 
 
-def _read(path: Path, problems: list[str]) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as e:
-        problems.append(f"{path}: cannot read MCP servers: {e}")
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def load(
     project_dir: str,
     environ: Mapping[str, str] = os.environ,
@@ -131,38 +120,16 @@ def load(
     strict: bool = False,
     trust: Any = None,
     plugins: Sequence[tuple[str, str, Any, Mapping[str, str]]] = (),
+    layers: list[tuple[str, Any]] | None = None,
 ) -> McpConfig:
     """The servers to start. A `.mcp.json` server is left out (named in `untrusted`) until the
     person approves it (`sous.permissions.trust`; `trust` is that check, made here when not given).
     `plugins` holds each enabled plugin's servers as (name, source, servers, more environment for
-    `${VAR}`; the caller leaves them out for `--strict-mcp-config`)."""
+    `${VAR}`; the caller leaves them out for `--strict-mcp-config`). `layers`: the scopes as
+    `sources.read_layers` read them, when the caller has."""
     config = McpConfig()
-    home = Path(environ.get("HOME") or Path.home())
-    claude_json = _read(home / ".claude.json", config.problems)
-    layers: list[tuple[str, Any]] = []
-    for item in extra or []:
-        if item.lstrip().startswith("{"):
-            try:
-                layers.append(("--mcp-config", json.loads(item).get("mcpServers", {})))
-            except ValueError as e:
-                config.problems.append(f"--mcp-config: invalid JSON: {e}")
-        else:
-            layers.append((item, _read(Path(item), config.problems).get("mcpServers", {})))
-    if not strict:
-        project_entry = (claude_json.get("projects") or {}).get(str(Path(project_dir).resolve()), {})
-        layers = [
-            ("~/.claude.json (local)", project_entry.get("mcpServers", {})),
-            (
-                str(Path(project_dir) / ".mcp.json"),
-                _read(Path(project_dir) / ".mcp.json", config.problems).get("mcpServers", {}),
-            ),
-            ("~/.claude.json (user)", claude_json.get("mcpServers", {})),
-            (
-                str(paths.config_dir(environ) / "mcp.json"),
-                _read(paths.config_dir(environ) / "mcp.json", config.problems).get("mcpServers", {}),
-            ),
-            *layers,
-        ]
+    if layers is None:  # else the caller read them, and has their problems
+        layers = read_layers(project_dir, environ, extra, strict, config.problems)
     project_source = str(Path(project_dir) / ".mcp.json")
     blocked: set[str] = set()
     if not strict:

@@ -37,7 +37,7 @@ from .grants import Grants, narrowest_rules, save_always
 from .rules import parse
 
 if TYPE_CHECKING:
-    from .auto import AutoJudge  # built by the session builder, only in auto mode
+    from .auto import AutoJudge
 
 
 @record
@@ -78,6 +78,42 @@ def _leaving_the_sandbox(mode: str) -> Decision:
 OnAsk = Callable[[ToolCall], Awaitable["tuple[str, str] | None"]]
 
 
+class DeferredJudge:
+    """The `auto` mode's judge, made when first needed: the session is in or switches to auto
+    mode, or `/permissions` lists its judgements. A session never in auto mode then never imports
+    `permissions.auto`. The calls decided before it is made are handed to it then, so it knows
+    what it would have known. Shared by a session's middlewares (its sub-agents' too): one judge,
+    one history, one list of the person's refusals."""
+
+    def __init__(self, make: Callable[[], AutoJudge]):
+        self._make = make
+        self.made: AutoJudge | None = None
+        self._decided: list[tuple[ToolCall, Decision]] = []
+
+    def get(self) -> AutoJudge:
+        if self.made is None:
+            self.made = self._make()
+            for call, decision in self._decided:
+                self.made.record(call, decision)
+            self._decided.clear()
+        return self.made
+
+    async def review(self, call: ToolCall, decision: Decision, agent: str = "", *, cwd: str = ".") -> Decision:
+        return await self.get().review(call, decision, agent, cwd=cwd)
+
+    def record(self, call: ToolCall, decision: Decision) -> None:
+        if self.made is None:
+            self._decided.append((call, decision))
+        else:
+            self.made.record(call, decision)
+
+    def describe(self) -> list[str]:
+        return self.get().describe()
+
+    def adopt(self, number: int, kind: str, settings_file: Any = None) -> str:
+        return self.get().adopt(number, kind, settings_file)
+
+
 class PermissionMiddleware(PassThrough):
     def __init__(
         self,
@@ -94,7 +130,7 @@ class PermissionMiddleware(PassThrough):
         on_ask: OnAsk | None = None,
         sandboxed: bool = False,
         auto_allow_sandboxed: bool = False,
-        auto: AutoJudge | None = None,
+        auto: AutoJudge | DeferredJudge | None = None,
         grants: Grants | None = None,
         denials: list[dict[str, Any]] | None = None,
     ):
@@ -130,6 +166,8 @@ class PermissionMiddleware(PassThrough):
             raise ValueError(f"unknown permission mode {mode!r}")
         old = self.mode
         self.mode = mode
+        if mode == "auto" and isinstance(self.auto, DeferredJudge):
+            self.auto.get()
         if old != mode:
             self.emit(ModeChanged(old=old, new=mode))
 
@@ -294,4 +332,14 @@ class PermissionMiddleware(PassThrough):
         return lines + (self.auto.describe() if self.auto is not None else [])
 
 
-__all__ = ["MODES", "Answer", "Asker", "Decision", "PermissionMiddleware", "Rules", "decide", "split_command"]
+__all__ = [
+    "MODES",
+    "Answer",
+    "Asker",
+    "Decision",
+    "DeferredJudge",
+    "PermissionMiddleware",
+    "Rules",
+    "decide",
+    "split_command",
+]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -46,6 +46,30 @@ def parse(text: str) -> Rule:
     if spec is not None and spec.strip() in ("", "*"):
         spec = None
     return Rule(ALIASES.get(tool, tool), spec, text.strip())
+
+
+def split_flags(values: Sequence[str]) -> list[str]:
+    """`--allowedTools "Bash(git *) Read,Edit"`: split on commas and spaces outside parentheses.
+    Raises ValueError for a piece that is not a rule."""
+    out: list[str] = []
+    for value in values:
+        depth, current = 0, ""
+        for ch in value:
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            if ch in ", " and depth == 0:
+                if current:
+                    out.append(current)
+                current = ""
+            else:
+                current += ch
+        if current:
+            out.append(current)
+    for rule in out:
+        parse(rule)
+    return out
 
 
 def matches(

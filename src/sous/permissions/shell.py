@@ -19,7 +19,6 @@ so the safety floor checks it too. `analyse` never raises and never runs anythin
 from __future__ import annotations
 
 import functools
-import glob as globbing
 import os
 import re
 from itertools import islice
@@ -420,6 +419,8 @@ class _Walker:
         """`du -sh *` is fine unless a file named `-x...` is there for `*` to match."""
         if UNKNOWN in word.value or self.cwds is None or self.cwd is None:
             return word
+        import glob as globbing  # only for a command with a wildcard
+
         for d in self.cwds:
             base = os.path.join(self.cwd, self.home + d[1:] if d.startswith("~") and self.home else d)
             names = list(islice(globbing.iglob(os.path.join(base, word.value)), 1000))

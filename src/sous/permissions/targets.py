@@ -10,7 +10,6 @@ leaves it as typed), symlinks are followed. It returns None when the path cannot
 from __future__ import annotations
 
 import functools
-import glob as globbing
 import os
 from itertools import islice
 from typing import Literal
@@ -78,6 +77,8 @@ def resolve(target: Target, cwd: str, home: str) -> list[str] | None:
     for base in bases:
         full = os.path.join(base, value)
         if word.glob:
+            import glob as globbing  # only for a command with a wildcard
+
             matches = list(islice(globbing.iglob(full), _MAX_MATCHES + 1))
             if len(matches) > _MAX_MATCHES:
                 return None

@@ -163,11 +163,14 @@ def _where(given: str, project: Path, environ: Mapping[str, str]) -> str:
 
 
 def trusted_dirs(
-    value: Any, trust: ProjectTrust, environ: Mapping[str, str] = os.environ, cli_settings: str | None = None
+    value: Any, trust: ProjectTrust | None, environ: Mapping[str, str] = os.environ, cli_settings: str | None = None
 ) -> tuple[list[str], list[Entry]]:
     """The merged `additionalDirectories` without the pending ones of the project's files (one that
-    the user's own layers list too is the user's), and the pending entries left out."""
+    the user's own layers list too is the user's), and the pending entries left out. `trust` None:
+    the project's files name nothing to run."""
     listed = [d for d in value if isinstance(d, str)] if isinstance(value, list) else []
+    if trust is None:
+        return listed, []
     users = {
         d for layer in user_layers(environ, cli_settings) for d in workdirs.settings_dirs(layer.get("permissions"))
     }

@@ -77,10 +77,12 @@ def collect(
     (`configured`: one that is not a directory is left out with a warning in `notices`; the
     project's own files' entries only once approved, the others added to `left_out`). A folder
     inside one listed before, or inside the project, adds nothing and is left out."""
-    from . import trust  # trust reads this module: imported here, not at the top
+    listed: list[str] = []
+    if configured or project_trust is not None:  # None: the project's files name nothing (runtime.trusted)
+        from . import trust  # trust reads this module: imported here, not at the top
 
-    listed, pending = trust.trusted_dirs(configured, project_trust, environ, settings)
-    left_out += pending
+        listed, pending = trust.trusted_dirs(configured, project_trust, environ, settings)
+        left_out += pending
     out: list[str] = []
     for given, from_flag in [*((f, True) for f in flags), *((d, False) for d in listed)]:
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,8 @@ from sous.core import (
     ToolContext,
     ToolSet,
 )
-from sous.permissions import MODES, Asker, PermissionMiddleware, Rules
-from sous.permissions.rules import parse, read_denied
+from sous.permissions import MODES, Asker, DeferredJudge, PermissionMiddleware, Rules
+from sous.permissions.rules import parse, read_denied, split_flags
 from sous.records import field, record
 from sous.settings.watch import SettingsWatch, settings_sources
 from sous.store import transcript as store
@@ -40,7 +40,6 @@ from . import extensions
 from .bus import EventBus, Questions, Runs
 from .history import repair
 from .parts import SessionParts
-from .queue import PermissionQueue
 from .record import Transcript
 from .run import read_allowed, shell_allowed
 from .run_record import RunRecorder
@@ -118,11 +117,9 @@ def open_session(opts: Options) -> Session:
     settings_watch = SettingsWatch(settings_sources(cwd, opts.environ, bare=opts.bare))
     notices = [Notice(level="warning", text=p) for p in cfg.problems]
     environ = {**opts.environ, **{k: str(v) for k, v in (cfg.get("env") or {}).items()}}
-    from sous.permissions import trust
+    from .trusted import model_resolver, project_trust_of, trusted_command
 
-    from .trusted import model_resolver, trusted_command
-
-    project_trust = trust.check(cwd, opts.environ, opts.settings)  # what the project's own files would run
+    project_trust = project_trust_of(cwd, opts.environ, opts.settings)  # what the project's own files would run
     found = extensions.find_plugins(opts, cfg, cwd, notices)
     left_out: list[Any] = []
     resolve, waiting = model_resolver(cfg, project_trust, opts, cwd, environ)
@@ -190,6 +187,8 @@ def open_session(opts: Options) -> Session:
     status_line, waiting = trusted_command(cfg, "statusLine", project_trust, opts.environ, opts.settings)
     left_out += [waiting] if waiting is not None else []
     if left_out:
+        from sous.permissions import trust
+
         notices.append(Notice(level="warning", text=trust.notice(left_out)))
     plugin_commands = extensions.plugin_parts(found, "commands", notices)
     tools, agent_types, custom = _tools(opts, cwd, rules, main_spec, all_types, plugin_commands)
@@ -222,13 +221,23 @@ def open_session(opts: Options) -> Session:
     convo = Conversation(system=system)
     if loaded is not None:
         convo.messages = repair(loaded.messages)
-    from sous.permissions import auto as auto_mode
 
-    judge = auto_mode.from_settings(cfg, model, resolve, rules, lambda: convo.messages, bus.emit, eager=mode == "auto")
+    def make_judge(eager: bool = False) -> Any:
+        from sous.permissions import auto as auto_mode
+
+        return auto_mode.from_settings(cfg, model, resolve, rules, lambda: convo.messages, bus.emit, eager=eager)
+
+    judge = DeferredJudge(make_judge)  # the judge of auto mode, made when first needed
+    if mode == "auto":  # a judge model that cannot be built stops the start
+        judge.made = make_judge(eager=True)
     asker = _asker(opts, hooks, questions, mcp, ToolContext(cwd=cwd, project_dir=cwd, environ=environ))
     per_agent = opts.questions_per_agent or bool(opts.permission_prompt_tool)
     # identical questions of many agents: asked once (of each agent, for an answerer told who asks)
-    queue = PermissionQueue(asker, per_agent=per_agent) if asker is not None else None
+    queue = None
+    if asker is not None:
+        from .queue import PermissionQueue
+
+        queue = PermissionQueue(asker, per_agent=per_agent)
     permissions = PermissionMiddleware(
         rules,
         mode,
@@ -357,14 +366,14 @@ def _co_author(cfg: Any) -> str:
 
 
 def _rules(cfg: Any, opts: Options, cwd: str) -> Rules:
-    allow = [*cfg.get("permissions.allow", []), *_split_flags(opts.allowed_tools)]
+    allow = [*cfg.get("permissions.allow", []), *split_flags(opts.allowed_tools)]
     if opts.write_root is not None:  # a team member: its own folder may change without asking
         folder = os.path.join(cwd, opts.write_root).rstrip(os.sep)
         allow += [f"{tool}(/{folder}/**)" for tool in ("Edit", "Write", "MultiEdit", "NotebookEdit")]
     return Rules.from_lists(
         allow=allow,
         ask=cfg.get("permissions.ask", []),
-        deny=[*cfg.get("permissions.deny", []), *_split_flags(opts.disallowed_tools)],
+        deny=[*cfg.get("permissions.deny", []), *split_flags(opts.disallowed_tools)],
     )
 
 
@@ -394,7 +403,7 @@ def _tools(
 ) -> tuple[ToolSet, dict[str, Any], dict[str, Any]]:
     """The one place a session's tool set is made: (tools, the agent types offered, custom commands)."""
     from sous import tools as builtin_tools
-    from sous.context import commands
+    from sous.context import command_files
 
     names = opts.tools if opts.tools is not None else list(builtin_tools.DEFAULT_TOOLS)
     unknown = [n for n in names if n not in builtin_tools.BUILTINS]
@@ -406,12 +415,18 @@ def _tools(
         ]
     denied = rules.denied_tools()
     tools = builtin_tools.toolset(n for n in names if n not in denied)
-    custom = {**from_plugins, **({} if opts.bare else commands.discover(cwd, opts.environ))}
-    skill = commands.skill_tool(
-        custom,
-        lambda command, cmd, ctx: shell_allowed(rules, ctx.cwd, ctx.project_dir, command, cmd),
-        lambda path, ctx: read_allowed(rules, ctx.cwd, ctx.project_dir, path),
-    )
+    custom = dict(from_plugins)
+    files = ([], []) if opts.bare else command_files.find(cwd, opts.environ)
+    skill = None
+    if custom or any(files):  # sous.context.commands is imported only when there are some
+        from sous.context import commands
+
+        custom.update(commands.discover(cwd, opts.environ, files))
+        skill = commands.skill_tool(
+            custom,
+            lambda command, cmd, ctx: shell_allowed(rules, ctx.cwd, ctx.project_dir, command, cmd),
+            lambda path, ctx: read_allowed(rules, ctx.cwd, ctx.project_dir, path),
+        )
     if skill is not None and "Skill" not in denied:
         tools = tools.adding([skill])
     offered = (
@@ -557,29 +572,6 @@ def _find_previous(opts: Options, cwd: str) -> store.LoadedSession | None:
         raise ConfigError(str(e)) from e
     except OSError as e:
         raise ConfigError(f"{path}: cannot read the session file: {e.strerror or e}") from e
-
-
-def _split_flags(values: Sequence[str]) -> list[str]:
-    """`--allowedTools "Bash(git *) Read,Edit"`: split on commas and spaces outside parentheses."""
-    out: list[str] = []
-    for value in values:
-        depth, current = 0, ""
-        for ch in value:
-            if ch == "(":
-                depth += 1
-            elif ch == ")":
-                depth -= 1
-            if ch in ", " and depth == 0:
-                if current:
-                    out.append(current)
-                current = ""
-            else:
-                current += ch
-        if current:
-            out.append(current)
-    for rule in out:
-        parse(rule)
-    return out
 
 
 __all__ = ["Options", "open_session"]

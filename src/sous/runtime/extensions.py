@@ -12,6 +12,7 @@ from sous.records import record
 
 from .bus import CurrentMode, EventBus, Runs
 from .record import Transcript
+from .trusted import checked
 
 
 @record(kw_only=False)
@@ -90,15 +91,25 @@ def mcp_manager(
             layers.append((plugin.name, f"plugin {plugin.id}", servers, plugin.variables()))
     if opts.bare and not opts.mcp_config and not layers:
         return None
-    from sous import mcp
+    from sous.mcp import sources
 
-    config = mcp.load(
+    unreadable: list[str] = []
+    strict = opts.strict_mcp_config or opts.bare
+    read = sources.read_layers(cwd, opts.environ, opts.mcp_config, strict, unreadable)
+    notices += [Notice(level="warning", text=p) for p in unreadable]
+    if not sources.names_a_server(read) and (opts.strict_mcp_config or not layers):
+        return None  # no server anywhere: the rest of sous.mcp is not imported
+    from sous.mcp import config as mcp_config
+
+    project_trust = checked(project_trust, cwd, opts.environ, opts.settings)
+    config = mcp_config.load(
         cwd,
         opts.environ,
         extra=opts.mcp_config,
-        strict=opts.strict_mcp_config or opts.bare,
+        strict=strict,
         trust=project_trust,
         plugins=layers if not opts.strict_mcp_config else (),
+        layers=read,
     )
     notices += [Notice(level="warning", text=p) for p in config.problems]
     left_out += [e for e in project_trust.pending if e.kind == "mcp" and e.name in config.untrusted]
@@ -142,6 +153,7 @@ def hook_middleware(
     from sous import hooks
     from sous.permissions import trust
 
+    project_trust = checked(project_trust, cwd, opts.environ, opts.settings)
     config = hooks.HookConfig()
     if not opts.bare:
         left_out += [e for e in project_trust.pending if e.kind == "hook"]

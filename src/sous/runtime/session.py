@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sous.core import Event, Notice
 
 from .changes import Changes
 from .history import History
-from .queue import Asking
 from .run import RunControl
 from .views import Views
+
+if TYPE_CHECKING:  # the queue exists only when someone answers permission questions
+    from .queue import Asking
 
 
 class Session(RunControl, History, Changes, Views):

@@ -18,12 +18,12 @@ from sous.core import Agent, Conversation, Event, ModeChanged, Model, Notice, To
 
 from .bus import EventBus, Questions, Runs
 from .parts import SessionParts
-from .queue import PermissionQueue
 from .record import Totals, Transcript
 from .run_record import RunRecord, RunRecorder
 from .spawn import SubAgents
 
 if TYPE_CHECKING:
+    from .queue import PermissionQueue
     from .views import ContextUse
 
 

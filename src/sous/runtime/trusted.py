@@ -5,7 +5,29 @@ the person has trusted them (`sous trust`), as for its hooks and MCP servers."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
+
+
+def project_trust_of(cwd: str, environ: Mapping[str, str], cli_settings: str | None) -> Any:
+    """What the project's own files would run (`permissions.trust.check`), or None when the project
+    has none of the files that check reads (`.mcp.json`, the project's settings files): nothing is
+    pending then, and `permissions.trust` is not imported. The hooks and MCP servers, which need
+    the whole state, check it themselves when it is None (`checked`)."""
+    from sous.settings import layer_files
+
+    if not any(p.exists() for p in [Path(cwd) / ".mcp.json", *layer_files(cwd, environ)[2:]]):
+        return None
+    return checked(None, cwd, environ, cli_settings)
+
+
+def checked(project_trust: Any, cwd: str, environ: Mapping[str, str], cli_settings: str | None) -> Any:
+    """`project_trust`, or the project's checked now when it is None (see `project_trust_of`)."""
+    if project_trust is not None:
+        return project_trust
+    from sous.permissions import trust
+
+    return trust.check(cwd, environ, cli_settings)
 
 
 def trusted_command(
@@ -13,12 +35,14 @@ def trusted_command(
 ) -> tuple[Any, Any]:
     """`(value, None)` when the merged `key` setting may run, `(None, entry)` when it comes from
     a project file not yet approved (`entry` names it for the one-line notice)."""
+    value = cfg.get(key)
+    if not value:  # names no command
+        return None, None
     from sous.permissions import trust
 
-    value = cfg.get(key)
     if trust.command_of(value) is None:
         return None, None
-    entry = trust.pending_command(project_trust, key, value)
+    entry = trust.pending_command(project_trust, key, value) if project_trust is not None else None
     if entry is None:
         return value, None
     users = (trust.command_of(layer.get(key)) for layer in trust.user_layers(environ, cli_settings))

@@ -8,6 +8,7 @@ from typing import Any
 
 from sous.core import Notice, SpawnReport, Tool, UserMessage
 from sous.core.messages import Message
+from sous.permissions import DeferredJudge
 from sous.records import record
 
 from .spawn import SubAgents
@@ -84,8 +85,10 @@ class Views(SessionState):
     @property
     def auto_judge(self) -> Any:
         """The judge of `auto` mode (`sous.permissions.auto.AutoJudge`: its judgements and their
-        cost), or None when none is set up."""
-        return self._permissions.auto
+        cost), or None when none is set up or none has been needed yet (the session was never in
+        auto mode and nothing listed its judgements)."""
+        judge = self._permissions.auto
+        return judge.made if isinstance(judge, DeferredJudge) else judge
 
     @property
     def notices(self) -> tuple[Notice, ...]:
@@ -164,7 +167,7 @@ class Views(SessionState):
         and memory files until they join the messages), so it follows /clear and /compact at once."""
         import json
 
-        from sous.context.compact import estimate_tokens, message_tokens
+        from sous.context.measure import estimate_tokens, message_tokens
 
         key = (
             self.system_prompt,

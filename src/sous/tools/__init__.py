@@ -17,24 +17,25 @@ from .schema import validate
 
 BUILTINS: dict[str, str] = {
     "Bash": "sous.tools.bash:TOOL",
-    "Read": "sous.tools.read:TOOL",
-    "Write": "sous.tools.write:TOOL",
-    "Edit": "sous.tools.edit:TOOL",
-    "MultiEdit": "sous.tools.edit:MULTI_EDIT",
-    "Glob": "sous.tools.glob:TOOL",
-    "Grep": "sous.tools.grep:TOOL",
-    "TodoWrite": "sous.tools.todo:TOOL",
+    "Read": "sous.tools.offered:READ",
+    "Write": "sous.tools.offered:WRITE",
+    "Edit": "sous.tools.offered:EDIT",
+    "MultiEdit": "sous.tools.offered:MULTI_EDIT",
+    "Glob": "sous.tools.offered:GLOB",
+    "Grep": "sous.tools.offered:GREP",
+    "TodoWrite": "sous.tools.offered:TODO_WRITE",
     "TaskOutput": "sous.tools.bash:TASK_OUTPUT",
     "TaskStop": "sous.tools.bash:TASK_STOP",
     "ExitPlanMode": "sous.tools.plan:TOOL",
-    "WebFetch": "sous.tools.web_fetch:TOOL",
-    "WebSearch": "sous.tools.web_search:TOOL",
-    "NotebookEdit": "sous.tools.notebook_edit:TOOL",
-    "Screenshot": "sous.tools.screenshot:TOOL",
-    "SessionSearch": "sous.tools.session_search:TOOL",
+    "WebFetch": "sous.tools.offered:WEB_FETCH",
+    "WebSearch": "sous.tools.offered:WEB_SEARCH",
+    "NotebookEdit": "sous.tools.offered:NOTEBOOK_EDIT",
+    "Screenshot": "sous.tools.offered:SCREENSHOT",
+    "SessionSearch": "sous.tools.offered:SESSION_SEARCH",
 }
 """Every built-in tool by name. MultiEdit is accepted for old transcripts and hooks but not
-offered to the model by default; ExitPlanMode is offered only in plan mode."""
+offered to the model by default; ExitPlanMode is offered only in plan mode. Most are described
+in `offered`, and their modules imported by their first call."""
 
 DEFAULT_TOOLS = ("Bash", "Read", "Write", "Edit", "Glob", "Grep", "TodoWrite", "TaskOutput", "TaskStop", "WebFetch")
 
@@ -55,13 +56,13 @@ def unavailable(name: str, *, model_name: str, settings: Mapping[str, Any], envi
     """Why the tool cannot work in this session (one line naming the fix, for /status), or None.
     A tool that cannot work is not offered rather than failing when called."""
     if name == "Screenshot":
-        from .screenshot import unavailable as why
+        from .offered import screenshot_unavailable
 
-        return why(environ)
+        return screenshot_unavailable(environ)
     if name == "WebSearch":
-        from .web_search import unavailable as why_not
+        from .offered import web_search_unavailable
 
-        return why_not(model_name, settings.get("webSearch"))
+        return web_search_unavailable(model_name, settings.get("webSearch"))
     return None
 
 

@@ -44,3 +44,30 @@ def builtin(
     return BuiltinTool(
         name=name, description=description, input_schema=schema, run_fn=run, read_only=read_only, concurrent=concurrent
     )
+
+
+class LazyBuiltin:
+    """A built-in whose name, description, schema and flags are known without importing its
+    module: `impl` ("module:function") is imported at the first call. For the tools most sessions
+    offer but never call (see `offered`)."""
+
+    __slots__ = ("_impl", "_run", "concurrent", "description", "input_schema", "name", "read_only")
+
+    def __init__(
+        self, name: str, schema: dict[str, Any], impl: str, *, read_only: bool = False, concurrent: bool = False
+    ):
+        self.name = name
+        self.description = (DESCRIPTIONS / f"{name}.md").read_text("utf-8").strip()
+        self.input_schema = schema
+        self.read_only = read_only
+        self.concurrent = concurrent
+        self._impl = impl
+        self._run: RunFn | None = None
+
+    async def run(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        if self._run is None:
+            import importlib
+
+            module, _, function = self._impl.partition(":")
+            self._run = getattr(importlib.import_module(module), function)
+        return await self._run(args, ctx)

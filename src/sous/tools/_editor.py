@@ -5,24 +5,21 @@ and write text files through it, so the editor's unsaved buffers are what the mo
 undo covers sous's edits; Bash runs foreground commands in the editor's terminals. Everything
 else stays as it is: permissions, hooks and checkpoints act on the call before and after the tool
 runs, whatever the tool reads or writes through, and a session with a sandbox keeps Bash local.
+
+This module is the editor's side of the seam (what a front end implements). The tools' side
+(`EditorError`, `editor()`, `save()`) lives in `_files`, so that a session no editor drives never
+imports this one.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
-from sous.core import ToolContext
 from sous.records import record
 
-if TYPE_CHECKING:
-    from ._files import TextFile
+from ._files import EditorError, editor, save
 
 Capability = Literal["reads", "writes", "terminals"]
-
-
-class EditorError(Exception):
-    """The editor refused, failed or did not answer in time: one line the model can read."""
 
 
 @record
@@ -55,22 +52,4 @@ class Editor(Protocol):
         killed and what it printed returned with `timed_out`. Cancelling the task kills it too."""
 
 
-def editor(ctx: ToolContext, capability: Capability) -> Editor | None:
-    """The editor to go through for `capability`, or None to work locally."""
-    found = ctx.state.get("editor")
-    return found if found is not None and found.offers(capability) else None
-
-
-async def save(path: Path, ctx: ToolContext, form: TextFile, data: bytes) -> bool:
-    """Write `data` (the text encoded in `form`) to `path`: through the editor when it takes
-    writes (its buffer then holds the text, without the byte-order mark), else atomically on disk.
-    True when it went through the editor. Raises `EditorError` or `OSError`."""
-    from ._files import atomic_write
-
-    through = editor(ctx, "writes")
-    if through is None:
-        atomic_write(path, data)
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)  # as a local write would
-    await through.write_text(str(path), data[len(form.bom) :].decode(form.encoding))
-    return True
+__all__ = ["Capability", "Editor", "EditorError", "Finished", "editor", "save"]

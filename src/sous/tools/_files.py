@@ -16,10 +16,13 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sous.core import ToolContext
 from sous.records import record
+
+if TYPE_CHECKING:
+    from ._editor import Capability, Editor
 
 BINARY_SUFFIXES = frozenset(
     [
@@ -245,3 +248,26 @@ def structured_patch(old: str, new: str) -> list[dict[str, Any]]:
             }
         )
     return hunks
+
+
+class EditorError(Exception):
+    """The editor refused, failed or did not answer in time: one line the model can read."""
+
+
+def editor(ctx: ToolContext, capability: Capability) -> Editor | None:
+    """The editor to go through for `capability`, or None to work locally."""
+    found = ctx.state.get("editor")
+    return found if found is not None and found.offers(capability) else None
+
+
+async def save(path: Path, ctx: ToolContext, form: TextFile, data: bytes) -> bool:
+    """Write `data` (the text encoded in `form`) to `path`: through the editor when it takes
+    writes (its buffer then holds the text, without the byte-order mark), else atomically on disk.
+    True when it went through the editor. Raises `EditorError` or `OSError`."""
+    through = editor(ctx, "writes")
+    if through is None:
+        atomic_write(path, data)
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)  # as a local write would
+    await through.write_text(str(path), data[len(form.bom) :].decode(form.encoding))
+    return True

@@ -7,14 +7,27 @@ shell's pid and one `killpg` reaches everything it started: pipelines, `&` child
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
+import functools
 import os
+import shutil
 import signal
+import tempfile
 import weakref
 from collections.abc import Callable
 
 _live: weakref.WeakSet[asyncio.subprocess.Process] = weakref.WeakSet()
 """Every process group started here and not yet reaped, for `kill_all()` at exit."""
+
+
+@functools.cache
+def scratch_dir() -> str:
+    """A folder of this process's own, writable inside the sandbox when there is one (Bash keeps
+    its cwd file there; its `tmp` is the sandbox's /tmp)."""
+    folder = tempfile.mkdtemp(prefix="sous-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
 
 
 class CappedBuffer:

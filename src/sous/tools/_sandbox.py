@@ -36,6 +36,7 @@ from typing import Literal
 from sous.records import field, record
 
 from . import _standins
+from ._process import scratch_dir
 
 SANDBOX_SIGNS = (
     "Read-only file system",
@@ -425,15 +426,6 @@ def _hold(roots: list[str]) -> list[str]:
 def release() -> None:
     """A sandboxed command has ended (see `_standins.release`)."""
     _standins.release()
-
-
-@functools.cache
-def scratch_dir() -> str:
-    """A folder of this process's own, writable inside the sandbox (Bash keeps its cwd file there;
-    its `tmp` is the sandbox's /tmp)."""
-    folder = tempfile.mkdtemp(prefix="sous-")
-    atexit.register(shutil.rmtree, folder, True)
-    return folder
 
 
 @functools.cache

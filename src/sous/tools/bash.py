@@ -19,16 +19,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sous.core import ToolContext, ToolResult
 from sous.records import field, record
 
-from . import _process, _sandbox
+from . import _process
 from ._base import builtin
-from ._editor import Editor, EditorError, editor
-from ._files import added_dirs, inside, record_read
+from ._files import EditorError, added_dirs, editor, inside, record_read
 from ._truncate import head_tail
+
+if TYPE_CHECKING:  # imported only when an editor drives the session (`sous acp`)
+    from ._editor import Editor
 
 DEFAULT_TIMEOUT_MS = 120_000
 MAX_TIMEOUT_MS = 600_000
@@ -123,7 +125,7 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     timeout_ms = min(max(int(args.get("timeout") or default), 1), ceiling)
     limit = _env_int(environ, "BASH_MAX_OUTPUT_LENGTH", OUTPUT_LIMIT)
 
-    fd, pwd_file = tempfile.mkstemp(prefix="pwd-", dir=_sandbox.scratch_dir())
+    fd, pwd_file = tempfile.mkstemp(prefix="pwd-", dir=_process.scratch_dir())
     os.close(fd)
     env = _environment(ctx)
     env["SOUS_PWD_FILE"] = pwd_file
@@ -172,12 +174,10 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     finally:
         os.unlink(pwd_file)
         if sandbox:
-            _sandbox.release()
+            _release_sandbox()
     out, err = stdout.text(limit), stderr.text(limit)
-    if proxy and (refused := list(dict.fromkeys(proxy.refused[refused_before:]))):
-        notes.append(_sandbox.REFUSED_NOTE.format(hosts=", ".join(refused)))
-    elif sandbox and proc.returncode and _sandbox.looks_blocked(out + err):
-        notes.append(_sandbox.NOTE)
+    if sandbox:
+        notes += _sandbox_notes(proxy.refused[refused_before:] if proxy else [], proc.returncode, out + err)
     return _result(command, proc.returncode, out, err, timed_out, timeout_ms, notes)
 
 
@@ -192,7 +192,7 @@ async def _in_editor(
     """Run the command in one of the editor's terminals (it shows the output as it comes). The
     editor shows the command line too, so the EXIT trap that reports the final directory comes
     from a BASH_ENV start-up file (which then reads the user's own BASH_ENV) instead."""
-    fd, startup = tempfile.mkstemp(prefix="bashenv-", dir=_sandbox.scratch_dir())
+    fd, startup = tempfile.mkstemp(prefix="bashenv-", dir=_process.scratch_dir())
     with os.fdopen(fd, "w") as f:
         f.write(_EDITOR_STARTUP)
     env = {**env, "BASH_ENV": startup, "SOUS_USER_BASH_ENV": env.get("BASH_ENV", "")}
@@ -315,6 +315,8 @@ async def _sandboxed(argv: list[str], sandbox, ctx: ToolContext):
     must be followed by `_sandbox.release()` once it has ended."""
     if sandbox is None:
         return argv, None, ()
+    from . import _sandbox
+
     proxy = None
     if not sandbox.network and sandbox.allowed_domains:
         from ._netproxy import proxy_for
@@ -336,6 +338,23 @@ async def _sandboxed(argv: list[str], sandbox, ctx: ToolContext):
     )
 
 
+def _release_sandbox() -> None:
+    """A sandboxed command has ended. (`_sandbox` is imported only by a session that has a sandbox.)"""
+    from . import _sandbox
+
+    _sandbox.release()
+
+
+def _sandbox_notes(refused: list[str], returncode: int | None, output: str) -> list[str]:
+    """What a sandboxed command's result says about the sandbox: the hosts it refused, else
+    why the command may have failed."""
+    from . import _sandbox
+
+    if hosts := list(dict.fromkeys(refused)):
+        return [_sandbox.REFUSED_NOTE.format(hosts=", ".join(hosts))]
+    return [_sandbox.NOTE] if returncode and _sandbox.looks_blocked(output) else []
+
+
 def _close(fds: tuple[int, ...]) -> None:
     for fd in fds:
         os.close(fd)
@@ -349,7 +368,7 @@ async def _release_when_done(proc: asyncio.subprocess.Process) -> None:
     try:
         await proc.wait()
     finally:
-        _sandbox.release()
+        _release_sandbox()
 
 
 async def _start_background(command: str, description: str, ctx: ToolContext, *, outside: bool) -> ToolResult:
@@ -375,7 +394,7 @@ async def _start_background(command: str, description: str, ctx: ToolContext, *,
             )
         except BaseException:
             if sandbox:
-                _sandbox.release()
+                _release_sandbox()
             raise
         finally:
             _close(fds)

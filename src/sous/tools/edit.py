@@ -7,35 +7,22 @@ from typing import Any
 
 from sous.core import ToolContext, ToolResult
 
-from ._base import builtin
-from ._editor import EditorError, editor, save
-from ._files import TextFile, decode, from_text, numbered, record_read, resolve, stale_reason, structured_patch
+from . import offered
+from ._files import (
+    EditorError,
+    TextFile,
+    decode,
+    editor,
+    from_text,
+    numbered,
+    record_read,
+    resolve,
+    save,
+    stale_reason,
+    structured_patch,
+)
 
 SNIPPET_CONTEXT = 4
-
-_EDIT_FIELDS = {
-    "old_string": {"type": "string", "description": "The exact text to replace"},
-    "new_string": {"type": "string", "description": "The text to replace it with (must differ)"},
-    "replace_all": {"type": "boolean", "description": "Replace every occurrence (default false)"},
-}
-SCHEMA = {
-    "type": "object",
-    "properties": {"file_path": {"type": "string", "description": "The path of the file to modify"}, **_EDIT_FIELDS},
-    "required": ["file_path", "old_string", "new_string"],
-}
-MULTI_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "file_path": {"type": "string", "description": "The path of the file to modify"},
-        "edits": {
-            "type": "array",
-            "minItems": 1,
-            "description": "Edits applied in order, all or none",
-            "items": {"type": "object", "properties": _EDIT_FIELDS, "required": ["old_string", "new_string"]},
-        },
-    },
-    "required": ["file_path", "edits"],
-}
 
 
 class EditFailed(Exception):
@@ -160,5 +147,5 @@ async def run_multi_edit(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     )
 
 
-TOOL = builtin("Edit", SCHEMA, run_edit)
-MULTI_EDIT = builtin("MultiEdit", MULTI_SCHEMA, run_multi_edit)
+TOOL = offered.EDIT  # the prompt's side: this module is imported by the first call
+MULTI_EDIT = offered.MULTI_EDIT

@@ -15,21 +15,11 @@ from typing import Any
 
 from sous.core import ToolContext, ToolResult
 
-from . import _rg
-from ._base import builtin
 from ._files import resolve
 from ._truncate import paths
+from .offered import GLOB
 
 MAX_RESULTS = 100
-
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "pattern": {"type": "string", "description": 'The glob pattern, e.g. "**/*.py" or "src/**/*.{ts,tsx}"'},
-        "path": {"type": "string", "description": "The folder to search (default: the working directory)"},
-    },
-    "required": ["pattern"],
-}
 
 
 def split_pattern(pattern: str, base: str) -> tuple[str, str]:
@@ -50,6 +40,8 @@ def _respect_gitignore(environ: Any) -> bool:
 
 
 async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    from . import _rg  # imported by the first search
+
     started = time.monotonic()
     environ = ctx.environ or os.environ
     if error := _rg.missing(environ):
@@ -89,4 +81,4 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     return ToolResult(content=paths(found, MAX_RESULTS, "files", total=total), data=data)
 
 
-TOOL = builtin("Glob", SCHEMA, run, read_only=True)
+TOOL = GLOB  # the prompt's side, in `offered`: this module is imported by the first call

@@ -15,41 +15,12 @@ from typing import Any
 
 from sous.core import ToolContext, ToolResult
 
-from . import _rg
-from ._base import builtin
 from ._files import inside, resolve
 from ._truncate import head
+from .offered import GREP
+from .offered import GREP_DEFAULT_HEAD_LIMIT as DEFAULT_HEAD_LIMIT
 
-DEFAULT_HEAD_LIMIT = 250
 MAX_CONTENT_CHARS = 30_000
-MODES = ("content", "files_with_matches", "count")
-
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "pattern": {"type": "string", "description": "The regular expression to search for (ripgrep syntax)"},
-        "path": {"type": "string", "description": "File or folder to search (default: the working directory)"},
-        "glob": {"type": "string", "description": 'Only files matching this glob, e.g. "*.js" or "*.{ts,tsx}"'},
-        "type": {"type": "string", "description": "Only files of this rg type, e.g. py, js, rust"},
-        "output_mode": {
-            "type": "string",
-            "enum": list(MODES),
-            "description": "content: matching lines; files_with_matches (default): paths; count: per file",
-        },
-        "-i": {"type": "boolean", "description": "Case insensitive"},
-        "-n": {"type": "boolean", "description": "Line numbers in content mode (default true)"},
-        "-A": {"type": "integer", "description": "Lines after each match (content mode)"},
-        "-B": {"type": "integer", "description": "Lines before each match (content mode)"},
-        "-C": {"type": "integer", "description": "Lines before and after each match (content mode)"},
-        "head_limit": {
-            "type": "integer",
-            "description": f"Show only the first N entries (default {DEFAULT_HEAD_LIMIT}, 0 = all)",
-        },
-        "offset": {"type": "integer", "description": "Skip the first N entries"},
-        "multiline": {"type": "boolean", "description": "Let . and patterns span lines"},
-    },
-    "required": ["pattern"],
-}
 
 
 def split_globs(value: str) -> list[str]:
@@ -62,6 +33,8 @@ def split_globs(value: str) -> list[str]:
 
 def command(args: dict[str, Any], mode: str, target: str) -> list[str]:
     """The rg arguments for one Grep call searching `target`."""
+    from . import _rg
+
     cmd = ["--hidden", *_rg.vcs_excludes(), "--max-columns", "500", "--max-columns-preview", "--color", "never"]
     if mode == "files_with_matches":
         cmd.append("--files-with-matches")
@@ -91,6 +64,8 @@ def _plural(n: int, word: str) -> str:
 
 
 async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    from . import _rg  # imported by the first search
+
     environ = ctx.environ or os.environ
     if error := _rg.missing(environ):
         return error
@@ -135,6 +110,8 @@ def _without_denied(lines: list[str], denied: Any, cwd: str) -> list[str]:
 
 
 def _result(mode: str, lines: list[str], args: dict[str, Any], *, cut: bool) -> ToolResult:
+    from . import _rg
+
     data: dict[str, Any] = {"mode": mode, "numFiles": 0, "filenames": [], "content": "", "numLines": 0}
     if not lines:
         return ToolResult(content="No files found" if mode == "files_with_matches" else "No matches found", data=data)
@@ -169,4 +146,4 @@ def _result(mode: str, lines: list[str], args: dict[str, Any], *, cut: bool) -> 
     return ToolResult(content=text, data=data)
 
 
-TOOL = builtin("Grep", SCHEMA, run, read_only=True)
+TOOL = GREP  # the prompt's side, in `offered`: this module is imported by the first call

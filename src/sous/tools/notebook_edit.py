@@ -8,35 +8,12 @@ goes after `cell_id`, or first when there is none, and needs `cell_type`.
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from sous.core import ToolContext, ToolResult
 
-from . import _notebook
-from ._base import builtin
 from ._files import atomic_write, record_read, resolve, stale_reason
-
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "notebook_path": {"type": "string", "description": "The absolute path to the .ipynb file to edit"},
-        "cell_id": {"type": "string", "description": "The cell to edit; an insert goes after it (first if absent)"},
-        "new_source": {"type": "string", "description": "The new source for the cell"},
-        "cell_type": {
-            "type": "string",
-            "enum": ["code", "markdown"],
-            "description": "The cell's type; required for insert",
-        },
-        "edit_mode": {
-            "type": "string",
-            "enum": ["replace", "insert", "delete"],
-            "description": "replace (default), insert or delete",
-        },
-    },
-    "required": ["notebook_path", "new_source"],
-    "additionalProperties": False,
-}
+from .offered import NOTEBOOK_EDIT
 
 
 def _error(text: str) -> ToolResult:
@@ -48,6 +25,8 @@ def _lines(text: str) -> list[str]:
 
 
 async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    from . import _notebook  # the notebook format, read by the first edit
+
     path = resolve(args["notebook_path"], ctx)
     mode = args.get("edit_mode") or "replace"
     cell_id, cell_type = args.get("cell_id"), args.get("cell_type")
@@ -118,10 +97,12 @@ def _source(cell: dict[str, Any]) -> str:
 
 
 def _new_id(cells: list[dict[str, Any]]) -> str:
+    import secrets
+
     taken = {c.get("id") for c in cells}
     while (candidate := secrets.token_hex(4)) in taken:
         pass
     return candidate
 
 
-TOOL = builtin("NotebookEdit", SCHEMA, run)
+TOOL = NOTEBOOK_EDIT  # the prompt's side of the tool, in `offered`: this module is imported by its first call

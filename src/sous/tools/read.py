@@ -18,9 +18,8 @@ from typing import Any
 
 from sous.core import Image, ToolContext, ToolResult
 
-from ._base import builtin
-from ._editor import EditorError, editor
-from ._files import decode, looks_binary, numbered, record_read, resolve
+from ._files import EditorError, decode, editor, looks_binary, numbered, record_read, resolve
+from .offered import READ
 
 DEFAULT_LINES = 2000
 MAX_LINE_CHARS = 2000
@@ -43,17 +42,6 @@ IMAGE_TYPES = {
     ".jpeg": "image/jpeg",
     ".gif": "image/gif",
     ".webp": "image/webp",
-}
-
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "file_path": {"type": "string", "description": "The path of the file to read (absolute is best)"},
-        "offset": {"type": "integer", "description": "The line number to start reading from (1-based)"},
-        "limit": {"type": "integer", "description": "The number of lines to read"},
-        "pages": {"type": "string", "description": 'PDF page range, e.g. "1-5" (required over 10 pages)'},
-    },
-    "required": ["file_path"],
 }
 
 
@@ -258,4 +246,4 @@ async def _document(path: Path, args: dict[str, Any], ctx: ToolContext) -> ToolR
     return result
 
 
-TOOL = builtin("Read", SCHEMA, run, read_only=True)
+TOOL = READ  # the prompt's side, in `offered`: this module is imported by the first call

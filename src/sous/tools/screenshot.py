@@ -17,19 +17,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import importlib.util
 import os
-import shutil
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from sous.core import Image, Text, ToolContext, ToolResult
 
-from ._base import builtin
 from ._files import resolve
+from .offered import SCREENSHOT, chromium_path
+from .offered import screenshot_unavailable as unavailable
 
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -39,55 +36,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-dev-shm-usage",
 ]
-ENABLE_HINT = (
-    "Screenshot: not offered: it needs Chromium (apt-get install chromium, or SOUS_CHROMIUM=/path) "
-    "and Playwright for Python (pip install playwright; no `playwright install` needed)"
-)
 MAX_SIDE = 4000
 MAX_FULL_PAGE_HEIGHT = 8000
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 TIMEOUT_MS = 15_000
 MAX_LISTED = 20
-
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "url": {"type": "string", "description": "A local file path, file:// URL or http://localhost:PORT/... URL"},
-        "width": {"type": "integer", "description": "Viewport width in pixels (default 1280)"},
-        "height": {"type": "integer", "description": "Viewport height in pixels (default 800)"},
-        "wait_for": {"type": "string", "description": "CSS selector to wait for before acting"},
-        "actions": {
-            "type": "array",
-            "description": "Steps before the shot, in order",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "action": {"type": "string", "enum": ["click", "type", "press", "wait"]},
-                    "selector": {"type": "string", "description": "CSS selector (click, type, press)"},
-                    "text": {"type": "string", "description": "Text to type, or key to press (e.g. Enter)"},
-                    "ms": {"type": "integer", "description": "Milliseconds to wait"},
-                },
-                "required": ["action"],
-            },
-        },
-        "full_page": {"type": "boolean", "description": "Capture the whole scrollable page"},
-    },
-    "required": ["url"],
-    "additionalProperties": False,
-}
-
-
-def chromium_path(environ: Mapping[str, str] = os.environ) -> str | None:
-    if configured := environ.get("SOUS_CHROMIUM"):
-        return shutil.which(configured) or (configured if os.access(configured, os.X_OK) else None)
-    return next((found for name in BROWSERS if (found := shutil.which(name))), None)
-
-
-def unavailable(environ: Mapping[str, str] = os.environ) -> str | None:
-    """Why the tool cannot be offered here (one line for /status), or None."""
-    if chromium_path(environ) is None or importlib.util.find_spec("playwright") is None:
-        return ENABLE_HINT
-    return None
 
 
 def is_local(host: str) -> bool:
@@ -251,4 +204,4 @@ def _listing(problems: list[str], blocked: list[str]) -> str:
     return out
 
 
-TOOL = builtin("Screenshot", SCHEMA, run)
+TOOL = SCREENSHOT  # the prompt's side of the tool, in `offered`: this module is imported by its first call

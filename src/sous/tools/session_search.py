@@ -15,20 +15,9 @@ from typing import Any
 
 from sous.core import ToolContext, ToolResult
 
-from ._base import builtin
+from .offered import SESSION_SEARCH
 
 MAX_RESULTS = 25
-
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "query": {"type": "string", "minLength": 1, "description": 'Words to find (all of them), or a "phrase"'},
-        "session_id": {"type": "string", "description": "Search only this past session (id or id prefix)"},
-        "max_results": {"type": "integer", "description": "At most this many messages (default 10, at most 25)"},
-    },
-    "required": ["query"],
-    "additionalProperties": False,
-}
 
 
 def _folder(ctx: ToolContext) -> Path:
@@ -88,4 +77,4 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     )
 
 
-TOOL = builtin("SessionSearch", SCHEMA, run, read_only=True)
+TOOL = SESSION_SEARCH  # the prompt's side of the tool, in `offered`: this module is imported by its first call

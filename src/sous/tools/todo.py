@@ -10,27 +10,7 @@ from typing import Any
 
 from sous.core import ToolContext, ToolResult
 
-from ._base import builtin
-
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "todos": {
-            "type": "array",
-            "description": "The updated todo list",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "content": {"type": "string", "description": 'The task, imperative: "Run the tests"'},
-                    "status": {"type": "string", "enum": ["pending", "in_progress", "completed"]},
-                    "activeForm": {"type": "string", "description": 'Present continuous: "Running the tests"'},
-                },
-                "required": ["content", "status", "activeForm"],
-            },
-        }
-    },
-    "required": ["todos"],
-}
+from .offered import TODO_WRITE
 
 ACCEPTED = (
     "Todos have been modified successfully. Ensure that you continue to use the todo list to track your "
@@ -59,4 +39,4 @@ async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     return ToolResult(content=text, data={"oldTodos": old, "newTodos": todos})
 
 
-TOOL = builtin("TodoWrite", SCHEMA, run)
+TOOL = TODO_WRITE  # the prompt's side, in `offered`: this module is imported by the first call

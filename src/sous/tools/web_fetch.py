@@ -25,8 +25,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from sous.core import ModelRequest, ProviderError, ToolContext, ToolResult, user
 from sous.records import record, replace
 
-from ._base import builtin
-from ._side_model import small_fast_model
+from .offered import WEB_FETCH
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_MARKDOWN_CHARS = 100_000
@@ -42,15 +41,6 @@ CACHE_ENTRIES = 64
 USER_AGENT = "sous-User (WebFetch; +https://github.com/sous)"
 LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "url": {"type": "string", "format": "uri", "description": "The URL to fetch content from"},
-        "prompt": {"type": "string", "description": "The prompt to run on the fetched content"},
-    },
-    "required": ["url", "prompt"],
-    "additionalProperties": False,
-}
 
 SIDE_SYSTEM = (
     "You answer a question about one web page, from its content alone. Be concise; quote exactly "
@@ -266,6 +256,8 @@ def relevant_part(markdown: str, prompt: str, budget: int = DIRECT_CHARS) -> str
 
 async def apply_prompt(page: Page, prompt: str, ctx: ToolContext) -> tuple[str, str | None]:
     """The answer to `prompt` from `page`, and the side model's name when one answered."""
+    from ._side_model import small_fast_model
+
     model = small_fast_model(ctx)
     if model is None:
         return relevant_part(page.markdown, prompt), None
@@ -357,4 +349,4 @@ def _store(url: str, page: Page) -> None:
     _cache[url] = (time.monotonic(), page)
 
 
-TOOL = builtin("WebFetch", SCHEMA, run, concurrent=True)
+TOOL = WEB_FETCH  # the prompt's side of the tool, in `offered`: this module is imported by its first call

@@ -14,57 +14,20 @@ the tool is not offered at all):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from sous.core import ModelRequest, ProviderError, ToolContext, ToolResult, user
 
-from ._base import builtin
-from ._side_model import small_fast_model
+from .offered import NOT_CONFIGURED, WEB_SEARCH
+from .offered import web_search_backend as backend
 
 MAX_RESULTS = 10
 MAX_USES = 5
 MAX_PER_SESSION = 200
 """As Claude Code: a runaway loop of searches stops here."""
 TIMEOUT = 20.0
-NOT_CONFIGURED = (
-    "WebSearch: not offered: it needs the Anthropic provider, or a SearXNG instance in settings "
-    '("webSearch": {"searxng": "http://localhost:8888"})'
-)
 SERVER_TOOL = "web_search_20250305"
-
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "query": {"type": "string", "minLength": 2, "description": "The search query to use"},
-        "allowed_domains": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "Only include search results from these domains",
-        },
-        "blocked_domains": {
-            "type": "array",
-            "items": {"type": "string"},
-            "description": "Never include search results from these domains",
-        },
-    },
-    "required": ["query"],
-    "additionalProperties": False,
-}
-
-
-def backend(model_name: str, config: Any) -> tuple[str, str] | None:
-    """("searxng", URL) or ("anthropic", "") for this session, or None."""
-    if isinstance(config, Mapping) and isinstance(config.get("searxng"), str) and config["searxng"]:
-        return "searxng", config["searxng"].rstrip("/")
-    if model_name.startswith("anthropic:"):
-        return "anthropic", ""
-    return None
-
-
-def unavailable(model_name: str, config: Any) -> str | None:
-    return None if backend(model_name, config) else NOT_CONFIGURED
 
 
 def domain_matches(host: str, domains: list[str]) -> bool:
@@ -129,6 +92,8 @@ async def _searxng(base: str, query: str, allowed: list[str], blocked: list[str]
 
 
 async def _anthropic(query: str, allowed: list[str], blocked: list[str], ctx: ToolContext) -> ToolResult:
+    from ._side_model import small_fast_model
+
     model = small_fast_model(ctx)
     if model is None:
         return ToolResult(content=NOT_CONFIGURED, is_error=True)
@@ -188,4 +153,4 @@ def format_reply(query: str, text: str, blocks: list[dict[str, Any]], model_name
     )
 
 
-TOOL = builtin("WebSearch", SCHEMA, run, concurrent=True)
+TOOL = WEB_SEARCH  # the prompt's side of the tool, in `offered`: this module is imported by its first call

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sous.core import ToolContext, ToolResult
 
-from ._base import builtin
-from ._editor import Editor, EditorError, editor, save
-from ._files import TextFile, decode, from_text, record_read, resolve, stale_reason, structured_patch
+from ._files import (
+    EditorError,
+    TextFile,
+    decode,
+    editor,
+    from_text,
+    record_read,
+    resolve,
+    save,
+    stale_reason,
+    structured_patch,
+)
+from .offered import WRITE
 
-SCHEMA = {
-    "type": "object",
-    "properties": {
-        "file_path": {"type": "string", "description": "The path of the file to write (absolute is best)"},
-        "content": {"type": "string", "description": "The whole new content of the file"},
-    },
-    "required": ["file_path", "content"],
-}
+if TYPE_CHECKING:
+    from ._editor import Editor
 
 
 async def run(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
@@ -81,4 +85,4 @@ async def _current(path: Path, ctx: ToolContext, reading: Editor | None) -> Text
     return from_text(current) if current is not None else decode(path.read_bytes())
 
 
-TOOL = builtin("Write", SCHEMA, run)
+TOOL = WRITE  # the prompt's side, in `offered`: this module is imported by the first call

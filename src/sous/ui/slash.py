@@ -155,7 +155,8 @@ async def _clear(session, rest, args) -> Outcome:
 
 
 async def _compact(session, rest, args) -> Outcome:
-    from sous.context.compact import CompactError, estimate_tokens, message_tokens
+    from sous.context.compact import CompactError
+    from sous.context.measure import estimate_tokens, message_tokens
 
     if not session.messages:
         return Outcome("nothing to compact yet", error=True)
@@ -530,7 +531,7 @@ async def _permissions(session, rest, args) -> Outcome:
     if args[:1] == ["revoke"] and len(args) == 2 and args[1].lstrip("#").isdigit():
         done = session.revoke_grant(int(args[1].lstrip("#")))
         return Outcome(f"{'revoked' if done else 'no such grant'} #{args[1].lstrip('#')}", error=not done)
-    if args[:1] in (["allow"], ["deny"]) and len(args) == 2 and args[1].lstrip("#").isdigit() and session.auto_judge:
+    if args[:1] in (["allow"], ["deny"]) and len(args) == 2 and args[1].lstrip("#").isdigit():
         text = session.adopt_judgement(int(args[1].lstrip("#")), args[0])  # an auto-mode judgement
         return Outcome(text, error=text.startswith("no "))
     return Outcome("\n".join(session.permission_lines()))
