@@ -393,3 +393,28 @@ def test_two_sous_processes_recording_at_once_never_give_two_entries_one_id(proj
     assert [p.wait(timeout=60) for p in both] == [0, 0]
     entries = Checkpoints(str(project), environ={"SOUS_HOME": home}).list()
     assert len(entries) == 80 and sorted(e.id for e in entries) == list(range(1, 81))
+
+
+SNAPSHOT_MANY = """
+import asyncio, pathlib, sys
+from sous.checkpoints import Checkpoints
+project, home, name = sys.argv[1:4]
+store = Checkpoints(project, environ={"SOUS_HOME": home})
+async def main():
+    for n in range(25):
+        pathlib.Path(project, f"{name}.txt").write_text(f"{name} {n}")
+        await store.snapshot()
+asyncio.run(main())
+"""
+
+
+def test_two_sous_processes_snapshotting_one_project_at_once_both_keep_checkpoints(project, tmp_path):
+    """Two terminals in one project: git's index lock, held by one process's update-index, made
+    the other's snapshot fail and turned its checkpoints off; a snapshot now waits for the lock."""
+    home = str(tmp_path / "home")
+    command = [sys.executable, "-c", SNAPSHOT_MANY, str(project), home]
+    env = {**os.environ, "PYTHONPATH": SRC}
+    for _ in range(3):
+        both = [subprocess.Popen([*command, name], env=env, stderr=subprocess.PIPE, text=True) for name in "ab"]
+        errors = [p.communicate(timeout=120)[1] for p in both]
+        assert [p.returncode for p in both] == [0, 0], errors

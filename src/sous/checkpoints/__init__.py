@@ -34,6 +34,7 @@ import hashlib
 import itertools
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -45,6 +46,11 @@ from sous.records import field, fields, record, replace
 from . import _gitfiles
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+LOCK_WAITS = (0.01, 0.02, 0.05, 0.1, 0.1, 0.2, 0.2, 0.3, 0.5, 0.5)
+"""Pauses before trying a git command again after a failure that passes (`PASSING_FAILURES`)."""
+PASSING_FAILURES = (".lock': File exists", "short read while indexing")
+"""git's words for a lock of the store another sous process holds, and for a file that changed
+size while it was read (a build writing it, another process's snapshot): tried again."""
 MAX_NEW_FILES = 100_000
 """More new files than this in one snapshot (sous started in a home folder, say): checkpoints
 refuse rather than copy them all."""
@@ -155,6 +161,18 @@ class Checkpoints:
     # --- git -----------------------------------------------------------------------------------
 
     async def _git(self, *args: str, stdin: bytes | None = None, env: Mapping[str, str] | None = None) -> bytes:
+        """Run git on the store; a command that fails in passing (another sous process in the project
+        holds the store's index lock, a file is being written) is tried again for up to ~2 s."""
+        for delay in (*LOCK_WAITS, None):
+            try:
+                return await self._git_once(*args, stdin=stdin, env=env)
+            except CheckpointError as e:
+                if delay is None or not any(passing in str(e) for passing in PASSING_FAILURES):
+                    raise
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _git_once(self, *args: str, stdin: bytes | None, env: Mapping[str, str] | None) -> bytes:
         try:
             proc = await asyncio.create_subprocess_exec(
                 "git",
@@ -174,20 +192,33 @@ class Checkpoints:
             raise CheckpointError(f"git {args[0]} failed for checkpoints: {message}")
         return out
 
+    async def _make_store(self) -> None:
+        """Make the store in a folder of its own, then move it into place: another sous process in
+        the same project (a second terminal) either finds no store or a whole one, never one half made."""
+        self.git_dir.parent.mkdir(parents=True, exist_ok=True)
+        fresh = self.git_dir.with_name(f".{self.git_dir.name}.{os.getpid()}.new")
+        shutil.rmtree(fresh, ignore_errors=True)
+        # No template: nothing of the user's `init.templateDir` (an info/exclude would hide files from every
+        # snapshot), and no sample hooks to write (about 2 ms of the first snapshot).
+        await self._git("init", "-q", "--template=", env={"GIT_DIR": str(fresh)})
+        # Written at once rather than by five `git config` processes. No gc: nothing is ever unreferenced.
+        with open(fresh / "config", "a", encoding="utf-8") as f:
+            f.write(
+                "[core]\n\tautocrlf = false\n\tuntrackedCache = true\n\tquotepath = false\n"
+                "[gc]\n\tauto = 0\n[commit]\n\tgpgSign = false\n"
+            )
+        try:
+            os.rename(fresh, self.git_dir)
+        except OSError:  # another process made the store first: theirs is used
+            shutil.rmtree(fresh, ignore_errors=True)
+            if not (self.git_dir / "HEAD").exists():  # a folder in the way that is no store: made in place
+                await self._git("init", "-q", "--template=")
+
     async def _setup(self) -> None:
         if self._ready:
             return
         if not (self.git_dir / "HEAD").exists():
-            self.git_dir.parent.mkdir(parents=True, exist_ok=True)
-            # No template: nothing of the user's `init.templateDir` (an info/exclude would hide files from every
-            # snapshot), and no sample hooks to write (about 2 ms of the first snapshot).
-            await self._git("init", "-q", "--template=")
-            # Written at once rather than by five `git config` processes. No gc: nothing is ever unreferenced.
-            with open(self.git_dir / "config", "a", encoding="utf-8") as f:
-                f.write(
-                    "[core]\n\tautocrlf = false\n\tuntrackedCache = true\n\tquotepath = false\n"
-                    "[gc]\n\tauto = 0\n[commit]\n\tgpgSign = false\n"
-                )
+            await self._make_store()
         exclude = Path(self.project_dir, ".git", "info", "exclude")
         if exclude.is_file():
             self._env["GIT_CONFIG_COUNT"] = "1"
