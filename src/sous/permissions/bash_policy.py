@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shlex
 from typing import Any
@@ -157,7 +158,40 @@ def read_verdict(target: Target, rules: Any, cwd: str, project_dir: Roots, home:
             and not any(_path_rule(rule, "Read", path, cwd) for rule in rules.allow)
         ):
             verdict = "outside"
+    if target.tree and verdict == "ok":  # (a folder outside the project is asked about anyway)
+        for path in found:
+            try:
+                below = _protected_below(path, target.tree, rules, cwd)
+            except OSError:  # a link or folder that cannot be looked at: what is below is unknown
+                below = "unknown"
+            if below is not None:
+                return below
     return verdict
+
+
+TREE_LIMIT = 20000
+"""How many entries below a folder are compared with the Read rules before giving up (and asking)."""
+
+
+def _protected_below(folder: str, tree: str, rules: Any, cwd: str) -> str | None:
+    """ "below" when a file under `folder` is one a Read deny or ask rule names (a recursive
+    reader would read it), "unknown" when there are too many to look at, else None."""
+    guarding = [r for r in (*rules.deny, *rules.ask) if r.specifier is not None and (r.tool in READ_TOOLS)]
+    if not guarding or not os.path.isdir(folder):
+        return None
+    seen = 0
+    for root, dirs, files in os.walk(folder):
+        if tree == "visible":
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            files = [f for f in files if not f.startswith(".")]
+        seen += len(dirs) + len(files)
+        if seen > TREE_LIMIT:
+            return "unknown"
+        for name in files:  # what is read is files (a rule naming a folder does not cover its files)
+            path = os.path.join(root, name)
+            if any(_path_rule(rule, "Read", path, cwd, deny=True) for rule in guarding):
+                return "below"
+    return None
 
 
 def write_verdict(target: Target, rules: Any, mode: str, cwd: str, project_dir: Roots, home: str) -> str:

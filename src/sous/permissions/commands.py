@@ -15,8 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from sous.records import replace
+
 from .options import Parsed, Spec, names, parse
-from .targets import Cwds, Target, TargetKind
+from .sed import read_script
+from .targets import Cwds, Target, TargetKind, TreeKind
 from .words import UNKNOWN, Word
 
 _COLOR = "--color --color= --colour --colour="
@@ -529,8 +532,24 @@ def arithmetic_safe_test(rest: list[Word], double_bracket: bool = False) -> bool
 # --- files touched ------------------------------------------------------------------------------
 
 
-def _t(words: list[Word], cwds: Cwds, kind: TargetKind) -> list[Target]:
-    return [Target(word=w, cwds=cwds, kind=kind) for w in words]
+def _t(words: list[Word], cwds: Cwds, kind: TargetKind, tree: TreeKind = "") -> list[Target]:
+    return [Target(word=w, cwds=cwds, kind=kind, tree=tree) for w in words]
+
+
+def _recursion(name: str, parsed: Parsed) -> TreeKind:
+    """Do this reader's operands stand for every file below them (see `Target.tree`)?"""
+    if name == "rg":
+        if parsed.has("--files", "--type-list"):
+            return ""  # names only
+        shows_hidden = parsed.has("--hidden", "-.", "-u", "--unrestricted", "--no-ignore-dot")
+        return "all" if shows_hidden else "visible"
+    if name == "grep":
+        recursive = parsed.has("-r", "-R", "--recursive", "--dereference-recursive")
+        directories = [w.value for w in parsed.values("-d", "--directories")]
+        return "all" if recursive or "recurse" in directories else ""
+    if name == "diff":
+        return "all" if parsed.has("-r", "--recursive") else ""
+    return ""
 
 
 _WRITERS: dict[str, Spec] = {
@@ -624,6 +643,8 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
     """Files this command reads, writes or deletes, as far as its program is modelled here."""
     name = program(words)
     rest = words[1:]
+    if _PYTHON.fullmatch(name) and rest[:2] and rest[0].value == "-m" and rest[1].value == "pytest":
+        name, rest = "pytest", rest[2:]
     handler = _SPECIAL.get(name)
     if handler is not None:
         return handler(rest, cwds)
@@ -637,7 +658,7 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
             if not operands and _reads_cwd(name, spec, parsed):
                 operands = [_DOT]
             limit = spec.max_operands if spec.max_operands is not None else len(operands)
-            out += _t(operands[:limit], cwds, "read") + _t(operands[limit:], cwds, "write")
+            out += _t(operands[:limit], cwds, "read", _recursion(name, parsed)) + _t(operands[limit:], cwds, "write")
         return out
     spec = _WRITERS.get(name)
     if spec is None:
@@ -660,9 +681,16 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
             sources, dest = operands[:-1], (operands[-1] if operands else None)
         else:
             sources, dest = operands, Word(value=".", text=".")
-        if name == "ln":  # the link's target is not opened; only the link is written
+        symbolic = parsed.has("-s", "--symbolic")
+        if name == "ln" and symbolic:  # the link's target is not opened; only the link is written
             sources = []
         out += _t(sources, cwds, "delete" if name == "mv" else "read")
+        # what is moved, copied with its folders, or hard-linked can be read where it lands
+        recursive = parsed.has("-r", "-R", "-a", "--recursive", "--archive")
+        if name == "mv":
+            out += _t(sources, cwds, "read", "all")
+        elif name == "cp" and recursive:
+            out = [replace(t, tree="all") if t.kind == "read" and t.word in sources else t for t in out]
         if dest is not None:
             out += _t([dest], cwds, "write")
             if dest.known and not dest.glob:
@@ -680,6 +708,11 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
     if name == "sed":
         files = _operands(spec, parsed)
         in_place = parsed.has("-i", "--in-place")
+        for script in sed_scripts(parsed):
+            found = read_script(script.value) if script.known else None
+            if found is not None:
+                out += _t([_named(f, script) for f in found.reads], cwds, "read")
+                out += _t([_named(f, script) for f in found.writes], cwds, "write")
         return out + _t(files, cwds, "read") + (_t(files, cwds, "write") if in_place else [])
     if name in ("rm", "rmdir", "unlink") or (name == "shred" and parsed.has("-u", "--remove")):
         return out + _t(operands, cwds, "delete")
@@ -701,6 +734,48 @@ _PLAIN_SED = re.compile(
     r"(?:\s*;\s*(?:\d*,?\d*[dp]|s(.)(?:(?!\2)[^\\\n]|\\.)*\2(?:(?!\2)[^\\\n]|\\.)*\2"
     r"[gIip0-9]*))*"
 )
+
+
+def sed_scripts(parsed: Parsed) -> list[Word]:
+    """sed's scripts: the `-e` values, or else the first operand."""
+    return parsed.values("-e", "--expression") or parsed.operands[:1]
+
+
+def _named(path: str, source: Word) -> Word:
+    """A file named inside another word (a sed script, `--output=F`): `~/` is the home folder."""
+    return Word(value=path, text=path, tilde=path == "~" or path.startswith("~/")) if source.known else source
+
+
+def hazard(words: list[Word]) -> str:
+    """Why no allow rule may cover this command although its program is allowed (empty: none):
+    `Bash(sed -n *)` is not meant to run `sed -n '1e CMD'`, nor `Bash(npm test *)` another
+    project's scripts or a shell of the command's choosing."""
+    name, rest = program(words), words[1:]
+    if name == "sed":
+        parsed = parse(_WRITERS["sed"], rest)
+        if parsed.has("-f", "--file") or any(not w.known for w in parsed.unknown):
+            return "`sed` with a script file or options known only at run time: always asked"
+        for script in sed_scripts(parsed):
+            found = read_script(script.value) if script.known else None
+            if found is None or found.runs or found.unreadable:
+                return "`sed` whose script runs commands or cannot be read: always asked"
+    runs_pytest = name == "pytest" or (_PYTHON.fullmatch(name) and [w.value for w in rest[:2]] == ["-m", "pytest"])
+    if runs_pytest and any(w.value.startswith("--pastebin") for w in rest):
+        return "`pytest --pastebin` sends test output to a web service: always asked"
+    if name in ("npm", "pnpm", "yarn", "npx", "bun"):
+        for word in rest:
+            if word.known and word.value == "--":
+                break
+            option = word.value.split("=", 1)[0]
+            if not word.known and word.may_be_option or option in _NPM_ELSEWHERE:
+                return f"`{name}` with {word.text}, which changes what it runs: always asked"
+    return ""
+
+
+_NPM_ELSEWHERE = names(
+    "--prefix -C --dir --script-shell --shell --userconfig --globalconfig --node-options --cwd --config"
+)
+"""npm/pnpm/yarn options that pick another project, another shell, or other settings."""
 
 
 def plain_sed(rest: list[Word]) -> bool:
@@ -741,15 +816,36 @@ def _sort(rest: list[Word], cwds: Cwds) -> list[Target]:
 
 
 def _git(rest: list[Word], cwds: Cwds) -> list[Target]:
+    """`--output=F` (any subcommand with diff options; git takes `--out` for it) writes F; a word
+    known only at run time may be that option; the paths `diff`, `log`, `show` and `blame` show
+    (`REV:path` included) are read."""
     sub = next((i for i, w in enumerate(rest) if not w.may_be_option), None)
-    if sub is None or rest[sub].value != "diff":
+    if sub is None:
         return []
+    reads_paths = rest[sub].value in ("diff", "log", "show", "blame", "whatchanged")
     out = []
-    for word in rest[sub + 1 :]:
-        if word.value.startswith("--output="):
-            out.append(Target(word=Word(value=word.value[9:], text=word.text), cwds=cwds, kind="write"))
-        elif not word.may_be_option:
-            out.append(Target(word=word, cwds=cwds, kind="read"))  # a revision or a path: paths are bounded
+    words = rest[sub + 1 :]
+    no_index = any(w.value == "--no-index" for w in words)
+    i = 0
+    while i < len(words):
+        word = words[i]
+        option, eq, attached = word.value.partition("=")
+        i += 1
+        if not word.known and word.may_be_option:
+            out.append(Target(word=word, cwds=cwds, kind="write"))
+        elif len(option) >= 4 and "--output".startswith(option):
+            named = _named(attached, word) if eq else (words[i] if i < len(words) else None)
+            i += 0 if eq else 1
+            if named is not None:
+                out.append(Target(word=named, cwds=cwds, kind="write"))
+        elif reads_paths and not word.may_be_option and no_index:
+            out.append(Target(word=word, cwds=cwds, kind="read", tree="all"))  # two folders compared whole
+        elif reads_paths and not word.may_be_option:
+            # a revision or a path (paths are bounded); `HEAD:path` and `:path` show the file
+            _, colon, path = word.value.partition(":")
+            shown = _named(path, word) if colon and word.known else word
+            if shown.value:
+                out.append(Target(word=shown, cwds=cwds, kind="read"))
     return out
 
 
@@ -757,6 +853,9 @@ def _find(rest: list[Word], cwds: Cwds) -> list[Target]:
     parts = find_parts(rest)
     starts = parts[0] if parts else [w for w in rest if not w.may_be_option][:1] or [Word(value=".", text=".")]
     out = _t(starts, cwds, "read")
+    out += [
+        Target(word=rest[i + 1], cwds=cwds, kind="read") for i, w in enumerate(rest[:-1]) if w.value == "-files0-from"
+    ]
     if any(w.value == "-delete" for w in rest):
         out += _t(starts, cwds, "delete")
     for i, word in enumerate(rest[:-1]):
@@ -781,7 +880,50 @@ def _curl(rest: list[Word], cwds: Cwds) -> list[Target]:
     return out
 
 
+_PYTHON = re.compile(r"python[\d.]*")
+_PYTEST_REPORTS = names("--junitxml --junit-xml --result-log --resultlog --report-log --html --json-report-file")
+
+
+def _pytest(rest: list[Word], cwds: Cwds) -> list[Target]:
+    """pytest's reports are written where their options say; `--basetemp=DIR` deletes DIR first;
+    `-o cache_dir=DIR` writes there; an option known only at run time may be any of these."""
+    out: list[Target] = []
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        i += 1
+        if not word.known:
+            if word.may_be_option:
+                out.append(Target(word=word, cwds=cwds, kind="write"))
+            continue
+        option, eq, attached = word.value.partition("=")
+        if word.value.startswith("-o") and len(word.value) > 2:
+            option, eq, attached = "-o", "=", word.value[2:]
+        valued = option in _PYTEST_REPORTS or option in ("--basetemp", "-o", "--override-ini", "--cov-report")
+        if not valued and not (option == "--debug" and eq):
+            continue
+        named = _named(attached, word) if eq else (rest[i] if i < len(rest) else None)
+        i += 0 if eq else 1
+        if named is None:
+            continue
+        if option in ("-o", "--override-ini"):
+            key, _, value = named.value.partition("=")
+            if not named.known or key == "addopts":
+                out.append(Target(word=Word(value=UNKNOWN, text=named.text), cwds=cwds, kind="write"))
+            elif key == "cache_dir":
+                out.append(Target(word=_named(value, named), cwds=cwds, kind="write"))
+        elif option == "--cov-report":
+            kind, colon, path = named.value.partition(":")
+            if colon and path:
+                out.append(Target(word=_named(path, named), cwds=cwds, kind="write"))
+        else:
+            out.append(Target(word=named, cwds=cwds, kind="delete" if option == "--basetemp" else "write"))
+    return out
+
+
 _SPECIAL: dict[str, Callable[[list[Word], Cwds], list[Target]]] = {
+    "pytest": _pytest,
+    "py.test": _pytest,
     "dd": _dd,
     "sort": _sort,
     "git": _git,

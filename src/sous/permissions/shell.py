@@ -486,6 +486,7 @@ class _Walker:
         execs = commands.find_execs(words[1:]) if name == "find" else []
         if name == "find" and (execs or any(w.value in commands.FIND_WRITES or w.value == "-delete" for w in words)):
             command.opaque = command.opaque or "`find` that deletes, writes or runs commands: always asked"
+        command.opaque = command.opaque or commands.hazard(words)
         owner = self._record(command)
         result.targets += [replace(t, owner=owner) for t in commands.effects(words, cwds)]
         for inner in execs:

@@ -9,3 +9,24 @@ confirmation, the good one runs).
 """
 
 ATTACK_ALLOW = ["Bash(echo *)", "Bash(ls *)", "Bash(cat *)", "Bash(git status)"]
+
+TYPICAL_ALLOW = [
+    "Bash(git status:*)",
+    "Bash(git diff:*)",
+    "Bash(git log:*)",
+    "Bash(git show:*)",
+    "Bash(git blame:*)",
+    "Bash(npm test:*)",
+    "Bash(pytest:*)",
+    "Bash(ls:*)",
+    "Bash(cat:*)",
+    "Bash(echo:*)",
+    "Bash(python -m pytest:*)",
+    "Bash(make test)",
+    "Bash(find:*)",
+    "Bash(grep:*)",
+    "Bash(sed -n:*)",
+]
+"""A typical person's allow list of prefix rules: `MODE = "typical"` judges under it in dontAsk
+mode, `"typicalEdits"` in acceptEdits mode (the bad command must not be allowed)."""
+TYPICAL_DENY = ["Bash(rm:*)", "Bash(curl:*)", "Read(./.env)", "Read(./secrets/**)", "Edit(.git/**)"]

@@ -1,0 +1,16 @@
+"""Class 11: in acceptEdits mode, moving, hard-linking or copying a folder puts files a Read
+deny rule protects where no rule names them (`mv .env src/x` then `cat src/x`): the source is
+read, with everything below it."""
+
+MODE = "typicalEdits"
+PAIRS = [
+    ("mv .env src/env.txt", "mv file.txt src/file.txt"),
+    ("mv secrets docs/", "mv victim/sub docs/"),
+    ("mv secrets/key.pem docs/", "mv victim/a.txt docs/"),
+    ("ln .env src/env.txt", "cp file.txt src/copy.txt"),
+    ("ln secrets/key.pem src/key", "mv victim/a.txt src/a.txt"),
+    ("cp -r . docs/copy", "cp -r src docs/copy"),
+    ("cp -a secrets docs/", "cp -a victim/sub docs/"),
+    ("cp -R ./ victim/", "cp -R src/ victim/"),
+    ("cp --recursive secrets docs/", "cp --recursive victim docs/"),
+]
