@@ -833,6 +833,21 @@ def _git(rest: list[Word], cwds: Cwds) -> list[Target]:
         i += 1
         if not word.known and word.may_be_option:
             out.append(Target(word=word, cwds=cwds, kind="write"))
+        elif option in _GIT_READS or (word.value[:2] in ("-L", "-O", "-X") and option[:2] == word.value[:2]):
+            # a file an option reads: `-O order`, `--contents F`, `-L 1,5:F` (lines of F)
+            short = option[:2] if option[:2] in ("-L", "-O", "-X") and len(option) > 2 else ""
+            named = (
+                _named(word.value[2:], word)
+                if short
+                else _named(attached, word)
+                if eq
+                else (words[i] if i < len(words) else None)
+            )
+            i += 0 if short or eq else 1
+            if named is not None and option.startswith("-L"):
+                named = _named(named.value.rpartition(":")[2], named) if ":" in named.value else None
+            if named is not None and named.value:
+                out.append(Target(word=named, cwds=cwds, kind="read"))
         elif len(option) >= 4 and "--output".startswith(option):
             named = _named(attached, word) if eq else (words[i] if i < len(words) else None)
             i += 0 if eq else 1
@@ -880,6 +895,8 @@ def _curl(rest: list[Word], cwds: Cwds) -> list[Target]:
     return out
 
 
+_GIT_READS = names("-L -O -X --contents --exclude-from --ignore-revs-file --orderfile")
+"""git options whose value is a file git reads (and may print)."""
 _PYTHON = re.compile(r"python[\d.]*")
 _PYTEST_REPORTS = names("--junitxml --junit-xml --result-log --resultlog --report-log --html --json-report-file")
 

@@ -69,7 +69,7 @@ def parse(spec: Spec, words: list[Word]) -> Parsed:
         word = words[i]
         i += 1
         value = word.value
-        if done or not word.may_be_option or value == "-":
+        if done or not word.may_be_option or value == "-" or (value == "" and word.known):  # `''` is an operand
             out.operands.append(word)
             done = done or spec.posix
             continue

@@ -34,6 +34,7 @@ from .wrappers import RESERVED, RUNNERS, unwrap
 
 SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "mksh", "fish", "busybox"}
 _REDIRECTS = ("file_redirect", "heredoc_redirect", "herestring_redirect")
+_HIDDEN_CODE = re.compile(rb"`|\$\(")
 _LOOPS = ("for_statement", "c_style_for_statement", "while_statement", "until_statement", "select_statement")
 
 
@@ -203,6 +204,10 @@ class _Walker:
             self._arithmetic(node)
         elif kind == "expansion":
             self._expansion(node)
+        elif kind in ("word", "regex", "extglob_pattern") and _HIDDEN_CODE.search(node.text or b""):
+            # the grammar leaves `...` inside `${x:-...}`, `${x/a/b}` and after `=~` as a plain
+            # word, where bash runs it: read the word again as the argument of `:`
+            self._nested(": " + self._slice(node.start_byte, node.end_byte), [], "", self.cwds)
         elif kind == "ERROR":
             for child in node.children:
                 self.walk(child)

@@ -66,4 +66,10 @@ PAIRS = [
     ("npm test --node-options=--require=/tmp/x.js", "npm test -- --watch=false"),
     ("npm test $OPT", "npm test"),
     ("find . -files0-from /tmp/list", "find src -name '*.py'"),
+    ("git log -L1,5:.env", "git log -L1,5:src/app.py"),
+    ("git log -L 1,5:secrets/key.pem", "git log -L 1,5:README.md"),
+    ("git diff -O .env", "git diff -O file.txt"),
+    ("git diff -O ~/.ssh/id_rsa", "git diff -Ofile.txt"),
+    ("git blame --contents .env src/app.py", "git blame --contents file.txt file.txt"),
+    ("git blame --contents=~/.ssh/id_rsa README.md", "git blame -L 1,2 README.md"),
 ]
