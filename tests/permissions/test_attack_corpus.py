@@ -75,9 +75,9 @@ def judge(world: tuple[str, str], mode: str, command: str):
         return decide(
             rules, "bypassPermissions", "Bash", {"command": command}, cwd=project, project_dir=project, home=home
         )
-    if mode in ("typical", "typicalEdits"):
+    if mode in ("typical", "typicalEdits", "typicalDeny"):
         rules = Rules.from_lists(allow=TYPICAL_ALLOW, deny=TYPICAL_DENY)
-        run_in = "dontAsk" if mode == "typical" else "acceptEdits"
+        run_in = {"typical": "dontAsk", "typicalEdits": "acceptEdits", "typicalDeny": "default"}[mode]
         return decide(rules, run_in, "Bash", {"command": command}, cwd=project, project_dir=project, home=home)
     rules = Rules.from_lists(allow=ATTACK_ALLOW, deny=READ_DENY)
     return decide(rules, "dontAsk", "Bash", {"command": command}, cwd=project, project_dir=project, home=home)
@@ -90,6 +90,8 @@ def test_an_attack_never_passes(world, mode, command):
         assert (decision.behavior, decision.source, decision.confirm) == ("ask", "safety", "typed"), decision
     elif mode == "typicalEdits":
         assert decision.behavior != "allow", decision
+    elif mode == "typicalDeny":
+        assert (decision.behavior, decision.source[:5]) == ("deny", "rule:"), decision
     else:
         assert decision.behavior == "deny", decision
 
@@ -100,9 +102,9 @@ def test_its_harmless_sibling_still_runs(world, mode, command):
     assert decision.behavior == "allow", decision
 
 
-def test_the_corpus_has_four_hundred_attacks_in_eleven_classes():
+def test_the_corpus_has_four_hundred_attacks_in_twelve_classes():
     counts = {name: len(module.PAIRS) for name, module in CLASSES.items()}
-    assert len(counts) == 11 and sum(counts.values()) >= 400, counts
+    assert len(counts) == 12 and sum(counts.values()) >= 400, counts
     for module in CLASSES.values():
         bad = [b for b, _ in module.PAIRS]
         assert len(set(bad)) == len(bad)

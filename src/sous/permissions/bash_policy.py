@@ -117,6 +117,9 @@ def rule_texts(analysis: Analysis, raw: str) -> list[str]:
         texts.update((command.rendered(), command.typed()))
         if command.outer:
             texts.update((command.rendered(outer=True), command.typed(outer=True)))
+        if command.name and command.words[0].value != command.name:
+            # `/bin/rm x` and `./bin/../rm x` run rm: a deny rule for `rm` holds
+            texts.update(command.name + text[len(command.words[0].value) :] for text in (command.rendered(),))
     return list(texts)
 
 

@@ -794,7 +794,8 @@ def _dd(rest: list[Word], cwds: Cwds) -> list[Target]:
         if eq and key in ("if", "of"):
             out.append(
                 Target(
-                    word=Word(value=value, text=word.text, glob=word.glob),
+                    # bash expands `~` after the `=` of a word that looks like an assignment
+                    word=Word(value=value, text=word.text, glob=word.glob, tilde=value == "~" or value[:2] == "~/"),
                     cwds=cwds,
                     kind="read" if key == "if" else "write",
                 )
@@ -938,7 +939,47 @@ def _pytest(rest: list[Word], cwds: Cwds) -> list[Target]:
     return out
 
 
+def _archive_dir(rest: list[Word], cwds: Cwds, option: str, long: str) -> list[Target]:
+    """Where `tar -x` / `unzip` unpack: the folder `-C DIR` / `-d DIR` names, else the current one."""
+    for i, word in enumerate(rest):
+        value = word.value
+        if not word.known and word.may_be_option:
+            return [Target(word=word, cwds=cwds, kind="write")]
+        if value in (option, long) and i + 1 < len(rest):
+            return [Target(word=rest[i + 1], cwds=cwds, kind="write")]
+        if value.startswith(long + "="):
+            return [Target(word=_named(value[len(long) + 1 :], word), cwds=cwds, kind="write")]
+        if value.startswith(option) and len(value) > 2:
+            return [Target(word=_named(value[2:], word), cwds=cwds, kind="write")]
+    return [Target(word=_DOT, cwds=cwds, kind="write")]
+
+
+def _tar(rest: list[Word], cwds: Cwds) -> list[Target]:
+    first = rest[0].value if rest else ""
+    extracting = any(
+        w.value in ("--extract", "--get") or (w.value[:1] == "-" and w.value[1:2] != "-" and "x" in w.value)
+        for w in rest
+    ) or (first[:1] not in ("-", "") and "x" in first)
+    return _archive_dir(rest, cwds, "-C", "--directory") if extracting else []
+
+
+def _unzip(rest: list[Word], cwds: Cwds) -> list[Target]:
+    return _archive_dir(rest, cwds, "-d", "--exdir")
+
+
+def _rsync(rest: list[Word], cwds: Cwds) -> list[Target]:
+    """rsync writes its last operand (with `--delete`, deletes what is there and not in the source)."""
+    operands = [w for w in rest if not w.may_be_option]
+    if len(operands) < 2 or ":" in operands[-1].value.split("/", 1)[0]:
+        return []  # one operand lists; `host:path` is another machine
+    deletes = any(w.value.startswith(("--delete", "--remove-source-files")) for w in rest)
+    return [Target(word=operands[-1], cwds=cwds, kind="delete" if deletes else "write")]
+
+
 _SPECIAL: dict[str, Callable[[list[Word], Cwds], list[Target]]] = {
+    "tar": _tar,
+    "unzip": _unzip,
+    "rsync": _rsync,
     "pytest": _pytest,
     "py.test": _pytest,
     "dd": _dd,

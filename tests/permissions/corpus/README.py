@@ -28,5 +28,6 @@ TYPICAL_ALLOW = [
     "Bash(sed -n:*)",
 ]
 """A typical person's allow list of prefix rules: `MODE = "typical"` judges under it in dontAsk
-mode, `"typicalEdits"` in acceptEdits mode (the bad command must not be allowed)."""
+mode, `"typicalEdits"` in acceptEdits mode (the bad command must not be allowed), `"typicalDeny"`
+in default mode (the bad command must be denied by a rule)."""
 TYPICAL_DENY = ["Bash(rm:*)", "Bash(curl:*)", "Read(./.env)", "Read(./secrets/**)", "Edit(.git/**)"]

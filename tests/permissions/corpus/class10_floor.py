@@ -80,4 +80,33 @@ PAIRS = [
     ("sed -n 'e id' file.txt", "sed -n '1p' file.txt"),
     ("cat file.txt <> ~/.bashrc", "cat file.txt > rw.txt"),
     ("{rm,-rf,~/x}", "echo {-n,~/x}"),
+    # sed runs commands at any address, not only a numbered one
+    ("sed -n '$e rm -rf ~' file.txt", "sed -n '$p' file.txt"),
+    ("sed -n '1!e rm -rf ~' file.txt", "sed -n '1!p' file.txt"),
+    ("sed '1~2e rm -rf ~' file.txt", "sed '1~2d' file.txt"),
+    ("sed -n '/x/Me rm -rf ~' file.txt", "sed -n '/x/Ip' file.txt"),
+    # a link made earlier in the same command decides where a later write lands
+    ("ln -sf ~/.bashrc x; echo y > x", "ln -sf file.txt x; ls x"),
+    ("ln -s ~ h; echo x > h/.bashrc", "ln -s src h; ls h"),
+    ("ln ~/.bashrc x; echo y >> x", "ln file.txt x"),
+    ("cp -s ~/.bashrc x && echo y > x", "cp file.txt x && echo y > x"),
+    # `flock FILE -c CODE` runs CODE
+    ("flock lock -c 'rm -rf ~'", "flock lock -c 'rm -rf victim'"),
+    ("flock -n lock --command 'rm -rf ~'", "flock -n lock --command 'ls'"),
+    # bash expands `~` after `of=`
+    ("dd if=/dev/zero of=~/.bashrc", "dd if=/dev/zero of=out.bin count=1"),
+    ("dd if=file.txt of=~/notes.txt", "dd if=file.txt of=copy.txt"),
+    # git clean, archives and rsync write or delete where their options say
+    ("git -C ~ clean -fdx", "git clean -fdx"),
+    ("git clean -fdx ~", "git clean -n ~"),
+    ("git clean -fd ..", "git clean -fd src"),
+    ("tar -xf x.tar -C ~", "tar -xf x.tar -C victim"),
+    ("tar xf x.tar --directory=/", "tar xf x.tar"),
+    ("unzip -o x.zip -d ~", "unzip -o x.zip -d victim"),
+    ("rsync -a --delete victim/ ~/", "rsync -a --delete victim/ docs/"),
+    # options of test runners and git that write or delete
+    ("git log --output ~/.bashrc", "git log --output log.txt"),
+    ("pytest --basetemp ~", "pytest --basetemp build/tmp"),
+    ("python -m pytest --basetemp=..", "python -m pytest --basetemp=build"),
+    ("pytest --junitxml ~/.profile", "pytest --junitxml report.xml"),
 ]
