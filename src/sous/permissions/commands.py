@@ -13,11 +13,11 @@ and the safety floor checks every write, whichever program makes it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from sous.records import replace
 
 from .options import Parsed, Spec, names, parse
+from .program_files import PYTHON, SPECIAL, named_file
 from .sed import read_script
 from .targets import Cwds, Target, TargetKind, TreeKind
 from .words import UNKNOWN, Word
@@ -643,9 +643,9 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
     """Files this command reads, writes or deletes, as far as its program is modelled here."""
     name = program(words)
     rest = words[1:]
-    if _PYTHON.fullmatch(name) and rest[:2] and rest[0].value == "-m" and rest[1].value == "pytest":
+    if PYTHON.fullmatch(name) and rest[:2] and rest[0].value == "-m" and rest[1].value == "pytest":
         name, rest = "pytest", rest[2:]
-    handler = _SPECIAL.get(name)
+    handler = SPECIAL.get(name)
     if handler is not None:
         return handler(rest, cwds)
     spec = READ_ONLY.get(name) or _READERS_EXTRA.get(name)
@@ -711,8 +711,8 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
         for script in sed_scripts(parsed):
             found = read_script(script.value) if script.known else None
             if found is not None:
-                out += _t([_named(f, script) for f in found.reads], cwds, "read")
-                out += _t([_named(f, script) for f in found.writes], cwds, "write")
+                out += _t([named_file(f, script) for f in found.reads], cwds, "read")
+                out += _t([named_file(f, script) for f in found.writes], cwds, "write")
         return out + _t(files, cwds, "read") + (_t(files, cwds, "write") if in_place else [])
     if name in ("rm", "rmdir", "unlink") or (name == "shred" and parsed.has("-u", "--remove")):
         return out + _t(operands, cwds, "delete")
@@ -741,11 +741,6 @@ def sed_scripts(parsed: Parsed) -> list[Word]:
     return parsed.values("-e", "--expression") or parsed.operands[:1]
 
 
-def _named(path: str, source: Word) -> Word:
-    """A file named inside another word (a sed script, `--output=F`): `~/` is the home folder."""
-    return Word(value=path, text=path, tilde=path == "~" or path.startswith("~/")) if source.known else source
-
-
 def hazard(words: list[Word]) -> str:
     """Why no allow rule may cover this command although its program is allowed (empty: none):
     `Bash(sed -n *)` is not meant to run `sed -n '1e CMD'`, nor `Bash(npm test *)` another
@@ -759,7 +754,7 @@ def hazard(words: list[Word]) -> str:
             found = read_script(script.value) if script.known else None
             if found is None or found.runs or found.unreadable:
                 return "`sed` whose script runs commands or cannot be read: always asked"
-    runs_pytest = name == "pytest" or (_PYTHON.fullmatch(name) and [w.value for w in rest[:2]] == ["-m", "pytest"])
+    runs_pytest = name == "pytest" or (PYTHON.fullmatch(name) and [w.value for w in rest[:2]] == ["-m", "pytest"])
     if runs_pytest and any(w.value.startswith("--pastebin") for w in rest):
         return "`pytest --pastebin` sends test output to a web service: always asked"
     if name in ("npm", "pnpm", "yarn", "npx", "bun"):
@@ -785,208 +780,3 @@ def plain_sed(rest: list[Word]) -> bool:
         return False
     scripts = parsed.values("-e", "--expression") or parsed.operands[:1]
     return bool(scripts) and all(w.known and _PLAIN_SED.fullmatch(w.value.strip()) for w in scripts)
-
-
-def _dd(rest: list[Word], cwds: Cwds) -> list[Target]:
-    out = []
-    for word in rest:
-        key, eq, value = word.value.partition("=")
-        if eq and key in ("if", "of"):
-            out.append(
-                Target(
-                    # bash expands `~` after the `=` of a word that looks like an assignment
-                    word=Word(value=value, text=word.text, glob=word.glob, tilde=value == "~" or value[:2] == "~/"),
-                    cwds=cwds,
-                    kind="read" if key == "if" else "write",
-                )
-            )
-    return out
-
-
-def _sort(rest: list[Word], cwds: Cwds) -> list[Target]:
-    spec = Spec(
-        operands="read",
-        valued=READ_ONLY["sort"].valued
-        | names("-o -T --output --temporary-directory --compress-program --files0-from --random-source"),
-        flags=READ_ONLY["sort"].flags,
-    )
-    parsed = parse(spec, rest)
-    return _t(parsed.operands + parsed.values("--files0-from", "--random-source"), cwds, "read") + _t(
-        parsed.values("-o", "--output"), cwds, "write"
-    )
-
-
-def _git(rest: list[Word], cwds: Cwds) -> list[Target]:
-    """`--output=F` (any subcommand with diff options; git takes `--out` for it) writes F; a word
-    known only at run time may be that option; the paths `diff`, `log`, `show` and `blame` show
-    (`REV:path` included) are read."""
-    sub = next((i for i, w in enumerate(rest) if not w.may_be_option), None)
-    if sub is None:
-        return []
-    reads_paths = rest[sub].value in ("diff", "log", "show", "blame", "whatchanged")
-    out = []
-    words = rest[sub + 1 :]
-    no_index = any(w.value == "--no-index" for w in words)
-    i = 0
-    while i < len(words):
-        word = words[i]
-        option, eq, attached = word.value.partition("=")
-        i += 1
-        if not word.known and word.may_be_option:
-            out.append(Target(word=word, cwds=cwds, kind="write"))
-        elif option in _GIT_READS or (word.value[:2] in ("-L", "-O", "-X") and option[:2] == word.value[:2]):
-            # a file an option reads: `-O order`, `--contents F`, `-L 1,5:F` (lines of F)
-            short = option[:2] if option[:2] in ("-L", "-O", "-X") and len(option) > 2 else ""
-            named = (
-                _named(word.value[2:], word)
-                if short
-                else _named(attached, word)
-                if eq
-                else (words[i] if i < len(words) else None)
-            )
-            i += 0 if short or eq else 1
-            if named is not None and option.startswith("-L"):
-                named = _named(named.value.rpartition(":")[2], named) if ":" in named.value else None
-            if named is not None and named.value:
-                out.append(Target(word=named, cwds=cwds, kind="read"))
-        elif len(option) >= 4 and "--output".startswith(option):
-            named = _named(attached, word) if eq else (words[i] if i < len(words) else None)
-            i += 0 if eq else 1
-            if named is not None:
-                out.append(Target(word=named, cwds=cwds, kind="write"))
-        elif reads_paths and not word.may_be_option and no_index:
-            out.append(Target(word=word, cwds=cwds, kind="read", tree="all"))  # two folders compared whole
-        elif reads_paths and not word.may_be_option:
-            # a revision or a path (paths are bounded); `HEAD:path` and `:path` show the file
-            _, colon, path = word.value.partition(":")
-            shown = _named(path, word) if colon and word.known else word
-            if shown.value:
-                out.append(Target(word=shown, cwds=cwds, kind="read"))
-    return out
-
-
-def _find(rest: list[Word], cwds: Cwds) -> list[Target]:
-    parts = find_parts(rest)
-    starts = parts[0] if parts else [w for w in rest if not w.may_be_option][:1] or [Word(value=".", text=".")]
-    out = _t(starts, cwds, "read")
-    out += [
-        Target(word=rest[i + 1], cwds=cwds, kind="read") for i, w in enumerate(rest[:-1]) if w.value == "-files0-from"
-    ]
-    if any(w.value == "-delete" for w in rest):
-        out += _t(starts, cwds, "delete")
-    for i, word in enumerate(rest[:-1]):
-        if word.value in FIND_WRITES:
-            out.append(Target(word=rest[i + 1], cwds=cwds, kind="write"))
-    return out
-
-
-def _tree(rest: list[Word], cwds: Cwds) -> list[Target]:
-    spec = READ_ONLY["tree"]
-    parsed = parse(Spec(operands="list", valued=spec.valued | names("-o --fromfile"), flags=spec.flags), rest)
-    return _t(parsed.operands, cwds, "read") + _t(parsed.values("-o"), cwds, "write")
-
-
-def _curl(rest: list[Word], cwds: Cwds) -> list[Target]:
-    out = []
-    for i, word in enumerate(rest[:-1]):
-        if word.value in ("-o", "--output", "-O", "--output-document"):
-            out.append(Target(word=rest[i + 1], cwds=cwds, kind="write"))
-        elif word.value in ("-T", "--upload-file", "-K", "--config"):
-            out.append(Target(word=rest[i + 1], cwds=cwds, kind="read"))
-    return out
-
-
-_GIT_READS = names("-L -O -X --contents --exclude-from --ignore-revs-file --orderfile")
-"""git options whose value is a file git reads (and may print)."""
-_PYTHON = re.compile(r"python[\d.]*")
-_PYTEST_REPORTS = names("--junitxml --junit-xml --result-log --resultlog --report-log --html --json-report-file")
-
-
-def _pytest(rest: list[Word], cwds: Cwds) -> list[Target]:
-    """pytest's reports are written where their options say; `--basetemp=DIR` deletes DIR first;
-    `-o cache_dir=DIR` writes there; an option known only at run time may be any of these."""
-    out: list[Target] = []
-    i = 0
-    while i < len(rest):
-        word = rest[i]
-        i += 1
-        if not word.known:
-            if word.may_be_option:
-                out.append(Target(word=word, cwds=cwds, kind="write"))
-            continue
-        option, eq, attached = word.value.partition("=")
-        if word.value.startswith("-o") and len(word.value) > 2:
-            option, eq, attached = "-o", "=", word.value[2:]
-        valued = option in _PYTEST_REPORTS or option in ("--basetemp", "-o", "--override-ini", "--cov-report")
-        if not valued and not (option == "--debug" and eq):
-            continue
-        named = _named(attached, word) if eq else (rest[i] if i < len(rest) else None)
-        i += 0 if eq else 1
-        if named is None:
-            continue
-        if option in ("-o", "--override-ini"):
-            key, _, value = named.value.partition("=")
-            if not named.known or key == "addopts":
-                out.append(Target(word=Word(value=UNKNOWN, text=named.text), cwds=cwds, kind="write"))
-            elif key == "cache_dir":
-                out.append(Target(word=_named(value, named), cwds=cwds, kind="write"))
-        elif option == "--cov-report":
-            kind, colon, path = named.value.partition(":")
-            if colon and path:
-                out.append(Target(word=_named(path, named), cwds=cwds, kind="write"))
-        else:
-            out.append(Target(word=named, cwds=cwds, kind="delete" if option == "--basetemp" else "write"))
-    return out
-
-
-def _archive_dir(rest: list[Word], cwds: Cwds, option: str, long: str) -> list[Target]:
-    """Where `tar -x` / `unzip` unpack: the folder `-C DIR` / `-d DIR` names, else the current one."""
-    for i, word in enumerate(rest):
-        value = word.value
-        if not word.known and word.may_be_option:
-            return [Target(word=word, cwds=cwds, kind="write")]
-        if value in (option, long) and i + 1 < len(rest):
-            return [Target(word=rest[i + 1], cwds=cwds, kind="write")]
-        if value.startswith(long + "="):
-            return [Target(word=_named(value[len(long) + 1 :], word), cwds=cwds, kind="write")]
-        if value.startswith(option) and len(value) > 2:
-            return [Target(word=_named(value[2:], word), cwds=cwds, kind="write")]
-    return [Target(word=_DOT, cwds=cwds, kind="write")]
-
-
-def _tar(rest: list[Word], cwds: Cwds) -> list[Target]:
-    first = rest[0].value if rest else ""
-    extracting = any(
-        w.value in ("--extract", "--get") or (w.value[:1] == "-" and w.value[1:2] != "-" and "x" in w.value)
-        for w in rest
-    ) or (first[:1] not in ("-", "") and "x" in first)
-    return _archive_dir(rest, cwds, "-C", "--directory") if extracting else []
-
-
-def _unzip(rest: list[Word], cwds: Cwds) -> list[Target]:
-    return _archive_dir(rest, cwds, "-d", "--exdir")
-
-
-def _rsync(rest: list[Word], cwds: Cwds) -> list[Target]:
-    """rsync writes its last operand (with `--delete`, deletes what is there and not in the source)."""
-    operands = [w for w in rest if not w.may_be_option]
-    if len(operands) < 2 or ":" in operands[-1].value.split("/", 1)[0]:
-        return []  # one operand lists; `host:path` is another machine
-    deletes = any(w.value.startswith(("--delete", "--remove-source-files")) for w in rest)
-    return [Target(word=operands[-1], cwds=cwds, kind="delete" if deletes else "write")]
-
-
-_SPECIAL: dict[str, Callable[[list[Word], Cwds], list[Target]]] = {
-    "tar": _tar,
-    "unzip": _unzip,
-    "rsync": _rsync,
-    "pytest": _pytest,
-    "py.test": _pytest,
-    "dd": _dd,
-    "sort": _sort,
-    "git": _git,
-    "find": _find,
-    "tree": _tree,
-    "curl": _curl,
-    "wget": _curl,
-}
