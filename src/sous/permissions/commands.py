@@ -757,6 +757,8 @@ def hazard(words: list[Word]) -> str:
     runs_pytest = name == "pytest" or (PYTHON.fullmatch(name) and [w.value for w in rest[:2]] == ["-m", "pytest"])
     if runs_pytest and any(w.value.startswith("--pastebin") for w in rest):
         return "`pytest --pastebin` sends test output to a web service: always asked"
+    if name in ("make", "gmake") and (why := _make_elsewhere(rest)):
+        return f"`{name}` with {why}, which changes what it runs: always asked"
     if name in ("npm", "pnpm", "yarn", "npx", "bun"):
         for word in rest:
             if word.known and word.value == "--":
@@ -764,6 +766,26 @@ def hazard(words: list[Word]) -> str:
             option = word.value.split("=", 1)[0]
             if not word.known and word.may_be_option or option in _NPM_ELSEWHERE:
                 return f"`{name}` with {word.text}, which changes what it runs: always asked"
+    return ""
+
+
+_MAKE_ELSEWHERE = names("-f --file --makefile -C --directory --eval -E -I --include-dir")
+_MAKE_RUNS = frozenset({"SHELL", ".SHELLFLAGS", "MAKEFLAGS", "MAKE", "MAKEFILES", "GNUMAKEFLAGS"})
+
+
+def _make_elsewhere(rest: list[Word]) -> str:
+    """`make -f FILE`, `-C DIR`, `--eval`, `SHELL=...` or a variable set to anything but a number
+    (`CC=rm`): another makefile, folder, shell or program decides what the recipes run."""
+    for word in rest:
+        if not word.known:
+            return word.text
+        option = word.value.split("=", 1)[0]
+        if option in _MAKE_ELSEWHERE or (option[:2] in ("-f", "-C", "-E", "-I") and not option.startswith("--")):
+            return word.text
+        name, eq, value = word.value.partition("=")
+        # a value may name the program a recipe runs (`CC=rm`); a number (`V=1`, `J=4`) cannot
+        if eq and (name.isidentifier() or name in _MAKE_RUNS) and (name in _MAKE_RUNS or not value.isdigit()):
+            return word.text
     return ""
 
 

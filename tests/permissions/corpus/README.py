@@ -23,6 +23,7 @@ TYPICAL_ALLOW = [
     "Bash(echo:*)",
     "Bash(python -m pytest:*)",
     "Bash(make test)",
+    "Bash(make test *)",
     "Bash(find:*)",
     "Bash(grep:*)",
     "Bash(sed -n:*)",

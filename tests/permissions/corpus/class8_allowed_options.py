@@ -2,7 +2,7 @@
 `Bash(pytest:*)`) allows the program, not the files its options write or read elsewhere, nor the
 commands its options run: `git --output=F`, sed's `w F`/`r F`/`e CMD` at any address,
 pytest's reports and `--basetemp` (which it empties), npm options that pick another project or
-shell. A word known only at run time may be any of those options."""
+shell, make's other makefiles, folders, shells and variables. A word known only at run time may be any of those options."""
 
 MODE = "typical"
 PAIRS = [
@@ -72,4 +72,12 @@ PAIRS = [
     ("git diff -O ~/.ssh/id_rsa", "git diff -Ofile.txt"),
     ("git blame --contents .env src/app.py", "git blame --contents file.txt file.txt"),
     ("git blame --contents=~/.ssh/id_rsa README.md", "git blame -L 1,2 README.md"),
+    ("make test SHELL=/tmp/evil", "make test V=1"),
+    ("make test -f /tmp/M", "make test -j4"),
+    ("make test -C /tmp", "make test -k"),
+    ("make test --eval='x: ; rm -rf victim'", "make test -s"),
+    ("make test CC=rm", "make test J=4"),
+    ("make test PYTHON='sh -c id'", "make test"),
+    ("make test $X", "make test --keep-going"),
+    ("make test -ftmp/M", "make test -B"),
 ]
