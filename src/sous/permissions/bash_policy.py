@@ -20,7 +20,7 @@ import shlex
 from typing import Any
 
 from . import commands
-from .rules import EDIT_TOOLS, READ_TOOLS, Rule, command_matches, matches
+from .rules import EDIT_TOOLS, READ_TOOLS, Rule, command_matches, matches, real_path_matcher
 from .shell import Analysis, Command
 from .targets import Roots, Target, inside, is_root, resolve
 from .words import Word
@@ -182,8 +182,11 @@ def _protected_below(folder: str, tree: str, rules: Any, cwd: str) -> str | None
     guarding = [r for r in (*rules.deny, *rules.ask) if r.specifier is not None and (r.tool in READ_TOOLS)]
     if not guarding or not os.path.isdir(folder):
         return None
+    protected = real_path_matcher([r.specifier for r in guarding if r.specifier is not None], cwd)
     seen = 0
-    for root, dirs, files in os.walk(folder):
+    # links to folders are followed (`grep -R`, `cp -rL` do): a loop ends at TREE_LIMIT
+    for shown, dirs, files in os.walk(folder, followlinks=True):
+        root = os.path.realpath(shown)
         if tree == "visible":
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             files = [f for f in files if not f.startswith(".")]
@@ -192,7 +195,8 @@ def _protected_below(folder: str, tree: str, rules: Any, cwd: str) -> str | None
             return "unknown"
         for name in files:  # what is read is files (a rule naming a folder does not cover its files)
             path = os.path.join(root, name)
-            if any(_path_rule(rule, "Read", path, cwd, deny=True) for rule in guarding):
+            linked = os.path.islink(path)
+            if protected(path) or (linked and any(_path_rule(r, "Read", path, cwd, deny=True) for r in guarding)):
                 return "below"
     return None
 

@@ -2,7 +2,8 @@
 `Bash(pytest:*)`) allows the program, not the files its options write or read elsewhere, nor the
 commands its options run: `git --output=F`, sed's `w F`/`r F`/`e CMD` at any address,
 pytest's reports and `--basetemp` (which it empties), npm options that pick another project or
-shell, make's other makefiles, folders, shells and variables. A word known only at run time may be any of those options."""
+shell, make's other makefiles, folders, shells and variables. A word known only at run time may
+be any of those options."""
 
 MODE = "typical"
 PAIRS = [
