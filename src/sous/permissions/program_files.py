@@ -121,7 +121,10 @@ def _find(rest: list[Word], cwds: Cwds) -> list[Target]:
 
 def _tree(rest: list[Word], cwds: Cwds) -> list[Target]:
     spec = commands.READ_ONLY["tree"]
-    parsed = parse(Spec(operands="list", valued=spec.valued | names("-o --fromfile"), flags=spec.flags), rest)
+    # `--fromfile`: the operands are files whose lines are shown as a tree (their contents are read)
+    parsed = parse(
+        Spec(operands="list", valued=spec.valued | names("-o"), flags=spec.flags | names("--fromfile")), rest
+    )
     return _t(parsed.operands, cwds, "read") + _t(parsed.values("-o"), cwds, "write")
 
 

@@ -27,6 +27,7 @@ TYPICAL_ALLOW = [
     "Bash(find:*)",
     "Bash(grep:*)",
     "Bash(sed -n:*)",
+    "Bash(tree:*)",
 ]
 """A typical person's allow list of prefix rules: `MODE = "typical"` judges under it in dontAsk
 mode, `"typicalEdits"` in acceptEdits mode (the bad command must not be allowed), `"typicalDeny"`

@@ -81,4 +81,6 @@ PAIRS = [
     ("make test PYTHON='sh -c id'", "make test"),
     ("make test $X", "make test --keep-going"),
     ("make test -ftmp/M", "make test -B"),
+    ("tree --fromfile .env", "tree --fromfile file.txt"),
+    ("tree --fromfile ~/.ssh/id_rsa", "tree -L 2 src"),
 ]
