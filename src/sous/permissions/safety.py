@@ -10,7 +10,9 @@
   prompt — `.git/` internals, shell start-up files, `.mcp.json`, the `.claude/` and `.sous/`
   folders, `~/.ssh/` — whatever the writer (the file tools, or a command's written files);
 - inline interpreter code that deletes, writes or runs programs (`python3 -c`, `perl -e`,
-  `node -e`, `awk '{system(...)}'`): what it touches cannot be read.
+  `node -e`, `awk '{system(...)}'`, or the same fed on stdin): what it touches cannot be read;
+- changing what cron runs later (`crontab FILE`, `crontab -`, `-e`, `-r`); `at` and `batch`
+  are read as the shell code they queue.
 
 Commands are seen through every wrapper (`sudo`, `setsid`, `nohup`, `xargs`, `env -S`, `find
 -exec`, `bash -c`), paths from where `cd`/`pushd` left the shell, with `~`, `$HOME` and globs
@@ -191,6 +193,8 @@ def _command_problem(command: Command, cwd: str, project: Roots, home: str, link
             for word in starts:
                 if why := _reach(word, command, cwd, project, home, whole_project=False):
                     return f"`{shown}`: find deletes or runs commands where {why}"
+    if name == "crontab" and not any(w.value in ("-l", "-V") for w in words[1:]):
+        return f"`{shown}`: it changes the commands cron runs later, which cannot be checked"
     if name == "git" and (why := _git_clean(command, cwd, project, home)):
         return f"`{shown}`: {why}"
     if (

@@ -221,6 +221,8 @@ def stdin_code(name: str, words: list[Word]) -> str:
     if name in ("source", "."):
         first = rest[0].value if rest else ""
         return "shell" if first in ("/dev/stdin", "/dev/fd/0") else "pipe" if first.startswith("/dev/fd/") else ""
+    if name in ("at", "batch"):  # commands run later, read from stdin unless `-f FILE`
+        return "" if any(w.value.startswith("-f") for w in rest) else "shell"
     base = re.sub(r"[\d.]+$", "", name)
     if name not in ("bash", "sh", "zsh", "dash", "ksh", "mksh", "busybox") and base not in _INTERPRETERS:
         return ""

@@ -135,4 +135,9 @@ PAIRS = [
     ("sh -xO extglob -c 'rm -rf ~'", "sh -xO extglob -c 'ls ~'"),
     ("bash -e <<'EOF'\nrm -rf ~\nEOF", "bash -e <<'EOF'\nls\nEOF"),
     ("bash -euo pipefail <<< 'rm -rf ~'", "bash -euo pipefail <<< 'ls'"),
+    # commands queued to run later
+    ("at now <<< 'rm -rf ~'", "at now <<< 'rm -rf victim'"),
+    ("echo 'rm -rf ~' | batch", "echo 'ls' | batch"),
+    ("echo '* * * * * rm -rf ~' | crontab -", "crontab -l"),
+    ("crontab list", "crontab -l -u me"),
 ]
