@@ -748,8 +748,8 @@ def hazard(words: list[Word]) -> str:
     name, rest = program(words), words[1:]
     if name == "sed":
         parsed = parse(_WRITERS["sed"], rest)
-        if parsed.has("-f", "--file") or any(not w.known for w in parsed.unknown):
-            return "`sed` with a script file or options known only at run time: always asked"
+        if parsed.has("-f", "--file") or parsed.unknown:
+            return "`sed` with a script file or options that are not understood: always asked"
         for script in sed_scripts(parsed):
             found = read_script(script.value) if script.known else None
             if found is None or found.runs or found.unreadable:

@@ -13,4 +13,8 @@ PAIRS = [
     ("cp -a secrets docs/", "cp -a victim/sub docs/"),
     ("cp -R ./ victim/", "cp -R src/ victim/"),
     ("cp --recursive secrets docs/", "cp --recursive victim docs/"),
+    # getopt_long's abbreviations name the same options
+    ("cp --target=/tmp file.txt", "cp --target-directory=src file.txt"),
+    ("cp --target-dir=.git file.txt", "cp -t src file.txt"),
+    ("mv --targ ~/other victim/a.txt", "mv --target-directory src victim/a.txt"),
 ]

@@ -83,4 +83,8 @@ PAIRS = [
     ("make test -ftmp/M", "make test -B"),
     ("tree --fromfile .env", "tree --fromfile file.txt"),
     ("tree --fromfile ~/.ssh/id_rsa", "tree -L 2 src"),
+    ("sed -n --expr='w /tmp/pwn' file.txt", "sed -n --quiet p file.txt"),
+    ("sed -n --e='1e evil' file.txt", "sed -n --regexp-extended p file.txt"),
+    ("grep --exclude-fr=.env x file.txt", "grep --exclude-from=file.txt x README.md"),
+    ("grep --fil .env x", "grep --file file.txt README.md"),
 ]
