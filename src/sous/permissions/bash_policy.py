@@ -166,7 +166,7 @@ def read_verdict(target: Target, rules: Any, cwd: str, project_dir: Roots, home:
             try:
                 below = _protected_below(path, target.tree, rules, cwd)
             except OSError:  # a link or folder that cannot be looked at: what is below is unknown
-                below = "unknown"
+                below = "many"
             if below is not None:
                 return below
     return verdict
@@ -178,7 +178,7 @@ TREE_LIMIT = 20000
 
 def _protected_below(folder: str, tree: str, rules: Any, cwd: str) -> str | None:
     """ "below" when a file under `folder` is one a Read deny or ask rule names (a recursive
-    reader would read it), "unknown" when there are too many to look at, else None."""
+    reader would read it), "many" when there are too many to look at, else None."""
     guarding = [r for r in (*rules.deny, *rules.ask) if r.specifier is not None and (r.tool in READ_TOOLS)]
     if not guarding or not os.path.isdir(folder):
         return None
@@ -192,7 +192,7 @@ def _protected_below(folder: str, tree: str, rules: Any, cwd: str) -> str | None
             files = [f for f in files if not f.startswith(".")]
         seen += len(dirs) + len(files)
         if seen > TREE_LIMIT:
-            return "unknown"
+            return "many"
         for name in files:  # what is read is files (a rule naming a folder does not cover its files)
             path = os.path.join(root, name)
             linked = os.path.islink(path)
