@@ -93,11 +93,11 @@ def parse(spec: Spec, words: list[Word]) -> Parsed:
                 out.options.append((name, Word(value=attached, text=word.text) if eq else None))
             else:
                 # getopt_long takes `--outp` for `--output`: a file it names is still read or
-                # written (the word stays unknown, so nothing is read-only because of it)
+                # written (the word stays unknown, so nothing is read-only because of it; a value
+                # in the next word stays an operand too, in case the program reads it as one)
                 full = _abbreviates(name, spec)
                 if full is not None and (eq or i < len(words)):
                     out.options.append((full, Word(value=attached, text=word.text) if eq else words[i]))
-                    i += 0 if eq else 1
                 out.unknown.append(word)
             continue
         if spec.digits and value[1:].isdigit():

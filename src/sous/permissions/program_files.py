@@ -22,7 +22,8 @@ def _t(words: list[Word], cwds: Cwds, kind: TargetKind) -> list[Target]:
 
 
 def named_file(path: str, source: Word) -> Word:
-    """A file named inside another word (a sed script, `--output=F`): `~/` is the home folder."""
+    """A file named inside another word (a sed script, `--output=F`). `~/` is read as the home
+    folder although sed and git take it literally (a folder named `~`): that asks more, never less."""
     return Word(value=path, text=path, tilde=path == "~" or path.startswith("~/")) if source.known else source
 
 
