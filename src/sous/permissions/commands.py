@@ -713,7 +713,11 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
             if found is not None:
                 out += _t([named_file(f, script) for f in found.reads], cwds, "read")
                 out += _t([named_file(f, script) for f in found.writes], cwds, "write")
-        return out + _t(files, cwds, "read") + (_t(files, cwds, "write") if in_place else [])
+        return (
+            out
+            + _t(files, cwds, "read")
+            + (_t(files, cwds, "write") + _sed_backups(parsed, files, cwds) if in_place else [])
+        )
     if name in ("rm", "rmdir", "unlink") or (name == "shred" and parsed.has("-u", "--remove")):
         return out + _t(operands, cwds, "delete")
     return out + _t(operands, cwds, "write")
@@ -734,6 +738,24 @@ _PLAIN_SED = re.compile(
     r"(?:\s*;\s*(?:\d*,?\d*[dp]|s(.)(?:(?!\2)[^\\\n]|\\.)*\2(?:(?!\2)[^\\\n]|\\.)*\2"
     r"[gIip0-9]*))*"
 )
+
+
+def _sed_backups(parsed: Parsed, files: list[Word], cwds: Cwds) -> list[Target]:
+    """`sed -i SUFFIX` keeps the original as FILE+SUFFIX, or, when SUFFIX has a `*`, as SUFFIX with
+    each `*` replaced by the file's name (`-i'../*'`, `-i'/tmp/*'`: another folder)."""
+    out = []
+    for suffix in parsed.values("-i", "--in-place"):
+        if not suffix.value:
+            continue
+        for file in files:
+            if not (file.known and suffix.known):
+                out.append(Target(word=Word(value=UNKNOWN, text=suffix.text), cwds=cwds, kind="write"))
+            elif "*" in suffix.value:
+                backup = suffix.value.replace("*", file.value.rstrip("/").rsplit("/", 1)[-1])
+                out.append(Target(word=named_file(backup, suffix), cwds=cwds, kind="write"))
+            else:
+                out.append(Target(word=Word(value=file.value + suffix.value, text=file.text), cwds=cwds, kind="write"))
+    return out
 
 
 def sed_scripts(parsed: Parsed) -> list[Word]:

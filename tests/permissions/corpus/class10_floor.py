@@ -140,4 +140,6 @@ PAIRS = [
     ("echo 'rm -rf ~' | batch", "echo 'ls' | batch"),
     ("echo '* * * * * rm -rf ~' | crontab -", "crontab -l"),
     ("crontab list", "crontab -l -u me"),
+    ("sed -i'~/.ssh/*' s/a/b/ file.txt", "sed -i'docs/*' s/a/b/ file.txt"),
+    ("sed -i'.git/hooks/*' s/a/b/ hook", "sed -i'victim/*' s/a/b/ hook"),
 ]

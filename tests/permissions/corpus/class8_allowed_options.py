@@ -87,4 +87,5 @@ PAIRS = [
     ("sed -n --e='1e evil' file.txt", "sed -n --regexp-extended p file.txt"),
     ("grep --exclude-fr=.env x file.txt", "grep --exclude-from=file.txt x README.md"),
     ("grep --fil .env x", "grep --file file.txt README.md"),
+    ("sed -n -i'/tmp/*' p file.txt", "sed -n -s p file.txt"),
 ]
