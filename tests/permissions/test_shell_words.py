@@ -114,6 +114,8 @@ def test_cd_into_an_existing_folder_moves_for_sure(tmp_path):
         ("git show HEAD:a", [("read", "a")]),
         ("dd if=a of=b", [("read", "a"), ("write", "b")]),
         ("sed -i.bak s/a/b/ f", [("read", "f"), ("write", "f"), ("write", "f.bak")]),
+        ("perl -pi'b/*' -e 1 f g", [("write", "f"), ("write", "g"), ("write", "b/f"), ("write", "b/g")]),
+        ("perl -ne print f", []),
         ("sed -i'../*.orig' s/a/b/ d/f", [("read", "d/f"), ("write", "d/f"), ("write", "../f.orig")]),
         ("sort -o out in", [("read", "in"), ("write", "out")]),
         ("uniq in out", [("read", "in"), ("write", "out")]),

@@ -219,7 +219,47 @@ def _rsync(rest: list[Word], cwds: Cwds) -> list[Target]:
     return [Target(word=operands[-1], cwds=cwds, kind="delete" if deletes else "write")]
 
 
+def _perl(rest: list[Word], cwds: Cwds) -> list[Target]:
+    """`perl -i[SUFFIX]` / `ruby -i[SUFFIX]` rewrite their files and keep backups as `sed -i` does
+    (a `*` in SUFFIX is the file's name: `-pi'/tmp/*'` puts the backup in another folder)."""
+    suffix: str | None = None
+    files: list[Word] = []
+    has_code, i = False, 0
+    while i < len(rest):
+        word, i = rest[i], i + 1
+        value = word.value
+        if not word.known and word.may_be_option:
+            return [Target(word=word, cwds=cwds, kind="write")]
+        if value == "--":
+            files += rest[i:] if has_code else rest[i + 1 :]
+            break
+        if not (value.startswith("-") and len(value) > 1) or value.startswith("--"):
+            if has_code:
+                files.append(word)
+            has_code = True  # the first operand is the program file
+            continue
+        for j, letter in enumerate(value[1:], start=1):
+            if letter == "i":
+                suffix = value[j + 1 :]
+                break
+            if letter in "eEIMm":  # takes the rest of the cluster or the next word
+                has_code = has_code or letter in "eE"
+                i += 0 if value[j + 1 :] else 1
+                break
+            if letter in "l0xCdD":
+                break
+    if suffix is None:
+        return []
+    out = _t(files, cwds, "write")
+    for file in files if suffix else []:
+        backup = suffix.replace("*", file.value.rsplit("/", 1)[-1]) if "*" in suffix else file.value + suffix
+        out.append(Target(word=named_file(backup, file), cwds=cwds, kind="write"))
+    return out
+
+
 SPECIAL: dict[str, Callable[[list[Word], Cwds], list[Target]]] = {
+    "perl": _perl,
+    "ruby": _perl,
     "tar": _tar,
     "unzip": _unzip,
     "rsync": _rsync,

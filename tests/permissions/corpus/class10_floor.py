@@ -142,4 +142,9 @@ PAIRS = [
     ("crontab list", "crontab -l -u me"),
     ("sed -i'~/.ssh/*' s/a/b/ file.txt", "sed -i'docs/*' s/a/b/ file.txt"),
     ("sed -i'.git/hooks/*' s/a/b/ hook", "sed -i'victim/*' s/a/b/ hook"),
+    # perl -i / ruby -i rewrite files and keep backups where the suffix says
+    ("perl -i'~/.ssh/*' -pe 1 file.txt", "perl -i'docs/*' -pe 1 file.txt"),
+    ("perl -pi -e 's/a/b/' ~/.bashrc", "perl -pi -e 's/a/b/' file.txt"),
+    ("perl -pi'.git/hooks/*' -e 1 hook", "perl -pi.bak -e 1 hook"),
+    ("ruby -i'~/.ssh/*' -pe 1 file.txt", "ruby -i.orig -pe 1 file.txt"),
 ]
