@@ -24,7 +24,9 @@ def _load(path: Path):
     return module
 
 
-ATTACK_ALLOW = _load(CORPUS / "README.py").ATTACK_ALLOW
+_README = _load(CORPUS / "README.py")
+ATTACK_ALLOW = _README.ATTACK_ALLOW
+TYPICAL_ALLOW, TYPICAL_DENY = _README.TYPICAL_ALLOW, _README.TYPICAL_DENY
 CLASSES = {path.stem: _load(path) for path in sorted(CORPUS.glob("class*.py"))}
 
 
@@ -73,6 +75,10 @@ def judge(world: tuple[str, str], mode: str, command: str):
         return decide(
             rules, "bypassPermissions", "Bash", {"command": command}, cwd=project, project_dir=project, home=home
         )
+    if mode in ("typical", "typicalEdits", "typicalDeny"):
+        rules = Rules.from_lists(allow=TYPICAL_ALLOW, deny=TYPICAL_DENY)
+        run_in = {"typical": "dontAsk", "typicalEdits": "acceptEdits", "typicalDeny": "default"}[mode]
+        return decide(rules, run_in, "Bash", {"command": command}, cwd=project, project_dir=project, home=home)
     rules = Rules.from_lists(allow=ATTACK_ALLOW, deny=READ_DENY)
     return decide(rules, "dontAsk", "Bash", {"command": command}, cwd=project, project_dir=project, home=home)
 
@@ -82,6 +88,10 @@ def test_an_attack_never_passes(world, mode, command):
     decision = judge(world, mode, command)
     if mode == "floor":
         assert (decision.behavior, decision.source, decision.confirm) == ("ask", "safety", "typed"), decision
+    elif mode == "typicalEdits":
+        assert decision.behavior != "allow", decision
+    elif mode == "typicalDeny":
+        assert (decision.behavior, decision.source[:5]) == ("deny", "rule:"), decision
     else:
         assert decision.behavior == "deny", decision
 
@@ -92,9 +102,9 @@ def test_its_harmless_sibling_still_runs(world, mode, command):
     assert decision.behavior == "allow", decision
 
 
-def test_the_corpus_has_three_hundred_attacks_in_eight_classes():
+def test_the_corpus_has_four_hundred_attacks_in_twelve_classes():
     counts = {name: len(module.PAIRS) for name, module in CLASSES.items()}
-    assert len(counts) == 8 and sum(counts.values()) >= 300, counts
+    assert len(counts) == 12 and sum(counts.values()) >= 400, counts
     for module in CLASSES.values():
         bad = [b for b, _ in module.PAIRS]
         assert len(set(bad)) == len(bad)

@@ -112,3 +112,38 @@ async def test_the_safety_floor_is_never_remembered(tmp_path, ctx):
         await perms.check(call("rm -rf ..", n), ctx)
     assert len(asked) == 2 and all(d.confirm == "typed" for d in asked)
     assert perms.grants.active() == []
+
+
+async def test_a_star_in_an_approved_command_is_its_glob_not_a_wildcard(tmp_path, ctx):
+    (tmp_path / "victim").mkdir()
+    perms, asked = middleware(
+        tmp_path, [Answer(allow=True, duration="session"), Answer(allow=False), Answer(allow=False)]
+    )
+    assert type(await perms.check(call("rm *.tmp"), ctx)).__name__ == "Allow"
+    assert type(await perms.check(call("rm *.tmp", 1), ctx)).__name__ == "Allow"  # the same command: granted
+    assert type(await perms.check(call("rm -rf victim x.tmp", 2), ctx)).__name__ == "Deny"
+    assert type(await perms.check(call("rm -rf victim .tmp", 3), ctx)).__name__ == "Deny"
+    assert len(asked) == 3
+
+
+async def test_always_on_a_command_with_a_star_saves_no_rule_and_says_so(tmp_path, ctx):
+    perms, asked = middleware(tmp_path, [Answer(allow=True, duration="always"), Answer(allow=False)])
+    notices: list = []
+    perms.emit = notices.append
+    await perms.check(call("chmod +x *.sh"), ctx)
+    settings = tmp_path / ".claude" / "settings.local.json"
+    assert not settings.exists() or "chmod" not in settings.read_text()
+    assert any("Bash(chmod +x *.sh)" in n.text and "this session only" in n.text for n in notices)
+    assert type(await perms.check(call("chmod +x *.sh", 1), ctx)).__name__ == "Allow"  # granted for the session
+    assert type(await perms.check(call("chmod +x ~/.profile x.sh", 2), ctx)).__name__ == "Deny"
+    assert len(asked) == 2
+
+
+def test_a_grant_matches_its_command_exactly():
+    grants = Grants()
+    grants.add("Bash(rm *.tmp)")
+    grants.add("Bash(echo a:*)")
+    assert grants.find("Bash", {}, "/p", ["rm *.tmp"]) is not None
+    assert grants.find("Bash", {}, "/p", ["rm -rf src x.tmp"]) is None
+    assert grants.find("Bash", {}, "/p", ["echo a:*"]) is not None
+    assert grants.find("Bash", {}, "/p", ["echo a b c"]) is None

@@ -33,7 +33,7 @@ from sous.records import record, replace
 from sous.tools._files import added_dirs
 
 from .decide import MODES, Decision, Rules, decide, split_command
-from .grants import Grants, narrowest_rules, save_always
+from .grants import Grants, exact_as_rules, narrowest_rules, save_always
 from .rules import parse
 
 if TYPE_CHECKING:
@@ -302,6 +302,17 @@ class PermissionMiddleware(PassThrough):
         parts = split_command(str(call.arguments.get("command", ""))) if call.name == "Bash" else None
         rules = narrowest_rules(call.name, call.arguments, ctx.cwd, parts)
         if answer.duration == "always":
+            rules, starred = exact_as_rules(rules)
+            for rule in starred:  # a saved `Bash(rm *.tmp)` would allow `rm -rf src x.tmp`
+                self.grants.add(rule, duration="session", agent=None if answer.for_all else self.agent, answer=answer)
+                self.emit(
+                    Notice(
+                        level="warning",
+                        text=f"{rule} has a `*`, which a saved rule reads as any text: allowed for this session only",
+                    )
+                )
+            if not rules:
+                return
             self.rules.allow.extend(parse(r) for r in rules)
             if self.local_settings is not None:
                 try:

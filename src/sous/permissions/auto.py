@@ -250,7 +250,7 @@ class AutoJudge:
         """Turn judgement `number` into the narrowest rule of `kind` ("allow": saved like an
         "always" answer to `settings_file`; "deny": for the rest of the session). Returns the
         line to show."""
-        from .grants import narrowest_rules, save_always
+        from .grants import exact_as_rules, narrowest_rules, save_always
         from .rules import parse
 
         found = next((j for j in self.judgements if j.number == number), None)
@@ -260,6 +260,12 @@ class AutoJudge:
         if found.tool == "Bash" and parts is None:
             return f"judgement #{number}: the command cannot be read, so no rule can name it"
         texts = narrowest_rules(found.tool, found.arguments, found.cwd, parts)
+        if kind == "allow":
+            texts, starred = exact_as_rules(texts)
+            if starred:  # as a rule, the command's own `*` would match any text
+                return (
+                    f"judgement #{number}: {', '.join(starred)} has a `*`, so no rule names it exactly; nothing saved"
+                )
         getattr(self.rules, kind).extend(parse(t) for t in texts)
         if kind == "allow" and settings_file is not None:
             save_always(texts, settings_file)

@@ -14,12 +14,13 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 import shlex
 from typing import Any
 
 from . import commands
-from .rules import EDIT_TOOLS, READ_TOOLS, Rule, command_matches, matches
+from .rules import EDIT_TOOLS, READ_TOOLS, Rule, command_matches, matches, real_path_matcher
 from .shell import Analysis, Command
 from .targets import Roots, Target, inside, is_root, resolve
 from .words import Word
@@ -116,6 +117,9 @@ def rule_texts(analysis: Analysis, raw: str) -> list[str]:
         texts.update((command.rendered(), command.typed()))
         if command.outer:
             texts.update((command.rendered(outer=True), command.typed(outer=True)))
+        if command.name and command.words[0].value != command.name:
+            # `/bin/rm x` and `./bin/../rm x` run rm: a deny rule for `rm` holds
+            texts.update(command.name + text[len(command.words[0].value) :] for text in (command.rendered(),))
     return list(texts)
 
 
@@ -157,7 +161,44 @@ def read_verdict(target: Target, rules: Any, cwd: str, project_dir: Roots, home:
             and not any(_path_rule(rule, "Read", path, cwd) for rule in rules.allow)
         ):
             verdict = "outside"
+    if target.tree and verdict == "ok":  # (a folder outside the project is asked about anyway)
+        for path in found:
+            try:
+                below = _protected_below(path, target.tree, rules, cwd)
+            except OSError:  # a link or folder that cannot be looked at: what is below is unknown
+                below = "many"
+            if below is not None:
+                return below
     return verdict
+
+
+TREE_LIMIT = 20000
+"""How many entries below a folder are compared with the Read rules before giving up (and asking)."""
+
+
+def _protected_below(folder: str, tree: str, rules: Any, cwd: str) -> str | None:
+    """ "below" when a file under `folder` is one a Read deny or ask rule names (a recursive
+    reader would read it), "many" when there are too many to look at, else None."""
+    guarding = [r for r in (*rules.deny, *rules.ask) if r.specifier is not None and (r.tool in READ_TOOLS)]
+    if not guarding or not os.path.isdir(folder):
+        return None
+    protected = real_path_matcher([r.specifier for r in guarding if r.specifier is not None], cwd)
+    seen = 0
+    # links to folders are followed (`grep -R`, `cp -rL` do): a loop ends at TREE_LIMIT
+    for shown, dirs, files in os.walk(folder, followlinks=True):
+        root = os.path.realpath(shown)
+        if tree == "visible":
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            files = [f for f in files if not f.startswith(".")]
+        seen += len(dirs) + len(files)
+        if seen > TREE_LIMIT:
+            return "many"
+        for name in files:  # what is read is files (a rule naming a folder does not cover its files)
+            path = os.path.join(root, name)
+            linked = os.path.islink(path)
+            if protected(path) or (linked and any(_path_rule(r, "Read", path, cwd, deny=True) for r in guarding)):
+                return "below"
+    return None
 
 
 def write_verdict(target: Target, rules: Any, mode: str, cwd: str, project_dir: Roots, home: str) -> str:

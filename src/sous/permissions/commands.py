@@ -13,10 +13,13 @@ and the safety floor checks every write, whichever program makes it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+
+from sous.records import replace
 
 from .options import Parsed, Spec, names, parse
-from .targets import Cwds, Target, TargetKind
+from .program_files import PYTHON, SPECIAL, named_file
+from .sed import read_script
+from .targets import Cwds, Target, TargetKind, TreeKind
 from .words import UNKNOWN, Word
 
 _COLOR = "--color --color= --colour --colour="
@@ -529,8 +532,24 @@ def arithmetic_safe_test(rest: list[Word], double_bracket: bool = False) -> bool
 # --- files touched ------------------------------------------------------------------------------
 
 
-def _t(words: list[Word], cwds: Cwds, kind: TargetKind) -> list[Target]:
-    return [Target(word=w, cwds=cwds, kind=kind) for w in words]
+def _t(words: list[Word], cwds: Cwds, kind: TargetKind, tree: TreeKind = "") -> list[Target]:
+    return [Target(word=w, cwds=cwds, kind=kind, tree=tree) for w in words]
+
+
+def _recursion(name: str, parsed: Parsed) -> TreeKind:
+    """Do this reader's operands stand for every file below them (see `Target.tree`)?"""
+    if name == "rg":
+        if parsed.has("--files", "--type-list"):
+            return ""  # names only
+        shows_hidden = parsed.has("--hidden", "-.", "-u", "--unrestricted", "--no-ignore-dot")
+        return "all" if shows_hidden else "visible"
+    if name == "grep":
+        recursive = parsed.has("-r", "-R", "--recursive", "--dereference-recursive")
+        directories = [w.value for w in parsed.values("-d", "--directories")]
+        return "all" if recursive or "recurse" in directories else ""
+    if name == "diff":
+        return "all" if parsed.has("-r", "--recursive") else ""
+    return ""
 
 
 _WRITERS: dict[str, Spec] = {
@@ -624,7 +643,9 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
     """Files this command reads, writes or deletes, as far as its program is modelled here."""
     name = program(words)
     rest = words[1:]
-    handler = _SPECIAL.get(name)
+    if PYTHON.fullmatch(name) and rest[:2] and rest[0].value == "-m" and rest[1].value == "pytest":
+        name, rest = "pytest", rest[2:]
+    handler = SPECIAL.get(name)
     if handler is not None:
         return handler(rest, cwds)
     spec = READ_ONLY.get(name) or _READERS_EXTRA.get(name)
@@ -637,7 +658,7 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
             if not operands and _reads_cwd(name, spec, parsed):
                 operands = [_DOT]
             limit = spec.max_operands if spec.max_operands is not None else len(operands)
-            out += _t(operands[:limit], cwds, "read") + _t(operands[limit:], cwds, "write")
+            out += _t(operands[:limit], cwds, "read", _recursion(name, parsed)) + _t(operands[limit:], cwds, "write")
         return out
     spec = _WRITERS.get(name)
     if spec is None:
@@ -660,9 +681,16 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
             sources, dest = operands[:-1], (operands[-1] if operands else None)
         else:
             sources, dest = operands, Word(value=".", text=".")
-        if name == "ln":  # the link's target is not opened; only the link is written
+        symbolic = parsed.has("-s", "--symbolic")
+        if name == "ln" and symbolic:  # the link's target is not opened; only the link is written
             sources = []
         out += _t(sources, cwds, "delete" if name == "mv" else "read")
+        # what is moved, copied with its folders, or hard-linked can be read where it lands
+        recursive = parsed.has("-r", "-R", "-a", "--recursive", "--archive")
+        if name == "mv":
+            out += _t(sources, cwds, "read", "all")
+        elif name == "cp" and recursive:
+            out = [replace(t, tree="all") if t.kind == "read" and t.word in sources else t for t in out]
         if dest is not None:
             out += _t([dest], cwds, "write")
             if dest.known and not dest.glob:
@@ -680,7 +708,16 @@ def effects(words: list[Word], cwds: Cwds) -> list[Target]:
     if name == "sed":
         files = _operands(spec, parsed)
         in_place = parsed.has("-i", "--in-place")
-        return out + _t(files, cwds, "read") + (_t(files, cwds, "write") if in_place else [])
+        for script in sed_scripts(parsed):
+            found = read_script(script.value) if script.known else None
+            if found is not None:
+                out += _t([named_file(f, script) for f in found.reads], cwds, "read")
+                out += _t([named_file(f, script) for f in found.writes], cwds, "write")
+        return (
+            out
+            + _t(files, cwds, "read")
+            + (_t(files, cwds, "write") + _sed_backups(parsed, files, cwds) if in_place else [])
+        )
     if name in ("rm", "rmdir", "unlink") or (name == "shred" and parsed.has("-u", "--remove")):
         return out + _t(operands, cwds, "delete")
     return out + _t(operands, cwds, "write")
@@ -703,6 +740,83 @@ _PLAIN_SED = re.compile(
 )
 
 
+def _sed_backups(parsed: Parsed, files: list[Word], cwds: Cwds) -> list[Target]:
+    """`sed -i SUFFIX` keeps the original as FILE+SUFFIX, or, when SUFFIX has a `*`, as SUFFIX with
+    each `*` replaced by the file's name (`-i'../*'`, `-i'/tmp/*'`: another folder)."""
+    out = []
+    for suffix in parsed.values("-i", "--in-place"):
+        if not suffix.value:
+            continue
+        for file in files:
+            if not (file.known and suffix.known):
+                out.append(Target(word=Word(value=UNKNOWN, text=suffix.text), cwds=cwds, kind="write"))
+            elif "*" in suffix.value:
+                backup = suffix.value.replace("*", file.value.rstrip("/").rsplit("/", 1)[-1])
+                out.append(Target(word=named_file(backup, suffix), cwds=cwds, kind="write"))
+            else:
+                out.append(Target(word=Word(value=file.value + suffix.value, text=file.text), cwds=cwds, kind="write"))
+    return out
+
+
+def sed_scripts(parsed: Parsed) -> list[Word]:
+    """sed's scripts: the `-e` values, or else the first operand."""
+    return parsed.values("-e", "--expression") or parsed.operands[:1]
+
+
+def hazard(words: list[Word]) -> str:
+    """Why no allow rule may cover this command although its program is allowed (empty: none):
+    `Bash(sed -n *)` is not meant to run `sed -n '1e CMD'`, nor `Bash(npm test *)` another
+    project's scripts or a shell of the command's choosing."""
+    name, rest = program(words), words[1:]
+    if name == "sed":
+        parsed = parse(_WRITERS["sed"], rest)
+        if parsed.has("-f", "--file") or parsed.unknown:
+            return "`sed` with a script file or options that are not understood: always asked"
+        for script in sed_scripts(parsed):
+            found = read_script(script.value) if script.known else None
+            if found is None or found.runs or found.unreadable:
+                return "`sed` whose script runs commands or cannot be read: always asked"
+    runs_pytest = name == "pytest" or (PYTHON.fullmatch(name) and [w.value for w in rest[:2]] == ["-m", "pytest"])
+    if runs_pytest and any(w.value.startswith("--pastebin") for w in rest):
+        return "`pytest --pastebin` sends test output to a web service: always asked"
+    if name in ("make", "gmake") and (why := _make_elsewhere(rest)):
+        return f"`{name}` with {why}, which changes what it runs: always asked"
+    if name in ("npm", "pnpm", "yarn", "npx", "bun"):
+        for word in rest:
+            if word.known and word.value == "--":
+                break
+            option = word.value.split("=", 1)[0]
+            if not word.known and word.may_be_option or option in _NPM_ELSEWHERE:
+                return f"`{name}` with {word.text}, which changes what it runs: always asked"
+    return ""
+
+
+_MAKE_ELSEWHERE = names("-f --file --makefile -C --directory --eval -E -I --include-dir")
+_MAKE_RUNS = frozenset({"SHELL", ".SHELLFLAGS", "MAKEFLAGS", "MAKE", "MAKEFILES", "GNUMAKEFLAGS"})
+
+
+def _make_elsewhere(rest: list[Word]) -> str:
+    """`make -f FILE`, `-C DIR`, `--eval`, `SHELL=...` or a variable set to anything but a number
+    (`CC=rm`): another makefile, folder, shell or program decides what the recipes run."""
+    for word in rest:
+        if not word.known:
+            return word.text
+        option = word.value.split("=", 1)[0]
+        if option in _MAKE_ELSEWHERE or (option[:2] in ("-f", "-C", "-E", "-I") and not option.startswith("--")):
+            return word.text
+        name, eq, value = word.value.partition("=")
+        # a value may name the program a recipe runs (`CC=rm`); a number (`V=1`, `J=4`) cannot
+        if eq and (name.isidentifier() or name in _MAKE_RUNS) and (name in _MAKE_RUNS or not value.isdigit()):
+            return word.text
+    return ""
+
+
+_NPM_ELSEWHERE = names(
+    "--prefix -C --dir --script-shell --shell --userconfig --globalconfig --node-options --cwd --config"
+)
+"""npm/pnpm/yarn options that pick another project, another shell, or other settings."""
+
+
 def plain_sed(rest: list[Word]) -> bool:
     """Are all of sed's scripts plain substitutions or deletions (no `w FILE`, `r`, `e`, `s///w`)?"""
     parsed = parse(_WRITERS["sed"], rest)
@@ -710,83 +824,3 @@ def plain_sed(rest: list[Word]) -> bool:
         return False
     scripts = parsed.values("-e", "--expression") or parsed.operands[:1]
     return bool(scripts) and all(w.known and _PLAIN_SED.fullmatch(w.value.strip()) for w in scripts)
-
-
-def _dd(rest: list[Word], cwds: Cwds) -> list[Target]:
-    out = []
-    for word in rest:
-        key, eq, value = word.value.partition("=")
-        if eq and key in ("if", "of"):
-            out.append(
-                Target(
-                    word=Word(value=value, text=word.text, glob=word.glob),
-                    cwds=cwds,
-                    kind="read" if key == "if" else "write",
-                )
-            )
-    return out
-
-
-def _sort(rest: list[Word], cwds: Cwds) -> list[Target]:
-    spec = Spec(
-        operands="read",
-        valued=READ_ONLY["sort"].valued
-        | names("-o -T --output --temporary-directory --compress-program --files0-from --random-source"),
-        flags=READ_ONLY["sort"].flags,
-    )
-    parsed = parse(spec, rest)
-    return _t(parsed.operands + parsed.values("--files0-from", "--random-source"), cwds, "read") + _t(
-        parsed.values("-o", "--output"), cwds, "write"
-    )
-
-
-def _git(rest: list[Word], cwds: Cwds) -> list[Target]:
-    sub = next((i for i, w in enumerate(rest) if not w.may_be_option), None)
-    if sub is None or rest[sub].value != "diff":
-        return []
-    out = []
-    for word in rest[sub + 1 :]:
-        if word.value.startswith("--output="):
-            out.append(Target(word=Word(value=word.value[9:], text=word.text), cwds=cwds, kind="write"))
-        elif not word.may_be_option:
-            out.append(Target(word=word, cwds=cwds, kind="read"))  # a revision or a path: paths are bounded
-    return out
-
-
-def _find(rest: list[Word], cwds: Cwds) -> list[Target]:
-    parts = find_parts(rest)
-    starts = parts[0] if parts else [w for w in rest if not w.may_be_option][:1] or [Word(value=".", text=".")]
-    out = _t(starts, cwds, "read")
-    if any(w.value == "-delete" for w in rest):
-        out += _t(starts, cwds, "delete")
-    for i, word in enumerate(rest[:-1]):
-        if word.value in FIND_WRITES:
-            out.append(Target(word=rest[i + 1], cwds=cwds, kind="write"))
-    return out
-
-
-def _tree(rest: list[Word], cwds: Cwds) -> list[Target]:
-    spec = READ_ONLY["tree"]
-    parsed = parse(Spec(operands="list", valued=spec.valued | names("-o --fromfile"), flags=spec.flags), rest)
-    return _t(parsed.operands, cwds, "read") + _t(parsed.values("-o"), cwds, "write")
-
-
-def _curl(rest: list[Word], cwds: Cwds) -> list[Target]:
-    out = []
-    for i, word in enumerate(rest[:-1]):
-        if word.value in ("-o", "--output", "-O", "--output-document"):
-            out.append(Target(word=rest[i + 1], cwds=cwds, kind="write"))
-        elif word.value in ("-T", "--upload-file", "-K", "--config"):
-            out.append(Target(word=rest[i + 1], cwds=cwds, kind="read"))
-    return out
-
-
-_SPECIAL: dict[str, Callable[[list[Word], Cwds], list[Target]]] = {
-    "dd": _dd,
-    "sort": _sort,
-    "git": _git,
-    "find": _find,
-    "tree": _tree,
-    "curl": _curl,
-    "wget": _curl,
-}

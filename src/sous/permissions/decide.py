@@ -205,6 +205,13 @@ def _decide_bash(
     for rule in rules.ask:
         if bash_policy.hits(rule, texts, raw, cwd):
             return Decision(behavior="ask", source=f"rule:{rule}", reason=f"the rule {rule} asks for approval")
+    if below := [t for t in analysis.reads if reads[id(t)] in ("below", "many")]:
+        why = (
+            "and a Read rule protects one of them"
+            if reads[id(below[0])] == "below"
+            else "too many to compare with the Read rules"
+        )
+        return _mode(mode, "ask", "rule:paths", f"the command reads every file below {below[0]}, {why}")
     if (
         "ask" in reads.values()
         or "ask" in writes.values()

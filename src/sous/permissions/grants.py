@@ -99,7 +99,7 @@ class Grants:
         if tool == "Bash" and parts:
             covering = []
             for part in parts:
-                grant = next((g for g in live if matches(g.rule, tool, args, cwd, [part])), None)
+                grant = next((g for g in live if _exactly(g.rule, part)), None)
                 if grant is None:
                     return None
                 covering.append(grant)
@@ -112,6 +112,19 @@ class Grants:
         for grant in self.items:
             if grant.id in grant_ids and grant.uses_left is not None:
                 grant.uses_left -= 1
+
+
+def _exactly(rule: Rule, part: str) -> bool:
+    """A Bash grant names one command exactly (`narrowest_rules`): a `*` in it is the command's
+    own glob, not a wildcard (`rm *.tmp` approved must not allow `rm -rf src x.tmp`)."""
+    return rule.tool == "Bash" and (rule.specifier is None or rule.specifier == part.strip())
+
+
+def exact_as_rules(rules: list[str]) -> tuple[list[str], list[str]]:
+    """Split narrowest rules into those a settings file can hold exactly and the Bash ones with a
+    `*`, which a saved rule would read as a wildcard matching any text."""
+    starred = [r for r in rules if r.startswith("Bash(") and "*" in r]
+    return [r for r in rules if r not in starred], starred
 
 
 def narrowest_rules(tool: str, args: dict[str, Any], cwd: str, uncovered_parts: list[str] | None = None) -> list[str]:

@@ -69,7 +69,7 @@ def parse(spec: Spec, words: list[Word]) -> Parsed:
         word = words[i]
         i += 1
         value = word.value
-        if done or not word.may_be_option or value == "-":
+        if done or not word.may_be_option or value == "-" or (value == "" and word.known):  # `''` is an operand
             out.operands.append(word)
             done = done or spec.posix
             continue
@@ -92,6 +92,12 @@ def parse(spec: Spec, words: list[Word]) -> Parsed:
             elif name in spec.flags and (not eq or name + "=" in spec.flags):
                 out.options.append((name, Word(value=attached, text=word.text) if eq else None))
             else:
+                # getopt_long takes `--outp` for `--output`: a file it names is still read or
+                # written (the word stays unknown, so nothing is read-only because of it; a value
+                # in the next word stays an operand too, in case the program reads it as one)
+                full = _abbreviates(name, spec)
+                if full is not None and (eq or i < len(words)):
+                    out.options.append((full, Word(value=attached, text=word.text) if eq else words[i]))
                 out.unknown.append(word)
             continue
         if spec.digits and value[1:].isdigit():
@@ -123,6 +129,15 @@ def parse(spec: Spec, words: list[Word]) -> Parsed:
             out.unknown.append(word)
             break
     return out
+
+
+def _abbreviates(name: str, spec: Spec) -> str | None:
+    """The one valued option of `spec` that `name` may abbreviate (no flag of it may match)."""
+    if len(name) < 4:
+        return None
+    valued = [v for v in spec.valued if v.startswith("--") and v.startswith(name)]
+    flags = [f for f in spec.flags if f.startswith(name)]
+    return valued[0] if len(valued) == 1 and not flags else None
 
 
 def _glob_in_value(word: Word) -> bool:

@@ -211,6 +211,14 @@ def path_matches(spec: str, path: str, cwd: str, *, deny: bool = False) -> bool:
     return any(hits) if deny else all(hits)
 
 
+def real_path_matcher(specs: list[str], cwd: str) -> Callable[[str], bool]:
+    """A fast `path_matches(spec, path, cwd, deny=True)` over several specs, for an absolute path
+    that is already real (no symlink in it): the patterns are compiled once, no path is resolved."""
+    patterns = [_anchor(spec, cwd) for spec in specs]
+    regexes = [_glob_regex(p) for p in patterns] + [_glob_regex(_real_anchor(p)) for p in patterns]
+    return lambda path: any(r.fullmatch(path) is not None for r in regexes)
+
+
 def _anchor(spec: str, cwd: str) -> str:
     if spec.startswith("//"):
         return spec[1:]

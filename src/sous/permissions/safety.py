@@ -10,7 +10,9 @@
   prompt — `.git/` internals, shell start-up files, `.mcp.json`, the `.claude/` and `.sous/`
   folders, `~/.ssh/` — whatever the writer (the file tools, or a command's written files);
 - inline interpreter code that deletes, writes or runs programs (`python3 -c`, `perl -e`,
-  `node -e`, `awk '{system(...)}'`): what it touches cannot be read.
+  `node -e`, `awk '{system(...)}'`, or the same fed on stdin): what it touches cannot be read;
+- changing what cron runs later (`crontab FILE`, `crontab -`, `-e`, `-r`); `at` and `batch`
+  are read as the shell code they queue.
 
 Commands are seen through every wrapper (`sudo`, `setsid`, `nohup`, `xargs`, `env -S`, `find
 -exec`, `bash -c`), paths from where `cd`/`pushd` left the shell, with `~`, `$HOME` and globs
@@ -27,7 +29,7 @@ from typing import Any
 
 from sous import paths
 
-from .commands import find_parts, plain_sed
+from .commands import find_parts, hazard, plain_sed
 from .options import Spec, long_form, names, parse
 from .rules import EDIT_TOOLS
 from .shell import Analysis, Command
@@ -146,10 +148,22 @@ def check(
     for command in analysis.commands + analysis.candidates:
         if why := _command_problem(command, cwd, project_dir, home, links):
             return why
+    makers = {i for i, c in enumerate(analysis.commands) if _makes_links(c)}
     for target in analysis.writes:
         if why := _target_problem(target, cwd, project_dir, home, mode):
             return f"the command writes a file: {why}"
+        if makers and target.owner not in makers:
+            # `ln -s ~/.bashrc x; echo y > x`: where x leads is decided after this check
+            return f"the command writes {target} after it makes links, which may lead anywhere"
     return None
+
+
+def _makes_links(command: Command) -> bool:
+    """`ln`, `cp -s`/`cp -l`: the command makes links that later writes in the same command may follow."""
+    if command.name == "ln":
+        return True
+    flags = {w.value for w in command.words[1:] if w.known}
+    return command.name == "cp" and bool(flags & {"-s", "-l", "--link", "--symbolic-link"})
 
 
 def _command_problem(command: Command, cwd: str, project: Roots, home: str, links: bool) -> str | None:
@@ -179,11 +193,48 @@ def _command_problem(command: Command, cwd: str, project: Roots, home: str, link
             for word in starts:
                 if why := _reach(word, command, cwd, project, home, whole_project=False):
                     return f"`{shown}`: find deletes or runs commands where {why}"
-    if name == "sed" and not plain_sed(words[1:]) and _SED_WRITES.search(" ".join(w.value for w in words[1:])):
+    if name == "crontab" and not any(w.value in ("-l", "-V") for w in words[1:]):
+        return f"`{shown}`: it changes the commands cron runs later, which cannot be checked"
+    if name == "git" and (why := _git_clean(command, cwd, project, home)):
+        return f"`{shown}`: {why}"
+    if (
+        name == "sed"
+        and not plain_sed(words[1:])
+        and (_SED_WRITES.search(" ".join(w.value for w in words[1:])) or "script runs" in hazard(words))
+    ):
         return f"`{shown}`: a sed script that may write files or run commands"
     code = _inline_code(name, words[1:])
     if code is not None and _DESTRUCTIVE.search(code):
         return f"`{name}` runs inline code that may delete, write or run programs, which cannot be checked"
+    return None
+
+
+def _git_clean(command: Command, cwd: str, project: Roots, home: str) -> str | None:
+    """`git clean -f` deletes every untracked file below its paths (or where `-C DIR` says)."""
+    rest = command.words[1:]
+    place: Word | None = None
+    i = 0
+    while i < len(rest) and rest[i].may_be_option:
+        if rest[i].value == "-C" and i + 1 < len(rest):
+            place, i = rest[i + 1], i + 2
+            continue
+        if not rest[i].known:
+            return "git with options known only at run time may delete files"
+        i += 1
+    if i == len(rest) or rest[i].value != "clean":
+        return None
+    given = [w.value for w in rest[i + 1 :] if w.known and w.value.startswith("-")]
+    forced = any(v == "--force" or (v[:2] != "--" and "f" in v) for v in given)
+    if not forced or any(v in ("-n", "--dry-run") for v in given):
+        return None  # git refuses to clean without -f (clean.requireForce), or only lists
+    paths = [w for w in rest[i + 1 :] if not w.may_be_option] or [Word(value=".", text=".")]
+    if place is not None:
+        if not place.known:
+            return "git clean in a folder known only at run time"
+        paths = [Word(value=os.path.join(place.value, p.value), text=p.text, tilde=place.tilde) for p in paths]
+    for word in paths:
+        if why := _reach(word, command, cwd, project, home, whole_project=False):
+            return f"git clean deletes untracked files where {why}"
     return None
 
 

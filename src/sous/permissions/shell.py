@@ -27,12 +27,14 @@ from typing import Any
 from sous.records import field, record, replace
 
 from . import commands, syntax
+from .hidden_code import HiddenCode
 from .targets import Cwds, Target, TargetKind, network
 from .words import GLOB_CHARS, UNKNOWN, Chars, Word, ansi_c, double_quoted, expand, unquoted
 from .wrappers import RESERVED, RUNNERS, unwrap
 
 SHELLS = {"bash", "sh", "zsh", "dash", "ksh", "mksh", "fish", "busybox"}
 _REDIRECTS = ("file_redirect", "heredoc_redirect", "herestring_redirect")
+_HIDDEN_CODE = re.compile(rb"`|\$\(")
 _LOOPS = ("for_statement", "c_style_for_statement", "while_statement", "until_statement", "select_statement")
 
 
@@ -119,7 +121,7 @@ def analyse(command: str, home: str | None = None, cwd: str | None = None) -> An
     return result
 
 
-class _Walker:
+class _Walker(HiddenCode):
     def __init__(self, result: Analysis, home: str | None, cwd: str | None, look: bool = False):
         self.result = result
         self.home = home
@@ -131,6 +133,9 @@ class _Walker:
         self.fallible = False
         self.cwd = cwd
         self.look = look
+        self.stdin: str | None = None
+        """What the command being walked reads on standard input: text, `syntax.STDIN` (known only
+        at run time) or None (not redirected)."""
         """May globs be matched against the disk now (see `Word.dashless`)?"""
 
     # --- entry points ---------------------------------------------------------------------------
@@ -142,6 +147,7 @@ class _Walker:
             return
         tree = _parser().parse(text.encode())
         saved = (self.src, self.depth, self.inherited, self.inherited_opaque, self.cwds)
+        saved_stdin, self.stdin = self.stdin, None
         self.src, self.depth = text.encode(), depth
         self.inherited = self.inherited + (assigns or [])
         self.inherited_opaque = self.inherited_opaque or opaque
@@ -157,6 +163,7 @@ class _Walker:
                         self.result.targets += commands.effects(candidate, self.cwds)
         self.walk(tree.root_node)
         self.src, self.depth, self.inherited, self.inherited_opaque, self.cwds = saved
+        self.stdin = saved_stdin
         if depth == 0:
             self.cwds = saved[4]
 
@@ -174,8 +181,27 @@ class _Walker:
         elif kind in ("subshell", "command_substitution", "process_substitution"):
             self._isolated(node.children)
         elif kind == "pipeline":
+            saved_stdin, previous = self.stdin, None
             for child in node.children:
+                if child.is_named:
+                    self.stdin = saved_stdin if previous is None else self._output(previous)
+                    previous = child
                 self._isolated([child])
+            self.stdin = saved_stdin
+        elif kind == "redirected_statement":
+            saved_stdin = self.stdin
+            for child in node.children:
+                if child.type == "heredoc_redirect":
+                    body = next((c for c in child.children if c.type == "heredoc_body"), None)
+                    self.stdin = self._slice(body.start_byte, body.end_byte) if body is not None else ""
+                elif (
+                    child.type == "file_redirect"
+                    and self._slice(child.start_byte, child.end_byte).lstrip("0")[:1] == "<"
+                ):
+                    self.stdin = syntax.STDIN  # `< FILE`, `0< FILE`, `<> FILE`
+            for child in node.children:
+                self.walk(child)
+            self.stdin = saved_stdin
         elif kind in _LOOPS:
             if kind == "c_style_for_statement":
                 self._arithmetic_only(node)
@@ -202,6 +228,10 @@ class _Walker:
             self._arithmetic(node)
         elif kind == "expansion":
             self._expansion(node)
+        elif kind in ("word", "regex", "extglob_pattern") and _HIDDEN_CODE.search(node.text or b""):
+            # the grammar leaves `...` inside `${x:-...}`, `${x/a/b}` and after `=~` as a plain
+            # word, where bash runs it: read the word again as the argument of `:`
+            self._nested(": " + self._slice(node.start_byte, node.end_byte), [], "", self.cwds)
         elif kind == "ERROR":
             for child in node.children:
                 self.walk(child)
@@ -225,6 +255,10 @@ class _Walker:
             for child in node.children:
                 self.walk(child)
             self.cwds = None
+
+    def _candidate(self, words: list[Word], cwds: Cwds) -> None:
+        """A command that may run, shown to the safety floor only."""
+        self.result.candidates.append(Command(words=words, cwds=cwds))
 
     def _record(self, command: Command) -> int:
         command.assigns = self.inherited + command.assigns
@@ -288,50 +322,6 @@ class _Walker:
             out += lex(self._slice(at, end))
         return out
 
-    # --- class 5: code evaluated later ----------------------------------------------------------
-
-    def _arithmetic_only(self, node: Any) -> None:
-        if any(syntax.mentions_variables(c) for c in node.children if c.type not in ("do_group", "compound_statement")):
-            self._opaque("arithmetic on variables (bash runs `$(...)` found in their values)")
-
-    def _arithmetic(self, node: Any) -> None:
-        if syntax.mentions_variables(node):
-            self._opaque("arithmetic on variables (bash runs `$(...)` found in their values)")
-        for child in node.children:
-            self.walk(child)
-
-    def _expansion(self, node: Any) -> None:
-        kinds = [c.type for c in node.children]
-        texts = [self._slice(c.start_byte, c.end_byte) for c in node.children]
-        if len(kinds) > 1 and kinds[1] == "!":
-            self._opaque("an indirect expansion `${!x}`")
-        if "@" in texts and any(t in ("P", "E", "A", "K", "a", "k") for t in texts[texts.index("@") + 1 :]):
-            self._opaque("a prompt or quoting expansion `${x@P}`")
-        for child in node.children:
-            if child.type == "subscript" and syntax.subscript_is_code(child):
-                self._opaque("an array subscript fed by variables")
-            self.walk(child)
-
-    def _names(self, node: Any, names: list[Word]) -> None:
-        """Builtins that take variable names evaluate a subscript in them as arithmetic."""
-        for name in names:
-            if not name.known or re.search(r"\[(?!\s*[0-9@*]+\s*\])", name.value):
-                self._opaque(f"a variable name with a subscript or known only at run time: {name.text}")
-        for child in node.children:
-            self.walk(child)
-
-    def _test(self, node: Any) -> None:
-        words = []
-        for child in syntax.leaves(node):
-            words.extend(
-                self.words(child)
-                if child.is_named
-                else [Word(value=self._slice(child.start_byte, child.end_byte), text="")]
-            )
-        inner = [w for w in words if w.value not in ("[[", "]]", "[", "]")]
-        if not commands.arithmetic_safe_test(inner, double_bracket=node.children[0].type == "[["):
-            self._opaque("a test whose operands bash evaluates as arithmetic")
-
     def _assignment(self, node: Any) -> tuple[str, Word]:
         name_node = node.children[0] if node.children else node
         if name_node.type == "subscript":
@@ -344,15 +334,6 @@ class _Walker:
         for extra in values[1:]:
             self.walk(extra)
         return name.split("[", 1)[0], value
-
-    def _heredoc(self, node: Any) -> None:
-        """An unquoted here-document expands `$(...)`, backticks and `${...}` in its body."""
-        if not syntax.unquoted_delimiter(node):
-            return
-        for body in (c for c in node.children if c.type == "heredoc_body"):
-            text = self._slice(body.start_byte, body.end_byte)
-            if any(m in text for m in ("`", "$(", "${", "$[")):
-                self._nested(': "' + text.replace('"', '\\"') + '"', [], "", self.cwds)
 
     def _declaration(self, node: Any) -> None:
         keyword = self._slice(node.children[0].start_byte, node.children[0].end_byte)
@@ -411,7 +392,15 @@ class _Walker:
                 words.extend(expand(chars, self._slice(group[0].start_byte, group[-1].end_byte)))
         if self.look:
             words = [self._dashless(w) if w.glob and w.value[:1] in GLOB_CHARS else w for w in words]
+        saved_stdin = self.stdin
+        for child in redirects:
+            if child.type == "herestring_redirect":
+                fed = [self._word1(c) for c in child.children if c.is_named]
+                self.stdin = fed[-1].value if fed and fed[-1].known else syntax.STDIN
+            elif self._slice(child.start_byte, child.end_byte).lstrip("0123456789")[:1] == "<":
+                self.stdin = syntax.STDIN if child.type == "file_redirect" else self.stdin
         self.simple(words, assigns)
+        self.stdin = saved_stdin
         for child in redirects:
             self._redirect(child)
 
@@ -464,6 +453,13 @@ class _Walker:
             result.candidates.append(Command(words=words, cwds=cwds, opaque="unknown command"))
             return
         name = commands.program(words)
+        for code in syntax.settings_code(name, words, all_assigns):
+            if code.known:
+                self._nested(code.value, [], f"run by `{name}` from its settings", cwds)
+            else:
+                self._opaque(f"`{name}` runs a command known only at run time from its settings")
+        if self._runs_stdin(name, words, all_assigns, opaque, cwds):
+            return
         if name in SHELLS and (shell_code := syntax.shell_script(words)) is not None:
             if isinstance(shell_code, str):
                 self._opaque(shell_code)
@@ -487,6 +483,7 @@ class _Walker:
         execs = commands.find_execs(words[1:]) if name == "find" else []
         if name == "find" and (execs or any(w.value in commands.FIND_WRITES or w.value == "-delete" for w in words)):
             command.opaque = command.opaque or "`find` that deletes, writes or runs commands: always asked"
+        command.opaque = command.opaque or commands.hazard(words)
         owner = self._record(command)
         result.targets += [replace(t, owner=owner) for t in commands.effects(words, cwds)]
         for inner in execs:
@@ -494,54 +491,11 @@ class _Walker:
         if name in ("cd", "pushd", "popd", "chdir"):
             self._change_dir(name, words[1:])
 
-    def _code_operand(
-        self, *, command_name: str, words: list[Word], assigns: list[tuple[str, Word]], cwds: Cwds
-    ) -> None:
-        """`trap 'CODE' SIG` and `su -c 'CODE'` run shell code later or elsewhere: read it too."""
-        rest = words[1:]
-        if command_name == "trap":
-            code = next((w for w in rest if not (w.known and w.value.startswith("-"))), None)
-        else:
-            at = next(i for i, w in enumerate(rest) if syntax.runs_code(w))
-            value = rest[at].value
-            if value.startswith("--command="):
-                code = Word(value=value.split("=", 1)[1], text=rest[at].text)
-            else:
-                code = rest[at + 1] if at + 1 < len(rest) else None
-        if code is None:
-            return
-        if not code.known:
-            self._opaque(f"`{command_name}` runs code known only at run time")
-        else:
-            self._nested(code.value, assigns, f"run by `{command_name}`", cwds)
-
     def _nested(self, code: str, assigns: list[tuple[str, Word]], opaque: str, cwds: Cwds) -> None:
         saved = self.cwds
         self.cwds = cwds
         self.code(code, self.depth + 1, assigns, opaque)
         self.cwds = saved
-
-    def _builtin_hazards(self, command: Command) -> None:
-        name, rest = command.name, command.words[1:]
-        if name == "let":
-            command.opaque = "`let` evaluates arithmetic"
-            self._opaque("arithmetic with `let`")
-        elif name in ("test", "["):
-            if not commands.arithmetic_safe_test(rest):
-                self._opaque("a test whose operands bash evaluates as arithmetic")
-        elif name in ("read", "mapfile", "readarray", "unset", "getopts", "wait"):
-            self._check_names([w for w in rest if not w.value.startswith("-")] if name != "getopts" else rest[1:2])
-        elif name == "printf":
-            for i, word in enumerate(rest[:-1]):
-                if word.value.startswith("-") and "v" in word.value:
-                    self._check_names([rest[i + 1]])
-            if rest and not rest[0].known:
-                self._opaque("printf with a format known only at run time")
-
-    def _check_names(self, names: list[Word]) -> None:
-        for name in names:
-            if not name.known or re.search(r"\[(?!\s*[0-9@*]+\s*\])", name.value):
-                self._opaque(f"a variable name with a subscript or known only at run time: {name.text}")
 
     def _change_dir(self, name: str, rest: list[Word]) -> None:
         operands = [w for w in rest if not (w.known and w.value in ("-L", "-P", "-e", "-@"))]

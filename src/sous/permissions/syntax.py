@@ -85,6 +85,12 @@ def cd(cwds: Cwds, target: Word, union: bool = False) -> Cwds:
     return out if len(out) <= MAX_CWDS else None
 
 
+def _option_values(cluster: str) -> int:
+    """How many words after a shell's option cluster are values: one for each `o`/`O` in it
+    (`bash -euo pipefail -c CODE`)."""
+    return cluster[1:].count("o") + cluster[1:].count("O") if cluster[1:2] != "-" else 0
+
+
 def shell_script(words: list[Word]) -> Word | str | None:
     """`bash [options] -c SCRIPT`: the script word; a reason string when the options cannot be read;
     None when the shell runs a file or stdin (an ordinary command)."""
@@ -105,7 +111,7 @@ def shell_script(words: list[Word]) -> Word | str | None:
             continue
         if value[:1] in "-+" and len(value) > 1:
             has_c = has_c or "c" in value[1:]
-            i += 1
+            i += 1 + _option_values(value)
             continue
         break
     if not has_c:
@@ -198,3 +204,113 @@ def fallback_words(text: str) -> tuple[list[list[Word]], list[tuple[TargetKind, 
             i += 1
     end_command()
     return out, redirected
+
+
+STDIN = "\x00"
+"""What a command reads on standard input when only run time knows it (a file, another program)."""
+_INTERPRETERS = {"python": "-c", "perl": "-e", "ruby": "-e", "node": "-e", "php": "-r", "lua": "-e"}
+"""Interpreters that run a program read from standard input, and the option that takes inline code."""
+
+
+def stdin_code(name: str, words: list[Word]) -> str:
+    """Does this command run code it reads from standard input? "shell" (`bash`, `sh -s`, `bash -`,
+    `bash /dev/stdin`, `source /dev/stdin`), "pipe" (a shell or `source` reading `/dev/fd/N`, a
+    process substitution), the inline-code option of an interpreter reading a program from stdin
+    (`python3`, `perl -`), or "" (it does not)."""
+    rest = words[1:]
+    if name in ("source", "."):
+        first = rest[0].value if rest else ""
+        return "shell" if first in ("/dev/stdin", "/dev/fd/0") else "pipe" if first.startswith("/dev/fd/") else ""
+    if name in ("at", "batch"):  # commands run later, read from stdin unless `-f FILE`
+        return "" if any(w.value.startswith("-f") for w in rest) else "shell"
+    base = re.sub(r"[\d.]+$", "", name)
+    if name not in ("bash", "sh", "zsh", "dash", "ksh", "mksh", "busybox") and base not in _INTERPRETERS:
+        return ""
+    i, reads = 0, False
+    while i < len(rest):
+        value = rest[i].value
+        if not rest[i].known:
+            return ""
+        if value in ("-", "--"):
+            i += 1
+            reads = reads or value == "-"
+            break
+        if value in SHELL_VALUED and base not in _INTERPRETERS:
+            i += 2
+            continue
+        if value[:1] not in "-+" or len(value) == 1:
+            break
+        inline = "cmer" if base in _INTERPRETERS else "c"  # `bash -e` is errexit, `perl -e` is code
+        if value[1:2] != "-" and any(c in value[1:] for c in inline):
+            return ""  # inline code or a module (`-c`, `-m`, `-e`, `-r`): read elsewhere
+        reads = reads or (value[1:2] != "-" and "s" in value[1:] and base not in _INTERPRETERS)
+        i += 1 + (_option_values(value) if base not in _INTERPRETERS else 0)
+    operand = rest[i].value if i < len(rest) else ""
+    if operand.startswith("/dev/fd/") and operand != "/dev/fd/0":
+        return "pipe"
+    if not (reads or operand in ("", "/dev/stdin", "/dev/fd/0")):
+        return ""  # a script file
+    return _INTERPRETERS.get(base, "shell")
+
+
+def printed(words: list[Word]) -> str:
+    """What `echo`/`printf` with known words print (roughly: escapes and formats are left as
+    typed), or `STDIN` when that cannot be told."""
+    name = words[0].value.rsplit("/", 1)[-1] if words and words[0].known else ""
+    rest = words[1:]
+    if name not in ("echo", "printf") or not all(w.known for w in rest):
+        return STDIN
+    if name == "echo":
+        while rest and re.fullmatch(r"-[neE]+", rest[0].value):
+            rest = rest[1:]
+    return " ".join(w.value for w in rest)
+
+
+CODE_VARIABLES = frozenset(
+    {
+        "PAGER",
+        "GIT_PAGER",
+        "MANPAGER",
+        "SYSTEMD_PAGER",
+        "EDITOR",
+        "VISUAL",
+        "GIT_EDITOR",
+        "GIT_SEQUENCE_EDITOR",
+        "GIT_SSH_COMMAND",
+        "GIT_EXTERNAL_DIFF",
+        "GIT_ASKPASS",
+        "SSH_ASKPASS",
+        "SUDO_ASKPASS",
+        "LESSOPEN",
+        "LESSCLOSE",
+        "PROMPT_COMMAND",
+        "BROWSER",
+    }
+)
+"""Variables whose value a program runs as a command (`PAGER='rm -rf ~' git log`)."""
+_GIT_CODE_KEY = re.compile(
+    r"core\.(?:pager|editor|sshcommand|fsmonitor|askpass)|diff\.external|sequence\.editor|gpg\.\w*program"
+    r"|pager\..+|alias\..+|credential\..*helper|uploadpack\.packobjectshook|.+\.(?:command|driver|clean|smudge"
+    r"|process|textconv|cmd|tool)",
+    re.I,
+)
+
+
+def settings_code(name: str, words: list[Word], assigns: list[tuple[str, Word]]) -> list[Word]:
+    """Shell code a program will run from its settings: the values of `CODE_VARIABLES` given to
+    it, and git's `-c KEY=VALUE` for keys that name commands (`core.pager`, `alias.x=!cmd`...)."""
+    out = [value for key, value in assigns if key in CODE_VARIABLES and value.value]
+    if name == "git":
+        rest = words[1:]
+        for i, word in enumerate(rest[:-1]):
+            if word.value != "-c":
+                if not word.may_be_option:
+                    break
+                continue
+            setting = rest[i + 1]
+            key, eq, value = setting.value.partition("=")
+            if not setting.known:
+                out.append(Word(value=UNKNOWN, text=setting.text))
+            elif eq and _GIT_CODE_KEY.fullmatch(key):
+                out.append(Word(value=value.removeprefix("!"), text=setting.text))
+    return [Word(value=w.value.lstrip("|-") if w.known else w.value, text=w.text) for w in out]

@@ -21,6 +21,7 @@ from .words import UNKNOWN, Word
 Cwds = frozenset[str] | None
 """The directories a command may run in (absolute, or relative to the tool's cwd); None: unknown."""
 TargetKind = Literal["read", "write", "delete"]
+TreeKind = Literal["", "all", "visible"]
 HARMLESS = {
     "/dev/null",
     "/dev/stdin",
@@ -47,6 +48,9 @@ class Target:
     owner: int = -1
     """Index of the command (in `Analysis.commands`) whose program touches the file; -1 for a
     redirection or a wrapper's own file."""
+    tree: TreeKind = ""
+    """A folder read with every file below it (`grep -r`, `cp -r`, `mv`): "all", or "visible"
+    when names starting with `.` are skipped (`rg`); Read rules on those files apply too."""
 
     def __str__(self) -> str:
         return self.word.text

@@ -216,7 +216,10 @@ def _always_ask(out: Unwrapped, name: str) -> None:
     skip = _OPERAND_BEFORE.get(name, 0)
     if name == "flock":
         out.writes.extend(operands[:1])
-        if script := parsed.values("-c", "--command"):
+        script = parsed.values("-c", "--command")
+        if not script and len(operands) > 2 and operands[1].value in ("-c", "--command"):
+            script = [operands[2]]  # `flock FILE -c CODE`: flock reads `-c` after the file too
+        if script:
             out.script = script[-1]
             out.words = []
             return

@@ -9,3 +9,27 @@ confirmation, the good one runs).
 """
 
 ATTACK_ALLOW = ["Bash(echo *)", "Bash(ls *)", "Bash(cat *)", "Bash(git status)"]
+
+TYPICAL_ALLOW = [
+    "Bash(git status:*)",
+    "Bash(git diff:*)",
+    "Bash(git log:*)",
+    "Bash(git show:*)",
+    "Bash(git blame:*)",
+    "Bash(npm test:*)",
+    "Bash(pytest:*)",
+    "Bash(ls:*)",
+    "Bash(cat:*)",
+    "Bash(echo:*)",
+    "Bash(python -m pytest:*)",
+    "Bash(make test)",
+    "Bash(make test *)",
+    "Bash(find:*)",
+    "Bash(grep:*)",
+    "Bash(sed -n:*)",
+    "Bash(tree:*)",
+]
+"""A typical person's allow list of prefix rules: `MODE = "typical"` judges under it in dontAsk
+mode, `"typicalEdits"` in acceptEdits mode (the bad command must not be allowed), `"typicalDeny"`
+in default mode (the bad command must be denied by a rule)."""
+TYPICAL_DENY = ["Bash(rm:*)", "Bash(curl:*)", "Read(./.env)", "Read(./secrets/**)", "Edit(.git/**)"]

@@ -52,4 +52,9 @@ PAIRS = [
     (r"cd victim && find * -name x", r"cd src && find * -name x"),
     (r"cd victim && sort * ", r"cd src && sort *"),
     (r"touch ./-delete; cd src && find * -name x", r"echo ./-delete; cd src && find * -name x"),
+    # an empty word is an operand: `grep '' F` searches F for the empty pattern
+    (r"grep '' .env", r"grep '' file.txt"),
+    (r'grep "" secrets/key.pem', r'grep "" README.md'),
+    (r"cat '' .env", r"cat '' file.txt"),
+    (r"sort '' .env", r"sort '' file.txt"),
 ]

@@ -18,7 +18,7 @@ PAIRS = [
     ("grep x ~/.ssh/id_rsa", "grep x file.txt"),
     ("grep -f ~/.ssh/id_rsa file.txt", "grep -f file.txt src/app.py"),
     ("rg . ~/.ssh", "rg x src"),
-    ("rg --ignore-file ~/.ssh/id_rsa x", "rg x"),
+    ("rg --ignore-file ~/.ssh/id_rsa x", "rg x src"),  # `rg x` would read secrets/, which a rule denies
     ("diff ~/.ssh/id_rsa /dev/null", "diff file.txt README.md"),
     ("git diff --no-index ~/.ssh/id_rsa /dev/null", "git diff --no-index file.txt README.md"),
     ("git diff ~/.ssh/id_rsa /dev/null", "git diff file.txt"),
