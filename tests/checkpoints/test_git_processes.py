@@ -418,3 +418,26 @@ def test_two_sous_processes_snapshotting_one_project_at_once_both_keep_checkpoin
         both = [subprocess.Popen([*command, name], env=env, stderr=subprocess.PIPE, text=True) for name in "ab"]
         errors = [p.communicate(timeout=120)[1] for p in both]
         assert [p.returncode for p in both] == [0, 0], errors
+
+
+async def test_the_user_s_global_excludes_and_the_project_s_info_exclude_both_hold_as_in_git(project, tmp_path):
+    """Files the user ignores everywhere (core.excludesFile) stay out of checkpoints in a git
+    project too; the project's .git/info/exclude ranks under its .gitignore, as in git."""
+    home = tmp_path / "userhome"
+    (home / ".config" / "git").mkdir(parents=True)
+    (home / ".config" / "git" / "ignore").write_text("*.secret\n")
+    (project / ".git" / "info").mkdir(parents=True)
+    (project / ".git" / "info" / "exclude").write_text("*.log\nbuild/\n")
+    (project / ".gitignore").write_text("!keep.log\n")
+    for name in ("token.secret", "debug.log", "keep.log", "build/out.o"):
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(name)
+    environ = {"SOUS_HOME": str(tmp_path / "sous"), "HOME": str(home), "PATH": os.environ["PATH"]}
+    store = Checkpoints(str(project), environ=environ)
+    recorded = set(git(store, "ls-tree", "-r", "--name-only", await store.snapshot()).split())
+    assert recorded == {".gitignore", "README.md", "src/app.py", "keep.log"}
+    # A later change to the project's info/exclude is seen by the next session's store.
+    (project / ".git" / "info" / "exclude").write_text("build/\n")
+    store = Checkpoints(str(project), environ=environ)
+    recorded = set(git(store, "ls-tree", "-r", "--name-only", await store.snapshot()).split())
+    assert recorded == {".gitignore", "README.md", "src/app.py", "keep.log", "debug.log"}

@@ -3,7 +3,7 @@
 Snapshots live outside the project, in a shadow git repository of the data folder
 (`<data>/checkpoints/<project-hash>.git`, with its own index), whatever the project's own version
 control: `git add -A` on that index sees every change, Bash's and sub-agents' as much as Edit's
-and Write's. The project's `.gitignore` files (and `.git/info/exclude`) are honoured; files over
+and Write's. The project's `.gitignore` files, its `.git/info/exclude` and the user's global excludes are honoured; files over
 `max_file_bytes` (5 MiB) are left out. An unchanged tree makes no new commit. A snapshot costs
 one git process walking the index (`ls-files`) and one more hashing what changed (`update-index`);
 the trees, the commit and the refs are read and written in-process where git's formats allow it
@@ -219,11 +219,23 @@ class Checkpoints:
             return
         if not (self.git_dir / "HEAD").exists():
             await self._make_store()
-        exclude = Path(self.project_dir, ".git", "info", "exclude")
-        if exclude.is_file():
-            self._env["GIT_CONFIG_COUNT"] = "1"
-            self._env["GIT_CONFIG_KEY_0"], self._env["GIT_CONFIG_VALUE_0"] = "core.excludesFile", str(exclude)
+        self._mirror_info_exclude()
         self._ready = True
+
+    def _mirror_info_exclude(self) -> None:
+        """The project's `.git/info/exclude`, copied to the store's own: there git ranks it as in
+        the project (under `.gitignore`, over the user's `core.excludesFile`, which applies too)."""
+        try:
+            wanted = Path(self.project_dir, ".git", "info", "exclude").read_bytes()
+        except OSError:
+            wanted = b""
+        mirror = self.git_dir / "info" / "exclude"
+        try:
+            current: bytes | None = mirror.read_bytes()
+        except OSError:
+            current = None
+        if current != wanted and (wanted or current):
+            _gitfiles.write_atomic(mirror, wanted)
 
     async def snapshot(self) -> str:
         """Commit the working tree as it is (a new commit only when it changed); returns its id.
