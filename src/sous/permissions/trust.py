@@ -33,7 +33,7 @@ from typing import Any, Literal, TextIO
 from sous import paths
 from sous.records import field, record
 
-from . import workdirs
+from . import project_grants, workdirs
 
 STORE = "trusted-projects.json"
 
@@ -42,11 +42,12 @@ STORE = "trusted-projects.json"
 class Entry:
     """One thing a project's files would run."""
 
-    kind: Literal["mcp", "hook", "command", "dir"]
+    kind: Literal["mcp", "hook", "command", "dir", "env", "rule", "mode", "judge", "sandbox", "agent", "skill"]
     name: str
-    """The server's name, or the hook's event and matcher (`PreToolUse (Bash)`)."""
+    """The server's name, the hook's event and matcher (`PreToolUse (Bash)`), the variable, rule,
+    mode, sandbox key, agent or command."""
     detail: str
-    """What runs: the command line or the URL."""
+    """What runs (the command line or the URL), or what is granted."""
     source: str
     """The file it comes from."""
     digest: str
@@ -59,7 +60,21 @@ class Entry:
             return f"added working folder {name} (file access to {detail})"
         if self.kind == "command":
             return f"{name} command: {detail}"
+        if self.kind in GRANT_LABELS:
+            return GRANT_LABELS[self.kind].format(name=name, detail=detail)
         return f'MCP server "{name}": {detail}' if self.kind == "mcp" else f"hook {name}: {detail}"
+
+
+GRANT_LABELS = {
+    "env": "environment variable {name}={detail}",
+    "rule": "allow rule {name}",
+    "mode": "permission mode {name}",
+    "judge": "auto mode judge model {detail}",
+    "sandbox": "sandbox setting {name} = {detail}",
+    "agent": 'agent "{name}" with permissionMode {detail}',
+    "skill": "/{name} allowed-tools {detail}",
+}
+"""How a grant of the project's files is shown (see `project_grants`)."""
 
 
 def shown(text: str) -> str:
@@ -81,6 +96,8 @@ class ProjectTrust:
     """Digests of pending entries that replace an approved entry of the same name."""
     disabled_servers: set[str] = field(default_factory=set)
     """Project MCP servers the user's settings keep off (`disabledMcpjsonServers`)."""
+    problem: str = ""
+    """One line when the trust store cannot be read: every entry is then pending."""
 
     def blocked_servers(self) -> set[str]:
         """Names of `.mcp.json` servers that must not be started."""
@@ -88,6 +105,10 @@ class ProjectTrust:
 
     def hook_digests(self) -> set[str]:
         return {e.digest for e in self.pending if e.kind == "hook"}
+
+    def approved(self) -> set[str]:
+        """Digests of the entries that may be used: found in the project's files and not pending."""
+        return {e.digest for e in self.entries} - {e.digest for e in self.pending}
 
 
 def digest(kind: str, name: str, matcher: str, raw: Any) -> str:
@@ -146,6 +167,13 @@ def project_entries(project_dir: str | Path, environ: Mapping[str, str] = os.env
                     digest=key,
                 )
             )
+        for kind, name, value in project_grants.setting_grants(layer):
+            key = digest(kind, name, "", value)
+            if key not in seen:
+                seen.add(key)
+                out.append(
+                    Entry(kind=kind, name=name, detail=project_grants.detail(kind, value), source=str(path), digest=key)
+                )
         for given in workdirs.settings_dirs(layer.get("permissions")):
             where = _where(given, project, environ)
             out.append(
@@ -209,9 +237,13 @@ def check(
     enable_all = any(layer.get("enableAllProjectMcpServers") is True for layer in user)
     named, disabled = names("enabledMcpjsonServers"), names("disabledMcpjsonServers")
     approved = _approved(project_dir, environ)
+    problem = _store_problem(environ)
     known = {(v.get("kind"), v.get("name")) for v in approved.values() if isinstance(v, dict)}
     trust = ProjectTrust(
-        project=project_key(project_dir), entries=project_entries(project_dir, environ), disabled_servers=disabled
+        project=project_key(project_dir),
+        entries=project_entries(project_dir, environ),
+        disabled_servers=disabled,
+        problem=problem,
     )
     for entry in trust.entries:
         if entry.digest in approved:
@@ -262,6 +294,18 @@ def approve(
         }
     }
     _write(store, data)
+
+
+def approve_saved_rules(
+    project_dir: str | Path, environ: Mapping[str, str], cli_settings: str | None, rules: Iterable[str]
+) -> None:
+    """Record as approved the allow rules sous just wrote to the project's settings for the person
+    ("don't ask again"): they are the person's own, and keep working in later sessions."""
+    wanted = set(rules)
+    trust = check(project_dir, environ, cli_settings)
+    saved = [e for e in trust.pending if e.kind == "rule" and e.name in wanted]
+    if saved:
+        approve(trust, environ, only=saved)
 
 
 def reset(project_dir: str | Path, environ: Mapping[str, str] = os.environ) -> bool:
@@ -316,7 +360,8 @@ def notice(pending: list[Entry]) -> str:
     """One line naming what was left out and how to approve it."""
     what = "; ".join(e.label() for e in pending)
     return (
-        f"not started, new or changed in this project's config since you last approved it: {what}. "
+        f"left out (not started, not granted), new or changed in this project's config since you last approved "
+        f"it: {what}. "
         "Review and approve with `sous trust`"
     )
 
@@ -345,7 +390,10 @@ def ask_in_terminal(
 def describe(trust: ProjectTrust, *, heading: bool = False) -> str:
     lines = []
     if heading:
-        lines.append(f"This project ({trust.project}) would run programs or open folders that you have not approved:")
+        lines.append(
+            f"This project ({trust.project}) would run programs, open folders or grant permissions "
+            "that you have not approved:"
+        )
     for entry in trust.pending:
         state = "changed" if entry.digest in trust.changed else "new"
         lines.append(f"  [{state}] {entry.label()}  ({shown(entry.source)})")
@@ -437,6 +485,21 @@ def _approved(project_dir: str | Path, environ: Mapping[str, str]) -> dict[str, 
     entry = projects.get(project_key(project_dir)) if isinstance(projects, dict) else None
     approved = entry.get("approved") if isinstance(entry, dict) else None
     return approved if isinstance(approved, dict) else {}
+
+
+def _store_problem(environ: Mapping[str, str]) -> str:
+    """One line when the trust store exists but cannot be used (every entry is then pending)."""
+    store = _store(environ)
+    try:
+        data = json.loads(store.read_text("utf-8"))
+    except FileNotFoundError:
+        return ""
+    except (OSError, ValueError) as e:
+        why = getattr(e, "strerror", None) or "not valid JSON"
+        return f"{store}: cannot read the trusted projects ({why}); this project's config is treated as not approved"
+    if not isinstance(data, dict) or not isinstance(data.get("projects", {}), dict):
+        return f"{store}: not a trusted-projects file; this project's config is treated as not approved"
+    return ""
 
 
 def _json(path: Path) -> dict[str, Any]:

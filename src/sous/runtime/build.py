@@ -106,25 +106,22 @@ class Options:
 
 def open_session(opts: Options) -> Session:
     """Build a session; raises `ConfigError` (one line, with the fix) when it cannot start."""
-    from sous import settings as settings_mod
     from sous.context import system_prompt
     from sous.models import OFFLINE_NOTICE
 
     cwd = os.path.abspath(opts.cwd)
-    cfg = settings_mod.load(
-        cwd, opts.settings, bare=opts.bare, environ=opts.environ, check_rule=parse, sources=opts.setting_sources
-    )
-    cfg.require_valid()  # a setting whose loss could widen a permission stops the session here
-    settings_watch = SettingsWatch(settings_sources(cwd, opts.environ, bare=opts.bare))
-    notices = [Notice(level="warning", text=p) for p in cfg.problems]
-    environ = {**opts.environ, **{k: str(v) for k, v in (cfg.get("env") or {}).items()}}
     from sous.permissions import trust
 
-    from .trusted import model_resolver, trusted_command
+    from .trusted import load_settings, model_resolver, trusted_command
 
-    project_trust = trust.check(cwd, opts.environ, opts.settings)  # what the project's own files would run
+    # the project's own grants (env, allow rules, a wider mode, sandbox loosening) only once trusted
+    cfg, project_trust, left_out = load_settings(opts, cwd)
+    settings_watch = SettingsWatch(settings_sources(cwd, opts.environ, bare=opts.bare))
+    notices = [Notice(level="warning", text=p) for p in cfg.problems]
+    if project_trust.problem:
+        notices.append(Notice(level="warning", text=project_trust.problem))
+    environ = {**opts.environ, **{k: str(v) for k, v in (cfg.get("env") or {}).items()}}
     found = extensions.find_plugins(opts, cfg, cwd, notices)
-    left_out: list[Any] = []
     resolve, waiting = model_resolver(cfg, project_trust, opts, cwd, environ)
     left_out += [waiting] if waiting is not None else []
 
@@ -237,6 +234,7 @@ def open_session(opts: Options) -> Session:
         read_only_tools={t.name for t in [*tools, *deferred] if t.read_only},
         local_settings=Path(cwd) / ".claude" / "settings.local.json",
         on_saved=settings_watch.seen,
+        approve_saved=functools.partial(trust.approve_saved_rules, cwd, opts.environ, opts.settings),
         on_ask=hooks.permission_request if hooks is not None and hooks.config.handlers("PermissionRequest") else None,
         sandboxed="sandbox" in state,
         auto_allow_sandboxed=cfg.get("sandbox.autoAllowBashIfSandboxed") in (None, True),

@@ -1,0 +1,126 @@
+"""Grants from a project's own files, used only once the person has trusted the project.
+
+A cloned repository's settings files can widen what sous lets happen without asking: `env`
+(`ANTHROPIC_BASE_URL` would send the user's key elsewhere; `PATH`, `LD_PRELOAD`, `GIT_*`,
+`BASH_ENV` change what runs), `permissions.allow` rules, a wider `permissions.defaultMode`
+(`acceptEdits`, `bypassPermissions`, `auto`) and sandbox loosening (`sandbox.enabled: false`,
+excluded commands, write paths, network domains...) and the judge of `auto` mode
+(`autoMode.judgeModel`). Its agent definitions can carry a wide
+`permissionMode`, and its commands and skills an `allowed-tools` list. Each is a trust `Entry`
+(kinds `env`, `rule`, `mode`, `judge`, `sandbox`, `agent`, `skill`) hashed over everything that decides
+what it grants, approved like a project's hooks (`sous trust`); a pending one is left out.
+
+What only restricts is never gated: `deny` and `ask` rules, the modes `default`, `plan` and
+`dontAsk`, `sandbox.enabled: true` and the other sandbox values that narrow.
+
+The gate keeps what is *approved*, not what is not pending: a grant whose hash is unknown (the
+file changed after the trust check, a value read differently) is left out too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+GrantKind = Literal["env", "rule", "mode", "judge", "sandbox"]
+
+WIDER_MODES = ("acceptEdits", "bypassPermissions", "auto")
+"""Modes that let calls through that `default` would ask about; a project's own needs trust."""
+
+NARROWING_SANDBOX = {
+    ("enabled", True),
+    ("autoAllowBashIfSandboxed", False),
+    ("allowUnsandboxedCommands", False),
+    ("network.allowAllUnixSockets", False),
+    ("network.allowLocalBinding", False),
+}
+"""Sandbox values that only restrict; every other sandbox value of a project may widen and is gated."""
+
+
+def setting_grants(layer: dict[str, Any]) -> Iterator[tuple[GrantKind, str, Any]]:
+    """Every grant in one settings layer as `(kind, name, value)`; `value` is what is hashed."""
+    env = layer.get("env")
+    for key, value in env.items() if isinstance(env, dict) else []:
+        yield "env", str(key), value
+    permissions = layer.get("permissions")
+    if isinstance(permissions, dict):
+        allow = permissions.get("allow")
+        for rule in allow if isinstance(allow, list) else []:
+            if isinstance(rule, str):
+                yield "rule", rule, rule
+        if (mode := permissions.get("defaultMode")) in WIDER_MODES:
+            yield "mode", str(mode), mode
+    auto = layer.get("autoMode")
+    if isinstance(auto, dict) and "judgeModel" in auto:  # a judge of the project's choosing could allow anything
+        yield "judge", "autoMode.judgeModel", auto["judgeModel"]
+    sandbox = layer.get("sandbox")
+    for dotted, value in _leaves(sandbox, "") if isinstance(sandbox, dict) else []:
+        narrowing = isinstance(value, bool) and (dotted, value) in NARROWING_SANDBOX
+        if not narrowing and "denied" not in dotted.lower():
+            yield "sandbox", dotted, value
+
+
+def _leaves(node: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
+    for key, value in node.items():
+        if isinstance(value, dict) and value:
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def detail(kind: str, value: Any) -> str:
+    """What a grant is shown as: a string as it is, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def without(
+    layer: dict[str, Any], keep: Callable[[str, str, Any], bool]
+) -> tuple[dict[str, Any], list[tuple[GrantKind, str, Any]]]:
+    """`layer` without the grants `keep` refuses, and those grants. The input is not modified."""
+    out = dict(layer)
+    dropped = [g for g in setting_grants(layer) if not keep(*g)]
+    for kind, name, _value in dropped:
+        if kind == "env":
+            out["env"] = {k: v for k, v in out["env"].items() if k != name}
+        elif kind == "rule":
+            perms = out["permissions"] = dict(out["permissions"])
+            perms["allow"] = [r for r in perms["allow"] if r != name]
+        elif kind == "mode":
+            perms = out["permissions"] = dict(out["permissions"])
+            perms.pop("defaultMode", None)
+        elif kind == "judge":
+            out["autoMode"] = {k: v for k, v in out["autoMode"].items() if k != "judgeModel"}
+        else:
+            out["sandbox"] = _drop(out["sandbox"], name.split("."))
+    return out, dropped
+
+
+def _drop(node: dict[str, Any], path: list[str]) -> dict[str, Any]:
+    node = dict(node)
+    if len(path) == 1:
+        node.pop(path[0], None)
+    elif isinstance(node.get(path[0]), dict):
+        node[path[0]] = _drop(node[path[0]], path[1:])
+    return node
+
+
+def gate(
+    project_files: Iterable[str | Path], approved: set[str], digest_of: Callable[[str, str, Any], str]
+) -> tuple[Callable[[str, dict[str, Any]], dict[str, Any]], list[tuple[GrantKind, str, Any, str]]]:
+    """A filter for `sous.settings.load`: a layer read from one of `project_files` loses the grants
+    whose digest is not in `approved`. Returns the filter and the list it fills with what it left
+    out, as `(kind, name, value, file)`."""
+    files = {os.path.realpath(p) for p in project_files}
+    left_out: list[tuple[GrantKind, str, Any, str]] = []
+
+    def keep_approved(name: str, layer: dict[str, Any]) -> dict[str, Any]:
+        if os.path.realpath(name) not in files:
+            return layer
+        kept, dropped = without(layer, lambda kind, key, value: digest_of(kind, key, value) in approved)
+        left_out.extend((kind, key, value, name) for kind, key, value in dropped)
+        return kept
+
+    return keep_approved, left_out
