@@ -21,23 +21,25 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 GrantKind = Literal["env", "rule", "mode", "judge", "sandbox"]
+DefinitionKind = Literal["agent", "skill"]
 
 WIDER_MODES = ("acceptEdits", "bypassPermissions", "auto")
 """Modes that let calls through that `default` would ask about; a project's own needs trust."""
 
-NARROWING_SANDBOX = {
-    ("enabled", True),
-    ("autoAllowBashIfSandboxed", False),
-    ("allowUnsandboxedCommands", False),
-    ("network.allowAllUnixSockets", False),
-    ("network.allowLocalBinding", False),
+WIDENS_WHEN_TRUE = {
+    "autoAllowBashIfSandboxed",
+    "allowUnsandboxedCommands",
+    "enableWeakerNestedSandbox",
+    "network.allowAllUnixSockets",
+    "network.allowLocalBinding",
 }
-"""Sandbox values that only restrict; every other sandbox value of a project may widen and is gated."""
+"""Sandbox switches whose `true` widens; any other value of theirs restricts (read as not `true`),
+so it is never left out: leaving out `"no"` would restore a wider default."""
 
 
 def setting_grants(layer: dict[str, Any]) -> Iterator[tuple[GrantKind, str, Any]]:
@@ -58,9 +60,16 @@ def setting_grants(layer: dict[str, Any]) -> Iterator[tuple[GrantKind, str, Any]
         yield "judge", "autoMode.judgeModel", auto["judgeModel"]
     sandbox = layer.get("sandbox")
     for dotted, value in _leaves(sandbox, "") if isinstance(sandbox, dict) else []:
-        narrowing = isinstance(value, bool) and (dotted, value) in NARROWING_SANDBOX
-        if not narrowing and "denied" not in dotted.lower():
+        if _sandbox_widens(dotted, value):
             yield "sandbox", dotted, value
+
+
+def _sandbox_widens(dotted: str, value: Any) -> bool:
+    if dotted == "enabled":
+        return value is not True
+    if dotted in WIDENS_WHEN_TRUE:
+        return value is True
+    return "denied" not in dotted.lower()  # lists of paths, domains, excluded commands; unknown keys too
 
 
 def _leaves(node: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
@@ -72,7 +81,11 @@ def _leaves(node: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
 
 
 def detail(kind: str, value: Any) -> str:
-    """What a grant is shown as: a string as it is, anything else as JSON."""
+    """What a grant is shown as: a string as it is, an agent's mode, a command's tools, anything else as JSON."""
+    if kind == "agent" and isinstance(value, dict):
+        return str(value.get("permissionMode"))
+    if kind == "skill" and isinstance(value, list):
+        return ", ".join(map(str, value))
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
@@ -124,3 +137,59 @@ def gate(
         return kept
 
     return keep_approved, left_out
+
+
+def project_roots(project_dir: str | Path, environ: Mapping[str, str]) -> set[str]:
+    """The project's `.claude` and `.sous` folders (symlinks resolved), unless they are the user's
+    own (sous started in the home folder)."""
+    from sous import paths
+
+    home = Path(environ.get("HOME") or Path.home())
+    users = {os.path.realpath(p) for p in (home / ".claude", paths.config_dir(environ))}
+    project = Path(project_dir)
+    return {os.path.realpath(p) for p in (project / ".claude", project / ".sous")} - users
+
+
+def definition_grant(item: Any, roots: set[str]) -> tuple[DefinitionKind, Any, str] | None:
+    """What an agent definition (a wide `permissionMode`) or a command or skill (`allowed-tools`)
+    from one of the project's `roots` grants, as `(kind, value to hash, file)`; None when it grants
+    nothing or is not the project's."""
+    source = str(getattr(item, "path", None) or getattr(item, "source", ""))
+    real = os.path.realpath(source) if source else ""
+    if not any(real.startswith(root + os.sep) for root in roots):
+        return None
+    if hasattr(item, "permission_mode"):
+        if item.permission_mode not in WIDER_MODES:
+            return None
+        tools = list(item.tools) if item.tools is not None else None
+        value = {"permissionMode": item.permission_mode, "tools": tools, "disallowedTools": list(item.disallowed)}
+        return "agent", value, source
+    allowed = list(getattr(item, "allowed_tools", []))
+    return ("skill", allowed, source) if allowed else None
+
+
+def without_grant(item: Any) -> Any:
+    """The agent without its `permissionMode`, or the command without its `allowed-tools`."""
+    from sous.records import replace
+
+    if hasattr(item, "permission_mode"):
+        return replace(item, permission_mode=None)
+    return replace(item, meta={k: v for k, v in item.meta.items() if k != "allowed-tools"})
+
+
+def definition_grants(
+    project_dir: str | Path, environ: Mapping[str, str]
+) -> Iterator[tuple[DefinitionKind, str, Any, str]]:
+    """Every grant of the project's agent definitions, commands and skills that sous would use,
+    as `(kind, name, value, file)`."""
+    from sous import agents
+    from sous.context import commands
+
+    roots = project_roots(project_dir, environ)
+    if not roots:
+        return
+    for found in (agents.discover(str(project_dir), environ), commands.discover(str(project_dir), environ)):
+        for item in found.values():
+            if (grant := definition_grant(item, roots)) is not None:
+                kind, value, source = grant
+                yield kind, item.name, value, source

@@ -3,7 +3,9 @@
 A cloned repository can name programs that sous would start with the user's rights before any
 prompt: MCP servers in `.mcp.json`, hook commands, the `statusLine` command and the
 `apiKeyHelper` in `.claude/settings*.json` and `.sous/settings*.json`; and the folders
-`permissions.additionalDirectories` there would open to the file tools (see `workdirs`). Each such
+`permissions.additionalDirectories` there would open to the file tools (see `workdirs`); and what
+those files grant (`env`, allow rules, a wider mode, sandbox loosening, agents' permission modes,
+commands' allowed-tools: see `project_grants`), left out of the settings before they are merged. Each such
 entry is identified by a hash of everything that decides what runs (a server's name and whole
 entry; a hook's event, matcher and handler; the command; the folder as written and where it
 leads). An approval records those hashes in `trusted-projects.json` under `$SOUS_HOME` (or
@@ -122,7 +124,8 @@ def project_key(project_dir: str | Path) -> str:
 
 def project_entries(project_dir: str | Path, environ: Mapping[str, str] = os.environ) -> list[Entry]:
     """Every MCP server of `.mcp.json`, and every hook handler, `statusLine` and `apiKeyHelper` of
-    the project's settings files, and the folders their `permissions.additionalDirectories` add."""
+    the project's settings files, the folders their `permissions.additionalDirectories` add, and
+    what they and the project's agent definitions, commands and skills grant."""
     from sous.settings import layer_files
 
     project = Path(project_dir)
@@ -179,6 +182,9 @@ def project_entries(project_dir: str | Path, environ: Mapping[str, str] = os.env
             out.append(
                 Entry(kind="dir", name=given, detail=where, source=str(path), digest=digest("dir", given, "", where))
             )
+    for grant, name, value, source in project_grants.definition_grants(project, environ):
+        detail = project_grants.detail(grant, value)
+        out.append(Entry(kind=grant, name=name, detail=detail, source=source, digest=digest(grant, name, "", value)))
     return out
 
 
@@ -407,7 +413,8 @@ def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int:
     p = argparse.ArgumentParser(
         prog="sous trust",
         description="Show and approve the MCP servers and hook commands that this project's files would run, "
-        "and the folders they would open to the model.",
+        "the folders they would open to the model, and what they grant (env, allow rules, a wider mode, "
+        "sandbox loosening, agents' permission modes, commands' allowed-tools).",
     )
     p.add_argument("--yes", "-y", action="store_true", help="approve every new or changed entry without asking")
     p.add_argument("--reset", action="store_true", help="forget this project's approvals")
@@ -420,7 +427,7 @@ def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int:
         return 0
     trust = check(project, environ)
     if not trust.entries:
-        print("this project's files start no MCP server, run no hook and add no working folder")
+        print("this project's files start no MCP server, run no hook and add no working folder, and grant nothing")
         return 0
     pending = {e.digest for e in trust.pending}
     for entry in trust.entries:

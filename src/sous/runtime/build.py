@@ -112,7 +112,7 @@ def open_session(opts: Options) -> Session:
     cwd = os.path.abspath(opts.cwd)
     from sous.permissions import trust
 
-    from .trusted import load_settings, model_resolver, trusted_command
+    from .trusted import definitions_gate, load_settings, model_resolver, trusted_command
 
     # the project's own grants (env, allow rules, a wider mode, sandbox loosening) only once trusted
     cfg, project_trust, left_out = load_settings(opts, cwd)
@@ -141,7 +141,8 @@ def open_session(opts: Options) -> Session:
     rules = _rules(cfg, opts, cwd)
     notices += [Notice(level="warning", text=f"ignored permission rule: {p}") for p in rules.problems]
     mode = _mode(opts.permission_mode or cfg.get("permissions.defaultMode") or "default")
-    main_spec, all_types = _agent_types(opts, cwd, extensions.plugin_parts(found, "agents", notices))
+    gated = definitions_gate(project_trust, cwd, opts.environ, left_out)  # project agents' modes, allowed-tools
+    main_spec, all_types = _agent_types(opts, cwd, extensions.plugin_parts(found, "agents", notices), gated)
     if main_spec is not None:  # the whole session runs as this agent
         if main_spec.model and not opts.model:
             model = resolve(main_spec.model)
@@ -186,10 +187,10 @@ def open_session(opts: Options) -> Session:
     mcp = extensions.mcp_manager(opts, cwd, environ, notices, project_trust, left_out, found, bus, hooks)
     status_line, waiting = trusted_command(cfg, "statusLine", project_trust, opts.environ, opts.settings)
     left_out += [waiting] if waiting is not None else []
+    plugin_commands = extensions.plugin_parts(found, "commands", notices)
+    tools, agent_types, custom = _tools(opts, cwd, rules, main_spec, all_types, plugin_commands, gated)
     if left_out:
         notices.append(Notice(level="warning", text=trust.notice(left_out)))
-    plugin_commands = extensions.plugin_parts(found, "commands", notices)
-    tools, agent_types, custom = _tools(opts, cwd, rules, main_spec, all_types, plugin_commands)
     unavailable, deferred = _availability(opts, tools, rules, main_spec, model.name, cfg, environ, notices)
     if deferred and _tool_search_off(environ):  # ENABLE_TOOL_SEARCH=false: offered directly
         tools, deferred = tools.adding(deferred), []
@@ -373,11 +374,12 @@ def _mode(mode: str) -> str:
     return mode
 
 
-def _agent_types(opts: Options, cwd: str, from_plugins: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The agent the session runs as (`--agent`), if any, and every agent type known."""
+def _agent_types(opts: Options, cwd: str, from_plugins: dict[str, Any], gated: Any) -> tuple[Any, dict[str, Any]]:
+    """The agent the session runs as (`--agent`), if any, and every agent type known (the
+    project's own through `gated`)."""
     from sous import agents
 
-    found = {} if opts.bare else agents.discover(cwd, opts.environ)
+    found = {} if opts.bare else gated(agents.discover(cwd, opts.environ))
     json_types = agents.from_json(opts.agents_json) if opts.agents_json else {}
     types = {**agents.BUILTIN, **from_plugins, **found, **json_types}
     if not opts.agent:
@@ -388,7 +390,13 @@ def _agent_types(opts: Options, cwd: str, from_plugins: dict[str, Any]) -> tuple
 
 
 def _tools(
-    opts: Options, cwd: str, rules: Rules, main_spec: Any, all_types: dict[str, Any], from_plugins: dict[str, Any]
+    opts: Options,
+    cwd: str,
+    rules: Rules,
+    main_spec: Any,
+    all_types: dict[str, Any],
+    from_plugins: dict[str, Any],
+    gated: Any,
 ) -> tuple[ToolSet, dict[str, Any], dict[str, Any]]:
     """The one place a session's tool set is made: (tools, the agent types offered, custom commands)."""
     from sous import tools as builtin_tools
@@ -404,7 +412,7 @@ def _tools(
         ]
     denied = rules.denied_tools()
     tools = builtin_tools.toolset(n for n in names if n not in denied)
-    custom = {**from_plugins, **({} if opts.bare else commands.discover(cwd, opts.environ))}
+    custom = {**from_plugins, **({} if opts.bare else gated(commands.discover(cwd, opts.environ)))}
     skill = commands.skill_tool(
         custom,
         lambda command, cmd, ctx: shell_allowed(rules, ctx.cwd, ctx.project_dir, command, cmd),

@@ -76,3 +76,30 @@ def load_settings(opts: Any, cwd: str) -> tuple[Any, Any, list[Any]]:
             detail = project_grants.detail(kind, value)
             left_out.append(trust.Entry(kind=kind, name=name, detail=detail, source=source, digest=key))
     return cfg, project_trust, left_out
+
+
+def definitions_gate(project_trust: Any, cwd: str, environ: Mapping[str, str], left_out: list[Any]) -> Any:
+    """`gate(found)`: agent definitions or commands by name, each of the project's own that grants
+    what the person has not approved (a wide `permissionMode`, `allowed-tools`) without that grant;
+    what was taken away is added to `left_out` (once)."""
+    from sous.permissions import project_grants, trust
+
+    roots = project_grants.project_roots(cwd, environ)
+    approved = project_trust.approved()
+
+    def gate(found: dict[str, Any]) -> dict[str, Any]:
+        out = dict(found)
+        for name, item in found.items():
+            if (grant := project_grants.definition_grant(item, roots)) is None:
+                continue
+            kind, value, source = grant
+            key = trust.digest(kind, item.name, "", value)
+            if key in approved:
+                continue
+            out[name] = project_grants.without_grant(item)
+            if all(e.digest != key for e in left_out):
+                detail = project_grants.detail(kind, value)
+                left_out.append(trust.Entry(kind=kind, name=item.name, detail=detail, source=source, digest=key))
+        return out
+
+    return gate
