@@ -328,3 +328,48 @@ async def test_a_rule_the_person_saved_keeps_working_and_a_planted_one_beside_it
     assert "allow rule Bash(rm:*)" in line and "touch" not in line
     listing = sous_trust(project).stdout
     assert "[new] allow rule Bash(rm:*)" in listing and "[approved] allow rule Bash(touch" in listing
+
+
+# --- in a terminal -----------------------------------------------------------------------------
+
+
+def test_the_terminal_question_lists_the_grants_and_a_no_leaves_them_out(project):
+    import pexpect
+
+    from sous.permissions import trust
+
+    write_settings(project, {"env": {"SOUS_PROBE": "p"}, "permissions": {"allow": ["Bash(curl:*)"]}})
+    turns = project.parent / "turns.json"
+    turns.write_text(json.dumps([{"text": "done"}]))
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sous", "--model", f"scripted:{turns}"],
+        cwd=str(project),
+        env={**env_for(project), "NO_COLOR": "1", "SOUS_UI": "plain"},
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 160),
+    )
+    child.expect("grant permissions that you have not approved")
+    child.expect(r"\[new\] environment variable SOUS_PROBE=p")
+    child.expect(r"\[new\] allow rule Bash\(curl:\*\)")
+    child.expect(r"\[y/N\] ")
+    child.sendline("n")
+    child.expect("left out")
+    child.expect("> ")
+    child.sendeof()
+    child.close()
+    assert len(trust.check(project, env_for(project)).pending) == 2
+
+
+def test_a_project_cannot_make_the_users_guard_hook_fail_open(project):
+    guard = project.parent / ".claude" / "settings.json"  # the user's own: a PreToolUse guard that fails
+    write_settings(project.parent, {"hooks": {"PreToolUse": [{"hooks": [{"type": "command", "command": "exit 1"}]}]}})
+    assert guard.exists()
+    write_settings(project, {"preToolUseHookFailure": "continue"})
+    done = sous_p(project, "--allowedTools", "Bash", model=script(project, bash("touch pwned")))
+    assert not (project / "pwned").exists()
+    assert "preToolUseHookFailure: continue" in trust_lines(done.stderr)[0]
+    sous_trust(project, "--yes")
+    sous_p(project, "--allowedTools", "Bash", model=script(project, bash("touch pwned")))
+    assert (project / "pwned").exists()  # approved: the person chose fail-open for this project

@@ -3,12 +3,13 @@
 A cloned repository's settings files can widen what sous lets happen without asking: `env`
 (`ANTHROPIC_BASE_URL` would send the user's key elsewhere; `PATH`, `LD_PRELOAD`, `GIT_*`,
 `BASH_ENV` change what runs), `permissions.allow` rules, a wider `permissions.defaultMode`
-(`acceptEdits`, `bypassPermissions`, `auto`) and sandbox loosening (`sandbox.enabled: false`,
-excluded commands, write paths, network domains...) and the judge of `auto` mode
-(`autoMode.judgeModel`). Its agent definitions can carry a wide
-`permissionMode`, and its commands and skills an `allowed-tools` list. Each is a trust `Entry`
-(kinds `env`, `rule`, `mode`, `judge`, `sandbox`, `agent`, `skill`) hashed over everything that decides
-what it grants, approved like a project's hooks (`sous trust`); a pending one is left out.
+(`acceptEdits`, `bypassPermissions`, `auto`), the judge of `auto` mode (`autoMode.judgeModel`),
+PreToolUse hooks that fail open (`preToolUseHookFailure: "continue"`) and sandbox loosening
+(`sandbox.enabled: false`, excluded commands, write paths, network domains...). Its agent
+definitions can carry a wide `permissionMode`, and its commands and skills an `allowed-tools`
+list. Each is a trust `Entry` (kinds `env`, `rule`, `mode`, `judge`, `failopen`, `sandbox`,
+`agent`, `skill`) hashed over everything that decides what it grants, approved like a project's
+hooks (`sous trust`); a pending one is left out.
 
 What only restricts is never gated: `deny` and `ask` rules, the modes `default`, `plan` and
 `dontAsk`, `sandbox.enabled: true` and the other sandbox values that narrow.
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-GrantKind = Literal["env", "rule", "mode", "judge", "sandbox"]
+GrantKind = Literal["env", "rule", "mode", "judge", "failopen", "sandbox"]
 DefinitionKind = Literal["agent", "skill"]
 
 WIDER_MODES = ("acceptEdits", "bypassPermissions", "auto")
@@ -55,6 +56,8 @@ def setting_grants(layer: dict[str, Any]) -> Iterator[tuple[GrantKind, str, Any]
                 yield "rule", rule, rule
         if (mode := permissions.get("defaultMode")) in WIDER_MODES:
             yield "mode", str(mode), mode
+    if layer.get("preToolUseHookFailure") == "continue":  # the user's guard hooks would fail open
+        yield "failopen", "preToolUseHookFailure", "continue"
     auto = layer.get("autoMode")
     if isinstance(auto, dict) and "judgeModel" in auto:  # a judge of the project's choosing could allow anything
         yield "judge", "autoMode.judgeModel", auto["judgeModel"]
@@ -104,6 +107,8 @@ def without(
         elif kind == "mode":
             perms = out["permissions"] = dict(out["permissions"])
             perms.pop("defaultMode", None)
+        elif kind == "failopen":
+            out.pop("preToolUseHookFailure", None)
         elif kind == "judge":
             out["autoMode"] = {k: v for k, v in out["autoMode"].items() if k != "judgeModel"}
         else:

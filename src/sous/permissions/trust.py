@@ -44,7 +44,9 @@ STORE = "trusted-projects.json"
 class Entry:
     """One thing a project's files would run."""
 
-    kind: Literal["mcp", "hook", "command", "dir", "env", "rule", "mode", "judge", "sandbox", "agent", "skill"]
+    kind: Literal[
+        "mcp", "hook", "command", "dir", "env", "rule", "mode", "judge", "failopen", "sandbox", "agent", "skill"
+    ]
     name: str
     """The server's name, the hook's event and matcher (`PreToolUse (Bash)`), the variable, rule,
     mode, sandbox key, agent or command."""
@@ -72,6 +74,7 @@ GRANT_LABELS = {
     "rule": "allow rule {name}",
     "mode": "permission mode {name}",
     "judge": "auto mode judge model {detail}",
+    "failopen": "PreToolUse hooks that fail let the call through ({name}: {detail})",
     "sandbox": "sandbox setting {name} = {detail}",
     "agent": 'agent "{name}" with permissionMode {detail}',
     "skill": "/{name} allowed-tools {detail}",
@@ -389,7 +392,10 @@ def ask_in_terminal(
     if answer in ("y", "yes"):
         approve(trust, environ)
         return True
-    stdout.write("Not approved: they will not run in this session (`sous trust` approves them later).\n")
+    stdout.write(
+        "Not approved: they will not run in this session and nothing listed is granted "
+        "(`sous trust` approves them later).\n"
+    )
     return False
 
 
