@@ -373,3 +373,14 @@ def test_a_project_cannot_make_the_users_guard_hook_fail_open(project):
     sous_trust(project, "--yes")
     sous_p(project, "--allowedTools", "Bash", model=script(project, bash("touch pwned")))
     assert (project / "pwned").exists()  # approved: the person chose fail-open for this project
+
+
+def test_sous_config_shows_what_a_session_would_use_and_names_what_is_left_out(project):
+    write_settings(project, {"env": {"SOUS_PROBE": "p"}, "permissions": {"deny": ["Bash(rm:*)"]}})
+    shown = subprocess.run(
+        [sys.executable, "-m", "sous", "config"], cwd=project, text=True, capture_output=True, env=env_for(project)
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "SOUS_PROBE" not in "".join(line for line in shown.stdout.splitlines() if not line.startswith("#"))
+    assert 'permissions.deny[] = "Bash(rm:*)"' in shown.stdout
+    assert "# left out until you approve them with `sous trust`: environment variable SOUS_PROBE=p" in shown.stdout

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -198,3 +198,35 @@ def definition_grants(
             if (grant := definition_grant(item, roots)) is not None:
                 kind, value, source = grant
                 yield kind, item.name, value, source
+
+
+def load(
+    cwd: str,
+    environ: Mapping[str, str],
+    cli_settings: str | None = None,
+    *,
+    bare: bool = False,
+    sources: Collection[str] | None = None,
+) -> tuple[Any, Any, list[Any]]:
+    """The settings (`sous.settings.load`, never raising) without what the project's files grant
+    before the person trusted them: `(settings, the project's trust, the entries left out)`."""
+    from sous import settings
+
+    from . import trust
+    from .rules import parse
+
+    project_trust = trust.check(cwd, environ, cli_settings)  # what the project's own files would run or grant
+    files = settings.layer_files(cwd, environ)
+    users = {os.path.realpath(p) for p in files[:2]}  # started in the home folder: those are the user's own
+    keep, dropped = gate(
+        [p for p in files[2:] if os.path.realpath(p) not in users],
+        project_trust.approved(),
+        lambda kind, name, value: trust.digest(kind, name, "", value),
+    )
+    cfg = settings.load(cwd, cli_settings, bare=bare, environ=environ, check_rule=parse, sources=sources, gate=keep)
+    left_out: list[Any] = []
+    for kind, name, value, source in dropped:
+        key = trust.digest(kind, name, "", value)
+        if all(e.digest != key for e in left_out):
+            left_out.append(trust.Entry(kind=kind, name=name, detail=detail(kind, value), source=source, digest=key))
+    return cfg, project_trust, left_out

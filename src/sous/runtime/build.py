@@ -110,12 +110,15 @@ def open_session(opts: Options) -> Session:
     from sous.models import OFFLINE_NOTICE
 
     cwd = os.path.abspath(opts.cwd)
-    from sous.permissions import trust
+    from sous.permissions import project_grants, trust
 
-    from .trusted import definitions_gate, load_settings, model_resolver, trusted_command
+    from .trusted import definitions_gate, model_resolver, trusted_command
 
     # the project's own grants (env, allow rules, a wider mode, sandbox loosening) only once trusted
-    cfg, project_trust, left_out = load_settings(opts, cwd)
+    cfg, project_trust, left_out = project_grants.load(
+        cwd, opts.environ, opts.settings, bare=opts.bare, sources=opts.setting_sources
+    )
+    cfg.require_valid()  # a setting whose loss could widen a permission stops the session here
     settings_watch = SettingsWatch(settings_sources(cwd, opts.environ, bare=opts.bare))
     notices = [Notice(level="warning", text=p) for p in cfg.problems]
     if project_trust.problem:

@@ -1,7 +1,8 @@
 """What the project's files set, kept only when the person trusted them (`sous trust`), as for its
 hooks and MCP servers: the settings that make sous run a command by itself (`statusLine`,
-`apiKeyHelper`), and the grants of its settings files (`load_settings`: `env`, allow rules, a
-wider mode, sandbox loosening), left out before the merge so that no part of the session sees them."""
+`apiKeyHelper`), and what its agent definitions, commands and skills grant (`definitions_gate`).
+The grants of its settings files are left out before the merge (`permissions.project_grants.load`),
+so that no part of the session sees them."""
 
 from __future__ import annotations
 
@@ -42,40 +43,6 @@ def model_resolver(
 
     helper = KeyHelper(command, cwd=cwd, environ=environ)
     return lambda spec: resolve(spec, environ, key_helper=helper), None
-
-
-def load_settings(opts: Any, cwd: str) -> tuple[Any, Any, list[Any]]:
-    """The session's settings without what the project's files grant before the person trusted
-    them (`permissions.project_grants`): `(settings, project trust, the entries left out)`. Raises
-    `ConfigError` when a layer cannot be used safely."""
-    from sous import settings
-    from sous.permissions import project_grants, trust
-    from sous.permissions.rules import parse
-
-    project_trust = trust.check(cwd, opts.environ, opts.settings)  # what the project's own files would run or grant
-    files = settings.layer_files(cwd, opts.environ)[2:]
-    keep, dropped = project_grants.gate(
-        files, project_trust.approved(), lambda kind, name, value: trust.digest(kind, name, "", value)
-    )
-    cfg = settings.load(
-        cwd,
-        opts.settings,
-        bare=opts.bare,
-        environ=opts.environ,
-        check_rule=parse,
-        sources=opts.setting_sources,
-        gate=keep,
-    )
-    cfg.require_valid()  # a setting whose loss could widen a permission stops the session here
-    left_out: list[Any] = []
-    seen: set[str] = set()
-    for kind, name, value, source in dropped:
-        key = trust.digest(kind, name, "", value)
-        if key not in seen:
-            seen.add(key)
-            detail = project_grants.detail(kind, value)
-            left_out.append(trust.Entry(kind=kind, name=name, detail=detail, source=source, digest=key))
-    return cfg, project_trust, left_out
 
 
 def definitions_gate(project_trust: Any, cwd: str, environ: Mapping[str, str], left_out: list[Any]) -> Any:
