@@ -330,6 +330,21 @@ async def test_a_rule_the_person_saved_keeps_working_and_a_planted_one_beside_it
     assert "[new] allow rule Bash(rm:*)" in listing and "[approved] allow rule Bash(touch" in listing
 
 
+@pytest.mark.parametrize(
+    "sandbox",
+    [
+        {"network.allowedDomains": ["*"]},
+        {"network": {"allowedDomains": ["*"]}, "network.allowedDomains": ["x"]},
+        {"a": {"b.c": {"d": True}}},
+    ],
+)
+def test_every_sandbox_grant_named_as_left_out_is_taken_out(sandbox):
+    from sous.permissions import project_grants
+
+    kept, dropped = project_grants.without({"sandbox": sandbox}, lambda kind, name, value: False)
+    assert dropped and list(project_grants.setting_grants(kept)) == []
+
+
 # --- in a terminal -----------------------------------------------------------------------------
 
 

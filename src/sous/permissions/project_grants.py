@@ -77,7 +77,7 @@ def _sandbox_widens(dotted: str, value: Any) -> bool:
 
 def _leaves(node: dict[str, Any], prefix: str) -> Iterator[tuple[str, Any]]:
     for key, value in node.items():
-        if isinstance(value, dict) and value:
+        if isinstance(value, dict):  # an empty object grants nothing
             yield from _leaves(value, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}", value
@@ -112,16 +112,19 @@ def without(
         elif kind == "judge":
             out["autoMode"] = {k: v for k, v in out["autoMode"].items() if k != "judgeModel"}
         else:
-            out["sandbox"] = _drop(out["sandbox"], name.split("."))
+            out["sandbox"] = _drop(out["sandbox"], name)
     return out, dropped
 
 
-def _drop(node: dict[str, Any], path: list[str]) -> dict[str, Any]:
+def _drop(node: dict[str, Any], dotted: str) -> dict[str, Any]:
+    """`node` without the leaf `_leaves` named `dotted` (a key may hold a dot itself)."""
     node = dict(node)
-    if len(path) == 1:
-        node.pop(path[0], None)
-    elif isinstance(node.get(path[0]), dict):
-        node[path[0]] = _drop(node[path[0]], path[1:])
+    if dotted in node:
+        node.pop(dotted)
+        return node
+    for key, value in node.items():
+        if isinstance(value, dict) and dotted.startswith(key + "."):
+            node[key] = _drop(value, dotted[len(key) + 1 :])
     return node
 
 
