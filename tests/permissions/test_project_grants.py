@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -399,3 +400,20 @@ def test_sous_config_shows_what_a_session_would_use_and_names_what_is_left_out(p
     assert "SOUS_PROBE" not in "".join(line for line in shown.stdout.splitlines() if not line.startswith("#"))
     assert 'permissions.deny[] = "Bash(rm:*)"' in shown.stdout
     assert "# left out until you approve them with `sous trust`: environment variable SOUS_PROBE=p" in shown.stdout
+
+
+def test_a_project_cannot_shorten_how_long_the_users_other_sessions_are_kept(project, sous_home):
+    other = sous_home / "sessions" / "-elsewhere" / "old.jsonl"
+    other.parent.mkdir(parents=True)
+    other.write_text('{"v": 1, "type": "session"}\n')
+    then = time.time() - 5 * 86_400
+    os.utime(other, (then, then))
+    write_settings(project, {"cleanupPeriodDays": 1})
+    done = sous_p(project, model=script(project))
+    assert done.returncode == 0, done.stderr
+    assert other.exists()
+    assert "remove your sessions of every project after 1 days" in trust_lines(done.stderr)[0]
+    sous_trust(project, "--yes")
+    (sous_home / ".last-cleanup").unlink()
+    sous_p(project, model=script(project))
+    assert not other.exists()  # approved: the person chose it

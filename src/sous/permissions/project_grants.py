@@ -4,11 +4,12 @@ A cloned repository's settings files can widen what sous lets happen without ask
 (`ANTHROPIC_BASE_URL` would send the user's key elsewhere; `PATH`, `LD_PRELOAD`, `GIT_*`,
 `BASH_ENV` change what runs), `permissions.allow` rules, a wider `permissions.defaultMode`
 (`acceptEdits`, `bypassPermissions`, `auto`), the judge of `auto` mode (`autoMode.judgeModel`),
-PreToolUse hooks that fail open (`preToolUseHookFailure: "continue"`) and sandbox loosening
+PreToolUse hooks that fail open (`preToolUseHookFailure: "continue"`), how long the user's
+sessions of every project are kept (`cleanupPeriodDays`) and sandbox loosening
 (`sandbox.enabled: false`, excluded commands, write paths, network domains...). Its agent
 definitions can carry a wide `permissionMode`, and its commands and skills an `allowed-tools`
-list. Each is a trust `Entry` (kinds `env`, `rule`, `mode`, `judge`, `failopen`, `sandbox`,
-`agent`, `skill`) hashed over everything that decides what it grants, approved like a project's
+list. Each is a trust `Entry` (kinds `env`, `rule`, `mode`, `judge`, `failopen`, `retention`,
+`sandbox`, `agent`, `skill`) hashed over everything that decides what it grants, approved like a project's
 hooks (`sous trust`); a pending one is left out.
 
 What only restricts is never gated: `deny` and `ask` rules, the modes `default`, `plan` and
@@ -26,7 +27,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-GrantKind = Literal["env", "rule", "mode", "judge", "failopen", "sandbox"]
+GrantKind = Literal["env", "rule", "mode", "judge", "failopen", "retention", "sandbox"]
 DefinitionKind = Literal["agent", "skill"]
 
 WIDER_MODES = ("acceptEdits", "bypassPermissions", "auto")
@@ -58,6 +59,9 @@ def setting_grants(layer: dict[str, Any]) -> Iterator[tuple[GrantKind, str, Any]
             yield "mode", str(mode), mode
     if layer.get("preToolUseHookFailure") == "continue":  # the user's guard hooks would fail open
         yield "failopen", "preToolUseHookFailure", "continue"
+    days = layer.get("cleanupPeriodDays")  # deletes the user's sessions of every project; odd values delete nothing
+    if isinstance(days, (int, float)) and not isinstance(days, bool) and days >= 1:
+        yield "retention", "cleanupPeriodDays", days
     auto = layer.get("autoMode")
     if isinstance(auto, dict) and "judgeModel" in auto:  # a judge of the project's choosing could allow anything
         yield "judge", "autoMode.judgeModel", auto["judgeModel"]
@@ -109,6 +113,8 @@ def without(
             perms.pop("defaultMode", None)
         elif kind == "failopen":
             out.pop("preToolUseHookFailure", None)
+        elif kind == "retention":
+            out.pop("cleanupPeriodDays", None)
         elif kind == "judge":
             out["autoMode"] = {k: v for k, v in out["autoMode"].items() if k != "judgeModel"}
         else:

@@ -42,10 +42,22 @@ STORE = "trusted-projects.json"
 
 @record
 class Entry:
-    """One thing a project's files would run."""
+    """One thing a project's files would run, or grant."""
 
     kind: Literal[
-        "mcp", "hook", "command", "dir", "env", "rule", "mode", "judge", "failopen", "sandbox", "agent", "skill"
+        "mcp",
+        "hook",
+        "command",
+        "dir",
+        "env",
+        "rule",
+        "mode",
+        "judge",
+        "failopen",
+        "retention",
+        "sandbox",
+        "agent",
+        "skill",
     ]
     name: str
     """The server's name, the hook's event and matcher (`PreToolUse (Bash)`), the variable, rule,
@@ -75,6 +87,7 @@ GRANT_LABELS = {
     "mode": "permission mode {name}",
     "judge": "auto mode judge model {detail}",
     "failopen": "PreToolUse hooks that fail let the call through ({name}: {detail})",
+    "retention": "remove your sessions of every project after {detail} days ({name})",
     "sandbox": "sandbox setting {name} = {detail}",
     "agent": 'agent "{name}" with permissionMode {detail}',
     "skill": "/{name} allowed-tools {detail}",
