@@ -20,12 +20,10 @@ def main(argv: list[str]) -> int:
     if argv[1:] in (["--help"], ["-h"]):
         print(__doc__.strip())
         return 0
-    from sous import settings as settings_mod
+    from sous.permissions import project_grants
 
     cwd = os.getcwd()
-    from sous.permissions import parse
-
-    cfg = settings_mod.load(cwd, check_rule=parse)
+    cfg, _, left_out = project_grants.load(cwd, os.environ)  # what a session here would use
     for problem in cfg.problems:
         print(f"sous: warning: {problem}", file=sys.stderr)
     for error in cfg.errors:
@@ -37,6 +35,8 @@ def main(argv: list[str]) -> int:
         print(_model_line(cfg))
         if unknown := cfg.unknown_keys():
             print("# not used by sous (ignored): " + ", ".join(unknown))
+        if left_out:
+            print("# left out until you approve them with `sous trust`: " + "; ".join(e.label() for e in left_out))
         return 0
     if argv[:1] != ["hooks"] or len(argv) < 2:
         print(USAGE, file=sys.stderr)

@@ -12,6 +12,7 @@ import pytest
 
 import sous
 from sous.context import commands
+from sous.permissions import trust
 from sous.store import transcript
 
 SRC = str(Path(sous.__file__).resolve().parents[1])
@@ -126,10 +127,16 @@ def sous_p(project: Path, prompt: str, turns: list, *flags: str) -> tuple[subpro
 
 def test_slash_command_in_print_mode_and_its_allowed_tools_hold_for_that_turn_only(project):
     subprocess.run(["git", "init", "-q", str(project)], check=True)
+    environ = {**os.environ, "HOME": str(project.parent)}
+    trust.approve(trust.check(project, environ), environ)  # `sous trust --yes`: the commands' allowed-tools
     turns = [{"tool_calls": [{"name": "Bash", "input": {"command": "git add notes.txt"}}]}, {"text": "staged"}]
     run, out = sous_p(project, "/status", turns)
     assert run.returncode == 0, run.stderr
     assert out[-1]["permission_denials"] == []  # Bash(git add:*) came from the command
+    trust.reset(project, environ)  # not approved: the command's allowed-tools are left out
+    run, out = sous_p(project, "/status", turns)
+    assert [d["tool_name"] for d in out[-1]["permission_denials"]] == ["Bash"] and "allowed-tools" in run.stderr
+    trust.approve(trust.check(project, environ), environ)
     first = transcript.load(transcript.find(out[0]["session_id"])).messages[0]
     assert first.text.startswith("Status:\n") and "Explain." in first.text
     again, out = sous_p(project, "stage the notes", turns)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import sous
+from sous.permissions import trust
 
 SRC = str(Path(sous.__file__).resolve().parents[1])
 GUARD = "grep -q 'git push' && { echo 'no pushing from here' >&2; exit 2; } || exit 0"
@@ -45,6 +46,9 @@ def setup(tmp_path: Path) -> Path:
 
 def test_config_shows_every_value_with_its_source(tmp_path):
     project = setup(tmp_path)
+    listed = sous_cmd("config", cwd=project).stdout.splitlines()
+    assert listed[-1].startswith("# left out until you approve them with `sous trust`: allow rule Read")
+    trust.approve(trust.check(project, {**os.environ, "HOME": str(project)}))  # `sous trust --yes`
     out = sous_cmd("config", cwd=project).stdout.splitlines()
     assert f'model = "opus"  # {project}/.claude/settings.local.json' in out
     assert f'permissions.allow[] = "Bash(ls *)"  # {project}/.claude/settings.json' in out

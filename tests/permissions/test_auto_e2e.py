@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import sous
+from sous.permissions import trust
 from sous.testing.server import ScriptedServer
 
 SRC = str(Path(sous.__file__).resolve().parents[1])
@@ -96,6 +97,7 @@ def test_settings_choose_the_judge_and_an_in_scope_call_runs(tmp_path):
     (project / ".claude" / "settings.json").write_text(
         json.dumps({"permissions": {"defaultMode": "auto"}, "autoMode": {"judgeModel": f"scripted:{judge}"}})
     )
+    trust.approve(trust.check(project))  # `sous trust --yes`: the project's own mode and judge
     main = tmp_path / "main.json"
     main.write_text(
         json.dumps(

@@ -7,6 +7,7 @@ import asyncio
 import json
 from pathlib import Path
 
+from sous.permissions import trust
 from sous.runtime import Options, open_session
 from sous.ui import slash
 
@@ -22,6 +23,7 @@ def _session(tmp_path: Path, main: list, judge: list):
     (project / ".claude" / "settings.json").write_text(
         json.dumps({"autoMode": {"judgeModel": f"scripted:{tmp_path / 'judge.json'}"}})
     )
+    trust.approve(trust.check(project))  # `sous trust --yes`: the project's own judge
     return open_session(
         Options(cwd=str(project), model=f"scripted:{tmp_path / 'main.json'}", permission_mode="auto", persist=False)
     )
@@ -64,6 +66,8 @@ def test_judgements_are_listed_counted_and_can_become_rules(tmp_path):
     assert "Bash(echo tidy)" in made  # the same narrowest rule an "always" answer writes
     saved = json.loads((project / ".claude" / "settings.local.json").read_text())
     assert saved["permissions"]["allow"] == ["Bash(echo tidy)"]
+    assert [e.name for e in trust.check(project).entries if e.kind == "rule"] == ["Bash(echo tidy)"]
+    assert trust.check(project).pending == []  # made a rule by the person: recorded as approved
     assert (await_(slash.run(session, "/permissions allow 9"))).text == "no judgement #9"
     # what the judge was sent: the person's words and the calls, never the file the model read
     sent = [json.loads(r.messages[0].text) for r in judge.requests]

@@ -302,7 +302,7 @@ def test_the_model_cannot_approve_by_writing_the_trust_store(project, tmp_path):
 
 def test_a_project_with_nothing_to_run_needs_no_approval(project):
     (project / ".claude").mkdir()
-    (project / ".claude" / "settings.json").write_text(json.dumps({"permissions": {"allow": ["Read"]}}))
+    (project / ".claude" / "settings.json").write_text(json.dumps({"permissions": {"deny": ["Bash(rm:*)"]}}))
     done, _ = sous_p(project)
     assert trust_lines(done.stderr) == []
     assert "start no MCP server, run no hook and add no working folder" in sous_trust(project).stdout

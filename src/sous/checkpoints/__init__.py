@@ -3,11 +3,11 @@
 Snapshots live outside the project, in a shadow git repository of the data folder
 (`<data>/checkpoints/<project-hash>.git`, with its own index), whatever the project's own version
 control: `git add -A` on that index sees every change, Bash's and sub-agents' as much as Edit's
-and Write's. The project's `.gitignore` files, its `.git/info/exclude` and the user's global excludes are honoured; files over
-`max_file_bytes` (5 MiB) are left out. An unchanged tree makes no new commit. A snapshot costs
-one git process walking the index (`ls-files`) and one more hashing what changed (`update-index`);
-the trees, the commit and the refs are read and written in-process where git's formats allow it
-(`sous.checkpoints._gitfiles`; see bench/checkpoints.py).
+and Write's. The project's `.gitignore` files, its `.git/info/exclude` and the user's global
+excludes are honoured; files over `max_file_bytes` (5 MiB) are left out. An unchanged tree makes
+no new commit. A snapshot costs one git process walking the index (`ls-files`) and one more
+hashing what changed (`update-index`); the trees, the commit and the refs are read and written
+in-process where git's formats allow it (`sous.checkpoints._gitfiles`; see bench/checkpoints.py).
 
 `Checkpoints.turn_started()` and `turn_ended()` bracket every user turn: each turn gets an entry
 (in `<project-hash>.jsonl` beside the repository) naming the commit before it and after it.

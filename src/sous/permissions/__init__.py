@@ -125,6 +125,7 @@ class PermissionMiddleware(PassThrough):
         read_only_tools: set[str] | None = None,
         local_settings: Path | None = None,
         on_saved: Callable[[Path], None] = lambda path: None,
+        approve_saved: Callable[[list[str]], None] = lambda rules: None,
         agent: str | None = None,
         agent_id: str = "",
         on_ask: OnAsk | None = None,
@@ -145,6 +146,8 @@ class PermissionMiddleware(PassThrough):
         """Where "always" answers are written (the project's `.claude/settings.local.json`)."""
         self.on_saved = on_saved
         """Told after sous wrote `local_settings` (so that its own write is not taken for a person's edit)."""
+        self.approve_saved = approve_saved
+        """Told the rules the person saved there: they approved them, so they are recorded as trusted."""
         self.agent = agent
         self.agent_id = agent_id
         self.denials: list[dict[str, Any]] = denials if denials is not None else []
@@ -321,6 +324,7 @@ class PermissionMiddleware(PassThrough):
                     self.emit(Notice(level="warning", text=f"{e}: {', '.join(rules)} allowed for this session only"))
                     return
                 self.on_saved(self.local_settings)
+                self.approve_saved(rules)
                 self.emit(Notice(level="info", text=f"added to {self.local_settings}: {', '.join(rules)}"))
             return
         duration = "session" if answer.duration == "once" else answer.duration

@@ -246,10 +246,12 @@ class AutoJudge:
         denied = [f"never judged (you denied it): {tool} {min(keys)}" for tool, keys in self.user_denied if keys]
         return lines + denied
 
-    def adopt(self, number: int, kind: str, settings_file: Any = None) -> str:
+    def adopt(
+        self, number: int, kind: str, settings_file: Any = None, on_saved: Callable[[list[str]], None] | None = None
+    ) -> str:
         """Turn judgement `number` into the narrowest rule of `kind` ("allow": saved like an
-        "always" answer to `settings_file`; "deny": for the rest of the session). Returns the
-        line to show."""
+        "always" answer to `settings_file`, then told to `on_saved`; "deny": for the rest of the
+        session). Returns the line to show."""
         from .grants import exact_as_rules, narrowest_rules, save_always
         from .rules import parse
 
@@ -269,6 +271,8 @@ class AutoJudge:
         getattr(self.rules, kind).extend(parse(t) for t in texts)
         if kind == "allow" and settings_file is not None:
             save_always(texts, settings_file)
+            if on_saved is not None:
+                on_saved(texts)
             return f"added to {settings_file}: {', '.join(texts)}"
         return f"{kind} for this session: {', '.join(texts)}"
 

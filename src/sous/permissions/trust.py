@@ -3,7 +3,9 @@
 A cloned repository can name programs that sous would start with the user's rights before any
 prompt: MCP servers in `.mcp.json`, hook commands, the `statusLine` command and the
 `apiKeyHelper` in `.claude/settings*.json` and `.sous/settings*.json`; and the folders
-`permissions.additionalDirectories` there would open to the file tools (see `workdirs`). Each such
+`permissions.additionalDirectories` there would open to the file tools (see `workdirs`); and what
+those files grant (`env`, allow rules, a wider mode, sandbox loosening, agents' permission modes,
+commands' allowed-tools: see `project_grants`), left out of the settings before they are merged. Each such
 entry is identified by a hash of everything that decides what runs (a server's name and whole
 entry; a hook's event, matcher and handler; the command; the folder as written and where it
 leads). An approval records those hashes in `trusted-projects.json` under `$SOUS_HOME` (or
@@ -33,20 +35,35 @@ from typing import Any, Literal, TextIO
 from sous import paths
 from sous.records import field, record
 
-from . import workdirs
+from . import project_grants, workdirs
 
 STORE = "trusted-projects.json"
 
 
 @record
 class Entry:
-    """One thing a project's files would run."""
+    """One thing a project's files would run, or grant."""
 
-    kind: Literal["mcp", "hook", "command", "dir"]
+    kind: Literal[
+        "mcp",
+        "hook",
+        "command",
+        "dir",
+        "env",
+        "rule",
+        "mode",
+        "judge",
+        "failopen",
+        "retention",
+        "sandbox",
+        "agent",
+        "skill",
+    ]
     name: str
-    """The server's name, or the hook's event and matcher (`PreToolUse (Bash)`)."""
+    """The server's name, the hook's event and matcher (`PreToolUse (Bash)`), the variable, rule,
+    mode, sandbox key, agent or command."""
     detail: str
-    """What runs: the command line or the URL."""
+    """What runs (the command line or the URL), or what is granted."""
     source: str
     """The file it comes from."""
     digest: str
@@ -59,7 +76,23 @@ class Entry:
             return f"added working folder {name} (file access to {detail})"
         if self.kind == "command":
             return f"{name} command: {detail}"
+        if self.kind in GRANT_LABELS:
+            return GRANT_LABELS[self.kind].format(name=name, detail=detail)
         return f'MCP server "{name}": {detail}' if self.kind == "mcp" else f"hook {name}: {detail}"
+
+
+GRANT_LABELS = {
+    "env": "environment variable {name}={detail}",
+    "rule": "allow rule {name}",
+    "mode": "permission mode {name}",
+    "judge": "auto mode judge model {detail}",
+    "failopen": "PreToolUse hooks that fail let the call through ({name}: {detail})",
+    "retention": "remove your sessions of every project after {detail} days ({name})",
+    "sandbox": "sandbox setting {name} = {detail}",
+    "agent": 'agent "{name}" with permissionMode {detail}',
+    "skill": "/{name} allowed-tools {detail}",
+}
+"""How a grant of the project's files is shown (see `project_grants`)."""
 
 
 def shown(text: str) -> str:
@@ -81,6 +114,8 @@ class ProjectTrust:
     """Digests of pending entries that replace an approved entry of the same name."""
     disabled_servers: set[str] = field(default_factory=set)
     """Project MCP servers the user's settings keep off (`disabledMcpjsonServers`)."""
+    problem: str = ""
+    """One line when the trust store cannot be read: every entry is then pending."""
 
     def blocked_servers(self) -> set[str]:
         """Names of `.mcp.json` servers that must not be started."""
@@ -88,6 +123,10 @@ class ProjectTrust:
 
     def hook_digests(self) -> set[str]:
         return {e.digest for e in self.pending if e.kind == "hook"}
+
+    def approved(self) -> set[str]:
+        """Digests of the entries that may be used: found in the project's files and not pending."""
+        return {e.digest for e in self.entries} - {e.digest for e in self.pending}
 
 
 def digest(kind: str, name: str, matcher: str, raw: Any) -> str:
@@ -101,7 +140,8 @@ def project_key(project_dir: str | Path) -> str:
 
 def project_entries(project_dir: str | Path, environ: Mapping[str, str] = os.environ) -> list[Entry]:
     """Every MCP server of `.mcp.json`, and every hook handler, `statusLine` and `apiKeyHelper` of
-    the project's settings files, and the folders their `permissions.additionalDirectories` add."""
+    the project's settings files, the folders their `permissions.additionalDirectories` add, and
+    what they and the project's agent definitions, commands and skills grant."""
     from sous.settings import layer_files
 
     project = Path(project_dir)
@@ -146,11 +186,21 @@ def project_entries(project_dir: str | Path, environ: Mapping[str, str] = os.env
                     digest=key,
                 )
             )
+        for kind, name, value in project_grants.setting_grants(layer):
+            key = digest(kind, name, "", value)
+            if key not in seen:
+                seen.add(key)
+                out.append(
+                    Entry(kind=kind, name=name, detail=project_grants.detail(kind, value), source=str(path), digest=key)
+                )
         for given in workdirs.settings_dirs(layer.get("permissions")):
             where = _where(given, project, environ)
             out.append(
                 Entry(kind="dir", name=given, detail=where, source=str(path), digest=digest("dir", given, "", where))
             )
+    for grant, name, value, source in project_grants.definition_grants(project, environ):
+        detail = project_grants.detail(grant, value)
+        out.append(Entry(kind=grant, name=name, detail=detail, source=source, digest=digest(grant, name, "", value)))
     return out
 
 
@@ -212,9 +262,13 @@ def check(
     enable_all = any(layer.get("enableAllProjectMcpServers") is True for layer in user)
     named, disabled = names("enabledMcpjsonServers"), names("disabledMcpjsonServers")
     approved = _approved(project_dir, environ)
+    problem = _store_problem(environ)
     known = {(v.get("kind"), v.get("name")) for v in approved.values() if isinstance(v, dict)}
     trust = ProjectTrust(
-        project=project_key(project_dir), entries=project_entries(project_dir, environ), disabled_servers=disabled
+        project=project_key(project_dir),
+        entries=project_entries(project_dir, environ),
+        disabled_servers=disabled,
+        problem=problem,
     )
     for entry in trust.entries:
         if entry.digest in approved:
@@ -265,6 +319,18 @@ def approve(
         }
     }
     _write(store, data)
+
+
+def approve_saved_rules(
+    project_dir: str | Path, environ: Mapping[str, str], cli_settings: str | None, rules: Iterable[str]
+) -> None:
+    """Record as approved the allow rules sous just wrote to the project's settings for the person
+    ("don't ask again"): they are the person's own, and keep working in later sessions."""
+    wanted = set(rules)
+    trust = check(project_dir, environ, cli_settings)
+    saved = [e for e in trust.pending if e.kind == "rule" and e.name in wanted]
+    if saved:
+        approve(trust, environ, only=saved)
 
 
 def reset(project_dir: str | Path, environ: Mapping[str, str] = os.environ) -> bool:
@@ -319,7 +385,8 @@ def notice(pending: list[Entry]) -> str:
     """One line naming what was left out and how to approve it."""
     what = "; ".join(e.label() for e in pending)
     return (
-        f"not started, new or changed in this project's config since you last approved it: {what}. "
+        f"left out (not started, not granted), new or changed in this project's config since you last approved "
+        f"it: {what}. "
         "Review and approve with `sous trust`"
     )
 
@@ -341,14 +408,20 @@ def ask_in_terminal(
     if answer in ("y", "yes"):
         approve(trust, environ)
         return True
-    stdout.write("Not approved: they will not run in this session (`sous trust` approves them later).\n")
+    stdout.write(
+        "Not approved: they will not run in this session and nothing listed is granted "
+        "(`sous trust` approves them later).\n"
+    )
     return False
 
 
 def describe(trust: ProjectTrust, *, heading: bool = False) -> str:
     lines = []
     if heading:
-        lines.append(f"This project ({trust.project}) would run programs or open folders that you have not approved:")
+        lines.append(
+            f"This project ({trust.project}) would run programs, open folders or grant permissions "
+            "that you have not approved:"
+        )
     for entry in trust.pending:
         state = "changed" if entry.digest in trust.changed else "new"
         lines.append(f"  [{state}] {entry.label()}  ({shown(entry.source)})")
@@ -362,7 +435,8 @@ def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int:
     p = argparse.ArgumentParser(
         prog="sous trust",
         description="Show and approve the MCP servers and hook commands that this project's files would run, "
-        "and the folders they would open to the model.",
+        "the folders they would open to the model, and what they grant (env, allow rules, a wider mode, "
+        "sandbox loosening, agents' permission modes, commands' allowed-tools).",
     )
     p.add_argument("--yes", "-y", action="store_true", help="approve every new or changed entry without asking")
     p.add_argument("--reset", action="store_true", help="forget this project's approvals")
@@ -375,7 +449,7 @@ def main(argv: list[str], environ: Mapping[str, str] = os.environ) -> int:
         return 0
     trust = check(project, environ)
     if not trust.entries:
-        print("this project's files start no MCP server, run no hook and add no working folder")
+        print("this project's files start no MCP server, run no hook and add no working folder, and grant nothing")
         return 0
     pending = {e.digest for e in trust.pending}
     for entry in trust.entries:
@@ -440,6 +514,21 @@ def _approved(project_dir: str | Path, environ: Mapping[str, str]) -> dict[str, 
     entry = projects.get(project_key(project_dir)) if isinstance(projects, dict) else None
     approved = entry.get("approved") if isinstance(entry, dict) else None
     return approved if isinstance(approved, dict) else {}
+
+
+def _store_problem(environ: Mapping[str, str]) -> str:
+    """One line when the trust store exists but cannot be used (every entry is then pending)."""
+    store = _store(environ)
+    try:
+        data = json.loads(store.read_text("utf-8"))
+    except FileNotFoundError:
+        return ""
+    except (OSError, ValueError) as e:
+        why = getattr(e, "strerror", None) or "not valid JSON"
+        return f"{store}: cannot read the trusted projects ({why}); this project's config is treated as not approved"
+    if not isinstance(data, dict) or not isinstance(data.get("projects", {}), dict):
+        return f"{store}: not a trusted-projects file; this project's config is treated as not approved"
+    return ""
 
 
 def _json(path: Path) -> dict[str, Any]:

@@ -105,23 +105,25 @@ class Options:
 
 def open_session(opts: Options) -> Session:
     """Build a session; raises `ConfigError` (one line, with the fix) when it cannot start."""
-    from sous import settings as settings_mod
     from sous.context import system_prompt
     from sous.models import OFFLINE_NOTICE
 
     cwd = os.path.abspath(opts.cwd)
-    cfg = settings_mod.load(
-        cwd, opts.settings, bare=opts.bare, environ=opts.environ, check_rule=parse, sources=opts.setting_sources
+    from sous.permissions import project_grants, trust
+
+    from .trusted import definitions_gate, model_resolver, trusted_command
+
+    # the project's own grants (env, allow rules, a wider mode, sandbox loosening) only once trusted
+    cfg, project_trust, left_out = project_grants.load(
+        cwd, opts.environ, opts.settings, bare=opts.bare, sources=opts.setting_sources
     )
     cfg.require_valid()  # a setting whose loss could widen a permission stops the session here
     settings_watch = SettingsWatch(settings_sources(cwd, opts.environ, bare=opts.bare))
     notices = [Notice(level="warning", text=p) for p in cfg.problems]
+    if project_trust.problem:
+        notices.append(Notice(level="warning", text=project_trust.problem))
     environ = {**opts.environ, **{k: str(v) for k, v in (cfg.get("env") or {}).items()}}
-    from .trusted import model_resolver, project_trust_of, trusted_command
-
-    project_trust = project_trust_of(cwd, opts.environ, opts.settings)  # what the project's own files would run
     found = extensions.find_plugins(opts, cfg, cwd, notices)
-    left_out: list[Any] = []
     resolve, waiting = model_resolver(cfg, project_trust, opts, cwd, environ)
     left_out += [waiting] if waiting is not None else []
 
@@ -141,7 +143,8 @@ def open_session(opts: Options) -> Session:
     rules = _rules(cfg, opts, cwd)
     notices += [Notice(level="warning", text=f"ignored permission rule: {p}") for p in rules.problems]
     mode = _mode(opts.permission_mode or cfg.get("permissions.defaultMode") or "default")
-    main_spec, all_types = _agent_types(opts, cwd, extensions.plugin_parts(found, "agents", notices))
+    gated = definitions_gate(project_trust, cwd, opts.environ, left_out)  # project agents' modes, allowed-tools
+    main_spec, all_types = _agent_types(opts, cwd, extensions.plugin_parts(found, "agents", notices), gated)
     if main_spec is not None:  # the whole session runs as this agent
         if main_spec.model and not opts.model:
             model = resolve(main_spec.model)
@@ -186,12 +189,12 @@ def open_session(opts: Options) -> Session:
     mcp = extensions.mcp_manager(opts, cwd, environ, notices, project_trust, left_out, found, bus, hooks)
     status_line, waiting = trusted_command(cfg, "statusLine", project_trust, opts.environ, opts.settings)
     left_out += [waiting] if waiting is not None else []
+    plugin_commands = extensions.plugin_parts(found, "commands", notices)
+    tools, agent_types, custom = _tools(opts, cwd, rules, main_spec, all_types, plugin_commands, gated)
     if left_out:
         from sous.permissions import trust
 
         notices.append(Notice(level="warning", text=trust.notice(left_out)))
-    plugin_commands = extensions.plugin_parts(found, "commands", notices)
-    tools, agent_types, custom = _tools(opts, cwd, rules, main_spec, all_types, plugin_commands)
     unavailable, deferred = _availability(opts, tools, rules, main_spec, model.name, cfg, environ, notices)
     if deferred and _tool_search_off(environ):  # ENABLE_TOOL_SEARCH=false: offered directly
         tools, deferred = tools.adding(deferred), []
@@ -246,6 +249,7 @@ def open_session(opts: Options) -> Session:
         read_only_tools={t.name for t in [*tools, *deferred] if t.read_only},
         local_settings=Path(cwd) / ".claude" / "settings.local.json",
         on_saved=settings_watch.seen,
+        approve_saved=functools.partial(trust.approve_saved_rules, cwd, opts.environ, opts.settings),
         on_ask=hooks.permission_request if hooks is not None and hooks.config.handlers("PermissionRequest") else None,
         sandboxed="sandbox" in state,
         auto_allow_sandboxed=cfg.get("sandbox.autoAllowBashIfSandboxed") in (None, True),
@@ -384,11 +388,12 @@ def _mode(mode: str) -> str:
     return mode
 
 
-def _agent_types(opts: Options, cwd: str, from_plugins: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The agent the session runs as (`--agent`), if any, and every agent type known."""
+def _agent_types(opts: Options, cwd: str, from_plugins: dict[str, Any], gated: Any) -> tuple[Any, dict[str, Any]]:
+    """The agent the session runs as (`--agent`), if any, and every agent type known (the
+    project's own through `gated`)."""
     from sous import agents
 
-    found = {} if opts.bare else agents.discover(cwd, opts.environ)
+    found = {} if opts.bare else gated(agents.discover(cwd, opts.environ))
     json_types = agents.from_json(opts.agents_json) if opts.agents_json else {}
     types = {**agents.BUILTIN, **from_plugins, **found, **json_types}
     if not opts.agent:
@@ -399,7 +404,13 @@ def _agent_types(opts: Options, cwd: str, from_plugins: dict[str, Any]) -> tuple
 
 
 def _tools(
-    opts: Options, cwd: str, rules: Rules, main_spec: Any, all_types: dict[str, Any], from_plugins: dict[str, Any]
+    opts: Options,
+    cwd: str,
+    rules: Rules,
+    main_spec: Any,
+    all_types: dict[str, Any],
+    from_plugins: dict[str, Any],
+    gated: Any,
 ) -> tuple[ToolSet, dict[str, Any], dict[str, Any]]:
     """The one place a session's tool set is made: (tools, the agent types offered, custom commands)."""
     from sous import tools as builtin_tools
@@ -421,7 +432,7 @@ def _tools(
     if custom or any(files):  # sous.context.commands is imported only when there are some
         from sous.context import commands
 
-        custom.update(commands.discover(cwd, opts.environ, files))
+        custom.update(gated(commands.discover(cwd, opts.environ, files)))
         skill = commands.skill_tool(
             custom,
             lambda command, cmd, ctx: shell_allowed(rules, ctx.cwd, ctx.project_dir, command, cmd),

@@ -108,7 +108,13 @@ class Changes(SessionState):
         if self._subagents is None:
             return {}
         denied = {r.specifier for r in self._permissions.rules.deny if r.tool == "Agent" and r.specifier}
-        for name, spec in agents.discover(self.project_dir, self.environ).items():
+        from sous.permissions import trust
+
+        from .trusted import definitions_gate
+
+        # the project's own agents keep a wide permissionMode only once approved, as at start-up
+        gated = definitions_gate(trust.check(self.project_dir, self.environ), self.project_dir, self.environ, [])
+        for name, spec in gated(agents.discover(self.project_dir, self.environ)).items():
             if name in denied:  # `Agent(Explore)` in permissions.deny keeps the type away, as at start-up
                 continue
             if spec.source != "built-in" or name not in self._subagents.types:

@@ -12,7 +12,6 @@ from sous.records import record
 
 from .bus import CurrentMode, EventBus, Runs
 from .record import Transcript
-from .trusted import checked
 
 
 @record(kw_only=False)
@@ -101,7 +100,6 @@ def mcp_manager(
         return None  # no server anywhere: the rest of sous.mcp is not imported
     from sous.mcp import config as mcp_config
 
-    project_trust = checked(project_trust, cwd, opts.environ, opts.settings)
     config = mcp_config.load(
         cwd,
         opts.environ,
@@ -153,7 +151,6 @@ def hook_middleware(
     from sous import hooks
     from sous.permissions import trust
 
-    project_trust = checked(project_trust, cwd, opts.environ, opts.settings)
     config = hooks.HookConfig()
     if not opts.bare:
         left_out += [e for e in project_trust.pending if e.kind == "hook"]

@@ -151,6 +151,7 @@ class SubAgents:
             read_only_tools=read_only,
             local_settings=parent.local_settings,
             on_saved=parent.on_saved,
+            approve_saved=parent.approve_saved,
             agent=label,
             agent_id=agent_id,
             on_ask=parent.on_ask,

@@ -1,33 +1,13 @@
-"""Settings that make sous run a command by itself (`statusLine`, `apiKeyHelper`), kept only
-when they are the user's own or approved: a project's files must not start a program before
-the person has trusted them (`sous trust`), as for its hooks and MCP servers."""
+"""What the project's files set, kept only when the person trusted them (`sous trust`), as for its
+hooks and MCP servers: the settings that make sous run a command by itself (`statusLine`,
+`apiKeyHelper`), and what its agent definitions, commands and skills grant (`definitions_gate`).
+The grants of its settings files are left out before the merge (`permissions.project_grants.load`),
+so that no part of the session sees them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
-
-
-def project_trust_of(cwd: str, environ: Mapping[str, str], cli_settings: str | None) -> Any:
-    """What the project's own files would run (`permissions.trust.check`), or None when the project
-    has none of the files that check reads (`.mcp.json`, the project's settings files): nothing is
-    pending then, and `permissions.trust` is not imported. The hooks and MCP servers, which need
-    the whole state, check it themselves when it is None (`checked`)."""
-    from sous.settings import layer_files
-
-    if not any(p.exists() for p in [Path(cwd) / ".mcp.json", *layer_files(cwd, environ)[2:]]):
-        return None
-    return checked(None, cwd, environ, cli_settings)
-
-
-def checked(project_trust: Any, cwd: str, environ: Mapping[str, str], cli_settings: str | None) -> Any:
-    """`project_trust`, or the project's checked now when it is None (see `project_trust_of`)."""
-    if project_trust is not None:
-        return project_trust
-    from sous.permissions import trust
-
-    return trust.check(cwd, environ, cli_settings)
 
 
 def trusted_command(
@@ -65,3 +45,30 @@ def model_resolver(
 
     helper = KeyHelper(command, cwd=cwd, environ=environ)
     return lambda spec: resolve(spec, environ, key_helper=helper), None
+
+
+def definitions_gate(project_trust: Any, cwd: str, environ: Mapping[str, str], left_out: list[Any]) -> Any:
+    """`gate(found)`: agent definitions or commands by name, each of the project's own that grants
+    what the person has not approved (a wide `permissionMode`, `allowed-tools`) without that grant;
+    what was taken away is added to `left_out` (once)."""
+    from sous.permissions import project_grants, trust
+
+    roots = project_grants.project_roots(cwd, environ)
+    approved = project_trust.approved()
+
+    def gate(found: dict[str, Any]) -> dict[str, Any]:
+        out = dict(found)
+        for name, item in found.items():
+            if (grant := project_grants.definition_grant(item, roots)) is None:
+                continue
+            kind, value, source = grant
+            key = trust.digest(kind, item.name, "", value)
+            if key in approved:
+                continue
+            out[name] = project_grants.without_grant(item)
+            if all(e.digest != key for e in left_out):
+                detail = project_grants.detail(kind, value)
+                left_out.append(trust.Entry(kind=kind, name=item.name, detail=detail, source=source, digest=key))
+        return out
+
+    return gate

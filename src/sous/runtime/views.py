@@ -77,7 +77,7 @@ class Views(SessionState):
         judge = self._permissions.auto
         if judge is None:
             return "no judgements in this session"
-        said = str(judge.adopt(number, kind, self._permissions.local_settings))
+        said = str(judge.adopt(number, kind, self._permissions.local_settings, self._permissions.approve_saved))
         if self._settings_watch is not None and self._permissions.local_settings is not None:
             self._settings_watch.seen(self._permissions.local_settings)
         return said

@@ -159,17 +159,20 @@ def load(
     environ: Mapping[str, str] = os.environ,
     check_rule: Callable[[str], object] | None = None,
     sources: Collection[str] | None = None,
+    gate: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Settings:
     """Read and check every layer that exists; never raises (see `problems` and `errors`).
     `check_rule` parses a permission rule (raising `ValueError`), so that an unreadable deny or
     ask rule is an error naming its file; without it rules are not looked at here. `sources` keeps
-    only those layers (`user`, `project`, `local`; None = all); managed and `cli_settings` stay."""
+    only those layers (`user`, `project`, `local`; None = all); managed and `cli_settings` stay.
+    `gate(file, values)` filters each project and local layer after its check, before the merge
+    (what a project grants before it is trusted is left out: `permissions.project_grants`)."""
     settings = Settings()
     layers = zip(layer_files(cwd, environ), LAYER_SOURCES, strict=True)
-    files = [] if bare else [path for path, source in layers if sources is None or source in sources]
-    for path in files:
+    files = [] if bare else [(path, source) for path, source in layers if sources is None or source in sources]
+    for path, source in files:
         if (text := _read(settings, path)) is not None:
-            _apply(settings, str(path), text, check_rule)
+            _apply(settings, str(path), text, check_rule, gate if source != "user" else None)
     if cli_settings:
         if cli_settings.lstrip().startswith("{"):
             _apply(settings, "--settings", cli_settings, check_rule)
@@ -251,8 +254,14 @@ def _read(settings: Settings, path: Path, given: bool = False) -> str | None:
         return None
 
 
-def _apply(settings: Settings, name: str, text: str, check_rule: Callable[[str], object] | None) -> dict[str, Any]:
-    """Check and merge one layer; returns its checked values ({} when unusable)."""
+def _apply(
+    settings: Settings,
+    name: str,
+    text: str,
+    check_rule: Callable[[str], object] | None,
+    gate: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Check (and `gate`) and merge one layer; returns its checked values ({} when unusable)."""
     try:
         data = json.loads(text) if text.strip() else {}
     except RecursionError:
@@ -275,10 +284,11 @@ def _apply(settings: Settings, name: str, text: str, check_rule: Callable[[str],
     checked = schema.check(name, data, check_rule=check_rule)
     settings.problems += checked.warnings
     settings.errors += checked.errors
-    settings.values = merge(settings.values, checked.values)
+    values = gate(name, checked.values) if gate is not None else checked.values
+    settings.values = merge(settings.values, values)
     settings.sources.append(name)
-    _record(settings, name, checked.values, "")
-    return checked.values
+    _record(settings, name, values, "")
+    return values
 
 
 def _record(settings: Settings, name: str, data: dict[str, Any], prefix: str) -> None:
