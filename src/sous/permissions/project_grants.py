@@ -197,12 +197,17 @@ def definition_grants(
     """Every grant of the project's agent definitions, commands and skills that sous would use,
     as `(kind, name, value, file)`."""
     from sous import agents
-    from sous.context import commands
+    from sous.context import command_files
 
     roots = project_roots(project_dir, environ)
     if not roots:
         return
-    for found in (agents.discover(str(project_dir), environ), commands.discover(str(project_dir), environ)):
+    every: list[dict[str, Any]] = [agents.discover(str(project_dir), environ)]
+    if any(files := command_files.find(str(project_dir), environ)):  # sous.context.commands only if some exist
+        from sous.context import commands
+
+        every.append(commands.discover(str(project_dir), environ, files))
+    for found in every:
         for item in found.values():
             if (grant := definition_grant(item, roots)) is not None:
                 kind, value, source = grant
