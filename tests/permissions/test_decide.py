@@ -139,3 +139,22 @@ async def test_an_approved_plan_switches_to_the_chosen_mode():
     ctx = ToolContext(cwd="/p", project_dir="/p")
     decision = await perms.check(ToolCall(id="1", name="ExitPlanMode", arguments={"plan": "do it"}), ctx)
     assert type(decision).__name__ == "Allow" and perms.mode == "acceptEdits" and changes == [("plan", "acceptEdits")]
+
+
+@pytest.mark.parametrize(
+    "tool,args",
+    [
+        ("Write", {"file_path": "/p/src/new.py", "content": "x"}),
+        ("Edit", {"file_path": "/p/src/a.py", "old_string": "a", "new_string": "b"}),
+        ("MultiEdit", {"file_path": "/p/src/a.py", "edits": [{"old_string": "a", "new_string": "b"}]}),
+        ("NotebookEdit", {"notebook_path": "/p/a.ipynb", "new_source": "x"}),
+    ],
+)
+def test_plan_mode_refuses_file_edits_whatever_the_allow_rules_and_grants_say(tool, args):
+    """As Claude Code ("Cannot write to F while in plan mode"): no source edit until the plan is
+    approved, even with an allow rule naming the tool or an earlier "always" answer."""
+    for allow in ([tool], [f"{tool}(src/**)"], ["Edit", "Write", "MultiEdit", "NotebookEdit"]):
+        decision = decide(Rules.from_lists(allow=allow), "plan", tool, args, cwd="/p", project_dir="/p")
+        assert decision.behavior == "deny" and decision.source == "mode:plan", (allow, decision)
+        assert "plan mode" in decision.reason
+    assert verdict(tool, args, mode="default", allow=[tool]) == "allow"  # the rule holds outside plan mode

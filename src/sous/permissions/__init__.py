@@ -256,6 +256,8 @@ class PermissionMiddleware(PassThrough):
         if feedback:
             return Deny(reason=f"The user doesn't want to proceed with this tool use. They said: {feedback}")
         hint_text = "" if self.asker else " To allow it, rerun with --allowedTools or --permission-mode."
+        if decision.source == "mode:plan":  # no rule can allow it: only leaving plan mode does
+            hint_text = ""
         return Deny(reason=f"Permission to use {call.name} was denied: {decision.reason}.{hint_text}")
 
     async def _ask(self, call: ToolCall, ctx: ToolContext, decision: Decision) -> tuple[Decision, str]:

@@ -124,6 +124,13 @@ def decide(
         if mode != "plan":
             return Decision(behavior="deny", source=f"mode:{mode}", reason="not in plan mode: no plan to approve")
         return Decision(behavior="ask", source="plan", reason="the plan needs your approval", confirm="plan")
+    if mode == "plan" and tool in EDIT_TOOLS:  # as Claude Code: whatever the allow rules and grants say
+        files = ", ".join(_paths(tool, args, cwd)) or "a file"
+        return Decision(
+            behavior="deny",
+            source="mode:plan",
+            reason=f"cannot write to {files} in plan mode (no edits until the plan is approved)",
+        )
     if floor := safety.check(tool, args, None, cwd=cwd, project_dir=roots, mode=mode, home=home):
         return Decision(behavior="ask", source="safety", reason=floor, confirm="typed")
     if grants is not None and (found := grants.find(tool, args, cwd, None, agent)) is not None:
