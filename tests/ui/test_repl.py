@@ -389,7 +389,7 @@ def test_plan_mode_reads_only_until_the_plan_is_approved(tmp_path):
         term = _start(tmp_path, server, "--permission-mode", "plan")
         term.wait_for(r"plan mode on \(shift\+tab\)")
         term.line("make greet friendlier")
-        term.wait_for(r"plan mode allows read-only tools only")
+        term.wait_for(r"in plan mode \(no edits until the plan is approved\)")
         term.wait_for(r"\? sous has a plan\. Carry it out\?")
         term.wait_for(r"1\.? Change greet to say hello, world")
         term.wait_for(r"\[a\] yes, and accept edits")

@@ -110,8 +110,10 @@ class DeferredJudge:
     def describe(self) -> list[str]:
         return self.get().describe()
 
-    def adopt(self, number: int, kind: str, settings_file: Any = None) -> str:
-        return self.get().adopt(number, kind, settings_file)
+    def adopt(
+        self, number: int, kind: str, settings_file: Any = None, on_saved: Callable[[list[str]], None] | None = None
+    ) -> str:
+        return self.get().adopt(number, kind, settings_file, on_saved)
 
 
 class PermissionMiddleware(PassThrough):
