@@ -12,11 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from trusting import env_for, sous_trust, trust_lines
 
-import sous
 from sous.testing.server import ScriptedServer
-
-SRC = str(Path(sous.__file__).resolve().parents[1])
 
 
 @pytest.fixture
@@ -24,10 +22,6 @@ def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     root.mkdir()
     return root
-
-
-def env_for(project: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent), **extra}
 
 
 def write_settings(project: Path, data: dict, file: str = ".claude/settings.json") -> None:
@@ -55,22 +49,6 @@ def sous_p(
         env=env or env_for(project),
         stdin=subprocess.DEVNULL,
     )
-
-
-def sous_trust(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sous", "trust", *args],
-        cwd=project,
-        text=True,
-        capture_output=True,
-        timeout=60,
-        env=env_for(project),
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def trust_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if "sous trust" in line]
 
 
 def bash(command: str) -> dict:

@@ -15,11 +15,9 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from trusting import env_for, sous_trust, trust_lines
 
-import sous
 from sous.permissions import trust
-
-SRC = str(Path(sous.__file__).resolve().parents[1])
 
 
 @pytest.fixture
@@ -28,10 +26,6 @@ def project(tmp_path: Path) -> Path:
     root.mkdir()
     (tmp_path / "turns.json").write_text(json.dumps([{"text": "done"}]))
     return root
-
-
-def env_for(project: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": SRC, "HOME": str(project.parent)}
 
 
 def server(mark: Path, tag: str = "") -> dict:
@@ -73,22 +67,6 @@ def sous_p(project: Path, *flags: str) -> tuple[subprocess.CompletedProcess, dic
     events = [json.loads(line) for line in done.stdout.splitlines()]
     init = next((e for e in events if e.get("subtype") == "init"), {})
     return done, init
-
-
-def sous_trust(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "sous", "trust", *args],
-        cwd=project,
-        text=True,
-        capture_output=True,
-        timeout=60,
-        env=env_for(project),
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def trust_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if "sous trust" in line]
 
 
 # --- MCP servers from .mcp.json ----------------------------------------------------------------
