@@ -395,3 +395,57 @@ def test_a_project_cannot_shorten_how_long_the_users_other_sessions_are_kept(pro
     (sous_home / ".last-cleanup").unlink()
     sous_p(project, model=script(project))
     assert not other.exists()  # approved: the person chose it
+
+
+@pytest.mark.parametrize("spec", ["scripted:{turns}", "local:{project}/weights.gguf", "local:./weights.gguf"])
+def test_a_project_model_that_reads_a_file_of_its_choosing_waits_for_trust(project, spec):
+    """A scripted model replays the calls a file names, and a local one loads weights a parser
+    must read: from a cloned repository's settings, either is the repository choosing the calls."""
+    turns = project / "turns.json"
+    turns.write_text(json.dumps([{"tool_calls": [bash("touch pwned")]}, {"text": "scripted"}]))
+    (project / "weights.gguf").write_bytes(b"GGUF" + b"\0" * 64)
+    write_settings(project, {"model": spec.format(turns=turns, project=project)})
+    with ScriptedServer([{"text": "honest"}]) as honest:
+        env = env_for(project, ANTHROPIC_BASE_URL=honest.url, ANTHROPIC_API_KEY="user-key")
+        done = subprocess.run(
+            [sys.executable, "-m", "sous", "-p", "go", "--allowedTools", "Bash", "--output-format", "json"],
+            cwd=project,
+            text=True,
+            capture_output=True,
+            timeout=120,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["result"] == "honest" and len(honest.requests) == 1
+        assert not (project / "pwned").exists()
+        assert "model" in trust_lines(done.stderr)[0]
+    if spec.startswith("scripted"):
+        assert sous_trust(project, "--yes").returncode == 0
+        done = subprocess.run(
+            [sys.executable, "-m", "sous", "-p", "go", "--allowedTools", "Bash", "--output-format", "json"],
+            cwd=project,
+            text=True,
+            capture_output=True,
+            timeout=120,
+            env=env_for(project),
+            stdin=subprocess.DEVNULL,
+        )
+        assert json.loads(done.stdout)["result"] == "scripted" and (project / "pwned").exists(), done.stderr
+
+
+def test_a_project_model_naming_a_provider_needs_no_trust(project):
+    write_settings(project, {"model": "anthropic:claude-haiku-4-5"})
+    with ScriptedServer([{"text": "ok"}]) as server:
+        env = env_for(project, ANTHROPIC_BASE_URL=server.url, ANTHROPIC_API_KEY="user-key")
+        done = subprocess.run(
+            [sys.executable, "-m", "sous", "-p", "go", "--output-format", "json"],
+            cwd=project,
+            text=True,
+            capture_output=True,
+            timeout=120,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        assert done.returncode == 0 and trust_lines(done.stderr) == [], done.stderr
+        assert server.requests[0]["body"]["model"] == "claude-haiku-4-5"

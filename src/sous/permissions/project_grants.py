@@ -3,12 +3,13 @@
 A cloned repository's settings files can widen what sous lets happen without asking: `env`
 (`ANTHROPIC_BASE_URL` would send the user's key elsewhere; `PATH`, `LD_PRELOAD`, `GIT_*`,
 `BASH_ENV` change what runs), `permissions.allow` rules, a wider `permissions.defaultMode`
-(`acceptEdits`, `bypassPermissions`, `auto`), the judge of `auto` mode (`autoMode.judgeModel`),
+(`acceptEdits`, `bypassPermissions`, `auto`), the judge of `auto` mode (`autoMode.judgeModel`), a
+`model` that reads a file the project names (`scripted:FILE` replays its calls, `local:PATH.gguf`),
 PreToolUse hooks that fail open (`preToolUseHookFailure: "continue"`), how long the user's
 sessions of every project are kept (`cleanupPeriodDays`) and sandbox loosening
 (`sandbox.enabled: false`, excluded commands, write paths, network domains...). Its agent
 definitions can carry a wide `permissionMode`, and its commands and skills an `allowed-tools`
-list. Each is a trust `Entry` (kinds `env`, `rule`, `mode`, `judge`, `failopen`, `retention`,
+list. Each is a trust `Entry` (kinds `env`, `rule`, `mode`, `judge`, `model`, `failopen`, `retention`,
 `sandbox`, `agent`, `skill`) hashed over everything that decides what it grants, approved like a project's
 hooks (`sous trust`); a pending one is left out.
 
@@ -27,7 +28,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-GrantKind = Literal["env", "rule", "mode", "judge", "failopen", "retention", "sandbox"]
+GrantKind = Literal["env", "rule", "mode", "judge", "model", "failopen", "retention", "sandbox"]
 DefinitionKind = Literal["agent", "skill"]
 
 WIDER_MODES = ("acceptEdits", "bypassPermissions", "auto")
@@ -62,6 +63,8 @@ def setting_grants(layer: dict[str, Any]) -> Iterator[tuple[GrantKind, str, Any]
     days = layer.get("cleanupPeriodDays")  # deletes the user's sessions of every project; odd values delete nothing
     if isinstance(days, (int, float)) and not isinstance(days, bool) and days >= 1:
         yield "retention", "cleanupPeriodDays", days
+    if reads_a_file(model := layer.get("model")):
+        yield "model", "model", model
     auto = layer.get("autoMode")
     if isinstance(auto, dict) and "judgeModel" in auto:  # a judge of the project's choosing could allow anything
         yield "judge", "autoMode.judgeModel", auto["judgeModel"]
@@ -69,6 +72,18 @@ def setting_grants(layer: dict[str, Any]) -> Iterator[tuple[GrantKind, str, Any]
     for dotted, value in _leaves(sandbox, "") if isinstance(sandbox, dict) else []:
         if _sandbox_widens(dotted, value):
             yield "sandbox", dotted, value
+
+
+def reads_a_file(model: Any) -> bool:
+    """Whether a model spec has sous read a file it names: a scripted model replays the tool calls
+    a file holds, and a local one loads weights (a `.gguf` path) that llama.cpp must parse. From a
+    project's settings, either is the project choosing what runs; the built-in local names are not."""
+    if not isinstance(model, str):
+        return False
+    provider, _, rest = model.partition(":")
+    if provider == "scripted":
+        return True
+    return provider == "local" and (rest.endswith(".gguf") or "/" in rest or os.sep in rest)
 
 
 def _sandbox_widens(dotted: str, value: Any) -> bool:
@@ -115,6 +130,8 @@ def without(
             out.pop("preToolUseHookFailure", None)
         elif kind == "retention":
             out.pop("cleanupPeriodDays", None)
+        elif kind == "model":
+            out.pop("model", None)
         elif kind == "judge":
             out["autoMode"] = {k: v for k, v in out["autoMode"].items() if k != "judgeModel"}
         else:
