@@ -127,3 +127,20 @@ def test_extra_buffers_are_kept_off_where_they_crash():
     with pytest.raises(RuntimeError), local._extra_buffers(False):
         raise RuntimeError("a load that fails")
     assert bindings.llama_model_default_params is original  # restored on failure too
+
+
+@pytest.mark.parametrize("content", [b"", b"GGUF\0\0\0\0", b"not a model at all\n" * 10])
+def test_a_file_llama_cpp_cannot_load_is_one_line_not_a_traceback(tmp_path, content):
+    (tmp_path / "bad.gguf").write_bytes(content)
+    env = {**os.environ, "PYTHONPATH": SRC}
+    run = subprocess.run(
+        [sys.executable, "-m", "sous", "-p", "hi", "--model", "local:./bad.gguf", "--output-format", "json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "Traceback" not in run.stderr, run.stderr
+    result = json.loads(run.stdout)
+    assert result["is_error"] and "could not be loaded" in result["result"], result

@@ -289,7 +289,10 @@ class LocalModel:
             )
             self.path = await asyncio.to_thread(prepare, self.model_id) if first else self.path
         started = time.monotonic()
-        llm = await asyncio.to_thread(_load, self.path)
+        try:
+            llm = await asyncio.to_thread(_load, self.path)
+        except ValueError as e:  # llama.cpp cannot read the file: not a model, damaged, or a format it does not know
+            raise ProviderError(f"the offline model {self.model_id} could not be loaded: {e}") from e
         self.load_seconds = self.load_seconds or time.monotonic() - started
         environment = request.system.partition("# Environment")[2] or f"- Working directory: {os.getcwd()}"
         chat = local_protocol.to_chat(
