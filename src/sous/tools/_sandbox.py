@@ -35,7 +35,7 @@ from typing import Literal
 
 from sous.records import field, record
 
-from . import _standins
+from . import _named, _standins
 from ._process import scratch_dir
 
 SANDBOX_SIGNS = (
@@ -322,11 +322,40 @@ def _protect(root: str) -> list[str]:
             continue
         held.append(path)
         args += ["--ro-bind", path, path]
-    for path in _named_files(root):
-        if not any(_inside(path, h) for h in held) and path != os.path.realpath(git):
+    for path, content in _worktree_pointers(git):
+        if path not in held and (os.path.lexists(path) or content is not None and _standins.hold(path, content)):
             held.append(path)
             args += ["--ro-bind", path, path]
+    for path, exists in _named.named_files(root):
+        if any(_inside(path, h) for h in held) or path == os.path.realpath(git):
+            continue
+        if not exists:  # hold it, so the command cannot plant what the configuration would run
+            if not (stand_in := _stand_in_for(path, root, None)) or not _standins.hold(stand_in[0], None):
+                continue
+            path = stand_in[0]
+        held.append(path)
+        args += ["--ro-bind", path, path]
     return args
+
+
+def _worktree_pointers(git: str) -> list[tuple[str, str | None]]:
+    """For each other checkout of the repository (`.git/worktrees/NAME`), the files that tell it
+    where its git folder is and what configuration of its own it reads, with a stand-in's content
+    (None: none; a checkout without its `commondir` is broken anyway):
+    pointed elsewhere, they would run that folder's hooks there, outside the sandbox. The rest of
+    the folder (its index, HEAD) stays writable: a sub-agent's worktree commits through it."""
+    folder = os.path.join(git, "worktrees")
+    try:
+        names = sorted(os.listdir(folder))[: _named.MAX_NAMED] if not os.path.islink(folder) else []
+    except OSError:
+        return []
+    admin = [os.path.join(folder, n) for n in names]
+    return [
+        (os.path.join(a, rel), content)
+        for a in admin
+        if os.path.isdir(a) and not os.path.islink(a)
+        for rel, content in (("commondir", None), ("config.worktree", ""))
+    ]
 
 
 def _stand_in_for(path: str, root: str, content: str | None) -> tuple[str, str | None] | None:
@@ -342,69 +371,6 @@ def _stand_in_for(path: str, root: str, content: str | None) -> tuple[str, str |
         if n < len(parts) and not os.path.isdir(here):
             return None
     return None
-
-
-_CONFIGS = (
-    ".git/config",
-    ".claude/settings.json",
-    ".claude/settings.local.json",
-    ".sous/settings.json",
-    ".sous/settings.local.json",
-    ".mcp.json",
-)
-"""Configuration that names programs to run (hooks, MCP servers, fsmonitor, hooksPath, includes)."""
-_MAX_NAMED = 256
-
-
-def _named_files(root: str) -> list[str]:
-    """Files inside `root` that its configuration names (a hook script in the project, an MCP
-    server's program, git's `include.path` or `core.fsmonitor`), and git's `core.hooksPath` folder:
-    they run outside the sandbox later as much as the configuration itself does. A folder named
-    otherwise (an MCP server's working folder, say) stays writable."""
-    import json
-
-    words: list[tuple[str, bool]] = []  # (word, may name a folder: only git's core.hooksPath does)
-    for rel in _CONFIGS:
-        try:
-            with open(os.path.join(root, rel), encoding="utf-8", errors="replace") as f:
-                text = f.read(1_000_000)
-        except OSError:
-            continue
-        if rel.endswith(".json"):
-            try:
-                words += [(w, False) for value in _strings(json.loads(text)) for w in value.split()]
-            except ValueError:
-                continue
-        else:
-            for line in text.splitlines():
-                key, eq, value = line.partition("=")
-                folder = key.strip().lower() == "hookspath"
-                words += [(w, folder) for w in value.split()] if eq else []
-    named = []
-    for word, folder in words[: _MAX_NAMED * 8]:
-        word = word.strip("'\"").replace("${CLAUDE_PROJECT_DIR}", root).replace("$CLAUDE_PROJECT_DIR", root)
-        if not word or word.startswith("-"):
-            continue
-        for base in (root, os.path.join(root, ".git")):
-            path = os.path.realpath(os.path.join(base, os.path.expanduser(word)))
-            if (
-                path != root
-                and _inside(path, root)
-                and (os.path.isfile(path) or folder and os.path.isdir(path))
-                and path not in named
-            ):
-                named.append(path)
-    return named[:_MAX_NAMED]
-
-
-def _strings(value) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
 
 
 def _unmoved(resolved: tuple[str, ...]) -> list[str]:
