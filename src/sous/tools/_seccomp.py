@@ -1,10 +1,13 @@
-"""A seccomp filter for the Bash sandbox: no new Unix-domain sockets, no io_uring.
+"""A seccomp filter for the Bash sandbox: no new Unix-domain sockets, no io_uring, no keyrings.
 
 A Unix socket is reached by its path, and a read-only mount does not stop `connect()`; the
 sandbox hides /run and /tmp, but a daemon's socket can sit anywhere (a docker socket in the home
 folder, a database's in /var/lib). So the sandboxed command may not create an `AF_UNIX` socket at
 all (`socket()` fails with EPERM); `socketpair()`, which pipes between processes use, still works.
-io_uring is refused because its requests bypass seccomp. 32-bit x86 programs may not use
+io_uring is refused because its requests bypass seccomp. The kernel keyrings (`add_key`,
+`request_key`, `keyctl`) have no namespace: the session keyring is inherited from sous and the
+user's is shared by every process of that user, so the command could read the Kerberos tickets
+and secrets kept there, or plant keys for programs outside. 32-bit x86 programs may not use
 `socketcall` (it hides which call it is), and x32 programs get no system calls.
 
 Two ways in: `program()` is the raw filter bubblewrap loads with `--seccomp FD`, and `install()`
@@ -31,9 +34,9 @@ _X32_BIT = 0x40000000
 
 # architecture -> (socket's number, numbers refused outright)
 _ARCHES = {
-    0xC000003E: (41, _IO_URING),  # x86_64
-    0xC00000B7: (198, _IO_URING),  # aarch64
-    0x40000003: (359, (102, *_IO_URING)),  # i386: socketcall
+    0xC000003E: (41, (*_IO_URING, 248, 249, 250)),  # x86_64; add_key, request_key, keyctl
+    0xC00000B7: (198, (*_IO_URING, 217, 218, 219)),  # aarch64
+    0x40000003: (359, (102, *_IO_URING, 286, 287, 288)),  # i386: socketcall
 }
 
 
