@@ -35,20 +35,28 @@ def secret_key():
     libc.syscall(keyctl, _KEYCTL_REVOKE, key)
 
 
-@pytest.mark.parametrize("domains", [(), ("example.com",)], ids=["no network", "through the proxy"])
-async def test_the_kernel_keyrings_are_out_of_reach(secret_key, domains, tmp_path: Path):
+@pytest.mark.parametrize("unix_sockets", [False, True], ids=["", "unix sockets allowed"])
+@pytest.mark.parametrize("domains", [(), ("example.com",), ("*",)], ids=["no network", "through the proxy", "network"])
+async def test_the_kernel_keyrings_are_out_of_reach(secret_key, domains, unix_sockets, tmp_path: Path):
     project = tmp_path
     ctx = ToolContext(
         cwd=str(project),
         project_dir=str(project),
-        state={"sandbox": _sandbox.Sandbox(writable=(str(project),), allowed_domains=domains)},
+        state={
+            "sandbox": _sandbox.Sandbox(
+                writable=(str(project),), network=domains == ("*",), allowed_domains=domains, unix_sockets=unix_sockets
+            )
+        },
     )
     add_key, keyctl = _KEYCTL  # type: ignore[misc]
     read = (
         "import ctypes; libc = ctypes.CDLL(None, use_errno=True); buf = ctypes.create_string_buffer(64); "
         f"print(libc.syscall({keyctl}, {_KEYCTL_READ}, {secret_key}, buf, 64), buf.value); "
-        f"print(libc.syscall({add_key}, b'user', b'planted', b'x', 1, ctypes.c_int({_SESSION_KEYRING})))"
+        f"print(libc.syscall({add_key}, b'user', b'planted', b'x', 1, ctypes.c_int({_SESSION_KEYRING}))); "
+        "import socket\ntry: socket.socket(socket.AF_UNIX); print('unix-socket')\n"
+        "except OSError: print('no-unix-socket')"
     )
     result = await TOOL.run({"command": f'python3 -c "{read}"'}, ctx)
     assert "hunter2" not in result.content
-    assert result.data["stdout"].split() == ["-1", "b''", "-1"], result.content
+    unix = "unix-socket" if unix_sockets else "no-unix-socket"  # the rest of the filter as configured
+    assert result.data["stdout"].split() == ["-1", "b''", "-1", unix], result.content

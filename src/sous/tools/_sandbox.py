@@ -195,9 +195,9 @@ class Sandbox:
         """`argv` run inside bubblewrap, writable in `writable`, `project` (a sub-agent's
         worktree is its project) and the `added` working folders (`--add-dir`, `/add-dir`).
         Stand-ins for missing protected paths are made now: call `release()` once the command has
-        ended (the last release removes them). Unless
-        `unix_sockets`, pass `seccomp_fd` (from `filter_fd()`, inherited by bubblewrap) when there is
-        no `proxy_socket`; with one, the network bridge loads the filter itself."""
+        ended (the last release removes them). Pass `seccomp_fd` (from
+        `filter_fd(self.unix_sockets)`, inherited by bubblewrap) when there is no `proxy_socket`;
+        with one, the network bridge loads the filter itself."""
         scratch = scratch_dir()
         private_tmp = os.path.join(scratch, "tmp")
         os.makedirs(private_tmp, exist_ok=True)
@@ -253,19 +253,19 @@ class Sandbox:
                 "-S",
                 bridge,
                 bridged,
-                *([] if self.unix_sockets else ["--seccomp"]),
+                "--seccomp-unix-sockets" if self.unix_sockets else "--seccomp",
                 "--",
                 *argv,
             ]
-        elif not self.unix_sockets:
-            if seccomp_fd is None:
-                raise ValueError("the sandbox needs its seccomp filter (seccomp_fd)")
+        elif seccomp_fd is None:
+            raise ValueError("the sandbox needs its seccomp filter (seccomp_fd)")
+        else:
             args += ["--seccomp", str(seccomp_fd)]
         return [*args, *self.extra_args, "--chdir", cwd, "--", *argv]
 
     def needs_filter_fd(self, proxy_socket: str | None) -> bool:
         """Whether `wrap` wants a `seccomp_fd` for this command."""
-        return not self.unix_sockets and (self.network or not proxy_socket)
+        return self.network or not proxy_socket
 
     @staticmethod
     def environment(env: dict[str, str]) -> dict[str, str]:
@@ -274,14 +274,14 @@ class Sandbox:
         return {k: v for k, v in env.items() if k not in _AGENT_VARIABLES and not _SECRET_NAME.search(k)}
 
 
-def filter_fd() -> int:
-    """A pipe's reading end holding the seccomp filter, inheritable: give it to bubblewrap's
-    process (`pass_fds`) and close it here once that has started."""
+def filter_fd(unix_sockets: bool = False) -> int:
+    """A pipe's reading end holding the seccomp filter (`Sandbox.unix_sockets` says which),
+    inheritable: give it to bubblewrap's process (`pass_fds`) and close it here once that has started."""
     from . import _seccomp
 
     read, write = os.pipe()
     try:
-        os.write(write, _seccomp.program())  # a few hundred bytes: far below a pipe's capacity
+        os.write(write, _seccomp.program(unix_sockets))  # a few hundred bytes: far below a pipe's capacity
     finally:
         os.close(write)
     return read

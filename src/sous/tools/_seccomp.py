@@ -40,8 +40,9 @@ _ARCHES = {
 }
 
 
-def program() -> bytes:
-    """The filter as an array of `struct sock_filter`."""
+def program(unix_sockets: bool = False) -> bytes:
+    """The filter as an array of `struct sock_filter`; with `unix_sockets`
+    (`sandbox.network.allowAllUnixSockets`) it lets `AF_UNIX` sockets be made and refuses the rest."""
     code: list[tuple[int, int | str, int | str, int]] = []  # (op, jump-if-true, jump-if-false, k); str jump = label
     labels: dict[str, int] = {}
 
@@ -56,6 +57,10 @@ def program() -> bytes:
             emit(_JGE, _X32_BIT, "deny", 0)
         for nr in refused:
             emit(_JEQ, nr, "deny", 0)
+        if unix_sockets:
+            emit(_RET, _ALLOW)
+            labels[f"next{n}"] = len(code)
+            continue
         emit(_JEQ, socket_nr, 0, "allow")
         emit(_LD_ABS, _ARG0)
         emit(_JEQ, _AF_UNIX, "deny", "allow")
@@ -77,10 +82,10 @@ class _Program(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def install() -> None:
+def install(unix_sockets: bool = False) -> None:
     """Load the filter into this process (and so into everything it runs). Raises OSError."""
     libc = ctypes.CDLL(None, use_errno=True)
-    code = program()
+    code = program(unix_sockets)
     buffer = ctypes.create_string_buffer(code, len(code))
     prog = _Program(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p))
     pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
