@@ -101,3 +101,20 @@ async def test_another_worktree_of_the_repository_cannot_be_pointed_elsewhere(pr
     assert "Read-only file system" in result.content
     await _stand_ins_gone()
     assert (admin / "commondir").read_text() == before and not (admin / "config.worktree").exists()
+
+
+async def test_project_files_the_users_own_configuration_names_are_held_too(project, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    (home / ".gitconfig").write_text("[core]\n\thooksPath = .githooks\n")
+    (home / ".claude" / "settings.json").write_text(_hook_settings('"$CLAUDE_PROJECT_DIR"/scripts/after.sh'))
+    (project / "scripts").mkdir()
+    (project / "scripts" / "after.sh").write_text("# mine\n")
+    monkeypatch.setenv("HOME", str(home))
+    result = await _run(
+        project, "echo evil >> scripts/after.sh; mkdir -p .githooks && echo evil > .githooks/pre-commit; echo ok"
+    )
+    assert "Read-only file system" in result.content and "ok" in result.content
+    await _stand_ins_gone()
+    assert (project / "scripts" / "after.sh").read_text() == "# mine\n"
+    assert not (project / ".githooks" / "pre-commit").exists()

@@ -18,7 +18,8 @@ CONFIGS = (
     ".sous/settings.local.json",
     ".mcp.json",
 )
-"""Configuration that names programs to run (hooks, MCP servers, fsmonitor, hooksPath, includes)."""
+"""The project's configuration that names programs to run (hooks, MCP servers, fsmonitor,
+hooksPath, includes); the user's own is read too (`_user_configs`)."""
 MAX_NAMED = 256
 
 _PROGRAM_KEYS = {
@@ -52,13 +53,13 @@ def named_files(root: str) -> list[tuple[str, bool]]:
     relative path (`tools/check.sh`, `$CLAUDE_PROJECT_DIR/x.py`; git's hooks folder by any name).
     A folder named otherwise (an MCP server's working folder, say) stays writable."""
     words: list[tuple[str, str, bool]] = []  # (word, its key lowercased, from git's configuration)
-    for rel in CONFIGS:
+    for config in (*(os.path.join(root, rel) for rel in CONFIGS), *_user_configs()):
         try:
-            with open(os.path.join(root, rel), encoding="utf-8", errors="replace") as f:
+            with open(config, encoding="utf-8", errors="replace") as f:
                 text = f.read(1_000_000)
         except OSError:
             continue
-        if rel.endswith(".json"):
+        if config.endswith(".json"):
             try:
                 words += [(w, key, False) for key, value in _strings(json.loads(text), "") for w in _words(value)]
             except ValueError:
@@ -92,6 +93,23 @@ def named_files(root: str) -> list[tuple[str, bool]]:
             ):
                 named[path] = False
     return list(named.items())[:MAX_NAMED]
+
+
+def _user_configs() -> list[str]:
+    """The user's own configuration, which names project files too: a relative `core.hooksPath`
+    in the global git config is a folder of every repository, and a user-level hook may run
+    `$CLAUDE_PROJECT_DIR/...`."""
+    from sous.paths import config_dir
+
+    home = os.path.expanduser("~")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    return [
+        "/etc/gitconfig",
+        os.path.join(home, ".gitconfig"),
+        os.path.join(xdg, "git", "config"),
+        os.path.join(home, ".claude", "settings.json"),
+        str(config_dir() / "settings.json"),
+    ]
 
 
 def _words(value: str) -> list[str]:
