@@ -157,8 +157,12 @@ _AGENT_VARIABLES = {
     "SUDO_ASKPASS",
 }
 _SECRET_NAME = re.compile(
-    r"(API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)(_|$)|^AWS_", re.IGNORECASE
+    r"(API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)(_|$)|^AWS_"
+    r"|(^|_)(KEY|PAT|PASS|DSN)(_|$)|_PWD$",  # whole words only: MONKEY, PATH and PWD stay
+    re.IGNORECASE,
 )
+_SECRET_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]*@", re.IGNORECASE)
+"""A URL with a user (and so usually a password or token) in it: `postgres://app:pw@db/app`."""
 
 
 _ROOT_ARGS = ("--cap-drop", "ALL") if os.geteuid() == 0 else ()
@@ -270,8 +274,12 @@ class Sandbox:
     @staticmethod
     def environment(env: dict[str, str]) -> dict[str, str]:
         """`env` without the variables that point at agents and daemons outside the sandbox (whose
-        sockets it hides anyway) or that hold credentials."""
-        return {k: v for k, v in env.items() if k not in _AGENT_VARIABLES and not _SECRET_NAME.search(k)}
+        sockets it hides anyway) or that hold credentials: named like one, or a URL with a user in it."""
+        return {
+            k: v
+            for k, v in env.items()
+            if k not in _AGENT_VARIABLES and not _SECRET_NAME.search(k) and not _SECRET_URL.match(v)
+        }
 
 
 def filter_fd(unix_sockets: bool = False) -> int:
