@@ -31,6 +31,11 @@ def domain_allowed(host: str, allowed: tuple[str, ...]) -> bool:
     return False
 
 
+def _is_host(header: bytes) -> bool:
+    name, colon, _ = header.partition(b":")
+    return bool(colon) and name.strip().lower() == b"host"
+
+
 class DomainProxy:
     def __init__(self, allowed: tuple[str, ...], socket_path: str):
         self.allowed = allowed
@@ -66,7 +71,14 @@ class DomainProxy:
             url = urlsplit(target)
             host, port = url.hostname or "", str(url.port or 80)
             path = (url.path or "/") + (f"?{url.query}" if url.query else "")
-            headers = [h for h in rest.split(b"\r\n") if h and not h.lower().startswith(b"proxy-")]
+            # The Host header is the URL's: a server hosting many sites (a CDN) would otherwise
+            # serve whichever one the command names there, allowed or not. Folded lines go too.
+            headers = [
+                h
+                for h in rest.split(b"\r\n")
+                if h and h[:1] not in b" \t" and not h.lower().startswith(b"proxy-") and not _is_host(h)
+            ]
+            headers.insert(0, b"Host: " + (url.netloc.rpartition("@")[2]).encode("latin-1"))
             forward = f"{method} {path} {version}\r\n".encode("latin-1") + b"\r\n".join(headers) + b"\r\n\r\n"
         host = host.strip("[]")
         if not host or not domain_allowed(host, self.allowed):
