@@ -21,6 +21,8 @@ def shared_server():
     """A server hosting many sites on one address, answering with the site the Host header asked for."""
 
     class Sites(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keeps connections open, as real servers do
+
         def do_GET(self):
             body = ("site=" + ",".join(self.headers.get_all("Host") or [])).encode()
             self.send_response(200)
@@ -55,6 +57,8 @@ print(s.makefile("rb").read().decode().splitlines()[-1])
         "HOST: localhost\\r\\nHost: attacker.example\\r\\n",
         "host :attacker.example\\r\\n",
         "X-A: 1\\r\\nHost: localhost\\r\\n attacker.example\\r\\n",
+        # a second request on the same connection, which the proxy would only pipe along
+        "Connection: keep-alive\\r\\n\\r\\nGET / HTTP/1.1\\r\\nHost: attacker.example\\r\\n",
     ],
 )
 async def test_a_request_reaches_only_the_host_its_url_names(tmp_path, shared_server, headers):

@@ -31,9 +31,10 @@ def domain_allowed(host: str, allowed: tuple[str, ...]) -> bool:
     return False
 
 
-def _is_host(header: bytes) -> bool:
+def _is_hop(header: bytes) -> bool:
+    """Whether the header is one the proxy sets itself (Host, Connection, Keep-Alive)."""
     name, colon, _ = header.partition(b":")
-    return bool(colon) and name.strip().lower() == b"host"
+    return bool(colon) and name.strip().lower() in (b"host", b"connection", b"keep-alive")
 
 
 class DomainProxy:
@@ -72,13 +73,14 @@ class DomainProxy:
             host, port = url.hostname or "", str(url.port or 80)
             path = (url.path or "/") + (f"?{url.query}" if url.query else "")
             # The Host header is the URL's: a server hosting many sites (a CDN) would otherwise
-            # serve whichever one the command names there, allowed or not. Folded lines go too.
+            # serve whichever one the command names there, allowed or not. Folded lines go too, and
+            # the connection carries this one request: a next one would be piped along unread.
             headers = [
                 h
                 for h in rest.split(b"\r\n")
-                if h and h[:1] not in b" \t" and not h.lower().startswith(b"proxy-") and not _is_host(h)
+                if h and h[:1] not in b" \t" and not h.lower().startswith(b"proxy-") and not _is_hop(h)
             ]
-            headers.insert(0, b"Host: " + (url.netloc.rpartition("@")[2]).encode("latin-1"))
+            headers[:0] = [b"Host: " + url.netloc.rpartition("@")[2].encode("latin-1"), b"Connection: close"]
             forward = f"{method} {path} {version}\r\n".encode("latin-1") + b"\r\n".join(headers) + b"\r\n\r\n"
         host = host.strip("[]")
         if not host or not domain_allowed(host, self.allowed):
