@@ -118,3 +118,34 @@ async def test_project_files_the_users_own_configuration_names_are_held_too(proj
     await _stand_ins_gone()
     assert (project / "scripts" / "after.sh").read_text() == "# mine\n"
     assert not (project / ".githooks" / "pre-commit").exists()
+
+
+async def test_a_project_that_is_the_home_folder_cannot_gain_start_files_or_programs_on_path(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".profile").write_text("# mine\n")
+    monkeypatch.setenv("HOME", str(home))
+    ctx = ToolContext(
+        cwd=str(home), project_dir=str(home), state={"sandbox": _sandbox.Sandbox(writable=(str(home),), home=str(home))}
+    )
+    result = await TOOL.run(
+        {
+            "command": "echo evil > .bash_profile; echo evil > .bash_logout; echo evil >> .profile; "
+            "mkdir -p .local/bin bin .config/systemd/user .config/autostart; echo evil > .local/bin/git; "
+            "echo evil > bin/ls; echo x > .config/systemd/user/evil.service; echo x > .config/autostart/x.desktop; "
+            "echo fine > notes.txt"
+        },
+        ctx,
+    )
+    assert "Read-only file system" in result.content
+    await _stand_ins_gone()
+    assert (home / ".profile").read_text() == "# mine\n" and (home / "notes.txt").read_text() == "fine\n"
+    for planted in (
+        ".bash_profile",
+        ".bash_logout",
+        ".local/bin/git",
+        "bin/ls",
+        ".config/systemd",
+        ".config/autostart",
+    ):
+        assert not (home / planted).exists(), planted

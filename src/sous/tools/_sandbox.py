@@ -100,6 +100,48 @@ unreadable one). False: protected when it exists, no stand-in (yarn is not known
 `.git` itself is held in place (it cannot be renamed or replaced), and when it is a file (a linked
 worktree's pointer) it is read-only."""
 
+HOME_PROTECTED: dict[str, str | None] = {
+    **dict.fromkeys(
+        (
+            ".bashrc",
+            ".bash_profile",
+            ".bash_login",
+            ".bash_logout",
+            ".profile",
+            ".zshrc",
+            ".zshenv",
+            ".zprofile",
+            ".zlogin",
+            ".zlogout",
+            ".xprofile",
+            ".xsessionrc",
+            ".pam_environment",
+            ".gitconfig",
+            ".vimrc",
+            ".tmux.conf",
+        ),
+        "",
+    ),
+    **dict.fromkeys(
+        (
+            ".config/git",
+            ".config/fish",
+            ".config/systemd",
+            ".config/autostart",
+            ".config/environment.d",
+            ".config/nvim",
+            ".config/pip",
+            ".local/bin",
+            "bin",
+        ),
+        None,
+    ),
+}
+"""In a project that is the home folder (sous started in ~), besides `PROTECTED`: the start files
+of shells, sessions and editors, user services and autostart entries, and the folders a login puts
+on PATH. A missing one is held too (a `.bash_profile` would take over from `.profile`): by an
+empty file (mode 0444, which a shell runs as nothing) or an empty folder."""
+
 CREDENTIALS = (
     ".ssh",
     ".aws",
@@ -241,7 +283,7 @@ class Sandbox:
         )
         for path in (scratch, *roots):
             args += ["--bind", path, path]
-        args += _hold(roots)
+        args += _hold(roots, os.path.realpath(self.home or os.path.expanduser("~")))
         # Last, so that a project holding the home folder (sous started in ~) does not uncover them.
         args += _hide_credentials(self.home or os.path.expanduser("~"), os.path.join(sealed_dir(), "empty"))
         bridged = None if self.network else proxy_socket
@@ -308,9 +350,9 @@ def _hide_credentials(home: str, empty: str) -> list[str]:
     return args
 
 
-def _protect(root: str) -> list[str]:
+def _protect(root: str, home: str = "") -> list[str]:
     """Mount arguments keeping `root`'s files that run later read-only, stand-ins held for the
-    missing ones."""
+    missing ones (`HOME_PROTECTED` too when `root` is the `home` folder)."""
     args: list[str] = []
     git = os.path.join(root, ".git")
     if os.path.isdir(git) and not os.path.islink(git) and not _standins.is_stand_in(git, None):
@@ -318,7 +360,8 @@ def _protect(root: str) -> list[str]:
     elif os.path.lexists(git) and not os.path.isdir(git):
         args += ["--ro-bind", os.path.realpath(git), os.path.realpath(git)]
     held: list[str] = []
-    for rel, content in PROTECTED.items():
+    protected = {**PROTECTED, **HOME_PROTECTED} if root == home else PROTECTED
+    for rel, content in protected.items():
         path = os.path.realpath(os.path.join(root, rel))
         if not _inside(path, root) or any(_inside(path, h) for h in held):
             continue
@@ -391,10 +434,10 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _hold(roots: list[str]) -> list[str]:
+def _hold(roots: list[str], home: str) -> list[str]:
     """Count one more sandboxed command and protect `roots` for it (holding stand-ins)."""
     with _standins.running():
-        return [arg for root in roots for arg in _protect(root)]
+        return [arg for root in roots for arg in _protect(root, home)]
 
 
 def release() -> None:
