@@ -149,3 +149,24 @@ async def test_a_project_that_is_the_home_folder_cannot_gain_start_files_or_prog
         ".config/autostart",
     ):
         assert not (home / planted).exists(), planted
+
+
+async def test_a_symlink_on_the_way_to_a_named_program_cannot_be_pointed_elsewhere(project):
+    (project / "impl").mkdir()
+    (project / "impl" / "run.sh").write_text("# mine\n")
+    (project / "tools" / "bin").mkdir(parents=True)
+    (project / "tools" / "bin" / "run").symlink_to("../../impl/run.sh")
+    (project / "tools" / "current").symlink_to("bin")
+    (project / ".mcp.json").write_text(
+        json.dumps({"mcpServers": {"a": {"command": "tools/bin/run"}, "b": {"command": "tools/current/run"}}})
+    )
+    result = await _run(
+        project,
+        "echo evil > impl/evil.sh; ln -sfn ../../impl/evil.sh tools/bin/run; "
+        "mkdir -p tools/other && ln -s ../../impl/evil.sh tools/other/run; ln -sfn other tools/current; "
+        "echo fine > impl/notes.txt",
+    )
+    assert "Read-only file system" in result.content or "Operation not permitted" in result.content
+    assert (project / "tools" / "bin" / "run").resolve() == project / "impl" / "run.sh"
+    assert (project / "tools" / "current" / "run").resolve() == project / "impl" / "run.sh"
+    assert (project / "impl" / "notes.txt").read_text() == "fine\n"  # the target's folder stays writable

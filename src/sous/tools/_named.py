@@ -80,12 +80,15 @@ def named_files(root: str) -> list[tuple[str, bool]]:
         missing_base = git if from_git and key == "path" else root
         for base in (root, git):
             path = os.path.realpath(os.path.join(base, os.path.expanduser(word)))
-            if path == root or not _inside(path, root) or path in named:
+            if path == root or not _inside(path, root):
                 continue
             if os.path.isfile(path) or folder and os.path.isdir(path):
-                named[path] = True
+                named[path] = True  # (a program named twice may be reached through other symlinks)
+                for holder in _link_folders(os.path.join(base, os.path.expanduser(word)), root):
+                    named.setdefault(holder, True)
             elif (
-                base == missing_base
+                path not in named
+                and base == missing_base
                 and key in _PROGRAM_KEYS
                 and not os.path.lexists(path)
                 and (folder or "/" in word)
@@ -93,6 +96,24 @@ def named_files(root: str) -> list[tuple[str, bool]]:
             ):
                 named[path] = False
     return list(named.items())[:MAX_NAMED]
+
+
+def _link_folders(lexical: str, root: str) -> list[str]:
+    """The folders inside `root` (not `root` itself) that hold a symlink on the way to `lexical`:
+    the symlink could be pointed elsewhere while its target is read-only, so its folder is held.
+    (A symlink right in `root` cannot be held this way.)"""
+    lexical = os.path.normpath(lexical)
+    if not _inside(lexical, root) or lexical == root:
+        return []
+    holders, here = [], root
+    for part in os.path.relpath(lexical, root).split(os.sep):
+        here = os.path.join(here, part)
+        if os.path.islink(here):
+            parent = os.path.realpath(os.path.dirname(here))
+            if parent != root and _inside(parent, root):
+                holders.append(parent)
+            here = os.path.realpath(here)
+    return holders
 
 
 def _user_configs() -> list[str]:
