@@ -1,12 +1,13 @@
 """Run inside the Bash sandbox: relay a loopback port to sous's proxy socket, then run the command.
 
-    python _netbridge.py SOCKET_PATH [--seccomp] -- ARGV...
+    python _netbridge.py SOCKET_PATH --seccomp|--seccomp-unix-sockets -- ARGV...
 
 The command gets HTTP_PROXY/HTTPS_PROXY (both spellings) pointing at the relay; its exit status
 is passed on. Standard library only: it runs with whatever Python started sous.
 """
 
 import contextlib
+import functools
 import os
 import socket
 import subprocess
@@ -62,11 +63,11 @@ def _undumpable() -> None:
 def main(argv: list[str]) -> int:
     socket_path, argv = argv[0], argv[1:]
     _undumpable()
-    # With --seccomp the command may not make Unix sockets: the filter is loaded in the child only,
-    # since this relay makes one for each connection to the proxy.
+    # The filter is loaded in the child only, since this relay makes a Unix socket for each
+    # connection to the proxy; --seccomp-unix-sockets lets the command make them too.
     install = None
-    if argv[0] == "--seccomp":
-        install, argv = _seccomp_installer(), argv[1:]
+    if argv[0] in ("--seccomp", "--seccomp-unix-sockets"):
+        install, argv = functools.partial(_seccomp_installer(), argv[0] == "--seccomp-unix-sockets"), argv[1:]
     argv = argv[1:]  # "--"
     listener = socket.create_server(("127.0.0.1", 0))
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"

@@ -31,6 +31,12 @@ def domain_allowed(host: str, allowed: tuple[str, ...]) -> bool:
     return False
 
 
+def _is_hop(header: bytes) -> bool:
+    """Whether the header is one the proxy sets itself (Host, Connection, Keep-Alive)."""
+    name, colon, _ = header.partition(b":")
+    return bool(colon) and name.strip().lower() in (b"host", b"connection", b"keep-alive")
+
+
 class DomainProxy:
     def __init__(self, allowed: tuple[str, ...], socket_path: str):
         self.allowed = allowed
@@ -66,7 +72,15 @@ class DomainProxy:
             url = urlsplit(target)
             host, port = url.hostname or "", str(url.port or 80)
             path = (url.path or "/") + (f"?{url.query}" if url.query else "")
-            headers = [h for h in rest.split(b"\r\n") if h and not h.lower().startswith(b"proxy-")]
+            # The Host header is the URL's: a server hosting many sites (a CDN) would otherwise
+            # serve whichever one the command names there, allowed or not. Folded lines go too, and
+            # the connection carries this one request: a next one would be piped along unread.
+            headers = [
+                h
+                for h in rest.split(b"\r\n")
+                if h and h[:1] not in b" \t" and not h.lower().startswith(b"proxy-") and not _is_hop(h)
+            ]
+            headers[:0] = [b"Host: " + url.netloc.rpartition("@")[2].encode("latin-1"), b"Connection: close"]
             forward = f"{method} {path} {version}\r\n".encode("latin-1") + b"\r\n".join(headers) + b"\r\n\r\n"
         host = host.strip("[]")
         if not host or not domain_allowed(host, self.allowed):
@@ -76,11 +90,26 @@ class DomainProxy:
             up_reader, up_writer = await asyncio.wait_for(asyncio.open_connection(host, int(port)), 15)
         except (TimeoutError, OSError, ValueError) as e:
             return await self._answer(writer, 502, f"sous sandbox proxy: cannot reach {host}: {e}\n".encode())
-        if method == "CONNECT":
-            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        else:
+        if method != "CONNECT":
             up_writer.write(forward)
-        await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+            return
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        down = asyncio.ensure_future(_pipe(up_reader, writer))  # a server may speak first (ssh)
+        try:
+            first = await _first_record(reader)
+            name = _server_name(first) if first[:1] == b"\x16" else None
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            name = ""
+        if name is not None and not (name and domain_allowed(name, self.allowed)):
+            # TLS asking the server for a site not allowed (domain fronting through an allowed one)
+            self.refused.append(name or f"{host} (an unreadable TLS hello)")
+            down.cancel()
+            up_writer.close()
+            writer.close()
+            return
+        up_writer.write(first)
+        await asyncio.gather(_pipe(reader, up_writer), down)
 
     @staticmethod
     async def _answer(writer: asyncio.StreamWriter, status: int, body: bytes) -> None:
@@ -93,6 +122,42 @@ class DomainProxy:
         with contextlib.suppress(ConnectionError):
             await writer.drain()
         writer.close()
+
+
+async def _first_record(reader: asyncio.StreamReader) -> bytes:
+    """What the client sends first: a whole TLS record when it starts like one, else what came."""
+    first = await reader.read(5)
+    if first[:1] != b"\x16":
+        return first
+    first += await reader.readexactly(5 - len(first))
+    return first + await reader.readexactly(int.from_bytes(first[3:5], "big"))
+
+
+def _server_name(record: bytes) -> str | None:
+    """The server name a TLS ClientHello record asks for (None: it names none). Raises ValueError
+    for anything else, a hello split over records included (its name could be in the next one)."""
+    try:
+        if record[5] != 1 or int.from_bytes(record[6:9], "big") > len(record) - 9:
+            raise ValueError("not a whole ClientHello")
+        hello = record[9:]
+        at = 2 + 32  # version, random
+        at += 1 + hello[at]  # session id
+        at += 2 + int.from_bytes(hello[at : at + 2], "big")  # cipher suites
+        at += 1 + hello[at]  # compression methods
+        if at >= len(hello):
+            return None
+        end, at = at + 2 + int.from_bytes(hello[at : at + 2], "big"), at + 2
+        while at + 4 <= end:
+            kind, size = int.from_bytes(hello[at : at + 2], "big"), int.from_bytes(hello[at + 2 : at + 4], "big")
+            data = hello[at + 4 : at + 4 + size]
+            if kind == 0:  # server_name: list length, name type (0: host name), name length, name
+                if len(data) < 5 or data[2] != 0:
+                    raise ValueError("unreadable server name")
+                return data[5 : 5 + int.from_bytes(data[3:5], "big")].decode("ascii")
+            at += 4 + size
+        return None
+    except (IndexError, UnicodeDecodeError) as e:
+        raise ValueError("unreadable ClientHello") from e
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -35,7 +35,7 @@ from typing import Literal
 
 from sous.records import field, record
 
-from . import _standins
+from . import _named, _standins
 from ._process import scratch_dir
 
 SANDBOX_SIGNS = (
@@ -100,6 +100,48 @@ unreadable one). False: protected when it exists, no stand-in (yarn is not known
 `.git` itself is held in place (it cannot be renamed or replaced), and when it is a file (a linked
 worktree's pointer) it is read-only."""
 
+HOME_PROTECTED: dict[str, str | None] = {
+    **dict.fromkeys(
+        (
+            ".bashrc",
+            ".bash_profile",
+            ".bash_login",
+            ".bash_logout",
+            ".profile",
+            ".zshrc",
+            ".zshenv",
+            ".zprofile",
+            ".zlogin",
+            ".zlogout",
+            ".xprofile",
+            ".xsessionrc",
+            ".pam_environment",
+            ".gitconfig",
+            ".vimrc",
+            ".tmux.conf",
+        ),
+        "",
+    ),
+    **dict.fromkeys(
+        (
+            ".config/git",
+            ".config/fish",
+            ".config/systemd",
+            ".config/autostart",
+            ".config/environment.d",
+            ".config/nvim",
+            ".config/pip",
+            ".local/bin",
+            "bin",
+        ),
+        None,
+    ),
+}
+"""In a project that is the home folder (sous started in ~), besides `PROTECTED`: the start files
+of shells, sessions and editors, user services and autostart entries, and the folders a login puts
+on PATH. A missing one is held too (a `.bash_profile` would take over from `.profile`): by an
+empty file (mode 0444, which a shell runs as nothing) or an empty folder."""
+
 CREDENTIALS = (
     ".ssh",
     ".aws",
@@ -157,8 +199,12 @@ _AGENT_VARIABLES = {
     "SUDO_ASKPASS",
 }
 _SECRET_NAME = re.compile(
-    r"(API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)(_|$)|^AWS_", re.IGNORECASE
+    r"(API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?|AUTH)(_|$)|^AWS_"
+    r"|(^|_)(KEY|PAT|PASS|DSN)(_|$)|_PWD$",  # whole words only: MONKEY, PATH and PWD stay
+    re.IGNORECASE,
 )
+_SECRET_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]*@", re.IGNORECASE)
+"""A URL with a user (and so usually a password or token) in it: `postgres://app:pw@db/app`."""
 
 
 _ROOT_ARGS = ("--cap-drop", "ALL") if os.geteuid() == 0 else ()
@@ -195,9 +241,9 @@ class Sandbox:
         """`argv` run inside bubblewrap, writable in `writable`, `project` (a sub-agent's
         worktree is its project) and the `added` working folders (`--add-dir`, `/add-dir`).
         Stand-ins for missing protected paths are made now: call `release()` once the command has
-        ended (the last release removes them). Unless
-        `unix_sockets`, pass `seccomp_fd` (from `filter_fd()`, inherited by bubblewrap) when there is
-        no `proxy_socket`; with one, the network bridge loads the filter itself."""
+        ended (the last release removes them). Pass `seccomp_fd` (from
+        `filter_fd(self.unix_sockets)`, inherited by bubblewrap) when there is no `proxy_socket`;
+        with one, the network bridge loads the filter itself."""
         scratch = scratch_dir()
         private_tmp = os.path.join(scratch, "tmp")
         os.makedirs(private_tmp, exist_ok=True)
@@ -237,7 +283,7 @@ class Sandbox:
         )
         for path in (scratch, *roots):
             args += ["--bind", path, path]
-        args += _hold(roots)
+        args += _hold(roots, os.path.realpath(self.home or os.path.expanduser("~")))
         # Last, so that a project holding the home folder (sous started in ~) does not uncover them.
         args += _hide_credentials(self.home or os.path.expanduser("~"), os.path.join(sealed_dir(), "empty"))
         bridged = None if self.network else proxy_socket
@@ -253,35 +299,39 @@ class Sandbox:
                 "-S",
                 bridge,
                 bridged,
-                *([] if self.unix_sockets else ["--seccomp"]),
+                "--seccomp-unix-sockets" if self.unix_sockets else "--seccomp",
                 "--",
                 *argv,
             ]
-        elif not self.unix_sockets:
-            if seccomp_fd is None:
-                raise ValueError("the sandbox needs its seccomp filter (seccomp_fd)")
+        elif seccomp_fd is None:
+            raise ValueError("the sandbox needs its seccomp filter (seccomp_fd)")
+        else:
             args += ["--seccomp", str(seccomp_fd)]
         return [*args, *self.extra_args, "--chdir", cwd, "--", *argv]
 
     def needs_filter_fd(self, proxy_socket: str | None) -> bool:
         """Whether `wrap` wants a `seccomp_fd` for this command."""
-        return not self.unix_sockets and (self.network or not proxy_socket)
+        return self.network or not proxy_socket
 
     @staticmethod
     def environment(env: dict[str, str]) -> dict[str, str]:
         """`env` without the variables that point at agents and daemons outside the sandbox (whose
-        sockets it hides anyway) or that hold credentials."""
-        return {k: v for k, v in env.items() if k not in _AGENT_VARIABLES and not _SECRET_NAME.search(k)}
+        sockets it hides anyway) or that hold credentials: named like one, or a URL with a user in it."""
+        return {
+            k: v
+            for k, v in env.items()
+            if k not in _AGENT_VARIABLES and not _SECRET_NAME.search(k) and not _SECRET_URL.match(v)
+        }
 
 
-def filter_fd() -> int:
-    """A pipe's reading end holding the seccomp filter, inheritable: give it to bubblewrap's
-    process (`pass_fds`) and close it here once that has started."""
+def filter_fd(unix_sockets: bool = False) -> int:
+    """A pipe's reading end holding the seccomp filter (`Sandbox.unix_sockets` says which),
+    inheritable: give it to bubblewrap's process (`pass_fds`) and close it here once that has started."""
     from . import _seccomp
 
     read, write = os.pipe()
     try:
-        os.write(write, _seccomp.program())  # a few hundred bytes: far below a pipe's capacity
+        os.write(write, _seccomp.program(unix_sockets))  # a few hundred bytes: far below a pipe's capacity
     finally:
         os.close(write)
     return read
@@ -300,9 +350,9 @@ def _hide_credentials(home: str, empty: str) -> list[str]:
     return args
 
 
-def _protect(root: str) -> list[str]:
+def _protect(root: str, home: str = "") -> list[str]:
     """Mount arguments keeping `root`'s files that run later read-only, stand-ins held for the
-    missing ones."""
+    missing ones (`HOME_PROTECTED` too when `root` is the `home` folder)."""
     args: list[str] = []
     git = os.path.join(root, ".git")
     if os.path.isdir(git) and not os.path.islink(git) and not _standins.is_stand_in(git, None):
@@ -310,7 +360,8 @@ def _protect(root: str) -> list[str]:
     elif os.path.lexists(git) and not os.path.isdir(git):
         args += ["--ro-bind", os.path.realpath(git), os.path.realpath(git)]
     held: list[str] = []
-    for rel, content in PROTECTED.items():
+    protected = {**PROTECTED, **HOME_PROTECTED} if root == home else PROTECTED
+    for rel, content in protected.items():
         path = os.path.realpath(os.path.join(root, rel))
         if not _inside(path, root) or any(_inside(path, h) for h in held):
             continue
@@ -322,11 +373,40 @@ def _protect(root: str) -> list[str]:
             continue
         held.append(path)
         args += ["--ro-bind", path, path]
-    for path in _named_files(root):
-        if not any(_inside(path, h) for h in held) and path != os.path.realpath(git):
+    for path, content in _worktree_pointers(git):
+        if path not in held and (os.path.lexists(path) or content is not None and _standins.hold(path, content)):
             held.append(path)
             args += ["--ro-bind", path, path]
+    for path, exists in _named.named_files(root):
+        if any(_inside(path, h) for h in held) or path == os.path.realpath(git):
+            continue
+        if not exists:  # hold it, so the command cannot plant what the configuration would run
+            if not (stand_in := _stand_in_for(path, root, None)) or not _standins.hold(stand_in[0], None):
+                continue
+            path = stand_in[0]
+        held.append(path)
+        args += ["--ro-bind", path, path]
     return args
+
+
+def _worktree_pointers(git: str) -> list[tuple[str, str | None]]:
+    """For each other checkout of the repository (`.git/worktrees/NAME`), the files that tell it
+    where its git folder is and what configuration of its own it reads, with a stand-in's content
+    (None: none; a checkout without its `commondir` is broken anyway):
+    pointed elsewhere, they would run that folder's hooks there, outside the sandbox. The rest of
+    the folder (its index, HEAD) stays writable: a sub-agent's worktree commits through it."""
+    folder = os.path.join(git, "worktrees")
+    try:
+        names = sorted(os.listdir(folder))[: _named.MAX_NAMED] if not os.path.islink(folder) else []
+    except OSError:
+        return []
+    admin = [os.path.join(folder, n) for n in names]
+    return [
+        (os.path.join(a, rel), content)
+        for a in admin
+        if os.path.isdir(a) and not os.path.islink(a)
+        for rel, content in (("commondir", None), ("config.worktree", ""))
+    ]
 
 
 def _stand_in_for(path: str, root: str, content: str | None) -> tuple[str, str | None] | None:
@@ -344,69 +424,6 @@ def _stand_in_for(path: str, root: str, content: str | None) -> tuple[str, str |
     return None
 
 
-_CONFIGS = (
-    ".git/config",
-    ".claude/settings.json",
-    ".claude/settings.local.json",
-    ".sous/settings.json",
-    ".sous/settings.local.json",
-    ".mcp.json",
-)
-"""Configuration that names programs to run (hooks, MCP servers, fsmonitor, hooksPath, includes)."""
-_MAX_NAMED = 256
-
-
-def _named_files(root: str) -> list[str]:
-    """Files inside `root` that its configuration names (a hook script in the project, an MCP
-    server's program, git's `include.path` or `core.fsmonitor`), and git's `core.hooksPath` folder:
-    they run outside the sandbox later as much as the configuration itself does. A folder named
-    otherwise (an MCP server's working folder, say) stays writable."""
-    import json
-
-    words: list[tuple[str, bool]] = []  # (word, may name a folder: only git's core.hooksPath does)
-    for rel in _CONFIGS:
-        try:
-            with open(os.path.join(root, rel), encoding="utf-8", errors="replace") as f:
-                text = f.read(1_000_000)
-        except OSError:
-            continue
-        if rel.endswith(".json"):
-            try:
-                words += [(w, False) for value in _strings(json.loads(text)) for w in value.split()]
-            except ValueError:
-                continue
-        else:
-            for line in text.splitlines():
-                key, eq, value = line.partition("=")
-                folder = key.strip().lower() == "hookspath"
-                words += [(w, folder) for w in value.split()] if eq else []
-    named = []
-    for word, folder in words[: _MAX_NAMED * 8]:
-        word = word.strip("'\"").replace("${CLAUDE_PROJECT_DIR}", root).replace("$CLAUDE_PROJECT_DIR", root)
-        if not word or word.startswith("-"):
-            continue
-        for base in (root, os.path.join(root, ".git")):
-            path = os.path.realpath(os.path.join(base, os.path.expanduser(word)))
-            if (
-                path != root
-                and _inside(path, root)
-                and (os.path.isfile(path) or folder and os.path.isdir(path))
-                and path not in named
-            ):
-                named.append(path)
-    return named[:_MAX_NAMED]
-
-
-def _strings(value) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
 def _unmoved(resolved: tuple[str, ...]) -> list[str]:
     """The writable folders (resolved when given: added folders, `writable`) that still lead to
     themselves: one made or replaced by a symlink since would otherwise make its target writable."""
@@ -417,10 +434,10 @@ def _inside(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
-def _hold(roots: list[str]) -> list[str]:
+def _hold(roots: list[str], home: str) -> list[str]:
     """Count one more sandboxed command and protect `roots` for it (holding stand-ins)."""
     with _standins.running():
-        return [arg for root in roots for arg in _protect(root)]
+        return [arg for root in roots for arg in _protect(root, home)]
 
 
 def release() -> None:

@@ -1,10 +1,13 @@
-"""A seccomp filter for the Bash sandbox: no new Unix-domain sockets, no io_uring.
+"""A seccomp filter for the Bash sandbox: no new Unix-domain sockets, no io_uring, no keyrings.
 
 A Unix socket is reached by its path, and a read-only mount does not stop `connect()`; the
 sandbox hides /run and /tmp, but a daemon's socket can sit anywhere (a docker socket in the home
 folder, a database's in /var/lib). So the sandboxed command may not create an `AF_UNIX` socket at
 all (`socket()` fails with EPERM); `socketpair()`, which pipes between processes use, still works.
-io_uring is refused because its requests bypass seccomp. 32-bit x86 programs may not use
+io_uring is refused because its requests bypass seccomp. The kernel keyrings (`add_key`,
+`request_key`, `keyctl`) have no namespace: the session keyring is inherited from sous and the
+user's is shared by every process of that user, so the command could read the Kerberos tickets
+and secrets kept there, or plant keys for programs outside. 32-bit x86 programs may not use
 `socketcall` (it hides which call it is), and x32 programs get no system calls.
 
 Two ways in: `program()` is the raw filter bubblewrap loads with `--seccomp FD`, and `install()`
@@ -31,14 +34,15 @@ _X32_BIT = 0x40000000
 
 # architecture -> (socket's number, numbers refused outright)
 _ARCHES = {
-    0xC000003E: (41, _IO_URING),  # x86_64
-    0xC00000B7: (198, _IO_URING),  # aarch64
-    0x40000003: (359, (102, *_IO_URING)),  # i386: socketcall
+    0xC000003E: (41, (*_IO_URING, 248, 249, 250)),  # x86_64; add_key, request_key, keyctl
+    0xC00000B7: (198, (*_IO_URING, 217, 218, 219)),  # aarch64
+    0x40000003: (359, (102, *_IO_URING, 286, 287, 288)),  # i386: socketcall
 }
 
 
-def program() -> bytes:
-    """The filter as an array of `struct sock_filter`."""
+def program(unix_sockets: bool = False) -> bytes:
+    """The filter as an array of `struct sock_filter`; with `unix_sockets`
+    (`sandbox.network.allowAllUnixSockets`) it lets `AF_UNIX` sockets be made and refuses the rest."""
     code: list[tuple[int, int | str, int | str, int]] = []  # (op, jump-if-true, jump-if-false, k); str jump = label
     labels: dict[str, int] = {}
 
@@ -53,6 +57,10 @@ def program() -> bytes:
             emit(_JGE, _X32_BIT, "deny", 0)
         for nr in refused:
             emit(_JEQ, nr, "deny", 0)
+        if unix_sockets:
+            emit(_RET, _ALLOW)
+            labels[f"next{n}"] = len(code)
+            continue
         emit(_JEQ, socket_nr, 0, "allow")
         emit(_LD_ABS, _ARG0)
         emit(_JEQ, _AF_UNIX, "deny", "allow")
@@ -74,10 +82,10 @@ class _Program(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def install() -> None:
+def install(unix_sockets: bool = False) -> None:
     """Load the filter into this process (and so into everything it runs). Raises OSError."""
     libc = ctypes.CDLL(None, use_errno=True)
-    code = program()
+    code = program(unix_sockets)
     buffer = ctypes.create_string_buffer(code, len(code))
     prog = _Program(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p))
     pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2

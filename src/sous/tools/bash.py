@@ -323,7 +323,7 @@ async def _sandboxed(argv: list[str], sandbox, ctx: ToolContext):
 
         proxy = await proxy_for(ctx.state, sandbox.allowed_domains, _sandbox.sealed_dir())
     socket_path = proxy.socket_path if proxy else None
-    fds = (_sandbox.filter_fd(),) if sandbox.needs_filter_fd(socket_path) else ()
+    fds = (_sandbox.filter_fd(sandbox.unix_sockets),) if sandbox.needs_filter_fd(socket_path) else ()
     return (
         sandbox.wrap(
             argv,
