@@ -177,3 +177,23 @@ def test_domain_matching():
     assert domain_allowed("api.github.com", ("*.github.com",)) and not domain_allowed("github.com", ("*.github.com",))
     assert domain_allowed("PyPI.org.", ("pypi.org",)) and not domain_allowed("evilpypi.org", ("pypi.org",))
     assert not domain_allowed("pypi.org.evil.com", ("pypi.org",))
+
+
+async def test_with_allow_unsandboxed_commands_false_the_flag_is_ignored_and_the_note_offers_no_way_out(world):
+    project, outside, _ = world
+    ctx = ToolContext(
+        cwd=str(project),
+        project_dir=str(project),
+        state={"sandbox": _sandbox.Sandbox(writable=(str(project),), escape=False)},
+    )
+    result = await TOOL.run({"command": f"touch {outside}/new.txt", "dangerouslyDisableSandbox": True}, ctx)
+    assert result.is_error and not (outside / "new.txt").exists()
+    assert "cannot leave the sandbox" in result.content and "run it again with" not in result.content
+    background = await TOOL.run(
+        {"command": f"touch {outside}/bg.txt", "dangerouslyDisableSandbox": True, "run_in_background": True}, ctx
+    )
+    assert not background.is_error
+    import asyncio
+
+    await asyncio.sleep(1)
+    assert not (outside / "bg.txt").exists()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -223,4 +224,30 @@ def test_bare_keeps_the_sandbox_that_settings_given_on_the_command_line_ask_for(
     finally:
         import shutil
 
+        shutil.rmtree(outside)
+
+
+@pytest.mark.parametrize("mode", ["default", "bypassPermissions", "dontAsk"])
+async def test_with_no_way_out_a_call_asking_to_leave_is_decided_as_the_sandboxed_command_it_is(mode):
+    """`sandbox.allowUnsandboxedCommands: false`: the Bash tool ignores the flag, so nobody is asked
+    to let the command out, and nothing is refused for asking."""
+    person = Person(Answer(allow=True))
+    perms = _middleware(mode, person, auto=True, deny=["Bash(rm:*)"])
+    perms.sandbox_escape = False
+    assert await _decide(perms, "pytest -q", **OUT) == "Allow" and person.asked == []
+    assert await _decide(perms, "rm -rf build", **OUT) == "Deny"  # the rules still stand
+
+
+@pytest.mark.skipif(not _sandbox.usable(), reason="bubblewrap cannot run here")
+def test_sous_p_with_allow_unsandboxed_commands_false_keeps_every_command_in(tmp_path):
+    project = tmp_path / "project"
+    outside = Path(tempfile.mkdtemp(prefix="sous-sandbox-test-", dir="/var/tmp"))
+    touch = f"{sys.executable} -c \"import pathlib; pathlib.Path('{outside}/y').touch()\""
+    try:
+        turns = [{"tool_calls": [{"name": "Bash", "input": {"command": touch, **OUT}}]}, {"text": "done"}]
+        settings = {"sandbox": {"enabled": True, "allowUnsandboxedCommands": False}}
+        result = _sous_p(project, turns, "--permission-mode", "bypassPermissions", settings=settings)
+        assert result["result"] == "done" and not (outside / "y").exists()
+        assert result["permission_denials"] == []  # it ran, in the sandbox: not refused for asking to leave
+    finally:
         shutil.rmtree(outside)

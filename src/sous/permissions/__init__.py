@@ -132,6 +132,7 @@ class PermissionMiddleware(PassThrough):
         agent_id: str = "",
         on_ask: OnAsk | None = None,
         sandboxed: bool = False,
+        sandbox_escape: bool = True,
         auto_allow_sandboxed: bool = False,
         auto: AutoJudge | DeferredJudge | None = None,
         grants: Grants | None = None,
@@ -158,6 +159,9 @@ class PermissionMiddleware(PassThrough):
         self.sandboxed = sandboxed
         """Bash runs in the sandbox: leaving it (`dangerouslyDisableSandbox`) is always asked with a
         typed yes, in bypassPermissions mode too, and denied in dontAsk mode."""
+        self.sandbox_escape = sandbox_escape
+        """With `sandboxed`: whether `dangerouslyDisableSandbox` takes a command out. When not, the flag
+        is ignored by the Bash tool, so the call is decided as the sandboxed command it is."""
         self.auto_allow_sandboxed = auto_allow_sandboxed
         """With `sandboxed`: a Bash command nothing else stops runs without asking."""
         self.auto = auto
@@ -179,11 +183,14 @@ class PermissionMiddleware(PassThrough):
     async def before_tool(self, call: ToolCall, ctx: ToolContext) -> ToolDecision:
         """Decide by rules, grants and mode. A call that needs approval comes back as `Ask`, settled
         by `settle` once every middleware has had its say (a PreToolUse hook may approve it)."""
+        arguments = call.arguments
+        if self.sandboxed and not self.sandbox_escape and call.name == "Bash":
+            arguments = {k: v for k, v in arguments.items() if k != "dangerouslyDisableSandbox"}
         decision = decide(
             self.rules,
             self.mode,
             call.name,
-            call.arguments,
+            arguments,
             cwd=ctx.cwd,
             project_dir=ctx.project_dir,
             added_dirs=added_dirs(ctx),
@@ -197,7 +204,7 @@ class PermissionMiddleware(PassThrough):
         if (
             self.sandboxed
             and call.name == "Bash"
-            and call.arguments.get("dangerouslyDisableSandbox")
+            and arguments.get("dangerouslyDisableSandbox")
             and decision.behavior == "allow"
         ):
             decision = _leaving_the_sandbox(self.mode)

@@ -252,6 +252,7 @@ def open_session(opts: Options) -> Session:
         approve_saved=functools.partial(trust.approve_saved_rules, cwd, opts.environ, opts.settings),
         on_ask=hooks.permission_request if hooks is not None and hooks.config.handlers("PermissionRequest") else None,
         sandboxed="sandbox" in state,
+        sandbox_escape="sandbox" not in state or state["sandbox"].escape,
         auto_allow_sandboxed=cfg.get("sandbox.autoAllowBashIfSandboxed") in (None, True),
         auto=judge,
     )
@@ -562,6 +563,7 @@ def _sandbox(cfg: Any, cwd: str, state: dict[str, Any], rules: Rules, environ: M
         allowed_domains=tuple(str(d) for d in domains if d != "*"),
         home=environ.get("HOME") or os.path.expanduser("~"),
         unix_sockets=cfg.get("sandbox.network.allowAllUnixSockets") is True,
+        escape=cfg.get("sandbox.allowUnsandboxedCommands") is not False,
     )
     return []
 

@@ -156,6 +156,7 @@ class SubAgents:
             agent_id=agent_id,
             on_ask=parent.on_ask,
             sandboxed=parent.sandboxed,
+            sandbox_escape=parent.sandbox_escape,
             auto_allow_sandboxed=parent.auto_allow_sandboxed,
             auto=parent.auto,  # one judge, one history, one list of the person's refusals
             grants=parent.grants,

@@ -55,6 +55,18 @@ REFUSED_NOTE = (
     "[sous: the sandbox refused network access to {hosts}: not in sandbox.network.allowedDomains. If the "
     "command needs it, run it again with dangerouslyDisableSandbox: true; the user will be asked.]"
 )
+NO_ESCAPE = (
+    " Commands cannot leave the sandbox here (sandbox.allowUnsandboxedCommands is false): "
+    "dangerouslyDisableSandbox is ignored; ask the user to run it themselves if it must run outside.]"
+)
+
+
+def note(text: str, sandbox: Sandbox) -> str:
+    """`text` (NOTE, REFUSED_NOTE) as it suits `sandbox`: without the way out when there is none."""
+    if sandbox.escape:
+        return text
+    return text[: text.index(" If ")] + NO_ESCAPE
+
 
 PROTECTED: dict[str, str | Literal[False] | None] = {
     ".git/hooks": None,
@@ -225,6 +237,10 @@ class Sandbox:
     """Whose credential folders to hide (the user's home when empty)."""
     unix_sockets: bool = False
     """Let the command make Unix sockets (`sandbox.network.allowAllUnixSockets`); see `_seccomp`."""
+    escape: bool = True
+    """Whether `dangerouslyDisableSandbox` may take a command out, once the person agreed
+    (`sandbox.allowUnsandboxedCommands`, true unless set to false): when not, the flag is ignored and
+    every command runs in the sandbox."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "writable", tuple(os.path.realpath(p) for p in self.writable))

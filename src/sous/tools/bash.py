@@ -116,9 +116,7 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     if not command.strip():
         return ToolResult(content="Error: the command is empty", is_error=True)
     if args.get("run_in_background"):
-        return await _start_background(
-            command, args.get("description", ""), ctx, outside=bool(args.get("dangerouslyDisableSandbox"))
-        )
+        return await _start_background(command, args.get("description", ""), ctx, outside=_leaves_sandbox(args, ctx))
     environ = ctx.environ or os.environ
     default = _env_int(environ, "BASH_DEFAULT_TIMEOUT_MS", DEFAULT_TIMEOUT_MS)
     ceiling = _env_int(environ, "BASH_MAX_TIMEOUT_MS", MAX_TIMEOUT_MS)
@@ -130,7 +128,7 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
     env = _environment(ctx)
     env["SOUS_PWD_FILE"] = pwd_file
     script = "trap 'pwd -P >| \"$SOUS_PWD_FILE\" 2>/dev/null' EXIT\n" + command
-    sandbox = None if args.get("dangerouslyDisableSandbox") else ctx.state.get("sandbox")
+    sandbox = None if _leaves_sandbox(args, ctx) else ctx.state.get("sandbox")
     # The editor's terminal runs a command as the editor's child, outside bubblewrap: a session
     # with a sandbox configured keeps every command local, even one allowed to leave the sandbox.
     if (through := editor(ctx, "terminals")) is not None and ctx.state.get("sandbox") is None:
@@ -177,7 +175,7 @@ async def run_bash(args: dict[str, Any], ctx: ToolContext) -> ToolResult:
             _release_sandbox()
     out, err = stdout.text(limit), stderr.text(limit)
     if sandbox:
-        notes += _sandbox_notes(proxy.refused[refused_before:] if proxy else [], proc.returncode, out + err)
+        notes += _sandbox_notes(proxy.refused[refused_before:] if proxy else [], proc.returncode, out + err, sandbox)
     return _result(command, proc.returncode, out, err, timed_out, timeout_ms, notes)
 
 
@@ -345,14 +343,20 @@ def _release_sandbox() -> None:
     _sandbox.release()
 
 
-def _sandbox_notes(refused: list[str], returncode: int | None, output: str) -> list[str]:
+def _leaves_sandbox(args: dict[str, Any], ctx: ToolContext) -> bool:
+    """A call with `dangerouslyDisableSandbox` runs outside, unless the sandbox allows no way out."""
+    sandbox = ctx.state.get("sandbox")
+    return bool(args.get("dangerouslyDisableSandbox")) and (sandbox is None or sandbox.escape)
+
+
+def _sandbox_notes(refused: list[str], returncode: int | None, output: str, sandbox: Any) -> list[str]:
     """What a sandboxed command's result says about the sandbox: the hosts it refused, else
     why the command may have failed."""
     from . import _sandbox
 
     if hosts := list(dict.fromkeys(refused)):
-        return [_sandbox.REFUSED_NOTE.format(hosts=", ".join(hosts))]
-    return [_sandbox.NOTE] if returncode and _sandbox.looks_blocked(output) else []
+        return [_sandbox.note(_sandbox.REFUSED_NOTE, sandbox).format(hosts=", ".join(hosts))]
+    return [_sandbox.note(_sandbox.NOTE, sandbox)] if returncode and _sandbox.looks_blocked(output) else []
 
 
 def _close(fds: tuple[int, ...]) -> None:
