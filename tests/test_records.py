@@ -212,3 +212,20 @@ def test_making_a_record_is_cheap() -> None:
     finally:
         builtins.exec = real_exec
     assert compiled == [] and Cheap(a=1).b == ""
+
+
+def test_the_dataclasses_functions_take_records_as_they_take_dataclasses() -> None:
+    """Programs using sous's Python API may serialize its events with `dataclasses.asdict`."""
+    from sous.core import TextDelta, ToolCall, ToolStart
+
+    event = ToolStart(call=ToolCall(id="c1", name="Bash", arguments={"command": "ls"}))
+    assert dataclasses.is_dataclass(event) and dataclasses.is_dataclass(ToolStart)
+    assert dataclasses.asdict(event)["call"] == {f.name: getattr(event.call, f.name) for f in fields(ToolCall)}
+    assert dataclasses.asdict(event)["call"]["arguments"] == {"command": "ls"}
+    assert [f.name for f in dataclasses.fields(Event)] == [f.name for f in fields(Event)]
+    assert [f.name for f in dataclasses.fields(Event(kind="k"))] == ["kind", "text", "tags", "cache"]
+    assert dataclasses.replace(TextDelta(text="a"), text="b") == TextDelta(text="b")
+    assert dataclasses.replace(Event(kind="k", tags=["a"]), text="x") == Event(kind="k", text="x", tags=["a"])
+    with pytest.raises(ValueError):
+        dataclasses.replace(Derived(raw="a b"), words=())  # a field outside __init__, as for a dataclass
+    assert dataclasses.astuple(Point(1, 2)) == (1, 2, [])

@@ -19,7 +19,8 @@ What a record does, as a dataclass with the same options would: `__init__` (keyw
 `__eq__` (same class, equal compared fields), `__hash__` when frozen (unhashable otherwise),
 `__match_args__`, `__slots__`, copying and pickling. Frozen records refuse assignment after
 `__init__` (`FrozenRecordError`, an AttributeError). `fields()` and `replace()` are the
-counterparts of the `dataclasses` functions. Fields of a record base class come first.
+counterparts of the `dataclasses` functions, which take records too (`__dataclass_fields__` is
+made when first read). Fields of a record base class come first.
 """
 
 from __future__ import annotations
@@ -213,7 +214,33 @@ def _setstate(self: Any, state: dict[str, Any]) -> None:
         object.__setattr__(self, name, value)
 
 
-_METHODS: dict[str, Callable[..., Any]] = {
+class _AsDataclassFields:
+    """`__dataclass_fields__`, made when first read: the `dataclasses` functions (`fields`,
+    `asdict`, `replace`, `is_dataclass`) then take a record as they take a dataclass, as programs
+    using sous's Python API may expect of its events and messages. Nothing is made at import."""
+
+    def __get__(self, obj: Any, cls: type) -> dict[str, Any]:
+        import dataclasses
+
+        made = {}
+        for spec in cls.__record_fields__:  # type: ignore[attr-defined]
+            twin: Any = dataclasses.field(
+                default=spec.default if spec.default is not _MISSING else dataclasses.MISSING,
+                default_factory=spec.default_factory if spec.default_factory is not _MISSING else dataclasses.MISSING,
+                init=spec.init,
+                repr=spec.repr,
+                compare=spec.compare,
+            )
+            twin.name = spec.name
+            twin.type = cls.__annotations__.get(spec.name, Any)
+            # What dataclasses marks a regular field with (not a ClassVar or InitVar); there is no public way.
+            twin._field_type = dataclasses._FIELD  # type: ignore[attr-defined]
+            made[spec.name] = twin
+        return made
+
+
+_METHODS: dict[str, Any] = {
+    "__dataclass_fields__": _AsDataclassFields(),
     "__init__": _init,
     "__repr__": _repr,
     "__eq__": _eq,
