@@ -5,11 +5,12 @@ A cloned repository's settings files can widen what sous lets happen without ask
 `BASH_ENV` change what runs), `permissions.allow` rules, a wider `permissions.defaultMode`
 (`acceptEdits`, `bypassPermissions`, `auto`), the judge of `auto` mode (`autoMode.judgeModel`), a
 `model` that reads a file the project names (`scripted:FILE` replays its calls, `local:PATH.gguf`),
+the server the model's web searches go to (`webSearch.searxng`),
 PreToolUse hooks that fail open (`preToolUseHookFailure: "continue"`), how long the user's
 sessions of every project are kept (`cleanupPeriodDays`) and sandbox loosening
 (`sandbox.enabled: false`, excluded commands, write paths, network domains...). Its agent
 definitions can carry a wide `permissionMode`, and its commands and skills an `allowed-tools`
-list. Each is a trust `Entry` (kinds `env`, `rule`, `mode`, `judge`, `model`, `failopen`, `retention`,
+list. Each is a trust `Entry` (kinds `env`, `rule`, `mode`, `judge`, `model`, `search`, `failopen`, `retention`,
 `sandbox`, `agent`, `skill`) hashed over everything that decides what it grants, approved like a project's
 hooks (`sous trust`); a pending one is left out.
 
@@ -28,7 +29,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-GrantKind = Literal["env", "rule", "mode", "judge", "model", "failopen", "retention", "sandbox"]
+GrantKind = Literal["env", "rule", "mode", "judge", "model", "search", "failopen", "retention", "sandbox"]
 DefinitionKind = Literal["agent", "skill"]
 
 WIDER_MODES = ("acceptEdits", "bypassPermissions", "auto")
@@ -65,6 +66,9 @@ def setting_grants(layer: dict[str, Any]) -> Iterator[tuple[GrantKind, str, Any]
         yield "retention", "cleanupPeriodDays", days
     if reads_a_file(model := layer.get("model")):
         yield "model", "model", model
+    search = layer.get("webSearch")  # the model's searches, and what they say, would go to the project's server
+    if isinstance(search, dict) and "searxng" in search:
+        yield "search", "webSearch.searxng", search["searxng"]
     auto = layer.get("autoMode")
     if isinstance(auto, dict) and "judgeModel" in auto:  # a judge of the project's choosing could allow anything
         yield "judge", "autoMode.judgeModel", auto["judgeModel"]
@@ -132,6 +136,8 @@ def without(
             out.pop("cleanupPeriodDays", None)
         elif kind == "model":
             out.pop("model", None)
+        elif kind == "search":
+            out["webSearch"] = {k: v for k, v in out["webSearch"].items() if k != "searxng"}
         elif kind == "judge":
             out["autoMode"] = {k: v for k, v in out["autoMode"].items() if k != "judgeModel"}
         else:
