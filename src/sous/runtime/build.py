@@ -154,7 +154,10 @@ def open_session(opts: Options) -> Session:
     bus = EventBus()
     questions = Questions(bus.emit)
     session_id = loaded.session_id if loaded is not None else new_uuid()
-    record = Transcript(_writer(opts, cwd, loaded, session_id, model.name, mode))
+    record = Transcript(
+        _writer(opts, cwd, loaded, session_id, model.name, mode, notices),
+        warn=lambda text: bus.emit(Notice(level="warning", text=text)),
+    )
     from sous.checkpoints import retention
 
     _, problem = retention.start(cfg.get, opts.environ, session_id)  # old sessions go, in the background
@@ -493,19 +496,26 @@ def _tool_search_off(environ: Mapping[str, str]) -> bool:
 
 
 def _writer(
-    opts: Options, cwd: str, loaded: store.LoadedSession | None, session_id: str, model: str, mode: str
+    opts: Options, cwd: str, loaded: store.LoadedSession | None, session_id: str, model: str, mode: str, notices: list
 ) -> store.TranscriptWriter | None:
+    """The session file's writer; None (and a notice) when it cannot be opened: the session runs unsaved."""
     if not opts.persist:
         return None
-    if loaded is None:
-        return store.TranscriptWriter.create(
-            store.session_path(cwd, session_id, opts.environ),
-            session_id=session_id,
-            cwd=cwd,
-            model=model,
-            permission_mode=mode,
+    path = loaded.path if loaded is not None else store.session_path(cwd, session_id, opts.environ)
+    try:
+        if loaded is None:
+            return store.TranscriptWriter.create(
+                path, session_id=session_id, cwd=cwd, model=model, permission_mode=mode
+            )
+        writer = store.TranscriptWriter(path, last_id=loaded.messages[-1].id if loaded.messages else None)
+    except OSError as e:
+        notices.append(
+            Notice(
+                level="warning",
+                text=f"{path}: cannot write the session file ({e.strerror or e}); this session is not saved",
+            )
         )
-    writer = store.TranscriptWriter(loaded.path, last_id=loaded.messages[-1].id if loaded.messages else None)
+        return None
     known = {id(m) for m in loaded.messages}
     for message in repair(loaded.messages):  # record the repair, so the file shows what the model sees
         if id(message) not in known:

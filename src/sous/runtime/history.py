@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sous.core import Text, ToolResultMessage, new_id
+from sous.core import Notice, Text, ToolResultMessage, new_id
 from sous.core.messages import AssistantMessage, Message
 from sous.store import transcript as store
 from sous.store.ids import new_uuid
@@ -62,12 +62,19 @@ class History(SessionState):
     def _new_writer(self, session_id: str) -> store.TranscriptWriter | None:
         if not self._transcript.persistent:
             return None
-        return store.TranscriptWriter.create(
-            store.session_path(self.project_dir, session_id, self.environ),
-            session_id=session_id,
-            cwd=self.project_dir,
-            model=self.model.name,
-        )
+        path = store.session_path(self.project_dir, session_id, self.environ)
+        try:
+            return store.TranscriptWriter.create(
+                path, session_id=session_id, cwd=self.project_dir, model=self.model.name
+            )
+        except OSError as e:
+            self.emit(
+                Notice(
+                    level="warning",
+                    text=f"{path}: cannot write the session file ({e.strerror or e}); this session is not saved",
+                )
+            )
+            return None
 
     def _switch(self, session_id: str, messages: list[Message], writer: store.TranscriptWriter | None) -> None:
         self._id = self._parts.id = session_id
@@ -119,16 +126,20 @@ class History(SessionState):
 
 def repair(messages: list[Message]) -> list[Message]:
     """Make a loaded history valid to send again: every tool call of an assistant message gets a
-    result (a session killed mid-tool leaves calls unanswered)."""
+    result (a session killed mid-tool leaves calls unanswered), and a tool result that answers no
+    call just before it (its call's line was lost, or it answers a call twice) is left out: the
+    provider refuses a history holding one."""
     out: list[Message] = []
     pending: dict[str, str] = {}
     for message in messages:
-        if pending and not isinstance(message, ToolResultMessage):
-            out += _unanswered(pending)
+        if isinstance(message, ToolResultMessage):
+            if message.tool_call_id in pending:
+                pending.pop(message.tool_call_id)
+                out.append(message)
+            continue
+        out += _unanswered(pending)
         if isinstance(message, AssistantMessage):
             pending = {c.id: c.name for c in message.tool_calls}
-        elif isinstance(message, ToolResultMessage):
-            pending.pop(message.tool_call_id, None)
         out.append(message)
     return out + _unanswered(pending)
 
