@@ -21,13 +21,13 @@ from sous.testing.server import ScriptedServer
 SRC = str(Path(sous.__file__).resolve().parents[1])
 
 
-def run(project: Path, home: Path, server: ScriptedServer, *args: str, file_limit: int = 0):
+def run(project: Path, home: Path, server: ScriptedServer, *args: str, file_limit: int = 0, model: bool = True):
     def limit_file_size() -> None:  # stands for a full disk: a write past the limit fails
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_limit, file_limit))
 
     return subprocess.run(
-        [sys.executable, "-m", "sous", "-p", "--model", "anthropic:claude-sonnet-4-5", *args],
+        [sys.executable, "-m", "sous", "-p", *(["--model", "anthropic:claude-sonnet-4-5"] if model else []), *args],
         cwd=project,
         text=True,
         capture_output=True,
@@ -148,3 +148,20 @@ def test_a_disk_filling_up_mid_session_keeps_what_was_written_and_says_so_once(p
     assert len(warnings) == 1 and "the rest of this session is not saved" in warnings[0]
     assert earlier.read_bytes().startswith(before)
     assert [m.text for m in transcript.load(earlier).messages] == ["first", "first answer"]
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [{"session_id": 5, "model": 7}, {"session_id": "../../evil", "model": ["x"]}, {"session_id": "another-session"}],
+)
+def test_a_header_with_a_number_a_path_or_another_sessions_id_is_resumed_under_its_file_name(project, tmp_path, claims):
+    home = tmp_path / "home"
+    earlier = first_session(project, home)
+    lines = earlier.read_text().splitlines()
+    earlier.write_text("\n".join([json.dumps({**json.loads(lines[0]), **claims}), *lines[1:]]) + "\n")
+    with ScriptedServer([{"text": "resumed"}]) as server:
+        done = run(project, home, server, "--resume", earlier.stem, "--output-format", "json", "again", model=False)
+        assert server.requests and server.requests[0]["body"]["model"] == "claude-sonnet-4-5"
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert json.loads(done.stdout)["session_id"] == earlier.stem
+    assert sorted(p.name for p in earlier.parent.iterdir()) == [earlier.name]  # nothing written elsewhere

@@ -93,6 +93,13 @@ def test_a_call_answered_twice_keeps_one_answer_and_a_late_answer_is_left_out(tm
     assert late[2].is_error
 
 
+def test_a_line_written_twice_is_one_message_in_the_history(tmp_path):
+    asked = message_line({"role": "assistant", "content": [call], "id": "a1"})
+    answer = message_line({"role": "tool", "tool_call_id": "t1", "tool_name": "Bash", "content": text, "id": "r1"})
+    path = session_file(tmp_path / "s.jsonl", asked, answer, asked, answer)  # two writers, one session
+    assert shape(repair(transcript.load(path).messages)) == ["user", "assistant", "tool:t1", "user"]
+
+
 @pytest.mark.parametrize(
     "bad", ["../../x", "/etc/passwd", "a/b", "*", "[ab]", "?", "..", ".hidden", "a\nb", "a\0b", "", "x" * 300]
 )

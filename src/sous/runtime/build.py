@@ -130,12 +130,7 @@ def open_session(opts: Options) -> Session:
     loaded = _find_previous(opts, cwd)
     if loaded is not None and loaded.damage:
         notices.append(Notice(level="warning", text=loaded.damage))
-    model_spec = (
-        opts.model
-        or (loaded.header.get("model") if loaded else None)
-        or cfg.get("model")
-        or opts.environ.get("SOUS_MODEL")
-    )
+    model_spec = opts.model or (loaded.model if loaded else None) or cfg.get("model") or opts.environ.get("SOUS_MODEL")
     model = model_spec if model_spec is not None and not isinstance(model_spec, str) else resolve(model_spec)
     if model.name.startswith("local:") and not model_spec:
         notices.append(Notice(level="info", text=OFFLINE_NOTICE.format(name=model.name)))

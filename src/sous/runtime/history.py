@@ -128,10 +128,15 @@ def repair(messages: list[Message]) -> list[Message]:
     """Make a loaded history valid to send again: every tool call of an assistant message gets a
     result (a session killed mid-tool leaves calls unanswered), and a tool result that answers no
     call just before it (its call's line was lost, or it answers a call twice) is left out: the
-    provider refuses a history holding one."""
+    provider refuses a history holding one. A message whose id came before (a line written twice)
+    is kept once: its tool calls twice would be refused too."""
     out: list[Message] = []
     pending: dict[str, str] = {}
+    seen: set[str] = set()
     for message in messages:
+        if message.id and message.id in seen:
+            continue
+        seen.add(message.id)
         if isinstance(message, ToolResultMessage):
             if message.tool_call_id in pending:
                 pending.pop(message.tool_call_id)

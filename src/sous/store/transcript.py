@@ -143,7 +143,19 @@ class LoadedSession:
 
     @property
     def session_id(self) -> str:
-        return self.header.get("session_id") or self.path.stem
+        """The file's name, which is the id `-r` found it by; the header's id only when the name
+        is not one (a file renamed by hand). A header naming another session, a path or a number
+        is not believed: the id decides which checkpoints and which file a rewind writes to."""
+        claimed = self.header.get("session_id")
+        if is_session_id(self.path.stem) or not (isinstance(claimed, str) and is_session_id(claimed)):
+            return self.path.stem
+        return claimed
+
+    @property
+    def model(self) -> str | None:
+        """The model the session last ran on, as its header names it (None when it names none, or not as text)."""
+        model = self.header.get("model")
+        return model if isinstance(model, str) and model.strip() else None
 
     @property
     def damage(self) -> str:
