@@ -273,12 +273,10 @@ def latest(cwd: str, environ: Mapping[str, str] = os.environ) -> Path | None:
 
 
 def _size(path: Path) -> int | None:
-    """The size of a regular file at `path` (a link is not followed), else None."""
     try:
-        info = path.lstat()
+        return path.lstat().st_size
     except OSError:
         return None
-    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def find(session_id: str, environ: Mapping[str, str] = os.environ) -> Path | None:
@@ -312,14 +310,17 @@ def _names(folder: Path) -> list[str]:
 
 
 def list_sessions(cwd: str, environ: Mapping[str, str] = os.environ) -> list[Path]:
+    """This project's session files, newest first: regular files only, so a link (which could lead
+    anywhere) or a FIFO (which would block whoever opens it) is never offered to `-c` or `/resume`."""
     folder = sessions_dir(cwd, environ)
-    if not folder.is_dir():
-        return []
-
-    def mtime(path: Path) -> float:
+    found: list[tuple[float, Path]] = []
+    for name in _names(folder):
+        if not name.endswith(".jsonl"):
+            continue
         try:
-            return path.stat().st_mtime
-        except OSError:  # removed meanwhile, or a dangling link: listed last, refused when loaded
-            return 0.0
-
-    return sorted(folder.glob("*.jsonl"), key=mtime, reverse=True)
+            info = (folder / name).lstat()
+        except OSError:  # removed meanwhile
+            continue
+        if stat.S_ISREG(info.st_mode):
+            found.append((info.st_mtime, folder / name))
+    return [path for _, path in sorted(found, key=lambda pair: pair[0], reverse=True)]
