@@ -165,3 +165,27 @@ def test_a_header_with_a_number_a_path_or_another_sessions_id_is_resumed_under_i
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert json.loads(done.stdout)["session_id"] == earlier.stem
     assert sorted(p.name for p in earlier.parent.iterdir()) == [earlier.name]  # nothing written elsewhere
+
+
+def test_a_call_left_unanswered_mid_history_is_answered_in_place_at_every_resume(project, tmp_path):
+    home = tmp_path / "home"
+    earlier = first_session(project, home)
+    asked = {
+        "role": "assistant",
+        "content": [{"type": "tool_call", "id": "toolu_mid", "name": "Bash", "arguments": {}}],
+    }
+    prompt = {"role": "user", "content": [{"type": "text", "text": "never mind"}]}
+    with open(earlier, "a") as f:
+        for n, message in enumerate((asked, prompt)):
+            f.write(json.dumps({"v": 1, "type": "message", "id": f"mid{n}", "message": message}) + "\n")
+    for prompt_text in ("again", "and again"):
+        with ScriptedServer([{"text": "resumed"}]) as server:
+            done = run(project, home, server, "--resume", earlier.stem, prompt_text)
+            messages = server.requests[0]["body"]["messages"]
+        assert done.returncode == 0, done.stderr
+        answers = [b for m in messages for b in m["content"] if b.get("type") == "tool_result"]
+        assert [a["tool_use_id"] for a in answers] == ["toolu_mid"]  # once, right after its call
+        at = next(i for i, m in enumerate(messages) if any(b.get("id") == "toolu_mid" for b in m["content"]))
+        assert messages[at + 1]["content"][0]["type"] == "tool_result"
+    results = [m for m in transcript.load(earlier).messages if m.role == "tool"]
+    assert results == []  # made again at each load, never appended out of place

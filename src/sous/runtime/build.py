@@ -38,7 +38,7 @@ from sous.tools._files import ADDED_DIRS
 
 from . import extensions
 from .bus import EventBus, Questions, Runs
-from .history import repair
+from .history import repair, repaired_tail
 from .parts import SessionParts
 from .record import Transcript
 from .run import read_allowed, shell_allowed
@@ -511,10 +511,8 @@ def _writer(
             )
         )
         return None
-    known = {id(m) for m in loaded.messages}
-    for message in repair(loaded.messages):  # record the repair, so the file shows what the model sees
-        if id(message) not in known:
-            writer.message(message)
+    for message in repaired_tail(loaded.messages, repair(loaded.messages)):
+        writer.message(message)
     return writer
 
 

@@ -41,7 +41,7 @@ class History(SessionState):
         writer = None
         if self._transcript.persistent:
             writer = store.TranscriptWriter(path, last_id=loaded.messages[-1].id if loaded.messages else None)
-            for message in messages[len(loaded.messages) :]:
+            for message in repaired_tail(loaded.messages, messages):
                 writer.message(message)
         self._switch(loaded.session_id, messages, writer)
         if self._hooks is not None:
@@ -147,6 +147,15 @@ def repair(messages: list[Message]) -> list[Message]:
             pending = {c.id: c.name for c in message.tool_calls}
         out.append(message)
     return out + _unanswered(pending)
+
+
+def repaired_tail(loaded: list[Message], repaired: list[Message]) -> list[Message]:
+    """What `repair` added after the last message read from the file (the answers to the calls a
+    session ended in): written to the file, so it shows what the model sees. A repair further up
+    is not appended (it would stand out of place there); each load makes it again."""
+    known = {id(m) for m in loaded}
+    last = max((i for i, m in enumerate(repaired) if id(m) in known), default=-1)
+    return repaired[last + 1 :]
 
 
 def _unanswered(pending: dict[str, str]) -> list[Message]:
