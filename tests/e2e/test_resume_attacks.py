@@ -189,3 +189,25 @@ def test_a_call_left_unanswered_mid_history_is_answered_in_place_at_every_resume
         assert messages[at + 1]["content"][0]["type"] == "tool_result"
     results = [m for m in transcript.load(earlier).messages if m.role == "tool"]
     assert results == []  # made again at each load, never appended out of place
+
+
+def test_fork_session_of_a_damaged_file_leaves_that_file_byte_for_byte(project, tmp_path):
+    home = tmp_path / "home"
+    earlier = first_session(project, home)
+    asked = {
+        "role": "assistant",
+        "content": [{"type": "tool_call", "id": "toolu_end", "name": "Bash", "arguments": {}}],
+    }
+    with open(earlier, "a") as f:
+        f.write(json.dumps({"v": 1, "type": "message", "id": "end", "message": asked}) + "\n")
+        f.write('{"v": 1, "type": "message", "id": "torn", "mess')  # and a write cut by kill -9
+    before = earlier.read_bytes()
+    with ScriptedServer([{"text": "forked"}]) as server:
+        done = run(project, home, server, "--resume", earlier.stem, "--fork-session", "go on")
+        messages = server.requests[0]["body"]["messages"]
+    assert done.returncode == 0, done.stderr
+    assert earlier.read_bytes() == before
+    answers = [b["tool_use_id"] for m in messages for b in m["content"] if b.get("type") == "tool_result"]
+    assert answers == ["toolu_end"]
+    fork = next(p for p in earlier.parent.glob("*.jsonl") if p != earlier)
+    assert [m.text for m in transcript.load(fork).messages][-2:] == ["go on", "forked"]

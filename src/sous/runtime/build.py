@@ -148,7 +148,7 @@ def open_session(opts: Options) -> Session:
 
     bus = EventBus()
     questions = Questions(bus.emit)
-    session_id = loaded.session_id if loaded is not None else new_uuid()
+    session_id = loaded.session_id if loaded is not None and not opts.fork_session else new_uuid()
     record = Transcript(
         _writer(opts, cwd, loaded, session_id, model.name, mode, notices),
         warn=lambda text: bus.emit(Notice(level="warning", text=text)),
@@ -350,8 +350,6 @@ def open_session(opts: Options) -> Session:
     )
     if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):
         bus.emit(ModeChanged(old="default", new="plan"))  # a tool list chosen by hand is left as it is
-    if opts.fork_session and loaded is not None:
-        session.fork()
     return session
 
 
@@ -493,16 +491,19 @@ def _tool_search_off(environ: Mapping[str, str]) -> bool:
 def _writer(
     opts: Options, cwd: str, loaded: store.LoadedSession | None, session_id: str, model: str, mode: str, notices: list
 ) -> store.TranscriptWriter | None:
-    """The session file's writer; None (and a notice) when it cannot be opened: the session runs unsaved."""
+    """The session file's writer; None (and a notice) when it cannot be opened: the session runs unsaved.
+    A fork (`--fork-session`) starts a new file with a copy of the history and never writes to the old one."""
     if not opts.persist:
         return None
-    path = loaded.path if loaded is not None else store.session_path(cwd, session_id, opts.environ)
+    continued = loaded if loaded is not None and not opts.fork_session else None
+    path = continued.path if continued is not None else store.session_path(cwd, session_id, opts.environ)
     try:
-        if loaded is None:
-            return store.TranscriptWriter.create(
+        if continued is None:
+            writer = store.TranscriptWriter.create(
                 path, session_id=session_id, cwd=cwd, model=model, permission_mode=mode
             )
-        writer = store.TranscriptWriter(path, last_id=loaded.messages[-1].id if loaded.messages else None)
+        else:
+            writer = store.TranscriptWriter(path, last_id=continued.messages[-1].id if continued.messages else None)
     except OSError as e:
         notices.append(
             Notice(
@@ -511,8 +512,10 @@ def _writer(
             )
         )
         return None
-    for message in repaired_tail(loaded.messages, repair(loaded.messages)):
-        writer.message(message)
+    if loaded is not None:
+        repaired = repair(loaded.messages)
+        for message in repaired if continued is None else repaired_tail(loaded.messages, repaired):
+            writer.message(message)
     return writer
 
 
