@@ -211,3 +211,22 @@ def test_fork_session_of_a_damaged_file_leaves_that_file_byte_for_byte(project, 
     assert answers == ["toolu_end"]
     fork = next(p for p in earlier.parent.glob("*.jsonl") if p != earlier)
     assert [m.text for m in transcript.load(fork).messages][-2:] == ["go on", "forked"]
+
+
+def test_a_prompt_with_bytes_that_are_not_utf8_is_saved_and_resumed(project, tmp_path):
+    home, script = tmp_path / "home", tmp_path / "turns.json"
+    script.write_text(json.dumps([{"text": "noted"}, {"text": "again"}]))
+    env = {**os.environ, "PYTHONPATH": SRC, "SOUS_HOME": str(home)}  # checkpoints on: their log is written too
+    for extra in ([], ["-c"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "sous", "-p", "--model", f"scripted:{script}", *extra, b"caf\xe9 menu"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            timeout=60,
+        )
+        assert done.returncode == 0 and b"Traceback" not in done.stderr, done.stderr
+    path = next((home / "sessions").glob("*/*.jsonl"))
+    loaded = transcript.load(path)
+    assert loaded.skipped == loaded.replaced == 0
+    assert [m.text for m in loaded.messages if m.role == "user"] == ["caf\udce9 menu"] * 2

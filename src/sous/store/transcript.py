@@ -74,7 +74,7 @@ class TranscriptWriter:
         return writer
 
     def write(self, record: dict[str, Any]) -> None:
-        self._append((json.dumps({"v": SCHEMA_VERSION, **record}, ensure_ascii=False) + "\n").encode("utf-8"))
+        self._append(json_line({"v": SCHEMA_VERSION, **record}))
 
     def _append(self, data: bytes) -> None:
         if self._fd is None:
@@ -100,6 +100,16 @@ class TranscriptWriter:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def json_line(record: dict[str, Any]) -> bytes:
+    """`record` as one line of UTF-8 JSON. Text holding a lone surrogate (bytes that were not UTF-8
+    in an argument or a file name, as Python decodes them) cannot be UTF-8: the line is then
+    written with `\\u` escapes, which read back as the same text."""
+    try:
+        return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(record) + "\n").encode("ascii")
 
 
 def _hold(fd: int) -> None:
