@@ -173,3 +173,18 @@ def test_a_write_that_fails_stops_the_writer_says_why_once_and_keeps_what_was_wr
     writer.message(user("also lost"))  # no second failure, no exception
     writer.close()
     assert [m.text for m in transcript.load(path).messages] == ["first", "last"]
+
+
+def test_a_compaction_cut_off_before_its_summary_keeps_the_history_before_it(tmp_path):
+    boundary = {"type": "compact", "subtype": "compact_boundary", "trigger": "auto"}
+    cut = tmp_path / "cut.jsonl"
+    writer = transcript.TranscriptWriter.create(cut, session_id="cut", cwd=str(tmp_path), model="m")
+    for prompt in ("one", "two"):
+        writer.message(user(prompt))
+    writer.write(boundary)  # the process ended here, before the summary was written
+    writer.close()
+    assert [m.text for m in transcript.load(cut).messages] == ["one", "two"]
+    writer = transcript.TranscriptWriter(cut)
+    writer.message(user("summary of one and two"))
+    writer.close()
+    assert [m.text for m in transcript.load(cut).messages] == ["summary of one and two"]

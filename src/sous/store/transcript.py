@@ -194,6 +194,7 @@ def load(path: Path) -> LoadedSession:
         raise UnreadableSession(f"{path}: not a regular file, so not a session file")
     header: dict[str, Any] | None = None
     session = LoadedSession(path=path, header={})
+    compacted = False
     with open(fd, "rb") as f:
         for raw in f:
             if not raw.strip():
@@ -216,11 +217,18 @@ def load(path: Path) -> LoadedSession:
                 header = session.header = record
             elif kind == "message":
                 try:
-                    session.messages.append(from_dict(record["message"]))
+                    message = from_dict(record["message"])
                 except (KeyError, TypeError, ValueError, AttributeError):
                     session.skipped += 1
-            elif kind == "compact":  # the summary that follows replaces what came before
-                session.messages.clear()
+                    continue
+                if compacted:
+                    session.messages.clear()
+                    compacted = False
+                session.messages.append(message)
+            elif kind == "compact":
+                # The summary that follows replaces what came before; with no summary after it (a crash
+                # or a full disk just after this line), what came before is kept.
+                compacted = True
                 session.records.append(record)
             elif kind == "rewind":  # the conversation went back to before this message
                 ids = [m.id for m in session.messages]
