@@ -21,7 +21,15 @@ from sous.testing.server import ScriptedServer
 SRC = str(Path(sous.__file__).resolve().parents[1])
 
 
-def run(project: Path, home: Path, server: ScriptedServer, *args: str, file_limit: int = 0, model: bool = True):
+def run(
+    project: Path,
+    home: Path,
+    server: ScriptedServer,
+    *args: str,
+    file_limit: int = 0,
+    model: bool = True,
+    stdin: str | None = None,
+):
     def limit_file_size() -> None:  # stands for a full disk: a write past the limit fails
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (file_limit, file_limit))
@@ -32,6 +40,7 @@ def run(project: Path, home: Path, server: ScriptedServer, *args: str, file_limi
         text=True,
         capture_output=True,
         timeout=60,
+        input=stdin,
         preexec_fn=limit_file_size if file_limit else None,
         env={
             **os.environ,
@@ -230,3 +239,19 @@ def test_a_prompt_with_bytes_that_are_not_utf8_is_saved_and_resumed(project, tmp
     loaded = transcript.load(path)
     assert loaded.skipped == loaded.replaced == 0
     assert [m.text for m in loaded.messages if m.role == "user"] == ["caf\udce9 menu"] * 2
+
+
+def test_fork_session_driven_by_stream_json_leaves_the_torn_file_it_forks_from_as_it_was(project, tmp_path):
+    home = tmp_path / "home"
+    earlier = first_session(project, home)
+    with open(earlier, "a") as f:
+        f.write('{"v": 1, "type": "message", "id": "torn", "mess')  # a write cut by kill -9
+    before = earlier.read_bytes()
+    prompt = json.dumps({"type": "user", "message": {"role": "user", "content": "go on"}}) + "\n"
+    flags = ["--input-format", "stream-json", "--output-format", "stream-json", "--verbose"]
+    with ScriptedServer([{"text": "forked"}]) as server:
+        done = run(project, home, server, "--resume", earlier.stem, "--fork-session", *flags, stdin=prompt)
+    assert done.returncode == 0, done.stderr
+    assert earlier.read_bytes() == before
+    ids = {json.loads(line).get("session_id") for line in done.stdout.splitlines()} - {None}
+    assert len(ids) == 1 and earlier.stem not in ids
