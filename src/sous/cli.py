@@ -242,7 +242,7 @@ def _main(argv: list[str]) -> int:
     if problem := _unsupported(args) or _json_schema(args, opts):
         print(f"sous: {problem}", file=sys.stderr)
         return 2
-    opts.fork_session = args.fork_session and args.input_format != "stream-json"  # stream-json forks itself
+    opts.fork_session = args.fork_session
     if args.input_format == "stream-json":
         from sous.ui.driven import DriveOptions, run_driven
 

@@ -186,5 +186,6 @@ def test_a_fifo_or_dangling_link_in_place_of_a_session_is_refused_without_blocki
     folder = transcript.session_path(str(tmp_path), "x").parent
     folder.mkdir(parents=True)
     (folder / "gone.jsonl").symlink_to(tmp_path / "nowhere")
-    assert transcript.list_sessions(str(tmp_path))[0].name == "gone.jsonl"
-    assert transcript.latest(str(tmp_path)) is not None  # listed, not a crash; loading it says why
+    os.mkfifo(folder / "pipe.jsonl")
+    assert transcript.list_sessions(str(tmp_path)) == []  # neither is offered to -c or /resume
+    assert transcript.latest(str(tmp_path)) is None

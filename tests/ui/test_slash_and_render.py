@@ -3,6 +3,7 @@ scripts, real session files), compaction, `@` attachments, streamed Markdown and
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 
@@ -261,3 +262,34 @@ async def test_agents_refresh_keeps_denied_types_away(make_session):
     listing = (await slash.run(session, "/agents")).text
     assert "Explore" not in listing and "general-purpose" in listing
     assert "Explore" not in session.subagents.types
+
+
+async def test_resume_lists_past_a_fifo_or_a_link_in_the_sessions_folder_without_blocking(make_session, tmp_path):
+    session = make_session([{"text": "first answer"}, {"text": "ok"}])
+    await session.send("first question")
+    first_path = session.transcript_path
+    await slash.run(session, "/clear")
+    os.mkfifo(first_path.with_name("pipe.jsonl"))  # opening it to read would wait for a writer forever
+    outside = tmp_path / "outside.jsonl"
+    outside.write_bytes(first_path.read_bytes())
+    first_path.with_name("linked.jsonl").symlink_to(outside)
+    listing = await asyncio.wait_for(slash.run(session, "/resume"), 10)
+    assert listing.text.count("first question") == 1 and "pipe" not in listing.text
+    assert (await slash.run(session, "/resume linked")).error
+    assert outside.read_bytes() == first_path.read_bytes()
+
+
+async def test_clear_where_no_session_file_can_be_made_goes_on_unsaved_and_says_so(make_session):
+    session = make_session([{"text": "first answer"}, {"text": "unsaved answer"}])
+    seen = []
+    session.subscribe(seen.append)
+    await session.send("first question")
+    folder = session.transcript_path.parent
+    folder.rename(folder.with_name("moved"))
+    folder.write_text("a file where the sessions folder was")  # so no session file can be made there
+    outcome = await slash.run(session, "/clear")
+    assert "context cleared" in outcome.text and session.messages == ()
+    warnings = [e.text for e in seen if getattr(e, "level", "") == "warning"]
+    assert len(warnings) == 1 and "cannot write the session file" in warnings[0] and "not saved" in warnings[0]
+    await session.send("go on")  # the session works on, unsaved
+    assert session.transcript_path is None and session.messages[-1].text == "unsaved answer"

@@ -338,8 +338,10 @@ class Checkpoints:
             self._write_line(record)
 
     def _write_line(self, record: dict[str, Any]) -> None:
-        with open(self.log, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        from sous.store.transcript import json_line
+
+        with open(self.log, "ab") as f:
+            f.write(json_line(record))
 
     def list(self, session_id: str | None = None) -> list[Checkpoint]:
         """Every entry of this project (of one session when `session_id` is given), oldest first."""

@@ -44,18 +44,35 @@ def _rewind_transcript(path: Any, message_id: str) -> None:
     """Append a rewind record to a session file, so that resuming it starts before `message_id`."""
     from sous.store import transcript
 
-    loaded = transcript.load(path)
+    loaded = _load(path)
     ids = [m.id for m in loaded.messages]
     if message_id not in ids:
         raise CheckpointError(
             "the prompt of that checkpoint is no longer in its session (compacted away); only the code can be restored"
         )
     index = ids.index(message_id)
-    writer = transcript.TranscriptWriter(path, last_id=ids[index - 1] if index else None)
+    try:
+        writer = transcript.TranscriptWriter(path, last_id=ids[index - 1] if index else None)
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot write the session file ({e.strerror or e})") from e
     try:
         writer.write({"type": "rewind", "message_id": message_id})
     finally:
         writer.close()
+    if writer.error is not None:
+        raise CheckpointError(f"{path}: cannot write the session file ({writer.error.strerror or writer.error})")
+
+
+def _load(path: Any) -> Any:
+    """The session file at `path`; a damaged or unreadable one is a `CheckpointError` saying why."""
+    from sous.store import transcript
+
+    try:
+        return transcript.load(path)
+    except transcript.UnreadableSession as e:
+        raise CheckpointError(f"{e}; only the code can be restored") from e
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read the session file ({e.strerror or e})") from e
 
 
 async def rewind_session(session: Any, checkpoint_id: int, mode: str = "both", *, force: bool = False) -> str:
@@ -106,7 +123,7 @@ async def _restore(store: Checkpoints, entry: Checkpoint, mode: str, force: bool
         path = transcript.find(entry.session_id, environ)
         if path is None:
             raise CheckpointError(f"the session of checkpoint #{entry.id} ({entry.session_id}) has no session file")
-        loaded = transcript.load(path)
+        loaded = _load(path)
         rewind_conversation(loaded.messages, entry)  # refuses before any file is touched
     out: dict[str, Any] = {"id": entry.id}
     if mode in ("code", "both"):

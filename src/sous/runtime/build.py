@@ -38,7 +38,7 @@ from sous.tools._files import ADDED_DIRS
 
 from . import extensions
 from .bus import EventBus, Questions, Runs
-from .history import repair
+from .history import repair, repaired_tail
 from .parts import SessionParts
 from .record import Transcript
 from .run import read_allowed, shell_allowed
@@ -130,12 +130,7 @@ def open_session(opts: Options) -> Session:
     loaded = _find_previous(opts, cwd)
     if loaded is not None and loaded.damage:
         notices.append(Notice(level="warning", text=loaded.damage))
-    model_spec = (
-        opts.model
-        or (loaded.header.get("model") if loaded else None)
-        or cfg.get("model")
-        or opts.environ.get("SOUS_MODEL")
-    )
+    model_spec = opts.model or (loaded.model if loaded else None) or cfg.get("model") or opts.environ.get("SOUS_MODEL")
     model = model_spec if model_spec is not None and not isinstance(model_spec, str) else resolve(model_spec)
     if model.name.startswith("local:") and not model_spec:
         notices.append(Notice(level="info", text=OFFLINE_NOTICE.format(name=model.name)))
@@ -153,8 +148,11 @@ def open_session(opts: Options) -> Session:
 
     bus = EventBus()
     questions = Questions(bus.emit)
-    session_id = loaded.session_id if loaded is not None else new_uuid()
-    record = Transcript(_writer(opts, cwd, loaded, session_id, model.name, mode))
+    session_id = loaded.session_id if loaded is not None and not opts.fork_session else new_uuid()
+    record = Transcript(
+        _writer(opts, cwd, loaded, session_id, model.name, mode, notices),
+        warn=lambda text: bus.emit(Notice(level="warning", text=text)),
+    )
     from sous.checkpoints import retention
 
     _, problem = retention.start(cfg.get, opts.environ, session_id)  # old sessions go, in the background
@@ -353,8 +351,6 @@ def open_session(opts: Options) -> Session:
     )
     if mode == "plan" and opts.tools is None and (main_spec is None or main_spec.tools is None):
         bus.emit(ModeChanged(old="default", new="plan"))  # a tool list chosen by hand is left as it is
-    if opts.fork_session and loaded is not None:
-        session.fork()
     return session
 
 
@@ -494,22 +490,32 @@ def _tool_search_off(environ: Mapping[str, str]) -> bool:
 
 
 def _writer(
-    opts: Options, cwd: str, loaded: store.LoadedSession | None, session_id: str, model: str, mode: str
+    opts: Options, cwd: str, loaded: store.LoadedSession | None, session_id: str, model: str, mode: str, notices: list
 ) -> store.TranscriptWriter | None:
+    """The session file's writer; None (and a notice) when it cannot be opened: the session runs unsaved.
+    A fork (`--fork-session`) starts a new file with a copy of the history and never writes to the old one."""
     if not opts.persist:
         return None
-    if loaded is None:
-        return store.TranscriptWriter.create(
-            store.session_path(cwd, session_id, opts.environ),
-            session_id=session_id,
-            cwd=cwd,
-            model=model,
-            permission_mode=mode,
+    continued = loaded if loaded is not None and not opts.fork_session else None
+    path = continued.path if continued is not None else store.session_path(cwd, session_id, opts.environ)
+    try:
+        if continued is None:
+            writer = store.TranscriptWriter.create(
+                path, session_id=session_id, cwd=cwd, model=model, permission_mode=mode
+            )
+        else:
+            writer = store.TranscriptWriter(path, last_id=continued.messages[-1].id if continued.messages else None)
+    except OSError as e:
+        notices.append(
+            Notice(
+                level="warning",
+                text=f"{path}: cannot write the session file ({e.strerror or e}); this session is not saved",
+            )
         )
-    writer = store.TranscriptWriter(loaded.path, last_id=loaded.messages[-1].id if loaded.messages else None)
-    known = {id(m) for m in loaded.messages}
-    for message in repair(loaded.messages):  # record the repair, so the file shows what the model sees
-        if id(message) not in known:
+        return None
+    if loaded is not None:
+        repaired = repair(loaded.messages)
+        for message in repaired if continued is None else repaired_tail(loaded.messages, repaired):
             writer.message(message)
     return writer
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sous.core import Text, ToolResultMessage, new_id
+from sous.core import Notice, Text, ToolResultMessage, new_id
 from sous.core.messages import AssistantMessage, Message
 from sous.store import transcript as store
 from sous.store.ids import new_uuid
@@ -41,7 +41,7 @@ class History(SessionState):
         writer = None
         if self._transcript.persistent:
             writer = store.TranscriptWriter(path, last_id=loaded.messages[-1].id if loaded.messages else None)
-            for message in messages[len(loaded.messages) :]:
+            for message in repaired_tail(loaded.messages, messages):
                 writer.message(message)
         self._switch(loaded.session_id, messages, writer)
         if self._hooks is not None:
@@ -62,12 +62,19 @@ class History(SessionState):
     def _new_writer(self, session_id: str) -> store.TranscriptWriter | None:
         if not self._transcript.persistent:
             return None
-        return store.TranscriptWriter.create(
-            store.session_path(self.project_dir, session_id, self.environ),
-            session_id=session_id,
-            cwd=self.project_dir,
-            model=self.model.name,
-        )
+        path = store.session_path(self.project_dir, session_id, self.environ)
+        try:
+            return store.TranscriptWriter.create(
+                path, session_id=session_id, cwd=self.project_dir, model=self.model.name
+            )
+        except OSError as e:
+            self.emit(
+                Notice(
+                    level="warning",
+                    text=f"{path}: cannot write the session file ({e.strerror or e}); this session is not saved",
+                )
+            )
+            return None
 
     def _switch(self, session_id: str, messages: list[Message], writer: store.TranscriptWriter | None) -> None:
         self._id = self._parts.id = session_id
@@ -119,18 +126,36 @@ class History(SessionState):
 
 def repair(messages: list[Message]) -> list[Message]:
     """Make a loaded history valid to send again: every tool call of an assistant message gets a
-    result (a session killed mid-tool leaves calls unanswered)."""
+    result (a session killed mid-tool leaves calls unanswered), and a tool result that answers no
+    call just before it (its call's line was lost, or it answers a call twice) is left out: the
+    provider refuses a history holding one. A message whose id came before (a line written twice)
+    is kept once: its tool calls twice would be refused too."""
     out: list[Message] = []
     pending: dict[str, str] = {}
+    seen: set[str] = set()
     for message in messages:
-        if pending and not isinstance(message, ToolResultMessage):
-            out += _unanswered(pending)
+        if message.id and message.id in seen:
+            continue
+        seen.add(message.id)
+        if isinstance(message, ToolResultMessage):
+            if message.tool_call_id in pending:
+                pending.pop(message.tool_call_id)
+                out.append(message)
+            continue
+        out += _unanswered(pending)
         if isinstance(message, AssistantMessage):
             pending = {c.id: c.name for c in message.tool_calls}
-        elif isinstance(message, ToolResultMessage):
-            pending.pop(message.tool_call_id, None)
         out.append(message)
     return out + _unanswered(pending)
+
+
+def repaired_tail(loaded: list[Message], repaired: list[Message]) -> list[Message]:
+    """What `repair` added after the last message read from the file (the answers to the calls a
+    session ended in): written to the file, so it shows what the model sees. A repair further up
+    is not appended (it would stand out of place there); each load makes it again."""
+    known = {id(m) for m in loaded}
+    last = max((i for i, m in enumerate(repaired) if id(m) in known), default=-1)
+    return repaired[last + 1 :]
 
 
 def _unanswered(pending: dict[str, str]) -> list[Message]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,12 @@ from .run_record import FILE_TOOLS, edit_counts
 
 class Transcript:
     """The session's transcript file, fed by the same events the front ends see. `/clear`,
-    `/resume` and fork point it at another file; without persistence it writes nothing."""
+    `/resume` and fork point it at another file; without persistence it writes nothing. When the
+    file cannot be written (a full disk), `warn` is told so once, and the session goes on unsaved."""
 
-    def __init__(self, writer: TranscriptWriter | None):
+    def __init__(self, writer: TranscriptWriter | None, warn: Callable[[str], None] | None = None):
         self._writer = writer
+        self.warn = warn
 
     @property
     def path(self) -> Path | None:
@@ -48,14 +51,29 @@ class Transcript:
     def write(self, entry: dict[str, Any]) -> None:
         if self._writer is not None:
             self._writer.write(entry)
+            self._check()
 
     def message(self, message: Message) -> None:
         if self._writer is not None:
             self._writer.message(message)
+            self._check()
+
+    def _check(self) -> None:
+        """Say once that the file stopped being written, and stop: its problem is told only here."""
+        writer = self._writer
+        if writer is not None and writer.problem:
+            self._writer = None
+            if self.warn is not None:
+                self.warn(writer.problem)
 
     def __call__(self, event: Event) -> None:
         if self._writer is None:
             return
+        self._record(event)
+        self._check()
+
+    def _record(self, event: Event) -> None:
+        assert self._writer is not None
         if isinstance(event, MessageAdded):
             self._writer.message(event.message)
         elif isinstance(event, RunEnd):

@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
+
+_SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+
+
+def is_session_id(text: str) -> bool:
+    """Whether `text` can name a session file: letters, digits, `-`, `_` and `.` (not first),
+    nothing that makes it a path (`/`, `..`), a glob pattern, or a line of its own."""
+    return isinstance(text, str) and bool(_SESSION_ID.fullmatch(text)) and ".." not in text
 
 
 def new_uuid() -> str:

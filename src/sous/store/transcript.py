@@ -15,6 +15,7 @@ to: the older reader would misread it and mix two formats in one file.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -28,6 +29,7 @@ from sous.paths import data_dir, sessions_dir
 from sous.records import field, record
 
 from .codec import from_dict, to_dict
+from .ids import is_session_id
 
 SCHEMA_VERSION = 1
 
@@ -37,17 +39,28 @@ def _now() -> str:
 
 
 class TranscriptWriter:
-    """Appends records to one session file. Not thread-safe; one writer per session."""
+    """Appends records to one session file. Not thread-safe; one writer per session.
+
+    Each record goes out in one `write` to a file opened for appending, so two sous processes
+    continuing one session (`--continue` in two terminals) interleave whole lines, never parts of
+    them. A link in place of the file is refused (`OSError`): the writer appends only to a file in
+    the sessions folder. When a write fails (a full disk), the writer stops writing and `problem`
+    says why; what was written before stays."""
 
     def __init__(self, path: Path, last_id: str | None = None):
         self.path = path
         self.last_id = last_id
+        self.problem = ""
+        self.error: OSError | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - open for the session's life
-        _hold(self._file)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        self._fd: int | None = os.open(path, flags, 0o600)
+        if not stat.S_ISREG(os.fstat(self._fd).st_mode):
+            os.close(self._fd)
+            raise OSError(f"{path}: not a regular file, so not a session file")
+        _hold(self._fd)
         if _ends_torn(path):  # a write cut by kill -9: end that line, so the next record stands alone
-            self._file.write("\n")
-            self._file.flush()
+            self._append(b"\n")
 
     @classmethod
     def create(cls, path: Path, *, session_id: str, cwd: str, model: str, **extra: Any) -> TranscriptWriter:
@@ -55,11 +68,27 @@ class TranscriptWriter:
         writer.write(
             {"type": "session", "session_id": session_id, "cwd": cwd, "model": model, "created": _now(), **extra}
         )
+        if writer.error is not None:  # a session whose header cannot be written is not one to go on writing
+            path.unlink(missing_ok=True)
+            raise writer.error
         return writer
 
     def write(self, record: dict[str, Any]) -> None:
-        self._file.write(json.dumps({"v": SCHEMA_VERSION, **record}, ensure_ascii=False) + "\n")
-        self._file.flush()
+        self._append(json_line({"v": SCHEMA_VERSION, **record}))
+
+    def _append(self, data: bytes) -> None:
+        if self._fd is None:
+            return
+        try:
+            written = os.write(self._fd, data)
+            if written != len(data):  # a full disk takes part of the line: end it, so it stays one torn line
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except OSError as e:
+            self.error = e
+            self.problem = (
+                f"{self.path}: cannot write the session file ({e.strerror or e}); the rest of this session is not saved"
+            )
+            self.close()
 
     def message(self, message: Message) -> None:
         self.write(
@@ -68,16 +97,28 @@ class TranscriptWriter:
         self.last_id = message.id
 
     def close(self) -> None:
-        self._file.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
-def _hold(file: Any) -> None:
+def json_line(record: dict[str, Any]) -> bytes:
+    """`record` as one line of UTF-8 JSON. Text holding a lone surrogate (bytes that were not UTF-8
+    in an argument or a file name, as Python decodes them) cannot be UTF-8: the line is then
+    written with `\\u` escapes, which read back as the same text."""
+    try:
+        return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        return (json.dumps(record) + "\n").encode("ascii")
+
+
+def _hold(fd: int) -> None:
     """Take a shared lock on the open session file for as long as it is open: the start-up
     cleanup of old sessions (`sous.checkpoints.retention`) never removes a file so held."""
     try:
         import fcntl
 
-        fcntl.flock(file.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except (ImportError, OSError):  # no flock here, or the cleanup holds it this very moment
         pass
 
@@ -112,7 +153,19 @@ class LoadedSession:
 
     @property
     def session_id(self) -> str:
-        return self.header.get("session_id") or self.path.stem
+        """The file's name, which is the id `-r` found it by; the header's id only when the name
+        is not one (a file renamed by hand). A header naming another session, a path or a number
+        is not believed: the id decides which checkpoints and which file a rewind writes to."""
+        claimed = self.header.get("session_id")
+        if is_session_id(self.path.stem) or not (isinstance(claimed, str) and is_session_id(claimed)):
+            return self.path.stem
+        return claimed
+
+    @property
+    def model(self) -> str | None:
+        """The model the session last ran on, as its header names it (None when it names none, or not as text)."""
+        model = self.header.get("model")
+        return model if isinstance(model, str) and model.strip() else None
 
     @property
     def damage(self) -> str:
@@ -132,11 +185,17 @@ def load(path: Path) -> LoadedSession:
     Raises `UnreadableSession` when no line is a sous record (an empty file, or not JSONL at all)
     or the header's schema is newer than this sous; `OSError` when the file cannot be opened. A
     torn or garbled header is recovered from: the id is then the file name."""
-    if not stat.S_ISREG(os.stat(path).st_mode):  # opening a FIFO would wait for a writer forever
+    if stat.S_ISLNK(os.lstat(path).st_mode):  # a link could lead anywhere, and the writer would follow it
+        raise UnreadableSession(f"{path}: a symbolic link, not a session file sous wrote")
+    # O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
         raise UnreadableSession(f"{path}: not a regular file, so not a session file")
     header: dict[str, Any] | None = None
     session = LoadedSession(path=path, header={})
-    with open(path, "rb") as f:
+    compacted = False
+    with open(fd, "rb") as f:
         for raw in f:
             if not raw.strip():
                 continue
@@ -158,11 +217,18 @@ def load(path: Path) -> LoadedSession:
                 header = session.header = record
             elif kind == "message":
                 try:
-                    session.messages.append(from_dict(record["message"]))
+                    message = from_dict(record["message"])
                 except (KeyError, TypeError, ValueError, AttributeError):
                     session.skipped += 1
-            elif kind == "compact":  # the summary that follows replaces what came before
-                session.messages.clear()
+                    continue
+                if compacted:
+                    session.messages.clear()
+                    compacted = False
+                session.messages.append(message)
+            elif kind == "compact":
+                # The summary that follows replaces what came before; with no summary after it (a crash
+                # or a full disk just after this line), what came before is kept.
+                compacted = True
                 session.records.append(record)
             elif kind == "rewind":  # the conversation went back to before this message
                 ids = [m.id for m in session.messages]
@@ -218,37 +284,61 @@ def session_path(cwd: str, session_id: str, environ: Mapping[str, str] = os.envi
 
 def latest(cwd: str, environ: Mapping[str, str] = os.environ) -> Path | None:
     """The most recently written session file of this project, if any. Empty files (a start
-    killed before its first write) hold nothing to continue and are passed over."""
-    files = [p for p in list_sessions(cwd, environ) if _size(p) != 0]
+    killed before its first write) hold nothing to continue and are passed over, and so is
+    anything but a regular file (a link, a FIFO)."""
+    files = [p for p in list_sessions(cwd, environ) if _size(p)]
     return files[0] if files else None
 
 
 def _size(path: Path) -> int | None:
     try:
-        return path.stat().st_size
+        return path.lstat().st_size
     except OSError:
         return None
 
 
 def find(session_id: str, environ: Mapping[str, str] = os.environ) -> Path | None:
-    """A session file by id (or unique id prefix), searching every project."""
-    root = data_dir(environ) / "sessions"
-    exact = list(root.glob(f"*/{session_id}.jsonl"))
+    """A session file by id (or unique id prefix), searching every project. Only a session id
+    is looked for (`ids.is_session_id`): a path, a pattern or `..` finds nothing."""
+    if not is_session_id(session_id):
+        return None
+    exact: list[Path] = []
+    prefixed: list[Path] = []
+    for folder in _project_folders(data_dir(environ) / "sessions"):
+        for name in _names(folder):
+            stem = name[: -len(".jsonl")] if name.endswith(".jsonl") else ""
+            if stem == session_id:
+                exact.append(folder / name)
+            elif stem.startswith(session_id):
+                prefixed.append(folder / name)
     if exact:
         return exact[0]
-    matches = list(root.glob(f"*/{session_id}*.jsonl"))
-    return matches[0] if len(matches) == 1 else None
+    return prefixed[0] if len(prefixed) == 1 else None
+
+
+def _project_folders(root: Path) -> list[Path]:
+    return [root / name for name in _names(root) if (root / name).is_dir() and not (root / name).is_symlink()]
+
+
+def _names(folder: Path) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except OSError:
+        return []
 
 
 def list_sessions(cwd: str, environ: Mapping[str, str] = os.environ) -> list[Path]:
+    """This project's session files, newest first: regular files only, so a link (which could lead
+    anywhere) or a FIFO (which would block whoever opens it) is never offered to `-c` or `/resume`."""
     folder = sessions_dir(cwd, environ)
-    if not folder.is_dir():
-        return []
-
-    def mtime(path: Path) -> float:
+    found: list[tuple[float, Path]] = []
+    for name in _names(folder):
+        if not name.endswith(".jsonl"):
+            continue
         try:
-            return path.stat().st_mtime
-        except OSError:  # removed meanwhile, or a dangling link: listed last, refused when loaded
-            return 0.0
-
-    return sorted(folder.glob("*.jsonl"), key=mtime, reverse=True)
+            info = (folder / name).lstat()
+        except OSError:  # removed meanwhile
+            continue
+        if stat.S_ISREG(info.st_mode):
+            found.append((info.st_mtime, folder / name))
+    return [path for _, path in sorted(found, key=lambda pair: pair[0], reverse=True)]

@@ -84,14 +84,13 @@ class Driven:
                 raise ValueError('"agents" must be an object of agent definitions')
             merged = {**(json.loads(opts.agents_json) if opts.agents_json else {}), **agents}
             opts = replace(opts, agents_json=json.dumps(merged))
-        session = open_session(opts)
+        # a fork starts its own file from the start: the session it forks from is never written to
+        session = open_session(replace(opts, fork_session=self.drive.fork))
         for server in self.sdk_servers:  # the program answers these while it waits for initialize
             try:
                 session.set_tools(add=await connect(self.channel, server))
             except ControlError as e:
                 self._problem(f"MCP server {server!r} (sdk) offers no tools: {e}")
-        if self.drive.fork:
-            session.fork()
         self.session = session
         self.started_model = session.model.name
         self.printer = HeadlessPrinter(
