@@ -166,10 +166,11 @@ def searxng(seen: list[str]):
 
 def test_through_a_searxng_instance_from_settings(tmp_path):
     project = tmp_path / "p"
-    (project / ".claude").mkdir(parents=True)
+    project.mkdir()
+    (tmp_path / ".claude").mkdir()  # the user's settings (HOME): a project's own waits for `sous trust`
     seen: list[str] = []
     with WebServer({"/search": searxng(seen)}) as fake:
-        (project / ".claude" / "settings.json").write_text(json.dumps({"webSearch": {"searxng": fake.url + "/"}}))
+        (tmp_path / ".claude" / "settings.json").write_text(json.dumps({"webSearch": {"searxng": fake.url + "/"}}))
         script = tmp_path / "turns.json"
         script.write_text(
             json.dumps(
