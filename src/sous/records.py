@@ -129,6 +129,8 @@ def _make(cls: type, *, frozen: bool, kw_only: bool) -> type:
     namespace.pop("__weakref__", None)
     namespace["__slots__"] = tuple(own)
     namespace["__record_fields__"] = every
+    # What `__init__` does for each field, worked out once here rather than for every instance.
+    namespace["__record_plan__"] = tuple((f.name, f.init, f.default, f.default_factory) for f in every)
     namespace["__record_frozen__"] = frozen
     namespace["__match_args__"] = tuple(f.name for f in positional)
     for name, method in _METHODS.items():
@@ -146,7 +148,6 @@ def _make(cls: type, *, frozen: bool, kw_only: bool) -> type:
 
 def _init(self: Any, *args: Any, **kwargs: Any) -> None:
     cls = type(self)
-    every: tuple[Field, ...] = cls.__record_fields__
     if args:
         positional = cls.__match_args__
         if len(args) > len(positional):
@@ -157,24 +158,24 @@ def _init(self: Any, *args: Any, **kwargs: Any) -> None:
                 raise TypeError(f"{cls.__qualname__}.__init__() got multiple values for argument {name!r}")
             kwargs[name] = value
     missing = []
-    for spec in every:
-        if spec.init and spec.name in kwargs:
-            value = kwargs.pop(spec.name)
-        elif spec.required:
-            if spec.init:
-                missing.append(spec.name)
-            continue
-        else:
-            value = spec.initial()
-        object.__setattr__(self, spec.name, value)
+    assign = object.__setattr__  # a frozen record's own __setattr__ refuses
+    for name, in_init, default, factory in cls.__record_plan__:
+        if in_init and name in kwargs:
+            assign(self, name, kwargs.pop(name))
+        elif default is not _MISSING:
+            assign(self, name, default)
+        elif factory is not _MISSING:
+            assign(self, name, factory())
+        elif in_init:
+            missing.append(name)
     if kwargs:
         raise TypeError(f"{cls.__qualname__}.__init__() got an unexpected keyword argument {next(iter(kwargs))!r}")
     if missing:
         names = ", ".join(repr(n) for n in missing)
         raise TypeError(f"{cls.__qualname__}.__init__() missing required argument(s): {names}")
-    post_init = getattr(self, "__post_init__", None)
+    post_init = getattr(cls, "__post_init__", None)
     if post_init is not None:
-        post_init()
+        post_init(self)
 
 
 def _values(self: Any, which: str) -> tuple[Any, ...]:
