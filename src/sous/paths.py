@@ -12,6 +12,29 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+SHELL_STARTUP = frozenset(
+    {
+        ".bashrc",
+        ".bash_profile",
+        ".bash_login",
+        ".bash_logout",
+        ".profile",
+        ".zshrc",
+        ".zshenv",
+        ".zprofile",
+        ".zlogin",
+        ".zlogout",
+        ".cshrc",
+        ".tcshrc",
+        ".kshrc",
+        ".xprofile",
+        ".xsessionrc",
+        ".pam_environment",
+    }
+)
+"""Files in a home folder that a shell or a login session runs or reads at its start: whoever writes
+one runs code as the user later. One list for the permission floor and the sandbox."""
+
 
 def config_dir(environ: Mapping[str, str] = os.environ) -> Path:
     """User-level settings, agents, commands: `$SOUS_HOME` or `~/.sous`."""

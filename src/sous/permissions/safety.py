@@ -36,22 +36,7 @@ from .shell import Analysis, Command
 from .targets import Roots, Target, inside, is_root, resolve
 from .words import UNKNOWN, Word
 
-SHELL_STARTUP = {
-    ".bashrc",
-    ".bash_profile",
-    ".bash_login",
-    ".bash_logout",
-    ".profile",
-    ".zshrc",
-    ".zprofile",
-    ".zshenv",
-    ".zlogin",
-    ".zlogout",
-    ".cshrc",
-    ".tcshrc",
-    ".kshrc",
-    "config.fish",
-}
+SHELL_STARTUP = paths.SHELL_STARTUP | {"config.fish"}  # fish's, under ~/.config/fish
 SETTINGS_FOLDERS = {".sous", ".claude"}
 RUNS_LATER = {
     ".mcp.json": "starts MCP servers at the next start",

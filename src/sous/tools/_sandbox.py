@@ -33,6 +33,7 @@ import sys
 import tempfile
 from typing import Literal
 
+from sous import paths
 from sous.records import field, record
 
 from . import _named, _standins
@@ -113,27 +114,7 @@ unreadable one). False: protected when it exists, no stand-in (yarn is not known
 worktree's pointer) it is read-only."""
 
 HOME_PROTECTED: dict[str, str | None] = {
-    **dict.fromkeys(
-        (
-            ".bashrc",
-            ".bash_profile",
-            ".bash_login",
-            ".bash_logout",
-            ".profile",
-            ".zshrc",
-            ".zshenv",
-            ".zprofile",
-            ".zlogin",
-            ".zlogout",
-            ".xprofile",
-            ".xsessionrc",
-            ".pam_environment",
-            ".gitconfig",
-            ".vimrc",
-            ".tmux.conf",
-        ),
-        "",
-    ),
+    **dict.fromkeys((*sorted(paths.SHELL_STARTUP), ".gitconfig", ".vimrc", ".tmux.conf"), ""),
     **dict.fromkeys(
         (
             ".config/git",
