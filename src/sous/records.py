@@ -131,7 +131,6 @@ def _make(cls: type, *, frozen: bool, kw_only: bool) -> type:
     namespace["__record_fields__"] = every
     # What `__init__` does for each field, worked out once here rather than for every instance.
     namespace["__record_plan__"] = tuple((f.name, f.init, f.default, f.default_factory) for f in every)
-    namespace["__record_frozen__"] = frozen
     namespace["__match_args__"] = tuple(f.name for f in positional)
     for name, method in _METHODS.items():
         if name not in cls.__dict__:
@@ -237,6 +236,7 @@ class _AsDataclassFields:
             # What dataclasses marks a regular field with (not a ClassVar or InitVar); there is no public way.
             twin._field_type = dataclasses._FIELD  # type: ignore[attr-defined]
             made[spec.name] = twin
+        type.__setattr__(cls, "__dataclass_fields__", made)  # made once per class: this descriptor gives way
         return made
 
 
