@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from . import commands
 from .options import Spec, names, parse
+from .read_only import READ_ONLY
 from .targets import Cwds, Target, TargetKind
 from .words import UNKNOWN, Word
 
@@ -46,9 +47,9 @@ def _dd(rest: list[Word], cwds: Cwds) -> list[Target]:
 def _sort(rest: list[Word], cwds: Cwds) -> list[Target]:
     spec = Spec(
         operands="read",
-        valued=commands.READ_ONLY["sort"].valued
+        valued=READ_ONLY["sort"].valued
         | names("-o -T --output --temporary-directory --compress-program --files0-from --random-source"),
-        flags=commands.READ_ONLY["sort"].flags,
+        flags=READ_ONLY["sort"].flags,
     )
     parsed = parse(spec, rest)
     return _t(parsed.operands + parsed.values("--files0-from", "--random-source"), cwds, "read") + _t(
@@ -121,7 +122,7 @@ def _find(rest: list[Word], cwds: Cwds) -> list[Target]:
 
 
 def _tree(rest: list[Word], cwds: Cwds) -> list[Target]:
-    spec = commands.READ_ONLY["tree"]
+    spec = READ_ONLY["tree"]
     # `--fromfile`: the operands are files whose lines are shown as a tree (their contents are read)
     parsed = parse(
         Spec(operands="list", valued=spec.valued | names("-o"), flags=spec.flags | names("--fromfile")), rest
