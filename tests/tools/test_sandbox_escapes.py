@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from git_repo import git, repository
 
 from sous.core import ToolContext
 from sous.tools import _sandbox, _standins
@@ -33,26 +34,10 @@ def outside():
     shutil.rmtree(folder)
 
 
-def _git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     """A git repository with one commit."""
-    root = tmp_path / "project"
-    root.mkdir()
-    _git(root, "init", "-q")
-    (root / "README").write_text("hello\n")
-    _git(root, "add", "README")
-    _git(root, "commit", "-qm", "first")
-    return root
+    return repository(tmp_path)
 
 
 def _ctx(project: Path, **sandbox) -> ToolContext:
@@ -201,12 +186,12 @@ async def test_the_git_folder_cannot_be_swapped_or_its_hooks_replaced(project):
 async def test_a_gitdir_file_cannot_be_pointed_elsewhere(tmp_path):
     main = tmp_path / "main"
     main.mkdir()
-    _git(main, "init", "-q")
+    git(main, "init", "-q")
     (main / "a").write_text("a")
-    _git(main, "add", "a")
-    _git(main, "commit", "-qm", "a")
+    git(main, "add", "a")
+    git(main, "commit", "-qm", "a")
     linked = tmp_path / "linked"
-    _git(main, "worktree", "add", "-q", str(linked))
+    git(main, "worktree", "add", "-q", str(linked))
     pointer = (linked / ".git").read_text()
     await _run(
         _ctx(linked),
@@ -224,7 +209,7 @@ async def test_git_commit_still_works_and_sees_no_stand_ins(project):
     )
     assert not result.is_error, result.content
     assert result.content.split("\n") == ["A  a.txt", "2"]
-    assert _git(project, "show", "--stat", "--format=", "HEAD").split()[0] == "a.txt"
+    assert git(project, "show", "--stat", "--format=", "HEAD").split()[0] == "a.txt"
     # the stand-ins for missing protected paths are gone shortly after the command ends
     await _stand_ins_gone()
     assert sorted(p.name for p in project.iterdir()) == [".git", "README", "a.txt"]
@@ -478,7 +463,7 @@ async def test_scripts_the_configuration_runs_are_read_only_too(project):
 
 async def test_a_sub_agents_worktree_under_tmp_is_its_writable_project(project, tmp_path):
     worktree = tmp_path / "agent-worktree"
-    _git(project, "worktree", "add", "-q", "-b", "agent", str(worktree))
+    git(project, "worktree", "add", "-q", "-b", "agent", str(worktree))
     ctx = ToolContext(
         cwd=str(worktree), project_dir=str(worktree), state={"sandbox": _sandbox.Sandbox(writable=(str(project),))}
     )  # the parent's sandbox
@@ -488,7 +473,7 @@ async def test_a_sub_agents_worktree_under_tmp_is_its_writable_project(project, 
         "git -c user.name=t -c user.email=t@example.com commit -qm work && git log --oneline | wc -l",
     )
     assert not result.is_error and result.content == "2", result.content
-    assert _git(project, "log", "--oneline", "agent").count("\n") == 2
+    assert git(project, "log", "--oneline", "agent").count("\n") == 2
 
 
 async def test_the_proxy_socket_cannot_be_swapped_for_another_unix_socket(project, outside):

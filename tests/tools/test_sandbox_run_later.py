@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
+from git_repo import git, repository
 
 from sous.core import ToolContext
 from sous.tools import _sandbox, _standins
@@ -19,21 +19,10 @@ from sous.tools.bash import TOOL
 pytestmark = pytest.mark.skipif(not _sandbox.usable(), reason="bubblewrap cannot run here")
 
 
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args], cwd=cwd, check=True, capture_output=True
-    )
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    root.mkdir()
-    _git(root, "init", "-q")
-    (root / "README").write_text("hello\n")
-    _git(root, "add", "README")
-    _git(root, "commit", "-qm", "first")
-    return root
+    """A git repository with one commit."""
+    return repository(tmp_path)
 
 
 async def _run(project: Path, command: str):
@@ -90,7 +79,7 @@ async def test_programs_the_configuration_names_cannot_be_created_when_missing(p
 
 async def test_another_worktree_of_the_repository_cannot_be_pointed_elsewhere(project, tmp_path):
     sibling = tmp_path / "sibling"
-    _git(project, "worktree", "add", "-q", str(sibling))
+    git(project, "worktree", "add", "-q", str(sibling))
     admin = project / ".git" / "worktrees" / "sibling"
     before = (admin / "commondir").read_text()
     result = await _run(
